@@ -1,0 +1,23 @@
+//! The chain's vocabulary: addresses, balances, identifiers, hashes and fixed-point numbers.
+//!
+//! Everything here is `no_std` + `alloc`, deterministic and free of I/O, so the node, the contracts
+//! and the browser wallet agree on every value.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+mod address;
+mod balance;
+pub mod fixed_point;
+mod hash;
+
+pub use address::{Address, AddressError};
+pub use balance::{Balance, BalanceError, RAO_PER_TAO};
+pub use hash::{keccak256, Hash, HashParseError};
+
+/// Identifier of a subnet. Netuid 0 is the root subnet.
+pub type NetUid = u16;
+/// Index of a neuron inside one subnet.
+pub type Uid = u16;
+/// Height of a block; genesis is 0.
+pub type BlockNumber = u64;
