@@ -53,8 +53,9 @@ pub fn decode<T: BorshDeserialize>(bytes: &[u8], limit: usize) -> Result<T, Deco
 }
 
 /// A vector whose decoder refuses more than `MAX` elements before reading any of them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct BoundedVec<T, const MAX: u32>(Vec<T>);
 

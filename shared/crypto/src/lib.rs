@@ -10,7 +10,7 @@ extern crate alloc;
 
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature as K256Signature, SigningKey, VerifyingKey};
-use tao_types::{keccak256, Address, Hash};
+use tao_types::{Address, Hash, keccak256};
 
 /// Why a key or signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,8 +38,17 @@ const MESSAGE_DOMAIN: &[u8] = b"wasmtensor/message/v1";
 
 /// The chain a transaction is meant for. Both fields enter the signed hash, so a transaction for
 /// one chain (or a fork with another genesis) does not verify on another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ChainDomain {
     /// Numeric chain id, also written inside each transaction.
     pub chain_id: u64,
@@ -142,7 +151,8 @@ impl PublicKey {
     pub fn verify_hash(&self, hash: &[u8; 32], signature: &Signature) -> Result<(), CryptoError> {
         let (sig, recid) = signature.parts()?;
         self.0.verify_prehash(hash, &sig).map_err(|_| CryptoError::BadSignature)?;
-        let recovered = VerifyingKey::recover_from_prehash(hash, &sig, recid).map_err(|_| CryptoError::BadSignature)?;
+        let recovered =
+            VerifyingKey::recover_from_prehash(hash, &sig, recid).map_err(|_| CryptoError::BadSignature)?;
         if recovered != self.0 {
             return Err(CryptoError::BadSignature);
         }
@@ -171,8 +181,7 @@ impl borsh::BorshDeserialize for PublicKey {
 }
 
 /// A recoverable ECDSA signature: r ‖ s ‖ v (65 bytes, v ∈ {0, 1}).
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Signature(pub [u8; 65]);
 
 impl Signature {

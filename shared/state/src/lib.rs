@@ -66,10 +66,7 @@ impl StateProof {
 
 /// Checks that under `root`, `key` holds `value` (`Some`) or is absent (`None`).
 pub fn verify(root: &Hash, key: &[u8], value: Option<&[u8]>, proof: &StateProof) -> Result<(), ProofError> {
-    proof
-        .0
-        .verify(RootHash(root.0), key_hash(key), value)
-        .map_err(|_| ProofError::Mismatch)
+    proof.0.verify(RootHash(root.0), key_hash(key), value).map_err(|_| ProofError::Mismatch)
 }
 
 #[cfg(test)]

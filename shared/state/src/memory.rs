@@ -8,7 +8,7 @@ use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
 use tao_types::Hash;
 
-use crate::{key_hash, Hasher, StateProof};
+use crate::{Hasher, StateProof, key_hash};
 
 /// Why the tree could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +42,11 @@ impl TreeReader for MemoryTree {
         Ok(self.nodes.get(node_key).cloned())
     }
 
-    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
         Ok(self
             .values
             .range((key_hash, 0)..=(key_hash, max_version))
@@ -89,9 +93,8 @@ impl MemoryTree {
         // Sorted and de-duplicated by key hash (last write wins), as jmt requires.
         let batch: BTreeMap<KeyHash, Option<Vec<u8>>> =
             writes.into_iter().map(|(k, v)| (key_hash(k.as_ref()), v)).collect();
-        let (root, update) = JellyfishMerkleTree::<_, Hasher>::new(self)
-            .put_value_set(batch, version)
-            .map_err(tree_err)?;
+        let (root, update) =
+            JellyfishMerkleTree::<_, Hasher>::new(self).put_value_set(batch, version).map_err(tree_err)?;
         for (key, node) in update.node_batch.nodes() {
             self.nodes.insert(key.clone(), node.clone());
         }
@@ -112,7 +115,11 @@ impl MemoryTree {
     }
 
     /// The value of `key` at `version` with its proof.
-    pub fn get_with_proof(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, StateProof), StateError> {
+    pub fn get_with_proof(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, StateProof), StateError> {
         self.check_version(version)?;
         JellyfishMerkleTree::<_, Hasher>::new(self)
             .get_with_proof(key_hash(key), version)

@@ -30,7 +30,10 @@ fn versions_keep_old_roots_and_deletes_work() {
     let (old, proof) = tree.get_with_proof(b"a", 0).unwrap();
     assert_eq!(old.as_deref(), Some(&b"1"[..]));
     assert_eq!(verify(&r0, b"a", Some(b"1"), &proof), Ok(()));
-    assert_eq!(tree.apply(5, [(b"a".to_vec(), None)]), Err(StateError::NonSequentialVersion { expected: 2, got: 5 }));
+    assert_eq!(
+        tree.apply(5, [(b"a".to_vec(), None)]),
+        Err(StateError::NonSequentialVersion { expected: 2, got: 5 })
+    );
     assert_eq!(tree.root(9), Err(StateError::UnknownVersion(9)));
 }
 

@@ -23,8 +23,16 @@ pub const MAX_ARGS_BYTES: u32 = 120 * 1024;
 pub const MAX_METHOD_BYTES: u32 = 64;
 
 /// One invocation of a contract method.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Call {
     /// The contract: the code hash of a deployed module, or the id of a system contract.
     pub contract: Hash,
@@ -35,8 +43,16 @@ pub struct Call {
 }
 
 /// What an account asks the chain to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Transaction {
     /// Must equal the executing chain's id.
     pub chain_id: u64,
@@ -51,8 +67,7 @@ pub struct Transaction {
 }
 
 /// A transaction with its signer's key and signature, as sent over the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct SignedTransaction {
     /// The signed content.
     pub tx: Transaction,

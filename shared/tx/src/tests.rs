@@ -72,14 +72,24 @@ fn high_s_signature() {
 fn oversized_and_trailing_bytes() {
     let mut bytes = transfer(&key(1), 0).sign(&DOMAIN, &key(1)).encode();
     bytes.push(0);
-    assert!(matches!(decode_and_verify(&bytes, &DOMAIN), Err(TxError::Malformed(DecodeError::TrailingBytes(1)))));
+    assert!(matches!(
+        decode_and_verify(&bytes, &DOMAIN),
+        Err(TxError::Malformed(DecodeError::TrailingBytes(1)))
+    ));
     let huge = alloc::vec![0u8; MAX_TX_BYTES + 1];
     assert!(matches!(decode_and_verify(&huge, &DOMAIN), Err(TxError::Oversized { .. })));
 }
 
 fn arb_tx() -> impl Strategy<Value = Transaction> {
-    (any::<u64>(), any::<[u8; 20]>(), any::<u64>(), any::<u64>(), any::<[u8; 32]>(),
-     proptest::collection::vec(any::<u8>(), 0..64), proptest::collection::vec(any::<u8>(), 0..256))
+    (
+        any::<u64>(),
+        any::<[u8; 20]>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<[u8; 32]>(),
+        proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::vec(any::<u8>(), 0..256),
+    )
         .prop_map(|(chain_id, sender, nonce, fee, contract, method, args)| Transaction {
             chain_id,
             sender: Address(sender),

@@ -5,8 +5,9 @@ use crate::keccak256;
 
 /// An account address: the last 20 bytes of Keccak-256 of the uncompressed public key (without the
 /// `0x04` prefix), shown as EIP-55 checksummed hex.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct Address(pub [u8; 20]);
 
 /// Why a string is not an address.
@@ -84,7 +85,9 @@ impl FromStr for Address {
             let mut expected = [0u8; 40];
             address.write_checksummed(&mut expected);
             if expected != digits.as_bytes() {
-                return Err(AddressError::BadChecksum { expected: alloc::string::ToString::to_string(&address) });
+                return Err(AddressError::BadChecksum {
+                    expected: alloc::string::ToString::to_string(&address),
+                });
             }
         }
         Ok(address)
@@ -128,12 +131,20 @@ mod tests {
 
     #[test]
     fn typed_errors() {
-        assert_eq!("5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse::<Address>(), Err(AddressError::MissingPrefix));
+        assert_eq!(
+            "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse::<Address>(),
+            Err(AddressError::MissingPrefix)
+        );
         assert_eq!("0x5aAeb6".parse::<Address>(), Err(AddressError::BadLength(6)));
-        assert_eq!("0xzaAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse::<Address>(), Err(AddressError::BadHex));
+        assert_eq!(
+            "0xzaAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse::<Address>(),
+            Err(AddressError::BadHex)
+        );
         // One letter's case flipped.
         let typo = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD";
-        assert!(matches!(typo.parse::<Address>(), Err(AddressError::BadChecksum { expected }) if expected == EIP55[0]));
+        assert!(
+            matches!(typo.parse::<Address>(), Err(AddressError::BadChecksum { expected }) if expected == EIP55[0])
+        );
     }
 
     proptest! {

@@ -5,8 +5,20 @@ use core::str::FromStr;
 pub const RAO_PER_TAO: u64 = 1_000_000_000;
 
 /// An amount of TAO, counted in rao (1 τ = 10⁹ rao). Arithmetic is checked: an amount never wraps.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Balance(pub u64);
 
@@ -92,11 +104,8 @@ impl FromStr for Balance {
         if let Some(n) = s.strip_suffix("rao") {
             return parse_digits(n.trim()).map(Balance);
         }
-        let number = s
-            .strip_suffix('τ')
-            .or_else(|| s.strip_suffix("TAO"))
-            .ok_or(BalanceError::BadFormat)?
-            .trim();
+        let number =
+            s.strip_suffix('τ').or_else(|| s.strip_suffix("TAO")).ok_or(BalanceError::BadFormat)?.trim();
         let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty() && frac.is_empty() {
             return Err(BalanceError::BadFormat);
@@ -107,7 +116,8 @@ impl FromStr for Balance {
         let whole_rao = if whole.is_empty() { 0 } else { parse_digits(whole)? }
             .checked_mul(RAO_PER_TAO)
             .ok_or(BalanceError::Overflow)?;
-        let frac_rao = if frac.is_empty() { 0 } else { parse_digits(frac)? * 10u64.pow(9 - frac.len() as u32) };
+        let frac_rao =
+            if frac.is_empty() { 0 } else { parse_digits(frac)? * 10u64.pow(9 - frac.len() as u32) };
         whole_rao.checked_add(frac_rao).map(Balance).ok_or(BalanceError::Overflow)
     }
 }

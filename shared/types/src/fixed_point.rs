@@ -15,11 +15,7 @@ pub fn u16_to_fraction(x: u16) -> I32F32 {
 /// A fraction stored as `u16`: `⌊x · 65535⌋`, saturating below 0 and above 1.
 pub fn fraction_to_u16(x: I32F32) -> u16 {
     let scaled = x.saturating_mul(I32F32::from_num(u16::MAX));
-    if scaled <= I32F32::ZERO {
-        0
-    } else {
-        scaled.saturating_to_num::<u16>()
-    }
+    if scaled <= I32F32::ZERO { 0 } else { scaled.saturating_to_num::<u16>() }
 }
 
 /// A stored `u16` proportion as a wide fraction, for stake normalisation.

@@ -8,8 +8,9 @@ pub fn keccak256(data: &[u8]) -> [u8; 32] {
 }
 
 /// A 32-byte hash (Keccak-256 unless said otherwise).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct Hash(pub [u8; 32]);
 
 /// Why a string is not a hash.

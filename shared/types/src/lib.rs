@@ -13,7 +13,7 @@ mod hash;
 
 pub use address::{Address, AddressError};
 pub use balance::{Balance, BalanceError, RAO_PER_TAO};
-pub use hash::{keccak256, Hash, HashParseError};
+pub use hash::{Hash, HashParseError, keccak256};
 
 /// Identifier of a subnet. Netuid 0 is the root subnet.
 pub type NetUid = u16;

@@ -1,0 +1,67 @@
+//! Installing the tools the build needs, each only when missing.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::step;
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Adds the wasm32 target through rustup (`RUSTUP_AUTO_INSTALL=0` stops cargo doing it).
+pub(crate) fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup: is Rust installed through rustup?")?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    step("rustup target add wasm32-unknown-unknown");
+    let status = Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]).status()?;
+    if !status.success() {
+        bail!("could not add the wasm32-unknown-unknown target");
+    }
+    Ok(())
+}
+
+/// The version of `package` recorded in Cargo.lock, if it is there.
+pub(crate) fn locked_version(package: &str) -> Result<Option<String>> {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == needle
+            && let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(Some(v.trim_matches('"').to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// Installs `wasm-bindgen-cli` at exactly the wasm-bindgen version in Cargo.lock (the CLI and the
+/// library must match byte for byte). Without `--locked`: its own lock pins a crate that the
+/// registry no longer serves.
+pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
+    let Some(version) = locked_version("wasm-bindgen")? else {
+        println!("no wasm-bindgen in Cargo.lock: skipping wasm-bindgen-cli");
+        return Ok(());
+    };
+    let current = Command::new("wasm-bindgen").arg("--version").output().ok();
+    if current.is_some_and(|o| String::from_utf8_lossy(&o.stdout).contains(&version)) {
+        return Ok(());
+    }
+    step(&format!("cargo install wasm-bindgen-cli --version {version} (about 2 minutes, once)"));
+    let status =
+        Command::new(env!("CARGO")).args(["install", "wasm-bindgen-cli", "--version", &version]).status()?;
+    if !status.success() {
+        bail!("could not install wasm-bindgen-cli {version}");
+    }
+    Ok(())
+}
