@@ -1,0 +1,148 @@
+//! The contract ABI, version 1: the only place that names what crosses the host/guest boundary.
+//!
+//! The guest pulls: an entry point takes no arguments, asks the host for its input, and hands back
+//! its output. The host never calls into the guest, so there is no re-entrancy. Data the host returns
+//! (input, storage values, iterator entries) goes into a one-slot *result buffer*: the import returns
+//! its length (or [`ABSENT`]) and the guest copies it out with [`imports::RESULT_READ`].
+//!
+//! Both `host/vm` (which checks and links these imports) and `contracts/sdk` (which calls them) use
+//! these names, signatures and limits, so the two sides cannot drift apart.
+#![no_std]
+
+/// Module name of every host import.
+pub const IMPORT_MODULE: &str = "env";
+
+/// Exported marker function every module must have: `tao_abi_v1: [] -> []`.
+pub const ABI_VERSION_EXPORT: &str = "tao_abi_v1";
+
+/// Name of the exported linear memory every module must have.
+pub const MEMORY_EXPORT: &str = "memory";
+
+/// Returned instead of a length when there is nothing (absent key, finished iterator).
+pub const ABSENT: i32 = -1;
+
+/// A Wasm value type in an import signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValType {
+    /// 32-bit integer (pointers, lengths, handles).
+    I32,
+    /// 64-bit integer (heights, times, gas).
+    I64,
+}
+
+/// One host function: its name and exact signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportFn {
+    /// Field name under [`IMPORT_MODULE`].
+    pub name: &'static str,
+    /// Parameter types in order.
+    pub params: &'static [ValType],
+    /// Result types (zero or one).
+    pub results: &'static [ValType],
+}
+
+/// The host functions, with their exact signatures. Pointers and lengths are `i32` offsets into the
+/// guest's memory; the host bounds-checks every one before copying.
+pub mod imports {
+    use super::{ImportFn, ValType::*};
+
+    /// `input() -> len`: puts the call's input in the result buffer.
+    pub const INPUT: ImportFn = ImportFn { name: "input", params: &[], results: &[I32] };
+    /// `result_read(ptr)`: copies the whole result buffer to `ptr`.
+    pub const RESULT_READ: ImportFn = ImportFn { name: "result_read", params: &[I32], results: &[] };
+    /// `output(ptr, len)`: sets the call's return bytes (the last call wins).
+    pub const OUTPUT: ImportFn = ImportFn { name: "output", params: &[I32, I32], results: &[] };
+    /// `storage_get(key_ptr, key_len) -> len | ABSENT`: the value goes to the result buffer.
+    pub const STORAGE_GET: ImportFn = ImportFn { name: "storage_get", params: &[I32, I32], results: &[I32] };
+    /// `storage_set(key_ptr, key_len, value_ptr, value_len)`.
+    pub const STORAGE_SET: ImportFn =
+        ImportFn { name: "storage_set", params: &[I32, I32, I32, I32], results: &[] };
+    /// `storage_remove(key_ptr, key_len) -> 1 if the key existed, else 0`.
+    pub const STORAGE_REMOVE: ImportFn =
+        ImportFn { name: "storage_remove", params: &[I32, I32], results: &[I32] };
+    /// `storage_iter(prefix_ptr, prefix_len) -> handle`: keys with the prefix, ascending.
+    pub const STORAGE_ITER: ImportFn = ImportFn { name: "storage_iter", params: &[I32, I32], results: &[I32] };
+    /// `storage_next(handle) -> len | ABSENT`: the next entry, encoded as [`super::IterEntry`], goes
+    /// to the result buffer.
+    pub const STORAGE_NEXT: ImportFn = ImportFn { name: "storage_next", params: &[I32], results: &[I32] };
+    /// `emit(topic_ptr, topic_len, data_ptr, data_len)`: records an event.
+    pub const EMIT: ImportFn = ImportFn { name: "emit", params: &[I32, I32, I32, I32], results: &[] };
+    /// `caller(ptr)`: writes the 20-byte address of the account that made this call.
+    pub const CALLER: ImportFn = ImportFn { name: "caller", params: &[I32], results: &[] };
+    /// `block_height() -> height`.
+    pub const BLOCK_HEIGHT: ImportFn = ImportFn { name: "block_height", params: &[], results: &[I64] };
+    /// `block_time() -> unix milliseconds` of the block being executed.
+    pub const BLOCK_TIME: ImportFn = ImportFn { name: "block_time", params: &[], results: &[I64] };
+    /// `gas_left() -> gas`.
+    pub const GAS_LEFT: ImportFn = ImportFn { name: "gas_left", params: &[], results: &[I64] };
+    /// `abort(msg_ptr, msg_len)`: ends the call with a message; writes are discarded.
+    pub const ABORT: ImportFn = ImportFn { name: "abort", params: &[I32, I32], results: &[] };
+
+    /// Every import, in one list: admission accepts exactly these.
+    pub const ALL: &[ImportFn] = &[
+        INPUT,
+        RESULT_READ,
+        OUTPUT,
+        STORAGE_GET,
+        STORAGE_SET,
+        STORAGE_REMOVE,
+        STORAGE_ITER,
+        STORAGE_NEXT,
+        EMIT,
+        CALLER,
+        BLOCK_HEIGHT,
+        BLOCK_TIME,
+        GAS_LEFT,
+        ABORT,
+    ];
+
+    /// Looks an import up by name.
+    pub fn find(name: &str) -> Option<&'static ImportFn> {
+        ALL.iter().find(|f| f.name == name)
+    }
+}
+
+/// Limits on data crossing the boundary. Checked by the host before copying or allocating.
+pub mod limits {
+    /// Largest call input.
+    pub const MAX_INPUT_BYTES: u32 = 256 * 1024;
+    /// Largest call output.
+    pub const MAX_OUTPUT_BYTES: u32 = 64 * 1024;
+    /// Largest storage key.
+    pub const MAX_KEY_BYTES: u32 = 256;
+    /// Largest storage value.
+    pub const MAX_VALUE_BYTES: u32 = 64 * 1024;
+    /// Largest event topic.
+    pub const MAX_TOPIC_BYTES: u32 = 64;
+    /// Largest event payload.
+    pub const MAX_EVENT_DATA_BYTES: u32 = 16 * 1024;
+    /// Most events one call may emit.
+    pub const MAX_EVENTS: u32 = 256;
+    /// Most iterators one call may open.
+    pub const MAX_ITERATORS: u32 = 16;
+    /// Largest abort message (longer ones are cut).
+    pub const MAX_ABORT_BYTES: u32 = 1024;
+    /// Most bytes (keys + values) one call may write.
+    pub const MAX_WRITE_SET_BYTES: u32 = 1024 * 1024;
+}
+
+/// One storage entry as `storage_next` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct IterEntry {
+    /// The full key.
+    pub key: alloc::vec::Vec<u8>,
+    /// Its value.
+    pub value: alloc::vec::Vec<u8>,
+}
+
+/// An event a contract emitted.
+#[derive(Debug, Clone, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    /// What happened, e.g. `b"transfer"`.
+    pub topic: alloc::vec::Vec<u8>,
+    /// Encoded details.
+    pub data: alloc::vec::Vec<u8>,
+}
+
+extern crate alloc;
