@@ -1,0 +1,261 @@
+//! The deterministic Wasm VM, and the only crate that names wasmtime.
+//!
+//! Flow: [`Vm::admit`] checks uploaded bytes ([`admission`]) and instruments them; [`Vm::prepare`]
+//! compiles an admitted module, or loads its artifact from the cache; [`Vm::call`] runs one entry
+//! point on a fresh instance against an overlay of the committed [`Storage`], and returns an
+//! [`Execution`] whose writes the caller merges only if the outcome is `Ok`. Determinism: fuel
+//! metering with a versioned [`GasSchedule`], NaN canonicalization, a fixed feature set, a
+//! deterministic stack limit, and no clock or randomness anywhere. See docs/vm.md.
+
+pub mod admission;
+mod cache;
+pub mod gas;
+mod host;
+pub mod instrument;
+mod outcome;
+mod storage;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tao_types::Hash;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, OptLevel, PoolingAllocationConfig,
+    Store, StoreLimitsBuilder, Trap,
+};
+
+pub use admission::{AdmissionError, AdmissionReport, Admitted, CodeClass, Limits};
+pub use gas::GasSchedule;
+pub use host::CallContext;
+pub use outcome::{Execution, HostError, Outcome, TrapKind, VmFault};
+pub use storage::{MemoryStorage, Storage, WriteSet};
+
+use host::{HostState, Stop};
+
+/// Bytes in one Wasm page.
+const PAGE_BYTES: u64 = 64 * 1024;
+/// Native stack wasmtime may use: far above `MAX_STACK_UNITS` × 16 bytes, so the deterministic
+/// limit fires first, and below the 2 MiB of a default spawned thread.
+const NATIVE_STACK_BYTES: usize = 1024 * 1024;
+
+/// How to build a [`Vm`].
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    /// Prices.
+    pub gas: GasSchedule,
+    /// Admission limits.
+    pub limits: Limits,
+    /// Where compiled artifacts are cached (the node's data directory); `None` keeps them in memory.
+    pub artifact_dir: Option<PathBuf>,
+    /// Most instances alive at once (pool size).
+    pub max_instances: u32,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig { gas: GasSchedule::V1, limits: Limits::V1, artifact_dir: None, max_instances: 16 }
+    }
+}
+
+/// A compiled, linked module ready to instantiate.
+#[derive(Clone)]
+pub struct Prepared {
+    /// Keccak-256 of the uploaded bytes.
+    pub code_hash: Hash,
+    pre: InstancePre<HostState>,
+}
+
+/// One engine configured for determinism, with its linker and caches.
+pub struct Vm {
+    engine: Engine,
+    linker: Linker<HostState>,
+    gas: Arc<GasSchedule>,
+    limits: Limits,
+    cache: cache::Cache,
+}
+
+fn engine_config(config: &VmConfig) -> Config {
+    let max_memory = config.limits.max_memory_pages * PAGE_BYTES;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(config.max_instances)
+        .total_memories(config.max_instances)
+        .total_tables(config.max_instances)
+        .total_component_instances(0)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(max_memory as usize)
+        .table_elements(config.limits.max_table_elements as usize);
+    let mut c = Config::new();
+    c.consume_fuel(true)
+        .operator_cost(config.gas.operator_cost())
+        .cranelift_nan_canonicalization(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .wasm_simd(false)
+        .wasm_relaxed_simd(false)
+        .wasm_multi_memory(false)
+        .wasm_memory64(false)
+        .wasm_tail_call(false)
+        .wasm_extended_const(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        .max_wasm_stack(NATIVE_STACK_BYTES)
+        .generate_address_map(false)
+        .memory_reservation(max_memory)
+        .memory_reservation_for_growth(0)
+        .memory_guard_size(PAGE_BYTES)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+impl Vm {
+    /// Builds the engine and links the ABI.
+    pub fn new(config: VmConfig) -> Result<Vm, VmFault> {
+        let engine = Engine::new(&engine_config(&config)).map_err(|e| VmFault::Config(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        host::link(&mut linker).map_err(|e| VmFault::Config(format!("{e:#}")))?;
+        let cache = cache::Cache::new(&engine, &config.gas, config.artifact_dir.clone())?;
+        Ok(Vm { engine, linker, gas: Arc::new(config.gas), limits: config.limits, cache })
+    }
+
+    /// The gas schedule in force.
+    pub fn gas(&self) -> &GasSchedule {
+        &self.gas
+    }
+
+    /// Runs admission on uploaded bytes.
+    pub fn admit(&self, bytes: &[u8], class: CodeClass) -> Result<Admitted, AdmissionError> {
+        admission::admit(bytes, class, &self.limits)
+    }
+
+    /// Compiles an admitted module (or loads it from the cache) and links it.
+    pub fn prepare(&self, admitted: &Admitted) -> Result<Prepared, VmFault> {
+        let module = self.cache.module(&self.engine, admitted)?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| VmFault::Compile(format!("{e:#}")))?;
+        Ok(Prepared { code_hash: admitted.code_hash, pre })
+    }
+
+    /// Runs `entry` with `input` on a fresh instance. The call sees `storage` plus its own writes;
+    /// the returned writes are to be merged by the caller only when the outcome is `Ok`.
+    pub fn call(
+        &self,
+        module: &Prepared,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+        storage: Arc<dyn Storage + Send + Sync>,
+        gas_limit: u64,
+    ) -> Result<Execution, VmFault> {
+        if gas_limit < self.gas.call_base {
+            return Ok(Execution::failed(Outcome::OutOfGas, gas_limit));
+        }
+        if input.len() > tao_abi::limits::MAX_INPUT_BYTES as usize {
+            let too_long = HostError::TooLong {
+                what: "input",
+                len: input.len() as u64,
+                limit: tao_abi::limits::MAX_INPUT_BYTES,
+            };
+            return Ok(Execution::failed(Outcome::HostError(too_long), self.gas.call_base));
+        }
+        let limits = StoreLimitsBuilder::new()
+            .memory_size((self.limits.max_memory_pages * PAGE_BYTES) as usize)
+            .table_elements(self.limits.max_table_elements as usize)
+            .instances(1)
+            .tables(1)
+            .memories(1)
+            .trap_on_grow_failure(false)
+            .build();
+        let state =
+            HostState::new(self.gas.clone(), context, input.to_vec(), storage::Overlay::new(storage), limits);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_fuel(gas_limit - self.gas.call_base).map_err(|e| VmFault::Config(e.to_string()))?;
+        let instance = module.pre.instantiate(&mut store).map_err(|e| VmFault::Instantiate(format!("{e:#}")))?;
+        let memory = instance.get_memory(&mut store, tao_abi::MEMORY_EXPORT);
+        store.data_mut().memory = memory;
+        let func = match instance.get_typed_func::<(), ()>(&mut store, entry) {
+            Ok(f) if !entry.starts_with("__") => f,
+            _ => return Ok(Execution::failed(Outcome::NoSuchEntry(entry.into()), self.gas.call_base)),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, ())))
+            .map_err(|p| VmFault::HostPanic(panic_message(&p)))?;
+        let gas_used = gas_limit - store.get_fuel().unwrap_or(0);
+        let outcome = match result {
+            Ok(()) => Outcome::Ok,
+            Err(error) => classify(&mut store, &instance, error)?,
+        };
+        if !outcome.is_ok() {
+            return Ok(Execution::failed(outcome, gas_used));
+        }
+        let state = store.into_data();
+        Ok(Execution {
+            outcome,
+            gas_used,
+            output: state.output,
+            events: state.events,
+            writes: state.overlay.writes,
+        })
+    }
+}
+
+/// Turns an error out of the guest into a deterministic outcome, or a node fault.
+fn classify(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    error: wasmtime::Error,
+) -> Result<Outcome, VmFault> {
+    if let Some(stop) = store.data_mut().stop.take() {
+        return Ok(match stop {
+            Stop::OutOfGas => Outcome::OutOfGas,
+            Stop::Abort(message) => Outcome::Abort(message),
+            Stop::Host(e) => Outcome::HostError(e),
+        });
+    }
+    let Some(trap) = error.downcast_ref::<Trap>() else {
+        return Err(VmFault::Instantiate(format!("{error:#}")));
+    };
+    Ok(match trap {
+        Trap::OutOfFuel => Outcome::OutOfGas,
+        Trap::UnreachableCodeReached if stack_exhausted(store, instance) => Outcome::StackLimit,
+        Trap::UnreachableCodeReached => Outcome::Trap(TrapKind::Unreachable),
+        Trap::MemoryOutOfBounds => Outcome::Trap(TrapKind::MemoryOutOfBounds),
+        Trap::IntegerDivisionByZero => Outcome::Trap(TrapKind::DivisionByZero),
+        Trap::IntegerOverflow => Outcome::Trap(TrapKind::IntegerOverflow),
+        Trap::BadConversionToInteger => Outcome::Trap(TrapKind::BadConversionToInteger),
+        Trap::IndirectCallToNull | Trap::BadSignature | Trap::TableOutOfBounds => {
+            Outcome::Trap(TrapKind::BadIndirectCall)
+        }
+        Trap::StackOverflow => return Err(VmFault::NativeStackOverflow),
+        other => Outcome::Trap(TrapKind::Other(other.to_string())),
+    })
+}
+
+/// Whether the injected stack counter is past its budget (the trap came from the limit check).
+fn stack_exhausted(store: &mut Store<HostState>, instance: &wasmtime::Instance) -> bool {
+    instance
+        .get_global(&mut *store, instrument::STACK_EXPORT)
+        .and_then(|g| g.get(&mut *store).i32())
+        .is_some_and(|units| units as u32 > instrument::MAX_STACK_UNITS)
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+impl Vm {
+    /// Where the artifact for `code_hash` lives on disk, if there is a disk cache.
+    pub fn artifact_path(&self, code_hash: &Hash) -> Option<PathBuf> {
+        self.cache.artifact_path(code_hash)
+    }
+
+    /// Forgets compiled modules held in memory (the disk cache stays), e.g. to measure disk loads.
+    pub fn clear_memory_cache(&self) {
+        self.cache.clear_memory()
+    }
+}

@@ -1,0 +1,107 @@
+//! The state a call sees: committed storage underneath, the call's own writes on top.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Writes of one call: `Some` sets a value, `None` removes the key. Ordered, so merging and hashing
+/// are deterministic.
+pub type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Committed key-value storage, read-only to the VM.
+pub trait Storage {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+    /// The first entry whose key starts with `prefix` and is greater than `after` (or the first
+    /// with the prefix when `after` is `None`), in byte order.
+    fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)>;
+}
+
+/// A plain ordered map as storage: the in-memory state of tests and `tao module run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryStorage(pub BTreeMap<Vec<u8>, Vec<u8>>);
+
+impl MemoryStorage {
+    /// Applies a successful call's writes.
+    pub fn apply(&mut self, writes: &WriteSet) {
+        for (k, v) in writes {
+            match v {
+                Some(v) => self.0.insert(k.clone(), v.clone()),
+                None => self.0.remove(k),
+            };
+        }
+    }
+}
+
+/// First key in `map` with `prefix` after `after`.
+fn first_after<'a, V>(
+    map: &'a BTreeMap<Vec<u8>, V>,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+) -> Option<(&'a Vec<u8>, &'a V)> {
+    let lower = match after {
+        Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
+        _ => Bound::Included(prefix.to_vec()),
+    };
+    map.range((lower, Bound::Unbounded)).next().filter(|(k, _)| k.starts_with(prefix))
+}
+
+impl Storage for MemoryStorage {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key).cloned()
+    }
+
+    fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        first_after(&self.0, prefix, after).map(|(k, v)| (k.clone(), v.clone()))
+    }
+}
+
+/// The call's view: its writes over the committed storage.
+pub(crate) struct Overlay {
+    base: std::sync::Arc<dyn Storage + Send + Sync>,
+    pub(crate) writes: WriteSet,
+    pub(crate) written_bytes: u64,
+}
+
+impl Overlay {
+    pub(crate) fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
+        Self { base, writes: WriteSet::new(), written_bytes: 0 }
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.writes.get(key) {
+            Some(v) => v.clone(),
+            None => self.base.get(key),
+        }
+    }
+
+    pub(crate) fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.written_bytes = self
+            .written_bytes
+            .saturating_add(key.len() as u64)
+            .saturating_add(value.as_ref().map_or(0, |v| v.len() as u64));
+        self.writes.insert(key, value);
+    }
+
+    /// Merges the base and the writes; removed keys are skipped. Each loop turn passes one removed
+    /// key of this call, so it is bounded by the call's own write set.
+    pub(crate) fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut cursor = after.map(<[u8]>::to_vec);
+        loop {
+            let base = self.base.next_after(prefix, cursor.as_deref());
+            let own = first_after(&self.writes, prefix, cursor.as_deref());
+            let take_own = match (&base, &own) {
+                (Some((bk, _)), Some((ok, _))) => ok.as_slice() <= bk.as_slice(),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if !take_own {
+                return base;
+            }
+            let (key, value) = own?;
+            match value {
+                Some(v) => return Some((key.clone(), v.clone())),
+                None => cursor = Some(key.clone()),
+            }
+        }
+    }
+}
