@@ -5,7 +5,7 @@
 //! no start function, no floats in uploaded code). A module that passes is instrumented with the
 //! deterministic stack limit (see [`crate::instrument`]) and only then handed to the compiler.
 
-use tao_abi::{imports, ValType as AbiType, ABI_VERSION_EXPORT, IMPORT_MODULE, MEMORY_EXPORT};
+use tao_abi::{ABI_VERSION_EXPORT, IMPORT_MODULE, MEMORY_EXPORT, ValType as AbiType, imports};
 use tao_types::Hash;
 use wasmparser::{
     CompositeInnerType, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType, ValidPayload,
@@ -276,8 +276,9 @@ pub fn admit(bytes: &[u8], class: CodeClass, limits: &Limits) -> Result<Admitted
     }
     report.functions = facts.func_types.len() as u32;
     report.max_frame_units = facts.frame_units.iter().copied().max().unwrap_or(0);
-    let instrumented = instrument::stack_limit(bytes, facts.imported_funcs, facts.globals, &facts.frame_units)
-        .map_err(|e| AdmissionError::Invalid(format!("instrumentation: {e}")))?;
+    let instrumented =
+        instrument::stack_limit(bytes, facts.imported_funcs, facts.globals, &facts.frame_units)
+            .map_err(|e| AdmissionError::Invalid(format!("instrumentation: {e}")))?;
     Ok(Admitted { code_hash: Hash::of(bytes), instrumented, report })
 }
 
@@ -368,7 +369,8 @@ fn check_import(import: &wasmparser::Import<'_>, facts: &ModuleFacts) -> Result<
         return Err(unknown());
     };
     let declared = facts.types.get(type_index as usize).and_then(Option::as_ref);
-    let matches = declared.is_some_and(|f| same_types(f.params(), abi.params) && same_types(f.results(), abi.results));
+    let matches =
+        declared.is_some_and(|f| same_types(f.params(), abi.params) && same_types(f.results(), abi.results));
     if !matches {
         return Err(AdmissionError::WrongImportSignature { name: import.name.into() });
     }
@@ -377,9 +379,10 @@ fn check_import(import: &wasmparser::Import<'_>, facts: &ModuleFacts) -> Result<
 
 fn same_types(wasm: &[ValType], abi: &[AbiType]) -> bool {
     wasm.len() == abi.len()
-        && wasm.iter().zip(abi).all(|(w, a)| {
-            matches!((w, a), (ValType::I32, AbiType::I32) | (ValType::I64, AbiType::I64))
-        })
+        && wasm
+            .iter()
+            .zip(abi)
+            .all(|(w, a)| matches!((w, a), (ValType::I32, AbiType::I32) | (ValType::I64, AbiType::I64)))
 }
 
 fn check_export(
@@ -491,7 +494,8 @@ const fn mentions_float(name: &str) -> bool {
     let b = name.as_bytes();
     let mut i = 0;
     while i + 3 <= b.len() {
-        if b[i] == b'F' && ((b[i + 1] == b'3' && b[i + 2] == b'2') || (b[i + 1] == b'6' && b[i + 2] == b'4')) {
+        if b[i] == b'F' && ((b[i + 1] == b'3' && b[i + 2] == b'2') || (b[i + 1] == b'6' && b[i + 2] == b'4'))
+        {
             return true;
         }
         i += 1;

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use tao_types::Hash;
 use wasmtime::{Engine, Module};
 
-use crate::{admission::Admitted, gas::GasSchedule, instrument::INSTRUMENTATION_VERSION, VmFault};
+use crate::{VmFault, admission::Admitted, gas::GasSchedule, instrument::INSTRUMENTATION_VERSION};
 
 /// Most compiled modules kept in memory.
 const MEMORY_ENTRIES: usize = 256;

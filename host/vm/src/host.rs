@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tao_abi::{imports, limits, Event, IterEntry, ABSENT};
+use tao_abi::{ABSENT, Event, IterEntry, imports, limits};
 use tao_types::Address;
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
@@ -138,7 +138,13 @@ fn write(caller: &mut Ctx<'_>, ptr: i32, data: &[u8]) -> HostResult<()> {
 }
 
 /// Charges the base plus per-byte price and reads a bounded buffer.
-fn read_bounded(caller: &mut Ctx<'_>, ptr: i32, len: i32, limit: u32, what: &'static str) -> HostResult<Vec<u8>> {
+fn read_bounded(
+    caller: &mut Ctx<'_>,
+    ptr: i32,
+    len: i32,
+    limit: u32,
+    what: &'static str,
+) -> HostResult<Vec<u8>> {
     let len = length(caller, len, limit, what)?;
     let cost = caller.data().gas.copy(len);
     charge(caller, cost)?;
@@ -183,19 +189,23 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         c.data_mut().output = data;
         Ok(())
     })?;
-    linker.func_wrap(m, imports::STORAGE_GET.name, |mut c: Ctx<'_>, kp: i32, kl: i32| -> HostResult<i32> {
-        let g = gas(&c);
-        charge(&mut c, g.host_call + g.storage_read)?;
-        let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
-        charge(&mut c, g.storage_read_per_byte.saturating_mul(key.len() as u64))?;
-        match c.data().overlay.get(&key) {
-            Some(value) => {
-                charge(&mut c, g.storage_read_per_byte.saturating_mul(value.len() as u64))?;
-                Ok(set_result(&mut c, value))
+    linker.func_wrap(
+        m,
+        imports::STORAGE_GET.name,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> HostResult<i32> {
+            let g = gas(&c);
+            charge(&mut c, g.host_call + g.storage_read)?;
+            let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
+            charge(&mut c, g.storage_read_per_byte.saturating_mul(key.len() as u64))?;
+            match c.data().overlay.get(&key) {
+                Some(value) => {
+                    charge(&mut c, g.storage_read_per_byte.saturating_mul(value.len() as u64))?;
+                    Ok(set_result(&mut c, value))
+                }
+                None => Ok(ABSENT),
             }
-            None => Ok(ABSENT),
-        }
-    })?;
+        },
+    )?;
     linker.func_wrap(
         m,
         imports::STORAGE_SET.name,
@@ -210,25 +220,33 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             put(&mut c, key, Some(value))
         },
     )?;
-    linker.func_wrap(m, imports::STORAGE_REMOVE.name, |mut c: Ctx<'_>, kp: i32, kl: i32| -> HostResult<i32> {
-        let g = gas(&c);
-        charge(&mut c, g.host_call + g.storage_remove)?;
-        let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
-        let existed = c.data().overlay.get(&key).is_some();
-        put(&mut c, key, None)?;
-        Ok(i32::from(existed))
-    })?;
-    linker.func_wrap(m, imports::STORAGE_ITER.name, |mut c: Ctx<'_>, pp: i32, pl: i32| -> HostResult<i32> {
-        let g = gas(&c);
-        charge(&mut c, g.host_call + g.iter_open)?;
-        if c.data().cursors.len() >= limits::MAX_ITERATORS as usize {
-            return fail(&mut c, HostError::TooManyIterators);
-        }
-        let prefix = read_bounded(&mut c, pp, pl, limits::MAX_KEY_BYTES, "prefix")?;
-        let cursors = &mut c.data_mut().cursors;
-        cursors.push(Cursor { prefix, last: None, done: false });
-        Ok(cursors.len() as i32 - 1)
-    })?;
+    linker.func_wrap(
+        m,
+        imports::STORAGE_REMOVE.name,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> HostResult<i32> {
+            let g = gas(&c);
+            charge(&mut c, g.host_call + g.storage_remove)?;
+            let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
+            let existed = c.data().overlay.get(&key).is_some();
+            put(&mut c, key, None)?;
+            Ok(i32::from(existed))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        imports::STORAGE_ITER.name,
+        |mut c: Ctx<'_>, pp: i32, pl: i32| -> HostResult<i32> {
+            let g = gas(&c);
+            charge(&mut c, g.host_call + g.iter_open)?;
+            if c.data().cursors.len() >= limits::MAX_ITERATORS as usize {
+                return fail(&mut c, HostError::TooManyIterators);
+            }
+            let prefix = read_bounded(&mut c, pp, pl, limits::MAX_KEY_BYTES, "prefix")?;
+            let cursors = &mut c.data_mut().cursors;
+            cursors.push(Cursor { prefix, last: None, done: false });
+            Ok(cursors.len() as i32 - 1)
+        },
+    )?;
     linker.func_wrap(m, imports::STORAGE_NEXT.name, |mut c: Ctx<'_>, handle: i32| -> HostResult<i32> {
         let g = gas(&c);
         charge(&mut c, g.host_call + g.iter_next)?;

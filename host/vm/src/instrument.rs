@@ -51,9 +51,7 @@ pub fn stack_limit(
         wrote_global: false,
     };
     let mut out = wasm_encoder::Module::new();
-    rewriter
-        .parse_core_module(&mut out, wasmparser::Parser::new(0), module)
-        .map_err(|e| e.to_string())?;
+    rewriter.parse_core_module(&mut out, wasmparser::Parser::new(0), module).map_err(|e| e.to_string())?;
     Ok(out.finish())
 }
 
@@ -183,4 +181,3 @@ impl Reencode for Rewriter<'_> {
         Ok(())
     }
 }
-

@@ -15,7 +15,7 @@ pub mod instrument;
 mod outcome;
 mod storage;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -172,7 +172,8 @@ impl Vm {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_fuel(gas_limit - self.gas.call_base).map_err(|e| VmFault::Config(e.to_string()))?;
-        let instance = module.pre.instantiate(&mut store).map_err(|e| VmFault::Instantiate(format!("{e:#}")))?;
+        let instance =
+            module.pre.instantiate(&mut store).map_err(|e| VmFault::Instantiate(format!("{e:#}")))?;
         let memory = instance.get_memory(&mut store, tao_abi::MEMORY_EXPORT);
         store.data_mut().memory = memory;
         let func = match instance.get_typed_func::<(), ()>(&mut store, entry) {

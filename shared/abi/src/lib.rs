@@ -61,7 +61,8 @@ pub mod imports {
     pub const STORAGE_REMOVE: ImportFn =
         ImportFn { name: "storage_remove", params: &[I32, I32], results: &[I32] };
     /// `storage_iter(prefix_ptr, prefix_len) -> handle`: keys with the prefix, ascending.
-    pub const STORAGE_ITER: ImportFn = ImportFn { name: "storage_iter", params: &[I32, I32], results: &[I32] };
+    pub const STORAGE_ITER: ImportFn =
+        ImportFn { name: "storage_iter", params: &[I32, I32], results: &[I32] };
     /// `storage_next(handle) -> len | ABSENT`: the next entry, encoded as [`super::IterEntry`], goes
     /// to the result buffer.
     pub const STORAGE_NEXT: ImportFn = ImportFn { name: "storage_next", params: &[I32], results: &[I32] };
@@ -136,8 +137,16 @@ pub struct IterEntry {
 }
 
 /// An event a contract emitted.
-#[derive(Debug, Clone, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Event {
     /// What happened, e.g. `b"transfer"`.
     pub topic: alloc::vec::Vec<u8>,

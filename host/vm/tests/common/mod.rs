@@ -1,0 +1,64 @@
+//! Helpers shared by the VM's integration tests.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tao_vm::{CallContext, CodeClass, Execution, MemoryStorage, Prepared, Vm, VmConfig};
+
+/// The workspace's target directory.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+/// The compiled bytes of a contract crate (built by `cargo xtask contracts`).
+pub fn contract_wasm(name: &str) -> Vec<u8> {
+    let path = target_dir().join("wasm32-unknown-unknown/contract").join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}. Build the contracts first: `cargo xtask contracts`", path.display())
+    })
+}
+
+/// Directory of the hostile fixtures.
+pub fn hostile_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contracts/hostile")
+}
+
+/// One VM with the testkit contract prepared, shared by every test in a binary: compiling is the
+/// slow part, and sharing also exercises the caches across calls.
+pub fn testkit() -> &'static (Vm, Prepared) {
+    static TESTKIT: std::sync::OnceLock<(Vm, Prepared)> = std::sync::OnceLock::new();
+    TESTKIT.get_or_init(|| {
+        let vm = vm();
+        let module = prepare(&vm, &contract_wasm("tao_contract_testkit"), CodeClass::Uploaded);
+        (vm, module)
+    })
+}
+
+pub fn vm() -> Vm {
+    Vm::new(VmConfig::default()).unwrap()
+}
+
+pub fn prepare(vm: &Vm, wasm: &[u8], class: CodeClass) -> Prepared {
+    let admitted = vm.admit(wasm, class).unwrap();
+    vm.prepare(&admitted).unwrap()
+}
+
+/// One call against `storage`, applying the writes on success.
+pub fn call(
+    vm: &Vm,
+    module: &Prepared,
+    storage: &mut MemoryStorage,
+    entry: &str,
+    input: &[u8],
+    context: CallContext,
+    gas: u64,
+) -> Execution {
+    let exec = vm.call(module, entry, input, context, Arc::new(storage.clone()), gas).unwrap();
+    if exec.outcome.is_ok() {
+        storage.apply(&exec.writes);
+    }
+    exec
+}

@@ -1,0 +1,134 @@
+//! The same scenarios run natively (contract logic on `MemoryHost`) and through the VM (the
+//! compiled `.wasm`): outcomes, outputs, events and write sets must be identical.
+
+mod common;
+
+use proptest::prelude::*;
+use tao_contract_testkit as kit;
+use tao_sdk::{Address, MemoryHost, NativeOutcome, NativeRun, borsh};
+use tao_vm::{CallContext, MemoryStorage, Outcome, Vm};
+
+type Handler = fn(&mut MemoryHost) -> Result<(), tao_sdk::Error>;
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+struct Step {
+    entry: &'static str,
+    input: Vec<u8>,
+    caller: u8,
+    height: u64,
+}
+
+fn handler(entry: &str) -> Handler {
+    match entry {
+        "put" => kit::put,
+        "get" => kit::get,
+        "remove" => kit::remove,
+        "scan" => kit::scan,
+        "mint" => kit::mint,
+        "transfer" => kit::transfer,
+        "balances" => kit::balances,
+        "fail_after_write" => kit::fail_after_write,
+        "context" => kit::context,
+        "recurse" => kit::recurse,
+        other => panic!("no handler {other}"),
+    }
+}
+
+fn addr(n: u8) -> Address {
+    Address([n; 20])
+}
+
+/// Runs `steps` both ways and asserts every result and the final state agree.
+fn check(vm: &Vm, module: &tao_vm::Prepared, steps: &[Step]) {
+    let mut native = MemoryHost::new();
+    let mut storage = MemoryStorage::default();
+    for (i, step) in steps.iter().enumerate() {
+        native.caller = addr(step.caller);
+        native.block_height = step.height;
+        native.block_time_ms = step.height * 12_000;
+        let expected: NativeRun = native.run(&step.input, handler(step.entry));
+        let context = CallContext {
+            caller: addr(step.caller),
+            block_height: step.height,
+            block_time_ms: step.height * 12_000,
+        };
+        let got = common::call(vm, module, &mut storage, step.entry, &step.input, context, 50_000_000);
+        let outcome = match &got.outcome {
+            Outcome::Ok => NativeOutcome::Ok,
+            Outcome::Abort(m) => NativeOutcome::Abort(m.clone()),
+            other => panic!("step {i} {step:?}: VM outcome {other:?}, native {:?}", expected.outcome),
+        };
+        assert_eq!(outcome, expected.outcome, "step {i} {step:?}");
+        assert_eq!(got.output, expected.output, "step {i} {step:?}");
+        assert_eq!(got.events, expected.events, "step {i} {step:?}");
+        assert_eq!(got.writes, expected.writes, "step {i} {step:?}");
+    }
+    assert_eq!(storage.0, native.storage);
+}
+
+fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8) -> Step {
+    Step { entry, input: borsh::to_vec(&input).unwrap(), caller, height: 7 }
+}
+
+#[test]
+fn ledger_scenario_matches() {
+    let (vm, module) = common::testkit();
+    check(
+        vm,
+        module,
+        &[
+            step("mint", 100u64, 1),
+            step("transfer", (addr(2), 30u64), 1),
+            step("transfer", (addr(3), 500u64), 2),
+            step("balances", (), 9),
+            step("put", (b"a".to_vec(), b"1".to_vec()), 1),
+            step("put", (b"ab".to_vec(), b"22".to_vec()), 1),
+            step("put", (b"b".to_vec(), b"333".to_vec()), 1),
+            step("scan", b"a".to_vec(), 1),
+            step("remove", b"ab".to_vec(), 1),
+            step("remove", b"zz".to_vec(), 1),
+            step("scan", Vec::<u8>::new(), 1),
+            step("get", b"b".to_vec(), 1),
+            step("fail_after_write", (), 1),
+            step("get", b"doomed".to_vec(), 1),
+            step("context", (), 4),
+            step("recurse", 200u32, 1),
+        ],
+    );
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    let key = proptest::collection::vec(0u8..4, 0..3);
+    prop_oneof![
+        (key.clone(), proptest::collection::vec(any::<u8>(), 0..8), 0u8..3).prop_map(|(k, v, c)| step(
+            "put",
+            (k, v),
+            c
+        )),
+        (key.clone(), 0u8..3).prop_map(|(k, c)| step("get", k, c)),
+        (key.clone(), 0u8..3).prop_map(|(k, c)| step("remove", k, c)),
+        (key, 0u8..3).prop_map(|(k, c)| step("scan", k, c)),
+        (0u64..1000, 0u8..3).prop_map(|(a, c)| step("mint", a, c)),
+        (0u8..3, 0u64..600, 0u8..3).prop_map(|(to, a, c)| step("transfer", (addr(to), a), c)),
+        (0u8..3).prop_map(|c| step("balances", (), c)),
+        Just(step("fail_after_write", (), 0)),
+        // Malformed input: both sides must fail to decode identically.
+        proptest::collection::vec(any::<u8>(), 0..5).prop_map(|bytes| Step {
+            entry: "transfer",
+            input: bytes,
+            caller: 1,
+            height: 1
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_scenarios_match(steps in proptest::collection::vec(arb_step(), 1..24)) {
+        let (vm, module) = common::testkit();
+        check(vm, module, &steps);
+    }
+}
