@@ -18,11 +18,13 @@ fn main() -> Result<()> {
         Some("dev") => dev(),
         Some("test") => test(),
         Some("wasm") => build_wasm(),
+        Some("contracts") => build_contracts(),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|wasm>");
+            eprintln!("usage: cargo xtask <dev|test|wasm|contracts>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
+            eprintln!("  contracts  build every contract module into target/wasm32-unknown-unknown/contract/");
             std::process::exit(2)
         }
     }
@@ -52,6 +54,7 @@ fn dev() -> Result<()> {
     tools::ensure_wasm_bindgen_cli()?;
     cargo(&["build", "--workspace"])?;
     build_wasm()?;
+    build_contracts()?;
     println!("\nwasmtensor is built.");
     println!("Not there yet: the dev node (`tao node --dev`) arrives with the node issue;");
     println!("until then `cargo xtask dev` only installs tools and builds. Run `cargo xtask test` next.");
@@ -69,11 +72,40 @@ fn build_wasm() -> Result<()> {
     cargo(&["build", "--target", "wasm32-unknown-unknown", "-p", "tao-state", "--no-default-features"])
 }
 
+/// Builds every `tao-contract-*` crate under `contracts/` as a size-optimized, overflow-checked
+/// module with a 64 KiB stack (so modules fit the VM's initial-memory limit).
+fn build_contracts() -> Result<()> {
+    tools::ensure_wasm_target()?;
+    let crates = tools::contract_crates()?;
+    let mut args = vec!["build", "--profile", "contract", "--target", "wasm32-unknown-unknown"];
+    for krate in &crates {
+        args.extend(["-p", krate.as_str()]);
+    }
+    step(&format!("cargo {}", args.join(" ")));
+    let status = Command::new(env!("CARGO"))
+        .args(&args)
+        .env("RUSTFLAGS", "-C link-arg=-zstack-size=65536")
+        .current_dir(tools::workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("building contracts failed ({status})");
+    }
+    let out = tools::workspace_root().join("target/wasm32-unknown-unknown/contract");
+    for krate in &crates {
+        let file = out.join(format!("{}.wasm", krate.replace('-', "_")));
+        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        println!("    {} ({size} bytes)", file.display());
+    }
+    Ok(())
+}
+
 fn test() -> Result<()> {
     tools::ensure_wasm_target()?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     build_wasm()?;
+    build_contracts()?;
     cargo(&["test", "--workspace"])?;
     println!("\nall checks passed");
     Ok(())

@@ -65,3 +65,21 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
     }
     Ok(())
 }
+
+/// Package names of the contract modules: every `contracts/*/Cargo.toml` named `tao-contract-*`.
+pub(crate) fn contract_crates() -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(workspace_root().join("contracts")).context("reading contracts/")? {
+        let manifest = entry?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let name = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = "))
+            .map(|n| n.trim_matches('"').to_string());
+        if let Some(name) = name.filter(|n| n.starts_with("tao-contract-")) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}

@@ -1,0 +1,174 @@
+//! Basic behaviour of the VM on hand-written modules.
+
+use std::sync::Arc;
+
+use tao_vm::{CallContext, CodeClass, MemoryStorage, Outcome, Vm, VmConfig};
+
+const PRELUDE: &str = r#"
+  (import "env" "input" (func $input (result i32)))
+  (import "env" "result_read" (func $result_read (param i32)))
+  (import "env" "output" (func $output (param i32 i32)))
+  (import "env" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
+  (import "env" "storage_get" (func $storage_get (param i32 i32) (result i32)))
+  (import "env" "emit" (func $emit (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "tao_abi_v1"))
+"#;
+
+fn module(body: &str) -> Vec<u8> {
+    wat::parse_str(format!("(module {PRELUDE} {body})")).unwrap()
+}
+
+fn run(vm: &Vm, wasm: &[u8], entry: &str, input: &[u8], gas: u64) -> tao_vm::Execution {
+    let admitted = vm.admit(wasm, CodeClass::Uploaded).unwrap();
+    let prepared = vm.prepare(&admitted).unwrap();
+    vm.call(&prepared, entry, input, CallContext::default(), Arc::new(MemoryStorage::default()), gas).unwrap()
+}
+
+#[test]
+fn echo_writes_and_events() {
+    let vm = Vm::new(VmConfig::default()).unwrap();
+    let wasm = module(
+        r#"
+        (data (i32.const 0) "key")
+        (func (export "echo") (local $n i32)
+          (local.set $n (call $input))
+          (call $result_read (i32.const 100))
+          (call $storage_set (i32.const 0) (i32.const 3) (i32.const 100) (local.get $n))
+          (call $emit (i32.const 0) (i32.const 3) (i32.const 100) (local.get $n))
+          (call $output (i32.const 100) (local.get $n)))
+        "#,
+    );
+    let exec = run(&vm, &wasm, "echo", b"hello", 1_000_000);
+    assert_eq!(exec.outcome, Outcome::Ok);
+    assert_eq!(exec.output, b"hello");
+    assert_eq!(exec.writes.get(&b"key"[..].to_vec()), Some(&Some(b"hello".to_vec())));
+    assert_eq!(exec.events.len(), 1);
+    assert!(exec.gas_used > vm.gas().call_base);
+}
+
+mod common;
+
+use tao_sdk::borsh;
+
+fn float_module() -> Vec<u8> {
+    wat::parse_file(common::hostile_dir().join("float_op.wat")).unwrap()
+}
+
+#[test]
+fn two_fresh_engines_agree_on_results_and_gas() {
+    let testkit = common::contract_wasm("tao_contract_testkit");
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let vm = common::vm();
+            let kit = common::prepare(&vm, &testkit, CodeClass::Uploaded);
+            let floats = common::prepare(&vm, &float_module(), CodeClass::System);
+            let storage = Arc::new(MemoryStorage::default());
+            let ctx = CallContext::default();
+            let mix =
+                vm.call(&kit, "mix", &borsh::to_vec(&5_000u32).unwrap(), ctx, storage.clone(), 50_000_000);
+            let deep = vm.call(
+                &kit,
+                "recurse",
+                &borsh::to_vec(&1_000u32).unwrap(),
+                ctx,
+                storage.clone(),
+                50_000_000,
+            );
+            let nan = vm.call(&floats, "nan", &[], ctx, storage, 1_000_000);
+            (mix.unwrap(), deep.unwrap(), nan.unwrap())
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    let (mix, _, nan) = &runs[0];
+    assert_eq!(mix.output, borsh::to_vec(&tao_contract_testkit::mix_rounds(5_000)).unwrap());
+    // The canonical NaN, whatever the hardware would have produced.
+    assert_eq!(nan.output, 0x7ff8_0000_0000_0000u64.to_le_bytes());
+}
+
+#[test]
+fn recursion_traps_at_the_same_depth_on_every_engine() {
+    let testkit = common::contract_wasm("tao_contract_testkit");
+    let deepest_ok = |vm: &Vm| {
+        let kit = common::prepare(vm, &testkit, CodeClass::Uploaded);
+        let run = |n: u32| {
+            let input = borsh::to_vec(&n).unwrap();
+            vm.call(
+                &kit,
+                "recurse",
+                &input,
+                CallContext::default(),
+                Arc::new(MemoryStorage::default()),
+                1 << 40,
+            )
+            .unwrap()
+        };
+        // Binary search for the deepest recursion that still succeeds.
+        let (mut lo, mut hi) = (0u32, 100_000u32);
+        while lo + 1 < hi {
+            let mid = (lo + hi) / 2;
+            if run(mid).outcome == Outcome::Ok { lo = mid } else { hi = mid }
+        }
+        let past = run(hi);
+        assert_eq!(past.outcome, Outcome::StackLimit);
+        (lo, past.gas_used)
+    };
+    let first = deepest_ok(&common::vm());
+    let second = deepest_ok(&common::vm());
+    assert_eq!(first, second);
+    assert!(first.0 > 500, "the stack budget allows useful recursion, got {}", first.0);
+}
+
+#[test]
+fn artifacts_are_cached_on_disk_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || VmConfig { artifact_dir: Some(dir.path().to_path_buf()), ..VmConfig::default() };
+    let testkit = common::contract_wasm("tao_contract_testkit");
+    let expected = {
+        let vm = Vm::new(config()).unwrap();
+        let admitted = vm.admit(&testkit, CodeClass::Uploaded).unwrap();
+        let module = vm.prepare(&admitted).unwrap();
+        assert!(vm.artifact_path(&admitted.code_hash).unwrap().exists());
+        run(&vm, &testkit, "context", &[], 1_000_000);
+        vm.call(&module, "noop", &[], CallContext::default(), Arc::new(MemoryStorage::default()), 1_000_000)
+            .unwrap()
+    };
+    // A new VM loads the artifact, and gets the same gas as the VM that compiled it.
+    let vm = Vm::new(config()).unwrap();
+    let admitted = vm.admit(&testkit, CodeClass::Uploaded).unwrap();
+    let path = vm.artifact_path(&admitted.code_hash).unwrap();
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let module = vm.prepare(&admitted).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified, "loaded, not recompiled");
+    let again = vm
+        .call(&module, "noop", &[], CallContext::default(), Arc::new(MemoryStorage::default()), 1_000_000)
+        .unwrap();
+    assert_eq!(again, expected);
+    // A corrupted artifact is detected by its checksum and replaced by a fresh compile.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let vm = Vm::new(config()).unwrap();
+    let module = vm.prepare(&admitted).unwrap();
+    let fresh = vm
+        .call(&module, "noop", &[], CallContext::default(), Arc::new(MemoryStorage::default()), 1_000_000)
+        .unwrap();
+    assert_eq!(fresh, expected);
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn failed_calls_keep_nothing_but_pay_gas() {
+    let (vm, kit) = common::testkit();
+    let mut storage = MemoryStorage::default();
+    let exec =
+        common::call(vm, kit, &mut storage, "fail_after_write", &[], CallContext::default(), 1_000_000);
+    assert_eq!(exec.outcome, Outcome::Abort("failed on purpose".into()));
+    assert!(exec.writes.is_empty() && exec.events.is_empty() && storage.0.is_empty());
+    assert!(exec.gas_used > vm.gas().call_base);
+    let short = common::call(vm, kit, &mut storage, "noop", &[], CallContext::default(), 10);
+    assert_eq!((short.outcome, short.gas_used), (Outcome::OutOfGas, 10));
+    let missing = common::call(vm, kit, &mut storage, "nope", &[], CallContext::default(), 1_000_000);
+    assert_eq!(missing.outcome, Outcome::NoSuchEntry("nope".into()));
+}
