@@ -24,7 +24,9 @@ fn main() -> Result<()> {
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
-            eprintln!("  contracts  build every contract module into target/wasm32-unknown-unknown/contract/");
+            eprintln!(
+                "  contracts  build every contract module into target/wasm32-unknown-unknown/contract/"
+            );
             std::process::exit(2)
         }
     }

@@ -1,0 +1,34 @@
+//! `tao`: the wasmtensor command line. Today it has the module author's tools; the node, wallet,
+//! staking and subnet commands arrive with the node issue.
+
+mod module;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tao", version, about = "wasmtensor command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check and run Wasm modules (incentive modules and contracts).
+    #[command(subcommand)]
+    Module(module::ModuleCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Module(command) => module::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

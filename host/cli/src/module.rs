@@ -1,0 +1,198 @@
+//! `tao module check` and `tao module run`: the VM's verdict on a module, before deploying it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use tao_vm::{AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Outcome, Vm, VmConfig};
+
+#[derive(Subcommand)]
+pub(crate) enum ModuleCommand {
+    /// Run admission on a module: accepted with its code hash and limits used, or why not.
+    Check {
+        #[command(flatten)]
+        file: ModuleFile,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one entry point on an empty in-memory state and show what it did.
+    Run {
+        #[command(flatten)]
+        file: ModuleFile,
+        /// Entry point to call.
+        #[arg(long = "call")]
+        entry: String,
+        /// Input bytes as hex (with or without 0x).
+        #[arg(long, default_value = "")]
+        input: String,
+        /// Gas (fuel) limit for the call.
+        #[arg(long, default_value_t = 10_000_000)]
+        fuel: u64,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ModuleFile {
+    /// The module: a `.wasm` binary or a `.wat` text file.
+    file: PathBuf,
+    /// Admit as system code (floats allowed, canonicalized) instead of uploaded code.
+    #[arg(long)]
+    system: bool,
+}
+
+impl ModuleFile {
+    fn bytes(&self) -> Result<Vec<u8>> {
+        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {}", self.file.display()))?;
+        if is_text(&self.file) {
+            return wat::parse_bytes(&bytes)
+                .map(|b| b.into_owned())
+                .with_context(|| format!("parsing {} as WebAssembly text", self.file.display()));
+        }
+        Ok(bytes)
+    }
+
+    fn class(&self) -> CodeClass {
+        if self.system { CodeClass::System } else { CodeClass::Uploaded }
+    }
+}
+
+fn is_text(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "wat")
+}
+
+pub(crate) fn run(command: ModuleCommand) -> Result<ExitCode> {
+    let vm = Vm::new(VmConfig::default())?;
+    match command {
+        ModuleCommand::Check { file, json } => check(&vm, &file, json),
+        ModuleCommand::Run { file, entry, input, fuel, json } => call(&vm, &file, &entry, &input, fuel, json),
+    }
+}
+
+fn check(vm: &Vm, file: &ModuleFile, json: bool) -> Result<ExitCode> {
+    let bytes = file.bytes()?;
+    match vm.admit(&bytes, file.class()) {
+        Ok(admitted) => {
+            if json {
+                let out = json!({"accepted": true, "code_hash": admitted.code_hash.to_string(), "report": admitted.report});
+                println!("{out}");
+            } else {
+                println!("accepted  {}", admitted.code_hash);
+                print_report(&admitted.report);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                println!("{}", json!({"accepted": false, "error": e.to_string()}));
+            } else {
+                println!("rejected  {e}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_report(r: &AdmissionReport) {
+    let limits = tao_vm::Limits::V1;
+    println!("  size            {} bytes (limit {})", r.size_bytes, limits.max_code_bytes);
+    println!("  functions       {} (limit {})", r.functions, limits.max_functions);
+    println!("  entry points    {}", r.entry_points.join(", "));
+    println!("  imports         {}", r.imports.join(", "));
+    println!("  initial memory  {} pages (limit {})", r.initial_pages, limits.max_initial_pages);
+    println!("  table           {} elements (limit {})", r.table_elements, limits.max_table_elements);
+    println!("  max locals      {} (limit {})", r.max_locals, limits.max_locals);
+    println!("  largest body    {} bytes (limit {})", r.max_body_bytes, limits.max_body_bytes);
+    println!(
+        "  largest frame   {} stack units (budget {})",
+        r.max_frame_units,
+        tao_vm::instrument::MAX_STACK_UNITS
+    );
+}
+
+fn call(vm: &Vm, file: &ModuleFile, entry: &str, input: &str, fuel: u64, json: bool) -> Result<ExitCode> {
+    let input = hex::decode(input.trim_start_matches("0x")).context("--input must be hex")?;
+    let admitted = match vm.admit(&file.bytes()?, file.class()) {
+        Ok(admitted) => admitted,
+        Err(e) => {
+            if json {
+                println!("{}", json!({"accepted": false, "error": e.to_string()}));
+            } else {
+                println!("rejected  {e}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let module = vm.prepare(&admitted)?;
+    let storage = Arc::new(MemoryStorage::default());
+    let exec = vm.call(&module, entry, &input, CallContext::default(), storage, fuel)?;
+    if json {
+        println!("{}", execution_json(&exec, fuel));
+    } else {
+        print_execution(&exec, fuel);
+    }
+    Ok(if exec.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Ok => "ok".into(),
+        Outcome::Trap(kind) => format!("trap: {kind:?}"),
+        Outcome::OutOfGas => "out of gas".into(),
+        Outcome::StackLimit => "stack limit reached".into(),
+        Outcome::Abort(message) => format!("abort: {message}"),
+        Outcome::HostError(e) => format!("host error: {e}"),
+        Outcome::NoSuchEntry(name) => format!("no entry point `{name}`"),
+    }
+}
+
+/// Bytes as UTF-8 when printable, hex otherwise.
+fn show(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.is_empty() && s.chars().all(|c| !c.is_control()) => format!("{s:?}"),
+        _ => format!("0x{}", hex::encode(bytes)),
+    }
+}
+
+fn print_execution(exec: &Execution, fuel: u64) {
+    println!("outcome   {}", describe(&exec.outcome));
+    println!("gas used  {} of {fuel}", exec.gas_used);
+    println!("output    0x{}", hex::encode(&exec.output));
+    for event in &exec.events {
+        println!("event     {} {}", show(&event.topic), show(&event.data));
+    }
+    for (key, value) in &exec.writes {
+        match value {
+            Some(v) => println!("write     {} = {}", show(key), show(v)),
+            None => println!("remove    {}", show(key)),
+        }
+    }
+}
+
+fn execution_json(exec: &Execution, fuel: u64) -> serde_json::Value {
+    let events: Vec<_> = exec
+        .events
+        .iter()
+        .map(|e| json!({"topic": hex::encode(&e.topic), "data": hex::encode(&e.data)}))
+        .collect();
+    let writes: Vec<_> = exec
+        .writes
+        .iter()
+        .map(|(k, v)| json!({"key": hex::encode(k), "value": v.as_ref().map(hex::encode)}))
+        .collect();
+    json!({
+        "ok": exec.outcome.is_ok(),
+        "outcome": exec.outcome,
+        "gas_used": exec.gas_used,
+        "gas_limit": fuel,
+        "output": hex::encode(&exec.output),
+        "events": events,
+        "writes": writes,
+    })
+}
