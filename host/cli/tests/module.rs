@@ -1,4 +1,5 @@
 //! `tao module check` and `tao module run` through the real binary.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

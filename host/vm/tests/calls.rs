@@ -1,4 +1,5 @@
 //! Basic behaviour of the VM on hand-written modules.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ fn echo_writes_and_events() {
     let exec = run(&vm, &wasm, "echo", b"hello", 1_000_000);
     assert_eq!(exec.outcome, Outcome::Ok);
     assert_eq!(exec.output, b"hello");
-    assert_eq!(exec.writes.get(&b"key"[..].to_vec()), Some(&Some(b"hello".to_vec())));
+    assert_eq!(exec.writes.get(&b"key"[..]), Some(&Some(b"hello".to_vec())));
     assert_eq!(exec.events.len(), 1);
     assert!(exec.gas_used > vm.gas().call_base);
 }

@@ -1,5 +1,6 @@
 //! The same scenarios run natively (contract logic on `MemoryHost`) and through the VM (the
 //! compiled `.wasm`): outcomes, outputs, events and write sets must be identical.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 mod common;
 

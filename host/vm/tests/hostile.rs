@@ -1,6 +1,7 @@
 //! Every fixture in `contracts/hostile` with its exact golden result. A change to the engine, the
 //! gas schedule or the instrumentation that moves any of these numbers fails here, on purpose: it
 //! is a protocol change. Set `TAO_PRINT_GOLDEN=1` to print the current values.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 mod common;
 
