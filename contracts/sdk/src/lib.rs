@@ -1,14 +1,24 @@
 //! The contract SDK: write logic once against [`Host`], test it natively with [`MemoryHost`], and
 //! export it as Wasm entry points with [`entry_points!`].
 //!
-//! ```ignore
-//! fn increment(host: &mut impl tao_sdk::Host) -> Result<(), tao_sdk::Error> {
-//!     let count: u64 = COUNT.load(host)?.unwrap_or(0) + 1;
+//! ```
+//! use tao_sdk::{Host, Item, MemoryHost, NativeOutcome};
+//!
+//! const COUNT: Item<u64> = Item::new(b"count");
+//!
+//! fn increment(host: &mut impl Host) -> Result<(), tao_sdk::Error> {
+//!     let count = COUNT.load(host)?.unwrap_or(0) + 1;
 //!     COUNT.save(host, &count);
 //!     host.emit(b"incremented", &count.to_le_bytes());
 //!     Ok(())
 //! }
 //! tao_sdk::entry_points!(increment);
+//!
+//! // Natively, in a unit test:
+//! let mut host = MemoryHost::new();
+//! let run = host.run(&[], increment);
+//! assert_eq!(run.outcome, NativeOutcome::Ok);
+//! assert_eq!(run.events[0].data, 1u64.to_le_bytes());
 //! ```
 #![cfg_attr(target_arch = "wasm32", no_std)]
 

@@ -1,4 +1,5 @@
-//! Compiled-module caches: in memory by key, and on disk in the node's data directory.
+//! Module caches: linked instances (`InstancePre`) in memory, compiled artifacts on disk in the
+//! node's data directory.
 //!
 //! The key is (code hash, engine compatibility hash, gas schedule version, instrumentation
 //! version): anything that changes the artifact changes the key, so no stale artifact can survive an
@@ -10,19 +11,23 @@ use std::hash::{Hash as _, Hasher as _};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::host::HostState;
 use tao_types::Hash;
-use wasmtime::{Engine, Module};
+use wasmtime::{Engine, InstancePre, Module};
 
 use crate::{VmFault, admission::Admitted, gas::GasSchedule, instrument::INSTRUMENTATION_VERSION};
 
-/// Most compiled modules kept in memory.
+/// Most linked modules kept in memory.
 const MEMORY_ENTRIES: usize = 256;
+
+type Linked = InstancePre<HostState>;
+type MemoryCache = (BTreeMap<Hash, Linked>, VecDeque<Hash>);
 
 pub(crate) struct Cache {
     engine_hash: u64,
     gas_version: u32,
     dir: Option<PathBuf>,
-    memory: Mutex<(BTreeMap<Hash, Module>, VecDeque<Hash>)>,
+    memory: Mutex<MemoryCache>,
 }
 
 impl Cache {
@@ -52,11 +57,16 @@ impl Cache {
         )
     }
 
-    /// The compiled module for `admitted`, from memory, disk or the compiler, in that order.
-    pub(crate) fn module(&self, engine: &Engine, admitted: &Admitted) -> Result<Module, VmFault> {
+    /// The linked module for `admitted`, from memory, disk or the compiler, in that order.
+    pub(crate) fn prepared(
+        &self,
+        engine: &Engine,
+        admitted: &Admitted,
+        link: impl FnOnce(&Module) -> Result<Linked, VmFault>,
+    ) -> Result<Linked, VmFault> {
         let key = admitted.code_hash;
-        if let Some(module) = self.lock().0.get(&key) {
-            return Ok(module.clone());
+        if let Some(linked) = self.lock().0.get(&key) {
+            return Ok(linked.clone());
         }
         let module = match self.load(engine, &key) {
             Some(module) => module,
@@ -67,18 +77,19 @@ impl Cache {
                 module
             }
         };
+        let linked = link(&module)?;
         let mut memory = self.lock();
         if memory.1.len() >= MEMORY_ENTRIES
             && let Some(oldest) = memory.1.pop_front()
         {
             memory.0.remove(&oldest);
         }
-        memory.0.insert(key, module.clone());
+        memory.0.insert(key, linked.clone());
         memory.1.push_back(key);
-        Ok(module)
+        Ok(linked)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (BTreeMap<Hash, Module>, VecDeque<Hash>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryCache> {
         self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

@@ -35,8 +35,8 @@ use host::{HostState, Stop};
 
 /// Bytes in one Wasm page.
 const PAGE_BYTES: u64 = 64 * 1024;
-/// Native stack wasmtime may use: far above `MAX_STACK_UNITS` × 16 bytes, so the deterministic
-/// limit fires first, and below the 2 MiB of a default spawned thread.
+/// Native stack wasmtime may use: twice `MAX_STACK_UNITS` × 16 bytes, so the deterministic limit
+/// fires first, and below the 2 MiB of a default spawned thread, leaving room for host frames.
 const NATIVE_STACK_BYTES: usize = 1024 * 1024;
 
 /// How to build a [`Vm`].
@@ -132,8 +132,9 @@ impl Vm {
 
     /// Compiles an admitted module (or loads it from the cache) and links it.
     pub fn prepare(&self, admitted: &Admitted) -> Result<Prepared, VmFault> {
-        let module = self.cache.module(&self.engine, admitted)?;
-        let pre = self.linker.instantiate_pre(&module).map_err(|e| VmFault::Compile(format!("{e:#}")))?;
+        let pre = self.cache.prepared(&self.engine, admitted, |module| {
+            self.linker.instantiate_pre(module).map_err(|e| VmFault::Compile(format!("{e:#}")))
+        })?;
         Ok(Prepared { code_hash: admitted.code_hash, pre })
     }
 

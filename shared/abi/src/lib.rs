@@ -7,7 +7,7 @@
 //!
 //! Both `host/vm` (which checks and links these imports) and `contracts/sdk` (which calls them) use
 //! these names, signatures and limits, so the two sides cannot drift apart.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
 /// Module name of every host import.
 pub const IMPORT_MODULE: &str = "env";
@@ -155,3 +155,27 @@ pub struct Event {
 }
 
 extern crate alloc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn import_names_are_unique() {
+        for (i, a) in imports::ALL.iter().enumerate() {
+            assert!(imports::ALL[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
+            assert_eq!(imports::find(a.name), Some(a));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn wire_types_round_trip(key in proptest::collection::vec(any::<u8>(), 0..64), value in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let entry = IterEntry { key: key.clone(), value: value.clone() };
+            prop_assert_eq!(borsh::from_slice::<IterEntry>(&borsh::to_vec(&entry).unwrap()).unwrap(), entry);
+            let event = Event { topic: key, data: value };
+            prop_assert_eq!(borsh::from_slice::<Event>(&borsh::to_vec(&event).unwrap()).unwrap(), event);
+        }
+    }
+}

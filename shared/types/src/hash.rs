@@ -69,6 +69,17 @@ impl<'de> serde::Deserialize<'de> for Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn codec_json_and_text_round_trip(bytes in any::<[u8; 32]>()) {
+            let h = Hash(bytes);
+            prop_assert_eq!(tao_codec::decode::<Hash>(&tao_codec::encode(&h), 32), Ok(h));
+            prop_assert_eq!(serde_json::from_str::<Hash>(&serde_json::to_string(&h).unwrap()).unwrap(), h);
+            prop_assert_eq!(h.to_string().parse::<Hash>(), Ok(h));
+        }
+    }
 
     #[test]
     fn keccak_known_answer() {
