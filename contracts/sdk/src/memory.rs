@@ -1,14 +1,15 @@
 //! A native, in-memory [`Host`]: how contract logic runs in unit tests, property tests and the
-//! native half of the differential harness. It follows the VM's semantics exactly: writes are
-//! recorded as a write set, an `Err` discards them, iterators step to the first key after the
-//! previous one in the current state.
+//! native half of the differential harness. It follows the VM's semantics: writes are recorded as a
+//! write set, an `Err` discards them, iterators step to the first key after the previous one in the
+//! current state, and the ABI limits (sizes, events, iterators, write set) end the call with the
+//! same host error the VM reports. Gas is not modelled: it is tested in Wasm only.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-use tao_abi::Event;
+use tao_abi::{Event, limits};
 use tao_types::Address;
 
 use crate::{Host, IterHandle};
@@ -20,6 +21,8 @@ pub enum NativeOutcome {
     Ok,
     /// The handler returned `Err` with this message.
     Abort(String),
+    /// The handler broke an ABI limit; the message is the VM's host error text.
+    HostError(String),
 }
 
 /// Everything a native run produced, shaped like the VM's execution result.
@@ -56,6 +59,37 @@ struct Call {
     events: Vec<Event>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     cursors: Vec<(Vec<u8>, Option<Vec<u8>>, bool)>,
+    written_bytes: u64,
+    violation: Option<String>,
+}
+
+impl Call {
+    /// Records the first limit broken; every later host operation is a no-op, as the VM would
+    /// have stopped the call here.
+    fn broken(&mut self, message: String) -> bool {
+        if self.violation.is_none() {
+            self.violation = Some(message);
+        }
+        true
+    }
+
+    fn too_long(&mut self, what: &str, len: usize, limit: u32) -> bool {
+        if self.violation.is_some() {
+            return true;
+        }
+        if len > limit as usize {
+            return self.broken(alloc::format!("{what} is {len} bytes, limit is {limit}"));
+        }
+        false
+    }
+
+    fn record_write(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.written_bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64;
+        self.writes.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        if self.written_bytes > u64::from(limits::MAX_WRITE_SET_BYTES) {
+            self.broken("write set above the limit".into());
+        }
+    }
 }
 
 impl MemoryHost {
@@ -72,8 +106,17 @@ impl MemoryHost {
     ) -> NativeRun {
         let before = self.storage.clone();
         self.call = Call { input: input.to_vec(), ..Call::default() };
+        if input.len() > limits::MAX_INPUT_BYTES as usize {
+            let message =
+                alloc::format!("input is {} bytes, limit is {}", input.len(), limits::MAX_INPUT_BYTES);
+            return NativeRun::failed(NativeOutcome::HostError(message));
+        }
         let result = handler(self);
         let call = core::mem::take(&mut self.call);
+        if let Some(message) = call.violation {
+            self.storage = before;
+            return NativeRun::failed(NativeOutcome::HostError(message));
+        }
         match result {
             Ok(()) => NativeRun {
                 outcome: NativeOutcome::Ok,
@@ -83,14 +126,15 @@ impl MemoryHost {
             },
             Err(e) => {
                 self.storage = before;
-                NativeRun {
-                    outcome: NativeOutcome::Abort(e.to_string()),
-                    output: Vec::new(),
-                    events: Vec::new(),
-                    writes: BTreeMap::new(),
-                }
+                NativeRun::failed(NativeOutcome::Abort(e.to_string()))
             }
         }
+    }
+}
+
+impl NativeRun {
+    fn failed(outcome: NativeOutcome) -> Self {
+        NativeRun { outcome, output: Vec::new(), events: Vec::new(), writes: BTreeMap::new() }
     }
 }
 
@@ -100,29 +144,51 @@ impl Host for MemoryHost {
     }
 
     fn set_output(&mut self, data: &[u8]) {
-        self.call.output = data.to_vec();
+        if !self.call.too_long("output", data.len(), limits::MAX_OUTPUT_BYTES) {
+            self.call.output = data.to_vec();
+        }
     }
 
     fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        if self.call.too_long("key", key.len(), limits::MAX_KEY_BYTES) {
+            return None;
+        }
         self.storage.get(key).cloned()
     }
 
     fn set(&mut self, key: &[u8], value: &[u8]) {
+        if self.call.too_long("key", key.len(), limits::MAX_KEY_BYTES)
+            || self.call.too_long("value", value.len(), limits::MAX_VALUE_BYTES)
+        {
+            return;
+        }
         self.storage.insert(key.to_vec(), value.to_vec());
-        self.call.writes.insert(key.to_vec(), Some(value.to_vec()));
+        self.call.record_write(key, Some(value));
     }
 
     fn remove(&mut self, key: &[u8]) -> bool {
-        self.call.writes.insert(key.to_vec(), None);
+        if self.call.too_long("key", key.len(), limits::MAX_KEY_BYTES) {
+            return false;
+        }
+        self.call.record_write(key, None);
         self.storage.remove(key).is_some()
     }
 
     fn iter_open(&mut self, prefix: &[u8]) -> IterHandle {
+        if self.call.violation.is_none() && self.call.cursors.len() >= limits::MAX_ITERATORS as usize {
+            self.call.broken("too many iterators".into());
+        }
+        if self.call.too_long("prefix", prefix.len(), limits::MAX_KEY_BYTES) {
+            return IterHandle(-1);
+        }
         self.call.cursors.push((prefix.to_vec(), None, false));
         IterHandle(self.call.cursors.len() as i32 - 1)
     }
 
     fn iter_next(&mut self, iter: IterHandle) -> Option<(Vec<u8>, Vec<u8>)> {
+        if self.call.violation.is_some() {
+            return None;
+        }
         let (prefix, last, done) = self.call.cursors.get(usize::try_from(iter.0).ok()?)?.clone();
         if done {
             return None;
@@ -146,6 +212,14 @@ impl Host for MemoryHost {
     }
 
     fn emit(&mut self, topic: &[u8], data: &[u8]) {
+        if self.call.violation.is_none() && self.call.events.len() >= limits::MAX_EVENTS as usize {
+            self.call.broken("too many events".into());
+        }
+        if self.call.too_long("topic", topic.len(), limits::MAX_TOPIC_BYTES)
+            || self.call.too_long("event data", data.len(), limits::MAX_EVENT_DATA_BYTES)
+        {
+            return;
+        }
         self.call.events.push(Event { topic: topic.to_vec(), data: data.to_vec() });
     }
 

@@ -51,6 +51,10 @@ pub struct Limits {
     pub max_globals: u32,
     /// Most exports.
     pub max_exports: u32,
+    /// Most data segments.
+    pub max_data_segments: u32,
+    /// Most element segments.
+    pub max_element_segments: u32,
 }
 
 impl Limits {
@@ -68,6 +72,8 @@ impl Limits {
         max_body_bytes: 64 * 1024,
         max_globals: 256,
         max_exports: 256,
+        max_data_segments: 1_024,
+        max_element_segments: 64,
     };
 }
 
@@ -151,6 +157,21 @@ pub enum AdmissionError {
         /// Import name.
         name: String,
     },
+    /// The same host function imported twice.
+    #[error("import {name} appears more than once")]
+    DuplicateImport {
+        /// Import name.
+        name: String,
+    },
+    /// An active data or element segment that does not fit the initial memory or table, or whose
+    /// offset is not a constant: it would fail at every instantiation.
+    #[error("active {what} segment {index} lies outside the initial memory or table")]
+    SegmentOutOfBounds {
+        /// `data` or `element`.
+        what: &'static str,
+        /// Segment index.
+        index: u32,
+    },
     /// A required export is missing.
     #[error("missing export `{0}`")]
     MissingExport(&'static str),
@@ -233,6 +254,8 @@ struct ModuleFacts {
     frame_units: Vec<u32>,
     globals: u32,
     memories: u32,
+    initial_memory_bytes: u64,
+    initial_table_elements: u64,
     has_memory_export: bool,
     has_abi_export: bool,
 }
@@ -307,6 +330,9 @@ fn check_section(
             for import in reader.clone().into_imports() {
                 let import = import.map_err(invalid)?;
                 check_import(&import, facts)?;
+                if report.imports.iter().any(|name| name == import.name) {
+                    return Err(AdmissionError::DuplicateImport { name: import.name.into() });
+                }
                 report.imports.push(import.name.to_string());
                 facts.imported_funcs += 1;
             }
@@ -322,6 +348,7 @@ fn check_section(
                 let ty = table.map_err(invalid)?.ty;
                 let elements = ty.maximum.unwrap_or(ty.initial).max(ty.initial);
                 report.table_elements = elements;
+                facts.initial_table_elements = ty.initial;
                 if reader.count() > 1 || elements > limits.max_table_elements {
                     return Err(AdmissionError::TableTooLarge { elements, limit: limits.max_table_elements });
                 }
@@ -341,6 +368,7 @@ fn check_section(
                     });
                 }
                 report.initial_pages = ty.initial;
+                facts.initial_memory_bytes = ty.initial * 65_536;
             }
         }
         Payload::GlobalSection(reader) => {
@@ -354,9 +382,51 @@ fn check_section(
             }
         }
         Payload::StartSection { .. } => return Err(AdmissionError::StartFunction),
+        Payload::DataSection(reader) => {
+            too_many("data segments", reader.count(), limits.max_data_segments)?;
+            for (index, data) in reader.clone().into_iter().enumerate() {
+                let data = data.map_err(invalid)?;
+                if let wasmparser::DataKind::Active { offset_expr, .. } = &data.kind {
+                    let fits = const_offset(offset_expr)
+                        .and_then(|o| o.checked_add(data.data.len() as u64))
+                        .is_some_and(|end| end <= facts.initial_memory_bytes);
+                    if !fits {
+                        return Err(AdmissionError::SegmentOutOfBounds { what: "data", index: index as u32 });
+                    }
+                }
+            }
+        }
+        Payload::ElementSection(reader) => {
+            too_many("element segments", reader.count(), limits.max_element_segments)?;
+            for (index, element) in reader.clone().into_iter().enumerate() {
+                let element = element.map_err(invalid)?;
+                if let wasmparser::ElementKind::Active { offset_expr, .. } = &element.kind {
+                    let count = match &element.items {
+                        wasmparser::ElementItems::Functions(f) => f.count(),
+                        wasmparser::ElementItems::Expressions(_, e) => e.count(),
+                    };
+                    let fits = const_offset(offset_expr)
+                        .and_then(|o| o.checked_add(u64::from(count)))
+                        .is_some_and(|end| end <= facts.initial_table_elements);
+                    if !fits {
+                        return Err(AdmissionError::SegmentOutOfBounds {
+                            what: "element",
+                            index: index as u32,
+                        });
+                    }
+                }
+            }
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// The offset of an active segment when it is a plain `i32.const` (the only form we accept).
+fn const_offset(expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+    let mut ops = expr.get_operators_reader();
+    let Ok(Operator::I32Const { value }) = ops.read() else { return None };
+    matches!(ops.read(), Ok(Operator::End)).then_some(u64::from(value as u32))
 }
 
 fn check_import(import: &wasmparser::Import<'_>, facts: &ModuleFacts) -> Result<(), AdmissionError> {

@@ -183,10 +183,15 @@ impl Vm {
         };
         let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, ())))
             .map_err(|p| VmFault::HostPanic(panic_message(&p)))?;
-        let gas_used = gas_limit - store.get_fuel().unwrap_or(0);
         let outcome = match result {
             Ok(()) => Outcome::Ok,
             Err(error) => classify(&mut store, &instance, error)?,
+        };
+        let gas_used = match &outcome {
+            // wasmtime writes fuel back only at calls, returns and `unreachable`, not at other
+            // trapping instructions: charge the whole limit so a trap can never hide work.
+            Outcome::Trap(kind) if *kind != TrapKind::Unreachable => gas_limit,
+            _ => gas_limit - store.get_fuel().unwrap_or(0),
         };
         if !outcome.is_ok() {
             return Ok(Execution::failed(outcome, gas_used));

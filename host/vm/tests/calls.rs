@@ -173,3 +173,48 @@ fn failed_calls_keep_nothing_but_pay_gas() {
     let missing = common::call(vm, kit, &mut storage, "nope", &[], CallContext::default(), 1_000_000);
     assert_eq!(missing.outcome, Outcome::NoSuchEntry("nope".into()));
 }
+
+/// A module at every admission limit at once must compile and run: admission may never accept
+/// what the engine then refuses (that would be a node fault, not an outcome).
+#[test]
+fn a_module_at_every_limit_compiles_and_runs() {
+    let limits = tao_vm::Limits::V1;
+    let mut wat = String::from("(module\n");
+    for f in tao_abi::imports::ALL {
+        let params =
+            f.params.iter().map(|p| format!(" {}", if *p == tao_abi::ValType::I32 { "i32" } else { "i64" }));
+        let results =
+            f.results.iter().map(|p| format!(" {}", if *p == tao_abi::ValType::I32 { "i32" } else { "i64" }));
+        wat += &format!(
+            "(import \"env\" \"{}\" (func (param{}) (result{})))\n",
+            f.name,
+            params.collect::<String>(),
+            results.collect::<String>()
+        );
+    }
+    wat += &format!("(memory (export \"memory\") {})\n", limits.max_initial_pages);
+    wat += &format!("(table {} funcref)\n", limits.max_table_elements);
+    for g in 0..limits.max_globals {
+        wat += &format!("(global $g{g} (mut i64) (i64.const {g}))\n");
+    }
+    wat += "(func (export \"tao_abi_v1\"))\n";
+    let functions = limits.max_functions - 2;
+    for f in 0..functions {
+        wat += &format!("(func $f{f} (result i64) (global.get $g{}))\n", f % limits.max_globals);
+    }
+    wat += "(func (export \"run\") (drop (call $f0)))\n";
+    for d in 0..limits.max_data_segments {
+        wat += &format!("(data (i32.const {}) \"x\")\n", d * 64);
+    }
+    wat += &format!(
+        "(elem (i32.const 0) func {})\n",
+        (0..limits.max_table_elements)
+            .map(|i| format!(" $f{}", i % u64::from(functions)))
+            .collect::<String>()
+    );
+    wat += ")";
+    let vm = common::vm();
+    let wasm = wat::parse_str(&wat).unwrap();
+    let exec = run(&vm, &wasm, "run", &[], 1_000_000);
+    assert_eq!(exec.outcome, Outcome::Ok);
+}

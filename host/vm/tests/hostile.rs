@@ -84,6 +84,13 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
         CodeClass::Uploaded,
         Rejected("exported function `run` must take no parameters and return nothing"),
     ),
+    (
+        "data_out_of_bounds.wat",
+        CodeClass::Uploaded,
+        Rejected("active data segment 0 lies outside the initial memory or table"),
+    ),
+    ("duplicate_import.wat", CodeClass::Uploaded, Rejected("import emit appears more than once")),
+    ("burn_then_fault.wat", CodeClass::Uploaded, Runs(&[("run", 0, "Trap(MemoryOutOfBounds) gas=10000000")])),
     ("abort.wat", CodeClass::Uploaded, Runs(&[("run", 0, r#"Abort("no such subnet") gas=7153"#)])),
 ];
 

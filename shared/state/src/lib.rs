@@ -23,8 +23,9 @@ use tao_types::Hash;
 /// The tree's hash function.
 pub type Hasher = sha3::Keccak256;
 
-/// Largest encoded proof accepted: 256 siblings of at most 33 bytes plus a leaf.
-pub const MAX_PROOF_BYTES: usize = 256 * 33 + 128;
+/// Largest encoded proof accepted: an optional 64-byte leaf and up to 256 siblings of at most 65
+/// bytes (a tag and two child hashes), with their length prefix.
+pub const MAX_PROOF_BYTES: usize = 1 + 64 + 4 + 256 * 65;
 
 /// The position of `key` in the tree.
 pub fn key_hash(key: &[u8]) -> KeyHash {
