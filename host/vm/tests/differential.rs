@@ -4,21 +4,13 @@
 
 mod common;
 
+use common::{Step, addr};
 use proptest::prelude::*;
 use tao_contract_testkit as kit;
-use tao_sdk::{Address, MemoryHost, NativeOutcome, NativeRun, borsh};
-use tao_vm::{CallContext, MemoryStorage, Outcome, Vm};
+use tao_sdk::{MemoryHost, borsh};
+use tao_vm::Vm;
 
 type Handler = fn(&mut MemoryHost) -> Result<(), tao_sdk::Error>;
-
-/// One step of a scenario.
-#[derive(Debug, Clone)]
-struct Step {
-    entry: &'static str,
-    input: Vec<u8>,
-    caller: u8,
-    height: u64,
-}
 
 fn handler(entry: &str) -> Handler {
     match entry {
@@ -36,37 +28,8 @@ fn handler(entry: &str) -> Handler {
     }
 }
 
-fn addr(n: u8) -> Address {
-    Address([n; 20])
-}
-
-/// Runs `steps` both ways and asserts every result and the final state agree.
 fn check(vm: &Vm, module: &tao_vm::Prepared, steps: &[Step]) {
-    let mut native = MemoryHost::new();
-    let mut storage = MemoryStorage::default();
-    for (i, step) in steps.iter().enumerate() {
-        native.caller = addr(step.caller);
-        native.block_height = step.height;
-        native.block_time_ms = step.height * 12_000;
-        let expected: NativeRun = native.run(&step.input, handler(step.entry));
-        let context = CallContext {
-            caller: addr(step.caller),
-            block_height: step.height,
-            block_time_ms: step.height * 12_000,
-        };
-        let got = common::call(vm, module, &mut storage, step.entry, &step.input, context, 50_000_000);
-        let outcome = match &got.outcome {
-            Outcome::Ok => NativeOutcome::Ok,
-            Outcome::Abort(m) => NativeOutcome::Abort(m.clone()),
-            Outcome::HostError(e) => NativeOutcome::HostError(e.to_string()),
-            other => panic!("step {i} {step:?}: VM outcome {other:?}, native {:?}", expected.outcome),
-        };
-        assert_eq!(outcome, expected.outcome, "step {i} {step:?}");
-        assert_eq!(got.output, expected.output, "step {i} {step:?}");
-        assert_eq!(got.events, expected.events, "step {i} {step:?}");
-        assert_eq!(got.writes, expected.writes, "step {i} {step:?}");
-    }
-    assert_eq!(storage.0, native.storage);
+    common::differential(vm, module, steps, |host, step| host.run(&step.input, handler(step.entry)));
 }
 
 fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8) -> Step {

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tao_vm::{CallContext, CodeClass, Execution, MemoryStorage, Prepared, Vm, VmConfig};
+use tao_sdk::{Address, MemoryHost, NativeOutcome, NativeRun};
+use tao_vm::{CallContext, CodeClass, Execution, MemoryStorage, Outcome, Prepared, Vm, VmConfig};
 
 /// The workspace's target directory.
 pub fn target_dir() -> PathBuf {
@@ -61,4 +62,52 @@ pub fn call(
         storage.apply(&exec.writes);
     }
     exec
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub entry: &'static str,
+    pub input: Vec<u8>,
+    pub caller: u8,
+    pub height: u64,
+}
+
+/// A test address made of one repeated byte.
+pub fn addr(n: u8) -> Address {
+    Address([n; 20])
+}
+
+/// Runs `steps` both ways and asserts every result and the final state agree.
+pub fn differential(
+    vm: &Vm,
+    module: &Prepared,
+    steps: &[Step],
+    native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
+) {
+    let mut native = MemoryHost::new();
+    let mut storage = MemoryStorage::default();
+    for (i, step) in steps.iter().enumerate() {
+        native.caller = addr(step.caller);
+        native.block_height = step.height;
+        native.block_time_ms = step.height * 12_000;
+        let expected: NativeRun = native_step(&mut native, step);
+        let context = CallContext {
+            caller: addr(step.caller),
+            block_height: step.height,
+            block_time_ms: step.height * 12_000,
+        };
+        let got = call(vm, module, &mut storage, step.entry, &step.input, context, 50_000_000);
+        let outcome = match &got.outcome {
+            Outcome::Ok => NativeOutcome::Ok,
+            Outcome::Abort(m) => NativeOutcome::Abort(m.clone()),
+            Outcome::HostError(e) => NativeOutcome::HostError(e.to_string()),
+            other => panic!("step {i} {step:?}: VM outcome {other:?}, native {:?}", expected.outcome),
+        };
+        assert_eq!(outcome, expected.outcome, "step {i} {step:?}");
+        assert_eq!(got.output, expected.output, "step {i} {step:?}");
+        assert_eq!(got.events, expected.events, "step {i} {step:?}");
+        assert_eq!(got.writes, expected.writes, "step {i} {step:?}");
+    }
+    assert_eq!(storage.0, native.storage);
 }

@@ -1,0 +1,258 @@
+//! The TAO token.
+//!
+//! - Supply: at most 21,000,000 τ ([`TOTAL_SUPPLY`]), counted in rao (10⁹ per τ).
+//! - Emission per block: ⌊10⁹ / 2^k⌋ rao with k = ⌊log2(1 / (1 − I / 21e15))⌋, I the total
+//!   issuance ([`block_emission`]): 1 τ until 10.5M τ are issued, then 0.5, 0.25, ...
+//! - *Recycling* lowers issuance, so recycled TAO is emitted again later; *burning* moves TAO to
+//!   the burned total and leaves issuance as it is. Invariant: Σ balances = issuance − burned −
+//!   (TAO held elsewhere by other chain modules, which track it themselves).
+//! - Existential deposit: an account holds 0 or at least [`EXISTENTIAL_DEPOSIT`] rao. A plain
+//!   transfer may empty the sender (the dust below the deposit is recycled); `transfer_keep_alive`
+//!   refuses to.
+//!
+//! The logic functions take any [`Host`], so other chain modules (staking, registration, fees)
+//! call them directly inside the same runtime.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+mod error;
+
+pub use error::TokenError;
+
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_types::RAO_PER_TAO;
+
+/// The supply cap in rao.
+pub const TOTAL_SUPPLY: u64 = 21_000_000 * RAO_PER_TAO;
+/// Emission per block before the first halving, in rao.
+pub const BASE_EMISSION: u64 = RAO_PER_TAO;
+/// Smallest non-zero balance an account may hold, in rao.
+pub const EXISTENTIAL_DEPOSIT: u64 = 500;
+/// The caller of block hooks and genesis: no key can sign for the zero address.
+pub const SYSTEM: Address = Address([0; 20]);
+
+const BALANCES: Map<Address, u64> = Map::new(b"token/bal/");
+const ISSUANCE: Item<u64> = Item::new(b"token/issuance");
+const BURNED: Item<u64> = Item::new(b"token/burned");
+
+/// Rao emitted by the block after `issuance` rao have been issued. Never takes issuance past
+/// [`TOTAL_SUPPLY`].
+pub fn block_emission(issuance: u64) -> u64 {
+    let Some(remaining) = TOTAL_SUPPLY.checked_sub(issuance).filter(|r| *r > 0) else { return 0 };
+    // k = ⌊log2(S / remaining)⌋: the largest k with 2^k · remaining ≤ S.
+    let mut k = 0u32;
+    while k < 63 && (u128::from(remaining) << (k + 1)) <= u128::from(TOTAL_SUPPLY) {
+        k += 1;
+    }
+    (BASE_EMISSION >> k).min(remaining)
+}
+
+/// Free balance of `who`.
+pub fn balance(host: &mut impl Host, who: &Address) -> Result<u64, TokenError> {
+    Ok(BALANCES.load(host, who)?.unwrap_or(0))
+}
+
+/// Total issuance in rao.
+pub fn issuance(host: &mut impl Host) -> Result<u64, TokenError> {
+    Ok(ISSUANCE.load(host)?.unwrap_or(0))
+}
+
+/// Total burned in rao.
+pub fn burned(host: &mut impl Host) -> Result<u64, TokenError> {
+    Ok(BURNED.load(host)?.unwrap_or(0))
+}
+
+/// Writes a balance; a zero balance removes the account.
+fn store_balance(host: &mut impl Host, who: &Address, amount: u64) {
+    if amount == 0 {
+        BALANCES.remove(host, who);
+    } else {
+        BALANCES.save(host, who, &amount);
+    }
+}
+
+fn add_issuance(host: &mut impl Host, delta: u64) -> Result<(), TokenError> {
+    let new =
+        issuance(host)?.checked_add(delta).filter(|i| *i <= TOTAL_SUPPLY).ok_or(TokenError::SupplyCap)?;
+    ISSUANCE.save(host, &new);
+    Ok(())
+}
+
+fn sub_issuance(host: &mut impl Host, delta: u64) -> Result<(), TokenError> {
+    let new = issuance(host)?.checked_sub(delta).ok_or(TokenError::Overflow)?;
+    ISSUANCE.save(host, &new);
+    Ok(())
+}
+
+/// Credits `amount` newly issued rao to `to` (genesis and emission). The recipient must end with
+/// at least the existential deposit.
+pub fn mint(host: &mut impl Host, to: &Address, amount: u64) -> Result<(), TokenError> {
+    add_issuance(host, amount)?;
+    deposit(host, to, amount)
+}
+
+/// Credits `amount` rao that some other module held (e.g. unstaked TAO) to `to`.
+pub fn deposit(host: &mut impl Host, to: &Address, amount: u64) -> Result<(), TokenError> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let new = balance(host, to)?.checked_add(amount).ok_or(TokenError::Overflow)?;
+    if new < EXISTENTIAL_DEPOSIT {
+        return Err(TokenError::BelowExistentialDeposit { amount: new });
+    }
+    store_balance(host, to, new);
+    Ok(())
+}
+
+/// Debits `amount` from `from` for another module to hold (staking, locks) or to recycle or burn.
+/// With `keep_alive` the account must keep the existential deposit; otherwise a remainder below
+/// it is recycled and the account closes. Returns the dust recycled.
+pub fn withdraw(
+    host: &mut impl Host,
+    from: &Address,
+    amount: u64,
+    keep_alive: bool,
+) -> Result<u64, TokenError> {
+    if amount == 0 {
+        return Err(TokenError::ZeroAmount);
+    }
+    let have = balance(host, from)?;
+    let left = have.checked_sub(amount).ok_or(TokenError::InsufficientBalance { have, need: amount })?;
+    if left != 0 && left < EXISTENTIAL_DEPOSIT {
+        if keep_alive {
+            return Err(TokenError::KeepAlive { left });
+        }
+        store_balance(host, from, 0);
+        sub_issuance(host, left)?;
+        return Ok(left);
+    }
+    if keep_alive && left == 0 {
+        return Err(TokenError::KeepAlive { left });
+    }
+    store_balance(host, from, left);
+    Ok(0)
+}
+
+/// Moves `amount` from `from` to `to`.
+pub fn transfer(
+    host: &mut impl Host,
+    from: &Address,
+    to: &Address,
+    amount: u64,
+    keep_alive: bool,
+) -> Result<(), TokenError> {
+    if from == to {
+        return Err(TokenError::SelfTransfer);
+    }
+    withdraw(host, from, amount, keep_alive)?;
+    deposit(host, to, amount)?;
+    host.emit(b"transfer", &tao_sdk::borsh::to_vec(&(from, to, amount)).unwrap_or_default());
+    Ok(())
+}
+
+/// Takes `amount` from `who` out of circulation and lowers issuance, to be emitted again later.
+pub fn recycle(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), TokenError> {
+    // Any dust left below the deposit is recycled by `withdraw` itself.
+    withdraw(host, who, amount, false)?;
+    sub_issuance(host, amount)
+}
+
+/// Destroys `amount` from `who` for good: issuance stays, the burned total grows.
+pub fn burn(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), TokenError> {
+    withdraw(host, who, amount, false)?;
+    let total = burned(host)?.checked_add(amount).ok_or(TokenError::Overflow)?;
+    BURNED.save(host, &total);
+    Ok(())
+}
+
+/// Issues this block's emission and returns it, for the coinbase to distribute.
+pub fn issue_block_emission(host: &mut impl Host) -> Result<u64, TokenError> {
+    let emission = block_emission(issuance(host)?);
+    add_issuance(host, emission)?;
+    Ok(emission)
+}
+
+fn only_system(host: &mut impl Host) -> Result<(), TokenError> {
+    if host.caller() != SYSTEM {
+        return Err(TokenError::NotSystem);
+    }
+    Ok(())
+}
+
+/// Arguments of the transfer entry points.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct TransferArgs {
+    /// Recipient.
+    pub to: Address,
+    /// Amount in rao.
+    pub amount: u64,
+}
+
+/// Entry point: transfer that may close the sender's account.
+pub fn entry_transfer(host: &mut impl Host) -> Result<(), TokenError> {
+    let args: TransferArgs = host.input_as()?;
+    let from = host.caller();
+    transfer(host, &from, &args.to, args.amount, false)
+}
+
+/// Entry point: transfer that must leave the sender at least the existential deposit.
+pub fn entry_transfer_keep_alive(host: &mut impl Host) -> Result<(), TokenError> {
+    let args: TransferArgs = host.input_as()?;
+    let from = host.caller();
+    transfer(host, &from, &args.to, args.amount, true)
+}
+
+/// Entry point (system only): genesis balances.
+pub fn entry_genesis(host: &mut impl Host) -> Result<(), TokenError> {
+    only_system(host)?;
+    let balances: alloc::vec::Vec<(Address, u64)> = host.input_as()?;
+    for (who, amount) in balances {
+        mint(host, &who, amount)?;
+    }
+    Ok(())
+}
+
+/// Entry point (system only): issue the block emission; outputs the amount.
+pub fn entry_issue_block_emission(host: &mut impl Host) -> Result<(), TokenError> {
+    only_system(host)?;
+    let emission = issue_block_emission(host)?;
+    host.output_as(&emission);
+    Ok(())
+}
+
+/// Entry point: outputs `(balance, issuance, burned)` for an address.
+pub fn entry_query(host: &mut impl Host) -> Result<(), TokenError> {
+    let who: Address = host.input_as()?;
+    let out = (balance(host, &who)?, issuance(host)?, burned(host)?);
+    host.output_as(&out);
+    Ok(())
+}
+
+/// Entry point: recycles `amount` of the caller's TAO.
+pub fn entry_recycle(host: &mut impl Host) -> Result<(), TokenError> {
+    let amount: u64 = host.input_as()?;
+    let who = host.caller();
+    recycle(host, &who, amount)
+}
+
+/// Entry point: burns `amount` of the caller's TAO.
+pub fn entry_burn(host: &mut impl Host) -> Result<(), TokenError> {
+    let amount: u64 = host.input_as()?;
+    let who = host.caller();
+    burn(host, &who, amount)
+}
+
+tao_sdk::entry_points!(
+    entry_transfer,
+    entry_transfer_keep_alive,
+    entry_genesis,
+    entry_issue_block_emission,
+    entry_query,
+    entry_recycle,
+    entry_burn
+);
+
+#[cfg(test)]
+mod tests;
