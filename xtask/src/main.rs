@@ -57,6 +57,7 @@ fn dev() -> Result<()> {
     cargo(&["build", "--workspace"])?;
     build_wasm()?;
     build_contracts()?;
+    bind_web()?;
     println!("\nwasmtensor is built.");
     println!("Not there yet: the dev node (`tao node --dev`) arrives with the node issue;");
     println!("until then `cargo xtask dev` only installs tools and builds. Run `cargo xtask test` next.");
@@ -72,6 +73,26 @@ fn build_wasm() -> Result<()> {
     cargo(&args)?;
     // The wallet ships the verify side only: check it builds without the proving code.
     cargo(&["build", "--target", "wasm32-unknown-unknown", "-p", "tao-state", "--no-default-features"])
+}
+
+/// Generates the JavaScript bindings of the browser crate with the wasm-bindgen CLI.
+fn bind_web() -> Result<()> {
+    let root = tools::workspace_root();
+    let wasm = tools::target_dir().join("wasm32-unknown-unknown/debug/tao_web.wasm");
+    let out = root.join("web/dist");
+    step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
+    let status = Command::new("wasm-bindgen")
+        .arg("--target")
+        .arg("web")
+        .arg("--out-dir")
+        .arg(&out)
+        .arg(&wasm)
+        .status()
+        .context("running wasm-bindgen (installed by `cargo xtask dev`)")?;
+    if !status.success() {
+        bail!("wasm-bindgen failed ({status})");
+    }
+    Ok(())
 }
 
 /// Builds every `tao-contract-*` crate under `contracts/` as a size-optimized, overflow-checked
@@ -93,7 +114,7 @@ fn build_contracts() -> Result<()> {
     if !status.success() {
         bail!("building contracts failed ({status})");
     }
-    let out = tools::workspace_root().join("target/wasm32-unknown-unknown/contract");
+    let out = tools::target_dir().join("wasm32-unknown-unknown/contract");
     for krate in &crates {
         let file = out.join(format!("{}.wasm", krate.replace('-', "_")));
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

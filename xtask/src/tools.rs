@@ -13,6 +13,11 @@ pub(crate) fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// The cargo target directory (`CARGO_TARGET_DIR` or `target/`).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
 /// Adds the wasm32 target through rustup (`RUSTUP_AUTO_INSTALL=0` stops cargo doing it).
 pub(crate) fn ensure_wasm_target() -> Result<()> {
     let installed = Command::new("rustup")

@@ -88,15 +88,17 @@ fn check(vm: &Vm, file: &ModuleFile, json: bool) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            if json {
-                println!("{}", json!({"accepted": false, "error": e.to_string()}));
-            } else {
-                println!("rejected  {e}");
-            }
-            Ok(ExitCode::FAILURE)
-        }
+        Err(e) => Ok(print_rejection(&e, json)),
     }
+}
+
+fn print_rejection(e: &tao_vm::AdmissionError, json: bool) -> ExitCode {
+    if json {
+        println!("{}", json!({"accepted": false, "error": e.to_string()}));
+    } else {
+        println!("rejected  {e}");
+    }
+    ExitCode::FAILURE
 }
 
 fn print_report(r: &AdmissionReport) {
@@ -120,14 +122,7 @@ fn call(vm: &Vm, file: &ModuleFile, entry: &str, input: &str, fuel: u64, json: b
     let input = hex::decode(input.trim_start_matches("0x")).context("--input must be hex")?;
     let admitted = match vm.admit(&file.bytes()?, file.class()) {
         Ok(admitted) => admitted,
-        Err(e) => {
-            if json {
-                println!("{}", json!({"accepted": false, "error": e.to_string()}));
-            } else {
-                println!("rejected  {e}");
-            }
-            return Ok(ExitCode::FAILURE);
-        }
+        Err(e) => return Ok(print_rejection(&e, json)),
     };
     let module = vm.prepare(&admitted)?;
     let storage = Arc::new(MemoryStorage::default());
