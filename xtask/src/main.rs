@@ -96,26 +96,25 @@ fn bind_web() -> Result<()> {
 }
 
 /// Builds every `tao-contract-*` crate under `contracts/` as a size-optimized, overflow-checked
-/// module with a 64 KiB stack (so modules fit the VM's initial-memory limit).
+/// module with a 64 KiB stack (so modules fit the VM's initial-memory limit). One cargo run per
+/// contract: building them together would unify features and put one contract's exports into
+/// another's module, so a module's bytes (and code hash) would depend on what it was built with.
 fn build_contracts() -> Result<()> {
     tools::ensure_wasm_target()?;
-    let crates = tools::contract_crates()?;
-    let mut args = vec!["build", "--profile", "contract", "--target", "wasm32-unknown-unknown"];
-    for krate in &crates {
-        args.extend(["-p", krate.as_str()]);
-    }
-    step(&format!("cargo {}", args.join(" ")));
-    let status = Command::new(env!("CARGO"))
-        .args(&args)
-        .env("RUSTFLAGS", "-C link-arg=-zstack-size=65536")
-        .current_dir(tools::workspace_root())
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!("building contracts failed ({status})");
-    }
     let out = tools::target_dir().join("wasm32-unknown-unknown/contract");
-    for krate in &crates {
+    for krate in tools::contract_crates()? {
+        let args =
+            ["build", "--profile", "contract", "--target", "wasm32-unknown-unknown", "-p", krate.as_str()];
+        step(&format!("cargo {}", args.join(" ")));
+        let status = Command::new(env!("CARGO"))
+            .args(args)
+            .env("RUSTFLAGS", "-C link-arg=-zstack-size=65536")
+            .current_dir(tools::workspace_root())
+            .status()
+            .context("running cargo")?;
+        if !status.success() {
+            bail!("building {krate} failed ({status})");
+        }
         let file = out.join(format!("{}.wasm", krate.replace('-', "_")));
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         println!("    {} ({size} bytes)", file.display());

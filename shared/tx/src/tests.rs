@@ -107,7 +107,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn wire_types_round_trip(tx in arb_tx(), secret in 1u8..=255) {
+    // [255; 32] is above the curve order, so not a key.
+    fn wire_types_round_trip(tx in arb_tx(), secret in 1u8..=254) {
         prop_assert_eq!(tao_codec::decode::<Transaction>(&tao_codec::encode(&tx), MAX_TX_BYTES).unwrap(), tx.clone());
         let domain = ChainDomain { chain_id: tx.chain_id, ..DOMAIN };
         let signed = tx.sign(&domain, &key(secret));

@@ -85,8 +85,19 @@ pub fn differential(
     steps: &[Step],
     native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
 ) {
-    let mut native = MemoryHost::new();
-    let mut storage = MemoryStorage::default();
+    differential_from(vm, module, MemoryHost::new(), steps, native_step)
+}
+
+/// [`differential`] starting from the committed state of `initial`.
+pub fn differential_from(
+    vm: &Vm,
+    module: &Prepared,
+    initial: MemoryHost,
+    steps: &[Step],
+    native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
+) {
+    let mut storage = MemoryStorage(initial.storage.clone());
+    let mut native = initial;
     for (i, step) in steps.iter().enumerate() {
         native.caller = addr(step.caller);
         native.block_height = step.height;

@@ -1,0 +1,305 @@
+//! Subnets: competitive markets for one AI task each, with an owner, an identity and
+//! hyperparameters.
+//!
+//! - `register_network` locks TAO at the current lock cost (the cost doubles with each
+//!   registration and decays linearly back toward the minimum), assigns the lowest free netuid
+//!   (netuid 0 is the root subnet) and records the owner coldkey and hotkey.
+//! - Hyperparameters come from one table ([`params::PARAMS`]): owner-settable ones within their
+//!   range and at most once per parameter per two tempos; root-only ones only by the chain
+//!   (governance).
+//! - `dissolve` (chain only) returns the lock to the owner and clears the subnet.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+mod error;
+pub mod params;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub use error::SubnetError;
+use params::{ORDERED_PAIRS, PARAMS, Setter};
+use tao_contract_token::{self as token, SYSTEM};
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_types::{NetUid, RAO_PER_TAO};
+
+/// The smallest lock a subnet registration costs.
+pub const MIN_LOCK: u64 = 1_000 * RAO_PER_TAO;
+/// Blocks over which the lock cost decays from twice the last lock back by one last lock.
+pub const LOCK_REDUCTION_INTERVAL: u64 = 100_800;
+/// Blocks between two subnet registrations.
+pub const NETWORK_RATE_LIMIT: u64 = 7_200;
+/// Most subnets besides root.
+pub const SUBNET_LIMIT: u16 = 128;
+
+/// Who owns a subnet and what it locked.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct SubnetInfo {
+    /// The owner's coldkey: pays the lock, sets parameters, receives the owner cut.
+    pub owner_coldkey: Address,
+    /// The owner's hotkey, registered on the subnet.
+    pub owner_hotkey: Address,
+    /// Block of registration.
+    pub registered_at: u64,
+    /// TAO locked at registration, returned on dissolve.
+    pub locked: u64,
+    /// Name, URL and description.
+    pub identity: SubnetIdentity,
+}
+
+/// A subnet's public identity. Each field is at most [`MAX_IDENTITY_FIELD`] bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct SubnetIdentity {
+    /// Display name.
+    pub name: String,
+    /// Project URL.
+    pub url: String,
+    /// What the subnet does.
+    pub description: String,
+}
+
+/// Longest identity field in bytes.
+pub const MAX_IDENTITY_FIELD: usize = 256;
+
+const SUBNETS: Map<NetUid, SubnetInfo> = Map::new(b"subnet/info/");
+const PARAM_VALUES: Map<(NetUid, u8), u64> = Map::new(b"subnet/hp/");
+const PARAM_SET_AT: Map<(NetUid, u8), u64> = Map::new(b"subnet/hpset/");
+const LAST_LOCK: Item<(u64, u64)> = Item::new(b"subnet/lastlock");
+const LAST_REGISTRATION: Item<u64> = Item::new(b"subnet/lastreg");
+const TOTAL_LOCKED: Item<u64> = Item::new(b"subnet/locked");
+
+/// The lock cost at block `now`: max(MIN_LOCK, 2·last − (last / interval)·(now − last_block)),
+/// or MIN_LOCK before any registration.
+pub fn lock_cost(host: &mut impl Host, now: u64) -> Result<u64, SubnetError> {
+    let Some((last, at)) = LAST_LOCK.load(host)? else { return Ok(MIN_LOCK) };
+    let decay = (last / LOCK_REDUCTION_INTERVAL).saturating_mul(now.saturating_sub(at));
+    Ok(last.saturating_mul(2).saturating_sub(decay).max(MIN_LOCK))
+}
+
+/// The subnet `netuid`, if it exists.
+pub fn subnet(host: &mut impl Host, netuid: NetUid) -> Result<Option<SubnetInfo>, SubnetError> {
+    Ok(SUBNETS.load(host, &netuid)?)
+}
+
+/// Every subnet, ascending by netuid.
+pub fn subnets(host: &mut impl Host) -> Result<Vec<(NetUid, SubnetInfo)>, SubnetError> {
+    Ok(SUBNETS.entries(host, usize::from(SUBNET_LIMIT) + 1)?)
+}
+
+/// TAO held as subnet locks.
+pub fn total_locked(host: &mut impl Host) -> Result<u64, SubnetError> {
+    Ok(TOTAL_LOCKED.load(host)?.unwrap_or(0))
+}
+
+/// The value of hyperparameter `id` on `netuid`.
+pub fn hyperparameter(host: &mut impl Host, netuid: NetUid, id: u8) -> Result<u64, SubnetError> {
+    let spec = PARAMS.get(usize::from(id)).ok_or(SubnetError::UnknownParameter)?;
+    Ok(PARAM_VALUES.load(host, &(netuid, id))?.unwrap_or(spec.default))
+}
+
+fn check_identity(identity: &SubnetIdentity) -> Result<(), SubnetError> {
+    let fields = [&identity.name, &identity.url, &identity.description];
+    if fields.iter().any(|f| f.len() > MAX_IDENTITY_FIELD) {
+        return Err(SubnetError::IdentityTooLong);
+    }
+    Ok(())
+}
+
+/// Registers a subnet for `owner_coldkey`, paying the lock. Returns its netuid.
+pub fn register_network(
+    host: &mut impl Host,
+    owner_coldkey: &Address,
+    owner_hotkey: &Address,
+    identity: SubnetIdentity,
+) -> Result<NetUid, SubnetError> {
+    check_identity(&identity)?;
+    let now = host.block_height();
+    if let Some(last) = LAST_REGISTRATION.load(host)? {
+        let allowed_at = last.saturating_add(NETWORK_RATE_LIMIT);
+        if now < allowed_at {
+            return Err(SubnetError::RateLimited { until: allowed_at });
+        }
+    }
+    let taken = subnets(host)?;
+    if taken.len() >= usize::from(SUBNET_LIMIT) {
+        return Err(SubnetError::SubnetLimitReached);
+    }
+    // Lowest free netuid from 1: the entries are sorted by their borsh (little-endian) key, so
+    // collect and search rather than assume order.
+    let used: alloc::collections::BTreeSet<NetUid> = taken.iter().map(|(n, _)| *n).collect();
+    let netuid = (1..=NetUid::MAX).find(|n| !used.contains(n)).ok_or(SubnetError::SubnetLimitReached)?;
+    let cost = lock_cost(host, now)?;
+    token::withdraw(host, owner_coldkey, cost, false)?;
+    let locked = total_locked(host)?.checked_add(cost).ok_or(SubnetError::Overflow)?;
+    TOTAL_LOCKED.save(host, &locked);
+    LAST_LOCK.save(host, &(cost, now));
+    LAST_REGISTRATION.save(host, &now);
+    let info = SubnetInfo {
+        owner_coldkey: *owner_coldkey,
+        owner_hotkey: *owner_hotkey,
+        registered_at: now,
+        locked: cost,
+        identity,
+    };
+    SUBNETS.save(host, &netuid, &info);
+    host.emit(
+        b"network_registered",
+        &tao_sdk::borsh::to_vec(&(netuid, owner_coldkey, cost)).unwrap_or_default(),
+    );
+    Ok(netuid)
+}
+
+/// Sets hyperparameter `id` of `netuid` to `value` on behalf of `caller`: the owner (for
+/// owner-settable parameters, rate limited) or the chain (any parameter, no rate limit).
+pub fn set_hyperparameter(
+    host: &mut impl Host,
+    caller: &Address,
+    netuid: NetUid,
+    id: u8,
+    value: u64,
+) -> Result<(), SubnetError> {
+    let info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
+    let spec = PARAMS.get(usize::from(id)).ok_or(SubnetError::UnknownParameter)?;
+    let by_chain = *caller == SYSTEM;
+    if !by_chain {
+        if *caller != info.owner_coldkey {
+            return Err(SubnetError::NotOwner);
+        }
+        if spec.setter == Setter::Root {
+            return Err(SubnetError::RootOnly(spec.name));
+        }
+        let now = host.block_height();
+        if let Some(at) = PARAM_SET_AT.load(host, &(netuid, id))? {
+            let tempo = hyperparameter(host, netuid, params::id::TEMPO)?;
+            let allowed_at = at.saturating_add(tempo.saturating_mul(2));
+            if now < allowed_at {
+                return Err(SubnetError::RateLimited { until: allowed_at });
+            }
+        }
+        PARAM_SET_AT.save(host, &(netuid, id), &now);
+    }
+    if value < spec.min || value > spec.max {
+        return Err(SubnetError::OutOfRange { name: spec.name, min: spec.min, max: spec.max });
+    }
+    PARAM_VALUES.save(host, &(netuid, id), &value);
+    for &(low, high) in ORDERED_PAIRS {
+        if hyperparameter(host, netuid, low)? > hyperparameter(host, netuid, high)? {
+            return Err(SubnetError::Unordered(
+                PARAMS[usize::from(low)].name,
+                PARAMS[usize::from(high)].name,
+            ));
+        }
+    }
+    host.emit(b"hyperparameter_set", &tao_sdk::borsh::to_vec(&(netuid, id, value)).unwrap_or_default());
+    Ok(())
+}
+
+/// Replaces the identity of `netuid` (owner only).
+pub fn set_identity(
+    host: &mut impl Host,
+    caller: &Address,
+    netuid: NetUid,
+    identity: SubnetIdentity,
+) -> Result<(), SubnetError> {
+    check_identity(&identity)?;
+    let mut info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
+    if *caller != info.owner_coldkey {
+        return Err(SubnetError::NotOwner);
+    }
+    info.identity = identity;
+    SUBNETS.save(host, &netuid, &info);
+    Ok(())
+}
+
+/// Dissolves `netuid` (chain only): the lock goes back to the owner and all its state is cleared.
+pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Result<(), SubnetError> {
+    if *caller != SYSTEM {
+        return Err(SubnetError::NotSystem);
+    }
+    let info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
+    let locked = total_locked(host)?.checked_sub(info.locked).ok_or(SubnetError::Overflow)?;
+    TOTAL_LOCKED.save(host, &locked);
+    token::deposit(host, &info.owner_coldkey, info.locked)?;
+    SUBNETS.remove(host, &netuid);
+    for id in 0..PARAMS.len() as u8 {
+        PARAM_VALUES.remove(host, &(netuid, id));
+        PARAM_SET_AT.remove(host, &(netuid, id));
+    }
+    host.emit(b"network_dissolved", &tao_sdk::borsh::to_vec(&netuid).unwrap_or_default());
+    Ok(())
+}
+
+/// Arguments of `entry_register_network`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct RegisterNetworkArgs {
+    /// The owner's hotkey.
+    pub hotkey: Address,
+    /// Public identity.
+    pub identity: SubnetIdentity,
+}
+
+/// Entry point: the caller (a coldkey) registers a subnet; outputs the netuid.
+pub fn entry_register_network(host: &mut impl Host) -> Result<(), SubnetError> {
+    let args: RegisterNetworkArgs = host.input_as()?;
+    let caller = host.caller();
+    let netuid = register_network(host, &caller, &args.hotkey, args.identity)?;
+    host.output_as(&netuid);
+    Ok(())
+}
+
+/// Entry point: `(netuid, parameter id, value)`.
+pub fn entry_set_hyperparameter(host: &mut impl Host) -> Result<(), SubnetError> {
+    let (netuid, id, value): (NetUid, u8, u64) = host.input_as()?;
+    let caller = host.caller();
+    set_hyperparameter(host, &caller, netuid, id, value)
+}
+
+/// Entry point: `(netuid, identity)`.
+pub fn entry_set_identity(host: &mut impl Host) -> Result<(), SubnetError> {
+    let (netuid, identity): (NetUid, SubnetIdentity) = host.input_as()?;
+    let caller = host.caller();
+    set_identity(host, &caller, netuid, identity)
+}
+
+/// Entry point (chain only): `netuid`.
+pub fn entry_dissolve(host: &mut impl Host) -> Result<(), SubnetError> {
+    let netuid: NetUid = host.input_as()?;
+    let caller = host.caller();
+    dissolve(host, &caller, netuid)
+}
+
+/// Entry point: outputs `(info, every hyperparameter value)` of `netuid`.
+pub fn entry_query(host: &mut impl Host) -> Result<(), SubnetError> {
+    let netuid: NetUid = host.input_as()?;
+    let info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
+    let mut values = Vec::with_capacity(PARAMS.len());
+    for id in 0..PARAMS.len() as u8 {
+        values.push(hyperparameter(host, netuid, id)?);
+    }
+    host.output_as(&(info, values));
+    Ok(())
+}
+
+/// Entry point: outputs the lock cost at this block.
+pub fn entry_lock_cost(host: &mut impl Host) -> Result<(), SubnetError> {
+    let now = host.block_height();
+    let cost = lock_cost(host, now)?;
+    host.output_as(&cost);
+    Ok(())
+}
+
+tao_sdk::entry_points!(
+    entry_register_network,
+    entry_set_hyperparameter,
+    entry_set_identity,
+    entry_dissolve,
+    entry_query,
+    entry_lock_cost
+);
+
+#[cfg(test)]
+mod tests;
