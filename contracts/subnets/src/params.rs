@@ -74,10 +74,26 @@ pub fn id_of(name: &str) -> Option<u8> {
     PARAMS.iter().position(|p| p.name == name).and_then(|i| u8::try_from(i).ok())
 }
 
-/// Ids of parameters other code reads by name.
+/// Ids of parameters other modules read.
 pub mod id {
     /// `tempo`.
     pub const TEMPO: u8 = 0;
+    /// `max_allowed_uids`.
+    pub const MAX_ALLOWED_UIDS: u8 = 3;
+    /// `immunity_period`.
+    pub const IMMUNITY_PERIOD: u8 = 8;
+    /// `burn_half_life`.
+    pub const BURN_HALF_LIFE: u8 = 23;
+    /// `burn_increase_mult_ppm`.
+    pub const BURN_INCREASE_MULT_PPM: u8 = 24;
+    /// `serving_rate_limit`.
+    pub const SERVING_RATE_LIMIT: u8 = 25;
+    /// `immune_owner_uids_limit`.
+    pub const IMMUNE_OWNER_UIDS_LIMIT: u8 = 26;
+    /// `min_non_immune_uids`.
+    pub const MIN_NON_IMMUNE_UIDS: u8 = 27;
+    /// `registration_allowed`.
+    pub const REGISTRATION_ALLOWED: u8 = 28;
     /// `alpha_low`.
     pub const ALPHA_LOW: u8 = 15;
     /// `alpha_high`.
@@ -101,10 +117,23 @@ mod tests {
             assert!(spec.min <= spec.default && spec.default <= spec.max, "{}", spec.name);
             assert_eq!(id_of(spec.name), Some(i as u8));
         }
-        assert_eq!(PARAMS[id::TEMPO as usize].name, "tempo");
-        assert_eq!(PARAMS[id::ALPHA_LOW as usize].name, "alpha_low");
-        assert_eq!(PARAMS[id::ALPHA_HIGH as usize].name, "alpha_high");
-        assert_eq!(PARAMS[id::MIN_BURN as usize].name, "min_burn");
-        assert_eq!(PARAMS[id::MAX_BURN as usize].name, "max_burn");
+        let named = [
+            (id::TEMPO, "tempo"),
+            (id::MAX_ALLOWED_UIDS, "max_allowed_uids"),
+            (id::IMMUNITY_PERIOD, "immunity_period"),
+            (id::ALPHA_LOW, "alpha_low"),
+            (id::ALPHA_HIGH, "alpha_high"),
+            (id::MIN_BURN, "min_burn"),
+            (id::MAX_BURN, "max_burn"),
+            (id::BURN_HALF_LIFE, "burn_half_life"),
+            (id::BURN_INCREASE_MULT_PPM, "burn_increase_mult_ppm"),
+            (id::SERVING_RATE_LIMIT, "serving_rate_limit"),
+            (id::IMMUNE_OWNER_UIDS_LIMIT, "immune_owner_uids_limit"),
+            (id::MIN_NON_IMMUNE_UIDS, "min_non_immune_uids"),
+            (id::REGISTRATION_ALLOWED, "registration_allowed"),
+        ];
+        for (id, name) in named {
+            assert_eq!(PARAMS[id as usize].name, name);
+        }
     }
 }

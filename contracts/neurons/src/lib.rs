@@ -1,0 +1,323 @@
+//! Neurons: hotkeys registered on a subnet as UIDs.
+//!
+//! - `burned_register`: the coldkey pays the subnet's current registration price (recycled), the
+//!   price is bumped, and the hotkey gets a UID: appended while the subnet has room, otherwise the
+//!   UID of the pruning candidate (lowest emission among non-immune UIDs, owner UIDs protected).
+//!   The replaced UID's per-UID data is cleared.
+//! - `on_block`: the per-block price decay of every subnet (called by the block executor).
+//! - `serve_axon`: a registered hotkey publishes where validators can reach its miner.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod burn;
+mod error;
+
+use alloc::vec::Vec;
+
+pub use error::NeuronError;
+use tao_contract_subnets::{self as subnets, params::id};
+use tao_contract_token::{self as token, SYSTEM};
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
+use tao_types::{NetUid, RAO_PER_TAO, Uid};
+
+/// Price of the first registration on a new subnet.
+pub const INITIAL_BURN: u64 = RAO_PER_TAO;
+
+/// Where a miner serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct AxonInfo {
+    /// IPv4 (in the low 32 bits) or IPv6 address.
+    pub ip: u128,
+    /// 4 or 6.
+    pub ip_type: u8,
+    /// TCP port, not 0.
+    pub port: u16,
+    /// Application protocol number.
+    pub protocol: u8,
+    /// Software version of the axon.
+    pub version: u32,
+    /// Block at which it was served.
+    pub block: u64,
+}
+
+/// One UID's registry entry.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct Neuron {
+    /// The hotkey at this UID.
+    pub hotkey: Address,
+    /// Block of registration.
+    pub registered_at: u64,
+}
+
+const BURN: Map<NetUid, u64> = Map::new(b"neuron/burn/");
+const DECAY: Map<NetUid, (u64, u64)> = Map::new(b"neuron/decay/");
+const COUNT: Map<NetUid, u16> = Map::new(b"neuron/n/");
+const NEURONS: Map<(NetUid, Uid), Neuron> = Map::new(b"neuron/at/");
+const UIDS: Map<(NetUid, Address), Uid> = Map::new(b"neuron/uid/");
+const HOTKEY_OWNER: Map<Address, Address> = Map::new(b"neuron/owner/");
+const EMISSION: Map<(NetUid, Uid), u64> = Map::new(b"neuron/emission/");
+const AXONS: Map<(NetUid, Uid), AxonInfo> = Map::new(b"neuron/axon/");
+
+fn param(host: &mut impl Host, netuid: NetUid, id: u8) -> Result<u64, NeuronError> {
+    Ok(subnets::hyperparameter(host, netuid, id)?)
+}
+
+/// The registration price of `netuid` now.
+pub fn burn_price(host: &mut impl Host, netuid: NetUid) -> Result<u64, NeuronError> {
+    Ok(BURN.load(host, &netuid)?.unwrap_or(INITIAL_BURN))
+}
+
+/// Number of UIDs on `netuid`.
+pub fn count(host: &mut impl Host, netuid: NetUid) -> Result<u16, NeuronError> {
+    Ok(COUNT.load(host, &netuid)?.unwrap_or(0))
+}
+
+/// The neuron at `uid`.
+pub fn neuron(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Option<Neuron>, NeuronError> {
+    Ok(NEURONS.load(host, &(netuid, uid))?)
+}
+
+/// The UID of `hotkey` on `netuid`.
+pub fn uid_of(host: &mut impl Host, netuid: NetUid, hotkey: &Address) -> Result<Option<Uid>, NeuronError> {
+    Ok(UIDS.load(host, &(netuid, *hotkey))?)
+}
+
+/// The coldkey that owns `hotkey`, bound at its first registration.
+pub fn hotkey_owner(host: &mut impl Host, hotkey: &Address) -> Result<Option<Address>, NeuronError> {
+    Ok(HOTKEY_OWNER.load(host, hotkey)?)
+}
+
+/// The axon of `uid`, if served.
+pub fn axon(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Option<AxonInfo>, NeuronError> {
+    Ok(AXONS.load(host, &(netuid, uid))?)
+}
+
+/// Last epoch emission of `uid` (written by the epoch; 0 until then).
+pub fn emission(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<u64, NeuronError> {
+    Ok(EMISSION.load(host, &(netuid, uid))?.unwrap_or(0))
+}
+
+/// Records `uid`'s emission (for the epoch).
+pub fn set_emission(host: &mut impl Host, netuid: NetUid, uid: Uid, amount: u64) {
+    EMISSION.save(host, &(netuid, uid), &amount);
+}
+
+/// The UID a new registration would take when `netuid` is full, or `None` when every UID is
+/// protected. Owner UIDs are never pruned: the owner hotkey and the `immune_owner_uids_limit`
+/// earliest-registered hotkeys of the owner coldkey. Among the rest, non-immune UIDs are used while
+/// more than `min_non_immune_uids` exist, otherwise immune ones; the lowest emission goes first,
+/// ties to the earlier registration, then the lower UID.
+pub fn prune_candidate(host: &mut impl Host, netuid: NetUid, now: u64) -> Result<Option<Uid>, NeuronError> {
+    let info = subnets::subnet(host, netuid)?.ok_or(NeuronError::NoSuchSubnet(netuid))?;
+    let immunity = param(host, netuid, id::IMMUNITY_PERIOD)?;
+    let min_non_immune = param(host, netuid, id::MIN_NON_IMMUNE_UIDS)?;
+    let owner_limit = param(host, netuid, id::IMMUNE_OWNER_UIDS_LIMIT)?;
+    let n = count(host, netuid)?;
+    // (emission, registered_at, uid, immune, hotkey) for every UID.
+    let mut all = Vec::with_capacity(usize::from(n));
+    for uid in 0..n {
+        let Some(neuron) = neuron(host, netuid, uid)? else { continue };
+        let immune = now.saturating_sub(neuron.registered_at) < immunity;
+        all.push((emission(host, netuid, uid)?, neuron.registered_at, uid, immune, neuron.hotkey));
+    }
+    let mut owned = Vec::new();
+    for (_, registered_at, uid, _, hotkey) in &all {
+        if *hotkey != info.owner_hotkey && hotkey_owner(host, hotkey)? == Some(info.owner_coldkey) {
+            owned.push((*registered_at, *uid));
+        }
+    }
+    owned.sort();
+    let protected: Vec<Uid> = owned.iter().take(owner_limit as usize).map(|(_, uid)| *uid).collect();
+    let candidates: Vec<_> = all
+        .into_iter()
+        .filter(|(_, _, uid, _, hotkey)| *hotkey != info.owner_hotkey && !protected.contains(uid))
+        .collect();
+    let non_immune = candidates.iter().filter(|c| !c.3).count() as u64;
+    let use_immune = non_immune <= min_non_immune;
+    Ok(candidates
+        .iter()
+        .filter(|c| c.3 == use_immune)
+        .min_by_key(|(emission, registered_at, uid, _, _)| (*emission, *registered_at, *uid))
+        .map(|c| c.2))
+}
+
+/// Clears what belonged to the previous holder of `uid`.
+fn clear_uid(host: &mut impl Host, netuid: NetUid, uid: Uid) {
+    EMISSION.remove(host, &(netuid, uid));
+    AXONS.remove(host, &(netuid, uid));
+}
+
+/// Registers `hotkey` on `netuid` for `coldkey`, paying the current price. Returns the UID.
+/// Checks, in order: not root, subnet exists, registration allowed, hotkey not yet on the subnet,
+/// balance covers the price, hotkey unowned or owned by this coldkey, a UID is available.
+pub fn burned_register(
+    host: &mut impl Host,
+    coldkey: &Address,
+    netuid: NetUid,
+    hotkey: &Address,
+) -> Result<Uid, NeuronError> {
+    if netuid == 0 {
+        return Err(NeuronError::RootSubnet);
+    }
+    subnets::subnet(host, netuid)?.ok_or(NeuronError::NoSuchSubnet(netuid))?;
+    if param(host, netuid, id::REGISTRATION_ALLOWED)? == 0 {
+        return Err(NeuronError::RegistrationDisabled);
+    }
+    if uid_of(host, netuid, hotkey)?.is_some() {
+        return Err(NeuronError::AlreadyRegistered);
+    }
+    let price = burn_price(host, netuid)?;
+    let have = token::balance(host, coldkey)?;
+    if have < price {
+        return Err(NeuronError::InsufficientBalance { have, need: price });
+    }
+    match hotkey_owner(host, hotkey)? {
+        Some(owner) if owner != *coldkey => return Err(NeuronError::HotkeyOwnedByOther),
+        _ => {}
+    }
+    let now = host.block_height();
+    let n = count(host, netuid)?;
+    let max = param(host, netuid, id::MAX_ALLOWED_UIDS)?;
+    let uid = if u64::from(n) < max {
+        COUNT.save(host, &netuid, &(n + 1));
+        n
+    } else {
+        let uid = prune_candidate(host, netuid, now)?.ok_or(NeuronError::NoNeuronIdAvailable)?;
+        if let Some(old) = neuron(host, netuid, uid)? {
+            UIDS.remove(host, &(netuid, old.hotkey));
+        }
+        clear_uid(host, netuid, uid);
+        uid
+    };
+    if price > 0 {
+        token::recycle(host, coldkey, price)?;
+    }
+    let (min, max_burn) = (param(host, netuid, id::MIN_BURN)?, param(host, netuid, id::MAX_BURN)?);
+    let mult = param(host, netuid, id::BURN_INCREASE_MULT_PPM)?;
+    BURN.save(host, &netuid, &burn::bump(price, mult, min, max_burn));
+    NEURONS.save(host, &(netuid, uid), &Neuron { hotkey: *hotkey, registered_at: now });
+    UIDS.save(host, &(netuid, *hotkey), &uid);
+    HOTKEY_OWNER.save(host, hotkey, coldkey);
+    host.emit(
+        b"neuron_registered",
+        &tao_sdk::borsh::to_vec(&(netuid, uid, hotkey, price)).unwrap_or_default(),
+    );
+    Ok(uid)
+}
+
+/// One block of price decay on every subnet (the block executor's begin-block hook).
+pub fn on_block(host: &mut impl Host) -> Result<(), NeuronError> {
+    if host.caller() != SYSTEM {
+        return Err(NeuronError::NotSystem);
+    }
+    for (netuid, _) in subnets::subnets(host)? {
+        let half_life = param(host, netuid, id::BURN_HALF_LIFE)?;
+        let factor = match DECAY.load(host, &netuid)? {
+            Some((h, f)) if h == half_life => f,
+            _ => {
+                let f = burn::decay_factor_q32(half_life);
+                DECAY.save(host, &netuid, &(half_life, f));
+                f
+            }
+        };
+        let (min, max) = (param(host, netuid, id::MIN_BURN)?, param(host, netuid, id::MAX_BURN)?);
+        let price = burn_price(host, netuid)?;
+        BURN.save(host, &netuid, &burn::decay(price, factor, min, max));
+    }
+    Ok(())
+}
+
+/// Arguments of `serve_axon`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct ServeAxonArgs {
+    /// Subnet.
+    pub netuid: NetUid,
+    /// Address (IPv4 in the low 32 bits).
+    pub ip: u128,
+    /// 4 or 6.
+    pub ip_type: u8,
+    /// Port.
+    pub port: u16,
+    /// Protocol number.
+    pub protocol: u8,
+    /// Axon version.
+    pub version: u32,
+}
+
+/// The hotkey `caller` publishes its axon on `args.netuid`.
+pub fn serve_axon(host: &mut impl Host, caller: &Address, args: &ServeAxonArgs) -> Result<(), NeuronError> {
+    let uid = uid_of(host, args.netuid, caller)?.ok_or(NeuronError::NotRegistered)?;
+    let valid_ip = match args.ip_type {
+        4 => args.ip <= u128::from(u32::MAX) && args.ip != 0 && (args.ip >> 24) != 127,
+        6 => args.ip != 0 && args.ip != 1,
+        _ => return Err(NeuronError::InvalidIpType),
+    };
+    if !valid_ip {
+        return Err(NeuronError::InvalidIpAddress);
+    }
+    if args.port == 0 {
+        return Err(NeuronError::InvalidPort);
+    }
+    let now = host.block_height();
+    if let Some(previous) = axon(host, args.netuid, uid)? {
+        let until = previous.block.saturating_add(param(host, args.netuid, id::SERVING_RATE_LIMIT)?);
+        if now < until {
+            return Err(NeuronError::RateLimited { until });
+        }
+    }
+    let info = AxonInfo {
+        ip: args.ip,
+        ip_type: args.ip_type,
+        port: args.port,
+        protocol: args.protocol,
+        version: args.version,
+        block: now,
+    };
+    AXONS.save(host, &(args.netuid, uid), &info);
+    Ok(())
+}
+
+/// Entry point: the caller (a coldkey) registers `(netuid, hotkey)`; outputs the UID.
+pub fn entry_burned_register(host: &mut impl Host) -> Result<(), NeuronError> {
+    let (netuid, hotkey): (NetUid, Address) = host.input_as()?;
+    let caller = host.caller();
+    let uid = burned_register(host, &caller, netuid, &hotkey)?;
+    host.output_as(&uid);
+    Ok(())
+}
+
+/// Entry point: the caller (a hotkey) serves its axon.
+pub fn entry_serve_axon(host: &mut impl Host) -> Result<(), NeuronError> {
+    let args: ServeAxonArgs = host.input_as()?;
+    let caller = host.caller();
+    serve_axon(host, &caller, &args)
+}
+
+/// Entry point (chain only): the begin-block hook.
+pub fn entry_on_block(host: &mut impl Host) -> Result<(), NeuronError> {
+    on_block(host)
+}
+
+/// Entry point: outputs `(price, [(uid, neuron, axon)])` of `netuid`.
+pub fn entry_metagraph(host: &mut impl Host) -> Result<(), NeuronError> {
+    let netuid: NetUid = host.input_as()?;
+    let price = burn_price(host, netuid)?;
+    let mut rows = Vec::new();
+    for uid in 0..count(host, netuid)? {
+        if let Some(n) = neuron(host, netuid, uid)? {
+            let a = axon(host, netuid, uid)?;
+            rows.push((uid, n, a));
+        }
+    }
+    host.output_as(&(price, rows));
+    Ok(())
+}
+
+tao_sdk::entry_points!(entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph);
+
+#[cfg(test)]
+mod tests;
