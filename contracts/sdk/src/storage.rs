@@ -73,7 +73,20 @@ impl<K: BorshSerialize + BorshDeserialize, V: BorshSerialize + BorshDeserialize>
 
     /// Every entry, in ascending order of encoded key. Stops after `limit` entries.
     pub fn entries(&self, host: &mut impl Host, limit: usize) -> Result<Vec<(K, V)>, Error> {
-        let iter = host.iter_open(self.prefix);
+        self.entries_under(host, &(), limit)
+    }
+
+    /// The entries whose key starts with `first`: for a tuple key `(A, B, ..)`, pass the leading
+    /// field(s), whose encoding is a prefix of the whole key's. Stops after `limit` entries.
+    pub fn entries_under<P: BorshSerialize>(
+        &self,
+        host: &mut impl Host,
+        first: &P,
+        limit: usize,
+    ) -> Result<Vec<(K, V)>, Error> {
+        let mut prefix = self.prefix.to_vec();
+        prefix.extend_from_slice(&borsh::to_vec(first).unwrap_or_default());
+        let iter = host.iter_open(&prefix);
         let mut out = Vec::new();
         while out.len() < limit {
             let Some((key, value)) = host.iter_next(iter) else { break };

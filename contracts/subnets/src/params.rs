@@ -94,6 +94,8 @@ pub mod id {
     pub const MIN_NON_IMMUNE_UIDS: u8 = 27;
     /// `registration_allowed`.
     pub const REGISTRATION_ALLOWED: u8 = 28;
+    /// `transfer_toggle`.
+    pub const TRANSFER_TOGGLE: u8 = 29;
     /// `alpha_low`.
     pub const ALPHA_LOW: u8 = 15;
     /// `alpha_high`.
@@ -131,6 +133,7 @@ mod tests {
             (id::IMMUNE_OWNER_UIDS_LIMIT, "immune_owner_uids_limit"),
             (id::MIN_NON_IMMUNE_UIDS, "min_non_immune_uids"),
             (id::REGISTRATION_ALLOWED, "registration_allowed"),
+            (id::TRANSFER_TOGGLE, "transfer_toggle"),
         ];
         for (id, name) in named {
             assert_eq!(PARAMS[id as usize].name, name);

@@ -1,0 +1,106 @@
+use core::fmt;
+
+use tao_contract_neurons::NeuronError;
+use tao_contract_subnets::SubnetError;
+use tao_contract_token::TokenError;
+use tao_types::NetUid;
+
+/// Why a staking operation failed. The text is recorded in receipts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StakeError {
+    /// Below the 0.002 τ minimum (or zero).
+    BelowMinimum {
+        /// The amount offered.
+        amount: u64,
+    },
+    /// No subnet with that netuid.
+    NoSuchSubnet(NetUid),
+    /// The hotkey was never registered.
+    UnknownHotkey,
+    /// The position holds less than asked.
+    NotEnoughStake {
+        /// Stake held.
+        have: u64,
+        /// Stake asked for.
+        need: u64,
+    },
+    /// Source and destination are the same position.
+    SamePosition,
+    /// The subnet's owner has disabled stake transfers.
+    TransfersDisabled(NetUid),
+    /// Only the hotkey's owner may do this.
+    NotHotkeyOwner,
+    /// The take must change.
+    TakeUnchanged,
+    /// Above the 18% maximum.
+    TakeTooHigh,
+    /// Take increases are rate limited.
+    RateLimited {
+        /// First block at which it is allowed again.
+        until: u64,
+    },
+    /// Only the chain may call this.
+    NotSystem,
+    /// An amount overflowed.
+    Overflow,
+    /// From the token module.
+    Token(TokenError),
+    /// From the subnets module.
+    Subnet(SubnetError),
+    /// From the neurons module.
+    Neuron(NeuronError),
+    /// Input or stored bytes did not decode.
+    Decode(&'static str),
+}
+
+impl fmt::Display for StakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StakeError::BelowMinimum { amount } => {
+                write!(f, "{amount} rao is below the minimum stake of 2000000")
+            }
+            StakeError::NoSuchSubnet(n) => write!(f, "no subnet {n}"),
+            StakeError::UnknownHotkey => f.write_str("hotkey is not registered"),
+            StakeError::NotEnoughStake { have, need } => write!(f, "not enough stake: {have} < {need}"),
+            StakeError::SamePosition => f.write_str("source and destination are the same"),
+            StakeError::TransfersDisabled(n) => write!(f, "stake transfers are disabled on subnet {n}"),
+            StakeError::NotHotkeyOwner => f.write_str("only the hotkey's owner may do this"),
+            StakeError::TakeUnchanged => f.write_str("the take must change"),
+            StakeError::TakeTooHigh => f.write_str("take above the maximum of 11796"),
+            StakeError::RateLimited { until } => write!(f, "rate limited until block {until}"),
+            StakeError::NotSystem => f.write_str("only the chain may do this"),
+            StakeError::Overflow => f.write_str("amount overflow"),
+            StakeError::Token(e) => write!(f, "{e}"),
+            StakeError::Subnet(e) => write!(f, "{e}"),
+            StakeError::Neuron(e) => write!(f, "{e}"),
+            StakeError::Decode(what) => write!(f, "could not decode {what}"),
+        }
+    }
+}
+
+impl From<TokenError> for StakeError {
+    fn from(e: TokenError) -> Self {
+        StakeError::Token(e)
+    }
+}
+
+impl From<SubnetError> for StakeError {
+    fn from(e: SubnetError) -> Self {
+        StakeError::Subnet(e)
+    }
+}
+
+impl From<NeuronError> for StakeError {
+    fn from(e: NeuronError) -> Self {
+        StakeError::Neuron(e)
+    }
+}
+
+impl From<tao_sdk::Error> for StakeError {
+    fn from(e: tao_sdk::Error) -> Self {
+        match e {
+            tao_sdk::Error::Decode(what) => StakeError::Decode(what),
+            tao_sdk::Error::Custom(_) => StakeError::Decode("data"),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The staking contract natively and as compiled Wasm through the VM: identical results.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+mod common;
+
+use common::{Step, addr};
+use proptest::prelude::*;
+use tao_contract_neurons as neurons;
+use tao_contract_staking::{self as staking, StakeArgs};
+use tao_contract_subnets::{self as subnets, SubnetIdentity};
+use tao_contract_token::{self as token, SYSTEM};
+use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
+use tao_vm::{CodeClass, Prepared, Vm};
+
+const TAO: u64 = 1_000_000_000;
+
+fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
+    let input = &step.input;
+    match step.entry {
+        "entry_add_stake" => host.run(input, staking::entry_add_stake),
+        "entry_remove_stake" => host.run(input, staking::entry_remove_stake),
+        "entry_move_stake" => host.run(input, staking::entry_move_stake),
+        "entry_transfer_stake" => host.run(input, staking::entry_transfer_stake),
+        "entry_unstake_all" => host.run(input, staking::entry_unstake_all),
+        "entry_set_take" => host.run(input, staking::entry_set_take),
+        "entry_distribute_dividend" => host.run(input, staking::entry_distribute_dividend),
+        "entry_positions" => host.run(input, staking::entry_positions),
+        other => panic!("no entry {other}"),
+    }
+}
+
+fn module() -> &'static (Vm, Prepared) {
+    static MODULE: std::sync::OnceLock<(Vm, Prepared)> = std::sync::OnceLock::new();
+    MODULE.get_or_init(|| {
+        let vm = common::vm();
+        let module =
+            common::prepare(&vm, &common::contract_wasm("tao_contract_staking"), CodeClass::Uploaded);
+        (vm, module)
+    })
+}
+
+/// Coldkeys 1..=3 funded; subnet 1 owned by coldkey 1; hotkeys 101 (coldkey 1), 102 (coldkey 2).
+fn setup() -> MemoryHost {
+    let mut host = MemoryHost::new();
+    host.caller = SYSTEM;
+    host.block_height = 1;
+    let run = host.run(&[], |h| {
+        for who in 1u8..=3 {
+            token::mint(h, &addr(who), 100_000 * TAO).map_err(neurons::NeuronError::from)?;
+        }
+        subnets::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
+        neurons::burned_register(h, &addr(1), 1, &addr(101))?;
+        neurons::burned_register(h, &addr(2), 1, &addr(102)).map(|_| ())
+    });
+    assert_eq!(run.outcome, NativeOutcome::Ok);
+    host
+}
+
+fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8, height: u64) -> Step {
+    Step { entry, input: borsh::to_vec(&input).unwrap(), caller, height }
+}
+
+fn add(coldkey: u8, hotkey: u8, amount: u64) -> Step {
+    step("entry_add_stake", StakeArgs { hotkey: addr(hotkey), netuid: 1, amount }, coldkey, 2)
+}
+
+#[test]
+fn staking_scenario_matches() {
+    let (vm, module) = module();
+    let steps = vec![
+        add(1, 101, 100 * TAO),
+        add(2, 101, 300 * TAO),
+        add(3, 101, 1),
+        step("entry_distribute_dividend", (addr(101), 1u16, 100 * TAO), 0, 3),
+        step("entry_distribute_dividend", (addr(101), 1u16, 100 * TAO), 2, 3),
+        step("entry_remove_stake", StakeArgs { hotkey: addr(101), netuid: 1, amount: 50 * TAO }, 2, 4),
+        step("entry_move_stake", (addr(101), 1u16, addr(102), 1u16, 10 * TAO), 2, 5),
+        step("entry_transfer_stake", (addr(3), addr(102), 1u16, 1u16, 5 * TAO), 2, 6),
+        step("entry_set_take", (addr(101), 1_000u16), 1, 7),
+        step("entry_set_take", (addr(101), 2_000u16), 2, 7),
+        step("entry_positions", addr(2), 9, 8),
+        step("entry_unstake_all", (), 2, 9),
+        step("entry_positions", addr(2), 9, 10),
+    ];
+    common::differential_from(vm, module, setup(), &steps, native);
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    let cold = 1u8..4;
+    let hot = prop_oneof![Just(101u8), Just(102u8)];
+    let amount = prop_oneof![0u64..10_000_000, 0u64..1_000 * TAO];
+    prop_oneof![
+        (cold.clone(), hot.clone(), amount.clone()).prop_map(|(c, k, a)| add(c, k, a)),
+        (cold.clone(), hot.clone(), amount.clone()).prop_map(|(c, k, a)| step(
+            "entry_remove_stake",
+            StakeArgs { hotkey: addr(k), netuid: 1, amount: a },
+            c,
+            3
+        )),
+        (cold.clone(), hot.clone(), hot.clone(), amount.clone()).prop_map(|(c, f, t, a)| step(
+            "entry_move_stake",
+            (addr(f), 1u16, addr(t), 1u16, a),
+            c,
+            4
+        )),
+        (hot.clone(), amount).prop_map(|(k, a)| step("entry_distribute_dividend", (addr(k), 1u16, a), 0, 5)),
+        cold.prop_map(|c| step("entry_unstake_all", (), c, 6)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn random_staking_calls_match(steps in proptest::collection::vec(arb_step(), 1..30)) {
+        let (vm, module) = module();
+        common::differential_from(vm, module, setup(), &steps, native);
+    }
+}
