@@ -32,6 +32,11 @@ pub const EXISTENTIAL_DEPOSIT: u64 = 500;
 /// The caller of block hooks and genesis: no key can sign for the zero address.
 pub const SYSTEM: Address = Address([0; 20]);
 
+/// Fee per byte of an encoded transaction, in rao.
+pub const FEE_PER_BYTE: u64 = 1_000;
+/// Gas bought by one rao of fee.
+pub const GAS_PER_RAO: u64 = 1_000;
+
 const BALANCES: Map<Address, u64> = Map::new(b"token/bal/");
 const ISSUANCE: Item<u64> = Item::new(b"token/issuance");
 const BURNED: Item<u64> = Item::new(b"token/burned");
@@ -173,6 +178,28 @@ pub fn issue_block_emission(host: &mut impl Host) -> Result<u64, TokenError> {
     Ok(emission)
 }
 
+/// The fee of a transaction of `tx_bytes` encoded bytes allowed `gas_limit` gas:
+/// `tx_bytes · FEE_PER_BYTE + ⌈gas_limit / GAS_PER_RAO⌉` rao.
+pub fn fee(tx_bytes: u64, gas_limit: u64) -> u64 {
+    tx_bytes.saturating_mul(FEE_PER_BYTE).saturating_add(gas_limit.div_ceil(GAS_PER_RAO))
+}
+
+/// The gas a fee limit buys for a transaction of `tx_bytes` bytes (0 if it does not cover the
+/// bytes).
+pub fn gas_for(tx_bytes: u64, fee_limit: u64) -> u64 {
+    fee_limit.saturating_sub(tx_bytes.saturating_mul(FEE_PER_BYTE)).saturating_mul(GAS_PER_RAO)
+}
+
+/// Charges `amount` of fees to `payer` before its transaction runs (chain only). Fees are
+/// recycled and never refunded, whatever the transaction's outcome.
+pub fn charge_fee(host: &mut impl Host, payer: &Address, amount: u64) -> Result<(), TokenError> {
+    only_system(host)?;
+    if amount == 0 {
+        return Ok(());
+    }
+    recycle(host, payer, amount)
+}
+
 fn only_system(host: &mut impl Host) -> Result<(), TokenError> {
     if host.caller() != SYSTEM {
         return Err(TokenError::NotSystem);
@@ -222,6 +249,12 @@ pub fn entry_issue_block_emission(host: &mut impl Host) -> Result<(), TokenError
     Ok(())
 }
 
+/// Entry point (chain only): `(payer, amount)` fee charge.
+pub fn entry_charge_fee(host: &mut impl Host) -> Result<(), TokenError> {
+    let (payer, amount): (Address, u64) = host.input_as()?;
+    charge_fee(host, &payer, amount)
+}
+
 /// Entry point: outputs `(balance, issuance, burned)` for an address.
 pub fn entry_query(host: &mut impl Host) -> Result<(), TokenError> {
     let who: Address = host.input_as()?;
@@ -251,7 +284,8 @@ tao_sdk::entry_points!(
     entry_issue_block_emission,
     entry_query,
     entry_recycle,
-    entry_burn
+    entry_burn,
+    entry_charge_fee
 );
 
 #[cfg(test)]

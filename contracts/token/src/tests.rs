@@ -99,6 +99,26 @@ fn recycle_lowers_issuance_and_burn_does_not() {
     );
 }
 
+#[test]
+fn fees_follow_the_schedule_and_are_recycled() {
+    assert_eq!(fee(200, 50_000), 200 * FEE_PER_BYTE + 50);
+    assert_eq!(fee(0, 1), 1, "gas rounds up");
+    assert_eq!(gas_for(200, fee(200, 50_000)), 50_000);
+    assert_eq!(gas_for(200, 1), 0);
+    let mut h = MemoryHost::new();
+    call(&mut h, SYSTEM, |h| mint(h, &addr(1), TAO)).unwrap();
+    assert_eq!(
+        call(&mut h, addr(1), |h| charge_fee(h, &addr(1), 1_000)),
+        Err("only the chain may call this".into())
+    );
+    call(&mut h, SYSTEM, |h| charge_fee(h, &addr(1), 1_000)).unwrap();
+    assert_eq!((balance(&mut h, &addr(1)), issuance(&mut h)), (Ok(TAO - 1_000), Ok(TAO - 1_000)));
+    assert_eq!(
+        call(&mut h, SYSTEM, |h| charge_fee(h, &addr(2), 1)),
+        Err(TokenError::InsufficientBalance { have: 0, need: 1 }.to_string())
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Mint(u8, u64),

@@ -60,9 +60,26 @@ fn param(host: &mut impl Host, netuid: NetUid, name: &str) -> Result<u64, Weight
     Ok(subnets::hyperparameter(host, netuid, id as u8)?)
 }
 
-/// The stored weights of `uid` on `netuid`.
+/// The weights of `uid` on `netuid`. A row set before the UID's current registration belonged to
+/// a pruned neuron and reads as empty, and so do entries on targets registered after the row was
+/// set (they scored someone else): replacing a UID clears its row and its column without a scan.
 pub fn weights(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Vec<(Uid, u16)>, WeightError> {
-    Ok(WEIGHTS.load(host, &(netuid, uid))?.unwrap_or_default())
+    let Some(row) = WEIGHTS.load(host, &(netuid, uid))? else { return Ok(Vec::new()) };
+    let set_at = last_update(host, netuid, uid)?;
+    if registered_at(host, netuid, uid)? > set_at {
+        return Ok(Vec::new());
+    }
+    let mut live = Vec::with_capacity(row.len());
+    for (target, value) in row {
+        if registered_at(host, netuid, target)? <= set_at {
+            live.push((target, value));
+        }
+    }
+    Ok(live)
+}
+
+fn registered_at(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<u64, WeightError> {
+    Ok(neurons::neuron(host, netuid, uid)?.map_or(u64::MAX, |n| n.registered_at))
 }
 
 /// Block of `uid`'s last weights (0 = never).

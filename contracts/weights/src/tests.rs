@@ -183,3 +183,30 @@ fn at_most_ten_open_commits() {
     // Once they expire, there is room again.
     call(&mut h, addr(2000), 360 * 5, |h| commit_weights(h, &addr(2000), 1, [99; 32])).unwrap();
 }
+
+#[test]
+fn a_replaced_uid_loses_its_row_and_column() {
+    let mut h = setup();
+    set(&mut h, 2000, 500, args(&[2, 3], &[1, 1])).unwrap();
+    set(&mut h, 3000, 500, args(&[2], &[1])).unwrap();
+    assert_eq!(weights(&mut h, 1, 2).unwrap().len(), 1);
+    // Fill the subnet to its limit, then register once more: UID 2 (hotkey 3000) is pruned.
+    call(&mut h, SYSTEM, 1, |h| Ok(subnets::set_hyperparameter(h, &SYSTEM, 1, id::MAX_ALLOWED_UIDS, 64)?))
+        .unwrap();
+    call(&mut h, addr(2), 600, |h| {
+        for m in 0..58 {
+            neurons::burned_register(h, &addr(2), 1, &addr(5000 + m))?;
+            neurons::set_emission(h, 1, 6 + m, 10);
+        }
+        // UID 2 earns least, so it is the one pruned.
+        for uid in [1, 3, 4, 5] {
+            neurons::set_emission(h, 1, uid, 100);
+        }
+        Ok(())
+    })
+    .unwrap();
+    call(&mut h, addr(2), 100_000, |h| Ok(neurons::burned_register(h, &addr(2), 1, &addr(7777))?)).unwrap();
+    assert_eq!(neurons::uid_of(&mut h, 1, &addr(7777)), Ok(Some(2)));
+    assert_eq!(weights(&mut h, 1, 2), Ok(Vec::new()), "the pruned neuron's row is gone");
+    assert_eq!(weights(&mut h, 1, 1), Ok(vec![(3, 65_535)]), "weights on the pruned UID are gone");
+}

@@ -22,6 +22,7 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_query" => host.run(input, token::entry_query),
         "entry_recycle" => host.run(input, token::entry_recycle),
         "entry_burn" => host.run(input, token::entry_burn),
+        "entry_charge_fee" => host.run(input, token::entry_charge_fee),
         other => panic!("no entry {other}"),
     }
 }
@@ -64,6 +65,9 @@ fn genesis_transfers_and_errors_match() {
             step("entry_issue_block_emission", (), 5),
             step("entry_query", addr(1), 7),
             step("entry_query", addr(2), 7),
+            step("entry_charge_fee", (addr(1), 5_000u64), 0),
+            step("entry_charge_fee", (addr(1), 5_000u64), 1),
+            step("entry_charge_fee", (addr(8), 1u64), 0),
         ],
         native,
     );
