@@ -347,6 +347,24 @@ pub fn distribute_dividend(
     Ok(take_part)
 }
 
+/// Stakes `amount` of emission to `coldkey`'s position on `hotkey` (miner incentive, owner
+/// cut). Chain only (the epoch).
+pub fn stake_emission(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    netuid: NetUid,
+    amount: u64,
+) -> Result<(), StakeError> {
+    if host.caller() != SYSTEM {
+        return Err(StakeError::NotSystem);
+    }
+    if amount == 0 {
+        return Ok(());
+    }
+    deposit_stake(host, coldkey, hotkey, netuid, amount)
+}
+
 /// Arguments of add/remove stake.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(crate = "tao_sdk::borsh")]

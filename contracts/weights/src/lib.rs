@@ -99,6 +99,24 @@ pub fn set_permit(host: &mut impl Host, netuid: NetUid, uid: Uid, granted: bool)
     Ok(())
 }
 
+/// The stake a validator needs to set weights.
+pub fn stake_threshold(host: &mut impl Host) -> Result<u64, WeightError> {
+    Ok(STAKE_THRESHOLD.load(host)?.unwrap_or(0))
+}
+
+/// Block of `hotkey`'s earliest commit on `netuid` that can still be revealed, if any.
+pub fn earliest_commit_block(
+    host: &mut impl Host,
+    netuid: NetUid,
+    hotkey: &Address,
+) -> Result<Option<u64>, WeightError> {
+    let now = host.block_height();
+    let epoch = epoch_of(host, netuid, now)?;
+    let period = param(host, netuid, "reveal_period_epochs")?;
+    let commits = COMMITS.load(host, &(netuid, *hotkey))?.unwrap_or_default();
+    Ok(commits.iter().filter(|c| c.epoch + period >= epoch).map(|c| c.block).min())
+}
+
 /// Chain only (governance): the stake a validator needs to set weights.
 pub fn set_stake_threshold(host: &mut impl Host, threshold: u64) -> Result<(), WeightError> {
     only_system(host)?;
@@ -159,7 +177,7 @@ fn check(
     // 2. Registered; enough stake (the owner's hotkey is exempt).
     let uid = neurons::uid_of(host, netuid, hotkey)?.ok_or(WeightError::NotRegistered)?;
     let is_owner = *hotkey == info.owner_hotkey;
-    let threshold = STAKE_THRESHOLD.load(host)?.unwrap_or(0);
+    let threshold = stake_threshold(host)?;
     if !is_owner && hotkey_stake(host, hotkey, netuid)? < threshold {
         return Err(WeightError::StakeTooLow);
     }

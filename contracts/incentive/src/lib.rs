@@ -1,0 +1,325 @@
+//! Incentive: Yuma consensus and the emission it distributes.
+//!
+//! Every block the coinbase issues the block's TAO and splits it across eligible subnets (equal
+//! shares until the pools issue weights them by price); each subnet's share accrues as pending
+//! emission, 18% of it set aside for the owner. When a subnet's epoch is due the chain gathers
+//! the epoch's inputs from state, runs [`epoch::run`] — the pure function the simulator runs
+//! too — stores the results and pays out: miner incentive and the owner cut as stake, validator
+//! dividends through the validator's share pool (take to its owner). Nothing is lost: what the
+//! epoch cannot assign stays pending for the next one.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod epoch;
+mod error;
+pub mod math;
+
+use alloc::vec::Vec;
+
+use epoch::{EpochInput, EpochOutput, EpochParams, NeuronInput, NeuronOutput};
+pub use error::IncentiveError;
+use tao_contract_neurons as neurons;
+use tao_contract_staking as staking;
+use tao_contract_subnets::{self as subnets, SubnetInfo, params};
+use tao_contract_token::{self as token, SYSTEM};
+use tao_contract_weights as weights;
+use tao_sdk::{BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_types::{NetUid, Uid};
+
+/// The owner's cut of each subnet's emission: 18% as `u16` (subtensor's default).
+pub const OWNER_CUT: u16 = 11_796;
+/// Most epochs run in one block; the rest wait for the next block.
+pub const MAX_EPOCHS_PER_BLOCK: usize = 2;
+
+const PENDING: Map<NetUid, u64> = Map::new(b"incentive/pending/");
+const PENDING_OWNER: Map<NetUid, u64> = Map::new(b"incentive/owner/");
+const PENDING_TOTAL: Item<u64> = Item::new(b"incentive/pending-total");
+const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"incentive/last-epoch/");
+const BONDS: Map<(NetUid, Uid), Vec<(Uid, u16)>> = Map::new(b"incentive/bonds/");
+const SCORES: Map<(NetUid, Uid), Scores> = Map::new(b"incentive/scores/");
+
+/// A UID's results of the last epoch, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct Scores {
+    /// Active in the last epoch.
+    pub active: bool,
+    /// Stake share (`u16`).
+    pub stake_weight: u16,
+    /// Consensus (`u16`).
+    pub consensus: u16,
+    /// Incentive (`u16`).
+    pub incentive: u16,
+    /// Dividends (`u16`).
+    pub dividends: u16,
+    /// Validator trust (`u16`).
+    pub validator_trust: u16,
+    /// Rao paid as miner incentive.
+    pub server_emission: u64,
+    /// Rao paid as validator dividends.
+    pub validator_emission: u64,
+}
+
+impl From<&NeuronOutput> for Scores {
+    fn from(o: &NeuronOutput) -> Self {
+        Self {
+            active: o.active,
+            stake_weight: o.stake_weight,
+            consensus: o.consensus,
+            incentive: o.incentive,
+            dividends: o.dividends,
+            validator_trust: o.validator_trust,
+            server_emission: o.server_emission,
+            validator_emission: o.validator_emission,
+        }
+    }
+}
+
+fn param(host: &mut impl Host, netuid: NetUid, name: &str) -> Result<u64, IncentiveError> {
+    let id = params::id_of(name).ok_or(IncentiveError::Decode("parameter"))?;
+    Ok(subnets::hyperparameter(host, netuid, id)?)
+}
+
+fn param_u16(host: &mut impl Host, netuid: NetUid, name: &str) -> Result<u16, IncentiveError> {
+    Ok(u16::try_from(param(host, netuid, name)?).unwrap_or(u16::MAX))
+}
+
+/// Emission accrued on `netuid` for miners and validators, not yet distributed.
+pub fn pending(host: &mut impl Host, netuid: NetUid) -> Result<u64, IncentiveError> {
+    Ok(PENDING.load(host, &netuid)?.unwrap_or(0))
+}
+
+/// The owner cut accrued on `netuid`.
+pub fn pending_owner(host: &mut impl Host, netuid: NetUid) -> Result<u64, IncentiveError> {
+    Ok(PENDING_OWNER.load(host, &netuid)?.unwrap_or(0))
+}
+
+/// All emission issued but not yet paid out, over every subnet.
+pub fn pending_total(host: &mut impl Host) -> Result<u64, IncentiveError> {
+    Ok(PENDING_TOTAL.load(host)?.unwrap_or(0))
+}
+
+/// Block of `netuid`'s last epoch. A new subnet starts `netuid mod tempo` blocks before its
+/// registration, so subnets created together do not all fire on the same block.
+pub fn last_epoch(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result<u64, IncentiveError> {
+    if let Some(block) = LAST_EPOCH.load(host, &netuid)? {
+        return Ok(block);
+    }
+    let tempo = param(host, netuid, "tempo")?.max(1);
+    Ok(info.registered_at.saturating_sub(u64::from(netuid) % tempo))
+}
+
+/// Bonds of `uid` on `netuid` from the last epoch.
+pub fn bonds(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Vec<(Uid, u16)>, IncentiveError> {
+    Ok(BONDS.load(host, &(netuid, uid))?.unwrap_or_default())
+}
+
+/// Results of the last epoch for `uid` on `netuid`.
+pub fn scores(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Scores, IncentiveError> {
+    Ok(SCORES.load(host, &(netuid, uid))?.unwrap_or_default())
+}
+
+fn add_pending(host: &mut impl Host, netuid: NetUid, main: u64, owner: u64) -> Result<(), IncentiveError> {
+    let p = pending(host, netuid)?.checked_add(main).ok_or(IncentiveError::Overflow)?;
+    let o = pending_owner(host, netuid)?.checked_add(owner).ok_or(IncentiveError::Overflow)?;
+    PENDING.save(host, &netuid, &p);
+    PENDING_OWNER.save(host, &netuid, &o);
+    Ok(())
+}
+
+/// Lowers the pending total by `paid` (after a payout moved it into stake).
+fn settle(host: &mut impl Host, paid: u64) -> Result<(), IncentiveError> {
+    let total = pending_total(host)?.checked_sub(paid).ok_or(IncentiveError::Overflow)?;
+    PENDING_TOTAL.save(host, &total);
+    Ok(())
+}
+
+/// Subnets that receive emission: every non-root subnet with registration open.
+fn eligible(host: &mut impl Host, all: &[(NetUid, SubnetInfo)]) -> Result<Vec<NetUid>, IncentiveError> {
+    let mut out = Vec::new();
+    for (netuid, _) in all {
+        if *netuid != 0 && param(host, *netuid, "registration_allowed")? == 1 {
+            out.push(*netuid);
+        }
+    }
+    Ok(out)
+}
+
+/// The coinbase and epoch hook of each block (chain only): issues the block emission into the
+/// eligible subnets' pending emission, then runs up to [`MAX_EPOCHS_PER_BLOCK`] due epochs.
+/// Returns the netuids whose epoch ran.
+pub fn on_block(host: &mut impl Host) -> Result<Vec<NetUid>, IncentiveError> {
+    if host.caller() != SYSTEM {
+        return Err(IncentiveError::NotSystem);
+    }
+    let all = subnets::subnets(host)?;
+    accrue(host, &all)?;
+    let now = host.block_height();
+    let mut ran = Vec::new();
+    for (netuid, info) in &all {
+        if ran.len() == MAX_EPOCHS_PER_BLOCK {
+            break;
+        }
+        let tempo = param(host, *netuid, "tempo")?;
+        if *netuid != 0 && tempo > 0 && now.saturating_sub(last_epoch(host, *netuid, info)?) >= tempo {
+            run_epoch(host, *netuid, info)?;
+            ran.push(*netuid);
+        }
+    }
+    Ok(ran)
+}
+
+/// Issues this block's TAO and splits it equally over the eligible subnets (the remainder to
+/// the first), each share 18% to the owner and the rest to miners and validators. With no
+/// eligible subnet nothing is issued.
+fn accrue(host: &mut impl Host, all: &[(NetUid, SubnetInfo)]) -> Result<(), IncentiveError> {
+    let targets = eligible(host, all)?;
+    let Some(count) = u64::try_from(targets.len()).ok().filter(|c| *c > 0) else { return Ok(()) };
+    let emission = token::issue_block_emission(host)?;
+    let total = pending_total(host)?.checked_add(emission).ok_or(IncentiveError::Overflow)?;
+    PENDING_TOTAL.save(host, &total);
+    let (each, remainder) = (emission / count, emission % count);
+    for (i, netuid) in targets.into_iter().enumerate() {
+        let share = if i == 0 { each + remainder } else { each };
+        let owner = (u128::from(share) * u128::from(OWNER_CUT) / u128::from(u16::MAX)) as u64;
+        add_pending(host, netuid, share - owner, owner)?;
+    }
+    Ok(())
+}
+
+/// The epoch's inputs for `netuid`, read from state.
+pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result<EpochInput, IncentiveError> {
+    let tempo = param(host, netuid, "tempo")?;
+    let cutoff_milli = param(host, netuid, "activity_cutoff_factor_milli")?;
+    let commit_reveal = param(host, netuid, "commit_reveal")? == 1;
+    let params = EpochParams {
+        kappa: param_u16(host, netuid, "kappa")?,
+        bonds_penalty: param_u16(host, netuid, "bonds_penalty")?,
+        bonds_moving_average: param(host, netuid, "bonds_moving_average")?,
+        max_allowed_validators: param_u16(host, netuid, "max_allowed_validators")?,
+        activity_cutoff: (u128::from(tempo) * u128::from(cutoff_milli) / 1000) as u64,
+        stake_threshold: weights::stake_threshold(host)?,
+        yuma3: param(host, netuid, "yuma3")? == 1,
+        liquid_alpha: param(host, netuid, "liquid_alpha")? == 1,
+        alpha_low: param_u16(host, netuid, "alpha_low")?,
+        alpha_high: param_u16(host, netuid, "alpha_high")?,
+        alpha_sigmoid_steepness: param_u16(host, netuid, "alpha_sigmoid_steepness")?,
+    };
+    let n = neurons::count(host, netuid)?;
+    let mut inputs = Vec::with_capacity(usize::from(n));
+    for uid in 0..n {
+        let Some(neuron) = neurons::neuron(host, netuid, uid)? else {
+            inputs.push(NeuronInput::default());
+            continue;
+        };
+        let commit_block =
+            if commit_reveal { weights::earliest_commit_block(host, netuid, &neuron.hotkey)? } else { None };
+        inputs.push(NeuronInput {
+            stake: staking::pool(host, &neuron.hotkey, netuid)?.stake,
+            registered_at: neuron.registered_at,
+            last_update: weights::last_update(host, netuid, uid)?,
+            permit: weights::permit(host, netuid, uid)?,
+            weights: weights::weights(host, netuid, uid)?,
+            bonds: bonds(host, netuid, uid)?,
+            commit_block,
+        });
+    }
+    Ok(EpochInput {
+        block: host.block_height(),
+        last_epoch_block: last_epoch(host, netuid, info)?,
+        emission: pending(host, netuid)?,
+        owner: neurons::uid_of(host, netuid, &info.owner_hotkey)?,
+        params,
+        neurons: inputs,
+    })
+}
+
+/// Runs `netuid`'s epoch now: gathers, computes, stores the results and pays out.
+pub fn run_epoch(
+    host: &mut impl Host,
+    netuid: NetUid,
+    info: &SubnetInfo,
+) -> Result<EpochOutput, IncentiveError> {
+    let input = gather(host, netuid, info)?;
+    let output = epoch::run(&input).map_err(IncentiveError::Epoch)?;
+    let mut unpaid = output.undistributed;
+    for (uid, result) in output.neurons.iter().enumerate() {
+        let uid = uid as Uid;
+        weights::set_permit(host, netuid, uid, result.permit)?;
+        BONDS.save(host, &(netuid, uid), &result.bonds);
+        SCORES.save(host, &(netuid, uid), &Scores::from(result));
+        neurons::set_emission(
+            host,
+            netuid,
+            uid,
+            result.server_emission.saturating_add(result.validator_emission),
+        );
+        unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, result)?);
+    }
+    let owner_cut = pending_owner(host, netuid)?;
+    if owner_cut > 0 {
+        let stake = staking::tao_to_stake(netuid, owner_cut);
+        staking::stake_emission(host, &info.owner_coldkey, &info.owner_hotkey, netuid, stake)?;
+    }
+    let paid = input.emission.saturating_sub(unpaid).saturating_add(owner_cut);
+    settle(host, paid)?;
+    PENDING.save(host, &netuid, &unpaid);
+    PENDING_OWNER.save(host, &netuid, &0);
+    let now = host.block_height();
+    LAST_EPOCH.save(host, &netuid, &now);
+    host.emit(b"epoch", &tao_sdk::borsh::to_vec(&(netuid, paid, unpaid)).unwrap_or_default());
+    Ok(output)
+}
+
+/// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
+/// dividends through its share pool. Returns what could not be paid (no hotkey owner).
+fn pay_uid(
+    host: &mut impl Host,
+    netuid: NetUid,
+    uid: Uid,
+    result: &NeuronOutput,
+) -> Result<u64, IncentiveError> {
+    let total = result.server_emission.saturating_add(result.validator_emission);
+    if total == 0 {
+        return Ok(0);
+    }
+    let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(total) };
+    let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(total) };
+    let server = staking::tao_to_stake(netuid, result.server_emission);
+    staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, server)?;
+    if result.validator_emission > 0 {
+        let dividend = staking::tao_to_stake(netuid, result.validator_emission);
+        staking::distribute_dividend(host, &neuron.hotkey, netuid, dividend)?;
+    }
+    Ok(0)
+}
+
+/// Entry point (pure, for the simulator and the wallet): a borsh [`EpochInput`] in, a borsh
+/// [`EpochOutput`] out.
+pub fn entry_epoch(host: &mut impl Host) -> Result<(), IncentiveError> {
+    let input: EpochInput = host.input_as()?;
+    let output = epoch::run(&input).map_err(IncentiveError::Epoch)?;
+    host.output_as(&output);
+    Ok(())
+}
+
+/// Entry point (chain only): the block's coinbase and due epochs.
+pub fn entry_on_block(host: &mut impl Host) -> Result<(), IncentiveError> {
+    let ran = on_block(host)?;
+    host.output_as(&ran);
+    Ok(())
+}
+
+/// Entry point: outputs `(scores, bonds)` of `(netuid, uid)`.
+pub fn entry_query(host: &mut impl Host) -> Result<(), IncentiveError> {
+    let (netuid, uid): (NetUid, Uid) = host.input_as()?;
+    let out = (scores(host, netuid, uid)?, bonds(host, netuid, uid)?);
+    host.output_as(&out);
+    Ok(())
+}
+
+tao_sdk::entry_points!(entry_epoch, entry_on_block, entry_query);
+
+#[cfg(test)]
+mod tests;

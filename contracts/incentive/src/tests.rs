@@ -1,0 +1,280 @@
+use super::*;
+use proptest::prelude::*;
+use tao_contract_subnets::{SubnetIdentity, params::PARAMS};
+use tao_contract_weights::{WeightError, WeightsArgs};
+use tao_sdk::{Address, MemoryHost, NativeOutcome};
+
+const TAO: u64 = tao_types::RAO_PER_TAO;
+
+fn addr(n: u16) -> Address {
+    let mut a = [0u8; 20];
+    a[..2].copy_from_slice(&n.to_be_bytes());
+    a[19] = 1;
+    Address(a)
+}
+
+fn call<T, E: core::fmt::Display>(
+    h: &mut MemoryHost,
+    caller: Address,
+    block: u64,
+    f: impl FnOnce(&mut MemoryHost) -> Result<T, E>,
+) -> Result<(), String> {
+    h.caller = caller;
+    h.block_height = block;
+    match h.run(&[], |h| f(h).map(|_| ())).outcome {
+        NativeOutcome::Ok => Ok(()),
+        NativeOutcome::Abort(m) | NativeOutcome::HostError(m) => Err(m),
+    }
+}
+
+fn param_id(name: &str) -> u8 {
+    PARAMS.iter().position(|p| p.name == name).unwrap() as u8
+}
+
+/// Subnet 1: owner coldkey 1 with hotkey 1000 (UID 0); validator hotkey 2000 of coldkey 2
+/// (UID 1) with 100 τ staked; miners 3000..=3003 of coldkey 3 (UIDs 2..=5); commit-reveal off.
+fn setup() -> MemoryHost {
+    let mut h = MemoryHost::new();
+    call(&mut h, SYSTEM, 0, |h| {
+        for who in [1u16, 2, 3] {
+            token::mint(h, &addr(who), 100_000 * TAO)?;
+        }
+        Ok::<_, token::TokenError>(())
+    })
+    .unwrap();
+    call(&mut h, addr(1), 1, |h| {
+        subnets::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
+        neurons::burned_register(h, &addr(1), 1, &addr(1000))?;
+        neurons::burned_register(h, &addr(2), 1, &addr(2000))?;
+        for m in 0..4 {
+            neurons::burned_register(h, &addr(3), 1, &addr(3000 + m))?;
+        }
+        staking::add_stake(h, &addr(2), &addr(2000), 1, 100 * TAO)?;
+        Ok::<_, IncentiveError>(())
+    })
+    .unwrap();
+    call(&mut h, SYSTEM, 1, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0))
+        .unwrap();
+    h
+}
+
+fn block(h: &mut MemoryHost, at: u64) -> Result<(), String> {
+    call(h, SYSTEM, at, |h| {
+        neurons::on_block(h)?;
+        on_block(h)
+    })
+}
+
+/// Σ balances + Σ stake + locked + pending + burned, and issuance.
+fn ledger(h: &mut MemoryHost, accounts: &[Address]) -> (u128, u128) {
+    let balances: u128 = accounts.iter().map(|a| u128::from(token::balance(h, a).unwrap())).sum();
+    let held = balances
+        + u128::from(staking::total_stake(h).unwrap())
+        + u128::from(subnets::total_locked(h).unwrap())
+        + u128::from(pending_total(h).unwrap())
+        + u128::from(token::burned(h).unwrap());
+    (held, u128::from(token::issuance(h).unwrap()))
+}
+
+#[test]
+fn epoch_pays_owner_miners_and_validators() {
+    let mut h = setup();
+    let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
+    assert_eq!(last_epoch(&mut h, 1, &info), Ok(0), "netuid 1 mod 360 blocks before registration at 1");
+    let w = WeightsArgs { netuid: 1, uids: vec![2, 3], values: vec![1, 1], version_key: 0 };
+    assert_eq!(
+        call(&mut h, addr(2000), 2, |h| weights::set_weights(h, &addr(2000), &w)),
+        Err(WeightError::NoValidatorPermit.to_string()),
+        "permits come from the first epoch"
+    );
+    let owner_cut = (u128::from(TAO) * u128::from(OWNER_CUT) / 65_535) as u64;
+    let main = TAO - owner_cut;
+    for b in 2..360 {
+        block(&mut h, b).unwrap();
+    }
+    assert_eq!(pending(&mut h, 1), Ok(358 * main));
+    assert_eq!(pending_owner(&mut h, 1), Ok(358 * owner_cut));
+    let staked = staking::pool(&mut h, &addr(2000), 1).unwrap().stake;
+    // Epoch 1: no weights yet, so the only staked validator takes it all and gets a permit.
+    block(&mut h, 360).unwrap();
+    assert_eq!(staking::pool(&mut h, &addr(2000), 1).unwrap().stake, staked + 359 * main);
+    assert!(weights::permit(&mut h, 1, 1).unwrap());
+    assert_eq!(staking::stake_of(&mut h, &addr(1), &addr(1000), 1), Ok(359 * owner_cut));
+    call(&mut h, addr(2000), 361, |h| weights::set_weights(h, &addr(2000), &w)).unwrap();
+    for b in 361..=720 {
+        block(&mut h, b).unwrap();
+    }
+    // Epoch 2: one validator holds all stake and weights miners 2 and 3 equally: each miner
+    // gets E/4, the validator E/2, the owner its 18%.
+    let e = 360 * main;
+    for (m, uid) in [(3000u16, 2u16), (3001, 3)] {
+        assert_eq!(staking::stake_of(&mut h, &addr(3), &addr(m), 1), Ok(e / 4), "miner {m}");
+        let s = scores(&mut h, 1, uid).unwrap();
+        assert_eq!((s.incentive, s.consensus, s.server_emission), (32_767, 32_767, e / 4));
+    }
+    assert_eq!(staking::stake_of(&mut h, &addr(3), &addr(3002), 1), Ok(0));
+    assert_eq!(staking::pool(&mut h, &addr(2000), 1).unwrap().stake, staked + 359 * main + e / 2);
+    assert_eq!(scores(&mut h, 1, 1).unwrap().dividends, 65_535);
+    assert_eq!(staking::stake_of(&mut h, &addr(1), &addr(1000), 1), Ok(719 * owner_cut));
+    assert_eq!(pending(&mut h, 1), Ok(e - 2 * (e / 4) - e / 2));
+    assert_eq!(pending_owner(&mut h, 1), Ok(0));
+    assert!(!bonds(&mut h, 1, 1).unwrap().is_empty());
+    assert_eq!(LAST_EPOCH.load(&mut h, &1), Ok(Some(720)));
+    let accounts: Vec<Address> = [1u16, 2, 3].map(addr).to_vec();
+    let (held, issued) = ledger(&mut h, &accounts);
+    assert_eq!(held, issued);
+}
+
+#[test]
+fn without_weights_or_stake_emission_stays_pending() {
+    let mut h = setup();
+    call(&mut h, addr(2), 2, |h| staking::unstake_all(h, &addr(2))).unwrap();
+    for b in 2..=360 {
+        block(&mut h, b).unwrap();
+    }
+    // Nobody holds stake: nothing can be assigned, and it is not lost.
+    let owner_cut = (u128::from(TAO) * u128::from(OWNER_CUT) / 65_535) as u64;
+    assert_eq!(pending(&mut h, 1), Ok(359 * (TAO - owner_cut)));
+    assert_eq!(pending_total(&mut h), Ok(359 * (TAO - owner_cut)));
+}
+
+#[test]
+fn no_subnet_means_no_emission_and_only_the_chain_runs_blocks() {
+    let mut h = MemoryHost::new();
+    block(&mut h, 5).unwrap();
+    assert_eq!(token::issuance(&mut h), Ok(0));
+    assert_eq!(call(&mut h, addr(1), 5, on_block), Err(IncentiveError::NotSystem.to_string()));
+}
+
+#[test]
+fn at_most_two_epochs_per_block_the_rest_wait() {
+    let mut h = setup();
+    for (i, owner) in [4u16, 5, 6].into_iter().enumerate() {
+        let at = 7_201 + i as u64 * 7_200;
+        call(&mut h, SYSTEM, at, |h| token::mint(h, &addr(owner), 100_000 * TAO)).unwrap();
+        call(&mut h, addr(owner), at, |h| {
+            subnets::register_network(h, &addr(owner), &addr(owner * 1000), SubnetIdentity::default())
+        })
+        .unwrap();
+    }
+    // Subnets 1..=4 are all due at this height.
+    let now = 40_000;
+    h.caller = SYSTEM;
+    h.block_height = now;
+    let mut first = Vec::new();
+    let run = h.run(&[], |h| {
+        first = on_block(h)?;
+        Ok::<_, IncentiveError>(())
+    });
+    assert_eq!(run.outcome, NativeOutcome::Ok);
+    assert_eq!(first, vec![1, 2]);
+    h.block_height = now + 1;
+    let mut second = Vec::new();
+    h.run(&[], |h| {
+        second = on_block(h)?;
+        Ok::<_, IncentiveError>(())
+    });
+    assert_eq!(second, vec![3, 4]);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Transfer(u16, u16, u64),
+    RegisterNetwork(u16),
+    Register(u16, u16, u16),
+    AddStake(u16, u16, u16, u64),
+    RemoveStake(u16, u16, u16, u64),
+    Weights(u16, u16, Vec<u16>),
+    Blocks(u64),
+    Fee(u16, u64),
+    Burn(u16, u64),
+    Dissolve(u16),
+}
+
+const COLDKEYS: [u16; 4] = [1, 2, 3, 4];
+
+fn hotkey(cold: u16, k: u16) -> u16 {
+    1000 * cold + k
+}
+
+fn arb_op() -> impl Strategy<Value = Op> {
+    let cold = 1u16..5;
+    let k = 0u16..3;
+    let net = 1u16..4;
+    let amount = prop_oneof![0u64..10_000_000, 0u64..1_000 * TAO, any::<u64>()];
+    prop_oneof![
+        1 => (cold.clone(), cold.clone(), amount.clone()).prop_map(|(a, b, x)| Op::Transfer(a, b, x)),
+        1 => cold.clone().prop_map(Op::RegisterNetwork),
+        4 => (cold.clone(), net.clone(), k.clone()).prop_map(|(c, n, k)| Op::Register(c, n, k)),
+        4 => (cold.clone(), k.clone(), net.clone(), amount.clone()).prop_map(|(c, k, n, x)| Op::AddStake(c, k, n, x)),
+        1 => (cold.clone(), k.clone(), net.clone(), amount.clone()).prop_map(|(c, k, n, x)| Op::RemoveStake(c, k, n, x)),
+        4 => (cold.clone(), net.clone(), proptest::collection::vec(0u16..6, 1..4))
+            .prop_map(|(c, n, u)| Op::Weights(c, n, u)),
+        4 => (1u64..400).prop_map(Op::Blocks),
+        1 => (cold.clone(), amount.clone()).prop_map(|(c, x)| Op::Fee(c, x)),
+        1 => (cold, 0u64..10 * TAO).prop_map(|(c, x)| Op::Burn(c, x)),
+        1 => net.prop_map(Op::Dissolve),
+    ]
+}
+
+fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
+    *at += 1;
+    let now = *at;
+    let _ = match op {
+        Op::Transfer(a, b, x) => call(h, addr(a), now, |h| token::transfer(h, &addr(a), &addr(b), x, true)),
+        Op::RegisterNetwork(c) => call(h, addr(c), now, |h| {
+            subnets::register_network(h, &addr(c), &addr(hotkey(c, 0)), SubnetIdentity::default())
+        }),
+        Op::Register(c, n, k) => {
+            call(h, addr(c), now, |h| neurons::burned_register(h, &addr(c), n, &addr(hotkey(c, k))))
+        }
+        Op::AddStake(c, k, n, x) => {
+            call(h, addr(c), now, |h| staking::add_stake(h, &addr(c), &addr(hotkey(c, k)), n, x))
+        }
+        Op::RemoveStake(c, k, n, x) => {
+            call(h, addr(c), now, |h| staking::remove_stake(h, &addr(c), &addr(hotkey(c, k)), n, x))
+        }
+        Op::Weights(c, n, uids) => {
+            let mut uids = uids;
+            uids.sort_unstable();
+            uids.dedup();
+            let values = vec![1; uids.len()];
+            let args = WeightsArgs { netuid: n, uids, values, version_key: 0 };
+            call(h, addr(hotkey(c, 0)), now, |h| weights::set_weights(h, &addr(hotkey(c, 0)), &args))
+        }
+        Op::Blocks(k) => {
+            *at += k;
+            block(h, *at)
+        }
+        Op::Fee(c, x) => call(h, SYSTEM, now, |h| token::charge_fee(h, &addr(c), x)),
+        Op::Burn(c, x) => call(h, SYSTEM, now, |h| token::burn(h, &addr(c), x)),
+        Op::Dissolve(n) => call(h, SYSTEM, now, |h| subnets::dissolve(h, &SYSTEM, n)),
+    };
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Issue 4's ledger across every module: after any sequence of calls and blocks,
+    /// Σ balances + Σ stake + locked + pending + burned = issuance ≤ 21M τ, and nothing panics.
+    #[test]
+    fn ledger_balances_after_any_calls(ops in proptest::collection::vec(arb_op(), 1..60)) {
+        let mut h = MemoryHost::new();
+        call(&mut h, SYSTEM, 0, |h| {
+            for c in COLDKEYS {
+                token::mint(h, &addr(c), 50_000 * TAO)?;
+            }
+            Ok::<_, token::TokenError>(())
+        }).unwrap();
+        call(&mut h, addr(1), 0, |h| subnets::register_network(h, &addr(1), &addr(hotkey(1, 0)), SubnetIdentity::default())).unwrap();
+        call(&mut h, SYSTEM, 0, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0)).unwrap();
+        let accounts: Vec<Address> =
+            COLDKEYS.iter().flat_map(|c| [addr(*c), addr(hotkey(*c, 0)), addr(hotkey(*c, 1)), addr(hotkey(*c, 2))]).collect();
+        let mut at = 0;
+        for op in ops {
+            apply(&mut h, op.clone(), &mut at);
+            let (held, issued) = ledger(&mut h, &accounts);
+            prop_assert_eq!(held, issued, "after {:?}", op);
+            prop_assert!(issued <= u128::from(token::TOTAL_SUPPLY));
+        }
+    }
+}
