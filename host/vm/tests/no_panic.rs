@@ -7,6 +7,7 @@ mod common;
 
 use common::addr;
 use proptest::prelude::*;
+use tao_contract_incentive as incentive;
 use tao_contract_neurons as neurons;
 use tao_contract_staking as staking;
 use tao_contract_subnets::{self as subnets, SubnetIdentity};
@@ -29,6 +30,7 @@ const ENTRIES: &[Entry] = entries![
     "tao_contract_neurons" => neurons::[entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph],
     "tao_contract_staking" => staking::[entry_add_stake, entry_remove_stake, entry_move_stake, entry_transfer_stake, entry_unstake_all, entry_set_take, entry_distribute_dividend, entry_positions],
     "tao_contract_weights" => weights::[entry_set_weights, entry_commit_weights, entry_reveal_weights, entry_set_permit, entry_query],
+    "tao_contract_incentive" => incentive::[entry_epoch, entry_on_block, entry_query],
 ];
 
 /// A subnet with an owner, two neurons and some stake.
