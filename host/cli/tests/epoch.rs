@@ -1,0 +1,89 @@
+//! `tao epoch simulate` through the real binary: the documented example runs, Wasm and native
+//! agree, bonds feed forward, and bad input is refused with a clear error.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tao(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tao")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn simulate(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["epoch", "simulate", "--input", "docs/examples/epoch.json", "--json"];
+    args.extend_from_slice(extra);
+    let out = tao(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn example_runs_identically_in_wasm_and_native() {
+    let wasm = simulate(&["--epochs", "3"]);
+    let native = simulate(&["--epochs", "3", "--native"]);
+    assert_eq!(wasm["engine"], "wasm");
+    assert_eq!(native["engine"], "native");
+    let (w, n) = (wasm["epochs"].as_array().unwrap(), native["epochs"].as_array().unwrap());
+    assert_eq!(w.len(), 3);
+    for (a, b) in w.iter().zip(n) {
+        assert_eq!(a["output"], b["output"]);
+        assert_eq!(a["block"], b["block"]);
+        assert!(a["gas_used"].as_u64().unwrap() > 0);
+        let out = &a["output"];
+        let paid: u64 = out["neurons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["server_emission"].as_u64().unwrap() + u["validator_emission"].as_u64().unwrap())
+            .sum();
+        assert_eq!(paid + out["undistributed"].as_u64().unwrap(), 1_000_000_000);
+    }
+    // Blocks advance by the input's interval (1000 − 640) and bonds grow as they feed forward.
+    assert_eq!(w[1]["block"], 1360);
+    let bond = |e: &serde_json::Value| e["output"]["neurons"][0]["bonds"][0][1].as_u64().unwrap();
+    assert!(
+        bond(&w[0]) < bond(&w[1]) && bond(&w[1]) < bond(&w[2]),
+        "{} {} {}",
+        bond(&w[0]),
+        bond(&w[1]),
+        bond(&w[2])
+    );
+}
+
+#[test]
+fn table_output_names_every_column() {
+    let out = tao(&["epoch", "simulate", "--input", "docs/examples/epoch.json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for column in ["consensus", "incentive", "dividends", "vtrust", "miner rao", "validator rao", "bonds"] {
+        assert!(text.contains(column), "{column} missing in:\n{text}");
+    }
+    assert!(text.contains("epoch at block 1000 (wasm"));
+}
+
+#[test]
+fn bad_input_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"block": 1}"#).unwrap();
+    let out = tao(&["epoch", "simulate", "--input", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a valid epoch input") && err.contains("missing field"), "{err}");
+
+    let example = std::fs::read_to_string(root().join("docs/examples/epoch.json")).unwrap();
+    let out_of_range = example.replace("[[4, 65535]]", "[[9, 65535]]");
+    std::fs::write(&bad, out_of_range).unwrap();
+    for engine in [&[][..], &["--native"][..]] {
+        let mut args = vec!["epoch", "simulate", "--input", bad.to_str().unwrap()];
+        args.extend_from_slice(engine);
+        let out = tao(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("row 2 names UID 9, which does not exist"), "{err}");
+    }
+}
