@@ -11,7 +11,7 @@ use core::fmt;
 
 use tao_sdk::{BorshDeserialize, BorshSerialize};
 use tao_types::Uid;
-use tao_types::fixed_point::I96F32;
+use tao_types::fixed_point::{I64F64, I96F32};
 
 use crate::math::{self, F, Row};
 
@@ -169,16 +169,13 @@ impl fmt::Display for EpochError {
 
 impl core::error::Error for EpochError {}
 
-/// A sparse row from `(uid, u16)` pairs, sorted, after checking each UID.
-fn row_from(pairs: &[(Uid, u16)], row: usize, n: usize) -> Result<Row, EpochError> {
+/// `(uid, u16)` pairs sorted by UID, after checking each UID exists and appears once.
+fn checked_row(pairs: &[(Uid, u16)], row: usize, n: usize) -> Result<Vec<(Uid, u16)>, EpochError> {
     let row_uid = row as Uid;
-    let mut out: Row = Vec::with_capacity(pairs.len());
-    for (target, value) in pairs {
-        if usize::from(*target) >= n {
-            return Err(EpochError::UidOutOfRange { row: row_uid, target: *target });
-        }
-        out.push((*target, math::from_u16(*value)));
+    if let Some((target, _)) = pairs.iter().find(|(t, _)| usize::from(*t) >= n) {
+        return Err(EpochError::UidOutOfRange { row: row_uid, target: *target });
     }
+    let mut out = pairs.to_vec();
     out.sort_by_key(|(j, _)| *j);
     if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(EpochError::DuplicateUid { row: row_uid, target: w[0].0 });
@@ -186,8 +183,21 @@ fn row_from(pairs: &[(Uid, u16)], row: usize, n: usize) -> Result<Row, EpochErro
     Ok(out)
 }
 
+/// A sparse row with each stored value converted by `value`.
+fn to_row(pairs: &[(Uid, u16)], value: fn(u16) -> F) -> Row {
+    pairs.iter().map(|(j, v)| (*j, value(*v))).collect()
+}
+
+/// A stored value taken as a plain integer (weights and classic bonds are normalised later).
+fn integer(v: u16) -> F {
+    F::from_num(v)
+}
+
+type Pairs = Vec<(Uid, u16)>;
+
 impl EpochInput {
-    fn check(&self) -> Result<(Vec<Row>, Vec<Row>), EpochError> {
+    /// The weight and bond rows, sorted, once every UID in them is checked.
+    fn check(&self) -> Result<(Vec<Pairs>, Vec<Pairs>), EpochError> {
         let n = self.neurons.len();
         if n > MAX_NEURONS {
             return Err(EpochError::TooManyNeurons(n));
@@ -198,8 +208,8 @@ impl EpochInput {
         let mut weights = Vec::with_capacity(n);
         let mut bonds = Vec::with_capacity(n);
         for (i, neuron) in self.neurons.iter().enumerate() {
-            weights.push(row_from(&neuron.weights, i, n)?);
-            bonds.push(row_from(&neuron.bonds, i, n)?);
+            weights.push(checked_row(&neuron.weights, i, n)?);
+            bonds.push(checked_row(&neuron.bonds, i, n)?);
         }
         Ok((weights, bonds))
     }
@@ -207,7 +217,7 @@ impl EpochInput {
 
 /// Runs one epoch.
 pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
-    let (raw_weights, old_bonds) = input.check()?;
+    let (raw_weights, raw_bonds) = input.check()?;
     let n = input.neurons.len();
     let p = &input.params;
     let neurons = &input.neurons;
@@ -225,7 +235,7 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
         .collect();
     let stake = math::proportions(&stake_rao);
 
-    // 3. Permits: the previous epoch's mask the weights, new ones (top-k) go forward.
+    // 3. Permits: the previous epoch's mask this epoch; new ones (top-k) go forward.
     let old_permit: Vec<bool> = neurons.iter().enumerate().map(|(i, u)| u.permit || is_owner(i)).collect();
     let mut permit = math::top_k_nonzero(&stake, usize::from(p.max_allowed_validators));
     if let Some(o) = input.owner {
@@ -234,27 +244,29 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
 
     // 4. Active stake: inactive and unpermitted validators hold none.
     let mut active_stake: Vec<F> =
-        (0..n).map(|i| if active[i] && permit[i] { stake[i] } else { F::ZERO }).collect();
+        (0..n).map(|i| if active[i] && old_permit[i] { stake[i] } else { F::ZERO }).collect();
     math::normalize(&mut active_stake);
 
     // 5. Weights: masked, then row-normalised.
     let mut weights: Vec<Row> = raw_weights
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, row)| {
             if !old_permit[i] {
                 return Vec::new();
             }
             let u = &neurons[i];
-            row.into_iter()
+            let kept: Pairs = row
+                .iter()
+                .copied()
                 .filter(|(j, _)| {
-                    let j = usize::from(*j);
-                    let target = &neurons[j];
-                    (j != i || is_owner(i))
+                    let target = &neurons[usize::from(*j)];
+                    (usize::from(*j) != i || is_owner(i))
                         && u.last_update > target.registered_at
                         && u.commit_block.is_none_or(|c| c >= target.registered_at)
                 })
-                .collect()
+                .collect();
+            to_row(&kept, integer)
         })
         .collect();
     math::row_normalize(&mut weights);
@@ -270,9 +282,9 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
     // 9. Bond weights: β of the way from raw to clipped weights.
     let bond_weights = math::interpolate(&weights, &clipped, math::from_u16(p.bonds_penalty));
 
-    // 10. Bonds on UIDs registered since the last epoch start over.
-    let last_tempo = input.last_epoch_block;
-    let old_bonds: Vec<Row> = old_bonds
+    // 10. Bonds on UIDs registered after the last epoch start over.
+    let last_tempo = input.last_epoch_block.saturating_add(1);
+    let old_bonds: Vec<Pairs> = raw_bonds
         .into_iter()
         .map(|row| {
             row.into_iter().filter(|(j, _)| last_tempo > neurons[usize::from(*j)].registered_at).collect()
@@ -281,14 +293,14 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
 
     // 11–12. Bonds and dividends.
     let (bonds, dividends) = if p.yuma3 {
-        yuma3_bonds(input, &old_bonds, &bond_weights, &consensus, &incentive, &active_stake)
+        yuma3_bonds(p, &old_bonds, &bond_weights, &consensus, &incentive, &active_stake)
     } else {
-        classic_bonds(input, old_bonds, &bond_weights, &incentive, &active_stake)
+        classic_bonds(p, &old_bonds, &bond_weights, &incentive, &active_stake)
     };
 
     // 14. Emission.
-    let (server, validator, undistributed) =
-        emission(input.emission, &incentive, &dividends, &active_stake, &stake);
+    let (server, validator) = emission(input.emission, &incentive, &dividends, &active_stake, &stake);
+    let paid = server.iter().chain(&validator).fold(0u64, |acc, x| acc.saturating_add(*x));
 
     let outputs = (0..n)
         .map(|i| NeuronOutput {
@@ -299,152 +311,142 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
             incentive: math::to_u16(incentive[i]),
             dividends: math::to_u16(dividends[i]),
             validator_trust: math::to_u16(validator_trust[i]),
-            // 13. Only permitted validators keep bonds.
+            // 13. Only validators holding a new permit keep bonds.
             bonds: if permit[i] { bonds[i].clone() } else { Vec::new() },
             server_emission: server[i],
             validator_emission: validator[i],
         })
         .collect();
-    Ok(EpochOutput { neurons: outputs, undistributed })
+    Ok(EpochOutput { neurons: outputs, undistributed: input.emission.saturating_sub(paid) })
 }
 
-/// α of the bonds EMA from the moving-average parameter.
+/// α of the bonds EMA: `1 − BMA / 10⁶`, the quotient taken in I64F64 and truncated.
 fn ema_alpha(bonds_moving_average: u64) -> F {
+    let million = I64F64::from_num(1_000_000);
     let memory =
-        F::saturating_from_num(bonds_moving_average.min(1_000_000)).saturating_div(F::from_num(1_000_000));
-    F::ONE.saturating_sub(memory)
+        I64F64::from_num(bonds_moving_average.min(1_000_000)).checked_div(million).unwrap_or(I64F64::ZERO);
+    F::ONE.saturating_sub(F::saturating_from_num(memory))
 }
 
-/// Classic Yuma bonds: column-normalised EMA of stake-weighted bond weights; dividends are
-/// bonds times incentive. Stored bonds are max-upscaled per column.
+/// Classic Yuma bonds: stored bonds and stake-weighted bond weights, each column-normalised,
+/// blended by the EMA and normalised again; dividends are bonds times incentive. Stored bonds
+/// are scaled so each column's largest is 65535.
 fn classic_bonds(
-    input: &EpochInput,
-    mut old: Vec<Row>,
+    p: &EpochParams,
+    old: &[Pairs],
     bond_weights: &[Row],
     incentive: &[F],
     active_stake: &[F],
-) -> (Vec<Vec<(Uid, u16)>>, Vec<F>) {
-    let n = input.neurons.len();
+) -> (Vec<Pairs>, Vec<F>) {
+    let n = old.len();
+    let mut old: Vec<Row> = old.iter().map(|r| to_row(r, integer)).collect();
     math::column_normalize(&mut old, n);
     let mut delta = math::scale_rows(bond_weights, active_stake);
     math::column_normalize(&mut delta, n);
-    let alpha = ema_alpha(input.params.bonds_moving_average);
-    let mut ema = math::interpolate(&old, &delta, alpha);
-    math::column_normalize(&mut ema, n);
-    let mut dividends = math::weighted_row_sums(&ema, incentive);
+    let mut bonds = math::ema(&delta, &old, ema_alpha(p.bonds_moving_average));
+    math::column_normalize(&mut bonds, n);
+    let mut dividends = math::weighted_row_sums(&bonds, incentive);
     math::normalize(&mut dividends);
-    (upscale_columns(&ema, n), dividends)
+    math::column_max_upscale(&mut bonds, n);
+    (store(&bonds), dividends)
 }
 
-/// Each column of `rows` scaled so its largest entry is 65535.
-fn upscale_columns(rows: &[Row], columns: usize) -> Vec<Vec<(Uid, u16)>> {
-    let mut max = vec![F::ZERO; columns];
-    for row in rows {
-        for (j, v) in row {
-            let m = &mut max[usize::from(*j)];
-            *m = (*m).max(*v);
-        }
-    }
+/// Rows stored as `⌊x · 65535⌋`, zeros dropped.
+fn store(rows: &[Row]) -> Vec<Pairs> {
     rows.iter()
-        .map(|row| {
-            row.iter()
-                .map(|(j, v)| (*j, math::max_upscale_to_u16(&[*v, max[usize::from(*j)]])[0]))
-                .filter(|(_, v)| *v > 0)
+        .map(|row| row.iter().map(|(j, v)| (*j, math::to_u16(*v))).filter(|(_, v)| *v > 0).collect())
+        .collect()
+}
+
+/// Yuma3 bonds: an EMA of bond weights kept as absolute fractions, with a per-entry liquid α
+/// when enabled; dividends are column-normalised bonds times incentive, times active stake.
+fn yuma3_bonds(
+    p: &EpochParams,
+    old: &[Pairs],
+    bond_weights: &[Row],
+    consensus: &[F],
+    incentive: &[F],
+    active_stake: &[F],
+) -> (Vec<Pairs>, Vec<F>) {
+    let n = old.len();
+    let old: Vec<Row> = old.iter().map(|r| to_row(r, math::from_u16)).collect();
+    let bonds = if p.liquid_alpha && consensus.iter().any(|c| *c != F::ZERO) {
+        liquid_ema(p, bond_weights, &old, consensus)
+    } else {
+        math::ema(bond_weights, &old, ema_alpha(p.bonds_moving_average))
+    };
+    let mut normalized = bonds.clone();
+    math::column_normalize(&mut normalized, n);
+    let mut dividends: Vec<F> = math::weighted_row_sums(&normalized, incentive)
+        .into_iter()
+        .zip(active_stake)
+        .map(|(d, s)| d.checked_mul(*s).unwrap_or(F::ZERO))
+        .collect();
+    math::normalize(&mut dividends);
+    (store(&bonds), dividends)
+}
+
+/// The Yuma3 EMA with a liquid α per entry. Only the columns the validator weights (zeros
+/// included) keep a bond: one it stopped weighting is dropped, not decayed (subtensor's sparse
+/// behaviour). Bonds are capped at 1.
+fn liquid_ema(p: &EpochParams, bond_weights: &[Row], old: &[Row], consensus: &[F]) -> Vec<Row> {
+    let (low, high) = (math::from_u16(p.alpha_low), math::from_u16(p.alpha_high));
+    // Steepness is a signed value in subtensor; large settings wrap to negative as there.
+    let steepness = F::from_num(i16::from_ne_bytes(p.alpha_sigmoid_steepness.to_ne_bytes()));
+    let slope = steepness.saturating_div(F::from_num(-100));
+    bond_weights
+        .iter()
+        .zip(old)
+        .map(|(w_row, b_row)| {
+            let mut olds = b_row.iter().peekable();
+            w_row
+                .iter()
+                .filter_map(|(j, w)| {
+                    while olds.next_if(|(k, _)| k < j).is_some() {}
+                    let b = olds.next_if(|(k, _)| k == j).map_or(F::ZERO, |(_, v)| *v);
+                    let alpha = liquid_alpha(*w, b, consensus[usize::from(*j)], slope, low, high);
+                    let decayed = F::ONE.saturating_sub(alpha).saturating_mul(b);
+                    let gained = alpha.saturating_mul(*w).max(F::ZERO);
+                    let v = decayed.saturating_add(gained).min(F::ONE);
+                    (v > F::ZERO).then_some((*j, v))
+                })
                 .collect()
         })
         .collect()
 }
 
-/// Yuma3 bonds: an EMA of bond weights kept as absolute fractions (per-entry liquid α when
-/// enabled); dividends are column-normalised bonds times incentive, times active stake.
-fn yuma3_bonds(
-    input: &EpochInput,
-    old: &[Row],
-    bond_weights: &[Row],
-    consensus: &[F],
-    incentive: &[F],
-    active_stake: &[F],
-) -> (Vec<Vec<(Uid, u16)>>, Vec<F>) {
-    let n = input.neurons.len();
-    let p = &input.params;
-    let liquid = p.liquid_alpha && consensus.iter().any(|c| *c > F::ZERO);
-    let fixed_alpha = ema_alpha(p.bonds_moving_average);
-    let ema: Vec<Row> = bond_weights
-        .iter()
-        .zip(old)
-        .map(|(w_row, b_row)| {
-            math::merge(w_row, b_row)
-                .into_iter()
-                // Sparse quirk kept from subtensor: a bond whose column the validator no
-                // longer weights is dropped, not decayed.
-                .filter(|(_, w, _)| *w > F::ZERO)
-                .map(|(j, w, b)| {
-                    let alpha =
-                        if liquid { liquid_alpha(p, w, b, consensus[usize::from(j)]) } else { fixed_alpha };
-                    let next = b.saturating_add(alpha.saturating_mul(w.saturating_sub(b)));
-                    (j, next.min(F::ONE))
-                })
-                .filter(|(_, v)| *v > F::ZERO)
-                .collect()
-        })
-        .collect();
-    let mut normalized = ema.clone();
-    math::column_normalize(&mut normalized, n);
-    let mut dividends: Vec<F> = math::weighted_row_sums(&normalized, incentive)
-        .into_iter()
-        .zip(active_stake)
-        .map(|(d, s)| d.saturating_mul(*s))
-        .collect();
-    math::normalize(&mut dividends);
-    let stored = ema
-        .iter()
-        .map(|row| row.iter().map(|(j, v)| (*j, math::to_u16(*v))).filter(|(_, v)| *v > 0).collect())
-        .collect();
-    (stored, dividends)
+/// Liquid α of one bond: high when the weight runs ahead of consensus (or the bond ahead of
+/// the weight), low near it, along `σ(steepness/100 · (d − ½))` computed as subtensor does.
+fn liquid_alpha(weight: F, bond: F, consensus: F, slope: F, low: F, high: F) -> F {
+    let unit = |x: F| x.clamp(F::ZERO, F::ONE);
+    let d = if weight >= bond {
+        unit(weight.saturating_sub(consensus))
+    } else {
+        unit(bond.saturating_sub(weight))
+    };
+    let x = slope.saturating_mul(d.saturating_sub(F::ONE >> 1));
+    let sigmoid = F::ONE.saturating_div(F::ONE.saturating_add(math::exp(x)));
+    let alpha = low.saturating_add(sigmoid.saturating_mul(high.saturating_sub(low)));
+    alpha.min(high).max(low)
 }
 
-/// Liquid α of one bond: fast (α_high) when the weight runs far from consensus or from the
-/// bond, slow (α_low) near it, along a sigmoid.
-fn liquid_alpha(p: &EpochParams, weight: F, bond: F, consensus: F) -> F {
-    let (low, high) = (math::from_u16(p.alpha_low), math::from_u16(p.alpha_high));
-    let diff = if weight >= bond { weight.saturating_sub(consensus) } else { bond.saturating_sub(weight) };
-    let diff = diff.clamp(F::ZERO, F::ONE);
-    let steepness = F::from_num(p.alpha_sigmoid_steepness).saturating_div(F::from_num(100));
-    let s = math::sigmoid(steepness.saturating_mul(diff.saturating_sub(F::ONE >> 1)));
-    let alpha = low.saturating_add(high.saturating_sub(low).saturating_mul(s));
-    alpha.clamp(low.min(high), high.max(low)).min(F::ONE)
-}
-
-/// Splits `total` rao: miners by incentive, validators by dividends (half each when both are
-/// non-zero). With neither, validators share by active stake, else by stake. Returns per-UID
-/// miner and validator amounts (floored) and the undistributed remainder.
+/// Per-UID miner and validator rao: incentive and dividends over their combined sum (half each
+/// when both are non-zero), each amount floored. With neither, validators share by active
+/// stake, or by stake if no stake is active.
 fn emission(
     total: u64,
     incentive: &[F],
     dividends: &[F],
     active_stake: &[F],
     stake: &[F],
-) -> (Vec<u64>, Vec<u64>, u64) {
-    let n = incentive.len();
-    let denominator = math::sum(incentive).saturating_add(math::sum(dividends));
-    let share = |x: F, of: F| -> u64 {
-        if of <= F::ZERO {
-            return 0;
-        }
-        let amount =
-            I96F32::from_num(x).saturating_mul(I96F32::from_num(total)).saturating_div(I96F32::from_num(of));
-        amount.saturating_to_num::<u64>()
-    };
-    let (server, validator): (Vec<u64>, Vec<u64>) = if denominator > F::ZERO {
-        (
-            incentive.iter().map(|x| share(*x, denominator)).collect(),
-            dividends.iter().map(|x| share(*x, denominator)).collect(),
-        )
-    } else {
-        let by = if math::sum(active_stake) > F::ZERO { active_stake } else { stake };
-        let of = math::sum(by);
-        (vec![0; n], by.iter().map(|x| share(*x, of)).collect())
-    };
-    let paid = server.iter().chain(&validator).fold(0u64, |acc, x| acc.saturating_add(*x));
-    (server, validator, total.saturating_sub(paid))
+) -> (Vec<u64>, Vec<u64>) {
+    let combined: Vec<F> = incentive.iter().zip(dividends).map(|(i, d)| i.saturating_add(*d)).collect();
+    let denominator = math::sum(&combined);
+    let rao = |x: &F| I96F32::from_num(*x).saturating_mul(I96F32::from_num(total)).saturating_to_num::<u64>();
+    if denominator == F::ZERO {
+        let by = if math::sum(active_stake) == F::ZERO { stake } else { active_stake };
+        return (vec![0; incentive.len()], by.iter().map(rao).collect());
+    }
+    let share = |x: &F| rao(&math::safe_div(*x, denominator));
+    (incentive.iter().map(share).collect(), dividends.iter().map(share).collect())
 }

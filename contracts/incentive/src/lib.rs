@@ -323,3 +323,5 @@ tao_sdk::entry_points!(entry_epoch, entry_on_block, entry_query);
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;

@@ -13,126 +13,152 @@ pub type F = I32F32;
 /// A sparse row: `(column, value)` pairs, columns ascending and distinct.
 pub type Row = Vec<(u16, F)>;
 
+/// `a / b`, or 0 when `b` is 0 or the quotient overflows (subtensor's `safe_div`).
+pub fn safe_div(a: F, b: F) -> F {
+    a.checked_div(b).unwrap_or(F::ZERO)
+}
+
 /// Σ of `values`, saturating.
 pub fn sum(values: &[F]) -> F {
     values.iter().fold(F::ZERO, |acc, x| acc.saturating_add(*x))
 }
 
-/// Scales non-negative `values` to sum to 1; an all-zero vector stays zero.
+/// Scales `values` to sum to 1; an all-zero vector stays as it is.
 pub fn normalize(values: &mut [F]) {
     let total = sum(values);
-    if total > F::ZERO {
+    if total != F::ZERO {
         for x in values.iter_mut() {
-            *x = x.saturating_div(total);
+            *x = safe_div(*x, total);
         }
     }
 }
 
 /// `u64` amounts as proportions of their sum, computed in [`I64F64`] (so large stakes keep their
-/// precision) and narrowed to [`F`].
+/// precision) and narrowed to [`F`] by dropping the low bits.
 pub fn proportions(amounts: &[u64]) -> Vec<F> {
-    let total =
-        amounts.iter().fold(I64F64::ZERO, |acc, a| acc.saturating_add(I64F64::saturating_from_num(*a)));
-    amounts
-        .iter()
+    let wide: Vec<I64F64> = amounts.iter().map(|a| I64F64::saturating_from_num(*a)).collect();
+    let total = wide.iter().fold(I64F64::ZERO, |acc, a| acc.saturating_add(*a));
+    wide.into_iter()
         .map(|a| {
-            if total == I64F64::ZERO {
-                F::ZERO
-            } else {
-                F::saturating_from_num(I64F64::saturating_from_num(*a).saturating_div(total))
-            }
+            let share = if total == I64F64::ZERO { a } else { a.checked_div(total).unwrap_or(I64F64::ZERO) };
+            F::saturating_from_num(share)
         })
         .collect()
 }
 
-/// `true` for the `k` largest non-zero values; among equal values the higher index wins.
+/// `true` for the `k` largest non-zero values; among equal values the higher index wins. With
+/// fewer than `k` values every non-zero one is chosen.
 pub fn top_k_nonzero(values: &[F], k: usize) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    // Descending by value, then by index: the first k win.
-    order.sort_by(|a, b| values[*b].cmp(&values[*a]).then(b.cmp(a)));
-    let mut chosen = vec![false; values.len()];
-    for i in order.into_iter().take(k) {
-        chosen[i] = values[i] > F::ZERO;
+    let mut chosen: Vec<bool> = values.iter().map(|v| *v != F::ZERO).collect();
+    if values.len() < k {
+        return chosen;
+    }
+    let mut ascending: Vec<usize> = (0..values.len()).collect();
+    ascending.sort_by_key(|i| values[*i]);
+    for i in ascending.into_iter().take(values.len() - k) {
+        chosen[i] = false;
     }
     chosen
 }
 
-/// Scales each row to sum to 1 (empty or all-zero rows stay as they are).
+/// Scales each row to sum to 1 (rows summing to 0 stay as they are; zero entries stay).
 pub fn row_normalize(rows: &mut [Row]) {
     for row in rows {
         let total = row.iter().fold(F::ZERO, |acc, (_, v)| acc.saturating_add(*v));
         if total > F::ZERO {
             for (_, v) in row.iter_mut() {
-                *v = v.saturating_div(total);
+                *v = safe_div(*v, total);
             }
         }
     }
 }
 
-/// Σ of each column over the rows, with `columns` columns.
-fn column_sums(rows: &[Row], columns: usize) -> Vec<F> {
-    let mut sums = vec![F::ZERO; columns];
+/// Per column, the sum (`max == false`) or the largest entry (`max == true`).
+fn column_totals(rows: &[Row], columns: usize, max: bool) -> Vec<F> {
+    let mut totals = vec![F::ZERO; columns];
     for row in rows {
         for (j, v) in row {
-            if let Some(s) = sums.get_mut(usize::from(*j)) {
-                *s = s.saturating_add(*v);
+            if let Some(t) = totals.get_mut(usize::from(*j)) {
+                *t = if max { (*t).max(*v) } else { t.saturating_add(*v) };
             }
         }
     }
-    sums
+    totals
 }
 
-/// Scales each column to sum to 1 (all-zero columns stay zero).
-pub fn column_normalize(rows: &mut [Row], columns: usize) {
-    let sums = column_sums(rows, columns);
+/// Divides each entry by its column's total (sum, or largest entry with `max`); columns whose
+/// total is 0 stay as they are.
+fn column_scale(rows: &mut [Row], columns: usize, max: bool) {
+    let totals = column_totals(rows, columns, max);
     for row in rows {
         for (j, v) in row.iter_mut() {
-            let s = sums[usize::from(*j)];
-            if s > F::ZERO {
-                *v = v.saturating_div(s);
+            let t = totals[usize::from(*j)];
+            if t != F::ZERO {
+                *v = safe_div(*v, t);
             }
         }
     }
 }
 
-/// The κ-weighted median of every column: the largest value `x` such that the rows holding
-/// an entry ≥ `x` carry at least `kappa` of the stake. Rows with zero stake do not vote and a
-/// missing entry counts as 0, so a column that not enough stake scores gets 0.
+/// Scales each column to sum to 1.
+pub fn column_normalize(rows: &mut [Row], columns: usize) {
+    column_scale(rows, columns, false);
+}
+
+/// Scales each column so its largest entry is 1.
+pub fn column_max_upscale(rows: &mut [Row], columns: usize) {
+    column_scale(rows, columns, true);
+}
+
+/// The κ-weighted median of every column over the rows with stake (renormalised among
+/// themselves): the largest value `x` such that the rows scoring ≥ `x` hold at least κ of the
+/// stake, a missing entry scoring 0. If κ exceeds the stake total, the column's minimum.
+/// Equal to subtensor's middle-pivot quickselect, computed by sorting.
 pub fn weighted_median_columns(rows: &[Row], stake: &[F], kappa: F, columns: usize) -> Vec<F> {
+    let mut voting: Vec<F> = stake.iter().copied().filter(|s| *s > F::ZERO).collect();
+    normalize(&mut voting);
+    let voters = voting.len();
+    let total = sum(&voting);
     let mut votes: Vec<Vec<(F, F)>> = vec![Vec::new(); columns];
+    let mut k = 0;
     for (row, s) in rows.iter().zip(stake) {
         if *s > F::ZERO {
             for (j, v) in row {
-                if *v > F::ZERO {
-                    votes[usize::from(*j)].push((*v, *s));
-                }
+                votes[usize::from(*j)].push((*v, voting[k]));
             }
+            k += 1;
         }
     }
-    votes
-        .into_iter()
-        .map(|mut column| {
-            column.sort_by_key(|(value, _)| core::cmp::Reverse(*value));
-            let mut behind = F::ZERO;
-            for (value, s) in column {
-                behind = behind.saturating_add(s);
-                if behind >= kappa {
-                    return value;
-                }
-            }
-            F::ZERO
-        })
-        .collect()
+    votes.into_iter().map(|column| column_median(column, voters, total, kappa)).collect()
 }
 
-/// Each entry capped at its column's consensus; entries of zero-consensus columns are dropped.
+/// One column of [`weighted_median_columns`]: `column` holds the voters' explicit entries.
+fn column_median(mut column: Vec<(F, F)>, voters: usize, total: F, kappa: F) -> F {
+    if voters == 0 {
+        return F::ZERO;
+    }
+    column.sort_by_key(|(value, _)| core::cmp::Reverse(*value));
+    let mut behind = F::ZERO;
+    for (value, s) in &column {
+        behind = behind.saturating_add(*s);
+        if behind >= kappa && *value > F::ZERO {
+            return *value;
+        }
+    }
+    // Zero (an entry or a missing one) is the answer unless κ exceeds all the stake, where
+    // the quickselect ends on the column's minimum.
+    let everyone_scored = column.len() == voters && column.iter().all(|(v, _)| *v > F::ZERO);
+    if kappa > total && everyone_scored { column.last().map_or(F::ZERO, |(v, _)| *v) } else { F::ZERO }
+}
+
+/// Each entry capped at its column's consensus; an entry above a zero consensus is dropped.
 pub fn clip_to_consensus(rows: &[Row], consensus: &[F]) -> Vec<Row> {
     rows.iter()
         .map(|row| {
             row.iter()
                 .filter_map(|(j, v)| {
                     let c = consensus[usize::from(*j)];
-                    (c > F::ZERO).then(|| (*j, (*v).min(c)))
+                    if c < *v { (c > F::ZERO).then_some((*j, c)) } else { Some((*j, *v)) }
                 })
                 .collect()
         })
@@ -144,7 +170,7 @@ pub fn row_sums(rows: &[Row]) -> Vec<F> {
     rows.iter().map(|row| row.iter().fold(F::ZERO, |acc, (_, v)| acc.saturating_add(*v))).collect()
 }
 
-/// `xᵀ · M`: each column's entries weighted by their row's `x`.
+/// `xᵀ · M`: each column's entries weighted by their row's `x` (each product floored).
 pub fn weighted_column_sums(rows: &[Row], x: &[F], columns: usize) -> Vec<F> {
     let mut out = vec![F::ZERO; columns];
     for (row, w) in rows.iter().zip(x) {
@@ -156,7 +182,7 @@ pub fn weighted_column_sums(rows: &[Row], x: &[F], columns: usize) -> Vec<F> {
     out
 }
 
-/// `M · x`: each row's entries weighted by the column's `x`.
+/// `M · x`: each row's entries weighted by the column's `x` (each product floored).
 pub fn weighted_row_sums(rows: &[Row], x: &[F]) -> Vec<F> {
     rows.iter()
         .map(|row| {
@@ -170,14 +196,37 @@ pub fn scale_rows(rows: &[Row], x: &[F]) -> Vec<Row> {
     rows.iter().zip(x).map(|(row, w)| row.iter().map(|(j, v)| (*j, v.saturating_mul(*w))).collect()).collect()
 }
 
-/// Element-wise `a + t·(b − a)` of two sparse rows sets (missing entries are 0).
+/// `a + t·(b − a)` entry by entry. `t = 0` and `t = 1` return `a` and `b` unchanged (zero
+/// entries included); otherwise only positive results are kept.
 pub fn interpolate(a: &[Row], b: &[Row], t: F) -> Vec<Row> {
+    if t == F::ZERO {
+        return a.to_vec();
+    }
+    if t == F::ONE {
+        return b.to_vec();
+    }
     a.iter()
         .zip(b)
         .map(|(ra, rb)| {
             merge(ra, rb)
                 .into_iter()
                 .map(|(j, x, y)| (j, x.saturating_add(t.saturating_mul(y.saturating_sub(x)))))
+                .filter(|(_, v)| *v > F::ZERO)
+                .collect()
+        })
+        .collect()
+}
+
+/// Exponential moving average `α·new + (1 − α)·old`, each product floored; positive entries of
+/// either side are kept (old entries without a new one decay).
+pub fn ema(new: &[Row], old: &[Row], alpha: F) -> Vec<Row> {
+    let keep = F::ONE.saturating_sub(alpha);
+    new.iter()
+        .zip(old)
+        .map(|(rn, ro)| {
+            merge(rn, ro)
+                .into_iter()
+                .map(|(j, x, y)| (j, alpha.saturating_mul(x).saturating_add(keep.saturating_mul(y))))
                 .filter(|(_, v)| *v > F::ZERO)
                 .collect()
         })
@@ -213,9 +262,9 @@ pub fn merge(a: &Row, b: &Row) -> Vec<(u16, F, F)> {
     out
 }
 
-/// A stored `u16` fraction.
+/// A stored `u16` fraction: `v / 65535`, truncated.
 pub fn from_u16(x: u16) -> F {
-    F::from_num(x).saturating_div(F::from_num(u16::MAX))
+    safe_div(F::from_num(x), F::from_num(u16::MAX))
 }
 
 /// A fraction stored as `⌊x · 65535⌋`, clamped to `[0, 65535]`.
@@ -223,47 +272,25 @@ pub fn to_u16(x: F) -> u16 {
     tao_types::fixed_point::fraction_to_u16(x)
 }
 
-/// Values scaled so the largest becomes 65535 (rounded to nearest); all zero if all are zero.
-pub fn max_upscale_to_u16(values: &[F]) -> Vec<u16> {
-    let max = values.iter().copied().max().unwrap_or(F::ZERO);
-    if max <= F::ZERO {
-        return vec![0; values.len()];
-    }
-    let scale = I64F64::from_num(u16::MAX);
-    values
-        .iter()
-        .map(|v| {
-            let x = I64F64::from_num(*v).saturating_mul(scale).saturating_div(I64F64::from_num(max));
-            x.round().saturating_to_num::<u16>()
-        })
-        .collect()
-}
-
-/// `1 / (1 + e^(−x))`, deterministic: saturates to 0 or 1 beyond |x| > 32.
-pub fn sigmoid(x: F) -> F {
-    if x < F::ZERO {
-        return F::ONE.saturating_sub(sigmoid(x.saturating_neg()));
-    }
-    if x > F::from_num(32) {
+/// `e^x` as subtensor computes it: `x` clamped to `[−20, 20]`, a 30-term Taylor series on `|x|`
+/// (and its reciprocal for negative `x`), with `e^1` taken from a 23-bit constant.
+pub fn exp(x: F) -> F {
+    let limit = F::from_num(20);
+    let x = x.clamp(-limit, limit);
+    if x == F::ZERO {
         return F::ONE;
     }
-    let e = exp_neg(I64F64::from_num(x));
-    F::saturating_from_num(I64F64::ONE.saturating_div(I64F64::ONE.saturating_add(e)))
-}
-
-/// `e^(−y)` for `0 ≤ y ≤ 32`: `y = k·ln 2 + r` with `0 ≤ r < ln 2`, then a Taylor series for
-/// `e^(−r)` (15 terms: error far below `I32F32`'s resolution) and `k` halvings.
-fn exp_neg(y: I64F64) -> I64F64 {
-    let ln2 = I64F64::LN_2;
-    let k = y.saturating_div(ln2).floor();
-    let r = y.saturating_sub(k.saturating_mul(ln2));
-    let (mut term, mut total) = (I64F64::ONE, I64F64::ONE);
-    for n in 1..=15u32 {
-        term = term.saturating_mul(r).saturating_div(I64F64::from_num(n)).saturating_neg();
+    if x == F::ONE {
+        // ⌊e · 2²³⌋ as 23 fractional bits, widened to 32.
+        return F::from_bits(22_802_600 << 9);
+    }
+    let y = x.abs();
+    let (mut total, mut term) = (y.saturating_add(F::ONE), y);
+    for i in 2..32 {
+        term = safe_div(term.saturating_mul(y), F::from_num(i));
         total = total.saturating_add(term);
     }
-    let halvings = k.saturating_to_num::<u32>().min(127);
-    total >> halvings
+    if x < F::ZERO { safe_div(F::ONE, total) } else { total }
 }
 
 #[cfg(test)]
@@ -293,20 +320,24 @@ mod tests {
     }
 
     #[test]
-    fn sigmoid_is_symmetric_and_accurate() {
-        assert_eq!(sigmoid(F::ZERO), f(1, 2));
-        // σ(1) = 0.7310585786…
-        let s1 = sigmoid(F::ONE);
-        assert!((s1 - F::from_bits(3_139_872_687)).abs() < F::from_bits(8), "{s1}");
-        assert_eq!(sigmoid(-F::ONE), F::ONE - s1);
-        assert_eq!(sigmoid(F::from_num(1000)), F::ONE);
-        assert_eq!(sigmoid(F::from_num(-1000)), F::ZERO);
+    fn exp_matches_subtensor_series() {
+        assert_eq!(exp(F::ZERO), F::ONE);
+        assert_eq!(exp(F::ONE).to_bits(), 22_802_600 << 9);
+        // Bits of subtensor's truncated series (e² = 7.389056097…), checked against an
+        // integer emulation of substrate_fixed.
+        assert_eq!(exp(F::from_num(2)).to_bits(), 31_735_754_285);
+        assert_eq!(exp(F::from_num(3) / 2).to_bits(), 19_248_707_983);
+        assert_eq!(exp(F::from_num(-20)).to_bits(), 8);
+        assert_eq!(exp(F::from_num(-1000)), exp(F::from_num(-20)));
     }
 
     #[test]
-    fn max_upscale_rounds_to_nearest() {
-        assert_eq!(max_upscale_to_u16(&[f(1, 2), F::ONE, F::ZERO]), vec![32768, 65535, 0]);
-        assert_eq!(max_upscale_to_u16(&[F::ZERO]), vec![0]);
+    fn column_max_upscale_floors_to_u16() {
+        let mut m =
+            vec![vec![(0u16, f(1, 4))], vec![(0u16, f(1, 2))], vec![(0u16, f(3, 4))], vec![(0u16, F::ONE)]];
+        column_max_upscale(&mut m, 1);
+        let stored: Vec<u16> = m.iter().map(|r| to_u16(r[0].1)).collect();
+        assert_eq!(stored, vec![16383, 32767, 49151, 65535]);
     }
 
     #[test]

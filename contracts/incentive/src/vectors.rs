@@ -1,0 +1,194 @@
+//! subtensor's published epoch test vectors (pallets/subtensor/src/tests/epoch.rs), reproduced
+//! through [`crate::epoch::run`] with the same inputs: exact integers where subtensor asserts
+//! integers, within its 1e-3 tolerance where it asserts fractions.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::epoch::{self, EpochInput, EpochOutput, EpochParams, NeuronInput};
+
+const M: u16 = u16::MAX;
+
+fn params(max_validators: u16, yuma3: bool) -> EpochParams {
+    EpochParams {
+        kappa: 32_767,
+        bonds_penalty: M,
+        bonds_moving_average: 900_000,
+        max_allowed_validators: max_validators,
+        activity_cutoff: 5_000,
+        stake_threshold: 0,
+        yuma3,
+        liquid_alpha: false,
+        alpha_low: 45_875,
+        alpha_high: 58_982,
+        alpha_sigmoid_steepness: 1_000,
+    }
+}
+
+/// A subnet fed forward epoch by epoch, as the chain does: new bonds and permits become the
+/// next epoch's inputs.
+struct Subnet(EpochInput);
+
+impl Subnet {
+    fn new(stakes: &[u64], registered_at: u64, last_update: u64, params: EpochParams) -> Self {
+        let neurons = stakes
+            .iter()
+            .map(|s| NeuronInput { stake: *s, registered_at, last_update, ..NeuronInput::default() })
+            .collect();
+        Subnet(EpochInput {
+            block: 0,
+            last_epoch_block: 0,
+            emission: 1_000_000_000,
+            owner: None,
+            params,
+            neurons,
+        })
+    }
+
+    fn set_weights(&mut self, uid: usize, weights: &[(u16, u16)], block: u64) {
+        self.0.neurons[uid].weights = weights.to_vec();
+        self.0.neurons[uid].last_update = block;
+    }
+
+    /// One epoch at `block` (the previous one ran at `block − 1`).
+    fn epoch(&mut self, block: u64) -> EpochOutput {
+        self.0.block = block;
+        self.0.last_epoch_block = block.saturating_sub(1);
+        let out = epoch::run(&self.0).unwrap();
+        for (n, o) in self.0.neurons.iter_mut().zip(&out.neurons) {
+            n.bonds = o.bonds.clone();
+            n.permit = o.permit;
+        }
+        out
+    }
+
+    fn bond(&self, uid: usize, column: u16) -> u16 {
+        self.0.neurons[uid].bonds.iter().find(|(j, _)| *j == column).map_or(0, |(_, v)| *v)
+    }
+}
+
+fn validator_rao(out: &EpochOutput, uids: core::ops::Range<usize>) -> Vec<u64> {
+    out.neurons[uids].iter().map(|n| n.validator_emission).collect()
+}
+
+fn server_rao(out: &EpochOutput, uids: core::ops::Range<usize>) -> Vec<u64> {
+    out.neurons[uids].iter().map(|n| n.server_emission).collect()
+}
+
+/// `test_bonds`: four validators (stake 1..4) weight four servers ¼, ½, ¾, 1, then switch to
+/// self-weights one by one; classic bonds.
+#[test]
+fn bonds_sequence() {
+    let mut net = Subnet::new(&[1, 2, 3, 4, 0, 0, 0, 0], 0, 0, params(8, false));
+    net.epoch(0);
+    let spread = [(4, 16_383), (5, 32_767), (6, 49_149), (7, 65_535)];
+    for uid in 0..4 {
+        net.set_weights(uid, &spread, 1);
+    }
+    let out = net.epoch(1);
+    assert_eq!((0..4).map(|v| net.bond(v, 4)).collect::<Vec<_>>(), [16_383, 32_767, 49_151, 65_535]);
+    assert_eq!(validator_rao(&out, 0..4), [49_999_998, 99_999_999, 150_000_000, 200_000_001]);
+    assert_eq!(server_rao(&out, 4..8), [49_998_779, 100_000_610, 149_996_337, 200_004_272]);
+
+    net.set_weights(0, &[(0, M)], 2);
+    let out = net.epoch(2);
+    assert_eq!((0..4).map(|v| net.bond(v, 4)).collect::<Vec<_>>(), [14_582, 32_767, 49_151, 65_535]);
+    assert_eq!(validator_rao(&out, 0..4), [44_998_351, 101_110_561, 151_667_215, 202_223_870]);
+    assert_eq!(server_rao(&out, 4..8), [49_998_779, 100_000_610, 149_996_337, 200_004_272]);
+
+    net.set_weights(1, &[(1, M)], 3);
+    let out = net.epoch(3);
+    assert_eq!((0..4).map(|v| net.bond(v, 4)).collect::<Vec<_>>(), [12_603, 28_321, 49_151, 65_535]);
+    assert_eq!(validator_rao(&out, 0..4), [40_496_805, 90_999_783, 157_929_636, 210_573_773]);
+
+    net.set_weights(2, &[(2, M)], 4);
+    let out = net.epoch(4);
+    assert_eq!((0..4).map(|v| net.bond(v, 7)).collect::<Vec<_>>(), [12_602, 28_320, 49_150, 65_535]);
+    assert_eq!(validator_rao(&out, 0..4), [99_999_999, 199_999_999, 299_999_999, 399_999_999]);
+    assert_eq!(server_rao(&out, 4..8), [0, 0, 0, 0]);
+}
+
+/// `test_512_graph`: 64 equal validators weight all 448 servers fully; after three epochs each
+/// validator has dividend 1023 and 7,812,500 rao, each server consensus = incentive = 146 and
+/// 1,116,071 rao. Both bond models.
+#[test]
+fn graph_512() {
+    for yuma3 in [false, true] {
+        let stakes: Vec<u64> = (0..512).map(|i| if i < 64 { 328_125_000_000_000 } else { 0 }).collect();
+        let mut net = Subnet::new(&stakes, 0, 0, params(64, yuma3));
+        net.epoch(0);
+        let servers: Vec<(u16, u16)> = (64..512).map(|j| (j, M)).collect();
+        for v in 0..64 {
+            net.set_weights(v, &servers, 1);
+        }
+        let mut out = EpochOutput::default();
+        for _ in 0..3 {
+            out = net.epoch(1);
+        }
+        for v in &out.neurons[..64] {
+            assert_eq!(
+                (v.dividends, v.validator_emission, v.server_emission),
+                (1023, 7_812_500, 0),
+                "yuma3 {yuma3}"
+            );
+        }
+        for s in &out.neurons[64..] {
+            assert_eq!((s.consensus, s.incentive, s.server_emission), (146, 146, 1_116_071), "yuma3 {yuma3}");
+        }
+    }
+}
+
+/// `test_yuma_3_kappa_moves_first` (liquid α in [0.1, 0.3], BMA 0.975, stakes 8/1/1): the
+/// big validator moves from server 3 to server 4 first, the others follow. Bonds of the three
+/// validators on servers 3 and 4, and dividends, per epoch, in ten-thousandths (tolerance 1e-3).
+#[test]
+fn yuma3_kappa_moves_first() {
+    let mut p = params(3, true);
+    (p.bonds_penalty, p.bonds_moving_average, p.liquid_alpha, p.alpha_low, p.alpha_high) =
+        (0, 975_000, true, 6_553, 19_660);
+    let mut net = Subnet::new(&[8, 1, 1, 0, 0], 1, 1, p);
+    net.epoch(2);
+    let (a, b) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
+    let plan: [Option<[[(u16, u16); 2]; 3]>; 6] =
+        [Some([a, a, a]), Some([b, a, a]), Some([b, b, a]), Some([b, b, b]), None, None];
+    #[rustfmt::skip]
+    let expected: [([[u32; 2]; 3], [u32; 3]); 6] = [
+        ([[1013, 0], [1013, 0], [1013, 0]], [8000, 1000, 1000]),
+        ([[908, 1013], [3697, 0], [3697, 0]], [10000, 0, 0]),
+        ([[814, 1924], [3169, 1013], [5579, 0]], [9382, 618, 0]),
+        ([[730, 2742], [2765, 1924], [4306, 1013]], [8819, 773, 407]),
+        ([[655, 3477], [2435, 2742], [3589, 1924]], [8564, 844, 592]),
+        ([[588, 4138], [2157, 3477], [3089, 2742]], [8418, 884, 697]),
+    ];
+    let ten_thousandths = |x: u16| (u32::from(x) * 10_000 + 32_767) / 65_535;
+    let close = |got: u32, want: u32| got.abs_diff(want) <= 10;
+    let mut block = 2;
+    for (e, (weights, (bonds, dividends))) in plan.iter().zip(expected).enumerate() {
+        if let Some(rows) = weights {
+            for (uid, row) in rows.iter().enumerate() {
+                net.set_weights(uid, row, block);
+            }
+        }
+        block += 1;
+        let out = net.epoch(block);
+        for v in 0..3 {
+            let got = [ten_thousandths(net.bond(v, 3)), ten_thousandths(net.bond(v, 4))];
+            assert!(
+                close(got[0], bonds[v][0]) && close(got[1], bonds[v][1]),
+                "epoch {e} validator {v}: bonds {got:?}, want {:?}",
+                bonds[v]
+            );
+            let d = ten_thousandths(out.neurons[v].dividends);
+            assert!(close(d, dividends[v]), "epoch {e} validator {v}: dividend {d}, want {}", dividends[v]);
+        }
+    }
+}
+
+#[test]
+fn no_weights_pays_validators_by_stake_and_conserves() {
+    let mut net = Subnet::new(&[3, 1, 0], 0, 0, params(8, true));
+    let out = net.epoch(1);
+    assert_eq!(validator_rao(&out, 0..3), [750_000_000, 250_000_000, 0]);
+    assert_eq!(out.undistributed, 0);
+    assert_eq!(vec![true, true, false], out.neurons.iter().map(|n| n.permit).collect::<Vec<_>>());
+}
