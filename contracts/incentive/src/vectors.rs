@@ -149,7 +149,8 @@ fn yuma3_kappa_moves_first() {
     let mut net = Subnet::new(&[8, 1, 1, 0, 0], 1, 1, p);
     net.epoch(2);
     let (a, b) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
-    let plan: [Option<[[(u16, u16); 2]; 3]>; 6] =
+    type Row = [(u16, u16); 2];
+    let plan: [Option<[Row; 3]>; 6] =
         [Some([a, a, a]), Some([b, a, a]), Some([b, b, a]), Some([b, b, b]), None, None];
     #[rustfmt::skip]
     let expected: [([[u32; 2]; 3], [u32; 3]); 6] = [
