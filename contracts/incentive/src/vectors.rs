@@ -193,3 +193,154 @@ fn no_weights_pays_validators_by_stake_and_conserves() {
     assert_eq!(out.undistributed, 0);
     assert_eq!(vec![true, true, false], out.neurons.iter().map(|n| n.permit).collect::<Vec<_>>());
 }
+
+/// `test_10_graph`: ten UIDs with equal stake and only self-weights, no permits yet: nothing
+/// survives masking, so emission falls back to stake: ⌊0.1 (truncated) · 1e9⌋ each.
+#[test]
+fn graph_10_self_weights() {
+    let mut net = Subnet::new(&[1; 10], 0, 0, params(64, false));
+    for uid in 0..10u16 {
+        net.set_weights(usize::from(uid), &[(uid, M)], 1);
+    }
+    let out = net.epoch(1);
+    for n in &out.neurons {
+        assert_eq!((n.consensus, n.incentive, n.dividends, n.validator_emission), (0, 0, 0, 99_999_999));
+    }
+}
+
+/// `epoch_logs.rs`: three validators (1e9 each, permits held) and two servers, classic bonds,
+/// activity cutoff 10, at block 1.
+fn logs_subnet() -> Subnet {
+    let mut p = params(64, false);
+    p.activity_cutoff = 10;
+    let mut net = Subnet::new(&[1_000_000_000, 1_000_000_000, 1_000_000_000, 0, 0], 0, 1, p);
+    for v in 0..3 {
+        net.0.neurons[v].permit = true;
+    }
+    net
+}
+
+fn rao(out: &EpochOutput) -> Vec<u64> {
+    out.neurons.iter().map(|n| n.server_emission + n.validator_emission).collect()
+}
+
+#[test]
+fn logs_two_distinct_servers() {
+    let mut net = logs_subnet();
+    for (v, row) in [[(3, M), (4, 0)], [(3, 0), (4, M)], [(3, M), (4, 0)]].iter().enumerate() {
+        net.set_weights(v, row, 1);
+    }
+    let out = net.epoch(1);
+    let get = |f: fn(&crate::epoch::NeuronOutput) -> u16| out.neurons.iter().map(f).collect::<Vec<_>>();
+    assert_eq!(get(|n| n.consensus), [0, 0, 0, M, 0]);
+    assert_eq!(get(|n| n.validator_trust), [M, 0, M, 0, 0]);
+    assert_eq!(get(|n| n.dividends), [32_767, 0, 32_767, 0, 0]);
+    assert_eq!(rao(&out), [250_000_000, 0, 250_000_000, 500_000_000, 0]);
+    assert_eq!(out.neurons[1].bonds, []);
+}
+
+#[test]
+fn logs_validator_splits_weight() {
+    let mut net = logs_subnet();
+    for (v, row) in [[(3, M), (4, 0)], [(3, 0), (4, M)], [(3, M), (4, M)]].iter().enumerate() {
+        net.set_weights(v, row, 1);
+    }
+    let out = net.epoch(1);
+    assert_eq!(out.neurons.iter().map(|n| n.dividends).collect::<Vec<_>>(), [16_383, 16_383, 32_767, 0, 0]);
+    assert_eq!(rao(&out), [125_000_000, 125_000_000, 250_000_000, 250_000_000, 250_000_000]);
+}
+
+#[test]
+fn logs_simple_no_weights() {
+    let mut p = params(64, false);
+    p.activity_cutoff = 10;
+    let mut net = Subnet::new(&[1_000_000_000, 1_000_000_000], 0, 1, p);
+    net.0.neurons.iter_mut().for_each(|n| n.permit = true);
+    let out = net.epoch(1);
+    assert_eq!(rao(&out), [500_000_000, 500_000_000]);
+    assert_eq!(out.neurons.iter().map(|n| n.stake_weight).collect::<Vec<_>>(), [32_767, 32_767]);
+}
+
+/// `test_active_stake`: two validators and two servers, stake 1 each. When validator 1 goes
+/// inactive its bonds only decay; when it returns they recover (54712 needs I32F32 exactly).
+#[test]
+fn active_stake() {
+    let mut net = Subnet::new(&[1, 1, 1, 1], 0, 0, params(4, false));
+    net.epoch(0);
+    let both = [(2, M), (3, M)];
+    net.set_weights(0, &both, 1);
+    net.set_weights(1, &both, 1);
+    let out = net.epoch(1);
+    assert_eq!((out.neurons[0].dividends, out.neurons[1].dividends), (32_767, 32_767));
+    assert_eq!(rao(&out), [250_000_000; 4]);
+    assert_eq!(out.neurons[0].bonds, [(2, M), (3, M)]);
+
+    net.set_weights(0, &both, 5_002);
+    let out = net.epoch(5_002);
+    assert_eq!((out.neurons[0].dividends, rao(&out)[0]), (36_044, 274_999_999));
+    assert_eq!((out.neurons[1].dividends, rao(&out)[1]), (29_490, 224_999_999));
+    assert_eq!(out.neurons[0].bonds, [(2, M), (3, M)]);
+    assert_eq!(out.neurons[1].bonds, [(2, 53_619), (3, 53_619)]);
+
+    net.set_weights(1, &both, 5_003);
+    let out = net.epoch(5_003);
+    assert_eq!((out.neurons[0].dividends, rao(&out)[0]), (35_716, 272_501_132));
+    assert_eq!((out.neurons[1].dividends, rao(&out)[1]), (29_818, 227_498_866));
+    assert_eq!(out.neurons[1].bonds, [(2, 54_712), (3, 54_712)]);
+}
+
+/// `test_zero_weights`: a validator and a server. No weights, or only the server's
+/// self-weight, or a weight older than the server's registration: all to the validator. A
+/// fresh weight splits it.
+#[test]
+fn zero_and_outdated_weights() {
+    let mut net = Subnet::new(&[1, 0], 0, 0, params(64, false));
+    net.epoch(0);
+    assert_eq!(rao(&net.epoch(1)), [1_000_000_000, 0]);
+    net.set_weights(1, &[(1, M)], 2);
+    assert_eq!(rao(&net.epoch(2)), [1_000_000_000, 0]);
+    net.set_weights(0, &[(1, M)], 3);
+    net.0.neurons[1].registered_at = 3;
+    assert_eq!(rao(&net.epoch(3)), [1_000_000_000, 0]);
+    net.set_weights(0, &[(1, M)], 4);
+    assert_eq!(rao(&net.epoch(4)), [500_000_000, 500_000_000]);
+}
+
+/// `test_yuma_3_liquid_alpha_disabled`: stakes .33/.33/.34, a fixed α of 0.025; validator C
+/// dissents for one epoch and earns less until its bond recovers.
+#[test]
+fn yuma3_liquid_alpha_disabled() {
+    let mut p = params(3, true);
+    (p.bonds_penalty, p.bonds_moving_average) = (0, 975_000);
+    let mut net = Subnet::new(&[33, 33, 34, 0, 0], 1, 1, p);
+    net.epoch(2);
+    let (a, b) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
+    #[rustfmt::skip]
+    let expected: [([[u32; 2]; 3], [u32; 3]); 6] = [
+        ([[250, 0], [250, 0], [250, 0]], [3300, 3300, 3400]),
+        ([[494, 0], [494, 0], [494, 0]], [3300, 3300, 3400]),
+        ([[731, 0], [731, 0], [481, 250]], [3734, 3734, 2532]),
+        ([[963, 0], [963, 0], [719, 244]], [3611, 3611, 2779]),
+        ([[1189, 0], [1189, 0], [951, 238]], [3541, 3541, 2919]),
+        ([[1409, 0], [1409, 0], [1178, 232]], [3495, 3495, 3009]),
+    ];
+    let ten_thousandths = |x: u16| (u32::from(x) * 10_000 + 32_767) / 65_535;
+    let close = |got: u32, want: u32| got.abs_diff(want) <= 10;
+    for (e, (bonds, dividends)) in expected.into_iter().enumerate() {
+        let block = 2 + e as u64;
+        let c = if e == 2 { b } else { a };
+        for (uid, row) in [a, a, c].iter().enumerate() {
+            net.set_weights(uid, row, block);
+        }
+        let out = net.epoch(block + 1);
+        for v in 0..3 {
+            let got = [ten_thousandths(net.bond(v, 3)), ten_thousandths(net.bond(v, 4))];
+            assert!(
+                close(got[0], bonds[v][0]) && close(got[1], bonds[v][1]),
+                "epoch {e} validator {v}: bonds {got:?}"
+            );
+            let d = ten_thousandths(out.neurons[v].dividends);
+            assert!(close(d, dividends[v]), "epoch {e} validator {v}: dividend {d}, want {}", dividends[v]);
+        }
+    }
+}

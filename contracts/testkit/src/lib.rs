@@ -142,6 +142,84 @@ pub fn mix_rounds(n: u32) -> u64 {
     x
 }
 
+/// Runs one Yuma epoch on a synthetic graph and outputs its [`epoch_graph`] digest: the
+/// benchmark of the epoch in Wasm (inputs built inside the guest, so the call's I/O limits do
+/// not cap the graph size). Input: `(n, validators, weights_per_validator)`.
+pub fn epoch(host: &mut impl Host) -> Result<(), Error> {
+    let (n, validators, per_validator): (u16, u16, u16) = host.input_as()?;
+    host.output_as(&epoch_graph(n, validators, per_validator));
+    Ok(())
+}
+
+/// The kernel of [`epoch`], callable natively: builds a graph of `n` UIDs whose first
+/// `validators` hold stake and each weight (and hold bonds on) `weights_per_validator`
+/// consecutive servers, runs one epoch and returns `(Σ emission paid, a checksum of every
+/// output)`.
+pub fn epoch_graph(n: u16, validators: u16, per_validator: u16) -> (u64, u64) {
+    use tao_contract_incentive::epoch::{self, EpochInput, EpochParams, NeuronInput};
+    let servers = n.saturating_sub(validators).max(1);
+    let per_validator = per_validator.min(servers);
+    let neurons = (0..n)
+        .map(|i| {
+            let row: Vec<(u16, u16)> = if i < validators {
+                let start = (u32::from(i) * 37) % u32::from(servers);
+                let mut row: Vec<(u16, u16)> = (0..u32::from(per_validator))
+                    .map(|t| {
+                        let j = validators as u32 + (start + t) % u32::from(servers);
+                        (j as u16, (mix_rounds(j + u32::from(i) * 8191) as u16) | 1)
+                    })
+                    .collect();
+                row.sort_unstable();
+                row
+            } else {
+                Vec::new()
+            };
+            NeuronInput {
+                stake: if i < validators { (u64::from(i) + 1) * 1_000_000_000_000 } else { 0 },
+                registered_at: 0,
+                last_update: 1,
+                permit: i < validators,
+                bonds: row.clone(),
+                weights: row,
+                commit_block: None,
+            }
+        })
+        .collect();
+    let input = EpochInput {
+        block: 2,
+        last_epoch_block: 1,
+        emission: 1_000_000_000,
+        owner: None,
+        params: EpochParams {
+            kappa: 32_767,
+            bonds_penalty: 65_535,
+            bonds_moving_average: 900_000,
+            max_allowed_validators: validators,
+            activity_cutoff: 5_000,
+            stake_threshold: 0,
+            yuma3: true,
+            liquid_alpha: false,
+            alpha_low: 45_875,
+            alpha_high: 58_982,
+            alpha_sigmoid_steepness: 1_000,
+        },
+        neurons,
+    };
+    let Ok(out) = epoch::run(&input) else { return (0, 0) };
+    let paid = out.neurons.iter().map(|o| o.server_emission + o.validator_emission).sum();
+    let checksum = out.neurons.iter().fold(0u64, |acc, o| {
+        let bonds =
+            o.bonds.iter().fold(0u64, |b, (j, v)| b.rotate_left(5) ^ u64::from(*j) << 16 ^ u64::from(*v));
+        (acc.rotate_left(7)
+            ^ u64::from(o.consensus)
+            ^ u64::from(o.dividends) << 16
+            ^ o.server_emission
+            ^ bonds)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    });
+    (paid, checksum)
+}
+
 tao_sdk::entry_points!(
     put,
     get,
@@ -154,5 +232,6 @@ tao_sdk::entry_points!(
     context,
     recurse,
     noop,
-    mix
+    mix,
+    epoch
 );

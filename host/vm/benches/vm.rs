@@ -5,6 +5,8 @@
 //! - `host_call/*`: 10,000 `block_height` host calls in a loop vs the same loop without them.
 //! - `kernel/*`: an integer hash kernel, natively vs in Wasm with fuel metering.
 //! - `prepare/*`: getting a runnable module from the disk artifact cache vs compiling it.
+//! - `epoch/{native,wasm}/<n>_<dense|sparse>`: one Yuma epoch on a synthetic graph of n UIDs
+//!   (64 validators; dense: every server weighted, sparse: 32 each), natively vs in Wasm.
 #![allow(clippy::unwrap_used, reason = "benchmark setup: a failure should panic")]
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 
@@ -69,6 +71,25 @@ fn benches(c: &mut Criterion) {
     group.bench_function("wasm_fuel", |b| {
         b.iter(|| vm.call(&kit, "mix", &input, ctx, storage.clone(), 1 << 40).unwrap())
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("epoch");
+    group.sample_size(10);
+    for n in [256u16, 1024, 4096] {
+        for (shape, per_validator) in [("dense", n), ("sparse", 32)] {
+            let input = borsh::to_vec(&(n, 64u16, per_validator)).unwrap();
+            let native = tao_contract_testkit::epoch_graph(n, 64, per_validator);
+            let wasm = vm.call(&kit, "epoch", &input, ctx, storage.clone(), 1 << 40).unwrap();
+            assert_eq!(wasm.output, borsh::to_vec(&native).unwrap(), "{n} {shape}: Wasm and native differ");
+            let id = format!("{n}_{shape}");
+            group.bench_function(format!("native/{id}"), |b| {
+                b.iter(|| tao_contract_testkit::epoch_graph(black_box(n), 64, per_validator))
+            });
+            group.bench_function(format!("wasm/{id}"), |b| {
+                b.iter(|| vm.call(&kit, "epoch", &input, ctx, storage.clone(), 1 << 40).unwrap())
+            });
+        }
+    }
     group.finish();
 
     let dir = tempfile::tempdir().unwrap();

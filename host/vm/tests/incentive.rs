@@ -210,3 +210,17 @@ fn coinbase_and_epochs_agree_in_wasm() {
     common::differential_from(vm, module, chain(), &[refused], native);
     common::differential_from(vm, module, chain(), &steps, native);
 }
+
+#[test]
+fn large_synthetic_epochs_agree_in_wasm() {
+    let vm = common::vm();
+    let kit = common::prepare(&vm, &common::contract_wasm("tao_contract_testkit"), CodeClass::Uploaded);
+    for (n, per_validator) in [(256u16, 256u16), (1024, 32)] {
+        let input = borsh::to_vec(&(n, 64u16, per_validator)).unwrap();
+        let storage = std::sync::Arc::new(tao_vm::MemoryStorage::default());
+        let exec = vm.call(&kit, "epoch", &input, tao_vm::CallContext::default(), storage, 1 << 40).unwrap();
+        let native = tao_contract_testkit::epoch_graph(n, 64, per_validator);
+        assert_eq!(exec.output, borsh::to_vec(&native).unwrap(), "n = {n}");
+        assert!(native.0 > 999_000_000 && native.0 <= 1_000_000_000, "paid {}", native.0);
+    }
+}
