@@ -138,53 +138,6 @@ fn graph_512() {
     }
 }
 
-/// `test_yuma_3_kappa_moves_first` (liquid α in [0.1, 0.3], BMA 0.975, stakes 8/1/1): the
-/// big validator moves from server 3 to server 4 first, the others follow. Bonds of the three
-/// validators on servers 3 and 4, and dividends, per epoch, in ten-thousandths (tolerance 1e-3).
-#[test]
-fn yuma3_kappa_moves_first() {
-    let mut p = params(3, true);
-    (p.bonds_penalty, p.bonds_moving_average, p.liquid_alpha, p.alpha_low, p.alpha_high) =
-        (0, 975_000, true, 6_553, 19_660);
-    let mut net = Subnet::new(&[8, 1, 1, 0, 0], 1, 1, p);
-    net.epoch(2);
-    let (a, b) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
-    type Row = [(u16, u16); 2];
-    let plan: [Option<[Row; 3]>; 6] =
-        [Some([a, a, a]), Some([b, a, a]), Some([b, b, a]), Some([b, b, b]), None, None];
-    #[rustfmt::skip]
-    let expected: [([[u32; 2]; 3], [u32; 3]); 6] = [
-        ([[1013, 0], [1013, 0], [1013, 0]], [8000, 1000, 1000]),
-        ([[908, 1013], [3697, 0], [3697, 0]], [10000, 0, 0]),
-        ([[814, 1924], [3169, 1013], [5579, 0]], [9382, 618, 0]),
-        ([[730, 2742], [2765, 1924], [4306, 1013]], [8819, 773, 407]),
-        ([[655, 3477], [2435, 2742], [3589, 1924]], [8564, 844, 592]),
-        ([[588, 4138], [2157, 3477], [3089, 2742]], [8418, 884, 697]),
-    ];
-    let ten_thousandths = |x: u16| (u32::from(x) * 10_000 + 32_767) / 65_535;
-    let close = |got: u32, want: u32| got.abs_diff(want) <= 10;
-    let mut block = 2;
-    for (e, (weights, (bonds, dividends))) in plan.iter().zip(expected).enumerate() {
-        if let Some(rows) = weights {
-            for (uid, row) in rows.iter().enumerate() {
-                net.set_weights(uid, row, block);
-            }
-        }
-        block += 1;
-        let out = net.epoch(block);
-        for v in 0..3 {
-            let got = [ten_thousandths(net.bond(v, 3)), ten_thousandths(net.bond(v, 4))];
-            assert!(
-                close(got[0], bonds[v][0]) && close(got[1], bonds[v][1]),
-                "epoch {e} validator {v}: bonds {got:?}, want {:?}",
-                bonds[v]
-            );
-            let d = ten_thousandths(out.neurons[v].dividends);
-            assert!(close(d, dividends[v]), "epoch {e} validator {v}: dividend {d}, want {}", dividends[v]);
-        }
-    }
-}
-
 #[test]
 fn no_weights_pays_validators_by_stake_and_conserves() {
     let mut net = Subnet::new(&[3, 1, 0], 0, 0, params(8, true));
@@ -306,41 +259,161 @@ fn zero_and_outdated_weights() {
     assert_eq!(rao(&net.epoch(4)), [500_000_000, 500_000_000]);
 }
 
-/// `test_yuma_3_liquid_alpha_disabled`: stakes .33/.33/.34, a fixed α of 0.025; validator C
-/// dissents for one epoch and earns less until its bond recovers.
-#[test]
-fn yuma3_liquid_alpha_disabled() {
+/// One of subtensor's `test_yuma_3_*` scenarios: validators 0..3 with `stakes`, servers after
+/// them, BMA 0.975, bonds penalty 0, liquid α in [0.1, 0.3] when `liquid`. Each epoch may set
+/// new weights (validator rows of values over the servers; `None` keeps the last ones), then
+/// bonds (validator × server) and dividends must be within 1e-3 of the targets, all in
+/// ten-thousandths.
+struct Yuma3Epoch {
+    weights: Option<[&'static [u16]; 3]>,
+    bonds: [&'static [u32]; 3],
+    dividends: [u32; 3],
+}
+
+fn yuma3_scenario(stakes: &[u64], liquid: bool, epochs: &[Yuma3Epoch]) {
     let mut p = params(3, true);
-    (p.bonds_penalty, p.bonds_moving_average) = (0, 975_000);
-    let mut net = Subnet::new(&[33, 33, 34, 0, 0], 1, 1, p);
+    (p.bonds_penalty, p.bonds_moving_average, p.liquid_alpha, p.alpha_low, p.alpha_high) =
+        (0, 975_000, liquid, 6_553, 19_660);
+    let mut net = Subnet::new(stakes, 1, 1, p);
+    let servers: Vec<u16> = (3..stakes.len() as u16).collect();
     net.epoch(2);
-    let (a, b) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
-    #[rustfmt::skip]
-    let expected: [([[u32; 2]; 3], [u32; 3]); 6] = [
-        ([[250, 0], [250, 0], [250, 0]], [3300, 3300, 3400]),
-        ([[494, 0], [494, 0], [494, 0]], [3300, 3300, 3400]),
-        ([[731, 0], [731, 0], [481, 250]], [3734, 3734, 2532]),
-        ([[963, 0], [963, 0], [719, 244]], [3611, 3611, 2779]),
-        ([[1189, 0], [1189, 0], [951, 238]], [3541, 3541, 2919]),
-        ([[1409, 0], [1409, 0], [1178, 232]], [3495, 3495, 3009]),
-    ];
     let ten_thousandths = |x: u16| (u32::from(x) * 10_000 + 32_767) / 65_535;
     let close = |got: u32, want: u32| got.abs_diff(want) <= 10;
-    for (e, (bonds, dividends)) in expected.into_iter().enumerate() {
-        let block = 2 + e as u64;
-        let c = if e == 2 { b } else { a };
-        for (uid, row) in [a, a, c].iter().enumerate() {
-            net.set_weights(uid, row, block);
+    let mut block = 2;
+    for (e, epoch) in epochs.iter().enumerate() {
+        if let Some(rows) = epoch.weights {
+            for (uid, values) in rows.iter().enumerate() {
+                let row: Vec<(u16, u16)> = servers.iter().copied().zip(values.iter().copied()).collect();
+                net.set_weights(uid, &row, block);
+            }
         }
-        let out = net.epoch(block + 1);
+        block += 1;
+        let out = net.epoch(block);
         for v in 0..3 {
-            let got = [ten_thousandths(net.bond(v, 3)), ten_thousandths(net.bond(v, 4))];
-            assert!(
-                close(got[0], bonds[v][0]) && close(got[1], bonds[v][1]),
-                "epoch {e} validator {v}: bonds {got:?}"
-            );
+            let got: Vec<u32> = servers.iter().map(|s| ten_thousandths(net.bond(v, *s))).collect();
+            let ok = got.iter().zip(epoch.bonds[v]).all(|(g, w)| close(*g, *w));
+            assert!(ok, "epoch {e} validator {v}: bonds {got:?}, want {:?}", epoch.bonds[v]);
             let d = ten_thousandths(out.neurons[v].dividends);
-            assert!(close(d, dividends[v]), "epoch {e} validator {v}: dividend {d}, want {}", dividends[v]);
+            assert!(
+                close(d, epoch.dividends[v]),
+                "epoch {e} validator {v}: dividend {d}, want {}",
+                epoch.dividends[v]
+            );
         }
     }
+}
+
+const A: &[u16] = &[M, 0];
+const B: &[u16] = &[0, M];
+
+fn y3(weights: Option<[&'static [u16]; 3]>, bonds: [&'static [u32]; 3], dividends: [u32; 3]) -> Yuma3Epoch {
+    Yuma3Epoch { weights, bonds, dividends }
+}
+
+/// `test_yuma_3_kappa_moves_first`: the big validator moves from server 3 to 4 first.
+#[test]
+fn yuma3_kappa_moves_first() {
+    yuma3_scenario(
+        &[8, 1, 1, 0, 0],
+        true,
+        &[
+            y3(Some([A, A, A]), [&[1013, 0], &[1013, 0], &[1013, 0]], [8000, 1000, 1000]),
+            y3(Some([B, A, A]), [&[908, 1013], &[3697, 0], &[3697, 0]], [10000, 0, 0]),
+            y3(Some([B, B, A]), [&[815, 1924], &[3170, 1013], &[5580, 0]], [9382, 618, 0]),
+            y3(Some([B, B, B]), [&[731, 2742], &[2765, 1924], &[4306, 1013]], [8819, 773, 407]),
+            y3(None, [&[656, 3478], &[2435, 2742], &[3589, 1924]], [8564, 844, 592]),
+            y3(None, [&[588, 4139], &[2157, 3478], &[3089, 2742]], [8418, 884, 697]),
+        ],
+    );
+}
+
+/// `test_yuma_3_kappa_moves_second`: a small validator moves first, then the big one.
+#[test]
+fn yuma3_kappa_moves_second() {
+    yuma3_scenario(
+        &[8, 1, 1, 0, 0],
+        true,
+        &[
+            y3(Some([A, A, A]), [&[1013, 0], &[1013, 0], &[1013, 0]], [8000, 1000, 1000]),
+            y3(Some([A, B, A]), [&[1924, 0], &[908, 2987], &[1924, 0]], [8446, 498, 1056]),
+            y3(Some([B, B, A]), [&[1715, 1013], &[815, 3697], &[4336, 0]], [6868, 3132, 0]),
+            y3(Some([B, B, B]), [&[1531, 1924], &[731, 4336], &[3608, 1013]], [7421, 2090, 489]),
+            y3(None, [&[1369, 2742], &[656, 4910], &[3103, 1924]], [7625, 1706, 669]),
+            y3(None, [&[1225, 3478], &[588, 5426], &[2712, 2742]], [7730, 1508, 762]),
+        ],
+    );
+}
+
+/// `test_yuma_3_kappa_moves_last`: both small validators move before the big one.
+#[test]
+fn yuma3_kappa_moves_last() {
+    yuma3_scenario(
+        &[8, 1, 1, 0, 0],
+        true,
+        &[
+            y3(Some([A, A, A]), [&[1013, 0], &[1013, 0], &[1013, 0]], [8000, 1000, 1000]),
+            y3(Some([A, B, A]), [&[1924, 0], &[908, 2987], &[1924, 0]], [8446, 498, 1056]),
+            y3(Some([A, B, B]), [&[2742, 0], &[815, 5081], &[1715, 2987]], [8966, 333, 701]),
+            y3(Some([B, B, B]), [&[2416, 1013], &[731, 5580], &[1531, 3697]], [4663, 3210, 2127]),
+            y3(None, [&[2141, 1924], &[656, 6028], &[1369, 4336]], [5976, 2340, 1683]),
+            y3(None, [&[1903, 2742], &[588, 6430], &[1225, 4910]], [6592, 1932, 1475]),
+        ],
+    );
+}
+
+/// `test_yuma_3_one_epoch_switch`: equal-ish validators; C dissents for one epoch.
+#[test]
+fn yuma3_one_epoch_switch() {
+    yuma3_scenario(
+        &[33, 33, 34, 0, 0],
+        true,
+        &[
+            y3(Some([A, A, A]), [&[1013, 0], &[1013, 0], &[1013, 0]], [3300, 3300, 3400]),
+            y3(Some([A, A, A]), [&[1924, 0], &[1924, 0], &[1924, 0]], [3300, 3300, 3400]),
+            y3(Some([A, A, B]), [&[2742, 0], &[2742, 0], &[1715, 2987]], [3782, 3782, 2436]),
+            y3(Some([A, A, A]), [&[3478, 0], &[3478, 0], &[2554, 2618]], [3628, 3628, 2745]),
+            y3(Some([A, A, A]), [&[4139, 0], &[4139, 0], &[3309, 2312]], [3541, 3541, 2917]),
+            y3(Some([A, A, A]), [&[4733, 0], &[4733, 0], &[3987, 2051]], [3487, 3487, 3026]),
+        ],
+    );
+}
+
+/// `test_yuma_3_liquid_alpha_disabled`: the same switch with a fixed α of 0.025.
+#[test]
+fn yuma3_liquid_alpha_disabled() {
+    yuma3_scenario(
+        &[33, 33, 34, 0, 0],
+        false,
+        &[
+            y3(Some([A, A, A]), [&[250, 0], &[250, 0], &[250, 0]], [3300, 3300, 3400]),
+            y3(Some([A, A, A]), [&[494, 0], &[494, 0], &[494, 0]], [3300, 3300, 3400]),
+            y3(Some([A, A, B]), [&[731, 0], &[731, 0], &[481, 250]], [3734, 3734, 2532]),
+            y3(Some([A, A, A]), [&[963, 0], &[963, 0], &[719, 244]], [3611, 3611, 2779]),
+            y3(Some([A, A, A]), [&[1189, 0], &[1189, 0], &[951, 238]], [3541, 3541, 2919]),
+            y3(Some([A, A, A]), [&[1409, 0], &[1409, 0], &[1178, 232]], [3495, 3495, 3009]),
+        ],
+    );
+}
+
+/// `test_yuma_3_stable_miner`: three servers; server 5 is weighted by everyone throughout.
+#[test]
+fn yuma3_stable_miner() {
+    const X: &[u16] = &[M, 0, M];
+    const Y: &[u16] = &[0, M, M];
+    yuma3_scenario(
+        &[8, 1, 1, 0, 0, 0],
+        true,
+        &[
+            y3(Some([X, X, X]), [&[507, 0, 507], &[507, 0, 507], &[507, 0, 507]], [8000, 1000, 1000]),
+            y3(Some([X, Y, X]), [&[962, 0, 962], &[455, 1000, 962], &[962, 0, 962]], [8226, 745, 1028]),
+            y3(Some([Y, Y, X]), [&[863, 507, 1371], &[408, 1405, 1371], &[1770, 0, 1371]], [7750, 1685, 565]),
+            y3(
+                Some([Y, Y, Y]),
+                [&[774, 962, 1739], &[367, 1770, 1739], &[1579, 507, 1739]],
+                [7864, 1372, 764],
+            ),
+            y3(None, [&[694, 1371, 2069], &[329, 2097, 2069], &[1411, 962, 2069]], [7912, 1241, 847]),
+            y3(None, [&[623, 1739, 2366], &[296, 2391, 2366], &[1263, 1371, 2366]], [7937, 1173, 890]),
+        ],
+    );
 }
