@@ -405,8 +405,8 @@ fn liquid_ema(p: &EpochParams, bond_weights: &[Row], old: &[Row], consensus: &[F
                     while olds.next_if(|(k, _)| k < j).is_some() {}
                     let b = olds.next_if(|(k, _)| k == j).map_or(F::ZERO, |(_, v)| *v);
                     let alpha = liquid_alpha(*w, b, consensus[usize::from(*j)], slope, low, high);
-                    let decayed = F::ONE.saturating_sub(alpha).saturating_mul(b);
-                    let gained = alpha.saturating_mul(*w).max(F::ZERO);
+                    let decayed = math::mul(F::ONE.saturating_sub(alpha), b);
+                    let gained = math::mul(alpha, *w).max(F::ZERO);
                     let v = decayed.saturating_add(gained).min(F::ONE);
                     (v > F::ZERO).then_some((*j, v))
                 })

@@ -13,9 +13,35 @@ pub type F = I32F32;
 /// A sparse row: `(column, value)` pairs, columns ascending and distinct.
 pub type Row = Vec<(u16, F)>;
 
-/// `a / b`, or 0 when `b` is 0 or the quotient overflows (subtensor's `safe_div`).
+/// `a / b` truncated, or 0 when `b` is 0 or the quotient overflows (subtensor's `safe_div`).
+/// Bit-identical to `fixed`'s `checked_div`; the common cases (a fraction below 1, or two whole
+/// numbers, over a positive divisor) avoid the 128-bit division Wasm would make a library call.
 pub fn safe_div(a: F, b: F) -> F {
+    let (x, y) = (a.to_bits(), b.to_bits());
+    if x >= 0 && y > 0 {
+        let (x, y) = (x as u64, y as u64);
+        let quotient = if x < 1 << 32 {
+            Some((x << 32) / y)
+        } else if x & 0xFFFF_FFFF == 0 && y & 0xFFFF_FFFF == 0 {
+            Some(x / (y >> 32))
+        } else {
+            None
+        };
+        if let Some(q) = quotient {
+            return i64::try_from(q).map_or(F::ZERO, F::from_bits);
+        }
+    }
     a.checked_div(b).unwrap_or(F::ZERO)
+}
+
+/// `a · b` floored, saturating: bit-identical to `fixed`'s `saturating_mul`, with a fast path
+/// for two fractions in `[0, 1)` that needs no 128-bit multiply.
+pub fn mul(a: F, b: F) -> F {
+    let (x, y) = (a.to_bits(), b.to_bits());
+    if (x | y) >= 0 && ((x | y) as u64) < 1 << 32 {
+        return F::from_bits((((x as u64) * (y as u64)) >> 32) as i64);
+    }
+    a.saturating_mul(b)
 }
 
 /// Σ of `values`, saturating.
@@ -119,7 +145,13 @@ pub fn weighted_median_columns(rows: &[Row], stake: &[F], kappa: F, columns: usi
     normalize(&mut voting);
     let voters = voting.len();
     let total = sum(&voting);
-    let mut votes: Vec<Vec<(F, F)>> = vec![Vec::new(); columns];
+    let mut counts = vec![0usize; columns];
+    for (row, s) in rows.iter().zip(stake) {
+        if *s > F::ZERO {
+            row.iter().for_each(|(j, _)| counts[usize::from(*j)] += 1);
+        }
+    }
+    let mut votes: Vec<Vec<(F, F)>> = counts.into_iter().map(Vec::with_capacity).collect();
     let mut k = 0;
     for (row, s) in rows.iter().zip(stake) {
         if *s > F::ZERO {
@@ -176,7 +208,7 @@ pub fn weighted_column_sums(rows: &[Row], x: &[F], columns: usize) -> Vec<F> {
     for (row, w) in rows.iter().zip(x) {
         for (j, v) in row {
             let o = &mut out[usize::from(*j)];
-            *o = o.saturating_add(v.saturating_mul(*w));
+            *o = o.saturating_add(mul(*v, *w));
         }
     }
     out
@@ -185,15 +217,13 @@ pub fn weighted_column_sums(rows: &[Row], x: &[F], columns: usize) -> Vec<F> {
 /// `M · x`: each row's entries weighted by the column's `x` (each product floored).
 pub fn weighted_row_sums(rows: &[Row], x: &[F]) -> Vec<F> {
     rows.iter()
-        .map(|row| {
-            row.iter().fold(F::ZERO, |acc, (j, v)| acc.saturating_add(v.saturating_mul(x[usize::from(*j)])))
-        })
+        .map(|row| row.iter().fold(F::ZERO, |acc, (j, v)| acc.saturating_add(mul(*v, x[usize::from(*j)]))))
         .collect()
 }
 
 /// Each row scaled by its `x`.
 pub fn scale_rows(rows: &[Row], x: &[F]) -> Vec<Row> {
-    rows.iter().zip(x).map(|(row, w)| row.iter().map(|(j, v)| (*j, v.saturating_mul(*w))).collect()).collect()
+    rows.iter().zip(x).map(|(row, w)| row.iter().map(|(j, v)| (*j, mul(*v, *w))).collect()).collect()
 }
 
 /// `a + t·(b − a)` entry by entry. `t = 0` and `t = 1` return `a` and `b` unchanged (zero
@@ -210,7 +240,7 @@ pub fn interpolate(a: &[Row], b: &[Row], t: F) -> Vec<Row> {
         .map(|(ra, rb)| {
             merge(ra, rb)
                 .into_iter()
-                .map(|(j, x, y)| (j, x.saturating_add(t.saturating_mul(y.saturating_sub(x)))))
+                .map(|(j, x, y)| (j, x.saturating_add(mul(t, y.saturating_sub(x)))))
                 .filter(|(_, v)| *v > F::ZERO)
                 .collect()
         })
@@ -226,7 +256,7 @@ pub fn ema(new: &[Row], old: &[Row], alpha: F) -> Vec<Row> {
         .map(|(rn, ro)| {
             merge(rn, ro)
                 .into_iter()
-                .map(|(j, x, y)| (j, alpha.saturating_mul(x).saturating_add(keep.saturating_mul(y))))
+                .map(|(j, x, y)| (j, mul(alpha, x).saturating_add(mul(keep, y))))
                 .filter(|(_, v)| *v > F::ZERO)
                 .collect()
         })
@@ -267,9 +297,14 @@ pub fn from_u16(x: u16) -> F {
     safe_div(F::from_num(x), F::from_num(u16::MAX))
 }
 
-/// A fraction stored as `⌊x · 65535⌋`, clamped to `[0, 65535]`.
+/// A fraction stored as `⌊x · 65535⌋`, clamped to `[0, 65535]` (as
+/// `tao_types::fixed_point::fraction_to_u16`, without its 128-bit multiply).
 pub fn to_u16(x: F) -> u16 {
-    tao_types::fixed_point::fraction_to_u16(x)
+    match x.to_bits() {
+        bits if bits <= 0 => 0,
+        bits if bits >= 1 << 32 => u16::MAX,
+        bits => ((bits as u64 * 65_535) >> 32) as u16,
+    }
 }
 
 /// `e^x` as subtensor computes it: `x` clamped to `[−20, 20]`, a 30-term Taylor series on `|x|`
@@ -287,7 +322,7 @@ pub fn exp(x: F) -> F {
     let y = x.abs();
     let (mut total, mut term) = (y.saturating_add(F::ONE), y);
     for i in 2..32 {
-        term = safe_div(term.saturating_mul(y), F::from_num(i));
+        term = safe_div(mul(term, y), F::from_num(i));
         total = total.saturating_add(term);
     }
     if x < F::ZERO { safe_div(F::ONE, total) } else { total }
@@ -296,6 +331,7 @@ pub fn exp(x: F) -> F {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn f(x: i64, denominator: i64) -> F {
         F::from_num(x) / F::from_num(denominator)
@@ -317,6 +353,20 @@ mod tests {
         let v = [F::ONE, F::ONE, F::ZERO, f(1, 2)];
         assert_eq!(top_k_nonzero(&v, 1), vec![false, true, false, false]);
         assert_eq!(top_k_nonzero(&v, 4), vec![true, true, false, true]);
+    }
+
+    proptest::proptest! {
+        /// The fast paths agree with `fixed` bit for bit, across magnitudes and signs.
+        #[test]
+        fn fast_mul_and_div_match_fixed(
+            a in proptest::prop_oneof![0i64..1 << 32, 0i64..1 << 40, (0i64..1 << 31).prop_map(|x| x << 32), proptest::num::i64::ANY],
+            b in proptest::prop_oneof![0i64..1 << 32, 1i64..1 << 40, (0i64..1 << 31).prop_map(|x| x << 32), proptest::num::i64::ANY],
+        ) {
+            let (a, b) = (F::from_bits(a), F::from_bits(b));
+            proptest::prop_assert_eq!(mul(a, b), a.saturating_mul(b));
+            proptest::prop_assert_eq!(safe_div(a, b), a.checked_div(b).unwrap_or(F::ZERO));
+            proptest::prop_assert_eq!(to_u16(a), tao_types::fixed_point::fraction_to_u16(a));
+        }
     }
 
     #[test]

@@ -417,3 +417,63 @@ fn yuma3_stable_miner() {
         ],
     );
 }
+
+/// `test_yuma_3_bonds_reset`: validators move to server 4, then server 3's bonds are reset
+/// (subtensor's `do_reset_bonds`, here done on the epoch input) and everyone moves back. Checked
+/// at subtensor's epochs, in ten-thousandths within 1e-3.
+#[test]
+fn yuma3_bonds_reset() {
+    let mut p = params(3, true);
+    (p.bonds_penalty, p.bonds_moving_average, p.liquid_alpha, p.alpha_low, p.alpha_high) =
+        (0, 975_000, true, 6_553, 19_660);
+    let mut net = Subnet::new(&[8, 1, 1, 0, 0], 1, 1, p);
+    net.epoch(2);
+    let (to3, to4) = ([(3, M), (4, 0)], [(3, 0), (4, M)]);
+    #[rustfmt::skip]
+    let checks: [(usize, [[u32; 2]; 3], [u32; 3]); 7] = [
+        (0, [[1013, 0], [1013, 0], [1013, 0]], [8000, 1000, 1000]),
+        (1, [[1924, 0], [908, 2987], [908, 2987]], [8944, 528, 528]),
+        (2, [[1715, 1013], [815, 3697], [815, 3697]], [5230, 2385, 2385]),
+        (19, [[269, 8539], [131, 8975], [131, 8975]], [7919, 1040, 1040]),
+        (20, [[0, 8687], [0, 9079], [0, 9079]], [7928, 1036, 1036]),
+        (21, [[0, 8820], [2987, 6386], [2987, 6386]], [8467, 766, 766]),
+        (40, [[8687, 578], [9079, 523], [9079, 523]], [7928, 1036, 1036]),
+    ];
+    let ten_thousandths = |x: u16| (u32::from(x) * 10_000 + 32_767) / 65_535;
+    let close = |got: u32, want: u32| got.abs_diff(want) <= 10;
+    let mut block = 2;
+    for e in 0..=40 {
+        let rows = match e {
+            0 => [to3; 3],
+            1 => [to3, to4, to4],
+            21 => [to4, to3, to3],
+            2..=20 => [to4; 3],
+            _ => [to3; 3],
+        };
+        for (uid, row) in rows.iter().enumerate() {
+            net.set_weights(uid, row, block);
+        }
+        if e == 20 {
+            for n in &mut net.0.neurons {
+                n.bonds.retain(|(j, _)| *j != 3);
+            }
+        }
+        block += 1;
+        let out = net.epoch(block);
+        if let Some((_, bonds, dividends)) = checks.iter().find(|c| c.0 == e) {
+            for v in 0..3 {
+                let got = [ten_thousandths(net.bond(v, 3)), ten_thousandths(net.bond(v, 4))];
+                assert!(
+                    close(got[0], bonds[v][0]) && close(got[1], bonds[v][1]),
+                    "epoch {e} validator {v}: {got:?}"
+                );
+                let d = ten_thousandths(out.neurons[v].dividends);
+                assert!(
+                    close(d, dividends[v]),
+                    "epoch {e} validator {v}: dividend {d}, want {}",
+                    dividends[v]
+                );
+            }
+        }
+    }
+}

@@ -129,6 +129,12 @@ mod runtime {
         static __heap_base: u8;
     }
 
+    /// Grows memory so that addresses below `end` exist; false when the host refuses.
+    fn reserve(end: usize) -> bool {
+        let have = core::arch::wasm32::memory_size(0) * 65536;
+        end <= have || core::arch::wasm32::memory_grow(0, (end - have).div_ceil(65536)) != usize::MAX
+    }
+
     // SAFETY: single-threaded Wasm; returned blocks are aligned, in bounds and never overlap.
     unsafe impl GlobalAlloc for Bump {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -138,18 +144,34 @@ mod runtime {
             }
             let start = (next + layout.align() - 1) & !(layout.align() - 1);
             let Some(end) = start.checked_add(layout.size()) else { return core::ptr::null_mut() };
-            let have = core::arch::wasm32::memory_size(0) * 65536;
-            if end > have {
-                let pages = (end - have).div_ceil(65536);
-                if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
-                    return core::ptr::null_mut();
-                }
+            if !reserve(end) {
+                return core::ptr::null_mut();
             }
             NEXT.store(end, Ordering::Relaxed);
             start as *mut u8
         }
 
         unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+
+        /// The newest block (a growing `Vec`, usually) resizes in place; others move.
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let start = ptr as usize;
+            if start + layout.size() == NEXT.load(Ordering::Relaxed) {
+                let Some(end) = start.checked_add(new_size) else { return core::ptr::null_mut() };
+                if !reserve(end) {
+                    return core::ptr::null_mut();
+                }
+                NEXT.store(end, Ordering::Relaxed);
+                return ptr;
+            }
+            // SAFETY: the caller guarantees `new_size` with `layout.align()` is a valid layout.
+            let moved = unsafe { self.alloc(Layout::from_size_align_unchecked(new_size, layout.align())) };
+            if !moved.is_null() {
+                // SAFETY: both blocks are live, distinct, and at least this long.
+                unsafe { core::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size)) };
+            }
+            moved
+        }
     }
 
     #[global_allocator]

@@ -142,6 +142,12 @@ pub fn mix_rounds(n: u32) -> u64 {
     x
 }
 
+/// One round of an integer hash: pseudo-random weight values for the synthetic graph.
+fn scramble(x: u32) -> u64 {
+    let x = u64::from(x).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ x >> 29
+}
+
 /// Runs one Yuma epoch on a synthetic graph and outputs its [`epoch_graph`] digest: the
 /// benchmark of the epoch in Wasm (inputs built inside the guest, so the call's I/O limits do
 /// not cap the graph size). Input: `(n, validators, weights_per_validator)`.
@@ -166,7 +172,7 @@ pub fn epoch_graph(n: u16, validators: u16, per_validator: u16) -> (u64, u64) {
                 let mut row: Vec<(u16, u16)> = (0..u32::from(per_validator))
                     .map(|t| {
                         let j = validators as u32 + (start + t) % u32::from(servers);
-                        (j as u16, (mix_rounds(j + u32::from(i) * 8191) as u16) | 1)
+                        (j as u16, (scramble(j ^ u32::from(i) << 16) as u16) | 1)
                     })
                     .collect();
                 row.sort_unstable();

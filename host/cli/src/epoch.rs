@@ -137,6 +137,11 @@ impl Engine {
                 match exec.outcome {
                     Outcome::Ok => Ok((borsh::from_slice(&exec.output)?, Some(exec.gas_used))),
                     Outcome::Abort(message) => bail!("{message}"),
+                    Outcome::HostError(e) => {
+                        bail!(
+                            "the epoch module failed: {e} (the VM caps a call's input and output; run graphs this large with --native)"
+                        )
+                    }
                     other => bail!("the epoch module failed: {other:?}"),
                 }
             }

@@ -75,6 +75,11 @@ pub struct Vm {
     cache: cache::Cache,
 }
 
+/// Virtual address space reserved per linear memory: all of a 32-bit memory's index space.
+const RESERVATION_BYTES: u64 = 1 << 32;
+/// Guard region after each memory, covering static offsets of loads and stores.
+const GUARD_BYTES: u64 = 32 << 20;
+
 fn engine_config(config: &VmConfig) -> Config {
     let max_memory = config.limits.max_memory_pages * PAGE_BYTES;
     let mut pool = PoolingAllocationConfig::default();
@@ -85,7 +90,9 @@ fn engine_config(config: &VmConfig) -> Config {
         .max_memories_per_module(1)
         .max_tables_per_module(1)
         .max_memory_size(max_memory as usize)
-        .table_elements(config.limits.max_table_elements as usize);
+        .table_elements(config.limits.max_table_elements as usize)
+        // Reset memory by zeroing, not by unmapping: no page faults on the next call.
+        .linear_memory_keep_resident(max_memory as usize);
     let mut c = Config::new();
     c.consume_fuel(true)
         .operator_cost(config.gas.operator_cost())
@@ -103,9 +110,11 @@ fn engine_config(config: &VmConfig) -> Config {
         .wasm_multi_value(true)
         .max_wasm_stack(NATIVE_STACK_BYTES)
         .generate_address_map(false)
-        .memory_reservation(max_memory)
+        // A 4 GiB reservation plus guard lets Cranelift drop explicit bounds checks (guard pages
+        // trap instead); growth is still capped at `max_memory` by the pool.
+        .memory_reservation(RESERVATION_BYTES)
         .memory_reservation_for_growth(0)
-        .memory_guard_size(PAGE_BYTES)
+        .memory_guard_size(GUARD_BYTES)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
 }
