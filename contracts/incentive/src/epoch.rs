@@ -11,7 +11,7 @@ use core::fmt;
 
 use tao_sdk::{BorshDeserialize, BorshSerialize};
 use tao_types::Uid;
-use tao_types::fixed_point::{I64F64, I96F32};
+use tao_types::fixed_point::I64F64;
 
 use crate::math::{self, F, Row};
 
@@ -302,8 +302,10 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
     let (server, validator) = emission(input.emission, &incentive, &dividends, &active_stake, &stake);
     let paid = server.iter().chain(&validator).fold(0u64, |acc, x| acc.saturating_add(*x));
 
-    let outputs = (0..n)
-        .map(|i| NeuronOutput {
+    let outputs = bonds
+        .into_iter()
+        .enumerate()
+        .map(|(i, bonds)| NeuronOutput {
             active: active[i],
             permit: permit[i],
             stake_weight: math::to_u16(stake[i]),
@@ -312,7 +314,7 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
             dividends: math::to_u16(dividends[i]),
             validator_trust: math::to_u16(validator_trust[i]),
             // 13. Only validators holding a new permit keep bonds.
-            bonds: if permit[i] { bonds[i].clone() } else { Vec::new() },
+            bonds: if permit[i] { bonds } else { Vec::new() },
             server_emission: server[i],
             validator_emission: validator[i],
         })
@@ -442,7 +444,7 @@ fn emission(
 ) -> (Vec<u64>, Vec<u64>) {
     let combined: Vec<F> = incentive.iter().zip(dividends).map(|(i, d)| i.saturating_add(*d)).collect();
     let denominator = math::sum(&combined);
-    let rao = |x: &F| I96F32::from_num(*x).saturating_mul(I96F32::from_num(total)).saturating_to_num::<u64>();
+    let rao = |x: &F| math::rao_of(*x, total);
     if denominator == F::ZERO {
         let by = if math::sum(active_stake) == F::ZERO { stake } else { active_stake };
         return (vec![0; incentive.len()], by.iter().map(rao).collect());

@@ -6,7 +6,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use tao_types::fixed_point::{I32F32, I64F64};
+use tao_types::fixed_point::{I32F32, I64F64, I96F32};
 
 /// The epoch's number type.
 pub type F = I32F32;
@@ -62,14 +62,48 @@ pub fn normalize(values: &mut [F]) {
 /// `u64` amounts as proportions of their sum, computed in [`I64F64`] (so large stakes keep their
 /// precision) and narrowed to [`F`] by dropping the low bits.
 pub fn proportions(amounts: &[u64]) -> Vec<F> {
-    let wide: Vec<I64F64> = amounts.iter().map(|a| I64F64::saturating_from_num(*a)).collect();
-    let total = wide.iter().fold(I64F64::ZERO, |acc, a| acc.saturating_add(*a));
-    wide.into_iter()
-        .map(|a| {
-            let share = if total == I64F64::ZERO { a } else { a.checked_div(total).unwrap_or(I64F64::ZERO) };
+    let total = amounts.iter().fold(0u128, |acc, a| acc + u128::from(*a));
+    amounts.iter().map(|a| proportion(*a, total)).collect()
+}
+
+/// `a / total` as [`proportions`] computes it. Below 2⁵⁶ (every real stake total) the division
+/// runs in four 8-bit steps of 64-bit integer division, free of the 128-bit division Wasm would
+/// make a library call; the result is the same bits.
+fn proportion(a: u64, total: u128) -> F {
+    if total == 0 {
+        return F::saturating_from_num(a);
+    }
+    match u64::try_from(total) {
+        Ok(t) if t < 1 << 56 && a <= t => {
+            if a == t {
+                return F::ONE;
+            }
+            let (mut quotient, mut rest) = (0u64, a);
+            for _ in 0..4 {
+                rest <<= 8;
+                quotient = (quotient << 8) | (rest / t);
+                rest %= t;
+            }
+            F::from_bits(quotient as i64)
+        }
+        _ => {
+            let share = I64F64::saturating_from_num(a)
+                .checked_div(I64F64::saturating_from_num(total))
+                .unwrap_or(I64F64::ZERO);
             F::saturating_from_num(share)
-        })
-        .collect()
+        }
+    }
+}
+
+/// `⌊x · total⌋` in rao for a fraction `x`, as `I96F32` multiplication gives it; for `x` in
+/// `[0, 1)` without a 128-bit multiply.
+pub fn rao_of(x: F, total: u64) -> u64 {
+    let bits = x.to_bits();
+    if (0..1 << 32).contains(&bits) {
+        let (x, high, low) = (bits as u64, total >> 32, total & 0xFFFF_FFFF);
+        return x * high + ((x * low) >> 32);
+    }
+    I96F32::from_num(x).saturating_mul(I96F32::from_num(total)).saturating_to_num::<u64>()
 }
 
 /// `true` for the `k` largest non-zero values; among equal values the higher index wins. With
@@ -80,7 +114,8 @@ pub fn top_k_nonzero(values: &[F], k: usize) -> Vec<bool> {
         return chosen;
     }
     let mut ascending: Vec<usize> = (0..values.len()).collect();
-    ascending.sort_by_key(|i| values[*i]);
+    // Ascending by value, then by index: the lowest indices of a tie are dropped first.
+    ascending.sort_unstable_by_key(|i| (values[*i], *i));
     for i in ascending.into_iter().take(values.len() - k) {
         chosen[i] = false;
     }
@@ -169,7 +204,8 @@ fn column_median(mut column: Vec<(F, F)>, voters: usize, total: F, kappa: F) -> 
     if voters == 0 {
         return F::ZERO;
     }
-    column.sort_by_key(|(value, _)| core::cmp::Reverse(*value));
+    // Only the value order matters: ties contribute together, whatever their order.
+    column.sort_unstable_by_key(|(value, _)| core::cmp::Reverse(*value));
     let mut behind = F::ZERO;
     for (value, s) in &column {
         behind = behind.saturating_add(*s);
@@ -239,7 +275,6 @@ pub fn interpolate(a: &[Row], b: &[Row], t: F) -> Vec<Row> {
         .zip(b)
         .map(|(ra, rb)| {
             merge(ra, rb)
-                .into_iter()
                 .map(|(j, x, y)| (j, x.saturating_add(mul(t, y.saturating_sub(x)))))
                 .filter(|(_, v)| *v > F::ZERO)
                 .collect()
@@ -255,7 +290,6 @@ pub fn ema(new: &[Row], old: &[Row], alpha: F) -> Vec<Row> {
         .zip(old)
         .map(|(rn, ro)| {
             merge(rn, ro)
-                .into_iter()
                 .map(|(j, x, y)| (j, mul(alpha, x).saturating_add(mul(keep, y))))
                 .filter(|(_, v)| *v > F::ZERO)
                 .collect()
@@ -263,33 +297,33 @@ pub fn ema(new: &[Row], old: &[Row], alpha: F) -> Vec<Row> {
         .collect()
 }
 
-/// The union of two sorted rows' columns with both values (0 where missing).
-pub fn merge(a: &Row, b: &Row) -> Vec<(u16, F, F)> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut k) = (0, 0);
-    while i < a.len() || k < b.len() {
-        match (a.get(i), b.get(k)) {
-            (Some((ja, va)), Some((jb, vb))) if ja == jb => {
-                out.push((*ja, *va, *vb));
-                i += 1;
-                k += 1;
-            }
-            (Some((ja, va)), Some((jb, _))) if ja < jb => {
-                out.push((*ja, *va, F::ZERO));
-                i += 1;
-            }
-            (Some((ja, va)), None) => {
-                out.push((*ja, *va, F::ZERO));
-                i += 1;
-            }
-            (_, Some((jb, vb))) => {
-                out.push((*jb, F::ZERO, *vb));
-                k += 1;
-            }
-            (None, None) => break,
+/// The union of two sorted rows' columns with both values (0 where missing), in column order.
+pub fn merge<'a>(a: &'a [(u16, F)], b: &'a [(u16, F)]) -> impl Iterator<Item = (u16, F, F)> + 'a {
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    core::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some((ja, va)), Some((jb, vb))) if ja == jb => {
+            let item = (*ja, *va, *vb);
+            a.next();
+            b.next();
+            Some(item)
         }
-    }
-    out
+        (Some((ja, va)), Some((jb, _))) if ja < jb => {
+            let item = (*ja, *va, F::ZERO);
+            a.next();
+            Some(item)
+        }
+        (Some((ja, va)), None) => {
+            let item = (*ja, *va, F::ZERO);
+            a.next();
+            Some(item)
+        }
+        (_, Some((jb, vb))) => {
+            let item = (*jb, F::ZERO, *vb);
+            b.next();
+            Some(item)
+        }
+        (None, None) => None,
+    })
 }
 
 /// A stored `u16` fraction: `v / 65535`, truncated.
@@ -366,6 +400,20 @@ mod tests {
             proptest::prop_assert_eq!(mul(a, b), a.saturating_mul(b));
             proptest::prop_assert_eq!(safe_div(a, b), a.checked_div(b).unwrap_or(F::ZERO));
             proptest::prop_assert_eq!(to_u16(a), tao_types::fixed_point::fraction_to_u16(a));
+            let total = b.to_bits() as u64;
+            let wide = I96F32::from_num(a).saturating_mul(I96F32::from_num(total)).saturating_to_num::<u64>();
+            proptest::prop_assert_eq!(rao_of(a, total), wide);
+        }
+
+        /// Stake proportions agree with the plain I64F64 computation.
+        #[test]
+        fn proportions_match_wide_division(amounts in proptest::collection::vec(
+            proptest::prop_oneof![0u64..1_000, 0u64..1 << 54, proptest::num::u64::ANY], 1..8)) {
+            let total = amounts.iter().fold(0u128, |acc, a| acc + u128::from(*a));
+            for (a, got) in amounts.iter().zip(proportions(&amounts)) {
+                let wide = I64F64::saturating_from_num(*a).checked_div(I64F64::saturating_from_num(total)).unwrap_or(I64F64::ZERO);
+                proptest::prop_assert_eq!(got, F::saturating_from_num(wide));
+            }
         }
     }
 
