@@ -35,7 +35,6 @@ pub const MAX_EPOCHS_PER_BLOCK: usize = 2;
 const PENDING: Map<NetUid, u64> = Map::new(b"incentive/pending/");
 const PENDING_OWNER: Map<NetUid, u64> = Map::new(b"incentive/owner/");
 const PENDING_TOTAL: Item<u64> = Item::new(b"incentive/pending-total");
-const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"incentive/last-epoch/");
 const BONDS: Map<(NetUid, Uid), Vec<(Uid, u16)>> = Map::new(b"incentive/bonds/");
 const SCORES: Map<(NetUid, Uid), Scores> = Map::new(b"incentive/scores/");
 
@@ -100,16 +99,6 @@ pub fn pending_total(host: &mut impl Host) -> Result<u64, IncentiveError> {
     Ok(PENDING_TOTAL.load(host)?.unwrap_or(0))
 }
 
-/// Block of `netuid`'s last epoch. A new subnet starts `netuid mod tempo` blocks before its
-/// registration, so subnets created together do not all fire on the same block.
-pub fn last_epoch(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result<u64, IncentiveError> {
-    if let Some(block) = LAST_EPOCH.load(host, &netuid)? {
-        return Ok(block);
-    }
-    let tempo = param(host, netuid, "tempo")?.max(1);
-    Ok(info.registered_at.saturating_sub(u64::from(netuid) % tempo))
-}
-
 /// Bonds of `uid` on `netuid` from the last epoch.
 pub fn bonds(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Vec<(Uid, u16)>, IncentiveError> {
     Ok(BONDS.load(host, &(netuid, uid))?.unwrap_or_default())
@@ -162,7 +151,8 @@ pub fn on_block(host: &mut impl Host) -> Result<Vec<NetUid>, IncentiveError> {
             break;
         }
         let tempo = param(host, *netuid, "tempo")?;
-        if *netuid != 0 && tempo > 0 && now.saturating_sub(last_epoch(host, *netuid, info)?) >= tempo {
+        if *netuid != 0 && tempo > 0 && now.saturating_sub(subnets::last_epoch(host, *netuid, info)?) >= tempo
+        {
             run_epoch(host, *netuid, info)?;
             ran.push(*netuid);
         }
@@ -198,7 +188,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         bonds_penalty: param_u16(host, netuid, "bonds_penalty")?,
         bonds_moving_average: param(host, netuid, "bonds_moving_average")?,
         max_allowed_validators: param_u16(host, netuid, "max_allowed_validators")?,
-        activity_cutoff: (u128::from(tempo) * u128::from(cutoff_milli) / 1000) as u64,
+        activity_cutoff: ((u128::from(tempo) * u128::from(cutoff_milli) / 1000) as u64).max(1),
         stake_threshold: weights::stake_threshold(host)?,
         yuma3: param(host, netuid, "yuma3")? == 1,
         liquid_alpha: param(host, netuid, "liquid_alpha")? == 1,
@@ -227,7 +217,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
     }
     Ok(EpochInput {
         block: host.block_height(),
-        last_epoch_block: last_epoch(host, netuid, info)?,
+        last_epoch_block: subnets::last_epoch(host, netuid, info)?,
         emission: pending(host, netuid)?,
         owner: neurons::uid_of(host, netuid, &info.owner_hotkey)?,
         params,
@@ -267,7 +257,7 @@ pub fn run_epoch(
     PENDING.save(host, &netuid, &unpaid);
     PENDING_OWNER.save(host, &netuid, &0);
     let now = host.block_height();
-    LAST_EPOCH.save(host, &netuid, &now);
+    subnets::set_last_epoch(host, netuid, now);
     host.emit(b"epoch", &tao_sdk::borsh::to_vec(&(netuid, paid, unpaid)).unwrap_or_default());
     Ok(output)
 }

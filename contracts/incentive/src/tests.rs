@@ -80,7 +80,11 @@ fn ledger(h: &mut MemoryHost, accounts: &[Address]) -> (u128, u128) {
 fn epoch_pays_owner_miners_and_validators() {
     let mut h = setup();
     let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
-    assert_eq!(last_epoch(&mut h, 1, &info), Ok(0), "netuid 1 mod 360 blocks before registration at 1");
+    assert_eq!(
+        subnets::last_epoch(&mut h, 1, &info),
+        Ok(0),
+        "netuid 1 mod 360 blocks before registration at 1"
+    );
     let w = WeightsArgs { netuid: 1, uids: vec![2, 3], values: vec![1, 1], version_key: 0 };
     assert_eq!(
         call(&mut h, addr(2000), 2, |h| weights::set_weights(h, &addr(2000), &w)),
@@ -119,7 +123,7 @@ fn epoch_pays_owner_miners_and_validators() {
     assert_eq!(pending(&mut h, 1), Ok(e - 2 * (e / 4) - e / 2));
     assert_eq!(pending_owner(&mut h, 1), Ok(0));
     assert!(!bonds(&mut h, 1, 1).unwrap().is_empty());
-    assert_eq!(LAST_EPOCH.load(&mut h, &1), Ok(Some(720)));
+    assert_eq!(subnets::last_epoch(&mut h, 1, &info), Ok(720));
     let accounts: Vec<Address> = [1u16, 2, 3].map(addr).to_vec();
     let (held, issued) = ledger(&mut h, &accounts);
     assert_eq!(held, issued);

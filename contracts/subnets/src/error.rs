@@ -32,6 +32,11 @@ pub enum SubnetError {
         /// First block at which it is allowed again.
         until: u64,
     },
+    /// Owners may not change parameters in the blocks just before an epoch.
+    FreezeWindow {
+        /// Block of the coming epoch.
+        epoch_at: u64,
+    },
     /// All subnet slots are taken.
     SubnetLimitReached,
     /// An identity field is longer than allowed.
@@ -55,6 +60,9 @@ impl fmt::Display for SubnetError {
             SubnetError::OutOfRange { name, min, max } => write!(f, "{name} must be in [{min}, {max}]"),
             SubnetError::Unordered(low, high) => write!(f, "{low} must not exceed {high}"),
             SubnetError::RateLimited { until } => write!(f, "rate limited until block {until}"),
+            SubnetError::FreezeWindow { epoch_at } => {
+                write!(f, "parameters are frozen until the epoch at block {epoch_at}")
+            }
             SubnetError::SubnetLimitReached => f.write_str("subnet limit reached"),
             SubnetError::IdentityTooLong => f.write_str("identity fields are at most 256 bytes"),
             SubnetError::Overflow => f.write_str("amount overflow"),

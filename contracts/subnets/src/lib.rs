@@ -70,6 +70,14 @@ const PARAM_SET_AT: Map<(NetUid, u8), u64> = Map::new(b"subnet/hpset/");
 const LAST_LOCK: Item<(u64, u64)> = Item::new(b"subnet/lastlock");
 const LAST_REGISTRATION: Item<u64> = Item::new(b"subnet/lastreg");
 const TOTAL_LOCKED: Item<u64> = Item::new(b"subnet/locked");
+const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"subnet/last-epoch/");
+
+/// Blocks before an epoch in which owners may not change parameters (subtensor's
+/// AdminFreezeWindow): the epoch runs on the parameters everyone saw.
+pub const ADMIN_FREEZE_WINDOW: u64 = 10;
+/// Tempos between owner changes of one parameter; the weights version key waits longer.
+const OWNER_RATE_LIMIT_TEMPOS: u64 = 2;
+const VERSION_KEY_RATE_LIMIT_TEMPOS: u64 = 5;
 
 /// The lock cost at block `now`: max(MIN_LOCK, 2·last − (last / interval)·(now − last_block)),
 /// or MIN_LOCK before any registration.
@@ -152,6 +160,31 @@ pub fn register_network(
     Ok(netuid)
 }
 
+/// Block of `netuid`'s last epoch. A new subnet starts `netuid mod tempo` blocks before its
+/// registration, so subnets created together do not all fire on the same block.
+pub fn last_epoch(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result<u64, SubnetError> {
+    if let Some(block) = LAST_EPOCH.load(host, &netuid)? {
+        return Ok(block);
+    }
+    let tempo = hyperparameter(host, netuid, params::id::TEMPO)?.max(1);
+    Ok(info.registered_at.saturating_sub(u64::from(netuid) % tempo))
+}
+
+/// Records that `netuid`'s epoch ran at `block` (the epoch scheduler).
+pub fn set_last_epoch(host: &mut impl Host, netuid: NetUid, block: u64) {
+    LAST_EPOCH.save(host, &netuid, &block);
+}
+
+/// Blocks until `netuid`'s next epoch is due (0 when due now).
+pub fn blocks_until_epoch(
+    host: &mut impl Host,
+    netuid: NetUid,
+    info: &SubnetInfo,
+) -> Result<u64, SubnetError> {
+    let tempo = hyperparameter(host, netuid, params::id::TEMPO)?;
+    Ok(last_epoch(host, netuid, info)?.saturating_add(tempo).saturating_sub(host.block_height()))
+}
+
 /// Sets hyperparameter `id` of `netuid` to `value` on behalf of `caller`: the owner (for
 /// owner-settable parameters, rate limited) or the chain (any parameter, no rate limit).
 pub fn set_hyperparameter(
@@ -172,9 +205,18 @@ pub fn set_hyperparameter(
             return Err(SubnetError::RootOnly(spec.name));
         }
         let now = host.block_height();
+        let until_epoch = blocks_until_epoch(host, netuid, &info)?;
+        if until_epoch < ADMIN_FREEZE_WINDOW {
+            return Err(SubnetError::FreezeWindow { epoch_at: now + until_epoch });
+        }
         if let Some(at) = PARAM_SET_AT.load(host, &(netuid, id))? {
             let tempo = hyperparameter(host, netuid, params::id::TEMPO)?;
-            let allowed_at = at.saturating_add(tempo.saturating_mul(2));
+            let tempos = if id == params::id::WEIGHTS_VERSION_KEY {
+                VERSION_KEY_RATE_LIMIT_TEMPOS
+            } else {
+                OWNER_RATE_LIMIT_TEMPOS
+            };
+            let allowed_at = at.saturating_add(tempo.saturating_mul(tempos));
             if now < allowed_at {
                 return Err(SubnetError::RateLimited { until: allowed_at });
             }
@@ -224,6 +266,7 @@ pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Resul
     TOTAL_LOCKED.save(host, &locked);
     token::deposit(host, &info.owner_coldkey, info.locked)?;
     SUBNETS.remove(host, &netuid);
+    LAST_EPOCH.remove(host, &netuid);
     for id in 0..PARAMS.len() as u8 {
         PARAM_VALUES.remove(host, &(netuid, id));
         PARAM_SET_AT.remove(host, &(netuid, id));

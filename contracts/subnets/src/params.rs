@@ -78,6 +78,8 @@ pub fn id_of(name: &str) -> Option<u8> {
 pub mod id {
     /// `tempo`.
     pub const TEMPO: u8 = 0;
+    /// `weights_version_key`.
+    pub const WEIGHTS_VERSION_KEY: u8 = 10;
     /// `max_allowed_uids`.
     pub const MAX_ALLOWED_UIDS: u8 = 3;
     /// `immunity_period`.

@@ -93,7 +93,27 @@ fn hyperparameters_follow_ranges_owners_and_rate_limits() {
         set(&mut h, addr(1), 6, tempo, 500),
         Err(SubnetError::RateLimited { until: 5 + 1440 }.to_string())
     );
-    set(&mut h, addr(1), 5 + 1440, tempo, 500).unwrap();
+    // The scheduler records epochs; an owner change needs ≥ 10 blocks before the next one.
+    let epoch_at = |h: &mut MemoryHost, block: u64| {
+        call(h, SYSTEM, block, |h| {
+            set_last_epoch(h, 1, block);
+            Ok(())
+        })
+        .unwrap()
+    };
+    epoch_at(&mut h, 1_440);
+    assert_eq!(
+        set(&mut h, addr(1), 1_440 + 720 - 9, tempo, 500),
+        Err(SubnetError::FreezeWindow { epoch_at: 2_160 }.to_string())
+    );
+    set(&mut h, addr(1), 1_440 + 720 - 10, tempo, 500).unwrap();
+    epoch_at(&mut h, 9_990);
+    // The weights version key waits five tempos (500 blocks now), not two.
+    set(&mut h, addr(1), 9_991, params::id::WEIGHTS_VERSION_KEY, 7).unwrap();
+    assert_eq!(
+        set(&mut h, addr(1), 9_991 + 400, params::id::WEIGHTS_VERSION_KEY, 8),
+        Err(SubnetError::RateLimited { until: 9_991 + 2_500 }.to_string())
+    );
     assert_eq!(
         set(&mut h, addr(1), 9_999, 1, 10),
         Err(SubnetError::OutOfRange { name: "activity_cutoff_factor_milli", min: 1_000, max: 50_000 }
