@@ -13,7 +13,7 @@ extern crate alloc;
 mod memory;
 
 #[cfg(feature = "prove")]
-pub use memory::{MemoryTree, StateError};
+pub use memory::{MemoryTree, StateError, prove, root_at, update};
 
 use jmt::proof::SparseMerkleProof;
 use jmt::{KeyHash, RootHash};

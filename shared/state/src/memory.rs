@@ -1,9 +1,11 @@
-//! An in-memory versioned tree: the reference implementation of the store behind the proofs,
-//! used by tests, the simulator and as the model the node's database store must match.
+//! Building trees and proofs over any node store ([`update`], [`root_at`], [`prove`]), and an
+//! in-memory versioned tree: the reference store, used by tests and as the model the node's
+//! database store must match.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use jmt::storage::TreeUpdateBatch;
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
 use tao_types::Hash;
@@ -70,6 +72,39 @@ fn tree_err(e: anyhow::Error) -> StateError {
     StateError::Tree(alloc::format!("{e}"))
 }
 
+/// The tree update of writing `writes` (`None` deletes) as `version` over the tree `reader`
+/// holds: the new root and the nodes, values and stale-node records to store. Any store (this
+/// memory map, the node's database) applies the batch its own way.
+pub fn update<R: TreeReader, K: AsRef<[u8]>>(
+    reader: &R,
+    version: Version,
+    writes: impl IntoIterator<Item = (K, Option<Vec<u8>>)>,
+) -> Result<(Hash, TreeUpdateBatch), StateError> {
+    // Sorted and de-duplicated by key hash (last write wins), as jmt requires.
+    let batch: BTreeMap<KeyHash, Option<Vec<u8>>> =
+        writes.into_iter().map(|(k, v)| (key_hash(k.as_ref()), v)).collect();
+    let (root, update) =
+        JellyfishMerkleTree::<_, Hasher>::new(reader).put_value_set(batch, version).map_err(tree_err)?;
+    Ok((Hash(root.0), update))
+}
+
+/// The root of the tree `reader` holds at `version`.
+pub fn root_at<R: TreeReader>(reader: &R, version: Version) -> Result<Hash, StateError> {
+    JellyfishMerkleTree::<_, Hasher>::new(reader).get_root_hash(version).map(|r| Hash(r.0)).map_err(tree_err)
+}
+
+/// The value of `key` at `version` in the tree `reader` holds, with its proof.
+pub fn prove<R: TreeReader>(
+    reader: &R,
+    key: &[u8],
+    version: Version,
+) -> Result<(Option<Vec<u8>>, StateProof), StateError> {
+    JellyfishMerkleTree::<_, Hasher>::new(reader)
+        .get_with_proof(key_hash(key), version)
+        .map(|(v, p)| (v, StateProof(p)))
+        .map_err(tree_err)
+}
+
 impl MemoryTree {
     /// An empty tree with no versions yet.
     pub fn new() -> Self {
@@ -90,11 +125,7 @@ impl MemoryTree {
         if version != self.next_version {
             return Err(StateError::NonSequentialVersion { expected: self.next_version, got: version });
         }
-        // Sorted and de-duplicated by key hash (last write wins), as jmt requires.
-        let batch: BTreeMap<KeyHash, Option<Vec<u8>>> =
-            writes.into_iter().map(|(k, v)| (key_hash(k.as_ref()), v)).collect();
-        let (root, update) =
-            JellyfishMerkleTree::<_, Hasher>::new(self).put_value_set(batch, version).map_err(tree_err)?;
+        let (root, update) = update(&*self, version, writes)?;
         for (key, node) in update.node_batch.nodes() {
             self.nodes.insert(key.clone(), node.clone());
         }
@@ -102,16 +133,13 @@ impl MemoryTree {
             self.values.insert((*k, *v), value.clone());
         }
         self.next_version = version + 1;
-        Ok(Hash(root.0))
+        Ok(root)
     }
 
     /// The root at `version`.
     pub fn root(&self, version: Version) -> Result<Hash, StateError> {
         self.check_version(version)?;
-        JellyfishMerkleTree::<_, Hasher>::new(self)
-            .get_root_hash(version)
-            .map(|r| Hash(r.0))
-            .map_err(tree_err)
+        root_at(self, version)
     }
 
     /// The value of `key` at `version` with its proof.
@@ -121,10 +149,7 @@ impl MemoryTree {
         version: Version,
     ) -> Result<(Option<Vec<u8>>, StateProof), StateError> {
         self.check_version(version)?;
-        JellyfishMerkleTree::<_, Hasher>::new(self)
-            .get_with_proof(key_hash(key), version)
-            .map(|(v, p)| (v, StateProof(p)))
-            .map_err(tree_err)
+        prove(self, key, version)
     }
 
     fn check_version(&self, version: Version) -> Result<(), StateError> {

@@ -1,0 +1,420 @@
+//! The node's authenticated state in one redb file.
+//!
+//! Each block is one [`Store::commit`]: one redb write transaction holding the block's bytes,
+//! the Jellyfish Merkle tree nodes and values of its writes, the plain key-value view contracts
+//! read, the new root and the pruning records. redb commits are durable and atomic, so a
+//! `kill -9` at any instant leaves either the whole block or none of it: the stored root always
+//! matches the stored block. Proofs are served at any version still retained; versions older
+//! than `retain` blocks are pruned as new ones commit.
+//!
+//! Tree logic (roots, proofs, update batches) is `tao_state`'s, shared with its in-memory
+//! reference tree; this crate only stores what it computes.
+
+use std::path::Path;
+
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Version};
+use redb::{
+    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
+use tao_state::StateProof;
+use tao_types::Hash;
+
+/// Tree nodes: borsh(NodeKey) → borsh(Node).
+const NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("nodes");
+/// Tree values: key hash ‖ version (big-endian) → tag (0 deleted, 1 present) ‖ value.
+const VALUES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("values");
+/// The latest value of every live key, by raw key: what contracts read and iterate.
+const LATEST: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("latest");
+/// Nodes replaced at a version: version ‖ borsh(NodeKey) → ().
+const STALE_NODES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("stale_nodes");
+/// Values replaced at a version: version ‖ key hash ‖ replaced version → ().
+const STALE_VALUES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("stale_values");
+/// State root per retained version.
+const ROOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("roots");
+/// The block (as the chain encodes it) committed at each retained version.
+const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+/// `latest` and `oldest` retained versions.
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened, read or written.
+    #[error("database: {0}")]
+    Db(String),
+    /// Versions commit in order, from 0.
+    #[error("next version must be {expected}, got {got}")]
+    NonSequentialVersion {
+        /// The version that may be committed next.
+        expected: Version,
+        /// The version offered.
+        got: Version,
+    },
+    /// The version was never committed.
+    #[error("no state at version {0} yet")]
+    Future(Version),
+    /// The version was pruned.
+    #[error("version {version} was pruned; the oldest retained is {oldest}")]
+    Pruned {
+        /// The version asked for.
+        version: Version,
+        /// The oldest version still held.
+        oldest: Version,
+    },
+    /// Stored bytes did not decode, or the tree found an inconsistency: a corrupt file.
+    #[error("corrupt state: {0}")]
+    Corrupt(String),
+}
+
+fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// A versioned authenticated key-value store over redb.
+pub struct Store {
+    db: Database,
+    retain: u64,
+}
+
+/// What one block changes: writes (`None` deletes) and the block's own bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Key writes in any order; the last write to a key wins.
+    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The block as the chain encodes it, stored with its state.
+    pub block: Vec<u8>,
+}
+
+/// A raw key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// What the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Tree nodes (all retained versions).
+    pub nodes: u64,
+    /// Versioned tree values (all retained versions).
+    pub values: u64,
+    /// Keys live at the latest version.
+    pub live_keys: u64,
+}
+
+fn version_key(key_hash: &KeyHash, version: Version) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&key_hash.0);
+    k[32..].copy_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn encode_value(value: &Option<OwnedValue>) -> Vec<u8> {
+    match value {
+        None => vec![0],
+        Some(v) => [&[1u8][..], v].concat(),
+    }
+}
+
+fn decode_value(bytes: &[u8]) -> Result<Option<OwnedValue>, StoreError> {
+    match bytes.split_first() {
+        Some((0, [])) => Ok(None),
+        Some((1, v)) => Ok(Some(v.to_vec())),
+        _ => Err(StoreError::Corrupt("value tag".into())),
+    }
+}
+
+/// The tree as of the last commit, read through one redb read transaction.
+struct TreeView {
+    nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    values: ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl TreeView {
+    fn new(txn: &ReadTransaction) -> Result<Self, StoreError> {
+        Ok(TreeView {
+            nodes: txn.open_table(NODES).map_err(db_err)?,
+            values: txn.open_table(VALUES).map_err(db_err)?,
+        })
+    }
+
+    /// The version of `key_hash`'s newest value at or before `max_version`, and the value.
+    fn value_at(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<(Version, Option<OwnedValue>)>> {
+        let (low, high) = (version_key(&key_hash, 0), version_key(&key_hash, max_version));
+        let Some(entry) = self.values.range(&low[..]..=&high[..])?.next_back() else { return Ok(None) };
+        let (k, v) = entry?;
+        let version = u64::from_be_bytes(k.value()[32..].try_into()?);
+        Ok(Some((version, decode_value(v.value())?)))
+    }
+}
+
+impl TreeReader for TreeView {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let key = borsh::to_vec(node_key)?;
+        match self.nodes.get(&key[..])? {
+            Some(bytes) => Ok(Some(borsh::from_slice(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(self.value_at(max_version, key_hash)?.and_then(|(_, v)| v))
+    }
+
+    /// Only state-sync restore asks for this; a full scan is acceptable there.
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        let mut best: Option<(NodeKey, LeafNode)> = None;
+        for entry in self.nodes.iter()? {
+            let (k, v) = entry?;
+            if let Node::Leaf(leaf) = borsh::from_slice::<Node>(v.value())?
+                && best.as_ref().is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+            {
+                best = Some((borsh::from_slice(k.value())?, leaf));
+            }
+        }
+        Ok(best)
+    }
+}
+
+impl std::fmt::Debug for TreeView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TreeView")
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, keeping proofs for the last `retain` versions
+    /// (at least 1).
+    pub fn open(path: &Path, retain: u64) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        for table in [NODES, VALUES, LATEST] {
+            txn.open_table(table).map_err(db_err)?;
+        }
+        txn.open_table(STALE_NODES).map_err(db_err)?;
+        txn.open_table(STALE_VALUES).map_err(db_err)?;
+        txn.open_table(ROOTS).map_err(db_err)?;
+        txn.open_table(BLOCKS).map_err(db_err)?;
+        txn.open_table(META).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Store { db, retain: retain.max(1) })
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(META).map_err(db_err)?;
+        Ok(table.get(name).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// The newest committed version, if any.
+    pub fn latest(&self) -> Result<Option<Version>, StoreError> {
+        self.meta("latest")
+    }
+
+    /// The oldest version whose proofs are still served.
+    pub fn oldest(&self) -> Result<Version, StoreError> {
+        Ok(self.meta("oldest")?.unwrap_or(0))
+    }
+
+    fn check(&self, version: Version) -> Result<(), StoreError> {
+        if self.latest()?.is_none_or(|latest| version > latest) {
+            return Err(StoreError::Future(version));
+        }
+        let oldest = self.oldest()?;
+        if version < oldest {
+            return Err(StoreError::Pruned { version, oldest });
+        }
+        Ok(())
+    }
+
+    /// Commits `changes` as `version` (the next one) in one durable transaction and returns
+    /// the new state root. Versions older than `retain` are pruned in the same transaction.
+    pub fn commit(&mut self, version: Version, changes: &Changes) -> Result<Hash, StoreError> {
+        let expected = self.latest()?.map_or(0, |v| v + 1);
+        if version != expected {
+            return Err(StoreError::NonSequentialVersion { expected, got: version });
+        }
+        let read = self.db.begin_read().map_err(db_err)?;
+        let view = TreeView::new(&read)?;
+        let writes = changes.writes.iter().map(|(k, v)| (k.as_slice(), v.clone()));
+        let (root, update) =
+            tao_state::update(&view, version, writes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // Values each new one replaces, for pruning.
+        let mut replaced = Vec::new();
+        for (_, key_hash) in update.node_batch.values().keys() {
+            if let Some((old, _)) = version
+                .checked_sub(1)
+                .map(|v| view.value_at(v, *key_hash))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .flatten()
+            {
+                replaced.push((*key_hash, old));
+            }
+        }
+        drop(view);
+        drop(read);
+
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let prune_range = {
+            let mut nodes = txn.open_table(NODES).map_err(db_err)?;
+            for (key, node) in update.node_batch.nodes() {
+                let (k, v) = (borsh::to_vec(key).map_err(db_err)?, borsh::to_vec(node).map_err(db_err)?);
+                nodes.insert(&k[..], &v[..]).map_err(db_err)?;
+            }
+            let mut values = txn.open_table(VALUES).map_err(db_err)?;
+            for ((v, key_hash), value) in update.node_batch.values() {
+                values.insert(&version_key(key_hash, *v)[..], &encode_value(value)[..]).map_err(db_err)?;
+            }
+            let mut stale_nodes = txn.open_table(STALE_NODES).map_err(db_err)?;
+            for stale in &update.stale_node_index_batch {
+                let k = [
+                    &stale.stale_since_version.to_be_bytes()[..],
+                    &borsh::to_vec(&stale.node_key).map_err(db_err)?,
+                ]
+                .concat();
+                stale_nodes.insert(&k[..], ()).map_err(db_err)?;
+            }
+            let mut stale_values = txn.open_table(STALE_VALUES).map_err(db_err)?;
+            for (key_hash, old) in &replaced {
+                let k = [&version.to_be_bytes()[..], &key_hash.0[..], &old.to_be_bytes()[..]].concat();
+                stale_values.insert(&k[..], ()).map_err(db_err)?;
+            }
+            let mut latest = txn.open_table(LATEST).map_err(db_err)?;
+            for (key, value) in last_writes(&changes.writes) {
+                match value {
+                    Some(v) => latest.insert(key, v.as_slice()).map_err(db_err)?,
+                    None => latest.remove(key).map_err(db_err)?,
+                };
+            }
+            txn.open_table(ROOTS).map_err(db_err)?.insert(version, &root.0[..]).map_err(db_err)?;
+            txn.open_table(BLOCKS)
+                .map_err(db_err)?
+                .insert(version, changes.block.as_slice())
+                .map_err(db_err)?;
+            let mut meta = txn.open_table(META).map_err(db_err)?;
+            meta.insert("latest", version).map_err(db_err)?;
+            let from = meta.get("oldest").map_err(db_err)?.map_or(0, |v| v.value());
+            match (version + 1).checked_sub(self.retain) {
+                Some(oldest) if oldest > from => {
+                    meta.insert("oldest", oldest).map_err(db_err)?;
+                    Some((from, oldest))
+                }
+                _ => None,
+            }
+        };
+        if let Some((from, oldest)) = prune_range {
+            prune(&txn, from, oldest)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(root)
+    }
+
+    /// Entry counts, for operators and for checking that pruning keeps the file bounded.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let count = |t: TableDefinition<'_, &[u8], &[u8]>| -> Result<u64, StoreError> {
+            txn.open_table(t).map_err(db_err)?.len().map_err(db_err)
+        };
+        Ok(Stats { nodes: count(NODES)?, values: count(VALUES)?, live_keys: count(LATEST)? })
+    }
+
+    /// The state root at `version`.
+    pub fn root(&self, version: Version) -> Result<Hash, StoreError> {
+        self.check(version)?;
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(ROOTS).map_err(db_err)?;
+        let bytes = table
+            .get(version)
+            .map_err(db_err)?
+            .ok_or(StoreError::Corrupt(format!("no root at {version}")))?;
+        Ok(Hash(bytes.value().try_into().map_err(|_| StoreError::Corrupt("root length".into()))?))
+    }
+
+    /// The block committed at `version`.
+    pub fn block(&self, version: Version) -> Result<Vec<u8>, StoreError> {
+        self.check(version)?;
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BLOCKS).map_err(db_err)?;
+        let bytes = table
+            .get(version)
+            .map_err(db_err)?
+            .ok_or(StoreError::Corrupt(format!("no block at {version}")))?;
+        Ok(bytes.value().to_vec())
+    }
+
+    /// The latest value of `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(LATEST).map_err(db_err)?;
+        Ok(table.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The first live entry whose key starts with `prefix` and is greater than `after`.
+    pub fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(LATEST).map_err(db_err)?;
+        let start = after.unwrap_or(prefix);
+        for entry in table.range(start..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                return Ok(None);
+            }
+            if after.is_none_or(|a| key > a) {
+                return Ok(Some((key.to_vec(), v.value().to_vec())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The value of `key` at `version` with its proof against that version's root.
+    pub fn get_with_proof(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, StateProof), StoreError> {
+        self.check(version)?;
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let view = TreeView::new(&txn)?;
+        tao_state::prove(&view, key, version).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Each key's last write, in key order.
+fn last_writes(writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> std::collections::BTreeMap<&[u8], &Option<Vec<u8>>> {
+    writes.iter().map(|(k, v)| (k.as_slice(), v)).collect()
+}
+
+/// Deletes the nodes and values that went stale at or before `oldest` (only versions before it
+/// read them), and the roots and blocks of versions `from..oldest`.
+fn prune(txn: &redb::WriteTransaction, from: Version, oldest: Version) -> Result<(), StoreError> {
+    let limit = (oldest + 1).to_be_bytes();
+    let mut stale_nodes = txn.open_table(STALE_NODES).map_err(db_err)?;
+    let mut nodes = txn.open_table(NODES).map_err(db_err)?;
+    for entry in stale_nodes.extract_from_if(..&limit[..], |_, _| true).map_err(db_err)? {
+        let (k, _) = entry.map_err(db_err)?;
+        nodes.remove(&k.value()[8..]).map_err(db_err)?;
+    }
+    let mut stale_values = txn.open_table(STALE_VALUES).map_err(db_err)?;
+    let mut values = txn.open_table(VALUES).map_err(db_err)?;
+    for entry in stale_values.extract_from_if(..&limit[..], |_, _| true).map_err(db_err)? {
+        let (k, _) = entry.map_err(db_err)?;
+        let k = k.value();
+        values.remove(&k[8..48]).map_err(db_err)?;
+    }
+    let mut roots = txn.open_table(ROOTS).map_err(db_err)?;
+    let mut blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+    for v in from..oldest {
+        roots.remove(v).map_err(db_err)?;
+        blocks.remove(v).map_err(db_err)?;
+    }
+    Ok(())
+}
