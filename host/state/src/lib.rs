@@ -78,14 +78,9 @@ pub struct Store {
     retain: u64,
 }
 
-/// What one block changes: writes (`None` deletes) and the block's own bytes.
-#[derive(Debug, Clone, Default)]
-pub struct Changes {
-    /// Key writes in any order; the last write to a key wins.
-    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    /// The block as the chain encodes it, stored with its state.
-    pub block: Vec<u8>,
-}
+/// A block's writes: key and new value (`None` deletes), in any order; the last write to a key
+/// wins.
+pub type Writes = [(Vec<u8>, Option<Vec<u8>>)];
 
 /// A raw key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -234,18 +229,24 @@ impl Store {
         Ok(())
     }
 
-    /// Commits `changes` as `version` (the next one) in one durable transaction and returns
-    /// the new state root. Versions older than `retain` are pruned in the same transaction.
-    pub fn commit(&mut self, version: Version, changes: &Changes) -> Result<Hash, StoreError> {
+    /// Commits `writes` as `version` (the next one) in one durable transaction and returns the
+    /// new state root. `block` turns that root into the block's bytes (its header names the
+    /// root), stored in the same transaction. Versions older than `retain` are pruned with it.
+    pub fn commit(
+        &mut self,
+        version: Version,
+        writes: &Writes,
+        block: impl FnOnce(&Hash) -> Vec<u8>,
+    ) -> Result<Hash, StoreError> {
         let expected = self.latest()?.map_or(0, |v| v + 1);
         if version != expected {
             return Err(StoreError::NonSequentialVersion { expected, got: version });
         }
         let read = self.db.begin_read().map_err(db_err)?;
         let view = TreeView::new(&read)?;
-        let writes = changes.writes.iter().map(|(k, v)| (k.as_slice(), v.clone()));
+        let tree_writes = writes.iter().map(|(k, v)| (k.as_slice(), v.clone()));
         let (root, update) =
-            tao_state::update(&view, version, writes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tao_state::update(&view, version, tree_writes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // Values each new one replaces, for pruning.
         let mut replaced = Vec::new();
         for (_, key_hash) in update.node_batch.values().keys() {
@@ -288,16 +289,17 @@ impl Store {
                 stale_values.insert(&k[..], ()).map_err(db_err)?;
             }
             let mut latest = txn.open_table(LATEST).map_err(db_err)?;
-            for (key, value) in last_writes(&changes.writes) {
+            for (key, value) in last_writes(writes) {
                 match value {
                     Some(v) => latest.insert(key, v.as_slice()).map_err(db_err)?,
                     None => latest.remove(key).map_err(db_err)?,
                 };
             }
             txn.open_table(ROOTS).map_err(db_err)?.insert(version, &root.0[..]).map_err(db_err)?;
+            let block_bytes = block(&root);
             txn.open_table(BLOCKS)
                 .map_err(db_err)?
-                .insert(version, changes.block.as_slice())
+                .insert(version, block_bytes.as_slice())
                 .map_err(db_err)?;
             let mut meta = txn.open_table(META).map_err(db_err)?;
             meta.insert("latest", version).map_err(db_err)?;

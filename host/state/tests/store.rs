@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use proptest::prelude::*;
 use tao_state::MemoryTree;
-use tao_store::{Changes, Store, StoreError};
+use tao_store::{Store, StoreError};
 
 type Block = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
@@ -19,8 +19,9 @@ fn arb_blocks() -> impl Strategy<Value = Vec<Block>> {
     proptest::collection::vec(proptest::collection::vec(write, 0..5), 1..12)
 }
 
-fn changes(block: &Block, version: u64) -> Changes {
-    Changes { writes: block.clone(), block: version.to_be_bytes().to_vec() }
+/// The block bytes the tests store: the version and the root it produced.
+fn block_bytes(version: u64, root: &tao_types::Hash) -> Vec<u8> {
+    [&version.to_be_bytes()[..], &root.0[..]].concat()
 }
 
 proptest! {
@@ -34,7 +35,7 @@ proptest! {
         let mut history = Vec::new();
         for (v, block) in blocks.iter().enumerate() {
             let v = v as u64;
-            let root = store.commit(v, &changes(block, v)).unwrap();
+            let root = store.commit(v, block, |r| block_bytes(v, r)).unwrap();
             prop_assert_eq!(root, model.apply(v, block.clone()).unwrap());
             for (k, val) in block {
                 match val {
@@ -51,7 +52,7 @@ proptest! {
                     prop_assert_eq!(value.as_ref(), history[version as usize].get(&k));
                     prop_assert!(tao_state::verify(&root, &k, value.as_deref(), &proof).is_ok());
                 }
-                prop_assert_eq!(store.block(version).unwrap(), version.to_be_bytes().to_vec());
+                prop_assert_eq!(store.block(version).unwrap(), block_bytes(version, &root));
             }
             if v >= retain {
                 let pruned = v - retain;
@@ -80,11 +81,11 @@ fn versions_commit_in_order_and_future_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.redb"), 10).unwrap();
     assert!(matches!(
-        store.commit(1, &Changes::default()),
+        store.commit(1, &[], |_| Vec::new()),
         Err(StoreError::NonSequentialVersion { expected: 0, got: 1 })
     ));
     assert!(matches!(store.root(0), Err(StoreError::Future(0))));
-    store.commit(0, &Changes::default()).unwrap();
+    store.commit(0, &[], |_| Vec::new()).unwrap();
     assert_eq!(store.root(0).unwrap(), tao_state::empty_root());
     assert!(matches!(store.get_with_proof(b"k", 1), Err(StoreError::Future(1))));
 }
@@ -95,8 +96,8 @@ fn pruning_keeps_the_file_bounded() {
     let mut store = Store::open(&dir.path().join("s.redb"), 2).unwrap();
     let mut sizes = Vec::new();
     for v in 0..200u64 {
-        let writes = (0..8u8).map(|k| (vec![k], Some(v.to_be_bytes().to_vec()))).collect();
-        store.commit(v, &Changes { writes, block: vec![] }).unwrap();
+        let writes: Block = (0..8u8).map(|k| (vec![k], Some(v.to_be_bytes().to_vec()))).collect();
+        store.commit(v, &writes, |_| Vec::new()).unwrap();
         sizes.push(store.stats().unwrap());
     }
     // Two versions of eight keys: the tree stays a few dozen nodes, not 200 versions' worth.
@@ -113,8 +114,8 @@ fn reopening_keeps_every_committed_block() {
     let path = dir.path().join("s.redb");
     let root = {
         let mut store = Store::open(&path, 100).unwrap();
-        store.commit(0, &changes(&vec![(b"k".to_vec(), Some(b"v".to_vec()))], 0)).unwrap();
-        store.commit(1, &changes(&vec![(b"j".to_vec(), Some(b"w".to_vec()))], 1)).unwrap()
+        store.commit(0, &[(b"k".to_vec(), Some(b"v".to_vec()))], |r| block_bytes(0, r)).unwrap();
+        store.commit(1, &[(b"j".to_vec(), Some(b"w".to_vec()))], |r| block_bytes(1, r)).unwrap()
     };
     let store = Store::open(&path, 100).unwrap();
     assert_eq!(store.latest().unwrap(), Some(1));
@@ -124,14 +125,14 @@ fn reopening_keeps_every_committed_block() {
     assert!(tao_state::verify(&root, b"j", value.as_deref(), &proof).is_ok());
 }
 
-/// The deterministic block `v` of the crash test: it rewrites a few keys and deletes one.
-fn crash_block(v: u64) -> Changes {
+/// The deterministic writes of block `v` in the crash test: a few keys rewritten, one deleted.
+fn crash_block(v: u64) -> Block {
     let mut writes: Block = (0..4u64)
         .map(|i| ((v * 3 + i) % 50).to_be_bytes().to_vec())
         .map(|k| (k, Some(v.to_be_bytes().to_vec())))
         .collect();
     writes.push((((v * 7) % 50).to_be_bytes().to_vec(), None));
-    Changes { writes, block: v.to_be_bytes().to_vec() }
+    writes
 }
 
 /// Child side of the crash test: commits blocks forever, announcing each commit.
@@ -142,7 +143,7 @@ fn crash_writer() {
     let mut store = Store::open(std::path::Path::new(&path), 16).unwrap();
     let mut v = store.latest().unwrap().map_or(0, |l| l + 1);
     loop {
-        store.commit(v, &crash_block(v)).unwrap();
+        store.commit(v, &crash_block(v), |r| block_bytes(v, r)).unwrap();
         println!("committed {v}");
         v += 1;
     }
@@ -180,9 +181,13 @@ fn crash_loses_no_committed_block() {
         let mut model = MemoryTree::new();
         let mut root = tao_state::empty_root();
         for v in 0..=latest {
-            root = model.apply(v, crash_block(v).writes).unwrap();
+            root = model.apply(v, crash_block(v)).unwrap();
         }
         assert_eq!(store.root(latest).unwrap(), root, "round {round}");
-        assert_eq!(store.block(latest).unwrap(), latest.to_be_bytes().to_vec());
+        assert_eq!(
+            store.block(latest).unwrap(),
+            block_bytes(latest, &root),
+            "the block names the root it was stored with"
+        );
     }
 }

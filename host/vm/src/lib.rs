@@ -29,7 +29,7 @@ pub use admission::{AdmissionError, AdmissionReport, Admitted, CodeClass, Limits
 pub use gas::GasSchedule;
 pub use host::CallContext;
 pub use outcome::{Execution, HostError, Outcome, TrapKind, VmFault};
-pub use storage::{MemoryStorage, Storage, WriteSet};
+pub use storage::{Layered, MemoryStorage, Storage, WriteSet};
 
 use host::{HostState, Stop};
 
@@ -211,7 +211,7 @@ impl Vm {
             gas_used,
             output: state.output,
             events: state.events,
-            writes: state.overlay.writes,
+            writes: state.overlay.layered.writes,
         })
     }
 }

@@ -55,36 +55,40 @@ impl Storage for MemoryStorage {
     }
 }
 
-/// The call's view: its writes over the committed storage.
-pub(crate) struct Overlay {
+/// Writes layered over a base storage: a call's view of its own writes, and the block
+/// executor's view of a block's writes over the committed state.
+#[derive(Clone)]
+pub struct Layered {
     base: std::sync::Arc<dyn Storage + Send + Sync>,
-    pub(crate) writes: WriteSet,
-    pub(crate) written_bytes: u64,
+    /// The writes so far (`None` removes).
+    pub writes: WriteSet,
 }
 
-impl Overlay {
-    pub(crate) fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
-        Self { base, writes: WriteSet::new(), written_bytes: 0 }
+impl Layered {
+    /// No writes yet over `base`.
+    pub fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
+        Self { base, writes: WriteSet::new() }
     }
 
-    pub(crate) fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    /// Applies `writes` on top (a successful call's write set).
+    pub fn apply(&mut self, writes: &WriteSet) {
+        for (k, v) in writes {
+            self.writes.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+impl Storage for Layered {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         match self.writes.get(key) {
             Some(v) => v.clone(),
             None => self.base.get(key),
         }
     }
 
-    pub(crate) fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        self.written_bytes = self
-            .written_bytes
-            .saturating_add(key.len() as u64)
-            .saturating_add(value.as_ref().map_or(0, |v| v.len() as u64));
-        self.writes.insert(key, value);
-    }
-
     /// Merges the base and the writes; removed keys are skipped. Each loop turn passes one removed
-    /// key of this call, so it is bounded by the call's own write set.
-    pub(crate) fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// key of the writes, so it is bounded by the write set.
+    fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
         let mut cursor = after.map(<[u8]>::to_vec);
         loop {
             let base = self.base.next_after(prefix, cursor.as_deref());
@@ -103,5 +107,33 @@ impl Overlay {
                 None => cursor = Some(key.clone()),
             }
         }
+    }
+}
+
+/// The call's view: its writes over the committed storage, and their size.
+pub(crate) struct Overlay {
+    pub(crate) layered: Layered,
+    pub(crate) written_bytes: u64,
+}
+
+impl Overlay {
+    pub(crate) fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
+        Self { layered: Layered::new(base), written_bytes: 0 }
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.layered.get(key)
+    }
+
+    pub(crate) fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.written_bytes = self
+            .written_bytes
+            .saturating_add(key.len() as u64)
+            .saturating_add(value.as_ref().map_or(0, |v| v.len() as u64));
+        self.layered.writes.insert(key, value);
+    }
+
+    pub(crate) fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.layered.next_after(prefix, after)
     }
 }

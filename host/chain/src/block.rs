@@ -1,0 +1,190 @@
+//! Headers, blocks, receipts and finality certificates, with their canonical hashes.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use tao_crypto::{PublicKey, SecretKey, Signature};
+use tao_tx::SignedTransaction;
+use tao_types::{Address, Hash, keccak256};
+
+/// A block header: everything a light client needs to follow the chain and check proofs.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Header {
+    /// Hash of the previous header (zero for genesis).
+    pub parent: Hash,
+    /// Height; genesis is 0.
+    pub height: u64,
+    /// Unix milliseconds chosen by the proposer, strictly after the parent's.
+    pub time_ms: u64,
+    /// Root of the state after this block.
+    pub state_root: Hash,
+    /// Merkle root of the transaction hashes.
+    pub txs_root: Hash,
+    /// Merkle root of the receipt hashes.
+    pub receipts_root: Hash,
+    /// Hash of the validator set that signs this block.
+    pub validators_hash: Hash,
+    /// Hash of the validator set that signs the next block.
+    pub next_validators_hash: Hash,
+    /// Who proposed it.
+    pub proposer: Address,
+}
+
+impl Header {
+    /// Keccak-256 of the borsh encoding: the block's identity.
+    pub fn hash(&self) -> Hash {
+        Hash(keccak256(&borsh::to_vec(self).unwrap_or_default()))
+    }
+}
+
+/// A header and its transactions.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Block {
+    /// The header.
+    pub header: Header,
+    /// Transactions in execution order.
+    pub txs: Vec<SignedTransaction>,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
+pub enum TxOutcome {
+    /// Its writes are in the state.
+    Ok,
+    /// Refused or failed; its writes were discarded but the fee was charged.
+    Failed(String),
+}
+
+/// What one transaction did: recorded on chain, its hash in the header.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Receipt {
+    /// The transaction's hash.
+    pub tx: Hash,
+    /// Its outcome.
+    pub outcome: TxOutcome,
+    /// Rao charged as fee.
+    pub fee: u64,
+    /// Gas used by the call.
+    pub gas_used: u64,
+    /// Events, in order.
+    pub events: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Receipt {
+    /// Keccak-256 of the borsh encoding.
+    pub fn hash(&self) -> Hash {
+        Hash(keccak256(&borsh::to_vec(self).unwrap_or_default()))
+    }
+}
+
+/// Binary Keccak Merkle root of `leaves` (an odd node is paired with itself); zero when empty.
+pub fn merkle_root(leaves: &[Hash]) -> Hash {
+    if leaves.is_empty() {
+        return Hash([0; 32]);
+    }
+    let mut level: Vec<Hash> = leaves.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| {
+                let right = pair.get(1).unwrap_or(&pair[0]);
+                Hash(keccak256(&[pair[0].0, right.0].concat()))
+            })
+            .collect();
+    }
+    level[0]
+}
+
+/// A validator: its key and voting power.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Validator {
+    /// Its public key.
+    pub key: PublicKey,
+    /// Voting power.
+    pub power: u64,
+}
+
+/// Hash of a validator set, as committed in headers.
+pub fn validators_hash(validators: &[Validator]) -> Hash {
+    Hash(keccak256(&borsh::to_vec(validators).unwrap_or_default()))
+}
+
+/// Domain of header signatures, distinct from transactions and messages.
+const HEADER_DOMAIN: &[u8] = b"wasmtensor/header/v1";
+
+fn header_signing_hash(header: &Hash) -> [u8; 32] {
+    keccak256(&[HEADER_DOMAIN, &header.0].concat())
+}
+
+/// Validators' signatures over a header hash: the block is final once they hold more than two
+/// thirds of the power of the set committed in its `validators_hash`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Certificate {
+    /// The header signed.
+    pub header: Hash,
+    /// Index into the validator set and signature.
+    pub signatures: Vec<(u32, Signature)>,
+}
+
+/// Why a certificate does not finalize a header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// It signs another header.
+    #[error("certificate is for another header")]
+    WrongHeader,
+    /// The validator set given is not the header's.
+    #[error("validator set does not match the header")]
+    WrongValidators,
+    /// An index is outside the set or repeated.
+    #[error("signer {0} is not in the set or signed twice")]
+    BadSigner(u32),
+    /// A signature does not verify.
+    #[error("signature of validator {0} is invalid")]
+    BadSignature(u32),
+    /// The signers hold two thirds of the power or less.
+    #[error("signers hold {signed} of {total} power; more than two thirds is needed")]
+    NotEnoughPower {
+        /// Power that signed.
+        signed: u128,
+        /// Total power.
+        total: u128,
+    },
+}
+
+impl Certificate {
+    /// A certificate signed by `keys` (validator index, key) over `header`.
+    pub fn sign(header: &Header, keys: &[(u32, &SecretKey)]) -> Certificate {
+        let hash = header.hash();
+        let signing = header_signing_hash(&hash);
+        Certificate {
+            header: hash,
+            signatures: keys.iter().map(|(i, k)| (*i, k.sign_hash(&signing))).collect(),
+        }
+    }
+
+    /// Checks that this certificate finalizes `header` under `validators`.
+    pub fn verify(&self, header: &Header, validators: &[Validator]) -> Result<(), CertificateError> {
+        if self.header != header.hash() {
+            return Err(CertificateError::WrongHeader);
+        }
+        if validators_hash(validators) != header.validators_hash {
+            return Err(CertificateError::WrongValidators);
+        }
+        let signing = header_signing_hash(&self.header);
+        let mut seen = vec![false; validators.len()];
+        let mut signed = 0u128;
+        for (index, signature) in &self.signatures {
+            let slot = usize::try_from(*index).ok().filter(|i| *i < validators.len() && !seen[*i]);
+            let i = slot.ok_or(CertificateError::BadSigner(*index))?;
+            seen[i] = true;
+            validators[i]
+                .key
+                .verify_hash(&signing, signature)
+                .map_err(|_| CertificateError::BadSignature(*index))?;
+            signed += u128::from(validators[i].power);
+        }
+        let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
+        if signed * 3 <= total * 2 {
+            return Err(CertificateError::NotEnoughPower { signed, total });
+        }
+        Ok(())
+    }
+}

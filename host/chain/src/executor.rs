@@ -1,0 +1,272 @@
+//! Executes a block's begin-block hooks and transactions against a state snapshot, with no I/O:
+//! the caller gives the committed state and gets back the block's writes and receipts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tao_contract_token as token;
+use tao_crypto::ChainDomain;
+use tao_tx::SignedTransaction;
+use tao_types::{Address, Hash};
+use tao_vm::{CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, Vm, WriteSet};
+
+use crate::block::{Receipt, TxOutcome, merkle_root};
+use crate::keys;
+
+/// Gas of each begin-block hook call: chain work, bounded by its own loops, not by users.
+pub const HOOK_GAS: u64 = 20_000_000_000;
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 4096;
+
+/// Begin-block hooks, in order: (module, entry point).
+pub const BEGIN_BLOCK: &[(&str, &str)] = &[("neurons", "entry_on_block"), ("incentive", "entry_on_block")];
+
+/// A block the executor cannot apply: a node or protocol fault, never a user's error (those go
+/// into receipts).
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// A transaction's signature, chain id or encoding is wrong.
+    #[error("transaction {index}: {error}")]
+    InvalidTx {
+        /// Position in the block.
+        index: usize,
+        /// Why.
+        error: tao_tx::TxError,
+    },
+    /// A transaction's nonce is not the sender's next one.
+    #[error("transaction {index}: nonce {got}, expected {expected}")]
+    BadNonce {
+        /// Position in the block.
+        index: usize,
+        /// The sender's next nonce.
+        expected: u64,
+        /// The nonce given.
+        got: u64,
+    },
+    /// A transaction's sender cannot pay its fee.
+    #[error("transaction {index} cannot pay its fee: {reason}")]
+    CannotPay {
+        /// Position in the block.
+        index: usize,
+        /// The token module's answer.
+        reason: String,
+    },
+    /// Too many transactions.
+    #[error("{0} transactions; at most {MAX_BLOCK_TXS}")]
+    TooManyTxs(usize),
+    /// A system module is missing or was refused.
+    #[error("system module {0}: {1}")]
+    Module(String, String),
+    /// A begin-block hook failed: the protocol itself is broken.
+    #[error("hook {module}::{entry} failed: {outcome}")]
+    Hook {
+        /// Module.
+        module: String,
+        /// Entry point.
+        entry: String,
+        /// How it failed.
+        outcome: String,
+    },
+    /// The VM could not run at all.
+    #[error("vm: {0}")]
+    Vm(#[from] tao_vm::VmFault),
+}
+
+/// What a block did.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// All writes, to commit with the block.
+    pub writes: WriteSet,
+    /// One receipt per transaction.
+    pub receipts: Vec<Receipt>,
+    /// Merkle root of the transaction hashes.
+    pub txs_root: Hash,
+    /// Merkle root of the receipt hashes.
+    pub receipts_root: Hash,
+}
+
+/// The block executor: the VM and the chain's signing domain.
+pub struct Executor {
+    vm: Vm,
+    domain: ChainDomain,
+    prepared: Mutex<BTreeMap<Hash, Prepared>>,
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Ok => "ok".into(),
+        Outcome::Abort(m) => m.clone(),
+        Outcome::HostError(e) => format!("host error: {e}"),
+        Outcome::Trap(kind) => format!("trap: {kind:?}"),
+        Outcome::OutOfGas => "out of gas".into(),
+        Outcome::StackLimit => "stack limit reached".into(),
+        Outcome::NoSuchEntry(name) => format!("no entry point `{name}`"),
+    }
+}
+
+impl Executor {
+    /// An executor for the chain `domain`.
+    pub fn new(vm: Vm, domain: ChainDomain) -> Executor {
+        Executor { vm, domain, prepared: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The same executor (and its compiled modules) for another signing domain: genesis builds
+    /// the executor before the genesis hash exists.
+    pub fn with_domain(self, domain: ChainDomain) -> Executor {
+        Executor { domain, ..self }
+    }
+
+    /// The chain's signing domain.
+    pub fn domain(&self) -> &ChainDomain {
+        &self.domain
+    }
+
+    /// The compiled module with code `hash` in `state`, if any.
+    fn module(&self, state: &Layered, hash: &Hash) -> Result<Option<Prepared>, ChainError> {
+        if let Some(p) = self.prepared.lock().map_err(|_| poisoned())?.get(hash) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(code) = state.get(&keys::code(hash)) else { return Ok(None) };
+        let admitted = self
+            .vm
+            .admit(&code, CodeClass::System)
+            .map_err(|e| ChainError::Module(hash.to_string(), e.to_string()))?;
+        let prepared = self.vm.prepare(&admitted)?;
+        self.prepared.lock().map_err(|_| poisoned())?.insert(*hash, prepared.clone());
+        Ok(Some(prepared))
+    }
+
+    /// The system module registered as `name`.
+    fn system_module(&self, state: &Layered, name: &str) -> Result<Prepared, ChainError> {
+        let hash = state
+            .get(&keys::module(name))
+            .and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+            .map(Hash)
+            .ok_or_else(|| ChainError::Module(name.into(), "not registered".into()))?;
+        self.module(state, &hash)?.ok_or_else(|| ChainError::Module(name.into(), "code missing".into()))
+    }
+
+    fn call(
+        &self,
+        state: &Layered,
+        module: &Prepared,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+        gas: u64,
+    ) -> Result<Execution, ChainError> {
+        let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
+        Ok(self.vm.call(module, entry, input, context, snapshot, gas)?)
+    }
+
+    /// Runs `entry` of system module `name` as the chain; its failure is a [`ChainError`].
+    pub fn system_call(
+        &self,
+        state: &mut Layered,
+        name: &str,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Execution, ChainError> {
+        let module = self.system_module(state, name)?;
+        let exec = self.call(
+            state,
+            &module,
+            entry,
+            input,
+            CallContext { caller: token::SYSTEM, ..context },
+            HOOK_GAS,
+        )?;
+        if !exec.outcome.is_ok() {
+            let outcome = describe(&exec.outcome);
+            return Err(ChainError::Hook { module: name.into(), entry: entry.into(), outcome });
+        }
+        state.apply(&exec.writes);
+        Ok(exec)
+    }
+
+    /// Executes a block at `height` and `time_ms` on `state`: begin-block hooks, then each
+    /// transaction (fee first, never refunded; nonce; call). A failed call leaves only its fee
+    /// and nonce; an invalid transaction makes the whole block invalid.
+    pub fn execute(
+        &self,
+        state: Arc<dyn Storage + Send + Sync>,
+        height: u64,
+        time_ms: u64,
+        txs: &[SignedTransaction],
+    ) -> Result<Executed, ChainError> {
+        if txs.len() > MAX_BLOCK_TXS {
+            return Err(ChainError::TooManyTxs(txs.len()));
+        }
+        let mut layered = Layered::new(state);
+        let context = CallContext { caller: token::SYSTEM, block_height: height, block_time_ms: time_ms };
+        for (module, entry) in BEGIN_BLOCK {
+            self.system_call(&mut layered, module, entry, &[], context)?;
+        }
+        let mut receipts = Vec::with_capacity(txs.len());
+        for (index, signed) in txs.iter().enumerate() {
+            receipts.push(self.apply_tx(&mut layered, index, signed, context)?);
+        }
+        let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
+        let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+        Ok(Executed { writes: layered.writes, receipts, txs_root, receipts_root })
+    }
+
+    /// The sender's next nonce in `state`.
+    pub fn nonce(state: &dyn Storage, sender: &Address) -> u64 {
+        state.get(&keys::nonce(sender)).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes)
+    }
+
+    fn apply_tx(
+        &self,
+        state: &mut Layered,
+        index: usize,
+        signed: &SignedTransaction,
+        context: CallContext,
+    ) -> Result<Receipt, ChainError> {
+        tao_tx::verify(signed, &self.domain).map_err(|error| ChainError::InvalidTx { index, error })?;
+        let tx = &signed.tx;
+        let expected = Self::nonce(state, &tx.sender);
+        if tx.nonce != expected {
+            return Err(ChainError::BadNonce { index, expected, got: tx.nonce });
+        }
+        let bytes = signed.encode().len() as u64;
+        let gas = token::gas_for(bytes, tx.fee_limit.0);
+        let fee = token::fee(bytes, gas);
+        let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
+        self.system_call(state, "token", "entry_charge_fee", &charge, context)
+            .map_err(|e| ChainError::CannotPay { index, reason: e.to_string() })?;
+        state.writes.insert(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
+        let hash = signed.hash();
+        let receipt = |outcome, gas_used, events: Vec<(Vec<u8>, Vec<u8>)>| Receipt {
+            tx: hash,
+            outcome,
+            fee,
+            gas_used,
+            events,
+        };
+        let Some(module) = self.module(state, &tx.call.contract)? else {
+            let reason = format!("no contract {}", tx.call.contract);
+            return Ok(receipt(TxOutcome::Failed(reason), 0, Vec::new()));
+        };
+        let entry = String::from_utf8_lossy(&tx.call.method).into_owned();
+        let exec = self.call(
+            state,
+            &module,
+            &entry,
+            &tx.call.args,
+            CallContext { caller: tx.sender, ..context },
+            gas,
+        )?;
+        let events = exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())).collect();
+        if exec.outcome.is_ok() {
+            state.apply(&exec.writes);
+            return Ok(receipt(TxOutcome::Ok, exec.gas_used, events));
+        }
+        Ok(receipt(TxOutcome::Failed(describe(&exec.outcome)), exec.gas_used, Vec::new()))
+    }
+}
+
+fn poisoned() -> ChainError {
+    ChainError::Module("cache".into(), "lock poisoned".into())
+}

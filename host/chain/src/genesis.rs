@@ -1,0 +1,70 @@
+//! The chain's first state: system modules, balances and validators.
+
+use std::sync::Arc;
+
+use tao_crypto::ChainDomain;
+use tao_types::{Address, Hash, keccak256};
+use tao_vm::{CallContext, Layered, MemoryStorage, Vm, WriteSet};
+
+use crate::block::{Header, Validator, validators_hash};
+use crate::executor::{ChainError, Executor};
+use crate::keys;
+
+/// What the chain starts with.
+#[derive(Debug, Clone)]
+pub struct Genesis {
+    /// Chain id, signed into every transaction.
+    pub chain_id: u64,
+    /// Unix milliseconds of the genesis header.
+    pub time_ms: u64,
+    /// System modules by name (`token`, `subnets`, …) and their Wasm code.
+    pub modules: Vec<(String, Vec<u8>)>,
+    /// Funded accounts.
+    pub balances: Vec<(Address, u64)>,
+    /// The first validator set.
+    pub validators: Vec<Validator>,
+}
+
+/// The genesis state and header, and the executor for the chain they define.
+pub struct Built {
+    /// State writes of genesis (version 0).
+    pub writes: WriteSet,
+    /// The executor, bound to this chain's signing domain.
+    pub executor: Executor,
+}
+
+impl Genesis {
+    /// Installs the modules and mints the balances (through the token module, so the state
+    /// layout stays the contract's), and returns the genesis writes and the chain's executor.
+    /// The signing domain needs the genesis hash, which needs the state root: `root` computes
+    /// it from the writes (the node's store, or a memory tree).
+    pub fn build(&self, vm: Vm, root: impl FnOnce(&WriteSet) -> Hash) -> Result<(Built, Header), ChainError> {
+        let mut state = Layered::new(Arc::new(MemoryStorage::default()));
+        for (name, code) in &self.modules {
+            let hash = Hash(keccak256(code));
+            state.writes.insert(keys::code(&hash), Some(code.clone()));
+            state.writes.insert(keys::module(name), Some(hash.0.to_vec()));
+        }
+        let placeholder = ChainDomain { chain_id: self.chain_id, genesis_hash: Hash([0; 32]) };
+        let executor = Executor::new(vm, placeholder);
+        let context =
+            CallContext { caller: tao_contract_token::SYSTEM, block_height: 0, block_time_ms: self.time_ms };
+        let balances = borsh::to_vec(&self.balances).unwrap_or_default();
+        executor.system_call(&mut state, "token", "entry_genesis", &balances, context)?;
+        let writes = state.writes;
+        let validators = validators_hash(&self.validators);
+        let header = Header {
+            parent: Hash([0; 32]),
+            height: 0,
+            time_ms: self.time_ms,
+            state_root: root(&writes),
+            txs_root: Hash([0; 32]),
+            receipts_root: Hash([0; 32]),
+            validators_hash: validators,
+            next_validators_hash: validators,
+            proposer: Address([0; 20]),
+        };
+        let domain = ChainDomain { chain_id: self.chain_id, genesis_hash: header.hash() };
+        Ok((Built { writes, executor: executor.with_domain(domain) }, header))
+    }
+}

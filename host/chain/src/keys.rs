@@ -1,0 +1,18 @@
+//! The few state keys the chain itself owns; every other key belongs to a contract.
+
+use tao_types::{Address, Hash};
+
+/// Next nonce of an account (u64, big-endian).
+pub fn nonce(account: &Address) -> Vec<u8> {
+    [b"sys/nonce/".as_slice(), &account.0].concat()
+}
+
+/// Wasm code by its Keccak-256 hash.
+pub fn code(hash: &Hash) -> Vec<u8> {
+    [b"sys/code/".as_slice(), &hash.0].concat()
+}
+
+/// The code hash of the system module called `name`.
+pub fn module(name: &str) -> Vec<u8> {
+    [b"sys/module/".as_slice(), name.as_bytes()].concat()
+}

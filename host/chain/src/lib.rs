@@ -1,0 +1,15 @@
+//! The block executor: a pure state machine from (committed state, block) to (writes,
+//! receipts), with no I/O. The node feeds it snapshots of its store and commits what it returns;
+//! every node executing the same block on the same state gets the same writes, receipts and
+//! roots. Chain logic itself lives in the system contracts it calls.
+
+mod block;
+mod executor;
+mod genesis;
+pub mod keys;
+
+pub use block::{
+    Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
+};
+pub use executor::{BEGIN_BLOCK, ChainError, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS};
+pub use genesis::{Built, Genesis};
