@@ -48,7 +48,8 @@ impl<K: BorshSerialize + BorshDeserialize, V: BorshSerialize + BorshDeserialize>
         Map { prefix, _types: PhantomData }
     }
 
-    fn key(&self, key: &K) -> Vec<u8> {
+    /// The full storage key of `key`: what a node proves and a light client checks.
+    pub fn key(&self, key: &K) -> Vec<u8> {
         let mut full = self.prefix.to_vec();
         full.extend_from_slice(&borsh::to_vec(key).unwrap_or_default());
         full

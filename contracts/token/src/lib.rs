@@ -58,6 +58,11 @@ pub fn balance(host: &mut impl Host, who: &Address) -> Result<u64, TokenError> {
     Ok(BALANCES.load(host, who)?.unwrap_or(0))
 }
 
+/// The storage key of `who`'s balance (a borsh `u64`; absent means 0), for proofs.
+pub fn balance_key(who: &Address) -> Vec<u8> {
+    BALANCES.key(who)
+}
+
 /// Total issuance in rao.
 pub fn issuance(host: &mut impl Host) -> Result<u64, TokenError> {
     Ok(ISSUANCE.load(host)?.unwrap_or(0))

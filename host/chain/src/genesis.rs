@@ -35,10 +35,10 @@ pub struct Built {
 
 impl Genesis {
     /// Installs the modules and mints the balances (through the token module, so the state
-    /// layout stays the contract's), and returns the genesis writes and the chain's executor.
-    /// The signing domain needs the genesis hash, which needs the state root: `root` computes
-    /// it from the writes (the node's store, or a memory tree).
-    pub fn build(&self, vm: Vm, root: impl FnOnce(&WriteSet) -> Hash) -> Result<(Built, Header), ChainError> {
+    /// layout stays the contract's), and returns the genesis writes, header and the chain's
+    /// executor. The signing domain needs the genesis hash, which needs the state root: it is
+    /// computed with the reference tree (a store committing the same writes gets the same).
+    pub fn build(&self, vm: Vm) -> Result<(Built, Header), ChainError> {
         let mut state = Layered::new(Arc::new(MemoryStorage::default()));
         for (name, code) in &self.modules {
             let hash = Hash(keccak256(code));
@@ -57,7 +57,9 @@ impl Genesis {
             parent: Hash([0; 32]),
             height: 0,
             time_ms: self.time_ms,
-            state_root: root(&writes),
+            state_root: tao_state::MemoryTree::new()
+                .apply(0, writes.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .map_err(|e| ChainError::Module("genesis".into(), e.to_string()))?,
             txs_root: Hash([0; 32]),
             receipts_root: Hash([0; 32]),
             validators_hash: validators,

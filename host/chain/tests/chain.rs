@@ -49,14 +49,9 @@ fn chain() -> Chain {
         validators: validators.clone(),
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut store = tao_store::Store::open(&dir.path().join("state.redb"), 64).unwrap();
+    let store = tao_store::Store::open(&dir.path().join("state.redb"), 64).unwrap();
     let vm = Vm::new(VmConfig::default()).unwrap();
-    let (built, head) = genesis
-        .build(vm, |writes| {
-            let mut tree = tao_state::MemoryTree::new();
-            tree.apply(0, writes.iter().map(|(k, v)| (k.clone(), v.clone()))).unwrap()
-        })
-        .unwrap();
+    let (built, head) = genesis.build(vm).unwrap();
     let writes: Vec<_> = built.writes.clone().into_iter().collect();
     let root = store.commit(0, &writes, |_| borsh::to_vec(&head).unwrap()).unwrap();
     assert_eq!(root, head.state_root, "the store and the reference tree agree on the genesis root");

@@ -72,7 +72,8 @@ fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
-/// A versioned authenticated key-value store over redb.
+/// A versioned authenticated key-value store over redb. Shared by reference: reads see the
+/// latest commit; commits are serialized by redb (one writer, the block producer).
 pub struct Store {
     db: Database,
     retain: u64,
@@ -233,7 +234,7 @@ impl Store {
     /// new state root. `block` turns that root into the block's bytes (its header names the
     /// root), stored in the same transaction. Versions older than `retain` are pruned with it.
     pub fn commit(
-        &mut self,
+        &self,
         version: Version,
         writes: &Writes,
         block: impl FnOnce(&Hash) -> Vec<u8>,

@@ -29,7 +29,7 @@ proptest! {
     #[test]
     fn matches_the_reference_tree(blocks in arb_blocks(), retain in 1u64..5) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("state.redb"), retain).unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), retain).unwrap();
         let mut model = MemoryTree::new();
         let mut live: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut history = Vec::new();
@@ -79,7 +79,7 @@ proptest! {
 #[test]
 fn versions_commit_in_order_and_future_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.redb"), 10).unwrap();
+    let store = Store::open(&dir.path().join("s.redb"), 10).unwrap();
     assert!(matches!(
         store.commit(1, &[], |_| Vec::new()),
         Err(StoreError::NonSequentialVersion { expected: 0, got: 1 })
@@ -93,7 +93,7 @@ fn versions_commit_in_order_and_future_ones_are_refused() {
 #[test]
 fn pruning_keeps_the_file_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.redb"), 2).unwrap();
+    let store = Store::open(&dir.path().join("s.redb"), 2).unwrap();
     let mut sizes = Vec::new();
     for v in 0..200u64 {
         let writes: Block = (0..8u8).map(|k| (vec![k], Some(v.to_be_bytes().to_vec()))).collect();
@@ -113,7 +113,7 @@ fn reopening_keeps_every_committed_block() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let root = {
-        let mut store = Store::open(&path, 100).unwrap();
+        let store = Store::open(&path, 100).unwrap();
         store.commit(0, &[(b"k".to_vec(), Some(b"v".to_vec()))], |r| block_bytes(0, r)).unwrap();
         store.commit(1, &[(b"j".to_vec(), Some(b"w".to_vec()))], |r| block_bytes(1, r)).unwrap()
     };
@@ -140,7 +140,7 @@ fn crash_block(v: u64) -> Block {
 #[ignore = "run by crash_loses_no_committed_block as a child process"]
 fn crash_writer() {
     let Some(path) = std::env::var_os("TAO_STORE_CRASH_PATH") else { return };
-    let mut store = Store::open(std::path::Path::new(&path), 16).unwrap();
+    let store = Store::open(std::path::Path::new(&path), 16).unwrap();
     let mut v = store.latest().unwrap().map_or(0, |l| l + 1);
     loop {
         store.commit(v, &crash_block(v), |r| block_bytes(v, r)).unwrap();

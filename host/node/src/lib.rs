@@ -1,0 +1,9 @@
+//! The node: the store, the executor, the mempool and the JSON-RPC server, producing blocks as
+//! the dev authority. `tao node --dev` runs it.
+
+pub mod mempool;
+pub mod rpc;
+pub mod service;
+pub mod spec;
+
+pub use service::{Node, NodeError, StoredBlock, SubmitError, TxStatus};

@@ -1,0 +1,194 @@
+//! JSON-RPC 2.0 (HTTP and WebSocket): chain info, headers with certificates, state values with
+//! proofs, accounts, modules, transaction submission and status, new-head subscriptions.
+//! Byte strings are `0x`-hex. Documented in docs/rpc.md.
+
+use std::sync::Arc;
+
+use jsonrpsee::RpcModule;
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use serde_json::{Value, json};
+use tao_chain::{Certificate, Header, keys};
+use tao_types::{Address, Hash};
+
+use crate::service::Node;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
+/// Largest response body, in bytes.
+pub const MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
+/// Most simultaneous connections.
+pub const MAX_CONNECTIONS: u32 = 256;
+
+/// Error codes (JSON-RPC reserves −32768..−32000 for the protocol itself).
+pub mod code {
+    /// Parameters did not parse.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// The transaction was refused (bad signature, nonce, mempool limits…).
+    pub const TX_REFUSED: i32 = 1;
+    /// The height is pruned or in the future.
+    pub const NO_STATE: i32 = 2;
+    /// The node itself failed.
+    pub const NODE: i32 = 3;
+}
+
+fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.to_string(), None::<()>)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+    hex::decode(s.trim_start_matches("0x")).map_err(|e| error(code::INVALID_PARAMS, format!("bad hex: {e}")))
+}
+
+/// A header as JSON.
+pub fn header_json(h: &Header) -> Value {
+    json!({
+        "hash": h.hash(), "parent": h.parent, "height": h.height, "time_ms": h.time_ms,
+        "state_root": h.state_root, "txs_root": h.txs_root, "receipts_root": h.receipts_root,
+        "validators_hash": h.validators_hash, "next_validators_hash": h.next_validators_hash,
+        "proposer": h.proposer, "encoded": hex(&borsh::to_vec(h).unwrap_or_default()),
+    })
+}
+
+fn certificate_json(c: &Certificate) -> Value {
+    let signatures: Vec<Value> = c.signatures.iter().map(|(i, s)| json!([i, hex(&s.0)])).collect();
+    json!({ "header": c.header, "signatures": signatures, "encoded": hex(&borsh::to_vec(c).unwrap_or_default()) })
+}
+
+type RpcResult = Result<Value, ErrorObjectOwned>;
+
+fn node_error(e: impl ToString) -> ErrorObjectOwned {
+    error(code::NODE, e)
+}
+
+/// The height to answer at: the given one, or the head.
+fn height_or_head(node: &Node, height: Option<u64>) -> Result<u64, ErrorObjectOwned> {
+    match height {
+        Some(h) => Ok(h),
+        None => Ok(node.head().map_err(node_error)?.0.height),
+    }
+}
+
+/// A value with its proof at `height`, as JSON.
+fn proven(node: &Node, key: &[u8], height: Option<u64>) -> RpcResult {
+    let height = height_or_head(node, height)?;
+    let root = node.store().root(height).map_err(|e| error(code::NO_STATE, e))?;
+    let (value, proof) = node.store().get_with_proof(key, height).map_err(|e| error(code::NO_STATE, e))?;
+    Ok(json!({
+        "height": height, "root": root, "key": hex(key),
+        "value": value.as_deref().map(hex), "proof": hex(&proof.encode()),
+    }))
+}
+
+fn chain_info(node: &Node) -> RpcResult {
+    let (head, _) = node.head().map_err(node_error)?;
+    let domain = node.executor().domain();
+    let validators: Vec<Value> = node
+        .validators()
+        .iter()
+        .map(|v| json!({"key": hex(&v.key.to_compressed()), "power": v.power}))
+        .collect();
+    Ok(json!({
+        "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash,
+        "height": head.height, "head": head.hash(), "validators": validators,
+    }))
+}
+
+fn chain_header(node: &Node, params: Params<'_>) -> RpcResult {
+    let height: Option<u64> = params.sequence().optional_next()?;
+    let height = height_or_head(node, height)?;
+    let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
+    Ok(
+        json!({ "header": header_json(&stored.block.header), "certificate": certificate_json(&stored.certificate) }),
+    )
+}
+
+fn account(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let address: Address = seq.next()?;
+    let height: Option<u64> = seq.optional_next()?;
+    let balance = proven(node, &tao_contract_token::balance_key(&address), height)?;
+    let nonce = proven(node, &keys::nonce(&address), balance["height"].as_u64())?;
+    let decode = |v: &Value| -> u64 {
+        v["value"]
+            .as_str()
+            .and_then(|h| unhex(h).ok())
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let nonce_value = nonce["value"]
+        .as_str()
+        .and_then(|h| unhex(h).ok())
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    Ok(json!({
+        "address": address, "height": balance["height"], "root": balance["root"],
+        "balance": decode(&balance), "nonce": nonce_value,
+        "pending_nonce": node.nonce(&address),
+        "proofs": { "balance": balance, "nonce": nonce },
+    }))
+}
+
+fn modules(node: &Node) -> RpcResult {
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    let prefix = keys::module("");
+    while let Some((k, v)) = node.store().next_after(&prefix, after.as_deref()).map_err(node_error)? {
+        let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+        out.push(json!({ "name": name, "code_hash": hex(&v) }));
+        after = Some(k);
+    }
+    Ok(Value::Array(out))
+}
+
+/// The RPC methods over `node`.
+pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(node);
+    m.register_method("chain_info", |_, node, _| chain_info(node))?;
+    m.register_method("chain_header", |params, node, _| chain_header(node, params))?;
+    m.register_method("state_get", |params, node, _| {
+        let mut seq = params.sequence();
+        let key: String = seq.next()?;
+        proven(node, &unhex(&key)?, seq.optional_next()?)
+    })?;
+    m.register_method("account_get", |params, node, _| account(node, params))?;
+    m.register_method("module_list", |_, node, _| modules(node))?;
+    m.register_method("tx_submit", |params, node, _| -> RpcResult {
+        let bytes: String = params.one()?;
+        let hash = node.submit(&unhex(&bytes)?).map_err(|e| error(code::TX_REFUSED, e))?;
+        Ok(json!(hash))
+    })?;
+    m.register_method("tx_status", |params, node, _| -> RpcResult {
+        let hash: Hash = params.one()?;
+        let status = node.status(&hash).map_err(node_error)?;
+        let mut out = serde_json::to_value(&status).map_err(node_error)?;
+        if let crate::service::TxStatus::Finalized { height, index } = status {
+            let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
+            if let Some(r) = stored.receipts.get(index as usize) {
+                out["receipt"] = json!({
+                    "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used,
+                    "events": r.events.iter().map(|(t, d)| json!([hex(t), hex(d)])).collect::<Vec<_>>(),
+                });
+            }
+        }
+        Ok(out)
+    })?;
+    m.register_subscription(
+        "chain_subscribeHeads",
+        "chain_head",
+        "chain_unsubscribeHeads",
+        |_, pending, node, _| async move {
+            let mut heads = node.subscribe();
+            let sink = pending.accept().await?;
+            while let Ok(header) = heads.recv().await {
+                let message = serde_json::value::to_raw_value(&header_json(&header))?;
+                sink.send(message).await?;
+            }
+            jsonrpsee::core::SubscriptionResult::Ok(())
+        },
+    )?;
+    Ok(m)
+}

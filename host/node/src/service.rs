@@ -1,0 +1,317 @@
+//! The node: the store, the executor and the mempool, producing blocks as the dev authority.
+//! Networking lives in `rpc`; this module does no I/O of its own beyond the store.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use tao_chain::{Block, Certificate, ChainError, Executor, Genesis, Header, Receipt, Validator};
+use tao_crypto::SecretKey;
+use tao_store::Store;
+use tao_tx::SignedTransaction;
+use tao_types::{Address, Hash};
+use tao_vm::{Storage, Vm, VmConfig};
+
+use crate::mempool::{Mempool, MempoolError};
+
+/// Most transactions put in one block.
+pub const BLOCK_TXS: usize = 512;
+/// Blocks whose transactions `tx_status` remembers, and whose proofs are served.
+pub const RETAIN_BLOCKS: u64 = 4096;
+/// Dropped transactions remembered with their reason.
+const MAX_DROPPED: usize = 4096;
+
+/// What the store keeps at each height.
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+pub struct StoredBlock {
+    /// The block.
+    pub block: Block,
+    /// Its receipts.
+    pub receipts: Vec<Receipt>,
+    /// Its finality certificate.
+    pub certificate: Certificate,
+}
+
+/// A node fault: the node cannot go on (never a user's error).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] tao_store::StoreError),
+    /// The chain refused a block the node built.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The VM could not start.
+    #[error(transparent)]
+    Vm(#[from] tao_vm::VmFault),
+    /// Stored bytes did not decode.
+    #[error("corrupt block at {0}")]
+    Corrupt(u64),
+    /// A lock was poisoned by a panic elsewhere.
+    #[error("node state poisoned")]
+    Poisoned,
+}
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Bad bytes, signature or chain id.
+    #[error(transparent)]
+    Invalid(#[from] tao_tx::TxError),
+    /// The mempool refused it.
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+    /// The node is shutting down after a fault.
+    #[error("node unavailable")]
+    Unavailable,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a finalized block (dev blocks are final when produced).
+    Finalized {
+        /// Block height.
+        height: u64,
+        /// Position in the block.
+        index: u32,
+    },
+    /// Removed from the mempool without being included.
+    Dropped {
+        /// Why.
+        reason: String,
+    },
+    /// Never seen, or forgotten.
+    Unknown,
+}
+
+/// The committed state as the VM sees it.
+#[derive(Clone)]
+pub struct StoreView(pub Arc<Store>);
+
+impl Storage for StoreView {
+    // A failing database leaves the node unable to agree with anyone: stop it (a node fault,
+    // never a recorded outcome).
+    #[allow(clippy::panic, reason = "a database read failure is a node fault")]
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key).unwrap_or_else(|e| panic!("state database read failed: {e}"))
+    }
+
+    #[allow(clippy::panic, reason = "a database read failure is a node fault")]
+    fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.0.next_after(prefix, after).unwrap_or_else(|e| panic!("state database read failed: {e}"))
+    }
+}
+
+/// The running node.
+pub struct Node {
+    store: Arc<Store>,
+    executor: Executor,
+    authority: SecretKey,
+    validators: Vec<Validator>,
+    mempool: Mutex<Mempool>,
+    head: Mutex<(Header, Certificate)>,
+    included: Mutex<BTreeMap<Hash, (u64, u32)>>,
+    dropped: Mutex<BTreeMap<Hash, String>>,
+    heads: tokio::sync::broadcast::Sender<Header>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, NodeError> {
+    m.lock().map_err(|_| NodeError::Poisoned)
+}
+
+impl Node {
+    /// Opens the chain in `dir`, creating it from `genesis` when the directory is new. The
+    /// authority signs every block (dev mode: one validator).
+    pub fn open(dir: &Path, genesis: &Genesis, authority: SecretKey) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(dir).map_err(|e| tao_store::StoreError::Db(e.to_string()))?;
+        let store = Arc::new(Store::open(&dir.join("state.redb"), RETAIN_BLOCKS)?);
+        let vm = Vm::new(VmConfig { artifact_dir: Some(dir.join("artifacts")), ..VmConfig::default() })?;
+        let validators = genesis.validators.clone();
+        let (built, genesis_header) = genesis.build(vm)?;
+        if store.latest()?.is_none() {
+            let writes: Vec<_> = built.writes.into_iter().collect();
+            let certificate = Certificate::sign(&genesis_header, &[(0, &authority)]);
+            let block = Block { header: genesis_header.clone(), txs: Vec::new() };
+            let stored = StoredBlock { block, receipts: Vec::new(), certificate };
+            let root = store.commit(0, &writes, |_| borsh::to_vec(&stored).unwrap_or_default())?;
+            if root != genesis_header.state_root {
+                return Err(NodeError::Corrupt(0));
+            }
+        }
+        let node = Node {
+            store,
+            executor: built.executor,
+            authority,
+            validators,
+            mempool: Mutex::new(Mempool::new()),
+            head: Mutex::new((
+                genesis_header.clone(),
+                Certificate { header: genesis_header.hash(), signatures: Vec::new() },
+            )),
+            included: Mutex::new(BTreeMap::new()),
+            dropped: Mutex::new(BTreeMap::new()),
+            heads: tokio::sync::broadcast::channel(64).0,
+        };
+        let latest = node.store.latest()?.unwrap_or(0);
+        let stored = node.stored(latest)?;
+        if stored.block.header.height == 0 && stored.block.header != genesis_header {
+            return Err(NodeError::Corrupt(0));
+        }
+        *lock(&node.head)? = (stored.block.header, stored.certificate);
+        Ok(node)
+    }
+
+    /// The block stored at `height`.
+    pub fn stored(&self, height: u64) -> Result<StoredBlock, NodeError> {
+        let bytes = self.store.block(height)?;
+        StoredBlock::try_from_slice(&bytes).map_err(|_| NodeError::Corrupt(height))
+    }
+
+    /// The newest finalized header and its certificate.
+    pub fn head(&self) -> Result<(Header, Certificate), NodeError> {
+        Ok(lock(&self.head)?.clone())
+    }
+
+    /// The store (for proofs).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The executor (for the chain's signing domain).
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The validator set.
+    pub fn validators(&self) -> &[Validator] {
+        &self.validators
+    }
+
+    /// New finalized headers, as they are produced.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Header> {
+        self.heads.subscribe()
+    }
+
+    fn view(&self) -> StoreView {
+        StoreView(self.store.clone())
+    }
+
+    /// The next nonce of `account` in the committed state.
+    pub fn nonce(&self, account: &Address) -> u64 {
+        Executor::nonce(&self.view(), account)
+    }
+
+    /// Checks and queues a transaction; returns its hash.
+    pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let verified = tao_tx::decode_and_verify(bytes, self.executor.domain())?;
+        let hash = verified.hash;
+        let next = self.nonce(&verified.signed.tx.sender);
+        let mut pool = self.mempool.lock().map_err(|_| SubmitError::Unavailable)?;
+        if let Some(gone) = pool.insert(verified, next)? {
+            self.drop_tx(gone, "replaced or evicted by a higher fee".into());
+        }
+        Ok(hash)
+    }
+
+    fn drop_tx(&self, hash: Hash, reason: String) {
+        if let Ok(mut dropped) = self.dropped.lock() {
+            if dropped.len() >= MAX_DROPPED {
+                dropped.pop_first();
+            }
+            dropped.insert(hash, reason);
+        }
+    }
+
+    /// Where transaction `hash` is.
+    pub fn status(&self, hash: &Hash) -> Result<TxStatus, NodeError> {
+        if lock(&self.mempool)?.contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some((height, index)) = lock(&self.included)?.get(hash) {
+            return Ok(TxStatus::Finalized { height: *height, index: *index });
+        }
+        if let Some(reason) = lock(&self.dropped)?.get(hash) {
+            return Ok(TxStatus::Dropped { reason: reason.clone() });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    /// Builds, executes, commits and signs the next block at `time_ms` (at least 1 ms after the
+    /// parent). Transactions the chain refuses are dropped with the reason and the block is
+    /// rebuilt without them.
+    pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
+        let (parent, _) = self.head()?;
+        let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
+        let view = self.view();
+        let (txs, executed) = loop {
+            let txs = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
+            match self.executor.execute(Arc::new(view.clone()), height, time_ms, &txs) {
+                Ok(executed) => break (txs, executed),
+                Err(
+                    e @ (ChainError::InvalidTx { index, .. }
+                    | ChainError::BadNonce { index, .. }
+                    | ChainError::CannotPay { index, .. }),
+                ) => {
+                    let hash = txs[index].hash();
+                    lock(&self.mempool)?.remove(&hash);
+                    self.drop_tx(hash, e.to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let mut header = Header {
+            parent: parent.hash(),
+            height,
+            time_ms,
+            state_root: Hash([0; 32]),
+            txs_root: executed.txs_root,
+            receipts_root: executed.receipts_root,
+            validators_hash: parent.next_validators_hash,
+            next_validators_hash: parent.next_validators_hash,
+            proposer: self.authority.address(),
+        };
+        let writes: Vec<_> = executed.writes.into_iter().collect();
+        let mut certificate = None;
+        let receipts = executed.receipts;
+        self.store.commit(height, &writes, |root| {
+            header.state_root = *root;
+            let signed = Certificate::sign(&header, &[(0, &self.authority)]);
+            certificate = Some(signed.clone());
+            let stored = StoredBlock {
+                block: Block { header: header.clone(), txs: txs.clone() },
+                receipts: receipts.clone(),
+                certificate: signed,
+            };
+            borsh::to_vec(&stored).unwrap_or_default()
+        })?;
+        self.finish(&header, certificate.ok_or(NodeError::Corrupt(height))?, &txs)?;
+        Ok(header)
+    }
+
+    fn finish(
+        &self,
+        header: &Header,
+        certificate: Certificate,
+        txs: &[SignedTransaction],
+    ) -> Result<(), NodeError> {
+        let mut pool = lock(&self.mempool)?;
+        let mut included = lock(&self.included)?;
+        for (index, tx) in txs.iter().enumerate() {
+            let hash = tx.hash();
+            pool.forget(&hash);
+            included.insert(hash, (header.height, index as u32));
+        }
+        let horizon = header.height.saturating_sub(RETAIN_BLOCKS);
+        included.retain(|_, (h, _)| *h > horizon);
+        drop((pool, included));
+        *lock(&self.head)? = (header.clone(), certificate);
+        // Nobody listening is fine.
+        let _ = self.heads.send(header.clone());
+        Ok(())
+    }
+}
