@@ -149,13 +149,9 @@ impl Engine {
     }
 }
 
-/// `target/wasm32-unknown-unknown/contract/tao_contract_incentive.wasm` of this workspace, or
-/// of `$CARGO_TARGET_DIR`.
+/// The workspace build of the incentive contract.
 fn default_module() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("wasm32-unknown-unknown/contract/tao_contract_incentive.wasm")
+    crate::contracts_dir().join("tao_contract_incentive.wasm")
 }
 
 /// A stored `u16` fraction as a decimal with four places, in integers.

@@ -1,8 +1,9 @@
 //! `tao`: the wasmtensor command line. Today it has the module author's tools and the epoch
-//! simulator; the node, wallet, staking and subnet commands arrive with the node issue.
+//! simulator, and the dev node; wallet, staking and subnet commands come next.
 
 mod epoch;
 mod module;
+mod node;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,17 @@ enum Command {
     /// Simulate Yuma epochs with the chain's own code.
     #[command(subcommand)]
     Epoch(epoch::EpochCommand),
+    /// Run a node.
+    Node(node::NodeArgs),
+}
+
+/// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
+/// contract` of this workspace, or of `$CARGO_TARGET_DIR`.
+pub(crate) fn contracts_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("wasm32-unknown-unknown/contract")
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +40,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Module(command) => module::run(command),
         Command::Epoch(command) => epoch::run(command),
+        Command::Node(args) => node::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,103 @@
+//! `tao node --dev`: a local chain with well-known funded accounts, producing a block every
+//! `--block-ms` and serving JSON-RPC over HTTP and WebSocket.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use jsonrpsee::server::{Server, ServerConfig};
+use serde_json::json;
+use tao_node::{Node, rpc, spec};
+
+/// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
+const DEV_GENESIS_MS: u64 = 1_767_225_600_000;
+
+#[derive(Args)]
+pub(crate) struct NodeArgs {
+    /// Run the dev chain (the only chain so far).
+    #[arg(long)]
+    dev: bool,
+    /// Where the chain's database lives.
+    #[arg(long, default_value = ".tao-dev")]
+    data_dir: PathBuf,
+    /// JSON-RPC address (HTTP and WebSocket on the same port; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:9944")]
+    rpc_addr: SocketAddr,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 1_000)]
+    block_ms: u64,
+    /// Directory of the compiled system contracts (default: this workspace's build).
+    #[arg(long)]
+    modules: Option<PathBuf>,
+    /// Print JSON lines for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the proposer's clock stamps blocks; the chain only requires it to increase"
+)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
+    if !args.dev {
+        bail!("only the dev chain exists so far: run `tao node --dev`");
+    }
+    let modules_dir = args.modules.clone().unwrap_or_else(crate::contracts_dir);
+    let modules = spec::load_modules(&modules_dir)
+        .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
+    let genesis = spec::dev_genesis(modules, DEV_GENESIS_MS);
+    let node = Arc::new(
+        Node::open(&args.data_dir, &genesis, spec::dev_key("validator"))
+            .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(node, &args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(rpc::MAX_REQUEST_BYTES)
+        .max_response_body_size(rpc::MAX_RESPONSE_BYTES)
+        .max_connections(rpc::MAX_CONNECTIONS)
+        .build();
+    let server =
+        Server::builder().set_config(config).build(args.rpc_addr).await.context("binding the RPC address")?;
+    let addr = server.local_addr()?;
+    let handle = server.start(rpc::module(node.clone())?);
+    let (head, _) = node.head()?;
+    let domain = node.executor().domain();
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "started", "rpc": format!("http://{addr}"), "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height})
+        );
+    } else {
+        println!("dev chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
+        println!("rpc listening on http://{addr}");
+    }
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(args.block_ms.max(1)));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let producer = node.clone();
+                let header = tokio::task::spawn_blocking(move || producer.produce(now_ms())).await??;
+                if args.json {
+                    println!("{}", json!({"event": "block", "height": header.height, "hash": header.hash(), "state_root": header.state_root}));
+                } else {
+                    println!("block #{} {} root {}", header.height, header.hash(), header.state_root);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    handle.stop()?;
+    Ok(())
+}
