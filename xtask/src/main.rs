@@ -58,10 +58,10 @@ fn dev() -> Result<()> {
     build_wasm()?;
     build_contracts()?;
     bind_web()?;
-    println!("\nwasmtensor is built.");
-    println!("Not there yet: the dev node (`tao node --dev`) arrives with the node issue;");
-    println!("until then `cargo xtask dev` only installs tools and builds. Run `cargo xtask test` next.");
-    Ok(())
+    println!("\nwasmtensor is built. Starting the dev chain (Ctrl-C stops it; state in .tao-dev/).");
+    println!("Dev accounts alice, bob, charlie, dave, eve and ferdie hold 1,000,000 τ each (docs/rpc.md).");
+    println!("Not there yet: the wallet page (the node does not serve web/ yet).");
+    cargo(&["run", "-p", "tao-cli", "--", "node", "--dev"])
 }
 
 fn build_wasm() -> Result<()> {

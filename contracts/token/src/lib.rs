@@ -59,7 +59,7 @@ pub fn balance(host: &mut impl Host, who: &Address) -> Result<u64, TokenError> {
 }
 
 /// The storage key of `who`'s balance (a borsh `u64`; absent means 0), for proofs.
-pub fn balance_key(who: &Address) -> Vec<u8> {
+pub fn balance_key(who: &Address) -> alloc::vec::Vec<u8> {
     BALANCES.key(who)
 }
 
