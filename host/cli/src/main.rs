@@ -1,9 +1,13 @@
 //! `tao`: the wasmtensor command line. Today it has the module author's tools and the epoch
 //! simulator, and the dev node; wallet, staking and subnet commands come next.
 
+mod client;
 mod epoch;
+mod keystore;
 mod module;
 mod node;
+mod transfer;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +28,11 @@ enum Command {
     Epoch(epoch::EpochCommand),
     /// Run a node.
     Node(node::NodeArgs),
+    /// Create and inspect wallets (coldkeys and hotkeys).
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+    /// Send TAO.
+    Transfer(transfer::TransferArgs),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -41,6 +50,8 @@ fn main() -> std::process::ExitCode {
         Command::Module(command) => module::run(command),
         Command::Epoch(command) => epoch::run(command),
         Command::Node(args) => node::run(args),
+        Command::Wallet(command) => wallet::run(command),
+        Command::Transfer(args) => transfer::run(args),
     };
     match result {
         Ok(code) => code,

@@ -164,3 +164,117 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("already used")), "{refused}");
     node.kill();
 }
+
+fn tao(wallets: &Path, password: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(args)
+        .env("TAO_WALLET_PATH", wallets)
+        .env("TAO_PASSWORD", password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json_out(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn wallets_receive_and_send_with_verified_balances() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("chain"));
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+
+    let alice =
+        json_out(&tao(&wallets, pw, &["wallet", "import", "--name", "alice", "--dev", "alice", "--json"]));
+    assert_eq!(alice["coldkey"], json!(dev_key("alice").address()));
+    let mine = json_out(&tao(&wallets, pw, &["wallet", "create", "--name", "mine", "--json"]));
+    let mine_address = mine["coldkey"].as_str().unwrap().to_string();
+    assert_eq!(mine["hotkeys"][0]["name"], "default");
+    let key_file = std::fs::read_to_string(wallets.join("wallets/mine/coldkey.json")).unwrap();
+    assert!(key_file.contains("\"kdf\": \"scrypt\"") && key_file.contains("aes-128-ctr"));
+
+    // Overwriting keys needs a confirmation; without a terminal that means --yes.
+    let refused = tao(&wallets, pw, &["wallet", "create", "--name", "mine"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert_eq!(
+        std::fs::read_to_string(wallets.join("wallets/mine/coldkey.json")).unwrap(),
+        key_file,
+        "nothing overwritten"
+    );
+
+    let sent = json_out(&tao(
+        &wallets,
+        pw,
+        &[
+            "transfer",
+            "--wallet",
+            "alice",
+            "--to",
+            &mine_address,
+            "--amount",
+            "2.5",
+            "--yes",
+            "--json",
+            "--url",
+            &url,
+        ],
+    ));
+    assert_eq!(
+        (sent["status"].as_str(), sent["receipt"]["outcome"].as_str()),
+        (Some("finalized"), Some("Ok")),
+        "{sent}"
+    );
+    let balance =
+        json_out(&tao(&wallets, pw, &["wallet", "balance", "--name", "mine", "--json", "--url", &url]));
+    assert_eq!(balance["balance_rao"], 2_500_000_000u64);
+    assert!(balance["verified_at"].as_u64().unwrap() >= sent["height"].as_u64().unwrap());
+
+    // A wrong password unlocks nothing and sends nothing.
+    let wrong = tao(
+        &wallets,
+        "battery staple",
+        &["transfer", "--wallet", "mine", "--to", &mine_address, "--amount", "1", "--yes", "--url", &url],
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
+
+    // More than it has: included, failed, fee charged, exit code 1.
+    let over = tao(
+        &wallets,
+        pw,
+        &[
+            "transfer",
+            "--wallet",
+            "mine",
+            "--to",
+            alice["coldkey"].as_str().unwrap(),
+            "--amount",
+            "100",
+            "--yes",
+            "--json",
+            "--url",
+            &url,
+        ],
+    );
+    assert_eq!(over.status.code(), Some(1));
+    let over: Value = serde_json::from_slice(&over.stdout).unwrap();
+    assert!(over["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("insufficient"), "{over}");
+    let fee = over["receipt"]["fee"].as_u64().unwrap();
+    let balance =
+        json_out(&tao(&wallets, pw, &["wallet", "balance", "--name", "mine", "--json", "--url", &url]));
+    assert_eq!(balance["balance_rao"].as_u64().unwrap(), 2_500_000_000 - fee);
+
+    let list = json_out(&tao(&wallets, pw, &["wallet", "list", "--json"]));
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "mine"]);
+    node.kill();
+}

@@ -1,0 +1,123 @@
+//! A small blocking JSON-RPC client over HTTP for the CLI, and the checks that make its answers
+//! trustworthy: certificates on headers and proofs on values.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use tao_chain::{Certificate, Header, Validator};
+use tao_crypto::{ChainDomain, PublicKey};
+use tao_types::Hash;
+
+/// Largest response read.
+const MAX_RESPONSE: u64 = 8 << 20;
+
+/// A node's RPC endpoint.
+pub(crate) struct Client {
+    host: String,
+}
+
+/// An error the node returned (as opposed to a transport failure).
+#[derive(Debug, thiserror::Error)]
+#[error("node refused ({code}): {message}")]
+pub(crate) struct RpcError {
+    pub(crate) code: i64,
+    pub(crate) message: String,
+}
+
+impl Client {
+    /// `url` is `http://host:port`.
+    pub(crate) fn new(url: &str) -> Result<Client> {
+        let host =
+            url.strip_prefix("http://").context("--url must start with http://")?.trim_end_matches('/');
+        Ok(Client { host: host.to_string() })
+    }
+
+    /// Calls `method`; a node error comes back as [`RpcError`].
+    pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let mut stream =
+            TcpStream::connect(&self.host).with_context(|| format!("connecting to http://{}", self.host))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.host,
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.take(MAX_RESPONSE).read_to_string(&mut response)?;
+        let (_, payload) = response.split_once("\r\n\r\n").context("malformed HTTP response")?;
+        let reply: Value = serde_json::from_str(payload).context("malformed JSON-RPC response")?;
+        if let Some(error) = reply.get("error") {
+            let message = error["message"].as_str().unwrap_or("unknown error").to_string();
+            return Err(RpcError { code: error["code"].as_i64().unwrap_or(0), message }.into());
+        }
+        Ok(reply["result"].clone())
+    }
+
+    /// The chain's signing domain and validator set.
+    pub(crate) fn chain(&self) -> Result<(ChainDomain, Vec<Validator>)> {
+        let info = self.call("chain_info", json!([]))?;
+        let domain = ChainDomain {
+            chain_id: info["chain_id"].as_u64().context("chain_id")?,
+            genesis_hash: serde_json::from_value(info["genesis_hash"].clone())?,
+        };
+        let mut validators = Vec::new();
+        for v in info["validators"].as_array().context("validators")? {
+            let key: [u8; 33] = unhex(&v["key"])?.try_into().ok().context("validator key length")?;
+            validators.push(Validator {
+                key: PublicKey::from_compressed(&key)?,
+                power: v["power"].as_u64().context("power")?,
+            });
+        }
+        Ok((domain, validators))
+    }
+
+    /// The code hash of system module `name`.
+    pub(crate) fn module(&self, name: &str) -> Result<Hash> {
+        let list = self.call("module_list", json!([]))?;
+        let entry = list
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["name"] == name))
+            .with_context(|| format!("no module {name}"))?;
+        Ok(serde_json::from_value(entry["code_hash"].clone())?)
+    }
+
+    /// The header at `height`, checked against its certificate and `validators`.
+    pub(crate) fn certified_header(&self, height: u64, validators: &[Validator]) -> Result<Header> {
+        let got = self.call("chain_header", json!([height]))?;
+        let header: Header = borsh::from_slice(&unhex(&got["header"]["encoded"])?)?;
+        let certificate: Certificate = borsh::from_slice(&unhex(&got["certificate"]["encoded"])?)?;
+        if header.height != height {
+            bail!("asked for header {height}, got {}", header.height);
+        }
+        certificate.verify(&header, validators).context("the header's certificate does not verify")?;
+        Ok(header)
+    }
+
+    /// Checks a `state_get`-style proof object against a certified header; returns the value.
+    pub(crate) fn verified_value(
+        &self,
+        proof: &Value,
+        validators: &[Validator],
+    ) -> Result<(u64, Option<Vec<u8>>)> {
+        let height = proof["height"].as_u64().context("height")?;
+        let header = self.certified_header(height, validators)?;
+        let value = match &proof["value"] {
+            Value::Null => None,
+            v => Some(unhex(v)?),
+        };
+        let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)?;
+        tao_state::verify(&header.state_root, &unhex(&proof["key"])?, value.as_deref(), &state_proof)
+            .context("the value's proof does not match the certified header")?;
+        Ok((height, value))
+    }
+}
+
+/// Bytes from a JSON `0x`-hex string.
+pub(crate) fn unhex(v: &Value) -> Result<Vec<u8>> {
+    Ok(hex::decode(v.as_str().context("expected a hex string")?.trim_start_matches("0x"))?)
+}

@@ -1,0 +1,122 @@
+//! `tao transfer`, and how every command that moves funds signs, submits and waits.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use tao_crypto::SecretKey;
+use tao_tx::{Call, Transaction};
+use tao_types::{Address, Balance};
+
+use crate::client::Client;
+use crate::wallet::{self, Common, DEFAULT_URL};
+
+/// Default fee limit: 0.01 τ.
+const DEFAULT_FEE_LIMIT: &str = "0.01 TAO";
+/// How long to wait for finalization.
+const WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Args)]
+pub(crate) struct TransferArgs {
+    /// Wallet whose coldkey pays.
+    #[arg(long)]
+    wallet: String,
+    /// Recipient address.
+    #[arg(long)]
+    to: Address,
+    /// Amount: `1.5` or `1.5 TAO` (τ), or `1500 rao`.
+    #[arg(long, value_parser = parse_amount)]
+    amount: Balance,
+    /// Most fee to pay.
+    #[arg(long, default_value = DEFAULT_FEE_LIMIT, value_parser = parse_amount)]
+    fee_limit: Balance,
+    /// Refuse if the sender would drop below the existential deposit.
+    #[arg(long)]
+    keep_alive: bool,
+    /// Node RPC URL.
+    #[arg(long, default_value = DEFAULT_URL)]
+    url: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// An amount in τ (a bare number) or with a unit.
+pub(crate) fn parse_amount(s: &str) -> Result<Balance, String> {
+    let s = s.trim();
+    let with_unit =
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') { format!("{s} TAO") } else { s.to_string() };
+    with_unit.parse().map_err(|e| format!("{e}"))
+}
+
+/// Signs a call of `method` on system module `module` with `key`, submits it and waits for its
+/// block, showing a spinner unless `json`. Returns the final `tx_status`.
+pub(crate) fn submit(
+    client: &Client,
+    key: &SecretKey,
+    module: &str,
+    method: &str,
+    args: Vec<u8>,
+    fee_limit: Balance,
+    json: bool,
+) -> Result<Value> {
+    let (domain, _) = client.chain()?;
+    let contract = client.module(module)?;
+    let sender = key.address();
+    let account = client.call("account_get", json!([sender]))?;
+    let nonce = account["pending_nonce"].as_u64().context("nonce")?;
+    let call = Call {
+        contract,
+        method: method.as_bytes().to_vec().try_into().map_err(|e| anyhow::anyhow!("method name: {e}"))?,
+        args: args.try_into().map_err(|e| anyhow::anyhow!("arguments: {e}"))?,
+    };
+    let tx = Transaction { chain_id: domain.chain_id, sender, nonce, fee_limit, call }.sign(&domain, key);
+    let hash = client.call("tx_submit", json!([format!("0x{}", hex::encode(tx.encode()))]))?;
+    let spinner = if json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new_spinner() };
+    spinner.set_message(format!("waiting for {} to be finalized", hash.as_str().unwrap_or_default()));
+    spinner.enable_steady_tick(Duration::from_millis(100));
+    let poll = Duration::from_millis(200);
+    for _ in 0..WAIT.as_millis() / poll.as_millis() {
+        let status = client.call("tx_status", json!([hash]))?;
+        match status["status"].as_str() {
+            Some("pending") => std::thread::sleep(poll),
+            _ => {
+                spinner.finish_and_clear();
+                let mut out = status;
+                out["hash"] = hash;
+                return Ok(out);
+            }
+        }
+    }
+    bail!("not included after {} s", WAIT.as_secs())
+}
+
+/// Prints a final status and turns failure into a non-zero exit.
+pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
+    let ok = status["status"] == "finalized" && status["receipt"]["outcome"] == "Ok";
+    if json {
+        println!("{status}");
+    } else if ok {
+        println!("{what}: finalized in block #{} (fee {} rao)", status["height"], status["receipt"]["fee"]);
+    } else if status["status"] == "finalized" {
+        println!(
+            "{what}: failed in block #{}: {} (fee {} rao charged)",
+            status["height"], status["receipt"]["outcome"]["Failed"], status["receipt"]["fee"]
+        );
+    } else {
+        println!("{what}: {}: {}", status["status"], status["reason"]);
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
+    let client = Client::new(&args.url)?;
+    let from = wallet::coldkey_address(&args.common, &args.wallet)?;
+    wallet::confirm(&format!("send {} from {from} to {}?", args.amount, args.to), &args.common)?;
+    let key = wallet::coldkey(&args.common, &args.wallet)?;
+    let method = if args.keep_alive { "entry_transfer_keep_alive" } else { "entry_transfer" };
+    let call_args = borsh::to_vec(&tao_contract_token::TransferArgs { to: args.to, amount: args.amount.0 })?;
+    let status = submit(&client, &key, "token", method, call_args, args.fee_limit, args.common.json)?;
+    Ok(finish(&status, args.common.json, "transfer"))
+}

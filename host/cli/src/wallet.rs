@@ -1,0 +1,312 @@
+//! `tao wallet`: coldkeys (encrypted key files) and hotkeys under `<wallet path>/wallets/<name>/`,
+//! as btcli lays them out, and balances proven against certified headers.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use tao_crypto::SecretKey;
+use tao_types::{Address, Balance};
+
+use crate::client::Client;
+use crate::keystore::{self, Keystore};
+
+/// The node a command talks to unless `--url` says otherwise.
+pub(crate) const DEFAULT_URL: &str = "http://127.0.0.1:9944";
+
+/// Options every wallet-using command shares.
+#[derive(Args, Clone)]
+pub(crate) struct Common {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Answer yes to confirmations.
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Where wallets live (default `$TAO_WALLET_PATH`, else `~/.tao`).
+    #[arg(long, env = "TAO_WALLET_PATH")]
+    pub(crate) wallet_path: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WalletCommand {
+    /// Create a wallet: a new coldkey (encrypted with a password) and a hotkey.
+    Create {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// Name of its first hotkey.
+        #[arg(long, default_value = "default")]
+        hotkey: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Import a coldkey from a private key, or one of the dev chain's accounts.
+    Import {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// The secret key as hex.
+        #[arg(long, conflicts_with = "dev", required_unless_present = "dev")]
+        private_key: Option<String>,
+        /// A dev account (`alice`, `bob`, …): public keys, for testing only.
+        #[arg(long)]
+        dev: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Add a hotkey to a wallet.
+    NewHotkey {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// Hotkey name.
+        #[arg(long)]
+        hotkey: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List wallets with their coldkey and hotkey addresses.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The balance of a wallet's coldkey (or any address), proven against a certified header.
+    Balance {
+        /// Wallet name.
+        #[arg(long, required_unless_present = "address")]
+        name: Option<String>,
+        /// Any address instead.
+        #[arg(long, conflicts_with = "name")]
+        address: Option<Address>,
+        /// Node RPC URL.
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+impl Common {
+    fn base(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.wallet_path {
+            return Ok(p.clone());
+        }
+        let home = std::env::var_os("HOME").context("no $HOME: pass --wallet-path")?;
+        Ok(PathBuf::from(home).join(".tao"))
+    }
+
+    pub(crate) fn wallet_dir(&self, name: &str) -> Result<PathBuf> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            bail!("wallet and hotkey names use letters, digits, '-' and '_'");
+        }
+        Ok(self.base()?.join("wallets").join(name))
+    }
+}
+
+/// Asks `question` unless `--yes`; refuses when there is nobody to ask.
+pub(crate) fn confirm(question: &str, common: &Common) -> Result<()> {
+    if common.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} — not confirmed: pass --yes to run without a terminal");
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("cancelled");
+    }
+    Ok(())
+}
+
+/// The password from `$TAO_PASSWORD`, else a prompt (twice when `new`).
+fn password(new: bool) -> Result<String> {
+    if let Ok(p) = std::env::var("TAO_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("password: ")?;
+    if new && rpassword::prompt_password("again: ")? != first {
+        bail!("the passwords differ");
+    }
+    Ok(first)
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())?;
+    Ok(())
+}
+
+fn new_key() -> Result<SecretKey> {
+    loop {
+        if let Ok(key) = SecretKey::from_bytes(&keystore::random::<32>()?) {
+            return Ok(key);
+        }
+    }
+}
+
+fn save_coldkey(dir: &Path, key: &SecretKey, common: &Common) -> Result<()> {
+    let path = dir.join("coldkey.json");
+    if path.exists() {
+        confirm(&format!("{} exists: overwrite this coldkey?", path.display()), common)?;
+    }
+    let store = keystore::encrypt(&key.to_bytes(), key.address().to_string(), &password(true)?)?;
+    write_private(&path, &serde_json::to_string_pretty(&store)?)?;
+    std::fs::write(dir.join("coldkeypub.txt"), key.address().to_string())?;
+    Ok(())
+}
+
+fn save_hotkey(dir: &Path, name: &str, common: &Common) -> Result<Address> {
+    let path = dir.join("hotkeys").join(format!("{name}.json"));
+    if path.exists() {
+        confirm(&format!("{} exists: overwrite this hotkey?", path.display()), common)?;
+    }
+    let key = new_key()?;
+    let body = json!({"address": key.address(), "secret": hex::encode(key.to_bytes())});
+    write_private(&path, &serde_json::to_string_pretty(&body)?)?;
+    Ok(key.address())
+}
+
+/// The coldkey of wallet `name`, decrypted with the password.
+pub(crate) fn coldkey(common: &Common, name: &str) -> Result<SecretKey> {
+    let path = common.wallet_dir(name)?.join("coldkey.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("no wallet {name} ({})", path.display()))?;
+    let store: Keystore =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
+    Ok(SecretKey::from_bytes(&keystore::decrypt(&store, &password(false)?)?)?)
+}
+
+/// The coldkey address of wallet `name` (no password needed).
+pub(crate) fn coldkey_address(common: &Common, name: &str) -> Result<Address> {
+    let path = common.wallet_dir(name)?.join("coldkeypub.txt");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("no wallet {name} ({})", path.display()))?;
+    text.trim().parse().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn hotkeys(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir.join("hotkeys")) else { return Ok(out) };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        out.push((name, body["address"].as_str().unwrap_or_default().to_string()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
+    match command {
+        WalletCommand::Create { name, hotkey, common } => {
+            let dir = common.wallet_dir(&name)?;
+            let key = new_key()?;
+            save_coldkey(&dir, &key, &common)?;
+            let hot = save_hotkey(&dir, &hotkey, &common)?;
+            report(&common, &name, &key.address(), &[(hotkey, hot.to_string())]);
+        }
+        WalletCommand::Import { name, private_key, dev, common } => {
+            let key = match (private_key, dev) {
+                (Some(hex_key), _) => {
+                    let bytes: [u8; 32] = hex::decode(hex_key.trim_start_matches("0x"))?
+                        .try_into()
+                        .ok()
+                        .context("a private key is 32 bytes of hex")?;
+                    SecretKey::from_bytes(&bytes)?
+                }
+                (None, Some(dev)) => tao_node::spec::dev_key(&dev),
+                (None, None) => bail!("pass --private-key or --dev"),
+            };
+            let dir = common.wallet_dir(&name)?;
+            save_coldkey(&dir, &key, &common)?;
+            report(&common, &name, &key.address(), &hotkeys(&dir)?);
+        }
+        WalletCommand::NewHotkey { name, hotkey, common } => {
+            let dir = common.wallet_dir(&name)?;
+            let address = coldkey_address(&common, &name)?;
+            save_hotkey(&dir, &hotkey, &common)?;
+            report(&common, &name, &address, &hotkeys(&dir)?);
+        }
+        WalletCommand::List { common } => list(&common)?,
+        WalletCommand::Balance { name, address, url, common } => {
+            let address = match (address, name) {
+                (Some(a), _) => a,
+                (None, Some(name)) => coldkey_address(&common, &name)?,
+                (None, None) => bail!("pass --name or --address"),
+            };
+            balance(&Client::new(&url)?, &address, &common)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(common: &Common, name: &str, coldkey: &Address, hot: &[(String, String)]) {
+    if common.json {
+        let hotkeys: Vec<_> = hot.iter().map(|(n, a)| json!({"name": n, "address": a})).collect();
+        println!("{}", json!({"name": name, "coldkey": coldkey, "hotkeys": hotkeys}));
+    } else {
+        println!("wallet {name}\n  coldkey  {coldkey}");
+        for (n, a) in hot {
+            println!("  hotkey   {a}  ({n})");
+        }
+    }
+}
+
+fn list(common: &Common) -> Result<()> {
+    let root = common.base()?.join("wallets");
+    let mut names: Vec<String> = match std::fs::read_dir(&root) {
+        Ok(entries) => {
+            entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let dir = root.join(&name);
+        let coldkey =
+            std::fs::read_to_string(dir.join("coldkeypub.txt")).unwrap_or_default().trim().to_string();
+        out.push((name, coldkey, hotkeys(&dir)?));
+    }
+    if common.json {
+        let list: Vec<_> = out
+            .iter()
+            .map(|(n, c, h)| json!({"name": n, "coldkey": c, "hotkeys": h.iter().map(|(hn, ha)| json!({"name": hn, "address": ha})).collect::<Vec<_>>()}))
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else if out.is_empty() {
+        println!("no wallets in {}", root.display());
+    } else {
+        for (n, c, h) in &out {
+            println!("{n}  {c}  ({} hotkeys)", h.len());
+        }
+    }
+    Ok(())
+}
+
+fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
+    let (_, validators) = client.chain()?;
+    let account = client.call("account_get", json!([address]))?;
+    let (height, value) = client.verified_value(&account["proofs"]["balance"], &validators)?;
+    let rao = value.map_or(Ok(0), |v| {
+        v.try_into().map(u64::from_le_bytes).map_err(|_| anyhow::anyhow!("balance is not 8 bytes"))
+    })?;
+    if common.json {
+        println!("{}", json!({"address": address, "balance_rao": rao, "verified_at": height}));
+    } else {
+        println!("{address}  {}  (verified at #{height})", Balance(rao));
+    }
+    Ok(())
+}
