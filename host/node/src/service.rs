@@ -62,6 +62,14 @@ pub enum SubmitError {
     /// The mempool refused it.
     #[error(transparent)]
     Mempool(#[from] MempoolError),
+    /// The sender's balance does not cover the fee.
+    #[error("balance {balance} rao cannot pay the fee of {fee} rao")]
+    CannotPayFee {
+        /// The sender's balance.
+        balance: u64,
+        /// The fee this transaction would be charged.
+        fee: u64,
+    },
     /// The node is shutting down after a fault.
     #[error("node unavailable")]
     Unavailable,
@@ -206,11 +214,27 @@ impl Node {
         Executor::nonce(&self.view(), account)
     }
 
+    /// The balance of `account` in the committed state, in rao.
+    pub fn balance(&self, account: &Address) -> u64 {
+        self.view()
+            .get(&tao_contract_token::balance_key(account))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    }
+
     /// Checks and queues a transaction; returns its hash.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
         let verified = tao_tx::decode_and_verify(bytes, self.executor.domain())?;
         let hash = verified.hash;
-        let next = self.nonce(&verified.signed.tx.sender);
+        let sender = verified.signed.tx.sender;
+        let size = bytes.len() as u64;
+        let fee =
+            tao_contract_token::fee(size, tao_contract_token::gas_for(size, verified.signed.tx.fee_limit.0));
+        let balance = self.balance(&sender);
+        if balance < fee {
+            return Err(SubmitError::CannotPayFee { balance, fee });
+        }
+        let next = self.nonce(&sender);
         let mut pool = self.mempool.lock().map_err(|_| SubmitError::Unavailable)?;
         if let Some(gone) = pool.insert(verified, next)? {
             self.drop_tx(gone, "replaced or evicted by a higher fee".into());
