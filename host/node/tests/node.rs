@@ -35,7 +35,7 @@ fn transfer(
         method: b"entry_transfer".to_vec().try_into().unwrap(),
         args: borsh::to_vec(&TransferArgs { to, amount }).unwrap().try_into().unwrap(),
     };
-    let domain = ChainDomain { chain_id, ..node.executor().domain().clone() };
+    let domain = ChainDomain { chain_id, ..*node.executor().domain() };
     Transaction { chain_id, sender: from.address(), nonce, fee_limit: Balance(10_000_000), call }
         .sign(&domain, from)
 }
