@@ -168,15 +168,21 @@ impl Executor {
         input: &[u8],
         context: CallContext,
     ) -> Result<Execution, ChainError> {
+        self.call_as(state, name, entry, input, CallContext { caller: token::SYSTEM, ..context })
+    }
+
+    /// Runs `entry` of system module `name` as `context.caller` with the hooks' gas and applies
+    /// its writes; its failure is a [`ChainError`] (genesis and hooks must not fail).
+    pub fn call_as(
+        &self,
+        state: &mut Layered,
+        name: &str,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Execution, ChainError> {
         let module = self.system_module(state, name)?;
-        let exec = self.call(
-            state,
-            &module,
-            entry,
-            input,
-            CallContext { caller: token::SYSTEM, ..context },
-            HOOK_GAS,
-        )?;
+        let exec = self.call(state, &module, entry, input, context, HOOK_GAS)?;
         if !exec.outcome.is_ok() {
             let outcome = describe(&exec.outcome);
             return Err(ChainError::Hook { module: name.into(), entry: entry.into(), outcome });

@@ -23,6 +23,22 @@ pub struct Genesis {
     pub balances: Vec<(Address, u64)>,
     /// The first validator set.
     pub validators: Vec<Validator>,
+    /// Calls run after the balances, in order, each as its `caller` (e.g. an owner registering
+    /// the dev chain's example subnet). Any failure fails genesis.
+    pub calls: Vec<GenesisCall>,
+}
+
+/// One contract call made at genesis.
+#[derive(Debug, Clone)]
+pub struct GenesisCall {
+    /// System module name.
+    pub module: String,
+    /// Entry point.
+    pub entry: String,
+    /// Who calls (the chain itself is `tao_contract_token::SYSTEM`).
+    pub caller: Address,
+    /// Borsh input.
+    pub input: Vec<u8>,
 }
 
 /// The genesis state and header, and the executor for the chain they define.
@@ -51,6 +67,15 @@ impl Genesis {
             CallContext { caller: tao_contract_token::SYSTEM, block_height: 0, block_time_ms: self.time_ms };
         let balances = borsh::to_vec(&self.balances).unwrap_or_default();
         executor.system_call(&mut state, "token", "entry_genesis", &balances, context)?;
+        for call in &self.calls {
+            executor.call_as(
+                &mut state,
+                &call.module,
+                &call.entry,
+                &call.input,
+                CallContext { caller: call.caller, ..context },
+            )?;
+        }
         let writes = state.writes;
         let validators = validators_hash(&self.validators);
         let header = Header {

@@ -12,4 +12,4 @@ pub use block::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
 pub use executor::{BEGIN_BLOCK, ChainError, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS};
-pub use genesis::{Built, Genesis};
+pub use genesis::{Built, Genesis, GenesisCall};

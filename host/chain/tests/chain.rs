@@ -47,6 +47,7 @@ fn chain() -> Chain {
         modules: MODULES.iter().map(|m| (m.to_string(), module_code(m))).collect(),
         balances: vec![(key(1).address(), 1_000 * TAO)],
         validators: validators.clone(),
+        calls: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let store = tao_store::Store::open(&dir.path().join("state.redb"), 64).unwrap();

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use tao_chain::{Genesis, Validator};
+use tao_chain::{Genesis, GenesisCall, Validator};
+use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, params};
 use tao_crypto::SecretKey;
 use tao_types::keccak256;
 
@@ -53,14 +54,39 @@ pub fn load_modules(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, SpecError> {
         .collect()
 }
 
-/// The dev chain: the dev accounts funded, the dev validator as the one authority.
+/// The dev chain: the dev accounts funded, the dev validator as the one authority, and an
+/// example subnet (netuid 1) owned by alice with hotkey `alice-hot`, commit-reveal off so
+/// weights can be set directly.
 pub fn dev_genesis(modules: Vec<(String, Vec<u8>)>, time_ms: u64) -> Genesis {
+    let alice = dev_key("alice").address();
+    let identity = SubnetIdentity {
+        name: "example".into(),
+        url: String::new(),
+        description: "the dev chain's example subnet".into(),
+    };
+    let register = RegisterNetworkArgs { hotkey: dev_key("alice-hot").address(), identity };
+    let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
+    let calls = vec![
+        GenesisCall {
+            module: "subnets".into(),
+            entry: "entry_register_network".into(),
+            caller: alice,
+            input: borsh::to_vec(&register).unwrap_or_default(),
+        },
+        GenesisCall {
+            module: "subnets".into(),
+            entry: "entry_set_hyperparameter".into(),
+            caller: tao_contract_token::SYSTEM,
+            input: borsh::to_vec(&(1u16, commit_reveal, 0u64)).unwrap_or_default(),
+        },
+    ];
     Genesis {
         chain_id: DEV_CHAIN_ID,
         time_ms,
         modules,
         balances: DEV_ACCOUNTS.iter().map(|n| (dev_key(n).address(), DEV_BALANCE)).collect(),
         validators: vec![Validator { key: dev_key("validator").public_key(), power: 1 }],
+        calls,
     }
 }
 

@@ -107,3 +107,27 @@ fn a_reopened_node_is_the_same_chain() {
     assert_eq!(node.head().unwrap().0, head);
     assert_eq!(node.produce(4_000).unwrap().parent, head.hash());
 }
+
+#[test]
+fn the_dev_chain_has_an_example_subnet_that_earns_emission() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path());
+    let alice = dev_key("alice").address();
+    assert_eq!(
+        node.balance(&alice),
+        tao_node::spec::DEV_BALANCE - tao_contract_subnets::MIN_LOCK,
+        "alice locked the example subnet's cost"
+    );
+    let issuance = |n: &Node| {
+        n.store().get(b"token/issuance").unwrap().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    let at_genesis = issuance(&node);
+    let first = node.produce(2_000).unwrap();
+    let second = node.produce(3_000).unwrap();
+    assert_eq!(
+        issuance(&node),
+        at_genesis + 2 * tao_types::RAO_PER_TAO,
+        "1 τ per block while subnet 1 is eligible"
+    );
+    assert_ne!(first.state_root, second.state_root, "pending emission changes the state every block");
+}
