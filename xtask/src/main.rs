@@ -61,7 +61,7 @@ fn dev() -> Result<()> {
     println!("\nwasmtensor is built. Starting the dev chain (Ctrl-C stops it; state in .tao-dev/).");
     println!("Dev accounts alice, bob, charlie, dave, eve and ferdie hold 1,000,000 τ each (docs/rpc.md).");
     println!("Not there yet: the wallet page (the node does not serve web/ yet).");
-    cargo(&["run", "-p", "tao-cli", "--", "node", "--dev"])
+    cargo(&["run", "-p", "tao-cli", "--", "node", "--dev", "--base-path", ".tao-dev", "--block-time", "2s"])
 }
 
 fn build_wasm() -> Result<()> {

@@ -1,5 +1,5 @@
 //! `tao node --dev`: a local chain with well-known funded accounts, producing a block every
-//! `--block-ms` and serving JSON-RPC over HTTP and WebSocket.
+//! `--block-time` and serving JSON-RPC over HTTP and WebSocket.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,15 +20,16 @@ pub(crate) struct NodeArgs {
     /// Run the dev chain (the only chain so far).
     #[arg(long)]
     dev: bool,
-    /// Where the chain's database lives.
-    #[arg(long, default_value = ".tao-dev")]
-    data_dir: PathBuf,
+    /// Where the chain's data lives. With `--dev` and no path, a temporary directory that is
+    /// removed on exit.
+    #[arg(long, alias = "data-dir")]
+    base_path: Option<PathBuf>,
     /// JSON-RPC address (HTTP and WebSocket on the same port; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:9944")]
     rpc_addr: SocketAddr,
-    /// Milliseconds between blocks.
-    #[arg(long, default_value_t = 1_000)]
-    block_ms: u64,
+    /// Time between blocks: `12s`, `500ms`.
+    #[arg(long, default_value = "12s", value_parser = parse_duration)]
+    block_time: std::time::Duration,
     /// Directory of the compiled system contracts (default: this workspace's build).
     #[arg(long)]
     modules: Option<PathBuf>,
@@ -45,20 +46,49 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// `12s`, `1.5s` or `500ms`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration like 12s or 500ms");
+    let (number, scale) = match (s.strip_suffix("ms"), s.strip_suffix('s')) {
+        (Some(n), _) => (n, 1u64),
+        (None, Some(n)) => (n, 1_000),
+        _ => return Err(bad()),
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac_ms = if frac.is_empty() || scale == 1 {
+        0
+    } else {
+        let digits = &frac[..frac.len().min(3)];
+        digits.parse::<u64>().map_err(|_| bad())? * 10u64.pow(3 - digits.len() as u32)
+    };
+    let ms =
+        whole.checked_mul(scale).and_then(|w| w.checked_add(frac_ms)).filter(|ms| *ms > 0).ok_or_else(bad)?;
+    Ok(std::time::Duration::from_millis(ms))
+}
+
 pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
     if !args.dev {
         bail!("only the dev chain exists so far: run `tao node --dev`");
     }
+    // A dev chain without a base path lives in a temporary directory, gone on exit.
+    let temporary = if args.base_path.is_none() { Some(tempfile::tempdir()?) } else { None };
+    let base_path = match (&args.base_path, &temporary) {
+        (Some(p), _) => p.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => bail!("no base path"),
+    };
     let modules_dir = args.modules.clone().unwrap_or_else(crate::contracts_dir);
     let modules = spec::load_modules(&modules_dir)
         .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
     let genesis = spec::dev_genesis(modules, DEV_GENESIS_MS);
     let node = Arc::new(
-        Node::open(&args.data_dir, &genesis, spec::dev_key("validator"))
-            .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?,
+        Node::open(&base_path, &genesis, spec::dev_key("validator"))
+            .with_context(|| format!("opening the chain in {}", base_path.display()))?,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(node, &args))?;
+    drop(temporary);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,7 +113,7 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         println!("dev chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
         println!("rpc listening on http://{addr}");
     }
-    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(args.block_ms.max(1)));
+    let mut ticks = tokio::time::interval(args.block_time);
     loop {
         tokio::select! {
             _ = ticks.tick() => {
@@ -100,4 +130,20 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     }
     handle.stop()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("12s"), Ok(Duration::from_secs(12)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1_500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
 }

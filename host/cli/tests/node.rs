@@ -25,7 +25,7 @@ struct DevNode {
 impl DevNode {
     fn start(dir: &Path) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-ms", "200", "--data-dir"])
+            .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms", "--base-path"])
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
