@@ -278,3 +278,24 @@ fn wallets_receive_and_send_with_verified_balances() {
     assert_eq!(names, ["alice", "mine"]);
     node.kill();
 }
+
+#[test]
+fn websocket_subscribers_receive_each_new_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let (mut socket, _) = tungstenite::connect(format!("ws://{}", node.addr)).unwrap();
+    let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "chain_subscribeHeads", "params": []});
+    socket.send(tungstenite::Message::Text(subscribe.to_string().into())).unwrap();
+    let mut next = || -> Value { serde_json::from_str(socket.read().unwrap().to_text().unwrap()).unwrap() };
+    let id = next()["result"].clone();
+    assert!(!id.is_null(), "a subscription id");
+    let heights: Vec<u64> = (0..3)
+        .map(|_| {
+            let note = next();
+            assert_eq!((note["method"].as_str(), &note["params"]["subscription"]), (Some("chain_head"), &id));
+            note["params"]["result"]["height"].as_u64().unwrap()
+        })
+        .collect();
+    assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
+    node.kill();
+}
