@@ -30,6 +30,9 @@ pub(crate) struct NodeArgs {
     /// Time between blocks: `12s`, `500ms`.
     #[arg(long, default_value = "12s", value_parser = parse_duration)]
     block_time: std::time::Duration,
+    /// Prometheus metrics address (`GET /metrics`); off unless given.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
     /// Directory of the compiled system contracts (default: this workspace's build).
     #[arg(long)]
     modules: Option<PathBuf>,
@@ -44,6 +47,25 @@ pub(crate) struct NodeArgs {
 )]
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Answers every HTTP request on `listener` with the node's Prometheus metrics.
+async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    while let Ok((mut socket, _)) = listener.accept().await {
+        let node = node.clone();
+        tokio::spawn(async move {
+            // The request itself does not matter; read what arrived so the client sees a clean close.
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let body = node.metrics().unwrap_or_default();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        });
+    }
 }
 
 /// `12s`, `1.5s` or `500ms`.
@@ -112,6 +134,17 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     } else {
         println!("dev chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
         println!("rpc listening on http://{addr}");
+    }
+    if let Some(metrics_addr) = args.metrics_addr {
+        let listener =
+            tokio::net::TcpListener::bind(metrics_addr).await.context("binding the metrics address")?;
+        let bound = listener.local_addr()?;
+        if args.json {
+            println!("{}", json!({"event": "metrics", "url": format!("http://{bound}/metrics")}));
+        } else {
+            println!("metrics on http://{bound}/metrics");
+        }
+        tokio::spawn(serve_metrics(listener, node.clone()));
     }
     let mut ticks = tokio::time::interval(args.block_time);
     loop {

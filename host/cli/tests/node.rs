@@ -20,27 +20,43 @@ use tao_types::{Balance, Hash};
 struct DevNode {
     child: Child,
     addr: String,
+    metrics: String,
 }
 
 impl DevNode {
     fn start(dir: &Path) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms", "--base-path"])
+            .args([
+                "node",
+                "--dev",
+                "--rpc-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--block-time",
+                "200ms",
+            ])
+            .arg("--base-path")
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
+        let (mut addr, mut metrics) = (None, None);
+        while addr.is_none() || metrics.is_none() {
             let line = lines.next().expect("node exited before serving RPC").unwrap();
-            if let Some(addr) = line.strip_prefix("rpc listening on http://") {
-                break addr.to_string();
+            if let Some(a) = line.strip_prefix("rpc listening on http://") {
+                addr = Some(a.to_string());
             }
-        };
+            if let Some(m) = line.strip_prefix("metrics on http://") {
+                metrics = Some(m.trim_end_matches("/metrics").to_string());
+            }
+        }
+        let (addr, metrics) = (addr.unwrap(), metrics.unwrap());
         // Keep draining stdout so the node never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        DevNode { child, addr }
+        DevNode { child, addr, metrics }
     }
 
     fn call(&self, method: &str, params: Value) -> Value {
@@ -297,5 +313,16 @@ fn websocket_subscribers_receive_each_new_head() {
         })
         .collect();
     assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
+
+    // Prometheus metrics on their own port.
+    let mut stream = TcpStream::connect(&node.metrics).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.contains("# TYPE tao_block_height gauge"), "{text}");
+    let height: u64 =
+        text.lines().find_map(|l| l.strip_prefix("tao_block_height ")).unwrap().parse().unwrap();
+    assert!(height >= heights[2], "{text}");
+    assert!(text.contains("tao_blocks_produced_total"));
     node.kill();
 }

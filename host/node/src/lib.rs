@@ -6,4 +6,4 @@ pub mod rpc;
 pub mod service;
 pub mod spec;
 
-pub use service::{Node, NodeError, StoredBlock, SubmitError, TxStatus};
+pub use service::{Counters, Node, NodeError, StoredBlock, SubmitError, TxStatus};

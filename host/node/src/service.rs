@@ -126,6 +126,18 @@ pub struct Node {
     included: Mutex<BTreeMap<Hash, (u64, u32)>>,
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
+    counters: Mutex<Counters>,
+}
+
+/// Running totals since the node started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Blocks produced.
+    pub blocks: u64,
+    /// Transactions included.
+    pub txs_included: u64,
+    /// Transactions dropped at block time.
+    pub txs_dropped: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, NodeError> {
@@ -164,6 +176,7 @@ impl Node {
             included: Mutex::new(BTreeMap::new()),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
+            counters: Mutex::new(Counters::default()),
         };
         let latest = node.store.latest()?.unwrap_or(0);
         let stored = node.stored(latest)?;
@@ -242,6 +255,34 @@ impl Node {
         Ok(hash)
     }
 
+    /// Prometheus text exposition of the node's gauges and counters.
+    pub fn metrics(&self) -> Result<String, NodeError> {
+        let (head, _) = self.head()?;
+        let pending = lock(&self.mempool)?.len();
+        let c = *lock(&self.counters)?;
+        let mut out = String::new();
+        for (name, kind, help, value) in [
+            ("tao_block_height", "gauge", "Height of the newest finalized block.", head.height),
+            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending as u64),
+            ("tao_blocks_produced_total", "counter", "Blocks produced since start.", c.blocks),
+            (
+                "tao_transactions_included_total",
+                "counter",
+                "Transactions included since start.",
+                c.txs_included,
+            ),
+            (
+                "tao_transactions_dropped_total",
+                "counter",
+                "Transactions dropped at block time since start.",
+                c.txs_dropped,
+            ),
+        ] {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        Ok(out)
+    }
+
     fn drop_tx(&self, hash: Hash, reason: String) {
         if let Ok(mut dropped) = self.dropped.lock() {
             if dropped.len() >= MAX_DROPPED {
@@ -284,6 +325,7 @@ impl Node {
                     let hash = txs[index].hash();
                     lock(&self.mempool)?.remove(&hash);
                     self.drop_tx(hash, e.to_string());
+                    lock(&self.counters)?.txs_dropped += 1;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -333,6 +375,10 @@ impl Node {
         let horizon = header.height.saturating_sub(RETAIN_BLOCKS);
         included.retain(|_, (h, _)| *h > horizon);
         drop((pool, included));
+        let mut counters = lock(&self.counters)?;
+        counters.blocks += 1;
+        counters.txs_included += txs.len() as u64;
+        drop(counters);
         *lock(&self.head)? = (header.clone(), certificate);
         // Nobody listening is fine.
         let _ = self.heads.send(header.clone());
