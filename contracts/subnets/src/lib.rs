@@ -71,6 +71,7 @@ const LAST_LOCK: Item<(u64, u64)> = Item::new(b"subnet/lastlock");
 const LAST_REGISTRATION: Item<u64> = Item::new(b"subnet/lastreg");
 const TOTAL_LOCKED: Item<u64> = Item::new(b"subnet/locked");
 const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"subnet/last-epoch/");
+const NETWORK_RATE_LIMIT_SET: Item<u64> = Item::new(b"subnet/network-rate-limit");
 
 /// Blocks before an epoch in which owners may not change parameters (subtensor's
 /// AdminFreezeWindow): the epoch runs on the parameters everyone saw.
@@ -116,6 +117,32 @@ fn check_identity(identity: &SubnetIdentity) -> Result<(), SubnetError> {
     Ok(())
 }
 
+/// Blocks between two subnet registrations: [`NETWORK_RATE_LIMIT`] unless the chain set
+/// another value (governance, or a dev chain's genesis).
+pub fn network_rate_limit(host: &mut impl Host) -> Result<u64, SubnetError> {
+    Ok(NETWORK_RATE_LIMIT_SET.load(host)?.unwrap_or(NETWORK_RATE_LIMIT))
+}
+
+/// Chain only: sets the blocks between two subnet registrations.
+pub fn set_network_rate_limit(
+    host: &mut impl Host,
+    caller: &Address,
+    blocks: u64,
+) -> Result<(), SubnetError> {
+    if *caller != SYSTEM {
+        return Err(SubnetError::NotSystem);
+    }
+    NETWORK_RATE_LIMIT_SET.save(host, &blocks);
+    Ok(())
+}
+
+/// Entry point (chain only): `blocks` between subnet registrations.
+pub fn entry_set_network_rate_limit(host: &mut impl Host) -> Result<(), SubnetError> {
+    let blocks: u64 = host.input_as()?;
+    let caller = host.caller();
+    set_network_rate_limit(host, &caller, blocks)
+}
+
 /// Registers a subnet for `owner_coldkey`, paying the lock. Returns its netuid.
 pub fn register_network(
     host: &mut impl Host,
@@ -126,7 +153,7 @@ pub fn register_network(
     check_identity(&identity)?;
     let now = host.block_height();
     if let Some(last) = LAST_REGISTRATION.load(host)? {
-        let allowed_at = last.saturating_add(NETWORK_RATE_LIMIT);
+        let allowed_at = last.saturating_add(network_rate_limit(host)?);
         if now < allowed_at {
             return Err(SubnetError::RateLimited { until: allowed_at });
         }
@@ -336,6 +363,7 @@ pub fn entry_lock_cost(host: &mut impl Host) -> Result<(), SubnetError> {
 }
 
 tao_sdk::entry_points!(
+    entry_set_network_rate_limit,
     entry_register_network,
     entry_set_hyperparameter,
     entry_set_identity,

@@ -79,6 +79,19 @@ fn registration_assigns_netuids_and_enforces_limits() {
 }
 
 #[test]
+fn the_chain_sets_the_network_rate_limit() {
+    let mut h = funded(&[(1, 10_000 * TAO), (2, 10_000 * TAO)]);
+    assert_eq!(
+        call(&mut h, addr(1), 1, |h| set_network_rate_limit(h, &addr(1), 5)),
+        Err(SubnetError::NotSystem.to_string())
+    );
+    call(&mut h, SYSTEM, 1, |h| set_network_rate_limit(h, &SYSTEM, 5)).unwrap();
+    register(&mut h, 1, 1).unwrap();
+    assert_eq!(register(&mut h, 2, 5), Err(SubnetError::RateLimited { until: 6 }.to_string()));
+    register(&mut h, 2, 6).unwrap();
+}
+
+#[test]
 fn hyperparameters_follow_ranges_owners_and_rate_limits() {
     let mut h = funded(&[(1, 10_000 * TAO)]);
     register(&mut h, 1, 1).unwrap();

@@ -15,6 +15,10 @@ use crate::keys;
 
 /// Gas of each begin-block hook call: chain work, bounded by its own loops, not by users.
 pub const HOOK_GAS: u64 = 20_000_000_000;
+/// Gas of a read-only query.
+pub const QUERY_GAS: u64 = 2_000_000_000;
+/// The caller queries run as: not the chain, so chain-only entry points refuse them.
+pub const QUERY_CALLER: Address = Address([0xff; 20]);
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 4096;
 
@@ -189,6 +193,22 @@ impl Executor {
         }
         state.apply(&exec.writes);
         Ok(exec)
+    }
+
+    /// Runs entry point `entry` of system module `name` read-only on `state` (a query: the
+    /// writes are returned, never applied), as an account that is not the chain.
+    pub fn query(
+        &self,
+        state: Arc<dyn Storage + Send + Sync>,
+        name: &str,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Execution, ChainError> {
+        let layered = Layered::new(state);
+        let module = self.system_module(&layered, name)?;
+        let context = CallContext { caller: QUERY_CALLER, ..context };
+        self.call(&layered, &module, entry, input, context, QUERY_GAS)
     }
 
     /// Executes a block at `height` and `time_ms` on `state`: begin-block hooks, then each

@@ -11,5 +11,7 @@ pub mod keys;
 pub use block::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
-pub use executor::{BEGIN_BLOCK, ChainError, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS};
+pub use executor::{
+    BEGIN_BLOCK, ChainError, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, QUERY_CALLER, QUERY_GAS,
+};
 pub use genesis::{Built, Genesis, GenesisCall};

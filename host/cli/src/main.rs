@@ -6,6 +6,7 @@ mod epoch;
 mod keystore;
 mod module;
 mod node;
+mod subnet;
 mod transfer;
 mod wallet;
 
@@ -33,6 +34,15 @@ enum Command {
     Wallet(wallet::WalletCommand),
     /// Send TAO.
     Transfer(transfer::TransferArgs),
+    /// Create and inspect subnets; register neurons.
+    #[command(subcommand)]
+    Subnet(subnet::SubnetCommand),
+    /// Stake and list stake.
+    #[command(subcommand)]
+    Stake(subnet::StakeCommand),
+    /// Set weights as a validator.
+    #[command(subcommand)]
+    Weights(subnet::WeightsCommand),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -52,6 +62,9 @@ fn main() -> std::process::ExitCode {
         Command::Node(args) => node::run(args),
         Command::Wallet(command) => wallet::run(command),
         Command::Transfer(args) => transfer::run(args),
+        Command::Subnet(command) => subnet::run_subnet(command),
+        Command::Stake(command) => subnet::run_stake(command),
+        Command::Weights(command) => subnet::run_weights(command),
     };
     match result {
         Ok(code) => code,

@@ -146,7 +146,8 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         }
         tokio::spawn(serve_metrics(listener, node.clone()));
     }
-    let mut ticks = tokio::time::interval(args.block_time);
+    // The first block comes one block time after start, like every later one.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + args.block_time, args.block_time);
     loop {
         tokio::select! {
             _ = ticks.tick() => {

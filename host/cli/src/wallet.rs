@@ -195,6 +195,20 @@ pub(crate) fn coldkey_address(common: &Common, name: &str) -> Result<Address> {
     text.trim().parse().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// Hotkey `hotkey` of wallet `name`.
+pub(crate) fn hotkey(common: &Common, name: &str, hotkey: &str) -> Result<SecretKey> {
+    common.wallet_dir(hotkey)?; // the same naming rule
+    let path = common.wallet_dir(name)?.join("hotkeys").join(format!("{hotkey}.json"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no hotkey {hotkey} in wallet {name} ({})", path.display()))?;
+    let body: serde_json::Value = serde_json::from_str(&text)?;
+    let secret: [u8; 32] = hex::decode(body["secret"].as_str().unwrap_or_default())?
+        .try_into()
+        .ok()
+        .with_context(|| format!("{} holds no 32-byte secret", path.display()))?;
+    Ok(SecretKey::from_bytes(&secret)?)
+}
+
 fn hotkeys(dir: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir.join("hotkeys")) else { return Ok(out) };

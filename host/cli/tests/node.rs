@@ -25,6 +25,10 @@ struct DevNode {
 
 impl DevNode {
     fn start(dir: &Path) -> DevNode {
+        Self::start_with(dir, "200ms")
+    }
+
+    fn start_with(dir: &Path, block_time: &str) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
             .args([
                 "node",
@@ -34,8 +38,8 @@ impl DevNode {
                 "--metrics-addr",
                 "127.0.0.1:0",
                 "--block-time",
-                "200ms",
             ])
+            .arg(block_time)
             .arg("--base-path")
             .arg(dir)
             .stdout(Stdio::piped())
@@ -324,5 +328,157 @@ fn websocket_subscribers_receive_each_new_head() {
         text.lines().find_map(|l| l.strip_prefix("tao_block_height ")).unwrap().parse().unwrap();
     assert!(height >= heights[2], "{text}");
     assert!(text.contains("tao_blocks_produced_total"));
+    node.kill();
+}
+
+/// A `stake list --json` answer's total on subnet `netuid`.
+fn subnet_stake(list: &Value, netuid: &str) -> u64 {
+    let netuid: u64 = netuid.parse().unwrap();
+    let positions = list["positions"].as_array().unwrap();
+    positions.iter().filter(|p| p["netuid"] == netuid).map(|p| p["stake"].as_u64().unwrap()).sum()
+}
+
+/// Issue 7's end-to-end run: wallets, a transfer from a dev account, a new subnet, a validator
+/// and three miners, a nominator, weights, two epochs; emission split 18/41/41 and the
+/// nominator's stake grows; then `kill -9` and a restart that changes nothing committed.
+#[test]
+fn subnet_economy_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("chain");
+    let node = DevNode::start_with(&chain, "50ms");
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "pw";
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        json_out(&tao(&wallets, pw, &all))
+    };
+    let local = |args: &[&str]| json_out(&tao(&wallets, pw, &[args, &["--json"]].concat()));
+
+    local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let owner = local(&["wallet", "create", "--name", "owner"]);
+    let validator = local(&["wallet", "create", "--name", "validator"]);
+    let nominator = local(&["wallet", "create", "--name", "nominator"]);
+    local(&["wallet", "create", "--name", "miners", "--hotkey", "m1"]);
+    local(&["wallet", "new-hotkey", "--name", "miners", "--hotkey", "m2"]);
+    let miners = local(&["wallet", "new-hotkey", "--name", "miners", "--hotkey", "m3"]);
+    let addr = |w: &Value| w["coldkey"].as_str().unwrap().to_string();
+    let validator_hot = validator["hotkeys"][0]["address"].as_str().unwrap().to_string();
+    for (to, amount) in [
+        (addr(&owner), "5000"),
+        (addr(&validator), "200"),
+        (addr(&nominator), "100"),
+        (addr(&miners), "50"),
+        (validator_hot.clone(), "1"),
+    ] {
+        run(&["transfer", "--wallet", "alice", "--to", &to, "--amount", amount]);
+    }
+
+    let created = run(&["subnet", "create", "--wallet", "owner", "--name", "e2e"]);
+    let netuid = created["netuid"].as_u64().unwrap().to_string();
+    run(&[
+        "subnet",
+        "set",
+        "--wallet",
+        "owner",
+        "--netuid",
+        &netuid,
+        "--param",
+        "commit_reveal",
+        "--value",
+        "0",
+    ]);
+    let uid = |w: &str, h: &str| {
+        run(&["subnet", "register", "--wallet", w, "--hotkey", h, "--netuid", &netuid])["uid"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(uid("owner", "default"), 0);
+    assert_eq!(uid("validator", "default"), 1);
+    let miner_uids: Vec<u64> = ["m1", "m2", "m3"].iter().map(|h| uid("miners", h)).collect();
+    assert_eq!(miner_uids, [2, 3, 4]);
+    run(&[
+        "stake",
+        "add",
+        "--wallet",
+        "validator",
+        "--hotkey",
+        &validator_hot,
+        "--netuid",
+        &netuid,
+        "--amount",
+        "100",
+    ]);
+    run(&[
+        "stake",
+        "add",
+        "--wallet",
+        "nominator",
+        "--hotkey",
+        &validator_hot,
+        "--netuid",
+        &netuid,
+        "--amount",
+        "50",
+    ]);
+
+    let stake_of = |wallet: &str| subnet_stake(&run(&["stake", "list", "--wallet", wallet]), &netuid);
+    let metagraph = || run(&["subnet", "metagraph", "--netuid", &netuid]);
+    // Epoch 1 hands out validator permits; with no weights yet, validators are paid by stake.
+    wait_until("the first epoch", || {
+        metagraph()["neurons"][1]["validator_emission"].as_u64().unwrap_or(0) > 0
+    });
+    let nominator_before = stake_of("nominator");
+    assert!(nominator_before > 50_000_000_000, "the first epoch's dividends already count");
+    let owner_after_first = stake_of("owner");
+    run(&[
+        "weights",
+        "set",
+        "--wallet",
+        "validator",
+        "--netuid",
+        &netuid,
+        "--uids",
+        "2,3,4",
+        "--values",
+        "1,1,1",
+    ]);
+    // Epoch 2 pays by the weights.
+    wait_until("miners paid", || metagraph()["neurons"][2]["server_emission"].as_u64().unwrap_or(0) > 0);
+    let graph = metagraph();
+    let n = graph["neurons"].as_array().unwrap();
+    let miners_rao: u64 = n[2..5].iter().map(|m| m["server_emission"].as_u64().unwrap()).sum();
+    let validators_rao: u64 = n.iter().map(|m| m["validator_emission"].as_u64().unwrap()).sum();
+    let owner_cut = stake_of("owner") - owner_after_first;
+    // Shares in basis points, within half a percent.
+    let total = miners_rao + validators_rao + owner_cut;
+    let bp = |x: u64| x * 10_000 / total;
+    assert!(bp(owner_cut).abs_diff(1_800) <= 50, "owner {} bp", bp(owner_cut));
+    assert!(bp(miners_rao).abs_diff(4_100) <= 50, "miners {} bp", bp(miners_rao));
+    assert!(bp(validators_rao).abs_diff(4_100) <= 50, "validators {} bp", bp(validators_rao));
+    assert!(stake_of("miners") > 0);
+    assert!(stake_of("nominator") > nominator_before, "dividends raised the nominator's stake");
+
+    // kill -9 and restart: balances, stakes and the state root at a committed height unchanged.
+    let height = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    let root = node.result("chain_header", json!([height]))["header"]["state_root"].clone();
+    let stakes: Vec<u64> =
+        ["owner", "validator", "nominator", "miners"].iter().map(|w| stake_of(w)).collect();
+    let balance = run(&["wallet", "balance", "--name", "nominator"])["balance_rao"].clone();
+    node.kill();
+    let node = DevNode::start_with(&chain, "3600s");
+    let url2 = format!("http://{}", node.addr);
+    assert_eq!(node.result("chain_header", json!([height]))["header"]["state_root"], root);
+    let rerun = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--url", &url2]);
+        json_out(&tao(&wallets, pw, &all))
+    };
+    let after: Vec<u64> = ["owner", "validator", "nominator", "miners"]
+        .iter()
+        .map(|w| subnet_stake(&rerun(&["stake", "list", "--wallet", w]), &netuid))
+        .collect();
+    assert_eq!(after, stakes);
+    assert_eq!(rerun(&["wallet", "balance", "--name", "nominator"])["balance_rao"], balance);
     node.kill();
 }

@@ -29,6 +29,8 @@ pub mod code {
     pub const NO_STATE: i32 = 2;
     /// The node itself failed.
     pub const NODE: i32 = 3;
+    /// A query's entry point refused (its message is the error).
+    pub const QUERY_FAILED: i32 = 4;
 }
 
 fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
@@ -156,6 +158,13 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     })?;
     m.register_method("account_get", |params, node, _| account(node, params))?;
     m.register_method("module_list", |_, node, _| modules(node))?;
+    m.register_method("contract_query", |params, node, _| -> RpcResult {
+        let mut seq = params.sequence();
+        let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);
+        let (height, result) = node.query(&module, &entry, &unhex(&input)?).map_err(node_error)?;
+        let output = result.map_err(|m| error(code::QUERY_FAILED, m))?;
+        Ok(json!({ "height": height, "output": hex(&output) }))
+    })?;
     m.register_method("tx_submit", |params, node, _| -> RpcResult {
         let bytes: String = params.one()?;
         let hash = node.submit(&unhex(&bytes)?).map_err(|e| error(code::TX_REFUSED, e))?;

@@ -255,6 +255,29 @@ impl Node {
         Ok(hash)
     }
 
+    /// Runs a read-only entry point of system module `module` on the head state; returns the
+    /// height and the output bytes. Not proven: for convenience views (metagraph, positions).
+    pub fn query(
+        &self,
+        module: &str,
+        entry: &str,
+        input: &[u8],
+    ) -> Result<(u64, Result<Vec<u8>, String>), NodeError> {
+        let (head, _) = self.head()?;
+        let context = tao_vm::CallContext {
+            caller: tao_chain::QUERY_CALLER,
+            block_height: head.height,
+            block_time_ms: head.time_ms,
+        };
+        let exec = self.executor.query(Arc::new(self.view()), module, entry, input, context)?;
+        let result = match exec.outcome {
+            tao_vm::Outcome::Ok => Ok(exec.output),
+            tao_vm::Outcome::Abort(message) => Err(message),
+            other => Err(format!("{other:?}")),
+        };
+        Ok((head.height, result))
+    }
+
     /// Prometheus text exposition of the node's gauges and counters.
     pub fn metrics(&self) -> Result<String, NodeError> {
         let (head, _) = self.head()?;

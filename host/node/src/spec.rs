@@ -14,6 +14,8 @@ pub const SYSTEM_MODULES: [&str; 6] = ["token", "subnets", "neurons", "staking",
 pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
 /// Balance of each dev account: 1,000,000 τ.
 pub const DEV_BALANCE: u64 = 1_000_000 * tao_types::RAO_PER_TAO;
+/// Blocks between subnet registrations on the dev chain.
+pub const DEV_NETWORK_RATE_LIMIT: u64 = 10;
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: u64 = 0x7a0_de7;
 
@@ -67,6 +69,13 @@ pub fn dev_genesis(modules: Vec<(String, Vec<u8>)>, time_ms: u64) -> Genesis {
     let register = RegisterNetworkArgs { hotkey: dev_key("alice-hot").address(), identity };
     let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
     let calls = vec![
+        // Subnets may be registered every 10 blocks here (7,200 on a real chain).
+        GenesisCall {
+            module: "subnets".into(),
+            entry: "entry_set_network_rate_limit".into(),
+            caller: tao_contract_token::SYSTEM,
+            input: borsh::to_vec(&DEV_NETWORK_RATE_LIMIT).unwrap_or_default(),
+        },
         GenesisCall {
             module: "subnets".into(),
             entry: "entry_register_network".into(),

@@ -1,0 +1,329 @@
+//! `tao subnet`, `tao stake` and `tao weights`: the subnet owner's, the nominator's and the
+//! validator's commands. Each signs with the wallet's coldkey (or a hotkey for weights), shows
+//! what it will do, confirms, submits and waits for the block.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
+use tao_types::{Address, Balance, NetUid, Uid};
+
+use crate::client::{Client, unhex};
+use crate::transfer::{finish, parse_amount, submit};
+use crate::wallet::{self, Common, DEFAULT_URL};
+
+/// Fee limit of these calls: 0.01 τ.
+const FEE_LIMIT: Balance = Balance(10_000_000);
+
+#[derive(Subcommand)]
+pub(crate) enum SubnetCommand {
+    /// Register a new subnet owned by the wallet (locks the current cost).
+    Create {
+        #[arg(long)]
+        wallet: String,
+        /// The owner's hotkey (registered at UID 0 by `subnet register`).
+        #[arg(long, default_value = "default")]
+        hotkey: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Register a wallet's hotkey as a neuron (burns the current price from the coldkey).
+    Register {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long, default_value = "default")]
+        hotkey: String,
+        #[arg(long)]
+        netuid: NetUid,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Set a hyperparameter as the subnet's owner (within its range and rate limit).
+    Set {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Parameter name, as `subnet show` lists them.
+        #[arg(long)]
+        param: String,
+        #[arg(long)]
+        value: u64,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A subnet's owner and every hyperparameter.
+    Show {
+        #[arg(long)]
+        netuid: NetUid,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A subnet's neurons with their scores and emission from the last epoch.
+    Metagraph {
+        #[arg(long)]
+        netuid: NetUid,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum StakeCommand {
+    /// Stake TAO from the wallet's coldkey to a hotkey on a subnet.
+    Add {
+        #[arg(long)]
+        wallet: String,
+        /// The validator hotkey staked to.
+        #[arg(long)]
+        hotkey: Address,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Amount: `1.5` (τ) or `1500 rao`.
+        #[arg(long, value_parser = parse_amount)]
+        amount: Balance,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The wallet's stake positions.
+    List {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WeightsCommand {
+    /// Set weights from a wallet's hotkey (it pays the fee).
+    Set {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long, default_value = "default")]
+        hotkey: String,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Target UIDs, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        uids: Vec<Uid>,
+        /// Weights, comma-separated, one per UID (scaled so the largest is 65535).
+        #[arg(long, value_delimiter = ',')]
+        values: Vec<u16>,
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// The event `topic`'s data in a finalized receipt.
+fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
+    let events = status["receipt"]["events"].as_array().context("no events")?;
+    let found = events.iter().find(|e| unhex(&e[0]).is_ok_and(|t| t == topic)).context("event missing")?;
+    unhex(&found[1])
+}
+
+/// Runs a read-only view through the node.
+fn query(client: &Client, module: &str, entry: &str, input: Vec<u8>) -> Result<(u64, Vec<u8>)> {
+    let out = client.call("contract_query", json!([module, entry, format!("0x{}", hex::encode(input))]))?;
+    Ok((out["height"].as_u64().context("height")?, unhex(&out["output"])?))
+}
+
+pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
+    match command {
+        SubnetCommand::Create { wallet, hotkey, name, url, common } => {
+            let client = Client::new(&url)?;
+            let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            let (_, cost) = query(&client, "subnets", "entry_lock_cost", Vec::new())?;
+            let cost: u64 = borsh::from_slice(&cost)?;
+            wallet::confirm(
+                &format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost)),
+                &common,
+            )?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
+            let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
+            let mut status =
+                submit(&client, &key, "subnets", "entry_register_network", args, FEE_LIMIT, common.json)?;
+            if let Ok(data) = event(&status, b"network_registered") {
+                let (netuid, _, locked): (NetUid, Address, u64) = borsh::from_slice(&data)?;
+                status["netuid"] = json!(netuid);
+                status["locked"] = json!(locked);
+                if !common.json {
+                    println!("subnet {netuid} created, {} locked", Balance(locked));
+                }
+            }
+            Ok(finish(&status, common.json, "subnet create"))
+        }
+        SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
+            let client = Client::new(&url)?;
+            let hot = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            wallet::confirm(
+                &format!("burn the registration price to register {hot} on subnet {netuid}?"),
+                &common,
+            )?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&(netuid, hot))?;
+            let mut status =
+                submit(&client, &key, "neurons", "entry_burned_register", args, FEE_LIMIT, common.json)?;
+            if let Ok(data) = event(&status, b"neuron_registered") {
+                let (_, uid, _, price): (NetUid, Uid, Address, u64) = borsh::from_slice(&data)?;
+                status["uid"] = json!(uid);
+                status["burned"] = json!(price);
+                if !common.json {
+                    println!("registered {hot} as UID {uid} on subnet {netuid}, burned {}", Balance(price));
+                }
+            }
+            Ok(finish(&status, common.json, "register"))
+        }
+        SubnetCommand::Set { wallet, netuid, param, value, url, common } => {
+            let id = tao_contract_subnets::params::id_of(&param)
+                .with_context(|| format!("no parameter {param}"))?;
+            wallet::confirm(&format!("set {param} = {value} on subnet {netuid}?"), &common)?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&(netuid, id, value))?;
+            let status = submit(
+                &Client::new(&url)?,
+                &key,
+                "subnets",
+                "entry_set_hyperparameter",
+                args,
+                FEE_LIMIT,
+                common.json,
+            )?;
+            Ok(finish(&status, common.json, "subnet set"))
+        }
+        SubnetCommand::Show { netuid, url, common } => {
+            let (height, out) =
+                query(&Client::new(&url)?, "subnets", "entry_query", borsh::to_vec(&netuid)?)?;
+            let (info, values): (SubnetInfo, Vec<u64>) = borsh::from_slice(&out)?;
+            let params: serde_json::Map<String, Value> =
+                PARAMS.iter().zip(&values).map(|(p, v)| (p.name.to_string(), json!(v))).collect();
+            if common.json {
+                println!(
+                    "{}",
+                    json!({"netuid": netuid, "height": height, "owner_coldkey": info.owner_coldkey, "owner_hotkey": info.owner_hotkey, "registered_at": info.registered_at, "locked": info.locked, "name": info.identity.name, "hyperparameters": params})
+                );
+            } else {
+                println!("subnet {netuid} \"{}\" (as of #{height}, not proven)", info.identity.name);
+                println!(
+                    "  owner    {} (hotkey {})\n  locked   {}",
+                    info.owner_coldkey,
+                    info.owner_hotkey,
+                    Balance(info.locked)
+                );
+                for (name, value) in &params {
+                    println!("  {name:<30} {value}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
+    }
+}
+
+fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {
+    type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
+    let (height, out) = query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
+    let (price, rows): (u64, Vec<Row>) = borsh::from_slice(&out)?;
+    let mut neurons = Vec::new();
+    for (uid, neuron, _) in rows {
+        let (_, scores) = query(client, "incentive", "entry_query", borsh::to_vec(&(netuid, uid))?)?;
+        let (s, bonds): (tao_contract_incentive::Scores, Vec<(Uid, u16)>) = borsh::from_slice(&scores)?;
+        neurons.push(json!({
+            "uid": uid, "hotkey": neuron.hotkey, "registered_at": neuron.registered_at, "active": s.active,
+            "stake_weight": s.stake_weight, "consensus": s.consensus, "incentive": s.incentive, "dividends": s.dividends,
+            "validator_trust": s.validator_trust, "server_emission": s.server_emission,
+            "validator_emission": s.validator_emission, "bonds": bonds.len(),
+        }));
+    }
+    if common.json {
+        println!("{}", json!({"netuid": netuid, "height": height, "burn_price": price, "neurons": neurons}));
+    } else {
+        println!("subnet {netuid} at #{height} (not proven), registration price {}", Balance(price));
+        println!(
+            "{:>5} {:<44} {:>9} {:>9} {:>14} {:>14}",
+            "uid", "hotkey", "incentive", "dividends", "miner rao", "validator rao"
+        );
+        for n in &neurons {
+            println!(
+                "{:>5} {:<44} {:>9} {:>9} {:>14} {:>14}",
+                n["uid"],
+                n["hotkey"].as_str().unwrap_or_default(),
+                n["incentive"],
+                n["dividends"],
+                n["server_emission"],
+                n["validator_emission"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
+    match command {
+        StakeCommand::Add { wallet, hotkey, netuid, amount, url, common } => {
+            let client = Client::new(&url)?;
+            wallet::confirm(
+                &format!("stake {amount} from wallet {wallet} to {hotkey} on subnet {netuid}?"),
+                &common,
+            )?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
+            let status = submit(&client, &key, "staking", "entry_add_stake", args, FEE_LIMIT, common.json)?;
+            Ok(finish(&status, common.json, "stake add"))
+        }
+        StakeCommand::List { wallet, url, common } => {
+            let coldkey = wallet::coldkey_address(&common, &wallet)?;
+            let (height, out) =
+                query(&Client::new(&url)?, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
+            let positions: Vec<(Address, NetUid, u64)> = borsh::from_slice(&out)?;
+            if common.json {
+                let list: Vec<Value> =
+                    positions.iter().map(|(h, n, s)| json!({"hotkey": h, "netuid": n, "stake": s})).collect();
+                println!("{}", json!({"coldkey": coldkey, "height": height, "positions": list}));
+            } else if positions.is_empty() {
+                println!("{coldkey} has no stake (as of #{height})");
+            } else {
+                for (h, n, s) in &positions {
+                    println!("{h}  subnet {n}  {}", Balance(*s));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
+    let WeightsCommand::Set { wallet, hotkey, netuid, uids, values, version_key, url, common } = command;
+    if uids.len() != values.len() {
+        bail!("{} uids but {} values", uids.len(), values.len());
+    }
+    let client = Client::new(&url)?;
+    let key = wallet::hotkey(&common, &wallet, &hotkey)?;
+    let args = borsh::to_vec(&tao_contract_weights::WeightsArgs { netuid, uids, values, version_key })?;
+    let status = submit(&client, &key, "weights", "entry_set_weights", args, FEE_LIMIT, common.json)?;
+    Ok(finish(&status, common.json, "weights set"))
+}
