@@ -104,6 +104,11 @@ pub fn bonds(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Vec<(Uid,
     Ok(BONDS.load(host, &(netuid, uid))?.unwrap_or_default())
 }
 
+/// Storage key of the last epoch's [`Scores`] of (`netuid`, `uid`), for proofs.
+pub fn scores_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
+    SCORES.key(&(netuid, uid))
+}
+
 /// Results of the last epoch for `uid` on `netuid`.
 pub fn scores(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Scores, IncentiveError> {
     Ok(SCORES.load(host, &(netuid, uid))?.unwrap_or_default())

@@ -75,6 +75,11 @@ pub fn count(host: &mut impl Host, netuid: NetUid) -> Result<u16, NeuronError> {
     Ok(COUNT.load(host, &netuid)?.unwrap_or(0))
 }
 
+/// Storage key of the neuron at (`netuid`, `uid`) (a borsh [`Neuron`]), for proofs.
+pub fn neuron_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
+    NEURONS.key(&(netuid, uid))
+}
+
 /// The neuron at `uid`.
 pub fn neuron(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Option<Neuron>, NeuronError> {
     Ok(NEURONS.load(host, &(netuid, uid))?)

@@ -66,6 +66,16 @@ pub fn total_stake(host: &mut impl Host) -> Result<u64, StakeError> {
     Ok(TOTAL_STAKE.load(host)?.unwrap_or(0))
 }
 
+/// Storage key of the share pool of (`hotkey`, `netuid`) (a borsh [`Pool`]), for proofs.
+pub fn pool_key(hotkey: &Address, netuid: NetUid) -> Vec<u8> {
+    POOLS.key(&(*hotkey, netuid))
+}
+
+/// Storage key of `coldkey`'s shares in that pool (a borsh `u128`), for proofs.
+pub fn shares_key(coldkey: &Address, hotkey: &Address, netuid: NetUid) -> Vec<u8> {
+    SHARES.key(&(*coldkey, *hotkey, netuid))
+}
+
 /// The stake `coldkey` holds through `hotkey` on `netuid` (rounded down).
 pub fn stake_of(
     host: &mut impl Host,

@@ -80,6 +80,16 @@ pub const ADMIN_FREEZE_WINDOW: u64 = 10;
 const OWNER_RATE_LIMIT_TEMPOS: u64 = 2;
 const VERSION_KEY_RATE_LIMIT_TEMPOS: u64 = 5;
 
+/// Storage key of `netuid`'s [`SubnetInfo`], for proofs.
+pub fn info_key(netuid: NetUid) -> Vec<u8> {
+    SUBNETS.key(&netuid)
+}
+
+/// Storage key of hyperparameter `id` of `netuid` (a borsh `u64`; absent means the default).
+pub fn param_key(netuid: NetUid, id: u8) -> Vec<u8> {
+    PARAM_VALUES.key(&(netuid, id))
+}
+
 /// The lock cost at block `now`: max(MIN_LOCK, 2·last − (last / interval)·(now − last_block)),
 /// or MIN_LOCK before any registration.
 pub fn lock_cost(host: &mut impl Host, now: u64) -> Result<u64, SubnetError> {

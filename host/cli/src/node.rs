@@ -30,6 +30,9 @@ pub(crate) struct NodeArgs {
     /// Time between blocks: `12s`, `500ms`.
     #[arg(long, default_value = "12s", value_parser = parse_duration)]
     block_time: std::time::Duration,
+    /// Recent blocks whose state is kept for proofs; older state is pruned.
+    #[arg(long, default_value_t = tao_node::service::RETAIN_BLOCKS)]
+    state_pruning: u64,
     /// Prometheus metrics address (`GET /metrics`); off unless given.
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
@@ -105,7 +108,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
         .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
     let genesis = spec::dev_genesis(modules, DEV_GENESIS_MS);
     let node = Arc::new(
-        Node::open(&base_path, &genesis, spec::dev_key("validator"))
+        Node::open(&base_path, &genesis, spec::dev_key("validator"), args.state_pruning)
             .with_context(|| format!("opening the chain in {}", base_path.display()))?,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -170,6 +170,30 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
         tao_state::verify(&header.state_root, &unhex(&proof["key"]), Some(&forged), &state_proof).is_err()
     );
 
+    // The example subnet and its parameters, each proven at one height.
+    let subnet = node.result("subnet_get", json!([1]));
+    let at: Hash = serde_json::from_value(subnet["info"]["root"].clone()).unwrap();
+    let verify = |p: &Value| {
+        let value = p["value"].as_str().map(|_| unhex(&p["value"]));
+        let proof = tao_state::StateProof::decode(&unhex(&p["proof"])).unwrap();
+        tao_state::verify(&at, &unhex(&p["key"]), value.as_deref(), &proof).unwrap();
+    };
+    verify(&subnet["info"]);
+    let tempo = subnet["hyperparameters"].as_array().unwrap().iter().find(|p| p["name"] == "tempo").unwrap();
+    verify(tempo);
+    assert_eq!(
+        (tempo["value"].is_null(), tempo["effective"].as_u64()),
+        (true, Some(360)),
+        "absent: the default, proven absent"
+    );
+    let commit_reveal =
+        subnet["hyperparameters"].as_array().unwrap().iter().find(|p| p["name"] == "commit_reveal").unwrap();
+    verify(commit_reveal);
+    assert_eq!(commit_reveal["decoded"], 0, "set off at genesis");
+    let stake = node.result("stake_get", json!([bob, dev_key("alice-hot").address(), 1, subnet["height"]]));
+    assert_eq!(stake["stake"], 0);
+    verify(&stake["proofs"]["pool"]);
+
     // kill -9, restart: every finalized block and the state are still there.
     let head = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
     node.kill();

@@ -134,6 +134,84 @@ fn account(node: &Node, params: Params<'_>) -> RpcResult {
     }))
 }
 
+/// A proven value with its borsh decoding as `decoded` (null when absent).
+fn proven_as<T: borsh::BorshDeserialize + serde::Serialize>(
+    node: &Node,
+    key: &[u8],
+    height: Option<u64>,
+) -> RpcResult {
+    let mut out = proven(node, key, height)?;
+    let decoded = match out["value"].as_str() {
+        Some(h) => {
+            let bytes = unhex(h)?;
+            let value: T = borsh::from_slice(&bytes)
+                .map_err(|e| node_error(format!("stored value does not decode: {e}")))?;
+            serde_json::to_value(value).map_err(node_error)?
+        }
+        None => Value::Null,
+    };
+    out["decoded"] = decoded;
+    Ok(out)
+}
+
+/// A subnet's info and every hyperparameter, each proven (an absent parameter proves its
+/// default).
+fn subnet_get(node: &Node, params: Params<'_>) -> RpcResult {
+    use tao_contract_subnets::{self as subnets, params::PARAMS};
+    let mut seq = params.sequence();
+    let netuid: u16 = seq.next()?;
+    let height = height_or_head(node, seq.optional_next()?)?;
+    let info = proven(node, &subnets::info_key(netuid), Some(height))?;
+    if info["value"].is_null() {
+        return Err(error(code::NO_STATE, format!("no subnet {netuid} at height {height}")));
+    }
+    let mut hyperparameters = Vec::with_capacity(PARAMS.len());
+    for (id, spec) in PARAMS.iter().enumerate() {
+        let mut p = proven_as::<u64>(node, &subnets::param_key(netuid, id as u8), Some(height))?;
+        p["name"] = json!(spec.name);
+        p["effective"] = json!(p["decoded"].as_u64().unwrap_or(spec.default));
+        hyperparameters.push(p);
+    }
+    Ok(json!({ "netuid": netuid, "height": height, "info": info, "hyperparameters": hyperparameters }))
+}
+
+/// A coldkey's stake through a hotkey on a subnet: the pool and the shares, both proven.
+fn stake_get(node: &Node, params: Params<'_>) -> RpcResult {
+    use tao_contract_staking as staking;
+    let mut seq = params.sequence();
+    let (coldkey, hotkey, netuid): (Address, Address, u16) = (seq.next()?, seq.next()?, seq.next()?);
+    let height = height_or_head(node, seq.optional_next()?)?;
+    let pool = proven(node, &staking::pool_key(&hotkey, netuid), Some(height))?;
+    let shares = proven(node, &staking::shares_key(&coldkey, &hotkey, netuid), Some(height))?;
+    let decode = |v: &Value| -> Result<Option<Vec<u8>>, ErrorObjectOwned> {
+        v["value"].as_str().map(unhex).transpose()
+    };
+    let pool_value: staking::Pool = match decode(&pool)? {
+        Some(b) => borsh::from_slice(&b).map_err(node_error)?,
+        None => staking::Pool::default(),
+    };
+    let held: u128 = match decode(&shares)? {
+        Some(b) => borsh::from_slice(&b).map_err(node_error)?,
+        None => 0,
+    };
+    let stake = held.saturating_mul(u128::from(pool_value.stake)).checked_div(pool_value.shares).unwrap_or(0);
+    Ok(json!({
+        "coldkey": coldkey, "hotkey": hotkey, "netuid": netuid, "height": height,
+        "stake": stake as u64, "pool_stake": pool_value.stake, "pool_shares": pool_value.shares.to_string(),
+        "shares": held.to_string(), "proofs": { "pool": pool, "shares": shares },
+    }))
+}
+
+/// A neuron and its last epoch's scores, both proven.
+fn neuron_get(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let (netuid, uid): (u16, u16) = (seq.next()?, seq.next()?);
+    let height = height_or_head(node, seq.optional_next()?)?;
+    let neuron = proven(node, &tao_contract_neurons::neuron_key(netuid, uid), Some(height))?;
+    let scores = proven(node, &tao_contract_incentive::scores_key(netuid, uid), Some(height))?;
+    Ok(json!({ "netuid": netuid, "uid": uid, "height": height, "neuron": neuron, "scores": scores }))
+}
+
 fn modules(node: &Node) -> RpcResult {
     let mut out = Vec::new();
     let mut after: Option<Vec<u8>> = None;
@@ -158,6 +236,9 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     })?;
     m.register_method("account_get", |params, node, _| account(node, params))?;
     m.register_method("module_list", |_, node, _| modules(node))?;
+    m.register_method("subnet_get", |params, node, _| subnet_get(node, params))?;
+    m.register_method("stake_get", |params, node, _| stake_get(node, params))?;
+    m.register_method("neuron_get", |params, node, _| neuron_get(node, params))?;
     m.register_method("contract_query", |params, node, _| -> RpcResult {
         let mut seq = params.sequence();
         let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);

@@ -17,7 +17,8 @@ use crate::mempool::{Mempool, MempoolError};
 
 /// Most transactions put in one block.
 pub const BLOCK_TXS: usize = 512;
-/// Blocks whose transactions `tx_status` remembers, and whose proofs are served.
+/// Default number of recent blocks whose state is kept for proofs (and whose transactions
+/// `tx_status` remembers).
 pub const RETAIN_BLOCKS: u64 = 4096;
 /// Dropped transactions remembered with their reason.
 const MAX_DROPPED: usize = 4096;
@@ -118,6 +119,7 @@ impl Storage for StoreView {
 /// The running node.
 pub struct Node {
     store: Arc<Store>,
+    retain: u64,
     executor: Executor,
     authority: SecretKey,
     validators: Vec<Validator>,
@@ -147,9 +149,10 @@ fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, NodeError> {
 impl Node {
     /// Opens the chain in `dir`, creating it from `genesis` when the directory is new. The
     /// authority signs every block (dev mode: one validator).
-    pub fn open(dir: &Path, genesis: &Genesis, authority: SecretKey) -> Result<Node, NodeError> {
+    /// `retain` recent blocks keep their state for proofs; older ones are pruned.
+    pub fn open(dir: &Path, genesis: &Genesis, authority: SecretKey, retain: u64) -> Result<Node, NodeError> {
         std::fs::create_dir_all(dir).map_err(|e| tao_store::StoreError::Db(e.to_string()))?;
-        let store = Arc::new(Store::open(&dir.join("state.redb"), RETAIN_BLOCKS)?);
+        let store = Arc::new(Store::open(&dir.join("state.redb"), retain)?);
         let vm = Vm::new(VmConfig { artifact_dir: Some(dir.join("artifacts")), ..VmConfig::default() })?;
         let validators = genesis.validators.clone();
         let (built, genesis_header) = genesis.build(vm)?;
@@ -165,6 +168,7 @@ impl Node {
         }
         let node = Node {
             store,
+            retain: retain.max(1),
             executor: built.executor,
             authority,
             validators,
@@ -395,7 +399,7 @@ impl Node {
             pool.forget(&hash);
             included.insert(hash, (header.height, index as u32));
         }
-        let horizon = header.height.saturating_sub(RETAIN_BLOCKS);
+        let horizon = header.height.saturating_sub(self.retain);
         included.retain(|_, (h, _)| *h > horizon);
         drop((pool, included));
         let mut counters = lock(&self.counters)?;

@@ -18,7 +18,8 @@ fn node(dir: &std::path::Path) -> Node {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let modules =
         load_modules(&target.join("wasm32-unknown-unknown/contract")).expect("run `cargo xtask contracts`");
-    Node::open(dir, &dev_genesis(modules, 1_000), dev_key("validator")).unwrap()
+    Node::open(dir, &dev_genesis(modules, 1_000), dev_key("validator"), tao_node::service::RETAIN_BLOCKS)
+        .unwrap()
 }
 
 fn transfer(
