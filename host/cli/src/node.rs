@@ -1,5 +1,6 @@
-//! `tao node --dev`: a local chain with well-known funded accounts, producing a block every
-//! `--block-time` and serving JSON-RPC over HTTP and WebSocket.
+//! `tao node`: the dev chain (`--dev`: well-known funded accounts) or a chain from a JSON spec
+//! (`--chain`), producing a block every `--block-time` as its one authority and serving JSON-RPC
+//! over HTTP and WebSocket.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use jsonrpsee::server::{Server, ServerConfig};
 use serde_json::json;
+use tao_crypto::SecretKey;
+use tao_node::spec::ChainSpec;
 use tao_node::{Node, rpc, spec};
 
 /// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
@@ -17,9 +20,18 @@ const DEV_GENESIS_MS: u64 = 1_767_225_600_000;
 
 #[derive(Args)]
 pub(crate) struct NodeArgs {
-    /// Run the dev chain (the only chain so far).
-    #[arg(long)]
+    /// Run the dev chain: well-known funded accounts, one authority, an example subnet.
+    #[arg(long, conflicts_with = "chain")]
     dev: bool,
+    /// Run the chain described by this JSON chain spec (docs/rpc.md); needs `--validator-key`.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// The block producer's secret key, hex (or `$TAO_VALIDATOR_KEY`); with `--chain`.
+    #[arg(long, env = "TAO_VALIDATOR_KEY", hide_env_values = true)]
+    validator_key: Option<String>,
+    /// Print the chain's spec as JSON and exit (e.g. `--dev --print-spec > spec.json`).
+    #[arg(long)]
+    print_spec: bool,
     /// Where the chain's data lives. With `--dev` and no path, a temporary directory that is
     /// removed on exit.
     #[arg(long, alias = "data-dir")]
@@ -93,22 +105,42 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
-    if !args.dev {
-        bail!("only the dev chain exists so far: run `tao node --dev`");
+    let (chain_spec, authority) = match (&args.chain, args.dev) {
+        (Some(path), _) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let chain_spec: ChainSpec = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a chain spec (docs/rpc.md)", path.display()))?;
+            let hex_key = args
+                .validator_key
+                .as_deref()
+                .context("--chain needs --validator-key (or $TAO_VALIDATOR_KEY)")?;
+            let bytes: [u8; 32] = hex::decode(hex_key.trim_start_matches("0x"))?
+                .try_into()
+                .ok()
+                .context("a validator key is 32 bytes of hex")?;
+            (chain_spec, SecretKey::from_bytes(&bytes)?)
+        }
+        (None, true) => (ChainSpec::dev(DEV_GENESIS_MS), spec::dev_key("validator")),
+        (None, false) => bail!("pass --dev, or --chain FILE with --validator-key"),
+    };
+    if args.print_spec {
+        println!("{}", serde_json::to_string_pretty(&chain_spec)?);
+        return Ok(ExitCode::SUCCESS);
     }
     // A dev chain without a base path lives in a temporary directory, gone on exit.
-    let temporary = if args.base_path.is_none() { Some(tempfile::tempdir()?) } else { None };
+    let temporary = if args.base_path.is_none() && args.dev { Some(tempfile::tempdir()?) } else { None };
     let base_path = match (&args.base_path, &temporary) {
         (Some(p), _) => p.clone(),
         (None, Some(t)) => t.path().to_path_buf(),
-        (None, None) => bail!("no base path"),
+        (None, None) => PathBuf::from(".tao-node"),
     };
     let modules_dir = args.modules.clone().unwrap_or_else(crate::contracts_dir);
     let modules = spec::load_modules(&modules_dir)
         .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
-    let genesis = spec::dev_genesis(modules, DEV_GENESIS_MS);
+    let genesis = chain_spec.genesis(modules)?;
     let node = Arc::new(
-        Node::open(&base_path, &genesis, spec::dev_key("validator"), args.state_pruning)
+        Node::open(&base_path, &genesis, authority, args.state_pruning)
             .with_context(|| format!("opening the chain in {}", base_path.display()))?,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -135,7 +167,7 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
             json!({"event": "started", "rpc": format!("http://{addr}"), "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height})
         );
     } else {
-        println!("dev chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
+        println!("chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
         println!("rpc listening on http://{addr}");
     }
     if let Some(metrics_addr) = args.metrics_addr {

@@ -29,16 +29,15 @@ impl DevNode {
     }
 
     fn start_with(dir: &Path, block_time: &str) -> DevNode {
+        Self::spawn(dir, block_time, &["--dev"])
+    }
+
+    /// A node on `dir` with `chain` arguments (`--dev`, or `--chain F --validator-key K`).
+    fn spawn(dir: &Path, block_time: &str, chain: &[&str]) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
-            .args([
-                "node",
-                "--dev",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--block-time",
-            ])
+            .arg("node")
+            .args(chain)
+            .args(["--rpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--block-time"])
             .arg(block_time)
             .arg("--base-path")
             .arg(dir)
@@ -505,4 +504,46 @@ fn subnet_economy_end_to_end() {
     assert_eq!(after, stakes);
     assert_eq!(rerun(&["wallet", "balance", "--name", "nominator"])["balance_rao"], balance);
     node.kill();
+}
+
+#[test]
+fn a_node_runs_a_chain_from_a_json_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed =
+        Command::new(env!("CARGO_BIN_EXE_tao")).args(["node", "--dev", "--print-spec"]).output().unwrap();
+    assert!(printed.status.success());
+    let mut spec: Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(spec["subnets"][0]["name"], "example");
+    // Our own chain: another id, our own validator, no example subnet.
+    let validator = tao_crypto::SecretKey::from_bytes(&[42; 32]).unwrap();
+    spec["chain_id"] = json!(77);
+    spec["validators"] =
+        json!([{"key": format!("0x{}", hex::encode(validator.public_key().to_compressed())), "power": 3}]);
+    spec["subnets"] = json!([]);
+    let path = dir.path().join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let key = hex::encode(validator.to_bytes());
+    let chain = ["--chain", path.to_str().unwrap(), "--validator-key", key.as_str()];
+    let node = DevNode::spawn(&dir.path().join("data"), "100ms", &chain);
+    wait_until("blocks", || node.result("chain_info", json!([]))["height"].as_u64().unwrap() >= 2);
+    let info = node.result("chain_info", json!([]));
+    assert_eq!(info["chain_id"], 77);
+    assert_eq!(info["validators"][0]["power"], 3);
+    let alice = node.result("account_get", json!([dev_key("alice").address()]));
+    assert_eq!(alice["balance"], 1_000_000_000_000_000u64, "no example subnet locked alice's funds");
+    node.kill();
+
+    // A key outside the validator set cannot produce this chain.
+    let stranger = hex::encode([43u8; 32]);
+    let refused = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node", "--chain", path.to_str().unwrap(), "--validator-key", &stranger, "--base-path"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not in the chain's validator set"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }

@@ -52,6 +52,11 @@ pub enum NodeError {
     /// A lock was poisoned by a panic elsewhere.
     #[error("node state poisoned")]
     Poisoned,
+    /// The node's key cannot finalize blocks of this chain on its own.
+    #[error(
+        "the validator key is not in the chain's validator set, or holds two thirds of the power or less (multi-validator consensus is not built yet)"
+    )]
+    NotAuthority,
 }
 
 /// Why a submitted transaction was refused.
@@ -122,6 +127,7 @@ pub struct Node {
     retain: u64,
     executor: Executor,
     authority: SecretKey,
+    authority_index: u32,
     validators: Vec<Validator>,
     mempool: Mutex<Mempool>,
     head: Mutex<(Header, Certificate)>,
@@ -142,6 +148,15 @@ pub struct Counters {
     pub txs_dropped: u64,
 }
 
+/// The position of `key` in `validators`, if it alone holds more than two thirds of the power
+/// (one authority: its signature finalizes).
+fn authority_index(validators: &[Validator], key: &SecretKey) -> Option<u32> {
+    let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
+    let public = key.public_key();
+    let index = validators.iter().position(|v| v.key == public)?;
+    (u128::from(validators[index].power) * 3 > total * 2).then(|| u32::try_from(index).ok()).flatten()
+}
+
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, NodeError> {
     m.lock().map_err(|_| NodeError::Poisoned)
 }
@@ -155,10 +170,11 @@ impl Node {
         let store = Arc::new(Store::open(&dir.join("state.redb"), retain)?);
         let vm = Vm::new(VmConfig { artifact_dir: Some(dir.join("artifacts")), ..VmConfig::default() })?;
         let validators = genesis.validators.clone();
+        let authority_index = authority_index(&validators, &authority).ok_or(NodeError::NotAuthority)?;
         let (built, genesis_header) = genesis.build(vm)?;
         if store.latest()?.is_none() {
             let writes: Vec<_> = built.writes.into_iter().collect();
-            let certificate = Certificate::sign(&genesis_header, &[(0, &authority)]);
+            let certificate = Certificate::sign(&genesis_header, &[(authority_index, &authority)]);
             let block = Block { header: genesis_header.clone(), txs: Vec::new() };
             let stored = StoredBlock { block, receipts: Vec::new(), certificate };
             let root = store.commit(0, &writes, |_| borsh::to_vec(&stored).unwrap_or_default())?;
@@ -171,6 +187,7 @@ impl Node {
             retain: retain.max(1),
             executor: built.executor,
             authority,
+            authority_index,
             validators,
             mempool: Mutex::new(Mempool::new()),
             head: Mutex::new((
@@ -373,7 +390,7 @@ impl Node {
         let receipts = executed.receipts;
         self.store.commit(height, &writes, |root| {
             header.state_root = *root;
-            let signed = Certificate::sign(&header, &[(0, &self.authority)]);
+            let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
             certificate = Some(signed.clone());
             let stored = StoredBlock {
                 block: Block { header: header.clone(), txs: txs.clone() },

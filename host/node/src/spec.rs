@@ -4,7 +4,9 @@ use std::path::Path;
 
 use tao_chain::{Genesis, GenesisCall, Validator};
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, params};
+use tao_crypto::PublicKey;
 use tao_crypto::SecretKey;
+use tao_types::Address;
 use tao_types::keccak256;
 
 /// The system modules every chain installs, by name; `tao_contract_<name>.wasm` on disk.
@@ -56,52 +58,179 @@ pub fn load_modules(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, SpecError> {
         .collect()
 }
 
-/// The dev chain: the dev accounts funded, the dev validator as the one authority, and an
-/// example subnet (netuid 1) owned by alice with hotkey `alice-hot`, commit-reveal off so
-/// weights can be set directly.
-pub fn dev_genesis(modules: Vec<(String, Vec<u8>)>, time_ms: u64) -> Genesis {
-    let alice = dev_key("alice").address();
-    let identity = SubnetIdentity {
-        name: "example".into(),
-        url: String::new(),
-        description: "the dev chain's example subnet".into(),
-    };
-    let register = RegisterNetworkArgs { hotkey: dev_key("alice-hot").address(), identity };
-    let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
-    let calls = vec![
-        // Subnets may be registered every 10 blocks here (7,200 on a real chain).
-        GenesisCall {
-            module: "subnets".into(),
-            entry: "entry_set_network_rate_limit".into(),
-            caller: tao_contract_token::SYSTEM,
-            input: borsh::to_vec(&DEV_NETWORK_RATE_LIMIT).unwrap_or_default(),
-        },
-        GenesisCall {
-            module: "subnets".into(),
-            entry: "entry_register_network".into(),
-            caller: alice,
-            input: borsh::to_vec(&register).unwrap_or_default(),
-        },
-        GenesisCall {
-            module: "subnets".into(),
-            entry: "entry_set_hyperparameter".into(),
-            caller: tao_contract_token::SYSTEM,
-            input: borsh::to_vec(&(1u16, commit_reveal, 0u64)).unwrap_or_default(),
-        },
-    ];
-    Genesis {
-        chain_id: DEV_CHAIN_ID,
-        time_ms,
-        modules,
-        balances: DEV_ACCOUNTS.iter().map(|n| (dev_key(n).address(), DEV_BALANCE)).collect(),
-        validators: vec![Validator { key: dev_key("validator").public_key(), power: 1 }],
-        calls,
+/// A chain spec: everything genesis needs except the contracts' code, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Chain id, signed into every transaction.
+    pub chain_id: u64,
+    /// Unix milliseconds of the genesis header.
+    pub genesis_time_ms: u64,
+    /// Funded accounts: `[address, rao]`.
+    pub balances: Vec<(Address, u64)>,
+    /// The validator set.
+    pub validators: Vec<SpecValidator>,
+    /// Blocks between subnet registrations (default 7,200).
+    #[serde(default)]
+    pub network_rate_limit: Option<u64>,
+    /// Subnets registered at genesis by their owners (who must be funded for the lock).
+    #[serde(default)]
+    pub subnets: Vec<SpecSubnet>,
+}
+
+/// A validator in a spec.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecValidator {
+    /// Compressed secp256k1 public key, `0x`-hex (33 bytes).
+    pub key: String,
+    /// Voting power.
+    pub power: u64,
+}
+
+/// A subnet registered at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSubnet {
+    /// Owner coldkey (pays the lock).
+    pub owner: Address,
+    /// Owner hotkey.
+    pub hotkey: Address,
+    /// Display name.
+    pub name: String,
+    /// Whether weights go through commit-reveal (subtensor's default: true).
+    #[serde(default = "yes")]
+    pub commit_reveal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Why a spec is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainSpecError {
+    /// A validator key is not a compressed secp256k1 key.
+    #[error("validator {index}: {reason}")]
+    BadValidator {
+        /// Position in the list.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// No validators.
+    #[error("a chain needs at least one validator")]
+    NoValidators,
+}
+
+impl ChainSpec {
+    /// The dev chain: the dev accounts funded, the dev validator as the one authority, subnets
+    /// registrable every 10 blocks, and an example subnet (netuid 1) owned by alice with hotkey
+    /// `alice-hot` and commit-reveal off so weights can be set directly.
+    pub fn dev(genesis_time_ms: u64) -> ChainSpec {
+        ChainSpec {
+            chain_id: DEV_CHAIN_ID,
+            genesis_time_ms,
+            balances: DEV_ACCOUNTS.iter().map(|n| (dev_key(n).address(), DEV_BALANCE)).collect(),
+            validators: vec![SpecValidator {
+                key: format!("0x{}", hex::encode(dev_key("validator").public_key().to_compressed())),
+                power: 1,
+            }],
+            network_rate_limit: Some(DEV_NETWORK_RATE_LIMIT),
+            subnets: vec![SpecSubnet {
+                owner: dev_key("alice").address(),
+                hotkey: dev_key("alice-hot").address(),
+                name: "example".into(),
+                commit_reveal: false,
+            }],
+        }
     }
+
+    /// The genesis this spec describes, with the system modules' `modules` code.
+    pub fn genesis(&self, modules: Vec<(String, Vec<u8>)>) -> Result<Genesis, ChainSpecError> {
+        if self.validators.is_empty() {
+            return Err(ChainSpecError::NoValidators);
+        }
+        let mut validators = Vec::with_capacity(self.validators.len());
+        for (index, v) in self.validators.iter().enumerate() {
+            let bad = |reason: String| ChainSpecError::BadValidator { index, reason };
+            let bytes: [u8; 33] = hex::decode(v.key.trim_start_matches("0x"))
+                .map_err(|e| bad(e.to_string()))?
+                .try_into()
+                .map_err(|_| bad("a compressed key is 33 bytes".into()))?;
+            let key = PublicKey::from_compressed(&bytes).map_err(|e| bad(e.to_string()))?;
+            validators.push(Validator { key, power: v.power });
+        }
+        let system = |entry: &str, input: Vec<u8>| GenesisCall {
+            module: "subnets".into(),
+            entry: entry.into(),
+            caller: tao_contract_token::SYSTEM,
+            input,
+        };
+        let mut calls = Vec::new();
+        if let Some(blocks) = self.network_rate_limit {
+            calls.push(system("entry_set_network_rate_limit", borsh::to_vec(&blocks).unwrap_or_default()));
+        }
+        let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
+        for (i, subnet) in self.subnets.iter().enumerate() {
+            let identity =
+                SubnetIdentity { name: subnet.name.clone(), url: String::new(), description: String::new() };
+            let register = RegisterNetworkArgs { hotkey: subnet.hotkey, identity };
+            calls.push(GenesisCall {
+                module: "subnets".into(),
+                entry: "entry_register_network".into(),
+                caller: subnet.owner,
+                input: borsh::to_vec(&register).unwrap_or_default(),
+            });
+            if !subnet.commit_reveal {
+                // Netuids are handed out from 1 in order.
+                let netuid = u16::try_from(i + 1).unwrap_or(u16::MAX);
+                calls.push(system(
+                    "entry_set_hyperparameter",
+                    borsh::to_vec(&(netuid, commit_reveal, 0u64)).unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(Genesis {
+            chain_id: self.chain_id,
+            time_ms: self.genesis_time_ms,
+            modules,
+            balances: self.balances.clone(),
+            validators,
+            calls,
+        })
+    }
+}
+
+/// The dev chain's genesis ([`ChainSpec::dev`]).
+pub fn dev_genesis(modules: Vec<(String, Vec<u8>)>, time_ms: u64) -> Genesis {
+    // The dev spec is built here and always valid: one well-formed validator key.
+    ChainSpec::dev(time_ms).genesis(modules).unwrap_or_else(|_| unreachable_dev_spec())
+}
+
+#[allow(clippy::panic, reason = "the dev spec is fixed and checked by a test")]
+fn unreachable_dev_spec() -> Genesis {
+    panic!("the dev chain spec is invalid")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dev_spec_round_trips_through_json_and_bad_specs_are_refused() {
+        let dev = ChainSpec::dev(5);
+        let text = serde_json::to_string_pretty(&dev).unwrap();
+        assert_eq!(serde_json::from_str::<ChainSpec>(&text).unwrap(), dev);
+        let genesis = dev.genesis(Vec::new()).unwrap();
+        assert_eq!(genesis.calls.len(), 3, "rate limit, the example subnet, its commit-reveal off");
+        let mut bad = dev.clone();
+        bad.validators[0].key = "0x02ab".into();
+        assert!(matches!(bad.genesis(Vec::new()), Err(ChainSpecError::BadValidator { index: 0, .. })));
+        bad.validators.clear();
+        assert!(matches!(bad.genesis(Vec::new()), Err(ChainSpecError::NoValidators)));
+        assert!(serde_json::from_str::<ChainSpec>(&text.replace("\"chain_id\"", "\"chainid\"")).is_err());
+    }
 
     #[test]
     fn dev_keys_are_valid_and_distinct() {
