@@ -102,6 +102,23 @@ pub(crate) enum StakeCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Unstake back to the wallet's coldkey.
+    Remove {
+        #[arg(long)]
+        wallet: String,
+        /// The hotkey staked to.
+        #[arg(long)]
+        hotkey: Address,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Stake to remove: `1.5` (τ) or `1500 rao`.
+        #[arg(long, value_parser = parse_amount)]
+        amount: Balance,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The wallet's stake positions.
     List {
         #[arg(long)]
@@ -294,6 +311,18 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
             let status = submit(&client, &key, "staking", "entry_add_stake", args, FEE_LIMIT, common.json)?;
             Ok(finish(&status, common.json, "stake add"))
+        }
+        StakeCommand::Remove { wallet, hotkey, netuid, amount, url, common } => {
+            let client = Client::new(&url)?;
+            wallet::confirm(
+                &format!("unstake {amount} from {hotkey} on subnet {netuid} to wallet {wallet}?"),
+                &common,
+            )?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
+            let status =
+                submit(&client, &key, "staking", "entry_remove_stake", args, FEE_LIMIT, common.json)?;
+            Ok(finish(&status, common.json, "stake remove"))
         }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;

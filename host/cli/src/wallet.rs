@@ -74,6 +74,29 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Sign a message with a wallet's coldkey (prefixed and hashed so it can never be a
+    /// transaction).
+    Sign {
+        #[arg(long)]
+        name: String,
+        /// The message (UTF-8).
+        #[arg(long)]
+        message: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check that `signature` over `message` was made by `address`.
+    Verify {
+        #[arg(long)]
+        address: Address,
+        #[arg(long)]
+        message: String,
+        /// 65-byte signature, hex.
+        #[arg(long)]
+        signature: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The balance of a wallet's coldkey (or any address), proven against a certified header.
     Balance {
         /// Wallet name.
@@ -254,6 +277,33 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
             report(&common, &name, &address, &hotkeys(&dir)?);
         }
         WalletCommand::List { common } => list(&common)?,
+        WalletCommand::Sign { name, message, common } => {
+            let signature = coldkey(&common, &name)?.sign_message(message.as_bytes());
+            let hex_sig = format!("0x{}", hex::encode(signature.0));
+            if common.json {
+                println!("{}", json!({"address": coldkey_address(&common, &name)?, "signature": hex_sig}));
+            } else {
+                println!("{hex_sig}");
+            }
+        }
+        WalletCommand::Verify { address, message, signature, common } => {
+            let bytes: [u8; 65] = hex::decode(signature.trim_start_matches("0x"))?
+                .try_into()
+                .ok()
+                .context("a signature is 65 bytes of hex")?;
+            let signer = tao_crypto::Signature(bytes).recover_message_signer(message.as_bytes());
+            let valid = signer.as_ref().is_ok_and(|s| *s == address);
+            if common.json {
+                println!("{}", json!({"valid": valid, "signer": signer.ok()}));
+            } else if valid {
+                println!("valid: signed by {address}");
+            } else {
+                println!("invalid: not signed by {address}");
+            }
+            if !valid {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         WalletCommand::Balance { name, address, url, common } => {
             let address = match (address, name) {
                 (Some(a), _) => a,

@@ -316,6 +316,31 @@ fn wallets_receive_and_send_with_verified_balances() {
         json_out(&tao(&wallets, pw, &["wallet", "balance", "--name", "mine", "--json", "--url", &url]));
     assert_eq!(balance["balance_rao"].as_u64().unwrap(), 2_500_000_000 - fee);
 
+    // Messages: signed by the coldkey, checked against the address; any change breaks it.
+    let signed =
+        json_out(&tao(&wallets, pw, &["wallet", "sign", "--name", "mine", "--message", "hello", "--json"]));
+    let sig = signed["signature"].as_str().unwrap();
+    let check = |message: &str| {
+        tao(
+            &wallets,
+            pw,
+            &[
+                "wallet",
+                "verify",
+                "--address",
+                &mine_address,
+                "--message",
+                message,
+                "--signature",
+                sig,
+                "--json",
+            ],
+        )
+    };
+    assert_eq!(json_out(&check("hello"))["valid"], true);
+    let forged = check("hullo");
+    assert_eq!(forged.status.code(), Some(1));
+
     let list = json_out(&tao(&wallets, pw, &["wallet", "list", "--json"]));
     let names: Vec<&str> = list.as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["alice", "mine"]);
@@ -481,6 +506,25 @@ fn subnet_economy_end_to_end() {
     assert!(bp(validators_rao).abs_diff(4_100) <= 50, "validators {} bp", bp(validators_rao));
     assert!(stake_of("miners") > 0);
     assert!(stake_of("nominator") > nominator_before, "dividends raised the nominator's stake");
+
+    // The nominator takes some back: its free balance gains exactly that, less the fee (epochs
+    // only ever touch stake, so this holds whenever they run).
+    let free = || run(&["wallet", "balance", "--name", "nominator"])["balance_rao"].as_u64().unwrap();
+    let before_remove = free();
+    let removed = run(&[
+        "stake",
+        "remove",
+        "--wallet",
+        "nominator",
+        "--hotkey",
+        &validator_hot,
+        "--netuid",
+        &netuid,
+        "--amount",
+        "10",
+    ]);
+    let fee = removed["receipt"]["fee"].as_u64().unwrap();
+    assert_eq!(free(), before_remove + 10_000_000_000 - fee);
 
     // kill -9 and restart: balances, stakes and the state root at a committed height unchanged.
     let height = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
