@@ -83,42 +83,31 @@ pub(crate) enum SubnetCommand {
     },
 }
 
+/// What `stake add` and `stake remove` act on.
+#[derive(clap::Args)]
+pub(crate) struct StakeMove {
+    #[arg(long)]
+    wallet: String,
+    /// The hotkey staked to (a validator's, for a nominator).
+    #[arg(long)]
+    hotkey: Address,
+    #[arg(long)]
+    netuid: NetUid,
+    /// Amount: `1.5` (τ) or `1500 rao`.
+    #[arg(long, value_parser = parse_amount)]
+    amount: Balance,
+    #[arg(long, default_value = DEFAULT_URL)]
+    url: String,
+    #[command(flatten)]
+    common: Common,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum StakeCommand {
     /// Stake TAO from the wallet's coldkey to a hotkey on a subnet.
-    Add {
-        #[arg(long)]
-        wallet: String,
-        /// The validator hotkey staked to.
-        #[arg(long)]
-        hotkey: Address,
-        #[arg(long)]
-        netuid: NetUid,
-        /// Amount: `1.5` (τ) or `1500 rao`.
-        #[arg(long, value_parser = parse_amount)]
-        amount: Balance,
-        #[arg(long, default_value = DEFAULT_URL)]
-        url: String,
-        #[command(flatten)]
-        common: Common,
-    },
+    Add(StakeMove),
     /// Unstake back to the wallet's coldkey.
-    Remove {
-        #[arg(long)]
-        wallet: String,
-        /// The hotkey staked to.
-        #[arg(long)]
-        hotkey: Address,
-        #[arg(long)]
-        netuid: NetUid,
-        /// Stake to remove: `1.5` (τ) or `1500 rao`.
-        #[arg(long, value_parser = parse_amount)]
-        amount: Balance,
-        #[arg(long, default_value = DEFAULT_URL)]
-        url: String,
-        #[command(flatten)]
-        common: Common,
-    },
+    Remove(StakeMove),
     /// The wallet's stake positions.
     List {
         #[arg(long)]
@@ -301,29 +290,8 @@ fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCod
 
 pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
     match command {
-        StakeCommand::Add { wallet, hotkey, netuid, amount, url, common } => {
-            let client = Client::new(&url)?;
-            wallet::confirm(
-                &format!("stake {amount} from wallet {wallet} to {hotkey} on subnet {netuid}?"),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
-            let status = submit(&client, &key, "staking", "entry_add_stake", args, FEE_LIMIT, common.json)?;
-            Ok(finish(&status, common.json, "stake add"))
-        }
-        StakeCommand::Remove { wallet, hotkey, netuid, amount, url, common } => {
-            let client = Client::new(&url)?;
-            wallet::confirm(
-                &format!("unstake {amount} from {hotkey} on subnet {netuid} to wallet {wallet}?"),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
-            let status =
-                submit(&client, &key, "staking", "entry_remove_stake", args, FEE_LIMIT, common.json)?;
-            Ok(finish(&status, common.json, "stake remove"))
-        }
+        StakeCommand::Add(m) => stake_move(m, "entry_add_stake", "stake"),
+        StakeCommand::Remove(m) => stake_move(m, "entry_remove_stake", "unstake"),
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
             let (height, out) =
@@ -343,6 +311,17 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Adds or removes stake (`entry`), after confirming `verb`.
+fn stake_move(m: StakeMove, entry: &str, verb: &str) -> Result<ExitCode> {
+    let StakeMove { wallet, hotkey, netuid, amount, url, common } = m;
+    let client = Client::new(&url)?;
+    wallet::confirm(&format!("{verb} {amount} on {hotkey}, subnet {netuid}, for wallet {wallet}?"), &common)?;
+    let key = wallet::coldkey(&common, &wallet)?;
+    let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
+    let status = submit(&client, &key, "staking", entry, args, FEE_LIMIT, common.json)?;
+    Ok(finish(&status, common.json, verb))
 }
 
 pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {

@@ -329,28 +329,30 @@ impl Store {
         Ok(Stats { nodes: count(NODES)?, values: count(VALUES)?, live_keys: count(LATEST)? })
     }
 
-    /// The state root at `version`.
-    pub fn root(&self, version: Version) -> Result<Hash, StoreError> {
+    /// The bytes `table` holds for a retained `version` (roots and blocks).
+    fn at_version(
+        &self,
+        table: TableDefinition<'_, u64, &[u8]>,
+        what: &str,
+        version: Version,
+    ) -> Result<Vec<u8>, StoreError> {
         self.check(version)?;
         let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(ROOTS).map_err(db_err)?;
-        let bytes = table
-            .get(version)
-            .map_err(db_err)?
-            .ok_or(StoreError::Corrupt(format!("no root at {version}")))?;
-        Ok(Hash(bytes.value().try_into().map_err(|_| StoreError::Corrupt("root length".into()))?))
+        let bytes = txn.open_table(table).map_err(db_err)?.get(version).map_err(db_err)?;
+        bytes
+            .map(|b| b.value().to_vec())
+            .ok_or_else(|| StoreError::Corrupt(format!("no {what} at {version}")))
+    }
+
+    /// The state root at `version`.
+    pub fn root(&self, version: Version) -> Result<Hash, StoreError> {
+        let bytes = self.at_version(ROOTS, "root", version)?;
+        Ok(Hash(bytes.try_into().map_err(|_| StoreError::Corrupt("root length".into()))?))
     }
 
     /// The block committed at `version`.
     pub fn block(&self, version: Version) -> Result<Vec<u8>, StoreError> {
-        self.check(version)?;
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(BLOCKS).map_err(db_err)?;
-        let bytes = table
-            .get(version)
-            .map_err(db_err)?
-            .ok_or(StoreError::Corrupt(format!("no block at {version}")))?;
-        Ok(bytes.value().to_vec())
+        self.at_version(BLOCKS, "block", version)
     }
 
     /// The latest value of `key`.
