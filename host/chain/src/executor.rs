@@ -96,15 +96,11 @@ pub struct Executor {
     prepared: Mutex<BTreeMap<Hash, Prepared>>,
 }
 
-fn describe(outcome: &Outcome) -> String {
+/// A failed call's text as receipts record it: an abort's own message, else the outcome.
+fn failure(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Ok => "ok".into(),
-        Outcome::Abort(m) => m.clone(),
-        Outcome::HostError(e) => format!("host error: {e}"),
-        Outcome::Trap(kind) => format!("trap: {kind:?}"),
-        Outcome::OutOfGas => "out of gas".into(),
-        Outcome::StackLimit => "stack limit reached".into(),
-        Outcome::NoSuchEntry(name) => format!("no entry point `{name}`"),
+        Outcome::Abort(message) => message.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -188,7 +184,7 @@ impl Executor {
         let module = self.system_module(state, name)?;
         let exec = self.call(state, &module, entry, input, context, HOOK_GAS)?;
         if !exec.outcome.is_ok() {
-            let outcome = describe(&exec.outcome);
+            let outcome = failure(&exec.outcome);
             return Err(ChainError::Hook { module: name.into(), entry: entry.into(), outcome });
         }
         state.apply(&exec.writes);
@@ -240,7 +236,7 @@ impl Executor {
 
     /// The sender's next nonce in `state`.
     pub fn nonce(state: &dyn Storage, sender: &Address) -> u64 {
-        state.get(&keys::nonce(sender)).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes)
+        keys::nonce_value(state.get(&keys::nonce(sender)).as_deref())
     }
 
     fn apply_tx(
@@ -289,7 +285,7 @@ impl Executor {
             state.apply(&exec.writes);
             return Ok(receipt(TxOutcome::Ok, exec.gas_used, events));
         }
-        Ok(receipt(TxOutcome::Failed(describe(&exec.outcome)), exec.gas_used, Vec::new()))
+        Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()))
     }
 }
 

@@ -7,6 +7,11 @@ pub fn nonce(account: &Address) -> Vec<u8> {
     [b"sys/nonce/".as_slice(), &account.0].concat()
 }
 
+/// The nonce stored under [`nonce`] (0 when absent or malformed).
+pub fn nonce_value(bytes: Option<&[u8]>) -> u64 {
+    bytes.and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes)
+}
+
 /// Wasm code by its Keccak-256 hash.
 pub fn code(hash: &Hash) -> Vec<u8> {
     [b"sys/code/".as_slice(), &hash.0].concat()

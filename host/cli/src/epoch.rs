@@ -142,7 +142,7 @@ impl Engine {
                             "the epoch module failed: {e} (the VM caps a call's input and output; run graphs this large with --native)"
                         )
                     }
-                    other => bail!("the epoch module failed: {other:?}"),
+                    other => bail!("the epoch module failed: {other}"),
                 }
             }
         }

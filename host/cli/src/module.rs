@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use tao_vm::{AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Outcome, Vm, VmConfig};
+use tao_vm::{AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 #[derive(Subcommand)]
 pub(crate) enum ModuleCommand {
@@ -135,18 +135,6 @@ fn call(vm: &Vm, file: &ModuleFile, entry: &str, input: &str, fuel: u64, json: b
     Ok(if exec.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn describe(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Ok => "ok".into(),
-        Outcome::Trap(kind) => format!("trap: {kind:?}"),
-        Outcome::OutOfGas => "out of gas".into(),
-        Outcome::StackLimit => "stack limit reached".into(),
-        Outcome::Abort(message) => format!("abort: {message}"),
-        Outcome::HostError(e) => format!("host error: {e}"),
-        Outcome::NoSuchEntry(name) => format!("no entry point `{name}`"),
-    }
-}
-
 /// Bytes as UTF-8 when printable, hex otherwise.
 fn show(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -156,7 +144,7 @@ fn show(bytes: &[u8]) -> String {
 }
 
 fn print_execution(exec: &Execution, fuel: u64) {
-    println!("outcome   {}", describe(&exec.outcome));
+    println!("outcome   {}", exec.outcome);
     println!("gas used  {} of {fuel}", exec.gas_used);
     println!("output    0x{}", hex::encode(&exec.output));
     for event in &exec.events {

@@ -114,24 +114,22 @@ fn account(node: &Node, params: Params<'_>) -> RpcResult {
     let height: Option<u64> = seq.optional_next()?;
     let balance = proven(node, &tao_contract_token::balance_key(&address), height)?;
     let nonce = proven(node, &keys::nonce(&address), balance["height"].as_u64())?;
-    let decode = |v: &Value| -> u64 {
-        v["value"]
-            .as_str()
-            .and_then(|h| unhex(h).ok())
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes)
-    };
-    let nonce_value = nonce["value"]
-        .as_str()
-        .and_then(|h| unhex(h).ok())
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_be_bytes);
+    let nonce_bytes = nonce["value"].as_str().map(unhex).transpose()?;
+    let nonce_value = keys::nonce_value(nonce_bytes.as_deref());
     Ok(json!({
         "address": address, "height": balance["height"], "root": balance["root"],
-        "balance": decode(&balance), "nonce": nonce_value,
+        "balance": decoded::<u64>(&balance)?.unwrap_or(0), "nonce": nonce_value,
         "pending_nonce": node.nonce(&address),
         "proofs": { "balance": balance, "nonce": nonce },
     }))
+}
+
+/// The borsh value of a [`proven`] object, if present.
+fn decoded<T: borsh::BorshDeserialize>(proven: &Value) -> Result<Option<T>, ErrorObjectOwned> {
+    let Some(h) = proven["value"].as_str() else { return Ok(None) };
+    let value = borsh::from_slice(&unhex(h)?)
+        .map_err(|e| node_error(format!("stored value does not decode: {e}")))?;
+    Ok(Some(value))
 }
 
 /// A proven value with its borsh decoding as `decoded` (null when absent).
@@ -141,16 +139,7 @@ fn proven_as<T: borsh::BorshDeserialize + serde::Serialize>(
     height: Option<u64>,
 ) -> RpcResult {
     let mut out = proven(node, key, height)?;
-    let decoded = match out["value"].as_str() {
-        Some(h) => {
-            let bytes = unhex(h)?;
-            let value: T = borsh::from_slice(&bytes)
-                .map_err(|e| node_error(format!("stored value does not decode: {e}")))?;
-            serde_json::to_value(value).map_err(node_error)?
-        }
-        None => Value::Null,
-    };
-    out["decoded"] = decoded;
+    out["decoded"] = serde_json::to_value(decoded::<T>(&out)?).map_err(node_error)?;
     Ok(out)
 }
 
@@ -183,17 +172,8 @@ fn stake_get(node: &Node, params: Params<'_>) -> RpcResult {
     let height = height_or_head(node, seq.optional_next()?)?;
     let pool = proven(node, &staking::pool_key(&hotkey, netuid), Some(height))?;
     let shares = proven(node, &staking::shares_key(&coldkey, &hotkey, netuid), Some(height))?;
-    let decode = |v: &Value| -> Result<Option<Vec<u8>>, ErrorObjectOwned> {
-        v["value"].as_str().map(unhex).transpose()
-    };
-    let pool_value: staking::Pool = match decode(&pool)? {
-        Some(b) => borsh::from_slice(&b).map_err(node_error)?,
-        None => staking::Pool::default(),
-    };
-    let held: u128 = match decode(&shares)? {
-        Some(b) => borsh::from_slice(&b).map_err(node_error)?,
-        None => 0,
-    };
+    let pool_value: staking::Pool = decoded(&pool)?.unwrap_or_default();
+    let held: u128 = decoded(&shares)?.unwrap_or(0);
     let stake = held.saturating_mul(u128::from(pool_value.stake)).checked_div(pool_value.shares).unwrap_or(0);
     Ok(json!({
         "coldkey": coldkey, "hotkey": hotkey, "netuid": netuid, "height": height,

@@ -250,10 +250,8 @@ impl Node {
 
     /// The balance of `account` in the committed state, in rao.
     pub fn balance(&self, account: &Address) -> u64 {
-        self.view()
-            .get(&tao_contract_token::balance_key(account))
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes)
+        let bytes = self.view().get(&tao_contract_token::balance_key(account));
+        bytes.and_then(|b| borsh::from_slice(&b).ok()).unwrap_or(0)
     }
 
     /// Checks and queues a transaction; returns its hash.
@@ -294,7 +292,7 @@ impl Node {
         let result = match exec.outcome {
             tao_vm::Outcome::Ok => Ok(exec.output),
             tao_vm::Outcome::Abort(message) => Err(message),
-            other => Err(format!("{other:?}")),
+            other => Err(other.to_string()),
         };
         Ok((head.height, result))
     }

@@ -250,15 +250,13 @@ impl Store {
             tao_state::update(&view, version, tree_writes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // Values each new one replaces, for pruning.
         let mut replaced = Vec::new();
-        for (_, key_hash) in update.node_batch.values().keys() {
-            if let Some((old, _)) = version
-                .checked_sub(1)
-                .map(|v| view.value_at(v, *key_hash))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                .flatten()
-            {
-                replaced.push((*key_hash, old));
+        if let Some(previous) = version.checked_sub(1) {
+            for (_, key_hash) in update.node_batch.values().keys() {
+                let found =
+                    view.value_at(previous, *key_hash).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if let Some((old, _)) = found {
+                    replaced.push((*key_hash, old));
+                }
             }
         }
         drop(view);

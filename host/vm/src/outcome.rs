@@ -25,6 +25,20 @@ pub enum Outcome {
     NoSuchEntry(String),
 }
 
+impl core::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Trap(kind) => write!(f, "trap: {kind:?}"),
+            Outcome::OutOfGas => f.write_str("out of gas"),
+            Outcome::StackLimit => f.write_str("stack limit reached"),
+            Outcome::Abort(message) => write!(f, "abort: {message}"),
+            Outcome::HostError(e) => write!(f, "host error: {e}"),
+            Outcome::NoSuchEntry(name) => write!(f, "no entry point `{name}`"),
+        }
+    }
+}
+
 impl Outcome {
     /// Whether the call succeeded.
     pub fn is_ok(&self) -> bool {
