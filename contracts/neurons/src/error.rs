@@ -1,5 +1,6 @@
 use core::fmt;
 
+use tao_contract_pools::PoolError;
 use tao_contract_subnets::SubnetError;
 use tao_contract_token::TokenError;
 use tao_types::NetUid;
@@ -45,6 +46,8 @@ pub enum NeuronError {
     Subnet(SubnetError),
     /// From the token module.
     Token(TokenError),
+    /// From the subnet's pool.
+    Pool(PoolError),
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -69,6 +72,7 @@ impl fmt::Display for NeuronError {
             NeuronError::NotSystem => f.write_str("only the chain may do this"),
             NeuronError::Subnet(e) => write!(f, "{e}"),
             NeuronError::Token(e) => write!(f, "{e}"),
+            NeuronError::Pool(e) => write!(f, "{e}"),
             NeuronError::Decode(what) => write!(f, "could not decode {what}"),
         }
     }
@@ -77,6 +81,12 @@ impl fmt::Display for NeuronError {
 impl From<SubnetError> for NeuronError {
     fn from(e: SubnetError) -> Self {
         NeuronError::Subnet(e)
+    }
+}
+
+impl From<PoolError> for NeuronError {
+    fn from(e: PoolError) -> Self {
+        NeuronError::Pool(e)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Neurons: hotkeys registered on a subnet as UIDs.
 //!
-//! - `burned_register`: the coldkey pays the subnet's current registration price (recycled), the
+//! - `burned_register`: the coldkey pays the subnet's current registration price into the
+//!   subnet's pool, where it buys alpha that is recycled (subtensor's rule); the
 //!   price is bumped, and the hotkey gets a UID: appended while the subnet has room, otherwise the
 //!   UID of the pruning candidate (lowest emission among non-immune UIDs, owner UIDs protected).
 //!   The replaced UID's per-UID data is cleared.
@@ -17,6 +18,7 @@ use alloc::vec::Vec;
 
 pub use error::NeuronError;
 use tao_contract_subnets::{self as subnets, params::id};
+use tao_contract_pools as pools;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{NetUid, RAO_PER_TAO, Uid};
@@ -198,7 +200,9 @@ pub fn burned_register(
         uid
     };
     if price > 0 {
-        token::recycle(host, coldkey, price)?;
+        token::withdraw(host, coldkey, price, false)?;
+        let recycled = pools::buy_and_recycle(host, netuid, price)?;
+        host.emit(b"alpha_recycled", &tao_sdk::borsh::to_vec(&(netuid, recycled)).unwrap_or_default());
     }
     let (min, max_burn) = (param(host, netuid, id::MIN_BURN)?, param(host, netuid, id::MAX_BURN)?);
     let mult = param(host, netuid, id::BURN_INCREASE_MULT_PPM)?;

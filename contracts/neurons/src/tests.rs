@@ -51,13 +51,18 @@ fn set_param(h: &mut MemoryHost, id: u8, value: u64) {
 }
 
 #[test]
-fn registration_pays_recycles_and_bumps_the_price() {
+fn registration_pays_into_the_pool_recycles_alpha_and_bumps_the_price() {
     let mut h = setup();
     let issuance = token::issuance(&mut h).unwrap();
+    let before = pools::pool(&mut h, 1).unwrap().unwrap();
     register(&mut h, 2, 2001, 5).unwrap();
     assert_eq!(uid_of(&mut h, 1, &addr(2001)), Ok(Some(0)));
     assert_eq!(token::balance(&mut h, &addr(2)), Ok(1_000_000 * TAO - INITIAL_BURN));
-    assert_eq!(token::issuance(&mut h), Ok(issuance - INITIAL_BURN), "the price is recycled");
+    assert_eq!(token::issuance(&mut h), Ok(issuance), "the TAO stays in the pool");
+    let after = pools::pool(&mut h, 1).unwrap().unwrap();
+    assert_eq!(after.tao, before.tao + INITIAL_BURN);
+    assert!(after.alpha_in < before.alpha_in, "the alpha bought is recycled");
+    assert!(after.alpha_issued() < before.alpha_issued());
     assert_eq!(burn_price(&mut h, 1), Ok(INITIAL_BURN * 126 / 100));
     register(&mut h, 2, 2002, 5).unwrap();
     assert_eq!(uid_of(&mut h, 1, &addr(2002)), Ok(Some(1)));

@@ -258,6 +258,22 @@ pub fn swap(host: &mut impl Host, netuid: NetUid, side: Side, amount: u64) -> Re
     Ok(done)
 }
 
+/// Pays `tao` into `netuid`'s pool to buy alpha that is then destroyed (registration burns):
+/// the price rises for every holder. Too small an amount to buy anything joins the reserve alone.
+/// Returns the alpha recycled.
+pub fn buy_and_recycle(host: &mut impl Host, netuid: NetUid, tao: u64) -> Result<u64, PoolError> {
+    match swap(host, netuid, Side::Buy, tao) {
+        Ok(done) => Ok(done.output),
+        Err(PoolError::NothingOut) => {
+            let mut pool = existing(host, netuid)?;
+            pool.tao = pool.tao.checked_add(tao).ok_or(PoolError::Overflow)?;
+            POOLS.save(host, &netuid, &pool);
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Changes `netuid`'s staked alpha by `+add − sub` (staking's share pools call this).
 pub fn adjust_staked(host: &mut impl Host, netuid: NetUid, add: u64, sub: u64) -> Result<(), PoolError> {
     let mut pool = existing(host, netuid)?;

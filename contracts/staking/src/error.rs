@@ -1,6 +1,7 @@
 use core::fmt;
 
 use tao_contract_neurons::NeuronError;
+use tao_contract_pools::PoolError;
 use tao_contract_subnets::SubnetError;
 use tao_contract_token::TokenError;
 use tao_types::NetUid;
@@ -49,6 +50,10 @@ pub enum StakeError {
     Subnet(SubnetError),
     /// From the neurons module.
     Neuron(NeuronError),
+    /// From the subnet's pool.
+    Pool(PoolError),
+    /// A dissolution would pay out more positions than one call may.
+    TooManyPositions,
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -73,6 +78,8 @@ impl fmt::Display for StakeError {
             StakeError::Token(e) => write!(f, "{e}"),
             StakeError::Subnet(e) => write!(f, "{e}"),
             StakeError::Neuron(e) => write!(f, "{e}"),
+            StakeError::Pool(e) => write!(f, "{e}"),
+            StakeError::TooManyPositions => f.write_str("too many positions to pay out in one call"),
             StakeError::Decode(what) => write!(f, "could not decode {what}"),
         }
     }
@@ -93,6 +100,12 @@ impl From<SubnetError> for StakeError {
 impl From<NeuronError> for StakeError {
     fn from(e: NeuronError) -> Self {
         StakeError::Neuron(e)
+    }
+}
+
+impl From<PoolError> for StakeError {
+    fn from(e: PoolError) -> Self {
+        StakeError::Pool(e)
     }
 }
 

@@ -6,8 +6,10 @@
 //! Shares are rounded in the pool's favour (down when issued, up when redeemed), so the pool can
 //! never owe more than it holds.
 //!
-//! Stake is denominated per subnet from the start: [`tao_to_stake`] and [`stake_to_tao`] are the
-//! one place that converts, 1:1 until the subnet pools (alpha) take over.
+//! Stake is the subnet's alpha: staking buys alpha with TAO through the subnet's pool, unstaking
+//! sells it back (root, netuid 0, is 1:1 TAO). Limit variants stop at a price and fill partly or
+//! not at all; moving stake between subnets sells on one and buys on the other.
+//! `dissolve_network` pays a dissolved subnet's pool TAO out pro rata to its alpha holders.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -18,9 +20,10 @@ use alloc::vec::Vec;
 
 pub use error::StakeError;
 use tao_contract_neurons as neurons;
+use tao_contract_pools::{self as pools, PoolError, Side, Swap};
 use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_token::{self as token, SYSTEM};
-use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::NetUid;
 
 /// Smallest stake operation, in rao (0.002 τ).
@@ -43,27 +46,15 @@ pub struct Pool {
 const POOLS: Map<(Address, NetUid), Pool> = Map::new(b"stake/pool/");
 /// Shares by (coldkey, hotkey, netuid): coldkey first, so one coldkey's positions are a prefix.
 const SHARES: Map<(Address, Address, NetUid), u128> = Map::new(b"stake/shares/");
+/// Every position by (netuid, hotkey, coldkey): the index that lets a dissolution find them.
+const HOLDERS: Map<(NetUid, Address, Address), bool> = Map::new(b"stake/holders/");
 const TAKES: Map<Address, (u16, u64)> = Map::new(b"stake/take/");
-const TOTAL_STAKE: Item<u64> = Item::new(b"stake/total");
-
-/// TAO → stake units of `netuid` (1:1 until subnet pools exist).
-pub fn tao_to_stake(_netuid: NetUid, tao: u64) -> u64 {
-    tao
-}
-
-/// Stake units of `netuid` → TAO (1:1 until subnet pools exist).
-pub fn stake_to_tao(_netuid: NetUid, stake: u64) -> u64 {
-    stake
-}
+/// Most positions a dissolution pays out in one call.
+pub const MAX_DISSOLVE_POSITIONS: usize = 16_384;
 
 /// The pool of `hotkey` on `netuid`.
 pub fn pool(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<Pool, StakeError> {
     Ok(POOLS.load(host, &(*hotkey, netuid))?.unwrap_or_default())
-}
-
-/// Everything staked, in TAO.
-pub fn total_stake(host: &mut impl Host) -> Result<u64, StakeError> {
-    Ok(TOTAL_STAKE.load(host)?.unwrap_or(0))
 }
 
 /// Storage key of the share pool of (`hotkey`, `netuid`) (a borsh [`Pool`]), for proofs.
@@ -111,13 +102,6 @@ fn value_of(shares: u128, pool: &Pool) -> Result<u64, StakeError> {
     u64::try_from(value).map_err(|_| StakeError::Overflow)
 }
 
-fn adjust_total(host: &mut impl Host, add: u64, sub: u64) -> Result<(), StakeError> {
-    let total =
-        total_stake(host)?.checked_add(add).and_then(|t| t.checked_sub(sub)).ok_or(StakeError::Overflow)?;
-    TOTAL_STAKE.save(host, &total);
-    Ok(())
-}
-
 /// Adds `stake` to the pool and issues shares to `coldkey` (rounded down).
 fn deposit_stake(
     host: &mut impl Host,
@@ -138,7 +122,8 @@ fn deposit_stake(
     let key = (*coldkey, *hotkey, netuid);
     let held = SHARES.load(host, &key)?.unwrap_or(0).checked_add(minted).ok_or(StakeError::Overflow)?;
     SHARES.save(host, &key, &held);
-    adjust_total(host, stake, 0)
+    HOLDERS.save(host, &(netuid, *hotkey, *coldkey), &true);
+    Ok(pools::adjust_staked(host, netuid, stake, 0)?)
 }
 
 /// Redeems `stake` from `coldkey`'s position (burning shares rounded up).
@@ -171,10 +156,11 @@ fn withdraw_stake(
     }
     if held == burned {
         SHARES.remove(host, &key);
+        HOLDERS.remove(host, &(netuid, *hotkey, *coldkey));
     } else {
         SHARES.save(host, &key, &(held - burned));
     }
-    adjust_total(host, 0, stake)
+    Ok(pools::adjust_staked(host, netuid, 0, stake)?)
 }
 
 fn check_target(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<(), StakeError> {
@@ -187,22 +173,56 @@ fn check_target(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Resul
     Ok(())
 }
 
-/// `coldkey` stakes `tao` to `hotkey` on `netuid`.
+/// A limit price for a stake order, in rao per alpha: the pool's price after the swap is at
+/// most it when staking and at least it when unstaking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct Limit {
+    /// Limit price, rao per alpha.
+    pub price: u64,
+    /// Fill what fits within the limit (otherwise all or nothing).
+    pub partial: bool,
+}
+
+/// How much of `amount` to swap: all of it without a limit; under a limit, all of it if it fits,
+/// else what fits when partial fills are allowed.
+fn fill(host: &mut impl Host, netuid: NetUid, side: Side, amount: u64, limit: Option<Limit>) -> Result<u64, StakeError> {
+    let Some(limit) = limit else { return Ok(amount) };
+    let pool = pools::pool(host, netuid)?.ok_or(StakeError::NoSuchSubnet(netuid))?;
+    let fillable = pools::fillable(&pool, netuid, side, amount, limit.price);
+    if fillable == amount || (limit.partial && fillable > 0) {
+        Ok(fillable)
+    } else {
+        Err(PoolError::LimitExceeded { fillable }.into())
+    }
+}
+
+/// `coldkey` stakes `tao` to `hotkey` on `netuid`: the TAO buys alpha through the subnet's pool
+/// (within `limit` if given). Returns the swap.
 pub fn add_stake(
     host: &mut impl Host,
     coldkey: &Address,
     hotkey: &Address,
     netuid: NetUid,
     tao: u64,
-) -> Result<(), StakeError> {
+    limit: Option<Limit>,
+) -> Result<Swap, StakeError> {
+    check_target(host, hotkey, netuid)?;
+    let tao = fill(host, netuid, Side::Buy, tao, limit)?;
     if tao < MIN_STAKE {
         return Err(StakeError::BelowMinimum { amount: tao });
     }
-    check_target(host, hotkey, netuid)?;
     token::withdraw(host, coldkey, tao, false)?;
-    deposit_stake(host, coldkey, hotkey, netuid, tao_to_stake(netuid, tao))?;
-    host.emit(b"stake_added", &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, tao)).unwrap_or_default());
-    Ok(())
+    let bought = pools::swap(host, netuid, Side::Buy, tao)?;
+    deposit_stake(host, coldkey, hotkey, netuid, bought.output)?;
+    host.emit(b"stake_added", &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, tao, bought.output)).unwrap_or_default());
+    Ok(bought)
+}
+
+/// What `alpha` of `netuid` sells for now (None if the pool would refuse the swap).
+fn tao_value(host: &mut impl Host, netuid: NetUid, alpha: u64) -> Result<Option<u64>, StakeError> {
+    let pool = pools::pool(host, netuid)?.ok_or(StakeError::NoSuchSubnet(netuid))?;
+    Ok(pools::quote(&pool, netuid, Side::Sell, alpha).ok().map(|s| s.output))
 }
 
 /// Checks that a partial removal is worth at least the minimum.
@@ -217,28 +237,37 @@ fn check_removal(
         return Err(StakeError::BelowMinimum { amount: 0 });
     }
     let have = stake_of(host, coldkey, hotkey, netuid)?;
-    if stake < have && stake_to_tao(netuid, stake) < MIN_STAKE {
+    if stake < have && tao_value(host, netuid, stake)?.is_some_and(|tao| tao < MIN_STAKE) {
         return Err(StakeError::BelowMinimum { amount: stake });
     }
     Ok(())
 }
 
-/// `coldkey` unstakes `stake` from `hotkey` on `netuid`, receiving TAO.
+/// Takes `alpha` out of `coldkey`'s position and sells it through the pool. Returns the swap.
+fn sell_stake(host: &mut impl Host, from: &Position, alpha: u64) -> Result<Swap, StakeError> {
+    withdraw_stake(host, &from.coldkey, &from.hotkey, from.netuid, alpha)?;
+    Ok(pools::swap(host, from.netuid, Side::Sell, alpha)?)
+}
+
+/// `coldkey` unstakes `stake` alpha from `hotkey` on `netuid` (within `limit` if given), receiving
+/// the TAO it sells for. Returns the swap.
 pub fn remove_stake(
     host: &mut impl Host,
     coldkey: &Address,
     hotkey: &Address,
     netuid: NetUid,
     stake: u64,
-) -> Result<(), StakeError> {
+    limit: Option<Limit>,
+) -> Result<Swap, StakeError> {
+    let stake = fill(host, netuid, Side::Sell, stake, limit)?;
     check_removal(host, coldkey, hotkey, netuid, stake)?;
-    withdraw_stake(host, coldkey, hotkey, netuid, stake)?;
-    token::deposit(host, coldkey, stake_to_tao(netuid, stake))?;
+    let sold = sell_stake(host, &Position { coldkey: *coldkey, hotkey: *hotkey, netuid }, stake)?;
+    token::deposit(host, coldkey, sold.output)?;
     host.emit(
         b"stake_removed",
-        &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, stake)).unwrap_or_default(),
+        &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, stake, sold.output)).unwrap_or_default(),
     );
-    Ok(())
+    Ok(sold)
 }
 
 /// Where stake goes in a move or transfer.
@@ -253,14 +282,16 @@ pub struct Position {
     pub netuid: NetUid,
 }
 
-/// Moves `stake` between positions: `move_stake` (same coldkey) and `transfer_stake` (same hotkey,
-/// another coldkey, only where transfers are allowed). No fee.
+/// Moves `stake` alpha between positions: `move_stake` (same coldkey), `swap_stake` (same
+/// hotkey, another subnet) and `transfer_stake` (another coldkey, only where transfers are
+/// allowed). Within a subnet the alpha moves as is; across subnets it is sold on one pool and the
+/// TAO buys alpha on the other (both swaps pay the fee). Returns the alpha credited.
 pub fn relocate_stake(
     host: &mut impl Host,
     from: &Position,
     to: &Position,
     stake: u64,
-) -> Result<(), StakeError> {
+) -> Result<u64, StakeError> {
     if from == to {
         return Err(StakeError::SamePosition);
     }
@@ -273,24 +304,28 @@ pub fn relocate_stake(
     }
     check_target(host, &to.hotkey, to.netuid)?;
     check_removal(host, &from.coldkey, &from.hotkey, from.netuid, stake)?;
-    withdraw_stake(host, &from.coldkey, &from.hotkey, from.netuid, stake)?;
-    let tao = stake_to_tao(from.netuid, stake);
-    deposit_stake(host, &to.coldkey, &to.hotkey, to.netuid, tao_to_stake(to.netuid, tao))?;
-    host.emit(b"stake_moved", &tao_sdk::borsh::to_vec(&(from, to, stake)).unwrap_or_default());
-    Ok(())
+    let credited = if from.netuid == to.netuid {
+        withdraw_stake(host, &from.coldkey, &from.hotkey, from.netuid, stake)?;
+        stake
+    } else {
+        let sold = sell_stake(host, from, stake)?;
+        pools::swap(host, to.netuid, Side::Buy, sold.output)?.output
+    };
+    deposit_stake(host, &to.coldkey, &to.hotkey, to.netuid, credited)?;
+    host.emit(b"stake_moved", &tao_sdk::borsh::to_vec(&(from, to, stake, credited)).unwrap_or_default());
+    Ok(credited)
 }
 
-/// Unstakes every position of `coldkey` to TAO. Returns the TAO received.
+/// Sells every position of `coldkey` for TAO. Returns the TAO received.
 pub fn unstake_all(host: &mut impl Host, coldkey: &Address) -> Result<u64, StakeError> {
     let mut received = 0u64;
     for (hotkey, netuid, stake) in positions(host, coldkey)? {
         if stake == 0 {
             continue;
         }
-        withdraw_stake(host, coldkey, &hotkey, netuid, stake)?;
-        let tao = stake_to_tao(netuid, stake);
-        token::deposit(host, coldkey, tao)?;
-        received = received.checked_add(tao).ok_or(StakeError::Overflow)?;
+        let sold = sell_stake(host, &Position { coldkey: *coldkey, hotkey, netuid }, stake)?;
+        token::deposit(host, coldkey, sold.output)?;
+        received = received.checked_add(sold.output).ok_or(StakeError::Overflow)?;
     }
     Ok(received)
 }
@@ -349,7 +384,7 @@ pub fn distribute_dividend(
     if rest > 0 {
         pool.stake = pool.stake.checked_add(rest).ok_or(StakeError::Overflow)?;
         POOLS.save(host, &(*hotkey, netuid), &pool);
-        adjust_total(host, rest, 0)?;
+        pools::adjust_staked(host, netuid, rest, 0)?;
     }
     if take_part > 0 {
         deposit_stake(host, &owner, hotkey, netuid, take_part)?;
@@ -375,6 +410,41 @@ pub fn stake_emission(
     deposit_stake(host, coldkey, hotkey, netuid, amount)
 }
 
+/// Dissolves `netuid` (chain only): clears the subnet and pays its pool's TAO out pro rata over
+/// all its alpha — staked alpha to its holders, the reserve's alpha to the owner, who provided
+/// the pool's liquidity with the lock. Pending emission is never issued. Rounding dust, and any
+/// payout too small to open an account, goes to the owner. Returns the TAO paid to stakers.
+pub fn dissolve_network(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Result<u64, StakeError> {
+    let info = subnets::subnet(host, netuid)?.ok_or(StakeError::NoSuchSubnet(netuid))?;
+    subnets::dissolve(host, caller, netuid)?;
+    let pool = pools::close(host, netuid)?;
+    let holders = HOLDERS.entries_under(host, &netuid, MAX_DISSOLVE_POSITIONS + 1)?;
+    if holders.len() > MAX_DISSOLVE_POSITIONS {
+        return Err(StakeError::TooManyPositions);
+    }
+    let claims = u128::from(pool.alpha_in) + u128::from(pool.alpha_out);
+    let mut positions = Vec::with_capacity(holders.len());
+    for ((_, hotkey, coldkey), _) in holders {
+        positions.push((coldkey, hotkey, stake_of(host, &coldkey, &hotkey, netuid)?));
+    }
+    let mut paid = 0u64;
+    for (coldkey, hotkey, alpha) in positions {
+        SHARES.remove(host, &(coldkey, hotkey, netuid));
+        HOLDERS.remove(host, &(netuid, hotkey, coldkey));
+        POOLS.remove(host, &(hotkey, netuid));
+        let tao = (u128::from(pool.tao) * u128::from(alpha) / claims.max(1)) as u64;
+        if tao > 0 && token::deposit(host, &coldkey, tao).is_ok() {
+            paid += tao;
+        }
+    }
+    let rest = pool.tao - paid;
+    if rest > 0 {
+        token::deposit(host, &info.owner_coldkey, rest)?;
+    }
+    host.emit(b"network_dissolved", &tao_sdk::borsh::to_vec(&(netuid, paid, rest)).unwrap_or_default());
+    Ok(paid)
+}
+
 /// Arguments of add/remove stake.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(crate = "tao_sdk::borsh")]
@@ -383,46 +453,58 @@ pub struct StakeArgs {
     pub hotkey: Address,
     /// Subnet.
     pub netuid: NetUid,
-    /// TAO to add, or stake to remove.
+    /// TAO to add, or alpha to remove.
     pub amount: u64,
+    /// Optional limit price.
+    pub limit: Option<Limit>,
 }
 
-/// Entry point: the caller (coldkey) stakes.
+/// Entry point: the caller (coldkey) stakes; outputs the [`Swap`].
 pub fn entry_add_stake(host: &mut impl Host) -> Result<(), StakeError> {
     let a: StakeArgs = host.input_as()?;
     let caller = host.caller();
-    add_stake(host, &caller, &a.hotkey, a.netuid, a.amount)
+    let swap = add_stake(host, &caller, &a.hotkey, a.netuid, a.amount, a.limit)?;
+    host.output_as(&swap);
+    Ok(())
 }
 
-/// Entry point: the caller (coldkey) unstakes.
+/// Entry point: the caller (coldkey) unstakes; outputs the [`Swap`].
 pub fn entry_remove_stake(host: &mut impl Host) -> Result<(), StakeError> {
     let a: StakeArgs = host.input_as()?;
     let caller = host.caller();
-    remove_stake(host, &caller, &a.hotkey, a.netuid, a.amount)
+    let swap = remove_stake(host, &caller, &a.hotkey, a.netuid, a.amount, a.limit)?;
+    host.output_as(&swap);
+    Ok(())
 }
 
-/// Entry point: `(from hotkey, from netuid, to hotkey, to netuid, stake)` for the caller's stake.
+/// Entry point: `(from hotkey, from netuid, to hotkey, to netuid, stake)` for the caller's stake;
+/// outputs the alpha credited.
 pub fn entry_move_stake(host: &mut impl Host) -> Result<(), StakeError> {
     let (fh, fnet, th, tnet, amount): (Address, NetUid, Address, NetUid, u64) = host.input_as()?;
     let c = host.caller();
-    relocate_stake(
+    let credited = relocate_stake(
         host,
         &Position { coldkey: c, hotkey: fh, netuid: fnet },
         &Position { coldkey: c, hotkey: th, netuid: tnet },
         amount,
-    )
+    )?;
+    host.output_as(&credited);
+    Ok(())
 }
 
-/// Entry point: `(destination coldkey, hotkey, from netuid, to netuid, stake)`.
+/// Entry point: `(destination coldkey, hotkey, from netuid, to netuid, stake)`; outputs the
+/// alpha credited.
 pub fn entry_transfer_stake(host: &mut impl Host) -> Result<(), StakeError> {
     let (dest, hotkey, fnet, tnet, amount): (Address, Address, NetUid, NetUid, u64) = host.input_as()?;
     let c = host.caller();
-    relocate_stake(
+    let credited = relocate_stake(
         host,
         &Position { coldkey: c, hotkey, netuid: fnet },
         &Position { coldkey: dest, hotkey, netuid: tnet },
         amount,
-    )
+    )?;
+    host.output_as(&credited);
+    Ok(())
 }
 
 /// Entry point: unstakes everything of the caller; outputs the TAO received.
@@ -448,11 +530,30 @@ pub fn entry_distribute_dividend(host: &mut impl Host) -> Result<(), StakeError>
     Ok(())
 }
 
+/// Entry point (chain only): `netuid`; outputs the TAO paid to stakers.
+pub fn entry_dissolve_network(host: &mut impl Host) -> Result<(), StakeError> {
+    let netuid: NetUid = host.input_as()?;
+    let caller = host.caller();
+    let paid = dissolve_network(host, &caller, netuid)?;
+    host.output_as(&paid);
+    Ok(())
+}
+
 /// Entry point: outputs the positions of a coldkey.
 pub fn entry_positions(host: &mut impl Host) -> Result<(), StakeError> {
     let coldkey: Address = host.input_as()?;
     let out = positions(host, &coldkey)?;
     host.output_as(&out);
+    Ok(())
+}
+
+/// Entry point: `(netuid, side, amount)`; outputs the [`Swap`] it would make now, or fails with
+/// the pool's error.
+pub fn entry_quote(host: &mut impl Host) -> Result<(), StakeError> {
+    let (netuid, side, amount): (NetUid, Side, u64) = host.input_as()?;
+    let pool = pools::pool(host, netuid)?.ok_or(StakeError::NoSuchSubnet(netuid))?;
+    let swap = pools::quote(&pool, netuid, side, amount)?;
+    host.output_as(&swap);
     Ok(())
 }
 
@@ -464,7 +565,9 @@ tao_sdk::entry_points!(
     entry_unstake_all,
     entry_set_take,
     entry_distribute_dividend,
-    entry_positions
+    entry_dissolve_network,
+    entry_positions,
+    entry_quote
 );
 
 #[cfg(test)]

@@ -50,59 +50,151 @@ fn stake_of_(h: &mut MemoryHost, coldkey: u16, hotkey: u16, netuid: NetUid) -> u
     stake_of(h, &addr(coldkey), &addr(hotkey), netuid).unwrap()
 }
 
+fn subnet_pool(h: &mut MemoryHost, netuid: NetUid) -> pools::SubnetPool {
+    pools::pool(h, netuid).unwrap().unwrap()
+}
+
+fn add(h: &mut MemoryHost, c: u16, k: u16, netuid: NetUid, tao: u64, limit: Option<Limit>) -> Result<(), String> {
+    call(h, addr(c), 2, |h| add_stake(h, &addr(c), &addr(k), netuid, tao, limit))
+}
+
+fn remove(h: &mut MemoryHost, c: u16, k: u16, netuid: NetUid, alpha: u64, limit: Option<Limit>) -> Result<(), String> {
+    call(h, addr(c), 3, |h| remove_stake(h, &addr(c), &addr(k), netuid, alpha, limit))
+}
+
 #[test]
-fn add_and_remove_with_checks() {
+fn add_and_remove_swap_through_the_pool() {
     let mut h = setup();
     let err = |r: Result<(), String>| r.unwrap_err();
-    assert_eq!(
-        err(call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(1001), 1, MIN_STAKE - 1))),
-        StakeError::BelowMinimum { amount: MIN_STAKE - 1 }.to_string()
-    );
-    assert_eq!(
-        err(call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(1001), 9, TAO))),
-        StakeError::NoSuchSubnet(9).to_string()
-    );
-    assert_eq!(
-        err(call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(7777), 1, TAO))),
-        StakeError::UnknownHotkey.to_string()
-    );
+    assert_eq!(err(add(&mut h, 2, 1001, 1, MIN_STAKE - 1, None)), StakeError::BelowMinimum { amount: MIN_STAKE - 1 }.to_string());
+    assert_eq!(err(add(&mut h, 2, 1001, 9, TAO, None)), StakeError::NoSuchSubnet(9).to_string());
+    assert_eq!(err(add(&mut h, 2, 7777, 1, TAO, None)), StakeError::UnknownHotkey.to_string());
     let before = token::balance(&mut h, &addr(2)).unwrap();
-    call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(1001), 1, 10 * TAO)).unwrap();
-    assert_eq!(stake_of_(&mut h, 2, 1001, 1), 10 * TAO);
+    let pool_before = subnet_pool(&mut h, 1);
+    let expected = pools::quote(&pool_before, 1, Side::Buy, 10 * TAO).unwrap();
+    add(&mut h, 2, 1001, 1, 10 * TAO, None).unwrap();
+    let alpha = stake_of_(&mut h, 2, 1001, 1);
+    assert_eq!(alpha, expected.output);
     assert_eq!(token::balance(&mut h, &addr(2)), Ok(before - 10 * TAO));
+    let after = subnet_pool(&mut h, 1);
+    assert_eq!((after.tao, after.alpha_in, after.alpha_out), (pool_before.tao + 10 * TAO, expected.alpha_after, alpha));
     assert_eq!(
-        err(call(&mut h, addr(2), 3, |h| remove_stake(h, &addr(2), &addr(1001), 1, 11 * TAO))),
-        StakeError::NotEnoughStake { have: 10 * TAO, need: 11 * TAO }.to_string()
+        err(remove(&mut h, 2, 1001, 1, alpha + 1, None)),
+        StakeError::NotEnoughStake { have: alpha, need: alpha + 1 }.to_string()
     );
-    assert_eq!(
-        err(call(&mut h, addr(2), 3, |h| remove_stake(h, &addr(2), &addr(1001), 1, 1_000))),
-        StakeError::BelowMinimum { amount: 1_000 }.to_string()
-    );
-    call(&mut h, addr(2), 3, |h| remove_stake(h, &addr(2), &addr(1001), 1, 4 * TAO)).unwrap();
-    call(&mut h, addr(2), 3, |h| remove_stake(h, &addr(2), &addr(1001), 1, 6 * TAO)).unwrap();
-    assert_eq!(token::balance(&mut h, &addr(2)), Ok(before));
-    assert_eq!(total_stake(&mut h), Ok(0));
+    assert_eq!(err(remove(&mut h, 2, 1001, 1, 1_000, None)), StakeError::BelowMinimum { amount: 1_000 }.to_string());
+    remove(&mut h, 2, 1001, 1, alpha / 3, None).unwrap();
+    remove(&mut h, 2, 1001, 1, alpha - alpha / 3, None).unwrap();
+    let back = token::balance(&mut h, &addr(2)).unwrap();
+    assert!(back < before && before - back < 10 * TAO / 1_000, "a round trip costs the fees: {}", before - back);
     assert_eq!(pool(&mut h, &addr(1001), 1), Ok(Pool::default()));
+    assert_eq!(subnet_pool(&mut h, 1).alpha_out, 0);
+}
+
+#[test]
+fn limit_orders_fill_within_their_price() {
+    let mut h = setup();
+    let spot = pools::price_in_rao(subnet_pool(&mut h, 1).spot_price(1));
+    let strict = Limit { price: spot, partial: false };
+    assert!(matches!(
+        StakeError::Pool(PoolError::LimitExceeded { fillable: 0 }).to_string(),
+        ref m if *m == add(&mut h, 2, 1001, 1, 10 * TAO, Some(strict)).unwrap_err()
+    ));
+    // 5% above spot: a partial order fills part of 500 TAO, an all-or-nothing one fails.
+    let limit = spot + spot / 20;
+    let fok = add(&mut h, 2, 1001, 1, 500 * TAO, Some(Limit { price: limit, partial: false })).unwrap_err();
+    assert!(fok.contains("does not fill within its limit"), "{fok}");
+    let before = token::balance(&mut h, &addr(2)).unwrap();
+    add(&mut h, 2, 1001, 1, 500 * TAO, Some(Limit { price: limit, partial: true })).unwrap();
+    let spent = before - token::balance(&mut h, &addr(2)).unwrap();
+    assert!(spent > 0 && spent < 500 * TAO, "{spent}");
+    let after = subnet_pool(&mut h, 1);
+    assert!(u128::from(after.tao) * 1_000_000_000 <= u128::from(limit) * u128::from(after.alpha_in));
+    // Selling with a floor above the price fills nothing; at a low floor it all sells.
+    let alpha = stake_of_(&mut h, 2, 1001, 1);
+    let high = Limit { price: limit * 2, partial: true };
+    assert!(remove(&mut h, 2, 1001, 1, alpha, Some(high)).unwrap_err().contains("only 0 would"));
+    remove(&mut h, 2, 1001, 1, alpha, Some(Limit { price: spot / 2, partial: false })).unwrap();
+    assert_eq!(stake_of_(&mut h, 2, 1001, 1), 0);
+}
+
+#[test]
+fn root_stake_is_one_to_one() {
+    let mut h = setup();
+    let before = token::balance(&mut h, &addr(2)).unwrap();
+    add(&mut h, 2, 1001, 0, 7 * TAO, None).unwrap();
+    assert_eq!(stake_of_(&mut h, 2, 1001, 0), 7 * TAO);
+    assert_eq!(subnet_pool(&mut h, 0).tao, 7 * TAO);
+    remove(&mut h, 2, 1001, 0, 7 * TAO, None).unwrap();
+    assert_eq!(token::balance(&mut h, &addr(2)), Ok(before));
+    assert_eq!(subnet_pool(&mut h, 0).tao, 0);
 }
 
 #[test]
 fn dividends_take_to_owner_and_grow_nominators_pro_rata() {
     let mut h = setup();
-    call(&mut h, addr(1), 2, |h| add_stake(h, &addr(1), &addr(1001), 1, 100 * TAO)).unwrap();
-    call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(1001), 1, 300 * TAO)).unwrap();
+    add(&mut h, 1, 1001, 1, 100 * TAO, None).unwrap();
+    add(&mut h, 2, 1001, 1, 300 * TAO, None).unwrap();
+    let (owner0, nominator0) = (stake_of_(&mut h, 1, 1001, 1), stake_of_(&mut h, 2, 1001, 1));
     call(&mut h, SYSTEM, 3, |h| distribute_dividend(h, &addr(1001), 1, 100 * TAO)).unwrap();
     let take = 100 * TAO * u64::from(MAX_TAKE) / 65_535;
-    let rest = 100 * TAO - take;
-    // The nominator's 300 of 400 gains three quarters of the rest.
+    let rest = u128::from(100 * TAO - take);
+    let total = u128::from(owner0 + nominator0);
     let nominator = stake_of_(&mut h, 2, 1001, 1);
-    assert!(nominator.abs_diff(300 * TAO + rest * 3 / 4) <= 1, "{nominator}");
+    let share = (rest * u128::from(nominator0) / total) as u64;
+    assert!(nominator.abs_diff(nominator0 + share) <= 1, "{nominator}");
     let owner = stake_of_(&mut h, 1, 1001, 1);
-    assert!(owner.abs_diff(100 * TAO + rest / 4 + take) <= 2, "{owner}");
-    assert_eq!(total_stake(&mut h), Ok(500 * TAO));
+    assert!(owner.abs_diff(owner0 + (rest as u64 - share) + take) <= 2, "{owner}");
+    assert_eq!(subnet_pool(&mut h, 1).alpha_out, pool(&mut h, &addr(1001), 1).unwrap().stake);
     assert_eq!(
         call(&mut h, addr(1), 4, |h| distribute_dividend(h, &addr(1001), 1, 1)),
         Err(StakeError::NotSystem.to_string())
     );
+}
+
+#[test]
+fn dissolution_pays_the_pool_out_pro_rata() {
+    let mut h = setup();
+    add(&mut h, 2, 1001, 1, 200 * TAO, None).unwrap();
+    add(&mut h, 3, 2001, 1, 100 * TAO, None).unwrap();
+    let p = subnet_pool(&mut h, 1);
+    let claims = u128::from(p.alpha_in + p.alpha_out);
+    let worth = |alpha: u64| (u128::from(p.tao) * u128::from(alpha) / claims) as u64;
+    let (a2, a3) = (stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 3, 2001, 1));
+    let balances: Vec<u64> = [1u16, 2, 3].iter().map(|c| token::balance(&mut h, &addr(*c)).unwrap()).collect();
+    assert_eq!(
+        call(&mut h, addr(1), 9, |h| dissolve_network(h, &addr(1), 1)),
+        Err(StakeError::Subnet(subnets::SubnetError::NotSystem).to_string())
+    );
+    call(&mut h, SYSTEM, 9, |h| dissolve_network(h, &SYSTEM, 1)).unwrap();
+    assert_eq!(token::balance(&mut h, &addr(2)), Ok(balances[1] + worth(a2)));
+    assert_eq!(token::balance(&mut h, &addr(3)), Ok(balances[2] + worth(a3)));
+    assert_eq!(token::balance(&mut h, &addr(1)), Ok(balances[0] + p.tao - worth(a2) - worth(a3)));
+    assert!(worth(a2) > worth(a3) && p.tao - worth(a2) - worth(a3) >= worth(p.alpha_in), "the owner keeps the reserve's share");
+    assert_eq!(pools::pool(&mut h, 1), Ok(None));
+    assert_eq!(positions(&mut h, &addr(2)), Ok(Vec::new()));
+    assert!(h.storage.keys().all(|k| !k.starts_with(b"stake/pool/") && !k.starts_with(b"stake/holders/")));
+}
+
+#[test]
+fn stake_swaps_between_subnets() {
+    let mut h = setup();
+    call(&mut h, addr(3), 20_000, |h| {
+        subnets::register_network(h, &addr(3), &addr(3001), SubnetIdentity::default())?;
+        Ok(neurons::burned_register(h, &addr(3), 2, &addr(3001))?)
+    })
+    .unwrap();
+    add(&mut h, 2, 1001, 1, 50 * TAO, None).unwrap();
+    let alpha = stake_of_(&mut h, 2, 1001, 1);
+    let sold = pools::quote(&subnet_pool(&mut h, 1), 1, Side::Sell, alpha).unwrap();
+    let bought = pools::quote(&subnet_pool(&mut h, 2), 2, Side::Buy, sold.output).unwrap();
+    call(&mut h, addr(2), 20_001, |h| {
+        let from = Position { coldkey: addr(2), hotkey: addr(1001), netuid: 1 };
+        relocate_stake(h, &from, &Position { netuid: 2, ..from }, alpha)
+    })
+    .unwrap();
+    assert_eq!((stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 2, 1001, 2)), (0, bought.output));
+    assert_eq!(subnet_pool(&mut h, 2).alpha_out, bought.output);
 }
 
 #[test]
@@ -131,27 +223,29 @@ fn take_rules() {
 #[test]
 fn move_transfer_and_unstake_all() {
     let mut h = setup();
-    call(&mut h, addr(2), 2, |h| add_stake(h, &addr(2), &addr(1001), 1, 50 * TAO)).unwrap();
+    add(&mut h, 2, 1001, 1, 50 * TAO, None).unwrap();
+    let alpha = stake_of_(&mut h, 2, 1001, 1);
     call(&mut h, addr(2), 3, |h| {
         let from = Position { coldkey: addr(2), hotkey: addr(1001), netuid: 1 };
-        relocate_stake(h, &from, &Position { hotkey: addr(2001), ..from }, 20 * TAO)
+        relocate_stake(h, &from, &Position { hotkey: addr(2001), ..from }, alpha / 2)
     })
     .unwrap();
-    assert_eq!((stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 2, 2001, 1)), (30 * TAO, 20 * TAO));
+    assert_eq!((stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 2, 2001, 1)), (alpha - alpha / 2, alpha / 2));
     call(&mut h, addr(1), 4, |h| Ok(subnets::set_hyperparameter(h, &addr(1), 1, id::TRANSFER_TOGGLE, 0)?))
         .unwrap();
     let gift = |h: &mut MemoryHost| {
         let from = Position { coldkey: addr(2), hotkey: addr(2001), netuid: 1 };
-        relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, 5 * TAO)
+        relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, alpha / 10)
     };
     assert_eq!(call(&mut h, addr(2), 5, gift), Err(StakeError::TransfersDisabled(1).to_string()));
     call(&mut h, SYSTEM, 5, |h| Ok(subnets::set_hyperparameter(h, &SYSTEM, 1, id::TRANSFER_TOGGLE, 1)?))
         .unwrap();
     call(&mut h, addr(2), 6, gift).unwrap();
-    assert_eq!(stake_of_(&mut h, 3, 2001, 1), 5 * TAO);
+    assert_eq!(stake_of_(&mut h, 3, 2001, 1), alpha / 10);
     let before = token::balance(&mut h, &addr(2)).unwrap();
     call(&mut h, addr(2), 7, |h| unstake_all(h, &addr(2))).unwrap();
-    assert_eq!(token::balance(&mut h, &addr(2)), Ok(before + 45 * TAO));
+    let received = token::balance(&mut h, &addr(2)).unwrap() - before;
+    assert!(received > 40 * TAO && received < 50 * TAO, "{received}");
     assert_eq!(positions(&mut h, &addr(2)), Ok(Vec::new()));
 }
 
@@ -182,17 +276,19 @@ fn arb_op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    /// After any sequence: Σ balances + Σ stake + subnet locks + burned = issuance + dividends paid
-    /// in, the pools never owe more than they hold, and nothing panics.
+    /// After any sequence: Σ balances + pool TAO + burned = issuance; staked alpha is what the
+    /// share pools hold, which never owe more than they hold; alpha only grows by dividends paid
+    /// in; nothing panics.
     #[test]
     fn conservation(ops in proptest::collection::vec(arb_op(), 1..40)) {
         let mut h = setup();
         let mut paid_in = 0u128;
+        let alpha_start = u128::from(subnet_pool(&mut h, 1).alpha_issued());
         for (i, op) in ops.into_iter().enumerate() {
             let b = 10 + i as u64;
             let _ = match op {
-                Op::Add(c, k, a) => call(&mut h, addr(c), b, |h| add_stake(h, &addr(c), &addr(k), 1, a)),
-                Op::Remove(c, k, a) => call(&mut h, addr(c), b, |h| remove_stake(h, &addr(c), &addr(k), 1, a)),
+                Op::Add(c, k, a) => call(&mut h, addr(c), b, |h| add_stake(h, &addr(c), &addr(k), 1, a, None)),
+                Op::Remove(c, k, a) => call(&mut h, addr(c), b, |h| remove_stake(h, &addr(c), &addr(k), 1, a, None)),
                 Op::Move(c, f, t, a) => call(&mut h, addr(c), b, |h| {
                     let from = Position { coldkey: addr(c), hotkey: addr(f), netuid: 1 };
                     relocate_stake(h, &from, &Position { hotkey: addr(t), ..from }, a)
@@ -209,11 +305,13 @@ proptest! {
                 }
             };
             let balances: u128 = (1..4u16).map(|c| u128::from(token::balance(&mut h, &addr(c)).unwrap())).sum();
-            let staked = u128::from(total_stake(&mut h).unwrap());
-            let locked = u128::from(subnets::total_locked(&mut h).unwrap());
+            let in_pools = u128::from(pools::total_tao(&mut h).unwrap());
             let burned = u128::from(token::burned(&mut h).unwrap());
             let issued = u128::from(token::issuance(&mut h).unwrap());
-            prop_assert_eq!(balances + staked + locked + burned, issued + paid_in);
+            prop_assert_eq!(balances + in_pools + burned, issued);
+            let subnet = subnet_pool(&mut h, 1);
+            prop_assert_eq!(u128::from(subnet.alpha_issued()), alpha_start + paid_in);
+            let staked = u128::from(subnet.alpha_out);
             let mut pools = 0u128;
             for k in [1001u16, 2001] {
                 let p = pool(&mut h, &addr(k), 1).unwrap();

@@ -1,5 +1,6 @@
 use core::fmt;
 
+use tao_contract_pools::PoolError;
 use tao_contract_token::TokenError;
 use tao_types::NetUid;
 
@@ -45,6 +46,8 @@ pub enum SubnetError {
     Overflow,
     /// The lock could not be paid or returned.
     Token(TokenError),
+    /// The subnet's pool could not be opened.
+    Pool(PoolError),
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -67,6 +70,7 @@ impl fmt::Display for SubnetError {
             SubnetError::IdentityTooLong => f.write_str("identity fields are at most 256 bytes"),
             SubnetError::Overflow => f.write_str("amount overflow"),
             SubnetError::Token(e) => write!(f, "{e}"),
+            SubnetError::Pool(e) => write!(f, "{e}"),
             SubnetError::Decode(what) => write!(f, "could not decode {what}"),
         }
     }
@@ -75,6 +79,12 @@ impl fmt::Display for SubnetError {
 impl From<TokenError> for SubnetError {
     fn from(e: TokenError) -> Self {
         SubnetError::Token(e)
+    }
+}
+
+impl From<PoolError> for SubnetError {
+    fn from(e: PoolError) -> Self {
+        SubnetError::Pool(e)
     }
 }
 

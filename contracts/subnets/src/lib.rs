@@ -1,13 +1,14 @@
 //! Subnets: competitive markets for one AI task each, with an owner, an identity and
 //! hyperparameters.
 //!
-//! - `register_network` locks TAO at the current lock cost (the cost doubles with each
-//!   registration and decays linearly back toward the minimum), assigns the lowest free netuid
-//!   (netuid 0 is the root subnet) and records the owner coldkey and hotkey.
+//! - `register_network` pays the current lock cost (the cost doubles with each registration and
+//!   decays linearly back toward the minimum) into the new subnet's pool, assigns the lowest free
+//!   netuid (netuid 0 is the root subnet) and records the owner coldkey and hotkey.
 //! - Hyperparameters come from one table ([`params::PARAMS`]): owner-settable ones within their
 //!   range and at most once per parameter per two tempos; root-only ones only by the chain
 //!   (governance).
-//! - `dissolve` (chain only) returns the lock to the owner and clears the subnet.
+//! - `dissolve` (chain only) clears the subnet; staking's `dissolve_network` wraps it and pays
+//!   the pool's TAO out to the alpha holders.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -20,6 +21,7 @@ use alloc::vec::Vec;
 
 pub use error::SubnetError;
 use params::{ORDERED_PAIRS, PARAMS, Setter};
+use tao_contract_pools as pools;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
 use tao_types::{NetUid, RAO_PER_TAO};
@@ -43,7 +45,7 @@ pub struct SubnetInfo {
     pub owner_hotkey: Address,
     /// Block of registration.
     pub registered_at: u64,
-    /// TAO locked at registration, returned on dissolve.
+    /// TAO paid into the subnet's pool at registration.
     pub locked: u64,
     /// Name, URL and description.
     pub identity: SubnetIdentity,
@@ -69,7 +71,6 @@ const PARAM_VALUES: Map<(NetUid, u8), u64> = Map::new(b"subnet/hp/");
 const PARAM_SET_AT: Map<(NetUid, u8), u64> = Map::new(b"subnet/hpset/");
 const LAST_LOCK: Item<(u64, u64)> = Item::new(b"subnet/lastlock");
 const LAST_REGISTRATION: Item<u64> = Item::new(b"subnet/lastreg");
-const TOTAL_LOCKED: Item<u64> = Item::new(b"subnet/locked");
 const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"subnet/last-epoch/");
 const NETWORK_RATE_LIMIT_SET: Item<u64> = Item::new(b"subnet/network-rate-limit");
 
@@ -108,10 +109,6 @@ pub fn subnets(host: &mut impl Host) -> Result<Vec<(NetUid, SubnetInfo)>, Subnet
     Ok(SUBNETS.entries(host, usize::from(SUBNET_LIMIT) + 1)?)
 }
 
-/// TAO held as subnet locks.
-pub fn total_locked(host: &mut impl Host) -> Result<u64, SubnetError> {
-    Ok(TOTAL_LOCKED.load(host)?.unwrap_or(0))
-}
 
 /// The value of hyperparameter `id` on `netuid`.
 pub fn hyperparameter(host: &mut impl Host, netuid: NetUid, id: u8) -> Result<u64, SubnetError> {
@@ -178,8 +175,7 @@ pub fn register_network(
     let netuid = (1..=NetUid::MAX).find(|n| !used.contains(n)).ok_or(SubnetError::SubnetLimitReached)?;
     let cost = lock_cost(host, now)?;
     token::withdraw(host, owner_coldkey, cost, false)?;
-    let locked = total_locked(host)?.checked_add(cost).ok_or(SubnetError::Overflow)?;
-    TOTAL_LOCKED.save(host, &locked);
+    pools::create(host, netuid, cost, now)?;
     LAST_LOCK.save(host, &(cost, now));
     LAST_REGISTRATION.save(host, &now);
     let info = SubnetInfo {
@@ -293,15 +289,12 @@ pub fn set_identity(
     Ok(())
 }
 
-/// Dissolves `netuid` (chain only): the lock goes back to the owner and all its state is cleared.
+/// Clears `netuid`'s subnet state (chain only). Its pool is staking's to pay out and close.
 pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Result<(), SubnetError> {
     if *caller != SYSTEM {
         return Err(SubnetError::NotSystem);
     }
-    let info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
-    let locked = total_locked(host)?.checked_sub(info.locked).ok_or(SubnetError::Overflow)?;
-    TOTAL_LOCKED.save(host, &locked);
-    token::deposit(host, &info.owner_coldkey, info.locked)?;
+    subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
     SUBNETS.remove(host, &netuid);
     LAST_EPOCH.remove(host, &netuid);
     for id in 0..PARAMS.len() as u8 {
@@ -345,13 +338,6 @@ pub fn entry_set_identity(host: &mut impl Host) -> Result<(), SubnetError> {
     set_identity(host, &caller, netuid, identity)
 }
 
-/// Entry point (chain only): `netuid`.
-pub fn entry_dissolve(host: &mut impl Host) -> Result<(), SubnetError> {
-    let netuid: NetUid = host.input_as()?;
-    let caller = host.caller();
-    dissolve(host, &caller, netuid)
-}
-
 /// Entry point: outputs `(info, every hyperparameter value)` of `netuid`.
 pub fn entry_query(host: &mut impl Host) -> Result<(), SubnetError> {
     let netuid: NetUid = host.input_as()?;
@@ -377,7 +363,6 @@ tao_sdk::entry_points!(
     entry_register_network,
     entry_set_hyperparameter,
     entry_set_identity,
-    entry_dissolve,
     entry_query,
     entry_lock_cost
 );
