@@ -71,7 +71,8 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
     Ok(())
 }
 
-/// Package names of the contract modules: every `contracts/*/Cargo.toml` named `tao-contract-*`.
+/// Package names of the contract modules: every `contracts/*/Cargo.toml` named `tao-contract-*`
+/// that builds a `cdylib`.
 pub(crate) fn contract_crates() -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(workspace_root().join("contracts")).context("reading contracts/")? {
@@ -81,7 +82,8 @@ pub(crate) fn contract_crates() -> Result<Vec<String>> {
             .lines()
             .find_map(|l| l.trim().strip_prefix("name = "))
             .map(|n| n.trim_matches('"').to_string());
-        if let Some(name) = name.filter(|n| n.starts_with("tao-contract-")) {
+        // Library-only crates (no `cdylib`, e.g. the pools) are compiled into the modules that use them.
+        if let Some(name) = name.filter(|n| n.starts_with("tao-contract-") && text.contains("cdylib")) {
             names.push(name);
         }
     }

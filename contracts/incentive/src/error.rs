@@ -1,6 +1,7 @@
 use core::fmt;
 
 use tao_contract_neurons::NeuronError;
+use tao_contract_pools::PoolError;
 use tao_contract_staking::StakeError;
 use tao_contract_subnets::SubnetError;
 use tao_contract_token::TokenError;
@@ -23,6 +24,8 @@ pub enum IncentiveError {
     Subnet(SubnetError),
     /// From the neurons module.
     Neuron(NeuronError),
+    /// From a subnet's pool.
+    Pool(PoolError),
     /// From the staking module.
     Stake(StakeError),
     /// From the weights module.
@@ -40,6 +43,7 @@ impl fmt::Display for IncentiveError {
             Self::Token(e) => write!(f, "{e}"),
             Self::Subnet(e) => write!(f, "{e}"),
             Self::Neuron(e) => write!(f, "{e}"),
+            Self::Pool(e) => write!(f, "{e}"),
             Self::Stake(e) => write!(f, "{e}"),
             Self::Weight(e) => write!(f, "{e}"),
             Self::Decode(what) => write!(f, "could not decode {what}"),
@@ -57,7 +61,7 @@ macro_rules! wrap {
     };
 }
 
-wrap!(TokenError => Token, SubnetError => Subnet, NeuronError => Neuron, StakeError => Stake, WeightError => Weight);
+wrap!(TokenError => Token, SubnetError => Subnet, NeuronError => Neuron, PoolError => Pool, StakeError => Stake, WeightError => Weight);
 
 impl From<tao_sdk::Error> for IncentiveError {
     fn from(e: tao_sdk::Error) -> Self {

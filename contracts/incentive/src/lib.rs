@@ -1,12 +1,13 @@
 //! Incentive: Yuma consensus and the emission it distributes.
 //!
-//! Every block the coinbase issues the block's TAO and splits it across eligible subnets (equal
-//! shares until the pools issue weights them by price); each subnet's share accrues as pending
-//! emission, 18% of it set aside for the owner. When a subnet's epoch is due the chain gathers
-//! the epoch's inputs from state, runs [`epoch::run`] — the pure function the simulator runs
-//! too — stores the results and pays out: miner incentive and the owner cut as stake, validator
-//! dividends through the validator's share pool (take to its owner). Nothing is lost: what the
-//! epoch cannot assign stays pending for the next one.
+//! Every block the coinbase issues the block's TAO and splits it across eligible subnets in
+//! proportion to their moving alpha prices; each subnet's pool takes its TAO share (with the
+//! matching alpha, price-neutrally) and mints the subnet's alpha emission as pending, 18% of it
+//! set aside for the owner (see `tao-contract-pools`). When a subnet's epoch is due the chain
+//! gathers the epoch's inputs from state, runs [`epoch::run`] — the pure function the simulator
+//! runs too — stores the results and pays out in alpha: miner incentive and the owner cut as
+//! stake, validator dividends through the validator's share pool (take to its owner). Nothing is
+//! lost: what the epoch cannot assign stays pending for the next one.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -20,11 +21,12 @@ use alloc::vec::Vec;
 use epoch::{EpochInput, EpochOutput, EpochParams, NeuronInput, NeuronOutput};
 pub use error::IncentiveError;
 use tao_contract_neurons as neurons;
+use tao_contract_pools as pools;
 use tao_contract_staking as staking;
 use tao_contract_subnets::{self as subnets, SubnetInfo, params};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_contract_weights as weights;
-use tao_sdk::{BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_sdk::{BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{NetUid, Uid};
 
 /// The owner's cut of each subnet's emission: 18% as `u16` (subtensor's default).
@@ -32,9 +34,6 @@ pub const OWNER_CUT: u16 = 11_796;
 /// Most epochs run in one block; the rest wait for the next block.
 pub const MAX_EPOCHS_PER_BLOCK: usize = 2;
 
-const PENDING: Map<NetUid, u64> = Map::new(b"incentive/pending/");
-const PENDING_OWNER: Map<NetUid, u64> = Map::new(b"incentive/owner/");
-const PENDING_TOTAL: Item<u64> = Item::new(b"incentive/pending-total");
 const BONDS: Map<(NetUid, Uid), Vec<(Uid, u16)>> = Map::new(b"incentive/bonds/");
 const SCORES: Map<(NetUid, Uid), Scores> = Map::new(b"incentive/scores/");
 
@@ -84,19 +83,9 @@ fn param_u16(host: &mut impl Host, netuid: NetUid, name: &str) -> Result<u16, In
     Ok(u16::try_from(param(host, netuid, name)?).unwrap_or(u16::MAX))
 }
 
-/// Emission accrued on `netuid` for miners and validators, not yet distributed.
-pub fn pending(host: &mut impl Host, netuid: NetUid) -> Result<u64, IncentiveError> {
-    Ok(PENDING.load(host, &netuid)?.unwrap_or(0))
-}
-
-/// The owner cut accrued on `netuid`.
-pub fn pending_owner(host: &mut impl Host, netuid: NetUid) -> Result<u64, IncentiveError> {
-    Ok(PENDING_OWNER.load(host, &netuid)?.unwrap_or(0))
-}
-
-/// All emission issued but not yet paid out, over every subnet.
-pub fn pending_total(host: &mut impl Host) -> Result<u64, IncentiveError> {
-    Ok(PENDING_TOTAL.load(host)?.unwrap_or(0))
+/// `netuid`'s pool (every subnet has one).
+fn subnet_pool(host: &mut impl Host, netuid: NetUid) -> Result<pools::SubnetPool, IncentiveError> {
+    pools::pool(host, netuid)?.ok_or(IncentiveError::Pool(pools::PoolError::NoPool(netuid)))
 }
 
 /// Bonds of `uid` on `netuid` from the last epoch.
@@ -112,21 +101,6 @@ pub fn scores_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
 /// Results of the last epoch for `uid` on `netuid`.
 pub fn scores(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Scores, IncentiveError> {
     Ok(SCORES.load(host, &(netuid, uid))?.unwrap_or_default())
-}
-
-fn add_pending(host: &mut impl Host, netuid: NetUid, main: u64, owner: u64) -> Result<(), IncentiveError> {
-    let p = pending(host, netuid)?.checked_add(main).ok_or(IncentiveError::Overflow)?;
-    let o = pending_owner(host, netuid)?.checked_add(owner).ok_or(IncentiveError::Overflow)?;
-    PENDING.save(host, &netuid, &p);
-    PENDING_OWNER.save(host, &netuid, &o);
-    Ok(())
-}
-
-/// Lowers the pending total by `paid` (after a payout moved it into stake).
-fn settle(host: &mut impl Host, paid: u64) -> Result<(), IncentiveError> {
-    let total = pending_total(host)?.checked_sub(paid).ok_or(IncentiveError::Overflow)?;
-    PENDING_TOTAL.save(host, &total);
-    Ok(())
 }
 
 /// Subnets that receive emission: every non-root subnet with registration open.
@@ -165,20 +139,22 @@ pub fn on_block(host: &mut impl Host) -> Result<Vec<NetUid>, IncentiveError> {
     Ok(ran)
 }
 
-/// Issues this block's TAO and splits it equally over the eligible subnets (the remainder to
-/// the first), each share 18% to the owner and the rest to miners and validators. With no
-/// eligible subnet nothing is issued.
+/// Issues this block's TAO and splits it over the eligible subnets by moving price; each
+/// subnet's pool injects its share and mints its alpha emission ([`OWNER_CUT`] to the owner).
+/// With no eligible subnet nothing is issued.
 fn accrue(host: &mut impl Host, all: &[(NetUid, SubnetInfo)]) -> Result<(), IncentiveError> {
     let targets = eligible(host, all)?;
-    let Some(count) = u64::try_from(targets.len()).ok().filter(|c| *c > 0) else { return Ok(()) };
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let mut prices = Vec::with_capacity(targets.len());
+    for netuid in &targets {
+        prices.push(subnet_pool(host, *netuid)?.moving_price);
+    }
     let emission = token::issue_block_emission(host)?;
-    let total = pending_total(host)?.checked_add(emission).ok_or(IncentiveError::Overflow)?;
-    PENDING_TOTAL.save(host, &total);
-    let (each, remainder) = (emission / count, emission % count);
-    for (i, netuid) in targets.into_iter().enumerate() {
-        let share = if i == 0 { each + remainder } else { each };
-        let owner = (u128::from(share) * u128::from(OWNER_CUT) / u128::from(u16::MAX)) as u64;
-        add_pending(host, netuid, share - owner, owner)?;
+    let now = host.block_height();
+    for (netuid, tao) in targets.into_iter().zip(pools::split_by_price(emission, &prices)) {
+        pools::emit_block(host, netuid, tao, OWNER_CUT, now)?;
     }
     Ok(())
 }
@@ -223,7 +199,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
     Ok(EpochInput {
         block: host.block_height(),
         last_epoch_block: subnets::last_epoch(host, netuid, info)?,
-        emission: pending(host, netuid)?,
+        emission: subnet_pool(host, netuid)?.pending,
         owner: neurons::uid_of(host, netuid, &info.owner_hotkey)?,
         params,
         neurons: inputs,
@@ -252,15 +228,10 @@ pub fn run_epoch(
         );
         unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, result)?);
     }
-    let owner_cut = pending_owner(host, netuid)?;
-    if owner_cut > 0 {
-        let stake = staking::tao_to_stake(netuid, owner_cut);
-        staking::stake_emission(host, &info.owner_coldkey, &info.owner_hotkey, netuid, stake)?;
-    }
+    let owner_cut = subnet_pool(host, netuid)?.pending_owner;
+    staking::stake_emission(host, &info.owner_coldkey, &info.owner_hotkey, netuid, owner_cut)?;
     let paid = input.emission.saturating_sub(unpaid).saturating_add(owner_cut);
-    settle(host, paid)?;
-    PENDING.save(host, &netuid, &unpaid);
-    PENDING_OWNER.save(host, &netuid, &0);
+    pools::settle_epoch(host, netuid, unpaid)?;
     let now = host.block_height();
     subnets::set_last_epoch(host, netuid, now);
     host.emit(b"epoch", &tao_sdk::borsh::to_vec(&(netuid, paid, unpaid)).unwrap_or_default());
@@ -281,11 +252,9 @@ fn pay_uid(
     }
     let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(total) };
     let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(total) };
-    let server = staking::tao_to_stake(netuid, result.server_emission);
-    staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, server)?;
+    staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, result.server_emission)?;
     if result.validator_emission > 0 {
-        let dividend = staking::tao_to_stake(netuid, result.validator_emission);
-        staking::distribute_dividend(host, &neuron.hotkey, netuid, dividend)?;
+        staking::distribute_dividend(host, &neuron.hotkey, netuid, result.validator_emission)?;
     }
     Ok(0)
 }

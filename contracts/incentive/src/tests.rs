@@ -49,7 +49,7 @@ fn setup() -> MemoryHost {
         for m in 0..4 {
             neurons::burned_register(h, &addr(3), 1, &addr(3000 + m))?;
         }
-        staking::add_stake(h, &addr(2), &addr(2000), 1, 100 * TAO)?;
+        staking::add_stake(h, &addr(2), &addr(2000), 1, 100 * TAO, None)?;
         Ok::<_, IncentiveError>(())
     })
     .unwrap();
@@ -65,15 +65,21 @@ fn block(h: &mut MemoryHost, at: u64) -> Result<(), String> {
     })
 }
 
-/// Σ balances + Σ stake + locked + pending + burned, and issuance.
-fn ledger(h: &mut MemoryHost, accounts: &[Address]) -> (u128, u128) {
+/// Σ balances + pool TAO + burned, and issuance; and per pool, whether its staked alpha is
+/// exactly what the share pools of `accounts` (as hotkeys) hold.
+fn ledger(h: &mut MemoryHost, accounts: &[Address]) -> (u128, u128, bool) {
     let balances: u128 = accounts.iter().map(|a| u128::from(token::balance(h, a).unwrap())).sum();
-    let held = balances
-        + u128::from(staking::total_stake(h).unwrap())
-        + u128::from(subnets::total_locked(h).unwrap())
-        + u128::from(pending_total(h).unwrap())
-        + u128::from(token::burned(h).unwrap());
-    (held, u128::from(token::issuance(h).unwrap()))
+    let held = balances + u128::from(pools::total_tao(h).unwrap()) + u128::from(token::burned(h).unwrap());
+    let mut alpha_matches = true;
+    for (netuid, pool) in pools::pools(h).unwrap() {
+        let staked: u64 = accounts.iter().map(|a| staking::pool(h, a, netuid).unwrap().stake).sum();
+        alpha_matches &= staked == pool.alpha_out;
+    }
+    (held, u128::from(token::issuance(h).unwrap()), alpha_matches)
+}
+
+fn pool_of(h: &mut MemoryHost, netuid: NetUid) -> pools::SubnetPool {
+    pools::pool(h, netuid).unwrap().unwrap()
 }
 
 #[test]
@@ -96,8 +102,7 @@ fn epoch_pays_owner_miners_and_validators() {
     for b in 2..360 {
         block(&mut h, b).unwrap();
     }
-    assert_eq!(pending(&mut h, 1), Ok(358 * main));
-    assert_eq!(pending_owner(&mut h, 1), Ok(358 * owner_cut));
+    assert_eq!((pool_of(&mut h, 1).pending, pool_of(&mut h, 1).pending_owner), (358 * main, 358 * owner_cut));
     let staked = staking::pool(&mut h, &addr(2000), 1).unwrap().stake;
     // Epoch 1: no weights yet, so the only staked validator takes it all and gets a permit.
     block(&mut h, 360).unwrap();
@@ -120,13 +125,29 @@ fn epoch_pays_owner_miners_and_validators() {
     assert_eq!(staking::pool(&mut h, &addr(2000), 1).unwrap().stake, staked + 359 * main + e / 2);
     assert_eq!(scores(&mut h, 1, 1).unwrap().dividends, 65_535);
     assert_eq!(staking::stake_of(&mut h, &addr(1), &addr(1000), 1), Ok(719 * owner_cut));
-    assert_eq!(pending(&mut h, 1), Ok(e - 2 * (e / 4) - e / 2));
-    assert_eq!(pending_owner(&mut h, 1), Ok(0));
+    assert_eq!((pool_of(&mut h, 1).pending, pool_of(&mut h, 1).pending_owner), (e - 2 * (e / 4) - e / 2, 0));
     assert!(!bonds(&mut h, 1, 1).unwrap().is_empty());
     assert_eq!(subnets::last_epoch(&mut h, 1, &info), Ok(720));
     let accounts: Vec<Address> = [1u16, 2, 3].map(addr).to_vec();
-    let (held, issued) = ledger(&mut h, &accounts);
-    assert_eq!(held, issued);
+    let accounts: Vec<Address> =
+        accounts.into_iter().chain([1000u16, 2000, 3000, 3001, 3002, 3003].map(addr)).collect();
+    let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
+    assert_eq!((held, alpha_matches), (issued, true));
+}
+
+/// Every block's TAO lands in the pools (split by moving price) and the injection keeps each
+/// pool's price; the alpha emission halves on the subnet's own alpha issuance.
+#[test]
+fn coinbase_feeds_the_pools() {
+    let mut h = setup();
+    let before = pool_of(&mut h, 1);
+    block(&mut h, 2).unwrap();
+    let after = pool_of(&mut h, 1);
+    assert_eq!(after.tao, before.tao + TAO, "the only subnet takes the whole block");
+    assert!(after.spot_price(1) >= before.spot_price(1));
+    assert!(after.spot_price(1) - before.spot_price(1) <= before.spot_price(1) / u128::from(before.alpha_in));
+    assert_eq!(after.pending + after.pending_owner, before.pending + before.pending_owner + TAO);
+    assert!(after.moving_price > before.moving_price);
 }
 
 #[test]
@@ -138,8 +159,7 @@ fn without_weights_or_stake_emission_stays_pending() {
     }
     // Nobody holds stake: nothing can be assigned, and it is not lost.
     let owner_cut = (u128::from(TAO) * u128::from(OWNER_CUT) / 65_535) as u64;
-    assert_eq!(pending(&mut h, 1), Ok(359 * (TAO - owner_cut)));
-    assert_eq!(pending_total(&mut h), Ok(359 * (TAO - owner_cut)));
+    assert_eq!(pool_of(&mut h, 1).pending, 359 * (TAO - owner_cut));
 }
 
 #[test]
@@ -188,6 +208,7 @@ enum Op {
     Register(u16, u16, u16),
     AddStake(u16, u16, u16, u64),
     RemoveStake(u16, u16, u16, u64),
+    SwapStake(u16, u16, u16, u16, u64),
     Weights(u16, u16, Vec<u16>),
     Blocks(u64),
     Fee(u16, u64),
@@ -212,6 +233,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         4 => (cold.clone(), net.clone(), k.clone()).prop_map(|(c, n, k)| Op::Register(c, n, k)),
         4 => (cold.clone(), k.clone(), net.clone(), amount.clone()).prop_map(|(c, k, n, x)| Op::AddStake(c, k, n, x)),
         1 => (cold.clone(), k.clone(), net.clone(), amount.clone()).prop_map(|(c, k, n, x)| Op::RemoveStake(c, k, n, x)),
+        1 => (cold.clone(), k.clone(), net.clone(), net.clone(), amount.clone())
+            .prop_map(|(c, k, f, t, x)| Op::SwapStake(c, k, f, t, x)),
         4 => (cold.clone(), net.clone(), proptest::collection::vec(0u16..6, 1..4))
             .prop_map(|(c, n, u)| Op::Weights(c, n, u)),
         4 => (1u64..400).prop_map(Op::Blocks),
@@ -233,11 +256,15 @@ fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
             call(h, addr(c), now, |h| neurons::burned_register(h, &addr(c), n, &addr(hotkey(c, k))))
         }
         Op::AddStake(c, k, n, x) => {
-            call(h, addr(c), now, |h| staking::add_stake(h, &addr(c), &addr(hotkey(c, k)), n, x))
+            call(h, addr(c), now, |h| staking::add_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
         }
         Op::RemoveStake(c, k, n, x) => {
-            call(h, addr(c), now, |h| staking::remove_stake(h, &addr(c), &addr(hotkey(c, k)), n, x))
+            call(h, addr(c), now, |h| staking::remove_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
         }
+        Op::SwapStake(c, k, from, to, x) => call(h, addr(c), now, |h| {
+            let from = staking::Position { coldkey: addr(c), hotkey: addr(hotkey(c, k)), netuid: from };
+            staking::relocate_stake(h, &from, &staking::Position { netuid: to, ..from }, x)
+        }),
         Op::Weights(c, n, uids) => {
             let mut uids = uids;
             uids.sort_unstable();
@@ -252,14 +279,15 @@ fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
         }
         Op::Fee(c, x) => call(h, SYSTEM, now, |h| token::charge_fee(h, &addr(c), x)),
         Op::Burn(c, x) => call(h, SYSTEM, now, |h| token::burn(h, &addr(c), x)),
-        Op::Dissolve(n) => call(h, SYSTEM, now, |h| subnets::dissolve(h, &SYSTEM, n)),
+        Op::Dissolve(n) => call(h, SYSTEM, now, |h| staking::dissolve_network(h, &SYSTEM, n)),
     };
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
-    /// Issue 4's ledger across every module: after any sequence of calls and blocks,
-    /// Σ balances + Σ stake + locked + pending + burned = issuance ≤ 21M τ, and nothing panics.
+    /// The ledger across every module: after any sequence of calls and blocks,
+    /// Σ balances + pool TAO + burned = issuance ≤ 21M τ, every pool's staked alpha is what its
+    /// share pools hold, and nothing panics.
     #[test]
     fn ledger_balances_after_any_calls(ops in proptest::collection::vec(arb_op(), 1..60)) {
         let mut h = MemoryHost::new();
@@ -276,8 +304,9 @@ proptest! {
         let mut at = 0;
         for op in ops {
             apply(&mut h, op.clone(), &mut at);
-            let (held, issued) = ledger(&mut h, &accounts);
+            let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
             prop_assert_eq!(held, issued, "after {:?}", op);
+            prop_assert!(alpha_matches, "alpha after {:?}", op);
             prop_assert!(issued <= u128::from(token::TOTAL_SUPPLY));
         }
     }

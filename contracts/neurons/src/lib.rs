@@ -17,8 +17,8 @@ mod error;
 use alloc::vec::Vec;
 
 pub use error::NeuronError;
-use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_pools as pools;
+use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{NetUid, RAO_PER_TAO, Uid};

@@ -68,7 +68,9 @@ pub struct SubnetPool {
 impl SubnetPool {
     /// All alpha in existence on this subnet: reserve, staked and pending.
     pub fn alpha_issued(&self) -> u64 {
-        [self.alpha_out, self.pending, self.pending_owner].iter().fold(self.alpha_in, |a, b| a.saturating_add(*b))
+        [self.alpha_out, self.pending, self.pending_owner]
+            .iter()
+            .fold(self.alpha_in, |a, b| a.saturating_add(*b))
     }
 
     /// Spot price y/x in Q64.64 TAO per alpha (1 on root; 0 for an empty pool).
@@ -113,6 +115,14 @@ pub struct Swap {
     pub tao_after: u64,
     /// Alpha reserve after the swap.
     pub alpha_after: u64,
+}
+
+impl Swap {
+    /// The pool's spot price after the swap (Q64.64 TAO per alpha).
+    pub fn price_after(&self, netuid: NetUid) -> u128 {
+        SubnetPool { tao: self.tao_after, alpha_in: self.alpha_after, ..SubnetPool::default() }
+            .spot_price(netuid)
+    }
 }
 
 const POOLS: Map<NetUid, SubnetPool> = Map::new(b"pool/");
@@ -277,7 +287,8 @@ pub fn buy_and_recycle(host: &mut impl Host, netuid: NetUid, tao: u64) -> Result
 /// Changes `netuid`'s staked alpha by `+add − sub` (staking's share pools call this).
 pub fn adjust_staked(host: &mut impl Host, netuid: NetUid, add: u64, sub: u64) -> Result<(), PoolError> {
     let mut pool = existing(host, netuid)?;
-    pool.alpha_out = pool.alpha_out.checked_add(add).and_then(|a| a.checked_sub(sub)).ok_or(PoolError::Overflow)?;
+    pool.alpha_out =
+        pool.alpha_out.checked_add(add).and_then(|a| a.checked_sub(sub)).ok_or(PoolError::Overflow)?;
     POOLS.save(host, &netuid, &pool);
     Ok(())
 }
@@ -308,7 +319,11 @@ pub fn moving_step(alpha: u128, blocks: u64) -> u128 {
 /// overflows.
 pub fn next_moving_price(moving: u128, spot: u128, step: u128) -> u128 {
     let (moving, spot) = (moving.min(ONE), spot.min(ONE));
-    if spot >= moving { moving + ((step * (spot - moving)) >> 64) } else { moving - ((step * (moving - spot)) >> 64) }
+    if spot >= moving {
+        moving + ((step * (spot - moving)) >> 64)
+    } else {
+        moving - ((step * (moving - spot)) >> 64)
+    }
 }
 
 /// What one block injected into a pool and emitted on its subnet.

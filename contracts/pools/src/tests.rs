@@ -158,10 +158,8 @@ proptest! {
         if let Ok(swap) = quote(&pool, 1, side, fill) {
             prop_assert!(within_limit(side, swap.tao_after, swap.alpha_after, 1, limit));
         }
-        if fill < amount {
-            if let Ok(more) = quote(&pool, 1, side, fill + 1) {
-                prop_assert!(!within_limit(side, more.tao_after, more.alpha_after, 1, limit));
-            }
+        if let Some(more) = quote(&pool, 1, side, fill + 1).ok().filter(|_| fill < amount) {
+            prop_assert!(!within_limit(side, more.tao_after, more.alpha_after, 1, limit));
         }
     }
 

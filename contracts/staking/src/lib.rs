@@ -186,7 +186,13 @@ pub struct Limit {
 
 /// How much of `amount` to swap: all of it without a limit; under a limit, all of it if it fits,
 /// else what fits when partial fills are allowed.
-fn fill(host: &mut impl Host, netuid: NetUid, side: Side, amount: u64, limit: Option<Limit>) -> Result<u64, StakeError> {
+fn fill(
+    host: &mut impl Host,
+    netuid: NetUid,
+    side: Side,
+    amount: u64,
+    limit: Option<Limit>,
+) -> Result<u64, StakeError> {
     let Some(limit) = limit else { return Ok(amount) };
     let pool = pools::pool(host, netuid)?.ok_or(StakeError::NoSuchSubnet(netuid))?;
     let fillable = pools::fillable(&pool, netuid, side, amount, limit.price);
@@ -215,7 +221,10 @@ pub fn add_stake(
     token::withdraw(host, coldkey, tao, false)?;
     let bought = pools::swap(host, netuid, Side::Buy, tao)?;
     deposit_stake(host, coldkey, hotkey, netuid, bought.output)?;
-    host.emit(b"stake_added", &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, tao, bought.output)).unwrap_or_default());
+    host.emit(
+        b"stake_added",
+        &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, tao, bought.output)).unwrap_or_default(),
+    );
     Ok(bought)
 }
 

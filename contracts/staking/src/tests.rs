@@ -54,11 +54,25 @@ fn subnet_pool(h: &mut MemoryHost, netuid: NetUid) -> pools::SubnetPool {
     pools::pool(h, netuid).unwrap().unwrap()
 }
 
-fn add(h: &mut MemoryHost, c: u16, k: u16, netuid: NetUid, tao: u64, limit: Option<Limit>) -> Result<(), String> {
+fn add(
+    h: &mut MemoryHost,
+    c: u16,
+    k: u16,
+    netuid: NetUid,
+    tao: u64,
+    limit: Option<Limit>,
+) -> Result<(), String> {
     call(h, addr(c), 2, |h| add_stake(h, &addr(c), &addr(k), netuid, tao, limit))
 }
 
-fn remove(h: &mut MemoryHost, c: u16, k: u16, netuid: NetUid, alpha: u64, limit: Option<Limit>) -> Result<(), String> {
+fn remove(
+    h: &mut MemoryHost,
+    c: u16,
+    k: u16,
+    netuid: NetUid,
+    alpha: u64,
+    limit: Option<Limit>,
+) -> Result<(), String> {
     call(h, addr(c), 3, |h| remove_stake(h, &addr(c), &addr(k), netuid, alpha, limit))
 }
 
@@ -66,7 +80,10 @@ fn remove(h: &mut MemoryHost, c: u16, k: u16, netuid: NetUid, alpha: u64, limit:
 fn add_and_remove_swap_through_the_pool() {
     let mut h = setup();
     let err = |r: Result<(), String>| r.unwrap_err();
-    assert_eq!(err(add(&mut h, 2, 1001, 1, MIN_STAKE - 1, None)), StakeError::BelowMinimum { amount: MIN_STAKE - 1 }.to_string());
+    assert_eq!(
+        err(add(&mut h, 2, 1001, 1, MIN_STAKE - 1, None)),
+        StakeError::BelowMinimum { amount: MIN_STAKE - 1 }.to_string()
+    );
     assert_eq!(err(add(&mut h, 2, 1001, 9, TAO, None)), StakeError::NoSuchSubnet(9).to_string());
     assert_eq!(err(add(&mut h, 2, 7777, 1, TAO, None)), StakeError::UnknownHotkey.to_string());
     let before = token::balance(&mut h, &addr(2)).unwrap();
@@ -77,16 +94,26 @@ fn add_and_remove_swap_through_the_pool() {
     assert_eq!(alpha, expected.output);
     assert_eq!(token::balance(&mut h, &addr(2)), Ok(before - 10 * TAO));
     let after = subnet_pool(&mut h, 1);
-    assert_eq!((after.tao, after.alpha_in, after.alpha_out), (pool_before.tao + 10 * TAO, expected.alpha_after, alpha));
+    assert_eq!(
+        (after.tao, after.alpha_in, after.alpha_out),
+        (pool_before.tao + 10 * TAO, expected.alpha_after, alpha)
+    );
     assert_eq!(
         err(remove(&mut h, 2, 1001, 1, alpha + 1, None)),
         StakeError::NotEnoughStake { have: alpha, need: alpha + 1 }.to_string()
     );
-    assert_eq!(err(remove(&mut h, 2, 1001, 1, 1_000, None)), StakeError::BelowMinimum { amount: 1_000 }.to_string());
+    assert_eq!(
+        err(remove(&mut h, 2, 1001, 1, 1_000, None)),
+        StakeError::BelowMinimum { amount: 1_000 }.to_string()
+    );
     remove(&mut h, 2, 1001, 1, alpha / 3, None).unwrap();
     remove(&mut h, 2, 1001, 1, alpha - alpha / 3, None).unwrap();
     let back = token::balance(&mut h, &addr(2)).unwrap();
-    assert!(back < before && before - back < 10 * TAO / 1_000, "a round trip costs the fees: {}", before - back);
+    assert!(
+        back < before && before - back < 10 * TAO / 1_000,
+        "a round trip costs the fees: {}",
+        before - back
+    );
     assert_eq!(pool(&mut h, &addr(1001), 1), Ok(Pool::default()));
     assert_eq!(subnet_pool(&mut h, 1).alpha_out, 0);
 }
@@ -161,7 +188,8 @@ fn dissolution_pays_the_pool_out_pro_rata() {
     let claims = u128::from(p.alpha_in + p.alpha_out);
     let worth = |alpha: u64| (u128::from(p.tao) * u128::from(alpha) / claims) as u64;
     let (a2, a3) = (stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 3, 2001, 1));
-    let balances: Vec<u64> = [1u16, 2, 3].iter().map(|c| token::balance(&mut h, &addr(*c)).unwrap()).collect();
+    let balances: Vec<u64> =
+        [1u16, 2, 3].iter().map(|c| token::balance(&mut h, &addr(*c)).unwrap()).collect();
     assert_eq!(
         call(&mut h, addr(1), 9, |h| dissolve_network(h, &addr(1), 1)),
         Err(StakeError::Subnet(subnets::SubnetError::NotSystem).to_string())
@@ -170,7 +198,10 @@ fn dissolution_pays_the_pool_out_pro_rata() {
     assert_eq!(token::balance(&mut h, &addr(2)), Ok(balances[1] + worth(a2)));
     assert_eq!(token::balance(&mut h, &addr(3)), Ok(balances[2] + worth(a3)));
     assert_eq!(token::balance(&mut h, &addr(1)), Ok(balances[0] + p.tao - worth(a2) - worth(a3)));
-    assert!(worth(a2) > worth(a3) && p.tao - worth(a2) - worth(a3) >= worth(p.alpha_in), "the owner keeps the reserve's share");
+    assert!(
+        worth(a2) > worth(a3) && p.tao - worth(a2) - worth(a3) >= worth(p.alpha_in),
+        "the owner keeps the reserve's share"
+    );
     assert_eq!(pools::pool(&mut h, 1), Ok(None));
     assert_eq!(positions(&mut h, &addr(2)), Ok(Vec::new()));
     assert!(h.storage.keys().all(|k| !k.starts_with(b"stake/pool/") && !k.starts_with(b"stake/holders/")));
@@ -230,7 +261,10 @@ fn move_transfer_and_unstake_all() {
         relocate_stake(h, &from, &Position { hotkey: addr(2001), ..from }, alpha / 2)
     })
     .unwrap();
-    assert_eq!((stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 2, 2001, 1)), (alpha - alpha / 2, alpha / 2));
+    assert_eq!(
+        (stake_of_(&mut h, 2, 1001, 1), stake_of_(&mut h, 2, 2001, 1)),
+        (alpha - alpha / 2, alpha / 2)
+    );
     call(&mut h, addr(1), 4, |h| Ok(subnets::set_hyperparameter(h, &addr(1), 1, id::TRANSFER_TOGGLE, 0)?))
         .unwrap();
     let gift = |h: &mut MemoryHost| {

@@ -109,7 +109,6 @@ pub fn subnets(host: &mut impl Host) -> Result<Vec<(NetUid, SubnetInfo)>, Subnet
     Ok(SUBNETS.entries(host, usize::from(SUBNET_LIMIT) + 1)?)
 }
 
-
 /// The value of hyperparameter `id` on `netuid`.
 pub fn hyperparameter(host: &mut impl Host, netuid: NetUid, id: u8) -> Result<u64, SubnetError> {
     let spec = PARAMS.get(usize::from(id)).ok_or(SubnetError::UnknownParameter)?;

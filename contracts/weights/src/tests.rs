@@ -43,7 +43,7 @@ fn setup() -> MemoryHost {
         for m in 0..4 {
             neurons::burned_register(h, &addr(2), 1, &addr(3000 + m))?;
         }
-        Ok(staking::add_stake(h, &addr(2), &addr(2000), 1, 100 * TAO)?)
+        Ok(staking::add_stake(h, &addr(2), &addr(2000), 1, 100 * TAO, None)?)
     })
     .unwrap();
     call(&mut h, SYSTEM, 1, |h| {

@@ -98,10 +98,12 @@ impl Client {
         Ok(header)
     }
 
-    /// Checks a `state_get`-style proof object against a certified header; returns the value.
+    /// Checks a `state_get`-style proof object for `key` against a certified header; returns
+    /// the value. The key is ours, never the server's: a proof of another key does not verify.
     pub(crate) fn verified_value(
         &self,
         proof: &Value,
+        key: &[u8],
         validators: &[Validator],
     ) -> Result<(u64, Option<Vec<u8>>)> {
         let height = proof["height"].as_u64().context("height")?;
@@ -111,7 +113,7 @@ impl Client {
             v => Some(unhex(v)?),
         };
         let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)?;
-        tao_state::verify(&header.state_root, &unhex(&proof["key"])?, value.as_deref(), &state_proof)
+        tao_state::verify(&header.state_root, key, value.as_deref(), &state_proof)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
     }

@@ -4,9 +4,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
+use tao_contract_pools::{self as pools, Side, SubnetPool};
+use tao_contract_staking::{Limit, StakeArgs};
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
 use tao_types::{Address, Balance, NetUid, Uid};
 
@@ -72,6 +74,22 @@ pub(crate) enum SubnetCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// A subnet's pool — reserves, staked alpha, spot and moving price — verified against a
+    /// certified header; with `--buy` or `--sell`, what that swap would give now.
+    Pool {
+        #[arg(long)]
+        netuid: NetUid,
+        /// Quote staking this much TAO.
+        #[arg(long, value_parser = parse_amount, conflicts_with = "sell")]
+        buy: Option<Balance>,
+        /// Quote unstaking this much alpha.
+        #[arg(long, value_parser = parse_amount)]
+        sell: Option<Balance>,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// A subnet's neurons with their scores and emission from the last epoch.
     Metagraph {
         #[arg(long)]
@@ -93,9 +111,18 @@ pub(crate) struct StakeMove {
     hotkey: Address,
     #[arg(long)]
     netuid: NetUid,
-    /// Amount: `1.5` (τ) or `1500 rao`.
+    /// Amount: TAO to stake, or alpha to unstake: `1.5` or `1500 rao`.
     #[arg(long, value_parser = parse_amount)]
     amount: Balance,
+    /// Limit price in τ per alpha: staking stops above it, unstaking below it.
+    #[arg(long, value_parser = parse_amount, conflicts_with = "tolerance")]
+    limit_price: Option<Balance>,
+    /// Limit the price move to this fraction of the current price (e.g. `0.005`).
+    #[arg(long, value_parser = parse_amount)]
+    tolerance: Option<Balance>,
+    /// With a limit: fill what fits instead of failing.
+    #[arg(long)]
+    partial: bool,
     #[arg(long, default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
@@ -108,6 +135,28 @@ pub(crate) enum StakeCommand {
     Add(StakeMove),
     /// Unstake back to the wallet's coldkey.
     Remove(StakeMove),
+    /// Move stake to another hotkey and/or subnet (across subnets it is sold and bought back).
+    Move {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long)]
+        hotkey: Address,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Destination hotkey (default: the same).
+        #[arg(long)]
+        to_hotkey: Option<Address>,
+        /// Destination subnet (default: the same).
+        #[arg(long)]
+        to_netuid: Option<NetUid>,
+        /// Alpha to move: `1.5` or `1500 rao`.
+        #[arg(long, value_parser = parse_amount)]
+        amount: Balance,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The wallet's stake positions.
     List {
         #[arg(long)]
@@ -155,6 +204,73 @@ fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
 fn query(client: &Client, module: &str, entry: &str, input: Vec<u8>) -> Result<(u64, Vec<u8>)> {
     let out = client.call("contract_query", json!([module, entry, format!("0x{}", hex::encode(input))]))?;
     Ok((out["height"].as_u64().context("height")?, unhex(&out["output"])?))
+}
+
+/// An amount of alpha, shown like TAO with its own sign.
+fn alpha(rao: u64) -> String {
+    Balance(rao).to_string().replace('τ', "α")
+}
+
+/// A price in rao per alpha, shown as τ/α.
+fn price(rao_per_alpha: u64) -> String {
+    format!("{}/α", Balance(rao_per_alpha))
+}
+
+/// `netuid`'s pool, verified against a certified header: `(height, pool)`.
+fn verified_pool(client: &Client, netuid: NetUid) -> Result<(u64, SubnetPool)> {
+    let (_, validators) = client.chain()?;
+    let got = client.call("pool_get", json!([netuid]))?;
+    let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid), &validators)?;
+    let pool = match value {
+        Some(bytes) => borsh::from_slice(&bytes)?,
+        None if netuid == pools::ROOT => SubnetPool::default(),
+        None => bail!("subnet {netuid} has no pool at #{height}"),
+    };
+    Ok((height, pool))
+}
+
+fn show_pool(
+    netuid: NetUid,
+    buy: Option<Balance>,
+    sell: Option<Balance>,
+    url: &str,
+    common: &Common,
+) -> Result<ExitCode> {
+    let (height, pool) = verified_pool(&Client::new(url)?, netuid)?;
+    let spot = pools::price_in_rao(pool.spot_price(netuid));
+    let moving = pools::price_in_rao(pool.moving_price);
+    let order = buy.map(|b| (Side::Buy, b.0)).or(sell.map(|s| (Side::Sell, s.0)));
+    let quote = order
+        .map(|(side, amount)| pools::quote(&pool, netuid, side, amount))
+        .transpose()
+        .map_err(|e| anyhow!("the pool refuses this swap: {e}"))?;
+    let price_after = quote.map(|q| pools::price_in_rao(q.price_after(netuid)));
+    if common.json {
+        let quote = quote
+            .map(|q| json!({"input": q.input, "fee": q.fee, "output": q.output, "price_after": price_after}));
+        println!(
+            "{}",
+            json!({"netuid": netuid, "verified_at": height, "tao": pool.tao, "alpha_in": pool.alpha_in,
+                "alpha_out": pool.alpha_out, "pending": pool.pending, "pending_owner": pool.pending_owner,
+                "spot_price": spot, "moving_price": moving, "quote": quote})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("subnet {netuid} pool (verified at #{height})");
+    println!("  TAO reserve     {}", Balance(pool.tao));
+    println!("  alpha reserve   {}", alpha(pool.alpha_in));
+    println!("  alpha staked    {}", alpha(pool.alpha_out));
+    println!("  alpha pending   {}", alpha(pool.pending.saturating_add(pool.pending_owner)));
+    println!("  spot price      {}", price(spot));
+    println!("  moving price    {}", price(moving));
+    if let (Some(q), Some((side, _)), Some(after)) = (quote, order, price_after) {
+        let (given, got) = match side {
+            Side::Buy => (Balance(q.input).to_string(), alpha(q.output)),
+            Side::Sell => (alpha(q.input), Balance(q.output).to_string()),
+        };
+        println!("  {given} → {got} (fee included), price after {}", price(after));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
@@ -246,6 +362,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
     }
 }
@@ -290,8 +407,23 @@ fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCod
 
 pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
     match command {
-        StakeCommand::Add(m) => stake_move(m, "entry_add_stake", "stake"),
-        StakeCommand::Remove(m) => stake_move(m, "entry_remove_stake", "unstake"),
+        StakeCommand::Add(m) => stake_order(m, Side::Buy),
+        StakeCommand::Remove(m) => stake_order(m, Side::Sell),
+        StakeCommand::Move { wallet, hotkey, netuid, to_hotkey, to_netuid, amount, url, common } => {
+            let (to_hotkey, to_netuid) = (to_hotkey.unwrap_or(hotkey), to_netuid.unwrap_or(netuid));
+            let client = Client::new(&url)?;
+            wallet::confirm(
+                &format!(
+                    "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
+                    alpha(amount.0)
+                ),
+                &common,
+            )?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&(hotkey, netuid, to_hotkey, to_netuid, amount.0))?;
+            let status = submit(&client, &key, "staking", "entry_move_stake", args, FEE_LIMIT, common.json)?;
+            Ok(finish(&status, common.json, "stake moved"))
+        }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
             let (height, out) =
@@ -313,13 +445,50 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
     }
 }
 
-/// Adds or removes stake (`entry`), after confirming `verb`.
-fn stake_move(m: StakeMove, entry: &str, verb: &str) -> Result<ExitCode> {
-    let StakeMove { wallet, hotkey, netuid, amount, url, common } = m;
+/// The limit price of an order: given, or the current price moved by `tolerance` (in
+/// billionths) against the order.
+fn limit_price(spot: u64, side: Side, given: Option<Balance>, tolerance: Option<Balance>) -> Option<u64> {
+    let moved = tolerance.map(|t| {
+        let delta = u128::from(spot) * u128::from(t.0) / u128::from(tao_types::RAO_PER_TAO);
+        let limit = match side {
+            Side::Buy => u128::from(spot).saturating_add(delta),
+            Side::Sell => u128::from(spot).saturating_sub(delta),
+        };
+        u64::try_from(limit).unwrap_or(u64::MAX)
+    });
+    given.map(|g| g.0).or(moved)
+}
+
+/// Stakes (buys alpha) or unstakes (sells it): quotes the order on the verified pool, confirms,
+/// submits.
+fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
+    let StakeMove { wallet, hotkey, netuid, amount, limit_price: given, tolerance, partial, url, common } = m;
     let client = Client::new(&url)?;
-    wallet::confirm(&format!("{verb} {amount} on {hotkey}, subnet {netuid}, for wallet {wallet}?"), &common)?;
+    let (height, pool) = verified_pool(&client, netuid)?;
+    let spot = pools::price_in_rao(pool.spot_price(netuid));
+    let quote = pools::quote(&pool, netuid, side, amount.0)
+        .map_err(|e| anyhow!("the pool refuses this order: {e}"))?;
+    let limit = limit_price(spot, side, given, tolerance).map(|price| Limit { price, partial });
+    let (verb, entry, expected) = match side {
+        Side::Buy => ("stake", "entry_add_stake", format!("{amount} for about {}", alpha(quote.output))),
+        Side::Sell => (
+            "unstake",
+            "entry_remove_stake",
+            format!("{} for about {}", alpha(amount.0), Balance(quote.output)),
+        ),
+    };
+    let limit_note = limit.map_or(String::new(), |l| {
+        format!(", limit {}{}", price(l.price), if l.partial { " (partial fills)" } else { "" })
+    });
+    wallet::confirm(
+        &format!(
+            "{verb} {expected} on {hotkey}, subnet {netuid} (price {} at #{height}{limit_note}), for wallet {wallet}?",
+            price(spot)
+        ),
+        &common,
+    )?;
     let key = wallet::coldkey(&common, &wallet)?;
-    let args = borsh::to_vec(&tao_contract_staking::StakeArgs { hotkey, netuid, amount: amount.0 })?;
+    let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
     let status = submit(&client, &key, "staking", entry, args, FEE_LIMIT, common.json)?;
     Ok(finish(&status, common.json, verb))
 }

@@ -363,7 +363,8 @@ fn list(common: &Common) -> Result<()> {
 fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
     let (_, validators) = client.chain()?;
     let account = client.call("account_get", json!([address]))?;
-    let (height, value) = client.verified_value(&account["proofs"]["balance"], &validators)?;
+    let key = tao_contract_token::balance_key(address);
+    let (height, value) = client.verified_value(&account["proofs"]["balance"], &key, &validators)?;
     let rao = value.map_or(Ok(0), |v| {
         v.try_into().map(u64::from_le_bytes).map_err(|_| anyhow::anyhow!("balance is not 8 bytes"))
     })?;

@@ -457,7 +457,7 @@ fn subnet_economy_end_to_end() {
         "--amount",
         "100",
     ]);
-    run(&[
+    let nominated = run(&[
         "stake",
         "add",
         "--wallet",
@@ -477,7 +477,9 @@ fn subnet_economy_end_to_end() {
         metagraph()["neurons"][1]["validator_emission"].as_u64().unwrap_or(0) > 0
     });
     let nominator_before = stake_of("nominator");
-    assert!(nominator_before > 50_000_000_000, "the first epoch's dividends already count");
+    let bought = event_tail(&nominated, "stake_added");
+    assert!(bought > 40_000_000_000 && bought < 50_000_000_000, "50 τ bought {bought} alpha");
+    assert!(nominator_before > bought, "the first epoch's dividends already count");
     let owner_after_first = stake_of("owner");
     run(&[
         "weights",
@@ -507,8 +509,8 @@ fn subnet_economy_end_to_end() {
     assert!(stake_of("miners") > 0);
     assert!(stake_of("nominator") > nominator_before, "dividends raised the nominator's stake");
 
-    // The nominator takes some back: its free balance gains exactly that, less the fee (epochs
-    // only ever touch stake, so this holds whenever they run).
+    // The nominator sells 10 alpha back: its free balance gains exactly what the swap paid, less
+    // the fee (epochs only ever touch stake, so this holds whenever they run).
     let free = || run(&["wallet", "balance", "--name", "nominator"])["balance_rao"].as_u64().unwrap();
     let before_remove = free();
     let removed = run(&[
@@ -524,7 +526,37 @@ fn subnet_economy_end_to_end() {
         "10",
     ]);
     let fee = removed["receipt"]["fee"].as_u64().unwrap();
-    assert_eq!(free(), before_remove + 10_000_000_000 - fee);
+    let received = event_tail(&removed, "stake_removed");
+    assert!(received > 10_000_000_000, "alpha is worth more than 1 τ here: {received}");
+    assert_eq!(free(), before_remove + received - fee);
+
+    // The pool, verified against a certified header, quotes a swap; a limit order that cannot
+    // fill fails in its block and spends nothing but its fee.
+    let pool = run(&["subnet", "pool", "--netuid", &netuid, "--buy", "5"]);
+    let spot = pool["spot_price"].as_u64().unwrap();
+    assert!(pool["verified_at"].as_u64().unwrap() > 0 && spot > 1_000_000_000, "{pool}");
+    assert!(
+        pool["quote"]["output"].as_u64().unwrap() < 5_000_000_000
+            && pool["quote"]["price_after"].as_u64().unwrap() > spot
+    );
+    let before_limit = free();
+    let limited = tao(
+        &wallets,
+        pw,
+        &["stake", "add", "--wallet", "nominator", "--hotkey", &validator_hot, "--netuid", &netuid]
+            .into_iter()
+            .chain(["--amount", "5", "--limit-price", "0.5", "--json", "--yes", "--url", &url])
+            .collect::<Vec<_>>(),
+    );
+    assert!(!limited.status.success());
+    let refused: Value = serde_json::from_slice(&limited.stdout).unwrap();
+    let outcome = refused["receipt"]["outcome"].to_string();
+    assert!(outcome.contains("does not fill within its limit price"), "{outcome}");
+    assert_eq!(free(), before_limit - refused["receipt"]["fee"].as_u64().unwrap());
+    assert!(
+        !refused["receipt"]["events"].to_string().contains(&hex::encode("stake_added")),
+        "nothing bought"
+    );
 
     // kill -9 and restart: balances, stakes and the state root at a committed height unchanged.
     let height = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
@@ -548,6 +580,15 @@ fn subnet_economy_end_to_end() {
     assert_eq!(after, stakes);
     assert_eq!(rerun(&["wallet", "balance", "--name", "nominator"])["balance_rao"], balance);
     node.kill();
+}
+
+/// The last `u64` of event `topic`'s data in a finalized transaction's status (the amount a
+/// stake swap produced).
+fn event_tail(status: &Value, topic: &str) -> u64 {
+    let events = status["receipt"]["events"].as_array().unwrap();
+    let event = events.iter().find(|e| e[0] == format!("0x{}", hex::encode(topic))).unwrap();
+    let data = hex::decode(event[1].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    u64::from_le_bytes(data[data.len() - 8..].try_into().unwrap())
 }
 
 #[test]

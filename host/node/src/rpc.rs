@@ -8,6 +8,7 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, keys};
+use tao_contract_pools as pools;
 use tao_types::{Address, Hash};
 
 use crate::service::Node;
@@ -182,6 +183,54 @@ fn stake_get(node: &Node, params: Params<'_>) -> RpcResult {
     }))
 }
 
+/// `netuid`'s pool, proven, with its state decoded and its spot and moving prices in rao per
+/// alpha.
+fn pool_get(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let netuid: u16 = seq.next()?;
+    pool_json(node, netuid, seq.optional_next()?).map(|(out, _)| out)
+}
+
+fn pool_json(
+    node: &Node,
+    netuid: u16,
+    height: Option<u64>,
+) -> Result<(Value, pools::SubnetPool), ErrorObjectOwned> {
+    let proof = proven(node, &pools::pool_key(netuid), height)?;
+    let height = proof["height"].clone();
+    let stored: Option<pools::SubnetPool> = decoded(&proof)?;
+    let pool = match stored {
+        Some(pool) => pool,
+        None if netuid == pools::ROOT => pools::SubnetPool::default(),
+        None => return Err(error(code::NO_STATE, format!("subnet {netuid} has no pool at height {height}"))),
+    };
+    let out = json!({
+        "netuid": netuid, "height": height, "tao": pool.tao, "alpha_in": pool.alpha_in,
+        "alpha_out": pool.alpha_out, "pending": pool.pending, "pending_owner": pool.pending_owner,
+        "created_at": pool.created_at, "spot_price": pools::price_in_rao(pool.spot_price(netuid)),
+        "moving_price": pools::price_in_rao(pool.moving_price), "proof": proof,
+    });
+    Ok((out, pool))
+}
+
+/// What a swap of `amount` on `netuid`'s pool would give at `height`, computed from the proven
+/// pool (which is returned with it): `side` is "buy" (TAO in) or "sell" (alpha in).
+fn pool_quote(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let (netuid, side, amount): (u16, String, u64) = (seq.next()?, seq.next()?, seq.next()?);
+    let side = match side.as_str() {
+        "buy" => pools::Side::Buy,
+        "sell" => pools::Side::Sell,
+        other => return Err(error(code::INVALID_PARAMS, format!("side must be buy or sell, not {other:?}"))),
+    };
+    let (pool_out, pool) = pool_json(node, netuid, seq.optional_next()?)?;
+    let swap = pools::quote(&pool, netuid, side, amount).map_err(|e| error(code::QUERY_FAILED, e))?;
+    Ok(json!({
+        "netuid": netuid, "height": pool_out["height"], "input": swap.input, "fee": swap.fee, "output": swap.output,
+        "price_before": pool_out["spot_price"], "price_after": pools::price_in_rao(swap.price_after(netuid)), "pool": pool_out,
+    }))
+}
+
 /// A neuron and its last epoch's scores, both proven.
 fn neuron_get(node: &Node, params: Params<'_>) -> RpcResult {
     let mut seq = params.sequence();
@@ -219,6 +268,8 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     m.register_method("subnet_get", |params, node, _| subnet_get(node, params))?;
     m.register_method("stake_get", |params, node, _| stake_get(node, params))?;
     m.register_method("neuron_get", |params, node, _| neuron_get(node, params))?;
+    m.register_method("pool_get", |params, node, _| pool_get(node, params))?;
+    m.register_method("pool_quote", |params, node, _| pool_quote(node, params))?;
     m.register_method("contract_query", |params, node, _| -> RpcResult {
         let mut seq = params.sequence();
         let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);

@@ -186,7 +186,7 @@ fn chain() -> MemoryHost {
         for (cold, hot) in [(1u8, 10u8), (2, 20), (2, 30), (2, 31)] {
             neurons::burned_register(h, &addr(cold), 1, &addr(hot))?;
         }
-        staking::add_stake(h, &addr(2), &addr(20), 1, 100 * TAO)
+        staking::add_stake(h, &addr(2), &addr(20), 1, 100 * TAO, None).map(|_| ())
     });
     assert_eq!(run.outcome, NativeOutcome::Ok);
     host

@@ -6,7 +6,8 @@ mod common;
 use common::{Step, addr};
 use proptest::prelude::*;
 use tao_contract_neurons as neurons;
-use tao_contract_staking::{self as staking, StakeArgs};
+use tao_contract_pools::Side;
+use tao_contract_staking::{self as staking, Limit, StakeArgs};
 use tao_contract_subnets::{self as subnets, SubnetIdentity};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
@@ -25,6 +26,8 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_set_take" => host.run(input, staking::entry_set_take),
         "entry_distribute_dividend" => host.run(input, staking::entry_distribute_dividend),
         "entry_positions" => host.run(input, staking::entry_positions),
+        "entry_quote" => host.run(input, staking::entry_quote),
+        "entry_dissolve_network" => host.run(input, staking::entry_dissolve_network),
         other => panic!("no entry {other}"),
     }
 }
@@ -61,7 +64,11 @@ fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8, heig
 }
 
 fn add(coldkey: u8, hotkey: u8, amount: u64) -> Step {
-    step("entry_add_stake", StakeArgs { hotkey: addr(hotkey), netuid: 1, amount }, coldkey, 2)
+    step("entry_add_stake", StakeArgs { hotkey: addr(hotkey), netuid: 1, amount, limit: None }, coldkey, 2)
+}
+
+fn remove(coldkey: u8, hotkey: u8, amount: u64, limit: Option<Limit>) -> Step {
+    step("entry_remove_stake", StakeArgs { hotkey: addr(hotkey), netuid: 1, amount, limit }, coldkey, 3)
 }
 
 #[test]
@@ -73,7 +80,22 @@ fn staking_scenario_matches() {
         add(3, 101, 1),
         step("entry_distribute_dividend", (addr(101), 1u16, 100 * TAO), 0, 3),
         step("entry_distribute_dividend", (addr(101), 1u16, 100 * TAO), 2, 3),
-        step("entry_remove_stake", StakeArgs { hotkey: addr(101), netuid: 1, amount: 50 * TAO }, 2, 4),
+        remove(2, 101, 50 * TAO, None),
+        remove(2, 101, 50 * TAO, Some(Limit { price: 2_000_000_000, partial: false })),
+        remove(2, 101, 50 * TAO, Some(Limit { price: 900_000_000, partial: true })),
+        step(
+            "entry_add_stake",
+            StakeArgs {
+                hotkey: addr(101),
+                netuid: 1,
+                amount: 500 * TAO,
+                limit: Some(Limit { price: 1_050_000_000, partial: true }),
+            },
+            3,
+            4,
+        ),
+        step("entry_quote", (1u16, Side::Buy, 10 * TAO), 9, 4),
+        step("entry_quote", (1u16, Side::Sell, u64::MAX), 9, 4),
         step("entry_move_stake", (addr(101), 1u16, addr(102), 1u16, 10 * TAO), 2, 5),
         step("entry_transfer_stake", (addr(3), addr(102), 1u16, 1u16, 5 * TAO), 2, 6),
         step("entry_set_take", (addr(101), 1_000u16), 1, 7),
@@ -81,6 +103,9 @@ fn staking_scenario_matches() {
         step("entry_positions", addr(2), 9, 8),
         step("entry_unstake_all", (), 2, 9),
         step("entry_positions", addr(2), 9, 10),
+        step("entry_dissolve_network", 1u16, 1, 11),
+        step("entry_dissolve_network", 1u16, 0, 11),
+        step("entry_positions", addr(1), 9, 12),
     ];
     common::differential_from(vm, module, setup(), &steps, native);
 }
@@ -91,12 +116,8 @@ fn arb_step() -> impl Strategy<Value = Step> {
     let amount = prop_oneof![0u64..10_000_000, 0u64..1_000 * TAO];
     prop_oneof![
         (cold.clone(), hot.clone(), amount.clone()).prop_map(|(c, k, a)| add(c, k, a)),
-        (cold.clone(), hot.clone(), amount.clone()).prop_map(|(c, k, a)| step(
-            "entry_remove_stake",
-            StakeArgs { hotkey: addr(k), netuid: 1, amount: a },
-            c,
-            3
-        )),
+        (cold.clone(), hot.clone(), amount.clone(), proptest::option::of((1u64..3 * TAO, any::<bool>())))
+            .prop_map(|(c, k, a, l)| remove(c, k, a, l.map(|(price, partial)| Limit { price, partial }))),
         (cold.clone(), hot.clone(), hot.clone(), amount.clone()).prop_map(|(c, f, t, a)| step(
             "entry_move_stake",
             (addr(f), 1u16, addr(t), 1u16, a),

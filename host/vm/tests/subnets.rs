@@ -18,7 +18,6 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_register_network" => host.run(input, subnets::entry_register_network),
         "entry_set_hyperparameter" => host.run(input, subnets::entry_set_hyperparameter),
         "entry_set_identity" => host.run(input, subnets::entry_set_identity),
-        "entry_dissolve" => host.run(input, subnets::entry_dissolve),
         "entry_query" => host.run(input, subnets::entry_query),
         "entry_lock_cost" => host.run(input, subnets::entry_lock_cost),
         other => panic!("no entry {other}"),
@@ -86,8 +85,6 @@ fn subnet_lifecycle_matches() {
             step("entry_set_hyperparameter", (1u16, 2u8, 1u64), 0, 20_002),
             step("entry_set_identity", (1u16, SubnetIdentity::default()), 2, 20_003),
             step("entry_query", 1u16, 9, 20_004),
-            step("entry_dissolve", 1u16, 1, 20_005),
-            step("entry_dissolve", 1u16, 0, 20_005),
             step("entry_query", 1u16, 9, 20_006),
             step("entry_lock_cost", (), 9, 20_007),
         ],
@@ -105,7 +102,6 @@ fn arb_step() -> impl Strategy<Value = Step> {
             c,
             h
         )),
-        (0u8..3, 0u16..4, height.clone()).prop_map(|(c, n, h)| step("entry_dissolve", n, c, h)),
         (0u16..4, height).prop_map(|(n, h)| step("entry_query", n, 9, h)),
     ]
 }
