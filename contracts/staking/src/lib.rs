@@ -501,6 +501,17 @@ pub fn entry_move_stake(host: &mut impl Host) -> Result<(), StakeError> {
     Ok(())
 }
 
+/// Entry point (subtensor's `swap_stake`): `(hotkey, from netuid, to netuid, alpha)` of the
+/// caller's stake, sold on one subnet and bought on the other; outputs the alpha credited.
+pub fn entry_swap_stake(host: &mut impl Host) -> Result<(), StakeError> {
+    let (hotkey, from, to, amount): (Address, NetUid, NetUid, u64) = host.input_as()?;
+    let c = host.caller();
+    let from = Position { coldkey: c, hotkey, netuid: from };
+    let credited = relocate_stake(host, &from, &Position { netuid: to, ..from }, amount)?;
+    host.output_as(&credited);
+    Ok(())
+}
+
 /// Entry point: `(destination coldkey, hotkey, from netuid, to netuid, stake)`; outputs the
 /// alpha credited.
 pub fn entry_transfer_stake(host: &mut impl Host) -> Result<(), StakeError> {
@@ -570,6 +581,7 @@ tao_sdk::entry_points!(
     entry_add_stake,
     entry_remove_stake,
     entry_move_stake,
+    entry_swap_stake,
     entry_transfer_stake,
     entry_unstake_all,
     entry_set_take,

@@ -193,6 +193,28 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     assert_eq!(stake["stake"], 0);
     verify(&stake["proofs"]["pool"]);
 
+    // The example subnet's pool, proven, and a quote computed from it; refusals are typed.
+    let pool = node.result("pool_get", json!([1]));
+    let pool_at: Hash = serde_json::from_value(pool["proof"]["root"].clone()).unwrap();
+    let pool_proof = tao_state::StateProof::decode(&unhex(&pool["proof"]["proof"])).unwrap();
+    let stored = unhex(&pool["proof"]["value"]);
+    tao_state::verify(&pool_at, &tao_contract_pools::pool_key(1), Some(&stored), &pool_proof).unwrap();
+    let decoded: tao_contract_pools::SubnetPool = borsh::from_slice(&stored).unwrap();
+    assert_eq!(pool["tao"], decoded.tao);
+    assert!(decoded.tao >= tao_contract_subnets::MIN_LOCK, "the lock seeded the pool");
+    let quote = node.result("pool_quote", json!([1, "buy", 1_000_000_000u64, pool["height"]]));
+    let expected =
+        tao_contract_pools::quote(&decoded, 1, tao_contract_pools::Side::Buy, 1_000_000_000).unwrap();
+    assert_eq!(
+        (quote["output"].as_u64(), quote["fee"].as_u64()),
+        (Some(expected.output), Some(expected.fee))
+    );
+    assert!(quote["price_after"].as_u64() > quote["price_before"].as_u64());
+    let drained = node.call("pool_quote", json!([1, "sell", u64::MAX]));
+    assert_eq!(drained["error"]["code"], 4, "{drained}");
+    assert_eq!(node.call("pool_get", json!([99]))["error"]["code"], 2);
+    assert_eq!(node.call("pool_quote", json!([1, "hold", 1]))["error"]["code"], -32602);
+
     // kill -9, restart: every finalized block and the state are still there.
     let head = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
     node.kill();
