@@ -71,20 +71,24 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
     Ok(())
 }
 
-/// Package names of the contract modules: every `contracts/*/Cargo.toml` named `tao-contract-*`
+/// Package names of the contract modules: every `contracts/*/Cargo.toml` and
+/// `contracts/examples/*/Cargo.toml` named `tao-contract-*`
 /// that builds a `cdylib`.
 pub(crate) fn contract_crates() -> Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(workspace_root().join("contracts")).context("reading contracts/")? {
-        let manifest = entry?.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
-        let name = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("name = "))
-            .map(|n| n.trim_matches('"').to_string());
-        // Library-only crates (no `cdylib`, e.g. the pools) are compiled into the modules that use them.
-        if let Some(name) = name.filter(|n| n.starts_with("tao-contract-") && text.contains("cdylib")) {
-            names.push(name);
+    let contracts = workspace_root().join("contracts");
+    for dir in [contracts.clone(), contracts.join("examples")] {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let manifest = entry?.path().join("Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+            let name = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("name = "))
+                .map(|n| n.trim_matches('"').to_string());
+            // Library-only crates (no `cdylib`, e.g. the pools) are compiled into the modules that use them.
+            if let Some(name) = name.filter(|n| n.starts_with("tao-contract-") && text.contains("cdylib")) {
+                names.push(name);
+            }
         }
     }
     names.sort();

@@ -48,6 +48,25 @@ pub struct EpochParams {
     pub alpha_sigmoid_steepness: u16,
 }
 
+impl Default for EpochParams {
+    /// Subtensor's defaults (for tests and module authors; the chain reads its parameters).
+    fn default() -> Self {
+        Self {
+            kappa: 32_767,
+            bonds_penalty: u16::MAX,
+            bonds_moving_average: 900_000,
+            max_allowed_validators: 64,
+            activity_cutoff: 5_000,
+            stake_threshold: 0,
+            yuma3: false,
+            liquid_alpha: false,
+            alpha_low: 45_875,
+            alpha_high: 58_982,
+            alpha_sigmoid_steepness: 1_000,
+        }
+    }
+}
+
 /// One UID's state going into the epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[cfg_attr(

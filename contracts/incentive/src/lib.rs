@@ -8,6 +8,13 @@
 //! runs too — stores the results and pays out in alpha: miner incentive and the owner cut as
 //! stake, validator dividends through the validator's share pool (take to its owner). Nothing is
 //! lost: what the epoch cannot assign stays pending for the next one.
+//!
+//! A subnet whose owner set its own incentive module (`subnets::set_incentive_module`) is not
+//! run here: [`on_block`] hands it to the chain, which runs the module on [`gather`]'s input
+//! with a gas budget and gives the result to [`apply_module_epoch`]. That validates the output
+//! (one result per UID, bonds to existing UIDs, no more emission than pending) and pays it out
+//! exactly as Yuma's; a module that traps, runs out of gas or returns an invalid output is
+//! replaced by Yuma for that epoch, and the epoch record says why.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -16,6 +23,7 @@ pub mod epoch;
 mod error;
 pub mod math;
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use epoch::{EpochInput, EpochOutput, EpochParams, NeuronInput, NeuronOutput};
@@ -27,7 +35,7 @@ use tao_contract_subnets::{self as subnets, SubnetInfo, params};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_contract_weights as weights;
 use tao_sdk::{BorshDeserialize, BorshSerialize, Host, Map};
-use tao_types::{NetUid, Uid};
+use tao_types::{Hash, NetUid, Uid};
 
 /// The owner's cut of each subnet's emission: 18% as `u16` (subtensor's default).
 pub const OWNER_CUT: u16 = 11_796;
@@ -36,6 +44,30 @@ pub const MAX_EPOCHS_PER_BLOCK: usize = 2;
 
 const BONDS: Map<(NetUid, Uid), Vec<(Uid, u16)>> = Map::new(b"incentive/bonds/");
 const SCORES: Map<(NetUid, Uid), Scores> = Map::new(b"incentive/scores/");
+const EPOCH_RECORDS: Map<NetUid, EpochRecord> = Map::new(b"incentive/epoch-record/");
+
+/// How a subnet's last epoch was computed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct EpochRecord {
+    /// Block it ran at.
+    pub block: u64,
+    /// The subnet's own module, if it has one (`None`: built-in Yuma).
+    pub module: Option<Hash>,
+    /// Why the module's result was not used and Yuma ran instead.
+    pub fallback: Option<String>,
+}
+
+/// A block's due epochs: those run here with Yuma, and those the chain must run with the
+/// subnet's own module (then [`apply_module_epoch`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct BlockEpochs {
+    /// Subnets whose Yuma epoch ran.
+    pub ran: Vec<NetUid>,
+    /// Subnets with their module's code hash, for the chain to run.
+    pub custom: Vec<(NetUid, Hash)>,
+}
 
 /// A UID's results of the last epoch, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -98,6 +130,16 @@ pub fn scores_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     SCORES.key(&(netuid, uid))
 }
 
+/// Storage key of `netuid`'s last [`EpochRecord`], for proofs.
+pub fn epoch_record_key(netuid: NetUid) -> Vec<u8> {
+    EPOCH_RECORDS.key(&netuid)
+}
+
+/// How `netuid`'s last epoch was computed.
+pub fn epoch_record(host: &mut impl Host, netuid: NetUid) -> Result<Option<EpochRecord>, IncentiveError> {
+    Ok(EPOCH_RECORDS.load(host, &netuid)?)
+}
+
 /// Results of the last epoch for `uid` on `netuid`.
 pub fn scores(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Scores, IncentiveError> {
     Ok(SCORES.load(host, &(netuid, uid))?.unwrap_or_default())
@@ -115,28 +157,34 @@ fn eligible(host: &mut impl Host, all: &[(NetUid, SubnetInfo)]) -> Result<Vec<Ne
 }
 
 /// The coinbase and epoch hook of each block (chain only): issues the block emission into the
-/// eligible subnets' pending emission, then runs up to [`MAX_EPOCHS_PER_BLOCK`] due epochs.
-/// Returns the netuids whose epoch ran.
-pub fn on_block(host: &mut impl Host) -> Result<Vec<NetUid>, IncentiveError> {
+/// eligible subnets' pending emission, then takes up to [`MAX_EPOCHS_PER_BLOCK`] due epochs:
+/// Yuma ones run now, those of subnets with their own module are returned for the chain.
+pub fn on_block(host: &mut impl Host) -> Result<BlockEpochs, IncentiveError> {
     if host.caller() != SYSTEM {
         return Err(IncentiveError::NotSystem);
     }
     let all = subnets::subnets(host)?;
     accrue(host, &all)?;
     let now = host.block_height();
-    let mut ran = Vec::new();
+    let mut epochs = BlockEpochs::default();
     for (netuid, info) in &all {
-        if ran.len() == MAX_EPOCHS_PER_BLOCK {
+        if epochs.ran.len() + epochs.custom.len() == MAX_EPOCHS_PER_BLOCK {
             break;
         }
         let tempo = param(host, *netuid, "tempo")?;
-        if *netuid != 0 && tempo > 0 && now.saturating_sub(subnets::last_epoch(host, *netuid, info)?) >= tempo
+        if *netuid == 0 || tempo == 0 || now.saturating_sub(subnets::last_epoch(host, *netuid, info)?) < tempo
         {
-            run_epoch(host, *netuid, info)?;
-            ran.push(*netuid);
+            continue;
+        }
+        match subnets::incentive_module(host, *netuid)? {
+            Some(module) => epochs.custom.push((*netuid, module)),
+            None => {
+                run_epoch(host, *netuid, info)?;
+                epochs.ran.push(*netuid);
+            }
         }
     }
-    Ok(ran)
+    Ok(epochs)
 }
 
 /// Issues this block's TAO and splits it over the eligible subnets by moving price; each
@@ -206,7 +254,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
     })
 }
 
-/// Runs `netuid`'s epoch now: gathers, computes, stores the results and pays out.
+/// Runs `netuid`'s Yuma epoch now: gathers, computes, stores the results and pays out.
 pub fn run_epoch(
     host: &mut impl Host,
     netuid: NetUid,
@@ -214,6 +262,77 @@ pub fn run_epoch(
 ) -> Result<EpochOutput, IncentiveError> {
     let input = gather(host, netuid, info)?;
     let output = epoch::run(&input).map_err(IncentiveError::Epoch)?;
+    let record = EpochRecord { block: host.block_height(), module: None, fallback: None };
+    settle_output(host, netuid, info, &input, &output, record)?;
+    Ok(output)
+}
+
+/// Chain only: completes `netuid`'s epoch from its own `module`'s `result` (the output bytes,
+/// or why the module failed). A valid output is paid like Yuma's; otherwise Yuma runs instead
+/// and an `epoch_fallback` event and the epoch record say why.
+pub fn apply_module_epoch(
+    host: &mut impl Host,
+    netuid: NetUid,
+    module: Hash,
+    result: Result<Vec<u8>, String>,
+) -> Result<EpochOutput, IncentiveError> {
+    if host.caller() != SYSTEM {
+        return Err(IncentiveError::NotSystem);
+    }
+    let info = subnets::subnet(host, netuid)?.ok_or(subnets::SubnetError::NoSuchSubnet(netuid))?;
+    let input = gather(host, netuid, &info)?;
+    let checked = result.and_then(|bytes| {
+        let output =
+            EpochOutput::try_from_slice(&bytes).map_err(|_| String::from("output does not decode"))?;
+        validate(&input, output)
+    });
+    let (output, fallback) = match checked {
+        Ok(output) => (output, None),
+        Err(why) => {
+            host.emit(
+                b"epoch_fallback",
+                &tao_sdk::borsh::to_vec(&(netuid, module, &why)).unwrap_or_default(),
+            );
+            (epoch::run(&input).map_err(IncentiveError::Epoch)?, Some(why))
+        }
+    };
+    let record = EpochRecord { block: host.block_height(), module: Some(module), fallback };
+    settle_output(host, netuid, &info, &input, &output, record)?;
+    Ok(output)
+}
+
+/// Checks a module's output against its input: one result per UID, bonds sorted and to existing
+/// UIDs, no more paid than pending (the rest stays pending, whatever the module claims).
+pub fn validate(input: &EpochInput, mut output: EpochOutput) -> Result<EpochOutput, String> {
+    let n = input.neurons.len();
+    if output.neurons.len() != n {
+        return Err(alloc::format!("{} results for {n} neurons", output.neurons.len()));
+    }
+    let mut paid = 0u128;
+    for (uid, result) in output.neurons.iter().enumerate() {
+        paid += u128::from(result.server_emission) + u128::from(result.validator_emission);
+        let in_range = result.bonds.iter().all(|(target, _)| usize::from(*target) < n);
+        let ascending = result.bonds.windows(2).all(|w| w[0].0 < w[1].0);
+        if !in_range || !ascending {
+            return Err(alloc::format!("uid {uid}: bonds must be to existing uids, in ascending order"));
+        }
+    }
+    if paid > u128::from(input.emission) {
+        return Err(alloc::format!("pays {paid} rao, more than the epoch's {}", input.emission));
+    }
+    output.undistributed = input.emission - paid as u64;
+    Ok(output)
+}
+
+/// Stores an epoch's results, pays them out and records how they were computed.
+fn settle_output(
+    host: &mut impl Host,
+    netuid: NetUid,
+    info: &SubnetInfo,
+    input: &EpochInput,
+    output: &EpochOutput,
+    record: EpochRecord,
+) -> Result<(), IncentiveError> {
     let mut unpaid = output.undistributed;
     for (uid, result) in output.neurons.iter().enumerate() {
         let uid = uid as Uid;
@@ -234,8 +353,9 @@ pub fn run_epoch(
     pools::settle_epoch(host, netuid, unpaid)?;
     let now = host.block_height();
     subnets::set_last_epoch(host, netuid, now);
+    EPOCH_RECORDS.save(host, &netuid, &record);
     host.emit(b"epoch", &tao_sdk::borsh::to_vec(&(netuid, paid, unpaid)).unwrap_or_default());
-    Ok(output)
+    Ok(())
 }
 
 /// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
@@ -268,10 +388,27 @@ pub fn entry_epoch(host: &mut impl Host) -> Result<(), IncentiveError> {
     Ok(())
 }
 
-/// Entry point (chain only): the block's coinbase and due epochs.
+/// Entry point (chain only): the block's coinbase and due epochs; outputs [`BlockEpochs`].
 pub fn entry_on_block(host: &mut impl Host) -> Result<(), IncentiveError> {
-    let ran = on_block(host)?;
-    host.output_as(&ran);
+    let epochs = on_block(host)?;
+    host.output_as(&epochs);
+    Ok(())
+}
+
+/// Entry point: `netuid`; outputs the borsh [`EpochInput`] its epoch would run on now (what
+/// the chain gives a subnet's module, and what `tao epoch simulate` can replay).
+pub fn entry_epoch_input(host: &mut impl Host) -> Result<(), IncentiveError> {
+    let netuid: NetUid = host.input_as()?;
+    let info = subnets::subnet(host, netuid)?.ok_or(subnets::SubnetError::NoSuchSubnet(netuid))?;
+    let input = gather(host, netuid, &info)?;
+    host.output_as(&input);
+    Ok(())
+}
+
+/// Entry point (chain only): `(netuid, module hash, Result<output bytes, failure>)`.
+pub fn entry_apply_module_epoch(host: &mut impl Host) -> Result<(), IncentiveError> {
+    let (netuid, module, result): (NetUid, Hash, Result<Vec<u8>, String>) = host.input_as()?;
+    apply_module_epoch(host, netuid, module, result)?;
     Ok(())
 }
 
@@ -283,7 +420,7 @@ pub fn entry_query(host: &mut impl Host) -> Result<(), IncentiveError> {
     Ok(())
 }
 
-tao_sdk::entry_points!(entry_epoch, entry_on_block, entry_query);
+tao_sdk::entry_points!(entry_epoch, entry_on_block, entry_epoch_input, entry_apply_module_epoch, entry_query);
 
 #[cfg(test)]
 mod tests;

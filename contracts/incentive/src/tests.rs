@@ -187,7 +187,7 @@ fn at_most_two_epochs_per_block_the_rest_wait() {
     h.block_height = now;
     let mut first = Vec::new();
     let run = h.run(&[], |h| {
-        first = on_block(h)?;
+        first = on_block(h)?.ran;
         Ok::<_, IncentiveError>(())
     });
     assert_eq!(run.outcome, NativeOutcome::Ok);
@@ -195,7 +195,7 @@ fn at_most_two_epochs_per_block_the_rest_wait() {
     h.block_height = now + 1;
     let mut second = Vec::new();
     h.run(&[], |h| {
-        second = on_block(h)?;
+        second = on_block(h)?.ran;
         Ok::<_, IncentiveError>(())
     });
     assert_eq!(second, vec![3, 4]);
@@ -310,4 +310,76 @@ proptest! {
             prop_assert!(issued <= u128::from(token::TOTAL_SUPPLY));
         }
     }
+}
+
+/// A subnet's module output is checked: wrong lengths, bonds to missing UIDs and overpayment are
+/// refused with their reason; a valid one keeps only what it pays.
+#[test]
+fn module_outputs_are_validated() {
+    let mut h = setup();
+    for b in 2..10 {
+        block(&mut h, b).unwrap();
+    }
+    let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
+    let input = gather(&mut h, 1, &info).unwrap();
+    let mut output = epoch::run(&input).unwrap();
+    assert!(
+        validate(&input, EpochOutput { neurons: vec![], undistributed: 0 })
+            .unwrap_err()
+            .contains("0 results for 6")
+    );
+    output.neurons[2].bonds = vec![(9, 1)];
+    assert!(validate(&input, output.clone()).unwrap_err().contains("uid 2: bonds"));
+    output.neurons[2].bonds = vec![(3, 1), (1, 1)];
+    assert!(validate(&input, output.clone()).unwrap_err().contains("ascending"));
+    output.neurons[2].bonds.clear();
+    output.neurons[2].server_emission = input.emission + 1;
+    assert!(validate(&input, output.clone()).unwrap_err().contains("more than the epoch's"));
+    for n in &mut output.neurons {
+        (n.server_emission, n.validator_emission) = (0, 0);
+    }
+    output.neurons[2].server_emission = 7;
+    output.undistributed = 0;
+    let kept = validate(&input, output.clone()).unwrap();
+    let paid: u64 = kept.neurons.iter().map(|n| n.server_emission + n.validator_emission).sum();
+    assert_eq!(paid + kept.undistributed, input.emission, "the rest stays pending, whatever the module says");
+}
+
+/// The chain's path for a subnet module: a valid output is paid as given and recorded; a failed
+/// module is replaced by Yuma with the reason recorded; only the chain may do either.
+#[test]
+fn module_epochs_pay_or_fall_back() {
+    let mut h = setup();
+    let module = Hash([7; 32]);
+    for b in 2..=300 {
+        block(&mut h, b).unwrap();
+    }
+    let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
+    let input = gather(&mut h, 1, &info).unwrap();
+    let mut chosen = EpochOutput { neurons: vec![epoch::NeuronOutput::default(); 6], undistributed: 0 };
+    chosen.neurons[3].server_emission = 1_000;
+    let bytes = tao_sdk::borsh::to_vec(&chosen).unwrap();
+    assert_eq!(
+        call(&mut h, addr(1), 301, |h| apply_module_epoch(h, 1, module, Ok(bytes.clone()))),
+        Err(IncentiveError::NotSystem.to_string())
+    );
+    call(&mut h, SYSTEM, 301, |h| apply_module_epoch(h, 1, module, Ok(bytes))).unwrap();
+    assert_eq!(scores(&mut h, 1, 3).unwrap().server_emission, 1_000);
+    assert_eq!(staking::stake_of(&mut h, &addr(3), &addr(3001), 1), Ok(1_000));
+    assert_eq!(
+        epoch_record(&mut h, 1).unwrap(),
+        Some(EpochRecord { block: 301, module: Some(module), fallback: None })
+    );
+    assert_eq!(
+        pool_of(&mut h, 1).pending,
+        input.emission - 1_000,
+        "what the module did not pay stays pending"
+    );
+    call(&mut h, SYSTEM, 302, |h| apply_module_epoch(h, 1, module, Err("out of gas".into()))).unwrap();
+    let record = epoch_record(&mut h, 1).unwrap().unwrap();
+    assert_eq!((record.block, record.fallback.as_deref()), (302, Some("out of gas")));
+    let dividends: u64 = (0..6).map(|u| scores(&mut h, 1, u).unwrap().validator_emission).sum();
+    assert!(dividends > 0 && pool_of(&mut h, 1).pending == 0, "Yuma paid the validators instead");
+    call(&mut h, SYSTEM, 303, |h| apply_module_epoch(h, 1, module, Ok(vec![1, 2, 3]))).unwrap();
+    assert_eq!(epoch_record(&mut h, 1).unwrap().unwrap().fallback.as_deref(), Some("output does not decode"));
 }

@@ -2,7 +2,7 @@ use core::fmt;
 
 use tao_contract_pools::PoolError;
 use tao_contract_token::TokenError;
-use tao_types::NetUid;
+use tao_types::{Hash, NetUid};
 
 /// Why a subnet operation failed. The text is recorded in receipts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub enum SubnetError {
         /// Block of the coming epoch.
         epoch_at: u64,
     },
+    /// No code with that hash has been deployed.
+    NoSuchCode(Hash),
     /// All subnet slots are taken.
     SubnetLimitReached,
     /// An identity field is longer than allowed.
@@ -66,6 +68,7 @@ impl fmt::Display for SubnetError {
             SubnetError::FreezeWindow { epoch_at } => {
                 write!(f, "parameters are frozen until the epoch at block {epoch_at}")
             }
+            SubnetError::NoSuchCode(h) => write!(f, "no deployed code {h}"),
             SubnetError::SubnetLimitReached => f.write_str("subnet limit reached"),
             SubnetError::IdentityTooLong => f.write_str("identity fields are at most 256 bytes"),
             SubnetError::Overflow => f.write_str("amount overflow"),

@@ -24,7 +24,7 @@ use params::{ORDERED_PAIRS, PARAMS, Setter};
 use tao_contract_pools as pools;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
-use tao_types::{NetUid, RAO_PER_TAO};
+use tao_types::{Hash, NetUid, RAO_PER_TAO};
 
 /// The smallest lock a subnet registration costs.
 pub const MIN_LOCK: u64 = 1_000 * RAO_PER_TAO;
@@ -73,6 +73,7 @@ const LAST_LOCK: Item<(u64, u64)> = Item::new(b"subnet/lastlock");
 const LAST_REGISTRATION: Item<u64> = Item::new(b"subnet/lastreg");
 const LAST_EPOCH: Map<NetUid, u64> = Map::new(b"subnet/last-epoch/");
 const NETWORK_RATE_LIMIT_SET: Item<u64> = Item::new(b"subnet/network-rate-limit");
+const INCENTIVE_MODULE: Map<NetUid, Hash> = Map::new(b"subnet/incentive-module/");
 
 /// Blocks before an epoch in which owners may not change parameters (subtensor's
 /// AdminFreezeWindow): the epoch runs on the parameters everyone saw.
@@ -217,6 +218,15 @@ pub fn blocks_until_epoch(
     Ok(last_epoch(host, netuid, info)?.saturating_add(tempo).saturating_sub(host.block_height()))
 }
 
+/// Owners may not change what the next epoch runs on in the blocks just before it.
+fn check_freeze_window(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result<(), SubnetError> {
+    let until_epoch = blocks_until_epoch(host, netuid, info)?;
+    if until_epoch < ADMIN_FREEZE_WINDOW {
+        return Err(SubnetError::FreezeWindow { epoch_at: host.block_height() + until_epoch });
+    }
+    Ok(())
+}
+
 /// Sets hyperparameter `id` of `netuid` to `value` on behalf of `caller`: the owner (for
 /// owner-settable parameters, rate limited) or the chain (any parameter, no rate limit).
 pub fn set_hyperparameter(
@@ -236,11 +246,8 @@ pub fn set_hyperparameter(
         if spec.setter == Setter::Root {
             return Err(SubnetError::RootOnly(spec.name));
         }
+        check_freeze_window(host, netuid, &info)?;
         let now = host.block_height();
-        let until_epoch = blocks_until_epoch(host, netuid, &info)?;
-        if until_epoch < ADMIN_FREEZE_WINDOW {
-            return Err(SubnetError::FreezeWindow { epoch_at: now + until_epoch });
-        }
         if let Some(at) = PARAM_SET_AT.load(host, &(netuid, id))? {
             let tempo = hyperparameter(host, netuid, params::id::TEMPO)?;
             let tempos = if id == params::id::WEIGHTS_VERSION_KEY {
@@ -288,6 +295,44 @@ pub fn set_identity(
     Ok(())
 }
 
+/// The code hash of `netuid`'s own incentive module, if its owner set one (otherwise Yuma).
+pub fn incentive_module(host: &mut impl Host, netuid: NetUid) -> Result<Option<Hash>, SubnetError> {
+    Ok(INCENTIVE_MODULE.load(host, &netuid)?)
+}
+
+/// Storage key of `netuid`'s incentive module hash, for proofs.
+pub fn incentive_module_key(netuid: NetUid) -> Vec<u8> {
+    INCENTIVE_MODULE.key(&netuid)
+}
+
+/// Sets (`Some`, code that has been deployed) or clears (`None`: back to Yuma) `netuid`'s
+/// incentive module; owner only, outside the freeze window before an epoch.
+pub fn set_incentive_module(
+    host: &mut impl Host,
+    caller: &Address,
+    netuid: NetUid,
+    module: Option<Hash>,
+) -> Result<(), SubnetError> {
+    let info = subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
+    if *caller != info.owner_coldkey {
+        return Err(SubnetError::NotOwner);
+    }
+    check_freeze_window(host, netuid, &info)?;
+    match module {
+        Some(hash) => {
+            if host.get(&[tao_abi::CODE_KEY_PREFIX, &hash.0].concat()).is_none() {
+                return Err(SubnetError::NoSuchCode(hash));
+            }
+            INCENTIVE_MODULE.save(host, &netuid, &hash);
+        }
+        None => {
+            INCENTIVE_MODULE.remove(host, &netuid);
+        }
+    }
+    host.emit(b"incentive_module_set", &tao_sdk::borsh::to_vec(&(netuid, module)).unwrap_or_default());
+    Ok(())
+}
+
 /// Clears `netuid`'s subnet state (chain only). Its pool is staking's to pay out and close.
 pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Result<(), SubnetError> {
     if *caller != SYSTEM {
@@ -296,6 +341,7 @@ pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Resul
     subnet(host, netuid)?.ok_or(SubnetError::NoSuchSubnet(netuid))?;
     SUBNETS.remove(host, &netuid);
     LAST_EPOCH.remove(host, &netuid);
+    INCENTIVE_MODULE.remove(host, &netuid);
     for id in 0..PARAMS.len() as u8 {
         PARAM_VALUES.remove(host, &(netuid, id));
         PARAM_SET_AT.remove(host, &(netuid, id));
@@ -337,6 +383,13 @@ pub fn entry_set_identity(host: &mut impl Host) -> Result<(), SubnetError> {
     set_identity(host, &caller, netuid, identity)
 }
 
+/// Entry point: `(netuid, Option<code hash>)` by the owner.
+pub fn entry_set_incentive_module(host: &mut impl Host) -> Result<(), SubnetError> {
+    let (netuid, module): (NetUid, Option<Hash>) = host.input_as()?;
+    let caller = host.caller();
+    set_incentive_module(host, &caller, netuid, module)
+}
+
 /// Entry point: outputs `(info, every hyperparameter value)` of `netuid`.
 pub fn entry_query(host: &mut impl Host) -> Result<(), SubnetError> {
     let netuid: NetUid = host.input_as()?;
@@ -362,6 +415,7 @@ tao_sdk::entry_points!(
     entry_register_network,
     entry_set_hyperparameter,
     entry_set_identity,
+    entry_set_incentive_module,
     entry_query,
     entry_lock_cost
 );

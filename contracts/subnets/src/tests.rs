@@ -214,3 +214,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn owners_set_and_clear_their_incentive_module() {
+    let mut h = funded(&[(1, 10_000 * TAO)]);
+    register(&mut h, 1, 1).unwrap();
+    let code = Hash([5; 32]);
+    let set = |h: &mut MemoryHost, who: u8, module: Option<Hash>| {
+        call(h, addr(who), 2, |h| set_incentive_module(h, &addr(who), 1, module))
+    };
+    assert_eq!(set(&mut h, 1, Some(code)), Err(SubnetError::NoSuchCode(code).to_string()));
+    h.storage.insert([tao_abi::CODE_KEY_PREFIX, &code.0].concat(), vec![0, 97, 115, 109]);
+    assert_eq!(set(&mut h, 2, Some(code)), Err(SubnetError::NotOwner.to_string()));
+    set(&mut h, 1, Some(code)).unwrap();
+    assert_eq!(incentive_module(&mut h, 1), Ok(Some(code)));
+    set(&mut h, 1, None).unwrap();
+    assert_eq!(incentive_module(&mut h, 1), Ok(None));
+}

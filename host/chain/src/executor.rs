@@ -22,8 +22,17 @@ pub const QUERY_CALLER: Address = Address([0xff; 20]);
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 4096;
 
-/// Begin-block hooks, in order: (module, entry point).
+/// Begin-block hooks, in order: (module, entry point). The incentive hook's output names the
+/// epochs the chain then runs with subnets' own modules.
 pub const BEGIN_BLOCK: &[(&str, &str)] = &[("neurons", "entry_on_block"), ("incentive", "entry_on_block")];
+/// Gas a subnet's own incentive module may burn on one epoch.
+pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
+/// The `contract` a transaction names to deploy its arguments as new code (method `deploy`).
+/// No code hashes to all zeros.
+pub const DEPLOY: Hash = Hash([0; 32]);
+
+/// A call's events: `(topic, data)`.
+type Events = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A block the executor cannot apply: a node or protocol fault, never a user's error (those go
 /// into receipts).
@@ -121,7 +130,8 @@ impl Executor {
         &self.domain
     }
 
-    /// The compiled module with code `hash` in `state`, if any.
+    /// The compiled module with code `hash` in `state`, if any. (Deployed code passed the
+    /// stricter `Uploaded` admission when it was deployed.)
     fn module(&self, state: &Layered, hash: &Hash) -> Result<Option<Prepared>, ChainError> {
         if let Some(p) = self.prepared.lock().map_err(|_| poisoned())?.get(hash) {
             return Ok(Some(p.clone()));
@@ -223,7 +233,10 @@ impl Executor {
         let mut layered = Layered::new(state);
         let context = CallContext { caller: token::SYSTEM, block_height: height, block_time_ms: time_ms };
         for (module, entry) in BEGIN_BLOCK {
-            self.system_call(&mut layered, module, entry, &[], context)?;
+            let exec = self.system_call(&mut layered, module, entry, &[], context)?;
+            if *module == "incentive" {
+                self.module_epochs(&mut layered, &exec.output, context)?;
+            }
         }
         let mut receipts = Vec::with_capacity(txs.len());
         for (index, signed) in txs.iter().enumerate() {
@@ -232,6 +245,63 @@ impl Executor {
         let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
         let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
         Ok(Executed { writes: layered.writes, receipts, txs_root, receipts_root })
+    }
+
+    /// Runs the epochs the incentive hook left to subnets' own modules: each module gets the
+    /// epoch's input, and whatever it returns — or why it failed — goes back to the incentive
+    /// module, which validates it and falls back to Yuma.
+    fn module_epochs(
+        &self,
+        state: &mut Layered,
+        hook_output: &[u8],
+        context: CallContext,
+    ) -> Result<(), ChainError> {
+        let epochs: tao_contract_incentive::BlockEpochs =
+            borsh::from_slice(hook_output).map_err(|e| ChainError::Hook {
+                module: "incentive".into(),
+                entry: "entry_on_block".into(),
+                outcome: e.to_string(),
+            })?;
+        for (netuid, hash) in epochs.custom {
+            let netuid_bytes = borsh::to_vec(&netuid).unwrap_or_default();
+            let input =
+                self.system_call(state, "incentive", "entry_epoch_input", &netuid_bytes, context)?.output;
+            let result = self.run_incentive_module(state, &hash, &input, context);
+            let args = borsh::to_vec(&(netuid, hash, result)).unwrap_or_default();
+            self.system_call(state, "incentive", "entry_apply_module_epoch", &args, context)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a subnet's module on its epoch `input` with [`MODULE_EPOCH_GAS`]: its output, or why
+    /// it failed. Its writes are dropped: a module computes, it does not change state.
+    fn run_incentive_module(
+        &self,
+        state: &Layered,
+        hash: &Hash,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Vec<u8>, String> {
+        let module = self.module(state, hash).map_err(|e| e.to_string())?.ok_or("code missing")?;
+        let context = CallContext { caller: QUERY_CALLER, ..context };
+        let exec = self
+            .call(state, &module, "entry_epoch", input, context, MODULE_EPOCH_GAS)
+            .map_err(|e| e.to_string())?;
+        if exec.outcome.is_ok() { Ok(exec.output) } else { Err(exec.outcome.to_string()) }
+    }
+
+    /// Deploys `code` (a transaction to [`DEPLOY`]): admitted as uploaded code, stored under its
+    /// hash. Returns the outcome and the `code_deployed` event.
+    fn deploy(&self, state: &mut Layered, method: &[u8], code: &[u8]) -> (TxOutcome, Events) {
+        if method != b"deploy" {
+            return (TxOutcome::Failed("the deploy target only has the method deploy".into()), Vec::new());
+        }
+        if let Err(e) = self.vm.admit(code, CodeClass::Uploaded) {
+            return (TxOutcome::Failed(format!("module refused: {e}")), Vec::new());
+        }
+        let hash = Hash(tao_types::keccak256(code));
+        state.writes.insert(keys::code(&hash), Some(code.to_vec()));
+        (TxOutcome::Ok, vec![(b"code_deployed".to_vec(), hash.0.to_vec())])
     }
 
     /// The sender's next nonce in `state`.
@@ -260,13 +330,12 @@ impl Executor {
             .map_err(|e| ChainError::CannotPay { index, reason: e.to_string() })?;
         state.writes.insert(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
         let hash = signed.hash();
-        let receipt = |outcome, gas_used, events: Vec<(Vec<u8>, Vec<u8>)>| Receipt {
-            tx: hash,
-            outcome,
-            fee,
-            gas_used,
-            events,
-        };
+        let receipt =
+            |outcome, gas_used, events: Events| Receipt { tx: hash, outcome, fee, gas_used, events };
+        if tx.call.contract == DEPLOY {
+            let (outcome, events) = self.deploy(state, &tx.call.method, &tx.call.args);
+            return Ok(receipt(outcome, 0, events));
+        }
         let Some(module) = self.module(state, &tx.call.contract)? else {
             let reason = format!("no contract {}", tx.call.contract);
             return Ok(receipt(TxOutcome::Failed(reason), 0, Vec::new()));

@@ -14,7 +14,7 @@ pub fn nonce_value(bytes: Option<&[u8]>) -> u64 {
 
 /// Wasm code by its Keccak-256 hash.
 pub fn code(hash: &Hash) -> Vec<u8> {
-    [b"sys/code/".as_slice(), &hash.0].concat()
+    [tao_abi::CODE_KEY_PREFIX, &hash.0].concat()
 }
 
 /// The code hash of the system module called `name`.

@@ -12,6 +12,7 @@ pub use block::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
 pub use executor::{
-    BEGIN_BLOCK, ChainError, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, QUERY_CALLER, QUERY_GAS,
+    BEGIN_BLOCK, ChainError, DEPLOY, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,
+    QUERY_CALLER, QUERY_GAS,
 };
 pub use genesis::{Built, Genesis, GenesisCall};

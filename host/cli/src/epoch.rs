@@ -99,11 +99,18 @@ fn advance(input: &EpochInput, output: &EpochOutput) -> EpochInput {
 
 enum Engine {
     Native,
-    Wasm { vm: Box<Vm>, module: tao_vm::Prepared },
+    /// The compiled built-in Yuma, or (`subnet`) a subnet's own module, which gets the chain's
+    /// gas budget and whose output gets the chain's checks.
+    Wasm {
+        vm: Box<Vm>,
+        module: tao_vm::Prepared,
+        subnet: bool,
+    },
 }
 
 impl Engine {
     fn wasm(path: Option<&Path>) -> Result<Self> {
+        let subnet = path.is_some();
         let path = path.map(Path::to_path_buf).unwrap_or_else(default_module);
         let bytes = std::fs::read(&path).with_context(|| {
             format!(
@@ -115,7 +122,7 @@ impl Engine {
         let admitted =
             vm.admit(&bytes, CodeClass::Uploaded).with_context(|| format!("admitting {}", path.display()))?;
         let module = vm.prepare(&admitted)?;
-        Ok(Engine::Wasm { vm: Box::new(vm), module })
+        Ok(Engine::Wasm { vm: Box::new(vm), module, subnet })
     }
 
     fn name(&self) -> &'static str {
@@ -129,13 +136,24 @@ impl Engine {
     fn run(&mut self, input: &EpochInput) -> Result<(EpochOutput, Option<u64>)> {
         match self {
             Engine::Native => Ok((epoch::run(input).map_err(|e| anyhow::anyhow!("epoch input: {e}"))?, None)),
-            Engine::Wasm { vm, module } => {
+            Engine::Wasm { vm, module, subnet } => {
                 let bytes = borsh::to_vec(input)?;
                 let storage = Arc::new(MemoryStorage::default());
-                let exec =
-                    vm.call(module, "entry_epoch", &bytes, CallContext::default(), storage, EPOCH_GAS)?;
+                let gas = if *subnet { tao_chain::MODULE_EPOCH_GAS } else { EPOCH_GAS };
+                let exec = vm.call(module, "entry_epoch", &bytes, CallContext::default(), storage, gas)?;
+                let fallback = "the chain would pay this epoch with Yuma instead";
                 match exec.outcome {
+                    Outcome::Ok if *subnet => {
+                        let output = borsh::from_slice(&exec.output)
+                            .map_err(|_| anyhow::anyhow!("{fallback}: output does not decode"))
+                            .and_then(|o| {
+                                tao_contract_incentive::validate(input, o)
+                                    .map_err(|why| anyhow::anyhow!("{fallback}: {why}"))
+                            })?;
+                        Ok((output, Some(exec.gas_used)))
+                    }
                     Outcome::Ok => Ok((borsh::from_slice(&exec.output)?, Some(exec.gas_used))),
+                    other if *subnet => bail!("{fallback}: {other}"),
                     Outcome::Abort(message) => bail!("{message}"),
                     Outcome::HostError(e) => {
                         bail!(

@@ -1,13 +1,19 @@
-//! `tao module check` and `tao module run`: the VM's verdict on a module, before deploying it.
+//! `tao module check` and `tao module run`: the VM's verdict on a module, before deploying it;
+//! `tao module deploy` and `tao module show`: the module on chain.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use tao_types::{Balance, Hash};
 use tao_vm::{AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
+
+use crate::client::Client;
+use crate::transfer::{finish, submit_to};
+use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum ModuleCommand {
@@ -32,6 +38,27 @@ pub(crate) enum ModuleCommand {
         /// Gas (fuel) limit for the call.
         #[arg(long, default_value_t = 10_000_000)]
         fuel: u64,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deploy a module from a wallet's coldkey (checked locally first); prints its code hash.
+    Deploy {
+        #[arg(long)]
+        wallet: String,
+        /// The module: a `.wasm` binary or a `.wat` text file.
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Whether code with `hash` is deployed (verified against a certified header), and its size.
+    Show {
+        /// The code hash (0x…).
+        hash: Hash,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
@@ -72,7 +99,63 @@ pub(crate) fn run(command: ModuleCommand) -> Result<ExitCode> {
     match command {
         ModuleCommand::Check { file, json } => check(&vm, &file, json),
         ModuleCommand::Run { file, entry, input, fuel, json } => call(&vm, &file, &entry, &input, fuel, json),
+        ModuleCommand::Deploy { wallet, file, url, common } => {
+            deploy(&vm, &ModuleFile { file, system: false }, &wallet, &url, &common)
+        }
+        ModuleCommand::Show { hash, url, json } => show_deployed(&hash, &url, json),
     }
+}
+
+/// Fee limit of a deployment: the per-byte fee of the transaction (module plus envelope) and
+/// 0.01 τ of gas.
+fn deploy_fee_limit(code_len: usize) -> Balance {
+    let bytes = code_len as u64 + 512;
+    Balance(bytes.saturating_mul(tao_contract_token::FEE_PER_BYTE).saturating_add(10_000_000))
+}
+
+fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) -> Result<ExitCode> {
+    let bytes = file.bytes()?;
+    if let Err(e) = vm.admit(&bytes, CodeClass::Uploaded) {
+        bail!("the chain would refuse this module: {e}");
+    }
+    let hash = Hash(tao_types::keccak256(&bytes));
+    let fee_limit = deploy_fee_limit(bytes.len());
+    let client = Client::new(url)?;
+    wallet::confirm(
+        &format!(
+            "deploy {} ({} bytes, code hash {hash}) for at most {fee_limit}?",
+            file.file.display(),
+            bytes.len()
+        ),
+        common,
+    )?;
+    let key = wallet::coldkey(common, wallet)?;
+    let status = submit_to(&client, &key, tao_chain::DEPLOY, "deploy", bytes, fee_limit, common.json)?;
+    let code = finish(&status, common.json, "deployed");
+    if !common.json && code == ExitCode::SUCCESS {
+        println!("code hash {hash}");
+    }
+    Ok(code)
+}
+
+fn show_deployed(hash: &Hash, url: &str, json: bool) -> Result<ExitCode> {
+    let client = Client::new(url)?;
+    let (_, validators) = client.chain()?;
+    let key = tao_chain::keys::code(hash);
+    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
+    let (height, code) = client.verified_value(&proof, &key, &validators)?;
+    let size = code.as_ref().map(Vec::len);
+    if json {
+        println!(
+            "{}",
+            json!({"hash": hash, "deployed": size.is_some(), "size": size, "verified_at": height})
+        );
+    } else if let Some(size) = size {
+        println!("{hash}: deployed, {size} bytes (verified at #{height})");
+    } else {
+        println!("{hash}: not deployed (verified at #{height})");
+    }
+    Ok(if size.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn check(vm: &Vm, file: &ModuleFile, json: bool) -> Result<ExitCode> {

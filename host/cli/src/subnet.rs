@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tao_contract_pools::{self as pools, Side, SubnetPool};
 use tao_contract_staking::{Limit, StakeArgs};
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
-use tao_types::{Address, Balance, NetUid, Uid};
+use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
 use crate::transfer::{finish, parse_amount, submit};
@@ -60,6 +60,24 @@ pub(crate) enum SubnetCommand {
         param: String,
         #[arg(long)]
         value: u64,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the subnet's epochs with a deployed incentive module (`--hash`), or back with Yuma
+    /// (`--clear`), as its owner.
+    SetModule {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long)]
+        netuid: NetUid,
+        /// Code hash from `tao module deploy`.
+        #[arg(long, required_unless_present = "clear")]
+        hash: Option<Hash>,
+        /// Go back to built-in Yuma.
+        #[arg(long, conflicts_with = "hash")]
+        clear: bool,
         #[arg(long, default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
@@ -361,6 +379,16 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        SubnetCommand::SetModule { wallet, netuid, hash, clear: _, url, common } => {
+            let client = Client::new(&url)?;
+            let what = hash.map_or("built-in Yuma".to_string(), |h| format!("module {h}"));
+            wallet::confirm(&format!("run subnet {netuid}'s epochs with {what}?"), &common)?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&(netuid, hash))?;
+            let status =
+                submit(&client, &key, "subnets", "entry_set_incentive_module", args, FEE_LIMIT, common.json)?;
+            Ok(finish(&status, common.json, "incentive module set"))
         }
         SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),

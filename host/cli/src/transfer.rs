@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{Value, json};
 use tao_crypto::SecretKey;
 use tao_tx::{Call, Transaction};
-use tao_types::{Address, Balance};
+use tao_types::{Address, Balance, Hash};
 
 use crate::client::Client;
 use crate::wallet::{self, Common, DEFAULT_URL};
@@ -61,8 +61,20 @@ pub(crate) fn submit(
     fee_limit: Balance,
     json: bool,
 ) -> Result<Value> {
+    submit_to(client, key, client.module(module)?, method, args, fee_limit, json)
+}
+
+/// [`submit`] to the contract with code hash `contract` (or `tao_chain::DEPLOY`).
+pub(crate) fn submit_to(
+    client: &Client,
+    key: &SecretKey,
+    contract: Hash,
+    method: &str,
+    args: Vec<u8>,
+    fee_limit: Balance,
+    json: bool,
+) -> Result<Value> {
     let (domain, _) = client.chain()?;
-    let contract = client.module(module)?;
     let sender = key.address();
     let account = client.call("account_get", json!([sender]))?;
     let nonce = account["pending_nonce"].as_u64().context("nonce")?;

@@ -87,3 +87,36 @@ fn bad_input_is_refused_clearly() {
         assert!(err.contains("row 2 names UID 9, which does not exist"), "{err}");
     }
 }
+
+/// Issue 9: a subnet's own module simulated through the VM gives what its rule gives (the chain
+/// runs the same module with the same gas and checks), and a module the chain would refuse is
+/// reported as the fallback the chain would make.
+#[test]
+fn subnet_modules_simulate_as_the_chain_runs_them() {
+    let contracts = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("wasm32-unknown-unknown/contract");
+    let top_k = contracts.join("tao_contract_example_top_k.wasm");
+    let simulated = simulate(&["--module", top_k.to_str().unwrap()]);
+    let text = std::fs::read_to_string(root().join("docs/examples/epoch.json")).unwrap();
+    let input: tao_contract_incentive::epoch::EpochInput = serde_json::from_str(&text).unwrap();
+    let expected = tao_contract_example_top_k::run(&input);
+    assert_eq!(simulated["epochs"][0]["output"], serde_json::to_value(&expected).unwrap());
+
+    let bad = root().join("contracts/hostile/epoch_bad_output.wat");
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("bad.wasm");
+    std::fs::write(&wasm, wat::parse_file(&bad).unwrap()).unwrap();
+    let out = tao(&[
+        "epoch",
+        "simulate",
+        "--input",
+        "docs/examples/epoch.json",
+        "--module",
+        wasm.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("would pay this epoch with Yuma instead: output does not decode"), "{stderr}");
+}

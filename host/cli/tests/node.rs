@@ -580,6 +580,75 @@ fn subnet_economy_end_to_end() {
         "nothing bought"
     );
 
+    // The owner deploys an incentive module and switches the subnet to it (issue 9's CLI path;
+    // the epochs it then runs are tested in tao-node's tests).
+    let top_k = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wasm32-unknown-unknown/contract/tao_contract_example_top_k.wasm");
+    let deployed = run(&["module", "deploy", "--wallet", "owner", top_k.to_str().unwrap()]);
+    let hash = format!("0x{}", hex::encode(tao_types::keccak256(&std::fs::read(&top_k).unwrap())));
+    assert_eq!(deployed["receipt"]["events"][0][1], json!(hash), "{deployed}");
+    let shown = json_out(&tao(&wallets, pw, &["module", "show", &hash, "--json", "--url", &url]));
+    assert_eq!(
+        (shown["deployed"].as_bool(), shown["size"].as_u64()),
+        (Some(true), Some(std::fs::metadata(&top_k).unwrap().len()))
+    );
+    // Owners may not switch in the 10 blocks before an epoch: try again after one.
+    let set = || {
+        tao(
+            &wallets,
+            pw,
+            &[
+                "subnet",
+                "set-module",
+                "--wallet",
+                "owner",
+                "--netuid",
+                &netuid,
+                "--hash",
+                &hash,
+                "--json",
+                "--yes",
+                "--url",
+                &url,
+            ],
+        )
+    };
+    let mut switched = set();
+    for _ in 0..20 {
+        if switched.status.success() || !String::from_utf8_lossy(&switched.stdout).contains("frozen") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        switched = set();
+    }
+    json_out(&switched);
+    let unknown = format!("0x{}", "ab".repeat(32));
+    let refused = tao(
+        &wallets,
+        pw,
+        &[
+            "subnet",
+            "set-module",
+            "--wallet",
+            "owner",
+            "--netuid",
+            &netuid,
+            "--hash",
+            &unknown,
+            "--json",
+            "--yes",
+            "--url",
+            &url,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("no deployed code"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+
     // kill -9 and restart: balances, stakes and the state root at a committed height unchanged.
     let height = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
     let root = node.result("chain_header", json!([height]))["header"]["state_root"].clone();
@@ -601,6 +670,7 @@ fn subnet_economy_end_to_end() {
         .collect();
     assert_eq!(after, stakes);
     assert_eq!(rerun(&["wallet", "balance", "--name", "nominator"])["balance_rao"], balance);
+
     node.kill();
 }
 

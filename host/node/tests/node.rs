@@ -13,13 +13,33 @@ use tao_tx::{Call, SignedTransaction, Transaction, TxError};
 use tao_types::{Address, Balance, Hash};
 
 fn node(dir: &std::path::Path) -> Node {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let modules =
-        load_modules(&target.join("wasm32-unknown-unknown/contract")).expect("run `cargo xtask contracts`");
+    let modules = load_modules(&contract_dir()).expect("run `cargo xtask contracts`");
     Node::open(dir, &dev_genesis(modules, 1_000), dev_key("validator"), tao_node::service::RETAIN_BLOCKS)
         .unwrap()
+}
+
+/// The code hash of system module `name`.
+fn system_module(node: &Node, name: &str) -> Hash {
+    Hash(node.store().get(&tao_chain::keys::module(name)).unwrap().unwrap().try_into().unwrap())
+}
+
+/// A signed call of `method` on `contract` with `args`.
+fn signed(
+    node: &Node,
+    from: &SecretKey,
+    nonce: u64,
+    contract: Hash,
+    (method, args): (&str, Vec<u8>),
+    (chain_id, fee_limit): (u64, u64),
+) -> SignedTransaction {
+    let call = Call {
+        contract,
+        method: method.as_bytes().to_vec().try_into().unwrap(),
+        args: args.try_into().unwrap(),
+    };
+    let domain = ChainDomain { chain_id, ..*node.executor().domain() };
+    Transaction { chain_id, sender: from.address(), nonce, fee_limit: Balance(fee_limit), call }
+        .sign(&domain, from)
 }
 
 fn transfer(
@@ -30,15 +50,69 @@ fn transfer(
     amount: u64,
     chain_id: u64,
 ) -> SignedTransaction {
-    let code = node.store().get(&tao_chain::keys::module("token")).unwrap().unwrap();
-    let call = Call {
-        contract: Hash(code.try_into().unwrap()),
-        method: b"entry_transfer".to_vec().try_into().unwrap(),
-        args: borsh::to_vec(&TransferArgs { to, amount }).unwrap().try_into().unwrap(),
-    };
-    let domain = ChainDomain { chain_id, ..*node.executor().domain() };
-    Transaction { chain_id, sender: from.address(), nonce, fee_limit: Balance(10_000_000), call }
-        .sign(&domain, from)
+    let args = borsh::to_vec(&TransferArgs { to, amount }).unwrap();
+    signed(node, from, nonce, system_module(node, "token"), ("entry_transfer", args), (chain_id, 10_000_000))
+}
+
+/// Drives a dev node block by block: each `send` is one transaction in its own block.
+struct Driver {
+    node: Node,
+    time_ms: std::cell::Cell<u64>,
+}
+
+impl Driver {
+    fn block(&self) -> tao_chain::Header {
+        self.time_ms.set(self.time_ms.get() + 1_000);
+        self.node.produce(self.time_ms.get()).unwrap()
+    }
+
+    fn send(&self, from: &SecretKey, contract: Hash, method: &str, args: Vec<u8>) -> tao_chain::Receipt {
+        let chain = self.node.executor().domain().chain_id;
+        let nonce = self.node.nonce(&from.address());
+        let tx = signed(&self.node, from, nonce, contract, (method, args), (chain, tao_types::RAO_PER_TAO));
+        self.node.submit(&tx.encode()).unwrap();
+        let height = self.block().height;
+        self.node.stored(height).unwrap().receipts.into_iter().find(|r| r.tx == tx.hash()).unwrap()
+    }
+
+    fn call(
+        &self,
+        from: &SecretKey,
+        module: &str,
+        method: &str,
+        args: impl borsh::BorshSerialize,
+    ) -> tao_chain::Receipt {
+        let receipt =
+            self.send(from, system_module(&self.node, module), method, borsh::to_vec(&args).unwrap());
+        assert_eq!(receipt.outcome, tao_chain::TxOutcome::Ok, "{module}::{method}");
+        receipt
+    }
+
+    /// Deploys `code`; returns its hash.
+    fn deploy(&self, from: &SecretKey, code: &[u8]) -> Hash {
+        let receipt = self.send(from, tao_chain::DEPLOY, "deploy", code.to_vec());
+        assert_eq!(receipt.outcome, tao_chain::TxOutcome::Ok);
+        let hash = Hash(tao_types::keccak256(code));
+        assert_eq!(receipt.events, vec![(b"code_deployed".to_vec(), hash.0.to_vec())]);
+        hash
+    }
+
+    fn record(&self, netuid: u16) -> Option<tao_contract_incentive::EpochRecord> {
+        let bytes = self.node.store().get(&tao_contract_incentive::epoch_record_key(netuid)).unwrap()?;
+        Some(borsh::from_slice(&bytes).unwrap())
+    }
+
+    fn scores(&self, netuid: u16, uid: u16) -> tao_contract_incentive::Scores {
+        let bytes = self.node.store().get(&tao_contract_incentive::scores_key(netuid, uid)).unwrap().unwrap();
+        borsh::from_slice(&bytes).unwrap()
+    }
+}
+
+fn contract_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wasm32-unknown-unknown/contract")
 }
 
 #[test]
@@ -131,4 +205,105 @@ fn the_dev_chain_has_an_example_subnet_that_earns_emission() {
         "1 τ per block while subnet 1 is eligible"
     );
     assert_ne!(first.state_root, second.state_root, "pending emission changes the state every block");
+}
+
+/// Issue 9: a subnet owner deploys an example incentive module and the epoch pays by its rule;
+/// hostile modules on other subnets fall back to Yuma with the reason recorded, and the chain
+/// goes on.
+#[test]
+fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
+    use tao_contract_staking::StakeArgs;
+    use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity};
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Driver { node: node(dir.path()), time_ms: std::cell::Cell::new(1_000) };
+    let (alice, alice_hot) = (dev_key("alice"), dev_key("alice-hot"));
+    let top_k = std::fs::read(contract_dir().join("tao_contract_example_top_k.wasm")).unwrap();
+    let top_k = chain.deploy(&alice, &top_k);
+    let refused = chain.send(&alice, tao_chain::DEPLOY, "deploy", b"not wasm".to_vec());
+    assert!(matches!(&refused.outcome, tao_chain::TxOutcome::Failed(m) if m.starts_with("module refused")));
+
+    // Subnet 1 (alice's): three miners of bob, alice's hotkey validates with stake and weights.
+    let bob = dev_key("bob");
+    chain.call(&alice, "neurons", "entry_burned_register", (1u16, alice_hot.address()));
+    for m in ["m1", "m2", "m3"] {
+        chain.call(&bob, "neurons", "entry_burned_register", (1u16, dev_key(m).address()));
+    }
+    chain.call(
+        &alice,
+        "token",
+        "entry_transfer",
+        TransferArgs { to: alice_hot.address(), amount: 10 * tao_types::RAO_PER_TAO },
+    );
+    let stake = StakeArgs {
+        hotkey: alice_hot.address(),
+        netuid: 1,
+        amount: 100 * tao_types::RAO_PER_TAO,
+        limit: None,
+    };
+    chain.call(&alice, "staking", "entry_add_stake", stake);
+    let weights = tao_contract_weights::WeightsArgs {
+        netuid: 1,
+        uids: vec![1, 2, 3],
+        values: vec![3, 2, 1],
+        version_key: 0,
+    };
+    chain.call(&alice_hot, "weights", "entry_set_weights", weights);
+    chain.call(&alice, "subnets", "entry_set_incentive_module", (1u16, Some(top_k)));
+
+    // Subnets 2..=4, each with a hostile module.
+    let mut hostile = Vec::new();
+    for (owner, fixture, why) in [
+        ("charlie", "epoch_loop.wat", "out of gas"),
+        ("dave", "epoch_memory_bomb.wat", "trap"),
+        ("eve", "epoch_bad_output.wat", "output does not decode"),
+    ] {
+        let key = dev_key(owner);
+        let args = RegisterNetworkArgs {
+            hotkey: dev_key(&format!("{owner}-hot")).address(),
+            identity: SubnetIdentity::default(),
+        };
+        let netuid: u16 = borsh::from_slice(&{
+            let receipt = chain.call(&key, "subnets", "entry_register_network", args);
+            receipt.events.iter().find(|e| e.0 == b"network_registered").unwrap().1[..2].to_vec()
+        })
+        .unwrap();
+        let code = wat::parse_file(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contracts/hostile").join(fixture),
+        )
+        .unwrap();
+        let hash = chain.deploy(&key, &code);
+        chain.call(&key, "subnets", "entry_set_incentive_module", (netuid, Some(hash)));
+        hostile.push((netuid, hash, why));
+        for _ in 0..10 {
+            chain.block(); // the network registration rate limit
+        }
+    }
+
+    let mut blocks = 0;
+    while chain.record(1).is_none() || hostile.iter().any(|(n, _, _)| chain.record(*n).is_none()) {
+        chain.block();
+        blocks += 1;
+        assert!(blocks < 800, "epochs never ran");
+    }
+    let record = chain.record(1).unwrap();
+    assert_eq!((record.module, record.fallback), (Some(top_k), None));
+    let paid: Vec<u64> = (1..=3).map(|uid| chain.scores(1, uid).server_emission).collect();
+    // 60%, 25% and 15% of the miners' half (65535ths, rounded down, so each estimate of the
+    // half is off by less than 65535 / share).
+    let half = u128::from(paid[0]) * 65_535 / 39_321;
+    assert!(
+        half.abs_diff(u128::from(paid[1]) * 65_535 / 16_384) <= 4
+            && half.abs_diff(u128::from(paid[2]) * 65_535 / 9_830) <= 8,
+        "{paid:?}"
+    );
+    assert_eq!(chain.scores(1, 0).server_emission, 0);
+    assert!(u128::from(chain.scores(1, 0).validator_emission).abs_diff(half) <= 2, "the validators' half");
+    for (netuid, hash, why) in hostile {
+        let record = chain.record(netuid).unwrap();
+        assert_eq!(record.module, Some(hash));
+        let fallback = record.fallback.unwrap();
+        assert!(fallback.to_lowercase().contains(why), "subnet {netuid}: {fallback}");
+    }
+    let before = chain.block().height;
+    assert_eq!(chain.block().height, before + 1, "the chain goes on");
 }

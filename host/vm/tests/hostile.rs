@@ -92,6 +92,13 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
     ("duplicate_import.wat", CodeClass::Uploaded, Rejected("import emit appears more than once")),
     ("burn_then_fault.wat", CodeClass::Uploaded, Runs(&[("run", 0, "Trap(MemoryOutOfBounds) gas=10000000")])),
     ("abort.wat", CodeClass::Uploaded, Runs(&[("run", 0, r#"Abort("no such subnet") gas=7153"#)])),
+    ("epoch_loop.wat", CodeClass::Uploaded, Runs(&[("entry_epoch", 0, "OutOfGas gas=10000000")])),
+    (
+        "epoch_memory_bomb.wat",
+        CodeClass::Uploaded,
+        Runs(&[("entry_epoch", 0, "Trap(Unreachable) gas=146312")]),
+    ),
+    ("epoch_bad_output.wat", CodeClass::Uploaded, Runs(&[("entry_epoch", 0, "Ok gas=5032")])),
 ];
 
 fn fixture_bytes(name: &str) -> Vec<u8> {

@@ -103,6 +103,10 @@ pub mod imports {
     }
 }
 
+/// The state key prefix of deployed Wasm code, followed by the code's 32-byte Keccak-256 hash.
+/// The chain writes it (genesis, `deploy`); contracts read it to check that code exists.
+pub const CODE_KEY_PREFIX: &[u8] = b"sys/code/";
+
 /// Limits on data crossing the boundary. Checked by the host before copying or allocating.
 pub mod limits {
     /// Largest call input.
