@@ -171,6 +171,12 @@ pub fn recycle(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), T
 /// Destroys `amount` from `who` for good: issuance stays, the burned total grows.
 pub fn burn(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), TokenError> {
     withdraw(host, who, amount, false)?;
+    burn_held(host, amount)
+}
+
+/// Destroys `amount` that a module holds (already withdrawn from its owner, e.g. a forfeited
+/// deposit): issuance stays, the burned total grows.
+pub fn burn_held(host: &mut impl Host, amount: u64) -> Result<(), TokenError> {
     let total = burned(host)?.checked_add(amount).ok_or(TokenError::Overflow)?;
     BURNED.save(host, &total);
     Ok(())

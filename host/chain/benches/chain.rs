@@ -27,7 +27,7 @@ fn benches(c: &mut Criterion) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let modules = ["token", "subnets", "neurons", "staking", "weights", "incentive"]
+    let modules = tao_chain::SYSTEM_MODULES
         .iter()
         .map(|m| {
             let path = target.join(format!("wasm32-unknown-unknown/contract/tao_contract_{m}.wasm"));

@@ -22,9 +22,13 @@ pub const QUERY_CALLER: Address = Address([0xff; 20]);
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 4096;
 
+/// The system modules every chain installs, by name (`tao_contract_<name>.wasm` when built).
+pub const SYSTEM_MODULES: [&str; 7] =
+    ["token", "subnets", "neurons", "staking", "weights", "incentive", "governance"];
 /// Begin-block hooks, in order: (module, entry point). The incentive hook's output names the
 /// epochs the chain then runs with subnets' own modules.
-pub const BEGIN_BLOCK: &[(&str, &str)] = &[("neurons", "entry_on_block"), ("incentive", "entry_on_block")];
+pub const BEGIN_BLOCK: &[(&str, &str)] =
+    &[("neurons", "entry_on_block"), ("incentive", "entry_on_block"), ("governance", "entry_on_block")];
 /// Gas a subnet's own incentive module may burn on one epoch.
 pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
 /// The `contract` a transaction names to deploy its arguments as new code (method `deploy`).
@@ -232,6 +236,7 @@ impl Executor {
         }
         let mut layered = Layered::new(state);
         let context = CallContext { caller: token::SYSTEM, block_height: height, block_time_ms: time_ms };
+        self.activate_upgrades(&mut layered, height)?;
         for (module, entry) in BEGIN_BLOCK {
             let exec = self.system_call(&mut layered, module, entry, &[], context)?;
             if *module == "incentive" {
@@ -245,6 +250,21 @@ impl Executor {
         let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
         let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
         Ok(Executed { writes: layered.writes, receipts, txs_root, receipts_root })
+    }
+
+    /// Applies the module upgrades governance scheduled for `height` before anything else runs
+    /// in that block, so the new code serves the whole block and every one after it.
+    fn activate_upgrades(&self, state: &mut Layered, height: u64) -> Result<(), ChainError> {
+        let Some(bytes) = state.get(&tao_contract_governance::upgrades_key(height)) else { return Ok(()) };
+        let due: Vec<(String, Hash)> = borsh::from_slice(&bytes).map_err(|e| ChainError::Hook {
+            module: "governance".into(),
+            entry: "upgrades".into(),
+            outcome: e.to_string(),
+        })?;
+        for (name, code) in due {
+            state.writes.insert(keys::module(&name), Some(code.0.to_vec()));
+        }
+        Ok(())
     }
 
     /// Runs the epochs the incentive hook left to subnets' own modules: each module gets the

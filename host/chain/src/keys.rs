@@ -19,5 +19,5 @@ pub fn code(hash: &Hash) -> Vec<u8> {
 
 /// The code hash of the system module called `name`.
 pub fn module(name: &str) -> Vec<u8> {
-    [b"sys/module/".as_slice(), name.as_bytes()].concat()
+    [tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()
 }

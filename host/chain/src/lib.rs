@@ -13,6 +13,6 @@ pub use block::{
 };
 pub use executor::{
     BEGIN_BLOCK, ChainError, DEPLOY, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,
-    QUERY_CALLER, QUERY_GAS,
+    QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES,
 };
 pub use genesis::{Built, Genesis, GenesisCall};

@@ -16,7 +16,6 @@ use tao_types::{Address, Balance, Hash};
 use tao_vm::{MemoryStorage, Storage, Vm, VmConfig};
 
 const TAO: u64 = 1_000_000_000;
-const MODULES: [&str; 6] = ["token", "subnets", "neurons", "staking", "weights", "incentive"];
 
 fn module_code(name: &str) -> Vec<u8> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -44,7 +43,7 @@ fn chain() -> Chain {
     let genesis = Genesis {
         chain_id: 42,
         time_ms: 1_700_000_000_000,
-        modules: MODULES.iter().map(|m| (m.to_string(), module_code(m))).collect(),
+        modules: tao_chain::SYSTEM_MODULES.iter().map(|m| (m.to_string(), module_code(m))).collect(),
         balances: vec![(key(1).address(), 1_000 * TAO)],
         validators: validators.clone(),
         calls: Vec::new(),

@@ -2,15 +2,14 @@
 
 use std::path::Path;
 
-use tao_chain::{Genesis, GenesisCall, Validator};
+use tao_chain::{Genesis, GenesisCall, SYSTEM_MODULES, Validator};
+use tao_contract_governance::GovParams;
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, params};
 use tao_crypto::PublicKey;
 use tao_crypto::SecretKey;
 use tao_types::Address;
 use tao_types::keccak256;
 
-/// The system modules every chain installs, by name; `tao_contract_<name>.wasm` on disk.
-pub const SYSTEM_MODULES: [&str; 6] = ["token", "subnets", "neurons", "staking", "weights", "incentive"];
 /// Dev accounts, each funded with [`DEV_BALANCE`]. Their keys are public: never use them
 /// for anything of value.
 pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
@@ -18,6 +17,15 @@ pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "
 pub const DEV_BALANCE: u64 = 1_000_000 * tao_types::RAO_PER_TAO;
 /// Blocks between subnet registrations on the dev chain.
 pub const DEV_NETWORK_RATE_LIMIT: u64 = 10;
+/// Governance on the dev chain: votes last 20 blocks and upgrades activate 5 blocks after
+/// passing, so a proposal can be tried in minutes.
+pub const DEV_GOVERNANCE: GovParams = GovParams {
+    deposit: 100 * tao_types::RAO_PER_TAO,
+    voting_period: 20,
+    quorum: 6_554,
+    threshold: 32_767,
+    activation_delay: 5,
+};
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: u64 = 0x7a0_de7;
 
@@ -76,6 +84,9 @@ pub struct ChainSpec {
     /// Subnets registered at genesis by their owners (who must be funded for the lock).
     #[serde(default)]
     pub subnets: Vec<SpecSubnet>,
+    /// Governance rules (default: `GovParams::default()`).
+    #[serde(default)]
+    pub governance: Option<GovParams>,
 }
 
 /// A validator in a spec.
@@ -143,6 +154,7 @@ impl ChainSpec {
                 name: "example".into(),
                 commit_reveal: false,
             }],
+            governance: Some(DEV_GOVERNANCE),
         }
     }
 
@@ -161,15 +173,22 @@ impl ChainSpec {
             let key = PublicKey::from_compressed(&bytes).map_err(|e| bad(e.to_string()))?;
             validators.push(Validator { key, power: v.power });
         }
-        let system = |entry: &str, input: Vec<u8>| GenesisCall {
-            module: "subnets".into(),
+        let system = |module: &str, entry: &str, input: Vec<u8>| GenesisCall {
+            module: module.into(),
             entry: entry.into(),
             caller: tao_contract_token::SYSTEM,
             input,
         };
         let mut calls = Vec::new();
         if let Some(blocks) = self.network_rate_limit {
-            calls.push(system("entry_set_network_rate_limit", borsh::to_vec(&blocks).unwrap_or_default()));
+            calls.push(system(
+                "subnets",
+                "entry_set_network_rate_limit",
+                borsh::to_vec(&blocks).unwrap_or_default(),
+            ));
+        }
+        if let Some(rules) = self.governance {
+            calls.push(system("governance", "entry_set_params", borsh::to_vec(&rules).unwrap_or_default()));
         }
         let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
         for (i, subnet) in self.subnets.iter().enumerate() {
@@ -186,6 +205,7 @@ impl ChainSpec {
                 // Netuids are handed out from 1 in order.
                 let netuid = u16::try_from(i + 1).unwrap_or(u16::MAX);
                 calls.push(system(
+                    "subnets",
                     "entry_set_hyperparameter",
                     borsh::to_vec(&(netuid, commit_reveal, 0u64)).unwrap_or_default(),
                 ));
@@ -223,7 +243,11 @@ mod tests {
         let text = serde_json::to_string_pretty(&dev).unwrap();
         assert_eq!(serde_json::from_str::<ChainSpec>(&text).unwrap(), dev);
         let genesis = dev.genesis(Vec::new()).unwrap();
-        assert_eq!(genesis.calls.len(), 3, "rate limit, the example subnet, its commit-reveal off");
+        assert_eq!(
+            genesis.calls.len(),
+            4,
+            "rate limit, governance rules, the example subnet, its commit-reveal off"
+        );
         let mut bad = dev.clone();
         bad.validators[0].key = "0x02ab".into();
         assert!(matches!(bad.genesis(Vec::new()), Err(ChainSpecError::BadValidator { index: 0, .. })));

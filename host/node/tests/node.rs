@@ -307,3 +307,75 @@ fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
     let before = chain.block().height;
     assert_eq!(chain.block().height, before + 1, "the chain goes on");
 }
+
+/// Issue 9: a stake-weighted vote upgrades the token module (fees burned instead of recycled);
+/// the new rule starts exactly at the activation block. A vote that fails changes nothing.
+#[test]
+fn governance_upgrades_a_system_module_at_its_activation_block() {
+    use tao_contract_governance::{Action, Proposal, Status};
+    use tao_contract_staking::StakeArgs;
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Driver { node: node(dir.path()), time_ms: std::cell::Cell::new(1_000) };
+    let (alice, bob, alice_hot) = (dev_key("alice"), dev_key("bob"), dev_key("alice-hot").address());
+    let code = std::fs::read(contract_dir().join("tao_contract_example_token_burn_fees.wasm")).unwrap();
+    let code = chain.deploy(&bob, &code);
+    chain.call(&alice, "neurons", "entry_burned_register", (1u16, alice_hot));
+    for (who, tao) in [(&alice, 1_000), (&bob, 100)] {
+        let stake =
+            StakeArgs { hotkey: alice_hot, netuid: 0, amount: tao * tao_types::RAO_PER_TAO, limit: None };
+        chain.call(who, "staking", "entry_add_stake", stake);
+    }
+    let propose = |who: &SecretKey, action: Action| -> u32 {
+        let receipt = chain.call(who, "governance", "entry_propose", action);
+        let data = &receipt.events.iter().find(|e| e.0 == b"proposed").unwrap().1;
+        u32::from_le_bytes(data[..4].try_into().unwrap())
+    };
+    let upgrade = propose(&bob, Action::UpgradeModule { name: "token".into(), code });
+    let rate_limit = propose(&bob, Action::SetNetworkRateLimit(99));
+    for (id, alice_approves) in [(upgrade, true), (rate_limit, false)] {
+        chain.call(&alice, "governance", "entry_vote", (id, alice_approves));
+        chain.call(&bob, "governance", "entry_vote", (id, !alice_approves));
+    }
+    let proposal = |id: u32| -> Proposal {
+        borsh::from_slice(
+            &chain.node.store().get(&tao_contract_governance::proposal_key(id)).unwrap().unwrap(),
+        )
+        .unwrap()
+    };
+    while [upgrade, rate_limit].iter().any(|id| proposal(*id).status == Status::Voting) {
+        chain.block();
+    }
+    assert_eq!(proposal(rate_limit).status, Status::Rejected { quorum_met: true });
+    assert_eq!(
+        chain.node.store().get(b"subnet/network-rate-limit").unwrap(),
+        Some(tao_node::spec::DEV_NETWORK_RATE_LIMIT.to_le_bytes().to_vec()),
+        "a failed vote changes nothing"
+    );
+    let Status::Scheduled(at) = proposal(upgrade).status else { panic!("{:?}", proposal(upgrade)) };
+    let burned = || {
+        chain
+            .node
+            .store()
+            .get(b"token/burned")
+            .unwrap()
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    let token = system_module(&chain.node, "token");
+    while chain.node.head().unwrap().0.height + 1 < at - 1 {
+        chain.block();
+    }
+    let send = || {
+        let args = TransferArgs { to: dev_key("ferdie").address(), amount: tao_types::RAO_PER_TAO };
+        chain.call(&alice, "token", "entry_transfer", args)
+    };
+    let before = burned();
+    let last_old = send();
+    assert_eq!(chain.node.head().unwrap().0.height, at - 1);
+    assert_eq!(burned(), before, "fees are still recycled the block before");
+    assert_eq!(system_module(&chain.node, "token"), token);
+    let first_new = send();
+    assert_eq!(chain.node.head().unwrap().0.height, at);
+    assert_eq!(burned(), before + first_new.fee, "and burned from the activation block on");
+    assert_eq!(system_module(&chain.node, "token"), code);
+    assert_eq!(last_old.fee, first_new.fee);
+}

@@ -107,6 +107,10 @@ pub mod imports {
 /// The chain writes it (genesis, `deploy`); contracts read it to check that code exists.
 pub const CODE_KEY_PREFIX: &[u8] = b"sys/code/";
 
+/// The state key prefix of the system modules' code hashes, followed by the module's name. The
+/// chain writes it (genesis, governance upgrades); contracts read it to check a module exists.
+pub const MODULE_KEY_PREFIX: &[u8] = b"sys/module/";
+
 /// Limits on data crossing the boundary. Checked by the host before copying or allocating.
 pub mod limits {
     /// Largest call input.

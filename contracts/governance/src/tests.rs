@@ -1,0 +1,168 @@
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use tao_contract_neurons as neurons;
+use tao_contract_subnets::{SubnetIdentity, params};
+use tao_sdk::{MemoryHost, NativeOutcome};
+
+use super::*;
+
+const TAO: u64 = RAO_PER_TAO;
+const CODE: Hash = Hash([9; 32]);
+
+fn addr(n: u16) -> Address {
+    let mut a = [0u8; 20];
+    a[..2].copy_from_slice(&n.to_be_bytes());
+    a[19] = 1;
+    Address(a)
+}
+
+fn call<T, E: core::fmt::Display>(
+    h: &mut MemoryHost,
+    caller: Address,
+    block: u64,
+    f: impl FnOnce(&mut MemoryHost) -> Result<T, E>,
+) -> Result<(), String> {
+    h.caller = caller;
+    h.block_height = block;
+    match h.run(&[], |h| f(h).map(|_| ())).outcome {
+        NativeOutcome::Ok => Ok(()),
+        NativeOutcome::Abort(m) | NativeOutcome::HostError(m) => Err(m),
+    }
+}
+
+/// Coldkeys 1..=3 funded; subnet 1 owned by coldkey 1 (hotkey 1001 registered); root stake:
+/// coldkey 1 1,000 τ, coldkey 2 300 τ; a `token` module and deployed code [`CODE`]; voting lasts
+/// 10 blocks, upgrades activate 5 blocks after passing.
+fn setup() -> MemoryHost {
+    let mut h = MemoryHost::new();
+    h.storage.insert([tao_abi::MODULE_KEY_PREFIX, b"token"].concat(), vec![1; 32]);
+    h.storage.insert([tao_abi::CODE_KEY_PREFIX, &CODE.0].concat(), vec![0, 97, 115, 109]);
+    call(&mut h, SYSTEM, 0, |h| {
+        for who in [1u16, 2, 3] {
+            token::mint(h, &addr(who), 100_000 * TAO)?;
+        }
+        set_params(h, GovParams { voting_period: 10, activation_delay: 5, ..GovParams::default() })
+    })
+    .unwrap();
+    call(&mut h, addr(1), 1, |h| {
+        subnets::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())
+            .map_err(|e| alloc::format!("{e}"))?;
+        neurons::burned_register(h, &addr(1), 1, &addr(1001)).map_err(|e| alloc::format!("{e}"))?;
+        for (who, tao) in [(1u16, 1_000 * TAO), (2, 300 * TAO)] {
+            staking::add_stake(h, &addr(who), &addr(1001), 0, tao, None)
+                .map_err(|e| alloc::format!("{e}"))?;
+        }
+        Ok::<_, String>(())
+    })
+    .unwrap();
+    h
+}
+
+fn propose_as(h: &mut MemoryHost, who: u16, block: u64, action: Action) -> Result<(), String> {
+    call(h, addr(who), block, |h| propose(h, &addr(who), action))
+}
+
+fn vote_as(h: &mut MemoryHost, who: u16, block: u64, id: u32, approve: bool) {
+    call(h, addr(who), block, |h| vote(h, &addr(who), id, approve)).unwrap();
+}
+
+fn end_block(h: &mut MemoryHost, block: u64) {
+    call(h, SYSTEM, block, on_block).unwrap();
+}
+
+/// Σ balances + pool TAO + held deposits + burned = issuance.
+fn balanced(h: &mut MemoryHost) -> bool {
+    let balances: u64 = (1..=3).map(|c| token::balance(h, &addr(c)).unwrap()).sum();
+    let held = held(h).unwrap() + pools::total_tao(h).unwrap() + token::burned(h).unwrap();
+    balances + held == token::issuance(h).unwrap()
+}
+
+#[test]
+fn proposals_must_be_possible_and_lock_the_deposit() {
+    let mut h = setup();
+    let kappa = params::id_of("kappa").unwrap();
+    let bad = [
+        (Action::SetHyperparameter { netuid: 9, id: kappa, value: 1 }, "no such subnet"),
+        (Action::SetHyperparameter { netuid: 1, id: 200, value: 1 }, "no such parameter"),
+        (
+            Action::SetHyperparameter { netuid: 1, id: params::id_of("max_allowed_uids").unwrap(), value: 5 },
+            "range",
+        ),
+        (Action::UpgradeModule { name: "nope".into(), code: CODE }, "no system module"),
+        (Action::UpgradeModule { name: "token".into(), code: Hash([1; 32]) }, "not deployed"),
+    ];
+    for (action, why) in bad {
+        let err = propose_as(&mut h, 3, 2, action).unwrap_err();
+        assert!(err.contains(why), "{err}");
+    }
+    let before = token::balance(&mut h, &addr(3)).unwrap();
+    propose_as(&mut h, 3, 2, Action::SetStakeThreshold(5)).unwrap();
+    assert_eq!(token::balance(&mut h, &addr(3)), Ok(before - 100 * TAO));
+    assert_eq!(held(&mut h), Ok(100 * TAO));
+    assert!(balanced(&mut h));
+    for i in 1..MAX_OPEN {
+        propose_as(&mut h, 3, 2 + i as u64, Action::SetStakeThreshold(i as u64)).unwrap();
+    }
+    assert_eq!(
+        propose_as(&mut h, 3, 30, Action::SetStakeThreshold(0)),
+        Err(GovError::TooManyOpen.to_string())
+    );
+}
+
+#[test]
+fn a_passed_proposal_applies_and_returns_the_deposit() {
+    let mut h = setup();
+    let kappa = params::id_of("kappa").unwrap();
+    propose_as(&mut h, 3, 2, Action::SetHyperparameter { netuid: 1, id: kappa, value: 40_000 }).unwrap();
+    vote_as(&mut h, 2, 3, 0, false);
+    vote_as(&mut h, 1, 4, 0, false);
+    vote_as(&mut h, 1, 5, 0, true); // changed before the end: the last vote counts
+    assert_eq!(tally(&mut h, 0), Ok((1_000 * u128::from(TAO), 300 * u128::from(TAO))));
+    end_block(&mut h, 12);
+    assert_eq!(proposal(&mut h, 0).unwrap().status, Status::Voting, "decided after its last block");
+    let deposit_back = token::balance(&mut h, &addr(3)).unwrap() + 100 * TAO;
+    end_block(&mut h, 13);
+    let decided = proposal(&mut h, 0).unwrap();
+    assert_eq!(
+        (decided.status, decided.tally),
+        (Status::Applied, (1_000 * u128::from(TAO), 300 * u128::from(TAO)))
+    );
+    assert_eq!(subnets::hyperparameter(&mut h, 1, kappa), Ok(40_000));
+    assert_eq!(token::balance(&mut h, &addr(3)), Ok(deposit_back));
+    assert_eq!(
+        call(&mut h, addr(1), 14, |h| vote(h, &addr(1), 0, true)),
+        Err(GovError::VotingClosed(0).to_string())
+    );
+    assert!(balanced(&mut h));
+}
+
+#[test]
+fn a_failed_vote_changes_nothing_and_no_quorum_burns_the_deposit() {
+    let mut h = setup();
+    propose_as(&mut h, 3, 2, Action::SetNetworkRateLimit(99)).unwrap();
+    propose_as(&mut h, 3, 2, Action::SetNetworkRateLimit(98)).unwrap();
+    vote_as(&mut h, 2, 3, 0, true);
+    vote_as(&mut h, 1, 3, 0, false);
+    let limit = subnets::network_rate_limit(&mut h).unwrap();
+    let burned = token::burned(&mut h).unwrap();
+    end_block(&mut h, 13);
+    assert_eq!(proposal(&mut h, 0).unwrap().status, Status::Rejected { quorum_met: true });
+    assert_eq!(proposal(&mut h, 1).unwrap().status, Status::Rejected { quorum_met: false });
+    assert_eq!(subnets::network_rate_limit(&mut h), Ok(limit));
+    assert_eq!(token::burned(&mut h), Ok(burned + 100 * TAO), "the unvoted proposal's deposit");
+    assert_eq!(held(&mut h), Ok(0));
+    assert!(balanced(&mut h));
+}
+
+#[test]
+fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
+    let mut h = setup();
+    propose_as(&mut h, 1, 2, Action::UpgradeModule { name: "token".into(), code: CODE }).unwrap();
+    vote_as(&mut h, 1, 3, 0, true);
+    end_block(&mut h, 13);
+    assert_eq!(proposal(&mut h, 0).unwrap().status, Status::Scheduled(18));
+    let due: Vec<(String, Hash)> =
+        tao_sdk::borsh::from_slice(h.storage.get(&upgrades_key(18)).unwrap()).unwrap();
+    assert_eq!(due, vec![("token".into(), CODE)]);
+    assert_eq!(call(&mut h, addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
+}
