@@ -1,8 +1,9 @@
-//! `tao`: the wasmtensor command line. Today it has the module author's tools and the epoch
-//! simulator, and the dev node; wallet, staking and subnet commands come next.
+//! `tao`: the wasmtensor command line: wallets, transfers, subnets, staking, weights, modules,
+//! governance, the epoch simulator and the node.
 
 mod client;
 mod epoch;
+mod gov;
 mod keystore;
 mod module;
 mod node;
@@ -43,6 +44,9 @@ enum Command {
     /// Set weights as a validator.
     #[command(subcommand)]
     Weights(subnet::WeightsCommand),
+    /// Propose protocol changes and vote on them with stake.
+    #[command(subcommand)]
+    Gov(gov::GovCommand),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Subnet(command) => subnet::run_subnet(command),
         Command::Stake(command) => subnet::run_stake(command),
         Command::Weights(command) => subnet::run_weights(command),
+        Command::Gov(command) => gov::run(command),
     };
     match result {
         Ok(code) => code,

@@ -724,3 +724,46 @@ fn a_node_runs_a_chain_from_a_json_spec() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// `tao gov` through the binary: a proposal is made, voted on and listed; with no stake on the
+/// dev chain the vote cannot reach quorum, so it is rejected and its deposit burned. The proven
+/// proposal is served by `gov_proposal`.
+#[test]
+fn governance_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    // Dev votes last 20 blocks: slow enough blocks that the vote lands in time.
+    let node = DevNode::start_with(&dir.path().join("chain"), "600ms");
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        json_out(&tao(&wallets, pw, &all))
+    };
+    json_out(&tao(&wallets, pw, &["wallet", "import", "--name", "alice", "--dev", "alice", "--json"]));
+    let bad = tao(
+        &wallets,
+        pw,
+        &["gov", "propose", "--wallet", "alice", "--set-param", "1:no_such=1", "--yes", "--url", &url],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no hyperparameter no_such"));
+    let proposed = run(&["gov", "propose", "--wallet", "alice", "--set-param", "1:kappa=40000"]);
+    assert_eq!(proposed["receipt"]["outcome"], "Ok", "{proposed}");
+    run(&["gov", "vote", "--wallet", "alice", "--id", "0", "--approve"]);
+    let listed = json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]));
+    assert_eq!(listed["proposals"][0]["action"], "set kappa of subnet 1 to 40000");
+    assert_eq!(listed["proposals"][0]["status"], "voting");
+    wait_until("the vote to end", || {
+        json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]))["proposals"][0]["status"]
+            != "voting"
+    });
+    let listed = json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]));
+    assert_eq!(listed["proposals"][0]["status"], "rejected (no quorum, deposit burned)");
+    let proven = node.result("gov_proposal", json!([0]));
+    assert!(proven["status"].as_str().unwrap().starts_with("Rejected"), "{proven}");
+    let value = unhex(&proven["proof"]["value"]);
+    let at: Hash = serde_json::from_value(proven["proof"]["root"].clone()).unwrap();
+    let proof = tao_state::StateProof::decode(&unhex(&proven["proof"]["proof"])).unwrap();
+    tao_state::verify(&at, &tao_contract_governance::proposal_key(0), Some(&value), &proof).unwrap();
+    node.kill();
+}

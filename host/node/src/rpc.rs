@@ -231,6 +231,21 @@ fn pool_quote(node: &Node, params: Params<'_>) -> RpcResult {
     }))
 }
 
+/// Governance proposal `id`, proven, with its fields decoded (action and status in words).
+fn gov_proposal(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let id: u32 = seq.next()?;
+    let proof = proven(node, &tao_contract_governance::proposal_key(id), seq.optional_next()?)?;
+    let Some(p) = decoded::<tao_contract_governance::Proposal>(&proof)? else {
+        return Err(error(code::NO_STATE, format!("no proposal {id} at height {}", proof["height"])));
+    };
+    Ok(json!({
+        "id": id, "height": proof["height"], "proposer": p.proposer, "action": format!("{:?}", p.action),
+        "status": format!("{:?}", p.status), "deposit": p.deposit, "created_at": p.created_at,
+        "ends_at": p.ends_at, "tally": [p.tally.0.to_string(), p.tally.1.to_string()], "proof": proof,
+    }))
+}
+
 /// A neuron and its last epoch's scores, both proven.
 fn neuron_get(node: &Node, params: Params<'_>) -> RpcResult {
     let mut seq = params.sequence();
@@ -270,6 +285,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     m.register_method("neuron_get", |params, node, _| neuron_get(node, params))?;
     m.register_method("pool_get", |params, node, _| pool_get(node, params))?;
     m.register_method("pool_quote", |params, node, _| pool_quote(node, params))?;
+    m.register_method("gov_proposal", |params, node, _| gov_proposal(node, params))?;
     m.register_method("contract_query", |params, node, _| -> RpcResult {
         let mut seq = params.sequence();
         let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);

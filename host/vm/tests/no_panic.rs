@@ -7,6 +7,10 @@ mod common;
 
 use common::addr;
 use proptest::prelude::*;
+use tao_contract_example_capped_yuma as capped_yuma;
+use tao_contract_example_token_burn_fees as token_burn_fees;
+use tao_contract_example_top_k as top_k;
+use tao_contract_governance as governance;
 use tao_contract_incentive as incentive;
 use tao_contract_neurons as neurons;
 use tao_contract_staking as staking;
@@ -30,7 +34,11 @@ const ENTRIES: &[Entry] = entries![
     "tao_contract_neurons" => neurons::[entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph],
     "tao_contract_staking" => staking::[entry_add_stake, entry_remove_stake, entry_move_stake, entry_swap_stake, entry_transfer_stake, entry_unstake_all, entry_set_take, entry_distribute_dividend, entry_dissolve_network, entry_positions, entry_quote],
     "tao_contract_weights" => weights::[entry_set_weights, entry_commit_weights, entry_reveal_weights, entry_set_permit, entry_query],
-    "tao_contract_incentive" => incentive::[entry_epoch, entry_on_block, entry_query],
+    "tao_contract_incentive" => incentive::[entry_epoch, entry_on_block, entry_epoch_input, entry_apply_module_epoch, entry_query],
+    "tao_contract_governance" => governance::[entry_propose, entry_vote, entry_on_block, entry_set_params, entry_list],
+    "tao_contract_example_top_k" => top_k::[entry_epoch],
+    "tao_contract_example_capped_yuma" => capped_yuma::[entry_epoch],
+    "tao_contract_example_token_burn_fees" => token_burn_fees::[entry_charge_fee],
 ];
 
 /// A subnet with an owner, two neurons and some stake.

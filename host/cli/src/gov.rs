@@ -1,0 +1,216 @@
+//! `tao gov`: propose protocol changes, vote with your stake, follow proposals.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tao_contract_governance::{Action, GovParams, Listed, Status};
+use tao_contract_subnets::params;
+use tao_types::{Balance, Hash, NetUid};
+
+use crate::client::{Client, unhex};
+use crate::transfer::{finish, parse_amount, submit};
+use crate::wallet::{self, Common, DEFAULT_URL};
+
+/// Fee limit of governance calls: 0.01 τ.
+const FEE_LIMIT: Balance = Balance(10_000_000);
+
+#[derive(Subcommand)]
+pub(crate) enum GovCommand {
+    /// Propose a change, locking the deposit (returned if the vote reaches quorum).
+    Propose {
+        #[arg(long)]
+        wallet: String,
+        #[command(flatten)]
+        action: ProposedAction,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Vote for (`--approve`) or against (`--reject`) a proposal with the wallet's stake; a
+    /// later vote replaces an earlier one until voting ends.
+    Vote {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long)]
+        id: u32,
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Recent proposals with their status and tally (live while voting).
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exactly one change per proposal.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct ProposedAction {
+    /// Set a subnet hyperparameter, root-only ones included: `NETUID:NAME=VALUE`.
+    #[arg(long, value_name = "NETUID:NAME=VALUE")]
+    set_param: Option<String>,
+    /// Set the blocks between subnet registrations.
+    #[arg(long, value_name = "BLOCKS")]
+    network_rate_limit: Option<u64>,
+    /// Set the stake a validator needs to set weights (`1.5` or `1500 rao`).
+    #[arg(long, value_parser = parse_amount)]
+    stake_threshold: Option<Balance>,
+    /// Replace a system module's code with deployed code: `MODULE=0xHASH`.
+    #[arg(long, value_name = "MODULE=HASH")]
+    upgrade: Option<String>,
+}
+
+impl ProposedAction {
+    fn action(&self) -> Result<Action> {
+        if let Some(spec) = &self.set_param {
+            let (netuid, rest) = spec.split_once(':').context("expected NETUID:NAME=VALUE")?;
+            let (name, value) = rest.split_once('=').context("expected NETUID:NAME=VALUE")?;
+            let netuid: NetUid = netuid.parse().context("netuid")?;
+            let id = params::id_of(name).ok_or_else(|| anyhow!("no hyperparameter {name}"))?;
+            return Ok(Action::SetHyperparameter { netuid, id, value: value.parse().context("value")? });
+        }
+        if let Some(blocks) = self.network_rate_limit {
+            return Ok(Action::SetNetworkRateLimit(blocks));
+        }
+        if let Some(stake) = self.stake_threshold {
+            return Ok(Action::SetStakeThreshold(stake.0));
+        }
+        let spec = self.upgrade.as_deref().context("nothing proposed")?;
+        let (name, hash) = spec.split_once('=').context("expected MODULE=HASH")?;
+        Ok(Action::UpgradeModule {
+            name: name.to_string(),
+            code: hash.parse::<Hash>().map_err(|e| anyhow!("{e}"))?,
+        })
+    }
+}
+
+/// A proposal's action in words.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::SetHyperparameter { netuid, id, value } => {
+            let name = params::PARAMS.get(usize::from(*id)).map_or("?", |p| p.name);
+            format!("set {name} of subnet {netuid} to {value}")
+        }
+        Action::SetNetworkRateLimit(blocks) => format!("set the network rate limit to {blocks} blocks"),
+        Action::SetStakeThreshold(stake) => format!("set the weights stake threshold to {}", Balance(*stake)),
+        Action::UpgradeModule { name, code } => format!("upgrade module {name} to code {code}"),
+    }
+}
+
+fn status(status: &Status) -> String {
+    match status {
+        Status::Voting => "voting".into(),
+        Status::Applied => "passed, applied".into(),
+        Status::Scheduled(at) => format!("passed, activates at #{at}"),
+        Status::Failed(why) => format!("passed, not applied: {why}"),
+        Status::Rejected { quorum_met: true } => "rejected".into(),
+        Status::Rejected { quorum_met: false } => "rejected (no quorum, deposit burned)".into(),
+    }
+}
+
+pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
+    match command {
+        GovCommand::Propose { wallet, action, url, common } => {
+            let action = action.action()?;
+            let client = Client::new(&url)?;
+            wallet::confirm(&format!("propose to {} (locks the deposit)?", describe(&action)), &common)?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let status = submit(
+                &client,
+                &key,
+                "governance",
+                "entry_propose",
+                borsh::to_vec(&action)?,
+                FEE_LIMIT,
+                common.json,
+            )?;
+            let code = finish(&status, common.json, "proposed");
+            if !common.json && code == ExitCode::SUCCESS {
+                println!("proposal {}", proposal_id(&status)?);
+            }
+            Ok(code)
+        }
+        GovCommand::Vote { wallet, id, approve, reject: _, url, common } => {
+            let client = Client::new(&url)?;
+            let side = if approve { "for" } else { "against" };
+            wallet::confirm(&format!("vote {side} proposal {id} with wallet {wallet}'s stake?"), &common)?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let args = borsh::to_vec(&(id, approve))?;
+            let status = submit(&client, &key, "governance", "entry_vote", args, FEE_LIMIT, common.json)?;
+            Ok(finish(&status, common.json, "voted"))
+        }
+        GovCommand::List { limit, url, json } => list(&Client::new(&url)?, limit, json),
+    }
+}
+
+/// The id in a finalized `proposed` event.
+fn proposal_id(status: &Value) -> Result<u32> {
+    let events = status["receipt"]["events"].as_array().context("no events")?;
+    let proposed = hex::encode("proposed");
+    let event = events
+        .iter()
+        .find(|e| e[0].as_str().is_some_and(|t| t.ends_with(&proposed)))
+        .context("no proposal")?;
+    let data = unhex(&event[1])?;
+    Ok(u32::from_le_bytes(data.get(..4).context("short event")?.try_into()?))
+}
+
+fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
+    let out = client.call(
+        "contract_query",
+        json!(["governance", "entry_list", format!("0x{}", hex::encode(borsh::to_vec(&limit)?))]),
+    )?;
+    let height = out["height"].as_u64().context("height")?;
+    let (rules, proposals): (GovParams, Vec<Listed>) = borsh::from_slice(&unhex(&out["output"])?)?;
+    if json {
+        let list: Vec<Value> = proposals
+            .iter()
+            .map(|l| {
+                json!({"id": l.id, "proposer": l.proposal.proposer, "action": describe(&l.proposal.action),
+                    "status": status(&l.proposal.status), "ends_at": l.proposal.ends_at,
+                    "for": l.tally.0.to_string(), "against": l.tally.1.to_string(), "total_stake": l.total.to_string()})
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"height": height, "deposit": rules.deposit, "voting_period": rules.voting_period,
+                "quorum": rules.quorum, "threshold": rules.threshold, "proposals": list})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "governance at #{height} (not proven): deposit {}, {} blocks of voting, quorum {}/65535, threshold {}/65535",
+        Balance(rules.deposit),
+        rules.voting_period,
+        rules.quorum,
+        rules.threshold
+    );
+    for l in &proposals {
+        let tao = |x: u128| Balance(u64::try_from(x).unwrap_or(u64::MAX));
+        println!(
+            "#{:<4} {:<48} {:<40} for {} against {} (ends #{})",
+            l.id,
+            describe(&l.proposal.action),
+            status(&l.proposal.status),
+            tao(l.tally.0),
+            tao(l.tally.1),
+            l.proposal.ends_at
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
