@@ -36,7 +36,7 @@ pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
 pub const DEPLOY: Hash = Hash([0; 32]);
 
 /// A call's events: `(topic, data)`.
-type Events = Vec<(Vec<u8>, Vec<u8>)>;
+pub type Events = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A block the executor cannot apply: a node or protocol fault, never a user's error (those go
 /// into receipts).
@@ -96,6 +96,8 @@ pub struct Executed {
     pub writes: WriteSet,
     /// One receipt per transaction.
     pub receipts: Vec<Receipt>,
+    /// Events of the begin-block work (epochs, fallbacks, governance), in order.
+    pub events: Events,
     /// Merkle root of the transaction hashes.
     pub txs_root: Hash,
     /// Merkle root of the receipt hashes.
@@ -237,10 +239,12 @@ impl Executor {
         let mut layered = Layered::new(state);
         let context = CallContext { caller: token::SYSTEM, block_height: height, block_time_ms: time_ms };
         self.activate_upgrades(&mut layered, height)?;
+        let mut events = Events::new();
         for (module, entry) in BEGIN_BLOCK {
             let exec = self.system_call(&mut layered, module, entry, &[], context)?;
+            events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
             if *module == "incentive" {
-                self.module_epochs(&mut layered, &exec.output, context)?;
+                events.extend(self.module_epochs(&mut layered, &exec.output, context)?);
             }
         }
         let mut receipts = Vec::with_capacity(txs.len());
@@ -249,7 +253,7 @@ impl Executor {
         }
         let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
         let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
-        Ok(Executed { writes: layered.writes, receipts, txs_root, receipts_root })
+        Ok(Executed { writes: layered.writes, receipts, events, txs_root, receipts_root })
     }
 
     /// Applies the module upgrades governance scheduled for `height` before anything else runs
@@ -275,22 +279,24 @@ impl Executor {
         state: &mut Layered,
         hook_output: &[u8],
         context: CallContext,
-    ) -> Result<(), ChainError> {
+    ) -> Result<Events, ChainError> {
         let epochs: tao_contract_incentive::BlockEpochs =
             borsh::from_slice(hook_output).map_err(|e| ChainError::Hook {
                 module: "incentive".into(),
                 entry: "entry_on_block".into(),
                 outcome: e.to_string(),
             })?;
+        let mut events = Events::new();
         for (netuid, hash) in epochs.custom {
             let netuid_bytes = borsh::to_vec(&netuid).unwrap_or_default();
             let input =
                 self.system_call(state, "incentive", "entry_epoch_input", &netuid_bytes, context)?.output;
             let result = self.run_incentive_module(state, &hash, &input, context);
             let args = borsh::to_vec(&(netuid, hash, result)).unwrap_or_default();
-            self.system_call(state, "incentive", "entry_apply_module_epoch", &args, context)?;
+            let applied = self.system_call(state, "incentive", "entry_apply_module_epoch", &args, context)?;
+            events.extend(applied.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
         }
-        Ok(())
+        Ok(events)
     }
 
     /// Runs a subnet's module on its epoch `input` with [`MODULE_EPOCH_GAS`]: its output, or why

@@ -12,7 +12,7 @@ pub use block::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
 pub use executor::{
-    BEGIN_BLOCK, ChainError, DEPLOY, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,
+    BEGIN_BLOCK, ChainError, DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,
     QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES,
 };
 pub use genesis::{Built, Genesis, GenesisCall};

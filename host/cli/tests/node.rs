@@ -151,6 +151,13 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     assert_eq!(status["receipt"]["outcome"], "Ok", "{status}");
     let height = status["height"].as_u64().unwrap();
 
+    let block = node.result("chain_block", json!([height]));
+    assert_eq!(block["transactions"], json!([tx.hash()]));
+    assert_eq!(
+        (block["receipts"][0]["outcome"].clone(), block["header"]["height"].clone()),
+        (json!("Ok"), json!(height))
+    );
+
     // The balance, proven at the inclusion height against a header certified by the validator.
     let account = node.result("account_get", json!([bob, height]));
     assert_eq!(account["balance"].as_u64().unwrap(), before + 7);

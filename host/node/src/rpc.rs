@@ -109,6 +109,28 @@ fn chain_header(node: &Node, params: Params<'_>) -> RpcResult {
     )
 }
 
+/// The block at `height` (default: the head) with its certificate, transaction hashes,
+/// receipts and begin-block events.
+fn chain_block(node: &Node, params: Params<'_>) -> RpcResult {
+    let height: Option<u64> = params.sequence().optional_next()?;
+    let height = height_or_head(node, height)?;
+    let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
+    let events =
+        |list: &[(Vec<u8>, Vec<u8>)]| list.iter().map(|(t, d)| json!([hex(t), hex(d)])).collect::<Vec<_>>();
+    let receipts: Vec<Value> = stored
+        .receipts
+        .iter()
+        .map(|r| {
+            json!({"tx": r.tx, "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used, "events": events(&r.events)})
+        })
+        .collect();
+    Ok(json!({
+        "header": header_json(&stored.block.header), "certificate": certificate_json(&stored.certificate),
+        "transactions": stored.block.txs.iter().map(|t| t.hash()).collect::<Vec<_>>(),
+        "receipts": receipts, "events": events(&stored.events),
+    }))
+}
+
 fn account(node: &Node, params: Params<'_>) -> RpcResult {
     let mut seq = params.sequence();
     let address: Address = seq.next()?;
@@ -298,6 +320,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
         let hash = node.submit(&unhex(&bytes)?).map_err(|e| error(code::TX_REFUSED, e))?;
         Ok(json!(hash))
     })?;
+    m.register_method("chain_block", |params, node, _| chain_block(node, params))?;
     m.register_method("tx_status", |params, node, _| -> RpcResult {
         let hash: Hash = params.one()?;
         let status = node.status(&hash).map_err(node_error)?;

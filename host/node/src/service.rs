@@ -32,6 +32,9 @@ pub struct StoredBlock {
     pub receipts: Vec<Receipt>,
     /// Its finality certificate.
     pub certificate: Certificate,
+    /// Events of its begin-block work (epochs, incentive-module fallbacks, governance): recorded
+    /// by the node, not covered by the header; their effects are in the proven state.
+    pub events: tao_chain::Events,
 }
 
 /// A node fault: the node cannot go on (never a user's error).
@@ -176,7 +179,7 @@ impl Node {
             let writes: Vec<_> = built.writes.into_iter().collect();
             let certificate = Certificate::sign(&genesis_header, &[(authority_index, &authority)]);
             let block = Block { header: genesis_header.clone(), txs: Vec::new() };
-            let stored = StoredBlock { block, receipts: Vec::new(), certificate };
+            let stored = StoredBlock { block, receipts: Vec::new(), certificate, events: Vec::new() };
             let root = store.commit(0, &writes, |_| borsh::to_vec(&stored).unwrap_or_default())?;
             if root != genesis_header.state_root {
                 return Err(NodeError::Corrupt(0));
@@ -385,7 +388,7 @@ impl Node {
         };
         let writes: Vec<_> = executed.writes.into_iter().collect();
         let mut certificate = None;
-        let receipts = executed.receipts;
+        let (receipts, events) = (executed.receipts, executed.events);
         self.store.commit(height, &writes, |root| {
             header.state_root = *root;
             let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
@@ -394,6 +397,7 @@ impl Node {
                 block: Block { header: header.clone(), txs: txs.clone() },
                 receipts: receipts.clone(),
                 certificate: signed,
+                events: events.clone(),
             };
             borsh::to_vec(&stored).unwrap_or_default()
         })?;

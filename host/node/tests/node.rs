@@ -298,6 +298,14 @@ fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
     );
     assert_eq!(chain.scores(1, 0).server_emission, 0);
     assert!(u128::from(chain.scores(1, 0).validator_emission).abs_diff(half) <= 2, "the validators' half");
+    // The fallbacks are also events of the blocks they happened in.
+    let head = chain.node.head().unwrap().0.height;
+    let fallbacks: Vec<u16> = (1..=head)
+        .flat_map(|h| chain.node.stored(h).unwrap().events)
+        .filter(|(topic, _)| topic == b"epoch_fallback")
+        .map(|(_, data)| u16::from_le_bytes([data[0], data[1]]))
+        .collect();
+    assert_eq!(fallbacks, hostile.iter().map(|(n, _, _)| *n).collect::<Vec<_>>());
     for (netuid, hash, why) in hostile {
         let record = chain.record(netuid).unwrap();
         assert_eq!(record.module, Some(hash));
