@@ -33,7 +33,8 @@ pub(crate) struct Common {
 
 #[derive(Subcommand)]
 pub(crate) enum WalletCommand {
-    /// Create a wallet: a new coldkey (encrypted with a password) and a hotkey.
+    /// Create a wallet: a new coldkey from a new 12-word mnemonic (shown once: write it down;
+    /// MetaMask restores the same account from it), encrypted with a password, and a hotkey.
     Create {
         /// Wallet name.
         #[arg(long)]
@@ -44,17 +45,38 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Import a coldkey from a private key, or one of the dev chain's accounts.
+    /// Import a coldkey from a private key, a keystore file, or one of the dev chain's accounts.
     Import {
         /// Wallet name.
         #[arg(long)]
         name: String,
-        /// The secret key as hex.
-        #[arg(long, conflicts_with = "dev", required_unless_present = "dev")]
-        private_key: Option<String>,
-        /// A dev account (`alice`, `bob`, …): public keys, for testing only.
+        #[command(flatten)]
+        source: ImportSource,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Restore a wallet's coldkey from its mnemonic (as `create` showed it, or a MetaMask phrase).
+    Regen {
+        /// Wallet name.
         #[arg(long)]
-        dev: Option<String>,
+        name: String,
+        /// The 12 or 24 words.
+        #[arg(long)]
+        mnemonic: String,
+        /// Derivation path (MetaMask's first account by default).
+        #[arg(long, default_value = tao_crypto::hd::DEFAULT_PATH)]
+        path: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a wallet's encrypted coldkey (keystore JSON) to a file, after checking the password.
+    Export {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -111,6 +133,21 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// Where an imported coldkey comes from: exactly one of these.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct ImportSource {
+    /// The secret key as hex.
+    #[arg(long)]
+    private_key: Option<String>,
+    /// A keystore JSON file (as `wallet export` writes), opened with its password.
+    #[arg(long)]
+    keystore: Option<PathBuf>,
+    /// A dev account (`alice`, `bob`, …): public keys, for testing only.
+    #[arg(long)]
+    dev: Option<String>,
 }
 
 impl Common {
@@ -203,8 +240,15 @@ fn save_hotkey(dir: &Path, name: &str, common: &Common) -> Result<Address> {
 /// The coldkey of wallet `name`, decrypted with the password.
 pub(crate) fn coldkey(common: &Common, name: &str) -> Result<SecretKey> {
     let path = common.wallet_dir(name)?.join("coldkey.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("no wallet {name} ({})", path.display()))?;
+    if !path.exists() {
+        bail!("no wallet {name} ({})", path.display());
+    }
+    read_keystore(&path)
+}
+
+/// The key in keystore file `path`, decrypted with the password.
+fn read_keystore(path: &Path) -> Result<SecretKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let store: Keystore =
         serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
     Ok(SecretKey::from_bytes(&keystore::decrypt(&store, &password(false)?)?)?)
@@ -249,26 +293,58 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
     match command {
         WalletCommand::Create { name, hotkey, common } => {
             let dir = common.wallet_dir(&name)?;
-            let key = new_key()?;
+            let phrase = tao_crypto::hd::mnemonic_from_entropy(&keystore::random::<16>()?);
+            let key = tao_crypto::hd::secret_from_mnemonic(&phrase, "", tao_crypto::hd::DEFAULT_PATH)?;
             save_coldkey(&dir, &key, &common)?;
             let hot = save_hotkey(&dir, &hotkey, &common)?;
-            report(&common, &name, &key.address(), &[(hotkey, hot.to_string())]);
+            if common.json {
+                let hotkeys = [json!({"name": hotkey, "address": hot})];
+                println!(
+                    "{}",
+                    json!({"name": name, "coldkey": key.address(), "hotkeys": hotkeys, "mnemonic": phrase})
+                );
+            } else {
+                report(&common, &name, &key.address(), &[(hotkey, hot.to_string())]);
+                println!(
+                    "\nmnemonic (shown once; it restores this coldkey, also in MetaMask — keep it offline):\n  {phrase}"
+                );
+            }
         }
-        WalletCommand::Import { name, private_key, dev, common } => {
-            let key = match (private_key, dev) {
-                (Some(hex_key), _) => {
+        WalletCommand::Import { name, source, common } => {
+            let dir = common.wallet_dir(&name)?;
+            let key = match source {
+                ImportSource { private_key: Some(hex_key), .. } => {
                     let bytes: [u8; 32] = hex::decode(hex_key.trim_start_matches("0x"))?
                         .try_into()
                         .ok()
                         .context("a private key is 32 bytes of hex")?;
                     SecretKey::from_bytes(&bytes)?
                 }
-                (None, Some(dev)) => tao_node::spec::dev_key(&dev),
-                (None, None) => bail!("pass --private-key or --dev"),
+                ImportSource { keystore: Some(file), .. } => read_keystore(&file)?,
+                ImportSource { dev: Some(dev), .. } => tao_node::spec::dev_key(&dev),
+                ImportSource { .. } => bail!("pass --private-key, --keystore or --dev"),
             };
-            let dir = common.wallet_dir(&name)?;
             save_coldkey(&dir, &key, &common)?;
             report(&common, &name, &key.address(), &hotkeys(&dir)?);
+        }
+        WalletCommand::Regen { name, mnemonic, path, common } => {
+            let dir = common.wallet_dir(&name)?;
+            let key = tao_crypto::hd::secret_from_mnemonic(&mnemonic, "", &path)?;
+            save_coldkey(&dir, &key, &common)?;
+            report(&common, &name, &key.address(), &hotkeys(&dir)?);
+        }
+        WalletCommand::Export { name, out, common } => {
+            let key = coldkey(&common, &name)?; // the password must open it
+            if out.exists() {
+                confirm(&format!("{} exists: overwrite it?", out.display()), &common)?;
+            }
+            let stored = std::fs::read_to_string(common.wallet_dir(&name)?.join("coldkey.json"))?;
+            write_private(&out, &stored)?;
+            if common.json {
+                println!("{}", json!({"name": name, "coldkey": key.address(), "file": out}));
+            } else {
+                println!("wrote {name}'s encrypted coldkey ({}) to {}", key.address(), out.display());
+            }
         }
         WalletCommand::NewHotkey { name, hotkey, common } => {
             let dir = common.wallet_dir(&name)?;

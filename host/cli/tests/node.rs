@@ -23,6 +23,15 @@ struct DevNode {
     metrics: String,
 }
 
+/// A node outlives a failed assertion otherwise, and keeps writing blocks into a deleted temp
+/// dir until the disk is full.
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl DevNode {
     fn start(dir: &Path) -> DevNode {
         Self::start_with(dir, "200ms")
@@ -84,8 +93,9 @@ impl DevNode {
         v["result"].clone()
     }
 
+    /// SIGKILL, as a crash would.
     fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
+        self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 }
@@ -773,4 +783,42 @@ fn governance_through_the_cli() {
     let proof = tao_state::StateProof::decode(&unhex(&proven["proof"]["proof"])).unwrap();
     tao_state::verify(&at, &tao_contract_governance::proposal_key(0), Some(&value), &proof).unwrap();
     node.kill();
+}
+
+/// Wallet files without a node: a created wallet's mnemonic restores its coldkey (and a MetaMask
+/// phrase its first account), keystores export and import under their password, and nothing is
+/// overwritten without a confirmation.
+#[test]
+fn mnemonics_and_keystores_restore_wallets() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallets = dir.path().join("wallets");
+    let pw = "correct horse";
+    let local = |args: &[&str]| json_out(&tao(&wallets, pw, &[args, &["--json"]].concat()));
+    let created = local(&["wallet", "create", "--name", "mine"]);
+    let phrase = created["mnemonic"].as_str().unwrap().to_string();
+    assert_eq!(phrase.split(' ').count(), 12);
+    let restored = local(&["wallet", "regen", "--name", "again", "--mnemonic", &phrase]);
+    assert_eq!(restored["coldkey"], created["coldkey"]);
+    let hardhat = "test test test test test test test test test test test junk";
+    let metamask = local(&["wallet", "regen", "--name", "mm", "--mnemonic", hardhat]);
+    assert_eq!(metamask["coldkey"], "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    let overwrite = tao(&wallets, pw, &["wallet", "regen", "--name", "mm", "--mnemonic", &phrase, "--json"]);
+    assert!(!overwrite.status.success(), "an existing coldkey is not overwritten without --yes");
+    assert!(String::from_utf8_lossy(&overwrite.stderr).contains("overwrite"));
+    let typo =
+        tao(&wallets, pw, &["wallet", "regen", "--name", "bad", "--mnemonic", "test test test", "--json"]);
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("invalid mnemonic"));
+
+    let file = dir.path().join("mine.json");
+    let exported = local(&["wallet", "export", "--name", "mine", "--out", file.to_str().unwrap()]);
+    assert_eq!(exported["coldkey"], created["coldkey"]);
+    let imported = local(&["wallet", "import", "--name", "copy", "--keystore", file.to_str().unwrap()]);
+    assert_eq!(imported["coldkey"], created["coldkey"]);
+    let wrong = tao(
+        &wallets,
+        "not it",
+        &["wallet", "import", "--name", "nope", "--keystore", file.to_str().unwrap()],
+    );
+    assert!(!wrong.status.success());
+    assert!(!wallets.join("wallets/nope/coldkey.json").exists(), "a wrong password imports nothing");
 }

@@ -8,6 +8,8 @@
 
 extern crate alloc;
 
+pub mod hd;
+
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature as K256Signature, SigningKey, VerifyingKey};
 use tao_types::{Address, Hash, keccak256};
@@ -30,6 +32,12 @@ pub enum CryptoError {
     /// The signature does not verify for this key and message.
     #[error("signature does not match the key and message")]
     BadSignature,
+    /// Not a valid BIP-39 English phrase (unknown word, wrong length or checksum).
+    #[error("invalid mnemonic: {0}")]
+    BadMnemonic(alloc::string::String),
+    /// Not a derivation path like `m/44'/60'/0'/0/0`.
+    #[error("invalid derivation path {0:?}")]
+    BadPath(alloc::string::String),
 }
 
 /// Domain tags: the first bytes of every signed preimage, one per kind of thing signed.
