@@ -6,6 +6,7 @@ mod epoch;
 mod gov;
 mod keystore;
 mod module;
+mod neuron;
 mod node;
 mod subnet;
 mod transfer;
@@ -41,9 +42,12 @@ enum Command {
     /// Stake and list stake.
     #[command(subcommand)]
     Stake(subnet::StakeCommand),
-    /// Set weights as a validator.
+    /// Set, commit and reveal weights as a validator.
     #[command(subcommand)]
-    Weights(subnet::WeightsCommand),
+    Weights(neuron::WeightsCommand),
+    /// Publish a miner's axon.
+    #[command(subcommand)]
+    Axon(neuron::AxonCommand),
     /// Propose protocol changes and vote on them with stake.
     #[command(subcommand)]
     Gov(gov::GovCommand),
@@ -68,7 +72,8 @@ fn main() -> std::process::ExitCode {
         Command::Transfer(args) => transfer::run(args),
         Command::Subnet(command) => subnet::run_subnet(command),
         Command::Stake(command) => subnet::run_stake(command),
-        Command::Weights(command) => subnet::run_weights(command),
+        Command::Weights(command) => neuron::run_weights(command),
+        Command::Axon(command) => neuron::run_axon(command),
         Command::Gov(command) => gov::run(command),
     };
     match result {

@@ -1,6 +1,5 @@
-//! `tao subnet`, `tao stake` and `tao weights`: the subnet owner's, the nominator's and the
-//! validator's commands. Each signs with the wallet's coldkey (or a hotkey for weights), shows
-//! what it will do, confirms, submits and waits for the block.
+//! `tao subnet` and `tao stake`: the subnet owner's and the nominator's commands. Each signs
+//! with the wallet's coldkey, shows what it will do, confirms, submits and waits for the block.
 
 use std::process::ExitCode;
 
@@ -17,7 +16,7 @@ use crate::transfer::{finish, parse_amount, submit};
 use crate::wallet::{self, Common, DEFAULT_URL};
 
 /// Fee limit of these calls: 0.01 τ.
-const FEE_LIMIT: Balance = Balance(10_000_000);
+pub(crate) const FEE_LIMIT: Balance = Balance(10_000_000);
 
 #[derive(Subcommand)]
 pub(crate) enum SubnetCommand {
@@ -179,31 +178,6 @@ pub(crate) enum StakeCommand {
     List {
         #[arg(long)]
         wallet: String,
-        #[arg(long, default_value = DEFAULT_URL)]
-        url: String,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-pub(crate) enum WeightsCommand {
-    /// Set weights from a wallet's hotkey (it pays the fee).
-    Set {
-        #[arg(long)]
-        wallet: String,
-        #[arg(long, default_value = "default")]
-        hotkey: String,
-        #[arg(long)]
-        netuid: NetUid,
-        /// Target UIDs, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        uids: Vec<Uid>,
-        /// Weights, comma-separated, one per UID (scaled so the largest is 65535).
-        #[arg(long, value_delimiter = ',')]
-        values: Vec<u16>,
-        #[arg(long, default_value_t = 0)]
-        version_key: u64,
         #[arg(long, default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
@@ -519,16 +493,4 @@ fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
     let status = submit(&client, &key, "staking", entry, args, FEE_LIMIT, common.json)?;
     Ok(finish(&status, common.json, verb))
-}
-
-pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
-    let WeightsCommand::Set { wallet, hotkey, netuid, uids, values, version_key, url, common } = command;
-    if uids.len() != values.len() {
-        bail!("{} uids but {} values", uids.len(), values.len());
-    }
-    let client = Client::new(&url)?;
-    let key = wallet::hotkey(&common, &wallet, &hotkey)?;
-    let args = borsh::to_vec(&tao_contract_weights::WeightsArgs { netuid, uids, values, version_key })?;
-    let status = submit(&client, &key, "weights", "entry_set_weights", args, FEE_LIMIT, common.json)?;
-    Ok(finish(&status, common.json, "weights set"))
 }

@@ -822,3 +822,79 @@ fn mnemonics_and_keystores_restore_wallets() {
     assert!(!wrong.status.success());
     assert!(!wallets.join("wallets/nope/coldkey.json").exists(), "a wrong password imports nothing");
 }
+
+/// A miner serves its axon and a validator commits weights through the binary: commits are
+/// kept in the wallet with their salt, refused while commit-reveal is off, and a reveal before
+/// its epoch is refused and keeps the commit for later.
+#[test]
+fn axons_and_weight_commits_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("chain"));
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        tao(&wallets, pw, &all)
+    };
+    let local = |args: &[&str]| json_out(&tao(&wallets, pw, &[args, &["--json"]].concat()));
+    // A transaction that fails in its block exits 1 and prints its status.
+    let failed = |out: std::process::Output| -> Value {
+        assert!(!out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let hot = local(&["wallet", "new-hotkey", "--name", "alice", "--hotkey", "default"]);
+    let hot = hot["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "default").unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json_out(&run(&["transfer", "--wallet", "alice", "--to", &hot, "--amount", "10"]));
+    json_out(&run(&["subnet", "register", "--wallet", "alice", "--hotkey", "default", "--netuid", "1"]));
+
+    let served = json_out(&run(&[
+        "axon",
+        "serve",
+        "--wallet",
+        "alice",
+        "--netuid",
+        "1",
+        "--ip",
+        "203.0.113.7",
+        "--port",
+        "8091",
+    ]));
+    assert_eq!(served["receipt"]["outcome"], "Ok", "{served}");
+    let loopback = failed(run(&[
+        "axon",
+        "serve",
+        "--wallet",
+        "alice",
+        "--netuid",
+        "1",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "8091",
+    ]));
+    assert!(loopback["receipt"]["outcome"].to_string().contains("address"), "{loopback}");
+
+    let commit = ["weights", "commit", "--wallet", "alice", "--netuid", "1", "--uids", "0", "--values", "1"];
+    let off = failed(run(&commit));
+    assert!(off["receipt"]["outcome"].to_string().contains("commit-reveal is off"), "{off}");
+    let kept = wallets.join("wallets/alice/commits/default-1");
+    assert!(!kept.exists(), "a refused commit keeps nothing");
+    let set =
+        ["subnet", "set", "--wallet", "alice", "--netuid", "1", "--param", "commit_reveal", "--value", "1"];
+    json_out(&run(&set));
+    let committed = json_out(&run(&commit));
+    assert_eq!(committed["receipt"]["outcome"], "Ok", "{committed}");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1);
+    let early = run(&["weights", "reveal", "--wallet", "alice", "--netuid", "1"]);
+    assert!(
+        String::from_utf8_lossy(&early.stdout).contains("reveal opens at epoch"),
+        "{}",
+        String::from_utf8_lossy(&early.stdout)
+    );
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1, "kept until it reveals");
+}
