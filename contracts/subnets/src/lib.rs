@@ -402,6 +402,33 @@ pub fn entry_query(host: &mut impl Host) -> Result<(), SubnetError> {
     Ok(())
 }
 
+/// One subnet as `entry_list` outputs it.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(crate = "tao_sdk::borsh")]
+pub struct Listed {
+    /// Netuid.
+    pub netuid: NetUid,
+    /// Owner, lock and identity.
+    pub info: SubnetInfo,
+    /// TAO in its pool.
+    pub pool_tao: u64,
+    /// Spot price of its alpha, rao per alpha.
+    pub price: u64,
+}
+
+/// Entry point: outputs every subnet as [`Listed`], by netuid.
+pub fn entry_list(host: &mut impl Host) -> Result<(), SubnetError> {
+    let mut out = Vec::new();
+    for (netuid, info) in subnets(host)? {
+        let pool = pools::pool(host, netuid)?.unwrap_or_default();
+        let price = pools::price_in_rao(pool.spot_price(netuid));
+        out.push(Listed { netuid, info, pool_tao: pool.tao, price });
+    }
+    out.sort_by_key(|l| l.netuid);
+    host.output_as(&out);
+    Ok(())
+}
+
 /// Entry point: outputs the lock cost at this block.
 pub fn entry_lock_cost(host: &mut impl Host) -> Result<(), SubnetError> {
     let now = host.block_height();
@@ -417,6 +444,7 @@ tao_sdk::entry_points!(
     entry_set_identity,
     entry_set_incentive_module,
     entry_query,
+    entry_list,
     entry_lock_cost
 );
 

@@ -82,6 +82,13 @@ pub(crate) enum SubnetCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Every subnet: name, owner, TAO in its pool and its alpha's price.
+    List {
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// A subnet's owner and every hyperparameter.
     Show {
         #[arg(long)]
@@ -193,13 +200,13 @@ fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Runs a read-only view through the node.
-fn query(client: &Client, module: &str, entry: &str, input: Vec<u8>) -> Result<(u64, Vec<u8>)> {
+pub(crate) fn query(client: &Client, module: &str, entry: &str, input: Vec<u8>) -> Result<(u64, Vec<u8>)> {
     let out = client.call("contract_query", json!([module, entry, format!("0x{}", hex::encode(input))]))?;
     Ok((out["height"].as_u64().context("height")?, unhex(&out["output"])?))
 }
 
 /// An amount of alpha, shown like TAO with its own sign.
-fn alpha(rao: u64) -> String {
+pub(crate) fn alpha(rao: u64) -> String {
     Balance(rao).to_string().replace('τ', "α")
 }
 
@@ -364,9 +371,52 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
                 submit(&client, &key, "subnets", "entry_set_incentive_module", args, FEE_LIMIT, common.json)?;
             Ok(finish(&status, common.json, "incentive module set"))
         }
+        SubnetCommand::List { url, common } => list(&Client::new(&url)?, &common),
         SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
     }
+}
+
+/// Every subnet, from the node's head state: `(height, subnets)`.
+pub(crate) fn subnets(client: &Client) -> Result<(u64, Vec<tao_contract_subnets::Listed>)> {
+    let (height, out) = query(client, "subnets", "entry_list", Vec::new())?;
+    Ok((height, borsh::from_slice(&out)?))
+}
+
+fn list(client: &Client, common: &Common) -> Result<ExitCode> {
+    let (height, listed) = subnets(client)?;
+    if common.json {
+        let rows: Vec<Value> = listed
+            .iter()
+            .map(|l| {
+                json!({"netuid": l.netuid, "name": l.info.identity.name, "owner": l.info.owner_coldkey,
+                    "registered_at": l.info.registered_at, "pool_tao": l.pool_tao, "price": l.price})
+            })
+            .collect();
+        println!("{}", json!({"height": height, "subnets": rows}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} subnets at #{height} (not proven; `subnet pool` verifies one)", listed.len());
+    println!("{:>6} {:<20} {:<44} {:>22} {:>18}", "netuid", "name", "owner", "pool TAO", "price");
+    for l in &listed {
+        println!(
+            "{:>6} {:<20} {:<44} {:>22} {:>18}",
+            l.netuid,
+            l.info.identity.name,
+            l.info.owner_coldkey.to_string(),
+            Balance(l.pool_tao).to_string(),
+            price(l.price)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A subnet's registered neurons: `(uid, hotkey)`.
+pub(crate) fn neurons(client: &Client, netuid: NetUid) -> Result<Vec<(Uid, Address)>> {
+    type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
+    let (_, out) = query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
+    let (_, rows): (u64, Vec<Row>) = borsh::from_slice(&out)?;
+    Ok(rows.into_iter().map(|(uid, n, _)| (uid, n.hotkey)).collect())
 }
 
 fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {

@@ -119,6 +119,18 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// A wallet at a glance: verified balance, stake positions with their TAO value, and where
+    /// its hotkeys are registered.
+    Overview {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// Node RPC URL.
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The balance of a wallet's coldkey (or any address), proven against a certified header.
     Balance {
         /// Wallet name.
@@ -380,6 +392,7 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        WalletCommand::Overview { name, url, common } => overview(&Client::new(&url)?, &name, &common)?,
         WalletCommand::Balance { name, address, url, common } => {
             let address = match (address, name) {
                 (Some(a), _) => a,
@@ -436,7 +449,8 @@ fn list(common: &Common) -> Result<()> {
     Ok(())
 }
 
-fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
+/// `address`'s balance verified against a certified header: `(height, rao)`.
+fn verified_balance(client: &Client, address: &Address) -> Result<(u64, u64)> {
     let (_, validators) = client.chain()?;
     let account = client.call("account_get", json!([address]))?;
     let key = tao_contract_token::balance_key(address);
@@ -444,6 +458,70 @@ fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
     let rao = value.map_or(Ok(0), |v| {
         v.try_into().map(u64::from_le_bytes).map_err(|_| anyhow::anyhow!("balance is not 8 bytes"))
     })?;
+    Ok((height, rao))
+}
+
+fn overview(client: &Client, name: &str, common: &Common) -> Result<()> {
+    use crate::subnet::{alpha, neurons, query, subnets};
+    let coldkey = coldkey_address(common, name)?;
+    let (height, free) = verified_balance(client, &coldkey)?;
+    let (_, listed) = subnets(client)?;
+    let price_of = |netuid: u16| {
+        if netuid == 0 {
+            tao_types::RAO_PER_TAO
+        } else {
+            listed.iter().find(|l| l.netuid == netuid).map_or(0, |l| l.price)
+        }
+    };
+    let (_, out) = query(client, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
+    let positions: Vec<(Address, u16, u64)> = borsh::from_slice(&out)?;
+    let value = |netuid: u16, stake: u64| {
+        (u128::from(stake) * u128::from(price_of(netuid)) / u128::from(tao_types::RAO_PER_TAO)) as u64
+    };
+    let staked: u64 = positions.iter().map(|(_, n, s)| value(*n, *s)).sum();
+    let mine = hotkeys(&common.wallet_dir(name)?)?;
+    let mut registrations = Vec::new();
+    for netuid in listed.iter().map(|l| l.netuid) {
+        for (uid, hotkey) in neurons(client, netuid)? {
+            if let Some((hot_name, _)) = mine.iter().find(|(_, a)| *a == hotkey.to_string()) {
+                registrations.push((netuid, uid, hot_name.clone(), hotkey));
+            }
+        }
+    }
+    if common.json {
+        let pos: Vec<_> = positions
+            .iter()
+            .map(|(h, n, s)| json!({"hotkey": h, "netuid": n, "stake": s, "tao_value": value(*n, *s)}))
+            .collect();
+        let regs: Vec<_> = registrations
+            .iter()
+            .map(|(n, u, h, a)| json!({"netuid": n, "uid": u, "hotkey": h, "address": a}))
+            .collect();
+        println!(
+            "{}",
+            json!({"name": name, "coldkey": coldkey, "balance_rao": free, "verified_at": height,
+                "staked_tao_value": staked, "positions": pos, "registrations": regs})
+        );
+        return Ok(());
+    }
+    println!("wallet {name}  coldkey {coldkey}");
+    println!("  free      {}  (verified at #{height})", Balance(free));
+    println!("  staked    ≈ {}  at current prices", Balance(staked));
+    for (hotkey, netuid, stake) in &positions {
+        println!(
+            "    subnet {netuid:>3}  {hotkey}  {}  ≈ {}",
+            alpha(*stake),
+            Balance(value(*netuid, *stake))
+        );
+    }
+    for (netuid, uid, hot_name, address) in &registrations {
+        println!("  hotkey {hot_name} ({address}) is UID {uid} on subnet {netuid}");
+    }
+    Ok(())
+}
+
+fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
+    let (height, rao) = verified_balance(client, address)?;
     if common.json {
         println!("{}", json!({"address": address, "balance_rao": rao, "verified_at": height}));
     } else {

@@ -852,6 +852,16 @@ fn axons_and_weight_commits_through_the_cli() {
     json_out(&run(&["transfer", "--wallet", "alice", "--to", &hot, "--amount", "10"]));
     json_out(&run(&["subnet", "register", "--wallet", "alice", "--hotkey", "default", "--netuid", "1"]));
 
+    let listed = json_out(&run(&["subnet", "list"]));
+    assert_eq!(
+        (listed["subnets"][0]["netuid"].as_u64(), listed["subnets"][0]["name"].as_str()),
+        (Some(1), Some("example"))
+    );
+    assert!(listed["subnets"][0]["price"].as_u64().unwrap() > 0);
+    let overview = json_out(&run(&["wallet", "overview", "--name", "alice"]));
+    assert_eq!(overview["registrations"][0]["netuid"], 1, "{overview}");
+    assert_eq!(overview["registrations"][0]["hotkey"], "default");
+    assert!(overview["balance_rao"].as_u64().unwrap() > 0 && overview["verified_at"].as_u64().unwrap() > 0);
     let served = json_out(&run(&[
         "axon",
         "serve",
