@@ -742,9 +742,9 @@ fn a_node_runs_a_chain_from_a_json_spec() {
     );
 }
 
-/// `tao gov` through the binary: a proposal is made, voted on and listed; with no stake on the
-/// dev chain the vote cannot reach quorum, so it is rejected and its deposit burned. The proven
-/// proposal is served by `gov_proposal`.
+/// `tao gov` through the binary: a proposal is made, voted on with alice's root stake (all the
+/// dev chain's stake), passes and applies; a second one nobody votes on misses quorum and its
+/// deposit is burned. The proven proposal is served by `gov_proposal`.
 #[test]
 fn governance_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -767,17 +767,21 @@ fn governance_through_the_cli() {
     let proposed = run(&["gov", "propose", "--wallet", "alice", "--set-param", "1:kappa=40000"]);
     assert_eq!(proposed["receipt"]["outcome"], "Ok", "{proposed}");
     run(&["gov", "vote", "--wallet", "alice", "--id", "0", "--approve"]);
-    let listed = json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]));
-    assert_eq!(listed["proposals"][0]["action"], "set kappa of subnet 1 to 40000");
-    assert_eq!(listed["proposals"][0]["status"], "voting");
-    wait_until("the vote to end", || {
-        json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]))["proposals"][0]["status"]
-            != "voting"
-    });
-    let listed = json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]));
+    run(&["gov", "propose", "--wallet", "alice", "--network-rate-limit", "99"]);
+    let list = || json_out(&tao(&wallets, pw, &["gov", "list", "--json", "--url", &url]));
+    let listed = list();
+    assert_eq!(listed["proposals"][1]["action"], "set kappa of subnet 1 to 40000", "newest first");
+    assert_eq!(listed["proposals"][1]["status"], "voting");
+    wait_until("the votes to end", || list()["proposals"][0]["status"] != "voting");
+    let listed = list();
+    assert_eq!(listed["proposals"][1]["status"], "passed, applied");
     assert_eq!(listed["proposals"][0]["status"], "rejected (no quorum, deposit burned)");
+    let params = node.result("subnet_get", json!([1]))["hyperparameters"].clone();
+    let kappa =
+        params.as_array().unwrap().iter().find(|p| p["name"] == "kappa").unwrap()["effective"].clone();
+    assert_eq!(kappa, 40_000);
     let proven = node.result("gov_proposal", json!([0]));
-    assert!(proven["status"].as_str().unwrap().starts_with("Rejected"), "{proven}");
+    assert_eq!(proven["status"], "Applied", "{proven}");
     let value = unhex(&proven["proof"]["value"]);
     let at: Hash = serde_json::from_value(proven["proof"]["root"].clone()).unwrap();
     let proof = tao_state::StateProof::decode(&unhex(&proven["proof"]["proof"])).unwrap();

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use tao_chain::{Genesis, GenesisCall, SYSTEM_MODULES, Validator};
 use tao_contract_governance::GovParams;
+use tao_contract_staking::StakeArgs;
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, params};
 use tao_crypto::PublicKey;
 use tao_crypto::SecretKey;
@@ -26,6 +27,9 @@ pub const DEV_GOVERNANCE: GovParams = GovParams {
     threshold: 32_767,
     activation_delay: 5,
 };
+/// Alice's root stake to `alice-hot` on the dev chain: a root validator, and stake for
+/// governance votes to weigh.
+pub const DEV_ROOT_STAKE: u64 = 1_000 * tao_types::RAO_PER_TAO;
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: u64 = 0x7a0_de7;
 
@@ -112,6 +116,10 @@ pub struct SpecSubnet {
     /// Whether weights go through commit-reveal (subtensor's default: true).
     #[serde(default = "yes")]
     pub commit_reveal: bool,
+    /// Rao the owner stakes on root to its hotkey, registered at UID 0, making it a root
+    /// validator (0: neither).
+    #[serde(default)]
+    pub root_stake: u64,
 }
 
 fn yes() -> bool {
@@ -153,6 +161,7 @@ impl ChainSpec {
                 hotkey: dev_key("alice-hot").address(),
                 name: "example".into(),
                 commit_reveal: false,
+                root_stake: DEV_ROOT_STAKE,
             }],
             governance: Some(DEV_GOVERNANCE),
         }
@@ -201,9 +210,25 @@ impl ChainSpec {
                 caller: subnet.owner,
                 input: borsh::to_vec(&register).unwrap_or_default(),
             });
+            // Netuids are handed out from 1 in order.
+            let netuid = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            if subnet.root_stake > 0 {
+                let as_owner = |module: &str, entry: &str, input: Vec<u8>| GenesisCall {
+                    module: module.into(),
+                    entry: entry.into(),
+                    caller: subnet.owner,
+                    input,
+                };
+                calls.push(as_owner(
+                    "neurons",
+                    "entry_burned_register",
+                    borsh::to_vec(&(netuid, subnet.hotkey)).unwrap_or_default(),
+                ));
+                let stake =
+                    StakeArgs { hotkey: subnet.hotkey, netuid: 0, amount: subnet.root_stake, limit: None };
+                calls.push(as_owner("staking", "entry_add_stake", borsh::to_vec(&stake).unwrap_or_default()));
+            }
             if !subnet.commit_reveal {
-                // Netuids are handed out from 1 in order.
-                let netuid = u16::try_from(i + 1).unwrap_or(u16::MAX);
                 calls.push(system(
                     "subnets",
                     "entry_set_hyperparameter",
@@ -245,8 +270,8 @@ mod tests {
         let genesis = dev.genesis(Vec::new()).unwrap();
         assert_eq!(
             genesis.calls.len(),
-            4,
-            "rate limit, governance rules, the example subnet, its commit-reveal off"
+            6,
+            "rate limit, governance rules, the example subnet, its owner's UID 0 and root stake, commit-reveal off"
         );
         let mut bad = dev.clone();
         bad.validators[0].key = "0x02ab".into();

@@ -188,10 +188,14 @@ fn the_dev_chain_has_an_example_subnet_that_earns_emission() {
     let dir = tempfile::tempdir().unwrap();
     let node = node(dir.path());
     let alice = dev_key("alice").address();
+    let registration = tao_contract_neurons::INITIAL_BURN;
     assert_eq!(
         node.balance(&alice),
-        tao_node::spec::DEV_BALANCE - tao_contract_subnets::MIN_LOCK,
-        "alice locked the example subnet's cost"
+        tao_node::spec::DEV_BALANCE
+            - tao_contract_subnets::MIN_LOCK
+            - registration
+            - tao_node::spec::DEV_ROOT_STAKE,
+        "alice paid the example subnet's lock, registered alice-hot and staked on root"
     );
     let issuance = |n: &Node| {
         n.store().get(b"token/issuance").unwrap().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
@@ -224,7 +228,6 @@ fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
 
     // Subnet 1 (alice's): three miners of bob, alice's hotkey validates with stake and weights.
     let bob = dev_key("bob");
-    chain.call(&alice, "neurons", "entry_burned_register", (1u16, alice_hot.address()));
     for m in ["m1", "m2", "m3"] {
         chain.call(&bob, "neurons", "entry_burned_register", (1u16, dev_key(m).address()));
     }
@@ -327,7 +330,6 @@ fn governance_upgrades_a_system_module_at_its_activation_block() {
     let (alice, bob, alice_hot) = (dev_key("alice"), dev_key("bob"), dev_key("alice-hot").address());
     let code = std::fs::read(contract_dir().join("tao_contract_example_token_burn_fees.wasm")).unwrap();
     let code = chain.deploy(&bob, &code);
-    chain.call(&alice, "neurons", "entry_burned_register", (1u16, alice_hot));
     for (who, tao) in [(&alice, 1_000), (&bob, 100)] {
         let stake =
             StakeArgs { hotkey: alice_hot, netuid: 0, amount: tao * tao_types::RAO_PER_TAO, limit: None };
