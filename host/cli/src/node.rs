@@ -188,10 +188,8 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
             _ = ticks.tick() => {
                 let producer = node.clone();
                 let header = tokio::task::spawn_blocking(move || producer.produce(now_ms())).await??;
-                if args.json {
-                    println!("{}", json!({"event": "block", "height": header.height, "hash": header.hash(), "state_root": header.state_root}));
-                } else {
-                    println!("block #{} {} root {}", header.height, header.hash(), header.state_root);
+                for line in block_log(&node.stored(header.height)?, args.json) {
+                    println!("{line}");
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
@@ -201,10 +199,76 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     Ok(())
 }
 
+/// The log lines of a block (JSON with `--json`): the block, and a warning for each subnet
+/// whose own incentive module failed and was replaced by Yuma.
+fn block_log(stored: &tao_node::StoredBlock, json: bool) -> Vec<String> {
+    let header = &stored.block.header;
+    let txs = stored.block.txs.len();
+    let mut lines = vec![if json {
+        json!({"event": "block", "height": header.height, "hash": header.hash(), "state_root": header.state_root,
+            "time_ms": header.time_ms, "txs": txs})
+        .to_string()
+    } else {
+        format!("block #{} {} root {} ({txs} txs)", header.height, header.hash(), header.state_root)
+    }];
+    for (topic, data) in &stored.events {
+        if topic != b"epoch_fallback" {
+            continue;
+        }
+        let Ok((netuid, module, why)) = borsh::from_slice::<(u16, tao_types::Hash, String)>(data) else {
+            continue;
+        };
+        lines.push(if json {
+            json!({"event": "epoch_fallback", "level": "warn", "height": header.height, "netuid": netuid,
+                "module": module, "reason": why})
+            .to_string()
+        } else {
+            format!("warn: subnet {netuid}'s incentive module {module} failed ({why}); the epoch was paid with Yuma")
+        });
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::{block_log, parse_duration};
     use std::time::Duration;
+
+    #[test]
+    fn block_logs_warn_of_incentive_module_fallbacks() {
+        let key = tao_crypto::SecretKey::from_bytes(&[3; 32]).unwrap();
+        let header = tao_chain::Header {
+            parent: tao_types::Hash([0; 32]),
+            height: 7,
+            time_ms: 1,
+            state_root: tao_types::Hash([1; 32]),
+            txs_root: tao_types::Hash([2; 32]),
+            receipts_root: tao_types::Hash([3; 32]),
+            validators_hash: tao_types::Hash([4; 32]),
+            next_validators_hash: tao_types::Hash([4; 32]),
+            proposer: key.address(),
+        };
+        let fallback = borsh::to_vec(&(2u16, tao_types::Hash([9; 32]), "out of gas".to_string())).unwrap();
+        let stored = tao_node::StoredBlock {
+            certificate: tao_chain::Certificate::sign(&header, &[(0, &key)]),
+            block: tao_chain::Block { header, txs: Vec::new() },
+            receipts: Vec::new(),
+            events: vec![(b"epoch".to_vec(), vec![1]), (b"epoch_fallback".to_vec(), fallback)],
+        };
+        let text = block_log(&stored, false);
+        assert_eq!(text.len(), 2);
+        assert!(text[0].starts_with("block #7 ") && text[0].ends_with("(0 txs)"));
+        assert!(text[1].contains("subnet 2's incentive module") && text[1].contains("out of gas"));
+        let json: Vec<serde_json::Value> =
+            block_log(&stored, true).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!((json[0]["event"].as_str(), json[0]["height"].as_u64()), (Some("block"), Some(7)));
+        assert_eq!(
+            (json[1]["event"].as_str(), json[1]["reason"].as_str()),
+            (Some("epoch_fallback"), Some("out of gas"))
+        );
+    }
 
     #[test]
     fn durations() {
