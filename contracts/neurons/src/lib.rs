@@ -77,6 +77,11 @@ pub fn count(host: &mut impl Host, netuid: NetUid) -> Result<u16, NeuronError> {
     Ok(COUNT.load(host, &netuid)?.unwrap_or(0))
 }
 
+/// Storage key of `netuid`'s UID count (a borsh `u16`), for proofs.
+pub fn count_key(netuid: NetUid) -> Vec<u8> {
+    COUNT.key(&netuid)
+}
+
 /// Storage key of the neuron at (`netuid`, `uid`) (a borsh [`Neuron`]), for proofs.
 pub fn neuron_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     NEURONS.key(&(netuid, uid))

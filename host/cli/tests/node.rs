@@ -210,6 +210,15 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     assert_eq!(stake["stake"], 0);
     verify(&stake["proofs"]["pool"]);
 
+    // Its metagraph: the UID count and every neuron, proven at one height.
+    let graph = node.result("subnet_metagraph", json!([1]));
+    assert_eq!(graph["count"]["decoded"], 1, "alice-hot at UID 0");
+    let graph_at: Hash = serde_json::from_value(graph["count"]["root"].clone()).unwrap();
+    for p in [&graph["count"], &graph["neurons"][0]["neuron"]] {
+        let proof = tao_state::StateProof::decode(&unhex(&p["proof"])).unwrap();
+        tao_state::verify(&graph_at, &unhex(&p["key"]), Some(&unhex(&p["value"])), &proof).unwrap();
+    }
+
     // The example subnet's pool, proven, and a quote computed from it; refusals are typed.
     let pool = node.result("pool_get", json!([1]));
     let pool_at: Hash = serde_json::from_value(pool["proof"]["root"].clone()).unwrap();
@@ -404,6 +413,14 @@ fn websocket_subscribers_receive_each_new_head() {
         })
         .collect();
     assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
+    let (mut finalized, _) = tungstenite::connect(format!("ws://{}", node.addr)).unwrap();
+    let subscribe =
+        json!({"jsonrpc": "2.0", "id": 2, "method": "chain_subscribeFinalizedHeads", "params": []});
+    finalized.send(tungstenite::Message::Text(subscribe.to_string().into())).unwrap();
+    let mut next_final =
+        || -> Value { serde_json::from_str(finalized.read().unwrap().to_text().unwrap()).unwrap() };
+    assert!(!next_final()["result"].is_null());
+    assert_eq!(next_final()["method"], "chain_finalizedHead");
 
     // Prometheus metrics on their own port.
     let mut stream = TcpStream::connect(&node.metrics).unwrap();

@@ -268,6 +268,23 @@ fn gov_proposal(node: &Node, params: Params<'_>) -> RpcResult {
     }))
 }
 
+/// Every neuron of `netuid` with its last epoch's scores, all proven at one height (with the
+/// proven UID count, so no neuron can be left out).
+fn subnet_metagraph(node: &Node, params: Params<'_>) -> RpcResult {
+    let mut seq = params.sequence();
+    let netuid: u16 = seq.next()?;
+    let height = height_or_head(node, seq.optional_next()?)?;
+    let count = proven_as::<u16>(node, &tao_contract_neurons::count_key(netuid), Some(height))?;
+    let n = count["decoded"].as_u64().unwrap_or(0);
+    let mut neurons = Vec::new();
+    for uid in 0..u16::try_from(n).unwrap_or(u16::MAX) {
+        let neuron = proven(node, &tao_contract_neurons::neuron_key(netuid, uid), Some(height))?;
+        let scores = proven(node, &tao_contract_incentive::scores_key(netuid, uid), Some(height))?;
+        neurons.push(json!({ "uid": uid, "neuron": neuron, "scores": scores }));
+    }
+    Ok(json!({ "netuid": netuid, "height": height, "count": count, "neurons": neurons }))
+}
+
 /// A neuron and its last epoch's scores, both proven.
 fn neuron_get(node: &Node, params: Params<'_>) -> RpcResult {
     let mut seq = params.sequence();
@@ -305,6 +322,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     m.register_method("subnet_get", |params, node, _| subnet_get(node, params))?;
     m.register_method("stake_get", |params, node, _| stake_get(node, params))?;
     m.register_method("neuron_get", |params, node, _| neuron_get(node, params))?;
+    m.register_method("subnet_metagraph", |params, node, _| subnet_metagraph(node, params))?;
     m.register_method("pool_get", |params, node, _| pool_get(node, params))?;
     m.register_method("pool_quote", |params, node, _| pool_quote(node, params))?;
     m.register_method("gov_proposal", |params, node, _| gov_proposal(node, params))?;
@@ -336,11 +354,13 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
         }
         Ok(out)
     })?;
-    m.register_subscription(
-        "chain_subscribeHeads",
-        "chain_head",
-        "chain_unsubscribeHeads",
-        |_, pending, node, _| async move {
+    // One authority finalizes each block as it produces it, so new and finalized heads are the
+    // same stream; both names exist so clients written for a BFT chain need no change.
+    for (subscribe, notification, unsubscribe) in [
+        ("chain_subscribeHeads", "chain_head", "chain_unsubscribeHeads"),
+        ("chain_subscribeFinalizedHeads", "chain_finalizedHead", "chain_unsubscribeFinalizedHeads"),
+    ] {
+        m.register_subscription(subscribe, notification, unsubscribe, |_, pending, node, _| async move {
             let mut heads = node.subscribe();
             let sink = pending.accept().await?;
             while let Ok(header) = heads.recv().await {
@@ -348,7 +368,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
                 sink.send(message).await?;
             }
             jsonrpsee::core::SubscriptionResult::Ok(())
-        },
-    )?;
+        })?;
+    }
     Ok(m)
 }
