@@ -33,8 +33,20 @@ pub const DEV_ROOT_STAKE: u64 = 1_000 * tao_types::RAO_PER_TAO;
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: u64 = 0x7a0_de7;
 
-/// The dev key called `name`: its secret is keccak256("wasmtensor/dev/" ‖ name).
+/// The well-known development mnemonic (Hardhat's and Anvil's): the funded dev accounts are its
+/// first accounts, so MetaMask shows the same addresses after importing it.
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// The dev key called `name`: the [`DEV_ACCOUNTS`] are [`DEV_MNEMONIC`]'s accounts at
+/// m/44'/60'/0'/0/i in order (alice is the first); every other name (hotkeys such as
+/// `alice-hot`, the `validator`) has the secret keccak256("wasmtensor/dev/" ‖ name).
 pub fn dev_key(name: &str) -> SecretKey {
+    if let Some(index) = DEV_ACCOUNTS.iter().position(|a| *a == name) {
+        let path = format!("m/44'/60'/0'/0/{index}");
+        // The mnemonic and the paths are fixed and checked by a test.
+        return tao_crypto::hd::secret_from_mnemonic(DEV_MNEMONIC, "", &path)
+            .unwrap_or_else(|_| unreachable_dev_key(name));
+    }
     let seed = keccak256(format!("wasmtensor/dev/{name}").as_bytes());
     // A Keccak output is a valid secp256k1 scalar except with negligible probability; the dev
     // names are fixed and checked by a test.
@@ -288,5 +300,8 @@ mod tests {
         addresses.sort();
         addresses.dedup();
         assert_eq!(addresses.len(), DEV_ACCOUNTS.len() + 1);
+        // MetaMask / Hardhat's first two accounts of the development mnemonic.
+        assert_eq!(dev_key("alice").address().to_string(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(dev_key("bob").address().to_string(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
     }
 }
