@@ -628,27 +628,12 @@ fn subnet_economy_end_to_end() {
         (shown["deployed"].as_bool(), shown["size"].as_u64()),
         (Some(true), Some(std::fs::metadata(&top_k).unwrap().len()))
     );
-    // Owners may not switch in the 10 blocks before an epoch: try again after one.
-    let set = || {
-        tao(
-            &wallets,
-            pw,
-            &[
-                "subnet",
-                "set-module",
-                "--wallet",
-                "owner",
-                "--netuid",
-                &netuid,
-                "--hash",
-                &hash,
-                "--json",
-                "--yes",
-                "--url",
-                &url,
-            ],
-        )
+    let set_module = |hash: &str| {
+        let args = ["subnet", "set-module", "--wallet", "owner", "--netuid", &netuid, "--hash", hash];
+        tao(&wallets, pw, &[&args[..], &["--json", "--yes", "--url", &url]].concat())
     };
+    // Owners may not switch in the 10 blocks before an epoch: try again after one.
+    let set = || set_module(&hash);
     let mut switched = set();
     for _ in 0..20 {
         if switched.status.success() || !String::from_utf8_lossy(&switched.stdout).contains("frozen") {
@@ -659,24 +644,7 @@ fn subnet_economy_end_to_end() {
     }
     json_out(&switched);
     let unknown = format!("0x{}", "ab".repeat(32));
-    let refused = tao(
-        &wallets,
-        pw,
-        &[
-            "subnet",
-            "set-module",
-            "--wallet",
-            "owner",
-            "--netuid",
-            &netuid,
-            "--hash",
-            &unknown,
-            "--json",
-            "--yes",
-            "--url",
-            &url,
-        ],
-    );
+    let refused = set_module(&unknown);
     assert!(
         String::from_utf8_lossy(&refused.stdout).contains("no deployed code"),
         "{}",

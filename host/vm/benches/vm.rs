@@ -7,6 +7,8 @@
 //! - `prepare/*`: getting a runnable module from the disk artifact cache vs compiling it.
 //! - `epoch/{native,wasm}/<n>_<dense|sparse>`: one Yuma epoch on a synthetic graph of n UIDs
 //!   (64 validators; dense: every server weighted, sparse: 32 each), natively vs in Wasm.
+//! - `stake/{native,wasm}/add_stake_limit`: one limit-priced stake through a subnet's pool (the
+//!   swap, the limit bisection, the share pool), natively vs the compiled staking module.
 #![allow(clippy::unwrap_used, reason = "benchmark setup: a failure should panic")]
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 
@@ -96,6 +98,8 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    stake_benches(c, &vm);
+
     let dir = tempfile::tempdir().unwrap();
     let cached = Vm::new(VmConfig { artifact_dir: Some(dir.path().into()), ..VmConfig::default() }).unwrap();
     let admitted = cached.admit(&kit_bytes, CodeClass::Uploaded).unwrap();
@@ -113,6 +117,66 @@ fn benches(c: &mut Criterion) {
             let fresh = Vm::new(VmConfig::default()).unwrap();
             fresh.prepare(&admitted).unwrap()
         })
+    });
+    group.finish();
+}
+
+/// A subnet with a pool (subnet 1, owner 1, hotkey 10 registered) and a funded coldkey 2.
+fn staking_state() -> tao_sdk::MemoryHost {
+    use tao_contract_subnets::SubnetIdentity;
+    let addr = |n: u8| tao_sdk::Address([n; 20]);
+    let mut host = tao_sdk::MemoryHost::new();
+    host.caller = tao_contract_token::SYSTEM;
+    host.block_height = 1;
+    let run = host.run(&[], |h| {
+        for who in [1u8, 2] {
+            tao_contract_token::mint(h, &addr(who), 1_000_000_000_000_000)
+                .map_err(tao_contract_staking::StakeError::from)?;
+        }
+        tao_contract_subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
+        tao_contract_neurons::burned_register(h, &addr(1), 1, &addr(10))
+            .map(|_| ())
+            .map_err(tao_contract_staking::StakeError::from)
+    });
+    assert_eq!(run.outcome, tao_sdk::NativeOutcome::Ok);
+    host
+}
+
+fn stake_benches(c: &mut Criterion, vm: &Vm) {
+    use tao_contract_staking::{Limit, StakeArgs, entry_add_stake};
+    let state = staking_state();
+    let limit = Limit { price: 2_000_000_000, partial: true };
+    let args = borsh::to_vec(&StakeArgs {
+        hotkey: tao_sdk::Address([10; 20]),
+        netuid: 1,
+        amount: 500_000_000_000,
+        limit: Some(limit),
+    })
+    .unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let code =
+        std::fs::read(target.join("wasm32-unknown-unknown/contract/tao_contract_staking.wasm")).unwrap();
+    let module = vm.prepare(&vm.admit(&code, CodeClass::Uploaded).unwrap()).unwrap();
+    let storage = Arc::new(MemoryStorage(state.storage.clone()));
+    let ctx = CallContext { caller: tao_sdk::Address([2; 20]), block_height: 2, block_time_ms: 0 };
+    let wasm = vm.call(&module, "entry_add_stake", &args, ctx, storage.clone(), 1 << 32).unwrap();
+    assert!(wasm.outcome.is_ok(), "{:?}", wasm.outcome);
+    let mut group = c.benchmark_group("stake");
+    group.bench_function("native/add_stake_limit", |b| {
+        b.iter_batched(
+            || state.clone(),
+            |mut h| {
+                h.caller = ctx.caller;
+                h.block_height = 2;
+                h.run(&args, entry_add_stake)
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("wasm/add_stake_limit", |b| {
+        b.iter(|| vm.call(&module, "entry_add_stake", &args, ctx, storage.clone(), 1 << 32).unwrap())
     });
     group.finish();
 }
