@@ -10,7 +10,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Crates that must also build for `wasm32-unknown-unknown` (the contracts' and wallet's view).
-const WASM_CRATES: &[&str] = &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-web"];
+const WASM_CRATES: &[&str] =
+    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-web"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

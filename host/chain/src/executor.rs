@@ -10,8 +10,8 @@ use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
 use tao_vm::{CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, Vm, WriteSet};
 
-use crate::block::{Receipt, TxOutcome, merkle_root};
 use crate::keys;
+use tao_light::{Receipt, TxOutcome, merkle_root};
 
 /// Gas of each begin-block hook call: chain work, bounded by its own loops, not by users.
 pub const HOOK_GAS: u64 = 20_000_000_000;

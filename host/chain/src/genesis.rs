@@ -6,9 +6,9 @@ use tao_crypto::ChainDomain;
 use tao_types::{Address, Hash, keccak256};
 use tao_vm::{CallContext, Layered, MemoryStorage, Vm, WriteSet};
 
-use crate::block::{Header, Validator, validators_hash};
 use crate::executor::{ChainError, Executor};
 use crate::keys;
+use tao_light::{Header, Validator, validators_hash};
 
 /// What the chain starts with.
 #[derive(Debug, Clone)]

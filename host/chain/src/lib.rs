@@ -3,16 +3,15 @@
 //! every node executing the same block on the same state gets the same writes, receipts and
 //! roots. Chain logic itself lives in the system contracts it calls.
 
-mod block;
 mod executor;
 mod genesis;
 pub mod keys;
 
-pub use block::{
-    Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
-};
 pub use executor::{
     BEGIN_BLOCK, ChainError, DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,
     QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES,
 };
 pub use genesis::{Built, Genesis, GenesisCall};
+pub use tao_light::{
+    Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
+};

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
 use tao_crypto::{ChainDomain, PublicKey};
+use tao_light::LightClient;
 use tao_types::Hash;
 
 /// Largest response read.
@@ -86,34 +87,45 @@ impl Client {
         Ok(serde_json::from_value(entry["code_hash"].clone())?)
     }
 
-    /// The header at `height`, checked against its certificate and `validators`.
-    pub(crate) fn certified_header(&self, height: u64, validators: &[Validator]) -> Result<Header> {
+    /// The header at `height` and its certificate, as the node serves them (not yet believed).
+    fn header(&self, height: u64) -> Result<(Header, Certificate)> {
         let got = self.call("chain_header", json!([height]))?;
         let header: Header = borsh::from_slice(&unhex(&got["header"]["encoded"])?)?;
         let certificate: Certificate = borsh::from_slice(&unhex(&got["certificate"]["encoded"])?)?;
         if header.height != height {
             bail!("asked for header {height}, got {}", header.height);
         }
-        certificate.verify(&header, validators).context("the header's certificate does not verify")?;
-        Ok(header)
+        Ok((header, certificate))
     }
 
-    /// Checks a `state_get`-style proof object for `key` against a certified header; returns
-    /// the value. The key is ours, never the server's: a proof of another key does not verify.
-    pub(crate) fn verified_value(
-        &self,
-        proof: &Value,
-        key: &[u8],
-        validators: &[Validator],
-    ) -> Result<(u64, Option<Vec<u8>>)> {
+    /// A light client trusting the node's genesis header, checked against the genesis hash the
+    /// node announces and bound to the validator set it commits to.
+    fn light_client(&self) -> Result<LightClient> {
+        let (domain, validators) = self.chain()?;
+        let (genesis, _) = self.header(0)?;
+        if genesis.hash() != domain.genesis_hash {
+            bail!("the node's genesis header does not hash to its genesis hash");
+        }
+        Ok(LightClient::new(genesis, validators)?)
+    }
+
+    /// Checks a `state_get`-style proof object for `key` with a light client that accepted the
+    /// proof's header; returns the height and the value. The key is ours, never the server's: a
+    /// proof of another key does not verify.
+    pub(crate) fn verified_value(&self, proof: &Value, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
         let height = proof["height"].as_u64().context("height")?;
-        let header = self.certified_header(height, validators)?;
+        let mut light = self.light_client()?;
+        if height > light.head().height {
+            let (header, certificate) = self.header(height)?;
+            light.accept(header, &certificate).context("the proof's header is not certified")?;
+        }
         let value = match &proof["value"] {
             Value::Null => None,
             v => Some(unhex(v)?),
         };
         let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)?;
-        tao_state::verify(&header.state_root, key, value.as_deref(), &state_proof)
+        light
+            .verify(key, value.as_deref(), &state_proof)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
     }

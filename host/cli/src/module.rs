@@ -140,10 +140,9 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
 
 fn show_deployed(hash: &Hash, url: &str, json: bool) -> Result<ExitCode> {
     let client = Client::new(url)?;
-    let (_, validators) = client.chain()?;
     let key = tao_chain::keys::code(hash);
     let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (height, code) = client.verified_value(&proof, &key, &validators)?;
+    let (height, code) = client.verified_value(&proof, &key)?;
     let size = code.as_ref().map(Vec::len);
     if json {
         println!(

@@ -217,9 +217,8 @@ fn price(rao_per_alpha: u64) -> String {
 
 /// `netuid`'s pool, verified against a certified header: `(height, pool)`.
 fn verified_pool(client: &Client, netuid: NetUid) -> Result<(u64, SubnetPool)> {
-    let (_, validators) = client.chain()?;
     let got = client.call("pool_get", json!([netuid]))?;
-    let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid), &validators)?;
+    let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid))?;
     let pool = match value {
         Some(bytes) => borsh::from_slice(&bytes)?,
         None if netuid == pools::ROOT => SubnetPool::default(),

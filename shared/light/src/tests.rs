@@ -1,0 +1,112 @@
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use tao_crypto::SecretKey;
+use tao_state::MemoryTree;
+use tao_types::Hash;
+
+use super::*;
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_bytes(&[n; 32]).unwrap()
+}
+
+/// Three validators of power 1, 1 and 2 (more than two thirds needs 3 of the 4).
+fn set() -> Vec<Validator> {
+    [(1, 1), (2, 1), (3, 2)]
+        .iter()
+        .map(|(k, power)| Validator { key: key(*k).public_key(), power: *power })
+        .collect()
+}
+
+fn header(parent: &Header, state_root: Hash) -> Header {
+    Header {
+        parent: parent.hash(),
+        height: parent.height + 1,
+        time_ms: parent.time_ms + 1,
+        state_root,
+        txs_root: Hash::default(),
+        receipts_root: Hash::default(),
+        validators_hash: parent.next_validators_hash,
+        next_validators_hash: parent.next_validators_hash,
+        proposer: key(1).address(),
+    }
+}
+
+fn genesis() -> Header {
+    let hash = validators_hash(&set());
+    Header {
+        parent: Hash::default(),
+        height: 0,
+        time_ms: 0,
+        state_root: Hash::default(),
+        txs_root: Hash::default(),
+        receipts_root: Hash::default(),
+        validators_hash: hash,
+        next_validators_hash: hash,
+        proposer: key(1).address(),
+    }
+}
+
+/// Signed by validators `who` (indices into [`set`]).
+fn sign(h: &Header, who: &[u32]) -> Certificate {
+    let keys: Vec<(u32, SecretKey)> = who.iter().map(|i| (*i, key(*i as u8 + 1))).collect();
+    let refs: Vec<(u32, &SecretKey)> = keys.iter().map(|(i, k)| (*i, k)).collect();
+    Certificate::sign(h, &refs)
+}
+
+#[test]
+fn follows_certified_headers_and_refuses_the_rest() {
+    assert_eq!(LightClient::new(genesis(), set()[..2].to_vec()).unwrap_err(), LightError::CheckpointMismatch);
+    let mut client = LightClient::new(genesis(), set()).unwrap();
+    let one = header(&genesis(), Hash([1; 32]));
+    // 2 of 4 power is not more than two thirds; 3 of 4 is.
+    assert!(matches!(
+        client.accept(one.clone(), &sign(&one, &[0, 1])),
+        Err(LightError::Certificate { height: 1, .. })
+    ));
+    client.accept(one.clone(), &sign(&one, &[0, 2])).unwrap();
+    assert_eq!(client.head(), &one);
+    assert_eq!(
+        client.accept(one.clone(), &sign(&one, &[0, 2])),
+        Err(LightError::NotNewer { head: 1, got: 1 })
+    );
+    let mut forked = header(&genesis(), Hash([2; 32]));
+    forked.height = 2;
+    assert_eq!(
+        client.accept(forked.clone(), &sign(&forked, &[0, 1, 2])),
+        Err(LightError::NotChild { height: 2 })
+    );
+    // A later header under the same set may skip heights.
+    let two = header(&one, Hash([2; 32]));
+    let three = header(&two, Hash([3; 32]));
+    client.accept(three.clone(), &sign(&three, &[1, 2])).unwrap();
+    assert_eq!(client.head().height, 3);
+    // Another set is refused until the new set is handed over.
+    let mut other = header(&three, Hash([4; 32]));
+    other.validators_hash = Hash([7; 32]);
+    assert_eq!(
+        client.accept(other.clone(), &sign(&other, &[0, 1, 2])),
+        Err(LightError::ValidatorSetChanged { height: 4 })
+    );
+    // A certificate for another header does not carry over.
+    let four = header(&three, Hash([4; 32]));
+    assert!(matches!(client.accept(four, &sign(&other, &[0, 1, 2])), Err(LightError::Certificate { .. })));
+}
+
+#[test]
+fn values_are_believed_only_with_a_proof_against_the_trusted_root() {
+    let mut tree = MemoryTree::new();
+    let root = tree.apply(0, [(b"balance/alice".to_vec(), Some(b"42".to_vec()))]).unwrap();
+    let mut client = LightClient::new(genesis(), set()).unwrap();
+    let one = header(&genesis(), root);
+    client.accept(one.clone(), &sign(&one, &[0, 1, 2])).unwrap();
+    let (value, proof) = tree.get_with_proof(b"balance/alice", 0).unwrap();
+    assert_eq!(client.verify(b"balance/alice", value.as_deref(), &proof), Ok(()));
+    assert_eq!(client.verify(b"balance/alice", Some(b"43"), &proof), Err(LightError::BadProof { height: 1 }));
+    assert_eq!(
+        client.verify(b"balance/bob", value.as_deref(), &proof),
+        Err(LightError::BadProof { height: 1 })
+    );
+    let (absent, proof) = tree.get_with_proof(b"balance/bob", 0).unwrap();
+    assert_eq!(client.verify(b"balance/bob", absent.as_deref(), &proof), Ok(()), "absence is proven too");
+}
