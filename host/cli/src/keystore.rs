@@ -1,133 +1,18 @@
-//! Coldkey files in the keystore-v3 style: scrypt turns the password into a key, AES-128-CTR
-//! encrypts the secret, and Keccak-256(key[16..32] ‖ ciphertext) authenticates it, so a wrong
-//! password is detected rather than yielding a wrong key. Salt and IV are random per file; the
-//! parameters are stored with the ciphertext.
+//! The CLI's side of key files: the format is `tao_crypto::keystore`; this adds the operating
+//! system's randomness for keys, salts and IVs.
 
-use aes::cipher::{KeyIvInit, StreamCipher};
-use serde::{Deserialize, Serialize};
-use tao_types::keccak256;
+pub(crate) use tao_crypto::keystore::{Keystore, decrypt};
 
-type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
-
-/// scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, well under a second).
-const LOG_N: u8 = 15;
-const R: u32 = 8;
-const P: u32 = 1;
-
-/// Why a key file could not be made or opened.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum KeystoreError {
-    /// The MAC does not match: the password is wrong (or the file was altered).
-    #[error("wrong password")]
-    WrongPassword,
-    /// The file names parameters we do not support or is malformed.
-    #[error("unsupported or malformed key file: {0}")]
-    Malformed(String),
-    /// The system's random source failed.
-    #[error("no randomness: {0}")]
-    Random(String),
-}
-
-/// The file's JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Keystore {
-    pub(crate) version: u32,
-    /// Checksummed address of the key, readable without the password.
-    pub(crate) address: String,
-    pub(crate) crypto: Crypto,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Crypto {
-    cipher: String,
-    ciphertext: String,
-    cipherparams: CipherParams,
-    kdf: String,
-    kdfparams: KdfParams,
-    mac: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct CipherParams {
-    iv: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct KdfParams {
-    dklen: usize,
-    n: u64,
-    r: u32,
-    p: u32,
-    salt: String,
-}
-
-pub(crate) fn random<const N: usize>() -> Result<[u8; N], KeystoreError> {
+/// `N` bytes from the operating system's random source.
+pub(crate) fn random<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(|e| KeystoreError::Random(e.to_string()))?;
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     Ok(bytes)
 }
 
-fn derive(password: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32], KeystoreError> {
-    let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| KeystoreError::Malformed(e.to_string()))?;
-    let mut key = [0u8; 32];
-    scrypt::scrypt(password.as_bytes(), salt, &params, &mut key)
-        .map_err(|e| KeystoreError::Malformed(e.to_string()))?;
-    Ok(key)
-}
-
-fn mac(key: &[u8; 32], ciphertext: &[u8]) -> [u8; 32] {
-    keccak256(&[&key[16..], ciphertext].concat())
-}
-
-fn apply_cipher(key: &[u8; 32], iv: &[u8; 16], data: &mut [u8]) {
-    let mut cipher = Aes128Ctr::new((&key[..16]).into(), iv.into());
-    cipher.apply_keystream(data);
-}
-
-/// Encrypts `secret` (whose address is `address`) under `password`.
-pub(crate) fn encrypt(secret: &[u8; 32], address: String, password: &str) -> Result<Keystore, KeystoreError> {
-    let (salt, iv) = (random::<32>()?, random::<16>()?);
-    let key = derive(password, &salt, LOG_N, R, P)?;
-    let mut ciphertext = *secret;
-    apply_cipher(&key, &iv, &mut ciphertext);
-    Ok(Keystore {
-        version: 3,
-        address,
-        crypto: Crypto {
-            cipher: "aes-128-ctr".into(),
-            ciphertext: hex::encode(ciphertext),
-            cipherparams: CipherParams { iv: hex::encode(iv) },
-            kdf: "scrypt".into(),
-            kdfparams: KdfParams { dklen: 32, n: 1 << LOG_N, r: R, p: P, salt: hex::encode(salt) },
-            mac: hex::encode(mac(&key, &ciphertext)),
-        },
-    })
-}
-
-/// Decrypts the secret with `password`.
-pub(crate) fn decrypt(store: &Keystore, password: &str) -> Result<[u8; 32], KeystoreError> {
-    let c = &store.crypto;
-    let bad = |what: &str| KeystoreError::Malformed(what.to_string());
-    if store.version != 3 || c.cipher != "aes-128-ctr" || c.kdf != "scrypt" || c.kdfparams.dklen != 32 {
-        return Err(bad("only version 3, aes-128-ctr and scrypt with dklen 32"));
-    }
-    let n = c.kdfparams.n;
-    if !n.is_power_of_two() || !(2..=1 << 20).contains(&n) {
-        return Err(bad("scrypt n must be a power of two up to 2^20"));
-    }
-    let salt = hex::decode(&c.kdfparams.salt).map_err(|_| bad("salt"))?;
-    let iv: [u8; 16] =
-        hex::decode(&c.cipherparams.iv).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| bad("iv"))?;
-    let ciphertext: [u8; 32] =
-        hex::decode(&c.ciphertext).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| bad("ciphertext"))?;
-    let expected = hex::decode(&c.mac).map_err(|_| bad("mac"))?;
-    let key = derive(password, &salt, n.trailing_zeros() as u8, c.kdfparams.r, c.kdfparams.p)?;
-    if mac(&key, &ciphertext)[..] != expected[..] {
-        return Err(KeystoreError::WrongPassword);
-    }
-    let mut secret = ciphertext;
-    apply_cipher(&key, &iv, &mut secret);
-    Ok(secret)
+/// Encrypts `secret` (whose address is `address`) under `password` with a fresh salt and IV.
+pub(crate) fn encrypt(secret: &[u8; 32], address: String, password: &str) -> anyhow::Result<Keystore> {
+    Ok(tao_crypto::keystore::encrypt(secret, address, password, (random()?, random()?))?)
 }
 
 #[cfg(test)]
@@ -135,16 +20,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_wrong_password() {
-        let secret = [7u8; 32];
-        let store = encrypt(&secret, "0xabc".into(), "hunter2").unwrap();
-        assert_ne!(store.crypto.ciphertext, hex::encode(secret), "the secret is not stored in clear");
-        assert_eq!(decrypt(&store, "hunter2").unwrap(), secret);
-        assert!(matches!(decrypt(&store, "hunter3"), Err(KeystoreError::WrongPassword)));
-        let again = encrypt(&secret, "0xabc".into(), "hunter2").unwrap();
-        assert_ne!(again.crypto.kdfparams.salt, store.crypto.kdfparams.salt, "fresh salt per file");
-        let mut tampered = store.clone();
-        tampered.crypto.ciphertext = hex::encode([8u8; 32]);
-        assert!(matches!(decrypt(&tampered, "hunter2"), Err(KeystoreError::WrongPassword)));
+    fn each_file_gets_a_fresh_salt() {
+        let a = encrypt(&[7; 32], "0xabc".into(), "pw").unwrap();
+        let b = encrypt(&[7; 32], "0xabc".into(), "pw").unwrap();
+        assert_ne!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+        assert_eq!(decrypt(&b, "pw").unwrap(), [7; 32]);
     }
 }

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod hd;
+pub mod keystore;
 
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature as K256Signature, SigningKey, VerifyingKey};
