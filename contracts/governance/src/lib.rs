@@ -130,6 +130,8 @@ pub struct Proposal {
     pub status: Status,
     /// Stake value (rao) for and against, as weighed when it was decided.
     pub tally: (u128, u128),
+    /// Coldkeys that have voted.
+    pub voters: u32,
 }
 
 const PARAMS_ITEM: Item<GovParams> = Item::new(b"gov/params");
@@ -231,6 +233,7 @@ pub fn propose(host: &mut impl Host, proposer: &Address, action: Action) -> Resu
         ends_at: now.saturating_add(rules.voting_period),
         status: Status::Voting,
         tally: (0, 0),
+        voters: 0,
     };
     PROPOSALS.save(host, &id, &proposal);
     NEXT_ID.save(host, &id.checked_add(1).ok_or(GovError::Overflow)?);
@@ -242,14 +245,16 @@ pub fn propose(host: &mut impl Host, proposer: &Address, action: Action) -> Resu
 
 /// `voter` votes for (`approve`) or against proposal `id`, replacing any earlier vote.
 pub fn vote(host: &mut impl Host, voter: &Address, id: u32, approve: bool) -> Result<(), GovError> {
-    let proposal = proposal(host, id)?;
+    let mut proposal = proposal(host, id)?;
     if proposal.status != Status::Voting || host.block_height() > proposal.ends_at {
         return Err(GovError::VotingClosed(id));
     }
-    if VOTES.load(host, &(id, *voter))?.is_none()
-        && VOTES.entries_under(host, &id, MAX_VOTERS)?.len() >= MAX_VOTERS
-    {
-        return Err(GovError::TooManyVoters);
+    if VOTES.load(host, &(id, *voter))?.is_none() {
+        if proposal.voters as usize >= MAX_VOTERS {
+            return Err(GovError::TooManyVoters);
+        }
+        proposal.voters += 1;
+        PROPOSALS.save(host, &id, &proposal);
     }
     VOTES.save(host, &(id, *voter), &approve);
     host.emit(b"voted", &tao_sdk::borsh::to_vec(&(id, voter, approve)).unwrap_or_default());

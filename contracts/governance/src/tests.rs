@@ -2,33 +2,12 @@
 
 use tao_contract_neurons as neurons;
 use tao_contract_subnets::{SubnetIdentity, params};
-use tao_sdk::{MemoryHost, NativeOutcome};
+use tao_sdk::{MemoryHost, test_address as addr};
 
 use super::*;
 
 const TAO: u64 = RAO_PER_TAO;
 const CODE: Hash = Hash([9; 32]);
-
-fn addr(n: u16) -> Address {
-    let mut a = [0u8; 20];
-    a[..2].copy_from_slice(&n.to_be_bytes());
-    a[19] = 1;
-    Address(a)
-}
-
-fn call<T, E: core::fmt::Display>(
-    h: &mut MemoryHost,
-    caller: Address,
-    block: u64,
-    f: impl FnOnce(&mut MemoryHost) -> Result<T, E>,
-) -> Result<(), String> {
-    h.caller = caller;
-    h.block_height = block;
-    match h.run(&[], |h| f(h).map(|_| ())).outcome {
-        NativeOutcome::Ok => Ok(()),
-        NativeOutcome::Abort(m) | NativeOutcome::HostError(m) => Err(m),
-    }
-}
 
 /// Coldkeys 1..=3 funded; subnet 1 owned by coldkey 1 (hotkey 1001 registered); root stake:
 /// coldkey 1 1,000 τ, coldkey 2 300 τ; a `token` module and deployed code [`CODE`]; voting lasts
@@ -37,14 +16,14 @@ fn setup() -> MemoryHost {
     let mut h = MemoryHost::new();
     h.storage.insert([tao_abi::MODULE_KEY_PREFIX, b"token"].concat(), vec![1; 32]);
     h.storage.insert([tao_abi::CODE_KEY_PREFIX, &CODE.0].concat(), vec![0, 97, 115, 109]);
-    call(&mut h, SYSTEM, 0, |h| {
+    h.call_as(SYSTEM, 0, |h| {
         for who in [1u16, 2, 3] {
             token::mint(h, &addr(who), 100_000 * TAO)?;
         }
         set_params(h, GovParams { voting_period: 10, activation_delay: 5, ..GovParams::default() })
     })
     .unwrap();
-    call(&mut h, addr(1), 1, |h| {
+    h.call_as(addr(1), 1, |h| {
         subnets::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())
             .map_err(|e| alloc::format!("{e}"))?;
         neurons::burned_register(h, &addr(1), 1, &addr(1001)).map_err(|e| alloc::format!("{e}"))?;
@@ -59,15 +38,15 @@ fn setup() -> MemoryHost {
 }
 
 fn propose_as(h: &mut MemoryHost, who: u16, block: u64, action: Action) -> Result<(), String> {
-    call(h, addr(who), block, |h| propose(h, &addr(who), action))
+    h.call_as(addr(who), block, |h| propose(h, &addr(who), action))
 }
 
 fn vote_as(h: &mut MemoryHost, who: u16, block: u64, id: u32, approve: bool) {
-    call(h, addr(who), block, |h| vote(h, &addr(who), id, approve)).unwrap();
+    h.call_as(addr(who), block, |h| vote(h, &addr(who), id, approve)).unwrap();
 }
 
 fn end_block(h: &mut MemoryHost, block: u64) {
-    call(h, SYSTEM, block, on_block).unwrap();
+    h.call_as(SYSTEM, block, on_block).unwrap();
 }
 
 /// Σ balances + pool TAO + held deposits + burned = issuance.
@@ -130,7 +109,7 @@ fn a_passed_proposal_applies_and_returns_the_deposit() {
     assert_eq!(subnets::hyperparameter(&mut h, 1, kappa), Ok(40_000));
     assert_eq!(token::balance(&mut h, &addr(3)), Ok(deposit_back));
     assert_eq!(
-        call(&mut h, addr(1), 14, |h| vote(h, &addr(1), 0, true)),
+        h.call_as(addr(1), 14, |h| vote(h, &addr(1), 0, true)),
         Err(GovError::VotingClosed(0).to_string())
     );
     assert!(balanced(&mut h));
@@ -164,5 +143,5 @@ fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
     let due: Vec<(String, Hash)> =
         tao_sdk::borsh::from_slice(h.storage.get(&upgrades_key(18)).unwrap()).unwrap();
     assert_eq!(due, vec![("token".into(), CODE)]);
-    assert_eq!(call(&mut h, addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
+    assert_eq!(h.call_as(addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
 }

@@ -2,30 +2,9 @@ use super::*;
 use proptest::prelude::*;
 use tao_contract_subnets::{SubnetIdentity, params::PARAMS};
 use tao_contract_weights::{WeightError, WeightsArgs};
-use tao_sdk::{Address, MemoryHost, NativeOutcome};
+use tao_sdk::{Address, MemoryHost, NativeOutcome, test_address as addr};
 
 const TAO: u64 = tao_types::RAO_PER_TAO;
-
-fn addr(n: u16) -> Address {
-    let mut a = [0u8; 20];
-    a[..2].copy_from_slice(&n.to_be_bytes());
-    a[19] = 1;
-    Address(a)
-}
-
-fn call<T, E: core::fmt::Display>(
-    h: &mut MemoryHost,
-    caller: Address,
-    block: u64,
-    f: impl FnOnce(&mut MemoryHost) -> Result<T, E>,
-) -> Result<(), String> {
-    h.caller = caller;
-    h.block_height = block;
-    match h.run(&[], |h| f(h).map(|_| ())).outcome {
-        NativeOutcome::Ok => Ok(()),
-        NativeOutcome::Abort(m) | NativeOutcome::HostError(m) => Err(m),
-    }
-}
 
 fn param_id(name: &str) -> u8 {
     PARAMS.iter().position(|p| p.name == name).unwrap() as u8
@@ -35,14 +14,14 @@ fn param_id(name: &str) -> u8 {
 /// (UID 1) with 100 τ staked; miners 3000..=3003 of coldkey 3 (UIDs 2..=5); commit-reveal off.
 fn setup() -> MemoryHost {
     let mut h = MemoryHost::new();
-    call(&mut h, SYSTEM, 0, |h| {
+    h.call_as(SYSTEM, 0, |h| {
         for who in [1u16, 2, 3] {
             token::mint(h, &addr(who), 100_000 * TAO)?;
         }
         Ok::<_, token::TokenError>(())
     })
     .unwrap();
-    call(&mut h, addr(1), 1, |h| {
+    h.call_as(addr(1), 1, |h| {
         subnets::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(1), 1, &addr(1000))?;
         neurons::burned_register(h, &addr(2), 1, &addr(2000))?;
@@ -53,13 +32,13 @@ fn setup() -> MemoryHost {
         Ok::<_, IncentiveError>(())
     })
     .unwrap();
-    call(&mut h, SYSTEM, 1, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0))
+    h.call_as(SYSTEM, 1, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0))
         .unwrap();
     h
 }
 
 fn block(h: &mut MemoryHost, at: u64) -> Result<(), String> {
-    call(h, SYSTEM, at, |h| {
+    h.call_as(SYSTEM, at, |h| {
         neurons::on_block(h)?;
         on_block(h)
     })
@@ -93,7 +72,7 @@ fn epoch_pays_owner_miners_and_validators() {
     );
     let w = WeightsArgs { netuid: 1, uids: vec![2, 3], values: vec![1, 1], version_key: 0 };
     assert_eq!(
-        call(&mut h, addr(2000), 2, |h| weights::set_weights(h, &addr(2000), &w)),
+        h.call_as(addr(2000), 2, |h| weights::set_weights(h, &addr(2000), &w)),
         Err(WeightError::NoValidatorPermit.to_string()),
         "permits come from the first epoch"
     );
@@ -109,7 +88,7 @@ fn epoch_pays_owner_miners_and_validators() {
     assert_eq!(staking::pool(&mut h, &addr(2000), 1).unwrap().stake, staked + 359 * main);
     assert!(weights::permit(&mut h, 1, 1).unwrap());
     assert_eq!(staking::stake_of(&mut h, &addr(1), &addr(1000), 1), Ok(359 * owner_cut));
-    call(&mut h, addr(2000), 361, |h| weights::set_weights(h, &addr(2000), &w)).unwrap();
+    h.call_as(addr(2000), 361, |h| weights::set_weights(h, &addr(2000), &w)).unwrap();
     for b in 361..=720 {
         block(&mut h, b).unwrap();
     }
@@ -153,7 +132,7 @@ fn coinbase_feeds_the_pools() {
 #[test]
 fn without_weights_or_stake_emission_stays_pending() {
     let mut h = setup();
-    call(&mut h, addr(2), 2, |h| staking::unstake_all(h, &addr(2))).unwrap();
+    h.call_as(addr(2), 2, |h| staking::unstake_all(h, &addr(2))).unwrap();
     for b in 2..=360 {
         block(&mut h, b).unwrap();
     }
@@ -167,7 +146,7 @@ fn no_subnet_means_no_emission_and_only_the_chain_runs_blocks() {
     let mut h = MemoryHost::new();
     block(&mut h, 5).unwrap();
     assert_eq!(token::issuance(&mut h), Ok(0));
-    assert_eq!(call(&mut h, addr(1), 5, on_block), Err(IncentiveError::NotSystem.to_string()));
+    assert_eq!(h.call_as(addr(1), 5, on_block), Err(IncentiveError::NotSystem.to_string()));
 }
 
 #[test]
@@ -175,8 +154,8 @@ fn at_most_two_epochs_per_block_the_rest_wait() {
     let mut h = setup();
     for (i, owner) in [4u16, 5, 6].into_iter().enumerate() {
         let at = 7_201 + i as u64 * 7_200;
-        call(&mut h, SYSTEM, at, |h| token::mint(h, &addr(owner), 100_000 * TAO)).unwrap();
-        call(&mut h, addr(owner), at, |h| {
+        h.call_as(SYSTEM, at, |h| token::mint(h, &addr(owner), 100_000 * TAO)).unwrap();
+        h.call_as(addr(owner), at, |h| {
             subnets::register_network(h, &addr(owner), &addr(owner * 1000), SubnetIdentity::default())
         })
         .unwrap();
@@ -248,20 +227,20 @@ fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
     *at += 1;
     let now = *at;
     let _ = match op {
-        Op::Transfer(a, b, x) => call(h, addr(a), now, |h| token::transfer(h, &addr(a), &addr(b), x, true)),
-        Op::RegisterNetwork(c) => call(h, addr(c), now, |h| {
+        Op::Transfer(a, b, x) => h.call_as(addr(a), now, |h| token::transfer(h, &addr(a), &addr(b), x, true)),
+        Op::RegisterNetwork(c) => h.call_as(addr(c), now, |h| {
             subnets::register_network(h, &addr(c), &addr(hotkey(c, 0)), SubnetIdentity::default())
         }),
         Op::Register(c, n, k) => {
-            call(h, addr(c), now, |h| neurons::burned_register(h, &addr(c), n, &addr(hotkey(c, k))))
+            h.call_as(addr(c), now, |h| neurons::burned_register(h, &addr(c), n, &addr(hotkey(c, k))))
         }
         Op::AddStake(c, k, n, x) => {
-            call(h, addr(c), now, |h| staking::add_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
+            h.call_as(addr(c), now, |h| staking::add_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
         }
         Op::RemoveStake(c, k, n, x) => {
-            call(h, addr(c), now, |h| staking::remove_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
+            h.call_as(addr(c), now, |h| staking::remove_stake(h, &addr(c), &addr(hotkey(c, k)), n, x, None))
         }
-        Op::SwapStake(c, k, from, to, x) => call(h, addr(c), now, |h| {
+        Op::SwapStake(c, k, from, to, x) => h.call_as(addr(c), now, |h| {
             let from = staking::Position { coldkey: addr(c), hotkey: addr(hotkey(c, k)), netuid: from };
             staking::relocate_stake(h, &from, &staking::Position { netuid: to, ..from }, x)
         }),
@@ -271,15 +250,15 @@ fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
             uids.dedup();
             let values = vec![1; uids.len()];
             let args = WeightsArgs { netuid: n, uids, values, version_key: 0 };
-            call(h, addr(hotkey(c, 0)), now, |h| weights::set_weights(h, &addr(hotkey(c, 0)), &args))
+            h.call_as(addr(hotkey(c, 0)), now, |h| weights::set_weights(h, &addr(hotkey(c, 0)), &args))
         }
         Op::Blocks(k) => {
             *at += k;
             block(h, *at)
         }
-        Op::Fee(c, x) => call(h, SYSTEM, now, |h| token::charge_fee(h, &addr(c), x)),
-        Op::Burn(c, x) => call(h, SYSTEM, now, |h| token::burn(h, &addr(c), x)),
-        Op::Dissolve(n) => call(h, SYSTEM, now, |h| staking::dissolve_network(h, &SYSTEM, n)),
+        Op::Fee(c, x) => h.call_as(SYSTEM, now, |h| token::charge_fee(h, &addr(c), x)),
+        Op::Burn(c, x) => h.call_as(SYSTEM, now, |h| token::burn(h, &addr(c), x)),
+        Op::Dissolve(n) => h.call_as(SYSTEM, now, |h| staking::dissolve_network(h, &SYSTEM, n)),
     };
 }
 
@@ -291,14 +270,14 @@ proptest! {
     #[test]
     fn ledger_balances_after_any_calls(ops in proptest::collection::vec(arb_op(), 1..60)) {
         let mut h = MemoryHost::new();
-        call(&mut h, SYSTEM, 0, |h| {
+        h.call_as(SYSTEM, 0, |h| {
             for c in COLDKEYS {
                 token::mint(h, &addr(c), 50_000 * TAO)?;
             }
             Ok::<_, token::TokenError>(())
         }).unwrap();
-        call(&mut h, addr(1), 0, |h| subnets::register_network(h, &addr(1), &addr(hotkey(1, 0)), SubnetIdentity::default())).unwrap();
-        call(&mut h, SYSTEM, 0, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0)).unwrap();
+        h.call_as(addr(1), 0, |h| subnets::register_network(h, &addr(1), &addr(hotkey(1, 0)), SubnetIdentity::default())).unwrap();
+        h.call_as(SYSTEM, 0, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0)).unwrap();
         let accounts: Vec<Address> =
             COLDKEYS.iter().flat_map(|c| [addr(*c), addr(hotkey(*c, 0)), addr(hotkey(*c, 1)), addr(hotkey(*c, 2))]).collect();
         let mut at = 0;
@@ -360,10 +339,10 @@ fn module_epochs_pay_or_fall_back() {
     chosen.neurons[3].server_emission = 1_000;
     let bytes = tao_sdk::borsh::to_vec(&chosen).unwrap();
     assert_eq!(
-        call(&mut h, addr(1), 301, |h| apply_module_epoch(h, 1, module, Ok(bytes.clone()))),
+        h.call_as(addr(1), 301, |h| apply_module_epoch(h, 1, module, Ok(bytes.clone()))),
         Err(IncentiveError::NotSystem.to_string())
     );
-    call(&mut h, SYSTEM, 301, |h| apply_module_epoch(h, 1, module, Ok(bytes))).unwrap();
+    h.call_as(SYSTEM, 301, |h| apply_module_epoch(h, 1, module, Ok(bytes))).unwrap();
     assert_eq!(scores(&mut h, 1, 3).unwrap().server_emission, 1_000);
     assert_eq!(staking::stake_of(&mut h, &addr(3), &addr(3001), 1), Ok(1_000));
     assert_eq!(
@@ -375,11 +354,11 @@ fn module_epochs_pay_or_fall_back() {
         input.emission - 1_000,
         "what the module did not pay stays pending"
     );
-    call(&mut h, SYSTEM, 302, |h| apply_module_epoch(h, 1, module, Err("out of gas".into()))).unwrap();
+    h.call_as(SYSTEM, 302, |h| apply_module_epoch(h, 1, module, Err("out of gas".into()))).unwrap();
     let record = epoch_record(&mut h, 1).unwrap().unwrap();
     assert_eq!((record.block, record.fallback.as_deref()), (302, Some("out of gas")));
     let dividends: u64 = (0..6).map(|u| scores(&mut h, 1, u).unwrap().validator_emission).sum();
     assert!(dividends > 0 && pool_of(&mut h, 1).pending == 0, "Yuma paid the validators instead");
-    call(&mut h, SYSTEM, 303, |h| apply_module_epoch(h, 1, module, Ok(vec![1, 2, 3]))).unwrap();
+    h.call_as(SYSTEM, 303, |h| apply_module_epoch(h, 1, module, Ok(vec![1, 2, 3]))).unwrap();
     assert_eq!(epoch_record(&mut h, 1).unwrap().unwrap().fallback.as_deref(), Some("output does not decode"));
 }

@@ -33,7 +33,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use borsh::{self, BorshDeserialize, BorshSerialize};
-pub use memory::{MemoryHost, NativeOutcome, NativeRun};
+pub use memory::{MemoryHost, NativeOutcome, NativeRun, test_address};
 pub use storage::{Item, Map};
 pub use tao_abi::Event;
 pub use tao_types::Address;

@@ -132,6 +132,33 @@ impl MemoryHost {
     }
 }
 
+/// Test account `n`: its big-endian bytes, then a nonzero last byte, so never the chain's all-zero
+/// address.
+pub fn test_address(n: u16) -> Address {
+    let mut a = [0u8; 20];
+    a[..2].copy_from_slice(&n.to_be_bytes());
+    a[19] = 1;
+    Address(a)
+}
+
+impl MemoryHost {
+    /// Runs `f` as one call by `caller` at `block`, like a transaction: its writes stay only on
+    /// success, and a failure comes back as the text a receipt would record.
+    pub fn call_as<T, E: core::fmt::Display>(
+        &mut self,
+        caller: Address,
+        block: u64,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<(), String> {
+        self.caller = caller;
+        self.block_height = block;
+        match self.run(&[], |h| f(h).map(|_| ())).outcome {
+            NativeOutcome::Ok => Ok(()),
+            NativeOutcome::Abort(m) | NativeOutcome::HostError(m) => Err(m),
+        }
+    }
+}
+
 impl NativeRun {
     fn failed(outcome: NativeOutcome) -> Self {
         NativeRun { outcome, output: Vec::new(), events: Vec::new(), writes: BTreeMap::new() }
