@@ -5,7 +5,7 @@
 
 mod executor;
 mod genesis;
-pub mod keys;
+pub use tao_light::keys;
 
 pub use executor::{
     BEGIN_BLOCK, ChainError, DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_EPOCH_GAS,

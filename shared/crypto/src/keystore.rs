@@ -5,6 +5,7 @@
 //! file (this crate holds no randomness).
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use serde::{Deserialize, Serialize};
@@ -87,49 +88,62 @@ pub fn encrypt(
     secret: &[u8; 32],
     address: String,
     password: &str,
-    (salt, iv): ([u8; 32], [u8; 16]),
+    salt_iv: ([u8; 32], [u8; 16]),
 ) -> Result<Keystore, KeystoreError> {
-    let key = derive(password, &salt, LOG_N, R, P)?;
-    let mut ciphertext = *secret;
-    apply_cipher(&key, &iv, &mut ciphertext);
-    Ok(Keystore {
-        version: 3,
-        address,
-        crypto: Crypto {
-            cipher: "aes-128-ctr".into(),
-            ciphertext: hex::encode(ciphertext),
-            cipherparams: CipherParams { iv: hex::encode(iv) },
-            kdf: "scrypt".into(),
-            kdfparams: KdfParams { dklen: 32, n: 1 << LOG_N, r: R, p: P, salt: hex::encode(salt) },
-            mac: hex::encode(mac(&key, &ciphertext)),
-        },
-    })
+    Ok(Keystore { version: 3, address, crypto: seal(secret, password, salt_iv)? })
 }
 
 /// Decrypts the secret with `password`.
 pub fn decrypt(store: &Keystore, password: &str) -> Result<[u8; 32], KeystoreError> {
-    let c = &store.crypto;
+    if store.version != 3 {
+        return Err(KeystoreError::Malformed("only version 3".into()));
+    }
+    open(&store.crypto, password)?
+        .try_into()
+        .map_err(|_| KeystoreError::Malformed("the secret is not 32 bytes".into()))
+}
+
+/// Encrypts `data` of any length under `password` the keystore way (the wallet's vault uses it
+/// for its whole secret list), with a fresh random `salt` and `iv`.
+pub fn seal(data: &[u8], password: &str, (salt, iv): ([u8; 32], [u8; 16])) -> Result<Crypto, KeystoreError> {
+    let key = derive(password, &salt, LOG_N, R, P)?;
+    let mut ciphertext = data.to_vec();
+    apply_cipher(&key, &iv, &mut ciphertext);
+    Ok(Crypto {
+        cipher: "aes-128-ctr".into(),
+        ciphertext: hex::encode(&ciphertext),
+        cipherparams: CipherParams { iv: hex::encode(iv) },
+        kdf: "scrypt".into(),
+        kdfparams: KdfParams { dklen: 32, n: 1 << LOG_N, r: R, p: P, salt: hex::encode(salt) },
+        mac: hex::encode(mac(&key, &ciphertext)),
+    })
+}
+
+/// Decrypts what [`seal`] encrypted; a wrong password (or altered bytes) fails the MAC.
+pub fn open(c: &Crypto, password: &str) -> Result<Vec<u8>, KeystoreError> {
     let bad = |what: &str| KeystoreError::Malformed(what.to_string());
-    if store.version != 3 || c.cipher != "aes-128-ctr" || c.kdf != "scrypt" || c.kdfparams.dklen != 32 {
-        return Err(bad("only version 3, aes-128-ctr and scrypt with dklen 32"));
+    if c.cipher != "aes-128-ctr" || c.kdf != "scrypt" || c.kdfparams.dklen != 32 {
+        return Err(bad("only aes-128-ctr and scrypt with dklen 32"));
     }
     let n = c.kdfparams.n;
     if !n.is_power_of_two() || !(2..=1 << 20).contains(&n) {
         return Err(bad("scrypt n must be a power of two up to 2^20"));
     }
+    if c.kdfparams.r == 0 || c.kdfparams.r > 32 || c.kdfparams.p == 0 || c.kdfparams.p > 16 {
+        return Err(bad("scrypt r must be 1..=32 and p 1..=16"));
+    }
     let salt = hex::decode(&c.kdfparams.salt).map_err(|_| bad("salt"))?;
     let iv: [u8; 16] =
         hex::decode(&c.cipherparams.iv).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| bad("iv"))?;
-    let ciphertext: [u8; 32] =
-        hex::decode(&c.ciphertext).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| bad("ciphertext"))?;
+    let ciphertext = hex::decode(&c.ciphertext).map_err(|_| bad("ciphertext"))?;
     let expected = hex::decode(&c.mac).map_err(|_| bad("mac"))?;
     let key = derive(password, &salt, n.trailing_zeros() as u8, c.kdfparams.r, c.kdfparams.p)?;
     if mac(&key, &ciphertext)[..] != expected[..] {
         return Err(KeystoreError::WrongPassword);
     }
-    let mut secret = ciphertext;
-    apply_cipher(&key, &iv, &mut secret);
-    Ok(secret)
+    let mut data = ciphertext;
+    apply_cipher(&key, &iv, &mut data);
+    Ok(data)
 }
 
 #[cfg(test)]
@@ -150,5 +164,16 @@ mod tests {
         let mut tampered = store.clone();
         tampered.crypto.ciphertext = hex::encode([8u8; 32]);
         assert_eq!(decrypt(&tampered, "hunter2"), Err(KeystoreError::WrongPassword));
+    }
+
+    #[test]
+    fn sealed_data_of_any_length() {
+        let data = b"a longer secret than one key: twelve words and some keys".to_vec();
+        let sealed = seal(&data, "pw", ([5; 32], [6; 16])).unwrap();
+        assert_eq!(open(&sealed, "pw").unwrap(), data);
+        assert_eq!(open(&sealed, "wrong"), Err(KeystoreError::WrongPassword));
+        let mut huge = sealed.clone();
+        huge.kdfparams.r = 1 << 20;
+        assert!(matches!(open(&huge, "pw"), Err(KeystoreError::Malformed(_))), "hostile parameters refused");
     }
 }

@@ -3,6 +3,7 @@
 //! the CLI and the browser wallet follow the chain with [`LightClient`].
 
 mod block;
+pub mod keys;
 
 pub use block::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,

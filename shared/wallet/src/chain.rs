@@ -1,0 +1,160 @@
+//! Following the chain from a pinned genesis: which headers the wallet believes, and the state
+//! roots it checks values against.
+
+use std::collections::BTreeMap;
+
+use tao_crypto::ChainDomain;
+use tao_light::{Certificate, Header, LightClient, LightError, Validator};
+use tao_types::Hash;
+
+/// Recent believed headers kept for proofs (older ones are dropped first).
+pub const KEEP_HEADERS: usize = 256;
+
+/// Why something the node sent is not believed. Each names the value and the reason, for the
+/// screen that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The node answered with an error.
+    #[error("the node refused: {0}")]
+    Node(String),
+    /// The reply does not have the expected shape.
+    #[error("{what}: malformed reply ({why})")]
+    Malformed {
+        /// The part of the reply.
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// The node's genesis is not the one the wallet pinned.
+    #[error("the node's genesis {got} is not the pinned genesis {pinned}: another chain")]
+    GenesisMismatch {
+        /// Genesis hash the wallet trusts.
+        pinned: Hash,
+        /// Genesis the node serves.
+        got: Hash,
+    },
+    /// A header was refused by the light client.
+    #[error("header refused: {0}")]
+    Header(#[from] LightError),
+    /// A value's proof is at a height whose header the wallet has not believed.
+    #[error("no certified header at #{0}")]
+    UnknownHeight(u64),
+    /// A value does not match the certified state root.
+    #[error("{what}: the proof does not match the state root certified at #{height}")]
+    BadProof {
+        /// The value.
+        what: String,
+        /// Height of the root.
+        height: u64,
+    },
+    /// The node's words contradict its own proof.
+    #[error("{what}: the node claims {claimed} but its proof shows {proven}")]
+    Contradiction {
+        /// The value.
+        what: String,
+        /// What the node said.
+        claimed: String,
+        /// What the proof holds.
+        proven: String,
+    },
+    /// A proven value does not decode as its type.
+    #[error("{what}: the proven bytes do not decode ({why})")]
+    Undecodable {
+        /// The value.
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// The computation needs what proofs cannot give (an iteration over keys) or too many reads.
+    #[error("{0}")]
+    Unprovable(String),
+}
+
+/// The believed chain: its domain, the light client at the newest certified header, and recent
+/// headers by height.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    domain: ChainDomain,
+    light: LightClient,
+    headers: BTreeMap<u64, Header>,
+}
+
+impl Chain {
+    /// Trusts `genesis` if it hashes to `pinned` (the genesis hash the user accepted) and
+    /// `validators` are the set it commits to.
+    pub fn new(chain_id: u64, pinned: Hash, genesis: Header, validators: Vec<Validator>) -> Result<Chain, VerifyError> {
+        let got = genesis.hash();
+        if got != pinned || genesis.height != 0 {
+            return Err(VerifyError::GenesisMismatch { pinned, got });
+        }
+        let light = LightClient::new(genesis.clone(), validators)?;
+        Ok(Chain {
+            domain: ChainDomain { chain_id, genesis_hash: pinned },
+            light,
+            headers: BTreeMap::from([(0, genesis)]),
+        })
+    }
+
+    /// The chain's signing domain.
+    pub fn domain(&self) -> &ChainDomain {
+        &self.domain
+    }
+
+    /// The newest certified header.
+    pub fn head(&self) -> &Header {
+        self.light.head()
+    }
+
+    /// Believes `header` if its certificate carries the trusted validator set (see
+    /// [`LightClient::accept`]). A header at or below the head is ignored when already known.
+    pub fn accept(&mut self, header: Header, certificate: &Certificate) -> Result<(), VerifyError> {
+        if self.headers.get(&header.height).is_some_and(|known| known.hash() == header.hash()) {
+            return Ok(());
+        }
+        self.light.accept(header.clone(), certificate)?;
+        self.remember(header);
+        Ok(())
+    }
+
+    /// Believes an older `header` because a believed header at the next height names it as
+    /// parent (walking back from the head needs no signatures).
+    pub fn accept_ancestor(&mut self, header: Header) -> Result<(), VerifyError> {
+        let height = header.height;
+        let child = self.headers.get(&(height + 1)).ok_or(VerifyError::UnknownHeight(height + 1))?;
+        if child.parent != header.hash() {
+            return Err(VerifyError::Header(LightError::NotChild { height: height + 1 }));
+        }
+        self.remember(header);
+        Ok(())
+    }
+
+    fn remember(&mut self, header: Header) {
+        self.headers.insert(header.height, header);
+        while self.headers.len() > KEEP_HEADERS {
+            // Genesis (the anchor) stays; the oldest other header goes.
+            let oldest = self.headers.keys().nth(1).copied();
+            if let Some(h) = oldest {
+                self.headers.remove(&h);
+            }
+        }
+    }
+
+    /// The certified header at `height`, if believed and kept.
+    pub fn header(&self, height: u64) -> Option<&Header> {
+        self.headers.get(&height)
+    }
+
+    /// Checks `value` under `key` against the state root certified at `height`.
+    pub fn verify(
+        &self,
+        what: &str,
+        height: u64,
+        key: &[u8],
+        value: Option<&[u8]>,
+        proof: &tao_state::StateProof,
+    ) -> Result<(), VerifyError> {
+        let header = self.header(height).ok_or(VerifyError::UnknownHeight(height))?;
+        tao_state::verify(&header.state_root, key, value, proof)
+            .map_err(|_| VerifyError::BadProof { what: what.to_string(), height })
+    }
+}

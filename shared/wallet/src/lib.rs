@@ -1,0 +1,23 @@
+//! The browser wallet's logic, with no I/O (smoldot's shape: the page does the fetching, this
+//! crate decides what to believe and what to sign). It builds natively, where its tests run,
+//! and for wasm32, where the Yew wallet (`web/`) drives it and the browser suite re-runs them.
+//!
+//! - [`chain`]: follow certified headers from a pinned genesis, keep recent state roots.
+//! - [`proven`]: run contract code on state whose every read is proven against such a root.
+//! - [`views`]: what the screens show, computed by the contracts' own functions on proven state.
+//! - [`tx`]: building and signing transactions, fees, previews of their effect.
+//! - [`vault`]: keys encrypted under the user's password.
+//! - [`rpc`]: the JSON-RPC messages, parsed as untrusted input.
+
+pub mod chain;
+pub mod proven;
+pub mod rpc;
+pub mod tx;
+pub mod vault;
+pub mod views;
+
+pub use chain::{Chain, VerifyError};
+pub use proven::{Proven, ProvenState};
+
+#[cfg(test)]
+mod tests;

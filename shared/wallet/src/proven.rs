@@ -1,0 +1,209 @@
+//! Contract code run on proven state. The wallet calls the contracts' own functions (compiled
+//! into it) with a [`ProvenHost`]: every read is answered only from values verified against a
+//! certified state root; a read of an unknown key is recorded, and the caller fetches the
+//! missing proofs and runs again ([`attempt`] → [`Attempt::Need`]). Writes stay in the run's
+//! overlay, so a transaction's effect can be previewed without touching anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use tao_sdk::{Address, Event, Host, IterHandle};
+
+use crate::rpc::{malformed, unhex};
+use crate::{Chain, VerifyError};
+
+/// Most fetch-and-run rounds one computation may take.
+pub const MAX_ROUNDS: usize = 12;
+/// Most proven values one computation may hold.
+pub const MAX_VALUES: usize = 8_192;
+
+/// A value the wallet believes, and the height whose certified root proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven<T> {
+    /// The value.
+    pub value: T,
+    /// The certified height.
+    pub height: u64,
+}
+
+/// Values verified against the root certified at one height (`None`: proven absent).
+#[derive(Debug, Clone)]
+pub struct ProvenState {
+    height: u64,
+    values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl ProvenState {
+    /// Nothing proven yet at `height`.
+    pub fn new(height: u64) -> Self {
+        ProvenState { height, values: BTreeMap::new() }
+    }
+
+    /// The height of the root everything here is proven against.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// How many values are proven.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether nothing is proven yet.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Adds `key`'s value from a `state_get` reply after checking its proof against `chain`'s
+    /// certified root at this height. The key is ours: a reply about another key is refused.
+    pub fn absorb(&mut self, chain: &Chain, key: &[u8], reply: &Value) -> Result<(), VerifyError> {
+        let what = describe_key(key);
+        if reply["height"].as_u64() != Some(self.height) {
+            return Err(malformed(&what, format!("answered at {} instead of #{}", reply["height"], self.height)));
+        }
+        if unhex(&reply["key"], &what)? != key {
+            return Err(VerifyError::Contradiction {
+                what,
+                claimed: reply["key"].to_string(),
+                proven: crate::rpc::hex0x(key),
+            });
+        }
+        let value = match &reply["value"] {
+            Value::Null => None,
+            v => Some(unhex(v, &what)?),
+        };
+        let proof = tao_state::StateProof::decode(&unhex(&reply["proof"], &what)?)
+            .map_err(|e| malformed(&what, format!("proof: {e}")))?;
+        chain.verify(&what, self.height, key, value.as_deref(), &proof)?;
+        if self.values.len() >= MAX_VALUES {
+            return Err(VerifyError::Unprovable(format!("more than {MAX_VALUES} values needed")));
+        }
+        self.values.insert(key.to_vec(), value);
+        Ok(())
+    }
+}
+
+/// A storage key as people read it: the ASCII prefix, then the rest in hex.
+pub fn describe_key(key: &[u8]) -> String {
+    let text = key.iter().position(|b| !b.is_ascii_graphic()).unwrap_or(key.len());
+    let rest = &key[text..];
+    let prefix = String::from_utf8_lossy(&key[..text]);
+    if rest.is_empty() { prefix.into_owned() } else { format!("{prefix}0x{}", hex::encode(rest)) }
+}
+
+/// The context of a run: who calls, at which block, with which input.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The calling account.
+    pub caller: Address,
+    /// Block height seen by the code (the next block, for a preview).
+    pub block_height: u64,
+    /// Block time seen by the code.
+    pub block_time_ms: u64,
+    /// Entry point input.
+    pub input: Vec<u8>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    /// Every write (`None`: removed).
+    pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The output bytes.
+    pub output: Vec<u8>,
+    /// Events emitted.
+    pub events: Vec<Event>,
+}
+
+/// A host whose state is a [`ProvenState`] plus the run's own writes.
+pub struct ProvenHost<'a> {
+    state: &'a ProvenState,
+    context: &'a Context,
+    effects: Effects,
+    missing: BTreeSet<Vec<u8>>,
+    iterated: bool,
+}
+
+impl ProvenHost<'_> {
+    /// The value under `key` as this run sees it (`None` if absent or not yet proven).
+    pub fn read(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(written) = self.effects.writes.get(key) {
+            return written.clone();
+        }
+        match self.state.values.get(key) {
+            Some(value) => value.clone(),
+            None => {
+                self.missing.insert(key.to_vec());
+                None
+            }
+        }
+    }
+}
+
+impl Host for ProvenHost<'_> {
+    fn input(&mut self) -> Vec<u8> {
+        self.context.input.clone()
+    }
+    fn set_output(&mut self, data: &[u8]) {
+        self.effects.output = data.to_vec();
+    }
+    fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        self.read(key)
+    }
+    fn set(&mut self, key: &[u8], value: &[u8]) {
+        self.effects.writes.insert(key.to_vec(), Some(value.to_vec()));
+    }
+    fn remove(&mut self, key: &[u8]) -> bool {
+        let existed = self.read(key).is_some();
+        self.effects.writes.insert(key.to_vec(), None);
+        existed
+    }
+    fn iter_open(&mut self, _prefix: &[u8]) -> IterHandle {
+        // A proof of one key says nothing of the keys beside it: iteration is not provable.
+        self.iterated = true;
+        IterHandle(0)
+    }
+    fn iter_next(&mut self, _iter: IterHandle) -> Option<(Vec<u8>, Vec<u8>)> {
+        None
+    }
+    fn emit(&mut self, topic: &[u8], data: &[u8]) {
+        self.effects.events.push(Event { topic: topic.to_vec(), data: data.to_vec() });
+    }
+    fn caller(&mut self) -> Address {
+        self.context.caller
+    }
+    fn block_height(&mut self) -> u64 {
+        self.context.block_height
+    }
+    fn block_time_ms(&mut self) -> u64 {
+        self.context.block_time_ms
+    }
+}
+
+/// One run's outcome: done, or the keys whose proofs it still needs.
+#[derive(Debug)]
+pub enum Attempt<T> {
+    /// Every read was proven; the result and the run's effects.
+    Done(T, Effects),
+    /// Fetch and absorb these keys' proofs, then run again.
+    Need(Vec<Vec<u8>>),
+}
+
+/// Runs `f` on `state`. Code that iterates over keys is refused: its answer could leave out
+/// entries no proof accounts for.
+pub fn attempt<T>(
+    state: &ProvenState,
+    context: &Context,
+    f: impl FnOnce(&mut ProvenHost<'_>) -> T,
+) -> Result<Attempt<T>, VerifyError> {
+    let mut host =
+        ProvenHost { state, context, effects: Effects::default(), missing: BTreeSet::new(), iterated: false };
+    let out = f(&mut host);
+    if host.iterated {
+        return Err(VerifyError::Unprovable("this view iterates over keys, which proofs cannot cover".into()));
+    }
+    if host.missing.is_empty() {
+        return Ok(Attempt::Done(out, host.effects));
+    }
+    Ok(Attempt::Need(host.missing.into_iter().take(crate::rpc::MAX_BATCH).collect()))
+}

@@ -1,0 +1,94 @@
+//! JSON-RPC 2.0 messages to and from the node. Replies are untrusted: they are parsed here into
+//! typed values with explicit errors, and nothing in them is believed until [`crate::chain`]
+//! checks it.
+
+use serde_json::{Value, json};
+use tao_light::{Certificate, Header, Validator};
+use tao_types::Hash;
+
+use crate::VerifyError;
+
+/// Most keys read in one batch (one round trip).
+pub const MAX_BATCH: usize = 512;
+
+/// A request body for `method` with positional `params`.
+pub fn request(id: u64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// A batch of `state_get` requests for `keys` at `height` (ids are the keys' positions).
+pub fn state_batch(keys: &[Vec<u8>], height: u64) -> Value {
+    Value::Array(
+        keys.iter().enumerate().map(|(i, k)| request(i as u64, "state_get", json!([hex0x(k), height]))).collect(),
+    )
+}
+
+/// The `result` of one reply, or the node's error as text.
+pub fn result(reply: &Value) -> Result<&Value, VerifyError> {
+    if let Some(error) = reply.get("error") {
+        let message = error.get("message").and_then(Value::as_str).unwrap_or("no message");
+        return Err(VerifyError::Node(message.to_string()));
+    }
+    reply.get("result").ok_or_else(|| malformed("reply", "no result"))
+}
+
+/// The results of a batch reply in request order (ids `0..len`).
+pub fn batch_results(reply: &Value, len: usize) -> Result<Vec<Value>, VerifyError> {
+    let items = reply.as_array().ok_or_else(|| malformed("batch reply", "not an array"))?;
+    let mut out = vec![Value::Null; len];
+    for item in items {
+        let id = item.get("id").and_then(Value::as_u64).ok_or_else(|| malformed("batch reply", "no id"))?;
+        let slot = out.get_mut(id as usize).ok_or_else(|| malformed("batch reply", "unknown id"))?;
+        *slot = result(item)?.clone();
+    }
+    if out.iter().any(Value::is_null) {
+        return Err(malformed("batch reply", "an answer is missing"));
+    }
+    Ok(out)
+}
+
+pub(crate) fn malformed(what: &str, why: impl ToString) -> VerifyError {
+    VerifyError::Malformed { what: what.to_string(), why: why.to_string() }
+}
+
+/// `0x`-prefixed hex.
+pub fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+/// Bytes of a JSON `0x`-hex string field.
+pub fn unhex(v: &Value, what: &str) -> Result<Vec<u8>, VerifyError> {
+    let s = v.as_str().ok_or_else(|| malformed(what, "expected a hex string"))?;
+    hex::decode(s.trim_start_matches("0x")).map_err(|e| malformed(what, e))
+}
+
+/// A header and its certificate from a `chain_header` reply (not yet believed).
+pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
+    let header: Header = borsh::from_slice(&unhex(&reply["header"]["encoded"], "header")?)
+        .map_err(|e| malformed("header", e))?;
+    let certificate: Certificate = borsh::from_slice(&unhex(&reply["certificate"]["encoded"], "certificate")?)
+        .map_err(|e| malformed("certificate", e))?;
+    Ok((header, certificate))
+}
+
+/// What `chain_info` announces: chain id, genesis hash, and the validator set (checked later
+/// against the genesis header).
+pub fn chain_info(reply: &Value) -> Result<(u64, Hash, Vec<Validator>), VerifyError> {
+    let chain_id = reply["chain_id"].as_u64().ok_or_else(|| malformed("chain_info", "chain_id"))?;
+    let genesis: Hash = reply["genesis_hash"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| malformed("chain_info", "genesis_hash"))?;
+    let list = reply["validators"].as_array().ok_or_else(|| malformed("chain_info", "validators"))?;
+    let mut validators = Vec::with_capacity(list.len());
+    for v in list.iter().take(1024) {
+        let key: [u8; 33] = unhex(&v["key"], "validator key")?
+            .try_into()
+            .map_err(|_| malformed("validator key", "not 33 bytes"))?;
+        validators.push(Validator {
+            key: tao_crypto::PublicKey::from_compressed(&key).map_err(|e| malformed("validator key", e))?,
+            power: v["power"].as_u64().ok_or_else(|| malformed("validator", "power"))?,
+        });
+    }
+    Ok((chain_id, genesis, validators))
+}

@@ -1,0 +1,292 @@
+//! The wallet's logic against real state trees, proofs, certificates and contract code. The
+//! same tests run natively and, compiled to wasm32, in headless Chromium (`cargo xtask test`),
+//! so the browser is shown to verify, seal and sign exactly as the node expects.
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use serde_json::{Value, json};
+use tao_crypto::SecretKey;
+use tao_light::{Certificate, Header, Validator, validators_hash};
+use tao_state::MemoryTree;
+use tao_types::{Address, Hash};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use crate::proven::{Attempt, Context, ProvenHost, attempt};
+use crate::rpc::hex0x;
+use crate::tx::{self, Draft};
+use crate::vault::{self, Fresh, Kind, Vault, VaultError};
+use crate::{Chain, ProvenState, VerifyError, views};
+
+/// The development mnemonic and its first account (MetaMask's well-known one).
+const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+const DEV_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const FRESH: Fresh = Fresh { salt: [7; 32], iv: [9; 16] };
+
+/// A chain of two certified blocks over a real state tree: the genesis header (empty state)
+/// and block 1 holding `writes`.
+struct Fixture {
+    tree: MemoryTree,
+    genesis: Header,
+    block: Header,
+    certificate: Certificate,
+    validators: Vec<Validator>,
+}
+
+fn validator_key() -> SecretKey {
+    SecretKey::from_bytes(&[42; 32]).unwrap()
+}
+
+fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator]) -> Header {
+    let set = validators_hash(validators);
+    Header {
+        parent,
+        height,
+        time_ms: 1_000 * height,
+        state_root,
+        txs_root: Hash([0; 32]),
+        receipts_root: Hash([0; 32]),
+        validators_hash: set,
+        next_validators_hash: set,
+        proposer: validator_key().address(),
+    }
+}
+
+fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
+    let validators = vec![Validator { key: validator_key().public_key(), power: 10 }];
+    let mut tree = MemoryTree::new();
+    let root0 = tree.apply(0, Vec::<(Vec<u8>, Option<Vec<u8>>)>::new()).unwrap();
+    let root1 = tree.apply(1, writes).unwrap();
+    let genesis = header(Hash([0; 32]), 0, root0, &validators);
+    let block = header(genesis.hash(), 1, root1, &validators);
+    let certificate = Certificate::sign(&block, &[(0, &validator_key())]);
+    Fixture { tree, genesis, block, certificate, validators }
+}
+
+impl Fixture {
+    fn chain(&self) -> Chain {
+        let mut chain = Chain::new(7, self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
+        chain.accept(self.block.clone(), &self.certificate).unwrap();
+        chain
+    }
+
+    /// What the node's `state_get` answers for `key` at block 1.
+    fn state_get(&self, key: &[u8]) -> Value {
+        let (value, proof) = self.tree.get_with_proof(key, 1).unwrap();
+        json!({"height": 1, "root": self.block.state_root, "key": hex0x(key),
+            "value": value.as_deref().map(hex0x), "proof": hex0x(&proof.encode())})
+    }
+
+    /// Runs `f` on proven state, fetching what it reads from the tree; `tamper` may alter
+    /// each reply first (the hostile node).
+    fn run<T>(
+        &self,
+        chain: &Chain,
+        context: &Context,
+        tamper: impl Fn(&mut Value),
+        f: impl Fn(&mut ProvenHost<'_>) -> T,
+    ) -> Result<T, VerifyError> {
+        let mut state = ProvenState::new(1);
+        for _ in 0..crate::proven::MAX_ROUNDS {
+            match attempt(&state, context, &f)? {
+                Attempt::Done(out, _) => return Ok(out),
+                Attempt::Need(keys) => {
+                    for key in keys {
+                        let mut reply = self.state_get(&key);
+                        tamper(&mut reply);
+                        state.absorb(chain, &key, &reply)?;
+                    }
+                }
+            }
+        }
+        panic!("too many rounds")
+    }
+}
+
+fn alice() -> Address {
+    DEV_ADDRESS.parse().unwrap()
+}
+
+fn funded() -> Fixture {
+    let balance = borsh::to_vec(&(100 * tao_types::RAO_PER_TAO)).unwrap();
+    let mut writes = vec![(tao_contract_token::balance_key(&alice()), Some(balance.clone()))];
+    writes.extend((1..8u8).map(|i| (tao_contract_token::balance_key(&Address([i; 20])), Some(balance.clone()))));
+    fixture(writes)
+}
+
+#[test]
+fn balances_are_read_by_contract_code_from_proven_values() {
+    let f = funded();
+    let chain = f.chain();
+    let view = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice(), &[])).unwrap().unwrap();
+    assert_eq!((view.free, view.staked, view.nonce), (100 * tao_types::RAO_PER_TAO, 0, 0));
+    let stranger = Address([0xee; 20]);
+    let empty = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &stranger, &[])).unwrap().unwrap();
+    assert_eq!(empty.free, 0, "an absent balance is proven absent");
+}
+
+#[test]
+fn an_altered_value_or_proof_is_refused_and_named() {
+    let f = funded();
+    let chain = f.chain();
+    let forged = hex0x(&borsh::to_vec(&(1_000_000 * tao_types::RAO_PER_TAO)).unwrap());
+    let err = f
+        .run(
+            &chain,
+            &Context::default(),
+            |r| {
+                if r["value"].is_string() {
+                    r["value"] = json!(forged)
+                }
+            },
+            |h| views::account(h, &alice(), &[]),
+        )
+        .unwrap_err();
+    assert!(matches!(&err, VerifyError::BadProof { what, height: 1 } if what.starts_with("token/")), "{err}");
+    let other = f.state_get(b"elsewhere");
+    let err = f
+        .run(&chain, &Context::default(), |r| r["proof"] = other["proof"].clone(), |h| views::account(h, &alice(), &[]))
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::BadProof { .. }), "{err}");
+    let err = f
+        .run(&chain, &Context::default(), |r| r["key"] = json!("0x00"), |h| views::account(h, &alice(), &[]))
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::Contradiction { .. }), "{err}");
+}
+
+#[test]
+fn headers_need_the_trusted_validators() {
+    let f = funded();
+    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
+    let stranger = SecretKey::from_bytes(&[3; 32]).unwrap();
+    let forged = Certificate::sign(&f.block, &[(0, &stranger)]);
+    assert!(matches!(chain.accept(f.block.clone(), &forged), Err(VerifyError::Header(_))));
+    assert_eq!(chain.head().height, 0, "a refused header changes nothing");
+    let mut state = ProvenState::new(1);
+    let key = tao_contract_token::balance_key(&alice());
+    assert_eq!(state.absorb(&chain, &key, &f.state_get(&key)), Err(VerifyError::UnknownHeight(1)));
+    assert!(matches!(
+        Chain::new(7, Hash([1; 32]), f.genesis.clone(), f.validators.clone()),
+        Err(VerifyError::GenesisMismatch { .. })
+    ));
+}
+
+#[test]
+fn older_headers_are_believed_through_their_children() {
+    let f = funded();
+    let validators = f.validators.clone();
+    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), validators.clone()).unwrap();
+    let b2 = header(f.block.hash(), 2, f.block.state_root, &validators);
+    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    assert!(chain.header(1).is_none());
+    let impostor = header(f.genesis.hash(), 1, Hash([9; 32]), &validators);
+    assert!(chain.accept_ancestor(impostor).is_err());
+    chain.accept_ancestor(f.block.clone()).unwrap();
+    assert_eq!(chain.header(1), Some(&f.block));
+}
+
+#[test]
+fn iteration_is_not_provable() {
+    let f = funded();
+    let chain = f.chain();
+    let err = f
+        .run(&chain, &Context::default(), |_| {}, |h| {
+            use tao_sdk::Host;
+            let it = h.iter_open(b"token/");
+            h.iter_next(it)
+        })
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::Unprovable(_)));
+}
+
+#[test]
+fn a_transfer_preview_runs_the_token_contract() {
+    let f = funded();
+    let chain = f.chain();
+    let bob = Address([0xb0; 20]);
+    let draft = Draft::transfer(bob, 5 * tao_types::RAO_PER_TAO, true);
+    let context = Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: draft.args.clone() };
+    let preview = f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None)).unwrap().unwrap();
+    assert_eq!(preview.error, None);
+    assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - tx::DEFAULT_FEE);
+    let too_much = Draft::transfer(bob, 100 * tao_types::RAO_PER_TAO, true);
+    let context = Context { input: too_much.args.clone(), ..context };
+    let refused = f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &too_much, None)).unwrap().unwrap();
+    assert!(refused.error.is_some(), "the contract refuses what the balance cannot pay");
+    assert_eq!(tx::max_sendable(100, 10), 0);
+    assert_eq!(tx::max_sendable(20_000, 1_000), 18_500);
+}
+
+#[test]
+fn limit_prices_follow_the_slippage() {
+    assert_eq!(tx::limit_price(1_000_000, 50, true), 1_005_000);
+    assert_eq!(tx::limit_price(1_000_000, 50, false), 995_000);
+    assert_eq!(tx::limit_price(1_000_000, 20_000, false), 0);
+}
+
+/// A transfer signed by the wallet is byte for byte what the node decodes and verifies; the
+/// golden hex pins the encoding (the same bytes in the browser and natively).
+#[test]
+fn signed_transactions_match_the_node_encoding() {
+    let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    let domain = tao_crypto::ChainDomain { chain_id: 42, genesis_hash: Hash([2; 32]) };
+    let draft = Draft::transfer(Address([0xb0; 20]), 1_500_000_000, true);
+    let signed = draft.sign(&domain, Hash([3; 32]), 4, &key).unwrap();
+    let bytes = signed.encode();
+    let verified = tao_tx::decode_and_verify(&bytes, &domain).unwrap();
+    assert_eq!(verified.signed.tx.sender, key.address());
+    assert_eq!(verified.signed.tx.nonce, 4);
+    assert_eq!(
+        hex::encode(tao_types::keccak256(&bytes)),
+        GOLDEN_TRANSFER_HASH,
+        "the encoding of a signed transfer changed"
+    );
+}
+
+const GOLDEN_TRANSFER_HASH: &str = "ab25e58bd0154a3ddefe99ee1bdb299cef4876230c0114b0813f9426a157daed";
+
+#[test]
+fn the_vault_seals_opens_and_refuses_a_wrong_password() {
+    let vault = Vault::from_mnemonic(DEV_MNEMONIC, "correct horse").unwrap();
+    assert_eq!(vault.accounts()[0].address, alice());
+    let file = vault.seal(FRESH).unwrap();
+    let stored = serde_json::to_string(&file).unwrap();
+    assert!(!stored.contains("junk"), "the mnemonic is never stored in clear");
+    let file: vault::VaultFile = serde_json::from_str(&stored).unwrap();
+    assert_eq!(Vault::unlock(&file, "wrong horse").unwrap_err(), VaultError::WrongPassword);
+    let opened = Vault::unlock(&file, "correct horse").unwrap();
+    assert_eq!(opened.key(&alice()).unwrap().address(), alice());
+    assert!(matches!(opened.export(&file, &alice(), "nope"), Err(VaultError::WrongPassword)));
+    let export = opened.export(&file, &alice(), "correct horse").unwrap();
+    assert_eq!(export.mnemonic.as_deref(), Some(DEV_MNEMONIC));
+}
+
+#[test]
+fn imports_watch_only_and_hotkeys() {
+    let mut vault = Vault::empty("long enough").unwrap();
+    assert!(matches!(Vault::empty("short"), Err(VaultError::Invalid(_))));
+    let imported = vault.import_private_key("Imported", &format!("0x{}", hex::encode([1u8; 32]))).unwrap();
+    assert_eq!(vault.import_private_key("Again", &hex::encode([1u8; 32])), Err(VaultError::Duplicate(imported)));
+    assert!(matches!(vault.import_private_key("Bad", "0x12"), Err(VaultError::Invalid(_))));
+    let watched = vault.add_watch_only("Watched", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed").unwrap();
+    assert_eq!(vault.key(&watched).err(), Some(VaultError::WatchOnly(watched)));
+    let hot = vault.add_hotkey(&imported, &[2; 32]).unwrap();
+    assert_eq!(vault.accounts().last().unwrap().kind, Kind::Hotkey { coldkey: imported });
+    let keystore = vault.export_keystore(&hot, "file password", FRESH).unwrap();
+    let mut other = Vault::empty("another one").unwrap();
+    assert_eq!(other.import_keystore("Restored", &keystore, "file password").unwrap(), hot);
+    assert!(matches!(other.import_keystore("Twice", &keystore, "bad"), Err(VaultError::WrongPassword)));
+}
+
+#[test]
+fn auto_lock_and_confirmation_words() {
+    let mut lock = vault::AutoLock::new(60_000, 0);
+    assert!(!lock.due(59_999));
+    lock.touch(30_000);
+    assert!(!lock.due(60_000));
+    assert!(lock.due(90_000));
+    let picked = vault::confirmation_positions(12, [5, 5, 200]);
+    assert!(picked[0] < picked[1] && picked[1] < picked[2] && picked[2] < 12);
+}

@@ -1,0 +1,182 @@
+//! Transactions the wallet builds: the call, the fee, the largest amount that can be sent, the
+//! signature, and a preview of the effect computed by running the call's own contract code on
+//! proven state.
+
+use serde::Serialize;
+use tao_contract_pools as pools;
+use tao_contract_staking as staking;
+use tao_contract_token as token;
+use tao_crypto::{ChainDomain, SecretKey};
+use tao_sdk::Host;
+use tao_tx::{Call, SignedTransaction, Transaction};
+use tao_types::{Address, Balance, Hash, NetUid};
+
+use crate::views::{self, Position};
+
+/// The fee limit the wallet sets: 0.01 τ. The chain charges a transaction its whole fee limit
+/// (bytes and gas), so this is also the fee.
+pub const DEFAULT_FEE: u64 = 10_000_000;
+/// The contract id of code uploads.
+pub const DEPLOY: Hash = Hash([0; 32]);
+
+/// What to call before it is signed: the system module (by name, resolved to its proven code
+/// hash) or the upload target, the method and its encoded arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// System module name, or `None` for a code upload.
+    pub module: Option<&'static str>,
+    /// Entry point.
+    pub method: &'static str,
+    /// Borsh arguments.
+    pub args: Vec<u8>,
+    /// Fee limit (charged in full).
+    pub fee: u64,
+}
+
+impl Draft {
+    fn call(module: &'static str, method: &'static str, args: Vec<u8>) -> Draft {
+        Draft { module: Some(module), method, args, fee: DEFAULT_FEE }
+    }
+
+    /// Sends `amount` rao to `to`; `keep_alive` refuses to drop the sender below the
+    /// existential deposit.
+    pub fn transfer(to: Address, amount: u64, keep_alive: bool) -> Draft {
+        let method = if keep_alive { "entry_transfer_keep_alive" } else { "entry_transfer" };
+        Draft::call("token", method, borsh_vec(&token::TransferArgs { to, amount }))
+    }
+
+    /// Stakes `amount` rao through `hotkey` on `netuid`, at a price no worse than `limit`.
+    pub fn add_stake(position: Position, amount: u64, limit: Option<staking::Limit>) -> Draft {
+        let args = staking::StakeArgs { hotkey: position.hotkey, netuid: position.netuid, amount, limit };
+        Draft::call("staking", "entry_add_stake", borsh_vec(&args))
+    }
+
+    /// Unstakes `amount` (alpha rao) from `hotkey` on `netuid`, at a price no worse than `limit`.
+    pub fn remove_stake(position: Position, amount: u64, limit: Option<staking::Limit>) -> Draft {
+        let args = staking::StakeArgs { hotkey: position.hotkey, netuid: position.netuid, amount, limit };
+        Draft::call("staking", "entry_remove_stake", borsh_vec(&args))
+    }
+
+    /// Moves `amount` of stake from one position to another (same coldkey).
+    pub fn move_stake(from: Position, to: Position, amount: u64) -> Draft {
+        let args = (from.hotkey, from.netuid, to.hotkey, to.netuid, amount);
+        Draft::call("staking", "entry_move_stake", borsh_vec(&args))
+    }
+
+    /// Uploads Wasm `code`; its fee covers the bytes plus the default fee.
+    pub fn deploy(code: Vec<u8>) -> Draft {
+        let bytes = code.len() as u64 + 256;
+        let fee = bytes.saturating_mul(token::FEE_PER_BYTE).saturating_add(DEFAULT_FEE);
+        Draft { module: None, method: "deploy", args: code, fee }
+    }
+
+    /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
+    /// (the module's proven code hash, or [`DEPLOY`]).
+    pub fn sign(
+        &self,
+        domain: &ChainDomain,
+        contract: Hash,
+        nonce: u64,
+        key: &SecretKey,
+    ) -> Result<SignedTransaction, String> {
+        let call = Call {
+            contract,
+            method: self.method.as_bytes().to_vec().try_into().map_err(|e| format!("method: {e}"))?,
+            args: self.args.clone().try_into().map_err(|e| format!("arguments: {e}"))?,
+        };
+        let tx = Transaction { chain_id: domain.chain_id, sender: key.address(), nonce, fee_limit: Balance(self.fee), call };
+        Ok(tx.sign(domain, key))
+    }
+}
+
+fn borsh_vec<T: borsh::BorshSerialize>(value: &T) -> Vec<u8> {
+    borsh::to_vec(value).unwrap_or_default()
+}
+
+/// The most that can be sent from `free` after the fee, keeping the existential deposit.
+pub fn max_sendable(free: u64, fee: u64) -> u64 {
+    free.saturating_sub(fee).saturating_sub(token::EXISTENTIAL_DEPOSIT)
+}
+
+/// A limit price from the current spot price and a slippage tolerance in basis points: at most
+/// `spot·(1+tol)` when buying, at least `spot·(1−tol)` when selling.
+pub fn limit_price(spot: u64, slippage_bps: u16, buying: bool) -> u64 {
+    let spot = u128::from(spot);
+    let tol = u128::from(slippage_bps.min(10_000));
+    let price = if buying { spot * (10_000 + tol) / 10_000 } else { spot * (10_000 - tol) / 10_000 };
+    u64::try_from(price).unwrap_or(u64::MAX)
+}
+
+/// What a transaction would do, from its own contract code run on proven state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// Sender's free balance before, rao.
+    pub free_before: u64,
+    /// Sender's free balance after (fee included), rao.
+    pub free_after: u64,
+    /// The fee, rao.
+    pub fee: u64,
+    /// The stake position touched, before and after (alpha rao).
+    pub stake: Option<(Position, u64, u64)>,
+    /// The subnet's spot price before and after, rao per alpha.
+    pub price: Option<(NetUid, u64, u64)>,
+    /// Why the chain would refuse it, if it would.
+    pub error: Option<String>,
+}
+
+/// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`): charges the fee
+/// as the chain does before any call, then runs the entry point. `position` is the stake the
+/// call touches, for the before/after figures.
+pub fn preview(
+    host: &mut impl Host,
+    sender: &Address,
+    draft: &Draft,
+    position: Option<Position>,
+) -> Result<Preview, String> {
+    let free_before = token::balance(host, sender).map_err(|e| e.to_string())?;
+    let stake_of = |host: &mut _, p: &Position| staking::stake_of(host, sender, &p.hotkey, p.netuid);
+    let stake_before = position.map(|p| stake_of(host, &p)).transpose().map_err(|e| e.to_string())?;
+    let price_of = |host: &mut _, netuid: NetUid| -> Result<u64, String> {
+        let pool = pools::pool(host, netuid).map_err(|e| e.to_string())?.unwrap_or_default();
+        Ok(pools::price_in_rao(pool.spot_price(netuid)))
+    };
+    let price_before = position.map(|p| price_of(host, p.netuid)).transpose()?;
+    let Some(rest) = free_before.checked_sub(draft.fee) else {
+        let error = Some(format!("the fee {} is more than the free balance", Balance(draft.fee)));
+        return Ok(Preview { free_before, free_after: free_before, fee: draft.fee, stake: None, price: None, error });
+    };
+    host.set(&token::balance_key(sender), &borsh_vec(&rest));
+    let error = run(host, draft).err();
+    let free_after = token::balance(host, sender).map_err(|e| e.to_string())?;
+    let stake = match (position, stake_before) {
+        (Some(p), Some(before)) => Some((p, before, stake_of(host, &p).map_err(|e| e.to_string())?)),
+        _ => None,
+    };
+    let price = match (position, price_before) {
+        (Some(p), Some(before)) => Some((p.netuid, before, price_of(host, p.netuid)?)),
+        _ => None,
+    };
+    Ok(Preview { free_before, free_after, fee: draft.fee, stake, price, error })
+}
+
+/// Dispatches a draft to its contract entry point, as the chain's executor would.
+fn run(host: &mut impl Host, draft: &Draft) -> Result<(), String> {
+    let text = |e: &dyn core::fmt::Display| e.to_string();
+    match (draft.module, draft.method) {
+        (Some("token"), "entry_transfer") => token::entry_transfer(host).map_err(|e| text(&e)),
+        (Some("token"), "entry_transfer_keep_alive") => token::entry_transfer_keep_alive(host).map_err(|e| text(&e)),
+        (Some("staking"), "entry_add_stake") => staking::entry_add_stake(host).map_err(|e| text(&e)),
+        (Some("staking"), "entry_remove_stake") => staking::entry_remove_stake(host).map_err(|e| text(&e)),
+        (Some("staking"), "entry_move_stake") => staking::entry_move_stake(host).map_err(|e| text(&e)),
+        (None, "deploy") => Ok(()),
+        (module, method) => Err(format!("no preview for {module:?}.{method}")),
+    }
+}
+
+/// The proven code hash a draft calls.
+pub fn contract(host: &mut impl Host, draft: &Draft) -> Result<Hash, String> {
+    match draft.module {
+        Some(name) => views::module_hash(host, name),
+        None => Ok(DEPLOY),
+    }
+}

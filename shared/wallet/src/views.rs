@@ -1,0 +1,286 @@
+//! What the wallet's screens show, computed by the contracts' own read functions. Each takes any
+//! [`Host`]: the wallet passes a [`crate::proven::ProvenHost`], so every number on screen comes
+//! from the same code the chain runs, over values proven against a certified root.
+
+use serde::Serialize;
+use tao_contract_incentive as incentive;
+use tao_contract_neurons as neurons;
+use tao_contract_pools as pools;
+use tao_contract_staking as staking;
+use tao_contract_subnets::{self as subnets, params::PARAMS};
+use tao_contract_token as token;
+use tao_contract_weights as weights;
+use tao_light::keys;
+use tao_sdk::Host;
+use tao_types::{Address, Hash, NetUid};
+
+/// A read failed inside contract code (a stored value did not decode).
+pub type ViewResult<T> = Result<T, String>;
+
+fn text(e: impl core::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// A stake position the wallet tracks: coldkey's stake through `hotkey` on `netuid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct Position {
+    /// Validator hotkey.
+    pub hotkey: Address,
+    /// Subnet.
+    pub netuid: NetUid,
+}
+
+/// One position's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PositionView {
+    /// Where.
+    pub position: Position,
+    /// Stake held (alpha on a subnet, TAO on root), in rao.
+    pub stake: u64,
+    /// TAO the stake would fetch if unstaked now (after the pool's fee and price impact).
+    pub tao_value: u64,
+}
+
+/// Free, staked and total TAO of an account, and its next nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    /// The account.
+    pub address: Address,
+    /// Transferable balance, rao.
+    pub free: u64,
+    /// Sum of the positions' TAO value, rao.
+    pub staked: u64,
+    /// free + staked.
+    pub total: u64,
+    /// The next nonce the chain expects.
+    pub nonce: u64,
+    /// Each tracked position.
+    pub positions: Vec<PositionView>,
+}
+
+/// TAO that selling `alpha` on `netuid` would give now (root: one for one).
+pub fn tao_value(host: &mut impl Host, netuid: NetUid, alpha: u64) -> ViewResult<u64> {
+    if netuid == pools::ROOT || alpha == 0 {
+        return Ok(alpha);
+    }
+    let Some(pool) = pools::pool(host, netuid).map_err(text)? else { return Ok(0) };
+    Ok(pools::quote(&pool, netuid, pools::Side::Sell, alpha).map(|s| s.output).unwrap_or(0))
+}
+
+/// `address`'s balances over the positions the wallet tracks.
+pub fn account(host: &mut impl Host, address: &Address, tracked: &[Position]) -> ViewResult<AccountView> {
+    let free = token::balance(host, address).map_err(text)?;
+    let nonce = keys::nonce_value(host.get(&keys::nonce(address)).as_deref());
+    let mut positions = Vec::new();
+    for &position in tracked {
+        let stake = staking::stake_of(host, address, &position.hotkey, position.netuid).map_err(text)?;
+        let tao_value = tao_value(host, position.netuid, stake)?;
+        positions.push(PositionView { position, stake, tao_value });
+    }
+    let staked = positions.iter().fold(0u64, |sum, p| sum.saturating_add(p.tao_value));
+    Ok(AccountView { address: *address, free, staked, total: free.saturating_add(staked), nonce, positions })
+}
+
+/// A subnet in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubnetRow {
+    /// Id.
+    pub netuid: NetUid,
+    /// Display name.
+    pub name: String,
+    /// Owner coldkey.
+    pub owner: Address,
+    /// Registered neurons.
+    pub neurons: u16,
+    /// Spot price, rao per alpha.
+    pub price: u64,
+    /// TAO in the pool.
+    pub tao_in: u64,
+}
+
+/// Every subnet (each id up to the limit is read, so an absent one is proven absent).
+pub fn subnets(host: &mut impl Host) -> ViewResult<Vec<SubnetRow>> {
+    let mut rows = Vec::new();
+    for netuid in 0..subnets::SUBNET_LIMIT {
+        let Some(info) = subnets::subnet(host, netuid).map_err(text)? else { continue };
+        let pool = pools::pool(host, netuid).map_err(text)?.unwrap_or_default();
+        rows.push(SubnetRow {
+            netuid,
+            name: info.identity.name.clone(),
+            owner: info.owner_coldkey,
+            neurons: neurons::count(host, netuid).map_err(text)?,
+            price: pools::price_in_rao(pool.spot_price(netuid)),
+            tao_in: pool.tao,
+        });
+    }
+    Ok(rows)
+}
+
+/// A subnet's page: identity, every hyperparameter, its pool and how its last epoch ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubnetView {
+    /// Id.
+    pub netuid: NetUid,
+    /// Display name.
+    pub name: String,
+    /// Owner coldkey.
+    pub owner: Address,
+    /// Owner hotkey.
+    pub owner_hotkey: Address,
+    /// Registration block.
+    pub registered_at: u64,
+    /// `(name, value)` of every hyperparameter.
+    pub hyperparameters: Vec<(&'static str, u64)>,
+    /// Pool TAO reserve.
+    pub tao_in: u64,
+    /// Pool alpha reserve.
+    pub alpha_in: u64,
+    /// Spot price, rao per alpha.
+    pub price: u64,
+    /// Moving price, rao per alpha.
+    pub moving_price: u64,
+    /// The subnet's own incentive module, if any.
+    pub module: Option<Hash>,
+    /// Block of the last epoch, and the fallback reason if its module failed.
+    pub last_epoch: Option<(u64, Option<String>)>,
+}
+
+/// `netuid`'s page, or `None` if there is no such subnet.
+pub fn subnet(host: &mut impl Host, netuid: NetUid) -> ViewResult<Option<SubnetView>> {
+    let Some(info) = subnets::subnet(host, netuid).map_err(text)? else { return Ok(None) };
+    let mut hyperparameters = Vec::with_capacity(PARAMS.len());
+    for (id, spec) in PARAMS.iter().enumerate() {
+        hyperparameters.push((spec.name, subnets::hyperparameter(host, netuid, id as u8).map_err(text)?));
+    }
+    let pool = pools::pool(host, netuid).map_err(text)?.unwrap_or_default();
+    let module = host.get(&subnets::incentive_module_key(netuid)).and_then(|b| borsh::from_slice(&b).ok());
+    let record = incentive::epoch_record(host, netuid).map_err(text)?;
+    Ok(Some(SubnetView {
+        netuid,
+        name: info.identity.name.clone(),
+        owner: info.owner_coldkey,
+        owner_hotkey: info.owner_hotkey,
+        registered_at: info.registered_at,
+        hyperparameters,
+        tao_in: pool.tao,
+        alpha_in: pool.alpha_in,
+        price: pools::price_in_rao(pool.spot_price(netuid)),
+        moving_price: pools::price_in_rao(pool.moving_price),
+        module,
+        last_epoch: record.map(|r| (r.block, r.fallback)),
+    }))
+}
+
+/// One row of the metagraph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeuronRow {
+    /// UID.
+    pub uid: u16,
+    /// Hotkey.
+    pub hotkey: Address,
+    /// Stake through the hotkey on this subnet (alpha rao).
+    pub stake: u64,
+    /// Validator take (u16 fraction).
+    pub take: u16,
+    /// Last epoch's consensus, incentive, dividends and validator trust (u16 fractions).
+    pub consensus: u16,
+    /// Incentive.
+    pub incentive: u16,
+    /// Dividends.
+    pub dividends: u16,
+    /// Validator trust.
+    pub trust: u16,
+    /// Emission of the last epoch (miner + validator), alpha rao.
+    pub emission: u64,
+    /// Holds a validator permit.
+    pub permit: bool,
+    /// Was active in the last epoch.
+    pub active: bool,
+}
+
+/// Every neuron of `netuid` (the proven UID count bounds the list, so none is left out).
+pub fn metagraph(host: &mut impl Host, netuid: NetUid) -> ViewResult<Vec<NeuronRow>> {
+    let n = neurons::count(host, netuid).map_err(text)?;
+    let mut rows = Vec::with_capacity(usize::from(n));
+    for uid in 0..n {
+        let Some(neuron) = neurons::neuron(host, netuid, uid).map_err(text)? else { continue };
+        let scores = incentive::scores(host, netuid, uid).map_err(text)?;
+        rows.push(NeuronRow {
+            uid,
+            hotkey: neuron.hotkey,
+            stake: staking::pool(host, &neuron.hotkey, netuid).map_err(text)?.stake,
+            take: staking::take(host, &neuron.hotkey).map_err(text)?,
+            consensus: scores.consensus,
+            incentive: scores.incentive,
+            dividends: scores.dividends,
+            trust: scores.validator_trust,
+            emission: scores.server_emission.saturating_add(scores.validator_emission),
+            permit: weights::permit(host, netuid, uid).map_err(text)?,
+            active: scores.active,
+        });
+    }
+    Ok(rows)
+}
+
+/// The code hash of system module `name` (proven, so the wallet never signs for a module the
+/// node made up).
+pub fn module_hash(host: &mut impl Host, name: &str) -> ViewResult<Hash> {
+    let bytes = host.get(&keys::module(name)).ok_or_else(|| format!("no system module {name}"))?;
+    let hash: [u8; 32] = bytes.try_into().map_err(|_| format!("module {name}: not a code hash"))?;
+    Ok(Hash(hash))
+}
+
+/// Outcome of re-running a subnet's last Yuma epoch in the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EpochCheck {
+    /// The subnet.
+    pub netuid: NetUid,
+    /// The epoch's block.
+    pub block: u64,
+    /// UIDs compared.
+    pub neurons: usize,
+    /// UIDs whose proven scores differ from the re-run, with what differs.
+    pub mismatches: Vec<(u16, String)>,
+}
+
+/// The inputs of `netuid`'s epoch, read as the chain read them: run this on the state of the
+/// block before the epoch, with the epoch's block as the block height.
+pub fn epoch_input(host: &mut impl Host, netuid: NetUid) -> ViewResult<incentive::epoch::EpochInput> {
+    let info = subnets::subnet(host, netuid).map_err(text)?.ok_or_else(|| format!("no subnet {netuid}"))?;
+    incentive::gather(host, netuid, &info).map_err(text)
+}
+
+/// The proven scores of every UID after the epoch (run on the epoch block's state).
+pub fn epoch_scores(host: &mut impl Host, netuid: NetUid, n: usize) -> ViewResult<Vec<incentive::Scores>> {
+    (0..n as u16).map(|uid| incentive::scores(host, netuid, uid).map_err(text)).collect()
+}
+
+/// Runs Yuma on `input` and compares each UID's shares with `proven`. Emissions are left out:
+/// the pending emission the epoch paid also includes the epoch block's own coinbase.
+pub fn check_epoch(
+    netuid: NetUid,
+    block: u64,
+    input: &incentive::epoch::EpochInput,
+    proven: &[incentive::Scores],
+) -> ViewResult<EpochCheck> {
+    let output = incentive::epoch::run(input).map_err(|e| format!("{e:?}"))?;
+    let mut mismatches = Vec::new();
+    for (uid, (ours, theirs)) in output.neurons.iter().zip(proven).enumerate() {
+        let pairs = [
+            ("consensus", ours.consensus, theirs.consensus),
+            ("incentive", ours.incentive, theirs.incentive),
+            ("dividends", ours.dividends, theirs.dividends),
+            ("validator trust", ours.validator_trust, theirs.validator_trust),
+            ("stake weight", ours.stake_weight, theirs.stake_weight),
+        ];
+        for (name, a, b) in pairs {
+            if a != b {
+                mismatches.push((uid as u16, format!("{name}: re-run {a}, chain {b}")));
+            }
+        }
+    }
+    if output.neurons.len() != proven.len() {
+        mismatches.push((0, format!("{} UIDs re-run, {} on chain", output.neurons.len(), proven.len())));
+    }
+    Ok(EpochCheck { netuid, block, neurons: proven.len(), mismatches })
+}
