@@ -62,6 +62,11 @@ pub(crate) fn contracts_dir() -> std::path::PathBuf {
     target.join("wasm32-unknown-unknown/contract")
 }
 
+/// This workspace's built browser wallet (`cargo xtask web`).
+pub(crate) fn wallet_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/dist")
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

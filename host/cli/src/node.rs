@@ -13,6 +13,7 @@ use jsonrpsee::server::{Server, ServerConfig};
 use serde_json::json;
 use tao_crypto::SecretKey;
 use tao_node::spec::ChainSpec;
+use tao_node::files::WalletFiles;
 use tao_node::{Node, rpc, spec};
 
 /// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
@@ -51,6 +52,10 @@ pub(crate) struct NodeArgs {
     /// Directory of the compiled system contracts (default: this workspace's build).
     #[arg(long)]
     modules: Option<PathBuf>,
+    /// Serve the browser wallet from this directory at the RPC address (default: this
+    /// workspace's `web/dist` when it is built).
+    #[arg(long)]
+    wallet: Option<PathBuf>,
     /// Print JSON lines for scripts.
     #[arg(long)]
     json: bool,
@@ -155,8 +160,17 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         .max_response_body_size(rpc::MAX_RESPONSE_BYTES)
         .max_connections(rpc::MAX_CONNECTIONS)
         .build();
-    let server =
-        Server::builder().set_config(config).build(args.rpc_addr).await.context("binding the RPC address")?;
+    let wallet_dir = args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
+    let files = match &wallet_dir {
+        Some(dir) => WalletFiles::load(dir).with_context(|| format!("loading the wallet from {}", dir.display()))?,
+        None => WalletFiles::default(),
+    };
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(files.clone()))
+        .build(args.rpc_addr)
+        .await
+        .context("binding the RPC address")?;
     let addr = server.local_addr()?;
     let handle = server.start(rpc::module(node.clone())?);
     let (head, _) = node.head()?;
@@ -169,6 +183,13 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     } else {
         println!("chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
         println!("rpc listening on http://{addr}");
+    }
+    if !files.is_empty() {
+        if args.json {
+            println!("{}", json!({"event": "wallet", "url": format!("http://{addr}/")}));
+        } else {
+            println!("wallet at http://{addr}/");
+        }
     }
     if let Some(metrics_addr) = args.metrics_addr {
         let listener =

@@ -1,0 +1,123 @@
+//! The browser wallet's files, served by the node at its RPC address (GET requests that are
+//! not WebSocket upgrades), so one URL gives the wallet and the node it talks to. Files are read
+//! once at start into memory; only those names are ever served, so a request path can never
+//! reach the file system.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
+
+/// Largest wallet bundle loaded, in bytes.
+pub const MAX_BYTES: u64 = 64 << 20;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Files by URL path (`index.html` also answers `/`), with their content type.
+#[derive(Debug, Clone, Default)]
+pub struct WalletFiles(Arc<BTreeMap<String, (&'static str, Vec<u8>)>>);
+
+impl WalletFiles {
+    /// Loads the files of `dir` and of its direct subdirectories.
+    pub fn load(dir: &Path) -> std::io::Result<WalletFiles> {
+        let mut files = BTreeMap::new();
+        let mut total = 0u64;
+        let mut dirs = vec![(dir.to_path_buf(), String::new())];
+        while let Some((path, prefix)) = dirs.pop() {
+            for entry in std::fs::read_dir(&path)? {
+                let entry = entry?;
+                let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                if entry.file_type()?.is_dir() {
+                    if prefix.is_empty() {
+                        dirs.push((entry.path(), format!("{name}/")));
+                    }
+                    continue;
+                }
+                total += entry.metadata()?.len();
+                if total > MAX_BYTES {
+                    return Err(std::io::Error::other(format!("{} holds more than {MAX_BYTES} bytes", dir.display())));
+                }
+                files.insert(name.clone(), (content_type(&name), std::fs::read(entry.path())?));
+            }
+        }
+        Ok(WalletFiles(Arc::new(files)))
+    }
+
+    /// How many files are served.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no file is served.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn response(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        if request.method() != http::Method::GET || request.headers().contains_key(http::header::UPGRADE) {
+            return None;
+        }
+        let path = request.uri().path().trim_start_matches('/');
+        let (mime, body) = self.0.get(if path.is_empty() { "index.html" } else { path })?;
+        http::Response::builder()
+            .header(http::header::CONTENT_TYPE, *mime)
+            .header(http::header::CACHE_CONTROL, "no-cache")
+            .body(HttpBody::from(body.clone()))
+            .ok()
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+impl<S> tower::Layer<S> for WalletFiles {
+    type Service = WalletService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WalletService { inner, files: self.clone() }
+    }
+}
+
+/// Answers wallet file requests; passes everything else (JSON-RPC, WebSocket) on.
+#[derive(Debug, Clone)]
+pub struct WalletService<S> {
+    inner: S,
+    files: WalletFiles,
+}
+
+impl<S> tower::Service<HttpRequest> for WalletService<S>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        if let Some(response) = self.files.response(&request) {
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        let future = self.inner.call(request);
+        Box::pin(async move { future.await.map_err(Into::into) })
+    }
+}

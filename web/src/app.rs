@@ -1,0 +1,730 @@
+//! The wallet's state and what each user action does. Screens (`screens.rs`) only render it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tao_types::{Address, Hash, NetUid};
+use tao_wallet::proven::Context as RunContext;
+use tao_wallet::tx::{self, Draft, Preview};
+use tao_wallet::vault::{AutoLock, Vault, VaultFile};
+use tao_wallet::views::{self, AccountView, EpochCheck, NeuronRow, Position, SubnetRow, SubnetView};
+use tao_wallet::{Chain, Proven, VerifyError, rpc};
+use gloo_storage::Storage;
+use yew::prelude::*;
+
+use crate::{node, store};
+
+/// Idle time before the wallet locks itself.
+pub const AUTO_LOCK_MS: u64 = 15 * 60 * 1000;
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Welcome,
+    ShowMnemonic,
+    ConfirmMnemonic,
+    Import,
+    Unlock,
+    Accounts,
+    Send,
+    Receive,
+    Stake,
+    Subnets,
+    Subnet(NetUid),
+    Deploy,
+    History,
+    Settings,
+    Review,
+}
+
+/// A value being fetched, verified, or refused with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    Idle,
+    Loading,
+    Ready(Proven<T>),
+    Failed(String),
+}
+
+impl<T> Load<T> {
+    fn from(result: Result<Proven<Result<T, String>>, VerifyError>) -> Self {
+        match result {
+            Ok(Proven { value: Ok(value), height }) => Load::Ready(Proven { value, height }),
+            Ok(Proven { value: Err(e), .. }) => Load::Failed(e),
+            Err(e) => Load::Failed(e.to_string()),
+        }
+    }
+}
+
+/// A submitted transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub hash: Hash,
+    pub what: String,
+    pub from: Address,
+    /// `pending`, `finalized #N`, `failed: …`.
+    pub status: String,
+}
+
+/// A transaction under review: the draft, its preview on proven state, the proven contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub what: String,
+    pub draft: Draft,
+    pub position: Option<Position>,
+    pub contract: Hash,
+    pub preview: Proven<Preview>,
+}
+
+pub enum Msg {
+    Connected(Result<Chain, VerifyError>),
+    Head(u64),
+    HeadAccepted(Result<Chain, VerifyError>),
+    Followed(String),
+    Go(Screen),
+    Input(&'static str, String),
+    NewMnemonic,
+    FinishCreate,
+    FinishImport,
+    Unlock,
+    Lock,
+    Activity,
+    Tick,
+    Select(Address),
+    Account(Load<AccountView>),
+    Subnets(Load<Vec<SubnetRow>>),
+    Subnet(Load<(Option<SubnetView>, Vec<NeuronRow>)>),
+    Max,
+    ReviewSend,
+    ReviewStake(&'static str),
+    ReviewDeploy,
+    Reviewed(Result<Review, String>),
+    Sign,
+    Submitted(Result<HistoryEntry, String>),
+    Status(Hash, String),
+    CodeLoaded(Result<Vec<u8>, String>),
+    CheckEpoch(NetUid),
+    EpochChecked(Result<EpochCheck, String>),
+    Export,
+    ExportKeystore,
+    AddAccount,
+    AddHotkey,
+    ForgetWallet,
+}
+
+pub struct App {
+    pub chain: Option<Chain>,
+    pub chain_error: Option<String>,
+    pub pinned: Option<Hash>,
+    pub file: Option<VaultFile>,
+    pub vault: Option<Vault>,
+    pub screen: Screen,
+    pub selected: Option<Address>,
+    pub account: Load<AccountView>,
+    pub subnets: Load<Vec<SubnetRow>>,
+    pub subnet: Load<(Option<SubnetView>, Vec<NeuronRow>)>,
+    pub epoch: Option<Result<EpochCheck, String>>,
+    pub form: BTreeMap<&'static str, String>,
+    pub mnemonic: Option<String>,
+    pub confirm_positions: [usize; 3],
+    pub review: Option<Result<Review, String>>,
+    pub history: Vec<HistoryEntry>,
+    pub positions: BTreeMap<Address, Vec<Position>>,
+    pub code: Option<Vec<u8>>,
+    pub busy: Option<String>,
+    pub notice: Option<Result<String, String>>,
+    pub auto_lock: AutoLock,
+}
+
+fn verify_error(e: VerifyError) -> String {
+    e.to_string()
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &yew::Context<Self>) -> Self {
+        let pinned: Option<Hash> = store::load::<String>(store::GENESIS).and_then(|s| s.parse().ok());
+        let file: Option<VaultFile> = store::load(store::VAULT);
+        ctx.link().send_future(async move { Msg::Connected(node::connect(pinned).await) });
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let heads = link.clone();
+            let end = node::follow(move |h| heads.send_message(Msg::Head(h))).await;
+            link.send_message(Msg::Followed(end.err().unwrap_or_default()));
+        });
+        let ticker = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                gloo_timers::future::TimeoutFuture::new(10_000).await;
+                ticker.send_message(Msg::Tick);
+            }
+        });
+        let screen = if file.is_some() { Screen::Unlock } else { Screen::Welcome };
+        let selected = file.as_ref().and_then(|f| f.accounts.first().map(|a| a.address));
+        App {
+            chain: None,
+            chain_error: None,
+            pinned,
+            file,
+            vault: None,
+            screen,
+            selected,
+            account: Load::Idle,
+            subnets: Load::Idle,
+            subnet: Load::Idle,
+            epoch: None,
+            form: BTreeMap::from([("slippage", "0.5".to_string()), ("netuid", "1".to_string())]),
+            mnemonic: None,
+            confirm_positions: [0, 1, 2],
+            review: None,
+            history: store::load(store::HISTORY).unwrap_or_default(),
+            positions: store::load(store::POSITIONS).unwrap_or_default(),
+            code: None,
+            busy: None,
+            notice: None,
+            auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
+        }
+    }
+
+    fn update(&mut self, ctx: &yew::Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Connected(Ok(chain)) => {
+                if self.pinned.is_none() {
+                    let genesis = chain.domain().genesis_hash;
+                    self.pinned = Some(genesis);
+                    let _ = store::save(store::GENESIS, &genesis.to_string());
+                }
+                self.chain = Some(chain);
+                self.chain_error = None;
+                self.refresh(ctx);
+            }
+            Msg::Connected(Err(e)) => self.chain_error = Some(e.to_string()),
+            Msg::Head(height) => {
+                let Some(chain) = self.chain.clone() else { return false };
+                if height <= chain.head().height {
+                    return false;
+                }
+                ctx.link().send_future(async move {
+                    let mut chain = chain;
+                    let result = node::catch_up(&mut chain, Some(height)).await.map(|_| chain);
+                    Msg::HeadAccepted(result)
+                });
+                return false;
+            }
+            Msg::HeadAccepted(Ok(chain)) => {
+                let newer = self.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
+                if newer {
+                    self.chain = Some(chain);
+                    self.chain_error = None;
+                    self.refresh(ctx);
+                    self.poll_history(ctx);
+                }
+            }
+            Msg::HeadAccepted(Err(e)) => self.chain_error = Some(e.to_string()),
+            Msg::Followed(why) => self.chain_error = Some(format!("not following the chain: {why}")),
+            Msg::Go(screen) => {
+                self.screen = screen;
+                self.notice = None;
+                self.epoch = None;
+                self.refresh(ctx);
+            }
+            Msg::Input(field, value) => {
+                self.form.insert(field, value);
+                self.auto_lock.touch(store::now_ms());
+                return true;
+            }
+            Msg::NewMnemonic => {
+                let phrase = tao_crypto::hd::mnemonic_from_entropy(&store::random());
+                self.confirm_positions = tao_wallet::vault::confirmation_positions(12, store::random());
+                self.mnemonic = Some(phrase);
+                self.screen = Screen::ShowMnemonic;
+            }
+            Msg::FinishCreate => self.finish_create(),
+            Msg::FinishImport => self.finish_import(),
+            Msg::Unlock => self.unlock(ctx),
+            Msg::Lock => self.lock(),
+            Msg::Activity => self.auto_lock.touch(store::now_ms()),
+            Msg::Tick => {
+                if self.vault.is_some() && self.auto_lock.due(store::now_ms()) {
+                    self.lock();
+                    self.notice = Some(Err("locked after 15 minutes without activity".into()));
+                } else {
+                    return false;
+                }
+            }
+            Msg::Select(address) => {
+                self.selected = Some(address);
+                self.account = Load::Idle;
+                self.refresh(ctx);
+            }
+            Msg::Account(load) => self.account = load,
+            Msg::Subnets(load) => self.subnets = load,
+            Msg::Subnet(load) => self.subnet = load,
+            Msg::Max => {
+                if let Load::Ready(view) = &self.account {
+                    let max = tx::max_sendable(view.value.free, tx::DEFAULT_FEE);
+                    self.form.insert("amount", tao_types::Balance(max).to_string().trim_end_matches(" τ").to_string());
+                }
+            }
+            Msg::ReviewSend => self.review_send(ctx),
+            Msg::ReviewStake(action) => self.review_stake(ctx, action),
+            Msg::ReviewDeploy => match self.code.clone() {
+                Some(code) => self.start_review(ctx, "deploy module".into(), Draft::deploy(code), None),
+                None => self.notice = Some(Err("choose a .wasm file first".into())),
+            },
+            Msg::Reviewed(review) => {
+                self.busy = None;
+                self.review = Some(review);
+                self.screen = Screen::Review;
+            }
+            Msg::Sign => self.sign(ctx),
+            Msg::Submitted(Ok(entry)) => {
+                self.busy = None;
+                self.history.insert(0, entry);
+                self.history.truncate(200);
+                let _ = store::save(store::HISTORY, &self.history);
+                self.review = None;
+                self.screen = Screen::History;
+            }
+            Msg::Submitted(Err(e)) => {
+                self.busy = None;
+                self.notice = Some(Err(e));
+            }
+            Msg::Status(hash, status) => {
+                if let Some(entry) = self.history.iter_mut().find(|e| e.hash == hash) {
+                    entry.status = status;
+                }
+                let _ = store::save(store::HISTORY, &self.history);
+            }
+            Msg::CodeLoaded(Ok(code)) => self.code = Some(code),
+            Msg::CodeLoaded(Err(e)) => self.notice = Some(Err(e)),
+            Msg::CheckEpoch(netuid) => self.check_epoch(ctx, netuid),
+            Msg::EpochChecked(result) => {
+                self.busy = None;
+                self.epoch = Some(result);
+            }
+            Msg::Export => self.export(),
+            Msg::ExportKeystore => self.export_keystore(),
+            Msg::AddAccount => self.add_account(),
+            Msg::AddHotkey => self.add_hotkey(),
+            Msg::ForgetWallet => {
+                let _ = gloo_storage::LocalStorage::delete(store::VAULT);
+                self.file = None;
+                self.vault = None;
+                self.screen = Screen::Welcome;
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &yew::Context<Self>) -> Html {
+        crate::screens::page(self, ctx)
+    }
+}
+
+impl App {
+    pub fn field(&self, name: &str) -> String {
+        self.form.get(name).cloned().unwrap_or_default()
+    }
+
+    fn take_field(&mut self, name: &'static str) -> String {
+        self.form.remove(name).unwrap_or_default()
+    }
+
+    /// Re-reads what the current screen shows at the newest believed height.
+    fn refresh(&mut self, ctx: &yew::Context<Self>) {
+        let Some(chain) = self.chain.clone() else { return };
+        let height = chain.head().height;
+        match self.screen {
+            Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive => {
+                let Some(address) = self.selected else { return };
+                if matches!(self.account, Load::Idle) {
+                    self.account = Load::Loading;
+                }
+                let tracked = self.positions.get(&address).cloned().unwrap_or_default();
+                let for_subnet = chain.clone();
+                ctx.link().send_future(async move {
+                    let read = node::read(&chain, height, RunContext::default(), |h| views::account(h, &address, &tracked));
+                    Msg::Account(Load::from(read.await))
+                });
+                if self.screen == Screen::Stake {
+                    self.load_subnet(ctx, for_subnet);
+                }
+            }
+            Screen::Subnets => {
+                if matches!(self.subnets, Load::Idle) {
+                    self.subnets = Load::Loading;
+                }
+                ctx.link().send_future(async move {
+                    Msg::Subnets(Load::from(node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await))
+                });
+            }
+            Screen::Subnet(_) => self.load_subnet(ctx, chain),
+            _ => {}
+        }
+    }
+
+    fn netuid(&self) -> Option<NetUid> {
+        match self.screen {
+            Screen::Subnet(n) => Some(n),
+            _ => self.field("netuid").trim().parse().ok(),
+        }
+    }
+
+    fn load_subnet(&mut self, ctx: &yew::Context<Self>, chain: Chain) {
+        let Some(netuid) = self.netuid() else { return };
+        let height = chain.head().height;
+        let same = matches!(&self.subnet, Load::Ready(p) if p.value.0.as_ref().is_some_and(|s| s.netuid == netuid));
+        if !same {
+            self.subnet = Load::Loading;
+        }
+        ctx.link().send_future(async move {
+            let read = node::read(&chain, height, RunContext::default(), |h| {
+                Ok::<_, String>((views::subnet(h, netuid)?, views::metagraph(h, netuid)?))
+            });
+            Msg::Subnet(Load::from(read.await))
+        });
+    }
+
+    fn save_vault(&mut self, vault: Vault) {
+        match vault.seal(store::fresh()) {
+            Ok(file) => {
+                if let Err(e) = store::save(store::VAULT, &file) {
+                    self.notice = Some(Err(e));
+                }
+                self.selected = self.selected.or_else(|| file.accounts.first().map(|a| a.address));
+                self.file = Some(file);
+                self.vault = Some(vault);
+            }
+            Err(e) => self.notice = Some(Err(e.to_string())),
+        }
+    }
+
+    fn open(&mut self, vault: Result<Vault, tao_wallet::vault::VaultError>) {
+        match vault {
+            Ok(vault) => {
+                self.form.clear();
+                self.mnemonic = None;
+                self.selected = vault.accounts().first().map(|a| a.address);
+                self.save_vault(vault);
+                self.auto_lock = AutoLock::new(AUTO_LOCK_MS, store::now_ms());
+                self.screen = Screen::Accounts;
+                self.account = Load::Idle;
+            }
+            // The typed input stays in the form: a mistake costs no retyping.
+            Err(e) => self.notice = Some(Err(e.to_string())),
+        }
+    }
+
+    fn new_password(&self) -> Result<String, String> {
+        let password = self.field("new_password");
+        if password != self.field("new_password2") {
+            return Err("the two passwords differ".into());
+        }
+        Ok(password)
+    }
+
+    fn finish_create(&mut self) {
+        let Some(phrase) = self.mnemonic.clone() else { return };
+        let words: Vec<&str> = phrase.split(' ').collect();
+        let typed = [self.field("word0"), self.field("word1"), self.field("word2")];
+        for (i, position) in self.confirm_positions.iter().enumerate() {
+            if typed[i].trim() != words.get(*position).copied().unwrap_or_default() {
+                self.notice = Some(Err(format!("word #{} does not match your phrase", position + 1)));
+                return;
+            }
+        }
+        match self.new_password() {
+            Ok(password) => self.open(Vault::from_mnemonic(&phrase, &password)),
+            Err(e) => self.notice = Some(Err(e)),
+        }
+    }
+
+    fn finish_import(&mut self) {
+        let password = match self.new_password() {
+            Ok(p) => p,
+            Err(e) => return self.notice = Some(Err(e)),
+        };
+        let secret = self.field("import_secret");
+        let vault = match self.field("import_kind").as_str() {
+            "key" => Vault::empty(&password).and_then(|mut v| v.import_private_key("Imported", &secret).map(|_| v)),
+            "keystore" => Vault::empty(&password)
+                .and_then(|mut v| v.import_keystore("Imported", &secret, &self.field("import_password")).map(|_| v)),
+            "watch" => Vault::empty(&password).and_then(|mut v| v.add_watch_only("Watched", &secret).map(|_| v)),
+            _ => Vault::from_mnemonic(&secret, &password),
+        };
+        self.open(vault);
+    }
+
+    fn unlock(&mut self, ctx: &yew::Context<Self>) {
+        let Some(file) = &self.file else { return };
+        match Vault::unlock(file, &self.field("password")) {
+            Ok(vault) => {
+                self.form.remove("password");
+                self.vault = Some(vault);
+                self.notice = None;
+                self.auto_lock = AutoLock::new(AUTO_LOCK_MS, store::now_ms());
+                self.screen = Screen::Accounts;
+                self.refresh(ctx);
+            }
+            Err(e) => self.notice = Some(Err(e.to_string())),
+        }
+    }
+
+    fn lock(&mut self) {
+        self.vault = None;
+        self.review = None;
+        self.form.retain(|k, _| matches!(*k, "netuid" | "slippage"));
+        self.screen = Screen::Unlock;
+    }
+
+    /// The proven state the review runs on, at the newest believed height.
+    fn start_review(&mut self, ctx: &yew::Context<Self>, what: String, draft: Draft, position: Option<Position>) {
+        let (Some(chain), Some(sender)) = (self.chain.clone(), self.selected) else {
+            self.notice = Some(Err("not connected to a verified chain yet".into()));
+            return;
+        };
+        self.busy = Some("previewing on proven state…".into());
+        ctx.link().send_future(async move {
+            let head = chain.head();
+            let context = RunContext {
+                caller: sender,
+                block_height: head.height + 1,
+                block_time_ms: head.time_ms,
+                input: draft.args.clone(),
+            };
+            let run = node::read(&chain, head.height, context, |h| {
+                Ok::<_, String>((tx::contract(h, &draft)?, tx::preview(h, &sender, &draft, position)?))
+            });
+            let review = match run.await {
+                Ok(Proven { value: Ok((contract, preview)), height }) => {
+                    Ok(Review { what, draft, position, contract, preview: Proven { value: preview, height } })
+                }
+                Ok(Proven { value: Err(e), .. }) => Err(e),
+                Err(e) => Err(verify_error(e)),
+            };
+            Msg::Reviewed(review)
+        });
+    }
+
+    fn amount(&self, field: &str) -> Result<u64, String> {
+        let text = self.field(field);
+        let text = text.trim();
+        let with_unit = if text.ends_with("rao") || text.ends_with('τ') { text.to_string() } else { format!("{text} τ") };
+        with_unit.parse::<tao_types::Balance>().map(|b| b.0).map_err(|e| format!("amount: {e}"))
+    }
+
+    fn review_send(&mut self, ctx: &yew::Context<Self>) {
+        let to: Result<Address, _> = self.field("to").trim().parse();
+        let (to, amount) = match (to, self.amount("amount")) {
+            (Ok(to), Ok(amount)) => (to, amount),
+            (Err(e), _) => return self.notice = Some(Err(format!("recipient: {e}"))),
+            (_, Err(e)) => return self.notice = Some(Err(e)),
+        };
+        let what = format!("send {} to {to}", tao_types::Balance(amount));
+        self.start_review(ctx, what, Draft::transfer(to, amount, true), None);
+    }
+
+    fn review_stake(&mut self, ctx: &yew::Context<Self>, action: &'static str) {
+        let netuid = self.netuid().unwrap_or(0);
+        let hotkey: Result<Address, _> = self.field("hotkey").trim().parse();
+        let (hotkey, amount) = match (hotkey, self.amount("stake_amount")) {
+            (Ok(h), Ok(a)) => (h, a),
+            (Err(e), _) => return self.notice = Some(Err(format!("validator hotkey: {e}"))),
+            (_, Err(e)) => return self.notice = Some(Err(e)),
+        };
+        let position = Position { hotkey, netuid };
+        let spot = match &self.subnet {
+            Load::Ready(p) => p.value.0.as_ref().map(|s| s.price),
+            _ => None,
+        };
+        let slippage_bps = parse_percent_bps(&self.field("slippage")).unwrap_or(50);
+        let limit = |buying| match spot {
+            Some(price) if netuid != 0 => {
+                Some(tao_contract_staking::Limit { price: tx::limit_price(price, slippage_bps, buying), partial: false })
+            }
+            _ => None,
+        };
+        let (what, draft) = match action {
+            "add" => (format!("stake {} on subnet {netuid} via {hotkey}", tao_types::Balance(amount)), Draft::add_stake(position, amount, limit(true))),
+            "remove" => (format!("unstake {amount} alpha rao on subnet {netuid} from {hotkey}"), Draft::remove_stake(position, amount, limit(false))),
+            _ => {
+                let to_hotkey: Result<Address, _> = self.field("to_hotkey").trim().parse();
+                let to_netuid: Result<NetUid, _> = self.field("to_netuid").trim().parse();
+                let (Ok(th), Ok(tn)) = (to_hotkey, to_netuid) else {
+                    return self.notice = Some(Err("moving needs the destination hotkey and subnet".into()));
+                };
+                let to = Position { hotkey: th, netuid: tn };
+                self.track(to);
+                (format!("move {amount} stake from subnet {netuid} to subnet {tn}"), Draft::move_stake(position, to, amount))
+            }
+        };
+        self.track(position);
+        self.start_review(ctx, what, draft, Some(position));
+    }
+
+    fn track(&mut self, position: Position) {
+        let Some(coldkey) = self.selected else { return };
+        let list = self.positions.entry(coldkey).or_default();
+        if !list.contains(&position) {
+            list.push(position);
+            let _ = store::save(store::POSITIONS, &self.positions);
+        }
+    }
+
+    fn sign(&mut self, ctx: &yew::Context<Self>) {
+        let (Some(Ok(review)), Some(vault), Some(chain), Some(sender)) =
+            (self.review.clone(), &self.vault, &self.chain, self.selected)
+        else {
+            return;
+        };
+        let key = match vault.key(&sender) {
+            Ok(key) => key,
+            Err(e) => return self.notice = Some(Err(e.to_string())),
+        };
+        let domain = chain.domain().clone();
+        self.busy = Some("signing and submitting…".into());
+        ctx.link().send_future(async move {
+            let submit = async {
+                let account = node::call("account_get", json!([sender])).await.map_err(verify_error)?;
+                let nonce = account["pending_nonce"].as_u64().ok_or("the node gave no nonce")?;
+                let signed = review.draft.sign(&domain, review.contract, nonce, &key)?;
+                let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())])).await.map_err(verify_error)?;
+                let hash = signed.hash();
+                if reply.as_str().and_then(|s| s.parse::<Hash>().ok()) != Some(hash) {
+                    return Err(format!("the node acknowledged {reply} instead of {hash}"));
+                }
+                Ok(HistoryEntry { hash, what: review.what.clone(), from: sender, status: "pending".into() })
+            };
+            Msg::Submitted(submit.await)
+        });
+    }
+
+    fn poll_history(&self, ctx: &yew::Context<Self>) {
+        for entry in self.history.iter().filter(|e| e.status == "pending").take(16) {
+            let hash = entry.hash;
+            ctx.link().send_future(async move {
+                let status = match node::call("tx_status", json!([hash])).await {
+                    Ok(v) => describe_status(&v),
+                    Err(e) => format!("unknown: {e}"),
+                };
+                Msg::Status(hash, status)
+            });
+        }
+    }
+
+    fn check_epoch(&mut self, ctx: &yew::Context<Self>, netuid: NetUid) {
+        let Some(chain) = self.chain.clone() else { return };
+        let Load::Ready(subnet) = &self.subnet else { return };
+        let Some((block, None)) = subnet.value.0.as_ref().and_then(|s| s.last_epoch.clone()) else {
+            self.epoch = Some(Err("no Yuma epoch to re-run yet (or the subnet runs its own module)".into()));
+            return;
+        };
+        self.busy = Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"));
+        ctx.link().send_future(async move { Msg::EpochChecked(rerun_epoch(chain, netuid, block).await) });
+    }
+
+    fn selected_account(&self) -> Option<&tao_wallet::vault::Account> {
+        let vault = self.vault.as_ref()?;
+        vault.accounts().iter().find(|a| Some(a.address) == self.selected)
+    }
+
+    fn export(&mut self) {
+        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account()) else { return };
+        let result = vault.export(file, &account.address, &self.field("export_password"));
+        self.notice = Some(match result {
+            Ok(e) => Ok(match e.mnemonic {
+                Some(m) => format!("private key {} — recovery phrase: {m}", e.private_key),
+                None => format!("private key {}", e.private_key),
+            }),
+            Err(e) => Err(e.to_string()),
+        });
+    }
+
+    fn export_keystore(&mut self) {
+        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account()) else { return };
+        let password = self.field("export_password");
+        let result = Vault::unlock(file, &password)
+            .and_then(|_| vault.export_keystore(&account.address, &password, store::fresh()));
+        self.notice = Some(result.map_err(|e| e.to_string()));
+    }
+
+    fn add_account(&mut self) {
+        let Some(mut vault) = self.vault.clone() else { return };
+        let name = format!("Account {}", vault.accounts().len() + 1);
+        let added = match self.take_field("add_kind").as_str() {
+            "key" => vault.import_private_key(&name, &self.field("add_secret")),
+            "watch" => vault.add_watch_only(&name, &self.field("add_secret")),
+            _ => vault.add_derived(&name),
+        };
+        match added {
+            Ok(address) => {
+                self.form.remove("add_secret");
+                self.save_vault(vault);
+                self.notice = Some(Ok(format!("added {address}")));
+            }
+            Err(e) => self.notice = Some(Err(e.to_string())),
+        }
+    }
+
+    fn add_hotkey(&mut self) {
+        let (Some(mut vault), Some(coldkey)) = (self.vault.clone(), self.selected) else { return };
+        match vault.add_hotkey(&coldkey, &store::random()) {
+            Ok(address) => {
+                self.save_vault(vault);
+                self.notice = Some(Ok(format!("new hotkey {address}")));
+            }
+            Err(e) => self.notice = Some(Err(e.to_string())),
+        }
+    }
+}
+
+/// `0.5` (percent) → 50 basis points.
+pub fn parse_percent_bps(text: &str) -> Option<u16> {
+    let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let whole: u16 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac = format!("{frac:0<2}");
+    let frac: u16 = frac.get(..2)?.parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac)
+}
+
+fn describe_status(v: &Value) -> String {
+    match v["status"].as_str() {
+        Some("finalized") if v["receipt"]["outcome"] == "Ok" => format!("finalized #{}", v["height"]),
+        Some("finalized") => format!("failed in #{}: {}", v["height"], v["receipt"]["outcome"]["Failed"]),
+        Some("pending") => "pending".into(),
+        Some(other) => format!("{other}: {}", v["reason"].as_str().unwrap_or("")),
+        None => "unknown".into(),
+    }
+}
+
+/// Re-runs Yuma on the inputs proven at the block before the epoch and compares with the scores
+/// proven at the epoch's block. Both headers are believed by walking back from the head.
+async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
+    let head = chain.head().height;
+    let before = block.checked_sub(1).ok_or("no block before genesis")?;
+    if head.saturating_sub(before) > 200 {
+        return Err(format!("the epoch of #{block} is too far behind the head #{head} to walk back to"));
+    }
+    for height in (before..head).rev() {
+        if chain.header(height).is_none() {
+            let (header, _) = rpc::header(&node::call("chain_header", json!([height])).await.map_err(verify_error)?)
+                .map_err(verify_error)?;
+            chain.accept_ancestor(header).map_err(verify_error)?;
+        }
+    }
+    let at = |height| RunContext { block_height: height, ..RunContext::default() };
+    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, netuid))
+        .await
+        .map_err(verify_error)?
+        .value?;
+    let n = input.neurons.len();
+    let scores = node::read(&chain, block, at(block), |h| views::epoch_scores(h, netuid, n))
+        .await
+        .map_err(verify_error)?
+        .value?;
+    views::check_epoch(netuid, block, &input, &scores)
+}

@@ -1,0 +1,92 @@
+//! The wallet's only I/O with the node: JSON-RPC over HTTP (single calls and batches) and the
+//! finalized-head subscription over WebSocket. Nothing here decides what to believe; replies
+//! go to `tao_wallet`, which checks them.
+
+use futures::{SinkExt, StreamExt};
+use gloo_net::http::Request;
+use gloo_net::websocket::{Message, futures::WebSocket};
+use serde_json::{Value, json};
+use tao_types::Hash;
+use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
+use tao_wallet::{Chain, Proven, ProvenState, VerifyError, rpc};
+
+/// The node's RPC URL: `?rpc=` if given, else the page's own origin (the node serves the wallet).
+pub fn url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let search = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
+    if let Some(rpc) = search.trim_start_matches('?').split('&').find_map(|p| p.strip_prefix("rpc=")) {
+        return js_sys::decode_uri_component(rpc).map(String::from).unwrap_or_else(|_| rpc.to_string());
+    }
+    location.and_then(|l| l.origin().ok()).unwrap_or_else(|| "http://127.0.0.1:9944".into())
+}
+
+async fn post(body: &Value) -> Result<Value, VerifyError> {
+    let unreachable = |e: gloo_net::Error| VerifyError::Node(format!("cannot reach the node: {e}"));
+    let response = Request::post(&url()).json(body).map_err(unreachable)?.send().await.map_err(unreachable)?;
+    response.json::<Value>().await.map_err(|e| VerifyError::Node(format!("unreadable reply: {e}")))
+}
+
+/// Calls `method` and returns its result.
+pub async fn call(method: &str, params: Value) -> Result<Value, VerifyError> {
+    let reply = post(&rpc::request(1, method, params)).await?;
+    rpc::result(&reply).cloned()
+}
+
+/// Sets up a chain trusting `pinned` (or, on first use, the genesis the node announces, which
+/// the caller then pins) and brings it to the node's newest certified header.
+pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
+    let info = call("chain_info", json!([])).await?;
+    let (chain_id, announced, validators) = rpc::chain_info(&info)?;
+    let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
+    let mut chain = Chain::new(chain_id, pinned.unwrap_or(announced), genesis, validators)?;
+    catch_up(&mut chain, None).await?;
+    Ok(chain)
+}
+
+/// Believes the header at `height` (the node's head if `None`).
+pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, VerifyError> {
+    let params = height.map_or(json!([]), |h| json!([h]));
+    let (header, certificate) = rpc::header(&call("chain_header", params).await?)?;
+    let height = header.height;
+    chain.accept(header, &certificate)?;
+    Ok(height)
+}
+
+/// Runs `f` (contract code) on state proven at `height`, fetching what it reads in batches.
+pub async fn read<T>(
+    chain: &Chain,
+    height: u64,
+    context: Context,
+    f: impl Fn(&mut ProvenHost<'_>) -> T,
+) -> Result<Proven<T>, VerifyError> {
+    let mut state = ProvenState::new(height);
+    for _ in 0..MAX_ROUNDS {
+        match attempt(&state, &context, &f)? {
+            Attempt::Done(value, _) => return Ok(Proven { value, height }),
+            Attempt::Need(keys) => {
+                let reply = post(&rpc::state_batch(&keys, height)).await?;
+                for (key, answer) in keys.iter().zip(rpc::batch_results(&reply, keys.len())?) {
+                    state.absorb(chain, key, &answer)?;
+                }
+            }
+        }
+    }
+    Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
+}
+
+/// Subscribes to finalized heads and calls `on_head` with each height until the socket closes.
+pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
+    let ws_url = url().replacen("http", "ws", 1);
+    let socket = WebSocket::open(&ws_url).map_err(|e| e.to_string())?;
+    let (mut tx, mut rx) = socket.split();
+    let subscribe = rpc::request(1, "chain_subscribeFinalizedHeads", json!([])).to_string();
+    tx.send(Message::Text(subscribe)).await.map_err(|e| e.to_string())?;
+    while let Some(message) = rx.next().await {
+        let Ok(Message::Text(text)) = message else { continue };
+        let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+        if let Some(height) = value["params"]["result"]["height"].as_u64() {
+            on_head(height);
+        }
+    }
+    Err("the node closed the head subscription".into())
+}

@@ -1,0 +1,42 @@
+//! What the wallet keeps in the browser's local storage: the sealed vault, the pinned genesis,
+//! the history and tracked stake positions. Nothing secret is stored unsealed.
+
+use gloo_storage::{LocalStorage, Storage};
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Sealed vault.
+pub const VAULT: &str = "tao.vault";
+/// Genesis hash the user accepted.
+pub const GENESIS: &str = "tao.genesis";
+/// Submitted transactions.
+pub const HISTORY: &str = "tao.history";
+/// Stake positions per coldkey.
+pub const POSITIONS: &str = "tao.positions";
+
+/// The value under `key`, if present and readable.
+pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+    LocalStorage::get(key).ok()
+}
+
+/// Stores `value` under `key`; a full or blocked storage is reported.
+pub fn save<T: Serialize>(key: &str, value: &T) -> Result<(), String> {
+    LocalStorage::set(key, value).map_err(|e| format!("browser storage refused: {e}"))
+}
+
+/// Fresh random bytes from the browser's CSPRNG.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The browser's crypto.getRandomValues cannot fail for these sizes.
+    let _ = getrandom::getrandom(&mut bytes);
+    bytes
+}
+
+/// Fresh salt and IV for sealing the vault.
+pub fn fresh() -> tao_wallet::vault::Fresh {
+    tao_wallet::vault::Fresh { salt: random(), iv: random() }
+}
+
+/// Milliseconds since the epoch (auto-lock only).
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
