@@ -92,9 +92,9 @@ pub enum Msg {
     Activity,
     Tick,
     Select(Address),
-    Account(Load<AccountView>),
+    Account(Address, Load<AccountView>),
     Subnets(Load<Vec<SubnetRow>>),
-    Subnet(Load<(Option<SubnetView>, Vec<NeuronRow>)>),
+    Subnet(NetUid, Load<(Option<SubnetView>, Vec<NeuronRow>)>),
     Max,
     ReviewSend,
     ReviewStake(&'static str),
@@ -135,6 +135,11 @@ pub struct App {
     pub busy: Option<String>,
     pub notice: Option<Result<String, String>>,
     pub auto_lock: AutoLock,
+    /// The newest head the node announced, and whether a catch-up to it is under way.
+    latest_head: u64,
+    catching_up: bool,
+    /// Screen reads under way (a new head does not start more while one runs).
+    reads_in_flight: u32,
 }
 
 fn verify_error(e: VerifyError) -> String {
@@ -176,7 +181,7 @@ impl Component for App {
             subnets: Load::Idle,
             subnet: Load::Idle,
             epoch: None,
-            form: BTreeMap::from([("slippage", "0.5".to_string()), ("netuid", "1".to_string())]),
+            form: default_form(),
             mnemonic: None,
             confirm_positions: [0, 1, 2],
             review: None,
@@ -186,6 +191,9 @@ impl Component for App {
             busy: None,
             notice: None,
             auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
+            latest_head: 0,
+            catching_up: false,
+            reads_in_flight: 0,
         }
     }
 
@@ -203,27 +211,25 @@ impl Component for App {
             }
             Msg::Connected(Err(e)) => self.chain_error = Some(e.to_string()),
             Msg::Head(height) => {
-                let Some(chain) = self.chain.clone() else { return false };
-                if height <= chain.head().height {
-                    return false;
-                }
-                ctx.link().send_future(async move {
-                    let mut chain = chain;
-                    let result = node::catch_up(&mut chain, Some(height)).await.map(|_| chain);
-                    Msg::HeadAccepted(result)
-                });
+                self.latest_head = self.latest_head.max(height);
+                self.catch_up(ctx);
                 return false;
             }
             Msg::HeadAccepted(Ok(chain)) => {
+                self.catching_up = false;
                 let newer = self.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
                 if newer {
                     self.chain = Some(chain);
                     self.chain_error = None;
-                    self.refresh(ctx);
+                    self.refresh_on_head(ctx);
                     self.poll_history(ctx);
                 }
+                self.catch_up(ctx);
             }
-            Msg::HeadAccepted(Err(e)) => self.chain_error = Some(e.to_string()),
+            Msg::HeadAccepted(Err(e)) => {
+                self.catching_up = false;
+                self.chain_error = Some(e.to_string());
+            }
             Msg::Followed(why) => self.chain_error = Some(format!("not following the chain: {why}")),
             Msg::Go(screen) => {
                 self.screen = screen;
@@ -260,9 +266,24 @@ impl Component for App {
                 self.account = Load::Idle;
                 self.refresh(ctx);
             }
-            Msg::Account(load) => self.account = load,
-            Msg::Subnets(load) => self.subnets = load,
-            Msg::Subnet(load) => self.subnet = load,
+            Msg::Account(address, load) => {
+                self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
+                if Some(address) != self.selected {
+                    return false;
+                }
+                self.account = load;
+            }
+            Msg::Subnets(load) => {
+                self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
+                self.subnets = load;
+            }
+            Msg::Subnet(netuid, load) => {
+                self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
+                if Some(netuid) != self.netuid() {
+                    return false;
+                }
+                self.subnet = load;
+            }
             Msg::Max => {
                 if let Load::Ready(view) = &self.account {
                     let max = tx::max_sendable(view.value.free, tx::DEFAULT_FEE);
@@ -334,21 +355,46 @@ impl App {
         self.form.remove(name).unwrap_or_default()
     }
 
+    /// Believes the newest announced head, one catch-up at a time (a fast chain announces
+    /// heads faster than they need checking; the newest one is enough).
+    fn catch_up(&mut self, ctx: &yew::Context<Self>) {
+        let Some(chain) = self.chain.clone() else { return };
+        if self.catching_up || self.latest_head <= chain.head().height {
+            return;
+        }
+        self.catching_up = true;
+        let height = self.latest_head;
+        ctx.link().send_future(async move {
+            let mut chain = chain;
+            let result = node::catch_up(&mut chain, Some(height)).await.map(|_| chain);
+            Msg::HeadAccepted(result)
+        });
+    }
+
+    /// After a new head: re-reads the screen unless a read is still under way (the next head
+    /// brings a fresh one).
+    fn refresh_on_head(&mut self, ctx: &yew::Context<Self>) {
+        if self.reads_in_flight == 0 {
+            self.refresh(ctx);
+        }
+    }
+
     /// Re-reads what the current screen shows at the newest believed height.
     fn refresh(&mut self, ctx: &yew::Context<Self>) {
         let Some(chain) = self.chain.clone() else { return };
         let height = chain.head().height;
         match self.screen {
-            Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive => {
+            Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive | Screen::Unlock => {
                 let Some(address) = self.selected else { return };
                 if matches!(self.account, Load::Idle) {
                     self.account = Load::Loading;
                 }
                 let tracked = self.positions.get(&address).cloned().unwrap_or_default();
                 let for_subnet = chain.clone();
+                self.reads_in_flight += 1;
                 ctx.link().send_future(async move {
                     let read = node::read(&chain, height, RunContext::default(), |h| views::account(h, &address, &tracked));
-                    Msg::Account(Load::from(read.await))
+                    Msg::Account(address, Load::from(read.await))
                 });
                 if self.screen == Screen::Stake {
                     self.load_subnet(ctx, for_subnet);
@@ -358,6 +404,7 @@ impl App {
                 if matches!(self.subnets, Load::Idle) {
                     self.subnets = Load::Loading;
                 }
+                self.reads_in_flight += 1;
                 ctx.link().send_future(async move {
                     Msg::Subnets(Load::from(node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await))
                 });
@@ -375,17 +422,21 @@ impl App {
     }
 
     fn load_subnet(&mut self, ctx: &yew::Context<Self>, chain: Chain) {
-        let Some(netuid) = self.netuid() else { return };
+        let Some(netuid) = self.netuid() else {
+            self.subnet = Load::Failed("enter a subnet id".into());
+            return;
+        };
         let height = chain.head().height;
         let same = matches!(&self.subnet, Load::Ready(p) if p.value.0.as_ref().is_some_and(|s| s.netuid == netuid));
         if !same {
             self.subnet = Load::Loading;
         }
+        self.reads_in_flight += 1;
         ctx.link().send_future(async move {
             let read = node::read(&chain, height, RunContext::default(), |h| {
                 Ok::<_, String>((views::subnet(h, netuid)?, views::metagraph(h, netuid)?))
             });
-            Msg::Subnet(Load::from(read.await))
+            Msg::Subnet(netuid, Load::from(read.await))
         });
     }
 
@@ -406,7 +457,7 @@ impl App {
     fn open(&mut self, vault: Result<Vault, tao_wallet::vault::VaultError>) {
         match vault {
             Ok(vault) => {
-                self.form.clear();
+                self.form = default_form();
                 self.mnemonic = None;
                 self.selected = vault.accounts().first().map(|a| a.address);
                 self.save_vault(vault);
@@ -477,7 +528,7 @@ impl App {
     fn lock(&mut self) {
         self.vault = None;
         self.review = None;
-        self.form.retain(|k, _| matches!(*k, "netuid" | "slippage"));
+        self.form = default_form();
         self.screen = Screen::Unlock;
     }
 
@@ -682,6 +733,11 @@ impl App {
     }
 }
 
+/// The form's starting values: subnet 1, a 0.5% slippage limit.
+fn default_form() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([("slippage", "0.5".to_string()), ("netuid", "1".to_string())])
+}
+
 /// `0.5` (percent) → 50 basis points.
 pub fn parse_percent_bps(text: &str) -> Option<u16> {
     let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
@@ -706,13 +762,16 @@ fn describe_status(v: &Value) -> String {
 async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
     let head = chain.head().height;
     let before = block.checked_sub(1).ok_or("no block before genesis")?;
-    if head.saturating_sub(before) > 200 {
+    if head.saturating_sub(before) > 2_000 {
         return Err(format!("the epoch of #{block} is too far behind the head #{head} to walk back to"));
     }
-    for height in (before..head).rev() {
-        if chain.header(height).is_none() {
-            let (header, _) = rpc::header(&node::call("chain_header", json!([height])).await.map_err(verify_error)?)
-                .map_err(verify_error)?;
+    let missing: Vec<u64> = (before..head).rev().filter(|h| chain.header(*h).is_none()).collect();
+    for heights in missing.chunks(256) {
+        let batch: Vec<Value> =
+            heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h]))).collect();
+        let reply = node::batch(&Value::Array(batch)).await.map_err(verify_error)?;
+        for answer in rpc::batch_results(&reply, heights.len()).map_err(verify_error)? {
+            let (header, _) = rpc::header(&answer).map_err(verify_error)?;
             chain.accept_ancestor(header).map_err(verify_error)?;
         }
     }

@@ -20,6 +20,11 @@ pub fn url() -> String {
     location.and_then(|l| l.origin().ok()).unwrap_or_else(|| "http://127.0.0.1:9944".into())
 }
 
+/// Sends a JSON-RPC batch and returns the raw reply (see [`rpc::batch_results`]).
+pub async fn batch(body: &Value) -> Result<Value, VerifyError> {
+    post(body).await
+}
+
 async fn post(body: &Value) -> Result<Value, VerifyError> {
     let unreachable = |e: gloo_net::Error| VerifyError::Node(format!("cannot reach the node: {e}"));
     let response = Request::post(&url()).json(body).map_err(unreachable)?.send().await.map_err(unreachable)?;

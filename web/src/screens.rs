@@ -47,7 +47,8 @@ fn button(ctx: &Ctx, id: &'static str, label: &str, msg: impl Fn() -> Msg + 'sta
 
 fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -> Html {
     match l {
-        Load::Idle | Load::Loading => html! { <p class="loading"><span class="spinner" />{ format!("verifying {what}…") }</p> },
+        Load::Idle => html! {},
+        Load::Loading => html! { <p class="loading"><span class="spinner" />{ format!("verifying {what}…") }</p> },
         Load::Failed(why) => html! { <p class="unverified" id="unverified">{ format!("{what} not shown — not verified: {why}") }</p> },
         Load::Ready(p) => show(p),
     }
@@ -158,6 +159,10 @@ fn body(app: &App, ctx: &Ctx) -> Html {
         Screen::Unlock => html! {
             <section>
                 <h2>{ "Unlock" }</h2>
+                if let Some(account) = app.file.as_ref().and_then(|f| f.accounts.iter().find(|a| Some(a.address) == app.selected)) {
+                    <p>{ format!("{} ", account.name) }<code>{ account.address.to_string() }</code></p>
+                }
+                { balance(app) }
                 { field(app, ctx, "password", "Password", "password") }
                 { button(ctx, "unlock", "Unlock", || Msg::Unlock) }
                 { button(ctx, "forget", "Forget this wallet", || Msg::ForgetWallet) }

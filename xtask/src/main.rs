@@ -20,14 +20,16 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("wasm") => build_wasm(),
         Some("contracts") => build_contracts(),
+        Some("web") => build_web(),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|wasm|contracts>");
+            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
             eprintln!(
                 "  contracts  build every contract module into target/wasm32-unknown-unknown/contract/"
             );
+            eprintln!("  web   build the browser wallet into web/dist/ (the dev node serves it)");
             std::process::exit(2)
         }
     }
@@ -58,10 +60,10 @@ fn dev() -> Result<()> {
     cargo(&["build", "--workspace"])?;
     build_wasm()?;
     build_contracts()?;
-    bind_web()?;
+    build_web()?;
     println!("\nwasmtensor is built. Starting the dev chain (Ctrl-C stops it; state in .tao-dev/).");
     println!("Dev accounts alice, bob, charlie, dave, eve and ferdie hold 1,000,000 τ each (docs/rpc.md).");
-    println!("Not there yet: the wallet page (the node does not serve web/ yet).");
+    println!("The wallet is at http://127.0.0.1:9944/ once the node prints it.");
     cargo(&["run", "-p", "tao-cli", "--", "node", "--dev", "--base-path", ".tao-dev", "--block-time", "2s"])
 }
 
@@ -76,16 +78,19 @@ fn build_wasm() -> Result<()> {
     cargo(&["build", "--target", "wasm32-unknown-unknown", "-p", "tao-state", "--no-default-features"])
 }
 
-/// Generates the JavaScript bindings of the browser crate with the wasm-bindgen CLI.
-fn bind_web() -> Result<()> {
+/// Builds the browser wallet into `web/dist/`: the crate in the size-optimized `web` profile,
+/// its JavaScript bindings with wasm-bindgen-cli (no Trunk needed), and the page from `www/`
+/// with Trunk's asset links replaced by plain ones.
+fn build_web() -> Result<()> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen_cli()?;
+    cargo(&["build", "--profile", "web", "--target", "wasm32-unknown-unknown", "-p", "tao-web"])?;
     let root = tools::workspace_root();
-    let wasm = tools::target_dir().join("wasm32-unknown-unknown/debug/tao_web.wasm");
+    let wasm = tools::target_dir().join("wasm32-unknown-unknown/web/tao_web.wasm");
     let out = root.join("web/dist");
     step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
     let status = Command::new("wasm-bindgen")
-        .arg("--target")
-        .arg("web")
-        .arg("--out-dir")
+        .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section", "--out-dir"])
         .arg(&out)
         .arg(&wasm)
         .status()
@@ -93,7 +98,35 @@ fn bind_web() -> Result<()> {
     if !status.success() {
         bail!("wasm-bindgen failed ({status})");
     }
+    let page = std::fs::read_to_string(root.join("www/index.html")).context("reading www/index.html")?;
+    std::fs::write(out.join("index.html"), plain_page(&page)).context("writing web/dist/index.html")?;
+    std::fs::copy(root.join("www/styles.css"), out.join("styles.css")).context("copying www/styles.css")?;
+    let size = std::fs::metadata(out.join("tao_web_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+    println!("    web/dist/tao_web_bg.wasm ({size} bytes; budget {WEB_BUDGET_BYTES})");
+    if size > WEB_BUDGET_BYTES {
+        bail!("the wallet bundle is {size} bytes, over its {WEB_BUDGET_BYTES}-byte budget");
+    }
     Ok(())
+}
+
+/// Largest wallet bundle allowed (raw wasm bytes).
+const WEB_BUDGET_BYTES: u64 = 1_500_000;
+
+/// `www/index.html` without Trunk: its asset links become a stylesheet link and the module
+/// script that starts the wallet.
+fn plain_page(page: &str) -> String {
+    page.lines()
+        .map(|line| {
+            if line.contains("data-trunk") && line.contains("rel=\"rust\"") {
+                r#"  <script type="module">import init from "./tao_web.js"; init();</script>"#.to_string()
+            } else if line.contains("data-trunk") && line.contains("rel=\"css\"") {
+                line.replace("data-trunk rel=\"css\"", "rel=\"stylesheet\"")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Builds every `tao-contract-*` crate under `contracts/` as a size-optimized, overflow-checked

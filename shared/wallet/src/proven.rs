@@ -83,12 +83,16 @@ impl ProvenState {
     }
 }
 
-/// A storage key as people read it: the ASCII prefix, then the rest in hex.
+/// A storage key as people read it: its ASCII path up to the last `/`, then the rest in hex
+/// (all of it as text when it is all printable).
 pub fn describe_key(key: &[u8]) -> String {
-    let text = key.iter().position(|b| !b.is_ascii_graphic()).unwrap_or(key.len());
-    let rest = &key[text..];
-    let prefix = String::from_utf8_lossy(&key[..text]);
-    if rest.is_empty() { prefix.into_owned() } else { format!("{prefix}0x{}", hex::encode(rest)) }
+    let printable = key.iter().position(|b| !b.is_ascii_graphic()).unwrap_or(key.len());
+    if printable == key.len() {
+        return String::from_utf8_lossy(key).into_owned();
+    }
+    let path = key[..printable].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let prefix = String::from_utf8_lossy(&key[..path]);
+    if path == key.len() { prefix.into_owned() } else { format!("{prefix}0x{}", hex::encode(&key[path..])) }
 }
 
 /// The context of a run: who calls, at which block, with which input.

@@ -188,6 +188,14 @@ fn older_headers_are_believed_through_their_children() {
 }
 
 #[test]
+fn keys_are_named_by_their_path() {
+    use crate::proven::describe_key;
+    assert_eq!(describe_key(b"token/bal/wG\x01"), "token/bal/0x774701");
+    assert_eq!(describe_key(b"sys/module/token"), "sys/module/token");
+    assert_eq!(describe_key(&[1, 2]), "0x0102");
+}
+
+#[test]
 fn iteration_is_not_provable() {
     let f = funded();
     let chain = f.chain();

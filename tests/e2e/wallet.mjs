@@ -1,0 +1,213 @@
+// The wallet end to end: a real dev node (`tao node --dev`, real redb and wasmtime) serving the
+// built wallet, driven in headless Chromium. Creates a wallet, receives from a dev account,
+// sends, stakes, opens a subnet's metagraph and re-runs its epoch; then a tampering proxy
+// (Playwright's request interception between page and node) alters balances, proofs and
+// certificates, and the wallet must flag them rather than show them. Screenshots go to
+// $E2E_ARTIFACTS (default target/e2e). Run by `cargo xtask test`.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '../..');
+const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+const tao = process.env.TAO_BIN || join(target, 'debug/tao');
+const artifacts = process.env.E2E_ARTIFACTS || join(target, 'e2e');
+mkdirSync(artifacts, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'tao-e2e-'));
+const env = { ...process.env, TAO_WALLET_PATH: join(scratch, 'wallets'), TAO_PASSWORD: 'pw' };
+const BOB = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const PASSWORD = 'correct horse battery';
+const timings = {};
+let passed = 0;
+
+function step(name) {
+  passed += 1;
+  console.log(`e2e ok: ${name}`);
+}
+
+function cli(args) {
+  return JSON.parse(execFileSync(tao, [...args, '--json'], { env, encoding: 'utf8' }));
+}
+
+async function startNode() {
+  const node = spawn(tao, ['node', '--dev', '--rpc-addr', '127.0.0.1:0', '--block-time', '100ms', '--json',
+    '--wallet', join(root, 'web/dist')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: node.stdout });
+  const url = await new Promise((ok, fail) => {
+    node.once('exit', code => fail(new Error(`the node exited (${code})`)));
+    lines.on('line', line => {
+      const event = JSON.parse(line);
+      if (event.event === 'wallet') ok(event.url.replace(/\/$/, ''));
+    });
+  });
+  return { node, url };
+}
+
+const { node, url } = await startNode();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+let page;
+const shot = name => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const text = sel => page.locator(sel).first().innerText();
+const until = async (what, check, ms = 30000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { if (await check()) return; } catch { /* not there yet */ }
+    if (Date.now() > end) { await shot(`failed-${what.replace(/\W+/g, '-')}`); throw new Error(`timed out: ${what}`); }
+    await page.waitForTimeout(100);
+  }
+};
+
+try {
+  cli(['wallet', 'import', '--name', 'alice', '--dev', 'alice']);
+  const context = await browser.newContext();
+  page = await context.newPage();
+  page.on('pageerror', e => errors.push(e.message));
+
+  // Create: the phrase is shown, then three of its words are typed back.
+  await page.goto(url);
+  await page.click('#create');
+  const words = await page.locator('#mnemonic li').allInnerTexts();
+  if (words.length !== 12) throw new Error(`expected 12 words, got ${words.length}`);
+  await page.click('#written');
+  for (const i of [0, 1, 2]) {
+    const label = await page.locator(`label:has(#word${i})`).innerText();
+    const n = Number(label.match(/#(\d+)/)[1]);
+    await page.fill(`#word${i}`, words[n - 1]);
+  }
+  await page.fill('#new_password', PASSWORD);
+  await page.fill('#new_password2', PASSWORD);
+  await page.click('#finish-create');
+  await until('a verified zero balance', async () => (await text('#free')) === '0 τ');
+  await shot('01-created');
+  step('create a wallet (mnemonic shown and confirmed), verified zero balance');
+
+  // Receive from a dev account.
+  await page.click('#nav-receive');
+  const address = await text('#address');
+  if (!(await page.locator('.qr svg').count())) throw new Error('no QR code');
+  await shot('02-receive');
+  cli(['transfer', '--wallet', 'alice', '--to', address, '--amount', '100', '--yes', '--url', url]);
+  await page.click('#nav-accounts');
+  await until('the received 100 τ', async () => (await text('#free')) === '100 τ');
+  await shot('03-received');
+  step('receive 100 τ from a dev account, shown verified');
+
+  // Send: a bad checksum is refused; the preview runs the token contract on proven state.
+  await page.click('#nav-send');
+  await page.fill('#to', BOB.toLowerCase().replace('c51812dc3a010c7d01b50e0d17dc79c8', 'C51812dc3a010c7d01b50e0d17dc79c8'));
+  await page.fill('#amount', '1');
+  await page.click('#review-send');
+  await until('a checksum error', async () => (await text('#error')).includes('recipient'));
+  await page.fill('#to', BOB);
+  await page.click('#review-send');
+  await until('the send preview', async () => (await text('#review-balance')).includes('100 τ → 98.99 τ'));
+  await shot('04-review-send');
+  await page.click('#sign');
+  await until('the send finalized', async () => (await text('#history .status')).startsWith('finalized'));
+  await shot('05-sent');
+  step('send 1 τ with a decoded, previewed confirmation; finalized in history');
+
+  // Stake through subnet 1's validator, with a slippage limit.
+  await page.click('#nav-stake');
+  await page.click('#load-validators');
+  await until('the validator list', async () => (await page.locator('#validators .pick').count()) > 0);
+  await page.locator('#validators .pick').first().click();
+  await page.fill('#stake_amount', '10');
+  await page.fill('#slippage', '5');
+  await page.click('#review-stake');
+  await until('the stake preview', async () => (await text('#review-price')).includes('price'));
+  await shot('06-review-stake');
+  await page.click('#sign');
+  await until('the stake finalized', async () => (await text('#history tr:nth-child(2) .status')).startsWith('finalized'));
+  await page.click('#nav-accounts');
+  await until('a verified stake', async () => (await text('#staked')) !== '0 τ');
+  const badges = await page.locator('.verified').count();
+  if (badges < 2) throw new Error(`expected verified badges, saw ${badges}`);
+  await shot('07-staked');
+  step('stake 10 τ on subnet 1 with a 5% slippage limit; the stake shows verified');
+
+  // Subnets, a subnet's page and metagraph, and its last epoch re-run in the browser.
+  await page.click('#nav-subnets');
+  await until('the subnet list', async () => (await page.locator('#subnets tr').count()) >= 2);
+  await page.click('#open-subnet-1');
+  await until('the metagraph', async () => (await page.locator('#metagraph tr').count()) >= 2);
+  await until('the hyperparameters', async () => (await text('#hyperparameters')).includes('tempo'));
+  await shot('08-metagraph');
+  await until('an epoch re-run that matches', async () => {
+    await page.click('#check-epoch');
+    await page.waitForTimeout(500);
+    const result = await text('#epoch-check');
+    if (result.includes('does not re-run')) throw new Error(result);
+    return result.includes('match');
+  }, 90000);
+  await shot('09-epoch-check');
+  step('subnets list, subnet page with hyperparameters and metagraph, the last epoch re-run matches');
+
+  // Lock; a wrong password keeps what was typed; the locked page shows the verified balance.
+  await page.click('#lock');
+  await page.fill('#password', 'not the password');
+  await page.click('#unlock');
+  await until('a wrong password error', async () => (await text('#error')).includes('wrong password'));
+  if ((await page.inputValue('#password')) !== 'not the password') throw new Error('the typed password was lost');
+  const t0 = Date.now();
+  await page.reload();
+  await until('the balance after a reload', async () => (await text('#free')) === '88.98 τ');
+  timings.first_verified_balance_ms = Date.now() - t0;
+  await page.fill('#password', PASSWORD);
+  await page.click('#unlock');
+  await until('unlocked', async () => (await page.locator('#nav-accounts').count()) === 1);
+  step(`lock, wrong password keeps input, unlock; first verified balance ${timings.first_verified_balance_ms} ms after load`);
+
+  // The tampering proxy: alter what the node says and check the wallet flags it.
+  const tamper = async (name, edit) => {
+    await page.route(url + '/', async route => {
+      const request = route.request();
+      if (request.method() !== 'POST') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      const items = Array.isArray(body) ? body : [body];
+      const method = Array.isArray(JSON.parse(request.postData())) ? 'state_get' : JSON.parse(request.postData()).method;
+      items.forEach(item => edit(method, item.result));
+      await route.fulfill({ response, json: body });
+    });
+    await page.reload();
+    await page.waitForTimeout(1500);
+    await shot(`10-tampered-${name}`);
+    const shown = await page.locator('#free').count();
+    await page.unroute(url + '/');
+    return shown;
+  };
+  const isBalance = r => r && typeof r.key === 'string' && r.key.startsWith('0x746f6b656e2f') && r.value;
+  const flip = hex => hex.slice(0, -2) + (hex.endsWith('00') ? '01' : '00');
+  if (await tamper('balance', (m, r) => { if (isBalance(r)) r.value = flip(r.value); })) throw new Error('a forged balance was shown');
+  if (!(await text('#unverified')).includes('proof does not match')) throw new Error('the forged balance was not flagged');
+  step('a tampered balance is flagged, not shown');
+  if (await tamper('proof', (m, r) => { if (isBalance(r)) r.proof = r.proof.slice(0, 40) + flip(r.proof.slice(40)); })) throw new Error('a balance with a forged proof was shown');
+  if (!(await text('#unverified')).includes('not verified')) throw new Error('the forged proof was not flagged');
+  step('a tampered proof is flagged, not shown');
+  const forgeCertificate = (m, r) => {
+    if (m === 'chain_header' && r && r.certificate) r.certificate.encoded = flip(r.certificate.encoded);
+  };
+  if (await tamper('certificate', forgeCertificate)) throw new Error('a balance was shown under a forged certificate');
+  if (!(await text('#chain-error')).includes('not verified')) throw new Error('the forged certificate was not flagged');
+  step('a header with a forged certificate is refused and the chain shown as unverified');
+
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  writeFileSync(join(artifacts, 'timings.json'), JSON.stringify(timings, null, 2));
+  console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
+} catch (e) {
+  console.error(`e2e: FAILED after ${passed} passed: ${e.stack || e}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  node.kill();
+  rmSync(scratch, { recursive: true, force: true });
+}
