@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use gloo_storage::Storage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tao_types::{Address, Hash, NetUid};
@@ -10,7 +11,6 @@ use tao_wallet::tx::{self, Draft, Preview};
 use tao_wallet::vault::{AutoLock, Vault, VaultFile};
 use tao_wallet::views::{self, AccountView, EpochCheck, NeuronRow, Position, SubnetRow, SubnetView};
 use tao_wallet::{Chain, Proven, VerifyError, rpc};
-use gloo_storage::Storage;
 use yew::prelude::*;
 
 use crate::{node, store};
@@ -287,7 +287,10 @@ impl Component for App {
             Msg::Max => {
                 if let Load::Ready(view) = &self.account {
                     let max = tx::max_sendable(view.value.free, tx::DEFAULT_FEE);
-                    self.form.insert("amount", tao_types::Balance(max).to_string().trim_end_matches(" τ").to_string());
+                    self.form.insert(
+                        "amount",
+                        tao_types::Balance(max).to_string().trim_end_matches(" τ").to_string(),
+                    );
                 }
             }
             Msg::ReviewSend => self.review_send(ctx),
@@ -332,7 +335,7 @@ impl Component for App {
             Msg::AddAccount => self.add_account(),
             Msg::AddHotkey => self.add_hotkey(),
             Msg::ForgetWallet => {
-                let _ = gloo_storage::LocalStorage::delete(store::VAULT);
+                gloo_storage::LocalStorage::delete(store::VAULT);
                 self.file = None;
                 self.vault = None;
                 self.screen = Screen::Welcome;
@@ -393,7 +396,9 @@ impl App {
                 let for_subnet = chain.clone();
                 self.reads_in_flight += 1;
                 ctx.link().send_future(async move {
-                    let read = node::read(&chain, height, RunContext::default(), |h| views::account(h, &address, &tracked));
+                    let read = node::read(&chain, height, RunContext::default(), |h| {
+                        views::account(h, &address, &tracked)
+                    });
                     Msg::Account(address, Load::from(read.await))
                 });
                 if self.screen == Screen::Stake {
@@ -406,7 +411,9 @@ impl App {
                 }
                 self.reads_in_flight += 1;
                 ctx.link().send_future(async move {
-                    Msg::Subnets(Load::from(node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await))
+                    Msg::Subnets(Load::from(
+                        node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await,
+                    ))
                 });
             }
             Screen::Subnet(_) => self.load_subnet(ctx, chain),
@@ -427,7 +434,8 @@ impl App {
             return;
         };
         let height = chain.head().height;
-        let same = matches!(&self.subnet, Load::Ready(p) if p.value.0.as_ref().is_some_and(|s| s.netuid == netuid));
+        let same =
+            matches!(&self.subnet, Load::Ready(p) if p.value.0.as_ref().is_some_and(|s| s.netuid == netuid));
         if !same {
             self.subnet = Load::Loading;
         }
@@ -501,10 +509,15 @@ impl App {
         };
         let secret = self.field("import_secret");
         let vault = match self.field("import_kind").as_str() {
-            "key" => Vault::empty(&password).and_then(|mut v| v.import_private_key("Imported", &secret).map(|_| v)),
-            "keystore" => Vault::empty(&password)
-                .and_then(|mut v| v.import_keystore("Imported", &secret, &self.field("import_password")).map(|_| v)),
-            "watch" => Vault::empty(&password).and_then(|mut v| v.add_watch_only("Watched", &secret).map(|_| v)),
+            "key" => {
+                Vault::empty(&password).and_then(|mut v| v.import_private_key("Imported", &secret).map(|_| v))
+            }
+            "keystore" => Vault::empty(&password).and_then(|mut v| {
+                v.import_keystore("Imported", &secret, &self.field("import_password")).map(|_| v)
+            }),
+            "watch" => {
+                Vault::empty(&password).and_then(|mut v| v.add_watch_only("Watched", &secret).map(|_| v))
+            }
             _ => Vault::from_mnemonic(&secret, &password),
         };
         self.open(vault);
@@ -533,7 +546,13 @@ impl App {
     }
 
     /// The proven state the review runs on, at the newest believed height.
-    fn start_review(&mut self, ctx: &yew::Context<Self>, what: String, draft: Draft, position: Option<Position>) {
+    fn start_review(
+        &mut self,
+        ctx: &yew::Context<Self>,
+        what: String,
+        draft: Draft,
+        position: Option<Position>,
+    ) {
         let (Some(chain), Some(sender)) = (self.chain.clone(), self.selected) else {
             self.notice = Some(Err("not connected to a verified chain yet".into()));
             return;
@@ -564,7 +583,11 @@ impl App {
     fn amount(&self, field: &str) -> Result<u64, String> {
         let text = self.field(field);
         let text = text.trim();
-        let with_unit = if text.ends_with("rao") || text.ends_with('τ') { text.to_string() } else { format!("{text} τ") };
+        let with_unit = if text.ends_with("rao") || text.ends_with('τ') {
+            text.to_string()
+        } else {
+            format!("{text} τ")
+        };
         with_unit.parse::<tao_types::Balance>().map(|b| b.0).map_err(|e| format!("amount: {e}"))
     }
 
@@ -594,14 +617,21 @@ impl App {
         };
         let slippage_bps = parse_percent_bps(&self.field("slippage")).unwrap_or(50);
         let limit = |buying| match spot {
-            Some(price) if netuid != 0 => {
-                Some(tao_contract_staking::Limit { price: tx::limit_price(price, slippage_bps, buying), partial: false })
-            }
+            Some(price) if netuid != 0 => Some(tao_contract_staking::Limit {
+                price: tx::limit_price(price, slippage_bps, buying),
+                partial: false,
+            }),
             _ => None,
         };
         let (what, draft) = match action {
-            "add" => (format!("stake {} on subnet {netuid} via {hotkey}", tao_types::Balance(amount)), Draft::add_stake(position, amount, limit(true))),
-            "remove" => (format!("unstake {amount} alpha rao on subnet {netuid} from {hotkey}"), Draft::remove_stake(position, amount, limit(false))),
+            "add" => (
+                format!("stake {} on subnet {netuid} via {hotkey}", tao_types::Balance(amount)),
+                Draft::add_stake(position, amount, limit(true)),
+            ),
+            "remove" => (
+                format!("unstake {amount} alpha rao on subnet {netuid} from {hotkey}"),
+                Draft::remove_stake(position, amount, limit(false)),
+            ),
             _ => {
                 let to_hotkey: Result<Address, _> = self.field("to_hotkey").trim().parse();
                 let to_netuid: Result<NetUid, _> = self.field("to_netuid").trim().parse();
@@ -610,7 +640,10 @@ impl App {
                 };
                 let to = Position { hotkey: th, netuid: tn };
                 self.track(to);
-                (format!("move {amount} stake from subnet {netuid} to subnet {tn}"), Draft::move_stake(position, to, amount))
+                (
+                    format!("move {amount} stake from subnet {netuid} to subnet {tn}"),
+                    Draft::move_stake(position, to, amount),
+                )
             }
         };
         self.track(position);
@@ -636,14 +669,16 @@ impl App {
             Ok(key) => key,
             Err(e) => return self.notice = Some(Err(e.to_string())),
         };
-        let domain = chain.domain().clone();
+        let domain = *chain.domain();
         self.busy = Some("signing and submitting…".into());
         ctx.link().send_future(async move {
             let submit = async {
                 let account = node::call("account_get", json!([sender])).await.map_err(verify_error)?;
                 let nonce = account["pending_nonce"].as_u64().ok_or("the node gave no nonce")?;
                 let signed = review.draft.sign(&domain, review.contract, nonce, &key)?;
-                let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())])).await.map_err(verify_error)?;
+                let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())]))
+                    .await
+                    .map_err(verify_error)?;
                 let hash = signed.hash();
                 if reply.as_str().and_then(|s| s.parse::<Hash>().ok()) != Some(hash) {
                     return Err(format!("the node acknowledged {reply} instead of {hash}"));
@@ -684,7 +719,10 @@ impl App {
     }
 
     fn export(&mut self) {
-        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account()) else { return };
+        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account())
+        else {
+            return;
+        };
         let result = vault.export(file, &account.address, &self.field("export_password"));
         self.notice = Some(match result {
             Ok(e) => Ok(match e.mnemonic {
@@ -696,7 +734,10 @@ impl App {
     }
 
     fn export_keystore(&mut self) {
-        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account()) else { return };
+        let (Some(vault), Some(file), Some(account)) = (&self.vault, &self.file, self.selected_account())
+        else {
+            return;
+        };
         let password = self.field("export_password");
         let result = Vault::unlock(file, &password)
             .and_then(|_| vault.export_keystore(&account.address, &password, store::fresh()));
@@ -767,8 +808,11 @@ async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<Epo
     }
     let missing: Vec<u64> = (before..head).rev().filter(|h| chain.header(*h).is_none()).collect();
     for heights in missing.chunks(256) {
-        let batch: Vec<Value> =
-            heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h]))).collect();
+        let batch: Vec<Value> = heights
+            .iter()
+            .enumerate()
+            .map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])))
+            .collect();
         let reply = node::batch(&Value::Array(batch)).await.map_err(verify_error)?;
         for answer in rpc::batch_results(&reply, heights.len()).map_err(verify_error)? {
             let (header, _) = rpc::header(&answer).map_err(verify_error)?;

@@ -27,7 +27,8 @@ pub async fn batch(body: &Value) -> Result<Value, VerifyError> {
 
 async fn post(body: &Value) -> Result<Value, VerifyError> {
     let unreachable = |e: gloo_net::Error| VerifyError::Node(format!("cannot reach the node: {e}"));
-    let response = Request::post(&url()).json(body).map_err(unreachable)?.send().await.map_err(unreachable)?;
+    let response =
+        Request::post(&url()).json(body).map_err(unreachable)?.send().await.map_err(unreachable)?;
     response.json::<Value>().await.map_err(|e| VerifyError::Node(format!("unreadable reply: {e}")))
 }
 

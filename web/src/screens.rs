@@ -27,7 +27,9 @@ fn verified(height: u64) -> Html {
 }
 
 fn field(app: &App, ctx: &Ctx, id: &'static str, label: &str, kind: &str) -> Html {
-    let oninput = ctx.link().callback(move |e: InputEvent| Msg::Input(id, e.target_unchecked_into::<HtmlInputElement>().value()));
+    let oninput = ctx
+        .link()
+        .callback(move |e: InputEvent| Msg::Input(id, e.target_unchecked_into::<HtmlInputElement>().value()));
     html! {
         <label>{ label }
             <input id={id} type={kind.to_string()} value={app.field(id)} {oninput} autocomplete="off" />
@@ -36,7 +38,9 @@ fn field(app: &App, ctx: &Ctx, id: &'static str, label: &str, kind: &str) -> Htm
 }
 
 fn area(app: &App, ctx: &Ctx, id: &'static str, label: &str) -> Html {
-    let oninput = ctx.link().callback(move |e: InputEvent| Msg::Input(id, e.target_unchecked_into::<HtmlTextAreaElement>().value()));
+    let oninput = ctx.link().callback(move |e: InputEvent| {
+        Msg::Input(id, e.target_unchecked_into::<HtmlTextAreaElement>().value())
+    });
     html! { <label>{ label }<textarea id={id} value={app.field(id)} {oninput} rows="3" /></label> }
 }
 
@@ -48,8 +52,12 @@ fn button(ctx: &Ctx, id: &'static str, label: &str, msg: impl Fn() -> Msg + 'sta
 fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -> Html {
     match l {
         Load::Idle => html! {},
-        Load::Loading => html! { <p class="loading"><span class="spinner" />{ format!("verifying {what}…") }</p> },
-        Load::Failed(why) => html! { <p class="unverified" id="unverified">{ format!("{what} not shown — not verified: {why}") }</p> },
+        Load::Loading => {
+            html! { <p class="loading"><span class="spinner" />{ format!("verifying {what}…") }</p> }
+        }
+        Load::Failed(why) => {
+            html! { <p class="unverified" id="unverified">{ format!("{what} not shown — not verified: {why}") }</p> }
+        }
         Load::Ready(p) => show(p),
     }
 }
@@ -74,7 +82,9 @@ pub fn page(app: &App, ctx: &Ctx) -> Html {
 
 fn header(app: &App, _ctx: &Ctx) -> Html {
     let status = match (&app.chain, &app.chain_error) {
-        (_, Some(e)) => html! { <span class="unverified" id="chain-error">{ format!("chain not verified: {e}") }</span> },
+        (_, Some(e)) => {
+            html! { <span class="unverified" id="chain-error">{ format!("chain not verified: {e}") }</span> }
+        }
         (Some(c), None) => html! { <span id="head">{ verified(c.head().height) }</span> },
         (None, None) => html! { <span class="loading"><span class="spinner" />{ "connecting…" }</span> },
     };
@@ -209,19 +219,21 @@ fn accounts(app: &App, ctx: &Ctx) -> Html {
 }
 
 fn balance(app: &App) -> Html {
-    load(&app.account, "balance", |p| html! {
-        <div class="balance">
-            <p>{ "Free: " }<b id="free">{ tao(p.value.free) }</b></p>
-            <p>{ "Staked: " }<b id="staked">{ tao(p.value.staked) }</b></p>
-            <p>{ "Total: " }<b id="total">{ tao(p.value.total) }</b>{ " " }{ verified(p.height) }</p>
-            if !p.value.positions.is_empty() {
-                <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
-                { for p.value.positions.iter().map(|s| html! { <tr>
-                    <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
-                    <td class="stake">{ s.stake }</td><td>{ tao(s.tao_value) }</td></tr> }) }
-                </table>
-            }
-        </div>
+    load(&app.account, "balance", |p| {
+        html! {
+            <div class="balance">
+                <p>{ "Free: " }<b id="free">{ tao(p.value.free) }</b></p>
+                <p>{ "Staked: " }<b id="staked">{ tao(p.value.staked) }</b></p>
+                <p>{ "Total: " }<b id="total">{ tao(p.value.total) }</b>{ " " }{ verified(p.height) }</p>
+                if !p.value.positions.is_empty() {
+                    <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
+                    { for p.value.positions.iter().map(|s| html! { <tr>
+                        <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
+                        <td class="stake">{ s.stake }</td><td>{ tao(s.tao_value) }</td></tr> }) }
+                    </table>
+                }
+            </div>
+        }
     })
 }
 
@@ -365,9 +377,15 @@ fn subnet_page(ctx: &Ctx, s: &SubnetView, rows: &[NeuronRow], height: u64) -> Ht
 fn deploy(app: &App, ctx: &Ctx) -> Html {
     let onchange = ctx.link().callback_future(|e: Event| async move {
         let input: HtmlInputElement = e.target_unchecked_into();
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return Msg::CodeLoaded(Err("no file".into())) };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return Msg::CodeLoaded(Err("no file".into()));
+        };
         let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
-        Msg::CodeLoaded(buffer.map(|b| js_sys::Uint8Array::new(&b).to_vec()).map_err(|_| "could not read the file".into()))
+        Msg::CodeLoaded(
+            buffer
+                .map(|b| js_sys::Uint8Array::new(&b).to_vec())
+                .map_err(|_| "could not read the file".into()),
+        )
     });
     html! {
         <section>
@@ -422,8 +440,10 @@ fn settings(app: &App, ctx: &Ctx) -> Html {
 fn review(app: &App, ctx: &Ctx) -> Html {
     let Some(review) = &app.review else { return html! {} };
     match review {
-        Err(e) => html! { <section><p class="unverified" id="review-error">{ format!("cannot preview: {e}") }</p>
-            { button(ctx, "back", "Back", || Msg::Go(Screen::Accounts)) }</section> },
+        Err(e) => {
+            html! { <section><p class="unverified" id="review-error">{ format!("cannot preview: {e}") }</p>
+            { button(ctx, "back", "Back", || Msg::Go(Screen::Accounts)) }</section> }
+        }
         Ok(r) => {
             let p = &r.preview.value;
             html! {

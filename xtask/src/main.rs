@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 /// Crates that must also build for `wasm32-unknown-unknown` (the contracts' and wallet's view).
 const WASM_CRATES: &[&str] =
-    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-web"];
+    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-wallet"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,7 +90,14 @@ fn build_web() -> Result<()> {
     let out = root.join("web/dist");
     step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
     let status = Command::new("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section", "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-dir",
+        ])
         .arg(&out)
         .arg(&wasm)
         .status()
@@ -158,11 +165,51 @@ fn build_contracts() -> Result<()> {
 
 fn test() -> Result<()> {
     tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen_cli()?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     build_wasm()?;
     build_contracts()?;
+    build_web()?;
     cargo(&["test", "--workspace"])?;
+    browser_tests()?;
+    wallet_end_to_end()?;
     println!("\nall checks passed");
+    Ok(())
+}
+
+/// The wallet logic's test suite again, compiled to wasm32 and run in headless Chromium.
+fn browser_tests() -> Result<()> {
+    let chromedriver =
+        tools::require("chromedriver", "/usr/bin/chromedriver", "apt-get install chromium-driver")?;
+    step("cargo test -p tao-wallet --target wasm32-unknown-unknown (headless Chromium)");
+    let status = Command::new(env!("CARGO"))
+        .args(["test", "-p", "tao-wallet", "--target", "wasm32-unknown-unknown"])
+        .env("CHROMEDRIVER", chromedriver)
+        .current_dir(tools::workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("the browser test suite failed ({status})");
+    }
+    Ok(())
+}
+
+/// The Playwright run of the served wallet against a real dev node (tests/e2e/wallet.mjs);
+/// screenshots land in `target/e2e/`.
+fn wallet_end_to_end() -> Result<()> {
+    tools::require("chromium", "/usr/bin/chromium", "apt-get install chromium")?;
+    let dir = tools::workspace_root().join("tests/e2e");
+    tools::ensure_npm_packages(&dir)?;
+    step("node tests/e2e/wallet.mjs (the wallet in headless Chromium against a dev node)");
+    let status = Command::new("node")
+        .arg("wallet.mjs")
+        .env("E2E_ARTIFACTS", tools::target_dir().join("e2e"))
+        .current_dir(&dir)
+        .status()
+        .context("running node (install Node.js)")?;
+    if !status.success() {
+        bail!("the wallet end-to-end test failed ({status}); screenshots in target/e2e/");
+    }
     Ok(())
 }

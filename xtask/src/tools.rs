@@ -94,3 +94,29 @@ pub(crate) fn contract_crates() -> Result<Vec<String>> {
     names.sort();
     Ok(names)
 }
+
+/// The path of a tool the browser tests need, or a clear error saying how to install it.
+pub(crate) fn require(name: &str, path: &str, install: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(path);
+    if path.exists() {
+        return Ok(path);
+    }
+    bail!("{name} is missing at {} (install it: {install}; `.ci/run` does)", path.display())
+}
+
+/// Installs the npm packages of `dir` (pinned in its package.json) unless present.
+pub(crate) fn ensure_npm_packages(dir: &std::path::Path) -> Result<()> {
+    if dir.join("node_modules/playwright-core/package.json").exists() {
+        return Ok(());
+    }
+    step(&format!("npm install in {}", dir.display()));
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .status()
+        .context("running npm (install Node.js and npm)")?;
+    if !status.success() {
+        bail!("npm install failed ({status})");
+    }
+    Ok(())
+}

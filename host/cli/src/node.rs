@@ -12,8 +12,8 @@ use clap::Args;
 use jsonrpsee::server::{Server, ServerConfig};
 use serde_json::json;
 use tao_crypto::SecretKey;
-use tao_node::spec::ChainSpec;
 use tao_node::files::WalletFiles;
+use tao_node::spec::ChainSpec;
 use tao_node::{Node, rpc, spec};
 
 /// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
@@ -160,9 +160,12 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         .max_response_body_size(rpc::MAX_RESPONSE_BYTES)
         .max_connections(rpc::MAX_CONNECTIONS)
         .build();
-    let wallet_dir = args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
+    let wallet_dir =
+        args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
     let files = match &wallet_dir {
-        Some(dir) => WalletFiles::load(dir).with_context(|| format!("loading the wallet from {}", dir.display()))?,
+        Some(dir) => {
+            WalletFiles::load(dir).with_context(|| format!("loading the wallet from {}", dir.display()))?
+        }
         None => WalletFiles::default(),
     };
     let server = Server::builder()

@@ -39,7 +39,10 @@ impl WalletFiles {
                 }
                 total += entry.metadata()?.len();
                 if total > MAX_BYTES {
-                    return Err(std::io::Error::other(format!("{} holds more than {MAX_BYTES} bytes", dir.display())));
+                    return Err(std::io::Error::other(format!(
+                        "{} holds more than {MAX_BYTES} bytes",
+                        dir.display()
+                    )));
                 }
                 files.insert(name.clone(), (content_type(&name), std::fs::read(entry.path())?));
             }

@@ -82,7 +82,12 @@ pub struct Chain {
 impl Chain {
     /// Trusts `genesis` if it hashes to `pinned` (the genesis hash the user accepted) and
     /// `validators` are the set it commits to.
-    pub fn new(chain_id: u64, pinned: Hash, genesis: Header, validators: Vec<Validator>) -> Result<Chain, VerifyError> {
+    pub fn new(
+        chain_id: u64,
+        pinned: Hash,
+        genesis: Header,
+        validators: Vec<Validator>,
+    ) -> Result<Chain, VerifyError> {
         let got = genesis.hash();
         if got != pinned || genesis.height != 0 {
             return Err(VerifyError::GenesisMismatch { pinned, got });

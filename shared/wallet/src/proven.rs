@@ -59,7 +59,10 @@ impl ProvenState {
     pub fn absorb(&mut self, chain: &Chain, key: &[u8], reply: &Value) -> Result<(), VerifyError> {
         let what = describe_key(key);
         if reply["height"].as_u64() != Some(self.height) {
-            return Err(malformed(&what, format!("answered at {} instead of #{}", reply["height"], self.height)));
+            return Err(malformed(
+                &what,
+                format!("answered at {} instead of #{}", reply["height"], self.height),
+            ));
         }
         if unhex(&reply["key"], &what)? != key {
             return Err(VerifyError::Contradiction {
@@ -204,7 +207,9 @@ pub fn attempt<T>(
         ProvenHost { state, context, effects: Effects::default(), missing: BTreeSet::new(), iterated: false };
     let out = f(&mut host);
     if host.iterated {
-        return Err(VerifyError::Unprovable("this view iterates over keys, which proofs cannot cover".into()));
+        return Err(VerifyError::Unprovable(
+            "this view iterates over keys, which proofs cannot cover".into(),
+        ));
     }
     if host.missing.is_empty() {
         return Ok(Attempt::Done(out, host.effects));

@@ -19,7 +19,10 @@ pub fn request(id: u64, method: &str, params: Value) -> Value {
 /// A batch of `state_get` requests for `keys` at `height` (ids are the keys' positions).
 pub fn state_batch(keys: &[Vec<u8>], height: u64) -> Value {
     Value::Array(
-        keys.iter().enumerate().map(|(i, k)| request(i as u64, "state_get", json!([hex0x(k), height]))).collect(),
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| request(i as u64, "state_get", json!([hex0x(k), height])))
+            .collect(),
     )
 }
 
@@ -66,8 +69,9 @@ pub fn unhex(v: &Value, what: &str) -> Result<Vec<u8>, VerifyError> {
 pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
     let header: Header = borsh::from_slice(&unhex(&reply["header"]["encoded"], "header")?)
         .map_err(|e| malformed("header", e))?;
-    let certificate: Certificate = borsh::from_slice(&unhex(&reply["certificate"]["encoded"], "certificate")?)
-        .map_err(|e| malformed("certificate", e))?;
+    let certificate: Certificate =
+        borsh::from_slice(&unhex(&reply["certificate"]["encoded"], "certificate")?)
+            .map_err(|e| malformed("certificate", e))?;
     Ok((header, certificate))
 }
 

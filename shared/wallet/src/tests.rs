@@ -67,7 +67,8 @@ fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
 
 impl Fixture {
     fn chain(&self) -> Chain {
-        let mut chain = Chain::new(7, self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
+        let mut chain =
+            Chain::new(7, self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
         chain.accept(self.block.clone(), &self.certificate).unwrap();
         chain
     }
@@ -112,7 +113,9 @@ fn alice() -> Address {
 fn funded() -> Fixture {
     let balance = borsh::to_vec(&(100 * tao_types::RAO_PER_TAO)).unwrap();
     let mut writes = vec![(tao_contract_token::balance_key(&alice()), Some(balance.clone()))];
-    writes.extend((1..8u8).map(|i| (tao_contract_token::balance_key(&Address([i; 20])), Some(balance.clone()))));
+    writes.extend(
+        (1..8u8).map(|i| (tao_contract_token::balance_key(&Address([i; 20])), Some(balance.clone()))),
+    );
     fixture(writes)
 }
 
@@ -120,10 +123,12 @@ fn funded() -> Fixture {
 fn balances_are_read_by_contract_code_from_proven_values() {
     let f = funded();
     let chain = f.chain();
-    let view = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice(), &[])).unwrap().unwrap();
+    let view =
+        f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice(), &[])).unwrap().unwrap();
     assert_eq!((view.free, view.staked, view.nonce), (100 * tao_types::RAO_PER_TAO, 0, 0));
     let stranger = Address([0xee; 20]);
-    let empty = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &stranger, &[])).unwrap().unwrap();
+    let empty =
+        f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &stranger, &[])).unwrap().unwrap();
     assert_eq!(empty.free, 0, "an absent balance is proven absent");
 }
 
@@ -147,7 +152,12 @@ fn an_altered_value_or_proof_is_refused_and_named() {
     assert!(matches!(&err, VerifyError::BadProof { what, height: 1 } if what.starts_with("token/")), "{err}");
     let other = f.state_get(b"elsewhere");
     let err = f
-        .run(&chain, &Context::default(), |r| r["proof"] = other["proof"].clone(), |h| views::account(h, &alice(), &[]))
+        .run(
+            &chain,
+            &Context::default(),
+            |r| r["proof"] = other["proof"].clone(),
+            |h| views::account(h, &alice(), &[]),
+        )
         .unwrap_err();
     assert!(matches!(err, VerifyError::BadProof { .. }), "{err}");
     let err = f
@@ -200,11 +210,16 @@ fn iteration_is_not_provable() {
     let f = funded();
     let chain = f.chain();
     let err = f
-        .run(&chain, &Context::default(), |_| {}, |h| {
-            use tao_sdk::Host;
-            let it = h.iter_open(b"token/");
-            h.iter_next(it)
-        })
+        .run(
+            &chain,
+            &Context::default(),
+            |_| {},
+            |h| {
+                use tao_sdk::Host;
+                let it = h.iter_open(b"token/");
+                h.iter_next(it)
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, VerifyError::Unprovable(_)));
 }
@@ -215,13 +230,16 @@ fn a_transfer_preview_runs_the_token_contract() {
     let chain = f.chain();
     let bob = Address([0xb0; 20]);
     let draft = Draft::transfer(bob, 5 * tao_types::RAO_PER_TAO, true);
-    let context = Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: draft.args.clone() };
-    let preview = f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None)).unwrap().unwrap();
+    let context =
+        Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: draft.args.clone() };
+    let preview =
+        f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None)).unwrap().unwrap();
     assert_eq!(preview.error, None);
     assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - tx::DEFAULT_FEE);
     let too_much = Draft::transfer(bob, 100 * tao_types::RAO_PER_TAO, true);
     let context = Context { input: too_much.args.clone(), ..context };
-    let refused = f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &too_much, None)).unwrap().unwrap();
+    let refused =
+        f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &too_much, None)).unwrap().unwrap();
     assert!(refused.error.is_some(), "the contract refuses what the balance cannot pay");
     assert_eq!(tx::max_sendable(100, 10), 0);
     assert_eq!(tx::max_sendable(20_000, 1_000), 18_500);
@@ -276,7 +294,10 @@ fn imports_watch_only_and_hotkeys() {
     let mut vault = Vault::empty("long enough").unwrap();
     assert!(matches!(Vault::empty("short"), Err(VaultError::Invalid(_))));
     let imported = vault.import_private_key("Imported", &format!("0x{}", hex::encode([1u8; 32]))).unwrap();
-    assert_eq!(vault.import_private_key("Again", &hex::encode([1u8; 32])), Err(VaultError::Duplicate(imported)));
+    assert_eq!(
+        vault.import_private_key("Again", &hex::encode([1u8; 32])),
+        Err(VaultError::Duplicate(imported))
+    );
     assert!(matches!(vault.import_private_key("Bad", "0x12"), Err(VaultError::Invalid(_))));
     let watched = vault.add_watch_only("Watched", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed").unwrap();
     assert_eq!(vault.key(&watched).err(), Some(VaultError::WatchOnly(watched)));

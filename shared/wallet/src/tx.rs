@@ -84,7 +84,13 @@ impl Draft {
             method: self.method.as_bytes().to_vec().try_into().map_err(|e| format!("method: {e}"))?,
             args: self.args.clone().try_into().map_err(|e| format!("arguments: {e}"))?,
         };
-        let tx = Transaction { chain_id: domain.chain_id, sender: key.address(), nonce, fee_limit: Balance(self.fee), call };
+        let tx = Transaction {
+            chain_id: domain.chain_id,
+            sender: key.address(),
+            nonce,
+            fee_limit: Balance(self.fee),
+            call,
+        };
         Ok(tx.sign(domain, key))
     }
 }
@@ -143,7 +149,14 @@ pub fn preview(
     let price_before = position.map(|p| price_of(host, p.netuid)).transpose()?;
     let Some(rest) = free_before.checked_sub(draft.fee) else {
         let error = Some(format!("the fee {} is more than the free balance", Balance(draft.fee)));
-        return Ok(Preview { free_before, free_after: free_before, fee: draft.fee, stake: None, price: None, error });
+        return Ok(Preview {
+            free_before,
+            free_after: free_before,
+            fee: draft.fee,
+            stake: None,
+            price: None,
+            error,
+        });
     };
     host.set(&token::balance_key(sender), &borsh_vec(&rest));
     let error = run(host, draft).err();
@@ -164,7 +177,9 @@ fn run(host: &mut impl Host, draft: &Draft) -> Result<(), String> {
     let text = |e: &dyn core::fmt::Display| e.to_string();
     match (draft.module, draft.method) {
         (Some("token"), "entry_transfer") => token::entry_transfer(host).map_err(|e| text(&e)),
-        (Some("token"), "entry_transfer_keep_alive") => token::entry_transfer_keep_alive(host).map_err(|e| text(&e)),
+        (Some("token"), "entry_transfer_keep_alive") => {
+            token::entry_transfer_keep_alive(host).map_err(|e| text(&e))
+        }
         (Some("staking"), "entry_add_stake") => staking::entry_add_stake(host).map_err(|e| text(&e)),
         (Some("staking"), "entry_remove_stake") => staking::entry_remove_stake(host).map_err(|e| text(&e)),
         (Some("staking"), "entry_move_stake") => staking::entry_move_stake(host).map_err(|e| text(&e)),

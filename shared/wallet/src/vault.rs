@@ -119,7 +119,8 @@ impl Vault {
     pub fn from_mnemonic(phrase: &str, password: &str) -> Result<Vault, VaultError> {
         check_password(password)?;
         let phrase = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
-        hd::secret_from_mnemonic(&phrase, "", hd::DEFAULT_PATH).map_err(|e| VaultError::Invalid(e.to_string()))?;
+        hd::secret_from_mnemonic(&phrase, "", hd::DEFAULT_PATH)
+            .map_err(|e| VaultError::Invalid(e.to_string()))?;
         let mut vault = Vault {
             accounts: Vec::new(),
             secrets: Secrets { mnemonic: Some(phrase), keys: BTreeMap::new() },
@@ -138,10 +139,14 @@ impl Vault {
     /// Opens `file` with `password`.
     pub fn unlock(file: &VaultFile, password: &str) -> Result<Vault, VaultError> {
         if file.version != VERSION {
-            return Err(VaultError::Malformed(format!("vault version {} (expected {VERSION})", file.version)));
+            return Err(VaultError::Malformed(format!(
+                "vault version {} (expected {VERSION})",
+                file.version
+            )));
         }
         let bytes = keystore::open(&file.secrets, password)?;
-        let secrets: Secrets = serde_json::from_slice(&bytes).map_err(|e| VaultError::Malformed(e.to_string()))?;
+        let secrets: Secrets =
+            serde_json::from_slice(&bytes).map_err(|e| VaultError::Malformed(e.to_string()))?;
         Ok(Vault { accounts: file.accounts.clone(), secrets, password: password.to_string() })
     }
 
@@ -171,7 +176,11 @@ impl Vault {
 
     /// Adds the next account of the vault's mnemonic.
     pub fn add_derived(&mut self, name: &str) -> Result<Address, VaultError> {
-        let phrase = self.secrets.mnemonic.clone().ok_or_else(|| VaultError::Invalid("this wallet has no mnemonic".into()))?;
+        let phrase = self
+            .secrets
+            .mnemonic
+            .clone()
+            .ok_or_else(|| VaultError::Invalid("this wallet has no mnemonic".into()))?;
         let index = self.accounts.iter().filter(|a| matches!(a.kind, Kind::Mnemonic { .. })).count() as u32;
         let key = hd::secret_from_mnemonic(&phrase, "", &format!("m/44'/60'/0'/0/{index}"))
             .map_err(|e| VaultError::Invalid(e.to_string()))?;
@@ -188,7 +197,12 @@ impl Vault {
     }
 
     /// Imports a keystore-v3 JSON file with its own password.
-    pub fn import_keystore(&mut self, name: &str, json: &str, file_password: &str) -> Result<Address, VaultError> {
+    pub fn import_keystore(
+        &mut self,
+        name: &str,
+        json: &str,
+        file_password: &str,
+    ) -> Result<Address, VaultError> {
         let store: keystore::Keystore =
             serde_json::from_str(json).map_err(|e| VaultError::Malformed(format!("keystore file: {e}")))?;
         let secret = keystore::decrypt(&store, file_password)?;
@@ -197,7 +211,8 @@ impl Vault {
 
     /// Adds an address without a key.
     pub fn add_watch_only(&mut self, name: &str, address: &str) -> Result<Address, VaultError> {
-        let address: Address = address.trim().parse().map_err(|e| VaultError::Invalid(format!("address: {e}")))?;
+        let address: Address =
+            address.trim().parse().map_err(|e| VaultError::Invalid(format!("address: {e}")))?;
         self.push(Account { name: name.to_string(), address, kind: Kind::WatchOnly })
     }
 
@@ -217,16 +232,25 @@ impl Vault {
 
     /// The signing key of `address`.
     pub fn key(&self, address: &Address) -> Result<SecretKey, VaultError> {
-        let account = self.accounts.iter().find(|a| a.address == *address).ok_or(VaultError::NotFound(*address))?;
+        let account =
+            self.accounts.iter().find(|a| a.address == *address).ok_or(VaultError::NotFound(*address))?;
         match &account.kind {
             Kind::WatchOnly => Err(VaultError::WatchOnly(*address)),
             Kind::Mnemonic { index } => {
-                let phrase = self.secrets.mnemonic.as_deref().ok_or_else(|| VaultError::Malformed("no mnemonic".into()))?;
+                let phrase = self
+                    .secrets
+                    .mnemonic
+                    .as_deref()
+                    .ok_or_else(|| VaultError::Malformed("no mnemonic".into()))?;
                 hd::secret_from_mnemonic(phrase, "", &format!("m/44'/60'/0'/0/{index}"))
                     .map_err(|e| VaultError::Malformed(e.to_string()))
             }
             Kind::Imported | Kind::Hotkey { .. } => {
-                let hex_key = self.secrets.keys.get(address).ok_or_else(|| VaultError::Malformed("key missing".into()))?;
+                let hex_key = self
+                    .secrets
+                    .keys
+                    .get(address)
+                    .ok_or_else(|| VaultError::Malformed("key missing".into()))?;
                 let bytes: [u8; 32] = hex::decode(hex_key)
                     .ok()
                     .and_then(|b| b.try_into().ok())
@@ -240,7 +264,8 @@ impl Vault {
     pub fn export(&self, file: &VaultFile, address: &Address, password: &str) -> Result<Export, VaultError> {
         Vault::unlock(file, password)?;
         let key = self.key(address)?;
-        let account = self.accounts.iter().find(|a| a.address == *address).ok_or(VaultError::NotFound(*address))?;
+        let account =
+            self.accounts.iter().find(|a| a.address == *address).ok_or(VaultError::NotFound(*address))?;
         let mnemonic = match account.kind {
             Kind::Mnemonic { .. } => self.secrets.mnemonic.clone(),
             _ => None,
@@ -249,9 +274,15 @@ impl Vault {
     }
 
     /// `address`'s key as a keystore-v3 JSON file under `file_password` (fresh randomness).
-    pub fn export_keystore(&self, address: &Address, file_password: &str, fresh: Fresh) -> Result<String, VaultError> {
+    pub fn export_keystore(
+        &self,
+        address: &Address,
+        file_password: &str,
+        fresh: Fresh,
+    ) -> Result<String, VaultError> {
         let key = self.key(address)?;
-        let store = keystore::encrypt(&key.to_bytes(), address.to_string(), file_password, (fresh.salt, fresh.iv))?;
+        let store =
+            keystore::encrypt(&key.to_bytes(), address.to_string(), file_password, (fresh.salt, fresh.iv))?;
         serde_json::to_string_pretty(&store).map_err(|e| VaultError::Malformed(e.to_string()))
     }
 }
