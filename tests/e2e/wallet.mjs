@@ -5,7 +5,7 @@
 // certificates, and the wallet must flag them rather than show them. Screenshots go to
 // $E2E_ARTIFACTS (default target/e2e). Run by `cargo xtask test`.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -134,13 +134,27 @@ try {
   await shot('07-staked');
   step('stake 10 τ on subnet 1 with a 5% slippage limit; the stake shows verified');
 
+  // Deploy an incentive module: the page hashes the file like the chain does.
+  const module = join(target, 'wasm32-unknown-unknown/contract/tao_contract_example_top_k.wasm');
+  const checked = cli(['module', 'check', module]);
+  await page.click('#nav-deploy');
+  await page.setInputFiles('#wasm-file', module);
+  await until('the code hash', async () => (await text('#code-hash')).includes(checked.code_hash));
+  await page.click('#review-deploy');
+  await until('the deploy preview', async () => (await text('#review-what')) === 'deploy module');
+  await page.click('#sign');
+  await until('the upload finalized', async () => (await text('#history tr:nth-child(2) .status')).startsWith('finalized'));
+  cli(['module', 'show', checked.code_hash, '--url', url]);
+  await shot('08-deployed');
+  step('deploy an incentive module: hash and fee shown, upload finalized, the code is on chain');
+
   // Subnets, a subnet's page and metagraph, and its last epoch re-run in the browser.
   await page.click('#nav-subnets');
   await until('the subnet list', async () => (await page.locator('#subnets tr').count()) >= 2);
   await page.click('#open-subnet-1');
   await until('the metagraph', async () => (await page.locator('#metagraph tr').count()) >= 2);
   await until('the hyperparameters', async () => (await text('#hyperparameters')).includes('tempo'));
-  await shot('08-metagraph');
+  await shot('09-metagraph');
   await until('an epoch re-run that matches', async () => {
     await page.click('#check-epoch');
     await page.waitForTimeout(500);
@@ -148,7 +162,7 @@ try {
     if (result.includes('does not re-run')) throw new Error(result);
     return result.includes('match');
   }, 90000);
-  await shot('09-epoch-check');
+  await shot('10-epoch-check');
   step('subnets list, subnet page with hyperparameters and metagraph, the last epoch re-run matches');
 
   // Lock; a wrong password keeps what was typed; the locked page shows the verified balance.
@@ -157,14 +171,64 @@ try {
   await page.click('#unlock');
   await until('a wrong password error', async () => (await text('#error')).includes('wrong password'));
   if ((await page.inputValue('#password')) !== 'not the password') throw new Error('the typed password was lost');
+  await page.fill('#password', PASSWORD);
+  await page.click('#unlock');
+  await page.click('#nav-accounts');
+  const expectedFree = await text('#free');
+  await page.click('#lock');
   const t0 = Date.now();
   await page.reload();
-  await until('the balance after a reload', async () => (await text('#free')) === '88.98 τ');
+  await until('the balance after a reload', async () => (await text('#free')) === expectedFree);
   timings.first_verified_balance_ms = Date.now() - t0;
   await page.fill('#password', PASSWORD);
   await page.click('#unlock');
   await until('unlocked', async () => (await page.locator('#nav-accounts').count()) === 1);
   step(`lock, wrong password keeps input, unlock; first verified balance ${timings.first_verified_balance_ms} ms after load`);
+
+  // A second browser: the CLI's keystore file imports, watch-only accounts cannot sign, and
+  // keys are exported only after the password is typed again.
+  const keystore = join(scratch, 'alice.json');
+  cli(['wallet', 'export', '--name', 'alice', '--out', keystore, '--yes']);
+  const second = await (await browser.newContext()).newPage();
+  second.on('pageerror', e => errors.push(e.message));
+  const main = page;
+  page = second;
+  await page.goto(url);
+  await page.click('#import');
+  await page.selectOption('#import_kind', 'keystore');
+  await page.fill('#import_secret', readFileSync(keystore, 'utf8'));
+  await page.fill('#import_password', 'pw');
+  await page.fill('#new_password', PASSWORD);
+  await page.fill('#new_password2', PASSWORD);
+  await page.click('#finish-import');
+  await until('alice imported', async () => (await text('.accounts')).includes('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'));
+  await until('alice verified', async () => (await text('#free')).endsWith('τ') && (await page.locator('.verified').count()) > 1);
+  await page.click('#nav-settings');
+  await page.selectOption('#add_kind', 'watch');
+  await page.fill('#add_secret', BOB);
+  await page.click('#add-account');
+  await until('bob watched', async () => (await text('#notice')).includes(BOB));
+  await page.fill('#export_password', 'wrong');
+  await page.click('#export');
+  await until('export refused', async () => (await text('#error')).includes('wrong password'));
+  await page.fill('#export_password', PASSWORD);
+  await page.click('#export');
+  await until('export shown', async () => (await text('#notice')).includes('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'));
+  await page.click('#add-hotkey');
+  await until('a hotkey', async () => (await text('#notice')).includes('new hotkey'));
+  await page.click('#nav-accounts');
+  await page.locator('.accounts li', { hasText: BOB }).click();
+  await until('bob verified', async () => (await text('#free')).startsWith('1000001'));
+  await page.click('#nav-send');
+  await page.fill('#to', BOB);
+  await page.fill('#amount', '1');
+  await page.click('#review-send');
+  await until('the watch-only preview', async () => (await page.locator('#sign').count()) === 1);
+  await page.click('#sign');
+  await until('watch-only refused', async () => (await text('#error')).includes('watch-only'));
+  await shot('11-imported');
+  page = main;
+  step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password');
 
   // The tampering proxy: alter what the node says and check the wallet flags it.
   const tamper = async (name, edit) => {
@@ -180,7 +244,7 @@ try {
     });
     await page.reload();
     await page.waitForTimeout(1500);
-    await shot(`10-tampered-${name}`);
+    await shot(`12-tampered-${name}`);
     const shown = await page.locator('#free').count();
     await page.unroute(url + '/');
     return shown;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use gloo_storage::Storage;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tao_types::{Address, Hash, NetUid};
 use tao_wallet::proven::Context as RunContext;
 use tao_wallet::tx::{self, Draft, Preview};
@@ -690,15 +690,10 @@ impl App {
     }
 
     fn poll_history(&self, ctx: &yew::Context<Self>) {
+        let Some(chain) = &self.chain else { return };
         for entry in self.history.iter().filter(|e| e.status == "pending").take(16) {
-            let hash = entry.hash;
-            ctx.link().send_future(async move {
-                let status = match node::call("tx_status", json!([hash])).await {
-                    Ok(v) => describe_status(&v),
-                    Err(e) => format!("unknown: {e}"),
-                };
-                Msg::Status(hash, status)
-            });
+            let (hash, chain) = (entry.hash, chain.clone());
+            ctx.link().send_future(async move { Msg::Status(hash, proven_status(chain, hash).await) });
         }
     }
 
@@ -788,37 +783,39 @@ pub fn parse_percent_bps(text: &str) -> Option<u16> {
     whole.checked_mul(100)?.checked_add(frac)
 }
 
-fn describe_status(v: &Value) -> String {
-    match v["status"].as_str() {
-        Some("finalized") if v["receipt"]["outcome"] == "Ok" => format!("finalized #{}", v["height"]),
-        Some("finalized") => format!("failed in #{}: {}", v["height"], v["receipt"]["outcome"]["Failed"]),
-        Some("pending") => "pending".into(),
-        Some(other) => format!("{other}: {}", v["reason"].as_str().unwrap_or("")),
-        None => "unknown".into(),
+/// A transaction's status: "pending" until the node reports it in a block the wallet believes,
+/// then the outcome from its receipt, proven against that block's receipts root.
+async fn proven_status(mut chain: Chain, hash: Hash) -> String {
+    let status = match node::call("tx_status", json!([hash])).await {
+        Ok(v) => v,
+        Err(e) => return format!("pending (node: {e})"),
+    };
+    let height = match (status["status"].as_str(), status["height"].as_u64()) {
+        (Some("finalized"), Some(h)) if h <= chain.head().height => h,
+        (Some("finalized" | "pending"), _) => return "pending".into(),
+        (Some(other), _) => return format!("{other}: {}", status["reason"].as_str().unwrap_or("")),
+        (None, _) => return "pending".into(),
+    };
+    let proven = async {
+        node::believe_back(&mut chain, height).await?;
+        let block = node::call("chain_block", json!([height])).await?;
+        chain.receipt(&block, &hash)
+    };
+    match proven.await {
+        Ok(Proven { value: Some(receipt), height }) => match receipt.outcome {
+            tao_light::TxOutcome::Ok => format!("finalized #{height} ✓ receipt verified"),
+            tao_light::TxOutcome::Failed(why) => format!("failed in #{height}: {why} ✓ receipt verified"),
+        },
+        Ok(Proven { value: None, height }) => format!("not in block #{height}, though the node said so"),
+        Err(e) => format!("unverified: {e}"),
     }
 }
 
 /// Re-runs Yuma on the inputs proven at the block before the epoch and compares with the scores
 /// proven at the epoch's block. Both headers are believed by walking back from the head.
 async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
-    let head = chain.head().height;
     let before = block.checked_sub(1).ok_or("no block before genesis")?;
-    if head.saturating_sub(before) > 2_000 {
-        return Err(format!("the epoch of #{block} is too far behind the head #{head} to walk back to"));
-    }
-    let missing: Vec<u64> = (before..head).rev().filter(|h| chain.header(*h).is_none()).collect();
-    for heights in missing.chunks(256) {
-        let batch: Vec<Value> = heights
-            .iter()
-            .enumerate()
-            .map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])))
-            .collect();
-        let reply = node::batch(&Value::Array(batch)).await.map_err(verify_error)?;
-        for answer in rpc::batch_results(&reply, heights.len()).map_err(verify_error)? {
-            let (header, _) = rpc::header(&answer).map_err(verify_error)?;
-            chain.accept_ancestor(header).map_err(verify_error)?;
-        }
-    }
+    node::believe_back(&mut chain, before).await.map_err(verify_error)?;
     let at = |height| RunContext { block_height: height, ..RunContext::default() };
     let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, netuid))
         .await

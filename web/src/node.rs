@@ -20,11 +20,6 @@ pub fn url() -> String {
     location.and_then(|l| l.origin().ok()).unwrap_or_else(|| "http://127.0.0.1:9944".into())
 }
 
-/// Sends a JSON-RPC batch and returns the raw reply (see [`rpc::batch_results`]).
-pub async fn batch(body: &Value) -> Result<Value, VerifyError> {
-    post(body).await
-}
-
 async fn post(body: &Value) -> Result<Value, VerifyError> {
     let unreachable = |e: gloo_net::Error| VerifyError::Node(format!("cannot reach the node: {e}"));
     let response =
@@ -57,6 +52,30 @@ pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, Ver
     chain.accept(header, &certificate)?;
     Ok(height)
 }
+
+/// Believes every header from `height` up to the trusted head by walking back parent hashes
+/// (headers fetched in batches; no signatures needed below a certified head).
+pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyError> {
+    let head = chain.head().height;
+    if head.saturating_sub(height) > MAX_WALK_BACK {
+        return Err(VerifyError::Unprovable(format!(
+            "#{height} is more than {MAX_WALK_BACK} blocks behind the head #{head}"
+        )));
+    }
+    let missing: Vec<u64> = (height..head).rev().filter(|h| chain.header(*h).is_none()).collect();
+    for heights in missing.chunks(256) {
+        let requests =
+            heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
+        let reply = post(&Value::Array(requests.collect())).await?;
+        for answer in rpc::batch_results(&reply, heights.len())? {
+            chain.accept_ancestor(rpc::header(&answer)?.0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Furthest back the wallet walks from its head.
+pub const MAX_WALK_BACK: u64 = 2_000;
 
 /// Runs `f` (contract code) on state proven at `height`, fetching what it reads in batches.
 pub async fn read<T>(

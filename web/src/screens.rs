@@ -280,7 +280,7 @@ fn stake(app: &App, ctx: &Ctx) -> Html {
             { balance(app) }
             { field(app, ctx, "netuid", "Subnet", "number") }
             { button(ctx, "load-validators", "Show validators", || Msg::Go(Screen::Stake)) }
-            { load(&app.subnet, "validators", |p| validators(ctx, &p.value.1, p.height)) }
+            { load(&app.subnet, "validators", |p| validators(ctx, p.value.0.as_ref(), &p.value.1, p.height)) }
             { field(app, ctx, "hotkey", "Validator hotkey", "text") }
             { field(app, ctx, "stake_amount", "Amount (τ to stake, alpha to unstake or move)", "text") }
             { field(app, ctx, "slippage", "Slippage limit (%)", "text") }
@@ -293,16 +293,24 @@ fn stake(app: &App, ctx: &Ctx) -> Html {
     }
 }
 
-fn validators(ctx: &Ctx, rows: &[NeuronRow], height: u64) -> Html {
+/// The subnet's neurons to stake through; validators with a permit first. Hotkeys carry no
+/// on-chain identity yet: the subnet owner's is named as such.
+fn validators(ctx: &Ctx, subnet: Option<&SubnetView>, rows: &[NeuronRow], height: u64) -> Html {
+    let mut rows: Vec<&NeuronRow> = rows.iter().collect();
+    rows.sort_by_key(|r| (!r.permit, core::cmp::Reverse(r.stake)));
+    let identity = |r: &NeuronRow| match subnet {
+        Some(s) if s.owner_hotkey == r.hotkey => format!("{} (subnet owner)", s.name),
+        _ => "—".to_string(),
+    };
     html! {
         <table id="validators">
-            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th>{ "Stake" }</th><th>{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Identity" }</th><th>{ "Hotkey" }</th><th>{ "Stake (α)" }</th><th>{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
             { for rows.iter().map(|r| {
                 let hotkey = r.hotkey.to_string();
                 let pick = hotkey.clone();
                 let onclick = ctx.link().callback(move |_| Msg::Input("hotkey", pick.clone()));
                 html! { <tr>
-                    <td>{ r.uid }</td><td><code>{ hotkey }</code></td><td>{ r.stake }</td><td>{ share(r.take) }</td>
+                    <td>{ r.uid }</td><td>{ identity(r) }</td><td><code>{ hotkey }</code></td><td>{ r.stake }</td><td>{ share(r.take) }</td>
                     <td>{ if r.permit { "yes" } else { "" } }</td><td><button class="pick" {onclick}>{ "choose" }</button></td>
                 </tr> }
             }) }

@@ -19,8 +19,7 @@ pub const HOOK_GAS: u64 = 20_000_000_000;
 pub const QUERY_GAS: u64 = 2_000_000_000;
 /// The caller queries run as: not the chain, so chain-only entry points refuse them.
 pub const QUERY_CALLER: Address = Address([0xff; 20]);
-/// Most transactions in one block.
-pub const MAX_BLOCK_TXS: usize = 4096;
+pub use tao_light::MAX_BLOCK_TXS;
 
 /// The system modules every chain installs, by name (`tao_contract_<name>.wasm` when built).
 pub const SYSTEM_MODULES: [&str; 7] =

@@ -124,3 +124,45 @@ where
         Box::pin(async move { future.await.map_err(Into::into) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    fn request(method: &str, path: &str, upgrade: bool) -> HttpRequest {
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if upgrade {
+            builder = builder.header(http::header::UPGRADE, "websocket");
+        }
+        builder.body(HttpBody::from("")).unwrap()
+    }
+
+    #[test]
+    fn serves_only_the_loaded_files_and_passes_rpc_on() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<html>").unwrap();
+        std::fs::write(dir.path().join("tao_web_bg.wasm"), [0, 97, 115, 109]).unwrap();
+        std::fs::create_dir(dir.path().join("icons")).unwrap();
+        std::fs::write(dir.path().join("icons/tau.svg"), "<svg/>").unwrap();
+        let files = WalletFiles::load(dir.path()).unwrap();
+        assert_eq!(files.len(), 3);
+        let content_type =
+            |r: &HttpResponse| r.headers()[http::header::CONTENT_TYPE].to_str().unwrap().to_string();
+        let index = files.response(&request("GET", "/", false)).unwrap();
+        assert_eq!(content_type(&index), "text/html; charset=utf-8");
+        let wasm = files.response(&request("GET", "/tao_web_bg.wasm", false)).unwrap();
+        assert_eq!(content_type(&wasm), "application/wasm");
+        assert!(files.response(&request("GET", "/icons/tau.svg", false)).is_some());
+        for (method, path, upgrade) in [
+            ("POST", "/", false),
+            ("GET", "/", true),
+            ("GET", "/missing.js", false),
+            ("GET", "/../index.html", false),
+            ("GET", "/icons/../index.html", false),
+        ] {
+            assert!(files.response(&request(method, path, upgrade)).is_none(), "{method} {path} {upgrade}");
+        }
+    }
+}

@@ -121,7 +121,8 @@ fn chain_block(node: &Node, params: Params<'_>) -> RpcResult {
         .receipts
         .iter()
         .map(|r| {
-            json!({"tx": r.tx, "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used, "events": events(&r.events)})
+            json!({"tx": r.tx, "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used, "events": events(&r.events),
+                "encoded": hex(&borsh::to_vec(r).unwrap_or_default())})
         })
         .collect();
     Ok(json!({

@@ -35,6 +35,9 @@ impl Header {
     }
 }
 
+/// Most transactions in one block (so also most receipts).
+pub const MAX_BLOCK_TXS: usize = 4096;
+
 /// A header and its transactions.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Block {

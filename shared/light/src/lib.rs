@@ -6,7 +6,8 @@ mod block;
 pub mod keys;
 
 pub use block::{
-    Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
+    Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, Receipt, TxOutcome, Validator, merkle_root,
+    validators_hash,
 };
 use tao_state::StateProof;
 

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
 use tao_crypto::ChainDomain;
-use tao_light::{Certificate, Header, LightClient, LightError, Validator};
+use tao_light::{Certificate, Header, LightClient, LightError, Receipt, Validator, merkle_root};
 use tao_types::Hash;
 
 /// Recent believed headers kept for proofs (older ones are dropped first).
@@ -147,6 +148,30 @@ impl Chain {
     /// The certified header at `height`, if believed and kept.
     pub fn header(&self, height: u64) -> Option<&Header> {
         self.headers.get(&height)
+    }
+
+    /// The receipt of transaction `tx` from a `chain_block` reply, believed only if the block's
+    /// receipts hash to the receipts root of the certified header at its height (`None`: the
+    /// block is proven not to hold it).
+    pub fn receipt(
+        &self,
+        block: &Value,
+        tx: &tao_types::Hash,
+    ) -> Result<crate::Proven<Option<Receipt>>, VerifyError> {
+        let height =
+            block["header"]["height"].as_u64().ok_or_else(|| crate::rpc::malformed("block", "height"))?;
+        let header = self.header(height).ok_or(VerifyError::UnknownHeight(height))?;
+        let list = block["receipts"].as_array().ok_or_else(|| crate::rpc::malformed("block", "receipts"))?;
+        let mut receipts = Vec::with_capacity(list.len().min(tao_light::MAX_BLOCK_TXS));
+        for r in list.iter().take(tao_light::MAX_BLOCK_TXS) {
+            let bytes = crate::rpc::unhex(&r["encoded"], "receipt")?;
+            receipts
+                .push(borsh::from_slice::<Receipt>(&bytes).map_err(|e| crate::rpc::malformed("receipt", e))?);
+        }
+        if merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()) != header.receipts_root {
+            return Err(VerifyError::BadProof { what: format!("the receipts of block #{height}"), height });
+        }
+        Ok(crate::Proven { value: receipts.into_iter().find(|r| r.tx == *tx), height })
     }
 
     /// Checks `value` under `key` against the state root certified at `height`.

@@ -206,6 +206,38 @@ fn keys_are_named_by_their_path() {
 }
 
 #[test]
+fn receipts_are_believed_through_the_receipts_root() {
+    use tao_light::{Receipt, TxOutcome, merkle_root};
+    let f = funded();
+    let receipt =
+        |tx: u8, outcome| Receipt { tx: Hash([tx; 32]), outcome, fee: 5, gas_used: 1, events: vec![] };
+    let receipts = vec![receipt(1, TxOutcome::Ok), receipt(2, TxOutcome::Failed("no".into()))];
+    let mut b2 = header(f.block.hash(), 2, f.block.state_root, &f.validators);
+    b2.receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+    let mut chain = f.chain();
+    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    let reply = |list: &[Receipt]| {
+        let encoded: Vec<Value> =
+            list.iter().map(|r| json!({"encoded": hex0x(&borsh::to_vec(r).unwrap())})).collect();
+        json!({"header": {"height": 2}, "receipts": encoded})
+    };
+    let got = chain.receipt(&reply(&receipts), &Hash([2; 32])).unwrap();
+    assert_eq!((got.height, got.value.map(|r| r.outcome)), (2, Some(TxOutcome::Failed("no".into()))));
+    assert_eq!(
+        chain.receipt(&reply(&receipts), &Hash([3; 32])).unwrap().value,
+        None,
+        "proven not in the block"
+    );
+    let mut forged = receipts.clone();
+    forged[1].outcome = TxOutcome::Ok;
+    assert!(matches!(chain.receipt(&reply(&forged), &Hash([2; 32])), Err(VerifyError::BadProof { .. })));
+    assert!(matches!(
+        chain.receipt(&reply(&receipts[..1]), &Hash([1; 32])),
+        Err(VerifyError::BadProof { .. })
+    ));
+}
+
+#[test]
 fn iteration_is_not_provable() {
     let f = funded();
     let chain = f.chain();
