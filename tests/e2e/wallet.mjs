@@ -5,7 +5,7 @@
 // certificates, and the wallet must flag them rather than show them. Screenshots go to
 // $E2E_ARTIFACTS (default target/e2e). Run by `cargo xtask test`.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,7 +17,7 @@ const tao = process.env.TAO_BIN || join(target, 'debug/tao');
 const artifacts = process.env.E2E_ARTIFACTS || join(target, 'e2e');
 mkdirSync(artifacts, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'tao-e2e-'));
-const env = { ...process.env, TAO_WALLET_PATH: join(scratch, 'wallets'), TAO_PASSWORD: 'pw' };
+const env = { ...process.env, TAO_WALLET_PATH: join(scratch, 'wallets'), TAO_PASSWORD: 'pw', RUST_BACKTRACE: '0' };
 const BOB = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const PASSWORD = 'correct horse battery';
 const timings = {};
@@ -29,16 +29,24 @@ function step(name) {
 }
 
 function cli(args) {
-  return JSON.parse(execFileSync(tao, [...args, '--json'], { env, encoding: 'utf8' }));
+  try {
+    return JSON.parse(execFileSync(tao, [...args, '--json'], { env, encoding: 'utf8', stdio: 'pipe' }));
+  } catch (e) {
+    throw new Error(`tao ${args.join(' ')} failed: ${e.stdout || ''}${e.stderr || ''}`);
+  }
 }
 
 async function startNode() {
-  const node = spawn(tao, ['node', '--dev', '--rpc-addr', '127.0.0.1:0', '--block-time', '100ms', '--json',
-    '--wallet', join(root, 'web/dist')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const node = spawn(tao, ['node', '--dev', '--rpc-addr', '127.0.0.1:0', '--block-time', '50ms', '--json',
+    '--wallet', join(root, 'web/dist')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The node's log is an artifact too (printed when the run fails).
+  const log = createWriteStream(join(artifacts, 'node.log'));
+  node.stderr.pipe(log);
   const lines = createInterface({ input: node.stdout });
   const url = await new Promise((ok, fail) => {
     node.once('exit', code => fail(new Error(`the node exited (${code})`)));
     lines.on('line', line => {
+      log.write(line + '\n');
       const event = JSON.parse(line);
       if (event.event === 'wallet') ok(event.url.replace(/\/$/, ''));
     });
@@ -66,7 +74,15 @@ const until = async (what, check, ms = 30000) => {
 };
 
 try {
+  // Give subnet 1 a second, staked validator (it weights UID 0 once an epoch gave it a permit),
+  // so an epoch pays incentive and dividends for the wallet to re-run.
   cli(['wallet', 'import', '--name', 'alice', '--dev', 'alice']);
+  const hot = cli(['wallet', 'new-hotkey', '--name', 'alice', '--hotkey', 'default'])
+    .hotkeys.find(h => h.name === 'default').address;
+  const onChain = ['--yes', '--url', url];
+  cli(['transfer', '--wallet', 'alice', '--to', hot, '--amount', '10', ...onChain]);
+  cli(['subnet', 'register', '--wallet', 'alice', '--hotkey', 'default', '--netuid', '1', ...onChain]);
+  cli(['stake', 'add', '--wallet', 'alice', '--hotkey', hot, '--netuid', '1', '--amount', '200', ...onChain]);
   const context = await browser.newContext();
   page = await context.newPage();
   page.on('pageerror', e => errors.push(e.message));
@@ -155,6 +171,11 @@ try {
   await until('the metagraph', async () => (await page.locator('#metagraph tr').count()) >= 2);
   await until('the hyperparameters', async () => (await text('#hyperparameters')).includes('tempo'));
   await shot('09-metagraph');
+  const cell = (row, column) => page.locator('#metagraph tr').nth(row + 1).locator('td').nth(column).innerText();
+  await until('UID 1 holds a validator permit', async () => (await cell(1, 8)) === '✓', 90000);
+  cli(['weights', 'set', '--wallet', 'alice', '--hotkey', 'default', '--netuid', '1', '--uids', '0', '--values', '1', ...onChain]);
+  const paid = async () => (await cell(0, 4)) !== '0.00%';
+  await until('an epoch paying UID 0 incentive', paid, 90000);
   await until('an epoch re-run that matches', async () => {
     await page.click('#check-epoch');
     await page.waitForTimeout(500);
@@ -163,7 +184,7 @@ try {
     return result.includes('match');
   }, 90000);
   await shot('10-epoch-check');
-  step('subnets list, subnet page with hyperparameters and metagraph, the last epoch re-run matches');
+  step('subnets list, subnet page with hyperparameters and metagraph; an epoch paying incentive re-runs the same in the browser');
 
   // Lock; a wrong password keeps what was typed; the locked page shows the verified balance.
   await page.click('#lock');
@@ -269,6 +290,8 @@ try {
   console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
 } catch (e) {
   console.error(`e2e: FAILED after ${passed} passed: ${e.stack || e}`);
+  console.error(`the node's last words (${join(artifacts, 'node.log')}):`);
+  console.error(readFileSync(join(artifacts, 'node.log'), 'utf8').split('\n').filter(l => !l.includes('"event":"block"')).slice(-20).join('\n'));
   process.exitCode = 1;
 } finally {
   await browser.close();

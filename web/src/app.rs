@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use gloo_storage::Storage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tao_types::{Address, Hash, NetUid};
+use tao_types::{Address, Balance, Hash, NetUid};
 use tao_wallet::proven::Context as RunContext;
 use tao_wallet::tx::{self, Draft, Preview};
 use tao_wallet::vault::{AutoLock, Vault, VaultFile};
@@ -71,6 +71,8 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
     pub what: String,
+    /// The slippage limit the draft carries, in words.
+    pub limit: Option<String>,
     pub draft: Draft,
     pub position: Option<Position>,
     pub contract: Hash,
@@ -287,16 +289,13 @@ impl Component for App {
             Msg::Max => {
                 if let Load::Ready(view) = &self.account {
                     let max = tx::max_sendable(view.value.free, tx::DEFAULT_FEE);
-                    self.form.insert(
-                        "amount",
-                        tao_types::Balance(max).to_string().trim_end_matches(" τ").to_string(),
-                    );
+                    self.form.insert("amount", Balance(max).to_string().trim_end_matches(" τ").to_string());
                 }
             }
             Msg::ReviewSend => self.review_send(ctx),
             Msg::ReviewStake(action) => self.review_stake(ctx, action),
             Msg::ReviewDeploy => match self.code.clone() {
-                Some(code) => self.start_review(ctx, "deploy module".into(), Draft::deploy(code), None),
+                Some(code) => self.start_review(ctx, "deploy module".into(), None, Draft::deploy(code), None),
                 None => self.notice = Some(Err("choose a .wasm file first".into())),
             },
             Msg::Reviewed(review) => {
@@ -550,6 +549,7 @@ impl App {
         &mut self,
         ctx: &yew::Context<Self>,
         what: String,
+        limit: Option<String>,
         draft: Draft,
         position: Option<Position>,
     ) {
@@ -570,9 +570,14 @@ impl App {
                 Ok::<_, String>((tx::contract(h, &draft)?, tx::preview(h, &sender, &draft, position)?))
             });
             let review = match run.await {
-                Ok(Proven { value: Ok((contract, preview)), height }) => {
-                    Ok(Review { what, draft, position, contract, preview: Proven { value: preview, height } })
-                }
+                Ok(Proven { value: Ok((contract, preview)), height }) => Ok(Review {
+                    what,
+                    limit,
+                    draft,
+                    position,
+                    contract,
+                    preview: Proven { value: preview, height },
+                }),
                 Ok(Proven { value: Err(e), .. }) => Err(e),
                 Err(e) => Err(verify_error(e)),
             };
@@ -598,8 +603,8 @@ impl App {
             (Err(e), _) => return self.notice = Some(Err(format!("recipient: {e}"))),
             (_, Err(e)) => return self.notice = Some(Err(e)),
         };
-        let what = format!("send {} to {to}", tao_types::Balance(amount));
-        self.start_review(ctx, what, Draft::transfer(to, amount, true), None);
+        let what = format!("send {} to {to}", Balance(amount));
+        self.start_review(ctx, what, None, Draft::transfer(to, amount, true), None);
     }
 
     fn review_stake(&mut self, ctx: &yew::Context<Self>, action: &'static str) {
@@ -625,11 +630,11 @@ impl App {
         };
         let (what, draft) = match action {
             "add" => (
-                format!("stake {} on subnet {netuid} via {hotkey}", tao_types::Balance(amount)),
+                format!("stake {} on subnet {netuid} via {hotkey}", Balance(amount)),
                 Draft::add_stake(position, amount, limit(true)),
             ),
             "remove" => (
-                format!("unstake {amount} alpha rao on subnet {netuid} from {hotkey}"),
+                format!("unstake {} on subnet {netuid} from {hotkey}", alpha(amount)),
                 Draft::remove_stake(position, amount, limit(false)),
             ),
             _ => {
@@ -641,13 +646,24 @@ impl App {
                 let to = Position { hotkey: th, netuid: tn };
                 self.track(to);
                 (
-                    format!("move {amount} stake from subnet {netuid} to subnet {tn}"),
+                    format!("move {} of stake from subnet {netuid} to subnet {tn}", alpha(amount)),
                     Draft::move_stake(position, to, amount),
                 )
             }
         };
         self.track(position);
-        self.start_review(ctx, what, draft, Some(position));
+        let limit = limit(action == "add").map(|l| {
+            let side = if action == "add" { "at most" } else { "at least" };
+            let bps = slippage_bps;
+            format!(
+                "Limit: the price after must be {side} {} per α ({}.{:02}% slippage), else nothing happens",
+                Balance(l.price),
+                bps / 100,
+                bps % 100
+            )
+        });
+        let limit = if action == "move" { None } else { limit };
+        self.start_review(ctx, what, limit, draft, Some(position));
     }
 
     fn track(&mut self, position: Position) {
@@ -767,6 +783,11 @@ impl App {
             Err(e) => self.notice = Some(Err(e.to_string())),
         }
     }
+}
+
+/// Alpha amounts read like TAO ones, with their own sign.
+pub fn alpha(rao: u64) -> String {
+    Balance(rao).to_string().replace('τ', "α")
 }
 
 /// The form's starting values: subnet 1, a 0.5% slippage limit.

@@ -8,12 +8,23 @@ use tao_wallet::views::{NeuronRow, SubnetView};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::{App, Load, Msg, Screen};
+use crate::app::{App, Load, Msg, Screen, alpha};
 
 type Ctx = yew::Context<App>;
 
 fn tao(rao: u64) -> String {
     Balance(rao).to_string()
+}
+
+/// How far `after` moved from `before`, in percent with two decimals (integers only).
+fn change(before: u64, after: u64) -> String {
+    let (b, a) = (i128::from(before), i128::from(after));
+    if b == 0 {
+        return String::new();
+    }
+    let bps = (a - b) * 10_000 / b;
+    let sign = if bps < 0 { "-" } else { "+" };
+    format!(" ({sign}{}.{:02}%)", bps.abs() / 100, bps.abs() % 100)
 }
 
 fn share(v: u16) -> String {
@@ -229,7 +240,7 @@ fn balance(app: &App) -> Html {
                     <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
                     { for p.value.positions.iter().map(|s| html! { <tr>
                         <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
-                        <td class="stake">{ s.stake }</td><td>{ tao(s.tao_value) }</td></tr> }) }
+                        <td class="stake">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td>{ tao(s.tao_value) }</td></tr> }) }
                     </table>
                 }
             </div>
@@ -304,13 +315,13 @@ fn validators(ctx: &Ctx, subnet: Option<&SubnetView>, rows: &[NeuronRow], height
     };
     html! {
         <table id="validators">
-            <tr><th>{ "UID" }</th><th>{ "Identity" }</th><th>{ "Hotkey" }</th><th>{ "Stake (α)" }</th><th>{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Identity" }</th><th>{ "Hotkey" }</th><th>{ "Stake" }</th><th>{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
             { for rows.iter().map(|r| {
                 let hotkey = r.hotkey.to_string();
                 let pick = hotkey.clone();
                 let onclick = ctx.link().callback(move |_| Msg::Input("hotkey", pick.clone()));
                 html! { <tr>
-                    <td>{ r.uid }</td><td>{ identity(r) }</td><td><code>{ hotkey }</code></td><td>{ r.stake }</td><td>{ share(r.take) }</td>
+                    <td>{ r.uid }</td><td>{ identity(r) }</td><td><code>{ hotkey }</code></td><td>{ alpha(r.stake) }</td><td>{ share(r.take) }</td>
                     <td>{ if r.permit { "yes" } else { "" } }</td><td><button class="pick" {onclick}>{ "choose" }</button></td>
                 </tr> }
             }) }
@@ -362,16 +373,16 @@ fn subnet_page(ctx: &Ctx, s: &SubnetView, rows: &[NeuronRow], height: u64) -> Ht
     let netuid = s.netuid;
     html! { <>
         <p>{ format!("{} — owner {}", s.name, s.owner) }{ " " }{ verified(height) }</p>
-        <p id="pool">{ format!("Pool: {} and {} α; price {} per α (moving {})", tao(s.tao_in), s.alpha_in, tao(s.price), tao(s.moving_price)) }</p>
+        <p id="pool">{ format!("Pool: {} and {}; price {} per α (moving {})", tao(s.tao_in), alpha(s.alpha_in), tao(s.price), tao(s.moving_price)) }</p>
         <p>{ match &s.module { Some(m) => format!("Incentive module {m}"), None => "Incentive: built-in Yuma".into() } }</p>
         <p>{ match &s.last_epoch { Some((b, None)) => format!("Last epoch at #{b}"), Some((b, Some(why))) => format!("Last epoch at #{b} fell back to Yuma: {why}"), None => "No epoch yet".into() } }</p>
         { button(ctx, "check-epoch", "Re-run the last epoch here", move || Msg::CheckEpoch(netuid)) }
         <h3>{ "Metagraph" }</h3>
         <table id="metagraph">
-            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th>{ "Stake (α)" }</th><th>{ "Consensus" }</th><th>{ "Incentive" }</th><th>{ "Dividends" }</th><th>{ "Emission" }</th><th>{ "Trust" }</th><th>{ "Permit" }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th>{ "Stake" }</th><th>{ "Consensus" }</th><th>{ "Incentive" }</th><th>{ "Dividends" }</th><th>{ "Emission" }</th><th>{ "Trust" }</th><th>{ "Permit" }</th></tr>
             { for rows.iter().map(|r| html! { <tr>
-                <td>{ r.uid }</td><td><code>{ r.hotkey.to_string() }</code></td><td>{ r.stake }</td><td>{ share(r.consensus) }</td>
-                <td>{ share(r.incentive) }</td><td>{ share(r.dividends) }</td><td>{ r.emission }</td><td>{ share(r.trust) }</td>
+                <td>{ r.uid }</td><td><code>{ r.hotkey.to_string() }</code></td><td>{ alpha(r.stake) }</td><td>{ share(r.consensus) }</td>
+                <td>{ share(r.incentive) }</td><td>{ share(r.dividends) }</td><td>{ alpha(r.emission) }</td><td>{ share(r.trust) }</td>
                 <td>{ if r.permit { "✓" } else { "" } }</td>
             </tr> }) }
         </table>
@@ -461,8 +472,9 @@ fn review(app: &App, ctx: &Ctx) -> Html {
                     <p>{ format!("Call {}.{} ({})", r.draft.module.unwrap_or("upload"), r.draft.method, r.contract) }</p>
                     <p>{ format!("Fee {}", tao(p.fee)) }</p>
                     <p id="review-balance">{ format!("Free balance {} → {}", tao(p.free_before), tao(p.free_after)) }</p>
-                    if let Some((pos, before, after)) = &p.stake { <p>{ format!("Stake on subnet {} {} → {}", pos.netuid, before, after) }</p> }
-                    if let Some((netuid, before, after)) = &p.price { <p id="review-price">{ format!("Subnet {netuid} price {} → {}", tao(*before), tao(*after)) }</p> }
+                    if let Some((pos, before, after)) = &p.stake { <p id="review-stake">{ format!("Stake on subnet {} via {}: {} → {}", pos.netuid, pos.hotkey, alpha(*before), alpha(*after)) }</p> }
+                    if let Some((netuid, before, after)) = &p.price { <p id="review-price">{ format!("Subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</p> }
+                    if let Some(limit) = &r.limit { <p id="review-limit">{ limit.clone() }</p> }
                     <p>{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
                     if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
                     { button(ctx, "sign", "Sign and send", || Msg::Sign) }
