@@ -248,8 +248,13 @@ try {
   await page.click('#sign');
   await until('watch-only refused', async () => (await text('#error')).includes('watch-only'));
   await shot('11-imported');
+  await page.click('#lock');
+  await page.click('#forget');
+  await until('a warning before forgetting', async () => (await text('#error')).includes('Press Forget again'));
+  await page.click('#forget');
+  await until('the vault forgotten', async () => (await page.locator('#create').count()) === 1);
   page = main;
-  step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password');
+  step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password, forget only when confirmed');
 
   // The tampering proxy: alter what the node says and check the wallet flags it.
   const tamper = async (name, edit) => {

@@ -113,6 +113,7 @@ pub enum Msg {
     AddAccount,
     AddHotkey,
     ForgetWallet,
+    ForgetGenesis,
 }
 
 pub struct App {
@@ -333,8 +334,26 @@ impl Component for App {
             Msg::ExportKeystore => self.export_keystore(),
             Msg::AddAccount => self.add_account(),
             Msg::AddHotkey => self.add_hotkey(),
+            Msg::ForgetGenesis => {
+                gloo_storage::LocalStorage::delete(store::GENESIS);
+                self.pinned = None;
+                self.chain = None;
+                self.account = Load::Idle;
+                ctx.link().send_future(async { Msg::Connected(node::connect(None).await) });
+                self.notice = Some(Ok(
+                    "the next genesis the node announces will be pinned; compare it with the node's".into(),
+                ));
+            }
             Msg::ForgetWallet => {
+                // Destructive: the first press only warns.
+                if self.form.insert("confirm_forget", "yes".into()).is_none() {
+                    self.notice = Some(Err("this deletes the sealed keys from this browser: without the \
+                        recovery phrase or a key backup the funds are lost. Press Forget again to confirm."
+                        .into()));
+                    return true;
+                }
                 gloo_storage::LocalStorage::delete(store::VAULT);
+                self.form = default_form();
                 self.file = None;
                 self.vault = None;
                 self.screen = Screen::Welcome;

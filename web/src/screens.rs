@@ -5,7 +5,7 @@ use qrcode::render::svg;
 use tao_types::Balance;
 use tao_wallet::Proven;
 use tao_wallet::views::{NeuronRow, SubnetView};
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::app::{App, Load, Msg, Screen, alpha};
@@ -53,6 +53,19 @@ fn area(app: &App, ctx: &Ctx, id: &'static str, label: &str) -> Html {
         Msg::Input(id, e.target_unchecked_into::<HtmlTextAreaElement>().value())
     });
     html! { <label>{ label }<textarea id={id} value={app.field(id)} {oninput} rows="3" /></label> }
+}
+
+fn select(ctx: &Ctx, id: &'static str, label: &str, options: &[(&'static str, &'static str)]) -> Html {
+    let onchange = ctx
+        .link()
+        .callback(move |e: Event| Msg::Input(id, e.target_unchecked_into::<HtmlSelectElement>().value()));
+    html! {
+        <label>{ label }
+            <select id={id} {onchange}>
+                { for options.iter().map(|(value, text)| html! { <option value={*value}>{ *text }</option> }) }
+            </select>
+        </label>
+    }
 }
 
 fn button(ctx: &Ctx, id: &'static str, label: &str, msg: impl Fn() -> Msg + 'static) -> Html {
@@ -162,14 +175,7 @@ fn body(app: &App, ctx: &Ctx) -> Html {
         Screen::Import => html! {
             <section>
                 <h2>{ "Import" }</h2>
-                <label>{ "What" }
-                    <select id="import_kind" onchange={ctx.link().callback(|e: Event| Msg::Input("import_kind", e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()))}>
-                        <option value="mnemonic">{ "Recovery phrase" }</option>
-                        <option value="key">{ "Private key" }</option>
-                        <option value="keystore">{ "Keystore JSON" }</option>
-                        <option value="watch">{ "Watch-only address" }</option>
-                    </select>
-                </label>
+                { select(ctx, "import_kind", "What", &[("mnemonic", "Recovery phrase"), ("key", "Private key"), ("keystore", "Keystore JSON"), ("watch", "Watch-only address")]) }
                 { area(app, ctx, "import_secret", "Phrase, key, keystore JSON or address") }
                 if app.field("import_kind") == "keystore" { { field(app, ctx, "import_password", "Keystore file password", "password") } }
                 { passwords(app, ctx) }
@@ -438,13 +444,7 @@ fn settings(app: &App, ctx: &Ctx) -> Html {
         <section>
             <h2>{ "Settings" }</h2>
             <h3>{ "Add an account" }</h3>
-            <label>{ "Kind" }
-                <select id="add_kind" onchange={ctx.link().callback(|e: Event| Msg::Input("add_kind", e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()))}>
-                    <option value="derived">{ "Next account of the phrase" }</option>
-                    <option value="key">{ "Private key" }</option>
-                    <option value="watch">{ "Watch-only address" }</option>
-                </select>
-            </label>
+            { select(ctx, "add_kind", "Kind", &[("derived", "Next account of the phrase"), ("key", "Private key"), ("watch", "Watch-only address")]) }
             { field(app, ctx, "add_secret", "Key or address", "text") }
             { button(ctx, "add-account", "Add", || Msg::AddAccount) }
             { button(ctx, "add-hotkey", "New hotkey for the selected coldkey", || Msg::AddHotkey) }
@@ -452,6 +452,9 @@ fn settings(app: &App, ctx: &Ctx) -> Html {
             { field(app, ctx, "export_password", "Password again", "password") }
             { button(ctx, "export", "Show key", || Msg::Export) }
             { button(ctx, "export-keystore", "Keystore JSON", || Msg::ExportKeystore) }
+            <h3>{ "Network" }</h3>
+            <p>{ format!("This wallet trusts the chain whose genesis is {}.", app.pinned.map(|g| g.to_string()).unwrap_or_default()) }</p>
+            { button(ctx, "forget-genesis", "Trust another chain (pins the next node's genesis)", || Msg::ForgetGenesis) }
         </section>
     }
 }
