@@ -15,6 +15,9 @@ use yew::prelude::*;
 
 use crate::{node, store};
 
+/// Wait before re-subscribing to heads after the socket dropped.
+const RECONNECT_MS: u32 = 3_000;
+
 /// Idle time before the wallet locks itself.
 pub const AUTO_LOCK_MS: u64 = 15 * 60 * 1000;
 
@@ -158,10 +161,15 @@ impl Component for App {
         let file: Option<VaultFile> = store::load(store::VAULT);
         ctx.link().send_future(async move { Msg::Connected(node::connect(pinned).await) });
         let link = ctx.link().clone();
+        // Follow the heads for as long as the page lives: a dropped socket (node restart,
+        // network) is reported, then retried every few seconds.
         wasm_bindgen_futures::spawn_local(async move {
-            let heads = link.clone();
-            let end = node::follow(move |h| heads.send_message(Msg::Head(h))).await;
-            link.send_message(Msg::Followed(end.err().unwrap_or_default()));
+            loop {
+                let heads = link.clone();
+                let end = node::follow(move |h| heads.send_message(Msg::Head(h))).await;
+                link.send_message(Msg::Followed(end.err().unwrap_or_default()));
+                gloo_timers::future::TimeoutFuture::new(RECONNECT_MS).await;
+            }
         });
         let ticker = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -212,7 +220,14 @@ impl Component for App {
                 self.chain_error = None;
                 self.refresh(ctx);
             }
-            Msg::Connected(Err(e)) => self.chain_error = Some(e.to_string()),
+            Msg::Connected(Err(e)) => {
+                self.chain_error = Some(format!("{e}; retrying…"));
+                let pinned = self.pinned;
+                ctx.link().send_future(async move {
+                    gloo_timers::future::TimeoutFuture::new(RECONNECT_MS).await;
+                    Msg::Connected(node::connect(pinned).await)
+                });
+            }
             Msg::Head(height) => {
                 self.latest_head = self.latest_head.max(height);
                 self.catch_up(ctx);
@@ -233,7 +248,9 @@ impl Component for App {
                 self.catching_up = false;
                 self.chain_error = Some(e.to_string());
             }
-            Msg::Followed(why) => self.chain_error = Some(format!("not following the chain: {why}")),
+            Msg::Followed(why) => {
+                self.chain_error = Some(format!("not following the chain ({why}); reconnecting…"))
+            }
             Msg::Go(screen) => {
                 self.screen = screen;
                 self.notice = None;
