@@ -270,11 +270,31 @@ try {
     });
     await page.reload();
     await page.waitForTimeout(1500);
-    await shot(`12-tampered-${name}`);
+    await shot(`13-tampered-${name}`);
     const shown = await page.locator('#free').count();
     await page.unroute(url + '/');
     return shown;
   };
+  // A node that hands out a future nonce (to hold the signature for later) gets no signature.
+  await page.route(url + '/', async route => {
+    const body = route.request().postData() || '';
+    if (route.request().method() !== 'POST' || !body.includes('account_get')) return route.continue();
+    const response = await route.fetch();
+    const json = await response.json();
+    json.result.pending_nonce += 5;
+    await route.fulfill({ response, json });
+  });
+  await page.click('#nav-send');
+  await page.fill('#to', BOB);
+  await page.fill('#amount', '1');
+  await page.click('#review-send');
+  await until('the send preview', async () => (await page.locator('#sign').count()) === 1);
+  await page.click('#sign');
+  await until('a refused nonce', async () => (await text('#error')).includes('not signing'));
+  await shot('12-tampered-nonce');
+  await page.unroute(url + '/');
+  step('a node offering a future nonce gets no signature');
+
   const isBalance = r => r && typeof r.key === 'string' && r.key.startsWith('0x746f6b656e2f') && r.value;
   const flip = hex => hex.slice(0, -2) + (hex.endsWith('00') ? '01' : '00');
   if (await tamper('balance', (m, r) => { if (isBalance(r)) r.value = flip(r.value); })) throw new Error('a forged balance was shown');

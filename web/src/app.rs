@@ -66,13 +66,20 @@ pub struct HistoryEntry {
     pub hash: Hash,
     pub what: String,
     pub from: Address,
-    /// `pending`, `finalized #N`, `failed: …`.
+    /// What is known: `pending`, the node's word (`node: …`), or the proven outcome.
     pub status: String,
+    /// Whether `status` is the outcome proven from the block's receipts (then it is final).
+    #[serde(default)]
+    pub proven: bool,
 }
 
 /// A transaction under review: the draft, its preview on proven state, the proven contract.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
+    /// The account that signs: the one the preview ran as.
+    pub sender: Address,
+    /// Its next nonce, proven in the same state as the preview.
+    pub nonce: u64,
     pub what: String,
     /// The slippage limit the draft carries, in words.
     pub limit: Option<String>,
@@ -107,10 +114,10 @@ pub enum Msg {
     Reviewed(Result<Review, String>),
     Sign,
     Submitted(Result<HistoryEntry, String>),
-    Status(Hash, String),
+    Status(Hash, String, bool),
     CodeLoaded(Result<Vec<u8>, String>),
     CheckEpoch(NetUid),
-    EpochChecked(Result<EpochCheck, String>),
+    EpochChecked(NetUid, Result<EpochCheck, String>),
     Export,
     ExportKeystore,
     AddAccount,
@@ -141,15 +148,13 @@ pub struct App {
     pub busy: Option<String>,
     pub notice: Option<Result<String, String>>,
     pub auto_lock: AutoLock,
-    /// The newest head the node announced, and whether a catch-up to it is under way.
-    latest_head: u64,
+    /// A head newer than the believed one was announced, and whether a catch-up is under way.
+    /// Announced heights are only a hint: the catch-up asks for the node's head and believes
+    /// it only with its certificate.
+    head_announced: bool,
     catching_up: bool,
     /// Screen reads under way (a new head does not start more while one runs).
     reads_in_flight: u32,
-}
-
-fn verify_error(e: VerifyError) -> String {
-    e.to_string()
 }
 
 impl Component for App {
@@ -202,7 +207,7 @@ impl Component for App {
             busy: None,
             notice: None,
             auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
-            latest_head: 0,
+            head_announced: false,
             catching_up: false,
             reads_in_flight: 0,
         }
@@ -229,13 +234,17 @@ impl Component for App {
                 });
             }
             Msg::Head(height) => {
-                self.latest_head = self.latest_head.max(height);
-                self.catch_up(ctx);
+                if self.chain.as_ref().is_some_and(|c| height > c.head().height) {
+                    self.head_announced = true;
+                    self.catch_up(ctx);
+                }
                 return false;
             }
             Msg::HeadAccepted(Ok(chain)) => {
                 self.catching_up = false;
-                let newer = self.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
+                let same_chain = Some(chain.domain().genesis_hash) == self.pinned;
+                let newer =
+                    same_chain && self.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
                 if newer {
                     self.chain = Some(chain);
                     self.chain_error = None;
@@ -262,12 +271,14 @@ impl Component for App {
                 self.auto_lock.touch(store::now_ms());
                 return true;
             }
-            Msg::NewMnemonic => {
-                let phrase = tao_crypto::hd::mnemonic_from_entropy(&store::random());
-                self.confirm_positions = tao_wallet::vault::confirmation_positions(12, store::random());
-                self.mnemonic = Some(phrase);
-                self.screen = Screen::ShowMnemonic;
-            }
+            Msg::NewMnemonic => match (store::random(), store::random()) {
+                (Ok(entropy), Ok(picks)) => {
+                    self.mnemonic = Some(tao_crypto::hd::mnemonic_from_entropy(&entropy));
+                    self.confirm_positions = tao_wallet::vault::confirmation_positions(12, picks);
+                    self.screen = Screen::ShowMnemonic;
+                }
+                (Err(e), _) | (_, Err(e)) => self.notice = Some(Err(e)),
+            },
             Msg::FinishCreate => self.finish_create(),
             Msg::FinishImport => self.finish_import(),
             Msg::Unlock => self.unlock(ctx),
@@ -334,18 +345,21 @@ impl Component for App {
                 self.busy = None;
                 self.notice = Some(Err(e));
             }
-            Msg::Status(hash, status) => {
-                if let Some(entry) = self.history.iter_mut().find(|e| e.hash == hash) {
+            Msg::Status(hash, status, proven) => {
+                if let Some(entry) = self.history.iter_mut().find(|e| e.hash == hash && !e.proven) {
                     entry.status = status;
+                    entry.proven = proven;
                 }
                 let _ = store::save(store::HISTORY, &self.history);
             }
             Msg::CodeLoaded(Ok(code)) => self.code = Some(code),
             Msg::CodeLoaded(Err(e)) => self.notice = Some(Err(e)),
             Msg::CheckEpoch(netuid) => self.check_epoch(ctx, netuid),
-            Msg::EpochChecked(result) => {
+            Msg::EpochChecked(netuid, result) => {
                 self.busy = None;
-                self.epoch = Some(result);
+                if self.screen == Screen::Subnet(netuid) {
+                    self.epoch = Some(result);
+                }
             }
             Msg::Export => self.export(),
             Msg::ExportKeystore => self.export_keystore(),
@@ -389,22 +403,18 @@ impl App {
         self.form.get(name).cloned().unwrap_or_default()
     }
 
-    fn take_field(&mut self, name: &'static str) -> String {
-        self.form.remove(name).unwrap_or_default()
-    }
-
     /// Believes the newest announced head, one catch-up at a time (a fast chain announces
     /// heads faster than they need checking; the newest one is enough).
     fn catch_up(&mut self, ctx: &yew::Context<Self>) {
         let Some(chain) = self.chain.clone() else { return };
-        if self.catching_up || self.latest_head <= chain.head().height {
+        if self.catching_up || !self.head_announced {
             return;
         }
         self.catching_up = true;
-        let height = self.latest_head;
+        self.head_announced = false;
         ctx.link().send_future(async move {
             let mut chain = chain;
-            let result = node::catch_up(&mut chain, Some(height)).await.map(|_| chain);
+            let result = node::catch_up(&mut chain, None).await.map(|_| chain);
             Msg::HeadAccepted(result)
         });
     }
@@ -483,27 +493,27 @@ impl App {
         });
     }
 
-    fn save_vault(&mut self, vault: Vault) {
-        match vault.seal(store::fresh()) {
-            Ok(file) => {
-                if let Err(e) = store::save(store::VAULT, &file) {
-                    self.notice = Some(Err(e));
-                }
-                self.selected = self.selected.or_else(|| file.accounts.first().map(|a| a.address));
-                self.file = Some(file);
-                self.vault = Some(vault);
-            }
-            Err(e) => self.notice = Some(Err(e.to_string())),
-        }
+    /// Seals and stores `vault`; only a stored vault becomes the wallet's (a key that exists
+    /// only in memory would be lost on reload).
+    fn save_vault(&mut self, vault: Vault) -> Result<(), String> {
+        let file = vault.seal(store::fresh()?).map_err(|e| e.to_string())?;
+        store::save(store::VAULT, &file)?;
+        self.selected = self.selected.or_else(|| file.accounts.first().map(|a| a.address));
+        self.file = Some(file);
+        self.vault = Some(vault);
+        Ok(())
     }
 
     fn open(&mut self, vault: Result<Vault, tao_wallet::vault::VaultError>) {
         match vault {
             Ok(vault) => {
+                self.selected = vault.accounts().first().map(|a| a.address);
+                if let Err(e) = self.save_vault(vault) {
+                    self.notice = Some(Err(e));
+                    return;
+                }
                 self.form = default_form();
                 self.mnemonic = None;
-                self.selected = vault.accounts().first().map(|a| a.address);
-                self.save_vault(vault);
                 self.auto_lock = AutoLock::new(AUTO_LOCK_MS, store::now_ms());
                 self.screen = Screen::Accounts;
                 self.account = Load::Idle;
@@ -576,6 +586,8 @@ impl App {
     fn lock(&mut self) {
         self.vault = None;
         self.review = None;
+        // Exported secrets shown as a notice must not outlive the unlocked session.
+        self.notice = None;
         self.form = default_form();
         self.screen = Screen::Unlock;
     }
@@ -603,10 +615,13 @@ impl App {
                 input: draft.args.clone(),
             };
             let run = node::read(&chain, head.height, context, |h| {
-                Ok::<_, String>((tx::contract(h, &draft)?, tx::preview(h, &sender, &draft, position)?))
+                let nonce = views::nonce(h, &sender);
+                Ok::<_, String>((tx::contract(h, &draft)?, nonce, tx::preview(h, &sender, &draft, position)?))
             });
             let review = match run.await {
-                Ok(Proven { value: Ok((contract, preview)), height }) => Ok(Review {
+                Ok(Proven { value: Ok((contract, nonce, preview)), height }) => Ok(Review {
+                    sender,
+                    nonce,
                     what,
                     limit,
                     draft,
@@ -615,7 +630,7 @@ impl App {
                     preview: Proven { value: preview, height },
                 }),
                 Ok(Proven { value: Err(e), .. }) => Err(e),
-                Err(e) => Err(verify_error(e)),
+                Err(e) => Err(e.to_string()),
             };
             Msg::Reviewed(review)
         });
@@ -644,7 +659,9 @@ impl App {
     }
 
     fn review_stake(&mut self, ctx: &yew::Context<Self>, action: &'static str) {
-        let netuid = self.netuid().unwrap_or(0);
+        let Some(netuid) = self.netuid() else {
+            return self.notice = Some(Err("subnet: enter a subnet id".into()));
+        };
         let hotkey: Result<Address, _> = self.field("hotkey").trim().parse();
         let (hotkey, amount) = match (hotkey, self.amount("stake_amount")) {
             (Ok(h), Ok(a)) => (h, a),
@@ -652,11 +669,19 @@ impl App {
             (_, Err(e)) => return self.notice = Some(Err(e)),
         };
         let position = Position { hotkey, netuid };
+        // The limit comes from this subnet's proven price: never another subnet's, never none.
         let spot = match &self.subnet {
-            Load::Ready(p) => p.value.0.as_ref().map(|s| s.price),
+            Load::Ready(p) => p.value.0.as_ref().filter(|s| s.netuid == netuid).map(|s| s.price),
             _ => None,
         };
-        let slippage_bps = parse_percent_bps(&self.field("slippage")).unwrap_or(50);
+        if spot.is_none() && netuid != 0 && action != "move" {
+            return self.notice = Some(Err(format!(
+                "subnet {netuid}'s price is not verified yet: press Show validators, then review again"
+            )));
+        }
+        let Some(slippage_bps) = parse_percent_bps(&self.field("slippage")) else {
+            return self.notice = Some(Err("slippage: a percentage like 0.5".into()));
+        };
         let limit = |buying| match spot {
             Some(price) if netuid != 0 => Some(tao_contract_staking::Limit {
                 price: tx::limit_price(price, slippage_bps, buying),
@@ -711,31 +736,45 @@ impl App {
         }
     }
 
+    /// Signs the reviewed transaction as the account the preview ran as. The nonce is the
+    /// node's pending one only if it lies between the proven nonce and that plus this wallet's
+    /// own transactions still pending: a node cannot make the wallet sign for a future slot.
     fn sign(&mut self, ctx: &yew::Context<Self>) {
-        let (Some(Ok(review)), Some(vault), Some(chain), Some(sender)) =
-            (self.review.clone(), &self.vault, &self.chain, self.selected)
+        if self.busy.is_some() {
+            return;
+        }
+        let (Some(Ok(review)), Some(vault), Some(chain)) = (self.review.clone(), &self.vault, &self.chain)
         else {
             return;
         };
-        let key = match vault.key(&sender) {
+        let key = match vault.key(&review.sender) {
             Ok(key) => key,
             Err(e) => return self.notice = Some(Err(e.to_string())),
         };
+        let pending = self.history.iter().filter(|e| e.from == review.sender && !e.proven).count() as u64;
         let domain = *chain.domain();
         self.busy = Some("signing and submitting…".into());
         ctx.link().send_future(async move {
             let submit = async {
-                let account = node::call("account_get", json!([sender])).await.map_err(verify_error)?;
+                let account = node::call("account_get", json!([review.sender])).await.map_err(|e| e.to_string())?;
                 let nonce = account["pending_nonce"].as_u64().ok_or("the node gave no nonce")?;
+                if nonce < review.nonce || nonce > review.nonce + pending {
+                    return Err(format!(
+                        "the node's next nonce {nonce} is outside what this wallet knows ({} to {}): not signing",
+                        review.nonce,
+                        review.nonce + pending
+                    ));
+                }
                 let signed = review.draft.sign(&domain, review.contract, nonce, &key)?;
                 let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())]))
                     .await
-                    .map_err(verify_error)?;
+                    .map_err(|e| e.to_string())?;
                 let hash = signed.hash();
                 if reply.as_str().and_then(|s| s.parse::<Hash>().ok()) != Some(hash) {
                     return Err(format!("the node acknowledged {reply} instead of {hash}"));
                 }
-                Ok(HistoryEntry { hash, what: review.what.clone(), from: sender, status: "pending".into() })
+                let (what, from) = (review.what.clone(), review.sender);
+                Ok(HistoryEntry { hash, what, from, status: "pending".into(), proven: false })
             };
             Msg::Submitted(submit.await)
         });
@@ -743,21 +782,35 @@ impl App {
 
     fn poll_history(&self, ctx: &yew::Context<Self>) {
         let Some(chain) = &self.chain else { return };
-        for entry in self.history.iter().filter(|e| e.status == "pending").take(16) {
+        for entry in self.history.iter().filter(|e| !e.proven).take(16) {
             let (hash, chain) = (entry.hash, chain.clone());
-            ctx.link().send_future(async move { Msg::Status(hash, proven_status(chain, hash).await) });
+            ctx.link().send_future(async move {
+                let (status, proven) = proven_status(chain, hash).await;
+                Msg::Status(hash, status, proven)
+            });
         }
     }
 
     fn check_epoch(&mut self, ctx: &yew::Context<Self>, netuid: NetUid) {
         let Some(chain) = self.chain.clone() else { return };
         let Load::Ready(subnet) = &self.subnet else { return };
-        let Some((block, None)) = subnet.value.0.as_ref().and_then(|s| s.last_epoch.clone()) else {
-            self.epoch = Some(Err("no Yuma epoch to re-run yet (or the subnet runs its own module)".into()));
-            return;
+        let record =
+            subnet.value.0.as_ref().filter(|s| s.netuid == netuid).and_then(|s| s.last_epoch.clone());
+        // Yuma ran if the subnet has no module of its own, or if its module failed (fallback).
+        let block = match record {
+            Some(r) if r.module.is_none() || r.fallback.is_some() => r.block,
+            Some(_) => {
+                self.epoch = Some(Err("the last epoch ran the subnet's own module, not Yuma".into()));
+                return;
+            }
+            None => {
+                self.epoch = Some(Err("no epoch to re-run yet".into()));
+                return;
+            }
         };
         self.busy = Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"));
-        ctx.link().send_future(async move { Msg::EpochChecked(rerun_epoch(chain, netuid, block).await) });
+        ctx.link()
+            .send_future(async move { Msg::EpochChecked(netuid, rerun_epoch(chain, netuid, block).await) });
     }
 
     fn selected_account(&self) -> Option<&tao_wallet::vault::Account> {
@@ -771,6 +824,7 @@ impl App {
             return;
         };
         let result = vault.export(file, &account.address, &self.field("export_password"));
+        self.form.remove("export_password");
         self.notice = Some(match result {
             Ok(e) => Ok(match e.mnemonic {
                 Some(m) => format!("private key {} — recovery phrase: {m}", e.private_key),
@@ -786,38 +840,35 @@ impl App {
             return;
         };
         let password = self.field("export_password");
-        let result = Vault::unlock(file, &password)
-            .and_then(|_| vault.export_keystore(&account.address, &password, store::fresh()));
-        self.notice = Some(result.map_err(|e| e.to_string()));
+        let result = store::fresh().and_then(|fresh| {
+            vault.export_keystore(file, &account.address, &password, fresh).map_err(|e| e.to_string())
+        });
+        self.form.remove("export_password");
+        self.notice = Some(result);
     }
 
     fn add_account(&mut self) {
         let Some(mut vault) = self.vault.clone() else { return };
-        let name = format!("Account {}", vault.accounts().len() + 1);
-        let added = match self.take_field("add_kind").as_str() {
+        let name = vault.default_name();
+        let added = match self.field("add_kind").as_str() {
             "key" => vault.import_private_key(&name, &self.field("add_secret")),
             "watch" => vault.add_watch_only(&name, &self.field("add_secret")),
-            _ => vault.add_derived(&name),
+            _ => vault.add_derived(None),
         };
-        match added {
-            Ok(address) => {
-                self.form.remove("add_secret");
-                self.save_vault(vault);
-                self.notice = Some(Ok(format!("added {address}")));
-            }
-            Err(e) => self.notice = Some(Err(e.to_string())),
-        }
+        let saved =
+            added.map_err(|e| e.to_string()).and_then(|address| self.save_vault(vault).map(|()| address));
+        self.notice = Some(saved.map(|address| {
+            self.form.remove("add_secret");
+            format!("added {address}")
+        }));
     }
 
     fn add_hotkey(&mut self) {
         let (Some(mut vault), Some(coldkey)) = (self.vault.clone(), self.selected) else { return };
-        match vault.add_hotkey(&coldkey, &store::random()) {
-            Ok(address) => {
-                self.save_vault(vault);
-                self.notice = Some(Ok(format!("new hotkey {address}")));
-            }
-            Err(e) => self.notice = Some(Err(e.to_string())),
-        }
+        let added = store::random()
+            .and_then(|secret| vault.add_hotkey(&coldkey, &secret).map_err(|e| e.to_string()))
+            .and_then(|address| self.save_vault(vault).map(|()| address));
+        self.notice = Some(added.map(|address| format!("new hotkey {address}")));
     }
 }
 
@@ -840,18 +891,22 @@ pub fn parse_percent_bps(text: &str) -> Option<u16> {
     whole.checked_mul(100)?.checked_add(frac)
 }
 
-/// A transaction's status: "pending" until the node reports it in a block the wallet believes,
-/// then the outcome from its receipt, proven against that block's receipts root.
-async fn proven_status(mut chain: Chain, hash: Hash) -> String {
+/// A transaction's status and whether it is proven: "pending" until the node reports it in a
+/// block the wallet believes, then the outcome from its receipt, proven against that block's
+/// receipts root. Anything else is shown as the node's word.
+async fn proven_status(mut chain: Chain, hash: Hash) -> (String, bool) {
     let status = match node::call("tx_status", json!([hash])).await {
         Ok(v) => v,
-        Err(e) => return format!("pending (node: {e})"),
+        Err(e) => return (format!("pending (node: {e})"), false),
     };
     let height = match (status["status"].as_str(), status["height"].as_u64()) {
         (Some("finalized"), Some(h)) if h <= chain.head().height => h,
-        (Some("finalized" | "pending"), _) => return "pending".into(),
-        (Some(other), _) => return format!("{other}: {}", status["reason"].as_str().unwrap_or("")),
-        (None, _) => return "pending".into(),
+        (Some("finalized" | "pending"), _) => return ("pending".into(), false),
+        (Some(other), _) => {
+            let reason = status["reason"].as_str().unwrap_or("");
+            return (format!("node says {other}: {}", reason.chars().take(200).collect::<String>()), false);
+        }
+        (None, _) => return ("pending".into(), false),
     };
     let proven = async {
         node::believe_back(&mut chain, height).await?;
@@ -860,11 +915,15 @@ async fn proven_status(mut chain: Chain, hash: Hash) -> String {
     };
     match proven.await {
         Ok(Proven { value: Some(receipt), height }) => match receipt.outcome {
-            tao_light::TxOutcome::Ok => format!("finalized #{height} ✓ receipt verified"),
-            tao_light::TxOutcome::Failed(why) => format!("failed in #{height}: {why} ✓ receipt verified"),
+            tao_light::TxOutcome::Ok => (format!("finalized #{height} ✓ receipt verified"), true),
+            tao_light::TxOutcome::Failed(why) => {
+                (format!("failed in #{height}: {why} ✓ receipt verified"), true)
+            }
         },
-        Ok(Proven { value: None, height }) => format!("not in block #{height}, though the node said so"),
-        Err(e) => format!("unverified: {e}"),
+        Ok(Proven { value: None, height }) => {
+            (format!("not in block #{height}, though the node said so"), false)
+        }
+        Err(e) => (format!("unverified: {e}"), false),
     }
 }
 
@@ -872,16 +931,16 @@ async fn proven_status(mut chain: Chain, hash: Hash) -> String {
 /// proven at the epoch's block. Both headers are believed by walking back from the head.
 async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
     let before = block.checked_sub(1).ok_or("no block before genesis")?;
-    node::believe_back(&mut chain, before).await.map_err(verify_error)?;
+    node::believe_back(&mut chain, before).await.map_err(|e| e.to_string())?;
     let at = |height| RunContext { block_height: height, ..RunContext::default() };
     let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, netuid))
         .await
-        .map_err(verify_error)?
+        .map_err(|e| e.to_string())?
         .value?;
     let n = input.neurons.len();
     let scores = node::read(&chain, block, at(block), |h| views::epoch_scores(h, netuid, n))
         .await
-        .map_err(verify_error)?
+        .map_err(|e| e.to_string())?
         .value?;
     views::check_epoch(netuid, block, &input, &scores)
 }

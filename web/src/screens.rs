@@ -381,7 +381,13 @@ fn subnet_page(ctx: &Ctx, s: &SubnetView, rows: &[NeuronRow], height: u64) -> Ht
         <p>{ format!("{} — owner {}", s.name, s.owner) }{ " " }{ verified(height) }</p>
         <p id="pool">{ format!("Pool: {} and {}; price {} per α (moving {})", tao(s.tao_in), alpha(s.alpha_in), tao(s.price), tao(s.moving_price)) }</p>
         <p>{ match &s.module { Some(m) => format!("Incentive module {m}"), None => "Incentive: built-in Yuma".into() } }</p>
-        <p>{ match &s.last_epoch { Some((b, None)) => format!("Last epoch at #{b}"), Some((b, Some(why))) => format!("Last epoch at #{b} fell back to Yuma: {why}"), None => "No epoch yet".into() } }</p>
+        <p>{ match &s.last_epoch {
+            Some(r) => match &r.fallback {
+                Some(why) => format!("Last epoch at #{} fell back to Yuma: {why}", r.block),
+                None => format!("Last epoch at #{}", r.block),
+            },
+            None => "No epoch yet".into(),
+        } }</p>
         { button(ctx, "check-epoch", "Re-run the last epoch here", move || Msg::CheckEpoch(netuid)) }
         <h3>{ "Metagraph" }</h3>
         <table id="metagraph">
@@ -472,6 +478,7 @@ fn review(app: &App, ctx: &Ctx) -> Html {
                 <section id="review">
                     <h2>{ "Confirm" }</h2>
                     <p id="review-what">{ r.what.clone() }</p>
+                    <p id="review-sender">{ format!("From {} (nonce {})", r.sender, r.nonce) }</p>
                     <p>{ format!("Call {}.{} ({})", r.draft.module.unwrap_or("upload"), r.draft.method, r.contract) }</p>
                     <p>{ format!("Fee {}", tao(p.fee)) }</p>
                     <p id="review-balance">{ format!("Free balance {} → {}", tao(p.free_before), tao(p.free_after)) }</p>

@@ -23,17 +23,17 @@ pub fn save<T: Serialize>(key: &str, value: &T) -> Result<(), String> {
     LocalStorage::set(key, value).map_err(|e| format!("browser storage refused: {e}"))
 }
 
-/// Fresh random bytes from the browser's CSPRNG.
-pub fn random<const N: usize>() -> [u8; N] {
+/// Fresh random bytes from the browser's CSPRNG. A failure is an error, never weak bytes: keys,
+/// salts and IVs come from here.
+pub fn random<const N: usize>() -> Result<[u8; N], String> {
     let mut bytes = [0u8; N];
-    // The browser's crypto.getRandomValues cannot fail for these sizes.
-    let _ = getrandom::getrandom(&mut bytes);
-    bytes
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("the browser gave no randomness: {e}"))?;
+    Ok(bytes)
 }
 
 /// Fresh salt and IV for sealing the vault.
-pub fn fresh() -> tao_wallet::vault::Fresh {
-    tao_wallet::vault::Fresh { salt: random(), iv: random() }
+pub fn fresh() -> Result<tao_wallet::vault::Fresh, String> {
+    Ok(tao_wallet::vault::Fresh { salt: random()?, iv: random()? })
 }
 
 /// Milliseconds since the epoch (auto-lock only).

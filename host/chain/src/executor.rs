@@ -30,9 +30,7 @@ pub const BEGIN_BLOCK: &[(&str, &str)] =
     &[("neurons", "entry_on_block"), ("incentive", "entry_on_block"), ("governance", "entry_on_block")];
 /// Gas a subnet's own incentive module may burn on one epoch.
 pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
-/// The `contract` a transaction names to deploy its arguments as new code (method `deploy`).
-/// No code hashes to all zeros.
-pub const DEPLOY: Hash = Hash([0; 32]);
+pub use tao_tx::DEPLOY;
 
 /// A call's events: `(topic, data)`.
 pub type Events = Vec<(Vec<u8>, Vec<u8>)>;

@@ -69,6 +69,11 @@ impl WalletFiles {
         http::Response::builder()
             .header(http::header::CONTENT_TYPE, *mime)
             .header(http::header::CACHE_CONTROL, "no-cache")
+            // The wallet holds keys: no other site may frame it (clickjacking), and browsers
+            // must not guess types.
+            .header(http::header::X_FRAME_OPTIONS, "DENY")
+            .header(http::header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'")
+            .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
             .body(HttpBody::from(body.clone()))
             .ok()
     }
@@ -152,6 +157,7 @@ mod tests {
             |r: &HttpResponse| r.headers()[http::header::CONTENT_TYPE].to_str().unwrap().to_string();
         let index = files.response(&request("GET", "/", false)).unwrap();
         assert_eq!(content_type(&index), "text/html; charset=utf-8");
+        assert_eq!(index.headers()[http::header::X_FRAME_OPTIONS], "DENY", "never framed");
         let wasm = files.response(&request("GET", "/tao_web_bg.wasm", false)).unwrap();
         assert_eq!(content_type(&wasm), "application/wasm");
         assert!(files.response(&request("GET", "/icons/tau.svg", false)).is_some());

@@ -22,6 +22,10 @@ pub const MAX_ARGS_BYTES: u32 = 120 * 1024;
 /// Longest method name.
 pub const MAX_METHOD_BYTES: u32 = 64;
 
+/// The `contract` a transaction names to deploy its arguments as new code (method `deploy`).
+/// No code hashes to all zeros.
+pub const DEPLOY: Hash = Hash([0; 32]);
+
 /// One invocation of a contract method.
 #[derive(
     Debug,

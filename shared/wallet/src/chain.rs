@@ -6,10 +6,14 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use tao_crypto::ChainDomain;
 use tao_light::{Certificate, Header, LightClient, LightError, Receipt, Validator, merkle_root};
+
 use tao_types::Hash;
 
-/// Recent believed headers kept for proofs (older ones are dropped first).
-pub const KEEP_HEADERS: usize = 256;
+/// Believed headers kept for proofs (the oldest go first; genesis stays). More than the
+/// furthest the wallet walks back, so a walk never evicts what it still needs.
+pub const KEEP_HEADERS: usize = 4_096;
+/// Furthest below its head the wallet believes headers by walking back parent hashes.
+pub const MAX_WALK_BACK: u64 = 2_000;
 
 /// Why something the node sent is not believed. Each names the value and the reason, for the
 /// screen that asked for it.
@@ -34,6 +38,9 @@ pub enum VerifyError {
         /// Genesis the node serves.
         got: Hash,
     },
+    /// An older header is not the parent its believed child names.
+    #[error("header #{0} is not the parent of the certified header above it")]
+    NotParent(u64),
     /// A header was refused by the light client.
     #[error("header refused: {0}")]
     Header(#[from] LightError),
@@ -128,7 +135,12 @@ impl Chain {
         let height = header.height;
         let child = self.headers.get(&(height + 1)).ok_or(VerifyError::UnknownHeight(height + 1))?;
         if child.parent != header.hash() {
-            return Err(VerifyError::Header(LightError::NotChild { height: height + 1 }));
+            return Err(VerifyError::NotParent(height));
+        }
+        if self.head().height.saturating_sub(height) > MAX_WALK_BACK {
+            return Err(VerifyError::Unprovable(format!(
+                "#{height} is more than {MAX_WALK_BACK} blocks behind the head"
+            )));
         }
         self.remember(header);
         Ok(())

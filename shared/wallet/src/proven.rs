@@ -14,8 +14,8 @@ use crate::{Chain, VerifyError};
 
 /// Most fetch-and-run rounds one computation may take.
 pub const MAX_ROUNDS: usize = 12;
-/// Most proven values one computation may hold.
-pub const MAX_VALUES: usize = 8_192;
+/// Most proven values one computation may hold (fewer than the rounds could fetch).
+pub const MAX_VALUES: usize = 4_096;
 
 /// A value the wallet believes, and the height whose certified root proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]

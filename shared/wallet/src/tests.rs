@@ -319,6 +319,21 @@ fn the_vault_seals_opens_and_refuses_a_wrong_password() {
     assert!(matches!(opened.export(&file, &alice(), "nope"), Err(VaultError::WrongPassword)));
     let export = opened.export(&file, &alice(), "correct horse").unwrap();
     assert_eq!(export.mnemonic.as_deref(), Some(DEV_MNEMONIC));
+    assert!(!format!("{opened:?}").contains("junk"), "secrets never reach Debug output");
+}
+
+#[test]
+fn an_altered_account_list_does_not_unlock() {
+    let mut vault = Vault::from_mnemonic(DEV_MNEMONIC, "correct horse").unwrap();
+    let second = vault.add_derived(None).unwrap();
+    assert_eq!(
+        second,
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap(),
+        "MetaMask's second account"
+    );
+    let mut file = vault.seal(FRESH).unwrap();
+    file.accounts[1].address = Address([0xee; 20]);
+    assert!(matches!(Vault::unlock(&file, "correct horse"), Err(VaultError::Malformed(_))));
 }
 
 #[test]
@@ -335,10 +350,13 @@ fn imports_watch_only_and_hotkeys() {
     assert_eq!(vault.key(&watched).err(), Some(VaultError::WatchOnly(watched)));
     let hot = vault.add_hotkey(&imported, &[2; 32]).unwrap();
     assert_eq!(vault.accounts().last().unwrap().kind, Kind::Hotkey { coldkey: imported });
-    let keystore = vault.export_keystore(&hot, "file password", FRESH).unwrap();
+    let file = vault.seal(FRESH).unwrap();
+    assert!(matches!(vault.export_keystore(&file, &hot, "not it", FRESH), Err(VaultError::WrongPassword)));
+    let keystore = vault.export_keystore(&file, &hot, "long enough", FRESH).unwrap();
     let mut other = Vault::empty("another one").unwrap();
-    assert_eq!(other.import_keystore("Restored", &keystore, "file password").unwrap(), hot);
+    assert_eq!(other.import_keystore("Restored", &keystore, "long enough").unwrap(), hot);
     assert!(matches!(other.import_keystore("Twice", &keystore, "bad"), Err(VaultError::WrongPassword)));
+    assert_eq!(vault.default_name(), "Account 3", "hotkeys are not counted");
 }
 
 #[test]

@@ -2,13 +2,12 @@
 //! signature, and a preview of the effect computed by running the call's own contract code on
 //! proven state.
 
-use serde::Serialize;
 use tao_contract_pools as pools;
 use tao_contract_staking as staking;
 use tao_contract_token as token;
 use tao_crypto::{ChainDomain, SecretKey};
 use tao_sdk::Host;
-use tao_tx::{Call, SignedTransaction, Transaction};
+use tao_tx::{Call, DEPLOY, SignedTransaction, Transaction};
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::views::{self, Position};
@@ -16,8 +15,6 @@ use crate::views::{self, Position};
 /// The fee limit the wallet sets: 0.01 τ. The chain charges a transaction its whole fee limit
 /// (bytes and gas), so this is also the fee.
 pub const DEFAULT_FEE: u64 = 10_000_000;
-/// The contract id of code uploads.
-pub const DEPLOY: Hash = Hash([0; 32]);
 
 /// What to call before it is signed: the system module (by name, resolved to its proven code
 /// hash) or the upload target, the method and its encoded arguments.
@@ -71,7 +68,7 @@ impl Draft {
     }
 
     /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
-    /// (the module's proven code hash, or [`DEPLOY`]).
+    /// (the module's proven code hash, or [`tao_tx::DEPLOY`]).
     pub fn sign(
         &self,
         domain: &ChainDomain,
@@ -114,7 +111,7 @@ pub fn limit_price(spot: u64, slippage_bps: u16, buying: bool) -> u64 {
 }
 
 /// What a transaction would do, from its own contract code run on proven state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
     /// Sender's free balance before, rao.
     pub free_before: u64,

@@ -87,7 +87,7 @@ pub struct VaultFile {
     pub secrets: keystore::Crypto,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct Secrets {
     mnemonic: Option<String>,
     keys: BTreeMap<Address, String>,
@@ -103,11 +103,18 @@ pub struct Fresh {
 }
 
 /// An open vault: the accounts and their secrets, and the password to seal changes with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Vault {
     accounts: Vec<Account>,
     secrets: Secrets,
     password: String,
+}
+
+impl core::fmt::Debug for Vault {
+    /// Names the accounts only: secrets never reach a log.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Vault").field("accounts", &self.accounts).finish_non_exhaustive()
+    }
 }
 
 fn account_name(prefix: &str, n: usize) -> String {
@@ -126,7 +133,7 @@ impl Vault {
             secrets: Secrets { mnemonic: Some(phrase), keys: BTreeMap::new() },
             password: password.to_string(),
         };
-        vault.add_derived("Account 1")?;
+        vault.add_derived(None)?;
         Ok(vault)
     }
 
@@ -136,7 +143,9 @@ impl Vault {
         Ok(Vault { accounts: Vec::new(), secrets: Secrets::default(), password: password.to_string() })
     }
 
-    /// Opens `file` with `password`.
+    /// Opens `file` with `password`. The account list is stored readable (so a locked wallet
+    /// can show balances) and so unauthenticated: each account's address is checked against
+    /// its sealed key, so an altered list cannot put another address on screen.
     pub fn unlock(file: &VaultFile, password: &str) -> Result<Vault, VaultError> {
         if file.version != VERSION {
             return Err(VaultError::Malformed(format!(
@@ -147,7 +156,16 @@ impl Vault {
         let bytes = keystore::open(&file.secrets, password)?;
         let secrets: Secrets =
             serde_json::from_slice(&bytes).map_err(|e| VaultError::Malformed(e.to_string()))?;
-        Ok(Vault { accounts: file.accounts.clone(), secrets, password: password.to_string() })
+        let vault = Vault { accounts: file.accounts.clone(), secrets, password: password.to_string() };
+        for account in vault.accounts.iter().filter(|a| a.kind != Kind::WatchOnly) {
+            if vault.key(&account.address)?.address() != account.address {
+                return Err(VaultError::Malformed(format!(
+                    "account {} does not match its sealed key",
+                    account.address
+                )));
+            }
+        }
+        Ok(vault)
     }
 
     /// Seals the vault for storage with fresh randomness.
@@ -174,17 +192,32 @@ impl Vault {
         Ok(address)
     }
 
-    /// Adds the next account of the vault's mnemonic.
-    pub fn add_derived(&mut self, name: &str) -> Result<Address, VaultError> {
+    /// The name a new account gets unless the user gives one: "Account N".
+    pub fn default_name(&self) -> String {
+        let accounts = self.accounts.iter().filter(|a| !matches!(a.kind, Kind::Hotkey { .. })).count();
+        account_name("Account", accounts)
+    }
+
+    /// Adds the next account of the vault's mnemonic (named `name`, or the default name).
+    pub fn add_derived(&mut self, name: Option<&str>) -> Result<Address, VaultError> {
         let phrase = self
             .secrets
             .mnemonic
             .clone()
             .ok_or_else(|| VaultError::Invalid("this wallet has no mnemonic".into()))?;
-        let index = self.accounts.iter().filter(|a| matches!(a.kind, Kind::Mnemonic { .. })).count() as u32;
+        let index = self
+            .accounts
+            .iter()
+            .filter_map(|a| match a.kind {
+                Kind::Mnemonic { index } => index.checked_add(1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         let key = hd::secret_from_mnemonic(&phrase, "", &format!("m/44'/60'/0'/0/{index}"))
             .map_err(|e| VaultError::Invalid(e.to_string()))?;
-        self.push(Account { name: name.to_string(), address: key.address(), kind: Kind::Mnemonic { index } })
+        let name = name.map_or_else(|| self.default_name(), str::to_string);
+        self.push(Account { name, address: key.address(), kind: Kind::Mnemonic { index } })
     }
 
     /// Imports a raw private key (64 hex digits, `0x` optional).
@@ -273,22 +306,25 @@ impl Vault {
         Ok(Export { address: *address, private_key: format!("0x{}", hex::encode(key.to_bytes())), mnemonic })
     }
 
-    /// `address`'s key as a keystore-v3 JSON file under `file_password` (fresh randomness).
+    /// `address`'s key as a keystore-v3 JSON file under the vault's password, only if
+    /// `password` opens the vault again (fresh randomness).
     pub fn export_keystore(
         &self,
+        file: &VaultFile,
         address: &Address,
-        file_password: &str,
+        password: &str,
         fresh: Fresh,
     ) -> Result<String, VaultError> {
+        Vault::unlock(file, password)?;
         let key = self.key(address)?;
         let store =
-            keystore::encrypt(&key.to_bytes(), address.to_string(), file_password, (fresh.salt, fresh.iv))?;
+            keystore::encrypt(&key.to_bytes(), address.to_string(), password, (fresh.salt, fresh.iv))?;
         serde_json::to_string_pretty(&store).map_err(|e| VaultError::Malformed(e.to_string()))
     }
 }
 
 /// A backup of one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Export {
     /// The account.
     pub address: Address,
@@ -305,7 +341,7 @@ fn check_password(password: &str) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Which words of a new mnemonic the user must type back, from two random bytes: three
+/// Which words of a new mnemonic the user must type back, from three random bytes: three
 /// distinct positions (0-based) in ascending order.
 pub fn confirmation_positions(words: usize, random: [u8; 3]) -> [usize; 3] {
     let words = words.max(3);

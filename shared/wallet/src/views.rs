@@ -2,7 +2,6 @@
 //! [`Host`]: the wallet passes a [`crate::proven::ProvenHost`], so every number on screen comes
 //! from the same code the chain runs, over values proven against a certified root.
 
-use serde::Serialize;
 use tao_contract_incentive as incentive;
 use tao_contract_neurons as neurons;
 use tao_contract_pools as pools;
@@ -22,7 +21,7 @@ fn text(e: impl core::fmt::Display) -> String {
 }
 
 /// A stake position the wallet tracks: coldkey's stake through `hotkey` on `netuid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Validator hotkey.
     pub hotkey: Address,
@@ -31,7 +30,7 @@ pub struct Position {
 }
 
 /// One position's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PositionView {
     /// Where.
     pub position: Position,
@@ -42,7 +41,7 @@ pub struct PositionView {
 }
 
 /// Free, staked and total TAO of an account, and its next nonce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountView {
     /// The account.
     pub address: Address,
@@ -67,10 +66,15 @@ pub fn tao_value(host: &mut impl Host, netuid: NetUid, alpha: u64) -> ViewResult
     Ok(pools::quote(&pool, netuid, pools::Side::Sell, alpha).map(|s| s.output).unwrap_or(0))
 }
 
+/// The next nonce the chain expects from `address`.
+pub fn nonce(host: &mut impl Host, address: &Address) -> u64 {
+    keys::nonce_value(host.get(&keys::nonce(address)).as_deref())
+}
+
 /// `address`'s balances over the positions the wallet tracks.
 pub fn account(host: &mut impl Host, address: &Address, tracked: &[Position]) -> ViewResult<AccountView> {
     let free = token::balance(host, address).map_err(text)?;
-    let nonce = keys::nonce_value(host.get(&keys::nonce(address)).as_deref());
+    let nonce = nonce(host, address);
     let mut positions = Vec::new();
     for &position in tracked {
         let stake = staking::stake_of(host, address, &position.hotkey, position.netuid).map_err(text)?;
@@ -82,7 +86,7 @@ pub fn account(host: &mut impl Host, address: &Address, tracked: &[Position]) ->
 }
 
 /// A subnet in the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubnetRow {
     /// Id.
     pub netuid: NetUid,
@@ -117,7 +121,7 @@ pub fn subnets(host: &mut impl Host) -> ViewResult<Vec<SubnetRow>> {
 }
 
 /// A subnet's page: identity, every hyperparameter, its pool and how its last epoch ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubnetView {
     /// Id.
     pub netuid: NetUid,
@@ -141,8 +145,8 @@ pub struct SubnetView {
     pub moving_price: u64,
     /// The subnet's own incentive module, if any.
     pub module: Option<Hash>,
-    /// Block of the last epoch, and the fallback reason if its module failed.
-    pub last_epoch: Option<(u64, Option<String>)>,
+    /// How the last epoch ran.
+    pub last_epoch: Option<incentive::EpochRecord>,
 }
 
 /// `netuid`'s page, or `None` if there is no such subnet.
@@ -167,12 +171,12 @@ pub fn subnet(host: &mut impl Host, netuid: NetUid) -> ViewResult<Option<SubnetV
         price: pools::price_in_rao(pool.spot_price(netuid)),
         moving_price: pools::price_in_rao(pool.moving_price),
         module,
-        last_epoch: record.map(|r| (r.block, r.fallback)),
+        last_epoch: record,
     }))
 }
 
 /// One row of the metagraph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeuronRow {
     /// UID.
     pub uid: u16,
@@ -231,7 +235,7 @@ pub fn module_hash(host: &mut impl Host, name: &str) -> ViewResult<Hash> {
 }
 
 /// Outcome of re-running a subnet's last Yuma epoch in the wallet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochCheck {
     /// The subnet.
     pub netuid: NetUid,
@@ -239,8 +243,8 @@ pub struct EpochCheck {
     pub block: u64,
     /// UIDs compared.
     pub neurons: usize,
-    /// UIDs whose proven scores differ from the re-run, with what differs.
-    pub mismatches: Vec<(u16, String)>,
+    /// What differs between the re-run and the proven scores (`UID n: …`).
+    pub mismatches: Vec<String>,
 }
 
 /// The inputs of `netuid`'s epoch, read as the chain read them: run this on the state of the
@@ -275,12 +279,12 @@ pub fn check_epoch(
         ];
         for (name, a, b) in pairs {
             if a != b {
-                mismatches.push((uid as u16, format!("{name}: re-run {a}, chain {b}")));
+                mismatches.push(format!("UID {uid}: {name} re-run {a}, chain {b}"));
             }
         }
     }
     if output.neurons.len() != proven.len() {
-        mismatches.push((0, format!("{} UIDs re-run, {} on chain", output.neurons.len(), proven.len())));
+        mismatches.push(format!("{} UIDs re-run, {} on chain", output.neurons.len(), proven.len()));
     }
     Ok(EpochCheck { netuid, block, neurons: proven.len(), mismatches })
 }
