@@ -256,34 +256,32 @@ try {
   page = main;
   step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password, forget only when confirmed');
 
-  // The tampering proxy: alter what the node says and check the wallet flags it.
-  const tamper = async (name, edit) => {
-    await page.route(url + '/', async route => {
-      const request = route.request();
-      if (request.method() !== 'POST') return route.continue();
+  // The tampering proxy: alter what the node says and check the wallet flags it. `proxy`
+  // rewrites each JSON-RPC reply through `edit(method, result)`; a request the page abandoned
+  // (it navigated away) is simply dropped.
+  const proxy = edit => page.route(url + '/', async route => {
+    const request = route.request();
+    if (request.method() !== 'POST') return route.continue();
+    try {
+      const sent = JSON.parse(request.postData());
       const response = await route.fetch();
       const body = await response.json();
-      const items = Array.isArray(body) ? body : [body];
-      const method = Array.isArray(JSON.parse(request.postData())) ? 'state_get' : JSON.parse(request.postData()).method;
-      items.forEach(item => edit(method, item.result));
+      (Array.isArray(body) ? body : [body]).forEach((item, i) =>
+        edit(Array.isArray(sent) ? sent[i].method : sent.method, item.result));
       await route.fulfill({ response, json: body });
-    });
+    } catch { /* the page went away mid-request */ }
+  });
+  const tamper = async (name, edit) => {
+    await proxy(edit);
     await page.reload();
     await page.waitForTimeout(1500);
     await shot(`13-tampered-${name}`);
     const shown = await page.locator('#free').count();
-    await page.unroute(url + '/');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
     return shown;
   };
   // A node that hands out a future nonce (to hold the signature for later) gets no signature.
-  await page.route(url + '/', async route => {
-    const body = route.request().postData() || '';
-    if (route.request().method() !== 'POST' || !body.includes('account_get')) return route.continue();
-    const response = await route.fetch();
-    const json = await response.json();
-    json.result.pending_nonce += 5;
-    await route.fulfill({ response, json });
-  });
+  await proxy((method, result) => { if (method === 'account_get') result.pending_nonce += 5; });
   await page.click('#nav-send');
   await page.fill('#to', BOB);
   await page.fill('#amount', '1');
@@ -292,7 +290,7 @@ try {
   await page.click('#sign');
   await until('a refused nonce', async () => (await text('#error')).includes('not signing'));
   await shot('12-tampered-nonce');
-  await page.unroute(url + '/');
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
   step('a node offering a future nonce gets no signature');
 
   const isBalance = r => r && typeof r.key === 'string' && r.key.startsWith('0x746f6b656e2f') && r.value;
