@@ -105,9 +105,7 @@ fn build_web() -> Result<()> {
     if !status.success() {
         bail!("wasm-bindgen failed ({status})");
     }
-    let page = std::fs::read_to_string(root.join("www/index.html")).context("reading www/index.html")?;
-    std::fs::write(out.join("index.html"), plain_page(&page)).context("writing web/dist/index.html")?;
-    std::fs::copy(root.join("www/styles.css"), out.join("styles.css")).context("copying www/styles.css")?;
+    copy_www(&root.join("www"), &out)?;
     let size = std::fs::metadata(out.join("tao_web_bg.wasm")).map(|m| m.len()).unwrap_or(0);
     println!("    web/dist/tao_web_bg.wasm ({size} bytes; budget {WEB_BUDGET_BYTES})");
     if size > WEB_BUDGET_BYTES {
@@ -116,20 +114,34 @@ fn build_web() -> Result<()> {
     Ok(())
 }
 
+/// Copies the page's assets from `www/` into `out`, `index.html` without Trunk's links.
+fn copy_www(www: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    for entry in std::fs::read_dir(www).context("reading www/")? {
+        let path = entry?.path();
+        let name = path.file_name().context("a file in www/")?;
+        if name == "index.html" {
+            let page = std::fs::read_to_string(&path).context("reading www/index.html")?;
+            std::fs::write(out.join(name), plain_page(&page)).context("writing web/dist/index.html")?;
+        } else {
+            std::fs::copy(&path, out.join(name)).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Largest wallet bundle allowed (raw wasm bytes).
 const WEB_BUDGET_BYTES: u64 = 1_500_000;
 
-/// `www/index.html` without Trunk: its asset links become a stylesheet link and the module
-/// script that starts the wallet.
+/// `www/index.html` without Trunk: its Rust link becomes the module script that starts the
+/// wallet, its CSS link a stylesheet link, and its copy-file links go (`copy_www` copies).
 fn plain_page(page: &str) -> String {
     page.lines()
+        .filter(|line| !(line.contains("data-trunk") && line.contains("rel=\"copy-file\"")))
         .map(|line| {
             if line.contains("data-trunk") && line.contains("rel=\"rust\"") {
                 r#"  <script type="module">import init from "./tao_web.js"; init();</script>"#.to_string()
-            } else if line.contains("data-trunk") && line.contains("rel=\"css\"") {
-                line.replace("data-trunk rel=\"css\"", "rel=\"stylesheet\"")
             } else {
-                line.to_string()
+                line.replace("data-trunk rel=\"css\"", "rel=\"stylesheet\"")
             }
         })
         .collect::<Vec<_>>()
@@ -212,4 +224,18 @@ fn wallet_end_to_end() -> Result<()> {
         bail!("the wallet end-to-end test failed ({status}); screenshots in target/e2e/");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_plain_page_starts_the_wallet_without_trunk() {
+        let page = std::fs::read_to_string(super::tools::workspace_root().join("www/index.html"))
+            .unwrap_or_default();
+        let plain = super::plain_page(&page);
+        assert!(!plain.contains("data-trunk"), "{plain}");
+        assert!(plain.contains(r#"import init from "./tao_web.js""#));
+        assert!(plain.contains(r#"<link rel="stylesheet" href="styles.css" />"#));
+        assert!(plain.contains(r#"href="favicon.svg""#));
+    }
 }
