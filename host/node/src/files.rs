@@ -1,5 +1,5 @@
-//! The browser wallet's files, served by the node at its RPC address (GET requests that are
-//! not WebSocket upgrades), so one URL gives the wallet and the node it talks to. Files are read
+//! The browser wallet's files, served by the node at its RPC address (GET and HEAD requests
+//! that are not WebSocket upgrades), so one URL gives the wallet and the node it talks to. Files are read
 //! once at start into memory; only those names are ever served, so a request path can never
 //! reach the file system.
 
@@ -61,7 +61,10 @@ impl WalletFiles {
     }
 
     fn response(&self, request: &HttpRequest) -> Option<HttpResponse> {
-        if request.method() != http::Method::GET || request.headers().contains_key(http::header::UPGRADE) {
+        let head = request.method() == http::Method::HEAD;
+        if !(head || request.method() == http::Method::GET)
+            || request.headers().contains_key(http::header::UPGRADE)
+        {
             return None;
         }
         let path = request.uri().path().trim_start_matches('/');
@@ -74,7 +77,8 @@ impl WalletFiles {
             .header(http::header::X_FRAME_OPTIONS, "DENY")
             .header(http::header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'")
             .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .body(HttpBody::from(body.clone()))
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(HttpBody::from(if head { Vec::new() } else { body.clone() }))
             .ok()
     }
 }
@@ -161,6 +165,8 @@ mod tests {
         let wasm = files.response(&request("GET", "/tao_web_bg.wasm", false)).unwrap();
         assert_eq!(content_type(&wasm), "application/wasm");
         assert!(files.response(&request("GET", "/icons/tau.svg", false)).is_some());
+        let head = files.response(&request("HEAD", "/tao_web_bg.wasm", false)).unwrap();
+        assert_eq!(head.headers()[http::header::CONTENT_LENGTH], "4");
         for (method, path, upgrade) in [
             ("POST", "/", false),
             ("GET", "/", true),
