@@ -237,6 +237,11 @@ try {
   await until('export shown', async () => (await text('#notice')).includes('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'));
   await page.click('#add-hotkey');
   await until('a hotkey', async () => (await text('#notice')).includes('new hotkey'));
+  await page.fill('#node_url', 'http://127.0.0.1:1');
+  await page.click('#use-node');
+  await until('an unreachable node shown', async () => (await text('#chain-error')).includes('cannot reach the node'));
+  await page.click('#page-node');
+  await until('verified again', async () => (await page.locator('#head .verified').count()) === 1);
   await page.click('#nav-accounts');
   await page.locator('.accounts li', { hasText: BOB }).click();
   await until('bob verified', async () => (await text('#free')).startsWith('1000001'));
@@ -254,7 +259,7 @@ try {
   await page.click('#forget');
   await until('the vault forgotten', async () => (await page.locator('#create').count()) === 1);
   page = main;
-  step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password, forget only when confirmed');
+  step('import the CLI keystore, add a watch-only account (cannot sign) and a hotkey, export after the password, switch nodes, forget only when confirmed');
 
   // The tampering proxy: alter what the node says and check the wallet flags it. `proxy`
   // rewrites each JSON-RPC reply through `edit(method, result)`; a request the page abandoned

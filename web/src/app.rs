@@ -124,6 +124,7 @@ pub enum Msg {
     AddHotkey,
     ForgetWallet,
     ForgetGenesis,
+    UseNode(bool),
 }
 
 pub struct App {
@@ -374,6 +375,28 @@ impl Component for App {
                 self.notice = Some(Ok(
                     "the next genesis the node announces will be pinned; compare it with the node's".into(),
                 ));
+            }
+            Msg::UseNode(custom) => {
+                let chosen =
+                    if custom { node::parse_url(&self.field("node_url")).map(Some) } else { Ok(None) };
+                let saved = chosen.and_then(|url| match url {
+                    Some(url) => store::save(store::NODE, &url).map(|()| url),
+                    None => {
+                        gloo_storage::LocalStorage::delete(store::NODE);
+                        Ok(node::url())
+                    }
+                });
+                match saved {
+                    Ok(url) => {
+                        // Same pinned genesis: a node of another chain is refused, as any would be.
+                        self.chain = None;
+                        self.account = Load::Idle;
+                        let pinned = self.pinned;
+                        ctx.link().send_future(async move { Msg::Connected(node::connect(pinned).await) });
+                        self.notice = Some(Ok(format!("talking to {url}")));
+                    }
+                    Err(e) => self.notice = Some(Err(e)),
+                }
             }
             Msg::ForgetWallet => {
                 // Destructive: the first press only warns.

@@ -10,14 +10,31 @@ use tao_types::Hash;
 use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
 use tao_wallet::{Chain, Proven, ProvenState, VerifyError, rpc};
 
-/// The node's RPC URL: `?rpc=` if given, else the page's own origin (the node serves the wallet).
+/// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
+/// else the page's own origin (the node serves the wallet).
 pub fn url() -> String {
     let location = web_sys::window().map(|w| w.location());
     let search = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
     if let Some(rpc) = search.trim_start_matches('?').split('&').find_map(|p| p.strip_prefix("rpc=")) {
         return js_sys::decode_uri_component(rpc).map(String::from).unwrap_or_else(|_| rpc.to_string());
     }
+    if let Some(chosen) = crate::store::load::<String>(crate::store::NODE) {
+        return chosen;
+    }
     location.and_then(|l| l.origin().ok()).unwrap_or_else(|| "http://127.0.0.1:9944".into())
+}
+
+/// Checks a node URL the user typed: `http://` or `https://`, a host, nothing else.
+pub fn parse_url(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or("a node URL starts with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', ' ', '?', '#']) {
+        return Err("a node URL is scheme://host:port, nothing after".into());
+    }
+    Ok(text.to_string())
 }
 
 async fn post(body: &Value) -> Result<Value, VerifyError> {
@@ -101,7 +118,8 @@ pub async fn read<T>(
 
 /// Subscribes to finalized heads and calls `on_head` with each height until the socket closes.
 pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
-    let ws_url = url().replacen("http", "ws", 1);
+    let opened = url();
+    let ws_url = opened.replacen("http", "ws", 1);
     let socket = WebSocket::open(&ws_url).map_err(|e| e.to_string())?;
     let (mut tx, mut rx) = socket.split();
     let subscribe = rpc::request(1, "chain_subscribeFinalizedHeads", json!([])).to_string();
@@ -109,6 +127,9 @@ pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
     while let Some(message) = rx.next().await {
         let Ok(Message::Text(text)) = message else { continue };
         let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+        if url() != opened {
+            return Err("switched to another node".into());
+        }
         if let Some(height) = value["params"]["result"]["height"].as_u64() {
             on_head(height);
         }

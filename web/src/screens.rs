@@ -459,6 +459,10 @@ fn settings(app: &App, ctx: &Ctx) -> Html {
             { button(ctx, "export", "Show key", || Msg::Export) }
             { button(ctx, "export-keystore", "Keystore JSON", || Msg::ExportKeystore) }
             <h3>{ "Network" }</h3>
+            <p id="node">{ format!("Node: {}", crate::node::url()) }</p>
+            { field(app, ctx, "node_url", "Another node (http://host:port)", "text") }
+            { button(ctx, "use-node", "Use this node", || Msg::UseNode(true)) }
+            { button(ctx, "page-node", "Use the page's node", || Msg::UseNode(false)) }
             <p>{ format!("This wallet trusts the chain whose genesis is {}.", app.pinned.map(|g| g.to_string()).unwrap_or_default()) }</p>
             { button(ctx, "forget-genesis", "Trust another chain (pins the next node's genesis)", || Msg::ForgetGenesis) }
         </section>

@@ -12,6 +12,8 @@ pub const GENESIS: &str = "tao.genesis";
 pub const HISTORY: &str = "tao.history";
 /// Stake positions per coldkey.
 pub const POSITIONS: &str = "tao.positions";
+/// The node chosen in Settings (absent: the page's own).
+pub const NODE: &str = "tao.node";
 
 /// The value under `key`, if present and readable.
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
