@@ -64,6 +64,15 @@ const errors = [];
 let page;
 const shot = name => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const text = sel => page.locator(sel).first().innerText();
+/** Reviews a 1 τ transfer to bob from the selected account and presses Sign. */
+const sendOneTauToBob = async () => {
+  await page.click('#nav-send');
+  await page.fill('#to', BOB);
+  await page.fill('#amount', '1');
+  await page.click('#review-send');
+  await until('the send preview', async () => (await page.locator('#sign').count()) === 1);
+  await page.click('#sign');
+};
 const until = async (what, check, ms = 30000) => {
   const end = Date.now() + ms;
   for (;;) {
@@ -245,12 +254,7 @@ try {
   await page.click('#nav-accounts');
   await page.locator('.accounts li', { hasText: BOB }).click();
   await until('bob verified', async () => (await text('#free')).startsWith('1000001'));
-  await page.click('#nav-send');
-  await page.fill('#to', BOB);
-  await page.fill('#amount', '1');
-  await page.click('#review-send');
-  await until('the watch-only preview', async () => (await page.locator('#sign').count()) === 1);
-  await page.click('#sign');
+  await sendOneTauToBob();
   await until('watch-only refused', async () => (await text('#error')).includes('watch-only'));
   await shot('11-imported');
   await page.click('#lock');
@@ -287,12 +291,7 @@ try {
   };
   // A node that hands out a future nonce (to hold the signature for later) gets no signature.
   await proxy((method, result) => { if (method === 'account_get') result.pending_nonce += 5; });
-  await page.click('#nav-send');
-  await page.fill('#to', BOB);
-  await page.fill('#amount', '1');
-  await page.click('#review-send');
-  await until('the send preview', async () => (await page.locator('#sign').count()) === 1);
-  await page.click('#sign');
+  await sendOneTauToBob();
   await until('a refused nonce', async () => (await text('#error')).includes('not signing'));
   await shot('12-tampered-nonce');
   await page.unrouteAll({ behavior: 'ignoreErrors' });
