@@ -179,19 +179,22 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     let (head, _) = node.head()?;
     let domain = node.executor().domain();
     if args.json {
-        println!(
-            "{}",
-            json!({"event": "started", "rpc": format!("http://{addr}"), "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height})
+        log_line(
+            &json!({"event": "started", "rpc": format!("http://{addr}"), "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height})
+                .to_string(),
         );
     } else {
-        println!("chain {} (genesis {}) at height {}", domain.chain_id, domain.genesis_hash, head.height);
-        println!("rpc listening on http://{addr}");
+        log_line(&format!(
+            "chain {} (genesis {}) at height {}",
+            domain.chain_id, domain.genesis_hash, head.height
+        ));
+        log_line(&format!("rpc listening on http://{addr}"));
     }
     if !files.is_empty() {
         if args.json {
-            println!("{}", json!({"event": "wallet", "url": format!("http://{addr}/")}));
+            log_line(&json!({"event": "wallet", "url": format!("http://{addr}/")}).to_string());
         } else {
-            println!("wallet at http://{addr}/");
+            log_line(&format!("wallet at http://{addr}/"));
         }
     }
     if let Some(metrics_addr) = args.metrics_addr {
@@ -199,9 +202,9 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
             tokio::net::TcpListener::bind(metrics_addr).await.context("binding the metrics address")?;
         let bound = listener.local_addr()?;
         if args.json {
-            println!("{}", json!({"event": "metrics", "url": format!("http://{bound}/metrics")}));
+            log_line(&json!({"event": "metrics", "url": format!("http://{bound}/metrics")}).to_string());
         } else {
-            println!("metrics on http://{bound}/metrics");
+            log_line(&format!("metrics on http://{bound}/metrics"));
         }
         tokio::spawn(serve_metrics(listener, node.clone()));
     }
@@ -213,7 +216,7 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
                 let producer = node.clone();
                 let header = tokio::task::spawn_blocking(move || producer.produce(now_ms())).await??;
                 for line in block_log(&node.stored(header.height)?, args.json) {
-                    println!("{line}");
+                    log_line(&line);
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
@@ -221,6 +224,13 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     }
     handle.stop()?;
     Ok(())
+}
+
+/// Prints one log line. A closed stdout (its reader went away, as in `tao node | head`) must not
+/// stop the chain, so write errors are ignored where `println!` would panic.
+fn log_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// The log lines of a block (JSON with `--json`): the block, and a warning for each subnet

@@ -71,6 +71,26 @@ impl DevNode {
         DevNode { child, addr, metrics }
     }
 
+    /// A dev node whose stdout is closed as soon as it serves RPC (its reader went away).
+    fn start_unread(dir: &Path) -> DevNode {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", "50ms", "--base-path"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("node exited before serving RPC").unwrap();
+            if let Some(a) = line.strip_prefix("rpc listening on http://") {
+                break a.to_string();
+            }
+        };
+        drop(lines);
+        DevNode { child, addr, metrics: String::new() }
+    }
+
     fn call(&self, method: &str, params: Value) -> Value {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
         let mut stream = TcpStream::connect(&self.addr).unwrap();
@@ -440,6 +460,19 @@ fn subnet_stake(list: &Value, netuid: &str) -> u64 {
     let netuid: u64 = netuid.parse().unwrap();
     let positions = list["positions"].as_array().unwrap();
     positions.iter().filter(|p| p["netuid"] == netuid).map(|p| p["stake"].as_u64().unwrap()).sum()
+}
+
+/// Printing blocks to a stdout nobody reads any more must not stop the chain.
+#[test]
+fn a_closed_stdout_does_not_stop_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = DevNode::start_unread(dir.path());
+    // The first block compiles the system modules, so allow time; the node must stay up and
+    // keep producing blocks although every line it prints now fails.
+    wait_until("blocks after the node's stdout closed", || {
+        assert!(node.child.try_wait().unwrap().is_none(), "the node died when its stdout closed");
+        node.result("chain_info", json!([]))["height"].as_u64().unwrap() >= 5
+    });
 }
 
 /// Issue 7's end-to-end run: wallets, a transfer from a dev account, a new subnet, a validator
