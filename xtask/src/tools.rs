@@ -77,7 +77,7 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
 pub(crate) fn contract_crates() -> Result<Vec<String>> {
     let mut names = Vec::new();
     let contracts = workspace_root().join("contracts");
-    for dir in [contracts.clone(), contracts.join("examples")] {
+    for dir in [contracts.clone(), contracts.join("examples"), contracts.join("hostile")] {
         for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let manifest = entry?.path().join("Cargo.toml");
             let Ok(text) = std::fs::read_to_string(&manifest) else { continue };

@@ -24,6 +24,8 @@
 
 extern crate alloc;
 
+mod contract;
+mod imports;
 mod memory;
 mod storage;
 #[cfg(target_arch = "wasm32")]
@@ -33,10 +35,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use borsh::{self, BorshDeserialize, BorshSerialize};
-pub use memory::{MemoryHost, NativeOutcome, NativeRun, test_address};
+pub use contract::{Contract, Own, contract_address, contract_prefix};
+pub use memory::{MemoryHost, NativeOutcome, NativeRun, SystemEntry, test_address};
 pub use storage::{Item, Map};
 pub use tao_abi::Event;
-pub use tao_types::Address;
+pub use tao_types::{Address, Hash};
 
 /// Errors the SDK itself reports; contracts wrap them in their own error types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +86,11 @@ pub trait Host {
     /// Timestamp of the current block, unix milliseconds.
     fn block_time_ms(&mut self) -> u64;
 
-    /// Decodes the input as `T`.
+    /// Decodes the input as `T`: untrusted bytes, so through `tao_codec::decode` (at most the
+    /// ABI's input limit, nothing left over).
     fn input_as<T: BorshDeserialize>(&mut self) -> Result<T, Error> {
         let bytes = self.input();
-        T::try_from_slice(&bytes).map_err(|_| Error::Decode("input"))
+        tao_codec::decode(&bytes, tao_abi::limits::MAX_INPUT_BYTES as usize).map_err(|_| Error::Decode("input"))
     }
 
     /// Encodes `value` as the output.

@@ -12,7 +12,10 @@ use core::ops::Bound;
 use tao_abi::{Event, limits};
 use tao_types::Address;
 
-use crate::{Host, IterHandle};
+use crate::{Contract, Host, IterHandle};
+
+/// A system module's entry point as native tests provide it to a contract's `call_system`.
+pub type SystemEntry = fn(&mut MemoryHost) -> Result<(), String>;
 
 /// How a native run ended (the subset of VM outcomes that logic can produce).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,10 @@ pub struct MemoryHost {
     pub block_height: u64,
     /// Block time of the next call.
     pub block_time_ms: u64,
+    /// The account of the code under test (`self_address`).
+    pub self_address: Address,
+    /// The system entry points a contract under test may call, by (module, entry).
+    pub systems: BTreeMap<(String, String), SystemEntry>,
     call: Call,
 }
 
@@ -61,6 +68,8 @@ struct Call {
     cursors: Vec<(Vec<u8>, Option<Vec<u8>>, bool)>,
     written_bytes: u64,
     violation: Option<String>,
+    /// A nested system call failed with this message: the whole call fails with it.
+    nested_failure: Option<String>,
 }
 
 impl Call {
@@ -117,6 +126,10 @@ impl MemoryHost {
             self.storage = before;
             return NativeRun::failed(NativeOutcome::HostError(message));
         }
+        if let Some(message) = call.nested_failure {
+            self.storage = before;
+            return NativeRun::failed(NativeOutcome::Abort(message));
+        }
         match result {
             Ok(()) => NativeRun {
                 outcome: NativeOutcome::Ok,
@@ -129,6 +142,43 @@ impl MemoryHost {
                 NativeRun::failed(NativeOutcome::Abort(e.to_string()))
             }
         }
+    }
+}
+
+impl MemoryHost {
+    /// Lets contracts under test call `module`'s `entry` natively (`call_system`).
+    pub fn with_system(mut self, module: &str, entry: &str, handler: SystemEntry) -> Self {
+        self.systems.insert((module.into(), entry.into()), handler);
+        self
+    }
+}
+
+impl Contract for MemoryHost {
+    fn self_address(&mut self) -> Address {
+        self.self_address
+    }
+
+    /// Runs the registered handler as the contract's account on the same state, as the VM does;
+    /// its failure fails the whole call.
+    fn call_system(&mut self, module: &str, entry: &str, input: &[u8]) -> Vec<u8> {
+        if self.call.violation.is_some() || self.call.nested_failure.is_some() {
+            return Vec::new();
+        }
+        let Some(handler) = self.systems.get(&(module.to_string(), entry.to_string())).copied() else {
+            self.call.broken(alloc::format!("no system module `{module}` with entry `{entry}`"));
+            return Vec::new();
+        };
+        let caller = core::mem::replace(&mut self.caller, self.self_address);
+        let input = core::mem::replace(&mut self.call.input, input.to_vec());
+        let output = core::mem::take(&mut self.call.output);
+        let result = handler(self);
+        self.caller = caller;
+        self.call.input = input;
+        let inner = core::mem::replace(&mut self.call.output, output);
+        if let Err(message) = result {
+            self.call.nested_failure = Some(message);
+        }
+        inner
     }
 }
 

@@ -7,24 +7,9 @@ use alloc::vec::Vec;
 use tao_abi::ABSENT;
 use tao_types::Address;
 
-use crate::{Host, IterHandle};
+use crate::{Contract, Host, IterHandle};
 
-#[link(wasm_import_module = "env")]
-unsafe extern "C" {
-    fn input() -> i32;
-    fn result_read(ptr: *mut u8);
-    fn output(ptr: *const u8, len: i32);
-    fn storage_get(key: *const u8, key_len: i32) -> i32;
-    fn storage_set(key: *const u8, key_len: i32, value: *const u8, value_len: i32);
-    fn storage_remove(key: *const u8, key_len: i32) -> i32;
-    fn storage_iter(prefix: *const u8, prefix_len: i32) -> i32;
-    fn storage_next(handle: i32) -> i32;
-    fn emit(topic: *const u8, topic_len: i32, data: *const u8, data_len: i32);
-    fn caller(ptr: *mut u8);
-    fn block_height() -> i64;
-    fn block_time() -> i64;
-    fn abort(ptr: *const u8, len: i32) -> !;
-}
+use crate::imports::*;
 
 /// Copies the host's result buffer of `len` bytes (or nothing for [`ABSENT`]).
 fn take_result(len: i32) -> Option<Vec<u8>> {
@@ -74,7 +59,8 @@ impl Host for WasmHost {
     fn iter_next(&mut self, iter: IterHandle) -> Option<(Vec<u8>, Vec<u8>)> {
         // SAFETY: no pointers are passed.
         let bytes = take_result(unsafe { storage_next(iter.0) })?;
-        let entry: tao_abi::IterEntry = borsh::from_slice(&bytes).ok()?;
+        let limit = (tao_abi::limits::MAX_KEY_BYTES + tao_abi::limits::MAX_VALUE_BYTES) as usize + 8;
+        let entry: tao_abi::IterEntry = tao_codec::decode(&bytes, limit).ok()?;
         Some((entry.key, entry.value))
     }
 
@@ -98,6 +84,38 @@ impl Host for WasmHost {
     fn block_time_ms(&mut self) -> u64 {
         // SAFETY: no pointers are passed.
         unsafe { block_time() as u64 }
+    }
+}
+
+impl WasmHost {
+    /// Gas left for this call: lets a module stop a long computation before it runs out.
+    pub fn gas_left(&self) -> u64 {
+        // SAFETY: no pointers are passed.
+        unsafe { gas_left() as u64 }
+    }
+}
+
+impl Contract for WasmHost {
+    fn self_address(&mut self) -> Address {
+        let mut out = [0u8; 20];
+        // SAFETY: the host writes exactly 20 bytes.
+        unsafe { self_address(out.as_mut_ptr()) };
+        Address(out)
+    }
+
+    fn call_system(&mut self, module: &str, entry: &str, input: &[u8]) -> Vec<u8> {
+        // SAFETY: pointers and lengths describe `module`, `entry` and `input`.
+        let len = unsafe {
+            call_system(
+                module.as_ptr(),
+                module.len() as i32,
+                entry.as_ptr(),
+                entry.len() as i32,
+                input.as_ptr(),
+                input.len() as i32,
+            )
+        };
+        take_result(len).unwrap_or_default()
     }
 }
 

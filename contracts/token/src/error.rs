@@ -30,6 +30,13 @@ pub enum TokenError {
     Overflow,
     /// Only the chain itself may call this.
     NotSystem,
+    /// A `transfer_from` above what the owner approved for the spender.
+    AllowanceExceeded {
+        /// Still approved.
+        allowed: u64,
+        /// Amount asked for.
+        need: u64,
+    },
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -48,6 +55,9 @@ impl fmt::Display for TokenError {
             TokenError::SelfTransfer => f.write_str("cannot transfer to yourself"),
             TokenError::SupplyCap => f.write_str("issuance would exceed 21,000,000 TAO"),
             TokenError::Overflow => f.write_str("amount overflow"),
+            TokenError::AllowanceExceeded { allowed, need } => {
+                write!(f, "allowance exceeded: {allowed} < {need} rao approved")
+            }
             TokenError::NotSystem => f.write_str("only the chain may call this"),
             TokenError::Decode(what) => write!(f, "could not decode {what}"),
         }

@@ -40,6 +40,7 @@ pub const GAS_PER_RAO: u64 = 1_000;
 const BALANCES: Map<Address, u64> = Map::new(b"token/bal/");
 const ISSUANCE: Item<u64> = Item::new(b"token/issuance");
 const BURNED: Item<u64> = Item::new(b"token/burned");
+const ALLOWANCES: Map<(Address, Address), u64> = Map::new(b"token/allow/");
 
 /// Rao emitted by the block after `issuance` rao have been issued. Never takes issuance past
 /// [`TOTAL_SUPPLY`].
@@ -161,6 +162,47 @@ pub fn transfer(
     Ok(())
 }
 
+/// What `owner` lets `spender` move from its balance with [`transfer_from`].
+pub fn allowance(host: &mut impl Host, owner: &Address, spender: &Address) -> Result<u64, TokenError> {
+    Ok(ALLOWANCES.load(host, &(*owner, *spender))?.unwrap_or(0))
+}
+
+/// `owner` lets `spender` (a contract, typically) move up to `amount` of its TAO; replaces any
+/// earlier allowance, and 0 revokes it. The only way code other than the owner's own signature
+/// moves an account's TAO.
+pub fn approve(host: &mut impl Host, owner: &Address, spender: &Address, amount: u64) -> Result<(), TokenError> {
+    if owner == spender {
+        return Err(TokenError::SelfTransfer);
+    }
+    if amount == 0 {
+        ALLOWANCES.remove(host, &(*owner, *spender));
+    } else {
+        ALLOWANCES.save(host, &(*owner, *spender), &amount);
+    }
+    host.emit(b"approval", &tao_sdk::borsh::to_vec(&(owner, spender, amount)).unwrap_or_default());
+    Ok(())
+}
+
+/// `spender` moves `amount` of `owner`'s TAO to `to` within its allowance (keep-alive: the
+/// owner's account stays open).
+pub fn transfer_from(
+    host: &mut impl Host,
+    spender: &Address,
+    owner: &Address,
+    to: &Address,
+    amount: u64,
+) -> Result<(), TokenError> {
+    let allowed = allowance(host, owner, spender)?;
+    let left = allowed.checked_sub(amount).ok_or(TokenError::AllowanceExceeded { allowed, need: amount })?;
+    transfer(host, owner, to, amount, true)?;
+    if left == 0 {
+        ALLOWANCES.remove(host, &(*owner, *spender));
+    } else {
+        ALLOWANCES.save(host, &(*owner, *spender), &left);
+    }
+    Ok(())
+}
+
 /// Takes `amount` from `who` out of circulation and lowers issuance, to be emitted again later.
 pub fn recycle(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), TokenError> {
     // Any dust left below the deposit is recycled by `withdraw` itself.
@@ -242,6 +284,20 @@ pub fn entry_transfer_keep_alive(host: &mut impl Host) -> Result<(), TokenError>
     transfer(host, &from, &args.to, args.amount, true)
 }
 
+/// Entry point: `(spender, amount)`: the caller approves `spender` to move up to `amount` rao.
+pub fn entry_approve(host: &mut impl Host) -> Result<(), TokenError> {
+    let (spender, amount): (Address, u64) = host.input_as()?;
+    let owner = host.caller();
+    approve(host, &owner, &spender, amount)
+}
+
+/// Entry point: `(owner, to, amount)`: the caller moves `owner`'s TAO within its allowance.
+pub fn entry_transfer_from(host: &mut impl Host) -> Result<(), TokenError> {
+    let (owner, to, amount): (Address, Address, u64) = host.input_as()?;
+    let spender = host.caller();
+    transfer_from(host, &spender, &owner, &to, amount)
+}
+
 /// Entry point (system only): genesis balances.
 pub fn entry_genesis(host: &mut impl Host) -> Result<(), TokenError> {
     only_system(host)?;
@@ -296,7 +352,9 @@ tao_sdk::entry_points!(
     entry_query,
     entry_recycle,
     entry_burn,
-    entry_charge_fee
+    entry_charge_fee,
+    entry_approve,
+    entry_transfer_from
 );
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use tao_contract_token as token;
 use tao_crypto::ChainDomain;
 use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
-use tao_vm::{CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, Vm, WriteSet};
+use tao_vm::{
+    Access, CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, SystemModules, Vm, WriteSet,
+};
 
 use crate::keys;
 use tao_light::{Receipt, TxOutcome, merkle_root};
@@ -105,7 +107,25 @@ pub struct Executed {
 pub struct Executor {
     vm: Vm,
     domain: ChainDomain,
-    prepared: Mutex<BTreeMap<Hash, Prepared>>,
+    /// Compiled modules by code hash and the class they were admitted as: the same bytes may
+    /// serve as a system module (after a governance upgrade) and as uploaded code.
+    prepared: Mutex<BTreeMap<(Hash, Class), Prepared>>,
+}
+
+/// [`CodeClass`] as a cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    System,
+    Uploaded,
+}
+
+impl Class {
+    fn code_class(self) -> CodeClass {
+        match self {
+            Class::System => CodeClass::System,
+            Class::Uploaded => CodeClass::Uploaded,
+        }
+    }
 }
 
 /// A failed call's text as receipts record it: an abort's own message, else the outcome.
@@ -133,30 +153,49 @@ impl Executor {
         &self.domain
     }
 
-    /// The compiled module with code `hash` in `state`, if any. (Deployed code passed the
-    /// stricter `Uploaded` admission when it was deployed.)
-    fn module(&self, state: &Layered, hash: &Hash) -> Result<Option<Prepared>, ChainError> {
-        if let Some(p) = self.prepared.lock().map_err(|_| poisoned())?.get(hash) {
+    /// The compiled module with code `hash` in `state`, admitted as `class`, if any. Only code
+    /// registered under `sys/module/*` runs as `System`; everything else is `Uploaded`.
+    fn module(&self, state: &Layered, hash: &Hash, class: Class) -> Result<Option<Prepared>, ChainError> {
+        if let Some(p) = self.prepared.lock().map_err(|_| poisoned())?.get(&(*hash, class)) {
             return Ok(Some(p.clone()));
         }
         let Some(code) = state.get(&keys::code(hash)) else { return Ok(None) };
         let admitted = self
             .vm
-            .admit(&code, CodeClass::System)
+            .admit(&code, class.code_class())
             .map_err(|e| ChainError::Module(hash.to_string(), e.to_string()))?;
         let prepared = self.vm.prepare(&admitted)?;
-        self.prepared.lock().map_err(|_| poisoned())?.insert(*hash, prepared.clone());
+        self.prepared.lock().map_err(|_| poisoned())?.insert((*hash, class), prepared.clone());
         Ok(Some(prepared))
+    }
+
+    /// The code hash registered as system module `name`, if any.
+    fn system_hash(state: &Layered, name: &str) -> Option<Hash> {
+        state.get(&keys::module(name)).and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()).map(Hash)
+    }
+
+    /// Whether code `hash` is registered as a system module now.
+    fn is_system(state: &Layered, hash: &Hash) -> bool {
+        SYSTEM_MODULES.iter().any(|name| Self::system_hash(state, name) == Some(*hash))
+    }
+
+    /// Every registered system module, by name: what a contract may reach with `call_system`.
+    fn system_modules(&self, state: &Layered) -> Result<Arc<SystemModules>, ChainError> {
+        let mut modules = SystemModules::new();
+        for name in SYSTEM_MODULES {
+            if Self::system_hash(state, name).is_some() {
+                modules.insert(name.to_string(), self.system_module(state, name)?);
+            }
+        }
+        Ok(Arc::new(modules))
     }
 
     /// The system module registered as `name`.
     fn system_module(&self, state: &Layered, name: &str) -> Result<Prepared, ChainError> {
-        let hash = state
-            .get(&keys::module(name))
-            .and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
-            .map(Hash)
+        let hash = Self::system_hash(state, name)
             .ok_or_else(|| ChainError::Module(name.into(), "not registered".into()))?;
-        self.module(state, &hash)?.ok_or_else(|| ChainError::Module(name.into(), "code missing".into()))
+        self.module(state, &hash, Class::System)?
+            .ok_or_else(|| ChainError::Module(name.into(), "code missing".into()))
     }
 
     fn call(
@@ -216,7 +255,9 @@ impl Executor {
     ) -> Result<Execution, ChainError> {
         let layered = Layered::new(state);
         let module = self.system_module(&layered, name)?;
-        let context = CallContext { caller: QUERY_CALLER, ..context };
+        // System access: a query may compute through writes (a quote simulates its swap); they
+        // are returned, never applied.
+        let context = CallContext { caller: QUERY_CALLER, access: Access::System, ..context };
         self.call(&layered, &module, entry, input, context, QUERY_GAS)
     }
 
@@ -234,7 +275,12 @@ impl Executor {
             return Err(ChainError::TooManyTxs(txs.len()));
         }
         let mut layered = Layered::new(state);
-        let context = CallContext { caller: token::SYSTEM, block_height: height, block_time_ms: time_ms };
+        let context = CallContext {
+            caller: token::SYSTEM,
+            block_height: height,
+            block_time_ms: time_ms,
+            access: Access::System,
+        };
         self.activate_upgrades(&mut layered, height)?;
         let mut events = Events::new();
         for (module, entry) in BEGIN_BLOCK {
@@ -305,8 +351,9 @@ impl Executor {
         input: &[u8],
         context: CallContext,
     ) -> Result<Vec<u8>, String> {
-        let module = self.module(state, hash).map_err(|e| e.to_string())?.ok_or("code missing")?;
-        let context = CallContext { caller: QUERY_CALLER, ..context };
+        let module =
+            self.module(state, hash, Class::Uploaded).map_err(|e| e.to_string())?.ok_or("code missing")?;
+        let context = CallContext { caller: QUERY_CALLER, access: Access::ReadOnly, ..context };
         let exec = self
             .call(state, &module, "entry_epoch", input, context, MODULE_EPOCH_GAS)
             .map_err(|e| e.to_string())?;
@@ -359,25 +406,45 @@ impl Executor {
             let (outcome, events) = self.deploy(state, &tx.call.method, &tx.call.args);
             return Ok(receipt(outcome, 0, events));
         }
-        let Some(module) = self.module(state, &tx.call.contract)? else {
+        let context = CallContext { caller: tx.sender, ..context };
+        let Some(exec) = self.call_code(state, &tx.call, context, gas)? else {
             let reason = format!("no contract {}", tx.call.contract);
             return Ok(receipt(TxOutcome::Failed(reason), 0, Vec::new()));
         };
-        let entry = String::from_utf8_lossy(&tx.call.method).into_owned();
-        let exec = self.call(
-            state,
-            &module,
-            &entry,
-            &tx.call.args,
-            CallContext { caller: tx.sender, ..context },
-            gas,
-        )?;
         let events = exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())).collect();
         if exec.outcome.is_ok() {
             state.apply(&exec.writes);
             return Ok(receipt(TxOutcome::Ok, exec.gas_used, events));
         }
         Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()))
+    }
+}
+
+impl Executor {
+    /// Runs a transaction's call: a registered system module with system access, any other
+    /// deployed code as an uploaded contract boxed into its own namespace (it reaches the
+    /// protocol only through the system modules' entry points, as its own account). `None`
+    /// when no code has that hash.
+    fn call_code(
+        &self,
+        state: &Layered,
+        call: &tao_tx::Call,
+        context: CallContext,
+        gas: u64,
+    ) -> Result<Option<Execution>, ChainError> {
+        let hash = call.contract;
+        let entry = String::from_utf8_lossy(&call.method).into_owned();
+        if Self::is_system(state, &hash) {
+            let Some(module) = self.module(state, &hash, Class::System)? else { return Ok(None) };
+            let context = CallContext { access: Access::System, ..context };
+            return self.call(state, &module, &entry, &call.args, context, gas).map(Some);
+        }
+        let Some(module) = self.module(state, &hash, Class::Uploaded)? else { return Ok(None) };
+        let own = tao_abi::access::contract_address(&hash);
+        let context = CallContext { access: Access::Contract(own), ..context };
+        let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
+        let systems = self.system_modules(state)?;
+        Ok(Some(self.vm.call_contract(&module, &entry, &call.args, context, snapshot, gas, systems)?))
     }
 }
 

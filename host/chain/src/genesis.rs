@@ -8,7 +8,7 @@ use tao_vm::{CallContext, Layered, MemoryStorage, Vm, WriteSet};
 
 use crate::executor::{ChainError, Executor};
 use crate::keys;
-use tao_light::{Header, Validator, validators_hash};
+use tao_light::{Header, Validator, merkle_root, validators_hash};
 
 /// What the chain starts with.
 #[derive(Debug, Clone)]
@@ -64,7 +64,12 @@ impl Genesis {
         let placeholder = ChainDomain { chain_id: self.chain_id, genesis_hash: Hash([0; 32]) };
         let executor = Executor::new(vm, placeholder);
         let context =
-            CallContext { caller: tao_contract_token::SYSTEM, block_height: 0, block_time_ms: self.time_ms };
+            CallContext {
+                caller: tao_contract_token::SYSTEM,
+                block_height: 0,
+                block_time_ms: self.time_ms,
+                access: tao_vm::Access::System,
+            };
         let balances = borsh::to_vec(&self.balances).unwrap_or_default();
         executor.system_call(&mut state, "token", "entry_genesis", &balances, context)?;
         for call in &self.calls {
@@ -85,8 +90,9 @@ impl Genesis {
             state_root: tao_state::MemoryTree::new()
                 .apply(0, writes.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .map_err(|e| ChainError::Module("genesis".into(), e.to_string()))?,
-            txs_root: Hash([0; 32]),
-            receipts_root: Hash([0; 32]),
+            // Genesis runs no transactions: both are the root of the empty list.
+            txs_root: merkle_root(&[]),
+            receipts_root: merkle_root(&[]),
             validators_hash: validators,
             next_validators_hash: validators,
             proposer: Address([0; 20]),

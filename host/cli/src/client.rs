@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
 use tao_crypto::{ChainDomain, PublicKey};
-use tao_light::LightClient;
+use tao_light::{LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES};
 use tao_types::Hash;
 
 /// Largest response read.
@@ -90,8 +90,9 @@ impl Client {
     /// The header at `height` and its certificate, as the node serves them (not yet believed).
     fn header(&self, height: u64) -> Result<(Header, Certificate)> {
         let got = self.call("chain_header", json!([height]))?;
-        let header: Header = borsh::from_slice(&unhex(&got["header"]["encoded"])?)?;
-        let certificate: Certificate = borsh::from_slice(&unhex(&got["certificate"]["encoded"])?)?;
+        let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)?;
+        let certificate: Certificate =
+            tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)?;
         if header.height != height {
             bail!("asked for header {height}, got {}", header.height);
         }

@@ -144,7 +144,7 @@ impl Engine {
                 let fallback = "the chain would pay this epoch with Yuma instead";
                 match exec.outcome {
                     Outcome::Ok if *subnet => {
-                        let output = borsh::from_slice(&exec.output)
+                        let output = decode_output(&exec.output)
                             .map_err(|_| anyhow::anyhow!("{fallback}: output does not decode"))
                             .and_then(|o| {
                                 tao_contract_incentive::validate(input, o)
@@ -152,7 +152,7 @@ impl Engine {
                             })?;
                         Ok((output, Some(exec.gas_used)))
                     }
-                    Outcome::Ok => Ok((borsh::from_slice(&exec.output)?, Some(exec.gas_used))),
+                    Outcome::Ok => Ok((decode_output(&exec.output)?, Some(exec.gas_used))),
                     other if *subnet => bail!("{fallback}: {other}"),
                     Outcome::Abort(message) => bail!("{message}"),
                     Outcome::HostError(e) => {
@@ -165,6 +165,12 @@ impl Engine {
             }
         }
     }
+}
+
+/// A module's epoch output, decoded like any untrusted bytes: the VM caps a call's output at the
+/// ABI's limit, so this refuses nothing the chain would accept.
+fn decode_output(bytes: &[u8]) -> Result<EpochOutput, tao_codec::DecodeError> {
+    tao_codec::decode(bytes, tao_abi::limits::MAX_OUTPUT_BYTES as usize)
 }
 
 /// The workspace build of the incentive contract.

@@ -7,9 +7,10 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use tao_contract_governance::{Action, GovParams, Listed, Status};
 use tao_contract_subnets::params;
-use tao_types::{Balance, Hash, NetUid};
+use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
+use crate::subnet::query;
 use crate::transfer::{finish, parse_amount, submit};
 use crate::wallet::{self, Common, DEFAULT_URL};
 
@@ -166,17 +167,14 @@ fn proposal_id(status: &Value) -> Result<u32> {
         .iter()
         .find(|e| e[0].as_str().is_some_and(|t| t.ends_with(&proposed)))
         .context("no proposal")?;
-    let data = unhex(&event[1])?;
-    Ok(u32::from_le_bytes(data.get(..4).context("short event")?.try_into()?))
+    let (id, _, _): (u32, Address, u64) =
+        tao_codec::decode(&unhex(&event[1])?, tao_abi::limits::MAX_EVENT_DATA_BYTES as usize)?;
+    Ok(id)
 }
 
 fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
-    let out = client.call(
-        "contract_query",
-        json!(["governance", "entry_list", format!("0x{}", hex::encode(borsh::to_vec(&limit)?))]),
-    )?;
-    let height = out["height"].as_u64().context("height")?;
-    let (rules, proposals): (GovParams, Vec<Listed>) = borsh::from_slice(&unhex(&out["output"])?)?;
+    let (height, (rules, proposals)): (_, (GovParams, Vec<Listed>)) =
+        query(client, "governance", "entry_list", borsh::to_vec(&limit)?)?;
     if json {
         let list: Vec<Value> = proposals
             .iter()

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
+use tao_abi::limits;
+use tao_codec::BorshDeserialize;
 use tao_contract_pools::{self as pools, Side, SubnetPool};
 use tao_contract_staking::{Limit, StakeArgs};
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
@@ -199,10 +201,17 @@ fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
     unhex(&found[1])
 }
 
-/// Runs a read-only view through the node.
-pub(crate) fn query(client: &Client, module: &str, entry: &str, input: Vec<u8>) -> Result<(u64, Vec<u8>)> {
+/// Runs a read-only view through the node and decodes its output: unproven bytes, so at most a
+/// call's output limit and exactly one value.
+pub(crate) fn query<T: BorshDeserialize>(
+    client: &Client,
+    module: &str,
+    entry: &str,
+    input: Vec<u8>,
+) -> Result<(u64, T)> {
     let out = client.call("contract_query", json!([module, entry, format!("0x{}", hex::encode(input))]))?;
-    Ok((out["height"].as_u64().context("height")?, unhex(&out["output"])?))
+    let output = tao_codec::decode(&unhex(&out["output"])?, limits::MAX_OUTPUT_BYTES as usize)?;
+    Ok((out["height"].as_u64().context("height")?, output))
 }
 
 /// An amount of alpha, shown like TAO with its own sign.
@@ -220,7 +229,7 @@ fn verified_pool(client: &Client, netuid: NetUid) -> Result<(u64, SubnetPool)> {
     let got = client.call("pool_get", json!([netuid]))?;
     let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid))?;
     let pool = match value {
-        Some(bytes) => borsh::from_slice(&bytes)?,
+        Some(bytes) => tao_codec::decode(&bytes, limits::MAX_VALUE_BYTES as usize)?,
         None if netuid == pools::ROOT => SubnetPool::default(),
         None => bail!("subnet {netuid} has no pool at #{height}"),
     };
@@ -276,8 +285,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Create { wallet, hotkey, name, url, common } => {
             let client = Client::new(&url)?;
             let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
-            let (_, cost) = query(&client, "subnets", "entry_lock_cost", Vec::new())?;
-            let cost: u64 = borsh::from_slice(&cost)?;
+            let (_, cost): (_, u64) = query(&client, "subnets", "entry_lock_cost", Vec::new())?;
             wallet::confirm(
                 &format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost)),
                 &common,
@@ -288,7 +296,8 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let mut status =
                 submit(&client, &key, "subnets", "entry_register_network", args, FEE_LIMIT, common.json)?;
             if let Ok(data) = event(&status, b"network_registered") {
-                let (netuid, _, locked): (NetUid, Address, u64) = borsh::from_slice(&data)?;
+                let (netuid, _, locked): (NetUid, Address, u64) =
+                    tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
                 status["netuid"] = json!(netuid);
                 status["locked"] = json!(locked);
                 if !common.json {
@@ -309,7 +318,8 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let mut status =
                 submit(&client, &key, "neurons", "entry_burned_register", args, FEE_LIMIT, common.json)?;
             if let Ok(data) = event(&status, b"neuron_registered") {
-                let (_, uid, _, price): (NetUid, Uid, Address, u64) = borsh::from_slice(&data)?;
+                let (_, uid, _, price): (NetUid, Uid, Address, u64) =
+                    tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
                 status["uid"] = json!(uid);
                 status["burned"] = json!(price);
                 if !common.json {
@@ -336,9 +346,8 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             Ok(finish(&status, common.json, "subnet set"))
         }
         SubnetCommand::Show { netuid, url, common } => {
-            let (height, out) =
+            let (height, (info, values)): (_, (SubnetInfo, Vec<u64>)) =
                 query(&Client::new(&url)?, "subnets", "entry_query", borsh::to_vec(&netuid)?)?;
-            let (info, values): (SubnetInfo, Vec<u64>) = borsh::from_slice(&out)?;
             let params: serde_json::Map<String, Value> =
                 PARAMS.iter().zip(&values).map(|(p, v)| (p.name.to_string(), json!(v))).collect();
             if common.json {
@@ -378,8 +387,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
 
 /// Every subnet, from the node's head state: `(height, subnets)`.
 pub(crate) fn subnets(client: &Client) -> Result<(u64, Vec<tao_contract_subnets::Listed>)> {
-    let (height, out) = query(client, "subnets", "entry_list", Vec::new())?;
-    Ok((height, borsh::from_slice(&out)?))
+    query(client, "subnets", "entry_list", Vec::new())
 }
 
 fn list(client: &Client, common: &Common) -> Result<ExitCode> {
@@ -413,19 +421,19 @@ fn list(client: &Client, common: &Common) -> Result<ExitCode> {
 /// A subnet's registered neurons: `(uid, hotkey)`.
 pub(crate) fn neurons(client: &Client, netuid: NetUid) -> Result<Vec<(Uid, Address)>> {
     type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
-    let (_, out) = query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
-    let (_, rows): (u64, Vec<Row>) = borsh::from_slice(&out)?;
+    let (_, (_, rows)): (_, (u64, Vec<Row>)) =
+        query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
     Ok(rows.into_iter().map(|(uid, n, _)| (uid, n.hotkey)).collect())
 }
 
 fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {
     type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
-    let (height, out) = query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
-    let (price, rows): (u64, Vec<Row>) = borsh::from_slice(&out)?;
+    let (height, (price, rows)): (_, (u64, Vec<Row>)) =
+        query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
     let mut neurons = Vec::new();
     for (uid, neuron, _) in rows {
-        let (_, scores) = query(client, "incentive", "entry_query", borsh::to_vec(&(netuid, uid))?)?;
-        let (s, bonds): (tao_contract_incentive::Scores, Vec<(Uid, u16)>) = borsh::from_slice(&scores)?;
+        let (_, (s, bonds)): (_, (tao_contract_incentive::Scores, Vec<(Uid, u16)>)) =
+            query(client, "incentive", "entry_query", borsh::to_vec(&(netuid, uid))?)?;
         neurons.push(json!({
             "uid": uid, "hotkey": neuron.hotkey, "registered_at": neuron.registered_at, "active": s.active,
             "stake_weight": s.stake_weight, "consensus": s.consensus, "incentive": s.incentive, "dividends": s.dividends,
@@ -477,9 +485,8 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
         }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
-            let (height, out) =
+            let (height, positions): (_, Vec<(Address, NetUid, u64)>) =
                 query(&Client::new(&url)?, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
-            let positions: Vec<(Address, NetUid, u64)> = borsh::from_slice(&out)?;
             if common.json {
                 let list: Vec<Value> =
                     positions.iter().map(|(h, n, s)| json!({"hotkey": h, "netuid": n, "stake": s})).collect();

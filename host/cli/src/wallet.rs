@@ -472,8 +472,8 @@ fn overview(client: &Client, name: &str, common: &Common) -> Result<()> {
             listed.iter().find(|l| l.netuid == netuid).map_or(0, |l| l.price)
         }
     };
-    let (_, out) = query(client, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
-    let positions: Vec<(Address, u16, u64)> = borsh::from_slice(&out)?;
+    let (_, positions): (_, Vec<(Address, u16, u64)>) =
+        query(client, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
     let value = |netuid: u16, stake: u64| {
         (u128::from(stake) * u128::from(price_of(netuid)) / u128::from(tao_types::RAO_PER_TAO)) as u64
     };

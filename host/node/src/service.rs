@@ -290,6 +290,7 @@ impl Node {
             caller: tao_chain::QUERY_CALLER,
             block_height: head.height,
             block_time_ms: head.time_ms,
+            ..Default::default()
         };
         let exec = self.executor.query(Arc::new(self.view()), module, entry, input, context)?;
         let result = match exec.outcome {

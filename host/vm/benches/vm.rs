@@ -160,7 +160,7 @@ fn stake_benches(c: &mut Criterion, vm: &Vm) {
         std::fs::read(target.join("wasm32-unknown-unknown/contract/tao_contract_staking.wasm")).unwrap();
     let module = vm.prepare(&vm.admit(&code, CodeClass::Uploaded).unwrap()).unwrap();
     let storage = Arc::new(MemoryStorage(state.storage.clone()));
-    let ctx = CallContext { caller: tao_sdk::Address([2; 20]), block_height: 2, block_time_ms: 0 };
+    let ctx = CallContext { caller: tao_sdk::Address([2; 20]), block_height: 2, ..CallContext::default() };
     let wasm = vm.call(&module, "entry_add_stake", &args, ctx, storage.clone(), 1 << 32).unwrap();
     assert!(wasm.outcome.is_ok(), "{:?}", wasm.outcome);
     let mut group = c.benchmark_group("stake");

@@ -2,20 +2,21 @@
 //!
 //! Order: size, then one pass that validates with an explicit feature allow-list and applies the
 //! static limits (memory, table, functions, locals, body size, imports against the ABI, exports,
-//! no start function, no floats in uploaded code). A module that passes is instrumented with the
+//! no start function, no float types or operators in uploaded code). A module that passes is instrumented with the
 //! deterministic stack limit (see [`crate::instrument`]) and only then handed to the compiler.
 
 use tao_abi::{ABI_VERSION_EXPORT, IMPORT_MODULE, MEMORY_EXPORT, ValType as AbiType, imports};
 use tao_types::Hash;
 use wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType, ValidPayload,
-    Validator, WasmFeatures,
+    BlockType, CompositeInnerType, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType,
+    ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::instrument::{self, STACK_EXPORT};
 
 /// Proposals a module may use. Everything else (SIMD, threads, multi-memory, memory64, tail calls,
-/// exceptions, GC, ...) fails validation. Float operators are further refused for uploaded code.
+/// exceptions, GC, ...) fails validation. Float types and operators are further refused for uploaded
+/// code.
 pub const FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
     .union(WasmFeatures::SIGN_EXTENSION)
@@ -77,10 +78,10 @@ impl Limits {
     };
 }
 
-/// Where code comes from, which decides whether float operators are allowed.
+/// Where code comes from, which decides whether floats are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeClass {
-    /// Uploaded by a user: float operators are refused.
+    /// Uploaded by a user: float types and operators are refused.
     Uploaded,
     /// Built into the chain (genesis or governance): floats allowed, NaNs canonicalized by the
     /// engine so results are still identical on every machine.
@@ -189,6 +190,15 @@ pub enum AdmissionError {
         /// Byte offset in the module.
         offset: usize,
     },
+    /// A float value type in uploaded code, where no float operator need appear: a float could
+    /// still be passed, stored or returned (and its NaN bits observed).
+    #[error("{ty} in {place}; uploaded code may not use floats")]
+    FloatType {
+        /// `f32` or `f64`.
+        ty: &'static str,
+        /// Where it is declared.
+        place: FloatPlace,
+    },
     /// An operator the host forbids (table mutation, reference instructions).
     #[error("instruction {op} in function {function} is not allowed")]
     ForbiddenInstruction {
@@ -197,6 +207,37 @@ pub enum AdmissionError {
         /// Function index.
         function: u32,
     },
+}
+
+/// Where admission found a float value type (see [`AdmissionError::FloatType`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatPlace {
+    /// A parameter or result of a function type, by type index.
+    Type(u32),
+    /// A global's type (so also its initializer, which validation makes the same type).
+    Global(u32),
+    /// The locals of a function, by function index.
+    Locals(u32),
+    /// The type of a block, loop, `if` or typed `select`.
+    Block {
+        /// Function index.
+        function: u32,
+        /// Byte offset in the module.
+        offset: usize,
+    },
+}
+
+impl core::fmt::Display for FloatPlace {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FloatPlace::Type(index) => write!(f, "type {index}"),
+            FloatPlace::Global(index) => write!(f, "global {index}"),
+            FloatPlace::Locals(function) => write!(f, "the locals of function {function}"),
+            FloatPlace::Block { function, offset } => {
+                write!(f, "a block type in function {function} (offset {offset})")
+            }
+        }
+    }
 }
 
 /// What admission found: the figures `tao module check` reports.
@@ -286,7 +327,7 @@ pub fn admit(bytes: &[u8], class: CodeClass, limits: &Limits) -> Result<Admitted
             let units = check_body(&mut validator, &body, index, class, limits, &mut report)?;
             facts.frame_units.push(units);
         }
-        check_section(&payload, limits, &mut facts, &mut report)?;
+        check_section(&payload, class, limits, &mut facts, &mut report)?;
     }
     if facts.memories != 1 {
         return Err(AdmissionError::BadMemory);
@@ -307,6 +348,7 @@ pub fn admit(bytes: &[u8], class: CodeClass, limits: &Limits) -> Result<Admitted
 
 fn check_section(
     payload: &Payload<'_>,
+    class: CodeClass,
     limits: &Limits,
     facts: &mut ModuleFacts,
     report: &mut AdmissionReport,
@@ -322,6 +364,8 @@ fn check_section(
                     };
                     too_many("parameters", func.params().len() as u64, limits.max_params)?;
                     too_many("results", func.results().len() as u64, limits.max_results)?;
+                    let place = FloatPlace::Type(facts.types.len() as u32);
+                    refuse_float_types(class, func.params().iter().chain(func.results()).copied(), place)?;
                     facts.types.push(Some(func));
                 }
             }
@@ -374,6 +418,10 @@ fn check_section(
         Payload::GlobalSection(reader) => {
             too_many("globals", reader.count(), limits.max_globals)?;
             facts.globals = reader.count();
+            for (index, global) in reader.clone().into_iter().enumerate() {
+                let ty = global.map_err(invalid)?.ty.content_type;
+                refuse_float_types(class, [ty], FloatPlace::Global(index as u32))?;
+            }
         }
         Payload::ExportSection(reader) => {
             too_many("exports", reader.count(), limits.max_exports)?;
@@ -486,7 +534,8 @@ fn check_export(
 }
 
 /// Validates one body operator by operator, applies the body limits and the float and forbidden
-/// operator rules, and returns the function's frame cost in stack units.
+/// operator rules (float locals and block types included), and returns the function's frame cost
+/// in stack units.
 fn check_body(
     validator: &mut wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     body: &wasmparser::FunctionBody<'_>,
@@ -504,6 +553,7 @@ fn check_body(
         let (count, ty) = group.map_err(invalid)?;
         locals = locals.saturating_add(count);
         too_many("locals", locals, limits.max_locals)?;
+        refuse_float_types(class, [ty], FloatPlace::Locals(index))?;
         validator.define_locals(0, count, ty).map_err(invalid)?;
     }
     let mut reader = body.get_operators_reader().map_err(invalid)?;
@@ -513,6 +563,7 @@ fn check_body(
         if class == CodeClass::Uploaded && is_float_op(&op) {
             return Err(AdmissionError::FloatInstruction { function: index, offset });
         }
+        refuse_float_types(class, inline_type(&op), FloatPlace::Block { function: index, offset })?;
         if is_forbidden_op(&op) {
             let name = format!("{op:?}");
             let name = name.split([' ', '{']).next().unwrap_or_default().to_string();
@@ -526,6 +577,35 @@ fn check_body(
     report.max_body_bytes = report.max_body_bytes.max(size);
     let params = validator.len_locals().saturating_sub(locals);
     Ok(instrument::frame_units(params, locals, max_height))
+}
+
+/// Refuses a float among `types` when the code is uploaded, naming `place`.
+fn refuse_float_types(
+    class: CodeClass,
+    types: impl IntoIterator<Item = ValType>,
+    place: FloatPlace,
+) -> Result<(), AdmissionError> {
+    if class == CodeClass::System {
+        return Ok(());
+    }
+    let float = types.into_iter().find_map(|ty| match ty {
+        ValType::F32 => Some("f32"),
+        ValType::F64 => Some("f64"),
+        _ => None,
+    });
+    float.map_or(Ok(()), |ty| Err(AdmissionError::FloatType { ty, place }))
+}
+
+/// The value type an operator spells inline: a block, loop or `if` result, or a typed `select`.
+/// (Block types that name a function type are checked with the type section.)
+fn inline_type(op: &Operator<'_>) -> Option<ValType> {
+    match op {
+        Operator::Block { blockty: BlockType::Type(ty) }
+        | Operator::Loop { blockty: BlockType::Type(ty) }
+        | Operator::If { blockty: BlockType::Type(ty) }
+        | Operator::TypedSelect { ty } => Some(*ty),
+        _ => None,
+    }
 }
 
 /// Table mutation and reference instructions: the only table is a fixed function table.

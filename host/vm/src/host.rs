@@ -5,15 +5,16 @@
 
 use std::sync::Arc;
 
-use tao_abi::{ABSENT, Event, IterEntry, imports, limits};
+use tao_abi::{ABSENT, Event, IterEntry, access, imports, limits};
 use tao_types::Address;
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
 use crate::gas::GasSchedule;
-use crate::outcome::HostError;
+use crate::outcome::{HostError, Outcome, VmFault};
 use crate::storage::Overlay;
+use crate::{SystemModules, instrument};
 
-/// Who is calling and in which block.
+/// Who is calling, in which block, and what the running code may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CallContext {
     /// The account that made the call.
@@ -22,14 +23,60 @@ pub struct CallContext {
     pub block_height: u64,
     /// Its timestamp in unix milliseconds (from the header, never the clock).
     pub block_time_ms: u64,
+    /// The state the running code may read and write (`tao_abi::access`).
+    pub access: Access,
+}
+
+/// The capability of the running code over state, enforced on every storage call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// A system module: reads everything, writes all but the chain's and contracts' state.
+    #[default]
+    System,
+    /// An uploaded contract at this address: touches only its own namespace, and reaches the
+    /// rest through `call_system`.
+    Contract(Address),
+    /// Reads everything, writes nothing (incentive modules, queries).
+    ReadOnly,
+}
+
+/// A storage operation, as access refusals name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageOp {
+    /// `storage_get`.
+    Read,
+    /// `storage_set`.
+    Write,
+    /// `storage_remove`.
+    Remove,
+    /// `storage_iter`.
+    Iterate,
+}
+
+impl Access {
+    /// Whether code with this access may do `op` on `key` (for iteration: on every key under
+    /// the prefix `key`).
+    pub fn allows(&self, op: StorageOp, key: &[u8]) -> bool {
+        let writes = matches!(op, StorageOp::Write | StorageOp::Remove);
+        match self {
+            Access::System => !writes || access::system_may_write(key),
+            Access::Contract(address) => key.starts_with(&access::contract_prefix(address)),
+            Access::ReadOnly => !writes,
+        }
+    }
 }
 
 /// Why a host function ended the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Stop {
     OutOfGas,
     Abort(String),
     Host(HostError),
+    /// A nested `call_system` ended this way; the whole call ends with it.
+    Nested(Outcome),
+    /// The node could not run a nested call (no instance slot, say): a node fault.
+    Fault(VmFault),
 }
 
 struct Cursor {
@@ -51,6 +98,10 @@ pub(crate) struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) stop: Option<Stop>,
     pub(crate) limits: StoreLimits,
+    /// The account of the running code (`self_address`).
+    pub(crate) self_address: Address,
+    /// The system modules a contract may call, by name; `None` outside transactions.
+    pub(crate) systems: Option<Arc<SystemModules>>,
 }
 
 impl HostState {
@@ -60,6 +111,8 @@ impl HostState {
         input: Vec<u8>,
         overlay: Overlay,
         limits: StoreLimits,
+        self_address: Address,
+        systems: Option<Arc<SystemModules>>,
     ) -> Self {
         HostState {
             gas,
@@ -73,6 +126,8 @@ impl HostState {
             memory: None,
             stop: None,
             limits,
+            self_address,
+            systems,
         }
     }
 }
@@ -197,6 +252,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             charge(&mut c, g.host_call + g.storage_read)?;
             let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
             charge(&mut c, g.storage_read_per_byte.saturating_mul(key.len() as u64))?;
+            guard(&mut c, StorageOp::Read, &key)?;
             match c.data().overlay.get(&key) {
                 Some(value) => {
                     charge(&mut c, g.storage_read_per_byte.saturating_mul(value.len() as u64))?;
@@ -216,6 +272,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let value_len = length(&mut c, vl, limits::MAX_VALUE_BYTES, "value")?;
             charge(&mut c, g.storage_write_per_byte.saturating_mul((key_len + value_len) as u64))?;
             let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
+            guard(&mut c, StorageOp::Write, &key)?;
             let value = read_bounded(&mut c, vp, vl, limits::MAX_VALUE_BYTES, "value")?;
             put(&mut c, key, Some(value))
         },
@@ -227,6 +284,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let g = gas(&c);
             charge(&mut c, g.host_call + g.storage_remove)?;
             let key = read_bounded(&mut c, kp, kl, limits::MAX_KEY_BYTES, "key")?;
+            guard(&mut c, StorageOp::Remove, &key)?;
             let existed = c.data().overlay.get(&key).is_some();
             put(&mut c, key, None)?;
             Ok(i32::from(existed))
@@ -242,6 +300,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 return fail(&mut c, HostError::TooManyIterators);
             }
             let prefix = read_bounded(&mut c, pp, pl, limits::MAX_KEY_BYTES, "prefix")?;
+            guard(&mut c, StorageOp::Iterate, &prefix)?;
             let cursors = &mut c.data_mut().cursors;
             cursors.push(Cursor { prefix, last: None, done: false });
             Ok(cursors.len() as i32 - 1)
@@ -310,7 +369,120 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         let bytes = read_bounded(&mut c, ptr, len, limits::MAX_ABORT_BYTES, "abort message")?;
         stop(&mut c, Stop::Abort(String::from_utf8_lossy(&bytes).into_owned()))
     })?;
+    linker.func_wrap(m, imports::SELF_ADDRESS.name, |mut c: Ctx<'_>, ptr: i32| -> HostResult<()> {
+        let g = gas(&c);
+        charge(&mut c, g.host_call + g.copy(20))?;
+        let own = c.data().self_address;
+        write(&mut c, ptr, &own.0)
+    })?;
+    linker.func_wrap(
+        m,
+        imports::CALL_SYSTEM.name,
+        |mut c: Ctx<'_>, mp: i32, ml: i32, ep: i32, el: i32, ip: i32, il: i32| -> HostResult<i32> {
+            let g = gas(&c);
+            charge(&mut c, g.host_call.saturating_add(g.call_base))?;
+            let module = read_bounded(&mut c, mp, ml, limits::MAX_MODULE_NAME_BYTES, "module name")?;
+            let entry = read_bounded(&mut c, ep, el, limits::MAX_ENTRY_NAME_BYTES, "entry name")?;
+            let input = read_bounded(&mut c, ip, il, limits::MAX_INPUT_BYTES, "input")?;
+            let module = String::from_utf8_lossy(&module).into_owned();
+            let entry = String::from_utf8_lossy(&entry).into_owned();
+            let output = call_system(&mut c, &module, &entry, input)?;
+            Ok(set_result(&mut c, output))
+        },
+    )?;
     Ok(())
+}
+
+/// Refuses a storage operation the running code's [`Access`] does not allow. The operation's
+/// gas is already charged: a refused attempt is not free.
+fn guard(caller: &mut Ctx<'_>, op: StorageOp, key: &[u8]) -> HostResult<()> {
+    if caller.data().context.access.allows(op, key) {
+        return Ok(());
+    }
+    fail(caller, HostError::AccessDenied { op, key: String::from_utf8_lossy(key).into_owned() })
+}
+
+/// What a call frame owns; swapped out while a nested system call runs on the same store.
+struct Frame {
+    context: CallContext,
+    self_address: Address,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    cursors: Vec<Cursor>,
+    memory: Option<Memory>,
+}
+
+impl Frame {
+    fn swap(self, state: &mut HostState) -> Frame {
+        Frame {
+            context: std::mem::replace(&mut state.context, self.context),
+            self_address: std::mem::replace(&mut state.self_address, self.self_address),
+            input: std::mem::replace(&mut state.input, self.input),
+            output: std::mem::replace(&mut state.output, self.output),
+            cursors: std::mem::replace(&mut state.cursors, self.cursors),
+            memory: std::mem::replace(&mut state.memory, self.memory),
+        }
+    }
+}
+
+/// Runs `entry` of system module `module` for the contract that is running: a fresh instance in
+/// the same store (same gas, same overlay, same events), as the contract's own account, with
+/// system access; the contract's stack budget carries over so the nesting stays within one
+/// deterministic stack limit. Only contracts may call, so nesting is one level deep and there is
+/// no re-entrancy. Returns the inner call's output; any failure ends the whole call.
+fn call_system(caller: &mut Ctx<'_>, module: &str, entry: &str, input: Vec<u8>) -> HostResult<Vec<u8>> {
+    let Access::Contract(contract) = caller.data().context.access else {
+        return fail(caller, HostError::NotAContract);
+    };
+    let prepared = caller.data().systems.as_ref().and_then(|systems| systems.get(module).cloned());
+    let Some(prepared) = prepared else { return fail(caller, HostError::NoSuchModule(module.into())) };
+    let used = stack_units(caller);
+    let instance = match prepared.pre.instantiate(&mut *caller) {
+        Ok(instance) => instance,
+        Err(e) => return stop(caller, Stop::Fault(VmFault::Instantiate(format!("{e:#}")))),
+    };
+    let func = match instance.get_typed_func::<(), ()>(&mut *caller, entry) {
+        Ok(func) if !entry.starts_with("__") => func,
+        _ => return stop(caller, Stop::Nested(Outcome::NoSuchEntry(entry.into()))),
+    };
+    if let Some(counter) = instance.get_global(&mut *caller, instrument::STACK_EXPORT) {
+        counter.set(&mut *caller, wasmtime::Val::I32(used))?;
+    }
+    let inner = Frame {
+        context: CallContext { caller: contract, access: Access::System, ..caller.data().context },
+        self_address: tao_abi::access::contract_address(&prepared.code_hash),
+        input,
+        output: Vec::new(),
+        cursors: Vec::new(),
+        memory: instance.get_memory(&mut *caller, tao_abi::MEMORY_EXPORT),
+    };
+    let outer = inner.swap(caller.data_mut());
+    let result = func.call(&mut *caller, ());
+    let inner = outer.swap(caller.data_mut());
+    match result {
+        Ok(()) => Ok(inner.output),
+        Err(error) => {
+            if caller.data().stop.is_none() {
+                let units = stack_units_of(caller, &instance);
+                let why = crate::classify_trap(&error, units).map_or_else(Stop::Fault, Stop::Nested);
+                caller.data_mut().stop = Some(why);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The stack units the running instance has used (its injected counter).
+fn stack_units(caller: &mut Ctx<'_>) -> i32 {
+    caller
+        .get_export(instrument::STACK_EXPORT)
+        .and_then(|e| e.into_global())
+        .and_then(|g| g.get(&mut *caller).i32())
+        .unwrap_or(0)
+}
+
+fn stack_units_of(caller: &mut Ctx<'_>, instance: &wasmtime::Instance) -> i32 {
+    instance.get_global(&mut *caller, instrument::STACK_EXPORT).and_then(|g| g.get(&mut *caller).i32()).unwrap_or(0)
 }
 
 /// Records a write, enforcing the write-set limit.

@@ -15,6 +15,7 @@ pub mod instrument;
 mod outcome;
 mod storage;
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use wasmtime::{
 
 pub use admission::{AdmissionError, AdmissionReport, Admitted, CodeClass, Limits};
 pub use gas::GasSchedule;
-pub use host::CallContext;
+pub use host::{Access, CallContext, StorageOp};
 pub use outcome::{Execution, HostError, Outcome, TrapKind, VmFault};
 pub use storage::{Layered, MemoryStorage, Storage, WriteSet};
 
@@ -65,6 +66,12 @@ pub struct Prepared {
     pub code_hash: Hash,
     pre: InstancePre<HostState>,
 }
+
+/// The system modules a contract may reach with `call_system`, by registered name.
+pub type SystemModules = BTreeMap<String, Prepared>;
+
+/// Instances one call may hold at once: the called code and one system module it calls.
+const INSTANCES_PER_CALL: usize = 2;
 
 /// One engine configured for determinism, with its linker and caches.
 pub struct Vm {
@@ -148,7 +155,8 @@ impl Vm {
     }
 
     /// Runs `entry` with `input` on a fresh instance. The call sees `storage` plus its own writes;
-    /// the returned writes are to be merged by the caller only when the outcome is `Ok`.
+    /// the returned writes are to be merged by the caller only when the outcome is `Ok`. The
+    /// code may touch only what `context.access` allows; no system module is reachable.
     pub fn call(
         &self,
         module: &Prepared,
@@ -157,6 +165,36 @@ impl Vm {
         context: CallContext,
         storage: Arc<dyn Storage + Send + Sync>,
         gas_limit: u64,
+    ) -> Result<Execution, VmFault> {
+        self.run(module, entry, input, context, storage, gas_limit, None)
+    }
+
+    /// [`Vm::call`] of an uploaded contract that may call the entry points of `systems`
+    /// (`call_system`), as its own account.
+    #[allow(clippy::too_many_arguments, reason = "one call's whole description, passed through")]
+    pub fn call_contract(
+        &self,
+        module: &Prepared,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+        storage: Arc<dyn Storage + Send + Sync>,
+        gas_limit: u64,
+        systems: Arc<SystemModules>,
+    ) -> Result<Execution, VmFault> {
+        self.run(module, entry, input, context, storage, gas_limit, Some(systems))
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one call's whole description, passed through")]
+    fn run(
+        &self,
+        module: &Prepared,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+        storage: Arc<dyn Storage + Send + Sync>,
+        gas_limit: u64,
+        systems: Option<Arc<SystemModules>>,
     ) -> Result<Execution, VmFault> {
         if gas_limit < self.gas.call_base {
             return Ok(Execution::failed(Outcome::OutOfGas, gas_limit));
@@ -172,13 +210,15 @@ impl Vm {
         let limits = StoreLimitsBuilder::new()
             .memory_size((self.limits.max_memory_pages * PAGE_BYTES) as usize)
             .table_elements(self.limits.max_table_elements as usize)
-            .instances(1)
-            .tables(1)
-            .memories(1)
+            .instances(INSTANCES_PER_CALL)
+            .tables(INSTANCES_PER_CALL)
+            .memories(INSTANCES_PER_CALL)
             .trap_on_grow_failure(false)
             .build();
+        let self_address = tao_abi::access::contract_address(&module.code_hash);
+        let overlay = storage::Overlay::new(storage);
         let state =
-            HostState::new(self.gas.clone(), context, input.to_vec(), storage::Overlay::new(storage), limits);
+            HostState::new(self.gas.clone(), context, input.to_vec(), overlay, limits, self_address, systems);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_fuel(gas_limit - self.gas.call_base).map_err(|e| VmFault::Config(e.to_string()))?;
@@ -223,18 +263,27 @@ fn classify(
     error: wasmtime::Error,
 ) -> Result<Outcome, VmFault> {
     if let Some(stop) = store.data_mut().stop.take() {
-        return Ok(match stop {
-            Stop::OutOfGas => Outcome::OutOfGas,
-            Stop::Abort(message) => Outcome::Abort(message),
-            Stop::Host(e) => Outcome::HostError(e),
-        });
+        return match stop {
+            Stop::OutOfGas => Ok(Outcome::OutOfGas),
+            Stop::Abort(message) => Ok(Outcome::Abort(message)),
+            Stop::Host(e) => Ok(Outcome::HostError(e)),
+            Stop::Nested(outcome) => Ok(outcome),
+            Stop::Fault(fault) => Err(fault),
+        };
     }
+    let units = instance.get_global(&mut *store, instrument::STACK_EXPORT).and_then(|g| g.get(&mut *store).i32());
+    classify_trap(&error, units.unwrap_or(0))
+}
+
+/// The outcome of a trap out of an instance whose stack counter reads `stack_units`, or the
+/// node fault it reveals.
+pub(crate) fn classify_trap(error: &wasmtime::Error, stack_units: i32) -> Result<Outcome, VmFault> {
     let Some(trap) = error.downcast_ref::<Trap>() else {
         return Err(VmFault::Instantiate(format!("{error:#}")));
     };
     Ok(match trap {
         Trap::OutOfFuel => Outcome::OutOfGas,
-        Trap::UnreachableCodeReached if stack_exhausted(store, instance) => Outcome::StackLimit,
+        Trap::UnreachableCodeReached if stack_units as u32 > instrument::MAX_STACK_UNITS => Outcome::StackLimit,
         Trap::UnreachableCodeReached => Outcome::Trap(TrapKind::Unreachable),
         Trap::MemoryOutOfBounds => Outcome::Trap(TrapKind::MemoryOutOfBounds),
         Trap::IntegerDivisionByZero => Outcome::Trap(TrapKind::DivisionByZero),
@@ -246,14 +295,6 @@ fn classify(
         Trap::StackOverflow => return Err(VmFault::NativeStackOverflow),
         other => Outcome::Trap(TrapKind::Other(other.to_string())),
     })
-}
-
-/// Whether the injected stack counter is past its budget (the trap came from the limit check).
-fn stack_exhausted(store: &mut Store<HostState>, instance: &wasmtime::Instance) -> bool {
-    instance
-        .get_global(&mut *store, instrument::STACK_EXPORT)
-        .and_then(|g| g.get(&mut *store).i32())
-        .is_some_and(|units| units as u32 > instrument::MAX_STACK_UNITS)
 }
 
 fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {

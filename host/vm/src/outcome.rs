@@ -101,6 +101,20 @@ pub enum HostError {
     /// The output was set larger than allowed.
     #[error("output too large")]
     OutputTooLarge,
+    /// The running code may not do this to this key (`tao_abi::access`).
+    #[error("access denied: {op:?} of `{key}` is outside what this code may touch")]
+    AccessDenied {
+        /// The operation refused.
+        op: crate::StorageOp,
+        /// The key (or iteration prefix), lossily as text.
+        key: String,
+    },
+    /// `call_system` from code that is not an uploaded contract.
+    #[error("only uploaded contracts may call system modules")]
+    NotAContract,
+    /// `call_system` named no registered system module.
+    #[error("no system module `{0}`")]
+    NoSuchModule(String),
 }
 
 /// Everything a call produced. On failure the writes, events and output are empty but the gas

@@ -43,6 +43,18 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
         CodeClass::Uploaded,
         Rejected("float instruction in function 2 (offset 86); uploaded code may not use floats"),
     ),
+    ("float_global.wat", CodeClass::Uploaded, Rejected("f64 in global 0; uploaded code may not use floats")),
+    (
+        "float_local.wat",
+        CodeClass::Uploaded,
+        Rejected("f32 in the locals of function 1; uploaded code may not use floats"),
+    ),
+    ("float_param.wat", CodeClass::Uploaded, Rejected("f64 in type 1; uploaded code may not use floats")),
+    (
+        "float_block.wat",
+        CodeClass::Uploaded,
+        Rejected("f64 in a block type in function 1 (offset 0); uploaded code may not use floats"),
+    ),
     ("unknown_import.wat", CodeClass::Uploaded, Rejected("unknown import env.read_file")),
     (
         "wrong_import_signature.wat",

@@ -96,7 +96,7 @@ proptest! {
         let (vm, prepared) = modules();
         let module = &prepared.iter().find(|(n, _)| *n == module_name).unwrap().1;
         let storage = std::sync::Arc::new(MemoryStorage(populated().storage));
-        let context = CallContext { caller: addr(caller), block_height: height, block_time_ms: 0 };
+        let context = CallContext { caller: addr(caller), block_height: height, ..CallContext::default() };
         let exec = vm.call(module, entry, &input, context, storage, 100_000_000).unwrap();
         prop_assert!(
             matches!(&exec.outcome, Outcome::Ok | Outcome::HostError(_)) || matches!(&exec.outcome, Outcome::Abort(m) if m != "contract panicked"),

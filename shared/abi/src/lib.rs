@@ -78,6 +78,16 @@ pub mod imports {
     pub const GAS_LEFT: ImportFn = ImportFn { name: "gas_left", params: &[], results: &[I64] };
     /// `abort(msg_ptr, msg_len)`: ends the call with a message; writes are discarded.
     pub const ABORT: ImportFn = ImportFn { name: "abort", params: &[I32, I32], results: &[] };
+    /// `self_address(ptr)`: writes the 20-byte account of the running code
+    /// ([`super::access::contract_address`] of its code hash). A contract holds TAO there.
+    pub const SELF_ADDRESS: ImportFn = ImportFn { name: "self_address", params: &[I32], results: &[] };
+    /// `call_system(module_ptr, module_len, entry_ptr, entry_len, input_ptr, input_len) -> len`:
+    /// uploaded code only. Runs entry point `entry` of system module `module` with `input`, as the
+    /// contract's own account (never the transaction's sender), on the same state and gas; its
+    /// output goes to the result buffer. A failure of the inner call ends the whole call with
+    /// the inner call's outcome.
+    pub const CALL_SYSTEM: ImportFn =
+        ImportFn { name: "call_system", params: &[I32, I32, I32, I32, I32, I32], results: &[I32] };
 
     /// Every import, in one list: admission accepts exactly these.
     pub const ALL: &[ImportFn] = &[
@@ -95,6 +105,8 @@ pub mod imports {
         BLOCK_TIME,
         GAS_LEFT,
         ABORT,
+        SELF_ADDRESS,
+        CALL_SYSTEM,
     ];
 
     /// Looks an import up by name.
@@ -110,6 +122,51 @@ pub const CODE_KEY_PREFIX: &[u8] = b"sys/code/";
 /// The state key prefix of the system modules' code hashes, followed by the module's name. The
 /// chain writes it (genesis, governance upgrades); contracts read it to check a module exists.
 pub const MODULE_KEY_PREFIX: &[u8] = b"sys/module/";
+
+/// Who may touch which state: the namespaces the host enforces on every storage call.
+///
+/// - The chain owns [`CHAIN_PREFIX`] (code, the module registry, nonces): no code writes it.
+/// - System modules (registered under [`MODULE_KEY_PREFIX`]) read everything and write the
+///   protocol's state: every key outside [`CHAIN_PREFIX`] and [`CONTRACT_PREFIX`].
+/// - An uploaded contract called by a transaction reads, writes, removes and iterates only under
+///   its own [`access::contract_prefix`]; it reaches anything else through
+///   [`imports::CALL_SYSTEM`], as its own account.
+/// - Incentive modules and queries read everything and write nothing.
+pub mod access {
+    use tao_types::{Address, Hash, keccak256};
+
+    /// Chain-owned state: code, the module registry, nonces.
+    pub const CHAIN_PREFIX: &[u8] = b"sys/";
+    /// Every uploaded contract's own state lives under this prefix.
+    pub const CONTRACT_PREFIX: &[u8] = b"contract/";
+    /// Domain of contract addresses, so no signing key can collide with one by construction.
+    const ADDRESS_DOMAIN: &[u8] = b"tao/contract-address/v1";
+
+    /// The account of code `code_hash`: where a contract holds TAO, and the caller system modules
+    /// see when it calls them. No private key exists for it.
+    pub fn contract_address(code_hash: &Hash) -> Address {
+        let digest = keccak256(&[ADDRESS_DOMAIN, &code_hash.0].concat());
+        let mut address = [0u8; 20];
+        address.copy_from_slice(&digest[12..]);
+        Address(address)
+    }
+
+    /// The state prefix a contract at `address` owns: `contract/<40 lowercase hex digits>/`.
+    pub fn contract_prefix(address: &Address) -> alloc::vec::Vec<u8> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut prefix = CONTRACT_PREFIX.to_vec();
+        for byte in address.0 {
+            prefix.extend([HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
+        }
+        prefix.push(b'/');
+        prefix
+    }
+
+    /// Whether system code may write `key`: everything but the chain's and contracts' state.
+    pub fn system_may_write(key: &[u8]) -> bool {
+        !key.starts_with(CHAIN_PREFIX) && !key.starts_with(CONTRACT_PREFIX)
+    }
+}
 
 /// Limits on data crossing the boundary. Checked by the host before copying or allocating.
 pub mod limits {
@@ -133,6 +190,10 @@ pub mod limits {
     pub const MAX_ABORT_BYTES: u32 = 1024;
     /// Most bytes (keys + values) one call may write.
     pub const MAX_WRITE_SET_BYTES: u32 = 1024 * 1024;
+    /// Longest system module name in a `call_system`.
+    pub const MAX_MODULE_NAME_BYTES: u32 = 64;
+    /// Longest entry point name in a `call_system`.
+    pub const MAX_ENTRY_NAME_BYTES: u32 = 128;
 }
 
 /// One storage entry as `storage_next` returns it.
@@ -175,6 +236,19 @@ mod tests {
             assert!(imports::ALL[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
             assert_eq!(imports::find(a.name), Some(a));
         }
+    }
+
+    #[test]
+    fn contract_namespaces_are_disjoint_from_the_protocol() {
+        let a = access::contract_address(&tao_types::Hash([1; 32]));
+        let b = access::contract_address(&tao_types::Hash([2; 32]));
+        assert_ne!(a, b);
+        let prefix = access::contract_prefix(&a);
+        assert!(prefix.starts_with(access::CONTRACT_PREFIX) && prefix.ends_with(b"/"));
+        assert_eq!(prefix.len(), access::CONTRACT_PREFIX.len() + 41);
+        assert!(!access::system_may_write(&prefix));
+        assert!(!access::system_may_write(b"sys/module/token"));
+        assert!(access::system_may_write(b"token/bal/x"));
     }
 
     proptest! {

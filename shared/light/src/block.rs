@@ -16,9 +16,9 @@ pub struct Header {
     pub time_ms: u64,
     /// Root of the state after this block.
     pub state_root: Hash,
-    /// Merkle root of the transaction hashes.
+    /// [`merkle_root`](crate::merkle_root) of the transaction hashes.
     pub txs_root: Hash,
-    /// Merkle root of the receipt hashes.
+    /// [`merkle_root`](crate::merkle_root) of the receipt hashes.
     pub receipts_root: Hash,
     /// Hash of the validator set that signs this block.
     pub validators_hash: Hash,
@@ -27,6 +27,9 @@ pub struct Header {
     /// Who proposed it.
     pub proposer: Address,
 }
+
+/// Encoded size of every header: six hashes, two `u64`s and an address, no collections.
+pub const MAX_HEADER_BYTES: usize = 6 * 32 + 2 * 8 + 20;
 
 impl Header {
     /// Keccak-256 of the borsh encoding: the block's identity.
@@ -71,29 +74,22 @@ pub struct Receipt {
     pub events: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// Most bytes of an encoded receipt. Its events are one call's, within the ABI's limits; a
+/// failure reason quotes at most the transaction's own bytes (a refused module's names) and the
+/// VM's wording; the rest is a hash and numbers.
+pub const MAX_RECEIPT_BYTES: usize = MAX_EVENTS_BYTES + tao_tx::MAX_TX_BYTES + 1024;
+
+/// The largest event list one call can emit, encoded.
+const MAX_EVENTS_BYTES: usize = {
+    use tao_abi::limits::{MAX_EVENT_DATA_BYTES, MAX_EVENTS, MAX_TOPIC_BYTES};
+    4 + MAX_EVENTS as usize * (4 + MAX_TOPIC_BYTES as usize + 4 + MAX_EVENT_DATA_BYTES as usize)
+};
+
 impl Receipt {
     /// Keccak-256 of the borsh encoding.
     pub fn hash(&self) -> Hash {
         Hash(keccak256(&borsh::to_vec(self).unwrap_or_default()))
     }
-}
-
-/// Binary Keccak Merkle root of `leaves` (an odd node is paired with itself); zero when empty.
-pub fn merkle_root(leaves: &[Hash]) -> Hash {
-    if leaves.is_empty() {
-        return Hash([0; 32]);
-    }
-    let mut level: Vec<Hash> = leaves.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| {
-                let right = pair.get(1).unwrap_or(&pair[0]);
-                Hash(keccak256(&[pair[0].0, right.0].concat()))
-            })
-            .collect();
-    }
-    level[0]
 }
 
 /// A validator: its key and voting power.
@@ -104,6 +100,10 @@ pub struct Validator {
     /// Voting power.
     pub power: u64,
 }
+
+/// Most validators in a set. A certificate names each signer at most once, so this also bounds
+/// its size.
+pub const MAX_VALIDATORS: usize = 1024;
 
 /// Hash of a validator set, as committed in headers.
 pub fn validators_hash(validators: &[Validator]) -> Hash {
@@ -126,6 +126,10 @@ pub struct Certificate {
     /// Index into the validator set and signature.
     pub signatures: Vec<(u32, Signature)>,
 }
+
+/// Most bytes of an encoded certificate: the header hash and one (index, 65-byte signature) pair
+/// per validator.
+pub const MAX_CERTIFICATE_BYTES: usize = 32 + 4 + MAX_VALIDATORS * (4 + 65);
 
 /// Why a certificate does not finalize a header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

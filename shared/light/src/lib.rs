@@ -4,11 +4,13 @@
 
 mod block;
 pub mod keys;
+mod merkle;
 
 pub use block::{
-    Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, Receipt, TxOutcome, Validator, merkle_root,
-    validators_hash,
+    Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES,
+    MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash,
 };
+pub use merkle::merkle_root;
 use tao_state::StateProof;
 
 /// Why a header or a value is not believed.

@@ -110,3 +110,35 @@ fn values_are_believed_only_with_a_proof_against_the_trusted_root() {
     let (absent, proof) = tree.get_with_proof(b"balance/bob", 0).unwrap();
     assert_eq!(client.verify(b"balance/bob", absent.as_deref(), &proof), Ok(()), "absence is proven too");
 }
+
+#[test]
+fn the_largest_headers_certificates_and_receipts_decode_within_their_limits() {
+    use tao_abi::limits::{MAX_EVENT_DATA_BYTES, MAX_EVENTS, MAX_TOPIC_BYTES};
+    let head = genesis();
+    let bytes = tao_codec::encode(&head);
+    assert_eq!(bytes.len(), MAX_HEADER_BYTES, "headers have one size");
+    assert_eq!(tao_codec::decode::<Header>(&bytes, MAX_HEADER_BYTES), Ok(head.clone()));
+
+    let signature = key(1).sign_hash(&[0; 32]);
+    let full = Certificate { header: head.hash(), signatures: vec![(0, signature); MAX_VALIDATORS] };
+    assert_eq!(tao_codec::encode(&full).len(), MAX_CERTIFICATE_BYTES);
+
+    let event = (vec![7; MAX_TOPIC_BYTES as usize], vec![8; MAX_EVENT_DATA_BYTES as usize]);
+    let receipt = Receipt {
+        tx: Hash([1; 32]),
+        outcome: TxOutcome::Ok,
+        fee: u64::MAX,
+        gas_used: u64::MAX,
+        events: vec![event; MAX_EVENTS as usize],
+    };
+    let bytes = tao_codec::encode(&receipt);
+    assert_eq!(tao_codec::decode::<Receipt>(&bytes, MAX_RECEIPT_BYTES), Ok(receipt));
+    let refused = Receipt {
+        tx: Hash([1; 32]),
+        outcome: TxOutcome::Failed("x".repeat(tao_tx::MAX_TX_BYTES)),
+        fee: 0,
+        gas_used: 0,
+        events: Vec::new(),
+    };
+    assert!(tao_codec::encode(&refused).len() < MAX_RECEIPT_BYTES);
+}

@@ -176,9 +176,7 @@ impl Chain {
         let list = block["receipts"].as_array().ok_or_else(|| crate::rpc::malformed("block", "receipts"))?;
         let mut receipts = Vec::with_capacity(list.len().min(tao_light::MAX_BLOCK_TXS));
         for r in list.iter().take(tao_light::MAX_BLOCK_TXS) {
-            let bytes = crate::rpc::unhex(&r["encoded"], "receipt")?;
-            receipts
-                .push(borsh::from_slice::<Receipt>(&bytes).map_err(|e| crate::rpc::malformed("receipt", e))?);
+            receipts.push(crate::rpc::decoded(&r["encoded"], "receipt", tao_light::MAX_RECEIPT_BYTES)?);
         }
         if merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()) != header.receipts_root {
             return Err(VerifyError::BadProof { what: format!("the receipts of block #{height}"), height });

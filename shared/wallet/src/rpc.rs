@@ -3,7 +3,7 @@
 //! checks it.
 
 use serde_json::{Value, json};
-use tao_light::{Certificate, Header, Validator};
+use tao_light::{Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator};
 use tao_types::Hash;
 
 use crate::VerifyError;
@@ -65,13 +65,15 @@ pub fn unhex(v: &Value, what: &str) -> Result<Vec<u8>, VerifyError> {
     hex::decode(s.trim_start_matches("0x")).map_err(|e| malformed(what, e))
 }
 
+/// The value encoded in a JSON `0x`-hex string field, at most `limit` bytes and nothing after it.
+pub(crate) fn decoded<T: borsh::BorshDeserialize>(v: &Value, what: &str, limit: usize) -> Result<T, VerifyError> {
+    tao_codec::decode(&unhex(v, what)?, limit).map_err(|e| malformed(what, e))
+}
+
 /// A header and its certificate from a `chain_header` reply (not yet believed).
 pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
-    let header: Header = borsh::from_slice(&unhex(&reply["header"]["encoded"], "header")?)
-        .map_err(|e| malformed("header", e))?;
-    let certificate: Certificate =
-        borsh::from_slice(&unhex(&reply["certificate"]["encoded"], "certificate")?)
-            .map_err(|e| malformed("certificate", e))?;
+    let header = decoded(&reply["header"]["encoded"], "header", MAX_HEADER_BYTES)?;
+    let certificate = decoded(&reply["certificate"]["encoded"], "certificate", MAX_CERTIFICATE_BYTES)?;
     Ok((header, certificate))
 }
 
@@ -85,7 +87,7 @@ pub fn chain_info(reply: &Value) -> Result<(u64, Hash, Vec<Validator>), VerifyEr
         .ok_or_else(|| malformed("chain_info", "genesis_hash"))?;
     let list = reply["validators"].as_array().ok_or_else(|| malformed("chain_info", "validators"))?;
     let mut validators = Vec::with_capacity(list.len());
-    for v in list.iter().take(1024) {
+    for v in list.iter().take(MAX_VALIDATORS) {
         let key: [u8; 33] = unhex(&v["key"], "validator key")?
             .try_into()
             .map_err(|_| malformed("validator key", "not 33 bytes"))?;

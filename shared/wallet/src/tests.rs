@@ -184,6 +184,22 @@ fn headers_need_the_trusted_validators() {
 }
 
 #[test]
+fn header_replies_decode_only_whole_values_within_their_limits() {
+    let f = funded();
+    let reply = |header: &[u8], certificate: &[u8]| {
+        json!({"header": {"encoded": hex0x(header)}, "certificate": {"encoded": hex0x(certificate)}})
+    };
+    let (header, certificate) = (borsh::to_vec(&f.block).unwrap(), borsh::to_vec(&f.certificate).unwrap());
+    assert_eq!(crate::rpc::header(&reply(&header, &certificate)), Ok((f.block.clone(), f.certificate.clone())));
+    let padded = [header.as_slice(), &[0]].concat();
+    let err = crate::rpc::header(&reply(&padded, &certificate)).unwrap_err();
+    assert!(matches!(&err, VerifyError::Malformed { what, .. } if what == "header"), "{err}");
+    let huge = vec![0; tao_light::MAX_CERTIFICATE_BYTES + 1];
+    let err = crate::rpc::header(&reply(&header, &huge)).unwrap_err();
+    assert!(matches!(&err, VerifyError::Malformed { what, why } if what == "certificate" && why.contains("limit")));
+}
+
+#[test]
 fn older_headers_are_believed_through_their_children() {
     let f = funded();
     let validators = f.validators.clone();
@@ -227,6 +243,13 @@ fn receipts_are_believed_through_the_receipts_root() {
         chain.receipt(&reply(&receipts), &Hash([3; 32])).unwrap().value,
         None,
         "proven not in the block"
+    );
+    let mut padded = reply(&receipts);
+    let bytes = padded["receipts"][0]["encoded"].as_str().unwrap().to_string();
+    padded["receipts"][0]["encoded"] = json!(format!("{bytes}00"));
+    assert!(
+        matches!(chain.receipt(&padded, &Hash([1; 32])), Err(VerifyError::Malformed { .. })),
+        "a trailing byte is refused"
     );
     let mut forged = receipts.clone();
     forged[1].outcome = TxOutcome::Ok;

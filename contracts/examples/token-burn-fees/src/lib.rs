@@ -9,8 +9,8 @@ use tao_contract_token::{SYSTEM, TokenError, burn};
 // The token's own entry points, exported unchanged next to the new `entry_charge_fee`.
 #[cfg(all(target_arch = "wasm32", feature = "export"))]
 use tao_contract_token::{
-    entry_burn, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle, entry_transfer,
-    entry_transfer_keep_alive,
+    entry_approve, entry_burn, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle,
+    entry_transfer, entry_transfer_from, entry_transfer_keep_alive,
 };
 use tao_sdk::{Address, Host};
 
@@ -39,7 +39,9 @@ tao_sdk::entry_points!(
     entry_query,
     entry_recycle,
     entry_burn,
-    entry_charge_fee
+    entry_charge_fee,
+    entry_approve,
+    entry_transfer_from
 );
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ pub fn differential_from(
             caller: addr(step.caller),
             block_height: step.height,
             block_time_ms: step.height * 12_000,
+            ..CallContext::default()
         };
         let got = call(vm, module, &mut storage, step.entry, &step.input, context, 50_000_000);
         let outcome = match &got.outcome {
