@@ -208,6 +208,15 @@ fn check_action(host: &mut impl Host, action: &Action) -> Result<(), GovError> {
             if host.get(&[tao_abi::CODE_KEY_PREFIX, &code.0].concat()).is_none() {
                 return Err(GovError::InvalidAction("the new code is not deployed"));
             }
+            let interface = tao_abi::interfaces::of(name)
+                .ok_or(GovError::InvalidAction("no interface for that module"))?;
+            let entries: Vec<String> = host
+                .get(&[tao_abi::ENTRIES_KEY_PREFIX, &code.0].concat())
+                .and_then(|bytes| tao_sdk::borsh::from_slice(&bytes).ok())
+                .unwrap_or_default();
+            if tao_abi::interfaces::missing(interface, &entries).is_some() {
+                return Err(GovError::InvalidAction("the new code lacks the module's interface"));
+            }
         }
     }
     Ok(())

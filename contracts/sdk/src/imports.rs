@@ -61,9 +61,15 @@ const fn matches_abi(abi: &ImportFn, name: &str, params: &[ValType], results: &[
 }
 
 macro_rules! results {
-    () => { [] };
-    (!) => { [] };
-    ($t:ty) => { [<$t as Lowered>::TYPE] };
+    () => {
+        []
+    };
+    (!) => {
+        []
+    };
+    ($t:ty) => {
+        [<$t as Lowered>::TYPE]
+    };
 }
 
 /// Declares the imports and asserts, at compile time, that they are exactly the ABI's.

@@ -90,7 +90,8 @@ pub trait Host {
     /// ABI's input limit, nothing left over).
     fn input_as<T: BorshDeserialize>(&mut self) -> Result<T, Error> {
         let bytes = self.input();
-        tao_codec::decode(&bytes, tao_abi::limits::MAX_INPUT_BYTES as usize).map_err(|_| Error::Decode("input"))
+        tao_codec::decode(&bytes, tao_abi::limits::MAX_INPUT_BYTES as usize)
+            .map_err(|_| Error::Decode("input"))
     }
 
     /// Encodes `value` as the output.

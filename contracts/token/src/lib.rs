@@ -170,7 +170,12 @@ pub fn allowance(host: &mut impl Host, owner: &Address, spender: &Address) -> Re
 /// `owner` lets `spender` (a contract, typically) move up to `amount` of its TAO; replaces any
 /// earlier allowance, and 0 revokes it. The only way code other than the owner's own signature
 /// moves an account's TAO.
-pub fn approve(host: &mut impl Host, owner: &Address, spender: &Address, amount: u64) -> Result<(), TokenError> {
+pub fn approve(
+    host: &mut impl Host,
+    owner: &Address,
+    spender: &Address,
+    amount: u64,
+) -> Result<(), TokenError> {
     if owner == spender {
         return Err(TokenError::SelfTransfer);
     }

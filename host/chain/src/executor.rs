@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use tao_contract_governance::Action;
 use tao_contract_token as token;
 use tao_crypto::ChainDomain;
 use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
 use tao_vm::{
-    Access, CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, SystemModules, Vm, WriteSet,
+    Access, CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, SystemModules, Vm,
+    WriteSet,
 };
 
 use crate::keys;
@@ -281,15 +283,8 @@ impl Executor {
             block_time_ms: time_ms,
             access: Access::System,
         };
-        self.activate_upgrades(&mut layered, height)?;
-        let mut events = Events::new();
-        for (module, entry) in BEGIN_BLOCK {
-            let exec = self.system_call(&mut layered, module, entry, &[], context)?;
-            events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
-            if *module == "incentive" {
-                events.extend(self.module_epochs(&mut layered, &exec.output, context)?);
-            }
-        }
+        let mut events = self.activate_upgrades(&mut layered, context)?;
+        events.extend(self.begin_block(&mut layered, context)?);
         let mut receipts = Vec::with_capacity(txs.len());
         for (index, signed) in txs.iter().enumerate() {
             receipts.push(self.apply_tx(&mut layered, index, signed, context)?);
@@ -300,18 +295,72 @@ impl Executor {
     }
 
     /// Applies the module upgrades governance scheduled for `height` before anything else runs
-    /// in that block, so the new code serves the whole block and every one after it.
-    fn activate_upgrades(&self, state: &mut Layered, height: u64) -> Result<(), ChainError> {
-        let Some(bytes) = state.get(&tao_contract_governance::upgrades_key(height)) else { return Ok(()) };
-        let due: Vec<(String, Hash)> = borsh::from_slice(&bytes).map_err(|e| ChainError::Hook {
+    /// in that block, so the new code serves the whole block and every one after it. Each is
+    /// checked again first ([`Executor::check_upgrade`]); one that fails leaves the old code in
+    /// place and an `upgrade_refused` event `(name, code, reason)` in the block.
+    fn activate_upgrades(&self, state: &mut Layered, context: CallContext) -> Result<Events, ChainError> {
+        let key = tao_contract_governance::upgrades_key(context.block_height);
+        let Some(bytes) = state.get(&key) else { return Ok(Events::new()) };
+        let due: Vec<(String, Hash)> = tao_codec::decode(&bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)
+            .map_err(|e| ChainError::Hook {
             module: "governance".into(),
             entry: "upgrades".into(),
             outcome: e.to_string(),
         })?;
+        let mut events = Events::new();
         for (name, code) in due {
-            state.writes.insert(keys::module(&name), Some(code.0.to_vec()));
+            match self.check_upgrade(state, &name, &code, context) {
+                Ok(()) => {
+                    state.writes.insert(keys::module(&name), Some(code.0.to_vec()));
+                }
+                Err(reason) => {
+                    let data = borsh::to_vec(&(name, code, reason)).unwrap_or_default();
+                    events.push((b"upgrade_refused".to_vec(), data));
+                }
+            }
         }
+        Ok(events)
+    }
+
+    /// Whether system module `name` may become code `code`: the code is deployed, passes
+    /// admission as system code, exports every entry point of the module's interface
+    /// (`tao_abi::interfaces`), and a dry run — this block's begin-block hooks and a fee charge,
+    /// on a throwaway copy of `state` with the new code — succeeds. Otherwise, why not.
+    pub fn check_upgrade(
+        &self,
+        state: &Layered,
+        name: &str,
+        code: &Hash,
+        context: CallContext,
+    ) -> Result<(), String> {
+        let interface =
+            tao_abi::interfaces::of(name).ok_or_else(|| format!("`{name}` is not a system module"))?;
+        let bytes = state.get(&keys::code(code)).ok_or_else(|| format!("code {code} is not deployed"))?;
+        let admitted =
+            self.vm.admit(&bytes, CodeClass::System).map_err(|e| format!("code {code} is refused: {e}"))?;
+        if let Some(entry) = tao_abi::interfaces::missing(interface, &admitted.report.entry_points) {
+            return Err(format!("code {code} lacks `{entry}` of the {name} interface"));
+        }
+        let mut trial = state.clone();
+        trial.writes.insert(keys::module(name), Some(code.0.to_vec()));
+        self.begin_block(&mut trial, context).map_err(|e| format!("dry run: {e}"))?;
+        let zero_fee = borsh::to_vec(&(token::SYSTEM, 0u64)).unwrap_or_default();
+        self.system_call(&mut trial, "token", "entry_charge_fee", &zero_fee, context)
+            .map_err(|e| format!("dry run: {e}"))?;
         Ok(())
+    }
+
+    /// The begin-block hooks in order, then the epochs of subnets' own modules; their events.
+    fn begin_block(&self, state: &mut Layered, context: CallContext) -> Result<Events, ChainError> {
+        let mut events = Events::new();
+        for (module, entry) in BEGIN_BLOCK {
+            let exec = self.system_call(state, module, entry, &[], context)?;
+            events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
+            if *module == "incentive" {
+                events.extend(self.module_epochs(state, &exec.output, context)?);
+            }
+        }
+        Ok(events)
     }
 
     /// Runs the epochs the incentive hook left to subnets' own modules: each module gets the
@@ -366,11 +415,14 @@ impl Executor {
         if method != b"deploy" {
             return (TxOutcome::Failed("the deploy target only has the method deploy".into()), Vec::new());
         }
-        if let Err(e) = self.vm.admit(code, CodeClass::Uploaded) {
-            return (TxOutcome::Failed(format!("module refused: {e}")), Vec::new());
-        }
-        let hash = Hash(tao_types::keccak256(code));
+        let admitted = match self.vm.admit(code, CodeClass::Uploaded) {
+            Ok(admitted) => admitted,
+            Err(e) => return (TxOutcome::Failed(format!("module refused: {e}")), Vec::new()),
+        };
+        let hash = admitted.code_hash;
         state.writes.insert(keys::code(&hash), Some(code.to_vec()));
+        let entries = borsh::to_vec(&admitted.report.entry_points).unwrap_or_default();
+        state.writes.insert(keys::entries(&hash), Some(entries));
         (TxOutcome::Ok, vec![(b"code_deployed".to_vec(), hash.0.to_vec())])
     }
 
@@ -413,7 +465,13 @@ impl Executor {
         };
         let events = exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())).collect();
         if exec.outcome.is_ok() {
-            state.apply(&exec.writes);
+            let mut after = state.clone();
+            after.apply(&exec.writes);
+            let next = CallContext { block_height: context.block_height.saturating_add(1), ..context };
+            if let Err(reason) = self.check_proposed_upgrade(&after, &tx.call, next) {
+                return Ok(receipt(TxOutcome::Failed(reason), exec.gas_used, Vec::new()));
+            }
+            *state = after;
             return Ok(receipt(TxOutcome::Ok, exec.gas_used, events));
         }
         Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()))
@@ -421,6 +479,25 @@ impl Executor {
 }
 
 impl Executor {
+    /// A transaction proposing a module upgrade is refused at once when the upgrade would be
+    /// refused at activation (the same [`Executor::check_upgrade`], dry run on the next block).
+    fn check_proposed_upgrade(
+        &self,
+        state: &Layered,
+        call: &tao_tx::Call,
+        next: CallContext,
+    ) -> Result<(), String> {
+        let Some(governance) = Self::system_hash(state, "governance") else { return Ok(()) };
+        if call.contract != governance || call.method[..] != b"entry_propose"[..] {
+            return Ok(());
+        }
+        let limit = tao_abi::limits::MAX_INPUT_BYTES as usize;
+        let Ok(Action::UpgradeModule { name, code }) = tao_codec::decode::<Action>(&call.args, limit) else {
+            return Ok(());
+        };
+        self.check_upgrade(state, &name, &code, next).map_err(|reason| format!("upgrade refused: {reason}"))
+    }
+
     /// Runs a transaction's call: a registered system module with system access, any other
     /// deployed code as an uploaded contract boxed into its own namespace (it reaches the
     /// protocol only through the system modules' entry points, as its own account). `None`

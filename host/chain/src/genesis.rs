@@ -63,13 +63,12 @@ impl Genesis {
         }
         let placeholder = ChainDomain { chain_id: self.chain_id, genesis_hash: Hash([0; 32]) };
         let executor = Executor::new(vm, placeholder);
-        let context =
-            CallContext {
-                caller: tao_contract_token::SYSTEM,
-                block_height: 0,
-                block_time_ms: self.time_ms,
-                access: tao_vm::Access::System,
-            };
+        let context = CallContext {
+            caller: tao_contract_token::SYSTEM,
+            block_height: 0,
+            block_time_ms: self.time_ms,
+            access: tao_vm::Access::System,
+        };
         let balances = borsh::to_vec(&self.balances).unwrap_or_default();
         executor.system_call(&mut state, "token", "entry_genesis", &balances, context)?;
         for call in &self.calls {

@@ -21,6 +21,7 @@ fn module_code(name: &str) -> Vec<u8> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let name = name.replace('-', "_");
     let path = target.join(format!("wasm32-unknown-unknown/contract/tao_contract_{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask contracts`", path.display()))
 }
@@ -67,19 +68,52 @@ impl Chain {
 
     fn transfer(&self, from: u8, nonce: u64, to: Address, amount: u64) -> SignedTransaction {
         let args = borsh::to_vec(&TransferArgs { to, amount }).unwrap();
+        self.call(from, nonce, self.token(), "entry_transfer", args, TAO / 100)
+    }
+
+    /// `from`'s signed call of `method` of `contract` with raw `args`.
+    fn call(
+        &self,
+        from: u8,
+        nonce: u64,
+        contract: Hash,
+        method: &str,
+        args: Vec<u8>,
+        fee_limit: u64,
+    ) -> SignedTransaction {
         let call = Call {
-            contract: self.token(),
-            method: b"entry_transfer".to_vec().try_into().unwrap(),
+            contract,
+            method: method.as_bytes().to_vec().try_into().unwrap(),
             args: args.try_into().unwrap(),
         };
         let tx = Transaction {
             chain_id: 42,
             sender: key(from).address(),
             nonce,
-            fee_limit: Balance(TAO / 100),
+            fee_limit: Balance(fee_limit),
             call,
         };
         tx.sign(self.executor.domain(), &key(from))
+    }
+
+    /// Deploys the compiled contract `name` from `from`; its code hash.
+    fn deploy(&mut self, from: u8, nonce: u64, name: &str) -> Hash {
+        let code = module_code(name);
+        let tx = self.call(from, nonce, tao_chain::DEPLOY, "deploy", code.clone(), TAO);
+        let (_, receipts) = self.produce(vec![tx]).unwrap();
+        assert_eq!(receipts[0].outcome, TxOutcome::Ok, "{name}");
+        Hash(tao_types::keccak256(&code))
+    }
+
+    /// Every free balance on the chain, summed.
+    fn total_balances(&self) -> u64 {
+        let prefix = b"token/bal/";
+        self.state
+            .0
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| borsh::from_slice::<u64>(v).unwrap())
+            .sum()
     }
 
     fn balance(&self, who: &Address) -> u64 {
@@ -206,4 +240,231 @@ fn certificates_need_more_than_two_thirds_of_the_power() {
     assert_eq!(good.verify(&next, &c.validators), Err(CertificateError::WrongHeader));
     let others = vec![Validator { key: key(8).public_key(), power: 10 }];
     assert_eq!(good.verify(&header, &others), Err(CertificateError::WrongValidators));
+}
+
+/// An uploaded contract boxed into its namespace: every shape of reaching other code's state
+/// (the 5,000,000 τ `token/bal/` write of the original attack, staking, the chain's own `sys/`
+/// keys, another contract's namespace, a module deploying a module; removes, reads and
+/// iteration too; chain-only and other people's token entry points through `call_system`)
+/// fails with a typed outcome, charges its fee and changes no balance, while its own
+/// namespace works.
+#[test]
+fn uploaded_code_touches_only_its_own_namespace() {
+    let mut c = chain();
+    let alice = key(1).address();
+    let attacker = c.deploy(1, 0, "hostile-namespace-attacker");
+    let other = tao_sdk::contract_prefix(&tao_sdk::contract_address(&Hash([5; 32])));
+    let own = tao_sdk::contract_prefix(&tao_sdk::contract_address(&attacker));
+    let five_million = borsh::to_vec(&(5_000_000 * TAO)).unwrap();
+    let attacks: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "write",
+            borsh::to_vec(&(tao_contract_token::balance_key(&alice), five_million.clone())).unwrap(),
+            "access denied",
+        ),
+        ("write", borsh::to_vec(&(b"staking/anything".to_vec(), vec![1u8])).unwrap(), "access denied"),
+        ("write", borsh::to_vec(&(keys::module("token"), attacker.0.to_vec())).unwrap(), "access denied"),
+        (
+            "write",
+            borsh::to_vec(&(keys::code(&Hash([3; 32])), vec![0u8, 97, 115, 109])).unwrap(),
+            "access denied",
+        ),
+        (
+            "write",
+            borsh::to_vec(&([other.clone(), b"x".to_vec()].concat(), vec![1u8])).unwrap(),
+            "access denied",
+        ),
+        ("remove", borsh::to_vec(&tao_contract_token::balance_key(&alice)).unwrap(), "access denied"),
+        ("remove", borsh::to_vec(&keys::nonce(&alice)).unwrap(), "access denied"),
+        ("read", borsh::to_vec(&tao_contract_token::balance_key(&alice)).unwrap(), "access denied"),
+        ("iterate", borsh::to_vec(&b"token/".to_vec()).unwrap(), "access denied"),
+        ("iterate", borsh::to_vec(&Vec::<u8>::new()).unwrap(), "access denied"),
+        ("call", system_call("deploy", "deploy", vec![0u8]), "no system module `deploy`"),
+        (
+            "call",
+            system_call("token", "entry_charge_fee", borsh::to_vec(&(alice, TAO)).unwrap()),
+            "only the chain",
+        ),
+        (
+            "call",
+            system_call(
+                "token",
+                "entry_transfer_from",
+                borsh::to_vec(&(alice, own_address(&attacker), TAO)).unwrap(),
+            ),
+            "allowance exceeded",
+        ),
+        (
+            "call",
+            system_call(
+                "token",
+                "entry_transfer",
+                borsh::to_vec(&TransferArgs { to: alice, amount: TAO }).unwrap(),
+            ),
+            "insufficient balance",
+        ),
+        ("call", system_call("governance", "entry_on_block", Vec::<u8>::new()), "only the chain"),
+    ];
+    let before = (c.total_balances(), c.balance(&alice));
+    let mut fees = 0;
+    for (nonce, (entry, args, why)) in attacks.into_iter().enumerate() {
+        let tx = c.call(1, nonce as u64 + 1, attacker, entry, args, TAO / 10);
+        let (_, receipts) = c.produce(vec![tx]).unwrap();
+        fees += receipts[0].fee;
+        let TxOutcome::Failed(reason) = &receipts[0].outcome else {
+            panic!("{entry} succeeded: {:?}", receipts[0])
+        };
+        assert!(reason.contains(why), "{entry}: {reason}");
+        assert!(receipts[0].gas_used > 0, "a refused attempt is charged: {entry}");
+    }
+    assert_eq!((c.total_balances(), c.balance(&alice)), (before.0 - fees, before.1 - fees));
+    assert_eq!(c.state.get(&keys::module("token")), Some(c.token().0.to_vec()));
+
+    // Its own namespace is its own.
+    let mine = [own.clone(), b"note".to_vec()].concat();
+    let tx =
+        c.call(1, 16, attacker, "write", borsh::to_vec(&(mine.clone(), b"hi".to_vec())).unwrap(), TAO / 10);
+    let (_, receipts) = c.produce(vec![tx]).unwrap();
+    assert_eq!(receipts[0].outcome, TxOutcome::Ok);
+    assert_eq!(c.state.get(&mine), Some(b"hi".to_vec()));
+}
+
+/// The attacker's `call` input: `(module, entry, input)`.
+fn system_call(module: &str, entry: &str, input: Vec<u8>) -> Vec<u8> {
+    borsh::to_vec(&(module, entry, input)).unwrap()
+}
+
+fn own_address(code: &Hash) -> Address {
+    tao_sdk::contract_address(code)
+}
+
+/// The deposit-box example holds depositors' TAO in its own account and moves it only through
+/// the token module: approve, deposit, withdraw; the sum of balances and issuance move only by
+/// the fees, and nobody can take more than they approved or deposited.
+#[test]
+fn a_contract_moves_tao_only_through_the_token_module() {
+    let mut c = chain();
+    let alice = key(1).address();
+    let boxed = c.deploy(1, 0, "example-deposit-box");
+    let account = own_address(&boxed);
+    let issuance = |c: &Chain| {
+        let mut host = MemoryHost::new();
+        host.storage = c.state.0.clone();
+        tao_contract_token::issuance(&mut host).unwrap()
+    };
+    let (sum, issued) = (c.total_balances(), issuance(&c));
+    let token = c.token();
+    let txs = vec![
+        c.call(1, 1, boxed, "entry_deposit", borsh::to_vec(&(10 * TAO)).unwrap(), TAO / 10),
+        c.call(1, 2, token, "entry_approve", borsh::to_vec(&(account, 10 * TAO)).unwrap(), TAO / 10),
+        c.call(1, 3, boxed, "entry_deposit", borsh::to_vec(&(10 * TAO)).unwrap(), TAO / 10),
+        c.call(1, 4, boxed, "entry_withdraw", borsh::to_vec(&(11 * TAO)).unwrap(), TAO / 10),
+        c.call(1, 5, boxed, "entry_withdraw", borsh::to_vec(&(4 * TAO)).unwrap(), TAO / 10),
+    ];
+    let (_, receipts) = c.produce(txs).unwrap();
+    let outcomes: Vec<_> = receipts.iter().map(|r| matches!(r.outcome, TxOutcome::Ok)).collect();
+    assert_eq!(outcomes, [false, true, true, false, true], "{receipts:?}");
+    let fees: u64 = receipts.iter().map(|r| r.fee).sum();
+    assert_eq!(c.balance(&account), 6 * TAO);
+    assert_eq!(c.total_balances(), sum - fees, "TAO only moved, and fees were recycled");
+    assert_eq!(issuance(&c), issued - fees);
+    let deposit_key = [tao_sdk::contract_prefix(&account), b"deposit/".to_vec(), alice.0.to_vec()].concat();
+    assert_eq!(c.state.get(&deposit_key), Some(borsh::to_vec(&(6 * TAO)).unwrap()));
+}
+
+/// Schedules, as a passed proposal would have, the upgrade of `name` to `code` at `height`.
+fn schedule_upgrade(c: &mut Chain, height: u64, name: &str, code: Hash) {
+    let due = borsh::to_vec(&vec![(name.to_string(), code)]).unwrap();
+    c.state.0.insert(tao_contract_governance::upgrades_key(height), due);
+}
+
+fn propose_upgrade(c: &Chain, nonce: u64, name: &str, code: Hash) -> SignedTransaction {
+    let governance = Hash(c.state.get(&keys::module("governance")).unwrap().try_into().unwrap());
+    let action = tao_contract_governance::Action::UpgradeModule { name: name.into(), code };
+    c.call(1, nonce, governance, "entry_propose", borsh::to_vec(&action).unwrap(), TAO / 10)
+}
+
+/// Every token entry point exported, each trapping: the interface is there, the code is not.
+fn trapping_token() -> Vec<u8> {
+    let entries: String = tao_abi::interfaces::of("token")
+        .unwrap()
+        .iter()
+        .map(|e| format!("(func (export \"{e}\") unreachable)"))
+        .collect();
+    wat::parse_str(format!(
+        "(module (memory (export \"memory\") 1) (func (export \"tao_abi_v1\")) {entries})"
+    ))
+    .unwrap()
+}
+
+/// The upgrade that bricked the chain — `token` pointed at an incentive module — and one to code
+/// that has the interface but fails the dry run are refused when proposed, and again when they
+/// come due (as if scheduled before the code changed): the old token stays, the refusal is in
+/// the block's events, and transfers go on. A valid upgrade (token-burn-fees) still activates.
+#[test]
+fn upgrades_that_would_brick_the_chain_are_refused() {
+    let mut c = chain();
+    let top_k = c.deploy(1, 0, "example-top-k");
+    let trapping = {
+        let code = trapping_token();
+        let tx = c.call(1, 1, tao_chain::DEPLOY, "deploy", code.clone(), TAO);
+        assert_eq!(c.produce(vec![tx]).unwrap().1[0].outcome, TxOutcome::Ok);
+        Hash(tao_types::keccak256(&code))
+    };
+    let burn_fees = c.deploy(1, 2, "example-token-burn-fees");
+    let token = c.token();
+    let (_, receipts) = c
+        .produce(vec![propose_upgrade(&c, 3, "token", top_k), propose_upgrade(&c, 4, "token", trapping)])
+        .unwrap();
+    let reasons: Vec<String> = receipts.iter().map(|r| format!("{:?}", r.outcome)).collect();
+    assert!(reasons[0].contains("interface"), "{reasons:?}");
+    assert!(reasons[1].contains("upgrade refused: dry run"), "{reasons:?}");
+
+    for (bad, why) in [(top_k, "lacks `entry_transfer` of the token interface"), (trapping, "dry run")] {
+        let height = c.head.height + 1;
+        schedule_upgrade(&mut c, height, "token", bad);
+        let executed =
+            c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[]).unwrap();
+        let refused =
+            executed.events.iter().find(|(topic, _)| topic == b"upgrade_refused").expect("refusal event");
+        let (name, code, reason): (String, Hash, String) = borsh::from_slice(&refused.1).unwrap();
+        assert_eq!((name.as_str(), code), ("token", bad));
+        assert!(reason.contains(why), "{reason}");
+        let nonce = Executor::nonce(&c.state, &key(1).address());
+        let (_, receipts) = c.produce(vec![c.transfer(1, nonce, key(2).address(), TAO)]).unwrap();
+        assert_eq!(receipts[0].outcome, TxOutcome::Ok, "transfers go on");
+        assert_eq!(c.token(), token, "the old token stays");
+    }
+
+    let height = c.head.height + 1;
+    schedule_upgrade(&mut c, height, "token", burn_fees);
+    c.produce(vec![]).unwrap();
+    let nonce = Executor::nonce(&c.state, &key(1).address());
+    let (_, receipts) = c.produce(vec![c.transfer(1, nonce, key(2).address(), TAO)]).unwrap();
+    assert_eq!((c.token(), &receipts[0].outcome), (burn_fees, &TxOutcome::Ok));
+    let mut host = MemoryHost::new();
+    host.storage = c.state.0.clone();
+    assert_eq!(tao_contract_token::burned(&mut host).unwrap(), receipts[0].fee, "fees are burned now");
+
+    // The old token code, no longer a system module, runs boxed like any uploaded code.
+    let nonce = Executor::nonce(&c.state, &key(1).address());
+    let args = borsh::to_vec(&TransferArgs { to: key(2).address(), amount: TAO }).unwrap();
+    let (_, receipts) = c.produce(vec![c.call(1, nonce, token, "entry_transfer", args, TAO / 10)]).unwrap();
+    let TxOutcome::Failed(reason) = &receipts[0].outcome else { panic!("{:?}", receipts[0]) };
+    assert!(reason.contains("access denied"), "{reason}");
+}
+
+/// Each compiled system module exports exactly its interface as `tao_abi` declares it.
+#[test]
+fn system_modules_export_their_declared_interfaces() {
+    let vm = Vm::new(VmConfig::default()).unwrap();
+    for (name, interface) in tao_abi::interfaces::SYSTEM {
+        let admitted = vm.admit(&module_code(name), tao_vm::CodeClass::System).unwrap();
+        let mut exported = admitted.report.entry_points.clone();
+        exported.retain(|e| e != tao_abi::ABI_VERSION_EXPORT);
+        exported.sort();
+        let mut declared: Vec<String> = interface.iter().map(|e| e.to_string()).collect();
+        declared.sort();
+        assert_eq!(exported, declared, "{name}");
+    }
 }

@@ -399,7 +399,19 @@ fn guard(caller: &mut Ctx<'_>, op: StorageOp, key: &[u8]) -> HostResult<()> {
     if caller.data().context.access.allows(op, key) {
         return Ok(());
     }
-    fail(caller, HostError::AccessDenied { op, key: String::from_utf8_lossy(key).into_owned() })
+    fail(caller, HostError::AccessDenied { op, key: readable_key(key) })
+}
+
+/// A key as text: its printable ASCII start as is, the rest in hex (`token/bal/0x1a64…`).
+fn readable_key(key: &[u8]) -> String {
+    let text = key.iter().take_while(|b| b.is_ascii_graphic()).count();
+    let (start, rest) = key.split_at(text);
+    let mut shown = String::from_utf8_lossy(start).into_owned();
+    if !rest.is_empty() {
+        shown.push_str("0x");
+        shown.extend(rest.iter().map(|b| format!("{b:02x}")));
+    }
+    shown
 }
 
 /// What a call frame owns; swapped out while a nested system call runs on the same store.
@@ -482,7 +494,10 @@ fn stack_units(caller: &mut Ctx<'_>) -> i32 {
 }
 
 fn stack_units_of(caller: &mut Ctx<'_>, instance: &wasmtime::Instance) -> i32 {
-    instance.get_global(&mut *caller, instrument::STACK_EXPORT).and_then(|g| g.get(&mut *caller).i32()).unwrap_or(0)
+    instance
+        .get_global(&mut *caller, instrument::STACK_EXPORT)
+        .and_then(|g| g.get(&mut *caller).i32())
+        .unwrap_or(0)
 }
 
 /// Records a write, enforcing the write-set limit.

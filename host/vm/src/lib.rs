@@ -271,7 +271,8 @@ fn classify(
             Stop::Fault(fault) => Err(fault),
         };
     }
-    let units = instance.get_global(&mut *store, instrument::STACK_EXPORT).and_then(|g| g.get(&mut *store).i32());
+    let units =
+        instance.get_global(&mut *store, instrument::STACK_EXPORT).and_then(|g| g.get(&mut *store).i32());
     classify_trap(&error, units.unwrap_or(0))
 }
 
@@ -283,7 +284,9 @@ pub(crate) fn classify_trap(error: &wasmtime::Error, stack_units: i32) -> Result
     };
     Ok(match trap {
         Trap::OutOfFuel => Outcome::OutOfGas,
-        Trap::UnreachableCodeReached if stack_units as u32 > instrument::MAX_STACK_UNITS => Outcome::StackLimit,
+        Trap::UnreachableCodeReached if stack_units as u32 > instrument::MAX_STACK_UNITS => {
+            Outcome::StackLimit
+        }
         Trap::UnreachableCodeReached => Outcome::Trap(TrapKind::Unreachable),
         Trap::MemoryOutOfBounds => Outcome::Trap(TrapKind::MemoryOutOfBounds),
         Trap::IntegerDivisionByZero => Outcome::Trap(TrapKind::DivisionByZero),

@@ -53,7 +53,7 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
     (
         "float_block.wat",
         CodeClass::Uploaded,
-        Rejected("f64 in a block type in function 1 (offset 0); uploaded code may not use floats"),
+        Rejected("f64 in a block type in function 1 (offset 63); uploaded code may not use floats"),
     ),
     ("unknown_import.wat", CodeClass::Uploaded, Rejected("unknown import env.read_file")),
     (
@@ -132,6 +132,14 @@ fn every_fixture_has_a_golden_case() {
         .collect();
     let covered: BTreeSet<String> = CASES.iter().map(|(n, _, _)| n.to_string()).collect();
     assert_eq!(on_disk, covered, "every hostile fixture needs exactly one golden case");
+}
+
+#[test]
+fn float_types_are_refused_only_in_uploaded_code() {
+    let vm = common::vm();
+    for name in ["float_global.wat", "float_local.wat", "float_param.wat", "float_block.wat"] {
+        assert!(vm.admit(&fixture_bytes(name), CodeClass::System).is_ok(), "{name}");
+    }
 }
 
 #[test]

@@ -123,6 +123,96 @@ pub const CODE_KEY_PREFIX: &[u8] = b"sys/code/";
 /// chain writes it (genesis, governance upgrades); contracts read it to check a module exists.
 pub const MODULE_KEY_PREFIX: &[u8] = b"sys/module/";
 
+/// The state key prefix of deployed code's entry points (a borsh `Vec<String>`, as admission
+/// found them), followed by the code hash. The chain writes it at deploy; governance reads it to
+/// refuse an upgrade to code that lacks a module's interface.
+pub const ENTRIES_KEY_PREFIX: &[u8] = b"sys/entries/";
+
+/// The interface of each system module, in one place: the entry points the chain, the other
+/// modules' clients (wallet, CLI, contracts) and the hooks call. Replacement code must export
+/// every one of them (it may add more), or governance refuses the upgrade.
+pub mod interfaces {
+    /// `(module, entry points)` of every system module.
+    pub const SYSTEM: &[(&str, &[&str])] = &[
+        (
+            "token",
+            &[
+                "entry_transfer",
+                "entry_transfer_keep_alive",
+                "entry_genesis",
+                "entry_issue_block_emission",
+                "entry_query",
+                "entry_recycle",
+                "entry_burn",
+                "entry_charge_fee",
+                "entry_approve",
+                "entry_transfer_from",
+            ],
+        ),
+        (
+            "subnets",
+            &[
+                "entry_set_network_rate_limit",
+                "entry_register_network",
+                "entry_set_hyperparameter",
+                "entry_set_identity",
+                "entry_set_incentive_module",
+                "entry_query",
+                "entry_list",
+                "entry_lock_cost",
+            ],
+        ),
+        ("neurons", &["entry_burned_register", "entry_serve_axon", "entry_on_block", "entry_metagraph"]),
+        (
+            "staking",
+            &[
+                "entry_add_stake",
+                "entry_remove_stake",
+                "entry_move_stake",
+                "entry_swap_stake",
+                "entry_transfer_stake",
+                "entry_unstake_all",
+                "entry_set_take",
+                "entry_distribute_dividend",
+                "entry_dissolve_network",
+                "entry_positions",
+                "entry_quote",
+            ],
+        ),
+        (
+            "weights",
+            &[
+                "entry_set_weights",
+                "entry_commit_weights",
+                "entry_reveal_weights",
+                "entry_set_permit",
+                "entry_query",
+            ],
+        ),
+        (
+            "incentive",
+            &[
+                "entry_epoch",
+                "entry_on_block",
+                "entry_epoch_input",
+                "entry_apply_module_epoch",
+                "entry_query",
+            ],
+        ),
+        ("governance", &["entry_propose", "entry_vote", "entry_on_block", "entry_set_params", "entry_list"]),
+    ];
+
+    /// The interface of system module `name`.
+    pub fn of(name: &str) -> Option<&'static [&'static str]> {
+        SYSTEM.iter().find(|(module, _)| *module == name).map(|(_, entries)| *entries)
+    }
+
+    /// The first entry point of `interface` that `exports` lacks.
+    pub fn missing<S: AsRef<str>>(interface: &'static [&'static str], exports: &[S]) -> Option<&'static str> {
+        interface.iter().copied().find(|entry| !exports.iter().any(|e| e.as_ref() == *entry))
+    }
+}
+
 /// Who may touch which state: the namespaces the host enforces on every storage call.
 ///
 /// - The chain owns [`CHAIN_PREFIX`] (code, the module registry, nonces): no code writes it.

@@ -17,6 +17,11 @@ pub fn code(hash: &Hash) -> Vec<u8> {
     [tao_abi::CODE_KEY_PREFIX, &hash.0].concat()
 }
 
+/// The entry points of deployed code (a borsh `Vec<String>`), by its hash.
+pub fn entries(hash: &Hash) -> Vec<u8> {
+    [tao_abi::ENTRIES_KEY_PREFIX, &hash.0].concat()
+}
+
 /// The code hash of the system module called `name`.
 pub fn module(name: &str) -> Vec<u8> {
     [tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()

@@ -66,7 +66,11 @@ pub fn unhex(v: &Value, what: &str) -> Result<Vec<u8>, VerifyError> {
 }
 
 /// The value encoded in a JSON `0x`-hex string field, at most `limit` bytes and nothing after it.
-pub(crate) fn decoded<T: borsh::BorshDeserialize>(v: &Value, what: &str, limit: usize) -> Result<T, VerifyError> {
+pub(crate) fn decoded<T: borsh::BorshDeserialize>(
+    v: &Value,
+    what: &str,
+    limit: usize,
+) -> Result<T, VerifyError> {
     tao_codec::decode(&unhex(v, what)?, limit).map_err(|e| malformed(what, e))
 }
 

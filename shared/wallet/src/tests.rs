@@ -186,17 +186,20 @@ fn headers_need_the_trusted_validators() {
 #[test]
 fn header_replies_decode_only_whole_values_within_their_limits() {
     let f = funded();
-    let reply = |header: &[u8], certificate: &[u8]| {
-        json!({"header": {"encoded": hex0x(header)}, "certificate": {"encoded": hex0x(certificate)}})
-    };
+    let reply = |header: &[u8], certificate: &[u8]| json!({"header": {"encoded": hex0x(header)}, "certificate": {"encoded": hex0x(certificate)}});
     let (header, certificate) = (borsh::to_vec(&f.block).unwrap(), borsh::to_vec(&f.certificate).unwrap());
-    assert_eq!(crate::rpc::header(&reply(&header, &certificate)), Ok((f.block.clone(), f.certificate.clone())));
+    assert_eq!(
+        crate::rpc::header(&reply(&header, &certificate)),
+        Ok((f.block.clone(), f.certificate.clone()))
+    );
     let padded = [header.as_slice(), &[0]].concat();
     let err = crate::rpc::header(&reply(&padded, &certificate)).unwrap_err();
     assert!(matches!(&err, VerifyError::Malformed { what, .. } if what == "header"), "{err}");
     let huge = vec![0; tao_light::MAX_CERTIFICATE_BYTES + 1];
     let err = crate::rpc::header(&reply(&header, &huge)).unwrap_err();
-    assert!(matches!(&err, VerifyError::Malformed { what, why } if what == "certificate" && why.contains("limit")));
+    assert!(
+        matches!(&err, VerifyError::Malformed { what, why } if what == "certificate" && why.contains("limit"))
+    );
 }
 
 #[test]

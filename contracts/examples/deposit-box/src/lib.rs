@@ -44,7 +44,8 @@ pub fn entry_withdraw(host: &mut (impl Contract + ?Sized)) -> Result<(), Error> 
     let amount: u64 = host.input_as().map_err(|e| alloc::format!("{e}"))?;
     let caller = host.caller();
     let have = deposits(host, &caller)?;
-    let left = have.checked_sub(amount).ok_or_else(|| alloc::format!("deposit is {have} rao, asked {amount}"))?;
+    let left =
+        have.checked_sub(amount).ok_or_else(|| alloc::format!("deposit is {have} rao, asked {amount}"))?;
     DEPOSITS.save(&mut Own::new(host), &caller, &left);
     token(host, "entry_transfer", &tao_contract_token::TransferArgs { to: caller, amount });
     host.emit(b"withdrawn", &borsh::to_vec(&(caller, amount)).unwrap_or_default());
@@ -72,7 +73,9 @@ mod tests {
 
     fn host() -> (MemoryHost, Address) {
         let mut h = MemoryHost::new()
-            .with_system("token", "entry_transfer_from", |h| token::entry_transfer_from(h).map_err(|e| e.to_string()))
+            .with_system("token", "entry_transfer_from", |h| {
+                token::entry_transfer_from(h).map_err(|e| e.to_string())
+            })
             .with_system("token", "entry_transfer", |h| token::entry_transfer(h).map_err(|e| e.to_string()));
         h.self_address = tao_sdk::contract_address(&tao_sdk::Hash([7; 32]));
         let alice = test_address(1);
@@ -87,14 +90,20 @@ mod tests {
         let own = h.self_address;
         h.caller = alice;
         let no_allowance = h.run(&borsh::to_vec(&1_000u64).unwrap(), |h| entry_deposit(h));
-        assert!(matches!(no_allowance.outcome, NativeOutcome::Abort(ref m) if m.contains("allowance")), "{no_allowance:?}");
+        assert!(
+            matches!(no_allowance.outcome, NativeOutcome::Abort(ref m) if m.contains("allowance")),
+            "{no_allowance:?}"
+        );
         h.run(&[], |h| token::approve(h, &alice, &own, 3_000));
         let run = h.run(&borsh::to_vec(&2_000u64).unwrap(), |h| entry_deposit(h));
         assert_eq!(run.outcome, NativeOutcome::Ok);
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(8_000), Ok(2_000)));
         let too_much = h.run(&borsh::to_vec(&2_001u64).unwrap(), |h| entry_withdraw(h));
         assert!(matches!(too_much.outcome, NativeOutcome::Abort(_)));
-        assert_eq!(h.run(&borsh::to_vec(&1_500u64).unwrap(), |h| entry_withdraw(h)).outcome, NativeOutcome::Ok);
+        assert_eq!(
+            h.run(&borsh::to_vec(&1_500u64).unwrap(), |h| entry_withdraw(h)).outcome,
+            NativeOutcome::Ok
+        );
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(9_500), Ok(500)));
         assert_eq!(token::issuance(&mut h), Ok(10_000));
         let left = h.run(&borsh::to_vec(&alice).unwrap(), |h| entry_deposit_of(h));
