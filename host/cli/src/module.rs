@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use tao_types::{Balance, Hash};
-use tao_vm::{AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
+use tao_vm::{Access, AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 use crate::client::Client;
 use crate::transfer::{finish, submit_to};
@@ -53,6 +53,26 @@ pub(crate) enum ModuleCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Call an entry point of a deployed contract (a code hash) or a system module (its name:
+    /// `token`, `staking`, …) from a wallet's coldkey; prints the receipt.
+    Call {
+        #[arg(long)]
+        wallet: String,
+        /// A code hash (0x…) or a system module's name.
+        contract: String,
+        /// The entry point, e.g. `entry_deposit`.
+        entry: String,
+        /// Arguments as hex (with or without 0x): the borsh encoding the entry point expects.
+        #[arg(long, default_value = "")]
+        args: String,
+        /// Most the call may cost: `0.1 TAO`, `100000000 rao`.
+        #[arg(long, default_value = "0.1 TAO", value_parser = crate::transfer::parse_amount)]
+        fee_limit: Balance,
+        #[arg(long, default_value = DEFAULT_URL)]
+        url: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Whether code with `hash` is deployed (verified against a certified header), and its size.
     Show {
         /// The code hash (0x…).
@@ -88,6 +108,15 @@ impl ModuleFile {
     fn class(&self) -> CodeClass {
         if self.system { CodeClass::System } else { CodeClass::Uploaded }
     }
+
+    /// What the module may touch when run: as on chain, uploaded code only its own namespace.
+    fn access(&self, code_hash: &Hash) -> Access {
+        if self.system {
+            Access::System
+        } else {
+            Access::Contract(tao_abi::access::contract_address(code_hash))
+        }
+    }
 }
 
 fn is_text(path: &Path) -> bool {
@@ -103,7 +132,40 @@ pub(crate) fn run(command: ModuleCommand) -> Result<ExitCode> {
             deploy(&vm, &ModuleFile { file, system: false }, &wallet, &url, &common)
         }
         ModuleCommand::Show { hash, url, json } => show_deployed(&hash, &url, json),
+        ModuleCommand::Call { wallet, contract, entry, args, fee_limit, url, common } => {
+            call_deployed(&wallet, &contract, &entry, &args, fee_limit, &url, &common)
+        }
     }
+}
+
+/// The code hash `contract` names: itself, or the system module of that name (verified).
+fn resolve_contract(client: &Client, contract: &str) -> Result<Hash> {
+    if let Ok(hash) = contract.parse::<Hash>() {
+        return Ok(hash);
+    }
+    let key = tao_chain::keys::module(contract);
+    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
+    let (_, value) = client.verified_value(&proof, &key)?;
+    let bytes = value.with_context(|| format!("`{contract}` is neither a code hash nor a system module"))?;
+    Ok(Hash(bytes.try_into().map_err(|_| anyhow::anyhow!("malformed module hash of `{contract}`"))?))
+}
+
+fn call_deployed(
+    wallet: &str,
+    contract: &str,
+    entry: &str,
+    args: &str,
+    fee_limit: Balance,
+    url: &str,
+    common: &Common,
+) -> Result<ExitCode> {
+    let args = hex::decode(args.trim_start_matches("0x")).context("--args must be hex")?;
+    let client = Client::new(url)?;
+    let hash = resolve_contract(&client, contract)?;
+    wallet::confirm(&format!("call {entry} of {contract} for at most {fee_limit}?"), common)?;
+    let key = wallet::coldkey(common, wallet)?;
+    let status = submit_to(&client, &key, hash, entry, args, fee_limit, common.json)?;
+    Ok(finish(&status, common.json, entry))
 }
 
 /// Fee limit of a deployment: the per-byte fee of the transaction (module plus envelope) and
@@ -208,7 +270,8 @@ fn call(vm: &Vm, file: &ModuleFile, entry: &str, input: &str, fuel: u64, json: b
     };
     let module = vm.prepare(&admitted)?;
     let storage = Arc::new(MemoryStorage::default());
-    let exec = vm.call(&module, entry, &input, CallContext::default(), storage, fuel)?;
+    let context = CallContext { access: file.access(&admitted.code_hash), ..CallContext::default() };
+    let exec = vm.call(&module, entry, &input, context, storage, fuel)?;
     if json {
         println!("{}", execution_json(&exec, fuel));
     } else {

@@ -43,8 +43,14 @@ fn check_rejects_with_the_reason_and_fails() {
 #[test]
 fn run_reports_outcome_gas_and_effects() {
     // borsh((b"k", b"v")): two length-prefixed byte strings.
-    let out =
-        tao(&["module", "run", &testkit(), "--call", "put", "--input", "010000006b0100000076", "--json"]);
+    let put = ["module", "run", &testkit(), "--call", "put", "--input", "010000006b0100000076", "--json"];
+    // Uploaded code runs boxed, as on chain: `raw/k` is outside its namespace.
+    let boxed = tao(&put);
+    assert_eq!(boxed.status.code(), Some(1));
+    let v = json(&boxed);
+    assert_eq!(v["outcome"]["detail"]["error"], "access_denied", "{v}");
+    assert_eq!(v["outcome"]["detail"]["key"], "raw/k", "{v}");
+    let out = tao(&[&put[..], &["--system"]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
     assert_eq!(v["outcome"]["kind"], "ok");

@@ -649,10 +649,7 @@ fn subnet_economy_end_to_end() {
 
     // The owner deploys an incentive module and switches the subnet to it (issue 9's CLI path;
     // the epochs it then runs are tested in tao-node's tests).
-    let top_k = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-        .join("wasm32-unknown-unknown/contract/tao_contract_example_top_k.wasm");
+    let top_k = contract_wasm("example_top_k");
     let deployed = run(&["module", "deploy", "--wallet", "owner", top_k.to_str().unwrap()]);
     let hash = format!("0x{}", hex::encode(tao_types::keccak256(&std::fs::read(&top_k).unwrap())));
     assert_eq!(deployed["receipt"]["events"][0][1], json!(hash), "{deployed}");
@@ -929,4 +926,96 @@ fn axons_and_weight_commits_through_the_cli() {
         String::from_utf8_lossy(&early.stdout)
     );
     assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1, "kept until it reveals");
+}
+
+/// A compiled contract module, by its crate name after `tao_contract_`.
+fn contract_wasm(name: &str) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join(format!("wasm32-unknown-unknown/contract/tao_contract_{name}.wasm"))
+}
+
+/// Untrusted code stays in its box, through the real binaries: the original attack (an uploaded
+/// module writing alice's `token/bal/` entry to 5,000,000 τ) and a write of the chain's module
+/// registry fail with a typed outcome and change no balance; the deposit-box example holds TAO
+/// only through the token module (approve, deposit); an upgrade of `token` to code lacking its
+/// interface is refused when proposed, and the chain goes on producing blocks and transfers.
+#[test]
+fn uploaded_code_stays_in_its_box_through_a_real_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("chain"));
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        json_out(&tao(&wallets, pw, &all))
+    };
+    json_out(&tao(&wallets, pw, &["wallet", "import", "--name", "alice", "--dev", "alice", "--json"]));
+    let alice = dev_key("alice").address();
+    let deploy = |name: &str| {
+        let path = contract_wasm(name);
+        let deployed = run(&["module", "deploy", "--wallet", "alice", path.to_str().unwrap()]);
+        assert_eq!(deployed["receipt"]["outcome"], "Ok", "{deployed}");
+        Hash(tao_types::keccak256(&std::fs::read(&path).unwrap()))
+    };
+    let (attacker, deposit_box) = (deploy("hostile_namespace_attacker"), deploy("example_deposit_box"));
+    let balance = || node.result("account_get", json!([alice]))["balance"].as_u64().unwrap();
+    // A refused call exits non-zero; its receipt is still printed.
+    let call = |contract: &str, entry: &str, args: Vec<u8>| -> Value {
+        let args = hex::encode(args);
+        let all = [
+            "module", "call", "--wallet", "alice", contract, entry, "--args", &args, "--json", "--yes",
+            "--url", &url,
+        ];
+        let out = tao(&wallets, pw, &all);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+
+    let five_million = borsh::to_vec(&(5_000_000u64 * 1_000_000_000)).unwrap();
+    let attacks = [
+        borsh::to_vec(&(tao_contract_token::balance_key(&alice), five_million)).unwrap(),
+        borsh::to_vec(&(tao_chain::keys::module("token"), attacker.0.to_vec())).unwrap(),
+    ];
+    for attack in attacks {
+        let before = balance();
+        let refused = call(&attacker.to_string(), "write", attack);
+        let outcome = refused["receipt"]["outcome"].to_string();
+        assert!(outcome.contains("access denied"), "{refused}");
+        assert_eq!(balance(), before - refused["receipt"]["fee"].as_u64().unwrap());
+    }
+
+    let account = tao_abi::access::contract_address(&deposit_box);
+    let approved = call("token", "entry_approve", borsh::to_vec(&(account, 10_000_000_000u64)).unwrap());
+    assert_eq!(approved["receipt"]["outcome"], "Ok", "{approved}");
+    let deposited =
+        call(&deposit_box.to_string(), "entry_deposit", borsh::to_vec(&10_000_000_000u64).unwrap());
+    assert_eq!(deposited["receipt"]["outcome"], "Ok", "{deposited}");
+    let held = node.result("account_get", json!([account]))["balance"].as_u64().unwrap();
+    assert_eq!(held, 10_000_000_000);
+
+    let spec = format!("token={attacker}");
+    let proposed: Value = serde_json::from_slice(
+        &tao(
+            &wallets,
+            pw,
+            &["gov", "propose", "--wallet", "alice", "--upgrade", &spec, "--json", "--yes", "--url", &url],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(proposed["receipt"]["outcome"].to_string().contains("interface"), "{proposed}");
+    let sent = run(&[
+        "transfer",
+        "--wallet",
+        "alice",
+        "--to",
+        &dev_key("bob").address().to_string(),
+        "--amount",
+        "1",
+    ]);
+    assert_eq!(sent["receipt"]["outcome"], "Ok", "{sent}");
+    node.kill();
 }
