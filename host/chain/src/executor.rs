@@ -311,6 +311,12 @@ impl Executor {
         for (name, code) in due {
             match self.check_upgrade(state, &name, &code, context) {
                 Ok(()) => {
+                    if let Some(old) = Self::system_hash(state, &name) {
+                        state.writes.insert(keys::retired(&old), Some(name.as_bytes().to_vec()));
+                    }
+                    if state.get(&keys::retired(&code)).is_some() {
+                        state.writes.insert(keys::retired(&code), None);
+                    }
                     state.writes.insert(keys::module(&name), Some(code.0.to_vec()));
                 }
                 Err(reason) => {
@@ -515,6 +521,12 @@ impl Executor {
             let Some(module) = self.module(state, &hash, Class::System)? else { return Ok(None) };
             let context = CallContext { access: Access::System, ..context };
             return self.call(state, &module, &entry, &call.args, context, gas).map(Some);
+        }
+        if let Some(name) = state.get(&keys::retired(&hash)) {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            let current = Self::system_hash(state, &name).map(|h| h.to_string()).unwrap_or_default();
+            let why = format!("code {hash} is a retired version of system module `{name}`; call {current}");
+            return Ok(Some(Execution::failed(Outcome::Abort(why), 0)));
         }
         let Some(module) = self.module(state, &hash, Class::Uploaded)? else { return Ok(None) };
         let own = tao_abi::access::contract_address(&hash);

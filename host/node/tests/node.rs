@@ -383,9 +383,15 @@ fn governance_upgrades_a_system_module_at_its_activation_block() {
     assert_eq!(chain.node.head().unwrap().0.height, at - 1);
     assert_eq!(burned(), before, "fees are still recycled the block before");
     assert_eq!(system_module(&chain.node, "token"), token);
-    let first_new = send();
+    // Signed for the old token, included in the activation block: refused with the news.
+    let args = borsh::to_vec(&TransferArgs { to: dev_key("ferdie").address(), amount: 1 }).unwrap();
+    let stale = chain.send(&alice, token, "entry_transfer", args);
     assert_eq!(chain.node.head().unwrap().0.height, at);
-    assert_eq!(burned(), before + first_new.fee, "and burned from the activation block on");
+    let tao_chain::TxOutcome::Failed(why) = &stale.outcome else { panic!("{stale:?}") };
+    assert!(why.contains("retired version of system module `token`"), "{why}");
+    assert_eq!(burned(), before + stale.fee, "fees are burned from the activation block on");
     assert_eq!(system_module(&chain.node, "token"), code);
+    let first_new = send();
+    assert_eq!(burned(), before + stale.fee + first_new.fee);
     assert_eq!(last_old.fee, first_new.fee);
 }

@@ -134,7 +134,8 @@ pub struct Execution {
 }
 
 impl Execution {
-    pub(crate) fn failed(outcome: Outcome, gas_used: u64) -> Self {
+    /// A call that ended with `outcome` after `gas_used`, leaving nothing else.
+    pub fn failed(outcome: Outcome, gas_used: u64) -> Self {
         Execution { outcome, gas_used, output: Vec::new(), events: Vec::new(), writes: WriteSet::new() }
     }
 }

@@ -218,3 +218,137 @@ fn a_module_at_every_limit_compiles_and_runs() {
     let exec = run(&vm, &wasm, "run", &[], 1_000_000);
     assert_eq!(exec.outcome, Outcome::Ok);
 }
+
+/// A contract in wat that forwards to the testkit (registered as system module `kit`) with
+/// `call_system`, and writes or reads the raw key it is given.
+fn boxed_contract() -> Vec<u8> {
+    let imports = r#"
+        (import "env" "call_system" (func $call_system (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "env" "storage_remove" (func $storage_remove (param i32 i32) (result i32)))
+        (import "env" "storage_iter" (func $storage_iter (param i32 i32) (result i32)))
+    "#;
+    let body = r#"
+        (data (i32.const 0) "kit")
+        (data (i32.const 8) "recurse")
+        (data (i32.const 16) "put")
+        (data (i32.const 24) "fail_after_write")
+        (data (i32.const 48) "context")
+        (data (i32.const 64) "nope")
+        (func $in (result i32) (local $n i32)
+          (local.set $n (call $input)) (call $result_read (i32.const 1024)) (local.get $n))
+        (func $forward (param $module i32) (param $module_len i32) (param $entry i32) (param $entry_len i32) (local $n i32)
+          (local.set $n (call $call_system (local.get $module) (local.get $module_len)
+            (local.get $entry) (local.get $entry_len) (i32.const 1024) (call $in)))
+          (call $result_read (i32.const 4096))
+          (call $output (i32.const 4096) (local.get $n)))
+        (func (export "put") (call $forward (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 3)))
+        (func (export "fail") (call $forward (i32.const 0) (i32.const 3) (i32.const 24) (i32.const 16)))
+        (func (export "context") (call $forward (i32.const 0) (i32.const 3) (i32.const 48) (i32.const 7)))
+        (func (export "nope") (call $forward (i32.const 64) (i32.const 4) (i32.const 48) (i32.const 7)))
+        (func (export "set") (call $storage_set (i32.const 1024) (call $in) (i32.const 0) (i32.const 3)))
+        (func (export "get") (drop (call $storage_get (i32.const 1024) (call $in))))
+        (func (export "remove") (drop (call $storage_remove (i32.const 1024) (call $in))))
+        (func (export "iter") (drop (call $storage_iter (i32.const 1024) (call $in))))
+        ;; Recurses as deep as the input's first u32 says, then calls kit.recurse with the next u32.
+        (func $deep (param $n i32) (result i32)
+          (if (result i32) (i32.eqz (local.get $n))
+            (then (call $call_system (i32.const 0) (i32.const 3) (i32.const 8) (i32.const 7) (i32.const 1028) (i32.const 4)))
+            (else (call $deep (i32.sub (local.get $n) (i32.const 1))))))
+        (func (export "deep") (drop (call $in)) (drop (call $deep (i32.load (i32.const 1024)))))
+    "#;
+    wat::parse_str(format!("(module {imports} {PRELUDE} {body})")).unwrap()
+}
+
+fn boxed_call(entry: &str, input: &[u8], access: tao_vm::Access) -> tao_vm::Execution {
+    let (vm, kit) = common::testkit();
+    let contract = common::prepare(vm, &boxed_contract(), CodeClass::Uploaded);
+    let systems = Arc::new(tao_vm::SystemModules::from([("kit".to_string(), kit.clone())]));
+    let context = CallContext { access, ..CallContext::default() };
+    let storage =
+        Arc::new(MemoryStorage(std::collections::BTreeMap::from([(b"token/x".to_vec(), b"1".to_vec())])));
+    vm.call_contract(&contract, entry, input, context, storage, 50_000_000, systems).unwrap()
+}
+
+const BOXED: tao_sdk::Address = tao_sdk::Address([0xab; 20]);
+
+fn denied(exec: &tao_vm::Execution) -> bool {
+    matches!(&exec.outcome, Outcome::HostError(tao_vm::HostError::AccessDenied { .. }))
+}
+
+/// A contract touches its own namespace only; read-only code writes nothing; system code never
+/// writes the chain's `sys/` or a contract's state. Refused attempts are typed and charged.
+#[test]
+fn access_is_enforced_on_every_storage_call() {
+    use tao_vm::Access::{Contract, ReadOnly, System};
+    let own = [tao_sdk::contract_prefix(&BOXED), b"x".to_vec()].concat();
+    for entry in ["set", "get", "remove", "iter"] {
+        let outside = boxed_call(entry, b"token/x", Contract(BOXED));
+        assert!(denied(&outside), "{entry}: {:?}", outside.outcome);
+        assert!(outside.gas_used > 0 && outside.writes.is_empty());
+        assert_eq!(boxed_call(entry, &own, Contract(BOXED)).outcome, Outcome::Ok, "{entry} of its own key");
+        let read_only = boxed_call(entry, b"token/x", ReadOnly);
+        assert_eq!(denied(&read_only), matches!(entry, "set" | "remove"), "{entry}: {:?}", read_only.outcome);
+    }
+    assert!(denied(&boxed_call("set", b"sys/module/token", System)));
+    assert!(denied(&boxed_call("set", &own, System)));
+    assert_eq!(boxed_call("set", b"token/x", System).outcome, Outcome::Ok);
+}
+
+/// `call_system` runs the system module as the contract's account, with system access, on the
+/// same writes; its failure fails the whole call; only contracts may use it.
+#[test]
+fn contracts_reach_system_modules_as_their_own_account() {
+    let put = boxed_call(
+        "put",
+        &borsh::to_vec(&(b"k".to_vec(), b"v".to_vec())).unwrap(),
+        tao_vm::Access::Contract(BOXED),
+    );
+    assert_eq!(put.outcome, Outcome::Ok);
+    assert_eq!(
+        put.writes.get(&b"raw/k"[..]),
+        Some(&Some(b"v".to_vec())),
+        "the module wrote with its own access"
+    );
+    let context = boxed_call("context", &[], tao_vm::Access::Contract(BOXED));
+    let (caller, _, _): (tao_sdk::Address, u64, u64) = borsh::from_slice(&context.output).unwrap();
+    assert_eq!(caller, BOXED, "the module sees the contract, not the transaction's sender");
+    let fail = boxed_call(
+        "fail",
+        &borsh::to_vec(&(b"k".to_vec(), b"v".to_vec())).unwrap(),
+        tao_vm::Access::Contract(BOXED),
+    );
+    assert!(matches!(fail.outcome, Outcome::Abort(_)), "{:?}", fail.outcome);
+    assert!(fail.writes.is_empty());
+    let nope = boxed_call("nope", &[], tao_vm::Access::Contract(BOXED));
+    assert_eq!(nope.outcome, Outcome::HostError(tao_vm::HostError::NoSuchModule("nope".into())));
+    for access in [tao_vm::Access::System, tao_vm::Access::ReadOnly] {
+        assert_eq!(
+            boxed_call("context", &[], access).outcome,
+            Outcome::HostError(tao_vm::HostError::NotAContract)
+        );
+    }
+}
+
+/// The system module continues the contract's stack budget: depth that fits in each alone
+/// does not fit together, and ends in the deterministic `StackLimit`, never a node fault.
+#[test]
+fn a_nested_call_shares_the_stack_budget() {
+    let input = |depth: u32, n: u32| [depth.to_le_bytes(), n.to_le_bytes()].concat();
+    let (vm, kit) = common::testkit();
+    let alone = vm
+        .call(
+            kit,
+            "recurse",
+            &borsh::to_vec(&1_500u32).unwrap(),
+            CallContext::default(),
+            Arc::new(MemoryStorage::default()),
+            1 << 32,
+        )
+        .unwrap();
+    assert_eq!(alone.outcome, Outcome::Ok);
+    assert_eq!(boxed_call("deep", &input(1_500, 10), tao_vm::Access::Contract(BOXED)).outcome, Outcome::Ok);
+    assert_eq!(
+        boxed_call("deep", &input(1_500, 1_500), tao_vm::Access::Contract(BOXED)).outcome,
+        Outcome::StackLimit
+    );
+}

@@ -128,6 +128,11 @@ pub const MODULE_KEY_PREFIX: &[u8] = b"sys/module/";
 /// refuse an upgrade to code that lacks a module's interface.
 pub const ENTRIES_KEY_PREFIX: &[u8] = b"sys/entries/";
 
+/// The state key prefix of code a governance upgrade replaced, followed by its hash: the name of
+/// the system module it was. A transaction still addressed to it is refused with that news
+/// instead of running the old code (which, no longer a system module, would be boxed anyway).
+pub const RETIRED_KEY_PREFIX: &[u8] = b"sys/retired/";
+
 /// The interface of each system module, in one place: the entry points the chain, the other
 /// modules' clients (wallet, CLI, contracts) and the hooks call. Replacement code must export
 /// every one of them (it may add more), or governance refuses the upgrade.

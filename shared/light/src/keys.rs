@@ -22,6 +22,11 @@ pub fn entries(hash: &Hash) -> Vec<u8> {
     [tao_abi::ENTRIES_KEY_PREFIX, &hash.0].concat()
 }
 
+/// The system module name that code `hash` served as before an upgrade replaced it.
+pub fn retired(hash: &Hash) -> Vec<u8> {
+    [tao_abi::RETIRED_KEY_PREFIX, &hash.0].concat()
+}
+
 /// The code hash of the system module called `name`.
 pub fn module(name: &str) -> Vec<u8> {
     [tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()

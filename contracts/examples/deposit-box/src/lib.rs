@@ -89,24 +89,24 @@ mod tests {
         let (mut h, alice) = host();
         let own = h.self_address;
         h.caller = alice;
-        let no_allowance = h.run(&borsh::to_vec(&1_000u64).unwrap(), |h| entry_deposit(h));
+        let no_allowance = h.run(&borsh::to_vec(&1_000u64).unwrap(), entry_deposit);
         assert!(
             matches!(no_allowance.outcome, NativeOutcome::Abort(ref m) if m.contains("allowance")),
             "{no_allowance:?}"
         );
         h.run(&[], |h| token::approve(h, &alice, &own, 3_000));
-        let run = h.run(&borsh::to_vec(&2_000u64).unwrap(), |h| entry_deposit(h));
+        let run = h.run(&borsh::to_vec(&2_000u64).unwrap(), entry_deposit);
         assert_eq!(run.outcome, NativeOutcome::Ok);
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(8_000), Ok(2_000)));
-        let too_much = h.run(&borsh::to_vec(&2_001u64).unwrap(), |h| entry_withdraw(h));
+        let too_much = h.run(&borsh::to_vec(&2_001u64).unwrap(), entry_withdraw);
         assert!(matches!(too_much.outcome, NativeOutcome::Abort(_)));
         assert_eq!(
-            h.run(&borsh::to_vec(&1_500u64).unwrap(), |h| entry_withdraw(h)).outcome,
+            h.run(&borsh::to_vec(&1_500u64).unwrap(), entry_withdraw).outcome,
             NativeOutcome::Ok
         );
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(9_500), Ok(500)));
         assert_eq!(token::issuance(&mut h), Ok(10_000));
-        let left = h.run(&borsh::to_vec(&alice).unwrap(), |h| entry_deposit_of(h));
+        let left = h.run(&borsh::to_vec(&alice).unwrap(), entry_deposit_of);
         assert_eq!(left.output, borsh::to_vec(&500u64).unwrap());
     }
 }
