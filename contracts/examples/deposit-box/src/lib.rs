@@ -100,10 +100,7 @@ mod tests {
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(8_000), Ok(2_000)));
         let too_much = h.run(&borsh::to_vec(&2_001u64).unwrap(), entry_withdraw);
         assert!(matches!(too_much.outcome, NativeOutcome::Abort(_)));
-        assert_eq!(
-            h.run(&borsh::to_vec(&1_500u64).unwrap(), entry_withdraw).outcome,
-            NativeOutcome::Ok
-        );
+        assert_eq!(h.run(&borsh::to_vec(&1_500u64).unwrap(), entry_withdraw).outcome, NativeOutcome::Ok);
         assert_eq!((token::balance(&mut h, &alice), token::balance(&mut h, &own)), (Ok(9_500), Ok(500)));
         assert_eq!(token::issuance(&mut h), Ok(10_000));
         let left = h.run(&borsh::to_vec(&alice).unwrap(), entry_deposit_of);
