@@ -1,7 +1,7 @@
 //! Executes a block's begin-block hooks and transactions against a state snapshot, with no I/O:
 //! the caller gives the committed state and gets back the block's writes and receipts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use tao_contract_governance::Action;
@@ -34,6 +34,17 @@ pub const BEGIN_BLOCK: &[(&str, &str)] =
     &[("neurons", "entry_on_block"), ("incentive", "entry_on_block"), ("governance", "entry_on_block")];
 /// Gas a subnet's own incentive module may burn on one epoch.
 pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
+/// Most gas one block's transactions may use in all: each runs with its own gas or what the block
+/// has left, whichever is less. With the hooks' own work, the slowest allowed block stays well
+/// inside the block time (docs/vm.md, "Budgets").
+pub const BLOCK_GAS_LIMIT: u64 = 8_000_000_000;
+/// Gas to compile uploaded code, per byte of it: paid at deploy, and by the first call of each
+/// block that runs it (a node's compiled-module cache is its own business, not consensus).
+pub const COMPILE_GAS_PER_BYTE: u64 = 2_000;
+/// Gas to compile uploaded code, per function it defines (many tiny functions compile slowly).
+pub const COMPILE_GAS_PER_FUNCTION: u64 = 100_000;
+/// Bytes of code whose compiled modules the executor keeps; the least recently used go first.
+pub const MODULE_CACHE_BYTES: usize = 64 << 20;
 pub use tao_tx::DEPLOY;
 
 /// A call's events: `(topic, data)`.
@@ -72,6 +83,15 @@ pub enum ChainError {
     /// Too many transactions.
     #[error("{0} transactions; at most {MAX_BLOCK_TXS}")]
     TooManyTxs(usize),
+    /// A node fault (no instance slot, say) while running transaction `index`: a proposer
+    /// leaves the transaction out; nothing is recorded.
+    #[error("transaction {index}: node fault: {fault}")]
+    TxFault {
+        /// Position in the block (or among the candidates).
+        index: usize,
+        /// The fault.
+        fault: String,
+    },
     /// A system module is missing or was refused.
     #[error("system module {0}: {1}")]
     Module(String, String),
@@ -105,13 +125,87 @@ pub struct Executed {
     pub receipts_root: Hash,
 }
 
+/// A block a proposer built from candidate transactions.
+#[derive(Debug)]
+pub struct BuiltBlock {
+    /// The transactions included, in order.
+    pub txs: Vec<SignedTransaction>,
+    /// What the block did.
+    pub executed: Executed,
+    /// Candidates the chain refuses (bad signature or nonce, cannot pay, node fault), with why:
+    /// never included, and never re-run. Candidates that did not fit (gas, count) or follow a
+    /// refused or left-out one of the same sender are neither included nor refused.
+    pub refused: Vec<(Hash, ChainError)>,
+}
+
+/// One block's execution in progress: its state, context, gas, receipts and warm code.
+struct BlockRun {
+    state: Layered,
+    context: CallContext,
+    /// Uploaded code already compiled for this block (the first call paid for it).
+    warm: BTreeSet<Hash>,
+    gas: u64,
+    receipts: Vec<Receipt>,
+    events: Events,
+}
+
+impl BlockRun {
+    /// Gas the block's transactions may still use.
+    fn gas_left(&self) -> u64 {
+        BLOCK_GAS_LIMIT.saturating_sub(self.gas)
+    }
+
+    fn finish(self, txs: &[SignedTransaction]) -> Executed {
+        let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
+        let receipts_root = merkle_root(&self.receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+        Executed { writes: self.state.writes, receipts: self.receipts, events: self.events, txs_root, receipts_root }
+    }
+}
+
+/// A compiled module and what compiling it costs in gas.
+#[derive(Clone)]
+struct Loaded {
+    prepared: Prepared,
+    compile_gas: u64,
+}
+
+/// Compiled modules by code hash and the class they were admitted as (the same bytes may serve
+/// as a system module after a governance upgrade and as uploaded code), bounded by code bytes:
+/// the least recently used go first.
+#[derive(Default)]
+struct ModuleCache {
+    entries: BTreeMap<(Hash, Class), (Loaded, usize, u64)>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl ModuleCache {
+    fn get(&mut self, key: &(Hash, Class)) -> Option<Loaded> {
+        self.tick += 1;
+        let (loaded, _, used) = self.entries.get_mut(key)?;
+        *used = self.tick;
+        Some(loaded.clone())
+    }
+
+    fn insert(&mut self, key: (Hash, Class), loaded: Loaded, bytes: usize) {
+        self.tick += 1;
+        if let Some((_, old, _)) = self.entries.insert(key, (loaded, bytes, self.tick)) {
+            self.bytes -= old;
+        }
+        self.bytes += bytes;
+        while self.bytes > MODULE_CACHE_BYTES && self.entries.len() > 1 {
+            let oldest = self.entries.iter().min_by_key(|(_, (_, _, used))| *used).map(|(k, _)| *k);
+            let Some((_, bytes, _)) = oldest.and_then(|k| self.entries.remove(&k)) else { break };
+            self.bytes -= bytes;
+        }
+    }
+}
+
 /// The block executor: the VM and the chain's signing domain.
 pub struct Executor {
     vm: Vm,
     domain: ChainDomain,
-    /// Compiled modules by code hash and the class they were admitted as: the same bytes may
-    /// serve as a system module (after a governance upgrade) and as uploaded code.
-    prepared: Mutex<BTreeMap<(Hash, Class), Prepared>>,
+    modules: Mutex<ModuleCache>,
 }
 
 /// [`CodeClass`] as a cache key.
@@ -130,6 +224,13 @@ impl Class {
     }
 }
 
+/// What compiling code costs: by its size and its number of functions.
+pub fn compile_gas(report: &tao_vm::AdmissionReport) -> u64 {
+    (report.size_bytes as u64)
+        .saturating_mul(COMPILE_GAS_PER_BYTE)
+        .saturating_add(u64::from(report.functions).saturating_mul(COMPILE_GAS_PER_FUNCTION))
+}
+
 /// A failed call's text as receipts record it: an abort's own message, else the outcome.
 fn failure(outcome: &Outcome) -> String {
     match outcome {
@@ -141,7 +242,7 @@ fn failure(outcome: &Outcome) -> String {
 impl Executor {
     /// An executor for the chain `domain`.
     pub fn new(vm: Vm, domain: ChainDomain) -> Executor {
-        Executor { vm, domain, prepared: Mutex::new(BTreeMap::new()) }
+        Executor { vm, domain, modules: Mutex::new(ModuleCache::default()) }
     }
 
     /// The same executor (and its compiled modules) for another signing domain: genesis builds
@@ -158,17 +259,21 @@ impl Executor {
     /// The compiled module with code `hash` in `state`, admitted as `class`, if any. Only code
     /// registered under `sys/module/*` runs as `System`; everything else is `Uploaded`.
     fn module(&self, state: &Layered, hash: &Hash, class: Class) -> Result<Option<Prepared>, ChainError> {
-        if let Some(p) = self.prepared.lock().map_err(|_| poisoned())?.get(&(*hash, class)) {
-            return Ok(Some(p.clone()));
+        Ok(self.loaded(state, hash, class)?.map(|l| l.prepared))
+    }
+
+    fn loaded(&self, state: &Layered, hash: &Hash, class: Class) -> Result<Option<Loaded>, ChainError> {
+        if let Some(loaded) = self.modules.lock().map_err(|_| poisoned())?.get(&(*hash, class)) {
+            return Ok(Some(loaded));
         }
         let Some(code) = state.get(&keys::code(hash)) else { return Ok(None) };
         let admitted = self
             .vm
             .admit(&code, class.code_class())
             .map_err(|e| ChainError::Module(hash.to_string(), e.to_string()))?;
-        let prepared = self.vm.prepare(&admitted)?;
-        self.prepared.lock().map_err(|_| poisoned())?.insert((*hash, class), prepared.clone());
-        Ok(Some(prepared))
+        let loaded = Loaded { prepared: self.vm.prepare(&admitted)?, compile_gas: compile_gas(&admitted.report) };
+        self.modules.lock().map_err(|_| poisoned())?.insert((*hash, class), loaded.clone(), code.len());
+        Ok(Some(loaded))
     }
 
     /// The code hash registered as system module `name`, if any.
@@ -264,8 +369,9 @@ impl Executor {
     }
 
     /// Executes a block at `height` and `time_ms` on `state`: begin-block hooks, then each
-    /// transaction (fee first, never refunded; nonce; call). A failed call leaves only its fee
-    /// and nonce; an invalid transaction makes the whole block invalid.
+    /// transaction (fee first, never refunded; nonce; call, with its gas or what is left of
+    /// [`BLOCK_GAS_LIMIT`], whichever is less). A failed call leaves only its fee and nonce; an
+    /// invalid transaction makes the whole block invalid. This is how a received block is checked.
     pub fn execute(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
@@ -276,22 +382,91 @@ impl Executor {
         if txs.len() > MAX_BLOCK_TXS {
             return Err(ChainError::TooManyTxs(txs.len()));
         }
-        let mut layered = Layered::new(state);
+        let mut run = self.begin(state, height, time_ms)?;
+        for (index, signed) in txs.iter().enumerate() {
+            let receipt = self.apply_tx(&mut run, index, signed)?;
+            run.receipts.push(receipt);
+        }
+        Ok(run.finish(txs))
+    }
+
+    /// Builds a block at `height` and `time_ms` from `candidates` (in the order a proposer
+    /// prefers): each runs once on a checkpoint of the block's state; one the chain refuses is
+    /// rolled back and reported, never re-run, and the block goes on without it. One that ran out
+    /// of the block's remaining gas (not its own) is rolled back to wait for the next block, as
+    /// is everything after it from the same sender. The result passes [`Executor::execute`].
+    pub fn build(
+        &self,
+        state: Arc<dyn Storage + Send + Sync>,
+        height: u64,
+        time_ms: u64,
+        candidates: &[SignedTransaction],
+    ) -> Result<BuiltBlock, ChainError> {
+        let mut run = self.begin(state, height, time_ms)?;
+        let (mut txs, mut refused, mut held) = (Vec::new(), Vec::new(), BTreeSet::new());
+        for (index, signed) in candidates.iter().enumerate() {
+            let sender = signed.tx.sender;
+            if held.contains(&sender) || txs.len() >= MAX_BLOCK_TXS {
+                // Its later nonces cannot run without it: they wait too.
+                held.insert(sender);
+                continue;
+            }
+            let (warm, gas) = (run.warm.clone(), run.gas);
+            let cut = run.gas_left() < tx_gas(signed);
+            run.state.checkpoint();
+            match self.apply_tx(&mut run, index, signed) {
+                Ok(receipt) if cut && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) => {
+                    run.state.rollback();
+                    (run.warm, run.gas) = (warm, gas);
+                    held.insert(sender);
+                }
+                Ok(receipt) => {
+                    run.state.commit();
+                    run.receipts.push(receipt);
+                    txs.push(signed.clone());
+                }
+                Err(
+                    e @ (ChainError::InvalidTx { .. }
+                    | ChainError::BadNonce { .. }
+                    | ChainError::CannotPay { .. }
+                    | ChainError::TxFault { .. }),
+                ) => {
+                    run.state.rollback();
+                    (run.warm, run.gas) = (warm, gas);
+                    refused.push((signed.hash(), e));
+                    held.insert(sender);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(BuiltBlock { executed: run.finish(&txs), txs, refused })
+    }
+
+    /// A block's start: due upgrades, then the begin-block hooks.
+    fn begin(
+        &self,
+        state: Arc<dyn Storage + Send + Sync>,
+        height: u64,
+        time_ms: u64,
+    ) -> Result<BlockRun, ChainError> {
         let context = CallContext {
             caller: token::SYSTEM,
             block_height: height,
             block_time_ms: time_ms,
             access: Access::System,
         };
-        let mut events = self.activate_upgrades(&mut layered, context)?;
-        events.extend(self.begin_block(&mut layered, context)?);
-        let mut receipts = Vec::with_capacity(txs.len());
-        for (index, signed) in txs.iter().enumerate() {
-            receipts.push(self.apply_tx(&mut layered, index, signed, context)?);
-        }
-        let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
-        let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
-        Ok(Executed { writes: layered.writes, receipts, events, txs_root, receipts_root })
+        let mut run = BlockRun {
+            state: Layered::new(state),
+            context,
+            warm: BTreeSet::new(),
+            gas: 0,
+            receipts: Vec::new(),
+            events: Events::new(),
+        };
+        run.events = self.activate_upgrades(&mut run.state, context)?;
+        let hooks = self.begin_block(&mut run.state, &mut run.warm, context)?;
+        run.events.extend(hooks);
+        Ok(run)
     }
 
     /// Applies the module upgrades governance scheduled for `height` before anything else runs
@@ -312,12 +487,12 @@ impl Executor {
             match self.check_upgrade(state, &name, &code, context) {
                 Ok(()) => {
                     if let Some(old) = Self::system_hash(state, &name) {
-                        state.writes.insert(keys::retired(&old), Some(name.as_bytes().to_vec()));
+                        state.set(keys::retired(&old), Some(name.as_bytes().to_vec()));
                     }
                     if state.get(&keys::retired(&code)).is_some() {
-                        state.writes.insert(keys::retired(&code), None);
+                        state.set(keys::retired(&code), None);
                     }
-                    state.writes.insert(keys::module(&name), Some(code.0.to_vec()));
+                    state.set(keys::module(&name), Some(code.0.to_vec()));
                 }
                 Err(reason) => {
                     let data = borsh::to_vec(&(name, code, reason)).unwrap_or_default();
@@ -348,8 +523,8 @@ impl Executor {
             return Err(format!("code {code} lacks `{entry}` of the {name} interface"));
         }
         let mut trial = state.clone();
-        trial.writes.insert(keys::module(name), Some(code.0.to_vec()));
-        self.begin_block(&mut trial, context).map_err(|e| format!("dry run: {e}"))?;
+        trial.set(keys::module(name), Some(code.0.to_vec()));
+        self.begin_block(&mut trial, &mut BTreeSet::new(), context).map_err(|e| format!("dry run: {e}"))?;
         let zero_fee = borsh::to_vec(&(token::SYSTEM, 0u64)).unwrap_or_default();
         self.system_call(&mut trial, "token", "entry_charge_fee", &zero_fee, context)
             .map_err(|e| format!("dry run: {e}"))?;
@@ -357,13 +532,18 @@ impl Executor {
     }
 
     /// The begin-block hooks in order, then the epochs of subnets' own modules; their events.
-    fn begin_block(&self, state: &mut Layered, context: CallContext) -> Result<Events, ChainError> {
+    fn begin_block(
+        &self,
+        state: &mut Layered,
+        warm: &mut BTreeSet<Hash>,
+        context: CallContext,
+    ) -> Result<Events, ChainError> {
         let mut events = Events::new();
         for (module, entry) in BEGIN_BLOCK {
             let exec = self.system_call(state, module, entry, &[], context)?;
             events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
             if *module == "incentive" {
-                events.extend(self.module_epochs(state, &exec.output, context)?);
+                events.extend(self.module_epochs(state, warm, &exec.output, context)?);
             }
         }
         Ok(events)
@@ -375,6 +555,7 @@ impl Executor {
     fn module_epochs(
         &self,
         state: &mut Layered,
+        warm: &mut BTreeSet<Hash>,
         hook_output: &[u8],
         context: CallContext,
     ) -> Result<Events, ChainError> {
@@ -389,7 +570,7 @@ impl Executor {
             let netuid_bytes = borsh::to_vec(&netuid).unwrap_or_default();
             let input =
                 self.system_call(state, "incentive", "entry_epoch_input", &netuid_bytes, context)?.output;
-            let result = self.run_incentive_module(state, &hash, &input, context);
+            let result = self.run_incentive_module(state, warm, &hash, &input, context);
             let args = borsh::to_vec(&(netuid, hash, result)).unwrap_or_default();
             let applied = self.system_call(state, "incentive", "entry_apply_module_epoch", &args, context)?;
             events.extend(applied.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
@@ -397,39 +578,46 @@ impl Executor {
         Ok(events)
     }
 
-    /// Runs a subnet's module on its epoch `input` with [`MODULE_EPOCH_GAS`]: its output, or why
-    /// it failed. Its writes are dropped: a module computes, it does not change state.
+    /// Runs a subnet's module on its epoch `input` with [`MODULE_EPOCH_GAS`] (less its compile
+    /// gas, if this block has not run it yet), read-only: its output, or why it failed.
     fn run_incentive_module(
         &self,
         state: &Layered,
+        warm: &mut BTreeSet<Hash>,
         hash: &Hash,
         input: &[u8],
         context: CallContext,
     ) -> Result<Vec<u8>, String> {
-        let module =
-            self.module(state, hash, Class::Uploaded).map_err(|e| e.to_string())?.ok_or("code missing")?;
+        let loaded =
+            self.loaded(state, hash, Class::Uploaded).map_err(|e| e.to_string())?.ok_or("code missing")?;
+        let gas = warm_up(warm, hash, loaded.compile_gas, MODULE_EPOCH_GAS).ok_or("out of gas compiling the module")?;
         let context = CallContext { caller: QUERY_CALLER, access: Access::ReadOnly, ..context };
-        let exec = self
-            .call(state, &module, "entry_epoch", input, context, MODULE_EPOCH_GAS)
-            .map_err(|e| e.to_string())?;
+        let exec =
+            self.call(state, &loaded.prepared, "entry_epoch", input, context, gas).map_err(|e| e.to_string())?;
         if exec.outcome.is_ok() { Ok(exec.output) } else { Err(exec.outcome.to_string()) }
     }
 
-    /// Deploys `code` (a transaction to [`DEPLOY`]): admitted as uploaded code, stored under its
-    /// hash. Returns the outcome and the `code_deployed` event.
-    fn deploy(&self, state: &mut Layered, method: &[u8], code: &[u8]) -> (TxOutcome, Events) {
+    /// Deploys `code` (a transaction to [`DEPLOY`]) with `gas`: admitted as uploaded code, its
+    /// compile gas paid, stored under its hash with its entry points. Returns the outcome, the
+    /// gas used and the `code_deployed` event.
+    fn deploy(&self, run: &mut BlockRun, method: &[u8], code: &[u8], gas: u64) -> (TxOutcome, u64, Events) {
         if method != b"deploy" {
-            return (TxOutcome::Failed("the deploy target only has the method deploy".into()), Vec::new());
+            return (TxOutcome::Failed("the deploy target only has the method deploy".into()), 0, Vec::new());
         }
         let admitted = match self.vm.admit(code, CodeClass::Uploaded) {
             Ok(admitted) => admitted,
-            Err(e) => return (TxOutcome::Failed(format!("module refused: {e}")), Vec::new()),
+            Err(e) => return (TxOutcome::Failed(format!("module refused: {e}")), 0, Vec::new()),
         };
+        let cost = compile_gas(&admitted.report);
         let hash = admitted.code_hash;
-        state.writes.insert(keys::code(&hash), Some(code.to_vec()));
+        if warm_up(&mut run.warm, &hash, cost, gas).is_none() {
+            let why = format!("out of gas: compiling {} bytes costs {cost} gas, the limit is {gas}", code.len());
+            return (TxOutcome::Failed(why), gas, Vec::new());
+        }
+        run.state.set(keys::code(&hash), Some(code.to_vec()));
         let entries = borsh::to_vec(&admitted.report.entry_points).unwrap_or_default();
-        state.writes.insert(keys::entries(&hash), Some(entries));
-        (TxOutcome::Ok, vec![(b"code_deployed".to_vec(), hash.0.to_vec())])
+        run.state.set(keys::entries(&hash), Some(entries));
+        (TxOutcome::Ok, cost, vec![(b"code_deployed".to_vec(), hash.0.to_vec())])
     }
 
     /// The sender's next nonce in `state`.
@@ -437,59 +625,82 @@ impl Executor {
         keys::nonce_value(state.get(&keys::nonce(sender)).as_deref())
     }
 
-    fn apply_tx(
-        &self,
-        state: &mut Layered,
-        index: usize,
-        signed: &SignedTransaction,
-        context: CallContext,
-    ) -> Result<Receipt, ChainError> {
+    fn apply_tx(&self, run: &mut BlockRun, index: usize, signed: &SignedTransaction) -> Result<Receipt, ChainError> {
+        let fault = |e: ChainError| match e {
+            ChainError::Vm(fault) => ChainError::TxFault { index, fault: fault.to_string() },
+            other => other,
+        };
         tao_tx::verify(signed, &self.domain).map_err(|error| ChainError::InvalidTx { index, error })?;
         let tx = &signed.tx;
-        let expected = Self::nonce(state, &tx.sender);
+        let expected = Self::nonce(&run.state, &tx.sender);
         if tx.nonce != expected {
             return Err(ChainError::BadNonce { index, expected, got: tx.nonce });
         }
-        let bytes = signed.encode().len() as u64;
-        let gas = token::gas_for(bytes, tx.fee_limit.0);
-        let fee = token::fee(bytes, gas);
+        let fee = token::fee(signed.encode().len() as u64, tx_gas(signed));
+        let gas = tx_gas(signed).min(run.gas_left());
         let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
-        self.system_call(state, "token", "entry_charge_fee", &charge, context)
-            .map_err(|e| ChainError::CannotPay { index, reason: e.to_string() })?;
-        state.writes.insert(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
+        self.system_call(&mut run.state, "token", "entry_charge_fee", &charge, run.context).map_err(|e| match e {
+            ChainError::Vm(_) => fault(e),
+            other => ChainError::CannotPay { index, reason: other.to_string() },
+        })?;
+        run.state.set(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
+        let receipt = self.run_tx(run, signed, gas).map_err(fault)?;
+        run.gas = run.gas.saturating_add(receipt.gas_used);
+        Ok(Receipt { fee, ..receipt })
+    }
+
+    /// A valid, paid transaction's call with `gas`: its receipt (fee not yet filled in).
+    fn run_tx(&self, run: &mut BlockRun, signed: &SignedTransaction, gas: u64) -> Result<Receipt, ChainError> {
+        let tx = &signed.tx;
         let hash = signed.hash();
         let receipt =
-            |outcome, gas_used, events: Events| Receipt { tx: hash, outcome, fee, gas_used, events };
+            |outcome, gas_used, events: Events| Receipt { tx: hash, outcome, fee: 0, gas_used, events };
         if tx.call.contract == DEPLOY {
-            let (outcome, events) = self.deploy(state, &tx.call.method, &tx.call.args);
-            return Ok(receipt(outcome, 0, events));
+            let (outcome, gas_used, events) = self.deploy(run, &tx.call.method, &tx.call.args, gas);
+            return Ok(receipt(outcome, gas_used, events));
         }
-        let context = CallContext { caller: tx.sender, ..context };
-        let Some(exec) = self.call_code(state, &tx.call, context, gas)? else {
+        let context = CallContext { caller: tx.sender, ..run.context };
+        let Some(exec) = self.call_code(&run.state, &mut run.warm, &tx.call, context, gas)? else {
             let reason = format!("no contract {}", tx.call.contract);
             return Ok(receipt(TxOutcome::Failed(reason), 0, Vec::new()));
         };
-        let events = exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())).collect();
-        if exec.outcome.is_ok() {
-            let mut after = state.clone();
-            after.apply(&exec.writes);
-            let next = CallContext { block_height: context.block_height.saturating_add(1), ..context };
-            if let Err(reason) = self.check_proposed_upgrade(&after, &tx.call, next) {
-                return Ok(receipt(TxOutcome::Failed(reason), exec.gas_used, Vec::new()));
-            }
-            *state = after;
-            return Ok(receipt(TxOutcome::Ok, exec.gas_used, events));
+        if !exec.outcome.is_ok() {
+            return Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()));
         }
-        Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()))
+        let next = CallContext { block_height: context.block_height.saturating_add(1), ..context };
+        if let Err(reason) = self.check_proposed_upgrade(&run.state, &exec.writes, &tx.call, next) {
+            return Ok(receipt(TxOutcome::Failed(reason), exec.gas_used, Vec::new()));
+        }
+        run.state.apply(&exec.writes);
+        let events = exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())).collect();
+        Ok(receipt(TxOutcome::Ok, exec.gas_used, events))
     }
+}
+
+/// The gas transaction `signed` may use: what its fee limit buys, at most `token::MAX_TX_GAS`.
+pub fn tx_gas(signed: &SignedTransaction) -> u64 {
+    token::gas_for(signed.encode().len() as u64, signed.tx.fee_limit.0)
+}
+
+/// The gas left of `gas` once code `hash` is compiled for this block: `compile_gas` the first
+/// time a block runs it, nothing after; `None` when `gas` does not cover it.
+fn warm_up(warm: &mut BTreeSet<Hash>, hash: &Hash, compile_gas: u64, gas: u64) -> Option<u64> {
+    if warm.contains(hash) {
+        return Some(gas);
+    }
+    let left = gas.checked_sub(compile_gas)?;
+    warm.insert(*hash);
+    Some(left)
 }
 
 impl Executor {
     /// A transaction proposing a module upgrade is refused at once when the upgrade would be
-    /// refused at activation (the same [`Executor::check_upgrade`], dry run on the next block).
+    /// refused at activation (the same [`Executor::check_upgrade`], dry run on the next block,
+    /// on `state` with the proposal's `writes`).
     fn check_proposed_upgrade(
         &self,
         state: &Layered,
+        writes: &WriteSet,
         call: &tao_tx::Call,
         next: CallContext,
     ) -> Result<(), String> {
@@ -501,7 +712,9 @@ impl Executor {
         let Ok(Action::UpgradeModule { name, code }) = tao_codec::decode::<Action>(&call.args, limit) else {
             return Ok(());
         };
-        self.check_upgrade(state, &name, &code, next).map_err(|reason| format!("upgrade refused: {reason}"))
+        let mut after = state.clone();
+        after.apply(writes);
+        self.check_upgrade(&after, &name, &code, next).map_err(|reason| format!("upgrade refused: {reason}"))
     }
 
     /// Runs a transaction's call: a registered system module with system access, any other
@@ -511,6 +724,7 @@ impl Executor {
     fn call_code(
         &self,
         state: &Layered,
+        warm: &mut BTreeSet<Hash>,
         call: &tao_tx::Call,
         context: CallContext,
         gas: u64,
@@ -528,12 +742,17 @@ impl Executor {
             let why = format!("code {hash} is a retired version of system module `{name}`; call {current}");
             return Ok(Some(Execution::failed(Outcome::Abort(why), 0)));
         }
-        let Some(module) = self.module(state, &hash, Class::Uploaded)? else { return Ok(None) };
+        let Some(loaded) = self.loaded(state, &hash, Class::Uploaded)? else { return Ok(None) };
+        let Some(left) = warm_up(warm, &hash, loaded.compile_gas, gas) else {
+            return Ok(Some(Execution::failed(Outcome::OutOfGas, gas)));
+        };
         let own = tao_abi::access::contract_address(&hash);
         let context = CallContext { access: Access::Contract(own), ..context };
         let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
         let systems = self.system_modules(state)?;
-        Ok(Some(self.vm.call_contract(&module, &entry, &call.args, context, snapshot, gas, systems)?))
+        let mut exec = self.vm.call_contract(&loaded.prepared, &entry, &call.args, context, snapshot, left, systems)?;
+        exec.gas_used += gas - left;
+        Ok(Some(exec))
     }
 }
 

@@ -471,3 +471,75 @@ fn system_modules_export_their_declared_interfaces() {
         assert_eq!(exported, declared, "{name}");
     }
 }
+
+fn deploy_wat(c: &mut Chain, from: u8, nonce: u64, path: &str) -> (Hash, u64) {
+    let code = wat::parse_file(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)).unwrap();
+    let tx = c.call(from, nonce, tao_chain::DEPLOY, "deploy", code.clone(), TAO);
+    let (_, receipts) = c.produce(vec![tx]).unwrap();
+    assert_eq!(receipts[0].outcome, TxOutcome::Ok);
+    (Hash(tao_types::keccak256(&code)), receipts[0].gas_used)
+}
+
+/// A loop with a 1,000 τ fee limit gets `MAX_TX_GAS` and pays for that, not for its limit; a
+/// proposer fits at most `BLOCK_GAS_LIMIT` of gas limits in a block (the rest wait, in order), a
+/// received block over it is invalid; and uploaded code pays its compile gas at deploy and at
+/// its first call in each block only.
+#[test]
+fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
+    let mut c = chain();
+    let (looping, deploy_gas) = deploy_wat(&mut c, 1, 0, "contracts/hostile/infinite_loop.wat");
+    assert!(deploy_gas >= tao_chain::COMPILE_GAS_PER_BYTE, "deploying pays the compile gas: {deploy_gas}");
+    let spin = |c: &Chain, nonce| c.call(1, nonce, looping, "run", Vec::new(), 1_000 * TAO);
+    let tx = spin(&c, 1);
+    assert_eq!(tao_chain::tx_gas(&tx), tao_contract_token::MAX_TX_GAS);
+    let before = c.balance(&key(1).address());
+    let (_, receipts) = c.produce(vec![tx.clone()]).unwrap();
+    assert_eq!(receipts[0].outcome, TxOutcome::Failed("out of gas".into()));
+    assert_eq!(receipts[0].gas_used, tao_contract_token::MAX_TX_GAS);
+    let fee = tao_contract_token::fee(tx.encode().len() as u64, tao_contract_token::MAX_TX_GAS);
+    assert_eq!((receipts[0].fee, c.balance(&key(1).address())), (fee, before - fee));
+
+    // Three max-gas loops: a proposer includes what the block's gas holds; the third, which
+    // would only get what is left, waits with the sender's transfer behind it. A block with
+    // all three gives the third nothing: it fails out of gas, using none.
+    let height = c.head.height + 1;
+    let candidates = vec![spin(&c, 2), spin(&c, 3), spin(&c, 4), c.transfer(1, 5, key(2).address(), TAO)];
+    let fits = (tao_chain::BLOCK_GAS_LIMIT / tao_contract_token::MAX_TX_GAS) as usize;
+    let built = c.executor.build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates).unwrap();
+    assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
+    let used: u64 = built.executed.receipts.iter().map(|r| r.gas_used).sum();
+    assert!(used <= tao_chain::BLOCK_GAS_LIMIT, "{used}");
+    let all = c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
+    assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
+    assert_eq!(all.receipts[2].gas_used, 0);
+
+    // Compile gas: the first call of a block pays it, the next does not.
+    let kit = c.deploy(1, 2, "testkit");
+    let noop = |c: &Chain, nonce| c.call(1, nonce, kit, "noop", Vec::new(), TAO / 10);
+    let (_, receipts) = c.produce(vec![noop(&c, 3), noop(&c, 4)]).unwrap();
+    let (first, second) = (receipts[0].gas_used, receipts[1].gas_used);
+    assert!(first > second + tao_chain::COMPILE_GAS_PER_BYTE * 1_000, "{first} vs {second}");
+}
+
+/// A transaction the chain refuses at block time is left out, reported, and the block goes on:
+/// nothing of it remains, and the transactions around it run once.
+#[test]
+fn a_proposer_leaves_out_refused_transactions_without_re_running_the_block() {
+    let c = chain();
+    let (alice, bob) = (key(1).address(), key(2).address());
+    let candidates = vec![
+        c.transfer(1, 0, bob, TAO),
+        c.transfer(3, 0, alice, TAO), // cannot pay
+        c.transfer(1, 1, bob, 2 * TAO),
+        c.transfer(1, 5, bob, TAO), // nonce gap
+    ];
+    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &candidates).unwrap();
+    let included: Vec<_> = built.txs.iter().map(|t| t.hash()).collect();
+    assert_eq!(included, vec![candidates[0].hash(), candidates[2].hash()]);
+    let refused: Vec<_> = built.refused.iter().map(|(h, _)| *h).collect();
+    assert_eq!(refused, vec![candidates[1].hash(), candidates[3].hash()]);
+    assert!(matches!(built.refused[0].1, ChainError::CannotPay { .. }));
+    let check = c.executor.execute(Arc::new(c.state.clone()), 1, 5, &built.txs).unwrap();
+    assert_eq!(check.writes, built.executed.writes, "the built block passes validation as is");
+    assert_eq!(check.receipts_root, built.executed.receipts_root);
+}

@@ -214,9 +214,16 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         tokio::select! {
             _ = ticks.tick() => {
                 let producer = node.clone();
-                let header = tokio::task::spawn_blocking(move || producer.produce(now_ms())).await??;
-                for line in block_log(&node.stored(header.height)?, args.json) {
-                    log_line(&line);
+                match tokio::task::spawn_blocking(move || producer.produce(now_ms())).await {
+                    Ok(Ok(header)) => {
+                        for line in block_log(&node.stored(header.height)?, args.json) {
+                            log_line(&line);
+                        }
+                    }
+                    // A fault (VM, disk) skips this tick; the next one tries again. Nothing was
+                    // committed, so nothing is lost.
+                    Ok(Err(e)) => log_line(&fault_line("block production failed", &e, args.json)),
+                    Err(e) => log_line(&fault_line("block production panicked", &e, args.json)),
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
@@ -224,6 +231,15 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     }
     handle.stop()?;
     Ok(())
+}
+
+/// A log line for a fault the node survives.
+fn fault_line(what: &str, error: &dyn std::fmt::Display, json: bool) -> String {
+    if json {
+        json!({"event": "fault", "what": what, "error": error.to_string()}).to_string()
+    } else {
+        format!("warning: {what}: {error}")
+    }
 }
 
 /// Prints one log line. A closed stdout (its reader went away, as in `tao node | head`) must not

@@ -1019,3 +1019,65 @@ fn uploaded_code_stays_in_its_box_through_a_real_node() {
     assert_eq!(sent["receipt"]["outcome"], "Ok", "{sent}");
     node.kill();
 }
+
+/// No transaction or query stalls or stops the node: loops sent with a 1,000 τ fee limit run
+/// with at most `MAX_TX_GAS` and pay for that; 32 threads of epoch-input queries never take
+/// block production's VM instances (past the limit they are told the node is busy, and the node
+/// lives); meanwhile blocks keep coming and an honest transfer at the default fee is finalized.
+#[test]
+fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start_with(&dir.path().join("chain"), "500ms");
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+    let cli = |args: &[&str]| -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        let out = tao(&wallets, pw, &all);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    for name in ["alice", "bob"] {
+        json_out(&tao(&wallets, pw, &["wallet", "import", "--name", name, "--dev", name, "--json"]));
+    }
+    let looping = cli(&["module", "deploy", "--wallet", "alice", "../../contracts/hostile/infinite_loop.wat"]);
+    let hash = looping["receipt"]["events"][0][1].as_str().unwrap().to_string();
+    let (stop, answered, busy) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
+    let height = || node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    std::thread::scope(|s| {
+        let attacker = s.spawn(|| {
+            let mut receipts = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                receipts.push(cli(&["module", "call", "--wallet", "alice", &hash, "run", "--fee-limit", "1000 TAO"]));
+            }
+            receipts
+        });
+        for _ in 0..32 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let input = hex::encode(borsh::to_vec(&1u16).unwrap());
+                    let v = node.call("contract_query", json!(["incentive", "entry_epoch_input", input]));
+                    let counter = if v.get("error").is_none() { &answered } else { &busy };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        let start = height();
+        let bob_to = dev_key("charlie").address().to_string();
+        let sent = cli(&["transfer", "--wallet", "bob", "--to", &bob_to, "--amount", "1"]);
+        assert_eq!(sent["receipt"]["outcome"], "Ok", "an honest transfer at the default fee: {sent}");
+        std::thread::sleep(Duration::from_secs(6));
+        let end = height();
+        stop.store(true, Ordering::Relaxed);
+        assert!(end >= start + 2, "blocks kept coming under attack: #{start} → #{end}");
+        let receipts = attacker.join().unwrap();
+        assert!(!receipts.is_empty());
+        for receipt in receipts.iter().filter(|r| r["status"] == "finalized") {
+            assert_eq!(receipt["receipt"]["gas_used"], tao_contract_token::MAX_TX_GAS, "{receipt}");
+            assert!(receipt["receipt"]["fee"].as_u64().unwrap() < 10_000_000, "paid for the capped gas: {receipt}");
+        }
+    });
+    assert!(answered.load(Ordering::Relaxed) > 0, "queries were answered");
+    assert!(height() > 0, "the node is alive");
+    node.kill();
+}

@@ -55,6 +55,9 @@ pub enum NodeError {
     /// A lock was poisoned by a panic elsewhere.
     #[error("node state poisoned")]
     Poisoned,
+    /// Every query slot is taken; retry (block production keeps its own VM instances).
+    #[error("the node is running {MAX_QUERIES} queries already; retry shortly")]
+    Busy,
     /// The node's key cannot finalize blocks of this chain on its own.
     #[error(
         "the validator key is not in the chain's validator set, or holds two thirds of the power or less (multi-validator consensus is not built yet)"
@@ -138,6 +141,23 @@ pub struct Node {
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
     counters: Mutex<Counters>,
+    /// Queries running now, at most [`MAX_QUERIES`].
+    queries: Mutex<usize>,
+}
+
+/// Most queries that run at once. Each holds one VM instance of the pool's 16; a block needs
+/// at most two at a time (a contract and the system module it calls), so production always has
+/// instances whatever the RPC does.
+pub const MAX_QUERIES: usize = 8;
+
+/// A running query's slot, given back when dropped.
+struct QuerySlot<'a>(&'a Mutex<usize>);
+
+impl Drop for QuerySlot<'_> {
+    fn drop(&mut self) {
+        let mut running = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+    }
 }
 
 /// Running totals since the node started.
@@ -201,6 +221,7 @@ impl Node {
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
             counters: Mutex::new(Counters::default()),
+            queries: Mutex::new(0),
         };
         let latest = node.store.latest()?.unwrap_or(0);
         let stored = node.stored(latest)?;
@@ -285,6 +306,7 @@ impl Node {
         entry: &str,
         input: &[u8],
     ) -> Result<(u64, Result<Vec<u8>, String>), NodeError> {
+        let _slot = self.query_slot()?;
         let (head, _) = self.head()?;
         let context = tao_vm::CallContext {
             caller: tao_chain::QUERY_CALLER,
@@ -299,6 +321,15 @@ impl Node {
             other => Err(other.to_string()),
         };
         Ok((head.height, result))
+    }
+
+    fn query_slot(&self) -> Result<QuerySlot<'_>, NodeError> {
+        let mut running = lock(&self.queries)?;
+        if *running >= MAX_QUERIES {
+            return Err(NodeError::Busy);
+        }
+        *running += 1;
+        Ok(QuerySlot(&self.queries))
     }
 
     /// Prometheus text exposition of the node's gauges and counters.
@@ -353,29 +384,20 @@ impl Node {
     }
 
     /// Builds, executes, commits and signs the next block at `time_ms` (at least 1 ms after the
-    /// parent). Transactions the chain refuses are dropped with the reason and the block is
-    /// rebuilt without them.
+    /// parent). Each ready transaction runs once: those the chain refuses are dropped with the
+    /// reason, and the block goes on without them.
     pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
         let (parent, _) = self.head()?;
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = self.view();
-        let (txs, executed) = loop {
-            let txs = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
-            match self.executor.execute(Arc::new(view.clone()), height, time_ms, &txs) {
-                Ok(executed) => break (txs, executed),
-                Err(
-                    e @ (ChainError::InvalidTx { index, .. }
-                    | ChainError::BadNonce { index, .. }
-                    | ChainError::CannotPay { index, .. }),
-                ) => {
-                    let hash = txs[index].hash();
-                    lock(&self.mempool)?.remove(&hash);
-                    self.drop_tx(hash, e.to_string());
-                    lock(&self.counters)?.txs_dropped += 1;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
+        let built = self.executor.build(Arc::new(view), height, time_ms, &candidates)?;
+        for (hash, reason) in built.refused {
+            lock(&self.mempool)?.remove(&hash);
+            self.drop_tx(hash, reason.to_string());
+            lock(&self.counters)?.txs_dropped += 1;
+        }
+        let (txs, executed) = (built.txs, built.executed);
         let mut header = Header {
             parent: parent.hash(),
             height,

@@ -62,18 +62,51 @@ pub struct Layered {
     base: std::sync::Arc<dyn Storage + Send + Sync>,
     /// The writes so far (`None` removes).
     pub writes: WriteSet,
+    /// While a checkpoint is open: each key's entry in `writes` before its first change since.
+    journal: Option<BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>>,
 }
 
 impl Layered {
     /// No writes yet over `base`.
     pub fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
-        Self { base, writes: WriteSet::new() }
+        Self { base, writes: WriteSet::new(), journal: None }
+    }
+
+    /// Sets (`Some`) or removes (`None`) `key`, remembered by an open checkpoint.
+    pub fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        if let Some(journal) = &mut self.journal
+            && !journal.contains_key(&key)
+        {
+            journal.insert(key.clone(), self.writes.get(&key).cloned());
+        }
+        self.writes.insert(key, value);
     }
 
     /// Applies `writes` on top (a successful call's write set).
     pub fn apply(&mut self, writes: &WriteSet) {
         for (k, v) in writes {
-            self.writes.insert(k.clone(), v.clone());
+            self.set(k.clone(), v.clone());
+        }
+    }
+
+    /// Opens a checkpoint: what is written from now on can be undone with [`Layered::rollback`]
+    /// at the cost of the keys touched, never a copy of all writes.
+    pub fn checkpoint(&mut self) {
+        self.journal = Some(BTreeMap::new());
+    }
+
+    /// Keeps everything written since the checkpoint and closes it.
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes everything written since the checkpoint and closes it.
+    pub fn rollback(&mut self) {
+        for (key, before) in self.journal.take().unwrap_or_default() {
+            match before {
+                Some(value) => self.writes.insert(key, value),
+                None => self.writes.remove(&key),
+            };
         }
     }
 }
@@ -130,7 +163,7 @@ impl Overlay {
             .written_bytes
             .saturating_add(key.len() as u64)
             .saturating_add(value.as_ref().map_or(0, |v| v.len() as u64));
-        self.layered.writes.insert(key, value);
+        self.layered.set(key, value);
     }
 
     pub(crate) fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
