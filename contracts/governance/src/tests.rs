@@ -8,6 +8,11 @@ use super::*;
 
 const TAO: u64 = RAO_PER_TAO;
 const CODE: Hash = Hash([9; 32]);
+const PARTIAL: Hash = Hash([8; 32]);
+
+fn entries_key(code: &Hash) -> Vec<u8> {
+    [tao_abi::ENTRIES_KEY_PREFIX, &code.0].concat()
+}
 
 /// Coldkeys 1..=3 funded; subnet 1 owned by coldkey 1 (hotkey 1001 registered); root stake:
 /// coldkey 1 1,000 τ, coldkey 2 300 τ; a `token` module and deployed code [`CODE`]; voting lasts
@@ -16,6 +21,12 @@ fn setup() -> MemoryHost {
     let mut h = MemoryHost::new();
     h.storage.insert([tao_abi::MODULE_KEY_PREFIX, b"token"].concat(), vec![1; 32]);
     h.storage.insert([tao_abi::CODE_KEY_PREFIX, &CODE.0].concat(), vec![0, 97, 115, 109]);
+    let interface = tao_abi::interfaces::of("token").unwrap_or_default();
+    h.storage.insert(entries_key(&CODE), tao_sdk::borsh::to_vec(&interface.to_vec()).unwrap_or_default());
+    // Deployed code that lacks most of the token's interface.
+    h.storage.insert([tao_abi::CODE_KEY_PREFIX, &PARTIAL.0].concat(), vec![0, 97, 115, 109]);
+    h.storage
+        .insert(entries_key(&PARTIAL), tao_sdk::borsh::to_vec(&vec!["entry_transfer"]).unwrap_or_default());
     h.call_as(SYSTEM, 0, |h| {
         for who in [1u16, 2, 3] {
             token::mint(h, &addr(who), 100_000 * TAO)?;
@@ -69,6 +80,7 @@ fn proposals_must_be_possible_and_lock_the_deposit() {
         ),
         (Action::UpgradeModule { name: "nope".into(), code: CODE }, "no system module"),
         (Action::UpgradeModule { name: "token".into(), code: Hash([1; 32]) }, "not deployed"),
+        (Action::UpgradeModule { name: "token".into(), code: PARTIAL }, "lacks the module's interface"),
     ];
     for (action, why) in bad {
         let err = propose_as(&mut h, 3, 2, action).unwrap_err();
