@@ -124,7 +124,9 @@ pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
     let (mut tx, mut rx) = socket.split();
     let subscribe = rpc::request(1, "chain_subscribeFinalizedHeads", json!([])).to_string();
     tx.send(Message::Text(subscribe)).await.map_err(|e| e.to_string())?;
+    let mut heard = false;
     while let Some(message) = rx.next().await {
+        heard = true;
         let Ok(Message::Text(text)) = message else { continue };
         let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
         if url() != opened {
@@ -133,6 +135,10 @@ pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
         if let Some(height) = value["params"]["result"]["height"].as_u64() {
             on_head(height);
         }
+    }
+    // A socket that never carried a message never reached a node at all.
+    if !heard {
+        return Err(format!("cannot reach the node at {opened}"));
     }
     Err("the node closed the head subscription".into())
 }
