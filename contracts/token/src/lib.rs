@@ -249,7 +249,10 @@ pub const MAX_TX_GAS: u64 = 4_000_000_000;
 /// The gas a fee limit buys for a transaction of `tx_bytes` bytes (0 if it does not cover the
 /// bytes), at most [`MAX_TX_GAS`]: a fee limit above what that gas costs is never charged.
 pub fn gas_for(tx_bytes: u64, fee_limit: u64) -> u64 {
-    fee_limit.saturating_sub(tx_bytes.saturating_mul(FEE_PER_BYTE)).saturating_mul(GAS_PER_RAO).min(MAX_TX_GAS)
+    fee_limit
+        .saturating_sub(tx_bytes.saturating_mul(FEE_PER_BYTE))
+        .saturating_mul(GAS_PER_RAO)
+        .min(MAX_TX_GAS)
 }
 
 /// Charges `amount` of fees to `payer` before its transaction runs (chain only). Fees are

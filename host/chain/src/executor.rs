@@ -158,7 +158,13 @@ impl BlockRun {
     fn finish(self, txs: &[SignedTransaction]) -> Executed {
         let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
         let receipts_root = merkle_root(&self.receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
-        Executed { writes: self.state.writes, receipts: self.receipts, events: self.events, txs_root, receipts_root }
+        Executed {
+            writes: self.state.writes,
+            receipts: self.receipts,
+            events: self.events,
+            txs_root,
+            receipts_root,
+        }
     }
 }
 
@@ -271,7 +277,8 @@ impl Executor {
             .vm
             .admit(&code, class.code_class())
             .map_err(|e| ChainError::Module(hash.to_string(), e.to_string()))?;
-        let loaded = Loaded { prepared: self.vm.prepare(&admitted)?, compile_gas: compile_gas(&admitted.report) };
+        let loaded =
+            Loaded { prepared: self.vm.prepare(&admitted)?, compile_gas: compile_gas(&admitted.report) };
         self.modules.lock().map_err(|_| poisoned())?.insert((*hash, class), loaded.clone(), code.len());
         Ok(Some(loaded))
     }
@@ -415,7 +422,10 @@ impl Executor {
             let cut = run.gas_left() < tx_gas(signed);
             run.state.checkpoint();
             match self.apply_tx(&mut run, index, signed) {
-                Ok(receipt) if cut && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) => {
+                Ok(receipt)
+                    if cut
+                        && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) =>
+                {
                     run.state.rollback();
                     (run.warm, run.gas) = (warm, gas);
                     held.insert(sender);
@@ -590,10 +600,12 @@ impl Executor {
     ) -> Result<Vec<u8>, String> {
         let loaded =
             self.loaded(state, hash, Class::Uploaded).map_err(|e| e.to_string())?.ok_or("code missing")?;
-        let gas = warm_up(warm, hash, loaded.compile_gas, MODULE_EPOCH_GAS).ok_or("out of gas compiling the module")?;
+        let gas = warm_up(warm, hash, loaded.compile_gas, MODULE_EPOCH_GAS)
+            .ok_or("out of gas compiling the module")?;
         let context = CallContext { caller: QUERY_CALLER, access: Access::ReadOnly, ..context };
-        let exec =
-            self.call(state, &loaded.prepared, "entry_epoch", input, context, gas).map_err(|e| e.to_string())?;
+        let exec = self
+            .call(state, &loaded.prepared, "entry_epoch", input, context, gas)
+            .map_err(|e| e.to_string())?;
         if exec.outcome.is_ok() { Ok(exec.output) } else { Err(exec.outcome.to_string()) }
     }
 
@@ -611,7 +623,8 @@ impl Executor {
         let cost = compile_gas(&admitted.report);
         let hash = admitted.code_hash;
         if warm_up(&mut run.warm, &hash, cost, gas).is_none() {
-            let why = format!("out of gas: compiling {} bytes costs {cost} gas, the limit is {gas}", code.len());
+            let why =
+                format!("out of gas: compiling {} bytes costs {cost} gas, the limit is {gas}", code.len());
             return (TxOutcome::Failed(why), gas, Vec::new());
         }
         run.state.set(keys::code(&hash), Some(code.to_vec()));
@@ -625,7 +638,12 @@ impl Executor {
         keys::nonce_value(state.get(&keys::nonce(sender)).as_deref())
     }
 
-    fn apply_tx(&self, run: &mut BlockRun, index: usize, signed: &SignedTransaction) -> Result<Receipt, ChainError> {
+    fn apply_tx(
+        &self,
+        run: &mut BlockRun,
+        index: usize,
+        signed: &SignedTransaction,
+    ) -> Result<Receipt, ChainError> {
         let fault = |e: ChainError| match e {
             ChainError::Vm(fault) => ChainError::TxFault { index, fault: fault.to_string() },
             other => other,
@@ -639,9 +657,11 @@ impl Executor {
         let fee = token::fee(signed.encode().len() as u64, tx_gas(signed));
         let gas = tx_gas(signed).min(run.gas_left());
         let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
-        self.system_call(&mut run.state, "token", "entry_charge_fee", &charge, run.context).map_err(|e| match e {
-            ChainError::Vm(_) => fault(e),
-            other => ChainError::CannotPay { index, reason: other.to_string() },
+        self.system_call(&mut run.state, "token", "entry_charge_fee", &charge, run.context).map_err(|e| {
+            match e {
+                ChainError::Vm(_) => fault(e),
+                other => ChainError::CannotPay { index, reason: other.to_string() },
+            }
         })?;
         run.state.set(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
         let receipt = self.run_tx(run, signed, gas).map_err(fault)?;
@@ -650,7 +670,12 @@ impl Executor {
     }
 
     /// A valid, paid transaction's call with `gas`: its receipt (fee not yet filled in).
-    fn run_tx(&self, run: &mut BlockRun, signed: &SignedTransaction, gas: u64) -> Result<Receipt, ChainError> {
+    fn run_tx(
+        &self,
+        run: &mut BlockRun,
+        signed: &SignedTransaction,
+        gas: u64,
+    ) -> Result<Receipt, ChainError> {
         let tx = &signed.tx;
         let hash = signed.hash();
         let receipt =
@@ -750,7 +775,8 @@ impl Executor {
         let context = CallContext { access: Access::Contract(own), ..context };
         let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
         let systems = self.system_modules(state)?;
-        let mut exec = self.vm.call_contract(&loaded.prepared, &entry, &call.args, context, snapshot, left, systems)?;
+        let mut exec =
+            self.vm.call_contract(&loaded.prepared, &entry, &call.args, context, snapshot, left, systems)?;
         exec.gas_used += gas - left;
         Ok(Some(exec))
     }

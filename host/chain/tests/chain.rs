@@ -509,7 +509,8 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
     assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
     let used: u64 = built.executed.receipts.iter().map(|r| r.gas_used).sum();
     assert!(used <= tao_chain::BLOCK_GAS_LIMIT, "{used}");
-    let all = c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
+    let all =
+        c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
     assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
     assert_eq!(all.receipts[2].gas_used, 0);
 

@@ -1035,12 +1035,14 @@ fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--json", "--yes", "--url", &url]);
         let out = tao(&wallets, pw, &all);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
     };
     for name in ["alice", "bob"] {
         json_out(&tao(&wallets, pw, &["wallet", "import", "--name", name, "--dev", name, "--json"]));
     }
-    let looping = cli(&["module", "deploy", "--wallet", "alice", "../../contracts/hostile/infinite_loop.wat"]);
+    let looping =
+        cli(&["module", "deploy", "--wallet", "alice", "../../contracts/hostile/infinite_loop.wat"]);
     let hash = looping["receipt"]["events"][0][1].as_str().unwrap().to_string();
     let (stop, answered, busy) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
     let height = || node.result("chain_info", json!([]))["height"].as_u64().unwrap();
@@ -1048,7 +1050,16 @@ fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
         let attacker = s.spawn(|| {
             let mut receipts = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                receipts.push(cli(&["module", "call", "--wallet", "alice", &hash, "run", "--fee-limit", "1000 TAO"]));
+                receipts.push(cli(&[
+                    "module",
+                    "call",
+                    "--wallet",
+                    "alice",
+                    &hash,
+                    "run",
+                    "--fee-limit",
+                    "1000 TAO",
+                ]));
             }
             receipts
         });
@@ -1074,7 +1085,10 @@ fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
         assert!(!receipts.is_empty());
         for receipt in receipts.iter().filter(|r| r["status"] == "finalized") {
             assert_eq!(receipt["receipt"]["gas_used"], tao_contract_token::MAX_TX_GAS, "{receipt}");
-            assert!(receipt["receipt"]["fee"].as_u64().unwrap() < 10_000_000, "paid for the capped gas: {receipt}");
+            assert!(
+                receipt["receipt"]["fee"].as_u64().unwrap() < 10_000_000,
+                "paid for the capped gas: {receipt}"
+            );
         }
     });
     assert!(answered.load(Ordering::Relaxed) > 0, "queries were answered");
