@@ -490,34 +490,32 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
     let (looping, deploy_gas) = deploy_wat(&mut c, 1, 0, "contracts/hostile/infinite_loop.wat");
     assert!(deploy_gas >= tao_chain::COMPILE_GAS_PER_BYTE, "deploying pays the compile gas: {deploy_gas}");
     let spin = |c: &Chain, nonce| c.call(1, nonce, looping, "run", Vec::new(), 1_000 * TAO);
-    let tx = spin(&c, 1);
-    assert_eq!(tao_chain::tx_gas(&tx), tao_contract_token::MAX_TX_GAS);
-    let before = c.balance(&key(1).address());
-    let (_, receipts) = c.produce(vec![tx.clone()]).unwrap();
-    assert_eq!(receipts[0].outcome, TxOutcome::Failed("out of gas".into()));
-    assert_eq!(receipts[0].gas_used, tao_contract_token::MAX_TX_GAS);
-    let fee = tao_contract_token::fee(tx.encode().len() as u64, tao_contract_token::MAX_TX_GAS);
-    assert_eq!((receipts[0].fee, c.balance(&key(1).address())), (fee, before - fee));
+    assert_eq!(tao_chain::tx_gas(&spin(&c, 1)), tao_contract_token::MAX_TX_GAS);
 
-    // Three max-gas loops: a proposer includes what the block's gas holds; the third, which
-    // would only get what is left, waits with the sender's transfer behind it. A block with
-    // all three gives the third nothing: it fails out of gas, using none.
+    // Three max-gas loops: a proposer includes what the block's gas holds, each using (and
+    // paying for) the capped gas, not its fee limit; the third, which would only get what is
+    // left, waits with the sender's transfer behind it. A block with all three gives the third
+    // nothing: it fails out of gas, using none.
     let height = c.head.height + 1;
-    let candidates = vec![spin(&c, 2), spin(&c, 3), spin(&c, 4), c.transfer(1, 5, key(2).address(), TAO)];
+    let candidates = vec![spin(&c, 1), spin(&c, 2), spin(&c, 3), c.transfer(1, 4, key(2).address(), TAO)];
     let fits = (tao_chain::BLOCK_GAS_LIMIT / tao_contract_token::MAX_TX_GAS) as usize;
     let built = c.executor.build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates).unwrap();
     assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
-    let used: u64 = built.executed.receipts.iter().map(|r| r.gas_used).sum();
-    assert!(used <= tao_chain::BLOCK_GAS_LIMIT, "{used}");
+    let fee = tao_contract_token::fee(candidates[0].encode().len() as u64, tao_contract_token::MAX_TX_GAS);
+    for receipt in &built.executed.receipts {
+        assert_eq!(receipt.outcome, TxOutcome::Failed("out of gas".into()));
+        assert_eq!((receipt.gas_used, receipt.fee), (tao_contract_token::MAX_TX_GAS, fee));
+    }
     let all =
         c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
+    assert_eq!(all.receipts[..2], built.executed.receipts[..]);
     assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
     assert_eq!(all.receipts[2].gas_used, 0);
 
     // Compile gas: the first call of a block pays it, the next does not.
-    let kit = c.deploy(1, 2, "testkit");
+    let kit = c.deploy(1, 1, "testkit");
     let noop = |c: &Chain, nonce| c.call(1, nonce, kit, "noop", Vec::new(), TAO / 10);
-    let (_, receipts) = c.produce(vec![noop(&c, 3), noop(&c, 4)]).unwrap();
+    let (_, receipts) = c.produce(vec![noop(&c, 2), noop(&c, 3)]).unwrap();
     let (first, second) = (receipts[0].gas_used, receipts[1].gas_used);
     assert!(first > second + tao_chain::COMPILE_GAS_PER_BYTE * 1_000, "{first} vs {second}");
 }

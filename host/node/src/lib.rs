@@ -7,4 +7,4 @@ pub mod rpc;
 pub mod service;
 pub mod spec;
 
-pub use service::{Counters, Node, NodeError, StoredBlock, SubmitError, TxStatus};
+pub use service::{Counters, MAX_QUERIES, Node, NodeError, StoredBlock, SubmitError, TxStatus, max_queries};

@@ -55,8 +55,8 @@ pub enum NodeError {
     /// A lock was poisoned by a panic elsewhere.
     #[error("node state poisoned")]
     Poisoned,
-    /// Every query slot is taken; retry (block production keeps its own VM instances).
-    #[error("the node is running {MAX_QUERIES} queries already; retry shortly")]
+    /// Every query slot is taken; retry (block production keeps its own VM instances and a core).
+    #[error("the node is running as many queries as it allows at once; retry shortly")]
     Busy,
     /// The node's key cannot finalize blocks of this chain on its own.
     #[error(
@@ -141,14 +141,21 @@ pub struct Node {
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
     counters: Mutex<Counters>,
-    /// Queries running now, at most [`MAX_QUERIES`].
+    /// Queries running now, at most [`max_queries`].
     queries: Mutex<usize>,
 }
 
-/// Most queries that run at once. Each holds one VM instance of the pool's 16; a block needs
-/// at most two at a time (a contract and the system module it calls), so production always has
-/// instances whatever the RPC does.
+/// Most queries that could ever run at once: each holds one VM instance of the pool's 16, and a
+/// block needs at most two at a time (a contract and the system module it calls), so production
+/// always has instances whatever the RPC does.
 pub const MAX_QUERIES: usize = 8;
+
+/// Queries allowed at once on this machine: one core is left to block production (at most
+/// [`MAX_QUERIES`], at least one).
+pub fn max_queries() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.saturating_sub(1).clamp(1, MAX_QUERIES)
+}
 
 /// A running query's slot, given back when dropped.
 struct QuerySlot<'a>(&'a Mutex<usize>);
@@ -325,7 +332,7 @@ impl Node {
 
     fn query_slot(&self) -> Result<QuerySlot<'_>, NodeError> {
         let mut running = lock(&self.queries)?;
-        if *running >= MAX_QUERIES {
+        if *running >= max_queries() {
             return Err(NodeError::Busy);
         }
         *running += 1;

@@ -63,8 +63,11 @@ pub struct Layered {
     /// The writes so far (`None` removes).
     pub writes: WriteSet,
     /// While a checkpoint is open: each key's entry in `writes` before its first change since.
-    journal: Option<BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>>,
+    journal: Option<Journal>,
 }
+
+/// Each key's entry in a write set (absent, or the write) before a checkpoint first changed it.
+type Journal = BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>;
 
 impl Layered {
     /// No writes yet over `base`.
@@ -168,5 +171,32 @@ impl Overlay {
 
     pub(crate) fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
         self.layered.next_after(prefix, after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rollback restores exactly the write set of the checkpoint: changed keys get their
+    /// earlier write back, new keys go; a commit keeps everything.
+    #[test]
+    fn a_rollback_undoes_only_what_came_after_the_checkpoint() {
+        let mut state = Layered::new(std::sync::Arc::new(MemoryStorage::default()));
+        state.set(b"a".to_vec(), Some(b"1".to_vec()));
+        state.set(b"b".to_vec(), None);
+        let before = state.writes.clone();
+        state.checkpoint();
+        state.set(b"a".to_vec(), Some(b"2".to_vec()));
+        state.set(b"a".to_vec(), None);
+        state.set(b"b".to_vec(), Some(b"3".to_vec()));
+        state.set(b"c".to_vec(), Some(b"4".to_vec()));
+        state.rollback();
+        assert_eq!(state.writes, before);
+        state.checkpoint();
+        state.set(b"c".to_vec(), Some(b"5".to_vec()));
+        state.commit();
+        state.rollback();
+        assert_eq!(state.get(b"c"), Some(b"5".to_vec()), "a rollback after a commit undoes nothing");
     }
 }
