@@ -101,3 +101,48 @@ proptest! {
         check(vm, module, &steps);
     }
 }
+
+/// The deposit-box contract natively (its `call_system`s answered by the token's own entry
+/// points) and compiled, boxed, calling the compiled token module: identical outcomes,
+/// outputs, events and write sets, including the token's writes made on its behalf.
+#[test]
+fn a_contract_calling_a_system_module_matches() {
+    use tao_contract_example_deposit_box as deposit_box;
+    use tao_contract_token as token;
+    let (vm, _) = common::testkit();
+    let code = common::contract_wasm("tao_contract_example_deposit_box");
+    let module = common::prepare(vm, &code, tao_vm::CodeClass::Uploaded);
+    let token_module =
+        common::prepare(vm, &common::contract_wasm("tao_contract_token"), tao_vm::CodeClass::System);
+    let systems = std::sync::Arc::new(tao_vm::SystemModules::from([("token".to_string(), token_module)]));
+    let mut initial = MemoryHost::new()
+        .with_system("token", "entry_transfer_from", |h| {
+            token::entry_transfer_from(h).map_err(|e| e.to_string())
+        })
+        .with_system("token", "entry_transfer", |h| token::entry_transfer(h).map_err(|e| e.to_string()));
+    initial.self_address = tao_sdk::contract_address(&tao_types::Hash(tao_types::keccak256(&code)));
+    let own = initial.self_address;
+    initial.caller = token::SYSTEM;
+    initial.run(&[], |h| token::mint(h, &addr(1), 10_000));
+    initial.caller = addr(1);
+    initial.run(&[], |h| token::approve(h, &addr(1), &own, 3_000));
+    let handler = |entry: &str| -> fn(&mut MemoryHost) -> Result<(), String> {
+        match entry {
+            "entry_deposit" => deposit_box::entry_deposit,
+            "entry_withdraw" => deposit_box::entry_withdraw,
+            "entry_deposit_of" => deposit_box::entry_deposit_of,
+            other => panic!("no handler {other}"),
+        }
+    };
+    let steps = [
+        step("entry_deposit", 2_000u64, 1),
+        step("entry_deposit", 2_000u64, 1),
+        step("entry_withdraw", 500u64, 1),
+        step("entry_withdraw", 5_000u64, 1),
+        step("entry_deposit_of", addr(1), 9),
+        step("entry_deposit", 100u64, 2),
+    ];
+    common::differential_contract(vm, &module, &systems, initial, &steps, |host, step| {
+        host.run(&step.input, handler(step.entry))
+    });
+}

@@ -96,6 +96,43 @@ pub fn differential_from(
     steps: &[Step],
     native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
 ) {
+    compare(initial, steps, native_step, |storage, step, context| {
+        call(vm, module, storage, step.entry, &step.input, context, 50_000_000)
+    });
+}
+
+/// [`differential_from`] for an uploaded contract: boxed at `address`, reaching `systems` with
+/// `call_system` (natively: the handlers `initial` was given with `MemoryHost::with_system`).
+pub fn differential_contract(
+    vm: &Vm,
+    module: &Prepared,
+    systems: &Arc<tao_vm::SystemModules>,
+    initial: MemoryHost,
+    steps: &[Step],
+    native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
+) {
+    let access = tao_vm::Access::Contract(initial.self_address);
+    compare(initial, steps, native_step, |storage, step, context| {
+        let context = CallContext { access, ..context };
+        let snapshot = Arc::new(storage.clone());
+        let exec =
+            vm.call_contract(module, step.entry, &step.input, context, snapshot, 50_000_000, systems.clone());
+        let exec = exec.unwrap();
+        if exec.outcome.is_ok() {
+            storage.apply(&exec.writes);
+        }
+        exec
+    });
+}
+
+/// Runs each step natively and through `vm_step`, asserting every result and the final state
+/// agree.
+fn compare(
+    initial: MemoryHost,
+    steps: &[Step],
+    native_step: impl Fn(&mut MemoryHost, &Step) -> NativeRun,
+    vm_step: impl Fn(&mut MemoryStorage, &Step, CallContext) -> Execution,
+) {
     let mut storage = MemoryStorage(initial.storage.clone());
     let mut native = initial;
     for (i, step) in steps.iter().enumerate() {
@@ -109,7 +146,7 @@ pub fn differential_from(
             block_time_ms: step.height * 12_000,
             ..CallContext::default()
         };
-        let got = call(vm, module, &mut storage, step.entry, &step.input, context, 50_000_000);
+        let got = vm_step(&mut storage, step, context);
         let outcome = match &got.outcome {
             Outcome::Ok => NativeOutcome::Ok,
             Outcome::Abort(m) => NativeOutcome::Abort(m.clone()),
