@@ -410,32 +410,39 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
         ("chain_subscribeHeads", "chain_head", "chain_unsubscribeHeads"),
         ("chain_subscribeFinalizedHeads", "chain_finalizedHead", "chain_unsubscribeFinalizedHeads"),
     ] {
-        m.register_subscription(subscribe, notification, unsubscribe, |_, pending, node, extensions| async move {
-            // Through the node's server a subscription holds one of its client's slots.
-            let client = extensions.get::<server::Client>();
-            let _slot = match client.map(server::Client::subscription) {
-                Some(None) => {
-                    let why = format!("too many subscriptions from this client (at most {MAX_SUBSCRIPTIONS_PER_CLIENT})");
-                    pending.reject(error(server::TOO_MANY_SUBSCRIPTIONS, why)).await;
-                    return Ok(());
-                }
-                Some(slot) => slot,
-                None => None,
-            };
-            let mut heads = node.subscribe();
-            let sink = pending.accept().await?;
-            loop {
-                let header = tokio::select! {
-                    header = heads.recv() => header,
-                    // A client that left frees its slot now, not at the next head.
-                    () = sink.closed() => break,
+        m.register_subscription(
+            subscribe,
+            notification,
+            unsubscribe,
+            |_, pending, node, extensions| async move {
+                // Through the node's server a subscription holds one of its client's slots.
+                let client = extensions.get::<server::Client>();
+                let _slot = match client.map(server::Client::subscription) {
+                    Some(None) => {
+                        let why = format!(
+                            "too many subscriptions from this client (at most {MAX_SUBSCRIPTIONS_PER_CLIENT})"
+                        );
+                        pending.reject(error(server::TOO_MANY_SUBSCRIPTIONS, why)).await;
+                        return Ok(());
+                    }
+                    Some(slot) => slot,
+                    None => None,
                 };
-                let Ok(header) = header else { break };
-                let message = serde_json::value::to_raw_value(&header_json(&header))?;
-                sink.send(message).await?;
-            }
-            jsonrpsee::core::SubscriptionResult::Ok(())
-        })?;
+                let mut heads = node.subscribe();
+                let sink = pending.accept().await?;
+                loop {
+                    let header = tokio::select! {
+                        header = heads.recv() => header,
+                        // A client that left frees its slot now, not at the next head.
+                        () = sink.closed() => break,
+                    };
+                    let Ok(header) = header else { break };
+                    let message = serde_json::value::to_raw_value(&header_json(&header))?;
+                    sink.send(message).await?;
+                }
+                jsonrpsee::core::SubscriptionResult::Ok(())
+            },
+        )?;
     }
     Ok(m)
 }

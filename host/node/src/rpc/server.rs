@@ -213,7 +213,11 @@ impl IdleTimeout {
 }
 
 impl AsyncRead for IdleTimeout {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
@@ -224,9 +228,10 @@ impl AsyncRead for IdleTimeout {
                 Poll::Ready(result)
             }
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client sent nothing for too long")))
-                }
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client sent nothing for too long",
+                ))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -300,8 +305,11 @@ pub fn batch_cost(batch: &Batch<'_>, limit: u64) -> u64 {
 
 impl<S> RpcServiceT for Metered<S>
 where
-    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
-        + Clone
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Clone
         + Send
         + Sync
         + 'static,
@@ -310,10 +318,7 @@ where
     type NotificationResponse = MethodResponse;
     type BatchResponse = MethodResponse;
 
-    fn call<'a>(
-        &self,
-        request: Request<'a>,
-    ) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
         let inner = self.inner.clone();
         async move {
             // A synchronous method runs inside `call`, so the slot is taken first.
@@ -331,7 +336,10 @@ where
                     "batch refused: its calls cost more than {} (a state_get costs 1; docs/rpc.md, Limits)",
                     super::MAX_BATCH_COST
                 );
-                return MethodResponse::error(Id::Null, ErrorObject::owned(BATCH_REFUSED, message, None::<()>));
+                return MethodResponse::error(
+                    Id::Null,
+                    ErrorObject::owned(BATCH_REFUSED, message, None::<()>),
+                );
             }
             let _slot = match batch.iter().next() {
                 Some(Ok(entry)) => call_slot(entry.extensions()).await,
@@ -394,10 +402,18 @@ fn config() -> ServerConfig {
         .build()
 }
 
-async fn accept(listener: TcpListener, methods: Methods, files: WalletFiles, stop: StopHandle, clients: Arc<Clients>) {
+async fn accept(
+    listener: TcpListener,
+    methods: Methods,
+    files: WalletFiles,
+    stop: StopHandle,
+    clients: Arc<Clients>,
+) {
     let builder = jsonrpsee::server::Server::builder()
         .set_config(config())
-        .set_rpc_middleware(jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(Metered::new))
+        .set_rpc_middleware(
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(Metered::new),
+        )
         .set_http_middleware(tower::ServiceBuilder::new().layer(files))
         .to_service_builder();
     let stopped = stop.clone().shutdown();
@@ -421,7 +437,12 @@ async fn accept(listener: TcpListener, methods: Methods, files: WalletFiles, sto
         };
         let _ = socket.set_nodelay(true);
         let service = builder.clone().build(methods.clone(), stop.clone());
-        tokio::spawn(serve(IdleTimeout::new(socket, super::IDLE_TIMEOUT, slot), client, service, stop.clone()));
+        tokio::spawn(serve(
+            IdleTimeout::new(socket, super::IDLE_TIMEOUT, slot),
+            client,
+            service,
+            stop.clone(),
+        ));
     }
 }
 
@@ -435,7 +456,10 @@ struct PerConnection<S> {
 
 impl<S> Service<http::Request<hyper::body::Incoming>> for PerConnection<S>
 where
-    S: Service<http::Request<HttpBody>, Response = http::Response<HttpBody>, Error = BoxError> + Clone + Send + 'static,
+    S: Service<http::Request<HttpBody>, Response = http::Response<HttpBody>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = http::Response<HttpBody>;
@@ -464,7 +488,10 @@ where
 
 async fn serve<S>(io: IdleTimeout, client: Client, inner: S, stop: StopHandle)
 where
-    S: Service<http::Request<HttpBody>, Response = http::Response<HttpBody>, Error = BoxError> + Clone + Send + 'static,
+    S: Service<http::Request<HttpBody>, Response = http::Response<HttpBody>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     let service = hyper_util::service::TowerToHyperService::new(PerConnection { inner, client });
@@ -490,7 +517,12 @@ mod tests {
 
     #[test]
     fn clients_are_counted_per_address_and_per_ipv6_64() {
-        let limits = Limits { connections: 5, connections_per_client: 2, subscriptions_per_client: 1, calls_per_client: 1 };
+        let limits = Limits {
+            connections: 5,
+            connections_per_client: 2,
+            subscriptions_per_client: 1,
+            calls_per_client: 1,
+        };
         let clients = Clients::new(limits);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let (a1, client) = clients.connect(a).unwrap();
