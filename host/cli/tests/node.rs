@@ -1086,6 +1086,8 @@ fn one_client_cannot_lock_the_others_out_of_rpc() {
     let node = DevNode::start_with(dir.path(), "250ms");
     let addr = node.addr.clone();
     let stop = Arc::new(AtomicBool::new(false));
+    // The cadence is measured once the chain runs (its first block compiles the modules).
+    wait_until("the first blocks", || node.result("chain_info", json!([]))["height"].as_u64() >= Some(3));
 
     // The honest subscriber reads continuously (so it answers the node's pings).
     let (mut subscriber, _) = tungstenite::connect(format!("ws://{addr}")).unwrap();
