@@ -1077,6 +1077,7 @@ fn closed_by_peer(stream: &mut TcpStream) -> bool {
 /// honest client keeps getting `chain_info` answered, its subscription keeps delivering heads,
 /// blocks keep their cadence, and the idle and slow connections are closed by the timeouts.
 #[test]
+#[allow(clippy::disallowed_methods, reason = "the test times the node: latencies and block cadence")]
 fn one_client_cannot_lock_the_others_out_of_rpc() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
@@ -1237,6 +1238,7 @@ fn one_client_cannot_lock_the_others_out_of_rpc() {
 /// Batches are priced before they run (the wallet's largest still fit), and subscriptions are
 /// bounded per connection and per client.
 #[test]
+#[allow(clippy::disallowed_methods, reason = "the test times the node: latencies and block cadence")]
 fn rpc_batches_and_subscriptions_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start_with(dir.path(), "250ms");
