@@ -38,7 +38,8 @@ pub const MAX_BATCH_COST: u64 = 1024;
 /// Messages queued for one WebSocket client before the node stops reading from it.
 pub const MAX_QUEUED_MESSAGES: u32 = 64;
 /// A connection from which nothing arrives for this long is closed (a keep-alive between
-/// requests, a connection that never sends its request, a WebSocket that answers no ping).
+/// requests, a connection that never sends its request, a WebSocket that answers no ping), and
+/// so is one whose answer waits this long for the client to read any of it.
 pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// WebSocket pings go out this often, so a live client always has something to answer.
 pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);

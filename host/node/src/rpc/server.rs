@@ -198,17 +198,52 @@ impl Drop for SubscriptionSlot {
 
 /// A socket that fails with `TimedOut` once its peer has sent nothing for `idle` while it is
 /// being read (an idle keep-alive, a connection that never sends its request, a WebSocket that
-/// answers no ping). It holds the connection's slot, so the slot is free when it is dropped.
+/// answers no ping), or has read nothing for `idle` while an answer waits to be written (a
+/// client that asks and never reads). It holds the connection's slot, so the slot is free when
+/// it is dropped.
 struct IdleTimeout {
     stream: TcpStream,
     idle: Duration,
-    deadline: Pin<Box<Sleep>>,
+    read_deadline: Pin<Box<Sleep>>,
+    /// Armed while a write cannot proceed.
+    write_deadline: Pin<Box<Sleep>>,
+    write_stalled: bool,
     _slot: ConnectionSlot,
 }
 
 impl IdleTimeout {
     fn new(stream: TcpStream, idle: Duration, slot: ConnectionSlot) -> Self {
-        IdleTimeout { stream, idle, deadline: Box::pin(tokio::time::sleep(idle)), _slot: slot }
+        IdleTimeout {
+            stream,
+            idle,
+            read_deadline: Box::pin(tokio::time::sleep(idle)),
+            write_deadline: Box::pin(tokio::time::sleep(idle)),
+            write_stalled: false,
+            _slot: slot,
+        }
+    }
+
+    /// Passes on a write's outcome; a write that cannot proceed for `idle` fails.
+    fn write_progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if outcome.is_ready() {
+            self.write_stalled = false;
+            return outcome;
+        }
+        if !self.write_stalled {
+            self.write_stalled = true;
+            self.write_deadline.as_mut().reset(Instant::now() + self.idle);
+        }
+        match self.write_deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing for too long",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -223,11 +258,11 @@ impl AsyncRead for IdleTimeout {
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(result) => {
                 if buf.filled().len() > before {
-                    this.deadline.as_mut().reset(Instant::now() + this.idle);
+                    this.read_deadline.as_mut().reset(Instant::now() + this.idle);
                 }
                 Poll::Ready(result)
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this.read_deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "the client sent nothing for too long",
@@ -240,11 +275,13 @@ impl AsyncRead for IdleTimeout {
 
 impl AsyncWrite for IdleTimeout {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let outcome = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.write_progress(cx, outcome)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let outcome = Pin::new(&mut self.stream).poll_flush(cx);
+        self.write_progress(cx, outcome)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -256,7 +293,8 @@ impl AsyncWrite for IdleTimeout {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let outcome = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.write_progress(cx, outcome)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -544,5 +582,36 @@ mod tests {
         let _a3 = clients.connect(a).expect("a closed connection frees its slot");
         assert_eq!(clients.connections(), 5);
         drop(subscription);
+    }
+
+    /// A connected pair: the node's side wrapped with `idle`, and the client's.
+    async fn pair(idle: Duration) -> (IdleTimeout, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, peer) = listener.accept().await.unwrap();
+        let (slot, _) = Clients::new(Limits::default()).connect(peer.ip()).unwrap();
+        (IdleTimeout::new(server, idle, slot), client)
+    }
+
+    #[tokio::test]
+    async fn silent_and_unread_clients_time_out() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let idle = Duration::from_millis(200);
+        // A client that sends a byte, then nothing.
+        let (mut server, mut client) = pair(idle).await;
+        client.write_all(b"x").await.unwrap();
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).await.unwrap();
+        let error = server.read(&mut byte).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // A client that never reads what it is sent.
+        let (mut server, _client) = pair(idle).await;
+        let chunk = vec![0u8; 1 << 20];
+        let error = loop {
+            if let Err(e) = server.write_all(&chunk).await {
+                break e;
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 }
