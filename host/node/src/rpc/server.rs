@@ -407,7 +407,7 @@ fn timed_out() -> http::Response<HttpBody> {
 }
 
 fn refused() -> &'static [u8] {
-    b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 29\r\nConnection: close\r\n\r\ntoo many connections from you"
+    b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n"
 }
 
 /// Serves `methods` and `files` on `listener` until the returned handle is stopped.
