@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use jsonrpsee::server::{Server, ServerConfig};
 use serde_json::json;
 use tao_crypto::SecretKey;
 use tao_node::files::WalletFiles;
@@ -155,11 +154,6 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
 }
 
 async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
-    let config = ServerConfig::builder()
-        .max_request_body_size(rpc::MAX_REQUEST_BYTES)
-        .max_response_body_size(rpc::MAX_RESPONSE_BYTES)
-        .max_connections(rpc::MAX_CONNECTIONS)
-        .build();
     let wallet_dir =
         args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
     let files = match &wallet_dir {
@@ -168,14 +162,11 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         }
         None => WalletFiles::default(),
     };
-    let server = Server::builder()
-        .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(files.clone()))
-        .build(args.rpc_addr)
-        .await
-        .context("binding the RPC address")?;
-    let addr = server.local_addr()?;
-    let handle = server.start(rpc::module(node.clone())?);
+    // The node's own server: per-client connection, subscription and call limits, idle and
+    // request timeouts, batches priced before they run (docs/rpc.md, Limits).
+    let listener = tokio::net::TcpListener::bind(args.rpc_addr).await.context("binding the RPC address")?;
+    let addr = listener.local_addr()?;
+    let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone());
     let (head, _) = node.head()?;
     let domain = node.executor().domain();
     if args.json {

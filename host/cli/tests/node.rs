@@ -415,6 +415,15 @@ fn wallets_receive_and_send_with_verified_balances() {
     node.kill();
 }
 
+/// The next text message of `socket` as JSON, past the node's pings (which tungstenite answers).
+fn text_message<S: Read + Write>(socket: &mut tungstenite::WebSocket<S>) -> Value {
+    loop {
+        if let tungstenite::Message::Text(text) = socket.read().unwrap() {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
 #[test]
 fn websocket_subscribers_receive_each_new_head() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,7 +431,7 @@ fn websocket_subscribers_receive_each_new_head() {
     let (mut socket, _) = tungstenite::connect(format!("ws://{}", node.addr)).unwrap();
     let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "chain_subscribeHeads", "params": []});
     socket.send(tungstenite::Message::Text(subscribe.to_string().into())).unwrap();
-    let mut next = || -> Value { serde_json::from_str(socket.read().unwrap().to_text().unwrap()).unwrap() };
+    let mut next = || -> Value { text_message(&mut socket) };
     let id = next()["result"].clone();
     assert!(!id.is_null(), "a subscription id");
     let heights: Vec<u64> = (0..3)
@@ -437,8 +446,7 @@ fn websocket_subscribers_receive_each_new_head() {
     let subscribe =
         json!({"jsonrpc": "2.0", "id": 2, "method": "chain_subscribeFinalizedHeads", "params": []});
     finalized.send(tungstenite::Message::Text(subscribe.to_string().into())).unwrap();
-    let mut next_final =
-        || -> Value { serde_json::from_str(finalized.read().unwrap().to_text().unwrap()).unwrap() };
+    let mut next_final = || -> Value { text_message(&mut finalized) };
     assert!(!next_final()["result"].is_null());
     assert_eq!(next_final()["method"], "chain_finalizedHead");
 
@@ -1093,5 +1101,279 @@ fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
     });
     assert!(answered.load(Ordering::Relaxed) > 0, "queries were answered");
     assert!(height() > 0, "the node is alive");
+    node.kill();
+}
+
+/// A TCP connection to `addr` from the loopback address `from` (127.0.0.x): to the node, another
+/// client than the tests' own 127.0.0.1.
+fn connect_from(from: &str, addr: &str) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&format!("{from}:0").parse::<std::net::SocketAddr>().unwrap().into())?;
+    socket.connect_timeout(&addr.parse::<std::net::SocketAddr>().unwrap().into(), Duration::from_secs(5))?;
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    Ok(stream)
+}
+
+/// POSTs `body` from `from`: the status line and the JSON answer (null if none).
+fn post_from(from: &str, addr: &str, body: &str) -> (String, Value) {
+    let mut stream = connect_from(from, addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let (head, json_body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.lines().next().unwrap_or("").to_string(), serde_json::from_str(json_body).unwrap_or(Value::Null))
+}
+
+/// A batch of `n` calls of `method` with `params`.
+fn batch(method: &str, params: &Value, n: usize) -> String {
+    let calls: Vec<Value> =
+        (0..n).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": method, "params": params})).collect();
+    Value::Array(calls).to_string()
+}
+
+/// Whether the peer closed `stream` (end of stream or reset) within its read timeout, reading
+/// whatever it sent first.
+fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut sink = Vec::new();
+    match stream.read_to_end(&mut sink) {
+        Ok(_) => true,
+        Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+    }
+}
+
+/// Issue 16's RPC lockout, through the real node: one client opens 256 WebSockets and sends
+/// nothing, another trickles request bodies, a third sends batches of 6,000 `subnet_get`; an
+/// honest client keeps getting `chain_info` answered, its subscription keeps delivering heads,
+/// blocks keep their cadence, and the idle and slow connections are closed by the timeouts.
+#[test]
+#[allow(clippy::disallowed_methods, reason = "the test times the node: latencies and block cadence")]
+fn one_client_cannot_lock_the_others_out_of_rpc() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start_with(dir.path(), "250ms");
+    let addr = node.addr.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    // The cadence is measured once the chain runs (its first block compiles the modules).
+    wait_until("the first blocks", || node.result("chain_info", json!([]))["height"].as_u64() >= Some(3));
+
+    // The honest subscriber reads continuously (so it answers the node's pings).
+    let (mut subscriber, _) = tungstenite::connect(format!("ws://{addr}")).unwrap();
+    let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "chain_subscribeHeads", "params": []});
+    subscriber.send(tungstenite::Message::Text(subscribe.to_string().into())).unwrap();
+    let last_head = Arc::new(Mutex::new((Instant::now(), 0u64)));
+    let follower = {
+        let (last_head, stop) = (last_head.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let message = subscriber.read().expect("the honest subscriber stays connected");
+                let Ok(text) = message.to_text() else { continue };
+                let Ok(note) = serde_json::from_str::<Value>(text) else { continue };
+                if let Some(height) = note["params"]["result"]["height"].as_u64() {
+                    *last_head.lock().unwrap() = (Instant::now(), height);
+                }
+            }
+        })
+    };
+
+    // 256 WebSocket upgrades from one client, which then send nothing.
+    let upgrade = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let attack_start = Instant::now();
+    let (mut idle, mut refused) = (Vec::new(), 0);
+    for _ in 0..256 {
+        let Ok(mut socket) = connect_from("127.0.0.2", &addr) else {
+            refused += 1;
+            continue;
+        };
+        let _ = socket.write_all(upgrade.as_bytes());
+        let mut status = [0u8; 12];
+        if socket.read_exact(&mut status).is_ok() && status.starts_with(b"HTTP/1.1 101") {
+            idle.push(socket);
+        } else {
+            refused += 1;
+        }
+    }
+    assert_eq!((idle.len(), refused), (32, 224), "one client holds at most 32 connections");
+
+    // Request bodies trickled a byte at a time by a second client.
+    let mut slow = Vec::new();
+    for _ in 0..40 {
+        let Ok(mut socket) = connect_from("127.0.0.3", &addr) else { continue };
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n["
+        );
+        if socket.write_all(head.as_bytes()).is_ok() {
+            slow.push(socket);
+        }
+    }
+    let trickle = {
+        let (mut streams, stop) =
+            (slow.iter().map(|s| s.try_clone().unwrap()).collect::<Vec<_>>(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for s in &mut streams {
+                    let _ = s.write_all(b" ");
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        })
+    };
+
+    // Batch amplification from a third client: every batch refused before it is computed.
+    let amplification = batch("subnet_get", &json!([1]), 6_000);
+    let refusals = Arc::new(AtomicU64::new(0));
+    let slowest_refusal_ms = Arc::new(AtomicU64::new(0));
+    let amplifiers: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, body, stop) = (addr.clone(), amplification.clone(), stop.clone());
+            let (refusals, slowest) = (refusals.clone(), slowest_refusal_ms.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let (status, answer) = post_from("127.0.0.4", &addr, &body);
+                    assert_eq!(answer["error"]["code"], -32010, "{status} {answer}");
+                    slowest.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    refusals.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+
+    // The honest client, throughout.
+    let mut seen: Vec<(Instant, u64)> = Vec::new();
+    let mut slowest_answer = Duration::ZERO;
+    while attack_start.elapsed() < Duration::from_secs(17) {
+        let asked = Instant::now();
+        let height = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+        slowest_answer = slowest_answer.max(asked.elapsed());
+        seen.push((Instant::now(), height));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (first, last) = (seen[0], seen[seen.len() - 1]);
+    // The longest time the honest client saw the same height.
+    let stalled = seen
+        .windows(2)
+        .fold((Duration::ZERO, Duration::ZERO), |(longest, run), w| {
+            let run = if w[1].1 == w[0].1 { run + (w[1].0 - w[0].0) } else { Duration::ZERO };
+            (longest.max(run), run)
+        })
+        .0;
+    eprintln!(
+        "rpc lockout: {} blocks in {:?}, slowest chain_info {slowest_answer:?}, longest stall {stalled:?}, {} batches refused (slowest {} ms)",
+        last.1 - first.1,
+        last.0 - first.0,
+        refusals.load(Ordering::Relaxed),
+        slowest_refusal_ms.load(Ordering::Relaxed)
+    );
+    assert!(slowest_answer < Duration::from_secs(5), "chain_info took {slowest_answer:?}");
+    // 250 ms blocks: ~64 in 16 s; a quarter of the cadence is plenty under load.
+    assert!(last.1 - first.1 >= 16, "blocks lost their cadence: {seen:?}");
+    assert!(stalled < Duration::from_secs(4), "no block for {stalled:?}: {seen:?}");
+    assert!(refusals.load(Ordering::Relaxed) >= 4, "the amplifiers were answered");
+    assert!(slowest_refusal_ms.load(Ordering::Relaxed) < 5_000, "a refused batch was computed first");
+    let (head_seen, head) = *last_head.lock().unwrap();
+    assert!(head_seen.elapsed() < Duration::from_secs(3) && head + 8 >= last.1, "the subscriber fell behind");
+
+    // By now (17 s) the idle WebSockets (15 s without a byte) and the trickled bodies (10 s per
+    // request) are closed, and their clients can connect again.
+    stop.store(true, Ordering::Relaxed);
+    for socket in idle.iter_mut().chain(slow.iter_mut()) {
+        socket.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        assert!(closed_by_peer(socket), "a connection outlived the timeouts");
+    }
+    let (status, answer) = post_from(
+        "127.0.0.3",
+        &addr,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "chain_info"}).to_string(),
+    );
+    assert!(answer["result"]["height"].is_u64(), "{status} {answer}");
+    let mut again = connect_from("127.0.0.2", &addr).unwrap();
+    again.write_all(upgrade.as_bytes()).unwrap();
+    let mut status = [0u8; 12];
+    again.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 101");
+    trickle.join().unwrap();
+    for a in amplifiers {
+        a.join().unwrap();
+    }
+    follower.join().unwrap();
+    node.kill();
+}
+
+/// Batches are priced before they run (the wallet's largest still fit), and subscriptions are
+/// bounded per connection and per client.
+#[test]
+#[allow(clippy::disallowed_methods, reason = "the test times the node: latencies and block cadence")]
+fn rpc_batches_and_subscriptions_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start_with(dir.path(), "250ms");
+    let addr = node.addr.clone();
+
+    // 33 subnet_get cost 33 × 31 = 1,023: answered; 34 are refused whole.
+    let (_, fits) = post_from("127.0.0.1", &addr, &batch("subnet_get", &json!([1]), 33));
+    let answers = fits.as_array().unwrap();
+    assert_eq!(answers.len(), 33);
+    assert!(answers.iter().all(|a| a["result"]["netuid"] == 1), "{fits}");
+    let (_, over) = post_from("127.0.0.1", &addr, &batch("subnet_get", &json!([1]), 34));
+    assert_eq!(over["error"]["code"], -32010, "{over}");
+    // The wallet's proof batches: 512 state_get.
+    let (_, proofs) = post_from("127.0.0.1", &addr, &batch("state_get", &json!(["0x00"]), 512));
+    assert_eq!(proofs.as_array().map(Vec::len), Some(512));
+    assert!(proofs.as_array().unwrap().iter().all(|a| a["result"]["proof"].is_string()));
+    // The issue's 6,000 subnet_get: refused without being computed.
+    let started = std::time::Instant::now();
+    let (_, amplified) = post_from("127.0.0.1", &addr, &batch("subnet_get", &json!([1]), 6_000));
+    assert_eq!(amplified["error"]["code"], -32010, "{amplified}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Subscriptions: 16 per connection, 32 per client.
+    type Ws = tungstenite::WebSocket<TcpStream>;
+    let open = || -> Ws {
+        tungstenite::client(format!("ws://{addr}"), connect_from("127.0.0.5", &addr).unwrap()).unwrap().0
+    };
+    // Sends `n` subscriptions: how many were accepted, and the codes of the refusals.
+    let subscribe = |ws: &mut Ws, n: u64| -> (usize, Vec<i64>) {
+        for id in 0..n {
+            let request = json!({"jsonrpc": "2.0", "id": id, "method": "chain_subscribeHeads", "params": []});
+            ws.send(tungstenite::Message::Text(request.to_string().into())).unwrap();
+        }
+        let (mut accepted, mut refused) = (0, Vec::new());
+        while accepted + refused.len() < n as usize {
+            let message = ws.read().unwrap();
+            let Ok(answer) = serde_json::from_str::<Value>(message.to_text().unwrap_or("")) else { continue };
+            if answer.get("id").is_none() {
+                continue; // a head
+            }
+            match answer["error"]["code"].as_i64() {
+                Some(code) => refused.push(code),
+                None => accepted += 1,
+            }
+        }
+        (accepted, refused)
+    };
+    let mut a = open();
+    assert_eq!(subscribe(&mut a, 17), (16, vec![-32006]), "16 per connection");
+    let mut b = open();
+    assert_eq!(subscribe(&mut b, 16).0, 16);
+    let mut c = open();
+    assert_eq!(subscribe(&mut c, 4), (0, vec![-32006; 4]), "32 per client");
+    // Another client is not affected.
+    let mut other =
+        tungstenite::client(format!("ws://{addr}"), TcpStream::connect(&addr).unwrap()).unwrap().0;
+    assert_eq!(subscribe(&mut other, 1).0, 1);
+    // A client that leaves frees its subscriptions.
+    drop(a);
+    wait_until("the closed connection's subscriptions to be freed", || subscribe(&mut c, 1).0 == 1);
     node.kill();
 }

@@ -13,12 +13,62 @@ use tao_types::{Address, Hash};
 
 use crate::service::Node;
 
-/// Largest request body accepted, in bytes.
+pub mod server;
+
+/// Largest request body (or WebSocket message) accepted, in bytes.
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
 /// Largest response body, in bytes.
 pub const MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
-/// Most simultaneous connections.
+/// Most open connections (HTTP and WebSocket), all clients together.
 pub const MAX_CONNECTIONS: u32 = 256;
+/// Most open connections of one client (an IPv4 address or an IPv6 /64): an eighth of the
+/// node, so one client alone can never fill it.
+pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 32;
+/// Most live subscriptions on one WebSocket connection.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 16;
+/// Most live subscriptions of one client over all its connections.
+pub const MAX_SUBSCRIPTIONS_PER_CLIENT: u32 = 32;
+/// Most calls (or batches) of one client computed at once; the others wait their turn.
+pub const MAX_CALLS_PER_CLIENT: usize = 4;
+/// Most calls in one batch (refused before any is parsed further).
+pub const MAX_BATCH_LEN: u32 = 1024;
+/// Most a batch may cost, summed over its calls by [`cost`], before any of them runs. The
+/// wallet's batches (≤ 512 `state_get`, ≤ 256 `chain_header`) fit.
+pub const MAX_BATCH_COST: u64 = 1024;
+/// Messages queued for one WebSocket client before the node stops reading from it.
+pub const MAX_QUEUED_MESSAGES: u32 = 64;
+/// A connection from which nothing arrives for this long is closed (a keep-alive between
+/// requests, a connection that never sends its request, a WebSocket that answers no ping), and
+/// so is one whose answer waits this long for the client to read any of it.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// WebSocket pings go out this often, so a live client always has something to answer.
+pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// An HTTP request's headers must arrive within this.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// An HTTP request (headers received) must be read and answered within this, or it is answered
+/// 408 and its connection closed: a body sent a byte at a time holds a slot no longer.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What one call of `method` costs in a batch, in proofs read (a `state_get` is 1): batches
+/// are priced by this before any call runs (at most [`MAX_BATCH_COST`]).
+pub fn cost(method: &str) -> u64 {
+    match method {
+        "chain_info" | "chain_header" | "state_get" | "pool_get" | "pool_quote" | "gov_proposal"
+        | "tx_status" => 1,
+        "account_get" | "stake_get" | "neuron_get" => 2,
+        "chain_block" | "module_list" => 8,
+        // Its info and every hyperparameter, each proven.
+        "subnet_get" => 1 + tao_contract_subnets::params::PARAMS.len() as u64,
+        // A signature to recover and a mempool to update.
+        "tx_submit" => 16,
+        // A contract run in the VM.
+        "contract_query" => 64,
+        // Two proofs per neuron: priced as a whole batch, so it is never batched.
+        "subnet_metagraph" => MAX_BATCH_COST,
+        // Unknown methods and subscriptions answer at once.
+        _ => 1,
+    }
+}
 
 /// Error codes (JSON-RPC reserves −32768..−32000 for the protocol itself).
 pub mod code {
@@ -361,15 +411,39 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
         ("chain_subscribeHeads", "chain_head", "chain_unsubscribeHeads"),
         ("chain_subscribeFinalizedHeads", "chain_finalizedHead", "chain_unsubscribeFinalizedHeads"),
     ] {
-        m.register_subscription(subscribe, notification, unsubscribe, |_, pending, node, _| async move {
-            let mut heads = node.subscribe();
-            let sink = pending.accept().await?;
-            while let Ok(header) = heads.recv().await {
-                let message = serde_json::value::to_raw_value(&header_json(&header))?;
-                sink.send(message).await?;
-            }
-            jsonrpsee::core::SubscriptionResult::Ok(())
-        })?;
+        m.register_subscription(
+            subscribe,
+            notification,
+            unsubscribe,
+            |_, pending, node, extensions| async move {
+                // Through the node's server a subscription holds one of its client's slots.
+                let client = extensions.get::<server::Client>();
+                let _slot = match client.map(server::Client::subscription) {
+                    Some(None) => {
+                        let why = format!(
+                            "too many subscriptions from this client (at most {MAX_SUBSCRIPTIONS_PER_CLIENT})"
+                        );
+                        pending.reject(error(server::TOO_MANY_SUBSCRIPTIONS, why)).await;
+                        return Ok(());
+                    }
+                    Some(slot) => slot,
+                    None => None,
+                };
+                let mut heads = node.subscribe();
+                let sink = pending.accept().await?;
+                loop {
+                    let header = tokio::select! {
+                        header = heads.recv() => header,
+                        // A client that left frees its slot now, not at the next head.
+                        () = sink.closed() => break,
+                    };
+                    let Ok(header) = header else { break };
+                    let message = serde_json::value::to_raw_value(&header_json(&header))?;
+                    sink.send(message).await?;
+                }
+                jsonrpsee::core::SubscriptionResult::Ok(())
+            },
+        )?;
     }
     Ok(m)
 }
