@@ -13,12 +13,12 @@ use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
 use tao_vm::{Storage, Vm, VmConfig};
 
-use crate::mempool::{Mempool, MempoolError};
+use crate::mempool::{Admission, Mempool, MempoolError};
 
 /// Most transactions put in one block.
 pub const BLOCK_TXS: usize = 512;
 /// Default number of recent blocks whose state is kept for proofs (and whose transactions
-/// `tx_status` remembers).
+/// `tx_status` finds: the store indexes them with their block, so across restarts too).
 pub const RETAIN_BLOCKS: u64 = 4096;
 /// Dropped transactions remembered with their reason.
 const MAX_DROPPED: usize = 4096;
@@ -127,14 +127,12 @@ impl Storage for StoreView {
 /// The running node.
 pub struct Node {
     store: Arc<Store>,
-    retain: u64,
     executor: Executor,
     authority: SecretKey,
     authority_index: u32,
     validators: Vec<Validator>,
     mempool: Mutex<Mempool>,
     head: Mutex<(Header, Certificate)>,
-    included: Mutex<BTreeMap<Hash, (u64, u32)>>,
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
     counters: Mutex<Counters>,
@@ -187,7 +185,6 @@ impl Node {
         }
         let node = Node {
             store,
-            retain: retain.max(1),
             executor: built.executor,
             authority,
             authority_index,
@@ -197,7 +194,6 @@ impl Node {
                 genesis_header.clone(),
                 Certificate { header: genesis_header.hash(), signatures: Vec::new() },
             )),
-            included: Mutex::new(BTreeMap::new()),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
             counters: Mutex::new(Counters::default()),
@@ -269,10 +265,11 @@ impl Node {
         if balance < fee {
             return Err(SubmitError::CannotPayFee { balance, fee });
         }
-        let next = self.nonce(&sender);
+        let height = self.head().map_err(|_| SubmitError::Unavailable)?.0.height;
+        let at = Admission { next_nonce: self.nonce(&sender), balance, height };
         let mut pool = self.mempool.lock().map_err(|_| SubmitError::Unavailable)?;
-        if let Some(gone) = pool.insert(verified, next)? {
-            self.drop_tx(gone, "replaced or evicted by a higher fee".into());
+        for gone in pool.insert(verified, at)? {
+            self.drop_tx(gone, "replaced or displaced by a higher fee per byte".into());
         }
         Ok(hash)
     }
@@ -304,12 +301,17 @@ impl Node {
     /// Prometheus text exposition of the node's gauges and counters.
     pub fn metrics(&self) -> Result<String, NodeError> {
         let (head, _) = self.head()?;
-        let pending = lock(&self.mempool)?.len();
+        let (pending, pending_bytes, gapped) = {
+            let pool = lock(&self.mempool)?;
+            (pool.len() as u64, pool.bytes(), pool.gapped() as u64)
+        };
         let c = *lock(&self.counters)?;
         let mut out = String::new();
         for (name, kind, help, value) in [
             ("tao_block_height", "gauge", "Height of the newest finalized block.", head.height),
-            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending as u64),
+            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending),
+            ("tao_mempool_bytes", "gauge", "Encoded bytes waiting in the mempool.", pending_bytes),
+            ("tao_mempool_gapped_transactions", "gauge", "Mempool transactions behind a nonce gap.", gapped),
             ("tao_blocks_produced_total", "counter", "Blocks produced since start.", c.blocks),
             (
                 "tao_transactions_included_total",
@@ -343,8 +345,8 @@ impl Node {
         if lock(&self.mempool)?.contains(hash) {
             return Ok(TxStatus::Pending);
         }
-        if let Some((height, index)) = lock(&self.included)?.get(hash) {
-            return Ok(TxStatus::Finalized { height: *height, index: *index });
+        if let Some((height, index)) = self.store.tx_location(hash)? {
+            return Ok(TxStatus::Finalized { height, index });
         }
         if let Some(reason) = lock(&self.dropped)?.get(hash) {
             return Ok(TxStatus::Dropped { reason: reason.clone() });
@@ -390,7 +392,7 @@ impl Node {
         let writes: Vec<_> = executed.writes.into_iter().collect();
         let mut certificate = None;
         let (receipts, events) = (executed.receipts, executed.events);
-        self.store.commit(height, &writes, |root| {
+        self.store.commit_block(height, &writes, &txs.iter().map(SignedTransaction::hash).collect::<Vec<_>>(), |root| {
             header.state_root = *root;
             let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
             certificate = Some(signed.clone());
@@ -413,15 +415,14 @@ impl Node {
         txs: &[SignedTransaction],
     ) -> Result<(), NodeError> {
         let mut pool = lock(&self.mempool)?;
-        let mut included = lock(&self.included)?;
-        for (index, tx) in txs.iter().enumerate() {
-            let hash = tx.hash();
-            pool.forget(&hash);
-            included.insert(hash, (header.height, index as u32));
+        for tx in txs {
+            pool.forget(&tx.hash());
         }
-        let horizon = header.height.saturating_sub(self.retain);
-        included.retain(|_, (h, _)| *h > horizon);
-        drop((pool, included));
+        let expired = pool.expire(header.height);
+        drop(pool);
+        for hash in expired {
+            self.drop_tx(hash, "expired: it waited too long unexecutable or unincluded".into());
+        }
         let mut counters = lock(&self.counters)?;
         counters.blocks += 1;
         counters.txs_included += txs.len() as u64;
