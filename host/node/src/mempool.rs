@@ -147,7 +147,9 @@ pub enum MempoolError {
         needed: u64,
     },
     /// The account has too many transactions waiting behind a nonce gap.
-    #[error("the account already has {limit} transactions waiting behind a nonce gap; submit nonce {next} first")]
+    #[error(
+        "the account already has {limit} transactions waiting behind a nonce gap; submit nonce {next} first"
+    )]
     TooManyGapped {
         /// The account's next nonce.
         next: u64,
@@ -396,7 +398,11 @@ impl Mempool {
 
     /// Adds a verified transaction. Returns the hashes of the transactions it replaced or
     /// displaced (gapped ones, or ready ones paying less per byte).
-    pub fn insert(&mut self, verified: VerifiedTransaction, at: Admission) -> Result<Vec<Hash>, MempoolError> {
+    pub fn insert(
+        &mut self,
+        verified: VerifiedTransaction,
+        at: Admission,
+    ) -> Result<Vec<Hash>, MempoolError> {
         let bytes = verified.signed.encode().len() as u64;
         let entry = Entry {
             max_fee: max_fee(bytes, &verified.signed),
@@ -429,7 +435,8 @@ impl Mempool {
                 return Err(MempoolError::Underpriced { needed });
             }
         }
-        let mut shape: BTreeMap<u64, (u64, u64)> = current.iter().map(|(n, e)| (*n, (e.bytes, e.max_fee))).collect();
+        let mut shape: BTreeMap<u64, (u64, u64)> =
+            current.iter().map(|(n, e)| (*n, (e.bytes, e.max_fee))).collect();
         shape.insert(nonce, (entry.bytes, entry.max_fee));
         let before = Usage::of(next, current.iter().map(|(n, e)| (*n, e.bytes)));
         let after = Usage::of(next, shape.iter().map(|(n, (b, _))| (*n, *b)));
@@ -608,7 +615,9 @@ impl Mempool {
             if let Some(e) = account.txs.values().find(|e| old(e, l.ttl_blocks)) {
                 aged.push(e.hash);
             }
-            gapped.extend(account.txs.range(end..).filter(|(_, e)| old(e, l.gapped_ttl_blocks)).map(|(_, e)| e.hash));
+            gapped.extend(
+                account.txs.range(end..).filter(|(_, e)| old(e, l.gapped_ttl_blocks)).map(|(_, e)| e.hash),
+            );
         }
         let mut gone = Vec::new();
         for hash in aged {
@@ -678,7 +687,10 @@ mod tests {
         );
         pool.insert(tx(1, 1, F), at(1)).unwrap();
         assert_eq!(pool.insert(tx(1, 1, F), at(1)), Err(MempoolError::Duplicate));
-        assert_eq!(pool.insert(tx(1, 1, F + 5), at(1)), Err(MempoolError::Underpriced { needed: F + F / 10 }));
+        assert_eq!(
+            pool.insert(tx(1, 1, F + 5), at(1)),
+            Err(MempoolError::Underpriced { needed: F + F / 10 })
+        );
         let replaced = pool.insert(tx(1, 1, F + F / 10), at(1)).unwrap();
         assert_eq!(replaced, vec![tx(1, 1, F).hash]);
         pool.insert(tx(1, 3, 5 * F), at(1)).unwrap();
@@ -795,7 +807,10 @@ mod tests {
         }
         assert_eq!((pool.len(), pool.gapped()), (8, 0));
         // A gapped transaction cannot enter a pool full of ready ones, whatever it offers.
-        assert_eq!(pool.insert(tx(40, 1, 100_000 * F), at(0)), Err(MempoolError::GappedFull { next: 0, got: 1 }));
+        assert_eq!(
+            pool.insert(tx(40, 1, 100_000 * F), at(0)),
+            Err(MempoolError::GappedFull { next: 0, got: 1 })
+        );
         // Full of ready ones: entering takes a higher fee rate, named in the refusal.
         let Err(MempoolError::Full { needed }) = pool.insert(tx(41, 0, F), at(0)) else { panic!() };
         assert_eq!(needed, F + 1, "same size: one rao more");
@@ -823,7 +838,11 @@ mod tests {
         pool.insert(tx(2, 1, F), Admission { height: 6, ..at(0) }).unwrap();
         assert!(pool.expire(8).is_empty());
         assert_eq!(pool.expire(9), vec![tx(1, 2, F).hash], "gapped: after 4 blocks");
-        assert_eq!(pool.expire(15), vec![tx(2, 0, F).hash, tx(2, 1, F).hash], "any: after 10, with later nonces");
+        assert_eq!(
+            pool.expire(15),
+            vec![tx(2, 0, F).hash, tx(2, 1, F).hash],
+            "any: after 10, with later nonces"
+        );
         assert!(pool.is_empty());
     }
 

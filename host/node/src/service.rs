@@ -392,7 +392,8 @@ impl Node {
         let writes: Vec<_> = executed.writes.into_iter().collect();
         let mut certificate = None;
         let (receipts, events) = (executed.receipts, executed.events);
-        self.store.commit_block(height, &writes, &txs.iter().map(SignedTransaction::hash).collect::<Vec<_>>(), |root| {
+        let tx_hashes: Vec<Hash> = txs.iter().map(SignedTransaction::hash).collect();
+        self.store.commit_block(height, &writes, &tx_hashes, |root| {
             header.state_root = *root;
             let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
             certificate = Some(signed.clone());

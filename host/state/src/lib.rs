@@ -478,7 +478,10 @@ fn prune(txn: &redb::WriteTransaction, from: Version, oldest: Version) -> Result
         let Some(listed) = by_height.remove(v).map_err(db_err)? else { continue };
         for hash in listed.value().chunks_exact(32) {
             // Only the entry this block wrote (a hash is never included twice, but be exact).
-            let here = index.get(hash).map_err(db_err)?.is_some_and(|l| l.value().get(..8) == Some(&v.to_be_bytes()[..]));
+            let here = index
+                .get(hash)
+                .map_err(db_err)?
+                .is_some_and(|l| l.value().get(..8) == Some(&v.to_be_bytes()[..]));
             if here {
                 index.remove(hash).map_err(db_err)?;
             }

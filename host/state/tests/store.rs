@@ -130,7 +130,42 @@ fn the_transaction_index_survives_reopening_and_is_pruned_with_its_block() {
     use tao_types::Hash;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let tx = |v: u64, i: u8| Hash([v as u8 ^ 0x5a, i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    let tx = |v: u64, i: u8| {
+        Hash([
+            v as u8 ^ 0x5a,
+            i,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+            22,
+            23,
+            24,
+            25,
+            26,
+            27,
+            28,
+            29,
+            30,
+        ])
+    };
     {
         let store = Store::open(&path, 3).unwrap();
         store.commit(0, &[], |_| Vec::new()).unwrap();
