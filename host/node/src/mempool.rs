@@ -10,7 +10,10 @@
 //!   transactions, and expire after [`Limits::gapped_ttl_blocks`];
 //! - a ready transaction displaces every gapped transaction (of other accounts) before any ready
 //!   one, so unexecutable transactions never make an executable one pay more; ready ones are
-//!   displaced only by a higher fee per byte, the account's last nonce first (no new gap);
+//!   displaced the account's last nonce first (no new gap), by a higher fee per byte, or, when
+//!   they are queued behind their account's first transaction, by another account's first one:
+//!   an earlier transaction of the same sender may spend what pays for them, so only a first
+//!   transaction is sure to pay, and filling the pool takes one paid transaction per slot;
 //! - each sender is bounded in count, bytes, nonce gap and in fees: its balance must cover the
 //!   largest fee of every transaction it has pending;
 //! - any transaction left unincluded for [`Limits::ttl_blocks`] is dropped.
@@ -455,9 +458,15 @@ impl Mempool {
             return Err(MempoolError::TooManyGapped { next, limit: limits.gapped_per_account });
         }
         let total = self.total.minus(before).plus(after);
-        let victims = self.plan_room(sender, total, entry.rate(), entry.bytes, ready).map_err(|needed| {
-            if ready { MempoolError::Full { needed } } else { MempoolError::GappedFull { next, got: nonce } }
-        })?;
+        let victims = self
+            .plan_room(sender, total, entry.rate(), entry.bytes, ready, nonce == next)
+            .map_err(|needed| {
+                if ready {
+                    MempoolError::Full { needed }
+                } else {
+                    MempoolError::GappedFull { next, got: nonce }
+                }
+            })?;
 
         let mut gone = Vec::with_capacity(victims.len().saturating_add(1));
         for (account, victim) in victims {
@@ -472,8 +481,9 @@ impl Mempool {
     }
 
     /// The transactions (account, nonce) of other accounts to displace so that a pool using
-    /// `total` fits its bounds, for a newcomer with `rate` and `bytes` that is `ready` or not;
-    /// or the smallest fee limit that would have made room (for a gapped newcomer, no number).
+    /// `total` fits its bounds, for a newcomer with `rate` and `bytes` that is `ready` or not
+    /// (and `newcomer_first`: its account's next nonce); or the smallest fee limit that would
+    /// have made room (for a gapped newcomer, no number).
     fn plan_room(
         &self,
         sender: Address,
@@ -481,6 +491,7 @@ impl Mempool {
         rate: Rate,
         bytes: u64,
         ready: bool,
+        newcomer_first: bool,
     ) -> Result<Vec<(Address, u64)>, u64> {
         let l = self.limits;
         let fits = |t: &Usage| {
@@ -520,25 +531,29 @@ impl Mempool {
         if !ready {
             return Err(0);
         }
-        // Then ready transactions of other accounts paying less per byte, each account's last
-        // nonce first (leaving no gap).
-        let mut tails: BTreeMap<(Rate, Address), std::ops::Range<u64>> = BTreeMap::new();
+        // Then ready transactions of other accounts, each account's last nonce first (leaving no
+        // gap): those queued behind the account's first one (followers) before any first one,
+        // lowest rate first. A victim must pay less per byte, or be a follower while the newcomer
+        // is its account's first: a sender's next transaction outranks transactions queued behind
+        // others' (which may not be payable by the time they run).
+        let mut tails: BTreeMap<(bool, Rate, Address), std::ops::Range<u64>> = BTreeMap::new();
         for (address, account) in &self.accounts {
             let end = account.ready_end();
             if *address != sender && end > account.next {
                 let last = end.saturating_sub(1);
-                let tail_rate = account.txs.get(&last).map(Entry::rate);
-                if let Some(r) = tail_rate {
-                    tails.insert((r, *address), account.next..last);
+                if let Some(e) = account.txs.get(&last) {
+                    tails.insert((last == account.next, e.rate(), *address), account.next..last);
                 }
             }
         }
+        let mut needed = u64::MAX;
         while !fits(&total) {
-            let Some(((victim_rate, address), rest)) = tails.pop_first() else {
-                return Err(u64::MAX);
+            let Some(((is_first, victim_rate, address), rest)) = tails.pop_first() else {
+                return Err(needed);
             };
-            if victim_rate >= rate {
-                return Err(victim_rate.fee_above(bytes));
+            if victim_rate >= rate && (is_first || !newcomer_first) {
+                needed = needed.min(victim_rate.fee_above(bytes));
+                continue;
             }
             let account = self.accounts.get(&address).ok_or(u64::MAX)?;
             let nonce = rest.end;
@@ -548,7 +563,7 @@ impl Mempool {
             if rest.end > rest.start {
                 let below = rest.end.saturating_sub(1);
                 if let Some(e) = account.txs.get(&below) {
-                    tails.insert((e.rate(), address), rest.start..below);
+                    tails.insert((below == rest.start, e.rate(), address), rest.start..below);
                 }
             }
         }
@@ -831,6 +846,28 @@ mod tests {
     }
 
     #[test]
+    fn a_senders_next_transaction_displaces_transactions_queued_behind_others() {
+        let mut pool = Mempool::with_limits(tiny());
+        for k in 1..=2 {
+            for n in 0..4 {
+                pool.insert(tx(k, n, 10 * F), at(0)).unwrap();
+            }
+        }
+        // An honest first transaction at the normal fee enters, displacing a follower.
+        let gone = pool.insert(tx(3, 0, F), at(0)).unwrap();
+        assert!(gone == vec![tx(1, 3, 10 * F).hash] || gone == vec![tx(2, 3, 10 * F).hash], "{gone:?}");
+        // A follower at the normal fee does not outrank followers paying more.
+        assert_eq!(pool.insert(tx(3, 1, F), at(0)), Err(MempoolError::Full { needed: 10 * F + 1 }));
+        // First transactions of other senders keep entering while followers remain.
+        for k in 4..=8 {
+            pool.insert(tx(k, 0, F), at(0)).unwrap();
+        }
+        assert_eq!(pool.len(), 8);
+        // Only first transactions left: entering now takes a higher rate.
+        assert_eq!(pool.insert(tx(10, 0, F), at(0)), Err(MempoolError::Full { needed: F + 1 }));
+    }
+
+    #[test]
     fn waiting_transactions_expire() {
         let mut pool = Mempool::with_limits(tiny());
         pool.insert(tx(1, 2, F), Admission { height: 5, ..at(0) }).unwrap();
@@ -874,6 +911,16 @@ mod tests {
             out.extend(account.txs.range(account.next..account.ready_end()).map(|(_, e)| e.hash));
         }
         out
+    }
+
+    /// Ready transactions of accounts other than `sender` queued behind their account's first.
+    fn others_ready_followers(pool: &Mempool, sender: Address) -> usize {
+        let followers = pool
+            .accounts
+            .iter()
+            .filter(|(a, _)| **a != sender)
+            .map(|(_, a)| a.txs.range(a.next..a.ready_end()).count().saturating_sub(1));
+        followers.sum()
     }
 
     #[derive(Debug, Clone)]
@@ -927,6 +974,10 @@ mod tests {
                         }
                         if let Err(MempoolError::Full { needed }) = result {
                             prop_assert!(needed > fee);
+                            if ahead == 0 {
+                                let followers = others_ready_followers(&pool, who(account));
+                                prop_assert_eq!(followers, 0, "a first transaction refused while followers held the room");
+                            }
                         }
                     }
                     Op::Block => {
