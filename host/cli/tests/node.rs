@@ -1051,7 +1051,7 @@ fn a_nonce_gap_flood_neither_stalls_blocks_nor_crowds_out_an_honest_transfer() {
         modules.as_array().unwrap().iter().find(|m| m["name"] == "token").unwrap()["code_hash"].clone(),
     )
     .unwrap();
-    let sign = |from: &tao_crypto::SecretKey, nonce: u64, args: Vec<u8>, fee_limit: u64| {
+    let sign = move |from: &tao_crypto::SecretKey, nonce: u64, args: Vec<u8>, fee_limit: u64| {
         let call = Call {
             contract: token,
             method: b"entry_transfer".to_vec().try_into().unwrap(),
@@ -1087,23 +1087,20 @@ fn a_nonce_gap_flood_neither_stalls_blocks_nor_crowds_out_an_honest_transfer() {
     // The flood: each attacker sends nonces 1..=8 (never 0) of 40 KB offering 5 τ, from four
     // threads, while an honest transfer at the normal fee goes in.
     let start = (height(), std::time::Instant::now());
-    let flood: Vec<_> = attackers
-        .chunks(10)
-        .map(|group| {
-            let txs: Vec<String> = group
-                .iter()
-                .flat_map(|a| {
-                    (1..=8).map(|n| sign(a, n, vec![0xab; 40_000], 5_000_000_000).1).collect::<Vec<_>>()
-                })
-                .collect();
+    let flood: Vec<_> = (0..4)
+        .map(|t| {
             let addr = node.addr.clone();
             std::thread::spawn(move || {
                 let (mut accepted, mut refused) = (0, Vec::new());
-                for tx in txs {
-                    let answer = rpc(&addr, "tx_submit", json!([tx]));
-                    match answer["error"]["message"].as_str() {
-                        None => accepted += 1,
-                        Some(message) => refused.push(message.to_string()),
+                for i in (t..40).step_by(4) {
+                    let attacker = dev_key(&format!("flooder-{i}"));
+                    for n in 1..=8 {
+                        let tx = sign(&attacker, n, vec![0xab; 40_000], 5_000_000_000).1;
+                        let answer = rpc(&addr, "tx_submit", json!([tx]));
+                        match answer["error"]["message"].as_str() {
+                            None => accepted += 1,
+                            Some(message) => refused.push(message.to_string()),
+                        }
                     }
                 }
                 (accepted, refused)
