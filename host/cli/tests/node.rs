@@ -270,6 +270,7 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     assert_eq!(info["genesis_hash"], json!(domain.genesis_hash));
     assert_eq!(node.result("account_get", json!([bob]))["balance"].as_u64().unwrap(), before + 7);
     assert_eq!(node.result("tx_status", json!([Hash([9; 32])]))["status"], "unknown");
+    assert_eq!(node.result("tx_status", json!([hash])), status, "the same answer after a restart");
     let stale = Transaction { nonce: 0, ..tx.tx.clone() }.sign(&domain, &alice);
     let refused = node.call("tx_submit", json!([format!("0x{}", hex::encode(stale.encode()))]));
     assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("already used")), "{refused}");
@@ -1375,5 +1376,130 @@ fn rpc_batches_and_subscriptions_are_bounded() {
     // A client that leaves frees its subscriptions.
     drop(a);
     wait_until("the closed connection's subscriptions to be freed", || subscribe(&mut c, 1).0 == 1);
+    node.kill();
+}
+
+/// One JSON-RPC call to `addr` (usable from other threads than the node's owner).
+fn rpc(addr: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "test code: block cadence is measured against the clock")]
+fn a_nonce_gap_flood_neither_stalls_blocks_nor_crowds_out_an_honest_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let info = node.result("chain_info", json!([]));
+    let domain = ChainDomain {
+        chain_id: info["chain_id"].as_u64().unwrap(),
+        genesis_hash: serde_json::from_value(info["genesis_hash"].clone()).unwrap(),
+    };
+    let modules = node.result("module_list", json!([]));
+    let token: Hash = serde_json::from_value(
+        modules.as_array().unwrap().iter().find(|m| m["name"] == "token").unwrap()["code_hash"].clone(),
+    )
+    .unwrap();
+    let sign = move |from: &tao_crypto::SecretKey, nonce: u64, args: Vec<u8>, fee_limit: u64| {
+        let call = Call {
+            contract: token,
+            method: b"entry_transfer".to_vec().try_into().unwrap(),
+            args: args.try_into().unwrap(),
+        };
+        let tx = Transaction {
+            chain_id: domain.chain_id,
+            sender: from.address(),
+            nonce,
+            fee_limit: Balance(fee_limit),
+            call,
+        }
+        .sign(&domain, from);
+        (tx.hash(), format!("0x{}", hex::encode(tx.encode())))
+    };
+    let height = || node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    let finalized = |hash: Hash| {
+        wait_until("finalization", || node.result("tx_status", json!([hash]))["status"] == "finalized")
+    };
+
+    // 40 attacker accounts, funded with 100 τ each by five dev accounts.
+    let attackers: Vec<_> = (0..40).map(|i| dev_key(&format!("flooder-{i}"))).collect();
+    let funders = ["alice", "bob", "charlie", "dave", "ferdie"].map(dev_key);
+    let mut last = None;
+    for (i, attacker) in attackers.iter().enumerate() {
+        let args = borsh::to_vec(&TransferArgs { to: attacker.address(), amount: 100_000_000_000 }).unwrap();
+        let (hash, tx) = sign(&funders[i % 5], (i / 5) as u64, args, 10_000_000);
+        node.result("tx_submit", json!([tx]));
+        last = Some(hash);
+    }
+    finalized(last.unwrap());
+
+    // The flood: each attacker sends nonces 1..=8 (never 0) of 40 KB offering 5 τ, from four
+    // threads, while an honest transfer at the normal fee goes in.
+    let start = (height(), std::time::Instant::now());
+    let flood: Vec<_> = (0..4)
+        .map(|t| {
+            let addr = node.addr.clone();
+            std::thread::spawn(move || {
+                let (mut accepted, mut refused) = (0, Vec::new());
+                for i in (t..40).step_by(4) {
+                    let attacker = dev_key(&format!("flooder-{i}"));
+                    for n in 1..=8 {
+                        let tx = sign(&attacker, n, vec![0xab; 40_000], 5_000_000_000).1;
+                        let answer = rpc(&addr, "tx_submit", json!([tx]));
+                        match answer["error"]["message"].as_str() {
+                            None => accepted += 1,
+                            Some(message) => refused.push(message.to_string()),
+                        }
+                    }
+                }
+                (accepted, refused)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let eve = dev_key("eve");
+    let args = borsh::to_vec(&TransferArgs { to: dev_key("bob").address(), amount: 1 }).unwrap();
+    let (honest, tx) = sign(&eve, 0, args, 10_000_000);
+    node.result("tx_submit", json!([tx]));
+    finalized(honest);
+    let (mut accepted, mut refused) = (0, Vec::new());
+    for thread in flood {
+        let (a, r) = thread.join().unwrap();
+        accepted += a;
+        refused.extend(r);
+    }
+    assert!(accepted <= tao_node::mempool::MAX_GAPPED, "{accepted}");
+    assert!(
+        refused.iter().all(|m| m.contains("submit nonce 0 first")),
+        "{:?}",
+        &refused[..3.min(refused.len())]
+    );
+    assert!(refused.len() >= 40 * 8 - tao_node::mempool::MAX_GAPPED);
+
+    // A second honest transfer right after the flood is accepted at the normal fee too.
+    let args = borsh::to_vec(&TransferArgs { to: dev_key("bob").address(), amount: 2 }).unwrap();
+    let (again, tx) = sign(&eve, 1, args, 10_000_000);
+    node.result("tx_submit", json!([tx]));
+    finalized(again);
+
+    // Blocks kept their cadence (200 ms; generous: at least one per 800 ms on average).
+    let (h0, t0) = start;
+    let elapsed = t0.elapsed().as_millis() as u64;
+    let made = height() - h0;
+    assert!(made * 800 >= elapsed, "{made} blocks in {elapsed} ms");
+    // The attackers paid nothing.
+    for a in &attackers {
+        let balance = node.result("account_get", json!([a.address()]))["balance"].as_u64().unwrap();
+        assert_eq!(balance, 100_000_000_000);
+    }
     node.kill();
 }

@@ -13,12 +13,12 @@ use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
 use tao_vm::{Storage, Vm, VmConfig};
 
-use crate::mempool::{Mempool, MempoolError};
+use crate::mempool::{Admission, Mempool, MempoolError};
 
 /// Most transactions put in one block.
 pub const BLOCK_TXS: usize = 512;
 /// Default number of recent blocks whose state is kept for proofs (and whose transactions
-/// `tx_status` remembers).
+/// `tx_status` finds: the store indexes them with their block, so across restarts too).
 pub const RETAIN_BLOCKS: u64 = 4096;
 /// Dropped transactions remembered with their reason.
 const MAX_DROPPED: usize = 4096;
@@ -130,14 +130,12 @@ impl Storage for StoreView {
 /// The running node.
 pub struct Node {
     store: Arc<Store>,
-    retain: u64,
     executor: Executor,
     authority: SecretKey,
     authority_index: u32,
     validators: Vec<Validator>,
     mempool: Mutex<Mempool>,
     head: Mutex<(Header, Certificate)>,
-    included: Mutex<BTreeMap<Hash, (u64, u32)>>,
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
     counters: Mutex<Counters>,
@@ -214,7 +212,6 @@ impl Node {
         }
         let node = Node {
             store,
-            retain: retain.max(1),
             executor: built.executor,
             authority,
             authority_index,
@@ -224,7 +221,6 @@ impl Node {
                 genesis_header.clone(),
                 Certificate { header: genesis_header.hash(), signatures: Vec::new() },
             )),
-            included: Mutex::new(BTreeMap::new()),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
             counters: Mutex::new(Counters::default()),
@@ -297,10 +293,11 @@ impl Node {
         if balance < fee {
             return Err(SubmitError::CannotPayFee { balance, fee });
         }
-        let next = self.nonce(&sender);
+        let height = self.head().map_err(|_| SubmitError::Unavailable)?.0.height;
+        let at = Admission { next_nonce: self.nonce(&sender), balance, height };
         let mut pool = self.mempool.lock().map_err(|_| SubmitError::Unavailable)?;
-        if let Some(gone) = pool.insert(verified, next)? {
-            self.drop_tx(gone, "replaced or evicted by a higher fee".into());
+        for gone in pool.insert(verified, at)? {
+            self.drop_tx(gone, "replaced or displaced by a higher fee per byte".into());
         }
         Ok(hash)
     }
@@ -342,12 +339,17 @@ impl Node {
     /// Prometheus text exposition of the node's gauges and counters.
     pub fn metrics(&self) -> Result<String, NodeError> {
         let (head, _) = self.head()?;
-        let pending = lock(&self.mempool)?.len();
+        let (pending, pending_bytes, gapped) = {
+            let pool = lock(&self.mempool)?;
+            (pool.len() as u64, pool.bytes(), pool.gapped() as u64)
+        };
         let c = *lock(&self.counters)?;
         let mut out = String::new();
         for (name, kind, help, value) in [
             ("tao_block_height", "gauge", "Height of the newest finalized block.", head.height),
-            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending as u64),
+            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending),
+            ("tao_mempool_bytes", "gauge", "Encoded bytes waiting in the mempool.", pending_bytes),
+            ("tao_mempool_gapped_transactions", "gauge", "Mempool transactions behind a nonce gap.", gapped),
             ("tao_blocks_produced_total", "counter", "Blocks produced since start.", c.blocks),
             (
                 "tao_transactions_included_total",
@@ -381,8 +383,8 @@ impl Node {
         if lock(&self.mempool)?.contains(hash) {
             return Ok(TxStatus::Pending);
         }
-        if let Some((height, index)) = lock(&self.included)?.get(hash) {
-            return Ok(TxStatus::Finalized { height: *height, index: *index });
+        if let Some((height, index)) = self.store.tx_location(hash)? {
+            return Ok(TxStatus::Finalized { height, index });
         }
         if let Some(reason) = lock(&self.dropped)?.get(hash) {
             return Ok(TxStatus::Dropped { reason: reason.clone() });
@@ -400,9 +402,17 @@ impl Node {
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
         let built = self.executor.build(Arc::new(view), height, time_ms, &candidates)?;
         for (hash, reason) in built.refused {
-            lock(&self.mempool)?.remove(&hash);
-            self.drop_tx(hash, reason.to_string());
-            lock(&self.counters)?.txs_dropped += 1;
+            // Its account's later transactions could no longer run: they go with it.
+            let gone = lock(&self.mempool)?.remove(&hash);
+            for dropped in gone {
+                let why = if dropped == hash {
+                    reason.to_string()
+                } else {
+                    format!("an earlier nonce was refused: {reason}")
+                };
+                self.drop_tx(dropped, why);
+                lock(&self.counters)?.txs_dropped += 1;
+            }
         }
         let (txs, executed) = (built.txs, built.executed);
         let mut header = Header {
@@ -419,7 +429,8 @@ impl Node {
         let writes: Vec<_> = executed.writes.into_iter().collect();
         let mut certificate = None;
         let (receipts, events) = (executed.receipts, executed.events);
-        self.store.commit(height, &writes, |root| {
+        let tx_hashes: Vec<Hash> = txs.iter().map(SignedTransaction::hash).collect();
+        self.store.commit_block(height, &writes, &tx_hashes, |root| {
             header.state_root = *root;
             let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
             certificate = Some(signed.clone());
@@ -442,15 +453,14 @@ impl Node {
         txs: &[SignedTransaction],
     ) -> Result<(), NodeError> {
         let mut pool = lock(&self.mempool)?;
-        let mut included = lock(&self.included)?;
-        for (index, tx) in txs.iter().enumerate() {
-            let hash = tx.hash();
-            pool.forget(&hash);
-            included.insert(hash, (header.height, index as u32));
+        for tx in txs {
+            pool.forget(&tx.hash());
         }
-        let horizon = header.height.saturating_sub(self.retain);
-        included.retain(|_, (h, _)| *h > horizon);
-        drop((pool, included));
+        let expired = pool.expire(header.height);
+        drop(pool);
+        for hash in expired {
+            self.drop_tx(hash, "expired: it waited too long unexecutable or unincluded".into());
+        }
         let mut counters = lock(&self.counters)?;
         counters.blocks += 1;
         counters.txs_included += txs.len() as u64;

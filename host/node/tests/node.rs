@@ -395,3 +395,91 @@ fn governance_upgrades_a_system_module_at_its_activation_block() {
     assert_eq!(burned(), before + stale.fee + first_new.fee);
     assert_eq!(last_old.fee, first_new.fee);
 }
+
+#[test]
+fn tx_status_of_a_finalized_transaction_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
+    let (hash, status) = {
+        let node = node(dir.path());
+        let tx = transfer(&node, &alice, 0, bob, 5, node.executor().domain().chain_id);
+        node.submit(&tx.encode()).unwrap();
+        node.produce(2_000).unwrap();
+        node.produce(3_000).unwrap();
+        let status = node.status(&tx.hash()).unwrap();
+        assert_eq!(status, TxStatus::Finalized { height: 1, index: 0 });
+        (tx.hash(), status)
+    };
+    let node = node(dir.path());
+    assert_eq!(node.status(&hash).unwrap(), status, "the index is in the store, not in memory");
+    assert_eq!(node.status(&Hash([9; 32])).unwrap(), TxStatus::Unknown);
+}
+
+/// The gauge `name` from the node's metrics.
+fn gauge(node: &Node, name: &str) -> u64 {
+    let metrics = node.metrics().unwrap();
+    let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_nonce_gap_flood_is_bounded_free_to_refuse_and_never_crowds_out_an_honest_transfer() {
+    use tao_node::mempool::{GAPPED_TTL_BLOCKS, MAX_GAPPED, MAX_GAPPED_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path());
+    let chain = node.executor().domain().chain_id;
+    let token = system_module(&node, "token");
+    let mut time = 1_000;
+    let mut block = || {
+        time += 1_000;
+        node.produce(time).unwrap()
+    };
+    // 60 attacker accounts, funded by five dev accounts in one block.
+    let attackers: Vec<SecretKey> = (0..60).map(|i| dev_key(&format!("attacker-{i}"))).collect();
+    let funders = ["alice", "bob", "charlie", "dave", "ferdie"].map(dev_key);
+    for (i, attacker) in attackers.iter().enumerate() {
+        let funder = &funders[i % funders.len()];
+        let nonce = (i / funders.len()) as u64;
+        let tx = transfer(&node, funder, nonce, attacker.address(), 1_000 * tao_types::RAO_PER_TAO, chain);
+        node.submit(&tx.encode()).unwrap();
+    }
+    block();
+    assert!(attackers.iter().all(|a| node.balance(&a.address()) > 0));
+
+    // Each sends nonces 1..=15 (never 0) of 60 KB, offering 5 τ each: they can never run.
+    let mut accepted = Vec::new();
+    let (mut too_many, mut full) = (0, 0);
+    for attacker in &attackers {
+        for nonce in 1..=15 {
+            let call = ("entry_transfer", vec![0xab; 60_000]);
+            let tx = signed(&node, attacker, nonce, token, call, (chain, 5 * tao_types::RAO_PER_TAO));
+            match node.submit(&tx.encode()) {
+                Ok(hash) => accepted.push(hash),
+                Err(SubmitError::Mempool(MempoolError::TooManyGapped { .. })) => too_many += 1,
+                Err(SubmitError::Mempool(MempoolError::GappedFull { .. })) => full += 1,
+                Err(e) => panic!("unexpected refusal: {e}"),
+            }
+        }
+    }
+    assert!(too_many > 0 && full > 0, "{too_many} {full}");
+    let gapped = gauge(&node, "tao_mempool_gapped_transactions");
+    assert!(gapped <= MAX_GAPPED as u64 && gauge(&node, "tao_mempool_bytes") <= MAX_GAPPED_BYTES, "{gapped}");
+    assert!(gapped > 0);
+
+    // An honest transfer at the normal fee is accepted at once and included in the next block.
+    let eve = dev_key("eve");
+    let honest = transfer(&node, &eve, 0, dev_key("bob").address(), 5, chain);
+    node.submit(&honest.encode()).unwrap();
+    let header = block();
+    assert_eq!(node.status(&honest.hash()).unwrap(), TxStatus::Finalized { height: header.height, index: 0 });
+    // The attackers paid nothing: their balances did not move.
+    assert!(attackers.iter().all(|a| node.balance(&a.address()) == 1_000 * tao_types::RAO_PER_TAO));
+
+    // Gapped transactions expire.
+    for _ in 0..GAPPED_TTL_BLOCKS {
+        block();
+    }
+    assert_eq!(gauge(&node, "tao_mempool_transactions"), 0);
+    let TxStatus::Dropped { reason } = node.status(&accepted[0]).unwrap() else { panic!() };
+    assert!(reason.contains("expired"), "{reason}");
+}

@@ -35,6 +35,11 @@ const STALE_VALUES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("stale
 const ROOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("roots");
 /// The block (as the chain encodes it) committed at each retained version.
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+/// Where each transaction of a retained block is: tx hash → height (big-endian) ‖ index
+/// (big-endian u32). Written in the block's own commit, pruned with it.
+const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_index");
+/// The transaction hashes of each retained block, concatenated (for pruning `tx_index`).
+const TX_BY_HEIGHT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("tx_by_height");
 /// `latest` and `oldest` retained versions.
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
@@ -198,6 +203,8 @@ impl Store {
         txn.open_table(STALE_VALUES).map_err(db_err)?;
         txn.open_table(ROOTS).map_err(db_err)?;
         txn.open_table(BLOCKS).map_err(db_err)?;
+        txn.open_table(TX_INDEX).map_err(db_err)?;
+        txn.open_table(TX_BY_HEIGHT).map_err(db_err)?;
         txn.open_table(META).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Store { db, retain: retain.max(1) })
@@ -237,6 +244,19 @@ impl Store {
         &self,
         version: Version,
         writes: &Writes,
+        block: impl FnOnce(&Hash) -> Vec<u8>,
+    ) -> Result<Hash, StoreError> {
+        self.commit_block(version, writes, &[], block)
+    }
+
+    /// [`Store::commit`], also indexing the block's transactions (`txs[i]` is the hash of its
+    /// `i`-th transaction) in the same transaction: [`Store::tx_location`] answers for them
+    /// as long as the block is retained, across restarts and crashes.
+    pub fn commit_block(
+        &self,
+        version: Version,
+        writes: &Writes,
+        txs: &[Hash],
         block: impl FnOnce(&Hash) -> Vec<u8>,
     ) -> Result<Hash, StoreError> {
         let expected = self.latest()?.map_or(0, |v| v + 1);
@@ -300,6 +320,19 @@ impl Store {
                 .map_err(db_err)?
                 .insert(version, block_bytes.as_slice())
                 .map_err(db_err)?;
+            if !txs.is_empty() {
+                let mut index = txn.open_table(TX_INDEX).map_err(db_err)?;
+                let mut listed = Vec::with_capacity(txs.len().saturating_mul(32));
+                for (i, hash) in txs.iter().enumerate() {
+                    let i = u32::try_from(i).map_err(|_| StoreError::Corrupt("block too long".into()))?;
+                    index.insert(&hash.0[..], &tx_location_bytes(version, i)[..]).map_err(db_err)?;
+                    listed.extend_from_slice(&hash.0);
+                }
+                txn.open_table(TX_BY_HEIGHT)
+                    .map_err(db_err)?
+                    .insert(version, listed.as_slice())
+                    .map_err(db_err)?;
+            }
             let mut meta = txn.open_table(META).map_err(db_err)?;
             meta.insert("latest", version).map_err(db_err)?;
             let from = meta.get("oldest").map_err(db_err)?.map_or(0, |v| v.value());
@@ -353,6 +386,21 @@ impl Store {
         self.at_version(BLOCKS, "block", version)
     }
 
+    /// The height and position of transaction `hash`, if a retained block holds it.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<(Version, u32)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(TX_INDEX).map_err(db_err)?;
+        let Some(bytes) = table.get(&hash.0[..]).map_err(db_err)? else { return Ok(None) };
+        let bytes = bytes.value();
+        match (bytes.get(..8), bytes.get(8..12), bytes.len()) {
+            (Some(h), Some(i), 12) => Ok(Some((
+                u64::from_be_bytes(h.try_into().map_err(|_| StoreError::Corrupt("tx index".into()))?),
+                u32::from_be_bytes(i.try_into().map_err(|_| StoreError::Corrupt("tx index".into()))?),
+            ))),
+            _ => Err(StoreError::Corrupt("tx index entry".into())),
+        }
+    }
+
     /// The latest value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
@@ -391,13 +439,20 @@ impl Store {
     }
 }
 
+fn tx_location_bytes(version: Version, index: u32) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&version.to_be_bytes());
+    out[8..].copy_from_slice(&index.to_be_bytes());
+    out
+}
+
 /// Each key's last write, in key order.
 fn last_writes(writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> std::collections::BTreeMap<&[u8], &Option<Vec<u8>>> {
     writes.iter().map(|(k, v)| (k.as_slice(), v)).collect()
 }
 
 /// Deletes the nodes and values that went stale at or before `oldest` (only versions before it
-/// read them), and the roots and blocks of versions `from..oldest`.
+/// read them), and the roots, blocks and transaction index entries of versions `from..oldest`.
 fn prune(txn: &redb::WriteTransaction, from: Version, oldest: Version) -> Result<(), StoreError> {
     let limit = (oldest + 1).to_be_bytes();
     let mut stale_nodes = txn.open_table(STALE_NODES).map_err(db_err)?;
@@ -415,9 +470,22 @@ fn prune(txn: &redb::WriteTransaction, from: Version, oldest: Version) -> Result
     }
     let mut roots = txn.open_table(ROOTS).map_err(db_err)?;
     let mut blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+    let mut by_height = txn.open_table(TX_BY_HEIGHT).map_err(db_err)?;
+    let mut index = txn.open_table(TX_INDEX).map_err(db_err)?;
     for v in from..oldest {
         roots.remove(v).map_err(db_err)?;
         blocks.remove(v).map_err(db_err)?;
+        let Some(listed) = by_height.remove(v).map_err(db_err)? else { continue };
+        for hash in listed.value().chunks_exact(32) {
+            // Only the entry this block wrote (a hash is never included twice, but be exact).
+            let here = index
+                .get(hash)
+                .map_err(db_err)?
+                .is_some_and(|l| l.value().get(..8) == Some(&v.to_be_bytes()[..]));
+            if here {
+                index.remove(hash).map_err(db_err)?;
+            }
+        }
     }
     Ok(())
 }

@@ -125,6 +125,69 @@ fn reopening_keeps_every_committed_block() {
     assert!(tao_state::verify(&root, b"j", value.as_deref(), &proof).is_ok());
 }
 
+#[test]
+fn the_transaction_index_survives_reopening_and_is_pruned_with_its_block() {
+    use tao_types::Hash;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let tx = |v: u64, i: u8| {
+        Hash([
+            v as u8 ^ 0x5a,
+            i,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+            22,
+            23,
+            24,
+            25,
+            26,
+            27,
+            28,
+            29,
+            30,
+        ])
+    };
+    {
+        let store = Store::open(&path, 3).unwrap();
+        store.commit(0, &[], |_| Vec::new()).unwrap();
+        for v in 1..=2u64 {
+            let txs: Vec<Hash> = (0..3).map(|i| tx(v, i)).collect();
+            store.commit_block(v, &[(vec![v as u8], Some(vec![1]))], &txs, |_| Vec::new()).unwrap();
+        }
+        assert_eq!(store.tx_location(&tx(2, 1)).unwrap(), Some((2, 1)));
+    }
+    let store = Store::open(&path, 3).unwrap();
+    assert_eq!(store.tx_location(&tx(1, 0)).unwrap(), Some((1, 0)));
+    assert_eq!(store.tx_location(&tx(2, 2)).unwrap(), Some((2, 2)));
+    assert_eq!(store.tx_location(&tx(2, 3)).unwrap(), None);
+    // Retaining three versions: committing 3 and 4 prunes blocks 0 and 1 and their index.
+    store.commit_block(3, &[], &[tx(3, 0)], |_| Vec::new()).unwrap();
+    store.commit(4, &[], |_| Vec::new()).unwrap();
+    assert_eq!(store.oldest().unwrap(), 2);
+    assert_eq!(store.tx_location(&tx(1, 0)).unwrap(), None, "pruned with block 1");
+    assert_eq!(store.tx_location(&tx(2, 0)).unwrap(), Some((2, 0)));
+    assert_eq!(store.tx_location(&tx(3, 0)).unwrap(), Some((3, 0)));
+}
+
 /// The deterministic writes of block `v` in the crash test: a few keys rewritten, one deleted.
 fn crash_block(v: u64) -> Block {
     let mut writes: Block = (0..4u64)
