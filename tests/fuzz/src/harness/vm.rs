@@ -1,0 +1,226 @@
+//! The VM on generated modules: `wasm-smith` builds a module from the input (through
+//! `arbitrary`), configured near what admission allows (the ABI's imports, the required
+//! exports, no start function, no SIMD/threads/GC; floats only for system code), so most are
+//! admitted. When admitted, it must compile, and each entry point runs twice with a small gas
+//! limit against a `MemoryStorage` under an arbitrary capability. A call must never panic, never
+//! end in a `VmFault` (only running out of instance slots would be acceptable, and one call at a
+//! time never does), never charge more than its limit, and give the same `Execution` both times.
+//! Termination is the driver's hang watchdog.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arbitrary::Unstructured;
+use tao_abi::{ValType, imports};
+use tao_types::Address;
+use tao_vm::{Access, CallContext, CodeClass, MemoryStorage, Vm, VmFault};
+use wasm_smith::{Config, InstructionKind, InstructionKinds, Module};
+
+use super::Harness;
+use super::admit::vm;
+use crate::FuzzError;
+
+/// Most gas one generated call gets.
+const MAX_GAS: u64 = 5_000_000;
+/// Most entry points run per module.
+const MAX_ENTRIES: usize = 3;
+
+/// The harness.
+pub struct VmHarness {
+    vm: Vm,
+    /// A module importing every ABI function: what generated modules may import.
+    imports: Vec<u8>,
+    /// A module with the exports admission requires, and two entry points.
+    exports: Vec<u8>,
+}
+
+fn wat_type(t: &ValType) -> &'static str {
+    match t {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+    }
+}
+
+/// The ABI as a module of imports.
+fn imports_module() -> Result<Vec<u8>, wat::Error> {
+    let mut text = String::from("(module\n");
+    for f in imports::ALL {
+        let params: Vec<&str> = f.params.iter().map(wat_type).collect();
+        let results: Vec<&str> = f.results.iter().map(wat_type).collect();
+        text.push_str(&format!(
+            "  (import \"{}\" \"{}\" (func (param {}) (result {})))\n",
+            tao_abi::IMPORT_MODULE,
+            f.name,
+            params.join(" "),
+            results.join(" ")
+        ));
+    }
+    text.push(')');
+    wat::parse_str(text)
+}
+
+fn exports_module() -> Result<Vec<u8>, wat::Error> {
+    wat::parse_str(format!(
+        r#"(module
+            (memory (export "{memory}") 1)
+            (func (export "{abi}"))
+            (func (export "run"))
+            (func (export "call")))"#,
+        memory = tao_abi::MEMORY_EXPORT,
+        abi = tao_abi::ABI_VERSION_EXPORT,
+    ))
+}
+
+impl VmHarness {
+    pub fn new() -> Result<VmHarness, FuzzError> {
+        let setup = |e: wat::Error| FuzzError::Setup { harness: "vm", why: e.to_string() };
+        Ok(VmHarness { vm: vm("vm")?, imports: imports_module().map_err(setup)?, exports: exports_module().map_err(setup)? })
+    }
+
+    /// wasm-smith's configuration for one module, mostly inside what admission accepts.
+    fn config(&self, u: &mut Unstructured<'_>, class: CodeClass) -> arbitrary::Result<Config> {
+        let mut c = Config {
+            available_imports: Some(self.imports.clone()),
+            exports: if u.ratio(7, 8)? { Some(self.exports.clone()) } else { None },
+            allow_start_export: false,
+            allow_floats: class == CodeClass::System,
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            threads_enabled: false,
+            shared_everything_threads_enabled: false,
+            tail_call_enabled: false,
+            exceptions_enabled: false,
+            gc_enabled: false,
+            memory64_enabled: false,
+            custom_page_sizes_enabled: false,
+            wide_arithmetic_enabled: false,
+            extended_const_enabled: false,
+            reference_types_enabled: u.ratio(1, 4)?,
+            multi_value_enabled: u.ratio(1, 4)?,
+            bulk_memory_enabled: true,
+            saturating_float_to_int_enabled: true,
+            sign_extension_ops_enabled: true,
+            disallow_traps: u.arbitrary()?,
+            min_memories: 1,
+            max_memories: 1,
+            max_memory32_bytes: if u.arbitrary()? { 16 << 16 } else { 512 << 16 },
+            max_tables: 1,
+            max_table_elements: 64,
+            max_funcs: 16,
+            max_types: 16,
+            max_globals: 8,
+            max_exports: 8,
+            max_data_segments: 8,
+            max_element_segments: 8,
+            max_elements: 16,
+            max_instructions: 200,
+            ..Config::default()
+        };
+        if u.ratio(7, 8)? {
+            c.allowed_instructions = InstructionKinds::new(&[
+                InstructionKind::Numeric,
+                InstructionKind::Parametric,
+                InstructionKind::Variable,
+                InstructionKind::Memory,
+                InstructionKind::Control,
+            ]);
+        }
+        Ok(c)
+    }
+
+    fn generated(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<Result<(), String>> {
+        let class = if u.ratio(1, 4)? { CodeClass::System } else { CodeClass::Uploaded };
+        let config = self.config(u, class)?;
+        let bytes = Module::new(config, u)?.to_bytes();
+        let Ok(admitted) = self.vm.admit(&bytes, class) else { return Ok(Ok(())) };
+        let prepared = self.vm.prepare(&admitted);
+        self.vm.clear_memory_cache();
+        let module = match prepared {
+            Ok(module) => module,
+            Err(fault) => return Ok(Err(format!("an admitted module does not compile: {fault}"))),
+        };
+        let self_address = tao_abi::access::contract_address(&admitted.code_hash);
+        let access = match u.int_in_range(0..=2)? {
+            0 if class == CodeClass::Uploaded => Access::Contract(self_address),
+            1 => Access::ReadOnly,
+            _ => Access::System,
+        };
+        let mut state = BTreeMap::new();
+        for _ in 0..u.int_in_range(0..=4)? {
+            let key = match u.int_in_range(0..=2)? {
+                0 => [tao_abi::access::CONTRACT_PREFIX, self_address.0.as_slice(), b"/k"].concat(),
+                1 => b"sys/x".to_vec(),
+                _ => u.arbitrary::<Vec<u8>>()?,
+            };
+            state.insert(key, u.arbitrary::<Vec<u8>>()?);
+        }
+        let storage = Arc::new(MemoryStorage(state));
+        let mut entries: Vec<String> = admitted.report.entry_points.iter().take(MAX_ENTRIES).cloned().collect();
+        entries.push("missing".into());
+        for entry in entries {
+            let input_len = u.int_in_range(0..=64)?;
+            let input = u.bytes(input_len)?.to_vec();
+            let gas = u.int_in_range(0..=MAX_GAS)?;
+            let context = CallContext {
+                caller: Address(u.arbitrary()?),
+                block_height: u.arbitrary()?,
+                block_time_ms: u.arbitrary()?,
+                access,
+            };
+            let call = || match access {
+                Access::Contract(_) => self.vm.call_contract(
+                    &module,
+                    &entry,
+                    &input,
+                    context.clone(),
+                    storage.clone(),
+                    gas,
+                    Arc::new(BTreeMap::new()),
+                ),
+                _ => self.vm.call(&module, &entry, &input, context.clone(), storage.clone(), gas),
+            };
+            let first = call();
+            let second = call();
+            let first = match first {
+                Ok(execution) => execution,
+                Err(fault) if exhausted(&fault) => continue,
+                Err(fault) => return Ok(Err(format!("`{entry}` ended in a node fault: {fault}"))),
+            };
+            if first.gas_used > gas {
+                return Ok(Err(format!("`{entry}` charged {} gas over its limit of {gas}", first.gas_used)));
+            }
+            match second {
+                Ok(again) if again == first => {}
+                other => {
+                    return Ok(Err(format!(
+                        "`{entry}` is not deterministic: {:?} then {:?}",
+                        first.outcome,
+                        other.map(|e| e.outcome)
+                    )));
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// Whether a fault is running out of instance slots or memory: the one kind a node may meet
+/// under load (and then retries), never a property of the code.
+fn exhausted(fault: &VmFault) -> bool {
+    matches!(fault, VmFault::Instantiate(m) if m.contains("concurrent") || m.contains("resource"))
+}
+
+impl Harness for VmHarness {
+    fn name(&self) -> &'static str {
+        "vm"
+    }
+
+    fn seeds(&self) -> Vec<Vec<u8>> {
+        // Generated modules need no valid encodings: a few spreads of bytes to start from.
+        (0u8..8).map(|s| (0..2048u32).map(|i| (i.wrapping_mul(31) as u8) ^ s.wrapping_mul(97)).collect()).collect()
+    }
+
+    fn run(&mut self, input: &[u8]) -> Result<(), String> {
+        self.generated(&mut Unstructured::new(input)).unwrap_or(Ok(()))
+    }
+}
