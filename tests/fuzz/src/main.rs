@@ -73,6 +73,10 @@ fn main() -> Result<()> {
             options.seed,
             report.findings.len()
         );
+        let stats = h.stats();
+        if !stats.is_empty() {
+            println!("[{name}] {stats}");
+        }
         findings += report.findings.len();
     }
     if findings > 0 {

@@ -17,6 +17,10 @@ pub trait Harness {
     fn seeds(&self) -> Vec<Vec<u8>>;
     /// Runs one input; `Err` names the property it broke.
     fn run(&mut self, input: &[u8]) -> Result<(), String>;
+    /// What the inputs reached so far (e.g. how many modules were admitted), for the summary.
+    fn stats(&self) -> String {
+        String::new()
+    }
 }
 
 /// Every harness, in the order `all` runs them.

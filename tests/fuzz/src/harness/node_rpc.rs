@@ -1,6 +1,6 @@
 //! The node's JSON-RPC methods (`tao_node::rpc::module`) on a real dev node (the compiled
 //! contracts, a few blocks): no request makes a method panic, and every request that parses
-//! gets one well-formed answer, a result or an error. Input: a mode byte (0: a request built
+//! gets one well-formed answer, a result or an error. Input: a mode byte (a multiple of 4: a request built
 //! from the rest through `Unstructured`: a method and odd parameters; else the rest is the
 //! request text).
 
@@ -24,6 +24,8 @@ pub struct NodeRpc {
     _dir: tempfile::TempDir,
     /// Text fragments the structured mode draws parameters from (keys, hashes, heights).
     atoms: Vec<String>,
+    /// Answers by kind.
+    counts: std::cell::RefCell<std::collections::BTreeMap<String, u64>>,
 }
 
 /// The methods (subscriptions left out: they would outlive the request).
@@ -101,7 +103,7 @@ impl NodeRpc {
         ];
         let module = tao_node::rpc::module(Arc::new(node)).map_err(|e| setup(e.to_string()))?;
         let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| setup(e.to_string()))?;
-        Ok(NodeRpc { module, runtime, _dir: dir, atoms })
+        Ok(NodeRpc { module, runtime, _dir: dir, atoms, counts: Default::default() })
     }
 
     /// One parameter as JSON text.
@@ -136,14 +138,25 @@ impl NodeRpc {
 
     fn call(&self, text: &str) -> Result<(), String> {
         let Ok((answer, _)) = self.runtime.block_on(self.module.raw_json_request(text, 1)) else {
-            return Ok(()); // not a request at all: the server refuses it before any method runs
+            self.count("not a request".into());
+            return Ok(()); // the server refuses it before any method runs
         };
         let answer: Value =
             serde_json::from_str(answer.get()).map_err(|e| format!("the answer is not JSON: {e}"))?;
+        self.count(match answer["error"]["code"].as_i64() {
+            Some(code) => format!("error {code}"),
+            None => "result".into(),
+        });
         if answer.get("result").is_some() == answer.get("error").is_some() {
             return Err(format!("the answer has not exactly one of result and error: {answer}"));
         }
         Ok(())
+    }
+}
+
+impl NodeRpc {
+    fn count(&self, what: String) {
+        *self.counts.borrow_mut().entry(what).or_default() += 1;
     }
 }
 
@@ -179,9 +192,13 @@ impl Harness for NodeRpc {
         seeds
     }
 
+    fn stats(&self) -> String {
+        self.counts.borrow().iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+    }
+
     fn run(&mut self, input: &[u8]) -> Result<(), String> {
         let Some((&mode, rest)) = input.split_first() else { return Ok(()) };
-        if mode == 0 {
+        if mode % 4 == 0 {
             return match self.request(&mut Unstructured::new(rest)) {
                 Ok(text) => self.call(&text),
                 Err(_) => Ok(()),

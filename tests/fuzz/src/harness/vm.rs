@@ -21,7 +21,9 @@ use super::admit::vm;
 use crate::FuzzError;
 
 /// Most gas one generated call gets.
-const MAX_GAS: u64 = 5_000_000;
+const MAX_GAS: u64 = 1_000_000;
+/// Input bytes that choose the configuration and the calls.
+const PARAM_BYTES: usize = 256;
 /// Most entry points run per module.
 const MAX_ENTRIES: usize = 3;
 
@@ -32,6 +34,8 @@ pub struct VmHarness {
     imports: Vec<u8>,
     /// A module with the exports admission requires, and two entry points.
     exports: Vec<u8>,
+    /// Modules generated, admitted, and calls by outcome.
+    counts: BTreeMap<String, u64>,
 }
 
 fn wat_type(t: &ValType) -> &'static str {
@@ -74,14 +78,15 @@ fn exports_module() -> Result<Vec<u8>, wat::Error> {
 impl VmHarness {
     pub fn new() -> Result<VmHarness, FuzzError> {
         let setup = |e: wat::Error| FuzzError::Setup { harness: "vm", why: e.to_string() };
-        Ok(VmHarness { vm: vm("vm")?, imports: imports_module().map_err(setup)?, exports: exports_module().map_err(setup)? })
+        Ok(VmHarness { vm: vm("vm")?, imports: imports_module().map_err(setup)?, exports: exports_module().map_err(setup)?, counts: BTreeMap::new() })
     }
 
     /// wasm-smith's configuration for one module, mostly inside what admission accepts.
     fn config(&self, u: &mut Unstructured<'_>, class: CodeClass) -> arbitrary::Result<Config> {
+        let exports = u.ratio(7, 8)?;
         let mut c = Config {
             available_imports: Some(self.imports.clone()),
-            exports: if u.ratio(7, 8)? { Some(self.exports.clone()) } else { None },
+            exports: exports.then(|| self.exports.clone()),
             allow_start_export: false,
             allow_floats: class == CodeClass::System,
             simd_enabled: false,
@@ -95,14 +100,16 @@ impl VmHarness {
             custom_page_sizes_enabled: false,
             wide_arithmetic_enabled: false,
             extended_const_enabled: false,
-            reference_types_enabled: u.ratio(1, 4)?,
+            // Reference instructions are refused, and wasm-smith's typed references need GC.
+            reference_types_enabled: false,
             multi_value_enabled: u.ratio(1, 4)?,
             bulk_memory_enabled: true,
             saturating_float_to_int_enabled: true,
             sign_extension_ops_enabled: true,
             disallow_traps: u.arbitrary()?,
-            min_memories: 1,
-            max_memories: 1,
+            // The required exports bring the one memory.
+            min_memories: u32::from(!exports),
+            max_memories: usize::from(!exports),
             max_memory32_bytes: if u.arbitrary()? { 16 << 16 } else { 512 << 16 },
             max_tables: 1,
             max_table_elements: 64,
@@ -128,11 +135,23 @@ impl VmHarness {
         Ok(c)
     }
 
-    fn generated(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<Result<(), String>> {
+    /// Runs one input: its first [`PARAM_BYTES`] choose the configuration and the calls (so
+    /// a module that eats every other byte still gets real calls), the rest builds the module.
+    fn generated(&mut self, input: &[u8]) -> arbitrary::Result<Result<(), String>> {
+        let (params, rest) = input.split_at(input.len().min(PARAM_BYTES));
+        let u = &mut Unstructured::new(params);
         let class = if u.ratio(1, 4)? { CodeClass::System } else { CodeClass::Uploaded };
         let config = self.config(u, class)?;
-        let bytes = Module::new(config, u)?.to_bytes();
-        let Ok(admitted) = self.vm.admit(&bytes, class) else { return Ok(Ok(())) };
+        let bytes = Module::new(config, &mut Unstructured::new(rest))?.to_bytes();
+        self.count("generated");
+        let admitted = match self.vm.admit(&bytes, class) {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                self.count(&format!("refused: {}", refusal(&e)));
+                return Ok(Ok(()));
+            }
+        };
+        self.count("admitted");
         let prepared = self.vm.prepare(&admitted);
         self.vm.clear_memory_cache();
         let module = match prepared {
@@ -160,7 +179,8 @@ impl VmHarness {
         for entry in entries {
             let input_len = u.int_in_range(0..=64)?;
             let input = u.bytes(input_len)?.to_vec();
-            let gas = u.int_in_range(0..=MAX_GAS)?;
+            // Counted down, so that running out of bytes gives the most gas, not none.
+            let gas = MAX_GAS - u.int_in_range(0..=MAX_GAS)?;
             let context = CallContext {
                 caller: Address(u.arbitrary()?),
                 block_height: u.arbitrary()?,
@@ -182,7 +202,11 @@ impl VmHarness {
             let first = call();
             let second = call();
             let first = match first {
-                Ok(execution) => execution,
+                Ok(execution) => {
+                    let kind = format!("{:?}", execution.outcome);
+                    self.count(&format!("call: {}", kind.split(['(', ' ']).next().unwrap_or_default()));
+                    execution
+                }
                 Err(fault) if exhausted(&fault) => continue,
                 Err(fault) => return Ok(Err(format!("`{entry}` ended in a node fault: {fault}"))),
             };
@@ -210,6 +234,19 @@ fn exhausted(fault: &VmFault) -> bool {
     matches!(fault, VmFault::Instantiate(m) if m.contains("concurrent") || m.contains("resource"))
 }
 
+/// A refusal's kind, without the names and numbers that make each one different.
+fn refusal(e: &tao_vm::AdmissionError) -> String {
+    let text = e.to_string();
+    let kind: String = text.split([':', '(', '`']).take(if text.starts_with("invalid") { 2 } else { 1 }).collect();
+    kind.split(" (at offset").next().unwrap_or_default().chars().filter(|c| !c.is_ascii_digit()).collect()
+}
+
+impl VmHarness {
+    fn count(&mut self, what: &str) {
+        *self.counts.entry(what.to_string()).or_default() += 1;
+    }
+}
+
 impl Harness for VmHarness {
     fn name(&self) -> &'static str {
         "vm"
@@ -217,10 +254,14 @@ impl Harness for VmHarness {
 
     fn seeds(&self) -> Vec<Vec<u8>> {
         // Generated modules need no valid encodings: a few spreads of bytes to start from.
-        (0u8..8).map(|s| (0..2048u32).map(|i| (i.wrapping_mul(31) as u8) ^ s.wrapping_mul(97)).collect()).collect()
+        (0u8..8).map(|s| (0..4096u32).map(|i| (i.wrapping_mul(31) as u8) ^ s.wrapping_mul(97)).collect()).collect()
+    }
+
+    fn stats(&self) -> String {
+        self.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     }
 
     fn run(&mut self, input: &[u8]) -> Result<(), String> {
-        self.generated(&mut Unstructured::new(input)).unwrap_or(Ok(()))
+        self.generated(input).unwrap_or(Ok(()))
     }
 }
