@@ -263,7 +263,11 @@ mod tests {
         for tag in [0x00, 0x04, 0x05, 0x06, 0xff] {
             let mut other = bytes;
             other[0] = tag;
-            assert_eq!(PublicKey::from_compressed(&other), Err(CryptoError::InvalidPublicKey), "tag {tag:#04x}");
+            assert_eq!(
+                PublicKey::from_compressed(&other),
+                Err(CryptoError::InvalidPublicKey),
+                "tag {tag:#04x}"
+            );
         }
         assert_eq!(PublicKey::from_compressed(&bytes).unwrap(), public);
     }

@@ -132,7 +132,10 @@ fn save(dir: &Path, kind: &str, input: &[u8]) -> Result<PathBuf, FuzzError> {
 type Current = Arc<Mutex<Option<(Instant, Vec<u8>)>>>;
 
 /// Exits the process with a `hang-*` finding when one input runs longer than `limit`.
-#[allow(clippy::disallowed_methods, reason = "the fuzz driver's watchdog measures wall time; not consensus code")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the fuzz driver's watchdog measures wall time; not consensus code"
+)]
 fn watchdog(current: Current, limit: Duration, dir: PathBuf, name: &'static str) {
     std::thread::spawn(move || {
         loop {

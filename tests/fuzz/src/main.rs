@@ -49,7 +49,9 @@ fn main() -> Result<()> {
             "--hang" => options.hang = duration(&value()?)?,
             "all" => names.extend(NAMES.iter().map(|s| s.to_string())),
             "-h" | "--help" => {
-                println!("usage: tao-fuzz [NAME|all]... [--time 10s] [--iterations N] [--seed N] [--progress 5s]");
+                println!(
+                    "usage: tao-fuzz [NAME|all]... [--time 10s] [--iterations N] [--seed N] [--progress 5s]"
+                );
                 println!("harnesses: {}", NAMES.join(", "));
                 return Ok(());
             }

@@ -123,7 +123,8 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
         6 if len > 0 => {
             let i = rng.below(len);
             let delta = 1 + rng.below(16) as u8;
-            input[i] = if rng.one_in(2) { input[i].wrapping_add(delta) } else { input[i].wrapping_sub(delta) };
+            input[i] =
+                if rng.one_in(2) { input[i].wrapping_add(delta) } else { input[i].wrapping_sub(delta) };
         }
         // Truncate.
         7 if len > 0 => input.truncate(rng.below(len)),

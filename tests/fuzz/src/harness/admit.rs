@@ -36,8 +36,9 @@ pub(crate) fn target_dir() -> PathBuf {
 /// The hostile fixtures as module bytes (`.wat` compiled, `.wasm` as is).
 pub(crate) fn hostile_modules() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/hostile");
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
     paths.sort();
     paths
         .iter()
@@ -89,7 +90,9 @@ impl Harness for Admit {
             return Err(format!("admission is not deterministic: {uploaded:?} then {again:?}"));
         }
         match (&uploaded, &system) {
-            (Ok(_), Err(e)) => return Err(format!("admitted as uploaded code but refused as system code: {e}")),
+            (Ok(_), Err(e)) => {
+                return Err(format!("admitted as uploaded code but refused as system code: {e}"));
+            }
             (Ok(u), Ok(s)) if u.report != s.report => {
                 return Err(format!("the classes report differently: {:?} vs {:?}", u.report, s.report));
             }

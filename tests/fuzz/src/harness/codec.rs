@@ -4,7 +4,8 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use tao_light::{
-    Block, Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_RECEIPT_BYTES, Receipt, Validator,
+    Block, Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_RECEIPT_BYTES, Receipt,
+    Validator,
 };
 use tao_tx::{MAX_TX_BYTES, SignedTransaction, Transaction};
 
@@ -27,7 +28,8 @@ fn round_trip<T: BorshDeserialize + BorshSerialize>(bytes: &[u8], limit: usize) 
     if let Ok(value) = tao_codec::decode::<T>(bytes, limit) {
         let again = tao_codec::encode(&value);
         if again != bytes {
-            let at = again.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(again.len().min(bytes.len()));
+            let at =
+                again.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(again.len().min(bytes.len()));
             let window = |b: &[u8]| hex::encode(&b[at.saturating_sub(4)..(at + 40).min(b.len())]);
             return Err(format!(
                 "{} decodes from {} bytes but re-encodes to {} bytes, first differing at {at}: {} became {}",
@@ -59,15 +61,15 @@ impl Harness for Codec {
         ];
         let block = Block { header: header.clone(), txs: vec![tx.clone(), tx.clone()] };
         let mut tree = tao_state::MemoryTree::new();
-        let proofs: Vec<Vec<u8>> = match tree.apply(0, [(b"a".to_vec(), Some(vec![1])), (b"b".to_vec(), Some(vec![2]))])
-        {
-            Ok(_) => [&b"a"[..], b"c"]
-                .iter()
-                .filter_map(|k| tree.get_with_proof(k, 0).ok())
-                .map(|(_, p)| p.encode())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let proofs: Vec<Vec<u8>> =
+            match tree.apply(0, [(b"a".to_vec(), Some(vec![1])), (b"b".to_vec(), Some(vec![2]))]) {
+                Ok(_) => [&b"a"[..], b"c"]
+                    .iter()
+                    .filter_map(|k| tree.get_with_proof(k, 0).ok())
+                    .map(|(_, p)| p.encode())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
         let mut seeds = vec![
             (0, tx.encode()),
             (1, tao_codec::encode(&tx.tx)),

@@ -70,8 +70,14 @@ pub(crate) mod fixtures {
             method: method.as_bytes().to_vec().try_into().unwrap_or_default(),
             args: args.to_vec().try_into().unwrap_or_default(),
         };
-        Transaction { chain_id: domain().chain_id, sender: key.address(), nonce, fee_limit: Balance(1_000), call }
-            .sign(&domain(), key)
+        Transaction {
+            chain_id: domain().chain_id,
+            sender: key.address(),
+            nonce,
+            fee_limit: Balance(1_000),
+            call,
+        }
+        .sign(&domain(), key)
     }
 
     /// A header with some non-zero fields.

@@ -102,7 +102,8 @@ impl NodeRpc {
             "{}".into(),
         ];
         let module = tao_node::rpc::module(Arc::new(node)).map_err(|e| setup(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| setup(e.to_string()))?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().build().map_err(|e| setup(e.to_string()))?;
         Ok(NodeRpc { module, runtime, _dir: dir, atoms, counts: Default::default() })
     }
 
@@ -118,7 +119,8 @@ impl NodeRpc {
             4 => json(u.arbitrary::<String>()?),
             _ => {
                 let n = u.int_in_range(0..=3)?;
-                let items = (0..n).map(|_| self.param(u, depth - 1)).collect::<arbitrary::Result<Vec<_>>>()?;
+                let items =
+                    (0..n).map(|_| self.param(u, depth - 1)).collect::<arbitrary::Result<Vec<_>>>()?;
                 format!("[{}]", items.join(","))
             }
         })
@@ -182,7 +184,8 @@ impl Harness for NodeRpc {
             r#"{"jsonrpc":"2.0","id":1,"method":"pool_get","params":[1]}"#.into(),
             r#"{"jsonrpc":"2.0","id":1,"method":"pool_quote","params":[1,"buy",1000000]}"#.into(),
             r#"{"jsonrpc":"2.0","id":1,"method":"gov_proposal","params":[0]}"#.into(),
-            r#"{"jsonrpc":"2.0","id":1,"method":"contract_query","params":["token","balance","0x00"]}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"contract_query","params":["token","balance","0x00"]}"#
+                .into(),
             r#"{"jsonrpc":"2.0","id":1,"method":"tx_submit","params":["0x0102"]}"#.into(),
             format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tx_status","params":[{}]}}"#, self.atoms[2]),
         ];

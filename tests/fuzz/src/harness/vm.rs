@@ -78,7 +78,12 @@ fn exports_module() -> Result<Vec<u8>, wat::Error> {
 impl VmHarness {
     pub fn new() -> Result<VmHarness, FuzzError> {
         let setup = |e: wat::Error| FuzzError::Setup { harness: "vm", why: e.to_string() };
-        Ok(VmHarness { vm: vm("vm")?, imports: imports_module().map_err(setup)?, exports: exports_module().map_err(setup)?, counts: BTreeMap::new() })
+        Ok(VmHarness {
+            vm: vm("vm")?,
+            imports: imports_module().map_err(setup)?,
+            exports: exports_module().map_err(setup)?,
+            counts: BTreeMap::new(),
+        })
     }
 
     /// wasm-smith's configuration for one module, mostly inside what admission accepts.
@@ -174,7 +179,8 @@ impl VmHarness {
             state.insert(key, u.arbitrary::<Vec<u8>>()?);
         }
         let storage = Arc::new(MemoryStorage(state));
-        let mut entries: Vec<String> = admitted.report.entry_points.iter().take(MAX_ENTRIES).cloned().collect();
+        let mut entries: Vec<String> =
+            admitted.report.entry_points.iter().take(MAX_ENTRIES).cloned().collect();
         entries.push("missing".into());
         for entry in entries {
             let input_len = u.int_in_range(0..=64)?;
@@ -192,12 +198,12 @@ impl VmHarness {
                     &module,
                     &entry,
                     &input,
-                    context.clone(),
+                    context,
                     storage.clone(),
                     gas,
                     Arc::new(BTreeMap::new()),
                 ),
-                _ => self.vm.call(&module, &entry, &input, context.clone(), storage.clone(), gas),
+                _ => self.vm.call(&module, &entry, &input, context, storage.clone(), gas),
             };
             let first = call();
             let second = call();
@@ -237,7 +243,8 @@ fn exhausted(fault: &VmFault) -> bool {
 /// A refusal's kind, without the names and numbers that make each one different.
 fn refusal(e: &tao_vm::AdmissionError) -> String {
     let text = e.to_string();
-    let kind: String = text.split([':', '(', '`']).take(if text.starts_with("invalid") { 2 } else { 1 }).collect();
+    let kind: String =
+        text.split([':', '(', '`']).take(if text.starts_with("invalid") { 2 } else { 1 }).collect();
     kind.split(" (at offset").next().unwrap_or_default().chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
@@ -254,7 +261,9 @@ impl Harness for VmHarness {
 
     fn seeds(&self) -> Vec<Vec<u8>> {
         // Generated modules need no valid encodings: a few spreads of bytes to start from.
-        (0u8..8).map(|s| (0..4096u32).map(|i| (i.wrapping_mul(31) as u8) ^ s.wrapping_mul(97)).collect()).collect()
+        (0u8..8)
+            .map(|s| (0..4096u32).map(|i| (i.wrapping_mul(31) as u8) ^ s.wrapping_mul(97)).collect())
+            .collect()
     }
 
     fn stats(&self) -> String {

@@ -48,8 +48,19 @@ impl WalletRpc {
     /// A JSON value from `u`, at most `depth` levels deep.
     fn value(&self, u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Value> {
         const KEYS: &[&str] = &[
-            "result", "error", "message", "id", "header", "certificate", "encoded", "chain_id",
-            "genesis_hash", "validators", "key", "power", "jsonrpc",
+            "result",
+            "error",
+            "message",
+            "id",
+            "header",
+            "certificate",
+            "encoded",
+            "chain_id",
+            "genesis_hash",
+            "validators",
+            "key",
+            "power",
+            "jsonrpc",
         ];
         Ok(match u.int_in_range(0..=if depth == 0 { 5 } else { 7 })? {
             0 => Value::Null,
@@ -124,7 +135,10 @@ impl Harness for WalletRpc {
                     {"jsonrpc": "2.0", "id": 0, "result": header},
                 ]),
             ),
-            (3, json!([{"id": 0, "result": 1}, {"id": 2, "result": info}, {"id": 1, "error": {"message": "no"}}])),
+            (
+                3,
+                json!([{"id": 0, "result": 1}, {"id": 2, "result": info}, {"id": 1, "error": {"message": "no"}}]),
+            ),
         ];
         replies
             .iter()
