@@ -197,7 +197,7 @@ fn test() -> Result<()> {
 }
 
 /// Seconds each fuzz harness runs in `cargo xtask test` (fixed seed; all six, with the dev
-/// node's set-up, take about half a minute in a debug build).
+/// node's set-up, take 35–40 s in a debug build).
 const CI_FUZZ_SECONDS: &str = "3s";
 /// The seed `cargo xtask test` fuzzes from: a fixed one, so a CI failure reproduces.
 const CI_FUZZ_SEED: &str = "1";

@@ -1,8 +1,8 @@
 //! `tao_tx::decode_and_verify`: never panics; mutated bytes of signed transactions are never
 //! accepted (no second encoding or signature of the same transaction); a transaction built from
 //! arbitrary fields and signed is accepted exactly when its chain id is the domain's, with the
-//! hash of its bytes. Input: a mode byte (0: build from the rest through `Unstructured`; else
-//! the rest are wire bytes).
+//! hash of its bytes. Input: a mode byte (a multiple of 4: build from the rest through
+//! `Unstructured`; else the rest are wire bytes).
 
 use std::collections::BTreeSet;
 
@@ -68,12 +68,17 @@ impl Harness for Tx {
     }
 
     fn seeds(&self) -> Vec<Vec<u8>> {
-        self.signed.iter().map(|bytes| [&[1][..], bytes].concat()).collect()
+        let structured = (0..4u8).map(|s| (0..200u8).map(|i| i.wrapping_mul(73) ^ s).collect::<Vec<u8>>());
+        self.signed
+            .iter()
+            .map(|bytes| [&[1][..], bytes].concat())
+            .chain(structured.map(|b| [&[0][..], &b].concat()))
+            .collect()
     }
 
     fn run(&mut self, input: &[u8]) -> Result<(), String> {
         let Some((&mode, rest)) = input.split_first() else { return Ok(()) };
-        if mode == 0 {
+        if mode % 4 == 0 {
             return self.structured(&mut Unstructured::new(rest)).unwrap_or(Ok(()));
         }
         match decode_and_verify(rest, &fixtures::domain()) {

@@ -1,7 +1,7 @@
 //! The wallet's parsing of node replies (`tao_wallet::rpc`), which are untrusted: no reply makes
-//! it panic, and what it accepts respects its bounds. Input: a mode byte (0: a JSON tree built
-//! from the rest through `Unstructured`, with hex fields from valid encodings; else the rest is
-//! reply text), whose low bits also give the batch length expected.
+//! it panic, and what it accepts respects its bounds. Input: a mode byte (top bit set: a JSON
+//! tree built from the rest through `Unstructured`, with hex fields from valid encodings; else
+//! the rest is reply text), whose low three bits also give the batch length expected.
 
 use arbitrary::Unstructured;
 use serde_json::{Value, json};
@@ -143,14 +143,17 @@ impl Harness for WalletRpc {
         replies
             .iter()
             .map(|(batch, reply)| [vec![*batch], reply.to_string().into_bytes()].concat())
-            .chain([vec![0; 64], (0..=255).collect()])
+            .chain(
+                (0x80..0x88u8)
+                    .map(|m| [m].into_iter().chain((0..255u8).map(|i| i.wrapping_mul(m))).collect()),
+            )
             .collect()
     }
 
     fn run(&mut self, input: &[u8]) -> Result<(), String> {
         let Some((&mode, rest)) = input.split_first() else { return Ok(()) };
         let batch = usize::from(mode % 8);
-        if mode == 0 {
+        if mode & 0x80 != 0 {
             return match self.value(&mut Unstructured::new(rest), 4) {
                 Ok(reply) => parse(&reply, batch),
                 Err(_) => Ok(()),
