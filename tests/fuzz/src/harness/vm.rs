@@ -107,7 +107,8 @@ impl VmHarness {
             extended_const_enabled: false,
             // Reference instructions are refused, and wasm-smith's typed references need GC.
             reference_types_enabled: false,
-            multi_value_enabled: u.ratio(1, 4)?,
+            // Admission allows one result per function type.
+            multi_value_enabled: false,
             bulk_memory_enabled: true,
             saturating_float_to_int_enabled: true,
             sign_extension_ops_enabled: true,
@@ -146,8 +147,13 @@ impl VmHarness {
         let (params, rest) = input.split_at(input.len().min(PARAM_BYTES));
         let u = &mut Unstructured::new(params);
         let class = if u.ratio(1, 4)? { CodeClass::System } else { CodeClass::Uploaded };
-        let config = self.config(u, class)?;
-        let bytes = Module::new(config, &mut Unstructured::new(rest))?.to_bytes();
+        let bytes = if u.ratio(1, 4)? {
+            self.count("host calls");
+            host_calls(&mut Unstructured::new(rest))?
+        } else {
+            let config = self.config(u, class)?;
+            Module::new(config, &mut Unstructured::new(rest))?.to_bytes()
+        };
         self.count("generated");
         let admitted = match self.vm.admit(&bytes, class) {
             Ok(admitted) => admitted,
@@ -238,6 +244,55 @@ impl VmHarness {
 /// under load (and then retries), never a property of the code.
 fn exhausted(fault: &VmFault) -> bool {
     matches!(fault, VmFault::Instantiate(m) if m.contains("concurrent") || m.contains("resource"))
+}
+
+/// A module whose `run` calls host functions in a loop-free sequence with arbitrary arguments
+/// (pointers and lengths near the memory's edges, huge, negative), dropping their results:
+/// the host must refuse bad ones with a `HostError`, never fail itself.
+fn host_calls(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
+    const I32S: &[i64] =
+        &[0, 1, 8, 20, 32, 64, 255, 256, 4096, 65_504, 65_535, 65_536, 131_072, -1, i32::MAX as i64];
+    let mut text = String::from("(module\n");
+    for (i, f) in imports::ALL.iter().enumerate() {
+        let params: Vec<&str> = f.params.iter().map(wat_type).collect();
+        let results: Vec<&str> = f.results.iter().map(wat_type).collect();
+        text.push_str(&format!(
+            "  (import \"{}\" \"{}\" (func $f{i} (param {}) (result {})))\n",
+            tao_abi::IMPORT_MODULE,
+            f.name,
+            params.join(" "),
+            results.join(" ")
+        ));
+    }
+    let pages = u.int_in_range(1..=2)?;
+    text.push_str(&format!("  (memory (export \"{}\") {pages})\n", tao_abi::MEMORY_EXPORT));
+    text.push_str(&format!(
+        "  (data (i32.const 0) \"sys/x\")\n  (func (export \"{}\"))\n",
+        tao_abi::ABI_VERSION_EXPORT
+    ));
+    text.push_str("  (func (export \"run\")\n");
+    for _ in 0..u.int_in_range(1..=12)? {
+        let mut i = u.choose_index(imports::ALL.len())?;
+        if imports::ALL[i].name == imports::ABORT.name && u.ratio(7, 8)? {
+            i = u.choose_index(imports::ALL.len())?; // ends the call: rarer, so more calls run
+        }
+        let f = &imports::ALL[i];
+        text.push_str(&format!("    (call $f{i}"));
+        for p in f.params {
+            let value = if u.ratio(3, 4)? { *u.choose(I32S)? } else { i64::from(u.arbitrary::<i32>()?) };
+            match p {
+                ValType::I32 => text.push_str(&format!(" (i32.const {})", value as i32)),
+                ValType::I64 => text.push_str(&format!(" (i64.const {value})")),
+            }
+        }
+        text.push(')');
+        if !f.results.is_empty() {
+            text.push_str(" drop");
+        }
+        text.push('\n');
+    }
+    text.push_str("  ))");
+    wat::parse_str(&text).map_err(|_| arbitrary::Error::IncorrectFormat)
 }
 
 /// A refusal's kind, without the names and numbers that make each one different.
