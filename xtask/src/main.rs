@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask dev`  installs what is missing, builds everything, and runs the dev chain.
 //! - `cargo xtask test` runs every test in the project; CI calls exactly this.
+//! - `cargo xtask fuzz NAME --time 10m` fuzzes one harness of `tests/fuzz` (or `all`) for longer.
 
 mod tools;
 
@@ -21,8 +22,9 @@ fn main() -> Result<()> {
         Some("wasm") => build_wasm(),
         Some("contracts") => build_contracts(),
         Some("web") => build_web(),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web>");
+            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
@@ -30,6 +32,9 @@ fn main() -> Result<()> {
                 "  contracts  build every contract module into target/wasm32-unknown-unknown/contract/"
             );
             eprintln!("  web   build the browser wallet into web/dist/ (the dev node serves it)");
+            eprintln!(
+                "  fuzz NAME|all [--time 10m] [--seed N] [--iterations N]  fuzz a harness (docs/fuzzing.md)"
+            );
             std::process::exit(2)
         }
     }
@@ -184,10 +189,49 @@ fn test() -> Result<()> {
     build_contracts()?;
     build_web()?;
     cargo(&["test", "--workspace"])?;
+    fuzz_briefly()?;
     browser_tests()?;
     wallet_end_to_end()?;
     println!("\nall checks passed");
     Ok(())
+}
+
+/// Seconds each fuzz harness runs in `cargo xtask test` (fixed seed; all six, with the dev
+/// node's set-up, take 35–40 s in a debug build).
+const CI_FUZZ_SECONDS: &str = "3s";
+/// The seed `cargo xtask test` fuzzes from: a fixed one, so a CI failure reproduces.
+const CI_FUZZ_SEED: &str = "1";
+
+/// Every fuzz harness for a few seconds from a fixed seed, after replaying its kept cases and
+/// seeds (the node harness needs the contracts `build_contracts` made).
+fn fuzz_briefly() -> Result<()> {
+    cargo(&["run", "-p", "tao-fuzz", "--", "all", "--time", CI_FUZZ_SECONDS, "--seed", CI_FUZZ_SEED])
+}
+
+/// `cargo xtask fuzz NAME|all [--time 10m] [--seed N] [--iterations N]`: one harness (or all)
+/// for longer, with a progress line every 10 seconds. Without `--seed` the seed is the time,
+/// so each run explores new inputs (the seed is printed, to reproduce).
+fn fuzz(args: &[String]) -> Result<()> {
+    if args.is_empty() {
+        bail!("usage: cargo xtask fuzz NAME|all [--time 10m] [--seed N] [--iterations N] (docs/fuzzing.md)");
+    }
+    let mut run: Vec<String> = ["run", "-p", "tao-fuzz", "--"].map(String::from).to_vec();
+    run.extend(args.iter().cloned());
+    if !args.iter().any(|a| a == "--time" || a == "--iterations") {
+        run.extend(["--time".into(), "1m".into()]);
+    }
+    if !args.iter().any(|a| a == "--progress") {
+        run.extend(["--progress".into(), "10s".into()]);
+    }
+    if !args.iter().any(|a| a == "--seed") {
+        #[allow(clippy::disallowed_methods, reason = "a fresh fuzzing seed; not consensus code")]
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        println!("fuzzing from seed {seed} (pass --seed {seed} to repeat this run)");
+        run.extend(["--seed".into(), seed.to_string()]);
+    }
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    cargo(&run)
 }
 
 /// The wallet logic's test suite again, compiled to wasm32 and run in headless Chromium.

@@ -135,8 +135,13 @@ impl SecretKey {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
-    /// Parses a 33-byte compressed point.
+    /// Parses a 33-byte compressed point. Only the `02`/`03` tags: SEC1's 33-byte "compact"
+    /// form (`05`) names the same key with other bytes, which would give one signed transaction
+    /// a second encoding and hash.
     pub fn from_compressed(bytes: &[u8; 33]) -> Result<Self, CryptoError> {
+        if !matches!(bytes[0], 0x02 | 0x03) {
+            return Err(CryptoError::InvalidPublicKey);
+        }
         VerifyingKey::from_sec1_bytes(bytes).map(Self).map_err(|_| CryptoError::InvalidPublicKey)
     }
 
@@ -249,6 +254,23 @@ impl serde::Serialize for Signature {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_public_key_has_one_encoding() {
+        let public = SecretKey::from_bytes(&[7; 32]).unwrap().public_key();
+        let bytes = public.to_compressed();
+        assert!(matches!(bytes[0], 0x02 | 0x03));
+        for tag in [0x00, 0x04, 0x05, 0x06, 0xff] {
+            let mut other = bytes;
+            other[0] = tag;
+            assert_eq!(
+                PublicKey::from_compressed(&other),
+                Err(CryptoError::InvalidPublicKey),
+                "tag {tag:#04x}"
+            );
+        }
+        assert_eq!(PublicKey::from_compressed(&bytes).unwrap(), public);
+    }
 
     fn key(hex_str: &str) -> SecretKey {
         let mut bytes = [0u8; 32];
