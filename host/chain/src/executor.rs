@@ -40,9 +40,11 @@ pub const MODULE_EPOCH_GAS: u64 = 2_000_000_000;
 pub const BLOCK_GAS_LIMIT: u64 = 8_000_000_000;
 /// Gas to compile uploaded code, per byte of it: paid at deploy, and by the first call of each
 /// block that runs it (a node's compiled-module cache is its own business, not consensus).
-pub const COMPILE_GAS_PER_BYTE: u64 = 2_000;
-/// Gas to compile uploaded code, per function it defines (many tiny functions compile slowly).
-pub const COMPILE_GAS_PER_FUNCTION: u64 = 100_000;
+pub const COMPILE_GAS_PER_BYTE: u64 = 500;
+/// Gas to compile uploaded code, per function it defines: Cranelift's cost is mostly per
+/// function (about 0.8 ms each on the reference machine, BENCHMARKS.md), so many tiny functions
+/// cannot compile for the price of their few bytes.
+pub const COMPILE_GAS_PER_FUNCTION: u64 = 1_500_000;
 /// Bytes of code whose compiled modules the executor keeps; the least recently used go first.
 pub const MODULE_CACHE_BYTES: usize = 64 << 20;
 pub use tao_tx::DEPLOY;

@@ -1503,3 +1503,59 @@ fn a_nonce_gap_flood_neither_stalls_blocks_nor_crowds_out_an_honest_transfer() {
     }
     node.kill();
 }
+
+/// A module of `functions` tiny functions (`seed` makes its hash its own), as WebAssembly text.
+fn many_functions(functions: u32, seed: u32) -> String {
+    let bodies: String =
+        (0..functions).map(|i| format!("(func (result i32) (i32.const {}))", i ^ seed)).collect();
+    format!(
+        "(module (memory (export \"memory\") 1) (func (export \"tao_abi_v1\")) (func (export \"run\")) {bodies})"
+    )
+}
+
+/// Compiling is not free: modules of hundreds of functions pay their compile gas when deployed
+/// and at their first call in a block, several of them in a row leave the chain producing
+/// blocks, and an honest transfer at the default fee goes through.
+#[test]
+fn compile_heavy_modules_pay_for_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start_with(&dir.path().join("chain"), "500ms");
+    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+    let pw = "correct horse";
+    let cli = |args: &[&str]| -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--json", "--yes", "--url", &url]);
+        let out = tao(&wallets, pw, &all);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    for name in ["alice", "bob"] {
+        json_out(&tao(&wallets, pw, &["wallet", "import", "--name", name, "--dev", name, "--json"]));
+    }
+    let functions = 400u64;
+    let floor = functions * tao_chain::COMPILE_GAS_PER_FUNCTION;
+    let start = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    for seed in 0..3 {
+        let path = dir.path().join(format!("many-{seed}.wat"));
+        std::fs::write(&path, many_functions(functions as u32, seed)).unwrap();
+        let deployed = cli(&["module", "deploy", "--wallet", "alice", path.to_str().unwrap()]);
+        assert_eq!(deployed["receipt"]["outcome"], "Ok", "{deployed}");
+        assert!(
+            deployed["receipt"]["gas_used"].as_u64().unwrap() >= floor,
+            "deploying paid compile gas: {deployed}"
+        );
+        let hash = deployed["receipt"]["events"][0][1].as_str().unwrap().to_string();
+        let called = cli(&["module", "call", "--wallet", "alice", &hash, "run"]);
+        assert_eq!(called["receipt"]["outcome"], "Ok", "{called}");
+        assert!(
+            called["receipt"]["gas_used"].as_u64().unwrap() >= floor,
+            "its first call in a block paid too: {called}"
+        );
+    }
+    let to = dev_key("charlie").address().to_string();
+    let sent = cli(&["transfer", "--wallet", "bob", "--to", &to, "--amount", "1"]);
+    assert_eq!(sent["receipt"]["outcome"], "Ok", "{sent}");
+    let end = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    assert!(end >= start + 7, "a block for each of the seven transactions at least: #{start} → #{end}");
+    node.kill();
+}

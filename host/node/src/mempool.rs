@@ -795,12 +795,13 @@ mod tests {
     #[test]
     fn gapped_transactions_never_displace_ready_ones_and_ready_ones_displace_them() {
         let mut pool = Mempool::with_limits(tiny());
-        // Three gapped transactions offering a huge fee (never paid: they cannot run).
+        // Three gapped transactions offering a high fee (never paid: they cannot run). Fees count
+        // only up to what `MAX_TX_GAS` costs, so these tests stay below it.
         for k in 1..=3 {
-            pool.insert(tx(k, 1, 1_000 * F), at(0)).unwrap();
+            pool.insert(tx(k, 1, 2 * F), at(0)).unwrap();
         }
         assert_eq!(
-            pool.insert(tx(4, 1, 1_000 * F), at(0)),
+            pool.insert(tx(4, 1, 2 * F), at(0)),
             Err(MempoolError::GappedFull { next: 0, got: 1 }),
             "the room for gapped transactions is full of ones paying as much"
         );
@@ -811,9 +812,9 @@ mod tests {
         assert_eq!(pool.len(), 8);
         let ready = ready_set(&pool);
         // A gapped transaction paying more displaces a gapped one, never a ready one.
-        let gone = pool.insert(tx(20, 1, 10_000 * F), at(0)).unwrap();
+        let gone = pool.insert(tx(20, 1, 3 * F), at(0)).unwrap();
         assert_eq!(gone.len(), 1);
-        assert!((1..=3).any(|k| gone[0] == tx(k, 1, 1_000 * F).hash));
+        assert!((1..=3).any(|k| gone[0] == tx(k, 1, 2 * F).hash));
         assert_eq!(ready_set(&pool), ready);
         // An honest ready transaction at the normal fee displaces gapped ones, whatever they offer.
         for k in 30..33 {
@@ -834,6 +835,16 @@ mod tests {
         assert_eq!(pool.len(), 8);
     }
 
+    /// A fee limit above what `MAX_TX_GAS` costs is never charged, so it buys no priority.
+    #[test]
+    fn fee_limits_count_only_up_to_what_can_be_charged() {
+        let capped = tx(1, 0, 5 * F);
+        let bytes = capped.signed.encode().len() as u64;
+        let most = tao_contract_token::fee(bytes, tao_contract_token::MAX_TX_GAS);
+        assert_eq!(max_fee(bytes, &capped.signed), most);
+        assert_eq!(max_fee(bytes, &tx(1, 0, 1_000_000 * F).signed), most);
+    }
+
     #[test]
     fn ready_transactions_are_displaced_from_the_last_nonce() {
         let mut pool = Mempool::with_limits(Limits { txs: 4, ..tiny() });
@@ -850,14 +861,14 @@ mod tests {
         let mut pool = Mempool::with_limits(tiny());
         for k in 1..=2 {
             for n in 0..4 {
-                pool.insert(tx(k, n, 10 * F), at(0)).unwrap();
+                pool.insert(tx(k, n, 3 * F), at(0)).unwrap();
             }
         }
         // An honest first transaction at the normal fee enters, displacing a follower.
         let gone = pool.insert(tx(3, 0, F), at(0)).unwrap();
-        assert!(gone == vec![tx(1, 3, 10 * F).hash] || gone == vec![tx(2, 3, 10 * F).hash], "{gone:?}");
+        assert!(gone == vec![tx(1, 3, 3 * F).hash] || gone == vec![tx(2, 3, 3 * F).hash], "{gone:?}");
         // A follower at the normal fee does not outrank followers paying more.
-        assert_eq!(pool.insert(tx(3, 1, F), at(0)), Err(MempoolError::Full { needed: 10 * F + 1 }));
+        assert_eq!(pool.insert(tx(3, 1, F), at(0)), Err(MempoolError::Full { needed: 3 * F + 1 }));
         // First transactions of other senders keep entering while followers remain.
         for k in 4..=8 {
             pool.insert(tx(k, 0, F), at(0)).unwrap();
