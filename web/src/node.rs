@@ -126,7 +126,8 @@ pub async fn follow(on_head: impl Fn(u64)) -> Result<(), String> {
     tx.send(Message::Text(subscribe)).await.map_err(|e| e.to_string())?;
     let mut heard = false;
     while let Some(message) = rx.next().await {
-        heard = true;
+        // A failed connection arrives as an error item, not a message.
+        heard |= message.is_ok();
         let Ok(Message::Text(text)) = message else { continue };
         let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
         if url() != opened {

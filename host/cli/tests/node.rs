@@ -113,6 +113,19 @@ impl DevNode {
         v["result"].clone()
     }
 
+    /// The chain's signing domain and the token module's code hash, as the node announces them.
+    fn domain_and_token(&self) -> (ChainDomain, Hash) {
+        let info = self.result("chain_info", json!([]));
+        let domain = ChainDomain {
+            chain_id: info["chain_id"].as_u64().unwrap(),
+            genesis_hash: serde_json::from_value(info["genesis_hash"].clone()).unwrap(),
+        };
+        let modules = self.result("module_list", json!([]));
+        let token =
+            modules.as_array().unwrap().iter().find(|m| m["name"] == "token").unwrap()["code_hash"].clone();
+        (domain, serde_json::from_value(token).unwrap())
+    }
+
     /// SIGKILL, as a crash would.
     fn kill(mut self) {
         self.child.kill().unwrap();
@@ -138,16 +151,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 fn dev_node_transfers_proves_and_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(dir.path());
-    let info = node.result("chain_info", json!([]));
-    let domain = ChainDomain {
-        chain_id: info["chain_id"].as_u64().unwrap(),
-        genesis_hash: serde_json::from_value(info["genesis_hash"].clone()).unwrap(),
-    };
-    let modules = node.result("module_list", json!([]));
-    let token: Hash = serde_json::from_value(
-        modules.as_array().unwrap().iter().find(|m| m["name"] == "token").unwrap()["code_hash"].clone(),
-    )
-    .unwrap();
+    let (domain, token) = node.domain_and_token();
 
     let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
     let before = node.result("account_get", json!([bob]))["balance"].as_u64().unwrap();
@@ -945,6 +949,48 @@ fn contract_wasm(name: &str) -> std::path::PathBuf {
         .join(format!("wasm32-unknown-unknown/contract/tao_contract_{name}.wasm"))
 }
 
+/// A dev node, a wallets folder holding some dev accounts, and `tao` pointed at both.
+struct Session {
+    node: DevNode,
+    wallets: std::path::PathBuf,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Session {
+    const PASSWORD: &str = "correct horse";
+
+    /// A node making a block every `block_time`, and wallets for the dev accounts `names`.
+    fn start(block_time: &str, names: &[&str]) -> Session {
+        let dir = tempfile::tempdir().unwrap();
+        let node = DevNode::start_with(&dir.path().join("chain"), block_time);
+        let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
+        for name in names {
+            let import = ["wallet", "import", "--name", name, "--dev", name, "--json"];
+            json_out(&tao(&wallets, Self::PASSWORD, &import));
+        }
+        Session { node, wallets, url, dir }
+    }
+
+    /// `tao ARGS --json --yes --url …`: its JSON, whether the command succeeded or not (a
+    /// transaction that fails in its block exits 1 and still prints its status).
+    fn tao(&self, args: &[&str]) -> Value {
+        let out =
+            tao(&self.wallets, Self::PASSWORD, &[args, &["--json", "--yes", "--url", &self.url]].concat());
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+
+    fn height(&self) -> u64 {
+        self.node.result("chain_info", json!([]))["height"].as_u64().unwrap()
+    }
+
+    /// A scratch file of this session's.
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
 /// Untrusted code stays in its box, through the real binaries: the original attack (an uploaded
 /// module writing alice's `token/bal/` entry to 5,000,000 τ) and a write of the chain's module
 /// registry fail with a typed outcome and change no balance; the deposit-box example holds TAO
@@ -952,35 +998,18 @@ fn contract_wasm(name: &str) -> std::path::PathBuf {
 /// interface is refused when proposed, and the chain goes on producing blocks and transfers.
 #[test]
 fn uploaded_code_stays_in_its_box_through_a_real_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(&dir.path().join("chain"));
-    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
-    let pw = "correct horse";
-    let run = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--json", "--yes", "--url", &url]);
-        json_out(&tao(&wallets, pw, &all))
-    };
-    json_out(&tao(&wallets, pw, &["wallet", "import", "--name", "alice", "--dev", "alice", "--json"]));
+    let session = Session::start("200ms", &["alice"]);
     let alice = dev_key("alice").address();
     let deploy = |name: &str| {
         let path = contract_wasm(name);
-        let deployed = run(&["module", "deploy", "--wallet", "alice", path.to_str().unwrap()]);
+        let deployed = session.tao(&["module", "deploy", "--wallet", "alice", path.to_str().unwrap()]);
         assert_eq!(deployed["receipt"]["outcome"], "Ok", "{deployed}");
         Hash(tao_types::keccak256(&std::fs::read(&path).unwrap()))
     };
     let (attacker, deposit_box) = (deploy("hostile_namespace_attacker"), deploy("example_deposit_box"));
-    let balance = || node.result("account_get", json!([alice]))["balance"].as_u64().unwrap();
-    // A refused call exits non-zero; its receipt is still printed.
-    let call = |contract: &str, entry: &str, args: Vec<u8>| -> Value {
-        let args = hex::encode(args);
-        let all = [
-            "module", "call", "--wallet", "alice", contract, entry, "--args", &args, "--json", "--yes",
-            "--url", &url,
-        ];
-        let out = tao(&wallets, pw, &all);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    let balance = || session.node.result("account_get", json!([alice]))["balance"].as_u64().unwrap();
+    let call = |contract: &str, entry: &str, args: Vec<u8>| {
+        session.tao(&["module", "call", "--wallet", "alice", contract, entry, "--args", &hex::encode(args)])
     };
 
     let five_million = borsh::to_vec(&(5_000_000u64 * 1_000_000_000)).unwrap();
@@ -1002,21 +1031,13 @@ fn uploaded_code_stays_in_its_box_through_a_real_node() {
     let deposited =
         call(&deposit_box.to_string(), "entry_deposit", borsh::to_vec(&10_000_000_000u64).unwrap());
     assert_eq!(deposited["receipt"]["outcome"], "Ok", "{deposited}");
-    let held = node.result("account_get", json!([account]))["balance"].as_u64().unwrap();
+    let held = session.node.result("account_get", json!([account]))["balance"].as_u64().unwrap();
     assert_eq!(held, 10_000_000_000);
 
     let spec = format!("token={attacker}");
-    let proposed: Value = serde_json::from_slice(
-        &tao(
-            &wallets,
-            pw,
-            &["gov", "propose", "--wallet", "alice", "--upgrade", &spec, "--json", "--yes", "--url", &url],
-        )
-        .stdout,
-    )
-    .unwrap();
+    let proposed = session.tao(&["gov", "propose", "--wallet", "alice", "--upgrade", &spec]);
     assert!(proposed["receipt"]["outcome"].to_string().contains("interface"), "{proposed}");
-    let sent = run(&[
+    let sent = session.tao(&[
         "transfer",
         "--wallet",
         "alice",
@@ -1026,7 +1047,7 @@ fn uploaded_code_stays_in_its_box_through_a_real_node() {
         "1",
     ]);
     assert_eq!(sent["receipt"]["outcome"], "Ok", "{sent}");
-    node.kill();
+    session.node.kill();
 }
 
 /// No transaction or query stalls or stops the node: loops sent with a 1,000 τ fee limit run
@@ -1036,25 +1057,13 @@ fn uploaded_code_stays_in_its_box_through_a_real_node() {
 #[test]
 fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start_with(&dir.path().join("chain"), "500ms");
-    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
-    let pw = "correct horse";
-    let cli = |args: &[&str]| -> Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--json", "--yes", "--url", &url]);
-        let out = tao(&wallets, pw, &all);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-    };
-    for name in ["alice", "bob"] {
-        json_out(&tao(&wallets, pw, &["wallet", "import", "--name", name, "--dev", name, "--json"]));
-    }
+    let session = Session::start("500ms", &["alice", "bob"]);
+    let (node, cli) = (&session.node, |args: &[&str]| session.tao(args));
     let looping =
         cli(&["module", "deploy", "--wallet", "alice", "../../contracts/hostile/infinite_loop.wat"]);
     let hash = looping["receipt"]["events"][0][1].as_str().unwrap().to_string();
     let (stop, answered, busy) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
-    let height = || node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    let height = || session.height();
     std::thread::scope(|s| {
         let attacker = s.spawn(|| {
             let mut receipts = Vec::new();
@@ -1102,7 +1111,7 @@ fn loops_and_query_storms_neither_stall_nor_stop_the_node() {
     });
     assert!(answered.load(Ordering::Relaxed) > 0, "queries were answered");
     assert!(height() > 0, "the node is alive");
-    node.kill();
+    session.node.kill();
 }
 
 /// A TCP connection to `addr` from the loopback address `from` (127.0.0.x): to the node, another
@@ -1399,16 +1408,7 @@ fn rpc(addr: &str, method: &str, params: Value) -> Value {
 fn a_nonce_gap_flood_neither_stalls_blocks_nor_crowds_out_an_honest_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(dir.path());
-    let info = node.result("chain_info", json!([]));
-    let domain = ChainDomain {
-        chain_id: info["chain_id"].as_u64().unwrap(),
-        genesis_hash: serde_json::from_value(info["genesis_hash"].clone()).unwrap(),
-    };
-    let modules = node.result("module_list", json!([]));
-    let token: Hash = serde_json::from_value(
-        modules.as_array().unwrap().iter().find(|m| m["name"] == "token").unwrap()["code_hash"].clone(),
-    )
-    .unwrap();
+    let (domain, token) = node.domain_and_token();
     let sign = move |from: &tao_crypto::SecretKey, nonce: u64, args: Vec<u8>, fee_limit: u64| {
         let call = Call {
             contract: token,
@@ -1518,25 +1518,13 @@ fn many_functions(functions: u32, seed: u32) -> String {
 /// blocks, and an honest transfer at the default fee goes through.
 #[test]
 fn compile_heavy_modules_pay_for_compiling() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start_with(&dir.path().join("chain"), "500ms");
-    let (wallets, url) = (dir.path().join("wallets"), format!("http://{}", node.addr));
-    let pw = "correct horse";
-    let cli = |args: &[&str]| -> Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--json", "--yes", "--url", &url]);
-        let out = tao(&wallets, pw, &all);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-    };
-    for name in ["alice", "bob"] {
-        json_out(&tao(&wallets, pw, &["wallet", "import", "--name", name, "--dev", name, "--json"]));
-    }
+    let session = Session::start("500ms", &["alice", "bob"]);
+    let cli = |args: &[&str]| session.tao(args);
     let functions = 400u64;
     let floor = functions * tao_chain::COMPILE_GAS_PER_FUNCTION;
-    let start = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    let start = session.height();
     for seed in 0..3 {
-        let path = dir.path().join(format!("many-{seed}.wat"));
+        let path = session.file(&format!("many-{seed}.wat"));
         std::fs::write(&path, many_functions(functions as u32, seed)).unwrap();
         let deployed = cli(&["module", "deploy", "--wallet", "alice", path.to_str().unwrap()]);
         assert_eq!(deployed["receipt"]["outcome"], "Ok", "{deployed}");
@@ -1555,7 +1543,7 @@ fn compile_heavy_modules_pay_for_compiling() {
     let to = dev_key("charlie").address().to_string();
     let sent = cli(&["transfer", "--wallet", "bob", "--to", &to, "--amount", "1"]);
     assert_eq!(sent["receipt"]["outcome"], "Ok", "{sent}");
-    let end = node.result("chain_info", json!([]))["height"].as_u64().unwrap();
+    let end = session.height();
     assert!(end >= start + 7, "a block for each of the seven transactions at least: #{start} → #{end}");
-    node.kill();
+    session.node.kill();
 }
