@@ -656,8 +656,10 @@ impl Executor {
         if tx.nonce != expected {
             return Err(ChainError::BadNonce { index, expected, got: tx.nonce });
         }
-        let fee = token::fee(signed.encode().len() as u64, tx_gas(signed));
-        let gas = tx_gas(signed).min(run.gas_left());
+        let bytes = signed.encode().len() as u64;
+        let gas_limit = token::gas_for(bytes, tx.fee_limit.0);
+        let fee = token::fee(bytes, gas_limit);
+        let gas = gas_limit.min(run.gas_left());
         let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
         self.system_call(&mut run.state, "token", "entry_charge_fee", &charge, run.context).map_err(|e| {
             match e {

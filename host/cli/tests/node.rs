@@ -92,19 +92,7 @@ impl DevNode {
     }
 
     fn call(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let json_body = response.split("\r\n\r\n").nth(1).unwrap();
-        serde_json::from_str(json_body).unwrap()
+        rpc(&self.addr, method, params)
     }
 
     fn result(&self, method: &str, params: Value) -> Value {
