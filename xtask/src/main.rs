@@ -4,6 +4,7 @@
 //! - `cargo xtask test` runs every test in the project; CI calls exactly this.
 //! - `cargo xtask fuzz NAME --time 10m` fuzzes one harness of `tests/fuzz` (or `all`) for longer.
 
+mod layers;
 mod tools;
 
 use std::process::Command;
@@ -181,6 +182,8 @@ fn build_contracts() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    step("crate layers (ARCHITECTURE.md)");
+    layers::check(&tools::workspace_root())?;
     tools::ensure_wasm_target()?;
     tools::ensure_wasm_bindgen_cli()?;
     cargo(&["fmt", "--all", "--check"])?;
