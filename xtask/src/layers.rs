@@ -27,9 +27,9 @@ pub fn check(root: &Path) -> Result<()> {
 
 /// [`check`] over the workspace manifest and a reader of each member's manifest.
 fn check_manifests(manifest: &str, read: impl Fn(&str) -> Result<String>) -> Result<()> {
-    let crates = internal_crates(&manifest);
+    let crates = internal_crates(manifest);
     let mut wrong = Vec::new();
-    for member in members(&manifest) {
+    for member in members(manifest) {
         let layer = top(&member);
         let allowed = ALLOWED
             .iter()
@@ -37,10 +37,10 @@ fn check_manifests(manifest: &str, read: impl Fn(&str) -> Result<String>) -> Res
             .with_context(|| format!("{member}: folder {layer}/ is not a known layer"))?
             .1;
         for dep in dependencies(&read(&member)?) {
-            if let Some(path) = crates.get(dep.as_str()) {
-                if !allowed.contains(&top(path)) {
-                    wrong.push(format!("{member} depends on {dep} ({path})"));
-                }
+            if let Some(path) = crates.get(dep.as_str())
+                && !allowed.contains(&top(path))
+            {
+                wrong.push(format!("{member} depends on {dep} ({path})"));
             }
         }
     }
@@ -81,12 +81,9 @@ fn dependencies(text: &str) -> Vec<String> {
             in_deps = line.contains("dependencies");
             continue;
         }
-        if in_deps {
-            if let Some(name) =
-                line.split(['=', '.', ' ']).next().filter(|n| !n.is_empty() && !n.starts_with('#'))
-            {
-                names.push(name.to_string());
-            }
+        let name = line.split(['=', '.', ' ']).next().filter(|n| !n.is_empty() && !n.starts_with('#'));
+        if let Some(name) = name.filter(|_| in_deps) {
+            names.push(name.to_string());
         }
     }
     names
