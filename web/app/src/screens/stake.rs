@@ -22,7 +22,8 @@ pub enum Kind {
 pub enum Msg {
     Input(Input),
     LoadValidators,
-    Loaded(NetUid, SubnetLoad),
+    /// Boxed: a subnet's page is large beside the other messages.
+    Loaded(NetUid, Box<SubnetLoad>),
     Review(Kind),
 }
 
@@ -67,7 +68,7 @@ impl Component for Stake {
                 if Some(netuid) != self.netuid() {
                     return false;
                 }
-                self.subnet = load;
+                self.subnet = *load;
             }
             Msg::Review(kind) => match self.request(kind) {
                 Ok((request, positions)) => {
@@ -120,7 +121,8 @@ impl Stake {
             self.subnet = Load::Loading;
         }
         self.reading = true;
-        ctx.link().send_future(async move { Msg::Loaded(netuid, reads::subnet(chain, netuid).await) });
+        ctx.link()
+            .send_future(async move { Msg::Loaded(netuid, Box::new(reads::subnet(chain, netuid).await)) });
     }
 
     /// The transaction to review, and the positions it touches (tracked for the balance).
