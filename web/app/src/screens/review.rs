@@ -21,6 +21,7 @@ pub struct Props {
     pub review: Rc<Result<Reviewed, String>>,
 }
 
+#[derive(Clone)]
 pub enum Msg {
     Sign,
     Signed,
@@ -54,17 +55,16 @@ impl Component for Review {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let act = &ctx.props().session.act;
-        let back =
-            |id| button(act, id, if id == "back" { "Back" } else { "Cancel" }, Action::Go(Screen::Accounts));
+        let accounts = Action::Go(Screen::Accounts);
         let r = match ctx.props().review.as_ref() {
             Err(e) => {
                 return html! { <section><p class="unverified" id="review-error">{ format!("cannot preview: {e}") }</p>
-                { back("back") }</section> };
+                { button(act, "back", "Back", accounts) }</section> };
             }
             Ok(r) => r,
         };
         let p = &r.preview.value;
-        let onclick = ctx.link().callback(|_| Msg::Sign);
+        let link = ctx.link().callback(|m: Msg| m);
         html! {
             <section id="review">
                 <h2>{ "Confirm" }</h2>
@@ -78,8 +78,8 @@ impl Component for Review {
                 if let Some(limit) = &r.request.limit { <p id="review-limit">{ limit.clone() }</p> }
                 <p>{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
                 if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
-                <button id="sign" {onclick}>{ "Sign and send" }</button>
-                { back("cancel") }
+                { button(&link, "sign", "Sign and send", Msg::Sign) }
+                { button(act, "cancel", "Cancel", accounts) }
             </section>
         }
     }
