@@ -8,10 +8,14 @@
 //! - [`tx`]: building and signing transactions, fees, previews of their effect.
 //! - [`vault`]: keys encrypted under the user's password.
 //! - [`rpc`]: the JSON-RPC messages, parsed as untrusted input.
+//! - [`series`]: chart points sampled only from proven values, bounded.
+//! - [`display`]: shortened addresses; hyperparameters with units and meanings.
 
 pub mod chain;
+pub mod display;
 pub mod proven;
 pub mod rpc;
+pub mod series;
 pub mod tx;
 pub mod vault;
 pub mod views;
