@@ -89,19 +89,21 @@ impl Series {
 
     /// The points placed in a `width`×`height` box (y grows downwards, as in SVG), keys spread
     /// by their distance and values by the range; a flat series is drawn across the middle.
-    pub fn scaled(&self, width: f64, height: f64) -> Vec<(f64, f64)> {
+    /// Integers only: the chart's viewBox is scaled by the browser.
+    pub fn scaled(&self, width: u32, height: u32) -> Vec<(u32, u32)> {
         let (Some(&(first, _)), Some((last, _)), Some((min, max))) =
             (self.points.front(), self.last(), self.range())
         else {
             return Vec::new();
         };
-        let span_x = last.saturating_sub(first).max(1) as f64;
-        let span_y = max.saturating_sub(min) as f64;
+        let fit = |offset: u64, span: u64, size: u32| {
+            u32::try_from(u128::from(offset) * u128::from(size) / u128::from(span.max(1))).unwrap_or(size)
+        };
         self.points
             .iter()
             .map(|&(key, value)| {
-                let x = if last == first { width } else { (key - first) as f64 / span_x * width };
-                let y = if span_y == 0.0 { height / 2.0 } else { height - (value - min) as f64 / span_y * height };
+                let x = if last == first { width } else { fit(key - first, last - first, width) };
+                let y = if max == min { height / 2 } else { height - fit(value - min, max - min, height) };
                 (x, y)
             })
             .collect()
@@ -142,15 +144,15 @@ mod tests {
     #[test]
     fn scaling_fills_the_box_and_centres_a_flat_series() {
         let mut s = Series::default();
-        assert!(s.scaled(100.0, 50.0).is_empty());
+        assert!(s.scaled(100, 50).is_empty());
         s.record(&proven(10, 5), |v| Some(*v));
-        assert_eq!(s.scaled(100.0, 50.0), vec![(100.0, 25.0)]);
+        assert_eq!(s.scaled(100, 50), vec![(100, 25)]);
         s.record(&proven(20, 15), |v| Some(*v));
         s.record(&proven(30, 10), |v| Some(*v));
-        assert_eq!(s.scaled(100.0, 50.0), vec![(0.0, 50.0), (50.0, 0.0), (100.0, 25.0)]);
+        assert_eq!(s.scaled(100, 50), vec![(0, 50), (50, 0), (100, 25)]);
         let mut flat = Series::default();
         flat.record(&proven(1, 3), |v| Some(*v));
         flat.record(&proven(3, 3), |v| Some(*v));
-        assert_eq!(flat.scaled(10.0, 8.0), vec![(0.0, 4.0), (10.0, 4.0)]);
+        assert_eq!(flat.scaled(10, 8), vec![(0, 4), (10, 4)]);
     }
 }
