@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use gloo_storage::Storage;
 use tao_types::{Address, Hash};
+use tao_wallet::display::short;
 use tao_wallet::vault::{AutoLock, Vault, VaultFile};
 use tao_wallet::views::{AccountView, Position};
 use tao_wallet::{Chain, VerifyError};
@@ -163,6 +164,8 @@ impl Component for App {
                 self.shared().account = load;
             }
             Msg::Reviewed(review) => {
+                // An error from an earlier attempt no longer applies: the review shows its own.
+                self.notice = None;
                 self.busy = None;
                 self.review = Some(Rc::new(review));
                 self.screen = Screen::Review;
@@ -236,6 +239,7 @@ impl App {
             Action::Notice(notice) => self.notice = notice,
             Action::Busy(busy) => self.busy = busy,
             Action::Select(address) => {
+                self.notice = None;
                 self.shared().selected = Some(address);
                 self.shared().account = Load::Idle;
                 self.read_account(ctx);
@@ -259,6 +263,7 @@ impl App {
             Action::Review(request) => self.start_review(ctx, request),
             Action::Submitted(Ok(entry)) => {
                 self.busy = None;
+                self.notice = None;
                 let history = &mut self.shared().history;
                 history.insert(0, entry);
                 history.truncate(200);
@@ -351,13 +356,16 @@ impl App {
             self.notice = Some(Err(e));
             return;
         }
+        self.notice = None;
         self.auto_lock = AutoLock::new(AUTO_LOCK_MS, store::now_ms());
         self.shared().account = Load::Idle;
         self.show(ctx, Screen::Accounts);
     }
 
+    /// Locks: the keys, and with them everything account-specific, leave the screen.
     fn lock(&mut self) {
         self.shared().vault = None;
+        self.shared().account = Load::Idle;
         self.review = None;
         // Exported secrets shown as a notice must not outlive the unlocked session.
         self.notice = None;
@@ -394,6 +402,8 @@ impl App {
         }
     }
 
+    /// The top bar: the wallet, the chain's verification status and pinned genesis, and while
+    /// unlocked the account switcher and Lock (nothing account-specific while locked).
     fn header(&self) -> Html {
         let status = match (&self.session.chain, &self.chain_error) {
             (_, Some(e)) => {
@@ -404,11 +414,41 @@ impl App {
         };
         let genesis = self.session.pinned.map(|g| g.to_string()).unwrap_or_default();
         html! {
-            <header>
-                <h1>{ "wasmtensor wallet" }</h1>
-                { status }
-                <small id="genesis" title="the checkpoint this wallet trusts">{ format!("genesis {genesis}") }</small>
+            <header class="topbar">
+                <h1 class="brand"><span class="logo">{ "τ" }</span>{ "wasmtensor" }</h1>
+                <div class="network">
+                    { status }
+                    <small id="genesis" title="the checkpoint this wallet trusts">{ format!("genesis {genesis}") }</small>
+                </div>
+                <span class="spacer" />
+                if self.session.vault.is_some() {
+                    { self.switcher() }
+                    { button(&self.session.act, "lock", "Lock", Action::Lock) }
+                }
             </header>
+        }
+    }
+
+    /// The account switcher: every account of the vault by name and short address.
+    fn switcher(&self) -> Html {
+        let Some(vault) = &self.session.vault else { return html! {} };
+        let accounts = vault.accounts().to_vec();
+        let addresses: Vec<Address> = accounts.iter().map(|a| a.address).collect();
+        let onchange = self.session.act.reform(move |e: Event| {
+            let index = e.target_unchecked_into::<web_sys::HtmlSelectElement>().selected_index();
+            let chosen = usize::try_from(index).ok().and_then(|i| addresses.get(i).copied());
+            chosen.map_or(Action::Notice(None), Action::Select)
+        });
+        html! {
+            <label class="switcher" aria-label="account">
+                <select id="account-switch" {onchange}>
+                    { for accounts.iter().map(|a| html! {
+                        <option selected={Some(a.address) == self.session.selected}>
+                            { format!("{} · {}", a.name, short(&a.address)) }
+                        </option>
+                    }) }
+                </select>
+            </label>
         }
     }
 
@@ -424,10 +464,16 @@ impl App {
             ("nav-settings", "Settings", Screen::Settings),
         ];
         let act = &self.session.act;
+        let current = |screen: Screen| match (self.screen, screen) {
+            (Screen::Subnet(_), Screen::Subnets) => true,
+            (shown, tab) => shown == tab,
+        };
         html! {
-            <nav>
-                { for tabs.into_iter().map(|(id, label, screen)| button(act, id, label, Action::Go(screen))) }
-                { button(act, "lock", "Lock", Action::Lock) }
+            <nav class="tabs">
+                { for tabs.into_iter().map(|(id, label, screen)| {
+                    let onclick = act.reform(move |_| Action::Go(screen));
+                    html! { <button {id} class={classes!(current(screen).then_some("active"))} {onclick}>{ label }</button> }
+                }) }
             </nav>
         }
     }

@@ -30,9 +30,10 @@ pub enum Screen {
 }
 
 impl Screen {
-    /// Screens that show the selected account's balance (the root keeps it read).
+    /// Screens that show the selected account's balance (the root keeps it read). Not the
+    /// locked screen: nothing account-specific shows while locked.
     pub fn shows_account(self) -> bool {
-        matches!(self, Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive | Screen::Unlock)
+        matches!(self, Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive)
     }
 }
 

@@ -1,10 +1,12 @@
-//! Pieces every screen draws with: amounts, the verified badge, a value's load state, the
-//! balance, and form inputs bound to a screen's [`Form`].
+//! Pieces every screen draws with: amounts, addresses (shortened, with a copy button), the
+//! verified badge, a value's load state, the balance, buttons, and form inputs bound to a
+//! screen's [`Form`].
 
 use std::collections::BTreeMap;
 
-use tao_types::Balance;
+use tao_types::{Address, Balance};
 use tao_wallet::Proven;
+use tao_wallet::display::short;
 use tao_wallet::views::AccountView;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -99,7 +101,10 @@ pub fn area(form: &Form, on: &Callback<Input>, id: &'static str, label: &str) ->
     html! { <label>{ label }<textarea id={id} value={form.get(id)} {oninput} rows="3" /></label> }
 }
 
+/// A dropdown showing the form's choice (the first option until one is made): an element the
+/// page reuses from another screen must not keep that screen's choice on display.
 pub fn select(
+    form: &Form,
     on: &Callback<Input>,
     id: &'static str,
     label: &str,
@@ -108,19 +113,60 @@ pub fn select(
     let on = on.clone();
     let onchange =
         Callback::from(move |e: Event| on.emit((id, e.target_unchecked_into::<HtmlSelectElement>().value())));
+    let chosen = form.get(id);
+    let chosen = options.iter().find(|(v, _)| *v == chosen).or(options.first()).map(|(v, _)| *v);
     html! {
         <label>{ label }
             <select id={id} {onchange}>
-                { for options.iter().map(|(value, text)| html! { <option value={*value}>{ *text }</option> }) }
+                { for options.iter().map(|(value, text)| html! {
+                    <option value={*value} selected={Some(*value) == chosen}>{ *text }</option>
+                }) }
             </select>
         </label>
     }
 }
 
-/// A button that emits `message` on `to` when pressed.
+/// A secondary button that emits `message` on `to` when pressed.
 pub fn button<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &str, message: M) -> Html {
+    styled_button("", to, id, label, message)
+}
+
+/// The screen's main action.
+pub fn primary<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &str, message: M) -> Html {
+    styled_button("primary", to, id, label, message)
+}
+
+fn styled_button<M: Clone + 'static>(
+    class: &'static str,
+    to: &Callback<M>,
+    id: &'static str,
+    label: &str,
+    message: M,
+) -> Html {
     let onclick = to.reform(move |_: MouseEvent| message.clone());
-    html! { <button id={id} {onclick}>{ label }</button> }
+    html! { <button id={id} class={class} {onclick}>{ label }</button> }
+}
+
+/// A button that puts `text` on the clipboard.
+pub fn copy(text: String) -> Html {
+    let onclick = Callback::from(move |e: MouseEvent| {
+        e.stop_propagation();
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&text);
+        }
+    });
+    html! { <button class="copy" title="copy" {onclick}>{ "Copy" }</button> }
+}
+
+/// An address as `0x1234…abcd` (the whole one on hover and in `data-address`), with a copy
+/// button.
+pub fn address(address: &Address) -> Html {
+    let full = address.to_string();
+    html! {
+        <span class="addr" title={full.clone()} data-address={full.clone()}>
+            <code>{ short(address) }</code>{ copy(full) }
+        </span>
+    }
 }
 
 pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -> Html {
@@ -136,22 +182,41 @@ pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -
     }
 }
 
+/// A round badge coloured from the address, so accounts are told apart at a glance.
+pub fn avatar(address: &Address) -> Html {
+    let bytes = address.0;
+    let (a, b) = (u16::from(bytes[0]) * 360 / 256, u16::from(bytes[1]) * 360 / 256);
+    let style = format!("background: linear-gradient(135deg, hsl({a} 70% 55%), hsl({b} 70% 45%))");
+    html! { <span class="avatar" {style} /> }
+}
+
+/// One large amount with its label.
+fn tile(class: &'static str, label: &str, id: &'static str, amount: String) -> Html {
+    html! {
+        <div class={classes!("tile", class)}>
+            <span class="label">{ label }</span>
+            <b class="amount" id={id}>{ amount }</b>
+        </div>
+    }
+}
+
 /// The selected account's free, staked and total balance and its stake positions.
 pub fn balance(account: &Load<AccountView>) -> Html {
     load(account, "balance", |p| {
-        html! {
+        html! { <>
             <div class="balance">
-                <p>{ "Free: " }<b id="free">{ tao(p.value.free) }</b></p>
-                <p>{ "Staked: " }<b id="staked">{ tao(p.value.staked) }</b></p>
-                <p>{ "Total: " }<b id="total">{ tao(p.value.total) }</b>{ " " }{ verified(p.height) }</p>
-                if !p.value.positions.is_empty() {
-                    <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
-                    { for p.value.positions.iter().map(|s| html! { <tr>
-                        <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
-                        <td class="stake">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td>{ tao(s.tao_value) }</td></tr> }) }
-                    </table>
-                }
+                { tile("total", "Total", "total", tao(p.value.total)) }
+                { tile("", "Free", "free", tao(p.value.free)) }
+                { tile("", "Staked", "staked", tao(p.value.staked)) }
             </div>
-        }
+            { verified(p.height) }
+            if !p.value.positions.is_empty() {
+                <table class="positions"><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Worth" }</th></tr>
+                { for p.value.positions.iter().map(|s| html! { <tr>
+                    <td>{ s.position.netuid }</td><td>{ address(&s.position.hotkey) }</td>
+                    <td class="stake num">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td class="num">{ tao(s.tao_value) }</td></tr> }) }
+                </table>
+            }
+        </> }
     })
 }

@@ -376,6 +376,9 @@ fn imports_watch_only_and_hotkeys() {
     assert_eq!(vault.key(&watched).err(), Some(VaultError::WatchOnly(watched)));
     let hot = vault.add_hotkey(&imported, &[2; 32]).unwrap();
     assert_eq!(vault.accounts().last().unwrap().kind, Kind::Hotkey { coldkey: imported });
+    let short = crate::display::short(&imported);
+    assert_eq!(vault.accounts().last().unwrap().kind.to_string(), format!("hotkey of {short}"));
+    assert_eq!(Kind::Mnemonic { index: 0 }.to_string(), "recovery phrase, account 1");
     let file = vault.seal(FRESH).unwrap();
     assert!(matches!(vault.export_keystore(&file, &hot, "not it", FRESH), Err(VaultError::WrongPassword)));
     let keystore = vault.export_keystore(&file, &hot, "long enough", FRESH).unwrap();

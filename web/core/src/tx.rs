@@ -181,7 +181,7 @@ fn run(host: &mut impl Host, draft: &Draft) -> Result<(), String> {
         (Some("staking"), "entry_remove_stake") => staking::entry_remove_stake(host).map_err(|e| text(&e)),
         (Some("staking"), "entry_move_stake") => staking::entry_move_stake(host).map_err(|e| text(&e)),
         (None, "deploy") => Ok(()),
-        (module, method) => Err(format!("no preview for {module:?}.{method}")),
+        (module, method) => Err(format!("no preview for {}.{method}", module.unwrap_or("upload"))),
     }
 }
 

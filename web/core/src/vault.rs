@@ -65,6 +65,18 @@ pub enum Kind {
     },
 }
 
+/// How the account list names where a key comes from (never the enum's debug form).
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kind::Mnemonic { index } => write!(f, "recovery phrase, account {}", u64::from(*index) + 1),
+            Kind::Imported => f.write_str("imported key"),
+            Kind::WatchOnly => f.write_str("watch-only"),
+            Kind::Hotkey { coldkey } => write!(f, "hotkey of {}", crate::display::short(coldkey)),
+        }
+    }
+}
+
 /// An account as everyone may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

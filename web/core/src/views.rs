@@ -267,7 +267,7 @@ pub fn check_epoch(
     input: &incentive::epoch::EpochInput,
     proven: &[incentive::Scores],
 ) -> ViewResult<EpochCheck> {
-    let output = incentive::epoch::run(input).map_err(|e| format!("{e:?}"))?;
+    let output = incentive::epoch::run(input).map_err(|e| e.to_string())?;
     let mut mismatches = Vec::new();
     for (uid, (ours, theirs)) in output.neurons.iter().zip(proven).enumerate() {
         let pairs = [

@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::session::{Action, Props};
 use crate::store;
-use crate::widgets::{Form, Input, area, button, field, select};
+use crate::widgets::{Form, Input, area, button, field, primary, select};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -72,10 +72,10 @@ impl Component for Onboarding {
         let on = ctx.link().callback(Msg::Input);
         match self.step {
             Step::Welcome => html! {
-                <section>
-                    <h2>{ "Welcome" }</h2>
+                <section class="hero">
+                    <h2>{ "Welcome to your TAO wallet" }</h2>
                     <p>{ "Keys stay in this browser, sealed under your password. Every value is checked against the chain's validators." }</p>
-                    { button(&link, "create", "Create a new wallet", Msg::NewMnemonic) }
+                    { primary(&link, "create", "Create a new wallet", Msg::NewMnemonic) }
                     { button(&link, "import", "Import a wallet", Msg::Step(Step::Import)) }
                 </section>
             },
@@ -84,7 +84,7 @@ impl Component for Onboarding {
                     <h2>{ "Your recovery phrase" }</h2>
                     <p>{ "Write these 12 words down in order. Anyone with them controls your funds." }</p>
                     <ol id="mnemonic">{ for self.mnemonic.iter().flat_map(|m| m.split(' ')).map(|w| html! { <li>{ w }</li> }) }</ol>
-                    { button(&link, "written", "I wrote it down", Msg::Step(Step::ConfirmMnemonic)) }
+                    { primary(&link, "written", "I wrote it down", Msg::Step(Step::ConfirmMnemonic)) }
                 </section>
             },
             Step::ConfirmMnemonic => {
@@ -96,22 +96,38 @@ impl Component for Onboarding {
                         { field(&self.form, &on, "word1", &format!("Word #{}", b + 1), "text") }
                         { field(&self.form, &on, "word2", &format!("Word #{}", c + 1), "text") }
                         { self.passwords(&on) }
-                        { button(&link, "finish-create", "Create wallet", Msg::FinishCreate) }
+                        { primary(&link, "finish-create", "Create wallet", Msg::FinishCreate) }
                     </section>
                 }
             }
             Step::Import => html! {
                 <section>
                     <h2>{ "Import" }</h2>
-                    { select(&on, "import_kind", "What", &[("mnemonic", "Recovery phrase"), ("key", "Private key"), ("keystore", "Keystore JSON"), ("watch", "Watch-only address")]) }
-                    { area(&self.form, &on, "import_secret", "Phrase, key, keystore JSON or address") }
+                    { select(&self.form, &on, "import_kind", "What", IMPORT_KINDS) }
+                    { area(&self.form, &on, "import_secret", secret_label(&self.form.get("import_kind"))) }
                     if self.form.get("import_kind") == "keystore" { { field(&self.form, &on, "import_password", "Keystore file password", "password") } }
                     { self.passwords(&on) }
-                    { button(&link, "finish-import", "Import", Msg::FinishImport) }
-                    { button(&link, "back", "Back", Msg::Step(Step::Welcome)) }
+                    <div class="actions">
+                        { primary(&link, "finish-import", "Import", Msg::FinishImport) }
+                        { button(&link, "back", "Back", Msg::Step(Step::Welcome)) }
+                    </div>
                 </section>
             },
         }
+    }
+}
+
+/// What can be imported, the recovery phrase first (the default).
+const IMPORT_KINDS: &[(&str, &str)] =
+    &[("mnemonic", "Recovery phrase"), ("key", "Private key"), ("keystore", "Keystore JSON"), ("watch", "Watch-only address")];
+
+/// The secret's label for the chosen kind of import.
+fn secret_label(kind: &str) -> &'static str {
+    match kind {
+        "key" => "Private key (hex)",
+        "keystore" => "Keystore JSON",
+        "watch" => "Address to watch",
+        _ => "Recovery phrase",
     }
 }
 

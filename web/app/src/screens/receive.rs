@@ -5,6 +5,7 @@ use qrcode::render::svg;
 use yew::prelude::*;
 
 use crate::session::Props;
+use crate::widgets::copy;
 
 #[function_component]
 pub fn Receive(props: &Props) -> Html {
@@ -13,18 +14,13 @@ pub fn Receive(props: &Props) -> Html {
     let qr = QrCode::new(text.as_bytes())
         .map(|code| code.render::<svg::Color<'_>>().min_dimensions(180, 180).build())
         .unwrap_or_default();
-    let copy = text.clone();
-    let onclick = Callback::from(move |_| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.navigator().clipboard().write_text(&copy);
-        }
-    });
     html! {
-        <section>
+        <section class="receive">
             <h2>{ "Receive" }</h2>
-            <code id="address">{ text }</code>
-            <button id="copy" {onclick}>{ "Copy" }</button>
+            <p class="muted">{ "Send only TAO on this chain to this address." }</p>
             <div class="qr">{ Html::from_html_unchecked(AttrValue::from(qr)) }</div>
+            <code id="address">{ text.clone() }</code>
+            <span id="copy">{ copy(text) }</span>
         </section>
     }
 }

@@ -70,7 +70,7 @@ impl Component for Settings {
             <section>
                 <h2>{ "Settings" }</h2>
                 <h3>{ "Add an account" }</h3>
-                { select(&on, "add_kind", "Kind", &[("derived", "Next account of the phrase"), ("key", "Private key"), ("watch", "Watch-only address")]) }
+                { select(form, &on, "add_kind", "Kind", &[("derived", "Next account of the phrase"), ("key", "Private key"), ("watch", "Watch-only address")]) }
                 { field(form, &on, "add_secret", "Key or address", "text") }
                 { button(&link, "add-account", "Add", Msg::AddAccount) }
                 { button(&link, "add-hotkey", "New hotkey for the selected coldkey", Msg::AddHotkey) }

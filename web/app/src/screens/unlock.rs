@@ -1,11 +1,11 @@
-//! A stored vault, locked: the selected account and its verified balance, the password, and
-//! forgetting the wallet (only when pressed twice).
+//! A stored vault, locked: the password, and forgetting the wallet (only when pressed twice).
+//! Nothing account-specific shows while locked: no address, no balance.
 
 use tao_wallet::vault::Vault;
 use yew::prelude::*;
 
 use crate::session::{Action, Props};
-use crate::widgets::{Form, Input, balance, button, field};
+use crate::widgets::{Form, Input, button, field, primary};
 
 #[derive(Clone)]
 pub enum Msg {
@@ -55,20 +55,16 @@ impl Component for Unlock {
         let session = &ctx.props().session;
         let link = ctx.link().callback(|m: Msg| m);
         let on = ctx.link().callback(Msg::Input);
-        let account = session
-            .file
-            .as_ref()
-            .and_then(|f| f.accounts.iter().find(|a| Some(a.address) == session.selected));
+        let accounts = session.file.as_ref().map_or(0, |f| f.accounts.len());
         html! {
-            <section>
-                <h2>{ "Unlock" }</h2>
-                if let Some(account) = account {
-                    <p>{ format!("{} ", account.name) }<code>{ account.address.to_string() }</code></p>
-                }
-                { balance(&session.account) }
+            <section class="hero">
+                <h2>{ "Welcome back" }</h2>
+                <p>{ format!("{accounts} account{} sealed in this browser.", if accounts == 1 { "" } else { "s" }) }</p>
                 { field(&self.form, &on, "password", "Password", "password") }
-                { button(&link, "unlock", "Unlock", Msg::Unlock) }
-                { button(&link, "forget", "Forget this wallet", Msg::Forget) }
+                <div class="actions center">
+                    { primary(&link, "unlock", "Unlock", Msg::Unlock) }
+                    { button(&link, "forget", "Forget this wallet", Msg::Forget) }
+                </div>
             </section>
         }
     }
