@@ -3,9 +3,10 @@
 //! and the I/O ([`node`]) and browser storage ([`store`]).
 //!
 //! Modules form a tree: [`app`] (the root) → [`screens`] (one component each) → [`session`],
-//! [`reads`], [`widgets`] → [`node`], [`store`].
+//! [`reads`], [`widgets`], [`charts`] → [`node`], [`store`].
 
 mod app;
+mod charts;
 mod node;
 mod reads;
 mod screens;

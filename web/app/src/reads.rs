@@ -24,10 +24,15 @@ pub async fn subnets(chain: Chain) -> Load<Vec<SubnetRow>> {
     Load::from(node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await)
 }
 
-/// One subnet's page and metagraph.
+/// One subnet's page and metagraph at the believed head.
 pub async fn subnet(chain: Chain, netuid: NetUid) -> SubnetLoad {
     let height = chain.head().height;
-    let read = node::read(&chain, height, RunContext::default(), |h| {
+    subnet_at(&chain, netuid, height).await
+}
+
+/// One subnet's page and metagraph at `height`, a height `chain` believes.
+pub async fn subnet_at(chain: &Chain, netuid: NetUid, height: u64) -> SubnetLoad {
+    let read = node::read(chain, height, RunContext::default(), |h| {
         Ok::<_, String>((views::subnet(h, netuid)?, views::metagraph(h, netuid)?))
     });
     Load::from(read.await)

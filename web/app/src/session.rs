@@ -62,6 +62,9 @@ pub struct HistoryEntry {
     pub hash: Hash,
     pub what: String,
     pub from: Address,
+    /// When it was signed, in milliseconds since the epoch (0 in entries from before times were kept).
+    #[serde(default)]
+    pub at_ms: u64,
     /// What is known: `pending`, the node's word (`node: …`), or the proven outcome.
     pub status: String,
     /// Whether `status` is the outcome proven from the block's receipts (then it is final).

@@ -38,7 +38,17 @@ pub fn fresh() -> Result<tao_wallet::vault::Fresh, String> {
     Ok(tao_wallet::vault::Fresh { salt: random()?, iv: random()? })
 }
 
-/// Milliseconds since the epoch (auto-lock only).
+/// Milliseconds since the epoch (auto-lock and history times only: never a chain value).
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
+}
+
+/// A past time in the browser's locale, e.g. `5 Dec, 14:03:27`.
+pub fn local_time(ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit"), ("second", "2-digit")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    date.to_locale_string("default", &options).into()
 }

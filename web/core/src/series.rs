@@ -2,9 +2,12 @@
 //! wallet verified against a certified state root, keyed by the height it was proven at (or an
 //! epoch's block, never above it). Bounded, so a page left open for days stays small.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
+
+use tao_types::NetUid;
 
 use crate::Proven;
+use crate::views::{NeuronRow, SubnetView};
 
 /// Points kept per series by default: enough for a readable line, small enough to redraw.
 pub const DEFAULT_POINTS: usize = 120;
@@ -13,7 +16,7 @@ pub const DEFAULT_POINTS: usize = 120;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
     cap: usize,
-    points: VecDeque<(u64, u64)>,
+    points: BTreeMap<u64, u64>,
 }
 
 impl Default for Series {
@@ -25,12 +28,12 @@ impl Default for Series {
 impl Series {
     /// An empty series of at most `cap` points (two at least, to draw a line).
     pub fn new(cap: usize) -> Self {
-        Series { cap: cap.max(2), points: VecDeque::new() }
+        Series { cap: cap.max(2), points: BTreeMap::new() }
     }
 
     /// Records what `sample` derives from a proven value, keyed by the height it was proven at;
-    /// whether a point was added. A key not newer than the last point is ignored (re-reads of
-    /// the same head, or late answers from older heads).
+    /// whether a point was kept. A key already present is not replaced (a re-read of the same
+    /// head proves the same value); older heights, read to fill the past, go in their place.
     pub fn record<T>(&mut self, proven: &Proven<T>, sample: impl FnOnce(&T) -> Option<u64>) -> bool {
         let Some(value) = sample(&proven.value) else { return false };
         self.push(proven.height, value)
@@ -50,19 +53,19 @@ impl Series {
     }
 
     fn push(&mut self, key: u64, value: u64) -> bool {
-        if self.points.back().is_some_and(|(last, _)| key <= *last) {
+        if self.points.contains_key(&key) {
             return false;
         }
-        self.points.push_back((key, value));
+        self.points.insert(key, value);
         while self.points.len() > self.cap {
-            self.points.pop_front();
+            self.points.pop_first();
         }
-        true
+        self.points.contains_key(&key)
     }
 
     /// The points, oldest first.
-    pub fn points(&self) -> impl ExactSizeIterator<Item = &(u64, u64)> {
-        self.points.iter()
+    pub fn points(&self) -> impl ExactSizeIterator<Item = (u64, u64)> + '_ {
+        self.points.iter().map(|(k, v)| (*k, *v))
     }
 
     /// How many points there are.
@@ -77,22 +80,22 @@ impl Series {
 
     /// The newest point.
     pub fn last(&self) -> Option<(u64, u64)> {
-        self.points.back().copied()
+        self.points.last_key_value().map(|(k, v)| (*k, *v))
     }
 
     /// The smallest and largest value.
     pub fn range(&self) -> Option<(u64, u64)> {
-        let min = self.points.iter().map(|p| p.1).min()?;
-        let max = self.points.iter().map(|p| p.1).max()?;
-        Some((min, max))
+        let min = self.points.values().min()?;
+        let max = self.points.values().max()?;
+        Some((*min, *max))
     }
 
     /// The points placed in a `width`×`height` box (y grows downwards, as in SVG), keys spread
     /// by their distance and values by the range; a flat series is drawn across the middle.
     /// Integers only: the chart's viewBox is scaled by the browser.
     pub fn scaled(&self, width: u32, height: u32) -> Vec<(u32, u32)> {
-        let (Some(&(first, _)), Some((last, _)), Some((min, max))) =
-            (self.points.front(), self.last(), self.range())
+        let (Some(&first), Some((last, _)), Some((min, max))) =
+            (self.points.keys().next(), self.last(), self.range())
         else {
             return Vec::new();
         };
@@ -101,13 +104,53 @@ impl Series {
         };
         self.points
             .iter()
-            .map(|&(key, value)| {
+            .map(|(&key, &value)| {
                 let x = if last == first { width } else { fit(key - first, last - first, width) };
                 let y = if max == min { height / 2 } else { height - fit(value - min, max - min, height) };
                 (x, y)
             })
             .collect()
     }
+}
+
+/// A subnet's charts: its pool price at each proven height, and what each epoch emitted to its
+/// neurons (keyed by the epoch's block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetSeries {
+    /// The subnet sampled.
+    pub netuid: NetUid,
+    /// τ per α, in rao.
+    pub price: Series,
+    /// α emitted by the epoch, summed over the metagraph, in rao.
+    pub emission: Series,
+}
+
+impl SubnetSeries {
+    /// No samples yet of subnet `netuid`.
+    pub fn new(netuid: NetUid) -> Self {
+        SubnetSeries { netuid, price: Series::default(), emission: Series::default() }
+    }
+
+    /// Samples a proven page of the subnet (its view and metagraph); another subnet's page, or
+    /// a proven absence, adds nothing. Whether anything was added.
+    pub fn record(&mut self, page: &Proven<(Option<SubnetView>, Vec<NeuronRow>)>) -> bool {
+        let netuid = self.netuid;
+        let subnet = |v: &(Option<SubnetView>, Vec<NeuronRow>)| v.0.clone().filter(|s| s.netuid == netuid);
+        let price = self.price.record(page, |v| subnet(v).map(|s| s.price));
+        let emission = self.emission.record_keyed(page, |v| {
+            let epoch = subnet(v)?.last_epoch?.block;
+            Some((epoch, v.1.iter().map(|r| r.emission).sum()))
+        });
+        price || emission
+    }
+}
+
+/// `count` heights spread evenly over the `span` blocks below `head` (never below genesis),
+/// oldest first, to read the past with when a chart opens; the head itself is read anyway.
+pub fn past_heights(head: u64, span: u64, count: u64) -> Vec<u64> {
+    let span = span.min(head);
+    let step = (span / count.max(1)).max(1);
+    (1..=count).rev().map(|k| k * step).filter(|back| *back <= span).map(|back| head - back).collect()
 }
 
 #[cfg(test)]
@@ -119,16 +162,19 @@ mod tests {
     }
 
     #[test]
-    fn keeps_only_newer_heights_and_at_most_cap_points() {
+    fn keeps_heights_in_order_once_each_and_at_most_cap_points() {
         let mut s = Series::new(3);
         assert!(s.record(&proven(5, 50), |v| Some(*v)));
         assert!(!s.record(&proven(5, 51), |v| Some(*v)), "the same height twice");
-        assert!(!s.record(&proven(4, 40), |v| Some(*v)), "an older head answering late");
-        for h in 6..=9 {
+        assert!(s.record(&proven(3, 30), |v| Some(*v)), "an older height fills the past");
+        assert_eq!(s.points().collect::<Vec<_>>(), vec![(3, 30), (5, 50)]);
+        for h in 6..=8 {
             assert!(s.record(&proven(h, h * 10), |v| Some(*v)));
         }
-        assert_eq!(s.points().copied().collect::<Vec<_>>(), vec![(7, 70), (8, 80), (9, 90)]);
-        assert_eq!(s.range(), Some((70, 90)));
+        assert_eq!(s.points().collect::<Vec<_>>(), vec![(6, 60), (7, 70), (8, 80)]);
+        assert!(!s.record(&proven(4, 40), |v| Some(*v)), "older than all kept: dropped at once");
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.range(), Some((60, 80)));
     }
 
     #[test]
@@ -139,6 +185,47 @@ mod tests {
         assert!(!s.record_keyed(&proven(12, 1), |_| Some((10, 8))), "the same epoch again");
         assert!(!s.record(&proven(13, 1), |_| None), "nothing to sample");
         assert_eq!(s.len(), 1);
+    }
+
+    fn page(
+        netuid: NetUid,
+        height: u64,
+        price: u64,
+        epoch: Option<u64>,
+        emissions: &[u64],
+    ) -> Proven<(Option<SubnetView>, Vec<NeuronRow>)> {
+        let view = SubnetView {
+            netuid,
+            price,
+            last_epoch: epoch.map(|block| tao_contract_incentive::EpochRecord {
+                block,
+                module: None,
+                fallback: None,
+            }),
+            ..SubnetView::default()
+        };
+        let rows = emissions.iter().map(|&emission| NeuronRow { emission, ..NeuronRow::default() }).collect();
+        Proven { value: (Some(view), rows), height }
+    }
+
+    #[test]
+    fn a_subnet_records_its_price_per_height_and_emission_per_epoch() {
+        let mut s = SubnetSeries::new(1);
+        assert!(s.record(&page(1, 10, 100, Some(8), &[3, 4])));
+        assert!(s.record(&page(1, 11, 90, Some(8), &[3, 4])), "a new price, the same epoch");
+        assert!(s.record(&page(1, 12, 95, Some(12), &[5])));
+        assert!(!s.record(&page(2, 13, 1, Some(13), &[1])), "another subnet's page");
+        assert!(!s.record(&Proven { value: (None, Vec::new()), height: 14 }), "a proven absence");
+        assert_eq!(s.price.points().collect::<Vec<_>>(), vec![(10, 100), (11, 90), (12, 95)]);
+        assert_eq!(s.emission.points().collect::<Vec<_>>(), vec![(8, 7), (12, 5)]);
+    }
+
+    #[test]
+    fn the_past_is_read_at_evenly_spread_heights_above_genesis() {
+        assert_eq!(past_heights(100, 40, 4), vec![60, 70, 80, 90]);
+        assert_eq!(past_heights(5, 360, 10), vec![0, 1, 2, 3, 4], "no further back than genesis");
+        assert_eq!(past_heights(0, 360, 10), Vec::<u64>::new());
+        assert_eq!(past_heights(1_000, 10, 24).len(), 10, "at most one read per block");
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn subnets(host: &mut impl Host) -> ViewResult<Vec<SubnetRow>> {
 }
 
 /// A subnet's page: identity, every hyperparameter, its pool and how its last epoch ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubnetView {
     /// Id.
     pub netuid: NetUid,
@@ -176,7 +176,7 @@ pub fn subnet(host: &mut impl Host, netuid: NetUid) -> ViewResult<Option<SubnetV
 }
 
 /// One row of the metagraph.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NeuronRow {
     /// UID.
     pub uid: u16,

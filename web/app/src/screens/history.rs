@@ -6,22 +6,35 @@ use tao_types::Hash;
 use tao_wallet::{Chain, Proven};
 use yew::prelude::*;
 
-use crate::node;
-use crate::session::Props;
+use crate::session::{HistoryEntry, Props};
+use crate::widgets::address;
+use crate::{node, store};
 
 #[function_component]
 pub fn History(props: &Props) -> Html {
+    let history = &props.session.history;
     html! {
         <section>
             <h2>{ "History" }</h2>
+            if history.is_empty() { <p class="muted">{ "Nothing sent from this browser yet." }</p> }
             <table id="history">
-                <tr><th>{ "What" }</th><th>{ "Status" }</th><th>{ "Hash" }</th></tr>
-                { for props.session.history.iter().map(|e| html! { <tr>
-                    <td>{ e.what.clone() }</td><td class="status">{ e.status.clone() }</td><td><code>{ e.hash.to_string() }</code></td>
-                </tr> }) }
+                <tr><th>{ "When" }</th><th>{ "What" }</th><th>{ "Account" }</th><th>{ "Status" }</th><th>{ "Transaction" }</th></tr>
+                { for history.iter().map(row) }
             </table>
         </section>
     }
+}
+
+/// One transaction: when, what, from which account, its status (a badge once proven), its hash.
+fn row(e: &HistoryEntry) -> Html {
+    let when = if e.at_ms == 0 { "—".to_string() } else { store::local_time(e.at_ms) };
+    let hash = e.hash.to_string();
+    let short_hash = format!("{}…{}", hash.get(..10).unwrap_or_default(), hash.get(hash.len().saturating_sub(6)..).unwrap_or_default());
+    html! { <tr>
+        <td class="when">{ when }</td><td>{ e.what.clone() }</td><td>{ address(&e.from) }</td>
+        <td class="status"><span class={classes!(e.proven.then_some("verified"))}>{ e.status.clone() }</span></td>
+        <td><code title={hash}>{ short_hash }</code></td>
+    </tr> }
 }
 
 /// A transaction's status and whether it is proven: the outcome from its receipt, proven

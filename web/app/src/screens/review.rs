@@ -6,6 +6,7 @@ use std::rc::Rc;
 use serde_json::json;
 use tao_types::Address;
 use tao_wallet::proven::Context as RunContext;
+use tao_wallet::display::short;
 use tao_wallet::tx;
 use tao_wallet::views;
 use tao_wallet::{Chain, Proven, rpc};
@@ -13,7 +14,7 @@ use yew::prelude::*;
 
 use crate::node;
 use crate::session::{Action, HistoryEntry, Request, Review as Reviewed, Screen, Session, Shared};
-use crate::widgets::{alpha, button, change, tao, verified};
+use crate::widgets::{address, alpha, button, change, primary, tao, verified};
 
 #[derive(Clone, PartialEq, Properties)]
 pub struct Props {
@@ -68,18 +69,22 @@ impl Component for Review {
         html! {
             <section id="review">
                 <h2>{ "Confirm" }</h2>
-                <p id="review-what">{ r.request.what.clone() }</p>
-                <p id="review-sender">{ format!("From {} (nonce {})", r.sender, r.nonce) }</p>
-                <p>{ format!("Call {}.{} ({})", r.request.draft.module.unwrap_or("upload"), r.request.draft.method, r.contract) }</p>
-                <p>{ format!("Fee {}", tao(p.fee)) }</p>
-                <p id="review-balance">{ format!("Free balance {} → {}", tao(p.free_before), tao(p.free_after)) }</p>
-                if let Some((pos, before, after)) = &p.stake { <p id="review-stake">{ format!("Stake on subnet {} via {}: {} → {}", pos.netuid, pos.hotkey, alpha(*before), alpha(*after)) }</p> }
-                if let Some((netuid, before, after)) = &p.price { <p id="review-price">{ format!("Subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</p> }
-                if let Some(limit) = &r.request.limit { <p id="review-limit">{ limit.clone() }</p> }
-                <p>{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
+                <p id="review-what" class="headline">{ r.request.what.clone() }</p>
+                <table class="facts">
+                    <tr><th>{ "From" }</th><td id="review-sender">{ address(&r.sender) }{ format!(" nonce {}", r.nonce) }</td></tr>
+                    <tr><th>{ "Call" }</th><td>{ format!("{}.{}", r.request.draft.module.unwrap_or("upload"), r.request.draft.method) }<br /><code class="muted">{ r.contract.to_string() }</code></td></tr>
+                    <tr><th>{ "Fee" }</th><td>{ tao(p.fee) }</td></tr>
+                    <tr><th>{ "Free balance" }</th><td id="review-balance">{ format!("{} → {}", tao(p.free_before), tao(p.free_after)) }</td></tr>
+                    if let Some((pos, before, after)) = &p.stake { <tr><th>{ "Stake" }</th><td id="review-stake">{ format!("subnet {} via {}: {} → {}", pos.netuid, short(&pos.hotkey), alpha(*before), alpha(*after)) }</td></tr> }
+                    if let Some((netuid, before, after)) = &p.price { <tr><th>{ "Price" }</th><td id="review-price">{ format!("subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</td></tr> }
+                </table>
+                if let Some(limit) = &r.request.limit { <p id="review-limit" class="muted">{ limit.clone() }</p> }
+                <p class="muted">{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
                 if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
-                { button(&link, "sign", "Sign and send", Msg::Sign) }
-                { button(act, "cancel", "Cancel", accounts) }
+                <div class="actions">
+                    { primary(&link, "sign", "Sign and send", Msg::Sign) }
+                    { button(act, "cancel", "Cancel", accounts) }
+                </div>
             </section>
         }
     }
@@ -146,7 +151,8 @@ fn sign(ctx: &Context<Review>, review: &Reviewed) -> bool {
                 return Err(format!("the node acknowledged {reply} instead of {hash}"));
             }
             let (what, from) = (review.request.what.clone(), review.sender);
-            Ok(HistoryEntry { hash, what, from, status: "pending".into(), proven: false })
+            let at_ms = crate::store::now_ms();
+            Ok(HistoryEntry { hash, what, from, at_ms, status: "pending".into(), proven: false })
         };
         act.emit(Action::Submitted(submit.await));
         Msg::Signed

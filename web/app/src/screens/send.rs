@@ -1,11 +1,12 @@
 //! Sending TAO: recipient and amount (or the most that can be sent), then a review.
 
 use tao_types::{Address, Balance};
+use tao_wallet::display::short;
 use tao_wallet::tx::{self, Draft};
 use yew::prelude::*;
 
 use crate::session::{Action, Load, Props, Request};
-use crate::widgets::{Form, Input, balance, button, field, tao};
+use crate::widgets::{Form, Input, balance, button, field, primary, tao};
 
 #[derive(Clone)]
 pub enum Msg {
@@ -49,13 +50,15 @@ impl Component for Send {
         let on = ctx.link().callback(Msg::Input);
         html! {
             <section>
-                <h2>{ "Send" }</h2>
+                <h2>{ "Send TAO" }</h2>
                 { balance(&ctx.props().session.account) }
                 { field(&self.form, &on, "to", "Recipient (checksummed address)", "text") }
-                { field(&self.form, &on, "amount", "Amount (τ)", "text") }
-                { button(&link, "max", "Max", Msg::Max) }
-                <p>{ format!("Fee: {} (keeps the existential deposit)", tao(tx::DEFAULT_FEE)) }</p>
-                { button(&link, "review-send", "Review", Msg::Review) }
+                <div class="row inline-field">
+                    <span class="grow">{ field(&self.form, &on, "amount", "Amount (τ)", "text") }</span>
+                    { button(&link, "max", "Max", Msg::Max) }
+                </div>
+                <p class="muted">{ format!("Network fee {} · the account keeps its existential deposit", tao(tx::DEFAULT_FEE)) }</p>
+                <div class="actions">{ primary(&link, "review-send", "Review", Msg::Review) }</div>
             </section>
         }
     }
@@ -65,7 +68,7 @@ impl Send {
     fn request(&self) -> Result<Request, String> {
         let to: Address = self.form.get("to").trim().parse().map_err(|e| format!("recipient: {e}"))?;
         let amount = self.form.amount("amount")?;
-        let what = format!("send {} to {to}", Balance(amount));
+        let what = format!("send {} to {}", Balance(amount), short(&to));
         Ok(Request { what, limit: None, draft: Draft::transfer(to, amount, true), position: None })
     }
 }

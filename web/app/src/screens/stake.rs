@@ -2,13 +2,14 @@
 //! then a review of adding, removing or moving stake.
 
 use tao_types::{Address, Balance, NetUid};
+use tao_wallet::display::short;
 use tao_wallet::tx::{self, Draft};
 use tao_wallet::views::{NeuronRow, Position, SubnetView};
 use yew::prelude::*;
 
 use crate::reads::{self, SubnetLoad};
 use crate::session::{Action, Load, Props, Request, Screen};
-use crate::widgets::{Form, Input, alpha, balance, button, field, load, share, verified};
+use crate::widgets::{Form, Input, address, alpha, balance, button, field, load, primary, share, verified};
 
 /// What the review is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,17 +90,24 @@ impl Component for Stake {
             <section>
                 <h2>{ "Stake" }</h2>
                 { balance(&ctx.props().session.account) }
-                { field(form, on, "netuid", "Subnet", "number") }
-                { button(&link, "load-validators", "Show validators", Msg::LoadValidators) }
+                <h3>{ "1 · Choose a validator" }</h3>
+                <div class="row inline-field">
+                    <span class="grow">{ field(form, on, "netuid", "Subnet", "number") }</span>
+                    { button(&link, "load-validators", "Show validators", Msg::LoadValidators) }
+                </div>
                 { load(&self.subnet, "validators", |p| validators(on, p.value.0.as_ref(), &p.value.1, p.height)) }
                 { field(form, on, "hotkey", "Validator hotkey", "text") }
-                { field(form, on, "stake_amount", "Amount (τ to stake, alpha to unstake or move)", "text") }
+                <h3>{ "2 · Amount" }</h3>
+                { field(form, on, "stake_amount", "Amount (τ to stake, α to unstake or move)", "text") }
                 { field(form, on, "slippage", "Slippage limit (%)", "text") }
-                { button(&link, "review-stake", "Review stake", Msg::Review(Kind::Add)) }
-                { button(&link, "review-unstake", "Review unstake", Msg::Review(Kind::Remove)) }
+                <div class="actions">
+                    { primary(&link, "review-stake", "Review stake", Msg::Review(Kind::Add)) }
+                    { button(&link, "review-unstake", "Review unstake", Msg::Review(Kind::Remove)) }
+                </div>
+                <h3>{ "Move stake" }</h3>
                 { field(form, on, "to_hotkey", "Move to hotkey", "text") }
                 { field(form, on, "to_netuid", "Move to subnet", "number") }
-                { button(&link, "review-move", "Review move", Msg::Review(Kind::Move)) }
+                <div class="actions">{ button(&link, "review-move", "Review move", Msg::Review(Kind::Move)) }</div>
             </section>
         }
     }
@@ -153,12 +161,12 @@ impl Stake {
         };
         let (what, draft, to) = match kind {
             Kind::Add => (
-                format!("stake {} on subnet {netuid} via {hotkey}", Balance(amount)),
+                format!("stake {} on subnet {netuid} via {}", Balance(amount), short(&hotkey)),
                 Draft::add_stake(position, amount, limit(true)),
                 None,
             ),
             Kind::Remove => (
-                format!("unstake {} on subnet {netuid} from {hotkey}", alpha(amount)),
+                format!("unstake {} on subnet {netuid} from {}", alpha(amount), short(&hotkey)),
                 Draft::remove_stake(position, amount, limit(false)),
                 None,
             ),
@@ -207,12 +215,12 @@ fn validators(on: &Callback<Input>, subnet: Option<&SubnetView>, rows: &[NeuronR
     };
     html! {
         <table id="validators">
-            <tr><th>{ "UID" }</th><th>{ "Identity" }</th><th>{ "Hotkey" }</th><th>{ "Stake" }</th><th>{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Identity" }</th><th>{ "Hotkey" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Take" }</th><th>{ "Permit" }</th><th>{ verified(height) }</th></tr>
             { for rows.iter().map(|r| {
-                let hotkey = r.hotkey.to_string();
-                let onclick = on.reform({ let pick = hotkey.clone(); move |_| ("hotkey", pick.clone()) });
+                let pick = r.hotkey.to_string();
+                let onclick = on.reform(move |_| ("hotkey", pick.clone()));
                 html! { <tr>
-                    <td>{ r.uid }</td><td>{ identity(r) }</td><td><code>{ hotkey }</code></td><td>{ alpha(r.stake) }</td><td>{ share(r.take) }</td>
+                    <td>{ r.uid }</td><td>{ identity(r) }</td><td>{ address(&r.hotkey) }</td><td class="num">{ alpha(r.stake) }</td><td class="num">{ share(r.take) }</td>
                     <td>{ if r.permit { "yes" } else { "" } }</td><td><button class="pick" {onclick}>{ "choose" }</button></td>
                 </tr> }
             }) }
