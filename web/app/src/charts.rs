@@ -15,8 +15,7 @@ const PAD: u32 = 8;
 /// written under it (`show` formats a value with its unit, `key` names the keys).
 pub fn line(class: &'static str, series: &Series, key: &str, show: impl Fn(u64) -> String) -> Html {
     let points = series.scaled(WIDTH, HEIGHT - 2 * PAD);
-    let (Some(first), Some(last), Some((min, max))) =
-        (series.points().next(), series.last(), series.range())
+    let (Some(first), Some(last), Some((min, max))) = (series.points().next(), series.last(), series.range())
     else {
         return html! { <p class="muted">{ "No proven samples yet." }</p> };
     };

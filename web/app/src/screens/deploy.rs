@@ -6,7 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::session::{Action, Props, Request};
-use crate::widgets::{button, tao};
+use crate::widgets::{primary, tao};
 
 #[derive(Clone)]
 pub enum Msg {
@@ -61,12 +61,13 @@ impl Component for Deploy {
         html! {
             <section>
                 <h2>{ "Deploy an incentive module" }</h2>
+                <p class="muted">{ "Upload a subnet's incentive module (.wasm). Its code hash is computed here as the chain computes it." }</p>
                 <input id="wasm-file" type="file" accept=".wasm" {onchange} />
                 if let Some(code) = &self.code {
                     <p id="code-hash">{ format!("{} bytes, code hash {}", code.len(), Hash(keccak256(code))) }</p>
                     <p>{ format!("Fee: {}", tao(Draft::deploy(code.clone()).fee)) }</p>
                 }
-                { button(&link, "review-deploy", "Review", Msg::Review) }
+                <div class="actions">{ primary(&link, "review-deploy", "Review", Msg::Review) }</div>
             </section>
         }
     }

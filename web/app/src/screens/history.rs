@@ -29,7 +29,11 @@ pub fn History(props: &Props) -> Html {
 fn row(e: &HistoryEntry) -> Html {
     let when = if e.at_ms == 0 { "—".to_string() } else { store::local_time(e.at_ms) };
     let hash = e.hash.to_string();
-    let short_hash = format!("{}…{}", hash.get(..10).unwrap_or_default(), hash.get(hash.len().saturating_sub(6)..).unwrap_or_default());
+    let short_hash = format!(
+        "{}…{}",
+        hash.get(..10).unwrap_or_default(),
+        hash.get(hash.len().saturating_sub(6)..).unwrap_or_default()
+    );
     html! { <tr>
         <td class="when">{ when }</td><td>{ e.what.clone() }</td><td>{ address(&e.from) }</td>
         <td class="status"><span class={classes!(e.proven.then_some("verified"))}>{ e.status.clone() }</span></td>

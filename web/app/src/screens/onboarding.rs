@@ -118,8 +118,12 @@ impl Component for Onboarding {
 }
 
 /// What can be imported, the recovery phrase first (the default).
-const IMPORT_KINDS: &[(&str, &str)] =
-    &[("mnemonic", "Recovery phrase"), ("key", "Private key"), ("keystore", "Keystore JSON"), ("watch", "Watch-only address")];
+const IMPORT_KINDS: &[(&str, &str)] = &[
+    ("mnemonic", "Recovery phrase"),
+    ("key", "Private key"),
+    ("keystore", "Keystore JSON"),
+    ("watch", "Watch-only address"),
+];
 
 /// The secret's label for the chosen kind of import.
 fn secret_label(kind: &str) -> &'static str {

@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use serde_json::json;
 use tao_types::Address;
-use tao_wallet::proven::Context as RunContext;
 use tao_wallet::display::short;
+use tao_wallet::proven::Context as RunContext;
 use tao_wallet::tx;
 use tao_wallet::views;
 use tao_wallet::{Chain, Proven, rpc};

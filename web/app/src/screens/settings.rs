@@ -6,7 +6,7 @@ use tao_wallet::vault::Account;
 use yew::prelude::*;
 
 use crate::session::{Action, Props, Session};
-use crate::widgets::{Form, Input, button, field, select};
+use crate::widgets::{Form, Input, button, field, primary, select};
 use crate::{node, store};
 
 #[derive(Clone)]
@@ -69,22 +69,36 @@ impl Component for Settings {
         html! {
             <section>
                 <h2>{ "Settings" }</h2>
-                <h3>{ "Add an account" }</h3>
-                { select(form, &on, "add_kind", "Kind", &[("derived", "Next account of the phrase"), ("key", "Private key"), ("watch", "Watch-only address")]) }
-                { field(form, &on, "add_secret", "Key or address", "text") }
-                { button(&link, "add-account", "Add", Msg::AddAccount) }
-                { button(&link, "add-hotkey", "New hotkey for the selected coldkey", Msg::AddHotkey) }
-                <h3>{ "Export the selected account" }</h3>
-                { field(form, &on, "export_password", "Password again", "password") }
-                { button(&link, "export", "Show key", Msg::Export) }
-                { button(&link, "export-keystore", "Keystore JSON", Msg::ExportKeystore) }
-                <h3>{ "Network" }</h3>
-                <p id="node">{ format!("Node: {}", node::url()) }</p>
-                { field(form, &on, "node_url", "Another node (http://host:port)", "text") }
-                { button(&link, "use-node", "Use this node", Msg::UseNode(true)) }
-                { button(&link, "page-node", "Use the page's node", Msg::UseNode(false)) }
-                <p>{ format!("This wallet trusts the chain whose genesis is {pinned}.") }</p>
-                { button(act, "forget-genesis", "Trust another chain (pins the next node's genesis)", Action::ForgetGenesis) }
+                <div class="grid">
+                <div class="card">
+                    <h3>{ "Add an account" }</h3>
+                    { select(form, &on, "add_kind", "Kind", &[("derived", "Next account of the phrase"), ("key", "Private key"), ("watch", "Watch-only address")]) }
+                    { field(form, &on, "add_secret", "Key or address", "text") }
+                    <div class="actions">
+                        { primary(&link, "add-account", "Add", Msg::AddAccount) }
+                        { button(&link, "add-hotkey", "New hotkey for the selected coldkey", Msg::AddHotkey) }
+                    </div>
+                </div>
+                <div class="card">
+                    <h3>{ "Export the selected account" }</h3>
+                    { field(form, &on, "export_password", "Password again", "password") }
+                    <div class="actions">
+                        { button(&link, "export", "Show key", Msg::Export) }
+                        { button(&link, "export-keystore", "Keystore JSON", Msg::ExportKeystore) }
+                    </div>
+                </div>
+                </div>
+                <div class="card">
+                    <h3>{ "Network" }</h3>
+                    <p id="node">{ format!("Node: {}", node::url()) }</p>
+                    { field(form, &on, "node_url", "Another node (http://host:port)", "text") }
+                    <div class="actions">
+                        { button(&link, "use-node", "Use this node", Msg::UseNode(true)) }
+                        { button(&link, "page-node", "Use the page's node", Msg::UseNode(false)) }
+                    </div>
+                    <p class="muted">{ format!("This wallet trusts the chain whose genesis is {pinned}.") }</p>
+                    <button id="forget-genesis" class="danger" onclick={act.reform(|_| Action::ForgetGenesis)}>{ "Trust another chain (pins the next node's genesis)" }</button>
+                </div>
             </section>
         }
     }

@@ -47,13 +47,13 @@ impl Component for Subnets {
                 <h2>{ "Subnets" }</h2>
                 { load(&self.subnets, "subnets", |p| html! {
                     <table id="subnets">
-                        <tr><th>{ "Netuid" }</th><th>{ "Name" }</th><th>{ "Neurons" }</th><th>{ "Price (τ/α)" }</th><th>{ "TAO in" }</th><th>{ verified(p.height) }</th></tr>
+                        <tr><th>{ "Netuid" }</th><th>{ "Name" }</th><th class="num">{ "Neurons" }</th><th class="num">{ "Price (τ/α)" }</th><th class="num">{ "TAO in" }</th><th>{ verified(p.height) }</th></tr>
                         { for p.value.iter().map(|s| {
                             let netuid = s.netuid;
                             let onclick = act.reform(move |_| Action::Go(Screen::Subnet(netuid)));
                             html! { <tr>
-                                <td>{ netuid }</td><td>{ s.name.clone() }</td><td>{ s.neurons }</td><td>{ tao(s.price) }</td><td>{ tao(s.tao_in) }</td>
-                                <td><button id={format!("open-subnet-{netuid}")} {onclick}>{ "open" }</button></td>
+                                <td>{ netuid }</td><td><b>{ s.name.clone() }</b></td><td class="num">{ s.neurons }</td><td class="num">{ tao(s.price) }</td><td class="num">{ tao(s.tao_in) }</td>
+                                <td><button class="small" id={format!("open-subnet-{netuid}")} {onclick}>{ "Open" }</button></td>
                             </tr> }
                         }) }
                     </table>
