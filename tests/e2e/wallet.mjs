@@ -64,6 +64,24 @@ const errors = [];
 let page;
 const shot = name => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const text = sel => page.locator(sel).first().innerText();
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 812 };
+/** Shoots the screen at desktop and phone width (`<screen>-desktop.png`, `<screen>-phone.png`);
+ * at phone width the page must not scroll sideways. */
+const screens = async name => {
+  await page.screenshot({ path: join(artifacts, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewportSize(DESKTOP);
+  if (wide > PHONE.width) throw new Error(`the ${name} screen is ${wide} px wide at phone width`);
+};
+/** Unlocks the wallet shown locked (after a reload). */
+const unlock = async () => {
+  await page.fill('#password', PASSWORD);
+  await page.click('#unlock');
+};
 /** Reviews a 1 τ transfer to bob from the selected account and presses Sign. */
 const sendOneTauToBob = async () => {
   await page.click('#nav-send');
@@ -92,12 +110,14 @@ try {
   cli(['transfer', '--wallet', 'alice', '--to', hot, '--amount', '10', ...onChain]);
   cli(['subnet', 'register', '--wallet', 'alice', '--hotkey', 'default', '--netuid', '1', ...onChain]);
   cli(['stake', 'add', '--wallet', 'alice', '--hotkey', hot, '--netuid', '1', '--amount', '200', ...onChain]);
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport: DESKTOP });
   page = await context.newPage();
   page.on('pageerror', e => errors.push(e.message));
 
   // Create: the phrase is shown, then three of its words are typed back.
   await page.goto(url);
+  await page.locator('#create').waitFor();
+  await screens('welcome');
   await page.click('#create');
   const words = await page.locator('#mnemonic li').allInnerTexts();
   if (words.length !== 12) throw new Error(`expected 12 words, got ${words.length}`);
@@ -112,6 +132,7 @@ try {
   await page.click('#finish-create');
   await until('a verified zero balance', async () => (await text('#free')) === '0 τ');
   await shot('01-created');
+  await screens('accounts');
   step('create a wallet (mnemonic shown and confirmed), verified zero balance');
 
   // Receive from a dev account.
@@ -119,6 +140,7 @@ try {
   const address = await text('#address');
   if (!(await page.locator('.qr svg').count())) throw new Error('no QR code');
   await shot('02-receive');
+  await screens('receive');
   cli(['transfer', '--wallet', 'alice', '--to', address, '--amount', '100', '--yes', '--url', url]);
   await page.click('#nav-accounts');
   await until('the received 100 τ', async () => (await text('#free')) === '100 τ');
@@ -132,12 +154,15 @@ try {
   await page.click('#review-send');
   await until('a checksum error', async () => (await text('#error')).includes('recipient'));
   await page.fill('#to', BOB);
+  await screens('send');
   await page.click('#review-send');
   await until('the send preview', async () => (await text('#review-balance')).includes('100 τ → 98.99 τ'));
   await shot('04-review-send');
+  await screens('review');
   await page.click('#sign');
   await until('the send finalized', async () => (await text('#history .status')).startsWith('finalized'));
   await shot('05-sent');
+  await screens('history');
   step('send 1 τ with a decoded, previewed confirmation; finalized in history');
 
   // Stake through subnet 1's validator, with a slippage limit.
@@ -147,6 +172,7 @@ try {
   await page.locator('#validators .pick').first().click();
   await page.fill('#stake_amount', '10');
   await page.fill('#slippage', '5');
+  await screens('stake');
   await page.click('#review-stake');
   await until('the stake preview', async () => (await text('#review-price')).includes('price'));
   await shot('06-review-stake');
@@ -165,6 +191,7 @@ try {
   await page.click('#nav-deploy');
   await page.setInputFiles('#wasm-file', module);
   await until('the code hash', async () => (await text('#code-hash')).includes(checked.code_hash));
+  await screens('deploy');
   await page.click('#review-deploy');
   await until('the deploy preview', async () => (await text('#review-what')) === 'deploy module');
   await page.click('#sign');
@@ -176,6 +203,7 @@ try {
   // Subnets, a subnet's page and metagraph, and its last epoch re-run in the browser.
   await page.click('#nav-subnets');
   await until('the subnet list', async () => (await page.locator('#subnets tr').count()) >= 2);
+  await screens('subnets');
   await page.click('#open-subnet-1');
   await until('the metagraph', async () => (await page.locator('#metagraph tr').count()) >= 2);
   await until('the hyperparameters', async () => (await text('#hyperparameters')).includes('tempo'));
@@ -193,10 +221,15 @@ try {
     return result.includes('match');
   }, 90000);
   await shot('10-epoch-check');
+  await until('a price chart from proven samples', async () => (await page.locator('.chart.price polyline').count()) === 1);
+  await screens('subnet');
   step('subnets list, subnet page with hyperparameters and metagraph; an epoch paying incentive re-runs the same in the browser');
 
-  // Lock; a wrong password keeps what was typed; the locked page shows the verified balance.
+  // Lock (nothing account-specific shows); a wrong password keeps what was typed; after a
+  // reload the first verified balance is timed from load to unlocked and proven.
   await page.click('#lock');
+  if (await page.locator('#free, [data-address]').count()) throw new Error('a balance or address shown while locked');
+  await screens('unlock');
   await page.fill('#password', 'not the password');
   await page.click('#unlock');
   await until('a wrong password error', async () => (await text('#error')).includes('wrong password'));
@@ -208,11 +241,9 @@ try {
   await page.click('#lock');
   const t0 = Date.now();
   await page.reload();
+  await unlock();
   await until('the balance after a reload', async () => (await text('#free')) === expectedFree);
   timings.first_verified_balance_ms = Date.now() - t0;
-  await page.fill('#password', PASSWORD);
-  await page.click('#unlock');
-  await until('unlocked', async () => (await page.locator('#nav-accounts').count()) === 1);
   step(`lock, wrong password keeps input, unlock; first verified balance ${timings.first_verified_balance_ms} ms after load`);
 
   // A second browser: the CLI's keystore file imports, watch-only accounts cannot sign, and
@@ -228,10 +259,11 @@ try {
   await page.selectOption('#import_kind', 'keystore');
   await page.fill('#import_secret', readFileSync(keystore, 'utf8'));
   await page.fill('#import_password', 'pw');
+  await screens('import');
   await page.fill('#new_password', PASSWORD);
   await page.fill('#new_password2', PASSWORD);
   await page.click('#finish-import');
-  await until('alice imported', async () => (await text('.accounts')).includes('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'));
+  await until('alice imported', async () => (await page.locator('.accounts [data-address="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"]').count()) === 1);
   await until('alice verified', async () => (await text('#free')).endsWith('τ') && (await page.locator('.verified').count()) > 1);
   await page.click('#nav-settings');
   await page.selectOption('#add_kind', 'watch');
@@ -246,13 +278,14 @@ try {
   await until('export shown', async () => (await text('#notice')).includes('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'));
   await page.click('#add-hotkey');
   await until('a hotkey', async () => (await text('#notice')).includes('new hotkey'));
+  await screens('settings');
   await page.fill('#node_url', 'http://127.0.0.1:1');
   await page.click('#use-node');
   await until('an unreachable node shown', async () => (await text('#chain-error')).includes('cannot reach the node'));
   await page.click('#page-node');
   await until('verified again', async () => (await page.locator('#head .verified').count()) === 1);
   await page.click('#nav-accounts');
-  await page.locator('.accounts li', { hasText: BOB }).click();
+  await page.locator(`.accounts li:has([data-address="${BOB}"]) b`).click();
   await until('bob verified', async () => (await text('#free')).startsWith('1000001'));
   await sendOneTauToBob();
   await until('watch-only refused', async () => (await text('#error')).includes('watch-only'));
@@ -286,6 +319,7 @@ try {
   const refused = async (name, edit, expected, flagged = '#unverified') => {
     await proxy(edit);
     await page.reload();
+    await unlock();
     // Until the tampering is flagged or the balance shown: no fixed wait that a slow machine
     // outruns.
     await page.locator(`${flagged}, #free`).first().waitFor({ timeout: 30000 });
@@ -321,6 +355,7 @@ try {
   console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
 } catch (e) {
   console.error(`e2e: FAILED after ${passed} passed: ${e.stack || e}`);
+  if (errors.length) console.error(`page errors: ${errors.join('; ')}`);
   console.error(`the node's last words (${join(artifacts, 'node.log')}):`);
   console.error(readFileSync(join(artifacts, 'node.log'), 'utf8').split('\n').filter(l => !l.includes('"event":"block"')).slice(-20).join('\n'));
   process.exitCode = 1;

@@ -420,7 +420,6 @@ impl App {
                     { status }
                     <small id="genesis" title="the checkpoint this wallet trusts">{ format!("genesis {genesis}") }</small>
                 </div>
-                <span class="spacer" />
                 if self.session.vault.is_some() {
                     { self.switcher() }
                     { button(&self.session.act, "lock", "Lock", Action::Lock) }

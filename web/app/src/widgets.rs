@@ -185,7 +185,7 @@ pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -
 /// A round badge coloured from the address, so accounts are told apart at a glance.
 pub fn avatar(address: &Address) -> Html {
     let bytes = address.0;
-    let (a, b) = (u16::from(bytes[0]) * 360 / 256, u16::from(bytes[1]) * 360 / 256);
+    let (a, b) = (u32::from(bytes[0]) * 360 / 256, u32::from(bytes[1]) * 360 / 256);
     let style = format!("background: linear-gradient(135deg, hsl({a} 70% 55%), hsl({b} 70% 45%))");
     html! { <span class="avatar" {style} /> }
 }
