@@ -514,6 +514,10 @@ fn replacements_keep_the_nonce_and_raise_the_fee() {
     let domain = tao_crypto::ChainDomain { chain_id: 42, genesis_hash: Hash([2; 32]) };
     let draft = Draft::transfer(Address([0xb0; 20]), TAO, true);
     let original = draft.sign(&domain, Hash([3; 32]), 7, &key).unwrap().tx;
+    let kept = crate::rpc::hex0x(&draft.sign(&domain, Hash([3; 32]), 7, &key).unwrap().encode());
+    assert_eq!(tx::stored(&kept, &domain), Ok(original.clone()));
+    let other = tao_crypto::ChainDomain { chain_id: 43, ..domain };
+    assert!(tx::stored(&kept, &other).is_err(), "kept bytes are checked for this chain again");
     let faster = tx::replace(&original, tx::Replace::SpeedUp, 7, &domain, &key).unwrap();
     let verified = tao_tx::decode_and_verify(&faster.encode(), &domain).unwrap().signed.tx;
     assert_eq!((verified.nonce, &verified.call), (7, &original.call));

@@ -378,6 +378,15 @@ pub enum Replace {
     },
 }
 
+/// A transaction this wallet signed and kept (`0x` hex), decoded and its signature checked
+/// again before it is replaced: stored bytes are as untrusted as any other.
+pub fn stored(hex: &str, domain: &ChainDomain) -> Result<Transaction, String> {
+    let bytes = hex::decode(hex.trim_start_matches("0x")).map_err(|e| format!("stored transaction: {e}"))?;
+    tao_tx::decode_and_verify(&bytes, domain)
+        .map(|v| v.signed.tx)
+        .map_err(|e| format!("stored transaction: {e}"))
+}
+
 /// The fee limit that replaces a transaction with fee limit `fee`.
 pub fn replacement_fee(fee: u64) -> u64 {
     fee.saturating_add(fee.saturating_mul(REPLACE_BUMP_PERCENT).div_ceil(100))
