@@ -324,6 +324,27 @@ try {
   await page.click('#nav-accounts');
   step('a preview the chain would refuse disables Sign; sending anyway needs a second confirmation');
 
+  // The default slippage is the order's own price impact plus a margin: an ordinary 10 τ stake
+  // that a fixed 0.5% would make fail on chain fills.
+  await page.click('#nav-stake');
+  await page.click('#load-validators');
+  await until('the validator list', async () => (await page.locator('#validators .pick').count()) > 0);
+  await page.locator('#validators .pick').first().click();
+  await page.fill('#stake_amount', '10');
+  await page.fill('#slippage', '0.5');
+  await page.click('#review-stake');
+  await until('a 0.5% limit refused', async () => (await text('#review-refused')).includes('limit'));
+  await page.click('#nav-stake');
+  await page.locator('#validators .pick').first().click();
+  await page.fill('#stake_amount', '10');
+  await page.click('#review-stake');
+  await until('the default limit', async () => (await text('#review-limit')).includes('this order alone moves it'));
+  if (await page.locator('#review-refused').count()) throw new Error(`refused: ${await text('#review-refused')}`);
+  await shot('12-default-slippage');
+  await page.click('#sign');
+  await until('the stake finalized', async () => (await text('#history tr:nth-child(2) .status')).startsWith('finalized'));
+  step('a 10 τ stake a fixed 0.5% limit would fail fills with the default slippage (impact + margin)');
+
   // Withheld, then released: the node swallows tx_submit. A retry is not signed at a new nonce;
   // the released transaction executes once. Then speed-up and cancel replace a withheld one at
   // its own nonce, and the original, released late, is refused.
