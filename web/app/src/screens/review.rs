@@ -13,7 +13,9 @@ use tao_wallet::{Chain, Proven, rpc};
 use yew::prelude::*;
 
 use crate::node;
-use crate::session::{Action, HistoryEntry, Request, Review as Reviewed, Screen, Session, Shared, signed_by};
+use crate::session::{
+    Action, HistoryEntry, Load, Request, Review as Reviewed, Screen, Session, Shared, signed_by,
+};
 use crate::widgets::{alpha, button, button_if, change, tao, verified};
 
 #[derive(Clone, PartialEq, Properties)]
@@ -166,8 +168,15 @@ fn sign(session: &Session, review: &Reviewed, anyway: bool) -> bool {
         Ok(key) => key,
         Err(e) => return refuse(e.to_string()),
     };
+    // The newest proven nonce: the balance view's, when it is the sender's and not older.
+    let proven = match &session.account {
+        Load::Ready(p) if p.value.address == review.sender && p.height >= review.preview.height => {
+            p.value.nonce
+        }
+        _ => review.nonce,
+    };
     let signed = signed_by(&session.history, review.sender);
-    let nonce = match tx::confirm_nonce(review.nonce, review.nonce, &signed) {
+    let nonce = match tx::confirm_nonce(review.nonce, proven, &signed) {
         Ok(nonce) => nonce,
         Err(e) => return refuse(e.to_string()),
     };
