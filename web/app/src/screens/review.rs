@@ -48,6 +48,14 @@ impl Component for Review {
         Review { signed: false, anyway: false }
     }
 
+    fn changed(&mut self, ctx: &Context<Self>, old: &Props) -> bool {
+        // Another transaction under review: nothing confirmed for the last one carries over.
+        if !Rc::ptr_eq(&ctx.props().review, &old.review) {
+            *self = Review { signed: false, anyway: false };
+        }
+        true
+    }
+
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         let Ok(review) = ctx.props().review.as_ref() else { return false };
         match msg {
