@@ -128,23 +128,35 @@ pub fn select(
 
 /// A secondary button that emits `message` on `to` when pressed.
 pub fn button<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &str, message: M) -> Html {
-    styled_button("", to, id, label, message)
+    styled_button("", true, to, id, label, message)
 }
 
 /// The screen's main action.
 pub fn primary<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &str, message: M) -> Html {
-    styled_button("primary", to, id, label, message)
+    styled_button("primary", true, to, id, label, message)
+}
+
+/// The screen's main action, which cannot be pressed unless `enabled`.
+pub fn primary_if<M: Clone + 'static>(
+    enabled: bool,
+    to: &Callback<M>,
+    id: &'static str,
+    label: &str,
+    message: M,
+) -> Html {
+    styled_button("primary", enabled, to, id, label, message)
 }
 
 fn styled_button<M: Clone + 'static>(
     class: &'static str,
+    enabled: bool,
     to: &Callback<M>,
     id: &'static str,
     label: &str,
     message: M,
 ) -> Html {
     let onclick = to.reform(move |_: MouseEvent| message.clone());
-    html! { <button id={id} class={class} {onclick}>{ label }</button> }
+    html! { <button id={id} class={class} {onclick} disabled={!enabled}>{ label }</button> }
 }
 
 /// A button that puts `text` on the clipboard.
@@ -200,7 +212,8 @@ fn tile(class: &'static str, label: &str, id: &'static str, amount: String) -> H
     }
 }
 
-/// The selected account's free, staked and total balance and its stake positions.
+/// The selected account's free, staked and total balance and every stake position the chain's
+/// index lists for it, wherever it was made.
 pub fn balance(account: &Load<AccountView>) -> Html {
     load(account, "balance", |p| {
         html! { <>
@@ -211,8 +224,8 @@ pub fn balance(account: &Load<AccountView>) -> Html {
             </div>
             { verified(p.height) }
             if !p.value.positions.is_empty() {
-                <table class="positions"><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Worth" }</th></tr>
-                { for p.value.positions.iter().map(|s| html! { <tr>
+                <table id="positions" class="positions"><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Worth" }</th></tr>
+                { for p.value.positions.iter().map(|s| html! { <tr class="position" data-netuid={s.position.netuid.to_string()}>
                     <td>{ s.position.netuid }</td><td>{ address(&s.position.hotkey) }</td>
                     <td class="stake num">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td class="num">{ tao(s.tao_value) }</td></tr> }) }
                 </table>

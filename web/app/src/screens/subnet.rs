@@ -28,7 +28,8 @@ pub struct Props {
 
 #[derive(Clone)]
 pub enum Msg {
-    Loaded(NetUid, SubnetLoad),
+    /// Boxed: a subnet's page is large beside the other messages.
+    Loaded(NetUid, Box<SubnetLoad>),
     /// The subnet proven at an older height: a chart sample only.
     Sampled(Box<SubnetLoad>),
     CheckEpoch,
@@ -77,10 +78,10 @@ impl Component for Subnet {
                 if read != netuid {
                     return false;
                 }
-                if let Load::Ready(page) = &load {
+                if let Load::Ready(page) = load.as_ref() {
                     self.series.record(page);
                 }
-                self.subnet = load;
+                self.subnet = *load;
             }
             Msg::Sampled(load) => match *load {
                 Load::Ready(page) => return self.series.record(&page),
@@ -128,7 +129,8 @@ impl Subnet {
             self.subnet = Load::Loading;
         }
         self.reading = true;
-        ctx.link().send_future(async move { Msg::Loaded(netuid, reads::subnet(chain, netuid).await) });
+        ctx.link()
+            .send_future(async move { Msg::Loaded(netuid, Box::new(reads::subnet(chain, netuid).await)) });
     }
 
     /// Re-runs the last epoch if Yuma computed it: the subnet has no module of its own, or its
