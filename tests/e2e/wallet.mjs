@@ -341,10 +341,11 @@ try {
   await page.fill('#add_secret', ALICE_KEY);
   await page.click('#add-account');
   await page.click('#nav-accounts');
-  await page.locator('.accounts li', { hasText: ALICE }).click();
-  const positionsOn = netuid => page.locator(`#positions tr.position[data-netuid="${netuid}"]`).allInnerTexts();
-  await until('alice\'s positions from the chain', async () => (await positionsOn(0)).length === 1
-    && (await positionsOn(1)).some(row => row.toLowerCase().includes(hot.toLowerCase())));
+  await page.locator(`.accounts li:has([data-address="${ALICE}"]) b`).click();
+  const positionsOn = netuid => page.locator(`#positions tr.position[data-netuid="${netuid}"]`);
+  const hotkeysOn = netuid => positionsOn(netuid).locator('[data-address]').evaluateAll(cells => cells.map(c => c.dataset.address));
+  await until('alice\'s positions from the chain', async () => (await positionsOn(0).count()) === 1
+    && (await hotkeysOn(1)).some(a => a.toLowerCase() === hot.toLowerCase()));
   if (!(await page.locator('.balance .verified').count())) throw new Error('positions not shown verified');
   await shot('12-positions-from-chain');
   step('the genesis root stake and a CLI stake appear in the wallet, verified, from the proven position index');

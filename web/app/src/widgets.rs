@@ -216,8 +216,9 @@ fn tile(class: &'static str, label: &str, id: &'static str, amount: String) -> H
 /// index lists for it, wherever it was made.
 pub fn balance(account: &Load<AccountView>) -> Html {
     load(account, "balance", |p| {
-        html! { <>
+        html! {
             <div class="balance">
+            <div class="tiles">
                 { tile("total", "Total", "total", tao(p.value.total)) }
                 { tile("", "Free", "free", tao(p.value.free)) }
                 { tile("", "Staked", "staked", tao(p.value.staked)) }
@@ -230,6 +231,7 @@ pub fn balance(account: &Load<AccountView>) -> Html {
                     <td class="stake num">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td class="num">{ tao(s.tao_value) }</td></tr> }) }
                 </table>
             }
-        </> }
+            </div>
+        }
     })
 }

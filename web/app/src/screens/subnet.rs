@@ -188,7 +188,7 @@ fn page(
             <h3 class="grow">{ s.name.clone() }</h3>{ verified(height) }
         </div>
         <p class="muted">{ "Owner " }{ address(&s.owner) }</p>
-        <div class="balance" id="pool">
+        <div class="tiles" id="pool">
             <div class="tile total"><span class="label">{ "Price" }</span><b class="amount">{ format!("{} / α", tao(s.price)) }</b>
                 <span class="muted">{ format!("moving {}", tao(s.moving_price)) }</span></div>
             <div class="tile"><span class="label">{ "TAO in pool" }</span><b class="amount">{ tao(s.tao_in) }</b></div>
