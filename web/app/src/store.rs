@@ -54,5 +54,6 @@ pub fn local_time(ms: u64) -> String {
     ] {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
     }
+    let _ = js_sys::Reflect::set(&options, &"hour12".into(), &false.into());
     date.to_locale_string("default", &options).into()
 }

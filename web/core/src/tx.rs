@@ -284,7 +284,7 @@ pub fn preview(
 
 /// Dispatches a draft to its contract entry point, as the chain's executor would.
 fn run(host: &mut impl Host, draft: &Draft) -> Result<(), String> {
-    let text = |e: &dyn core::fmt::Display| e.to_string();
+    let text = |e: &dyn core::fmt::Display| crate::display::amounts_in_tao(&e.to_string());
     match (draft.module, draft.method) {
         (Some("token"), "entry_transfer") => token::entry_transfer(host).map_err(|e| text(&e)),
         (Some("token"), "entry_transfer_keep_alive") => {

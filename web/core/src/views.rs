@@ -16,8 +16,9 @@ use tao_types::{Address, Hash, NetUid};
 /// A read failed inside contract code (a stored value did not decode).
 pub type ViewResult<T> = Result<T, String>;
 
-fn text(e: impl core::fmt::Display) -> String {
-    e.to_string()
+/// A contract error as the wallet shows it: its amounts in τ, not rao.
+pub(crate) fn text(e: impl core::fmt::Display) -> String {
+    crate::display::amounts_in_tao(&e.to_string())
 }
 
 /// A stake position: a coldkey's stake through `hotkey` on `netuid`.

@@ -45,7 +45,7 @@ fn row(session: &Shared, e: &HistoryEntry) -> Html {
         <td class="status"><span class={classes!(e.proven.then_some("verified"))}>{ e.status.clone() }</span></td>
         <td class="nonce">{ e.nonce.map(|n| n.to_string()).unwrap_or_default() }</td>
         <td><code title={hash}>{ short_hash }</code></td>
-        <td class="row">{ replace_buttons(session, e) }</td>
+        <td class="replace">{ replace_buttons(session, e) }</td>
     </tr> }
 }
 
@@ -139,6 +139,7 @@ pub async fn proven_status(mut chain: Chain, hash: Hash) -> (String, bool) {
         Ok(Proven { value: Some(receipt), height }) => match receipt.outcome {
             tao_light::TxOutcome::Ok => (format!("finalized #{height} ✓ receipt verified"), true),
             tao_light::TxOutcome::Failed(why) => {
+                let why = tao_wallet::display::amounts_in_tao(&why);
                 (format!("failed in #{height}: {why} ✓ receipt verified"), true)
             }
         },
