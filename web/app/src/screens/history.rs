@@ -126,7 +126,13 @@ pub async fn proven_status(mut chain: Chain, hash: Hash) -> (String, bool) {
         (Some("finalized" | "pending"), _) => return ("pending".into(), false),
         (Some(other), _) => {
             let reason = status["reason"].as_str().unwrap_or("");
-            return (format!("node says {other}: {}", reason.chars().take(200).collect::<String>()), false);
+            let reason: String = reason.chars().take(200).collect();
+            let said = if reason.is_empty() {
+                format!("node says {other}")
+            } else {
+                format!("node says {other}: {reason}")
+            };
+            return (said, false);
         }
         (None, _) => return ("pending".into(), false),
     };
