@@ -250,7 +250,7 @@ try {
   // keys are exported only after the password is typed again.
   const keystore = join(scratch, 'alice.json');
   cli(['wallet', 'export', '--name', 'alice', '--out', keystore, '--yes']);
-  const second = await (await browser.newContext()).newPage();
+  const second = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   second.on('pageerror', e => errors.push(e.message));
   const main = page;
   page = second;
