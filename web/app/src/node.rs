@@ -99,7 +99,7 @@ pub async fn read<T>(
     chain: &Chain,
     height: u64,
     context: Context,
-    f: impl Fn(&mut ProvenHost<'_>) -> T,
+    f: impl Fn(&mut ProvenHost) -> T,
 ) -> Result<Proven<T>, VerifyError> {
     let mut state = ProvenState::new(height);
     for _ in 0..MAX_ROUNDS {

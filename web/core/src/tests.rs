@@ -87,7 +87,7 @@ impl Fixture {
         chain: &Chain,
         context: &Context,
         tamper: impl Fn(&mut Value),
-        f: impl Fn(&mut ProvenHost<'_>) -> T,
+        f: impl Fn(&mut ProvenHost) -> T,
     ) -> Result<T, VerifyError> {
         let mut state = ProvenState::new(1);
         for _ in 0..crate::proven::MAX_ROUNDS {
