@@ -63,7 +63,11 @@ pub struct ModuleCode {
 impl ModuleCode {
     /// System module `name` compiled in, if `hash` (proven) is the one this wallet carries.
     pub fn compiled(name: &'static str, hash: Hash) -> Option<ModuleCode> {
-        (carried(name) == Some(hash)).then(|| ModuleCode { name: name.into(), hash, runner: Runner::Native(name) })
+        (carried(name) == Some(hash)).then(|| ModuleCode {
+            name: name.into(),
+            hash,
+            runner: Runner::Native(name),
+        })
     }
 
     /// The chain's bytes, already checked against their proven hash by [`wasm::Code::verified`].
@@ -102,7 +106,9 @@ impl ModuleCode {
     pub fn describe(&self) -> String {
         let short = short(&self.hash);
         match self.runner {
-            Runner::Native(_) => format!("computed by the on-chain {} module {short}, compiled in", self.name),
+            Runner::Native(_) => {
+                format!("computed by the on-chain {} module {short}, compiled in", self.name)
+            }
             Runner::Bytes(_) => format!("run from on-chain bytes {short} ({})", self.name),
         }
     }

@@ -154,7 +154,10 @@ impl Code {
         let mut store = Store::new(&self.engine, guest);
         store.limiter(|guest| &mut guest.limits);
         let result = store.set_fuel(call.fuel).map_err(|e| WasmError::Trap(e.to_string())).and_then(|()| {
-            let instance = self.linker.instantiate_and_start(&mut store, &self.module).map_err(|e| classify(e, call.fuel))?;
+            let instance = self
+                .linker
+                .instantiate_and_start(&mut store, &self.module)
+                .map_err(|e| classify(e, call.fuel))?;
             store.data_mut().memory = instance.get_memory(&store, tao_abi::MEMORY_EXPORT);
             let func = instance
                 .get_typed_func::<(), ()>(&store, call.entry)
@@ -190,7 +193,8 @@ fn check_imports(module: &Module) -> Result<(), WasmError> {
         let abi = (import.module() == tao_abi::IMPORT_MODULE).then(|| imports::find(import.name())).flatten();
         let matches = match (abi, import.ty()) {
             (Some(abi), wasmi::ExternType::Func(ty)) => {
-                ty.params() == lowered(abi.params).as_slice() && ty.results() == lowered(abi.results).as_slice()
+                ty.params() == lowered(abi.params).as_slice()
+                    && ty.results() == lowered(abi.results).as_slice()
             }
             _ => false,
         };
@@ -350,24 +354,22 @@ fn link(engine: &Engine) -> Result<Linker<Guest>, wasmi::errors::LinkerError> {
     l.func_wrap(m, imports::STORAGE_NEXT.name, |mut c: Ctx<'_>, handle: i32| -> Res<i32> {
         charge(&mut c, 0)?;
         match c.data_mut().host.iter_next(IterHandle(handle)) {
-            Some((key, value)) => set_result(&mut c, borsh::to_vec(&IterEntry { key, value }).unwrap_or_default()),
+            Some((key, value)) => {
+                set_result(&mut c, borsh::to_vec(&IterEntry { key, value }).unwrap_or_default())
+            }
             None => Ok(ABSENT),
         }
     })?;
-    l.func_wrap(
-        m,
-        imports::EMIT.name,
-        |mut c: Ctx<'_>, tp: i32, tl: i32, dp: i32, dl: i32| -> Res<()> {
-            if c.data().events >= limits::MAX_EVENTS {
-                return refuse(&mut c, "too many events");
-            }
-            let topic = read(&mut c, tp, tl, limits::MAX_TOPIC_BYTES, "topic")?;
-            let data = read(&mut c, dp, dl, limits::MAX_EVENT_DATA_BYTES, "event data")?;
-            c.data_mut().events += 1;
-            c.data_mut().host.emit(&topic, &data);
-            Ok(())
-        },
-    )?;
+    l.func_wrap(m, imports::EMIT.name, |mut c: Ctx<'_>, tp: i32, tl: i32, dp: i32, dl: i32| -> Res<()> {
+        if c.data().events >= limits::MAX_EVENTS {
+            return refuse(&mut c, "too many events");
+        }
+        let topic = read(&mut c, tp, tl, limits::MAX_TOPIC_BYTES, "topic")?;
+        let data = read(&mut c, dp, dl, limits::MAX_EVENT_DATA_BYTES, "event data")?;
+        c.data_mut().events += 1;
+        c.data_mut().host.emit(&topic, &data);
+        Ok(())
+    })?;
     l.func_wrap(m, imports::CALLER.name, |mut c: Ctx<'_>, ptr: i32| -> Res<()> {
         let caller = c.data().caller;
         write(&mut c, ptr, &caller.0)

@@ -91,7 +91,8 @@ fn compiled(bytes: &[u8]) -> Result<Code, WasmError> {
 const FUEL: u64 = 1_000_000;
 
 fn run(code: &Code, entry: &str) -> Result<Vec<u8>, WasmError> {
-    let call = Call { entry, caller: Default::default(), input: Vec::new(), access: Access::ReadOnly, fuel: FUEL };
+    let call =
+        Call { entry, caller: Default::default(), input: Vec::new(), access: Access::ReadOnly, fuel: FUEL };
     code.call(&mut ProvenHost::default(), call)
 }
 
