@@ -86,6 +86,8 @@ pub struct Review {
     pub draft: Draft,
     pub position: Option<Position>,
     pub contract: Hash,
+    /// Which code computed the preview, one line per module.
+    pub code: Vec<String>,
     pub preview: Proven<Preview>,
 }
 
@@ -480,7 +482,7 @@ impl App {
                 self.reads_in_flight += 1;
                 ctx.link().send_future(async move {
                     Msg::Subnets(Load::from(
-                        node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await,
+                        node::read(&chain, height, RunContext::default(), views::subnets).await,
                     ))
                 });
             }
@@ -637,12 +639,16 @@ impl App {
                 block_time_ms: head.time_ms,
                 input: draft.args.clone(),
             };
+            let (code, contract) = match node::preview_code(&chain, head.height, &draft).await {
+                Ok(found) => found,
+                Err(e) => return Msg::Reviewed(Err(e)),
+            };
             let run = node::read(&chain, head.height, context, |h| {
                 let nonce = views::nonce(h, &sender);
-                Ok::<_, String>((tx::contract(h, &draft)?, nonce, tx::preview(h, &sender, &draft, position)?))
+                Ok::<_, String>((nonce, tx::preview(h, &sender, &draft, position, &code)?))
             });
             let review = match run.await {
-                Ok(Proven { value: Ok((contract, nonce, preview)), height }) => Ok(Review {
+                Ok(Proven { value: Ok((nonce, preview)), height }) => Ok(Review {
                     sender,
                     nonce,
                     what,
@@ -650,6 +656,7 @@ impl App {
                     draft,
                     position,
                     contract,
+                    code: code.describe(),
                     preview: Proven { value: preview, height },
                 }),
                 Ok(Proven { value: Err(e), .. }) => Err(e),
@@ -819,21 +826,18 @@ impl App {
         let Load::Ready(subnet) = &self.subnet else { return };
         let record =
             subnet.value.0.as_ref().filter(|s| s.netuid == netuid).and_then(|s| s.last_epoch.clone());
-        // Yuma ran if the subnet has no module of its own, or if its module failed (fallback).
-        let block = match record {
-            Some(r) if r.module.is_none() || r.fallback.is_some() => r.block,
-            Some(_) => {
-                self.epoch = Some(Err("the last epoch ran the subnet's own module, not Yuma".into()));
-                return;
-            }
+        // The subnet's own module computed it, unless it failed and Yuma ran instead (fallback).
+        let (block, module) = match record {
+            Some(r) => (r.block, r.module.filter(|_| r.fallback.is_none())),
             None => {
                 self.epoch = Some(Err("no epoch to re-run yet".into()));
                 return;
             }
         };
         self.busy = Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"));
-        ctx.link()
-            .send_future(async move { Msg::EpochChecked(netuid, rerun_epoch(chain, netuid, block).await) });
+        ctx.link().send_future(async move {
+            Msg::EpochChecked(netuid, rerun_epoch(chain, netuid, block, module).await)
+        });
     }
 
     fn selected_account(&self) -> Option<&tao_wallet::vault::Account> {
@@ -950,13 +954,34 @@ async fn proven_status(mut chain: Chain, hash: Hash) -> (String, bool) {
     }
 }
 
-/// Re-runs Yuma on the inputs proven at the block before the epoch and compares with the scores
-/// proven at the epoch's block. Both headers are believed by walking back from the head.
-async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
+/// Re-runs the epoch on the inputs proven at the block before it — with the subnet's own
+/// `module` if it computed the epoch, else Yuma, each as the chain runs it — and compares with
+/// the scores proven at the epoch's block. Both headers are believed by walking back from the head.
+async fn rerun_epoch(
+    mut chain: Chain,
+    netuid: NetUid,
+    block: u64,
+    module: Option<Hash>,
+) -> Result<EpochCheck, String> {
     let before = block.checked_sub(1).ok_or("no block before genesis")?;
     node::believe_back(&mut chain, before).await.map_err(|e| e.to_string())?;
     let at = |height| RunContext { block_height: height, ..RunContext::default() };
-    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, netuid))
+    let hash = node::read(&chain, before, at(block), |h| views::module_hash(h, "incentive"));
+    let hash = hash.await.map_err(|e| e.to_string())?.value?;
+    let incentive = node::module_code(&chain, before, "incentive".into(), Some("incentive"), hash).await?;
+    let runner = match module {
+        Some(hash) => {
+            let name = format!("subnet {netuid}'s incentive module");
+            node::module_code(&chain, before, name, None, hash).await?
+        }
+        None => incentive.clone(),
+    };
+    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, &incentive, netuid))
+        .await
+        .map_err(|e| e.to_string())?
+        .value?;
+    let own = module.is_some();
+    let output = node::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own))
         .await
         .map_err(|e| e.to_string())?
         .value?;
@@ -965,5 +990,5 @@ async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<Epo
         .await
         .map_err(|e| e.to_string())?
         .value?;
-    views::check_epoch(netuid, block, &input, &scores)
+    Ok(views::check_epoch(netuid, block, &output, &scores, runner.describe()))
 }

@@ -366,8 +366,8 @@ fn subnet(app: &App, ctx: &Ctx, netuid: u16) -> Html {
             }) }
             if let Some(check) = &app.epoch {
                 { match check {
-                    Ok(c) if c.mismatches.is_empty() => html! { <p class="verified" id="epoch-check">{ format!("✓ the epoch of #{} re-ran in this browser: all {} UIDs match", c.block, c.neurons) }</p> },
-                    Ok(c) => html! { <p class="unverified" id="epoch-check">{ format!("the epoch of #{} does not re-run the same: {:?}", c.block, c.mismatches) }</p> },
+                    Ok(c) if c.mismatches.is_empty() => html! { <><p class="verified" id="epoch-check">{ format!("✓ the epoch of #{} re-ran in this browser: all {} UIDs match", c.block, c.neurons) }</p><p id="epoch-code">{ c.code.clone() }</p></> },
+                    Ok(c) => html! { <><p class="unverified" id="epoch-check">{ format!("the epoch of #{} does not re-run the same: {:?}", c.block, c.mismatches) }</p><p id="epoch-code">{ c.code.clone() }</p></> },
                     Err(e) => html! { <p class="error" id="epoch-check">{ e }</p> },
                 } }
             }
@@ -489,7 +489,7 @@ fn review(app: &App, ctx: &Ctx) -> Html {
                     if let Some((pos, before, after)) = &p.stake { <p id="review-stake">{ format!("Stake on subnet {} via {}: {} → {}", pos.netuid, pos.hotkey, alpha(*before), alpha(*after)) }</p> }
                     if let Some((netuid, before, after)) = &p.price { <p id="review-price">{ format!("Subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</p> }
                     if let Some(limit) = &r.limit { <p id="review-limit">{ limit.clone() }</p> }
-                    <p>{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
+                    <p id="review-code">{ format!("{} — on state ", r.code.join("; ")) }{ verified(r.preview.height) }</p>
                     if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
                     { button(ctx, "sign", "Sign and send", || Msg::Sign) }
                     { button(ctx, "cancel", "Cancel", || Msg::Go(Screen::Accounts)) }
