@@ -8,6 +8,7 @@
 use tao_abi::{ABSENT, IterEntry, imports, limits};
 use tao_sdk::{Host, IterHandle};
 use tao_types::{Address, Hash, keccak256};
+use wasmi::core::{Trap, TrapCode, ValueType};
 use wasmi::{Caller, Config, Engine, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder};
 
 use crate::proven::ProvenHost;
@@ -153,10 +154,11 @@ impl Code {
         };
         let mut store = Store::new(&self.engine, guest);
         store.limiter(|guest| &mut guest.limits);
-        let result = store.set_fuel(call.fuel).map_err(|e| WasmError::Trap(e.to_string())).and_then(|()| {
+        let result = store.add_fuel(call.fuel).map_err(|e| WasmError::Trap(e.to_string())).and_then(|()| {
             let instance = self
                 .linker
-                .instantiate_and_start(&mut store, &self.module)
+                .instantiate(&mut store, &self.module)
+                .and_then(|pre| pre.start(&mut store))
                 .map_err(|e| classify(e, call.fuel))?;
             store.data_mut().memory = instance.get_memory(&store, tao_abi::MEMORY_EXPORT);
             let func = instance
@@ -164,7 +166,7 @@ impl Code {
                 .ok()
                 .filter(|_| !call.entry.starts_with("__"))
                 .ok_or_else(|| WasmError::NoSuchEntry(call.entry.into()))?;
-            func.call(&mut store, ()).map_err(|e| classify(e, call.fuel))
+            func.call(&mut store, ()).map_err(|e| classify(wasmi::Error::Trap(e), call.fuel))
         });
         let guest = store.into_data();
         *host = guest.host;
@@ -180,12 +182,12 @@ impl Code {
 
 /// Refuses a module importing anything but the ABI's functions with their exact signatures.
 fn check_imports(module: &Module) -> Result<(), WasmError> {
-    let lowered = |types: &[tao_abi::ValType]| -> Vec<wasmi::ValType> {
+    let lowered = |types: &[tao_abi::ValType]| -> Vec<ValueType> {
         types
             .iter()
             .map(|t| match t {
-                tao_abi::ValType::I32 => wasmi::ValType::I32,
-                tao_abi::ValType::I64 => wasmi::ValType::I64,
+                tao_abi::ValType::I32 => ValueType::I32,
+                tao_abi::ValType::I64 => ValueType::I64,
             })
             .collect()
     };
@@ -208,20 +210,24 @@ fn check_imports(module: &Module) -> Result<(), WasmError> {
 
 /// A trap as the wallet reports it.
 fn classify(error: wasmi::Error, fuel: u64) -> WasmError {
-    match error.as_trap_code() {
-        Some(wasmi::TrapCode::OutOfFuel) => WasmError::OutOfFuel(fuel),
+    let code = match &error {
+        wasmi::Error::Trap(trap) => trap.trap_code(),
+        _ => None,
+    };
+    match code {
+        Some(TrapCode::OutOfFuel) => WasmError::OutOfFuel(fuel),
         Some(code) => WasmError::Trap(code.to_string()),
         None => WasmError::Trap(error.to_string()),
     }
 }
 
 type Ctx<'a> = Caller<'a, Guest>;
-type Res<T> = Result<T, wasmi::Error>;
+type Res<T> = Result<T, Trap>;
 
 /// Records why the call stops and returns the error that unwinds the guest.
 fn stop<T>(c: &mut Ctx<'_>, why: WasmError) -> Res<T> {
     c.data_mut().stop = Some(why);
-    Err(wasmi::Error::new("host stopped the call"))
+    Err(Trap::new("host stopped the call"))
 }
 
 fn refuse<T>(c: &mut Ctx<'_>, why: impl Into<String>) -> Res<T> {
@@ -231,9 +237,9 @@ fn refuse<T>(c: &mut Ctx<'_>, why: impl Into<String>) -> Res<T> {
 /// Takes a host call's fuel plus one unit per byte, or ends the call out of fuel.
 fn charge(c: &mut Ctx<'_>, bytes: usize) -> Res<()> {
     let cost = HOST_CALL_FUEL.saturating_add(bytes as u64);
-    match c.get_fuel()?.checked_sub(cost) {
-        Some(rest) => c.set_fuel(rest),
-        None => {
+    match c.consume_fuel(cost) {
+        Ok(_) => Ok(()),
+        Err(_) => {
             let fuel = c.data().fuel;
             stop(c, WasmError::OutOfFuel(fuel))
         }
@@ -383,8 +389,11 @@ fn link(engine: &Engine) -> Result<Linker<Guest>, wasmi::errors::LinkerError> {
         Ok(c.data_mut().host.block_time_ms() as i64)
     })?;
     l.func_wrap(m, imports::GAS_LEFT.name, |mut c: Ctx<'_>| -> Res<i64> {
-        charge(&mut c, 0)?;
-        Ok(c.get_fuel()? as i64)
+        // Consuming the call's price reports what is left.
+        match c.consume_fuel(HOST_CALL_FUEL) {
+            Ok(left) => Ok(left as i64),
+            Err(_) => charge(&mut c, 0).map(|()| 0),
+        }
     })?;
     l.func_wrap(m, imports::ABORT.name, |mut c: Ctx<'_>, ptr: i32, len: i32| -> Res<()> {
         // Over-long messages are cut rather than refused, as on chain: the abort still happens.
