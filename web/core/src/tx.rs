@@ -15,8 +15,8 @@ use crate::proven::ProvenHost;
 use crate::views::{self, Position};
 use crate::wasm::{self, Access};
 
-/// The fee limit the wallet sets: 0.01 τ. The chain charges a transaction its whole fee limit
-/// (bytes and gas), so this is also the fee.
+/// The fee limit the wallet sets: 0.01 τ. The chain charges the bytes and the gas the limit
+/// buys, at most `token::MAX_TX_GAS` ([`Draft::charged_fee`]).
 pub const DEFAULT_FEE: u64 = 10_000_000;
 
 /// What to call before it is signed: the system module (by name, resolved to its proven code
@@ -68,6 +68,20 @@ impl Draft {
         let bytes = code.len() as u64 + 256;
         let fee = bytes.saturating_mul(token::FEE_PER_BYTE).saturating_add(DEFAULT_FEE);
         Draft { module: None, method: "deploy", args: code, fee }
+    }
+
+    /// What the chain charges for this draft once signed: its bytes and the gas its fee limit
+    /// buys, at most `token::MAX_TX_GAS` (a fee limit above that is never charged).
+    pub fn charged_fee(&self) -> u64 {
+        // Every field of a signed transaction but the call has a fixed width, so any key, nonce
+        // and chain give its length.
+        let domain = ChainDomain { chain_id: 0, genesis_hash: Hash([0; 32]) };
+        let signed = SecretKey::from_bytes(&[1; 32])
+            .map_err(|e| e.to_string())
+            .and_then(|key| self.sign(&domain, Hash([0; 32]), 0, &key));
+        let Ok(signed) = signed else { return self.fee };
+        let bytes = signed.encode().len() as u64;
+        token::fee(bytes, token::gas_for(bytes, self.fee))
     }
 
     /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
@@ -168,18 +182,19 @@ pub fn preview(
         Ok(pools::price_in_rao(pool.spot_price(netuid)))
     };
     let price_before = position.map(|p| price_of(host, p.netuid)).transpose()?;
+    let fee = draft.charged_fee();
     let refused = |error: String| Preview {
         free_before,
         free_after: free_before,
-        fee: draft.fee,
+        fee,
         stake: None,
         price: None,
         error: Some(error),
     };
-    if free_before < draft.fee {
-        return Ok(refused(format!("the fee {} is more than the free balance", Balance(draft.fee))));
+    if free_before < fee {
+        return Ok(refused(format!("the fee {} is more than the free balance", Balance(fee))));
     }
-    let charge = crate::code::system_call("entry_charge_fee", borsh_vec(&(*sender, draft.fee)));
+    let charge = crate::code::system_call("entry_charge_fee", borsh_vec(&(*sender, fee)));
     if let Err(why) = code.token.call(host, charge) {
         return Ok(refused(format!("the fee cannot be charged: {why}")));
     }
@@ -193,7 +208,7 @@ pub fn preview(
         (Some(p), Some(before)) => Some((p.netuid, before, price_of(host, p.netuid)?)),
         _ => None,
     };
-    Ok(Preview { free_before, free_after, fee: draft.fee, stake, price, error })
+    Ok(Preview { free_before, free_after, fee, stake, price, error })
 }
 
 /// Runs a draft's entry point as the chain's executor would: the called module's code as
