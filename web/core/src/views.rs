@@ -2,6 +2,7 @@
 //! [`Host`]: the wallet passes a [`crate::proven::ProvenHost`], so every number on screen comes
 //! from the same code the chain runs, over values proven against a certified root.
 
+use tao_abi::access::QUERY_CALLER;
 use tao_contract_incentive as incentive;
 use tao_contract_neurons as neurons;
 use tao_contract_pools as pools;
@@ -9,7 +10,6 @@ use tao_contract_staking as staking;
 use tao_contract_subnets::{self as subnets, params::PARAMS};
 use tao_contract_token as token;
 use tao_contract_weights as weights;
-use tao_abi::access::QUERY_CALLER;
 use tao_light::keys;
 use tao_sdk::Host;
 use tao_types::{Address, Hash, NetUid};
