@@ -8,13 +8,17 @@
 //! - [`tx`]: building and signing transactions, fees, previews of their effect.
 //! - [`vault`]: keys encrypted under the user's password.
 //! - [`rpc`]: the JSON-RPC messages, parsed as untrusted input.
+//! - [`wasm`]: the chain's own bytes run under an interpreter, where the code compiled in is
+//!   not what the chain runs; [`code`] chooses between the two.
 
 pub mod chain;
+pub mod code;
 pub mod proven;
 pub mod rpc;
 pub mod tx;
 pub mod vault;
 pub mod views;
+pub mod wasm;
 
 pub use chain::{Chain, VerifyError};
 pub use proven::{Proven, ProvenState};
