@@ -281,6 +281,7 @@ mod tests {
     fn block_logs_warn_of_incentive_module_fallbacks() {
         let key = tao_crypto::SecretKey::from_bytes(&[3; 32]).unwrap();
         let header = tao_chain::Header {
+            chain_id: 1,
             parent: tao_types::Hash([0; 32]),
             height: 7,
             time_ms: 1,
@@ -291,9 +292,10 @@ mod tests {
             next_validators_hash: tao_types::Hash([4; 32]),
             proposer: key.address(),
         };
+        let domain = tao_crypto::ChainDomain { chain_id: 1, genesis_hash: tao_types::Hash([5; 32]) };
         let fallback = borsh::to_vec(&(2u16, tao_types::Hash([9; 32]), "out of gas".to_string())).unwrap();
         let stored = tao_node::StoredBlock {
-            certificate: tao_chain::Certificate::sign(&header, &[(0, &key)]),
+            certificate: tao_chain::Certificate::sign(&domain, &header, 0, &[(0, &key)]),
             block: tao_chain::Block { header, txs: Vec::new() },
             receipts: Vec::new(),
             events: vec![(b"epoch".to_vec(), vec![1]), (b"epoch_fallback".to_vec(), fallback)],

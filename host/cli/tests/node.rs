@@ -188,7 +188,7 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     let header: Header = borsh::from_slice(&unhex(&got["header"]["encoded"])).unwrap();
     let certificate: Certificate = borsh::from_slice(&unhex(&got["certificate"]["encoded"])).unwrap();
     let validators = vec![Validator { key: dev_key("validator").public_key(), power: 1 }];
-    certificate.verify(&header, &validators).unwrap();
+    certificate.verify(&domain, &header, &validators).unwrap();
     assert_eq!(json!(header.state_root), proof["root"]);
     let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])).unwrap();
     let value = unhex(&proof["value"]);

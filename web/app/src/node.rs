@@ -54,9 +54,9 @@ pub async fn call(method: &str, params: Value) -> Result<Value, VerifyError> {
 /// the caller then pins) and brings it to the node's newest certified header.
 pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
     let info = call("chain_info", json!([])).await?;
-    let (chain_id, announced, validators) = rpc::chain_info(&info)?;
+    let (announced, validators) = rpc::chain_info(&info)?;
     let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
-    let mut chain = Chain::new(chain_id, pinned.unwrap_or(announced), genesis, validators)?;
+    let mut chain = Chain::new(pinned.unwrap_or(announced), genesis, validators)?;
     catch_up(&mut chain, None).await?;
     Ok(chain)
 }

@@ -30,14 +30,6 @@ pub enum VerifyError {
         /// Why.
         why: String,
     },
-    /// The node's genesis is not the one the wallet pinned.
-    #[error("the node's genesis {got} is not the pinned genesis {pinned}: another chain")]
-    GenesisMismatch {
-        /// Genesis hash the wallet trusts.
-        pinned: Hash,
-        /// Genesis the node serves.
-        got: Hash,
-    },
     /// An older header is not the parent its believed child names.
     #[error("header #{0} is not the parent of the certified header above it")]
     NotParent(u64),
@@ -78,39 +70,26 @@ pub enum VerifyError {
     Unprovable(String),
 }
 
-/// The believed chain: its domain, the light client at the newest certified header, and recent
-/// headers by height.
+/// The believed chain: the light client at the newest certified header (which holds the
+/// chain's domain), and recent headers by height.
 #[derive(Debug, Clone)]
 pub struct Chain {
-    domain: ChainDomain,
     light: LightClient,
     headers: BTreeMap<u64, Header>,
 }
 
 impl Chain {
     /// Trusts `genesis` if it hashes to `pinned` (the genesis hash the user accepted) and
-    /// `validators` are the set it commits to.
-    pub fn new(
-        chain_id: u64,
-        pinned: Hash,
-        genesis: Header,
-        validators: Vec<Validator>,
-    ) -> Result<Chain, VerifyError> {
-        let got = genesis.hash();
-        if got != pinned || genesis.height != 0 {
-            return Err(VerifyError::GenesisMismatch { pinned, got });
-        }
-        let light = LightClient::new(genesis.clone(), validators)?;
-        Ok(Chain {
-            domain: ChainDomain { chain_id, genesis_hash: pinned },
-            light,
-            headers: BTreeMap::from([(0, genesis)]),
-        })
+    /// `validators` are the set it commits to. The chain id is the genesis header's: whatever a
+    /// node announces, the wallet signs only for the pinned chain.
+    pub fn new(pinned: Hash, genesis: Header, validators: Vec<Validator>) -> Result<Chain, VerifyError> {
+        let light = LightClient::new(pinned, genesis.clone(), validators)?;
+        Ok(Chain { light, headers: BTreeMap::from([(0, genesis)]) })
     }
 
-    /// The chain's signing domain.
+    /// The chain's signing domain: the pinned genesis hash and its header's chain id.
     pub fn domain(&self) -> &ChainDomain {
-        &self.domain
+        self.light.domain()
     }
 
     /// The newest certified header.
