@@ -23,6 +23,10 @@ pub(crate) struct NodeArgs {
     /// Run the dev chain: well-known funded accounts, one authority, an example subnet.
     #[arg(long, conflicts_with = "chain")]
     dev: bool,
+    /// The dev chain's genesis time in Unix milliseconds: another value starts another chain
+    /// under the same public dev keys (tests of a node serving the wrong chain).
+    #[arg(long, requires = "dev", default_value_t = DEV_GENESIS_MS)]
+    genesis_time: u64,
     /// Run the chain described by this JSON chain spec (docs/rpc.md); needs `--validator-key`.
     #[arg(long)]
     chain: Option<PathBuf>,
@@ -125,7 +129,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
                 .context("a validator key is 32 bytes of hex")?;
             (chain_spec, SecretKey::from_bytes(&bytes)?)
         }
-        (None, true) => (ChainSpec::dev(DEV_GENESIS_MS), spec::dev_key("validator")),
+        (None, true) => (ChainSpec::dev(args.genesis_time), spec::dev_key("validator")),
         (None, false) => bail!("pass --dev, or --chain FILE with --validator-key"),
     };
     if args.print_spec {

@@ -43,10 +43,15 @@ impl DevNode {
 
     /// A node on `dir` with `chain` arguments (`--dev`, or `--chain F --validator-key K`).
     fn spawn(dir: &Path, block_time: &str, chain: &[&str]) -> DevNode {
+        Self::spawn_at(dir, "127.0.0.1:0", block_time, chain)
+    }
+
+    /// [`DevNode::spawn`] serving RPC at `addr`.
+    fn spawn_at(dir: &Path, addr: &str, block_time: &str, chain: &[&str]) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
             .arg("node")
             .args(chain)
-            .args(["--rpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--block-time"])
+            .args(["--rpc-addr", addr, "--metrics-addr", "127.0.0.1:0", "--block-time"])
             .arg(block_time)
             .arg("--base-path")
             .arg(dir)
@@ -1534,4 +1539,66 @@ fn compile_heavy_modules_pay_for_compiling() {
     let end = session.height();
     assert!(end >= start + 7, "a block for each of the seven transactions at least: #{start} → #{end}");
     session.node.kill();
+}
+
+/// The CLI pins the chain it meets at a URL: another dev chain (another genesis, the same public
+/// dev validator key) served later at that address is refused with both genesis hashes named,
+/// shows no balance, and is trusted only after `tao network forget`.
+#[test]
+fn the_cli_refuses_another_chain_at_a_pinned_url() {
+    let mut session = Session::start("200ms", &["alice"]);
+    let first = session.tao(&["wallet", "balance", "--name", "alice"]);
+    assert!(first["balance_rao"].as_u64().is_some(), "{first}");
+    let pinned = session.node.result("chain_info", json!([]))["genesis_hash"].clone();
+    let pins: Value =
+        serde_json::from_str(&std::fs::read_to_string(session.wallets.join("networks.json")).unwrap())
+            .unwrap();
+    assert_eq!(pins["networks"][&session.url]["genesis_hash"], pinned, "{pins}");
+
+    let addr = session.node.addr.clone();
+    let other_dir = session.file("other-chain");
+    session.node.child.kill().unwrap();
+    session.node.child.wait().unwrap();
+    session.node =
+        DevNode::spawn_at(&other_dir, &addr, "200ms", &["--dev", "--genesis-time", "1767225600001"]);
+    let other_genesis = session.node.result("chain_info", json!([]))["genesis_hash"].clone();
+    assert_ne!(other_genesis, pinned, "a different genesis under the same dev key");
+
+    let out = tao(
+        &session.wallets,
+        Session::PASSWORD,
+        &["wallet", "balance", "--name", "alice", "--json", "--url", &session.url],
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && !stdout.contains("balance"), "{stdout}");
+    for needed in [pinned.as_str().unwrap(), other_genesis.as_str().unwrap(), "tao network forget"] {
+        assert!(stderr.contains(needed), "{needed} missing from: {stderr}");
+    }
+    // --genesis names the chain to trust: the pinned one is still refused here.
+    let given = tao(
+        &session.wallets,
+        Session::PASSWORD,
+        &[
+            "wallet",
+            "balance",
+            "--name",
+            "alice",
+            "--url",
+            &session.url,
+            "--genesis",
+            pinned.as_str().unwrap(),
+        ],
+    );
+    assert!(!given.status.success());
+
+    // Re-pinning is deliberate: without a terminal, forgetting needs --yes.
+    let asked = tao(&session.wallets, Session::PASSWORD, &["network", "forget", &session.url]);
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("--yes"));
+    let run = |args: &[&str]| json_out(&tao(&session.wallets, Session::PASSWORD, args));
+    let forgot = run(&["network", "forget", &session.url, "--yes", "--json"]);
+    assert_eq!(forgot["genesis_hash"], pinned, "{forgot}");
+    let repinned = session.tao(&["wallet", "balance", "--name", "alice"]);
+    assert!(repinned["balance_rao"].as_u64().is_some(), "{repinned}");
+    let listed = run(&["network", "list", "--json"]);
+    assert_eq!(listed[&session.url]["genesis_hash"], other_genesis, "{listed}");
 }
