@@ -59,6 +59,10 @@ pub(crate) struct NodeArgs {
     /// workspace's `web/dist` when it is built).
     #[arg(long)]
     wallet: Option<PathBuf>,
+    /// Another origin whose pages may use this node's RPC (repeatable; `*` for any). The
+    /// node's own origin (the wallet it serves) is always allowed.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    cors_origins: Vec<String>,
     /// Print JSON lines for scripts.
     #[arg(long)]
     json: bool,
@@ -170,7 +174,8 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     // request timeouts, batches priced before they run (docs/rpc.md, Limits).
     let listener = tokio::net::TcpListener::bind(args.rpc_addr).await.context("binding the RPC address")?;
     let addr = listener.local_addr()?;
-    let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone());
+    let cors = tao_node::cors::Cors::new(args.cors_origins.clone());
+    let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone(), cors);
     let (head, _) = node.head()?;
     let domain = node.executor().domain();
     if args.json {

@@ -1602,3 +1602,49 @@ fn the_cli_refuses_another_chain_at_a_pinned_url() {
     let listed = run(&["network", "list", "--json"]);
     assert_eq!(listed[&session.url]["genesis_hash"], other_genesis, "{listed}");
 }
+
+/// One HTTP request to `addr` with extra `headers`: the response's head (status line and
+/// headers, lower-cased) and body.
+fn http_request(addr: &str, method: &str, headers: &[&str], body: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(
+        stream,
+        "{method} / HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+/// The node answers pages from its allow-listed origins with CORS headers (preflight and
+/// call), its own origin and origin-less clients as before, and refuses every other origin.
+#[test]
+fn cors_allows_listed_origins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::spawn(dir.path(), "200ms", &["--dev", "--cors-origin", "https://wallet.example"]);
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"chain_info","params":[]}"#;
+    let preflight = ["Origin: https://wallet.example", "Access-Control-Request-Method: POST"];
+    let (head, _) = http_request(&node.addr, "OPTIONS", &preflight, "");
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    assert!(head.contains("access-control-allow-origin: https://wallet.example"), "{head}");
+    assert!(head.contains("access-control-allow-methods: post"), "{head}");
+    let (head, body) = http_request(&node.addr, "POST", &["Origin: https://wallet.example"], call);
+    assert!(head.contains("access-control-allow-origin: https://wallet.example"), "{head}");
+    assert!(body.contains("genesis_hash"), "{body}");
+
+    let (head, _) = http_request(&node.addr, "OPTIONS", &["Origin: https://evil.example"], "");
+    assert!(head.starts_with("http/1.1 403") && !head.contains("access-control"), "{head}");
+    let (head, body) = http_request(&node.addr, "POST", &["Origin: https://evil.example"], call);
+    assert!(head.starts_with("http/1.1 403") && !body.contains("genesis_hash"), "{head}{body}");
+
+    let own = format!("Origin: http://{}", node.addr);
+    let (head, body) = http_request(&node.addr, "POST", &[&own], call);
+    assert!(head.starts_with("http/1.1 200") && body.contains("genesis_hash"), "{head}{body}");
+    let (head, body) = http_request(&node.addr, "POST", &[], call);
+    assert!(head.starts_with("http/1.1 200") && body.contains("genesis_hash"), "{head}{body}");
+}
