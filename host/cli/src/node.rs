@@ -33,7 +33,8 @@ pub(crate) struct NodeArgs {
     /// The block producer's secret key, hex (or `$TAO_VALIDATOR_KEY`); with `--chain`.
     #[arg(long, env = "TAO_VALIDATOR_KEY", hide_env_values = true)]
     validator_key: Option<String>,
-    /// Print the chain's spec as JSON and exit (e.g. `--dev --print-spec > spec.json`).
+    /// Print the chain's spec as JSON, with its checkpoint (the genesis hash and chain id these
+    /// modules make), and exit (e.g. `--dev --print-spec > spec.json`).
     #[arg(long)]
     print_spec: bool,
     /// Where the chain's data lives. With `--dev` and no path, a temporary directory that is
@@ -136,10 +137,6 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
         (None, true) => (ChainSpec::dev(args.genesis_time), spec::dev_key("validator")),
         (None, false) => bail!("pass --dev, or --chain FILE with --validator-key"),
     };
-    if args.print_spec {
-        println!("{}", serde_json::to_string_pretty(&chain_spec)?);
-        return Ok(ExitCode::SUCCESS);
-    }
     // A dev chain without a base path lives in a temporary directory, gone on exit.
     let temporary = if args.base_path.is_none() && args.dev { Some(tempfile::tempdir()?) } else { None };
     let base_path = match (&args.base_path, &temporary) {
@@ -151,10 +148,27 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
     let modules = spec::load_modules(&modules_dir)
         .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
     let genesis = chain_spec.genesis(modules)?;
+    if args.print_spec {
+        let (built, _) = genesis.build(tao_vm::Vm::new(tao_vm::VmConfig::default())?)?;
+        let checkpoint = Some(*built.executor.domain());
+        println!("{}", serde_json::to_string_pretty(&ChainSpec { checkpoint, ..chain_spec })?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let node = Arc::new(
         Node::open(&base_path, &genesis, authority, args.state_pruning)
             .with_context(|| format!("opening the chain in {}", base_path.display()))?,
     );
+    let made = *node.executor().domain();
+    if let Some(checkpoint) = chain_spec.checkpoint.filter(|c| *c != made) {
+        bail!(
+            "the spec's checkpoint is genesis {} (chain {}), but it makes genesis {} (chain {}) with these modules: \
+             remove \"checkpoint\" from an edited spec",
+            checkpoint.genesis_hash,
+            checkpoint.chain_id,
+            made.genesis_hash,
+            made.chain_id
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(node, &args))?;
     drop(temporary);

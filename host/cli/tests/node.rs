@@ -739,6 +739,23 @@ fn a_node_runs_a_chain_from_a_json_spec() {
     std::fs::write(&path, spec.to_string()).unwrap();
     let key = hex::encode(validator.to_bytes());
     let chain = ["--chain", path.to_str().unwrap(), "--validator-key", key.as_str()];
+    // The printed checkpoint is the dev chain's; an edited spec that keeps it is refused.
+    assert_eq!(spec["checkpoint"]["chain_id"], 7998951, "{spec}");
+    let checkpoint = spec["checkpoint"]["genesis_hash"].as_str().unwrap().to_string();
+    let stale = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node"])
+        .args(chain)
+        .arg("--base-path")
+        .arg(dir.path().join("stale"))
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&stale.stderr);
+    assert!(
+        !stale.status.success() && why.contains(&checkpoint) && why.contains("remove \"checkpoint\""),
+        "{why}"
+    );
+    spec.as_object_mut().unwrap().remove("checkpoint");
+    std::fs::write(&path, spec.to_string()).unwrap();
     let node = DevNode::spawn(&dir.path().join("data"), "100ms", &chain);
     wait_until("blocks", || node.result("chain_info", json!([]))["height"].as_u64().unwrap() >= 2);
     let info = node.result("chain_info", json!([]));

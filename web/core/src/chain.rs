@@ -30,6 +30,20 @@ pub enum VerifyError {
         /// Why.
         why: String,
     },
+    /// The node's newest certified head is older than one this browser already believed.
+    #[error(
+        "the node's newest certified head #{got} is older than #{kept}, which this browser already believed: \
+         a stale or replaying node"
+    )]
+    Rollback {
+        /// Height believed before.
+        kept: u64,
+        /// The node's head.
+        got: u64,
+    },
+    /// The node's head at a height differs from the one believed there before.
+    #[error("the node's head #{0} is not the header this browser already believed at that height: a fork")]
+    Forked(u64),
     /// An older header is not the parent its believed child names.
     #[error("header #{0} is not the parent of the certified header above it")]
     NotParent(u64),
@@ -133,6 +147,15 @@ impl Chain {
             if let Some(h) = oldest {
                 self.headers.remove(&h);
             }
+        }
+    }
+
+    /// The chain's block time as its two newest believed headers show it.
+    pub fn block_interval_ms(&self) -> u64 {
+        let mut newest = self.headers.values().rev();
+        match (newest.next(), newest.next()) {
+            (Some(newer), Some(older)) => crate::fresh::block_interval_ms(older, newer),
+            _ => crate::fresh::DEFAULT_BLOCK_MS,
         }
     }
 
