@@ -30,6 +30,17 @@ pub enum VerifyError {
         /// Why.
         why: String,
     },
+    /// The node's chain is neither pinned nor a shipped checkpoint: the user decides.
+    #[error(
+        "an unknown chain: genesis {genesis_hash}, chain id {chain_id}. Trust it only if you mean that \
+         chain (compare its genesis hash with a source you trust)"
+    )]
+    UnknownChain {
+        /// Its genesis hash.
+        genesis_hash: Hash,
+        /// Its genesis header's chain id.
+        chain_id: u64,
+    },
     /// The node's newest certified head is older than one this browser already believed.
     #[error(
         "the node's newest certified head #{got} is older than #{kept}, which this browser already believed: \
