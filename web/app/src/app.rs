@@ -18,6 +18,9 @@ use crate::{node, store};
 /// Wait before re-subscribing to heads after the socket dropped.
 const RECONNECT_MS: u32 = 3_000;
 
+/// Period of the ticker driving the auto-lock and the head's age.
+const TICK_MS: u32 = 1_000;
+
 /// Idle time before the wallet locks itself.
 pub const AUTO_LOCK_MS: u64 = 15 * 60 * 1000;
 
@@ -125,6 +128,8 @@ pub enum Msg {
     ForgetWallet,
     ForgetGenesis,
     UseNode(bool),
+    /// The user accepted the unknown chain shown.
+    TrustChain,
 }
 
 pub struct App {
@@ -149,6 +154,10 @@ pub struct App {
     pub busy: Option<String>,
     pub notice: Option<Result<String, String>>,
     pub auto_lock: AutoLock,
+    /// A chain met on first use without a checkpoint, until the user accepts it.
+    pub unknown_chain: Option<crate::trust::Unknown>,
+    /// Local time when the believed head last advanced (for the stale warning).
+    pub head_seen_ms: u64,
     /// A head newer than the believed one was announced, and whether a catch-up is under way.
     /// Announced heights are only a hint: the catch-up asks for the node's head and believes
     /// it only with its certificate.
@@ -180,7 +189,7 @@ impl Component for App {
         let ticker = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                gloo_timers::future::TimeoutFuture::new(10_000).await;
+                gloo_timers::future::TimeoutFuture::new(TICK_MS).await;
                 ticker.send_message(Msg::Tick);
             }
         });
@@ -208,6 +217,8 @@ impl Component for App {
             busy: None,
             notice: None,
             auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
+            unknown_chain: None,
+            head_seen_ms: store::now_ms(),
             head_announced: false,
             catching_up: false,
             reads_in_flight: 0,
@@ -224,7 +235,21 @@ impl Component for App {
                 }
                 self.chain = Some(chain);
                 self.chain_error = None;
+                self.unknown_chain = None;
+                self.head_seen_ms = store::now_ms();
                 self.refresh(ctx);
+            }
+            Msg::Connected(Err(VerifyError::UnknownChain { genesis_hash, chain_id })) => {
+                // Nothing is pinned or retried until the user decides.
+                self.unknown_chain = Some(crate::trust::Unknown { genesis_hash, chain_id });
+            }
+            Msg::TrustChain => {
+                if let Some(unknown) = self.unknown_chain.take() {
+                    self.pinned = Some(unknown.genesis_hash);
+                    let _ = store::save(store::GENESIS, &unknown.genesis_hash.to_string());
+                    let pinned = self.pinned;
+                    ctx.link().send_future(async move { Msg::Connected(node::connect(pinned).await) });
+                }
             }
             Msg::Connected(Err(e)) => {
                 self.chain_error = Some(format!("{e}; retrying…"));
@@ -247,6 +272,7 @@ impl Component for App {
                 let newer =
                     same_chain && self.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
                 if newer {
+                    self.head_seen_ms = store::now_ms();
                     self.chain = Some(chain);
                     self.chain_error = None;
                     self.refresh_on_head(ctx);
@@ -290,7 +316,8 @@ impl Component for App {
                     self.lock();
                     self.notice = Some(Err("locked after 15 minutes without activity".into()));
                 } else {
-                    return false;
+                    // The head's age (and staleness) changes with time alone.
+                    return self.chain.is_some();
                 }
             }
             Msg::Select(address) => {
@@ -372,9 +399,9 @@ impl Component for App {
                 self.chain = None;
                 self.account = Load::Idle;
                 ctx.link().send_future(async { Msg::Connected(node::connect(None).await) });
-                self.notice = Some(Ok(
-                    "the next genesis the node announces will be pinned; compare it with the node's".into(),
-                ));
+                self.notice = Some(Ok("the next chain met is pinned if the wallet ships its checkpoint; \
+                    otherwise you are asked first, with its genesis hash"
+                    .into()));
             }
             Msg::UseNode(custom) => {
                 let chosen =

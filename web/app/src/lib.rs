@@ -6,6 +6,7 @@ mod app;
 mod node;
 mod screens;
 mod store;
+mod trust;
 
 use wasm_bindgen::prelude::*;
 

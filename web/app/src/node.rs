@@ -59,14 +59,16 @@ pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
     let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
     let pin = match pinned {
         Some(pin) => pin,
-        None => fresh::checkpoint_for(&checkpoints().await, &genesis).map(|c| c.genesis_hash).ok_or(
-            VerifyError::UnknownChain { genesis_hash: genesis.hash(), chain_id: genesis.chain_id },
-        )?,
+        None => fresh::checkpoint_for(&checkpoints().await, &genesis)
+            .map(|c| c.genesis_hash)
+            .ok_or(VerifyError::UnknownChain { genesis_hash: genesis.hash(), chain_id: genesis.chain_id })?,
     };
     let mut chain = Chain::new(pin, genesis, validators)?;
     let kept = crate::store::kept_head(&pin);
-    catch_up(&mut chain, None).await?;
+    let height = catch_up(&mut chain, None).await?;
     fresh::check_not_older(kept.as_ref(), chain.head())?;
+    // The head's parent too, so the chain's block time (how soon a head is stale) is known.
+    believe_back(&mut chain, height.saturating_sub(1).max(1)).await?;
     Ok(chain)
 }
 

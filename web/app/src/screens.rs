@@ -104,14 +104,17 @@ pub fn page(app: &App, ctx: &Ctx) -> Html {
     }
 }
 
-fn header(app: &App, _ctx: &Ctx) -> Html {
-    let status = match (&app.chain, &app.chain_error) {
-        (_, Some(e)) => {
-            html! { <span class="unverified" id="chain-error">{ format!("chain not verified: {e}") }</span> }
-        }
-        (Some(c), None) => html! { <span id="head">{ verified(c.head().height) }</span> },
-        (None, None) => html! { <span class="loading"><span class="spinner" />{ "connecting…" }</span> },
-    };
+fn header(app: &App, ctx: &Ctx) -> Html {
+    let status = crate::trust::status(
+        &crate::trust::Status {
+            chain: app.chain.as_ref(),
+            error: app.chain_error.as_deref(),
+            unknown: app.unknown_chain,
+            seen_ms: app.head_seen_ms,
+            now_ms: crate::store::now_ms(),
+        },
+        ctx.link().callback(|_| Msg::TrustChain),
+    );
     let genesis = app.pinned.map(|g| g.to_string()).unwrap_or_default();
     html! {
         <header>
@@ -464,7 +467,7 @@ fn settings(app: &App, ctx: &Ctx) -> Html {
             { button(ctx, "use-node", "Use this node", || Msg::UseNode(true)) }
             { button(ctx, "page-node", "Use the page's node", || Msg::UseNode(false)) }
             <p>{ format!("This wallet trusts the chain whose genesis is {}.", app.pinned.map(|g| g.to_string()).unwrap_or_default()) }</p>
-            { button(ctx, "forget-genesis", "Trust another chain (pins the next node's genesis)", || Msg::ForgetGenesis) }
+            { button(ctx, "forget-genesis", "Trust another chain (asks before pinning one without a checkpoint)", || Msg::ForgetGenesis) }
         </section>
     }
 }
