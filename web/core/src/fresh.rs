@@ -128,6 +128,9 @@ pub fn checkpoint_for<'a>(checkpoints: &'a [Checkpoint], genesis: &Header) -> Op
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     fn header(height: u64, time_ms: u64) -> Header {
