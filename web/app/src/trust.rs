@@ -57,7 +57,7 @@ fn head(chain: &Chain, seen_ms: u64, now_ms: u64) -> Html {
     match fresh::freshness(head.time_ms, seen_ms, now_ms, chain.block_interval_ms()) {
         Freshness::Fresh { age_ms } => html! {
             <span id="head">
-                <span class="verified" title="proven against a certified state root">{ format!("✓ verified at #{}", head.height) }</span>
+                { crate::widgets::verified(head.height) }
                 <small id="head-age">{ format!(" head {} s old", age_ms / 1000) }</small>
             </span>
         },

@@ -1,0 +1,71 @@
+//! Sending TAO: recipient and amount (or the most that can be sent), then a review.
+
+use tao_types::{Address, Balance};
+use tao_wallet::tx::{self, Draft};
+use yew::prelude::*;
+
+use crate::session::{Action, Load, Props, Request};
+use crate::widgets::{Form, Input, balance, button, field, tao};
+
+#[derive(Clone)]
+pub enum Msg {
+    Input(Input),
+    Max,
+    Review,
+}
+
+pub struct Send {
+    form: Form,
+}
+
+impl Component for Send {
+    type Message = Msg;
+    type Properties = Props;
+
+    fn create(_: &Context<Self>) -> Self {
+        Send { form: Form::default() }
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        let session = &ctx.props().session;
+        match msg {
+            Msg::Input(input) => self.form.set(input),
+            Msg::Max => {
+                if let Load::Ready(view) = &session.account {
+                    let max = Balance(tx::max_sendable(view.value.free, tx::DEFAULT_FEE)).to_string();
+                    self.form.set(("amount", max.trim_end_matches(" τ").to_string()));
+                }
+            }
+            Msg::Review => session.act.emit(match self.request() {
+                Ok(request) => Action::Review(request),
+                Err(e) => Action::Notice(Some(Err(e))),
+            }),
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link().callback(|m: Msg| m);
+        let on = ctx.link().callback(Msg::Input);
+        html! {
+            <section>
+                <h2>{ "Send" }</h2>
+                { balance(&ctx.props().session.account) }
+                { field(&self.form, &on, "to", "Recipient (checksummed address)", "text") }
+                { field(&self.form, &on, "amount", "Amount (τ)", "text") }
+                { button(&link, "max", "Max", Msg::Max) }
+                <p>{ format!("Fee: {} (keeps the existential deposit)", tao(tx::DEFAULT_FEE)) }</p>
+                { button(&link, "review-send", "Review", Msg::Review) }
+            </section>
+        }
+    }
+}
+
+impl Send {
+    fn request(&self) -> Result<Request, String> {
+        let to: Address = self.form.get("to").trim().parse().map_err(|e| format!("recipient: {e}"))?;
+        let amount = self.form.amount("amount")?;
+        let what = format!("send {} to {to}", Balance(amount));
+        Ok(Request { what, limit: None, draft: Draft::transfer(to, amount, true), position: None })
+    }
+}

@@ -1,0 +1,157 @@
+//! Pieces every screen draws with: amounts, the verified badge, a value's load state, the
+//! balance, and form inputs bound to a screen's [`Form`].
+
+use std::collections::BTreeMap;
+
+use tao_types::Balance;
+use tao_wallet::Proven;
+use tao_wallet::views::AccountView;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::session::Load;
+
+/// An input's id and its new text, as a screen's `Msg::Input` carries it.
+pub type Input = (&'static str, String);
+
+/// A screen's typed inputs by element id: they live as long as the screen is open.
+#[derive(Debug, Default)]
+pub struct Form(BTreeMap<&'static str, String>);
+
+impl Form {
+    pub fn with(values: &[(&'static str, &str)]) -> Self {
+        Form(values.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    }
+
+    pub fn get(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_default()
+    }
+
+    pub fn set(&mut self, (id, value): Input) {
+        self.0.insert(id, value);
+    }
+
+    /// The amount typed in `id`, in rao: τ unless it names its unit (`rao` or `τ`).
+    pub fn amount(&self, id: &str) -> Result<u64, String> {
+        let text = self.get(id);
+        let text = text.trim();
+        let with_unit = if text.ends_with("rao") || text.ends_with('τ') {
+            text.to_string()
+        } else {
+            format!("{text} τ")
+        };
+        with_unit.parse::<Balance>().map(|b| b.0).map_err(|e| format!("amount: {e}"))
+    }
+
+    /// Forgets a typed secret once it was used.
+    pub fn clear(&mut self, id: &'static str) {
+        self.0.remove(id);
+    }
+}
+
+pub fn tao(rao: u64) -> String {
+    Balance(rao).to_string()
+}
+
+/// Alpha amounts read like TAO ones, with their own sign.
+pub fn alpha(rao: u64) -> String {
+    Balance(rao).to_string().replace('τ', "α")
+}
+
+/// How far `after` moved from `before`, in percent with two decimals (integers only).
+pub fn change(before: u64, after: u64) -> String {
+    let (b, a) = (i128::from(before), i128::from(after));
+    if b == 0 {
+        return String::new();
+    }
+    let bps = (a - b) * 10_000 / b;
+    let sign = if bps < 0 { "-" } else { "+" };
+    format!(" ({sign}{}.{:02}%)", bps.abs() / 100, bps.abs() % 100)
+}
+
+/// A u16 fraction as a percentage with two decimals, in integers.
+pub fn share(v: u16) -> String {
+    let basis = u32::from(v) * 10_000 / 65_535;
+    format!("{}.{:02}%", basis / 100, basis % 100)
+}
+
+pub fn verified(height: u64) -> Html {
+    html! { <span class="verified" title="proven against a certified state root">{ format!("✓ verified at #{height}") }</span> }
+}
+
+pub fn field(form: &Form, on: &Callback<Input>, id: &'static str, label: &str, kind: &str) -> Html {
+    let on = on.clone();
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit((id, e.target_unchecked_into::<HtmlInputElement>().value()))
+    });
+    html! {
+        <label>{ label }
+            <input id={id} type={kind.to_string()} value={form.get(id)} {oninput} autocomplete="off" />
+        </label>
+    }
+}
+
+pub fn area(form: &Form, on: &Callback<Input>, id: &'static str, label: &str) -> Html {
+    let on = on.clone();
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit((id, e.target_unchecked_into::<HtmlTextAreaElement>().value()))
+    });
+    html! { <label>{ label }<textarea id={id} value={form.get(id)} {oninput} rows="3" /></label> }
+}
+
+pub fn select(
+    on: &Callback<Input>,
+    id: &'static str,
+    label: &str,
+    options: &[(&'static str, &'static str)],
+) -> Html {
+    let on = on.clone();
+    let onchange =
+        Callback::from(move |e: Event| on.emit((id, e.target_unchecked_into::<HtmlSelectElement>().value())));
+    html! {
+        <label>{ label }
+            <select id={id} {onchange}>
+                { for options.iter().map(|(value, text)| html! { <option value={*value}>{ *text }</option> }) }
+            </select>
+        </label>
+    }
+}
+
+/// A button that emits `message` on `to` when pressed.
+pub fn button<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &str, message: M) -> Html {
+    let onclick = to.reform(move |_: MouseEvent| message.clone());
+    html! { <button id={id} {onclick}>{ label }</button> }
+}
+
+pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -> Html {
+    match l {
+        Load::Idle => html! {},
+        Load::Loading => {
+            html! { <p class="loading"><span class="spinner" />{ format!("verifying {what}…") }</p> }
+        }
+        Load::Failed(why) => {
+            html! { <p class="unverified" id="unverified">{ format!("{what} not shown — not verified: {why}") }</p> }
+        }
+        Load::Ready(p) => show(p),
+    }
+}
+
+/// The selected account's free, staked and total balance and its stake positions.
+pub fn balance(account: &Load<AccountView>) -> Html {
+    load(account, "balance", |p| {
+        html! {
+            <div class="balance">
+                <p>{ "Free: " }<b id="free">{ tao(p.value.free) }</b></p>
+                <p>{ "Staked: " }<b id="staked">{ tao(p.value.staked) }</b></p>
+                <p>{ "Total: " }<b id="total">{ tao(p.value.total) }</b>{ " " }{ verified(p.height) }</p>
+                if !p.value.positions.is_empty() {
+                    <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
+                    { for p.value.positions.iter().map(|s| html! { <tr>
+                        <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
+                        <td class="stake">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td>{ tao(s.tao_value) }</td></tr> }) }
+                    </table>
+                }
+            </div>
+        }
+    })
+}
