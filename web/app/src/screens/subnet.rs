@@ -20,7 +20,7 @@ pub struct Props {
 
 #[derive(Clone)]
 pub enum Msg {
-    Loaded(NetUid, SubnetLoad),
+    Loaded(NetUid, Box<SubnetLoad>),
     CheckEpoch,
     EpochChecked(NetUid, Result<EpochCheck, String>),
 }
@@ -61,7 +61,7 @@ impl Component for Subnet {
                 if read != netuid {
                     return false;
                 }
-                self.subnet = load;
+                self.subnet = *load;
             }
             Msg::CheckEpoch => self.check_epoch(ctx),
             Msg::EpochChecked(checked, result) => {
@@ -105,7 +105,8 @@ impl Subnet {
             self.subnet = Load::Loading;
         }
         self.reading = true;
-        ctx.link().send_future(async move { Msg::Loaded(netuid, reads::subnet(chain, netuid).await) });
+        ctx.link()
+            .send_future(async move { Msg::Loaded(netuid, Box::new(reads::subnet(chain, netuid).await)) });
     }
 
     /// Re-runs the last epoch if Yuma computed it: the subnet has no module of its own, or its
