@@ -372,6 +372,7 @@ try {
     await page.locator('#stale').waitFor({ timeout: 30000 });
     await shot('15-trust-stale');
     if (!(await text('#stale')).includes('stale')) throw new Error('no stale warning');
+    if (!(await page.locator('.wallet.stale .verified').count())) throw new Error('values still shown as current under a stale head');
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     await until('fresh again', async () => (await page.locator('#stale').count()) === 0 && (await page.locator('#head .verified').count()) === 1);
     step('suppressed head updates: the head is shown stale, and fresh again once heads arrive');

@@ -208,8 +208,13 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let onclick = ctx.link().callback(|_| Msg::Activity);
         let oninput = ctx.link().callback(|_| Msg::Activity);
+        // A stale head marks every "verified" on the page as of a past block (styles.css).
+        let stale = self.session.chain.as_ref().is_some_and(|chain| {
+            let freshness = crate::trust::freshness(chain, self.head_seen_ms, store::now_ms());
+            matches!(freshness, tao_wallet::fresh::Freshness::Stale { .. })
+        });
         html! {
-            <div class="wallet" {onclick} {oninput}>
+            <div class={classes!("wallet", stale.then_some("stale"))} {onclick} {oninput}>
                 { self.header(ctx) }
                 if self.session.vault.is_some() { { self.nav() } }
                 if let Some(busy) = &self.busy { <p class="loading"><span class="spinner" />{ busy }</p> }

@@ -51,10 +51,15 @@ pub fn status(s: &Status<'_>, trust: Callback<MouseEvent>) -> Html {
     }
 }
 
+/// Whether the believed head is fresh at `now_ms`, having last advanced at `seen_ms`.
+pub fn freshness(chain: &Chain, seen_ms: u64, now_ms: u64) -> Freshness {
+    fresh::freshness(chain.head().time_ms, seen_ms, now_ms, chain.block_interval_ms())
+}
+
 /// The believed head: verified and its age, or a stale warning in its place.
 fn head(chain: &Chain, seen_ms: u64, now_ms: u64) -> Html {
     let head = chain.head();
-    match fresh::freshness(head.time_ms, seen_ms, now_ms, chain.block_interval_ms()) {
+    match freshness(chain, seen_ms, now_ms) {
         Freshness::Fresh { age_ms } => html! {
             <span id="head">
                 { crate::widgets::verified(head.height) }
