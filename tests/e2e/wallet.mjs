@@ -64,10 +64,10 @@ const errors = [];
 let page;
 const shot = name => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const text = sel => page.locator(sel).first().innerText();
-/** Reviews a 1 τ transfer to bob from the selected account and presses Sign. */
-const sendOneTauToBob = async () => {
+/** Reviews a 1 τ transfer to bob (or `to`) from the selected account and presses Sign. */
+const sendOneTauToBob = async (to = BOB) => {
   await page.click('#nav-send');
-  await page.fill('#to', BOB);
+  await page.fill('#to', to);
   await page.fill('#amount', '1');
   await page.click('#review-send');
   await until('the send preview', async () => (await page.locator('#sign').count()) === 1);
@@ -254,7 +254,8 @@ try {
   await page.click('#nav-accounts');
   await page.locator('.accounts li', { hasText: BOB }).click();
   await until('bob verified', async () => (await text('#free')).startsWith('1000001'));
-  await sendOneTauToBob();
+  // (to alice: bob's own self-transfer is a preview the chain would refuse, so Sign is off)
+  await sendOneTauToBob('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
   await until('watch-only refused', async () => (await text('#error')).includes('watch-only'));
   await shot('11-imported');
   await page.click('#lock');
@@ -397,13 +398,118 @@ try {
     other.node.kill();
   }
 
-  // A node that hands out a future nonce (to hold the signature for later) gets no signature.
+  // ---- Positions from the chain and signing guardrails (issue 17, items 5 and 6) ----
+  // Stakes made elsewhere appear, verified: alice's genesis root stake and her CLI stake on
+  // subnet 1, read from the chain's position index.
+  const ALICE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+  const ALICE = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+  await page.click('#nav-settings');
+  await page.selectOption('#add_kind', 'key');
+  await page.fill('#add_secret', ALICE_KEY);
+  await page.click('#add-account');
+  await page.click('#nav-accounts');
+  await page.locator('.accounts li', { hasText: ALICE }).click();
+  const positionsOn = netuid => page.locator(`#positions tr.position[data-netuid="${netuid}"]`).allInnerTexts();
+  await until('alice\'s positions from the chain', async () => (await positionsOn(0)).length === 1
+    && (await positionsOn(1)).some(row => row.toLowerCase().includes(hot.toLowerCase())));
+  if (!(await page.locator('.balance .verified').count())) throw new Error('positions not shown verified');
+  await shot('12-positions-from-chain');
+  step('the genesis root stake and a CLI stake appear in the wallet, verified, from the proven position index');
+
+  // A failing preview disables Sign; "Send anyway" signs only after a second confirmation.
+  await page.locator('.accounts li').first().click();
+  await page.click('#nav-send');
+  await page.fill('#to', BOB);
+  await page.fill('#amount', '5000');
+  await page.click('#review-send');
+  await until('a refused preview', async () => (await text('#review-refused')).includes('refuse'));
+  if (!(await page.locator('#sign').isDisabled())) throw new Error('Sign is enabled for a transaction the chain would refuse');
+  await page.click('#send-anyway');
+  await until('a second confirmation', async () => (await page.locator('#send-anyway-confirm').count()) === 1);
+  await shot('12-send-anyway');
+  await page.click('#nav-accounts');
+  step('a preview the chain would refuse disables Sign; sending anyway needs a second confirmation');
+
+  // The default slippage is the order's own price impact plus a margin: an ordinary 10 τ stake
+  // that a fixed 0.5% would make fail on chain fills.
+  await page.click('#nav-stake');
+  await page.click('#load-validators');
+  await until('the validator list', async () => (await page.locator('#validators .pick').count()) > 0);
+  await page.locator('#validators .pick').first().click();
+  await page.fill('#stake_amount', '10');
+  await page.fill('#slippage', '0.5');
+  await page.click('#review-stake');
+  await until('a 0.5% limit refused', async () => (await text('#review-refused')).includes('limit'));
+  await page.click('#nav-stake');
+  await page.locator('#validators .pick').first().click();
+  await page.fill('#stake_amount', '10');
+  await page.click('#review-stake');
+  await until('the default limit', async () => (await text('#review-limit')).includes('this order alone moves it'));
+  if (await page.locator('#review-refused').count()) throw new Error(`refused: ${await text('#review-refused')}`);
+  await shot('12-default-slippage');
+  await page.click('#sign');
+  await until('the stake finalized', async () => (await text('#history tr:nth-child(2) .status')).startsWith('finalized'));
+  step('a 10 τ stake a fixed 0.5% limit would fail fills with the default slippage (impact + margin)');
+
+  // Withheld, then released: the node swallows tx_submit. A retry is not signed at a new nonce;
+  // the released transaction executes once. Then speed-up and cancel replace a withheld one at
+  // its own nonce, and the original, released late, is refused.
+  const bobBalance = () => BigInt(cli(['wallet', 'balance', '--address', BOB, '--url', url]).balance_rao);
+  const withheld = [];
+  let withholding = true;
+  await page.route(url + '/', async route => {
+    const request = route.request();
+    const sent = request.method() === 'POST' ? JSON.parse(request.postData()) : null;
+    if (!withholding || !sent || Array.isArray(sent) || sent.method !== 'tx_submit') return route.continue();
+    withheld.push(request.postData());
+    return route.fulfill({ json: { jsonrpc: '2.0', id: sent.id, error: { code: -32603, message: 'request timed out' } } });
+  });
+  const release = () => fetch(url + '/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: withheld.shift() }).then(r => r.json());
+  const newest = () => text('#history tr:nth-child(2) .status');
+  const bob0 = bobBalance();
+  await sendOneTauToBob();
+  await until('the send withheld', async () => withheld.length === 1);
+  await page.click('#nav-send');
+  await page.fill('#to', BOB);
+  await page.fill('#amount', '1');
+  await page.click('#review-send');
+  await until('the retry refused', async () => (await text('#review-blocked')).includes('speed it up or cancel it'));
+  if (!(await page.locator('#sign').isDisabled()) || withheld.length !== 1) throw new Error('a retry was signed past the withheld transaction');
+  await shot('12-withheld-retry');
+  const released = await release();
+  if (released.error) throw new Error(`the released transaction was refused: ${JSON.stringify(released.error)}`);
+  await page.click('#nav-history');
+  await until('the released send finalized', async () => (await newest()).startsWith('finalized'));
+  if (bobBalance() - bob0 !== 1000000000n) throw new Error(`bob received ${bobBalance() - bob0} rao, not 1 τ once`);
+  step('a withheld send is not re-signed at a new nonce; released, it executes once');
+
+  for (const [how, button, bobGets] of [['speed-up', '.speed-up', 1000000000n], ['cancel', '.cancel-tx', 0n]]) {
+    const before = bobBalance();
+    withholding = true;
+    await sendOneTauToBob();
+    await until(`a send withheld before ${how}`, async () => withheld.length === 1);
+    withholding = false;
+    await page.click('#nav-history');
+    await page.locator(`#history tr:nth-child(2) ${button}`).click();
+    await until(`the ${how} finalized`, async () => /^(finalized|failed in)/.test(await newest()));
+    const late = await release();
+    if (!late.error) throw new Error(`the original was accepted after its ${how}`);
+    await shot(`12-${how}`);
+    if (bobBalance() - before !== bobGets) throw new Error(`after ${how} bob received ${bobBalance() - before} rao`);
+    step(`${how}: replaced at the same nonce with a higher fee; the original, released late, is refused`);
+  }
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  // ---- end of positions and signing guardrails ----
+
+  // A node that hands out a future nonce (to hold the signature for later) is not asked: the
+  // wallet signs at the proven nonce.
   await proxy((method, result) => { if (method === 'account_get') result.pending_nonce += 5; });
   await sendOneTauToBob();
-  await until('a refused nonce', async () => (await text('#error')).includes('not signing'));
+  await page.click('#nav-history');
+  await until('signed at the proven nonce', async () => (await text('#history tr:nth-child(2) .status')).startsWith('finalized'));
   await shot('12-tampered-nonce');
   await page.unrouteAll({ behavior: 'ignoreErrors' });
-  step('a node offering a future nonce gets no signature');
+  step('a node offering a future nonce is not listened to: signed at the proven nonce');
 
   const isBalance = r => r && typeof r.key === 'string' && r.key.startsWith('0x746f6b656e2f') && r.value;
   const flip = hex => hex.slice(0, -2) + (hex.endsWith('00') ? '01' : '00');

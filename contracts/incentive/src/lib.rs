@@ -30,7 +30,7 @@ use epoch::{EpochInput, EpochOutput, EpochParams, NeuronInput, NeuronOutput};
 pub use error::IncentiveError;
 use tao_contract_neurons as neurons;
 use tao_contract_pools as pools;
-use tao_contract_staking as staking;
+use tao_contract_staking::{self as staking, StakeError};
 use tao_contract_subnets::{self as subnets, SubnetInfo, params};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_contract_weights as weights;
@@ -348,9 +348,12 @@ fn settle_output(
         unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, result)?);
     }
     let owner_cut = subnet_pool(host, netuid)?.pending_owner;
-    staking::stake_emission(host, &info.owner_coldkey, &info.owner_hotkey, netuid, owner_cut)?;
-    let paid = input.emission.saturating_sub(unpaid).saturating_add(owner_cut);
-    pools::settle_epoch(host, netuid, unpaid)?;
+    let owner_unpaid = unpaid_if_full(
+        staking::stake_emission(host, &info.owner_coldkey, &info.owner_hotkey, netuid, owner_cut),
+        owner_cut,
+    )?;
+    let paid = input.emission.saturating_sub(unpaid).saturating_add(owner_cut - owner_unpaid);
+    pools::settle_epoch(host, netuid, unpaid.saturating_add(owner_unpaid))?;
     let now = host.block_height();
     subnets::set_last_epoch(host, netuid, now);
     EPOCH_RECORDS.save(host, &netuid, &record);
@@ -359,7 +362,8 @@ fn settle_output(
 }
 
 /// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
-/// dividends through its share pool. Returns what could not be paid (no hotkey owner).
+/// dividends through its share pool. Returns what could not be paid (no hotkey owner, or an
+/// owner already holding the most positions a coldkey may).
 fn pay_uid(
     host: &mut impl Host,
     netuid: NetUid,
@@ -372,11 +376,23 @@ fn pay_uid(
     }
     let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(total) };
     let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(total) };
-    staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, result.server_emission)?;
+    let server = staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, result.server_emission);
+    let mut unpaid = unpaid_if_full(server, result.server_emission)?;
     if result.validator_emission > 0 {
-        staking::distribute_dividend(host, &neuron.hotkey, netuid, result.validator_emission)?;
+        let dividend = staking::distribute_dividend(host, &neuron.hotkey, netuid, result.validator_emission);
+        unpaid += unpaid_if_full(dividend.map(|_| ()), result.validator_emission)?;
     }
-    Ok(0)
+    Ok(unpaid)
+}
+
+/// `amount` if a payment failed because its coldkey holds the most positions it may (the
+/// payment wrote nothing; the emission stays pending), 0 if it was paid.
+fn unpaid_if_full(paid: Result<(), StakeError>, amount: u64) -> Result<u64, IncentiveError> {
+    match paid {
+        Ok(()) => Ok(0),
+        Err(StakeError::PositionsFull { .. }) => Ok(amount),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Entry point (pure, for the simulator and the wallet): a borsh [`EpochInput`] in, a borsh

@@ -362,3 +362,30 @@ fn module_epochs_pay_or_fall_back() {
     h.call_as(SYSTEM, 303, |h| apply_module_epoch(h, 1, module, Ok(vec![1, 2, 3]))).unwrap();
     assert_eq!(epoch_record(&mut h, 1).unwrap().unwrap().fallback.as_deref(), Some("output does not decode"));
 }
+
+/// An owner whose coldkey already holds the most stake positions it may still lets the epoch
+/// run: its cut, which would open a new position, stays pending instead of failing the block.
+#[test]
+fn emission_to_a_full_coldkey_stays_pending() {
+    let mut h = setup();
+    let full = staking::MAX_POSITIONS as u16;
+    for k in 0..full {
+        h.call_as(addr(1), 1, |h| neurons::burned_register(h, &addr(1), 1, &addr(5000 + k))).unwrap();
+        h.call_as(addr(1), 1, |h| staking::add_stake(h, &addr(1), &addr(5000 + k), 0, TAO, None)).unwrap();
+    }
+    assert_eq!(staking::position_list(&mut h, &addr(1)).unwrap().len(), usize::from(full));
+    for b in 2..=360 {
+        block(&mut h, b).unwrap();
+    }
+    assert_eq!(staking::stake_of(&mut h, &addr(1), &addr(1000), 1), Ok(0), "no 65th position");
+    assert_eq!(staking::position_list(&mut h, &addr(1)).unwrap().len(), usize::from(full));
+    let owner_cut = (u128::from(TAO) * u128::from(OWNER_CUT) / 65_535) as u64;
+    let pool = pool_of(&mut h, 1);
+    assert_eq!(pool.pending_owner, 0);
+    assert!(pool.pending >= 359 * owner_cut, "the owner's cut is kept for later: {}", pool.pending);
+    let mut accounts: Vec<Address> = [1u16, 2, 3, 1000, 2000, 3000, 3001, 3002, 3003].map(addr).to_vec();
+    accounts.extend((0..full).map(|k| addr(5000 + k)));
+    let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
+    assert_eq!(held, issued);
+    assert!(alpha_matches, "staked alpha is what the share pools hold");
+}

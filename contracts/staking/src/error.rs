@@ -54,6 +54,11 @@ pub enum StakeError {
     Pool(PoolError),
     /// A dissolution would pay out more positions than one call may.
     TooManyPositions,
+    /// The coldkey holds the most stake positions it may; it must empty one first.
+    PositionsFull {
+        /// The bound, [`crate::MAX_POSITIONS`].
+        max: u32,
+    },
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -80,6 +85,12 @@ impl fmt::Display for StakeError {
             StakeError::Neuron(e) => write!(f, "{e}"),
             StakeError::Pool(e) => write!(f, "{e}"),
             StakeError::TooManyPositions => f.write_str("too many positions to pay out in one call"),
+            StakeError::PositionsFull { max } => {
+                write!(
+                    f,
+                    "this coldkey already holds {max} stake positions, the most allowed: empty one first"
+                )
+            }
             StakeError::Decode(what) => write!(f, "could not decode {what}"),
         }
     }

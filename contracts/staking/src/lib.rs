@@ -19,6 +19,7 @@ mod error;
 use alloc::vec::Vec;
 
 pub use error::StakeError;
+use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::{self as pools, PoolError, Side, Swap};
 use tao_contract_subnets::{self as subnets, params::id};
@@ -49,6 +50,17 @@ const SHARES: Map<(Address, Address, NetUid), u128> = Map::new(b"stake/shares/")
 /// Every position by (netuid, hotkey, coldkey): the index that lets a dissolution find them.
 const HOLDERS: Map<(NetUid, Address, Address), bool> = Map::new(b"stake/holders/");
 const TAKES: Map<Address, (u16, u64)> = Map::new(b"stake/take/");
+/// Most stake positions one coldkey may hold. A light client shows an account by reading its
+/// index and, per position, its shares, the share pool and the subnet's pool: at most
+/// 1 + 3 × 64 = 193 proven keys, one round of the wallet's 512-key batches; `unstake_all` sells
+/// at most 64 positions in one transaction; the index is at most 64 × 22 = 1,408 bytes. Subtensor
+/// users rarely hold more than a handful.
+pub const MAX_POSITIONS: u32 = 64;
+/// A coldkey's positions, `(hotkey, netuid)` sorted ascending.
+pub type PositionList = BoundedVec<(Address, NetUid), MAX_POSITIONS>;
+/// Each coldkey's positions where it holds shares: one key a light client proves instead of
+/// iterating `SHARES` (which a proof of one key cannot cover).
+const POSITIONS: Map<Address, PositionList> = Map::new(b"stake/positions/");
 /// Most positions a dissolution pays out in one call.
 pub const MAX_DISSOLVE_POSITIONS: usize = 16_384;
 
@@ -67,6 +79,64 @@ pub fn shares_key(coldkey: &Address, hotkey: &Address, netuid: NetUid) -> Vec<u8
     SHARES.key(&(*coldkey, *hotkey, netuid))
 }
 
+/// Storage key of `coldkey`'s position index (a borsh [`PositionList`]), for proofs.
+pub fn positions_key(coldkey: &Address) -> Vec<u8> {
+    POSITIONS.key(coldkey)
+}
+
+/// The `(hotkey, netuid)` pairs where `coldkey` holds shares, from the chain's index.
+pub fn position_list(host: &mut impl Host, coldkey: &Address) -> Result<Vec<(Address, NetUid)>, StakeError> {
+    Ok(POSITIONS.load(host, coldkey)?.map(PositionList::into_inner).unwrap_or_default())
+}
+
+/// Whether `coldkey` holds (`hotkey`, `netuid`) already or may open it without passing
+/// [`MAX_POSITIONS`].
+fn has_room(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<bool, StakeError> {
+    let list = position_list(host, coldkey)?;
+    Ok(list.len() < MAX_POSITIONS as usize || list.binary_search(&(*hotkey, netuid)).is_ok())
+}
+
+/// Adds (`hotkey`, `netuid`) to `coldkey`'s index; writes nothing if the index is full.
+fn open_position(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<(), StakeError> {
+    let mut list = position_list(host, coldkey)?;
+    if let Err(at) = list.binary_search(&(*hotkey, netuid)) {
+        list.insert(at, (*hotkey, netuid));
+        let list = PositionList::new(list).map_err(|_| StakeError::PositionsFull { max: MAX_POSITIONS })?;
+        POSITIONS.save(host, coldkey, &list);
+    }
+    Ok(())
+}
+
+/// Drops (`hotkey`, `netuid`) from `coldkey`'s index, and the index once empty.
+fn close_position(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<(), StakeError> {
+    let mut list = position_list(host, coldkey)?;
+    if let Ok(at) = list.binary_search(&(*hotkey, netuid)) {
+        list.remove(at);
+    }
+    match PositionList::new(list) {
+        Ok(list) if !list.is_empty() => POSITIONS.save(host, coldkey, &list),
+        _ => {
+            POSITIONS.remove(host, coldkey);
+        }
+    }
+    Ok(())
+}
+
 /// The stake `coldkey` holds through `hotkey` on `netuid` (rounded down).
 pub fn stake_of(
     host: &mut impl Host,
@@ -79,12 +149,12 @@ pub fn stake_of(
     value_of(shares, &pool)
 }
 
-/// Every position of `coldkey`: `(hotkey, netuid, stake)`.
+/// Every position of `coldkey`: `(hotkey, netuid, stake)`, read through the index (no
+/// iteration, so a light client can run it on proven state).
 pub fn positions(host: &mut impl Host, coldkey: &Address) -> Result<Vec<(Address, NetUid, u64)>, StakeError> {
     let mut out = Vec::new();
-    for ((_, hotkey, netuid), shares) in SHARES.entries_under(host, coldkey, 4_096)? {
-        let pool = pool(host, &hotkey, netuid)?;
-        out.push((hotkey, netuid, value_of(shares, &pool)?));
+    for (hotkey, netuid) in position_list(host, coldkey)? {
+        out.push((hotkey, netuid, stake_of(host, coldkey, &hotkey, netuid)?));
     }
     Ok(out)
 }
@@ -102,7 +172,9 @@ fn value_of(shares: u128, pool: &Pool) -> Result<u64, StakeError> {
     u64::try_from(value).map_err(|_| StakeError::Overflow)
 }
 
-/// Adds `stake` to the pool and issues shares to `coldkey` (rounded down).
+/// Adds `stake` to the pool and issues shares to `coldkey` (rounded down). Fails with
+/// [`StakeError::PositionsFull`] before writing anything if it would open a position past the
+/// bound.
 fn deposit_stake(
     host: &mut impl Host,
     coldkey: &Address,
@@ -116,13 +188,18 @@ fn deposit_stake(
     } else {
         u128::from(stake).checked_mul(pool.shares).ok_or(StakeError::Overflow)? / u128::from(pool.stake)
     };
+    let key = (*coldkey, *hotkey, netuid);
+    let held = SHARES.load(host, &key)?.unwrap_or(0);
+    if held == 0 && minted > 0 {
+        open_position(host, coldkey, hotkey, netuid)?;
+    }
     pool.stake = pool.stake.checked_add(stake).ok_or(StakeError::Overflow)?;
     pool.shares = pool.shares.checked_add(minted).ok_or(StakeError::Overflow)?;
     POOLS.save(host, &(*hotkey, netuid), &pool);
-    let key = (*coldkey, *hotkey, netuid);
-    let held = SHARES.load(host, &key)?.unwrap_or(0).checked_add(minted).ok_or(StakeError::Overflow)?;
-    SHARES.save(host, &key, &held);
-    HOLDERS.save(host, &(netuid, *hotkey, *coldkey), &true);
+    if minted > 0 {
+        SHARES.save(host, &key, &held.checked_add(minted).ok_or(StakeError::Overflow)?);
+        HOLDERS.save(host, &(netuid, *hotkey, *coldkey), &true);
+    }
     Ok(pools::adjust_staked(host, netuid, stake, 0)?)
 }
 
@@ -157,6 +234,7 @@ fn withdraw_stake(
     if held == burned {
         SHARES.remove(host, &key);
         HOLDERS.remove(host, &(netuid, *hotkey, *coldkey));
+        close_position(host, coldkey, hotkey, netuid)?;
     } else {
         SHARES.save(host, &key, &(held - burned));
     }
@@ -372,7 +450,9 @@ pub fn set_take(
 
 /// Pays `amount` of stake emission to the validator `hotkey` on `netuid`: its take goes to the
 /// hotkey's owner as stake, the rest raises the pool so every nominator gains pro rata. With no
-/// nominators the whole amount goes to the owner. Returns the take paid. Chain only (the epoch).
+/// nominators the whole amount goes to the owner. An owner whose index is full gets no take (it
+/// stays with the nominators); with no nominators either, it fails with
+/// [`StakeError::PositionsFull`] having written nothing. Returns the take paid. Chain only.
 pub fn distribute_dividend(
     host: &mut impl Host,
     hotkey: &Address,
@@ -386,6 +466,8 @@ pub fn distribute_dividend(
     let mut pool = pool(host, hotkey, netuid)?;
     let take_part = if pool.shares == 0 {
         amount
+    } else if !has_room(host, &owner, hotkey, netuid)? {
+        0
     } else {
         (u128::from(amount) * u128::from(take(host, hotkey)?) / u128::from(u16::MAX)) as u64
     };
@@ -402,7 +484,8 @@ pub fn distribute_dividend(
 }
 
 /// Stakes `amount` of emission to `coldkey`'s position on `hotkey` (miner incentive, owner
-/// cut). Chain only (the epoch).
+/// cut). Fails with [`StakeError::PositionsFull`], having written nothing, if that would open a
+/// position past the bound: the epoch leaves it undistributed. Chain only (the epoch).
 pub fn stake_emission(
     host: &mut impl Host,
     coldkey: &Address,
@@ -440,6 +523,7 @@ pub fn dissolve_network(host: &mut impl Host, caller: &Address, netuid: NetUid) 
     for (coldkey, hotkey, alpha) in positions {
         SHARES.remove(host, &(coldkey, hotkey, netuid));
         HOLDERS.remove(host, &(netuid, hotkey, coldkey));
+        close_position(host, &coldkey, &hotkey, netuid)?;
         POOLS.remove(host, &(hotkey, netuid));
         let tao = (u128::from(pool.tao) * u128::from(alpha) / claims.max(1)) as u64;
         if tao > 0 && token::deposit(host, &coldkey, tao).is_ok() {

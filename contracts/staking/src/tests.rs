@@ -283,6 +283,72 @@ fn move_transfer_and_unstake_all() {
     assert_eq!(positions(&mut h, &addr(2)), Ok(Vec::new()));
 }
 
+/// Coldkey 3 registers `count` hotkeys (4000, 4001, …) on subnet 1.
+fn register_hotkeys(h: &mut MemoryHost, count: u16) -> Vec<u16> {
+    let hotkeys: Vec<u16> = (4000..4000 + count).collect();
+    for (i, &k) in hotkeys.iter().enumerate() {
+        call(h, addr(3), 100 + i as u64, |h| Ok(neurons::burned_register(h, &addr(3), 1, &addr(k))?))
+            .unwrap();
+    }
+    hotkeys
+}
+
+/// The (hotkey, netuid) pairs where `coldkey` holds shares, found by iterating (natively only).
+fn held(h: &mut MemoryHost, coldkey: u16) -> Vec<(Address, NetUid)> {
+    let entries = SHARES.entries_under(h, &addr(coldkey), 10_000).unwrap();
+    entries.into_iter().filter(|(_, shares)| *shares > 0).map(|((_, k, n), _)| (k, n)).collect()
+}
+
+#[test]
+fn the_index_lists_every_position_and_is_bounded() {
+    let mut h = setup();
+    let hotkeys = register_hotkeys(&mut h, 33);
+    let pairs: Vec<(u16, NetUid)> = hotkeys.iter().flat_map(|&k| [(k, 0), (k, 1)]).collect();
+    for &(k, n) in &pairs[..MAX_POSITIONS as usize] {
+        add(&mut h, 2, k, n, TAO / 100, None).unwrap();
+    }
+    assert_eq!(position_list(&mut h, &addr(2)).unwrap(), held(&mut h, 2));
+    assert_eq!(positions(&mut h, &addr(2)).unwrap().len(), MAX_POSITIONS as usize);
+    let (k, n) = pairs[MAX_POSITIONS as usize];
+    let full = add(&mut h, 2, k, n, TAO / 100, None).unwrap_err();
+    assert!(full.contains("already holds 64 stake positions"), "{full}");
+    // Topping up a held position still works; emptying one makes room.
+    add(&mut h, 2, pairs[0].0, pairs[0].1, TAO / 100, None).unwrap();
+    let alpha = stake_of_(&mut h, 2, pairs[1].0, pairs[1].1);
+    remove(&mut h, 2, pairs[1].0, pairs[1].1, alpha, None).unwrap();
+    add(&mut h, 2, k, n, TAO / 100, None).unwrap();
+    assert_eq!(position_list(&mut h, &addr(2)).unwrap(), held(&mut h, 2));
+    // Emission that would open a 65th position writes nothing and says why.
+    let before = h.storage.clone();
+    h.caller = SYSTEM;
+    assert_eq!(
+        stake_emission(&mut h, &addr(2), &addr(2001), 1, TAO),
+        Err(StakeError::PositionsFull { max: MAX_POSITIONS })
+    );
+    assert_eq!(h.storage, before);
+    // A full owner's take stays with the nominators of a pool that has them.
+    add(&mut h, 1, 2001, 1, TAO, None).unwrap();
+    call(&mut h, SYSTEM, 9, |h| distribute_dividend(h, &addr(2001), 1, TAO).map(|take| assert_eq!(take, 0)))
+        .unwrap();
+    assert_eq!(position_list(&mut h, &addr(2)).unwrap(), held(&mut h, 2));
+}
+
+#[test]
+fn unstake_all_and_dissolution_empty_the_index() {
+    let mut h = setup();
+    add(&mut h, 2, 1001, 0, TAO, None).unwrap();
+    add(&mut h, 2, 1001, 1, TAO, None).unwrap();
+    add(&mut h, 3, 2001, 1, TAO, None).unwrap();
+    let (a, b) = (addr(1001), addr(2001));
+    assert_eq!(position_list(&mut h, &addr(2)).unwrap(), vec![(a, 0), (a, 1)]);
+    call(&mut h, addr(2), 7, |h| unstake_all(h, &addr(2))).unwrap();
+    assert_eq!(position_list(&mut h, &addr(2)).unwrap(), Vec::new());
+    assert_eq!(h.storage.get(&positions_key(&addr(2))), None);
+    assert_eq!(position_list(&mut h, &addr(3)).unwrap(), vec![(b, 1)]);
+    call(&mut h, SYSTEM, 9, |h| dissolve_network(h, &SYSTEM, 1)).unwrap();
+    assert_eq!(position_list(&mut h, &addr(3)).unwrap(), Vec::new());
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Add(u16, u16, u64),
@@ -291,6 +357,47 @@ enum Op {
     Transfer(u16, u16, u16, u64),
     UnstakeAll(u16),
     Dividend(u16, u64),
+    /// Coldkey, hotkey, from and to netuid, alpha.
+    Swap(u16, u16, NetUid, NetUid, u64),
+    /// Emission staked to (coldkey, hotkey, netuid).
+    Emission(u16, u16, NetUid, u64),
+    /// Limit orders, partial fills allowed: add (true) or remove, at spot ± 1%.
+    Limit(bool, u16, u16, NetUid, u64),
+    Dissolve,
+}
+
+/// Applies `op` at block `b` (subnet 1 unless it says otherwise).
+fn apply(h: &mut MemoryHost, op: Op, b: u64) -> Result<(), String> {
+    match op {
+        Op::Add(c, k, a) => call(h, addr(c), b, |h| add_stake(h, &addr(c), &addr(k), 1, a, None)),
+        Op::Remove(c, k, a) => call(h, addr(c), b, |h| remove_stake(h, &addr(c), &addr(k), 1, a, None)),
+        Op::Move(c, f, t, a) => call(h, addr(c), b, |h| {
+            let from = Position { coldkey: addr(c), hotkey: addr(f), netuid: 1 };
+            relocate_stake(h, &from, &Position { hotkey: addr(t), ..from }, a)
+        }),
+        Op::Transfer(c, d, k, a) => call(h, addr(c), b, |h| {
+            let from = Position { coldkey: addr(c), hotkey: addr(k), netuid: 1 };
+            relocate_stake(h, &from, &Position { coldkey: addr(d), ..from }, a)
+        }),
+        Op::UnstakeAll(c) => call(h, addr(c), b, |h| unstake_all(h, &addr(c))),
+        Op::Dividend(k, a) => call(h, SYSTEM, b, |h| distribute_dividend(h, &addr(k), 1, a)),
+        Op::Swap(c, k, from, to, a) => call(h, addr(c), b, |h| {
+            let from = Position { coldkey: addr(c), hotkey: addr(k), netuid: from };
+            relocate_stake(h, &from, &Position { netuid: to, ..from }, a)
+        }),
+        Op::Emission(c, k, n, a) => call(h, SYSTEM, b, |h| stake_emission(h, &addr(c), &addr(k), n, a)),
+        Op::Limit(buy, c, k, n, a) => call(h, addr(c), b, |h| {
+            let spot = pools::price_in_rao(pools::pool(h, n)?.unwrap_or_default().spot_price(n));
+            let price = if buy { spot + spot / 100 } else { spot - spot / 100 };
+            let limit = Some(Limit { price, partial: true });
+            if buy {
+                add_stake(h, &addr(c), &addr(k), n, a, limit)
+            } else {
+                remove_stake(h, &addr(c), &addr(k), n, a, limit)
+            }
+        }),
+        Op::Dissolve => call(h, SYSTEM, b, |h| dissolve_network(h, &SYSTEM, 1)),
+    }
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -309,6 +416,22 @@ fn arb_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// [`arb_op`] plus what only the index test covers: root, swaps, emission, limits, dissolution.
+fn arb_index_op() -> impl Strategy<Value = Op> {
+    let cold = 1u16..4;
+    let hot = prop_oneof![Just(1001u16), Just(2001u16)];
+    let net = 0u16..2;
+    let amount = prop_oneof![0u64..10_000_000, 0u64..1_000 * TAO];
+    prop_oneof![
+        6 => arb_op(),
+        2 => (cold.clone(), hot.clone(), net.clone(), net.clone(), amount.clone())
+            .prop_map(|(c, k, f, t, a)| Op::Swap(c, k, f, t, a)),
+        2 => (cold.clone(), hot.clone(), net.clone(), 0u64..10 * TAO).prop_map(|(c, k, n, a)| Op::Emission(c, k, n, a)),
+        2 => (any::<bool>(), cold, hot, net, amount).prop_map(|(b, c, k, n, a)| Op::Limit(b, c, k, n, a)),
+        1 => Just(Op::Dissolve),
+    ]
+}
+
 proptest! {
     /// After any sequence: Σ balances + pool TAO + burned = issuance; staked alpha is what the
     /// share pools hold, which never owe more than they hold; alpha only grows by dividends paid
@@ -319,25 +442,10 @@ proptest! {
         let mut paid_in = 0u128;
         let alpha_start = u128::from(subnet_pool(&mut h, 1).alpha_issued());
         for (i, op) in ops.into_iter().enumerate() {
-            let b = 10 + i as u64;
-            let _ = match op {
-                Op::Add(c, k, a) => call(&mut h, addr(c), b, |h| add_stake(h, &addr(c), &addr(k), 1, a, None)),
-                Op::Remove(c, k, a) => call(&mut h, addr(c), b, |h| remove_stake(h, &addr(c), &addr(k), 1, a, None)),
-                Op::Move(c, f, t, a) => call(&mut h, addr(c), b, |h| {
-                    let from = Position { coldkey: addr(c), hotkey: addr(f), netuid: 1 };
-                    relocate_stake(h, &from, &Position { hotkey: addr(t), ..from }, a)
-                }),
-                Op::Transfer(c, d, k, a) => call(&mut h, addr(c), b, |h| {
-                    let from = Position { coldkey: addr(c), hotkey: addr(k), netuid: 1 };
-                    relocate_stake(h, &from, &Position { coldkey: addr(d), ..from }, a)
-                }),
-                Op::UnstakeAll(c) => call(&mut h, addr(c), b, |h| unstake_all(h, &addr(c))),
-                Op::Dividend(k, a) => {
-                    let r = call(&mut h, SYSTEM, b, |h| distribute_dividend(h, &addr(k), 1, a));
-                    if r.is_ok() { paid_in += u128::from(a); }
-                    r
-                }
-            };
+            let dividend = match op { Op::Dividend(_, a) => u128::from(a), _ => 0 };
+            if apply(&mut h, op, 10 + i as u64).is_ok() {
+                paid_in += dividend;
+            }
             let balances: u128 = (1..4u16).map(|c| u128::from(token::balance(&mut h, &addr(c)).unwrap())).sum();
             let in_pools = u128::from(pools::total_tao(&mut h).unwrap());
             let burned = u128::from(token::burned(&mut h).unwrap());
@@ -354,6 +462,23 @@ proptest! {
                 prop_assert!(owed <= u128::from(p.stake), "pool {k} owes {owed} > {}", p.stake);
             }
             prop_assert_eq!(pools, staked);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, rng_seed: proptest::test_runner::RngSeed::Fixed(17), ..ProptestConfig::default() })]
+
+    /// After any sequence of stake operations, every coldkey's index is exactly the sorted set
+    /// of positions where it holds shares.
+    #[test]
+    fn the_index_is_the_set_of_nonzero_positions(ops in proptest::collection::vec(arb_index_op(), 1..40)) {
+        let mut h = setup();
+        for (i, op) in ops.into_iter().enumerate() {
+            let _ = apply(&mut h, op, 10 + i as u64);
+            for c in 1..4u16 {
+                prop_assert_eq!(position_list(&mut h, &addr(c)).unwrap(), held(&mut h, c));
+            }
         }
     }
 }

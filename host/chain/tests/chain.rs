@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tao_chain::{
-    Block, Certificate, CertificateError, ChainError, Executor, Genesis, Header, TxOutcome, Validator, keys,
+    Block, Certificate, CertificateError, ChainError, Executor, Genesis, GenesisCall, Header, TxOutcome,
+    Validator, keys,
 };
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
@@ -40,14 +41,19 @@ struct Chain {
 }
 
 fn chain() -> Chain {
+    chain_with(vec![(key(1).address(), 1_000 * TAO)], Vec::new())
+}
+
+/// A chain whose genesis funds `balances` and makes `calls`.
+fn chain_with(balances: Vec<(Address, u64)>, calls: Vec<GenesisCall>) -> Chain {
     let validators = vec![Validator { key: key(9).public_key(), power: 10 }];
     let genesis = Genesis {
         chain_id: 42,
         time_ms: 1_700_000_000_000,
         modules: tao_chain::SYSTEM_MODULES.iter().map(|m| (m.to_string(), module_code(m))).collect(),
-        balances: vec![(key(1).address(), 1_000 * TAO)],
+        balances,
         validators: validators.clone(),
-        calls: Vec::new(),
+        calls,
     };
     let dir = tempfile::tempdir().unwrap();
     let store = tao_store::Store::open(&dir.path().join("state.redb"), 64).unwrap();
@@ -546,4 +552,142 @@ fn a_proposer_leaves_out_refused_transactions_without_re_running_the_block() {
     let check = c.executor.execute(Arc::new(c.state.clone()), 1, 5, &built.txs).unwrap();
     assert_eq!(check.writes, built.executed.writes, "the built block passes validation as is");
     assert_eq!(check.receipts_root, built.executed.receipts_root);
+}
+
+/// A genesis call of `entry` of `module` by `caller`.
+fn genesis_call(module: &str, entry: &str, caller: Address, input: Vec<u8>) -> GenesisCall {
+    GenesisCall { module: module.into(), entry: entry.into(), caller, input }
+}
+
+/// The (hotkey, netuid) pairs where `coldkey` holds shares, found by iterating the state.
+fn held_positions(state: &MemoryStorage, coldkey: &Address) -> Vec<(Address, u16)> {
+    let prefix = [b"stake/shares/".as_slice(), &coldkey.0].concat();
+    let under = state.0.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix));
+    under
+        .filter(|(_, v)| borsh::from_slice::<u128>(v).unwrap() > 0)
+        .map(|(k, _)| borsh::from_slice(&k[prefix.len()..]).unwrap())
+        .collect()
+}
+
+/// `coldkey`'s position index, read with one key and checked against the head's state root.
+fn proven_positions(c: &Chain, coldkey: &Address) -> Vec<(Address, u16)> {
+    let key = tao_contract_staking::positions_key(coldkey);
+    let (value, proof) = c.store.get_with_proof(&key, c.head.height).unwrap();
+    tao_state::verify(&c.head.state_root, &key, value.as_deref(), &proof).unwrap();
+    let Some(bytes) = value else { return Vec::new() };
+    let list: tao_contract_staking::PositionList = tao_codec::decode(&bytes, 4_096).unwrap();
+    list.into_inner()
+}
+
+/// A small deterministic generator (xorshift64*), so the sequence is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// The proven per-coldkey index of stake positions, through real blocks: the genesis root stake
+/// is in it, and after a seeded random sequence of signed stake calls (add, remove, limits,
+/// move, swap, transfer, unstake-all) and epochs paying emission as stake, every coldkey's
+/// proven index is exactly the set of positions where it holds shares.
+#[test]
+fn the_position_index_is_proven_and_follows_every_stake_path() {
+    use tao_contract_staking::StakeArgs;
+    let (owner, hot, hot2) = (key(1).address(), key(11).address(), key(12).address());
+    let register = tao_contract_subnets::RegisterNetworkArgs { hotkey: hot, identity: Default::default() };
+    let root = StakeArgs { hotkey: hot, netuid: 0, amount: 1_000 * TAO, limit: None };
+    let calls = vec![
+        genesis_call("subnets", "entry_register_network", owner, borsh::to_vec(&register).unwrap()),
+        genesis_call("neurons", "entry_burned_register", owner, borsh::to_vec(&(1u16, hot)).unwrap()),
+        genesis_call(
+            "neurons",
+            "entry_burned_register",
+            key(2).address(),
+            borsh::to_vec(&(1u16, hot2)).unwrap(),
+        ),
+        genesis_call("staking", "entry_add_stake", owner, borsh::to_vec(&root).unwrap()),
+    ];
+    let coldkeys = [1u8, 2, 3];
+    let funded = coldkeys.iter().map(|&k| (key(k).address(), 100_000 * TAO)).collect();
+    let mut c = chain_with(funded, calls);
+    assert_eq!(proven_positions(&c, &owner), vec![(hot, 0)], "the genesis root stake is indexed");
+
+    let staking = Hash(c.state.get(&keys::module("staking")).unwrap().try_into().unwrap());
+    let mut nonces = [0u64; 3];
+    let mut rng = Rng(0x17);
+    let mut executed = 0;
+    for _ in 0..30 {
+        let mut txs = Vec::new();
+        for (i, &from) in coldkeys.iter().enumerate() {
+            let (method, args) = random_stake_call(&mut rng, &c, from, [hot, hot2], &coldkeys);
+            txs.push(c.call(from, nonces[i], staking, method, args, TAO / 100));
+            nonces[i] += 1;
+        }
+        let (_, receipts) = c.produce(txs).unwrap();
+        executed += receipts.iter().filter(|r| r.outcome == TxOutcome::Ok).count();
+        for &k in &coldkeys {
+            let coldkey = key(k).address();
+            assert_eq!(proven_positions(&c, &coldkey), held_positions(&c.state, &coldkey), "coldkey {k}");
+        }
+    }
+    assert!(executed >= 30, "only {executed} of 90 calls executed: the sequence tests too little");
+    // With the owner's stake sold, the first epoch (tempo 360) pays its cut as stake on subnet 1.
+    let (_, receipts) =
+        c.produce(vec![c.call(1, nonces[0], staking, "entry_unstake_all", Vec::new(), TAO / 100)]).unwrap();
+    assert_eq!((receipts[0].outcome.clone(), proven_positions(&c, &owner)), (TxOutcome::Ok, Vec::new()));
+    while c.head.height < 362 {
+        c.produce(Vec::new()).unwrap();
+    }
+    let indexed = proven_positions(&c, &owner);
+    assert_eq!(indexed, held_positions(&c.state, &owner));
+    assert!(
+        indexed.contains(&(hot, 1)),
+        "the owner's cut, paid as stake on subnet 1, is indexed: {indexed:?}"
+    );
+}
+
+/// One random stake call by `from` between `hotkeys` on root and subnet 1: adds from dust to
+/// more than the balance; removals, moves, swaps and transfers of all, half or too much of the
+/// position; limits on a third of them.
+fn random_stake_call(
+    rng: &mut Rng,
+    c: &Chain,
+    from: u8,
+    hotkeys: [Address; 2],
+    coldkeys: &[u8],
+) -> (&'static str, Vec<u8>) {
+    use tao_contract_staking::{Limit, StakeArgs};
+    let hotkey = hotkeys[rng.below(2) as usize];
+    let netuid = rng.below(2) as u16;
+    let mut host = MemoryHost::new();
+    host.storage = c.state.0.clone();
+    let held = tao_contract_staking::stake_of(&mut host, &key(from).address(), &hotkey, netuid).unwrap();
+    let (add, amount) = match rng.below(4) {
+        0 => ([TAO / 1_000, TAO, 50 * TAO, u64::MAX][rng.below(4) as usize], held),
+        1 => (TAO, held / 2),
+        2 => (2 * TAO, held.saturating_add(1)),
+        _ => (10 * TAO, held),
+    };
+    let limit = (rng.below(3) == 0).then(|| Limit { price: rng.below(2 * TAO), partial: rng.below(2) == 0 });
+    match rng.below(7) {
+        0 | 1 => {
+            ("entry_add_stake", borsh::to_vec(&StakeArgs { hotkey, netuid, amount: add, limit }).unwrap())
+        }
+        2 => ("entry_remove_stake", borsh::to_vec(&StakeArgs { hotkey, netuid, amount, limit }).unwrap()),
+        3 => {
+            let to = hotkeys[rng.below(2) as usize];
+            ("entry_move_stake", borsh::to_vec(&(hotkey, netuid, to, rng.below(2) as u16, amount)).unwrap())
+        }
+        4 => ("entry_swap_stake", borsh::to_vec(&(hotkey, netuid, 1 - netuid, amount)).unwrap()),
+        5 => {
+            let dest = key(coldkeys[rng.below(coldkeys.len() as u64) as usize]).address();
+            ("entry_transfer_stake", borsh::to_vec(&(dest, hotkey, netuid, netuid, amount)).unwrap())
+        }
+        _ => ("entry_unstake_all", Vec::new()),
+    }
 }

@@ -2,13 +2,12 @@
 //! the selected account and its balance, the history), navigation, and the page's frame.
 //! Screens (`screens/`) hold their own state and ask for shared changes with an [`Action`].
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use gloo_storage::Storage;
 use tao_types::{Address, Hash};
 use tao_wallet::vault::{AutoLock, Vault, VaultFile};
-use tao_wallet::views::{AccountView, Position};
+use tao_wallet::views::AccountView;
 use tao_wallet::{Chain, VerifyError};
 use yew::prelude::*;
 
@@ -50,8 +49,6 @@ pub struct App {
     chain_error: Option<String>,
     screen: Screen,
     review: Option<Rc<Result<Review, String>>>,
-    /// Stake positions this wallet made, per coldkey (the balance includes them).
-    positions: BTreeMap<Address, Vec<Position>>,
     busy: Option<String>,
     notice: Option<Result<String, String>>,
     auto_lock: AutoLock,
@@ -94,7 +91,6 @@ impl Component for App {
             chain_error: None,
             screen,
             review: None,
-            positions: store::load(store::POSITIONS).unwrap_or_default(),
             busy: None,
             notice: None,
             auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
@@ -285,10 +281,10 @@ impl App {
                 self.shared().vault = None;
                 self.screen = Screen::Welcome;
             }
-            Action::Track(position) => self.track(position),
             Action::Review(request) => self.start_review(ctx, request),
-            Action::Submitted(Ok(entry)) => {
-                self.busy = None;
+            Action::Signed(entry) => {
+                self.busy = Some("submitting…".into());
+                self.notice = None;
                 let history = &mut self.shared().history;
                 history.insert(0, entry);
                 history.truncate(200);
@@ -296,9 +292,21 @@ impl App {
                 self.review = None;
                 self.screen = Screen::History;
             }
-            Action::Submitted(Err(e)) => {
+            Action::Submitted(hash, result) => {
                 self.busy = None;
-                self.notice = Some(Err(e));
+                let status = match &result {
+                    Ok(()) => "pending".to_string(),
+                    Err(e) => format!(
+                        "not accepted by the node ({e}); it may still execute: speed it up or cancel it"
+                    ),
+                };
+                self.notice =
+                    result.err().map(|e| Err(format!("the node did not accept the transaction: {e}")));
+                let history = &mut self.shared().history;
+                if let Some(entry) = history.iter_mut().find(|e| e.hash == hash && !e.proven) {
+                    entry.status = status;
+                }
+                let _ = store::save(store::HISTORY, &self.session.history);
             }
             Action::Reconnect(url) => {
                 self.reconnect(ctx, self.session.pinned);
@@ -356,10 +364,8 @@ impl App {
         if matches!(self.session.account, Load::Idle) {
             self.shared().account = Load::Loading;
         }
-        let tracked = self.positions.get(&address).cloned().unwrap_or_default();
         self.account_reads += 1;
-        ctx.link()
-            .send_future(async move { Msg::Account(address, reads::account(chain, address, tracked).await) });
+        ctx.link().send_future(async move { Msg::Account(address, reads::account(chain, address).await) });
     }
 
     /// Seals and stores `vault`; only a stored vault becomes the wallet's (a key that exists
@@ -392,15 +398,6 @@ impl App {
         // Exported secrets shown as a notice must not outlive the unlocked session.
         self.notice = None;
         self.screen = Screen::Unlock;
-    }
-
-    fn track(&mut self, position: Position) {
-        let Some(coldkey) = self.session.selected else { return };
-        let list = self.positions.entry(coldkey).or_default();
-        if !list.contains(&position) {
-            list.push(position);
-            let _ = store::save(store::POSITIONS, &self.positions);
-        }
     }
 
     /// Previews `request` as the selected account; the result is shown for confirmation.

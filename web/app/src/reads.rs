@@ -3,7 +3,7 @@
 use tao_types::{Address, NetUid};
 use tao_wallet::Chain;
 use tao_wallet::proven::Context as RunContext;
-use tao_wallet::views::{self, AccountView, NeuronRow, Position, SubnetRow, SubnetView};
+use tao_wallet::views::{self, AccountView, NeuronRow, SubnetRow, SubnetView};
 
 use crate::node;
 use crate::session::Load;
@@ -11,10 +11,10 @@ use crate::session::Load;
 /// A subnet's page and its metagraph.
 pub type SubnetLoad = Load<(Option<SubnetView>, Vec<NeuronRow>)>;
 
-/// An account's balances, including the stake `positions` it is known to hold.
-pub async fn account(chain: Chain, address: Address, positions: Vec<Position>) -> Load<AccountView> {
+/// An account's balances and every stake position the chain's index lists for it.
+pub async fn account(chain: Chain, address: Address) -> Load<AccountView> {
     let height = chain.head().height;
-    let read = node::read(&chain, height, RunContext::default(), |h| views::account(h, &address, &positions));
+    let read = node::read(&chain, height, RunContext::default(), |h| views::account(h, &address));
     Load::from(read.await)
 }
 

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use tao_types::{Address, Hash, NetUid};
-use tao_wallet::tx::{Draft, Preview};
+use tao_wallet::tx::{self, Draft, Preview};
 use tao_wallet::vault::{Vault, VaultFile};
 use tao_wallet::views::{AccountView, Position};
 use tao_wallet::{Chain, Proven, VerifyError};
@@ -30,9 +30,18 @@ pub enum Screen {
 }
 
 impl Screen {
-    /// Screens that show the selected account's balance (the root keeps it read).
+    /// Screens that show the selected account's balance or need its proven nonce (History's
+    /// speed-up and cancel), which the root keeps read.
     pub fn shows_account(self) -> bool {
-        matches!(self, Screen::Accounts | Screen::Send | Screen::Stake | Screen::Receive | Screen::Unlock)
+        matches!(
+            self,
+            Screen::Accounts
+                | Screen::Send
+                | Screen::Stake
+                | Screen::Receive
+                | Screen::Unlock
+                | Screen::History
+        )
     }
 }
 
@@ -55,7 +64,8 @@ impl<T> Load<T> {
     }
 }
 
-/// A submitted transaction.
+/// A signed transaction, recorded before it is submitted: once signed it can execute until
+/// its nonce is used on chain, whatever the node answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub hash: Hash,
@@ -66,6 +76,33 @@ pub struct HistoryEntry {
     /// Whether `status` is the outcome proven from the block's receipts (then it is final).
     #[serde(default)]
     pub proven: bool,
+    /// The nonce it was signed at.
+    #[serde(default)]
+    pub nonce: Option<u64>,
+    /// The signed transaction (`0x` hex), for a speed-up or cancel at its nonce.
+    #[serde(default)]
+    pub tx: Option<String>,
+}
+
+impl HistoryEntry {
+    /// The entry for `signed`, described as `what`, before it is submitted.
+    pub fn signed(signed: &tao_tx::SignedTransaction, what: String) -> Self {
+        HistoryEntry {
+            hash: signed.hash(),
+            what,
+            from: signed.tx.sender,
+            status: "signed, submitting…".into(),
+            proven: false,
+            nonce: Some(signed.tx.nonce),
+            tx: Some(tao_wallet::rpc::hex0x(&signed.encode())),
+        }
+    }
+}
+
+/// What the wallet signed for `sender`: the nonce policy's input (`tx::next_nonce`).
+pub fn signed_by(history: &[HistoryEntry], sender: Address) -> Vec<tx::Signed> {
+    let mine = history.iter().filter(|e| e.from == sender);
+    mine.filter_map(|e| e.nonce.map(|nonce| tx::Signed { nonce, hash: e.hash })).collect()
 }
 
 /// A transaction a screen asks to review: what it is in words, and the draft.
@@ -76,6 +113,17 @@ pub struct Request {
     pub limit: Option<String>,
     pub draft: Draft,
     pub position: Option<Position>,
+    /// A stake or unstake priced in the preview's own run (its draft then replaces `draft`).
+    pub order: Option<Order>,
+}
+
+/// A stake (`buying`) or unstake of `amount` on the request's position, its limit from the
+/// proven pool: `slippage_bps` if the user typed one, else the order's impact plus a margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub buying: bool,
+    pub amount: u64,
+    pub slippage_bps: Option<u16>,
 }
 
 /// A transaction under review: the request, its preview on proven state, the proven contract.
@@ -88,6 +136,8 @@ pub struct Review {
     pub request: Request,
     pub contract: Hash,
     pub preview: Proven<Preview>,
+    /// A warning about the order's slippage tolerance.
+    pub warning: Option<String>,
 }
 
 /// What a screen asks of the root.
@@ -108,12 +158,12 @@ pub enum Action {
     SaveVault(Vault, String),
     Lock,
     ForgetWallet,
-    /// Remember a stake position of the selected coldkey, so its balance includes it.
-    Track(Position),
     /// Preview a transaction, then show it for confirmation.
     Review(Request),
-    /// A reviewed transaction was signed and submitted, or refused.
-    Submitted(Result<HistoryEntry, String>),
+    /// A transaction was signed: recorded before it is submitted.
+    Signed(HistoryEntry),
+    /// What the node answered to the submission of a signed transaction.
+    Submitted(Hash, Result<(), String>),
     /// The node was changed in Settings (its URL, stored): reconnect under the same genesis.
     Reconnect(String),
     /// Trust the next genesis the node announces.

@@ -1,5 +1,5 @@
 //! What the wallet keeps in the browser's local storage: the sealed vault, the pinned genesis,
-//! the newest head believed per genesis, the history and tracked stake positions. Nothing secret is stored unsealed.
+//! the newest head believed per genesis, and the history. Nothing secret is stored unsealed.
 
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Serialize, de::DeserializeOwned};
@@ -12,8 +12,6 @@ pub const VAULT: &str = "tao.vault";
 pub const GENESIS: &str = "tao.genesis";
 /// Submitted transactions.
 pub const HISTORY: &str = "tao.history";
-/// Stake positions per coldkey.
-pub const POSITIONS: &str = "tao.positions";
 /// The node chosen in Settings (absent: the page's own).
 pub const NODE: &str = "tao.node";
 /// Prefix of the newest head believed, per genesis hash (`tao.head.0x…`).

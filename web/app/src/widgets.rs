@@ -123,6 +123,18 @@ pub fn button<M: Clone + 'static>(to: &Callback<M>, id: &'static str, label: &st
     html! { <button id={id} {onclick}>{ label }</button> }
 }
 
+/// A [`button`] that cannot be pressed unless `enabled`.
+pub fn button_if<M: Clone + 'static>(
+    enabled: bool,
+    to: &Callback<M>,
+    id: &'static str,
+    label: &str,
+    message: M,
+) -> Html {
+    let onclick = to.reform(move |_: MouseEvent| message.clone());
+    html! { <button id={id} {onclick} disabled={!enabled}>{ label }</button> }
+}
+
 pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -> Html {
     match l {
         Load::Idle => html! {},
@@ -136,7 +148,8 @@ pub fn load<T>(l: &Load<T>, what: &str, show: impl FnOnce(&Proven<T>) -> Html) -
     }
 }
 
-/// The selected account's free, staked and total balance and its stake positions.
+/// The selected account's free, staked and total balance and every stake position the chain's
+/// index lists for it, wherever it was made.
 pub fn balance(account: &Load<AccountView>) -> Html {
     load(account, "balance", |p| {
         html! {
@@ -145,8 +158,8 @@ pub fn balance(account: &Load<AccountView>) -> Html {
                 <p>{ "Staked: " }<b id="staked">{ tao(p.value.staked) }</b></p>
                 <p>{ "Total: " }<b id="total">{ tao(p.value.total) }</b>{ " " }{ verified(p.height) }</p>
                 if !p.value.positions.is_empty() {
-                    <table><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
-                    { for p.value.positions.iter().map(|s| html! { <tr>
+                    <table id="positions"><tr><th>{ "Subnet" }</th><th>{ "Validator" }</th><th>{ "Stake" }</th><th>{ "Worth" }</th></tr>
+                    { for p.value.positions.iter().map(|s| html! { <tr class="position" data-netuid={s.position.netuid.to_string()}>
                         <td>{ s.position.netuid }</td><td><code>{ s.position.hotkey.to_string() }</code></td>
                         <td class="stake">{ if s.position.netuid == 0 { tao(s.stake) } else { alpha(s.stake) } }</td><td>{ tao(s.tao_value) }</td></tr> }) }
                     </table>

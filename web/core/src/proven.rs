@@ -129,9 +129,16 @@ pub struct ProvenHost<'a> {
     effects: Effects,
     missing: BTreeSet<Vec<u8>>,
     iterated: bool,
+    input: Option<Vec<u8>>,
 }
 
 impl ProvenHost<'_> {
+    /// Replaces the context's entry-point input for the rest of the run: for a call whose
+    /// arguments are computed in the run itself (a stake order priced on this state).
+    pub fn set_input(&mut self, input: Vec<u8>) {
+        self.input = Some(input);
+    }
+
     /// The value under `key` as this run sees it (`None` if absent or not yet proven).
     pub fn read(&mut self, key: &[u8]) -> Option<Vec<u8>> {
         if let Some(written) = self.effects.writes.get(key) {
@@ -149,7 +156,7 @@ impl ProvenHost<'_> {
 
 impl Host for ProvenHost<'_> {
     fn input(&mut self) -> Vec<u8> {
-        self.context.input.clone()
+        self.input.clone().unwrap_or_else(|| self.context.input.clone())
     }
     fn set_output(&mut self, data: &[u8]) {
         self.effects.output = data.to_vec();
@@ -203,8 +210,14 @@ pub fn attempt<T>(
     context: &Context,
     f: impl FnOnce(&mut ProvenHost<'_>) -> T,
 ) -> Result<Attempt<T>, VerifyError> {
-    let mut host =
-        ProvenHost { state, context, effects: Effects::default(), missing: BTreeSet::new(), iterated: false };
+    let mut host = ProvenHost {
+        state,
+        context,
+        effects: Effects::default(),
+        missing: BTreeSet::new(),
+        iterated: false,
+        input: None,
+    };
     let out = f(&mut host);
     if host.iterated {
         return Err(VerifyError::Unprovable(

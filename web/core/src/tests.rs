@@ -134,12 +134,11 @@ fn funded() -> Fixture {
 fn balances_are_read_by_contract_code_from_proven_values() {
     let f = funded();
     let chain = f.chain();
-    let view =
-        f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice(), &[])).unwrap().unwrap();
+    let view = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice())).unwrap().unwrap();
     assert_eq!((view.free, view.staked, view.nonce), (100 * tao_types::RAO_PER_TAO, 0, 0));
     let stranger = Address([0xee; 20]);
     let empty =
-        f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &stranger, &[])).unwrap().unwrap();
+        f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &stranger)).unwrap().unwrap();
     assert_eq!(empty.free, 0, "an absent balance is proven absent");
 }
 
@@ -157,7 +156,7 @@ fn an_altered_value_or_proof_is_refused_and_named() {
                     r["value"] = json!(forged)
                 }
             },
-            |h| views::account(h, &alice(), &[]),
+            |h| views::account(h, &alice()),
         )
         .unwrap_err();
     assert!(matches!(&err, VerifyError::BadProof { what, height: 1 } if what.starts_with("token/")), "{err}");
@@ -167,12 +166,12 @@ fn an_altered_value_or_proof_is_refused_and_named() {
             &chain,
             &Context::default(),
             |r| r["proof"] = other["proof"].clone(),
-            |h| views::account(h, &alice(), &[]),
+            |h| views::account(h, &alice()),
         )
         .unwrap_err();
     assert!(matches!(err, VerifyError::BadProof { .. }), "{err}");
     let err = f
-        .run(&chain, &Context::default(), |r| r["key"] = json!("0x00"), |h| views::account(h, &alice(), &[]))
+        .run(&chain, &Context::default(), |r| r["key"] = json!("0x00"), |h| views::account(h, &alice()))
         .unwrap_err();
     assert!(matches!(err, VerifyError::Contradiction { .. }), "{err}");
 }
@@ -429,4 +428,143 @@ fn auto_lock_and_confirmation_words() {
     assert!(lock.due(90_000));
     let picked = vault::confirmation_positions(12, [5, 5, 200]);
     assert!(picked[0] < picked[1] && picked[1] < picked[2] && picked[2] < 12);
+}
+
+const TAO: u64 = tao_types::RAO_PER_TAO;
+
+/// The validator hotkey of the staked fixture.
+fn validator() -> Address {
+    Address([0x11; 20])
+}
+
+/// Alice owns subnet 1 (its pool seeded by the 1,000 τ lock) with `validator()` registered, and
+/// has staked 100 τ on root and 10 τ on subnet 1 through it: state written by the contracts'
+/// own code, as the chain would.
+fn staked() -> Fixture {
+    use tao_contract_staking as staking;
+    let mut host = tao_sdk::MemoryHost::new();
+    host.call_as(tao_contract_token::SYSTEM, 0, |h| tao_contract_token::mint(h, &alice(), 10_000 * TAO))
+        .unwrap();
+    host.call_as(alice(), 1, |h| {
+        let identity = tao_contract_subnets::SubnetIdentity::default();
+        tao_contract_subnets::register_network(h, &alice(), &validator(), identity)
+            .map_err(|e| e.to_string())?;
+        tao_contract_neurons::burned_register(h, &alice(), 1, &validator()).map_err(|e| e.to_string())?;
+        staking::add_stake(h, &alice(), &validator(), 0, 100 * TAO, None).map_err(|e| e.to_string())?;
+        staking::add_stake(h, &alice(), &validator(), 1, 10 * TAO, None).map_err(|e| e.to_string())
+    })
+    .unwrap();
+    fixture(host.storage.into_iter().map(|(k, v)| (k, Some(v))).collect())
+}
+
+/// Stakes made outside the wallet are listed from the chain's index, each verified.
+#[test]
+fn every_position_is_read_from_the_proven_index() {
+    let f = staked();
+    let chain = f.chain();
+    let view = f.run(&chain, &Context::default(), |_| {}, |h| views::account(h, &alice())).unwrap().unwrap();
+    let listed: Vec<_> = view.positions.iter().map(|p| (p.position.netuid, p.stake > 0)).collect();
+    assert_eq!(listed, vec![(0, true), (1, true)]);
+    assert_eq!(view.positions[0].tao_value, 100 * TAO, "root is one for one");
+    assert_eq!(view.staked, view.positions.iter().map(|p| p.tao_value).sum::<u64>());
+    assert!(view.staked > 109 * TAO && view.staked < 110 * TAO, "{}", view.staked);
+    // A node that hides the index is caught by its proof, not believed to mean "no stake".
+    let key = tao_contract_staking::positions_key(&alice());
+    let hidden = f.run(
+        &chain,
+        &Context::default(),
+        |r| {
+            if r["key"] == json!(hex0x(&key)) {
+                r["value"] = Value::Null
+            }
+        },
+        |h| views::account(h, &alice()),
+    );
+    assert!(matches!(hidden, Err(VerifyError::BadProof { .. })), "{hidden:?}");
+}
+
+fn stake_preview(f: &Fixture, amount: u64, slippage: Option<u16>) -> (tx::StakeOrder, tx::Preview) {
+    let chain = f.chain();
+    let context = Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: Vec::new() };
+    let position = views::Position { hotkey: validator(), netuid: 1 };
+    f.run(
+        &chain,
+        &context,
+        |_| {},
+        |h| tx::preview_stake_order(h, &alice(), position, amount, true, slippage),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// An ordinary 10 τ stake fails under a fixed 0.5% limit; the default computed from its own
+/// price impact plus the margin fills, and a large order is warned about.
+#[test]
+fn the_default_slippage_covers_the_orders_own_impact() {
+    let f = staked();
+    let (fixed, refused) = stake_preview(&f, 10 * TAO, Some(50));
+    assert!(fixed.impact_bps > 50, "10 τ moves a 1,000 τ pool more than 0.5%: {}", fixed.impact_bps);
+    assert!(refused.error.as_deref().is_some_and(|e| e.contains("limit")), "{:?}", refused.error);
+    assert!(!refused.may_sign(false) && refused.may_sign(true), "Sign waits for a second confirmation");
+    let (order, preview) = stake_preview(&f, 10 * TAO, None);
+    assert_eq!(u32::from(order.slippage_bps), order.impact_bps + tx::SLIPPAGE_MARGIN_BPS);
+    assert_eq!(preview.error, None);
+    assert!(preview.may_sign(false));
+    assert_eq!(order.warning(), None);
+    let (big, _) = stake_preview(&f, 500 * TAO, None);
+    assert!(big.warning().is_some_and(|w| w.contains("High slippage")), "{big:?}");
+    let (root, _) = {
+        let chain = f.chain();
+        let context = Context { caller: alice(), ..Context::default() };
+        let position = views::Position { hotkey: validator(), netuid: 0 };
+        f.run(&chain, &context, |_| {}, |h| tx::preview_stake_order(h, &alice(), position, TAO, false, None))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!((root.limit, root.impact_bps), (None, 0), "root trades one for one");
+}
+
+/// The nonce signed is the proven one, never past a transaction this wallet signed that may
+/// still execute; Confirm's nonce is the one signed or nothing is.
+#[test]
+fn a_pending_transaction_blocks_a_new_nonce() {
+    let signed = |nonce| tx::Signed { nonce, hash: Hash([nonce as u8; 32]) };
+    assert_eq!(tx::next_nonce(5, &[]), Ok(5));
+    assert_eq!(tx::next_nonce(5, &[signed(3), signed(4)]), Ok(5), "executed ones do not count");
+    assert_eq!(
+        tx::next_nonce(5, &[signed(4), signed(6), signed(5)]),
+        Err(tx::NonceError::Pending { nonce: 5, hash: Hash([5; 32]) })
+    );
+    assert_eq!(tx::confirm_nonce(5, 5, &[signed(4)]), Ok(5));
+    assert_eq!(tx::confirm_nonce(5, 6, &[]), Err(tx::NonceError::Changed { shown: 5, next: 6 }));
+    let err = tx::confirm_nonce(5, 5, &[signed(5)]).unwrap_err().to_string();
+    assert!(err.contains("speed it up or cancel it"), "{err}");
+}
+
+/// Speed-up re-signs the same call, cancel a self-transfer of nothing, both at the pending
+/// nonce with a fee the node's replace-by-fee rule accepts; a used nonce is not replaced.
+#[test]
+fn replacements_keep_the_nonce_and_raise_the_fee() {
+    let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    let domain = tao_crypto::ChainDomain { chain_id: 42, genesis_hash: Hash([2; 32]) };
+    let draft = Draft::transfer(Address([0xb0; 20]), TAO, true);
+    let original = draft.sign(&domain, Hash([3; 32]), 7, &key).unwrap().tx;
+    let kept = crate::rpc::hex0x(&draft.sign(&domain, Hash([3; 32]), 7, &key).unwrap().encode());
+    assert_eq!(tx::stored(&kept, &domain), Ok(original.clone()));
+    let other = tao_crypto::ChainDomain { chain_id: 43, ..domain };
+    assert!(tx::stored(&kept, &other).is_err(), "kept bytes are checked for this chain again");
+    let faster = tx::replace(&original, tx::Replace::SpeedUp, 7, &domain, &key).unwrap();
+    let verified = tao_tx::decode_and_verify(&faster.encode(), &domain).unwrap().signed.tx;
+    assert_eq!((verified.nonce, &verified.call), (7, &original.call));
+    assert_eq!(verified.fee_limit.0, tx::DEFAULT_FEE + tx::DEFAULT_FEE / 4);
+    assert!(verified.fee_limit.0 >= tx::DEFAULT_FEE + tx::DEFAULT_FEE / 10, "above the node's 10% bump");
+    let cancel =
+        tx::replace(&original, tx::Replace::Cancel { token: Hash([4; 32]) }, 7, &domain, &key).unwrap();
+    assert_eq!((cancel.tx.nonce, cancel.tx.call.contract), (7, Hash([4; 32])));
+    let args: tao_contract_token::TransferArgs = borsh::from_slice(&cancel.tx.call.args).unwrap();
+    assert_eq!((args.to, args.amount), (key.address(), 0));
+    let used = tx::replace(&original, tx::Replace::SpeedUp, 8, &domain, &key).unwrap_err();
+    assert!(used.contains("already used"), "{used}");
+    let stranger = SecretKey::from_bytes(&[5; 32]).unwrap();
+    assert!(tx::replace(&original, tx::Replace::SpeedUp, 7, &domain, &stranger).is_err());
 }

@@ -2,13 +2,15 @@
 //! signature, and a preview of the effect computed by running the call's own contract code on
 //! proven state.
 
-use tao_contract_pools as pools;
+use tao_contract_pools::{self as pools, Side};
 use tao_contract_staking as staking;
 use tao_contract_token as token;
 use tao_crypto::{ChainDomain, SecretKey};
 use tao_sdk::Host;
 use tao_tx::{Call, DEPLOY, SignedTransaction, Transaction};
 use tao_types::{Address, Balance, Hash, NetUid};
+
+use crate::proven::ProvenHost;
 
 use crate::views::{self, Position};
 
@@ -101,6 +103,109 @@ pub fn max_sendable(free: u64, fee: u64) -> u64 {
     free.saturating_sub(fee).saturating_sub(token::EXISTENTIAL_DEPOSIT)
 }
 
+/// Margin added to a stake order's own price impact for its default slippage tolerance: room
+/// for other trades landing first in the same block, not for the order itself.
+pub const SLIPPAGE_MARGIN_BPS: u32 = 50;
+/// Above this tolerance (3%) the wallet warns: a sandwich could take that much.
+pub const SLIPPAGE_WARN_BPS: u16 = 300;
+
+/// A stake or unstake with its price limit, priced on the proven pool the preview runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StakeOrder {
+    /// The draft, limit included.
+    pub draft: Draft,
+    /// The limit (none on root, which trades one for one).
+    pub limit: Option<staking::Limit>,
+    /// How far the order alone moves the price, basis points (rounded up).
+    pub impact_bps: u32,
+    /// The tolerance the limit allows, basis points.
+    pub slippage_bps: u16,
+}
+
+impl StakeOrder {
+    /// A warning for a tolerance above [`SLIPPAGE_WARN_BPS`].
+    pub fn warning(&self) -> Option<String> {
+        (self.slippage_bps > SLIPPAGE_WARN_BPS).then(|| {
+            format!(
+                "High slippage: the price may move {} against you before this fills (this order alone moves it {})",
+                percent(u32::from(self.slippage_bps)),
+                percent(self.impact_bps)
+            )
+        })
+    }
+}
+
+/// `bps` as a percentage with two decimals.
+pub fn percent(bps: u32) -> String {
+    format!("{}.{:02}%", bps / 100, bps % 100)
+}
+
+/// How far swapping `amount` on `netuid` moves its spot price, in basis points rounded up (by
+/// the pool's own quote on `host`'s state). A swap the pool refuses counts as no move: the
+/// preview names the refusal.
+pub fn price_impact_bps(
+    host: &mut impl Host,
+    netuid: NetUid,
+    side: Side,
+    amount: u64,
+) -> Result<u32, String> {
+    if netuid == pools::ROOT {
+        return Ok(0);
+    }
+    let Some(pool) = pools::pool(host, netuid).map_err(|e| e.to_string())? else { return Ok(0) };
+    let before = pools::price_in_rao(pool.spot_price(netuid));
+    let Ok(swap) = pools::quote(&pool, netuid, side, amount) else { return Ok(0) };
+    let after = pools::price_in_rao(swap.price_after(netuid));
+    let moved = u128::from(before.abs_diff(after)) * 10_000;
+    Ok(u32::try_from(moved.div_ceil(u128::from(before.max(1)))).unwrap_or(u32::MAX))
+}
+
+/// A stake (`buying`) or unstake order of `amount` on `position`, its limit price from the
+/// proven spot price and `slippage_bps`, or, when none is given, from the order's own price
+/// impact plus [`SLIPPAGE_MARGIN_BPS`] (a fixed small default makes an ordinary order fail on
+/// chain, its fee paid). Fill-or-kill.
+pub fn stake_order(
+    host: &mut impl Host,
+    position: Position,
+    amount: u64,
+    buying: bool,
+    slippage_bps: Option<u16>,
+) -> Result<StakeOrder, String> {
+    let side = if buying { Side::Buy } else { Side::Sell };
+    let impact_bps = price_impact_bps(host, position.netuid, side, amount)?;
+    let default = impact_bps.saturating_add(SLIPPAGE_MARGIN_BPS).min(10_000) as u16;
+    let slippage_bps = slippage_bps.unwrap_or(default);
+    let limit = if position.netuid == pools::ROOT {
+        None
+    } else {
+        let pool = pools::pool(host, position.netuid).map_err(|e| e.to_string())?.unwrap_or_default();
+        let spot = pools::price_in_rao(pool.spot_price(position.netuid));
+        Some(staking::Limit { price: limit_price(spot, slippage_bps, buying), partial: false })
+    };
+    let draft = if buying {
+        Draft::add_stake(position, amount, limit)
+    } else {
+        Draft::remove_stake(position, amount, limit)
+    };
+    Ok(StakeOrder { draft, limit, impact_bps, slippage_bps })
+}
+
+/// Prices `position`'s order on proven state and previews it in the same run, so the limit and
+/// the preview see one state (the preview runs the order's own arguments).
+pub fn preview_stake_order(
+    host: &mut ProvenHost<'_>,
+    sender: &Address,
+    position: Position,
+    amount: u64,
+    buying: bool,
+    slippage_bps: Option<u16>,
+) -> Result<(StakeOrder, Preview), String> {
+    let order = stake_order(host, position, amount, buying, slippage_bps)?;
+    host.set_input(order.draft.args.clone());
+    let preview = preview(host, sender, &order.draft, Some(position))?;
+    Ok((order, preview))
+}
+
 /// A limit price from the current spot price and a slippage tolerance in basis points: at most
 /// `spot·(1+tol)` when buying, at least `spot·(1−tol)` when selling.
 pub fn limit_price(spot: u64, slippage_bps: u16, buying: bool) -> u64 {
@@ -125,6 +230,14 @@ pub struct Preview {
     pub price: Option<(NetUid, u64, u64)>,
     /// Why the chain would refuse it, if it would.
     pub error: Option<String>,
+}
+
+impl Preview {
+    /// Whether Sign may be pressed: always when the chain would accept it; when it would refuse
+    /// (the fee is still paid), only once the user has confirmed sending anyway a second time.
+    pub fn may_sign(&self, send_anyway_confirmed: bool) -> bool {
+        self.error.is_none() || send_anyway_confirmed
+    }
 }
 
 /// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`): charges the fee
@@ -191,4 +304,125 @@ pub fn contract(host: &mut impl Host, draft: &Draft) -> Result<Hash, String> {
         Some(name) => views::module_hash(host, name),
         None => Ok(DEPLOY),
     }
+}
+
+/// Percent a replacement raises the fee limit by: above the node's replace-by-fee minimum
+/// (10%), so a speed-up or cancel is never refused as underpriced.
+pub const REPLACE_BUMP_PERCENT: u64 = 25;
+
+/// A transaction this wallet signed: its nonce and hash. Once signed it can execute until its
+/// sender's nonce passes it, whatever a node says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    /// Its nonce.
+    pub nonce: u64,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+/// Why the wallet will not sign at a nonce.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NonceError {
+    /// A transaction this wallet signed may still execute: signing another after it could run
+    /// both (a withheld send retried would pay twice), so it is replaced instead.
+    #[error("transaction {hash} at nonce {nonce} is not on chain yet: speed it up or cancel it in History")]
+    Pending {
+        /// Its nonce.
+        nonce: u64,
+        /// Its hash.
+        hash: Hash,
+    },
+    /// The nonce shown on Confirm is no longer the one to sign.
+    #[error("Confirm showed nonce {shown}, but the next nonce is now {next}: review again")]
+    Changed {
+        /// Shown on Confirm.
+        shown: u64,
+        /// What would be signed now.
+        next: u64,
+    },
+    /// The transaction to replace has its nonce used on chain already.
+    #[error("nonce {nonce} is already used on chain: there is nothing to replace")]
+    Used {
+        /// The nonce.
+        nonce: u64,
+    },
+}
+
+/// The nonce a new transaction is signed at: the sender's `proven` next nonce, unless a
+/// transaction this wallet `signed` at or above it may still execute. The node's word is never
+/// used, and a withheld transaction is never re-signed at a new nonce.
+pub fn next_nonce(proven: u64, signed: &[Signed]) -> Result<u64, NonceError> {
+    match signed.iter().filter(|s| s.nonce >= proven).min_by_key(|s| s.nonce) {
+        Some(open) => Err(NonceError::Pending { nonce: open.nonce, hash: open.hash }),
+        None => Ok(proven),
+    }
+}
+
+/// The nonce to sign at when Sign is pressed: exactly the one Confirm `shown`, or an error.
+pub fn confirm_nonce(shown: u64, proven: u64, signed: &[Signed]) -> Result<u64, NonceError> {
+    let next = next_nonce(proven, signed)?;
+    if next == shown { Ok(next) } else { Err(NonceError::Changed { shown, next }) }
+}
+
+/// How a pending transaction is replaced at its own nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// The same call with a higher fee.
+    SpeedUp,
+    /// A self-transfer of nothing with a higher fee, through the token module with this proven
+    /// code hash: the chain refuses the transfer itself but uses the nonce and keeps only the
+    /// fee, so the original can no longer execute.
+    Cancel {
+        /// The token module's proven code hash.
+        token: Hash,
+    },
+}
+
+/// A transaction this wallet signed and kept (`0x` hex), decoded and its signature checked
+/// again before it is replaced: stored bytes are as untrusted as any other.
+pub fn stored(hex: &str, domain: &ChainDomain) -> Result<Transaction, String> {
+    let bytes = hex::decode(hex.trim_start_matches("0x")).map_err(|e| format!("stored transaction: {e}"))?;
+    tao_tx::decode_and_verify(&bytes, domain)
+        .map(|v| v.signed.tx)
+        .map_err(|e| format!("stored transaction: {e}"))
+}
+
+/// The fee limit that replaces a transaction with fee limit `fee`.
+pub fn replacement_fee(fee: u64) -> u64 {
+    fee.saturating_add(fee.saturating_mul(REPLACE_BUMP_PERCENT).div_ceil(100))
+}
+
+/// The replacement of `pending` (a transaction this wallet signed, its sender's next nonce
+/// `proven`): same sender and nonce, a higher fee, signed for the pinned chain `domain`.
+pub fn replace(
+    pending: &Transaction,
+    how: Replace,
+    proven: u64,
+    domain: &ChainDomain,
+    key: &SecretKey,
+) -> Result<SignedTransaction, String> {
+    if pending.nonce < proven {
+        return Err(NonceError::Used { nonce: pending.nonce }.to_string());
+    }
+    if key.address() != pending.sender {
+        return Err("this key did not sign the transaction to replace".into());
+    }
+    let call = match how {
+        Replace::SpeedUp => pending.call.clone(),
+        Replace::Cancel { token } => Call {
+            contract: token,
+            method: b"entry_transfer".to_vec().try_into().map_err(|e| format!("method: {e}"))?,
+            args: borsh_vec(&token::TransferArgs { to: pending.sender, amount: 0 })
+                .try_into()
+                .map_err(|e| format!("arguments: {e}"))?,
+        },
+    };
+    let tx = Transaction {
+        chain_id: domain.chain_id,
+        sender: pending.sender,
+        nonce: pending.nonce,
+        fee_limit: Balance(replacement_fee(pending.fee_limit.0)),
+        call,
+    };
+    Ok(tx.sign(domain, key))
 }

@@ -20,7 +20,7 @@ fn text(e: impl core::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A stake position the wallet tracks: coldkey's stake through `hotkey` on `netuid`.
+/// A stake position: a coldkey's stake through `hotkey` on `netuid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Validator hotkey.
@@ -53,7 +53,7 @@ pub struct AccountView {
     pub total: u64,
     /// The next nonce the chain expects.
     pub nonce: u64,
-    /// Each tracked position.
+    /// Every position the chain's index lists for the account, wherever it was made.
     pub positions: Vec<PositionView>,
 }
 
@@ -71,15 +71,16 @@ pub fn nonce(host: &mut impl Host, address: &Address) -> u64 {
     keys::nonce_value(host.get(&keys::nonce(address)).as_deref())
 }
 
-/// `address`'s balances over the positions the wallet tracks.
-pub fn account(host: &mut impl Host, address: &Address, tracked: &[Position]) -> ViewResult<AccountView> {
+/// `address`'s balances and every stake position it holds: the staking contract's own
+/// `positions`, which reads the chain's per-coldkey index (one proven key) and then each
+/// position, so stakes made anywhere (CLI, genesis, another device) are shown.
+pub fn account(host: &mut impl Host, address: &Address) -> ViewResult<AccountView> {
     let free = token::balance(host, address).map_err(text)?;
     let nonce = nonce(host, address);
     let mut positions = Vec::new();
-    for &position in tracked {
-        let stake = staking::stake_of(host, address, &position.hotkey, position.netuid).map_err(text)?;
-        let tao_value = tao_value(host, position.netuid, stake)?;
-        positions.push(PositionView { position, stake, tao_value });
+    for (hotkey, netuid, stake) in staking::positions(host, address).map_err(text)? {
+        let tao_value = tao_value(host, netuid, stake)?;
+        positions.push(PositionView { position: Position { hotkey, netuid }, stake, tao_value });
     }
     let staked = positions.iter().fold(0u64, |sum, p| sum.saturating_add(p.tao_value));
     Ok(AccountView { address: *address, free, staked, total: free.saturating_add(staked), nonce, positions })

@@ -37,6 +37,7 @@ impl Component for Deploy {
                     limit: None,
                     draft: Draft::deploy(code),
                     position: None,
+                    order: None,
                 }),
                 None => Action::Notice(Some(Err("choose a .wasm file first".into()))),
             }),

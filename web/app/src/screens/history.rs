@@ -1,27 +1,99 @@
-//! Submitted transactions, and how their status becomes proven: "pending" until the node
+//! Signed transactions, and how their status becomes proven: "pending" until the node
 //! reports the transaction in a block the wallet believes, then the outcome from its receipt.
+//! While its nonce is unused on chain, a transaction can be sped up or cancelled at that nonce.
 
 use serde_json::json;
 use tao_types::Hash;
-use tao_wallet::{Chain, Proven};
+use tao_wallet::proven::Context as RunContext;
+use tao_wallet::tx::{self, Replace};
+use tao_wallet::{Chain, Proven, views};
 use yew::prelude::*;
 
 use crate::node;
-use crate::session::Props;
+use crate::screens::review::submit;
+use crate::session::{Action, HistoryEntry, Load, Props, Session, Shared};
 
 #[function_component]
 pub fn History(props: &Props) -> Html {
+    let session = &props.session;
     html! {
         <section>
             <h2>{ "History" }</h2>
             <table id="history">
-                <tr><th>{ "What" }</th><th>{ "Status" }</th><th>{ "Hash" }</th></tr>
-                { for props.session.history.iter().map(|e| html! { <tr>
-                    <td>{ e.what.clone() }</td><td class="status">{ e.status.clone() }</td><td><code>{ e.hash.to_string() }</code></td>
+                <tr><th>{ "What" }</th><th>{ "Status" }</th><th>{ "Nonce" }</th><th>{ "Hash" }</th><th></th></tr>
+                { for session.history.iter().map(|e| html! { <tr>
+                    <td>{ e.what.clone() }</td><td class="status">{ e.status.clone() }</td>
+                    <td class="nonce">{ e.nonce.map(|n| n.to_string()).unwrap_or_default() }</td>
+                    <td><code>{ e.hash.to_string() }</code></td>
+                    <td>{ replace_buttons(session, e) }</td>
                 </tr> }) }
             </table>
         </section>
     }
+}
+
+/// Speed up and Cancel for a transaction of the selected account whose nonce is not used as
+/// far as the proven balance view knows (the replacement checks again on fresh proven state).
+fn replace_buttons(session: &Shared, entry: &HistoryEntry) -> Html {
+    let proven_nonce = match &session.account {
+        Load::Ready(p) if p.value.address == entry.from => p.value.nonce,
+        _ => return html! {},
+    };
+    if entry.proven || entry.tx.is_none() || entry.nonce.is_none_or(|n| n < proven_nonce) {
+        return html! {};
+    }
+    let button = |class: &'static str, label: &'static str, cancel: bool| {
+        let (session, entry) = (session.clone(), entry.clone());
+        let onclick = Callback::from(move |_: MouseEvent| replace(&session, &entry, cancel));
+        html! { <button class={class} {onclick}>{ label }</button> }
+    };
+    html! { <>{ button("speed-up", "Speed up", false) }{ button("cancel-tx", "Cancel", true) }</> }
+}
+
+/// Replaces `entry` at its own nonce with a higher fee: the same call (speed up) or a
+/// self-transfer of nothing (cancel), signed on the proven nonce and token code hash.
+fn replace(session: &Session, entry: &HistoryEntry, cancel: bool) {
+    let (Some(vault), Some(chain), Some(kept)) = (&session.vault, session.chain.clone(), entry.tx.clone())
+    else {
+        return;
+    };
+    let act = session.act.clone();
+    let (key, pending) = match (vault.key(&entry.from), tx::stored(&kept, chain.domain())) {
+        (Ok(key), Ok(pending)) => (key, pending),
+        (Err(e), _) => return act.emit(Action::Notice(Some(Err(e.to_string())))),
+        (_, Err(e)) => return act.emit(Action::Notice(Some(Err(e)))),
+    };
+    let what = match (cancel, pending.nonce) {
+        (true, n) => {
+            format!("cancel nonce {n} (a self-transfer of nothing: the chain refuses it, the fee is paid)")
+        }
+        (false, _) => format!("speed up: {}", entry.what),
+    };
+    act.emit(Action::Busy(Some("replacing…".into())));
+    wasm_bindgen_futures::spawn_local(async move {
+        let from = pending.sender;
+        let read = node::read(&chain, chain.head().height, RunContext::default(), |h| {
+            Ok::<_, String>((views::nonce(h, &from), views::module_hash(h, "token")?))
+        });
+        let signed = match read.await {
+            Ok(Proven { value: Ok((nonce, token)), .. }) => {
+                let how = if cancel { Replace::Cancel { token } } else { Replace::SpeedUp };
+                tx::replace(&pending, how, nonce, chain.domain(), &key)
+            }
+            Ok(Proven { value: Err(e), .. }) => Err(e),
+            Err(e) => Err(e.to_string()),
+        };
+        match signed {
+            Ok(signed) => {
+                act.emit(Action::Signed(HistoryEntry::signed(&signed, what)));
+                submit(act, signed);
+            }
+            Err(e) => {
+                act.emit(Action::Busy(None));
+                act.emit(Action::Notice(Some(Err(e))));
+            }
+        }
+    });
 }
 
 /// A transaction's status and whether it is proven: the outcome from its receipt, proven

@@ -1,10 +1,11 @@
 //! Confirming a transaction: its preview, computed by the contract code in this browser on
-//! proven state, and signing it as the account the preview ran as.
+//! proven state, and signing it as the account the preview ran as, at the nonce shown.
 
 use std::rc::Rc;
 
 use serde_json::json;
-use tao_types::Address;
+use tao_tx::SignedTransaction;
+use tao_types::{Address, Hash};
 use tao_wallet::proven::Context as RunContext;
 use tao_wallet::tx;
 use tao_wallet::views;
@@ -12,8 +13,10 @@ use tao_wallet::{Chain, Proven, rpc};
 use yew::prelude::*;
 
 use crate::node;
-use crate::session::{Action, HistoryEntry, Request, Review as Reviewed, Screen, Session, Shared};
-use crate::widgets::{alpha, button, change, tao, verified};
+use crate::session::{
+    Action, HistoryEntry, Load, Request, Review as Reviewed, Screen, Session, Shared, signed_by,
+};
+use crate::widgets::{alpha, button, button_if, change, tao, verified};
 
 #[derive(Clone, PartialEq, Properties)]
 pub struct Props {
@@ -24,12 +27,17 @@ pub struct Props {
 #[derive(Clone)]
 pub enum Msg {
     Sign,
-    Signed,
+    /// First press of "Send anyway": ask again.
+    SendAnyway,
+    /// Second press: sign although the chain would refuse it.
+    SignAnyway,
 }
 
 pub struct Review {
-    /// A signature is being submitted (a second press does nothing).
-    signing: bool,
+    /// A signature was made (a second press does nothing).
+    signed: bool,
+    /// "Send anyway" was pressed once.
+    anyway: bool,
 }
 
 impl Component for Review {
@@ -37,20 +45,26 @@ impl Component for Review {
     type Properties = Props;
 
     fn create(_: &Context<Self>) -> Self {
-        Review { signing: false }
+        Review { signed: false, anyway: false }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Props) -> bool {
+        // Another transaction under review: nothing confirmed for the last one carries over.
+        if !Rc::ptr_eq(&ctx.props().review, &old.review) {
+            *self = Review { signed: false, anyway: false };
+        }
+        true
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        let Ok(review) = ctx.props().review.as_ref() else { return false };
         match msg {
-            Msg::Sign if !self.signing => {
-                if let Ok(review) = ctx.props().review.as_ref() {
-                    self.signing = sign(ctx, review);
-                }
-            }
-            Msg::Sign => {}
-            Msg::Signed => self.signing = false,
+            Msg::SendAnyway => self.anyway = true,
+            Msg::Sign | Msg::SignAnyway if self.signed => {}
+            Msg::Sign => self.signed = sign(&ctx.props().session, review, false),
+            Msg::SignAnyway => self.signed = sign(&ctx.props().session, review, self.anyway),
         }
-        false
+        true
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -65,6 +79,8 @@ impl Component for Review {
         };
         let p = &r.preview.value;
         let link = ctx.link().callback(|m: Msg| m);
+        let blocked = tx::next_nonce(r.nonce, &signed_by(&ctx.props().session.history, r.sender)).err();
+        let refused = p.error.is_some();
         html! {
             <section id="review">
                 <h2>{ "Confirm" }</h2>
@@ -76,17 +92,27 @@ impl Component for Review {
                 if let Some((pos, before, after)) = &p.stake { <p id="review-stake">{ format!("Stake on subnet {} via {}: {} → {}", pos.netuid, pos.hotkey, alpha(*before), alpha(*after)) }</p> }
                 if let Some((netuid, before, after)) = &p.price { <p id="review-price">{ format!("Subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</p> }
                 if let Some(limit) = &r.request.limit { <p id="review-limit">{ limit.clone() }</p> }
+                if let Some(warning) = &r.warning { <p class="error" id="slippage-warning">{ warning.clone() }</p> }
                 <p>{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
                 if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
-                { button(&link, "sign", "Sign and send", Msg::Sign) }
+                if let Some(e) = &blocked { <p class="error" id="review-blocked">{ e.to_string() }</p> }
+                { button_if(blocked.is_none() && p.may_sign(false), &link, "sign", "Sign and send", Msg::Sign) }
+                if refused && blocked.is_none() && !self.anyway {
+                    { button(&link, "send-anyway", "Send anyway…", Msg::SendAnyway) }
+                }
+                if refused && blocked.is_none() && self.anyway {
+                    <p class="error">{ "The chain will refuse it and keep the fee. Sign it anyway?" }</p>
+                    { button(&link, "send-anyway-confirm", "Yes, sign and send anyway", Msg::SignAnyway) }
+                }
                 { button(act, "cancel", "Cancel", accounts) }
             </section>
         }
     }
 }
 
-/// Previews `request` as `sender` on the state proven at the believed head.
-pub async fn preview(chain: Chain, sender: Address, request: Request) -> Result<Reviewed, String> {
+/// Previews `request` as `sender` on the state proven at the believed head. A stake order is
+/// priced in the same run, on the same state, so its limit and its preview agree.
+pub async fn preview(chain: Chain, sender: Address, mut request: Request) -> Result<Reviewed, String> {
     let head = chain.head();
     let context = RunContext {
         caller: sender,
@@ -94,62 +120,94 @@ pub async fn preview(chain: Chain, sender: Address, request: Request) -> Result<
         block_time_ms: head.time_ms,
         input: request.draft.args.clone(),
     };
-    let draft = &request.draft;
+    let (draft, order, position) = (&request.draft, request.order, request.position);
     let run = node::read(&chain, head.height, context, |h| {
         let nonce = views::nonce(h, &sender);
-        Ok::<_, String>((tx::contract(h, draft)?, nonce, tx::preview(h, &sender, draft, request.position)?))
+        let (priced, preview) = match (order, position) {
+            (Some(o), Some(p)) => {
+                let (priced, preview) =
+                    tx::preview_stake_order(h, &sender, p, o.amount, o.buying, o.slippage_bps)?;
+                (Some(priced), preview)
+            }
+            _ => (None, tx::preview(h, &sender, draft, position)?),
+        };
+        let contract = tx::contract(h, priced.as_ref().map_or(draft, |o| &o.draft))?;
+        Ok::<_, String>((contract, nonce, priced, preview))
     });
-    match run.await {
-        Ok(Proven { value: Ok((contract, nonce, preview)), height }) => {
-            Ok(Reviewed { sender, nonce, request, contract, preview: Proven { value: preview, height } })
-        }
-        Ok(Proven { value: Err(e), .. }) => Err(e),
-        Err(e) => Err(e.to_string()),
+    let (contract, nonce, priced, preview, height) = match run.await {
+        Ok(Proven { value: Ok((c, n, o, p)), height }) => (c, n, o, p, height),
+        Ok(Proven { value: Err(e), .. }) => return Err(e),
+        Err(e) => return Err(e.to_string()),
+    };
+    let warning = priced.as_ref().and_then(tx::StakeOrder::warning);
+    if let Some(priced) = priced {
+        request.limit =
+            priced.limit.map(|l| limit_words(request.order.is_some_and(|o| o.buying), l.price, &priced));
+        request.draft = priced.draft;
     }
+    Ok(Reviewed { sender, nonce, request, contract, preview: Proven { value: preview, height }, warning })
 }
 
-/// Signs the reviewed transaction as the account the preview ran as, and tells the root what
-/// became of it; whether a signature is under way. The nonce is the node's pending one only if
-/// it lies between the proven nonce and that plus this wallet's own transactions still pending:
-/// a node cannot make the wallet sign for a future slot.
-fn sign(ctx: &Context<Review>, review: &Reviewed) -> bool {
-    let session: &Session = &ctx.props().session;
+/// A stake order's limit, in words.
+fn limit_words(buying: bool, price: u64, order: &tx::StakeOrder) -> String {
+    let side = if buying { "at most" } else { "at least" };
+    format!(
+        "Limit: the price after must be {side} {} per α ({} slippage; this order alone moves it {}), else nothing happens",
+        tao(price),
+        tx::percent(u32::from(order.slippage_bps)),
+        tx::percent(order.impact_bps)
+    )
+}
+
+/// Signs the reviewed transaction as the account the preview ran as, at exactly the proven
+/// nonce Confirm showed, unless a transaction this wallet signed may still execute or the
+/// preview says the chain would refuse it (and the user did not confirm twice). The signed
+/// transaction is recorded before it is submitted. Whether it was signed.
+fn sign(session: &Session, review: &Reviewed, anyway: bool) -> bool {
+    let refuse = |e: String| {
+        session.act.emit(Action::Notice(Some(Err(e))));
+        false
+    };
+    if !review.preview.value.may_sign(anyway) {
+        return refuse("the chain would refuse this transaction".into());
+    }
     let (Some(vault), Some(chain)) = (&session.vault, &session.chain) else { return false };
     let key = match vault.key(&review.sender) {
         Ok(key) => key,
-        Err(e) => {
-            session.act.emit(Action::Notice(Some(Err(e.to_string()))));
-            return false;
-        }
+        Err(e) => return refuse(e.to_string()),
     };
-    let pending = session.history.iter().filter(|e| e.from == review.sender && !e.proven).count() as u64;
-    let (domain, review, act) = (*chain.domain(), review.clone(), session.act.clone());
-    act.emit(Action::Busy(Some("signing and submitting…".into())));
-    ctx.link().send_future(async move {
-        let submit = async {
-            let account =
-                node::call("account_get", json!([review.sender])).await.map_err(|e| e.to_string())?;
-            let nonce = account["pending_nonce"].as_u64().ok_or("the node gave no nonce")?;
-            if nonce < review.nonce || nonce > review.nonce + pending {
-                return Err(format!(
-                    "the node's next nonce {nonce} is outside what this wallet knows ({} to {}): not signing",
-                    review.nonce,
-                    review.nonce + pending
-                ));
-            }
-            let signed = review.request.draft.sign(&domain, review.contract, nonce, &key)?;
-            let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())]))
-                .await
-                .map_err(|e| e.to_string())?;
-            let hash = signed.hash();
-            if reply.as_str().and_then(|s| s.parse::<tao_types::Hash>().ok()) != Some(hash) {
-                return Err(format!("the node acknowledged {reply} instead of {hash}"));
-            }
-            let (what, from) = (review.request.what.clone(), review.sender);
-            Ok(HistoryEntry { hash, what, from, status: "pending".into(), proven: false })
+    // The newest proven nonce: the balance view's, when it is the sender's and not older.
+    let proven = match &session.account {
+        Load::Ready(p) if p.value.address == review.sender && p.height >= review.preview.height => {
+            p.value.nonce
+        }
+        _ => review.nonce,
+    };
+    let signed = signed_by(&session.history, review.sender);
+    let nonce = match tx::confirm_nonce(review.nonce, proven, &signed) {
+        Ok(nonce) => nonce,
+        Err(e) => return refuse(e.to_string()),
+    };
+    match review.request.draft.sign(chain.domain(), review.contract, nonce, &key) {
+        Ok(tx) => {
+            session.act.emit(Action::Signed(HistoryEntry::signed(&tx, review.request.what.clone())));
+            submit(session.act.clone(), tx);
+            true
+        }
+        Err(e) => refuse(e),
+    }
+}
+
+/// Submits a signed transaction and tells the root what the node answered.
+pub fn submit(act: Callback<Action>, signed: SignedTransaction) {
+    let hash = signed.hash();
+    wasm_bindgen_futures::spawn_local(async move {
+        let reply = node::call("tx_submit", json!([rpc::hex0x(&signed.encode())])).await;
+        let result = match reply {
+            Ok(reply) if reply.as_str().and_then(|s| s.parse::<Hash>().ok()) == Some(hash) => Ok(()),
+            Ok(reply) => Err(format!("the node acknowledged {reply} instead of {hash}")),
+            Err(e) => Err(e.to_string()),
         };
-        act.emit(Action::Submitted(submit.await));
-        Msg::Signed
+        act.emit(Action::Submitted(hash, result));
     });
-    true
 }

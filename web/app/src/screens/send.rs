@@ -66,6 +66,12 @@ impl Send {
         let to: Address = self.form.get("to").trim().parse().map_err(|e| format!("recipient: {e}"))?;
         let amount = self.form.amount("amount")?;
         let what = format!("send {} to {to}", Balance(amount));
-        Ok(Request { what, limit: None, draft: Draft::transfer(to, amount, true), position: None })
+        Ok(Request {
+            what,
+            limit: None,
+            draft: Draft::transfer(to, amount, true),
+            position: None,
+            order: None,
+        })
     }
 }

@@ -1,13 +1,13 @@
-//! Staking: a subnet's validators to choose from (its price proven, for the slippage limit),
-//! then a review of adding, removing or moving stake.
+//! Staking: a subnet's validators to choose from, then a review of adding, removing or moving
+//! stake (an order's limit is priced on the proven pool in the review's own run).
 
 use tao_types::{Address, Balance, NetUid};
-use tao_wallet::tx::{self, Draft};
+use tao_wallet::tx::Draft;
 use tao_wallet::views::{NeuronRow, Position, SubnetView};
 use yew::prelude::*;
 
 use crate::reads::{self, SubnetLoad};
-use crate::session::{Action, Load, Props, Request, Screen};
+use crate::session::{Action, Load, Order, Props, Request, Screen};
 use crate::widgets::{Form, Input, alpha, balance, button, field, load, share, verified};
 
 /// What the review is for.
@@ -39,11 +39,7 @@ impl Component for Stake {
     type Properties = Props;
 
     fn create(ctx: &Context<Self>) -> Self {
-        let mut stake = Stake {
-            form: Form::with(&[("slippage", "0.5"), ("netuid", "1")]),
-            subnet: Load::Idle,
-            reading: false,
-        };
+        let mut stake = Stake { form: Form::with(&[("netuid", "1")]), subnet: Load::Idle, reading: false };
         stake.read(ctx);
         stake
     }
@@ -70,13 +66,10 @@ impl Component for Stake {
                 }
                 self.subnet = *load;
             }
-            Msg::Review(kind) => match self.request(kind) {
-                Ok((request, positions)) => {
-                    positions.into_iter().for_each(|p| act.emit(Action::Track(p)));
-                    act.emit(Action::Review(request));
-                }
-                Err(e) => act.emit(Action::Notice(Some(Err(e)))),
-            },
+            Msg::Review(kind) => act.emit(match self.request(kind) {
+                Ok(request) => Action::Review(request),
+                Err(e) => Action::Notice(Some(Err(e))),
+            }),
         }
         true
     }
@@ -94,7 +87,7 @@ impl Component for Stake {
                 { load(&self.subnet, "validators", |p| validators(on, p.value.0.as_ref(), &p.value.1, p.height)) }
                 { field(form, on, "hotkey", "Validator hotkey", "text") }
                 { field(form, on, "stake_amount", "Amount (τ to stake, alpha to unstake or move)", "text") }
-                { field(form, on, "slippage", "Slippage limit (%)", "text") }
+                { field(form, on, "slippage", "Slippage limit (%; empty: this order's price impact + 0.5%)", "text") }
                 { button(&link, "review-stake", "Review stake", Msg::Review(Kind::Add)) }
                 { button(&link, "review-unstake", "Review unstake", Msg::Review(Kind::Remove)) }
                 { field(form, on, "to_hotkey", "Move to hotkey", "text") }
@@ -125,42 +118,33 @@ impl Stake {
             .send_future(async move { Msg::Loaded(netuid, Box::new(reads::subnet(chain, netuid).await)) });
     }
 
-    /// The transaction to review, and the positions it touches (tracked for the balance).
-    fn request(&self, kind: Kind) -> Result<(Request, Vec<Position>), String> {
+    /// The transaction to review. A stake or unstake is an order priced in the preview's run,
+    /// on the proven pool of this very subnet: never another subnet's price, never none.
+    fn request(&self, kind: Kind) -> Result<Request, String> {
         let netuid = self.netuid().ok_or("subnet: enter a subnet id")?;
         let hotkey: Result<Address, _> = self.form.get("hotkey").trim().parse();
         let hotkey = hotkey.map_err(|e| format!("validator hotkey: {e}"))?;
         let amount = self.form.amount("stake_amount")?;
         let position = Position { hotkey, netuid };
-        // The limit comes from this subnet's proven price: never another subnet's, never none.
-        let spot = match &self.subnet {
-            Load::Ready(p) => p.value.0.as_ref().filter(|s| s.netuid == netuid).map(|s| s.price),
-            _ => None,
+        let slippage = self.form.get("slippage");
+        let slippage_bps = match slippage.trim() {
+            "" => None,
+            typed => Some(
+                parse_percent_bps(typed)
+                    .ok_or("slippage: a percentage like 0.5, or empty for the default")?,
+            ),
         };
-        if spot.is_none() && netuid != 0 && kind != Kind::Move {
-            return Err(format!(
-                "subnet {netuid}'s price is not verified yet: press Show validators, then review again"
-            ));
-        }
-        let slippage_bps =
-            parse_percent_bps(&self.form.get("slippage")).ok_or("slippage: a percentage like 0.5")?;
-        let limit = |buying| match spot {
-            Some(price) if netuid != 0 => Some(tao_contract_staking::Limit {
-                price: tx::limit_price(price, slippage_bps, buying),
-                partial: false,
-            }),
-            _ => None,
-        };
-        let (what, draft, to) = match kind {
+        let order = |buying| Some(Order { buying, amount, slippage_bps });
+        let (what, draft, order) = match kind {
             Kind::Add => (
                 format!("stake {} on subnet {netuid} via {hotkey}", Balance(amount)),
-                Draft::add_stake(position, amount, limit(true)),
-                None,
+                Draft::add_stake(position, amount, None),
+                order(true),
             ),
             Kind::Remove => (
                 format!("unstake {} on subnet {netuid} from {hotkey}", alpha(amount)),
-                Draft::remove_stake(position, amount, limit(false)),
-                None,
+                Draft::remove_stake(position, amount, None),
+                order(false),
             ),
             Kind::Move => {
                 let to_hotkey: Result<Address, _> = self.form.get("to_hotkey").trim().parse();
@@ -172,28 +156,12 @@ impl Stake {
                 (
                     format!("move {} of stake from subnet {netuid} to subnet {tn}", alpha(amount)),
                     Draft::move_stake(position, to, amount),
-                    Some(to),
+                    None,
                 )
             }
         };
-        let limit = match kind {
-            Kind::Move => None,
-            _ => limit(kind == Kind::Add).map(|l| limit_words(kind, l.price, slippage_bps)),
-        };
-        let request = Request { what, limit, draft, position: Some(position) };
-        Ok((request, to.into_iter().chain([position]).collect()))
+        Ok(Request { what, limit: None, draft, position: Some(position), order })
     }
-}
-
-/// The slippage limit a stake or unstake carries, in words.
-fn limit_words(kind: Kind, price: u64, bps: u16) -> String {
-    let side = if kind == Kind::Add { "at most" } else { "at least" };
-    format!(
-        "Limit: the price after must be {side} {} per α ({}.{:02}% slippage), else nothing happens",
-        Balance(price),
-        bps / 100,
-        bps % 100
-    )
 }
 
 /// The subnet's neurons to stake through; validators with a permit first. Hotkeys carry no

@@ -20,6 +20,7 @@ pub struct Props {
 
 #[derive(Clone)]
 pub enum Msg {
+    /// Boxed: a subnet's page is large beside the other messages.
     Loaded(NetUid, Box<SubnetLoad>),
     CheckEpoch,
     EpochChecked(NetUid, Result<EpochCheck, String>),
