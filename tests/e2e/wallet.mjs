@@ -37,11 +37,11 @@ function cli(args) {
   }
 }
 
-async function startNode() {
+async function startNode(extra = [], logName = 'node.log') {
   const node = spawn(tao, ['node', '--dev', '--rpc-addr', '127.0.0.1:0', '--block-time', '50ms', '--json',
-    '--wallet', join(root, 'web/dist')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--wallet', join(root, 'web/dist'), ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // The node's log is an artifact too (printed when the run fails).
-  const log = createWriteStream(join(artifacts, 'node.log'));
+  const log = createWriteStream(join(artifacts, logName));
   node.stderr.pipe(log);
   const lines = createInterface({ input: node.stdout });
   const url = await new Promise((ok, fail) => {
@@ -298,6 +298,107 @@ try {
     if (shown) throw new Error(`a balance was shown under a tampered ${name}`);
     if (!flag.includes(expected)) throw new Error(`the tampered ${name} was not flagged: ${flag}`);
   };
+  // ── Chain-bound trust (issue 17, items 1–3): the dev chain pins from the shipped checkpoint;
+  // another chain under the pinned genesis, a changed chain id, a replayed old head and
+  // suppressed heads are refused or shown stale; an unknown chain is pinned only when accepted.
+  const rpcAt = async (base, method, params = []) => (await (await fetch(base + '/', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  })).json()).result;
+  const pinned = (await rpcAt(url, 'chain_info')).genesis_hash;
+  const shipped = JSON.parse(readFileSync(join(root, 'web/dist/checkpoints.json'), 'utf8'));
+  if (shipped[0].genesis_hash !== pinned || !(await text('#genesis')).includes(pinned)) throw new Error('the dev chain was not pinned from the shipped checkpoint');
+  step('the dev chain is pinned from the checkpoint shipped with the wallet, without asking');
+
+  // A second dev chain: another genesis, the same public dev validator key, its own wallet page.
+  const other = await startNode(['--genesis-time', '1767225600001'], 'node-other.log');
+  try {
+    const otherGenesis = (await rpcAt(other.url, 'chain_info')).genesis_hash;
+    const fresh = await (await browser.newContext()).newPage();
+    fresh.on('pageerror', e => errors.push(e.message));
+    await fresh.goto(other.url);
+    await fresh.locator('#unknown-chain').waitFor({ timeout: 30000 });
+    const asked = await fresh.locator('#unknown-chain').innerText();
+    if (!asked.includes(otherGenesis) || !asked.includes('7998951')) throw new Error(`the question shows no genesis hash and chain id: ${asked}`);
+    if (await fresh.evaluate(() => localStorage.getItem('tao.genesis'))) throw new Error('an unknown chain was pinned before the user accepted it');
+    await fresh.screenshot({ path: join(artifacts, '14-unknown-chain.png'), fullPage: true });
+    await fresh.click('#trust-chain');
+    await fresh.locator('#head .verified').waitFor({ timeout: 30000 });
+    if (!(await fresh.locator('#genesis').innerText()).includes(otherGenesis)) throw new Error('the accepted chain was not pinned');
+    await fresh.context().close();
+    step('an unknown chain on first use: asked first, showing its genesis hash and chain id; pinned only when accepted');
+
+    // `rewire(handle)` hands each JSON-RPC POST of the page to `handle(route, body)`; `forward`
+    // sends a body to a node (the request's own Origin is that node's, as its page would send).
+    const rewire = handle => page.route(url + '/', async route => {
+      if (route.request().method() !== 'POST') return route.continue();
+      try { await handle(route, JSON.parse(route.request().postData())); } catch { /* the page went away */ }
+    });
+    const forward = async (route, base, body) => route.fulfill({
+      response: await route.fetch({ url: base + '/', postData: JSON.stringify(body), headers: { ...route.request().headers(), origin: base } }),
+    });
+    const isHead = body => body.method === 'chain_header' && (body.params || []).length === 0;
+    const reloadUntil = async (selector, name) => {
+      await page.reload();
+      await page.locator(`${selector}, #free`).first().waitFor({ timeout: 30000 });
+      await shot(`15-trust-${name}`);
+    };
+
+    // Another chain's heads and proofs under the pinned chain's genesis and validator list.
+    await rewire((route, body) => {
+      const ours = !Array.isArray(body) && (body.method === 'chain_info' || (body.method === 'chain_header' && (body.params || [])[0] === 0));
+      return forward(route, ours ? url : other.url, body);
+    });
+    await reloadUntil('#chain-error', 'other-chain');
+    if (await page.locator('#free').count()) throw new Error('a balance of another chain was shown');
+    if (!(await text('#chain-error')).includes('not verified')) throw new Error('another chain was not refused');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    step('another chain signed by the same validator key, served under the pinned genesis, is refused');
+
+    // An old certified head replayed after a reload: this browser already believed a newer one.
+    await rewire((route, body) => forward(route, url, isHead(body) ? { ...body, params: [5] } : body));
+    await reloadUntil('#chain-error', 'old-head');
+    if (await page.locator('#free').count()) throw new Error('a balance at a replayed old head was shown');
+    if (!(await text('#chain-error')).includes('older than')) throw new Error(`the old head was not refused: ${await text('#chain-error')}`);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    step('a replayed old head after a reload is refused (the newest head believed is kept per genesis)');
+
+    // Head updates suppressed: the same head forever. The wallet says its head is stale.
+    let frozen = null;
+    await rewire(async (route, body) => {
+      if (!isHead(body)) return forward(route, url, body);
+      frozen = frozen || await (await route.fetch()).json();
+      await route.fulfill({ json: frozen });
+    });
+    await page.reload();
+    await page.locator('#stale').waitFor({ timeout: 30000 });
+    await shot('15-trust-stale');
+    if (!(await text('#stale')).includes('stale')) throw new Error('no stale warning');
+    if (!(await page.locator('.wallet.stale .verified').count())) throw new Error('values still shown as current under a stale head');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await until('fresh again', async () => (await page.locator('#stale').count()) === 0 && (await page.locator('#head .verified').count()) === 1);
+    step('suppressed head updates: the head is shown stale, and fresh again once heads arrive');
+
+    // A node announcing another chain id: ignored; the transfer is signed for the pinned chain
+    // (the real node executes it).
+    await rewire(async (route, body) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      if (!Array.isArray(json) && body.method === 'chain_info' && json.result) json.result.chain_id = 1;
+      await route.fulfill({ response, json });
+    });
+    await page.reload();
+    await page.fill('#password', PASSWORD);
+    await page.click('#unlock');
+    await until('verified after unlocking', async () => (await page.locator('#head .verified').count()) === 1);
+    await sendOneTauToBob();
+    await until('the send finalized on the real chain', async () => (await text('#history .status')).startsWith('finalized'));
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    step("a changed chain_id in chain_info is ignored: the wallet signs for the pinned genesis's chain id");
+  } finally {
+    other.node.kill();
+  }
+
   // ---- Positions from the chain and signing guardrails (issue 17, items 5 and 6) ----
   // Stakes made elsewhere appear, verified: alice's genesis root stake and her CLI stake on
   // subnet 1, read from the chain's position index.

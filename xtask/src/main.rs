@@ -115,6 +115,7 @@ fn build_web() -> Result<()> {
     }
     shrink(&out.join("tao_web_bg.wasm"))?;
     copy_www(&root.join("www"), &out)?;
+    write_checkpoints(&out)?;
     let size = std::fs::metadata(out.join("tao_web_bg.wasm")).map(|m| m.len()).unwrap_or(0);
     println!("    web/dist/tao_web_bg.wasm ({size} bytes; budget {WEB_BUDGET_BYTES})");
     if size > WEB_BUDGET_BYTES {
@@ -141,6 +142,30 @@ fn shrink(wasm: &std::path::Path) -> Result<()> {
         bail!("wasm-opt failed ({status})");
     }
     Ok(())
+}
+
+/// Writes `checkpoints.json`, the genesis hash and chain id of each known network, which the
+/// wallet pins without asking: the dev chain's, as `tao node --dev --print-spec` computes it
+/// from this workspace's contracts.
+fn write_checkpoints(out: &std::path::Path) -> Result<()> {
+    let args = ["run", "-q", "-p", "tao-cli", "--", "node", "--dev", "--print-spec"];
+    step(&format!("cargo {}", args.join(" ")));
+    let printed = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(tools::workspace_root())
+        .output()
+        .context("running cargo")?;
+    if !printed.status.success() {
+        bail!(
+            "`tao node --dev --print-spec` failed (build the contracts first: cargo xtask contracts): {}",
+            String::from_utf8_lossy(&printed.stderr)
+        );
+    }
+    let spec: serde_json::Value = serde_json::from_slice(&printed.stdout).context("the printed dev spec")?;
+    let mut dev = spec["checkpoint"].clone();
+    dev["name"] = "dev".into();
+    let checkpoints = serde_json::Value::Array(vec![dev]);
+    std::fs::write(out.join("checkpoints.json"), checkpoints.to_string()).context("writing checkpoints.json")
 }
 
 /// Copies the page's assets from `www/` into `out`, `index.html` without Trunk's links.

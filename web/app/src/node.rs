@@ -10,7 +10,7 @@ use tao_types::Hash;
 use tao_wallet::code::{ModuleCode, short};
 use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
 use tao_wallet::tx::{Draft, PreviewCode};
-use tao_wallet::{Chain, Proven, ProvenState, VerifyError, rpc, views, wasm};
+use tao_wallet::{Chain, Proven, ProvenState, VerifyError, fresh, rpc, views, wasm};
 
 /// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
 /// else the page's own origin (the node serves the wallet).
@@ -52,23 +52,45 @@ pub async fn call(method: &str, params: Value) -> Result<Value, VerifyError> {
     rpc::result(&reply).cloned()
 }
 
-/// Sets up a chain trusting `pinned` (or, on first use, the genesis the node announces, which
-/// the caller then pins) and brings it to the node's newest certified header.
+/// Sets up a chain trusting `pinned` — on first use (`None`), the node's genesis only if it is a
+/// checkpoint shipped with the wallet; any other is [`VerifyError::UnknownChain`] for the user to
+/// accept (then pinned by the caller) — and brings it to the node's newest certified header,
+/// never older than the head this browser kept for that chain.
 pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
-    let info = call("chain_info", json!([])).await?;
-    let (chain_id, announced, validators) = rpc::chain_info(&info)?;
+    let (_, validators) = rpc::chain_info(&call("chain_info", json!([])).await?)?;
     let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
-    let mut chain = Chain::new(chain_id, pinned.unwrap_or(announced), genesis, validators)?;
-    catch_up(&mut chain, None).await?;
+    let pin = match pinned {
+        Some(pin) => pin,
+        None => fresh::checkpoint_for(&checkpoints().await, &genesis)
+            .map(|c| c.genesis_hash)
+            .ok_or(VerifyError::UnknownChain { genesis_hash: genesis.hash(), chain_id: genesis.chain_id })?,
+    };
+    let mut chain = Chain::new(pin, genesis, validators)?;
+    let kept = crate::store::kept_head(&pin);
+    let height = catch_up(&mut chain, None).await?;
+    fresh::check_not_older(kept.as_ref(), chain.head())?;
+    // The head's parent too, so the chain's block time (how soon a head is stale) is known.
+    believe_back(&mut chain, height.saturating_sub(1).max(1)).await?;
     Ok(chain)
 }
 
-/// Believes the header at `height` (the node's head if `None`).
+/// The known networks shipped beside the page (`checkpoints.json`, written by `cargo xtask
+/// web`); none if absent.
+async fn checkpoints() -> Vec<fresh::Checkpoint> {
+    match Request::get("checkpoints.json").send().await {
+        Ok(response) if response.ok() => response.json().await.unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Believes the header at `height` (the node's head if `None`) and keeps the newest believed
+/// head across reloads.
 pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, VerifyError> {
     let params = height.map_or(json!([]), |h| json!([h]));
     let (header, certificate) = rpc::header(&call("chain_header", params).await?)?;
     let height = header.height;
     chain.accept(header, &certificate)?;
+    crate::store::keep_head(&chain.domain().genesis_hash, chain.head());
     Ok(height)
 }
 

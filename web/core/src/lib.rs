@@ -3,6 +3,7 @@
 //! and for wasm32, where the Yew wallet (`web/`) drives it and the browser suite re-runs them.
 //!
 //! - [`chain`]: follow certified headers from a pinned genesis, keep recent state roots.
+//! - [`fresh`]: the newest head kept across reloads, stale heads, shipped checkpoints.
 //! - [`proven`]: run contract code on state whose every read is proven against such a root.
 //! - [`views`]: what the screens show, computed by the contracts' own functions on proven state.
 //! - [`tx`]: building and signing transactions, fees, previews of their effect.
@@ -13,6 +14,7 @@
 
 pub mod chain;
 pub mod code;
+pub mod fresh;
 pub mod proven;
 pub mod rpc;
 pub mod tx;

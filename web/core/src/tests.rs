@@ -43,6 +43,7 @@ fn validator_key() -> SecretKey {
 fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator]) -> Header {
     let set = validators_hash(validators);
     Header {
+        chain_id: 7,
         parent,
         height,
         time_ms: 1_000 * height,
@@ -55,6 +56,16 @@ fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator])
     }
 }
 
+/// The domain of the chain starting at `genesis`.
+fn domain_of(genesis: &Header) -> tao_crypto::ChainDomain {
+    tao_crypto::ChainDomain { chain_id: genesis.chain_id, genesis_hash: genesis.hash() }
+}
+
+/// `header` certified by the validator for the chain starting at `genesis`.
+fn certify(genesis: &Header, header: &Header) -> Certificate {
+    Certificate::sign(&domain_of(genesis), header, 0, &[(0, &validator_key())])
+}
+
 fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
     let validators = vec![Validator { key: validator_key().public_key(), power: 10 }];
     let mut tree = MemoryTree::new();
@@ -62,14 +73,14 @@ fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
     let root1 = tree.apply(1, writes).unwrap();
     let genesis = header(Hash([0; 32]), 0, root0, &validators);
     let block = header(genesis.hash(), 1, root1, &validators);
-    let certificate = Certificate::sign(&block, &[(0, &validator_key())]);
+    let certificate = certify(&genesis, &block);
     Fixture { tree, genesis, block, certificate, validators }
 }
 
 impl Fixture {
     fn chain(&self) -> Chain {
         let mut chain =
-            Chain::new(7, self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
+            Chain::new(self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
         chain.accept(self.block.clone(), &self.certificate).unwrap();
         chain
     }
@@ -195,18 +206,42 @@ fn an_altered_value_or_proof_is_refused_and_named() {
 #[test]
 fn headers_need_the_trusted_validators() {
     let f = funded();
-    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
     let stranger = SecretKey::from_bytes(&[3; 32]).unwrap();
-    let forged = Certificate::sign(&f.block, &[(0, &stranger)]);
+    let forged = Certificate::sign(&domain_of(&f.genesis), &f.block, 0, &[(0, &stranger)]);
     assert!(matches!(chain.accept(f.block.clone(), &forged), Err(VerifyError::Header(_))));
     assert_eq!(chain.head().height, 0, "a refused header changes nothing");
     let mut state = ProvenState::new(1);
     let key = tao_contract_token::balance_key(&alice());
     assert_eq!(state.absorb(&chain, &key, &f.state_get(&key)), Err(VerifyError::UnknownHeight(1)));
     assert!(matches!(
-        Chain::new(7, Hash([1; 32]), f.genesis.clone(), f.validators.clone()),
-        Err(VerifyError::GenesisMismatch { .. })
+        Chain::new(Hash([1; 32]), f.genesis.clone(), f.validators.clone()),
+        Err(VerifyError::Header(tao_light::LightError::GenesisMismatch { .. }))
     ));
+}
+
+/// The wallet signs for the chain id of the genesis it pinned, and believes no header voted for
+/// on another chain by the same (public) validator key.
+#[test]
+fn the_chain_is_the_pinned_genesis_and_its_chain_id() {
+    let f = funded();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
+    assert_eq!(chain.domain(), &domain_of(&f.genesis));
+    assert_eq!(chain.domain().chain_id, 7, "the chain id is the genesis header's");
+    let mut second = f.genesis.clone();
+    second.time_ms = 1;
+    let elsewhere = Certificate::sign(&domain_of(&second), &f.block, 0, &[(0, &validator_key())]);
+    assert!(matches!(
+        chain.accept(f.block.clone(), &elsewhere),
+        Err(VerifyError::Header(tao_light::LightError::Certificate { .. }))
+    ));
+    let mut renumbered = header(f.genesis.hash(), 1, f.block.state_root, &f.validators);
+    renumbered.chain_id = 1;
+    assert!(matches!(
+        chain.accept(renumbered.clone(), &certify(&f.genesis, &renumbered)),
+        Err(VerifyError::Header(tao_light::LightError::WrongChain { expected: 7, got: 1, .. }))
+    ));
+    assert_eq!(chain.head().height, 0);
 }
 
 #[test]
@@ -232,9 +267,9 @@ fn header_replies_decode_only_whole_values_within_their_limits() {
 fn older_headers_are_believed_through_their_children() {
     let f = funded();
     let validators = f.validators.clone();
-    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), validators.clone()).unwrap();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), validators.clone()).unwrap();
     let b2 = header(f.block.hash(), 2, f.block.state_root, &validators);
-    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    chain.accept(b2.clone(), &certify(&f.genesis, &b2)).unwrap();
     assert!(chain.header(1).is_none());
     let impostor = header(f.genesis.hash(), 1, Hash([9; 32]), &validators);
     assert!(chain.accept_ancestor(impostor).is_err());
@@ -260,7 +295,7 @@ fn receipts_are_believed_through_the_receipts_root() {
     let mut b2 = header(f.block.hash(), 2, f.block.state_root, &f.validators);
     b2.receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
     let mut chain = f.chain();
-    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    chain.accept(b2.clone(), &certify(&f.genesis, &b2)).unwrap();
     let reply = |list: &[Receipt]| {
         let encoded: Vec<Value> =
             list.iter().map(|r| json!({"encoded": hex0x(&borsh::to_vec(r).unwrap())})).collect();

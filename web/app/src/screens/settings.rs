@@ -84,7 +84,7 @@ impl Component for Settings {
                 { button(&link, "use-node", "Use this node", Msg::UseNode(true)) }
                 { button(&link, "page-node", "Use the page's node", Msg::UseNode(false)) }
                 <p>{ format!("This wallet trusts the chain whose genesis is {pinned}.") }</p>
-                { button(act, "forget-genesis", "Trust another chain (pins the next node's genesis)", Action::ForgetGenesis) }
+                { button(act, "forget-genesis", "Trust another chain (asks before pinning one without a checkpoint)", Action::ForgetGenesis) }
             </section>
         }
     }
