@@ -71,6 +71,30 @@ pub(crate) fn ensure_wasm_bindgen_cli() -> Result<()> {
     Ok(())
 }
 
+/// The binaryen release whose `wasm-opt` shrinks the wallet bundle (npm package `binaryen`).
+const BINARYEN: &str = "132.0.0";
+
+/// `wasm-opt` from binaryen [`BINARYEN`], installed with npm under the target directory once.
+pub(crate) fn ensure_wasm_opt() -> Result<PathBuf> {
+    let dir = target_dir().join(format!("tools/binaryen-{BINARYEN}"));
+    let bin = dir.join("node_modules/.bin/wasm-opt");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    step(&format!("npm install binaryen@{BINARYEN} (wasm-opt, once)"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("binaryen@{BINARYEN}"))
+        .status()
+        .context("running npm (install Node.js and npm)")?;
+    if !status.success() || !bin.exists() {
+        bail!("could not install binaryen {BINARYEN} with npm");
+    }
+    Ok(bin)
+}
+
 /// Package names of the contract modules: every `contracts/*/Cargo.toml` and
 /// `contracts/examples/*/Cargo.toml` named `tao-contract-*`
 /// that builds a `cdylib`.

@@ -21,8 +21,7 @@ use tao_light::{Receipt, TxOutcome, merkle_root};
 pub const HOOK_GAS: u64 = 20_000_000_000;
 /// Gas of a read-only query.
 pub const QUERY_GAS: u64 = 2_000_000_000;
-/// The caller queries run as: not the chain, so chain-only entry points refuse them.
-pub const QUERY_CALLER: Address = Address([0xff; 20]);
+pub use tao_abi::access::QUERY_CALLER;
 pub use tao_light::MAX_BLOCK_TXS;
 
 /// The system modules every chain installs, by name (`tao_contract_<name>.wasm` when built).

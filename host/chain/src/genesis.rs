@@ -83,6 +83,7 @@ impl Genesis {
         let writes = state.writes;
         let validators = validators_hash(&self.validators);
         let header = Header {
+            chain_id: self.chain_id,
             parent: Hash([0; 32]),
             height: 0,
             time_ms: self.time_ms,

@@ -138,6 +138,7 @@ impl Chain {
         let executed = self.executor.execute(Arc::new(self.state.clone()), height, time_ms, &txs)?;
         let writes: Vec<_> = executed.writes.clone().into_iter().collect();
         let mut header = Header {
+            chain_id: self.head.chain_id,
             parent: self.head.hash(),
             height,
             time_ms,
@@ -230,22 +231,26 @@ fn execution_is_deterministic() {
 fn certificates_need_more_than_two_thirds_of_the_power() {
     let mut c = chain();
     let (header, _) = c.produce(vec![]).unwrap();
-    let good = Certificate::sign(&header, &[(0, &key(9))]);
-    assert_eq!(good.verify(&header, &c.validators), Ok(()));
-    let empty = Certificate { header: header.hash(), signatures: vec![] };
+    let domain = *c.executor.domain();
+    let good = Certificate::sign(&domain, &header, 0, &[(0, &key(9))]);
+    assert_eq!(good.verify(&domain, &header, &c.validators), Ok(()));
+    let empty = Certificate { signatures: vec![], ..good.clone() };
     assert_eq!(
-        empty.verify(&header, &c.validators),
+        empty.verify(&domain, &header, &c.validators),
         Err(CertificateError::NotEnoughPower { signed: 0, total: 10 })
     );
-    let impostor = Certificate::sign(&header, &[(0, &key(8))]);
-    assert_eq!(impostor.verify(&header, &c.validators), Err(CertificateError::BadSignature(0)));
-    let twice =
-        Certificate { header: header.hash(), signatures: vec![good.signatures[0], good.signatures[0]] };
-    assert_eq!(twice.verify(&header, &c.validators), Err(CertificateError::BadSigner(0)));
+    let impostor = Certificate::sign(&domain, &header, 0, &[(0, &key(8))]);
+    assert_eq!(impostor.verify(&domain, &header, &c.validators), Err(CertificateError::BadSignature(0)));
+    let twice = Certificate { signatures: vec![good.signatures[0], good.signatures[0]], ..good.clone() };
+    assert_eq!(twice.verify(&domain, &header, &c.validators), Err(CertificateError::BadSigner(0)));
     let (next, _) = c.produce(vec![]).unwrap();
-    assert_eq!(good.verify(&next, &c.validators), Err(CertificateError::WrongHeader));
+    assert_eq!(good.verify(&domain, &next, &c.validators), Err(CertificateError::WrongHeader));
     let others = vec![Validator { key: key(8).public_key(), power: 10 }];
-    assert_eq!(good.verify(&header, &others), Err(CertificateError::WrongValidators));
+    assert_eq!(good.verify(&domain, &header, &others), Err(CertificateError::WrongValidators));
+    // The same key's vote on another chain (another genesis) is not a vote on this one.
+    let elsewhere = tao_crypto::ChainDomain { genesis_hash: Hash([1; 32]), ..domain };
+    let foreign = Certificate::sign(&elsewhere, &header, 0, &[(0, &key(9))]);
+    assert_eq!(foreign.verify(&domain, &header, &c.validators), Err(CertificateError::BadSignature(0)));
 }
 
 /// An uploaded contract boxed into its namespace: every shape of reaching other code's state

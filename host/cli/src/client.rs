@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
 use tao_crypto::{ChainDomain, PublicKey};
-use tao_light::{LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES};
+use tao_light::{LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS};
+
+use crate::trust::{self, Pin};
 use tao_types::Hash;
 
 /// Largest response read.
@@ -59,22 +61,25 @@ impl Client {
         Ok(reply["result"].clone())
     }
 
-    /// The chain's signing domain and validator set.
+    /// The chain's signing domain (its genesis hash and the chain id its genesis header commits,
+    /// as pinned for this network) and validator set.
     pub(crate) fn chain(&self) -> Result<(ChainDomain, Vec<Validator>)> {
+        let light = self.light_client()?;
+        Ok((*light.domain(), self.validators()?))
+    }
+
+    /// The validator set the node lists (believed only if the genesis header commits to it).
+    fn validators(&self) -> Result<Vec<Validator>> {
         let info = self.call("chain_info", json!([]))?;
-        let domain = ChainDomain {
-            chain_id: info["chain_id"].as_u64().context("chain_id")?,
-            genesis_hash: serde_json::from_value(info["genesis_hash"].clone())?,
-        };
         let mut validators = Vec::new();
-        for v in info["validators"].as_array().context("validators")? {
+        for v in info["validators"].as_array().context("validators")?.iter().take(MAX_VALIDATORS) {
             let key: [u8; 33] = unhex(&v["key"])?.try_into().ok().context("validator key length")?;
             validators.push(Validator {
                 key: PublicKey::from_compressed(&key)?,
                 power: v["power"].as_u64().context("power")?,
             });
         }
-        Ok((domain, validators))
+        Ok(validators)
     }
 
     /// The code hash of system module `name`.
@@ -99,15 +104,14 @@ impl Client {
         Ok((header, certificate))
     }
 
-    /// A light client trusting the node's genesis header, checked against the genesis hash the
-    /// node announces and bound to the validator set it commits to.
+    /// A light client trusting the genesis pinned for this network (on first use, the node's;
+    /// after that, a node serving another chain is refused), bound to the validator set it
+    /// commits to. The chain id is the genesis header's, never the node's word.
     fn light_client(&self) -> Result<LightClient> {
-        let (domain, validators) = self.chain()?;
         let (genesis, _) = self.header(0)?;
-        if genesis.hash() != domain.genesis_hash {
-            bail!("the node's genesis header does not hash to its genesis hash");
-        }
-        Ok(LightClient::new(genesis, validators)?)
+        let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
+        let pin = trust::check(&format!("http://{}", self.host), served)?;
+        Ok(LightClient::new(pin.genesis_hash, genesis, self.validators()?)?)
     }
 
     /// Checks a `state_get`-style proof object for `key` with a light client that accepted the

@@ -10,6 +10,7 @@ mod neuron;
 mod node;
 mod subnet;
 mod transfer;
+mod trust;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    trust: trust::TrustArgs,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +54,9 @@ enum Command {
     /// Propose protocol changes and vote on them with stake.
     #[command(subcommand)]
     Gov(gov::GovCommand),
+    /// The chains this CLI trusts, pinned per network on first use (docs/cli.md).
+    #[command(subcommand)]
+    Network(trust::NetworkCommand),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -69,6 +75,7 @@ pub(crate) fn wallet_dir() -> std::path::PathBuf {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    trust::configure(cli.trust);
     let result = match cli.command {
         Command::Module(command) => module::run(command),
         Command::Epoch(command) => epoch::run(command),
@@ -80,6 +87,7 @@ fn main() -> std::process::ExitCode {
         Command::Weights(command) => neuron::run_weights(command),
         Command::Axon(command) => neuron::run_axon(command),
         Command::Gov(command) => gov::run(command),
+        Command::Network(command) => trust::run(command),
     };
     match result {
         Ok(code) => code,

@@ -23,13 +23,18 @@ pub(crate) struct NodeArgs {
     /// Run the dev chain: well-known funded accounts, one authority, an example subnet.
     #[arg(long, conflicts_with = "chain")]
     dev: bool,
+    /// The dev chain's genesis time in Unix milliseconds: another value starts another chain
+    /// under the same public dev keys (tests of a node serving the wrong chain).
+    #[arg(long, requires = "dev", default_value_t = DEV_GENESIS_MS)]
+    genesis_time: u64,
     /// Run the chain described by this JSON chain spec (docs/rpc.md); needs `--validator-key`.
     #[arg(long)]
     chain: Option<PathBuf>,
     /// The block producer's secret key, hex (or `$TAO_VALIDATOR_KEY`); with `--chain`.
     #[arg(long, env = "TAO_VALIDATOR_KEY", hide_env_values = true)]
     validator_key: Option<String>,
-    /// Print the chain's spec as JSON and exit (e.g. `--dev --print-spec > spec.json`).
+    /// Print the chain's spec as JSON, with its checkpoint (the genesis hash and chain id these
+    /// modules make), and exit (e.g. `--dev --print-spec > spec.json`).
     #[arg(long)]
     print_spec: bool,
     /// Where the chain's data lives. With `--dev` and no path, a temporary directory that is
@@ -55,6 +60,10 @@ pub(crate) struct NodeArgs {
     /// workspace's `web/dist` when it is built).
     #[arg(long)]
     wallet: Option<PathBuf>,
+    /// Another origin whose pages may use this node's RPC (repeatable; `*` for any). The
+    /// node's own origin (the wallet it serves) is always allowed.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    cors_origins: Vec<String>,
     /// Print JSON lines for scripts.
     #[arg(long)]
     json: bool,
@@ -125,13 +134,9 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
                 .context("a validator key is 32 bytes of hex")?;
             (chain_spec, SecretKey::from_bytes(&bytes)?)
         }
-        (None, true) => (ChainSpec::dev(DEV_GENESIS_MS), spec::dev_key("validator")),
+        (None, true) => (ChainSpec::dev(args.genesis_time), spec::dev_key("validator")),
         (None, false) => bail!("pass --dev, or --chain FILE with --validator-key"),
     };
-    if args.print_spec {
-        println!("{}", serde_json::to_string_pretty(&chain_spec)?);
-        return Ok(ExitCode::SUCCESS);
-    }
     // A dev chain without a base path lives in a temporary directory, gone on exit.
     let temporary = if args.base_path.is_none() && args.dev { Some(tempfile::tempdir()?) } else { None };
     let base_path = match (&args.base_path, &temporary) {
@@ -143,10 +148,27 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
     let modules = spec::load_modules(&modules_dir)
         .with_context(|| "loading the system contracts (build them with `cargo xtask contracts`)")?;
     let genesis = chain_spec.genesis(modules)?;
+    if args.print_spec {
+        let (built, _) = genesis.build(tao_vm::Vm::new(tao_vm::VmConfig::default())?)?;
+        let checkpoint = Some(*built.executor.domain());
+        println!("{}", serde_json::to_string_pretty(&ChainSpec { checkpoint, ..chain_spec })?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let node = Arc::new(
         Node::open(&base_path, &genesis, authority, args.state_pruning)
             .with_context(|| format!("opening the chain in {}", base_path.display()))?,
     );
+    let made = *node.executor().domain();
+    if let Some(checkpoint) = chain_spec.checkpoint.filter(|c| *c != made) {
+        bail!(
+            "the spec's checkpoint is genesis {} (chain {}), but it makes genesis {} (chain {}) with these modules: \
+             remove \"checkpoint\" from an edited spec",
+            checkpoint.genesis_hash,
+            checkpoint.chain_id,
+            made.genesis_hash,
+            made.chain_id
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(node, &args))?;
     drop(temporary);
@@ -166,7 +188,8 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
     // request timeouts, batches priced before they run (docs/rpc.md, Limits).
     let listener = tokio::net::TcpListener::bind(args.rpc_addr).await.context("binding the RPC address")?;
     let addr = listener.local_addr()?;
-    let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone());
+    let cors = tao_node::cors::Cors::new(args.cors_origins.clone());
+    let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone(), cors);
     let (head, _) = node.head()?;
     let domain = node.executor().domain();
     if args.json {
@@ -281,6 +304,7 @@ mod tests {
     fn block_logs_warn_of_incentive_module_fallbacks() {
         let key = tao_crypto::SecretKey::from_bytes(&[3; 32]).unwrap();
         let header = tao_chain::Header {
+            chain_id: 1,
             parent: tao_types::Hash([0; 32]),
             height: 7,
             time_ms: 1,
@@ -291,9 +315,10 @@ mod tests {
             next_validators_hash: tao_types::Hash([4; 32]),
             proposer: key.address(),
         };
+        let domain = tao_crypto::ChainDomain { chain_id: 1, genesis_hash: tao_types::Hash([5; 32]) };
         let fallback = borsh::to_vec(&(2u16, tao_types::Hash([9; 32]), "out of gas".to_string())).unwrap();
         let stored = tao_node::StoredBlock {
-            certificate: tao_chain::Certificate::sign(&header, &[(0, &key)]),
+            certificate: tao_chain::Certificate::sign(&domain, &header, 0, &[(0, &key)]),
             block: tao_chain::Block { header, txs: Vec::new() },
             receipts: Vec::new(),
             events: vec![(b"epoch".to_vec(), vec![1]), (b"epoch_fallback".to_vec(), fallback)],

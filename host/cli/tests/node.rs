@@ -43,10 +43,15 @@ impl DevNode {
 
     /// A node on `dir` with `chain` arguments (`--dev`, or `--chain F --validator-key K`).
     fn spawn(dir: &Path, block_time: &str, chain: &[&str]) -> DevNode {
+        Self::spawn_at(dir, "127.0.0.1:0", block_time, chain)
+    }
+
+    /// [`DevNode::spawn`] serving RPC at `addr`.
+    fn spawn_at(dir: &Path, addr: &str, block_time: &str, chain: &[&str]) -> DevNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
             .arg("node")
             .args(chain)
-            .args(["--rpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--block-time"])
+            .args(["--rpc-addr", addr, "--metrics-addr", "127.0.0.1:0", "--block-time"])
             .arg(block_time)
             .arg("--base-path")
             .arg(dir)
@@ -188,7 +193,7 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     let header: Header = borsh::from_slice(&unhex(&got["header"]["encoded"])).unwrap();
     let certificate: Certificate = borsh::from_slice(&unhex(&got["certificate"]["encoded"])).unwrap();
     let validators = vec![Validator { key: dev_key("validator").public_key(), power: 1 }];
-    certificate.verify(&header, &validators).unwrap();
+    certificate.verify(&domain, &header, &validators).unwrap();
     assert_eq!(json!(header.state_root), proof["root"]);
     let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])).unwrap();
     let value = unhex(&proof["value"]);
@@ -734,6 +739,23 @@ fn a_node_runs_a_chain_from_a_json_spec() {
     std::fs::write(&path, spec.to_string()).unwrap();
     let key = hex::encode(validator.to_bytes());
     let chain = ["--chain", path.to_str().unwrap(), "--validator-key", key.as_str()];
+    // The printed checkpoint is the dev chain's; an edited spec that keeps it is refused.
+    assert_eq!(spec["checkpoint"]["chain_id"], 7998951, "{spec}");
+    let checkpoint = spec["checkpoint"]["genesis_hash"].as_str().unwrap().to_string();
+    let stale = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node"])
+        .args(chain)
+        .arg("--base-path")
+        .arg(dir.path().join("stale"))
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&stale.stderr);
+    assert!(
+        !stale.status.success() && why.contains(&checkpoint) && why.contains("remove \"checkpoint\""),
+        "{why}"
+    );
+    spec.as_object_mut().unwrap().remove("checkpoint");
+    std::fs::write(&path, spec.to_string()).unwrap();
     let node = DevNode::spawn(&dir.path().join("data"), "100ms", &chain);
     wait_until("blocks", || node.result("chain_info", json!([]))["height"].as_u64().unwrap() >= 2);
     let info = node.result("chain_info", json!([]));
@@ -1534,4 +1556,112 @@ fn compile_heavy_modules_pay_for_compiling() {
     let end = session.height();
     assert!(end >= start + 7, "a block for each of the seven transactions at least: #{start} → #{end}");
     session.node.kill();
+}
+
+/// The CLI pins the chain it meets at a URL: another dev chain (another genesis, the same public
+/// dev validator key) served later at that address is refused with both genesis hashes named,
+/// shows no balance, and is trusted only after `tao network forget`.
+#[test]
+fn the_cli_refuses_another_chain_at_a_pinned_url() {
+    let mut session = Session::start("200ms", &["alice"]);
+    let first = session.tao(&["wallet", "balance", "--name", "alice"]);
+    assert!(first["balance_rao"].as_u64().is_some(), "{first}");
+    let pinned = session.node.result("chain_info", json!([]))["genesis_hash"].clone();
+    let pins: Value =
+        serde_json::from_str(&std::fs::read_to_string(session.wallets.join("networks.json")).unwrap())
+            .unwrap();
+    assert_eq!(pins["networks"][&session.url]["genesis_hash"], pinned, "{pins}");
+
+    let addr = session.node.addr.clone();
+    let other_dir = session.file("other-chain");
+    session.node.child.kill().unwrap();
+    session.node.child.wait().unwrap();
+    session.node =
+        DevNode::spawn_at(&other_dir, &addr, "200ms", &["--dev", "--genesis-time", "1767225600001"]);
+    let other_genesis = session.node.result("chain_info", json!([]))["genesis_hash"].clone();
+    assert_ne!(other_genesis, pinned, "a different genesis under the same dev key");
+
+    let out = tao(
+        &session.wallets,
+        Session::PASSWORD,
+        &["wallet", "balance", "--name", "alice", "--json", "--url", &session.url],
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && !stdout.contains("balance"), "{stdout}");
+    for needed in [pinned.as_str().unwrap(), other_genesis.as_str().unwrap(), "tao network forget"] {
+        assert!(stderr.contains(needed), "{needed} missing from: {stderr}");
+    }
+    // --genesis names the chain to trust: the pinned one is still refused here.
+    let given = tao(
+        &session.wallets,
+        Session::PASSWORD,
+        &[
+            "wallet",
+            "balance",
+            "--name",
+            "alice",
+            "--url",
+            &session.url,
+            "--genesis",
+            pinned.as_str().unwrap(),
+        ],
+    );
+    assert!(!given.status.success());
+
+    // Re-pinning is deliberate: without a terminal, forgetting needs --yes.
+    let asked = tao(&session.wallets, Session::PASSWORD, &["network", "forget", &session.url]);
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("--yes"));
+    let run = |args: &[&str]| json_out(&tao(&session.wallets, Session::PASSWORD, args));
+    let forgot = run(&["network", "forget", &session.url, "--yes", "--json"]);
+    assert_eq!(forgot["genesis_hash"], pinned, "{forgot}");
+    let repinned = session.tao(&["wallet", "balance", "--name", "alice"]);
+    assert!(repinned["balance_rao"].as_u64().is_some(), "{repinned}");
+    let listed = run(&["network", "list", "--json"]);
+    assert_eq!(listed[&session.url]["genesis_hash"], other_genesis, "{listed}");
+}
+
+/// One HTTP request to `addr` with extra `headers`: the response's head (status line and
+/// headers, lower-cased) and body.
+fn http_request(addr: &str, method: &str, headers: &[&str], body: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(
+        stream,
+        "{method} / HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+/// The node answers pages from its allow-listed origins with CORS headers (preflight and
+/// call), its own origin and origin-less clients as before, and refuses every other origin.
+#[test]
+fn cors_allows_listed_origins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::spawn(dir.path(), "200ms", &["--dev", "--cors-origin", "https://wallet.example"]);
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"chain_info","params":[]}"#;
+    let preflight = ["Origin: https://wallet.example", "Access-Control-Request-Method: POST"];
+    let (head, _) = http_request(&node.addr, "OPTIONS", &preflight, "");
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    assert!(head.contains("access-control-allow-origin: https://wallet.example"), "{head}");
+    assert!(head.contains("access-control-allow-methods: post"), "{head}");
+    let (head, body) = http_request(&node.addr, "POST", &["Origin: https://wallet.example"], call);
+    assert!(head.contains("access-control-allow-origin: https://wallet.example"), "{head}");
+    assert!(body.contains("genesis_hash"), "{body}");
+
+    let (head, _) = http_request(&node.addr, "OPTIONS", &["Origin: https://evil.example"], "");
+    assert!(head.starts_with("http/1.1 403") && !head.contains("access-control"), "{head}");
+    let (head, body) = http_request(&node.addr, "POST", &["Origin: https://evil.example"], call);
+    assert!(head.starts_with("http/1.1 403") && !body.contains("genesis_hash"), "{head}{body}");
+
+    let own = format!("Origin: http://{}", node.addr);
+    let (head, body) = http_request(&node.addr, "POST", &[&own], call);
+    assert!(head.starts_with("http/1.1 200") && body.contains("genesis_hash"), "{head}{body}");
+    let (head, body) = http_request(&node.addr, "POST", &[], call);
+    assert!(head.starts_with("http/1.1 200") && body.contains("genesis_hash"), "{head}{body}");
 }

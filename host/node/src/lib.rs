@@ -1,6 +1,7 @@
 //! The node: the store, the executor, the mempool and the JSON-RPC server, producing blocks as
 //! the dev authority. `tao node --dev` runs it.
 
+pub mod cors;
 pub mod files;
 pub mod mempool;
 pub mod rpc;

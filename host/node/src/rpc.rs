@@ -99,7 +99,7 @@ fn unhex(s: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
 /// A header as JSON.
 pub fn header_json(h: &Header) -> Value {
     json!({
-        "hash": h.hash(), "parent": h.parent, "height": h.height, "time_ms": h.time_ms,
+        "hash": h.hash(), "chain_id": h.chain_id, "parent": h.parent, "height": h.height, "time_ms": h.time_ms,
         "state_root": h.state_root, "txs_root": h.txs_root, "receipts_root": h.receipts_root,
         "validators_hash": h.validators_hash, "next_validators_hash": h.next_validators_hash,
         "proposer": h.proposer, "encoded": hex(&borsh::to_vec(h).unwrap_or_default()),
@@ -108,7 +108,10 @@ pub fn header_json(h: &Header) -> Value {
 
 fn certificate_json(c: &Certificate) -> Value {
     let signatures: Vec<Value> = c.signatures.iter().map(|(i, s)| json!([i, hex(&s.0)])).collect();
-    json!({ "header": c.header, "signatures": signatures, "encoded": hex(&borsh::to_vec(c).unwrap_or_default()) })
+    json!({
+        "header": c.header, "height": c.height, "round": c.round, "signatures": signatures,
+        "encoded": hex(&borsh::to_vec(c).unwrap_or_default()),
+    })
 }
 
 type RpcResult = Result<Value, ErrorObjectOwned>;

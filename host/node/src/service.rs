@@ -200,9 +200,12 @@ impl Node {
         let validators = genesis.validators.clone();
         let authority_index = authority_index(&validators, &authority).ok_or(NodeError::NotAuthority)?;
         let (built, genesis_header) = genesis.build(vm)?;
+        let unsigned =
+            Certificate { header: genesis_header.hash(), height: 0, round: 0, signatures: Vec::new() };
         if store.latest()?.is_none() {
             let writes: Vec<_> = built.writes.into_iter().collect();
-            let certificate = Certificate::sign(&genesis_header, &[(authority_index, &authority)]);
+            let domain = built.executor.domain();
+            let certificate = Certificate::sign(domain, &genesis_header, 0, &[(authority_index, &authority)]);
             let block = Block { header: genesis_header.clone(), txs: Vec::new() };
             let stored = StoredBlock { block, receipts: Vec::new(), certificate, events: Vec::new() };
             let root = store.commit(0, &writes, |_| borsh::to_vec(&stored).unwrap_or_default())?;
@@ -217,10 +220,7 @@ impl Node {
             authority_index,
             validators,
             mempool: Mutex::new(Mempool::new()),
-            head: Mutex::new((
-                genesis_header.clone(),
-                Certificate { header: genesis_header.hash(), signatures: Vec::new() },
-            )),
+            head: Mutex::new((genesis_header.clone(), unsigned)),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
             counters: Mutex::new(Counters::default()),
@@ -416,6 +416,7 @@ impl Node {
         }
         let (txs, executed) = (built.txs, built.executed);
         let mut header = Header {
+            chain_id: parent.chain_id,
             parent: parent.hash(),
             height,
             time_ms,
@@ -432,7 +433,8 @@ impl Node {
         let tx_hashes: Vec<Hash> = txs.iter().map(SignedTransaction::hash).collect();
         self.store.commit_block(height, &writes, &tx_hashes, |root| {
             header.state_root = *root;
-            let signed = Certificate::sign(&header, &[(self.authority_index, &self.authority)]);
+            let domain = self.executor.domain();
+            let signed = Certificate::sign(domain, &header, 0, &[(self.authority_index, &self.authority)]);
             certificate = Some(signed.clone());
             let stored = StoredBlock {
                 block: Block { header: header.clone(), txs: txs.clone() },

@@ -103,6 +103,11 @@ pub struct ChainSpec {
     /// Governance rules (default: `GovParams::default()`).
     #[serde(default)]
     pub governance: Option<GovParams>,
+    /// The chain this spec makes with its modules: its genesis hash and chain id, as
+    /// `--print-spec` computed them. Wallets ship it as a checkpoint; a node refuses to start
+    /// when the spec and modules make another genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<tao_crypto::ChainDomain>,
 }
 
 /// A validator in a spec.
@@ -176,6 +181,7 @@ impl ChainSpec {
                 root_stake: DEV_ROOT_STAKE,
             }],
             governance: Some(DEV_GOVERNANCE),
+            checkpoint: None,
         }
     }
 

@@ -234,6 +234,9 @@ pub mod access {
     pub const CHAIN_PREFIX: &[u8] = b"sys/";
     /// Every uploaded contract's own state lives under this prefix.
     pub const CONTRACT_PREFIX: &[u8] = b"contract/";
+    /// The caller queries and subnets' incentive modules run as: not the chain, so chain-only
+    /// entry points refuse them (the node and the wallet's re-runs use it alike).
+    pub const QUERY_CALLER: Address = Address([0xff; 20]);
     /// Domain of contract addresses, so no signing key can collide with one by construction.
     const ADDRESS_DOMAIN: &[u8] = b"tao/contract-address/v1";
 

@@ -1,13 +1,15 @@
 //! Headers, blocks, receipts and finality certificates, with their canonical hashes.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use tao_crypto::{PublicKey, SecretKey, Signature};
+use tao_crypto::{ChainDomain, PublicKey, SecretKey, Signature};
 use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash, keccak256};
 
 /// A block header: everything a light client needs to follow the chain and check proofs.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Header {
+    /// The chain's id (also in every transaction): a header names the chain it belongs to.
+    pub chain_id: u64,
     /// Hash of the previous header (zero for genesis).
     pub parent: Hash,
     /// Height; genesis is 0.
@@ -28,8 +30,8 @@ pub struct Header {
     pub proposer: Address,
 }
 
-/// Encoded size of every header: six hashes, two `u64`s and an address, no collections.
-pub const MAX_HEADER_BYTES: usize = 6 * 32 + 2 * 8 + 20;
+/// Encoded size of every header: six hashes, three `u64`s and an address, no collections.
+pub const MAX_HEADER_BYTES: usize = 6 * 32 + 3 * 8 + 20;
 
 impl Header {
     /// Keccak-256 of the borsh encoding: the block's identity.
@@ -110,26 +112,40 @@ pub fn validators_hash(validators: &[Validator]) -> Hash {
     Hash(keccak256(&borsh::to_vec(validators).unwrap_or_default()))
 }
 
-/// Domain of header signatures, distinct from transactions and messages.
-const HEADER_DOMAIN: &[u8] = b"wasmtensor/header/v1";
+/// Domain of validators' votes, distinct from transactions and messages.
+const VOTE_DOMAIN: &[u8] = b"wasmtensor/vote/v1";
 
-fn header_signing_hash(header: &Hash) -> [u8; 32] {
-    keccak256(&[HEADER_DOMAIN, &header.0].concat())
+/// What a validator signs to vote for `header` at `height` in `round`: the vote names the chain
+/// (id and genesis hash), so a key that validates two chains never lends one chain's votes to
+/// the other, and the height and round, ready for rounds of BFT voting.
+pub fn vote_hash(domain: &ChainDomain, height: u64, round: u32, header: &Hash) -> [u8; 32] {
+    let mut preimage = Vec::with_capacity(VOTE_DOMAIN.len() + 8 + 32 + 8 + 4 + 32);
+    preimage.extend_from_slice(VOTE_DOMAIN);
+    preimage.extend_from_slice(&domain.chain_id.to_le_bytes());
+    preimage.extend_from_slice(&domain.genesis_hash.0);
+    preimage.extend_from_slice(&height.to_le_bytes());
+    preimage.extend_from_slice(&round.to_le_bytes());
+    preimage.extend_from_slice(&header.0);
+    keccak256(&preimage)
 }
 
-/// Validators' signatures over a header hash: the block is final once they hold more than two
+/// Validators' votes for a header of one chain: the block is final once they hold more than two
 /// thirds of the power of the set committed in its `validators_hash`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Certificate {
     /// The header signed.
     pub header: Hash,
-    /// Index into the validator set and signature.
+    /// Its height, part of each vote.
+    pub height: u64,
+    /// The voting round that finalized it (0 for the single dev authority).
+    pub round: u32,
+    /// Index into the validator set and signature over [`vote_hash`].
     pub signatures: Vec<(u32, Signature)>,
 }
 
-/// Most bytes of an encoded certificate: the header hash and one (index, 65-byte signature) pair
-/// per validator.
-pub const MAX_CERTIFICATE_BYTES: usize = 32 + 4 + MAX_VALIDATORS * (4 + 65);
+/// Most bytes of an encoded certificate: the header hash, height, round and one (index, 65-byte
+/// signature) pair per validator.
+pub const MAX_CERTIFICATE_BYTES: usize = 32 + 8 + 4 + 4 + MAX_VALIDATORS * (4 + 65);
 
 /// Why a certificate does not finalize a header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +153,22 @@ pub enum CertificateError {
     /// It signs another header.
     #[error("certificate is for another header")]
     WrongHeader,
+    /// It votes at another height than the header's.
+    #[error("certificate votes at height {got}, the header is at {header}")]
+    WrongHeight {
+        /// The header's height.
+        header: u64,
+        /// The certificate's.
+        got: u64,
+    },
+    /// The header names another chain than the one verified against.
+    #[error("header of chain {got}, expected chain {expected}")]
+    WrongChain {
+        /// This chain's id.
+        expected: u64,
+        /// The header's.
+        got: u64,
+    },
     /// The validator set given is not the header's.
     #[error("validator set does not match the header")]
     WrongValidators,
@@ -157,25 +189,44 @@ pub enum CertificateError {
 }
 
 impl Certificate {
-    /// A certificate signed by `keys` (validator index, key) over `header`.
-    pub fn sign(header: &Header, keys: &[(u32, &SecretKey)]) -> Certificate {
+    /// A certificate of round `round` signed by `keys` (validator index, key) over `header` of
+    /// the chain `domain`.
+    pub fn sign(
+        domain: &ChainDomain,
+        header: &Header,
+        round: u32,
+        keys: &[(u32, &SecretKey)],
+    ) -> Certificate {
         let hash = header.hash();
-        let signing = header_signing_hash(&hash);
+        let vote = vote_hash(domain, header.height, round, &hash);
         Certificate {
             header: hash,
-            signatures: keys.iter().map(|(i, k)| (*i, k.sign_hash(&signing))).collect(),
+            height: header.height,
+            round,
+            signatures: keys.iter().map(|(i, k)| (*i, k.sign_hash(&vote))).collect(),
         }
     }
 
-    /// Checks that this certificate finalizes `header` under `validators`.
-    pub fn verify(&self, header: &Header, validators: &[Validator]) -> Result<(), CertificateError> {
+    /// Checks that this certificate finalizes `header` of the chain `domain` under `validators`.
+    pub fn verify(
+        &self,
+        domain: &ChainDomain,
+        header: &Header,
+        validators: &[Validator],
+    ) -> Result<(), CertificateError> {
+        if header.chain_id != domain.chain_id {
+            return Err(CertificateError::WrongChain { expected: domain.chain_id, got: header.chain_id });
+        }
         if self.header != header.hash() {
             return Err(CertificateError::WrongHeader);
+        }
+        if self.height != header.height {
+            return Err(CertificateError::WrongHeight { header: header.height, got: self.height });
         }
         if validators_hash(validators) != header.validators_hash {
             return Err(CertificateError::WrongValidators);
         }
-        let signing = header_signing_hash(&self.header);
+        let vote = vote_hash(domain, self.height, self.round, &self.header);
         let mut seen = vec![false; validators.len()];
         let mut signed = 0u128;
         for (index, signature) in &self.signatures {
@@ -184,7 +235,7 @@ impl Certificate {
             seen[i] = true;
             validators[i]
                 .key
-                .verify_hash(&signing, signature)
+                .verify_hash(&vote, signature)
                 .map_err(|_| CertificateError::BadSignature(*index))?;
             signed += u128::from(validators[i].power);
         }

@@ -8,14 +8,47 @@ mod merkle;
 
 pub use block::{
     Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES,
-    MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash,
+    MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash, vote_hash,
 };
 pub use merkle::merkle_root;
+use tao_crypto::ChainDomain;
 use tao_state::StateProof;
+use tao_types::Hash;
 
 /// Why a header or a value is not believed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LightError {
+    /// The genesis header offered is not the one pinned.
+    #[error("the genesis header hashes to {got}, not the pinned genesis {pinned}: another chain")]
+    GenesisMismatch {
+        /// Genesis hash trusted.
+        pinned: Hash,
+        /// Hash of the header offered.
+        got: Hash,
+    },
+    /// The pinned header is not a genesis (height 0, no parent).
+    #[error("the pinned header #{0} is not a genesis header")]
+    NotGenesis(u64),
+    /// The header names another chain.
+    #[error("header {height} is of chain {got}, not chain {expected}")]
+    WrongChain {
+        /// Offered height.
+        height: u64,
+        /// The pinned genesis's chain id.
+        expected: u64,
+        /// The header's.
+        got: u64,
+    },
+    /// Its time is not after the trusted head's.
+    #[error("header {height} is timed {got} ms, not after the trusted head's {head} ms")]
+    TimeWentBack {
+        /// Offered height.
+        height: u64,
+        /// The trusted head's time.
+        head: u64,
+        /// The header's.
+        got: u64,
+    },
     /// The checkpoint's validator set is not the one its header commits to.
     #[error("the validator set does not hash to the checkpoint's validators_hash")]
     CheckpointMismatch,
@@ -55,22 +88,37 @@ pub enum LightError {
     },
 }
 
-/// What a light client believes: the newest header it accepted and the validators who sign
-/// the headers after it.
+/// What a light client believes: the chain (its genesis hash and id), the newest header it
+/// accepted and the validators who sign the headers after it.
 #[derive(Debug, Clone)]
 pub struct LightClient {
+    domain: ChainDomain,
     head: Header,
     validators: Vec<Validator>,
 }
 
 impl LightClient {
-    /// Trusts `checkpoint` (typically the genesis header, whose hash the user checks) and
-    /// `validators`, which must be the set the checkpoint commits to.
-    pub fn new(checkpoint: Header, validators: Vec<Validator>) -> Result<Self, LightError> {
-        if validators_hash(&validators) != checkpoint.validators_hash {
+    /// Trusts `genesis` if it hashes to `pinned` (the genesis hash the user checked) and
+    /// `validators` are the set it commits to. The chain id is the genesis header's, never a
+    /// node's word.
+    pub fn new(pinned: Hash, genesis: Header, validators: Vec<Validator>) -> Result<Self, LightError> {
+        let got = genesis.hash();
+        if got != pinned {
+            return Err(LightError::GenesisMismatch { pinned, got });
+        }
+        if genesis.height != 0 || genesis.parent != Hash::default() {
+            return Err(LightError::NotGenesis(genesis.height));
+        }
+        if validators_hash(&validators) != genesis.validators_hash {
             return Err(LightError::CheckpointMismatch);
         }
-        Ok(LightClient { head: checkpoint, validators })
+        let domain = ChainDomain { chain_id: genesis.chain_id, genesis_hash: pinned };
+        Ok(LightClient { domain, head: genesis, validators })
+    }
+
+    /// The chain followed: the pinned genesis hash and the chain id its header commits.
+    pub fn domain(&self) -> &ChainDomain {
+        &self.domain
     }
 
     /// The newest header believed.
@@ -78,25 +126,44 @@ impl LightClient {
         &self.head
     }
 
-    /// Believes `header` if it comes after the trusted head (as its child, or later while the
-    /// validator set stays the one the trusted head named for what follows) and `certificate`
-    /// carries more than two thirds of that set's power.
+    /// Believes `header` if it is of this chain, comes after the trusted head in height and
+    /// time (as its child, or later while the validator set stays the one the trusted head
+    /// named for what follows) and `certificate` carries more than two thirds of that set's
+    /// votes for it on this chain.
     pub fn accept(&mut self, header: Header, certificate: &Certificate) -> Result<(), LightError> {
+        self.check_succession(&header)?;
         let height = header.height;
-        if height <= self.head.height {
-            return Err(LightError::NotNewer { head: self.head.height, got: height });
-        }
-        if height == self.head.height + 1 && header.parent != self.head.hash() {
-            return Err(LightError::NotChild { height });
-        }
         let named = self.head.next_validators_hash;
         if header.validators_hash != named || named != validators_hash(&self.validators) {
             return Err(LightError::ValidatorSetChanged { height });
         }
         certificate
-            .verify(&header, &self.validators)
+            .verify(&self.domain, &header, &self.validators)
             .map_err(|error| LightError::Certificate { height, error })?;
         self.head = header;
+        Ok(())
+    }
+
+    /// The checks that need no signature: same chain, later height and time, and the trusted
+    /// head's child when at the next height.
+    fn check_succession(&self, header: &Header) -> Result<(), LightError> {
+        let (height, head) = (header.height, &self.head);
+        if header.chain_id != self.domain.chain_id {
+            return Err(LightError::WrongChain {
+                height,
+                expected: self.domain.chain_id,
+                got: header.chain_id,
+            });
+        }
+        if height <= head.height {
+            return Err(LightError::NotNewer { head: head.height, got: height });
+        }
+        if header.time_ms <= head.time_ms {
+            return Err(LightError::TimeWentBack { height, head: head.time_ms, got: header.time_ms });
+        }
+        if height == head.height + 1 && header.parent != head.hash() {
+            return Err(LightError::NotChild { height });
+        }
         Ok(())
     }
 

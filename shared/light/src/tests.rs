@@ -20,6 +20,7 @@ fn set() -> Vec<Validator> {
 
 fn header(parent: &Header, state_root: Hash) -> Header {
     Header {
+        chain_id: parent.chain_id,
         parent: parent.hash(),
         height: parent.height + 1,
         time_ms: parent.time_ms + 1,
@@ -32,12 +33,21 @@ fn header(parent: &Header, state_root: Hash) -> Header {
     }
 }
 
+/// The test chain's id.
+const CHAIN: u64 = 7;
+
 fn genesis() -> Header {
+    genesis_of(CHAIN, 0)
+}
+
+/// A genesis of chain `chain_id` at `time_ms` under [`set`]: the same keys may start many chains.
+fn genesis_of(chain_id: u64, time_ms: u64) -> Header {
     let hash = validators_hash(&set());
     Header {
+        chain_id,
         parent: Hash::default(),
         height: 0,
-        time_ms: 0,
+        time_ms,
         state_root: Hash::default(),
         txs_root: Hash::default(),
         receipts_root: Hash::default(),
@@ -47,17 +57,33 @@ fn genesis() -> Header {
     }
 }
 
-/// Signed by validators `who` (indices into [`set`]).
+fn domain_of(genesis: &Header) -> ChainDomain {
+    ChainDomain { chain_id: genesis.chain_id, genesis_hash: genesis.hash() }
+}
+
+/// Signed by validators `who` (indices into [`set`]) on the test chain.
 fn sign(h: &Header, who: &[u32]) -> Certificate {
+    sign_for(&domain_of(&genesis()), h, who)
+}
+
+/// Signed by validators `who` for the chain `domain`.
+fn sign_for(domain: &ChainDomain, h: &Header, who: &[u32]) -> Certificate {
     let keys: Vec<(u32, SecretKey)> = who.iter().map(|i| (*i, key(*i as u8 + 1))).collect();
     let refs: Vec<(u32, &SecretKey)> = keys.iter().map(|(i, k)| (*i, k)).collect();
-    Certificate::sign(h, &refs)
+    Certificate::sign(domain, h, 0, &refs)
+}
+
+fn client() -> LightClient {
+    LightClient::new(genesis().hash(), genesis(), set()).unwrap()
 }
 
 #[test]
 fn follows_certified_headers_and_refuses_the_rest() {
-    assert_eq!(LightClient::new(genesis(), set()[..2].to_vec()).unwrap_err(), LightError::CheckpointMismatch);
-    let mut client = LightClient::new(genesis(), set()).unwrap();
+    assert_eq!(
+        LightClient::new(genesis().hash(), genesis(), set()[..2].to_vec()).unwrap_err(),
+        LightError::CheckpointMismatch
+    );
+    let mut client = client();
     let one = header(&genesis(), Hash([1; 32]));
     // 2 of 4 power is not more than two thirds; 3 of 4 is.
     assert!(matches!(
@@ -72,6 +98,7 @@ fn follows_certified_headers_and_refuses_the_rest() {
     );
     let mut forked = header(&genesis(), Hash([2; 32]));
     forked.height = 2;
+    forked.time_ms = 2;
     assert_eq!(
         client.accept(forked.clone(), &sign(&forked, &[0, 1, 2])),
         Err(LightError::NotChild { height: 2 })
@@ -97,7 +124,7 @@ fn follows_certified_headers_and_refuses_the_rest() {
 fn values_are_believed_only_with_a_proof_against_the_trusted_root() {
     let mut tree = MemoryTree::new();
     let root = tree.apply(0, [(b"balance/alice".to_vec(), Some(b"42".to_vec()))]).unwrap();
-    let mut client = LightClient::new(genesis(), set()).unwrap();
+    let mut client = client();
     let one = header(&genesis(), root);
     client.accept(one.clone(), &sign(&one, &[0, 1, 2])).unwrap();
     let (value, proof) = tree.get_with_proof(b"balance/alice", 0).unwrap();
@@ -120,7 +147,12 @@ fn the_largest_headers_certificates_and_receipts_decode_within_their_limits() {
     assert_eq!(tao_codec::decode::<Header>(&bytes, MAX_HEADER_BYTES), Ok(head.clone()));
 
     let signature = key(1).sign_hash(&[0; 32]);
-    let full = Certificate { header: head.hash(), signatures: vec![(0, signature); MAX_VALIDATORS] };
+    let full = Certificate {
+        header: head.hash(),
+        height: u64::MAX,
+        round: u32::MAX,
+        signatures: vec![(0, signature); MAX_VALIDATORS],
+    };
     assert_eq!(tao_codec::encode(&full).len(), MAX_CERTIFICATE_BYTES);
 
     let event = (vec![7; MAX_TOPIC_BYTES as usize], vec![8; MAX_EVENT_DATA_BYTES as usize]);
@@ -141,4 +173,90 @@ fn the_largest_headers_certificates_and_receipts_decode_within_their_limits() {
         events: Vec::new(),
     };
     assert!(tao_codec::encode(&refused).len() < MAX_RECEIPT_BYTES);
+}
+
+#[test]
+fn the_chain_is_the_pinned_genesis() {
+    let other = genesis_of(CHAIN, 1);
+    assert_eq!(
+        LightClient::new(genesis().hash(), other.clone(), set()).unwrap_err(),
+        LightError::GenesisMismatch { pinned: genesis().hash(), got: other.hash() }
+    );
+    let mut late = genesis();
+    late.height = 5;
+    assert_eq!(LightClient::new(late.hash(), late, set()).unwrap_err(), LightError::NotGenesis(5));
+    let client = LightClient::new(other.hash(), genesis_of(99, 1), set());
+    assert!(client.is_err(), "the pinned hash covers the chain id");
+    let client = LightClient::new(genesis_of(99, 1).hash(), genesis_of(99, 1), set()).unwrap();
+    assert_eq!(client.domain(), &ChainDomain { chain_id: 99, genesis_hash: genesis_of(99, 1).hash() });
+}
+
+#[test]
+fn a_second_chain_under_the_same_keys_lends_no_certificate() {
+    // Same validator keys, same chain id, another genesis: its votes name its own genesis.
+    let second = genesis_of(CHAIN, 1);
+    let one = header(&genesis(), Hash([1; 32]));
+    let forged = sign_for(&domain_of(&second), &one, &[0, 1, 2]);
+    assert_eq!(
+        client().accept(one.clone(), &forged),
+        Err(LightError::Certificate { height: 1, error: CertificateError::BadSignature(0) })
+    );
+    // A skipped height signed for another chain is refused too.
+    let mut far = header(&one, Hash([9; 32]));
+    far.height = 50;
+    let forged = sign_for(&domain_of(&second), &far, &[0, 1, 2]);
+    assert!(matches!(
+        client().accept(far.clone(), &forged),
+        Err(LightError::Certificate { height: 50, error: CertificateError::BadSignature(_) })
+    ));
+    client().accept(far.clone(), &sign(&far, &[0, 1, 2])).unwrap();
+    // A vote at another height or round does not carry over either.
+    let mut moved = sign(&far, &[0, 1, 2]);
+    moved.height = 51;
+    assert!(matches!(
+        client().accept(far.clone(), &moved),
+        Err(LightError::Certificate { error: CertificateError::WrongHeight { header: 50, got: 51 }, .. })
+    ));
+    let mut moved = sign(&far, &[0, 1, 2]);
+    moved.round = 1;
+    assert!(matches!(
+        client().accept(far, &moved),
+        Err(LightError::Certificate { error: CertificateError::BadSignature(0), .. })
+    ));
+}
+
+#[test]
+fn a_header_of_another_chain_id_is_refused_even_if_signed_for_it() {
+    let mut one = header(&genesis(), Hash([1; 32]));
+    one.chain_id = CHAIN + 1;
+    let domain = ChainDomain { chain_id: CHAIN + 1, genesis_hash: genesis().hash() };
+    assert_eq!(
+        client().accept(one.clone(), &sign_for(&domain, &one, &[0, 1, 2])),
+        Err(LightError::WrongChain { height: 1, expected: CHAIN, got: CHAIN + 1 })
+    );
+    let certificate = sign_for(&domain, &one, &[0, 1, 2]);
+    assert_eq!(
+        certificate.verify(&domain_of(&genesis()), &one, &set()),
+        Err(CertificateError::WrongChain { expected: CHAIN, got: CHAIN + 1 })
+    );
+}
+
+#[test]
+fn old_headers_and_time_going_back_are_refused() {
+    let mut client = client();
+    let one = header(&genesis(), Hash([1; 32]));
+    let two = header(&one, Hash([2; 32]));
+    client.accept(two.clone(), &sign(&two, &[0, 1, 2])).unwrap();
+    assert_eq!(
+        client.accept(one.clone(), &sign(&one, &[0, 1, 2])),
+        Err(LightError::NotNewer { head: 2, got: 1 })
+    );
+    let mut early = header(&two, Hash([3; 32]));
+    early.height = 9;
+    early.time_ms = two.time_ms;
+    assert_eq!(
+        client.accept(early.clone(), &sign(&early, &[0, 1, 2])),
+        Err(LightError::TimeWentBack { height: 9, head: two.time_ms, got: two.time_ms })
+    );
+    assert_eq!(client.head(), &two);
 }

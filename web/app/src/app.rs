@@ -17,11 +17,14 @@ use crate::screens::{
     send::Send, settings::Settings, stake::Stake, subnet::Subnet, subnets::Subnets, unlock::Unlock,
 };
 use crate::session::{Action, Load, Request, Review, Screen, Session, Shared};
-use crate::widgets::{button, verified};
+use crate::widgets::button;
 use crate::{node, reads, store};
 
 /// Wait before re-subscribing to heads after the socket dropped.
 const RECONNECT_MS: u32 = 3_000;
+
+/// Period of the ticker driving the auto-lock and the head's age.
+const TICK_MS: u32 = 1_000;
 
 /// Idle time before the wallet locks itself.
 pub const AUTO_LOCK_MS: u64 = 15 * 60 * 1000;
@@ -37,6 +40,8 @@ pub enum Msg {
     Reviewed(Result<Review, String>),
     Status(Hash, String, bool),
     Act(Action),
+    /// The user accepted the unknown chain shown.
+    TrustChain,
 }
 
 pub struct App {
@@ -48,6 +53,10 @@ pub struct App {
     busy: Option<String>,
     notice: Option<Result<String, String>>,
     auto_lock: AutoLock,
+    /// A chain met on first use without a checkpoint, until the user accepts it.
+    unknown_chain: Option<crate::trust::Unknown>,
+    /// Local time when the believed head last advanced (for the stale warning).
+    head_seen_ms: u64,
     /// A head newer than the believed one was announced, and whether a catch-up is under way.
     /// Announced heights are only a hint: the catch-up asks for the node's head and believes
     /// it only with its certificate.
@@ -86,6 +95,8 @@ impl Component for App {
             busy: None,
             notice: None,
             auto_lock: AutoLock::new(AUTO_LOCK_MS, store::now_ms()),
+            unknown_chain: None,
+            head_seen_ms: store::now_ms(),
             head_announced: false,
             catching_up: false,
             account_reads: 0,
@@ -102,7 +113,19 @@ impl Component for App {
                 }
                 self.shared().chain = Some(chain);
                 self.chain_error = None;
+                self.unknown_chain = None;
+                self.head_seen_ms = store::now_ms();
                 self.read_account(ctx);
+            }
+            Msg::Connected(Err(VerifyError::UnknownChain { genesis_hash, chain_id })) => {
+                // Nothing is pinned or retried until the user decides.
+                self.unknown_chain = Some(crate::trust::Unknown { genesis_hash, chain_id });
+            }
+            Msg::TrustChain => {
+                let Some(unknown) = self.unknown_chain.take() else { return false };
+                self.shared().pinned = Some(unknown.genesis_hash);
+                let _ = store::save(store::GENESIS, &unknown.genesis_hash.to_string());
+                self.reconnect(ctx, Some(unknown.genesis_hash));
             }
             Msg::Connected(Err(e)) => {
                 self.chain_error = Some(format!("{e}; retrying…"));
@@ -125,6 +148,7 @@ impl Component for App {
                 let newer = same_chain
                     && self.session.chain.as_ref().is_none_or(|c| chain.head().height > c.head().height);
                 if newer {
+                    self.head_seen_ms = store::now_ms();
                     self.shared().chain = Some(chain);
                     self.chain_error = None;
                     if self.account_reads == 0 {
@@ -147,7 +171,8 @@ impl Component for App {
             }
             Msg::Tick => {
                 if self.session.vault.is_none() || !self.auto_lock.due(store::now_ms()) {
-                    return false;
+                    // The head's age (and staleness) changes with time alone.
+                    return self.session.chain.is_some();
                 }
                 self.lock();
                 self.notice = Some(Err("locked after 15 minutes without activity".into()));
@@ -182,9 +207,14 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let onclick = ctx.link().callback(|_| Msg::Activity);
         let oninput = ctx.link().callback(|_| Msg::Activity);
+        // A stale head marks every "verified" on the page as of a past block (styles.css).
+        let stale = self.session.chain.as_ref().is_some_and(|chain| {
+            let freshness = crate::trust::freshness(chain, self.head_seen_ms, store::now_ms());
+            matches!(freshness, tao_wallet::fresh::Freshness::Stale { .. })
+        });
         html! {
-            <div class="wallet" {onclick} {oninput}>
-                { self.header() }
+            <div class={classes!("wallet", stale.then_some("stale"))} {onclick} {oninput}>
+                { self.header(ctx) }
                 if self.session.vault.is_some() { { self.nav() } }
                 if let Some(busy) = &self.busy { <p class="loading"><span class="spinner" />{ busy }</p> }
                 { match &self.notice {
@@ -199,7 +229,7 @@ impl Component for App {
 }
 
 /// Follows the heads for as long as the page lives: a dropped socket (node restart, network)
-/// is reported, then retried every few seconds. A ticker drives the auto-lock.
+/// is reported, then retried every few seconds. A ticker drives the auto-lock and the head's age.
 fn follow_heads(ctx: &Context<App>) {
     let link = ctx.link().clone();
     wasm_bindgen_futures::spawn_local(async move {
@@ -213,7 +243,7 @@ fn follow_heads(ctx: &Context<App>) {
     let ticker = ctx.link().clone();
     wasm_bindgen_futures::spawn_local(async move {
         loop {
-            gloo_timers::future::TimeoutFuture::new(10_000).await;
+            gloo_timers::future::TimeoutFuture::new(TICK_MS).await;
             ticker.send_message(Msg::Tick);
         }
     });
@@ -290,9 +320,9 @@ impl App {
                 gloo_storage::LocalStorage::delete(store::GENESIS);
                 self.shared().pinned = None;
                 self.reconnect(ctx, None);
-                self.notice = Some(Ok(
-                    "the next genesis the node announces will be pinned; compare it with the node's".into(),
-                ));
+                self.notice = Some(Ok("the next chain met is pinned if the wallet ships its checkpoint; \
+                    otherwise you are asked first, with its genesis hash"
+                    .into()));
             }
         }
     }
@@ -398,16 +428,20 @@ impl App {
         }
     }
 
-    /// The top bar: the wallet, the chain's verification status and pinned genesis, and while
-    /// unlocked the account switcher and Lock (nothing account-specific while locked).
-    fn header(&self) -> Html {
-        let status = match (&self.session.chain, &self.chain_error) {
-            (_, Some(e)) => {
-                html! { <span class="unverified" id="chain-error">{ format!("chain not verified: {e}") }</span> }
-            }
-            (Some(c), None) => html! { <span id="head">{ verified(c.head().height) }</span> },
-            (None, None) => html! { <span class="loading"><span class="spinner" />{ "connecting…" }</span> },
-        };
+    /// The top bar: the wallet, the chain's status (verified, its head's age, stale, or why not)
+    /// and pinned genesis, and while unlocked the account switcher and Lock (nothing
+    /// account-specific while locked).
+    fn header(&self, ctx: &Context<Self>) -> Html {
+        let status = crate::trust::status(
+            &crate::trust::Status {
+                chain: self.session.chain.as_ref(),
+                error: self.chain_error.as_deref(),
+                unknown: self.unknown_chain,
+                seen_ms: self.head_seen_ms,
+                now_ms: store::now_ms(),
+            },
+            ctx.link().callback(|_| Msg::TrustChain),
+        );
         let genesis = self.session.pinned.map(|g| g.to_string()).unwrap_or_default();
         html! {
             <header class="topbar">

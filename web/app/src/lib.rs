@@ -12,6 +12,7 @@ mod reads;
 mod screens;
 mod session;
 mod store;
+mod trust;
 mod widgets;
 
 use wasm_bindgen::prelude::*;

@@ -7,8 +7,10 @@ use gloo_net::http::Request;
 use gloo_net::websocket::{Message, futures::WebSocket};
 use serde_json::{Value, json};
 use tao_types::Hash;
+use tao_wallet::code::{ModuleCode, short};
 use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
-use tao_wallet::{Chain, Proven, ProvenState, VerifyError, rpc};
+use tao_wallet::tx::{Draft, PreviewCode};
+use tao_wallet::{Chain, Proven, ProvenState, VerifyError, fresh, rpc, views, wasm};
 
 /// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
 /// else the page's own origin (the node serves the wallet).
@@ -50,23 +52,45 @@ pub async fn call(method: &str, params: Value) -> Result<Value, VerifyError> {
     rpc::result(&reply).cloned()
 }
 
-/// Sets up a chain trusting `pinned` (or, on first use, the genesis the node announces, which
-/// the caller then pins) and brings it to the node's newest certified header.
+/// Sets up a chain trusting `pinned` — on first use (`None`), the node's genesis only if it is a
+/// checkpoint shipped with the wallet; any other is [`VerifyError::UnknownChain`] for the user to
+/// accept (then pinned by the caller) — and brings it to the node's newest certified header,
+/// never older than the head this browser kept for that chain.
 pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
-    let info = call("chain_info", json!([])).await?;
-    let (chain_id, announced, validators) = rpc::chain_info(&info)?;
+    let (_, validators) = rpc::chain_info(&call("chain_info", json!([])).await?)?;
     let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
-    let mut chain = Chain::new(chain_id, pinned.unwrap_or(announced), genesis, validators)?;
-    catch_up(&mut chain, None).await?;
+    let pin = match pinned {
+        Some(pin) => pin,
+        None => fresh::checkpoint_for(&checkpoints().await, &genesis)
+            .map(|c| c.genesis_hash)
+            .ok_or(VerifyError::UnknownChain { genesis_hash: genesis.hash(), chain_id: genesis.chain_id })?,
+    };
+    let mut chain = Chain::new(pin, genesis, validators)?;
+    let kept = crate::store::kept_head(&pin);
+    let height = catch_up(&mut chain, None).await?;
+    fresh::check_not_older(kept.as_ref(), chain.head())?;
+    // The head's parent too, so the chain's block time (how soon a head is stale) is known.
+    believe_back(&mut chain, height.saturating_sub(1).max(1)).await?;
     Ok(chain)
 }
 
-/// Believes the header at `height` (the node's head if `None`).
+/// The known networks shipped beside the page (`checkpoints.json`, written by `cargo xtask
+/// web`); none if absent.
+async fn checkpoints() -> Vec<fresh::Checkpoint> {
+    match Request::get("checkpoints.json").send().await {
+        Ok(response) if response.ok() => response.json().await.unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Believes the header at `height` (the node's head if `None`) and keeps the newest believed
+/// head across reloads.
 pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, VerifyError> {
     let params = height.map_or(json!([]), |h| json!([h]));
     let (header, certificate) = rpc::header(&call("chain_header", params).await?)?;
     let height = header.height;
     chain.accept(header, &certificate)?;
+    crate::store::keep_head(&chain.domain().genesis_hash, chain.head());
     Ok(height)
 }
 
@@ -99,7 +123,7 @@ pub async fn read<T>(
     chain: &Chain,
     height: u64,
     context: Context,
-    f: impl Fn(&mut ProvenHost<'_>) -> T,
+    f: impl Fn(&mut ProvenHost) -> T,
 ) -> Result<Proven<T>, VerifyError> {
     let mut state = ProvenState::new(height);
     for _ in 0..MAX_ROUNDS {
@@ -114,6 +138,46 @@ pub async fn read<T>(
         }
     }
     Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
+}
+
+/// The code that runs `hash` as the chain does, at `height`: compiled in when `system` names a
+/// module this wallet carries at that hash, else the bytes proven under `sys/code/<hash>`,
+/// checked against the hash and compiled for the interpreter.
+pub async fn module_code(
+    chain: &Chain,
+    height: u64,
+    name: String,
+    system: Option<&'static str>,
+    hash: Hash,
+) -> Result<ModuleCode, String> {
+    if let Some(native) = system.and_then(|module| ModuleCode::compiled(module, hash)) {
+        return Ok(native);
+    }
+    let cannot = |why: String| format!("the on-chain {name} {} cannot run here: {why}", short(&hash));
+    let key = tao_light::keys::code(&hash);
+    let bytes = read(chain, height, Context::default(), |h| h.read(&key))
+        .await
+        .map_err(|e| cannot(e.to_string()))?
+        .value
+        .ok_or_else(|| cannot("its code is not on chain".into()))?;
+    let code = wasm::Code::verified(hash, &bytes).map_err(|e| cannot(e.to_string()))?;
+    Ok(ModuleCode::on_chain(name, std::sync::Arc::new(code)))
+}
+
+/// The code a preview of `draft` runs at `height`: the token module (fees) and the called module,
+/// by their proven hashes. Also returns the called contract's hash, the one the wallet signs for.
+pub async fn preview_code(chain: &Chain, height: u64, draft: &Draft) -> Result<(PreviewCode, Hash), String> {
+    let hashes = read(chain, height, Context::default(), |h| {
+        Ok::<_, String>((views::module_hash(h, "token")?, tao_wallet::tx::contract(h, draft)?))
+    });
+    let (token_hash, contract) = hashes.await.map_err(|e| e.to_string())?.value?;
+    let token = module_code(chain, height, "token".into(), Some("token"), token_hash).await?;
+    let target = match draft.module {
+        None => None,
+        Some("token") => Some(token.clone()),
+        Some(name) => Some(module_code(chain, height, name.into(), Some(name), contract).await?),
+    };
+    Ok((PreviewCode { token, target }, contract))
 }
 
 /// Subscribes to finalized heads and calls `on_head` with each height until the socket closes.

@@ -21,7 +21,7 @@ pub async fn account(chain: Chain, address: Address) -> Load<AccountView> {
 /// Every subnet's row.
 pub async fn subnets(chain: Chain) -> Load<Vec<SubnetRow>> {
     let height = chain.head().height;
-    Load::from(node::read(&chain, height, RunContext::default(), |h| views::subnets(h)).await)
+    Load::from(node::read(&chain, height, RunContext::default(), views::subnets).await)
 }
 
 /// One subnet's page and metagraph at the believed head.

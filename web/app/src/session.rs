@@ -132,6 +132,8 @@ pub struct Review {
     pub nonce: u64,
     pub request: Request,
     pub contract: Hash,
+    /// Which code computed the preview, one line per module.
+    pub code: Vec<String>,
     pub preview: Proven<Preview>,
     /// A warning about the order's slippage tolerance.
     pub warning: Option<String>,

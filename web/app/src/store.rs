@@ -1,8 +1,10 @@
 //! What the wallet keeps in the browser's local storage: the sealed vault, the pinned genesis,
-//! the history. Nothing secret is stored unsealed.
+//! the newest head believed per genesis, and the history. Nothing secret is stored unsealed.
 
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Serialize, de::DeserializeOwned};
+use tao_types::Hash;
+use tao_wallet::fresh::TrustedHead;
 
 /// Sealed vault.
 pub const VAULT: &str = "tao.vault";
@@ -12,6 +14,20 @@ pub const GENESIS: &str = "tao.genesis";
 pub const HISTORY: &str = "tao.history";
 /// The node chosen in Settings (absent: the page's own).
 pub const NODE: &str = "tao.node";
+/// Prefix of the newest head believed, per genesis hash (`tao.head.0x…`).
+const HEAD: &str = "tao.head.";
+
+/// The newest head this browser believed on the chain with genesis `genesis`.
+pub fn kept_head(genesis: &Hash) -> Option<TrustedHead> {
+    load(&format!("{HEAD}{genesis}"))
+}
+
+/// Keeps `header` as the newest head believed on its chain, unless a newer one is kept.
+pub fn keep_head(genesis: &Hash, header: &tao_light::Header) {
+    let head = TrustedHead::of(header);
+    let newest = kept_head(genesis).map_or(head, |kept| kept.newest(head));
+    let _ = save(&format!("{HEAD}{genesis}"), &newest);
+}
 
 /// The value under `key`, if present and readable.
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {

@@ -30,14 +30,31 @@ pub enum VerifyError {
         /// Why.
         why: String,
     },
-    /// The node's genesis is not the one the wallet pinned.
-    #[error("the node's genesis {got} is not the pinned genesis {pinned}: another chain")]
-    GenesisMismatch {
-        /// Genesis hash the wallet trusts.
-        pinned: Hash,
-        /// Genesis the node serves.
-        got: Hash,
+    /// The node's chain is neither pinned nor a shipped checkpoint: the user decides.
+    #[error(
+        "an unknown chain: genesis {genesis_hash}, chain id {chain_id}. Trust it only if you mean that \
+         chain (compare its genesis hash with a source you trust)"
+    )]
+    UnknownChain {
+        /// Its genesis hash.
+        genesis_hash: Hash,
+        /// Its genesis header's chain id.
+        chain_id: u64,
     },
+    /// The node's newest certified head is older than one this browser already believed.
+    #[error(
+        "the node's newest certified head #{got} is older than #{kept}, which this browser already believed: \
+         a stale or replaying node"
+    )]
+    Rollback {
+        /// Height believed before.
+        kept: u64,
+        /// The node's head.
+        got: u64,
+    },
+    /// The node's head at a height differs from the one believed there before.
+    #[error("the node's head #{0} is not the header this browser already believed at that height: a fork")]
+    Forked(u64),
     /// An older header is not the parent its believed child names.
     #[error("header #{0} is not the parent of the certified header above it")]
     NotParent(u64),
@@ -78,39 +95,26 @@ pub enum VerifyError {
     Unprovable(String),
 }
 
-/// The believed chain: its domain, the light client at the newest certified header, and recent
-/// headers by height.
+/// The believed chain: the light client at the newest certified header (which holds the
+/// chain's domain), and recent headers by height.
 #[derive(Debug, Clone)]
 pub struct Chain {
-    domain: ChainDomain,
     light: LightClient,
     headers: BTreeMap<u64, Header>,
 }
 
 impl Chain {
     /// Trusts `genesis` if it hashes to `pinned` (the genesis hash the user accepted) and
-    /// `validators` are the set it commits to.
-    pub fn new(
-        chain_id: u64,
-        pinned: Hash,
-        genesis: Header,
-        validators: Vec<Validator>,
-    ) -> Result<Chain, VerifyError> {
-        let got = genesis.hash();
-        if got != pinned || genesis.height != 0 {
-            return Err(VerifyError::GenesisMismatch { pinned, got });
-        }
-        let light = LightClient::new(genesis.clone(), validators)?;
-        Ok(Chain {
-            domain: ChainDomain { chain_id, genesis_hash: pinned },
-            light,
-            headers: BTreeMap::from([(0, genesis)]),
-        })
+    /// `validators` are the set it commits to. The chain id is the genesis header's: whatever a
+    /// node announces, the wallet signs only for the pinned chain.
+    pub fn new(pinned: Hash, genesis: Header, validators: Vec<Validator>) -> Result<Chain, VerifyError> {
+        let light = LightClient::new(pinned, genesis.clone(), validators)?;
+        Ok(Chain { light, headers: BTreeMap::from([(0, genesis)]) })
     }
 
-    /// The chain's signing domain.
+    /// The chain's signing domain: the pinned genesis hash and its header's chain id.
     pub fn domain(&self) -> &ChainDomain {
-        &self.domain
+        self.light.domain()
     }
 
     /// The newest certified header.
@@ -154,6 +158,15 @@ impl Chain {
             if let Some(h) = oldest {
                 self.headers.remove(&h);
             }
+        }
+    }
+
+    /// The chain's block time as its two newest believed headers show it.
+    pub fn block_interval_ms(&self) -> u64 {
+        let mut newest = self.headers.values().rev();
+        match (newest.next(), newest.next()) {
+            (Some(newer), Some(older)) => crate::fresh::block_interval_ms(older, newer),
+            _ => crate::fresh::DEFAULT_BLOCK_MS,
         }
     }
 

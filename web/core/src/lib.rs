@@ -3,6 +3,7 @@
 //! and for wasm32, where the Yew wallet (`web/`) drives it and the browser suite re-runs them.
 //!
 //! - [`chain`]: follow certified headers from a pinned genesis, keep recent state roots.
+//! - [`fresh`]: the newest head kept across reloads, stale heads, shipped checkpoints.
 //! - [`proven`]: run contract code on state whose every read is proven against such a root.
 //! - [`views`]: what the screens show, computed by the contracts' own functions on proven state.
 //! - [`tx`]: building and signing transactions, fees, previews of their effect.
@@ -10,15 +11,20 @@
 //! - [`rpc`]: the JSON-RPC messages, parsed as untrusted input.
 //! - [`series`]: chart points sampled only from proven values, bounded.
 //! - [`display`]: shortened addresses; hyperparameters with units and meanings.
+//! - [`wasm`]: the chain's own bytes run under an interpreter, where the code compiled in is
+//!   not what the chain runs; [`code`] chooses between the two.
 
 pub mod chain;
+pub mod code;
 pub mod display;
+pub mod fresh;
 pub mod proven;
 pub mod rpc;
 pub mod series;
 pub mod tx;
 pub mod vault;
 pub mod views;
+pub mod wasm;
 
 pub use chain::{Chain, VerifyError};
 pub use proven::{Proven, ProvenState};

@@ -5,6 +5,7 @@
 //! overlay, so a transaction's effect can be previewed without touching anything.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tao_sdk::{Address, Event, Host, IterHandle};
@@ -26,17 +27,18 @@ pub struct Proven<T> {
     pub height: u64,
 }
 
-/// Values verified against the root certified at one height (`None`: proven absent).
-#[derive(Debug, Clone)]
+/// Values verified against the root certified at one height (`None`: proven absent). Shared
+/// (cheap to clone) so a run can own its view of them, as the Wasm interpreter requires.
+#[derive(Debug, Clone, Default)]
 pub struct ProvenState {
     height: u64,
-    values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    values: Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl ProvenState {
     /// Nothing proven yet at `height`.
     pub fn new(height: u64) -> Self {
-        ProvenState { height, values: BTreeMap::new() }
+        ProvenState { height, values: Arc::default() }
     }
 
     /// The height of the root everything here is proven against.
@@ -81,7 +83,7 @@ impl ProvenState {
         if self.values.len() >= MAX_VALUES {
             return Err(VerifyError::Unprovable(format!("more than {MAX_VALUES} values needed")));
         }
-        self.values.insert(key.to_vec(), value);
+        Arc::make_mut(&mut self.values).insert(key.to_vec(), value);
         Ok(())
     }
 }
@@ -122,21 +124,41 @@ pub struct Effects {
     pub events: Vec<Event>,
 }
 
-/// A host whose state is a [`ProvenState`] plus the run's own writes.
-pub struct ProvenHost<'a> {
-    state: &'a ProvenState,
-    context: &'a Context,
+/// A host whose state is a [`ProvenState`] plus the run's own writes. It owns what it reads
+/// (the state is shared, not copied), so on-chain bytes can run on it under [`crate::wasm`].
+#[derive(Debug, Default)]
+pub struct ProvenHost {
+    state: ProvenState,
+    context: Context,
     effects: Effects,
     missing: BTreeSet<Vec<u8>>,
     iterated: bool,
-    input: Option<Vec<u8>>,
 }
 
-impl ProvenHost<'_> {
-    /// Replaces the context's entry-point input for the rest of the run: for a call whose
-    /// arguments are computed in the run itself (a stake order priced on this state).
-    pub fn set_input(&mut self, input: Vec<u8>) {
-        self.input = Some(input);
+impl ProvenHost {
+    /// The run's effects so far, to [`ProvenHost::rollback`] to if a call fails.
+    pub fn checkpoint(&self) -> Effects {
+        self.effects.clone()
+    }
+
+    /// Drops what a failed call wrote, emitted or output (the keys it found missing stay).
+    pub fn rollback(&mut self, to: Effects) {
+        self.effects = to;
+    }
+
+    /// Runs `f` as `caller` with `input` (one entry point of several in a run), then restores
+    /// the run's own caller and input.
+    pub fn with_call<T>(&mut self, caller: Address, input: Vec<u8>, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = (self.context.caller, std::mem::replace(&mut self.context.input, input));
+        self.context.caller = caller;
+        let out = f(self);
+        (self.context.caller, self.context.input) = saved;
+        out
+    }
+
+    /// The output the last call set.
+    pub fn output(&self) -> &[u8] {
+        &self.effects.output
     }
 
     /// The value under `key` as this run sees it (`None` if absent or not yet proven).
@@ -154,9 +176,9 @@ impl ProvenHost<'_> {
     }
 }
 
-impl Host for ProvenHost<'_> {
+impl Host for ProvenHost {
     fn input(&mut self) -> Vec<u8> {
-        self.input.clone().unwrap_or_else(|| self.context.input.clone())
+        self.context.input.clone()
     }
     fn set_output(&mut self, data: &[u8]) {
         self.effects.output = data.to_vec();
@@ -208,16 +230,9 @@ pub enum Attempt<T> {
 pub fn attempt<T>(
     state: &ProvenState,
     context: &Context,
-    f: impl FnOnce(&mut ProvenHost<'_>) -> T,
+    f: impl FnOnce(&mut ProvenHost) -> T,
 ) -> Result<Attempt<T>, VerifyError> {
-    let mut host = ProvenHost {
-        state,
-        context,
-        effects: Effects::default(),
-        missing: BTreeSet::new(),
-        iterated: false,
-        input: None,
-    };
+    let mut host = ProvenHost { state: state.clone(), context: context.clone(), ..ProvenHost::default() };
     let out = f(&mut host);
     if host.iterated {
         return Err(VerifyError::Unprovable(

@@ -81,10 +81,10 @@ pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
     Ok((header, certificate))
 }
 
-/// What `chain_info` announces: chain id, genesis hash, and the validator set (checked later
-/// against the genesis header).
-pub fn chain_info(reply: &Value) -> Result<(u64, Hash, Vec<Validator>), VerifyError> {
-    let chain_id = reply["chain_id"].as_u64().ok_or_else(|| malformed("chain_info", "chain_id"))?;
+/// What `chain_info` announces: the genesis hash and the validator set (both checked later
+/// against the genesis header). Its `chain_id` is never read: the chain id is the pinned
+/// genesis header's.
+pub fn chain_info(reply: &Value) -> Result<(Hash, Vec<Validator>), VerifyError> {
     let genesis: Hash = reply["genesis_hash"]
         .as_str()
         .and_then(|s| s.parse().ok())
@@ -100,5 +100,5 @@ pub fn chain_info(reply: &Value) -> Result<(u64, Hash, Vec<Validator>), VerifyEr
             power: v["power"].as_u64().ok_or_else(|| malformed("validator", "power"))?,
         });
     }
-    Ok((chain_id, genesis, validators))
+    Ok((genesis, validators))
 }

@@ -2,8 +2,6 @@
 //! wallet verified against a certified state root, keyed by the height it was proven at (or an
 //! epoch's block, never above it). Bounded, so a page left open for days stays small.
 
-use std::collections::BTreeMap;
-
 use tao_types::NetUid;
 
 use crate::Proven;
@@ -16,7 +14,8 @@ pub const DEFAULT_POINTS: usize = 120;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
     cap: usize,
-    points: BTreeMap<u64, u64>,
+    /// Sorted by key (a vector: smaller in the wallet's bundle than a map).
+    points: Vec<(u64, u64)>,
 }
 
 impl Default for Series {
@@ -28,7 +27,7 @@ impl Default for Series {
 impl Series {
     /// An empty series of at most `cap` points (two at least, to draw a line).
     pub fn new(cap: usize) -> Self {
-        Series { cap: cap.max(2), points: BTreeMap::new() }
+        Series { cap: cap.max(2), points: Vec::new() }
     }
 
     /// Records what `sample` derives from a proven value, keyed by the height it was proven at;
@@ -53,19 +52,20 @@ impl Series {
     }
 
     fn push(&mut self, key: u64, value: u64) -> bool {
-        if self.points.contains_key(&key) {
+        let Err(at) = self.points.binary_search_by_key(&key, |p| p.0) else { return false };
+        if at == 0 && self.points.len() >= self.cap {
             return false;
         }
-        self.points.insert(key, value);
-        while self.points.len() > self.cap {
-            self.points.pop_first();
+        self.points.insert(at, (key, value));
+        if self.points.len() > self.cap {
+            self.points.remove(0);
         }
-        self.points.contains_key(&key)
+        true
     }
 
     /// The points, oldest first.
     pub fn points(&self) -> impl ExactSizeIterator<Item = (u64, u64)> + '_ {
-        self.points.iter().map(|(k, v)| (*k, *v))
+        self.points.iter().copied()
     }
 
     /// How many points there are.
@@ -80,22 +80,22 @@ impl Series {
 
     /// The newest point.
     pub fn last(&self) -> Option<(u64, u64)> {
-        self.points.last_key_value().map(|(k, v)| (*k, *v))
+        self.points.last().copied()
     }
 
     /// The smallest and largest value.
     pub fn range(&self) -> Option<(u64, u64)> {
-        let min = self.points.values().min()?;
-        let max = self.points.values().max()?;
-        Some((*min, *max))
+        let min = self.points.iter().map(|p| p.1).min()?;
+        let max = self.points.iter().map(|p| p.1).max()?;
+        Some((min, max))
     }
 
     /// The points placed in a `width`×`height` box (y grows downwards, as in SVG), keys spread
     /// by their distance and values by the range; a flat series is drawn across the middle.
     /// Integers only: the chart's viewBox is scaled by the browser.
     pub fn scaled(&self, width: u32, height: u32) -> Vec<(u32, u32)> {
-        let (Some(&first), Some((last, _)), Some((min, max))) =
-            (self.points.keys().next(), self.last(), self.range())
+        let (Some(&(first, _)), Some((last, _)), Some((min, max))) =
+            (self.points.first(), self.last(), self.range())
         else {
             return Vec::new();
         };
@@ -104,7 +104,7 @@ impl Series {
         };
         self.points
             .iter()
-            .map(|(&key, &value)| {
+            .map(|&(key, value)| {
                 let x = if last == first { width } else { fit(key - first, last - first, width) };
                 let y = if max == min { height / 2 } else { height - fit(value - min, max - min, height) };
                 (x, y)

@@ -14,7 +14,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use crate::proven::{Attempt, Context, ProvenHost, attempt};
+use crate::code::ModuleCode;
+use crate::proven::{Attempt, Context, Effects, ProvenHost, attempt};
 use crate::rpc::hex0x;
 use crate::tx::{self, Draft};
 use crate::vault::{self, Fresh, Kind, Vault, VaultError};
@@ -42,6 +43,7 @@ fn validator_key() -> SecretKey {
 fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator]) -> Header {
     let set = validators_hash(validators);
     Header {
+        chain_id: 7,
         parent,
         height,
         time_ms: 1_000 * height,
@@ -54,6 +56,16 @@ fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator])
     }
 }
 
+/// The domain of the chain starting at `genesis`.
+fn domain_of(genesis: &Header) -> tao_crypto::ChainDomain {
+    tao_crypto::ChainDomain { chain_id: genesis.chain_id, genesis_hash: genesis.hash() }
+}
+
+/// `header` certified by the validator for the chain starting at `genesis`.
+fn certify(genesis: &Header, header: &Header) -> Certificate {
+    Certificate::sign(&domain_of(genesis), header, 0, &[(0, &validator_key())])
+}
+
 fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
     let validators = vec![Validator { key: validator_key().public_key(), power: 10 }];
     let mut tree = MemoryTree::new();
@@ -61,14 +73,14 @@ fn fixture(writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Fixture {
     let root1 = tree.apply(1, writes).unwrap();
     let genesis = header(Hash([0; 32]), 0, root0, &validators);
     let block = header(genesis.hash(), 1, root1, &validators);
-    let certificate = Certificate::sign(&block, &[(0, &validator_key())]);
+    let certificate = certify(&genesis, &block);
     Fixture { tree, genesis, block, certificate, validators }
 }
 
 impl Fixture {
     fn chain(&self) -> Chain {
         let mut chain =
-            Chain::new(7, self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
+            Chain::new(self.genesis.hash(), self.genesis.clone(), self.validators.clone()).unwrap();
         chain.accept(self.block.clone(), &self.certificate).unwrap();
         chain
     }
@@ -87,12 +99,23 @@ impl Fixture {
         chain: &Chain,
         context: &Context,
         tamper: impl Fn(&mut Value),
-        f: impl Fn(&mut ProvenHost<'_>) -> T,
+        f: impl Fn(&mut ProvenHost) -> T,
     ) -> Result<T, VerifyError> {
+        self.run_with_effects(chain, context, tamper, f).map(|(out, _)| out)
+    }
+
+    /// [`Fixture::run`], with the run's writes, events and output.
+    fn run_with_effects<T>(
+        &self,
+        chain: &Chain,
+        context: &Context,
+        tamper: impl Fn(&mut Value),
+        f: impl Fn(&mut ProvenHost) -> T,
+    ) -> Result<(T, Effects), VerifyError> {
         let mut state = ProvenState::new(1);
         for _ in 0..crate::proven::MAX_ROUNDS {
             match attempt(&state, context, &f)? {
-                Attempt::Done(out, _) => return Ok(out),
+                Attempt::Done(out, effects) => return Ok((out, effects)),
                 Attempt::Need(keys) => {
                     for key in keys {
                         let mut reply = self.state_get(&key);
@@ -110,9 +133,24 @@ fn alice() -> Address {
     DEV_ADDRESS.parse().unwrap()
 }
 
+include!(concat!(env!("OUT_DIR"), "/carried_code.rs"));
+
+/// The token module's bytes as `cargo xtask contracts` built them (the ones the wallet carries).
+fn token_wasm() -> &'static [u8] {
+    let found = CARRIED_CODE.iter().find(|(name, _)| *name == "token");
+    found.expect("the token module is built (`cargo xtask contracts`)").1
+}
+
 fn funded() -> Fixture {
     let balance = borsh::to_vec(&(100 * tao_types::RAO_PER_TAO)).unwrap();
-    let mut writes = vec![(tao_contract_token::balance_key(&alice()), Some(balance.clone()))];
+    let token_hash = tao_types::keccak256(token_wasm());
+    let mut writes = vec![
+        (tao_contract_token::balance_key(&alice()), Some(balance.clone())),
+        (tao_light::keys::module("token"), Some(token_hash.to_vec())),
+        (tao_light::keys::code(&Hash(token_hash)), Some(token_wasm().to_vec())),
+        // The eight funded accounts' supply, which charging a fee recycles from.
+        (b"token/issuance".to_vec(), Some(borsh::to_vec(&(800 * tao_types::RAO_PER_TAO)).unwrap())),
+    ];
     writes.extend(
         (1..8u8).map(|i| (tao_contract_token::balance_key(&Address([i; 20])), Some(balance.clone()))),
     );
@@ -168,18 +206,42 @@ fn an_altered_value_or_proof_is_refused_and_named() {
 #[test]
 fn headers_need_the_trusted_validators() {
     let f = funded();
-    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
     let stranger = SecretKey::from_bytes(&[3; 32]).unwrap();
-    let forged = Certificate::sign(&f.block, &[(0, &stranger)]);
+    let forged = Certificate::sign(&domain_of(&f.genesis), &f.block, 0, &[(0, &stranger)]);
     assert!(matches!(chain.accept(f.block.clone(), &forged), Err(VerifyError::Header(_))));
     assert_eq!(chain.head().height, 0, "a refused header changes nothing");
     let mut state = ProvenState::new(1);
     let key = tao_contract_token::balance_key(&alice());
     assert_eq!(state.absorb(&chain, &key, &f.state_get(&key)), Err(VerifyError::UnknownHeight(1)));
     assert!(matches!(
-        Chain::new(7, Hash([1; 32]), f.genesis.clone(), f.validators.clone()),
-        Err(VerifyError::GenesisMismatch { .. })
+        Chain::new(Hash([1; 32]), f.genesis.clone(), f.validators.clone()),
+        Err(VerifyError::Header(tao_light::LightError::GenesisMismatch { .. }))
     ));
+}
+
+/// The wallet signs for the chain id of the genesis it pinned, and believes no header voted for
+/// on another chain by the same (public) validator key.
+#[test]
+fn the_chain_is_the_pinned_genesis_and_its_chain_id() {
+    let f = funded();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), f.validators.clone()).unwrap();
+    assert_eq!(chain.domain(), &domain_of(&f.genesis));
+    assert_eq!(chain.domain().chain_id, 7, "the chain id is the genesis header's");
+    let mut second = f.genesis.clone();
+    second.time_ms = 1;
+    let elsewhere = Certificate::sign(&domain_of(&second), &f.block, 0, &[(0, &validator_key())]);
+    assert!(matches!(
+        chain.accept(f.block.clone(), &elsewhere),
+        Err(VerifyError::Header(tao_light::LightError::Certificate { .. }))
+    ));
+    let mut renumbered = header(f.genesis.hash(), 1, f.block.state_root, &f.validators);
+    renumbered.chain_id = 1;
+    assert!(matches!(
+        chain.accept(renumbered.clone(), &certify(&f.genesis, &renumbered)),
+        Err(VerifyError::Header(tao_light::LightError::WrongChain { expected: 7, got: 1, .. }))
+    ));
+    assert_eq!(chain.head().height, 0);
 }
 
 #[test]
@@ -205,9 +267,9 @@ fn header_replies_decode_only_whole_values_within_their_limits() {
 fn older_headers_are_believed_through_their_children() {
     let f = funded();
     let validators = f.validators.clone();
-    let mut chain = Chain::new(7, f.genesis.hash(), f.genesis.clone(), validators.clone()).unwrap();
+    let mut chain = Chain::new(f.genesis.hash(), f.genesis.clone(), validators.clone()).unwrap();
     let b2 = header(f.block.hash(), 2, f.block.state_root, &validators);
-    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    chain.accept(b2.clone(), &certify(&f.genesis, &b2)).unwrap();
     assert!(chain.header(1).is_none());
     let impostor = header(f.genesis.hash(), 1, Hash([9; 32]), &validators);
     assert!(chain.accept_ancestor(impostor).is_err());
@@ -233,7 +295,7 @@ fn receipts_are_believed_through_the_receipts_root() {
     let mut b2 = header(f.block.hash(), 2, f.block.state_root, &f.validators);
     b2.receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
     let mut chain = f.chain();
-    chain.accept(b2.clone(), &Certificate::sign(&b2, &[(0, &validator_key())])).unwrap();
+    chain.accept(b2.clone(), &certify(&f.genesis, &b2)).unwrap();
     let reply = |list: &[Receipt]| {
         let encoded: Vec<Value> =
             list.iter().map(|r| json!({"encoded": hex0x(&borsh::to_vec(r).unwrap())})).collect();
@@ -289,17 +351,116 @@ fn a_transfer_preview_runs_the_token_contract() {
     let draft = Draft::transfer(bob, 5 * tao_types::RAO_PER_TAO, true);
     let context =
         Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: draft.args.clone() };
+    let code = compiled_token(&f, &chain);
     let preview =
-        f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None)).unwrap().unwrap();
+        f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None, &code)).unwrap().unwrap();
     assert_eq!(preview.error, None);
-    assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - tx::DEFAULT_FEE);
+    assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - draft.charged_fee());
+    assert!(draft.charged_fee() < tx::DEFAULT_FEE, "a fee limit above MAX_TX_GAS's price is not charged");
     let too_much = Draft::transfer(bob, 100 * tao_types::RAO_PER_TAO, true);
     let context = Context { input: too_much.args.clone(), ..context };
-    let refused =
-        f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &too_much, None)).unwrap().unwrap();
+    let refused = f
+        .run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &too_much, None, &code))
+        .unwrap()
+        .unwrap();
     assert!(refused.error.is_some(), "the contract refuses what the balance cannot pay");
     assert_eq!(tx::max_sendable(100, 10), 0);
     assert_eq!(tx::max_sendable(20_000, 1_000), 18_500);
+}
+
+/// The token module as the proven state names it, compiled in (its hash is the carried one).
+fn compiled_token(f: &Fixture, chain: &Chain) -> tx::PreviewCode {
+    let hash =
+        f.run(chain, &Context::default(), |_| {}, |h| views::module_hash(h, "token")).unwrap().unwrap();
+    let token =
+        ModuleCode::compiled("token", hash).expect("the wallet carries the token module it was built with");
+    tx::PreviewCode { token: token.clone(), target: Some(token) }
+}
+
+/// The token module and `target` compiled in, as the wallet runs them while the chain's hashes
+/// are the ones it carries.
+fn carried_code(target: &'static str) -> tx::PreviewCode {
+    let compiled = |name: &'static str| {
+        let hash = crate::code::carried(name).expect("the wallet carries the modules it was built with");
+        ModuleCode::compiled(name, hash).expect("a carried module runs compiled in")
+    };
+    tx::PreviewCode { token: compiled("token"), target: Some(compiled(target)) }
+}
+
+/// The token module run from the proven `sys/code/<hash>` bytes, as after an upgrade.
+fn on_chain_token(f: &Fixture, chain: &Chain) -> tx::PreviewCode {
+    let read = |h: &mut ProvenHost| {
+        use tao_sdk::Host;
+        let hash = views::module_hash(h, "token").ok()?;
+        Some((hash, h.get(&tao_light::keys::code(&hash))?))
+    };
+    let (hash, bytes) = f.run(chain, &Context::default(), |_| {}, read).unwrap().unwrap();
+    let code = crate::wasm::Code::verified(hash, &bytes).unwrap();
+    let token = ModuleCode::on_chain("token", std::sync::Arc::new(code));
+    tx::PreviewCode { token: token.clone(), target: Some(token) }
+}
+
+#[test]
+fn a_preview_is_the_same_natively_and_from_the_on_chain_bytes() {
+    let f = funded();
+    let chain = f.chain();
+    let (native, bytes) = (compiled_token(&f, &chain), on_chain_token(&f, &chain));
+    assert!(!native.token.is_on_chain() && bytes.token.is_on_chain());
+    assert_eq!(native.token.hash, bytes.token.hash);
+    assert!(native.describe()[0].contains("compiled in"), "{:?}", native.describe());
+    assert!(bytes.describe()[0].starts_with("run from on-chain bytes 0x"), "{:?}", bytes.describe());
+    let bob = Address([0xb0; 20]);
+    for amount in [5 * tao_types::RAO_PER_TAO, 100 * tao_types::RAO_PER_TAO] {
+        let draft = Draft::transfer(bob, amount, true);
+        let context =
+            Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: draft.args.clone() };
+        let run = |code: &tx::PreviewCode| {
+            let (preview, effects) = f
+                .run_with_effects(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None, code))
+                .unwrap();
+            (preview.unwrap(), effects.writes, effects.events)
+        };
+        let (ours, theirs) = (run(&native), run(&bytes));
+        assert_eq!(ours, theirs, "sending {amount}: the same preview, writes and events");
+        assert_eq!(ours.0.error.is_some(), amount == 100 * tao_types::RAO_PER_TAO);
+    }
+}
+
+#[test]
+fn code_bytes_a_node_altered_are_refused() {
+    let f = funded();
+    let chain = f.chain();
+    let key = tao_light::keys::code(&Hash(tao_types::keccak256(token_wasm())));
+    let mut altered = token_wasm().to_vec();
+    altered[100] ^= 1;
+    // The proof does not match the altered bytes: the node's answer is refused outright.
+    let forged = hex0x(&altered);
+    let err = f
+        .run(
+            &chain,
+            &Context::default(),
+            |r| r["value"] = json!(forged.clone()),
+            |h| {
+                use tao_sdk::Host;
+                h.get(&key)
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("sys/code/"), "{err}");
+    // And bytes that came some other way are checked against the proven hash before they run.
+    let hash = Hash(tao_types::keccak256(token_wasm()));
+    assert!(matches!(
+        crate::wasm::Code::verified(hash, &altered),
+        Err(crate::wasm::WasmError::Tampered { expected, .. }) if expected == hash
+    ));
+}
+
+#[test]
+fn only_the_carried_hash_runs_compiled_in() {
+    let carried = crate::code::carried("token").unwrap();
+    assert!(ModuleCode::compiled("token", carried).is_some());
+    assert!(ModuleCode::compiled("token", Hash([9; 32])).is_none(), "an upgraded token runs from its bytes");
+    assert!(ModuleCode::compiled("staking", carried).is_none());
 }
 
 #[test]
@@ -455,11 +616,12 @@ fn stake_preview(f: &Fixture, amount: u64, slippage: Option<u16>) -> (tx::StakeO
     let chain = f.chain();
     let context = Context { caller: alice(), block_height: 2, block_time_ms: 2_000, input: Vec::new() };
     let position = views::Position { hotkey: validator(), netuid: 1 };
+    let code = carried_code("staking");
     f.run(
         &chain,
         &context,
         |_| {},
-        |h| tx::preview_stake_order(h, &alice(), position, amount, true, slippage),
+        |h| tx::preview_stake_order(h, &alice(), position, amount, true, slippage, &code),
     )
     .unwrap()
     .unwrap()
@@ -485,9 +647,15 @@ fn the_default_slippage_covers_the_orders_own_impact() {
         let chain = f.chain();
         let context = Context { caller: alice(), ..Context::default() };
         let position = views::Position { hotkey: validator(), netuid: 0 };
-        f.run(&chain, &context, |_| {}, |h| tx::preview_stake_order(h, &alice(), position, TAO, false, None))
-            .unwrap()
-            .unwrap()
+        let code = carried_code("staking");
+        f.run(
+            &chain,
+            &context,
+            |_| {},
+            |h| tx::preview_stake_order(h, &alice(), position, TAO, false, None, &code),
+        )
+        .unwrap()
+        .unwrap()
     };
     assert_eq!((root.limit, root.impact_bps), (None, 0), "root trades one for one");
 }

@@ -10,12 +10,13 @@ use tao_sdk::Host;
 use tao_tx::{Call, DEPLOY, SignedTransaction, Transaction};
 use tao_types::{Address, Balance, Hash, NetUid};
 
+use crate::code::ModuleCode;
 use crate::proven::ProvenHost;
-
 use crate::views::{self, Position};
+use crate::wasm::{self, Access};
 
-/// The fee limit the wallet sets: 0.01 τ. The chain charges a transaction its whole fee limit
-/// (bytes and gas), so this is also the fee.
+/// The fee limit the wallet sets: 0.01 τ. The chain charges the bytes and the gas the limit
+/// buys, at most `token::MAX_TX_GAS` ([`Draft::charged_fee`]).
 pub const DEFAULT_FEE: u64 = 10_000_000;
 
 /// What to call before it is signed: the system module (by name, resolved to its proven code
@@ -67,6 +68,20 @@ impl Draft {
         let bytes = code.len() as u64 + 256;
         let fee = bytes.saturating_mul(token::FEE_PER_BYTE).saturating_add(DEFAULT_FEE);
         Draft { module: None, method: "deploy", args: code, fee }
+    }
+
+    /// What the chain charges for this draft once signed: its bytes and the gas its fee limit
+    /// buys, at most `token::MAX_TX_GAS` (a fee limit above that is never charged).
+    pub fn charged_fee(&self) -> u64 {
+        // Every field of a signed transaction but the call has a fixed width, so any key, nonce
+        // and chain give its length.
+        let domain = ChainDomain { chain_id: 0, genesis_hash: Hash([0; 32]) };
+        let signed = SecretKey::from_bytes(&[1; 32])
+            .map_err(|e| e.to_string())
+            .and_then(|key| self.sign(&domain, Hash([0; 32]), 0, &key));
+        let Ok(signed) = signed else { return self.fee };
+        let bytes = signed.encode().len() as u64;
+        token::fee(bytes, token::gas_for(bytes, self.fee))
     }
 
     /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
@@ -193,16 +208,16 @@ pub fn stake_order(
 /// Prices `position`'s order on proven state and previews it in the same run, so the limit and
 /// the preview see one state (the preview runs the order's own arguments).
 pub fn preview_stake_order(
-    host: &mut ProvenHost<'_>,
+    host: &mut ProvenHost,
     sender: &Address,
     position: Position,
     amount: u64,
     buying: bool,
     slippage_bps: Option<u16>,
+    code: &PreviewCode,
 ) -> Result<(StakeOrder, Preview), String> {
     let order = stake_order(host, position, amount, buying, slippage_bps)?;
-    host.set_input(order.draft.args.clone());
-    let preview = preview(host, sender, &order.draft, Some(position))?;
+    let preview = preview(host, sender, &order.draft, Some(position), code)?;
     Ok((order, preview))
 }
 
@@ -240,14 +255,35 @@ impl Preview {
     }
 }
 
-/// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`): charges the fee
-/// as the chain does before any call, then runs the entry point. `position` is the stake the
-/// call touches, for the before/after figures.
+/// The code a preview runs, each as the chain runs it ([`ModuleCode`]): the token module (it
+/// charges the fee) and the module the draft calls (`None` for an upload).
+#[derive(Debug, Clone)]
+pub struct PreviewCode {
+    /// The token module.
+    pub token: ModuleCode,
+    /// The called module.
+    pub target: Option<ModuleCode>,
+}
+
+impl PreviewCode {
+    /// Which code computed the preview, one line per module.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = vec![self.token.describe()];
+        lines.extend(self.target.iter().filter(|t| t.hash != self.token.hash).map(ModuleCode::describe));
+        lines
+    }
+}
+
+/// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`) with `code`:
+/// charges the fee through the token module's `entry_charge_fee` as the chain does before any
+/// call, then runs the entry point. `position` is the stake the call touches, for the
+/// before/after figures.
 pub fn preview(
-    host: &mut impl Host,
+    host: &mut ProvenHost,
     sender: &Address,
     draft: &Draft,
     position: Option<Position>,
+    code: &PreviewCode,
 ) -> Result<Preview, String> {
     let free_before = token::balance(host, sender).map_err(|e| e.to_string())?;
     let stake_of = |host: &mut _, p: &Position| staking::stake_of(host, sender, &p.hotkey, p.netuid);
@@ -257,19 +293,23 @@ pub fn preview(
         Ok(pools::price_in_rao(pool.spot_price(netuid)))
     };
     let price_before = position.map(|p| price_of(host, p.netuid)).transpose()?;
-    let Some(rest) = free_before.checked_sub(draft.fee) else {
-        let error = Some(format!("the fee {} is more than the free balance", Balance(draft.fee)));
-        return Ok(Preview {
-            free_before,
-            free_after: free_before,
-            fee: draft.fee,
-            stake: None,
-            price: None,
-            error,
-        });
+    let fee = draft.charged_fee();
+    let refused = |error: String| Preview {
+        free_before,
+        free_after: free_before,
+        fee,
+        stake: None,
+        price: None,
+        error: Some(error),
     };
-    host.set(&token::balance_key(sender), &borsh_vec(&rest));
-    let error = run(host, draft).err();
+    if free_before < fee {
+        return Ok(refused(format!("the fee {} is more than the free balance", Balance(fee))));
+    }
+    let charge = crate::code::system_call("entry_charge_fee", borsh_vec(&(*sender, fee)));
+    if let Err(why) = code.token.call(host, charge) {
+        return Ok(refused(format!("the fee cannot be charged: {why}")));
+    }
+    let error = run(host, sender, draft, code).err();
     let free_after = token::balance(host, sender).map_err(|e| e.to_string())?;
     let stake = match (position, stake_before) {
         (Some(p), Some(before)) => Some((p, before, stake_of(host, &p).map_err(|e| e.to_string())?)),
@@ -279,23 +319,22 @@ pub fn preview(
         (Some(p), Some(before)) => Some((p.netuid, before, price_of(host, p.netuid)?)),
         _ => None,
     };
-    Ok(Preview { free_before, free_after, fee: draft.fee, stake, price, error })
+    Ok(Preview { free_before, free_after, fee, stake, price, error })
 }
 
-/// Dispatches a draft to its contract entry point, as the chain's executor would.
-fn run(host: &mut impl Host, draft: &Draft) -> Result<(), String> {
-    let text = |e: &dyn core::fmt::Display| crate::display::amounts_in_tao(&e.to_string());
-    match (draft.module, draft.method) {
-        (Some("token"), "entry_transfer") => token::entry_transfer(host).map_err(|e| text(&e)),
-        (Some("token"), "entry_transfer_keep_alive") => {
-            token::entry_transfer_keep_alive(host).map_err(|e| text(&e))
-        }
-        (Some("staking"), "entry_add_stake") => staking::entry_add_stake(host).map_err(|e| text(&e)),
-        (Some("staking"), "entry_remove_stake") => staking::entry_remove_stake(host).map_err(|e| text(&e)),
-        (Some("staking"), "entry_move_stake") => staking::entry_move_stake(host).map_err(|e| text(&e)),
-        (None, "deploy") => Ok(()),
-        (module, method) => Err(format!("no preview for {}.{method}", module.unwrap_or("upload"))),
-    }
+/// Runs a draft's entry point as the chain's executor would: the called module's code as
+/// `sender` with the draft's arguments (an upload runs nothing).
+fn run(host: &mut ProvenHost, sender: &Address, draft: &Draft, code: &PreviewCode) -> Result<(), String> {
+    let Some(target) = &code.target else { return Ok(()) };
+    let call = wasm::Call {
+        entry: draft.method,
+        caller: *sender,
+        input: draft.args.clone(),
+        access: Access::System,
+        fuel: wasm::FUEL,
+    };
+    // Contracts count in rao; the refusal is shown in τ.
+    target.call(host, call).map(drop).map_err(|e| crate::display::amounts_in_tao(&e))
 }
 
 /// The proven code hash a draft calls.

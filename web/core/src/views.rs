@@ -2,6 +2,7 @@
 //! [`Host`]: the wallet passes a [`crate::proven::ProvenHost`], so every number on screen comes
 //! from the same code the chain runs, over values proven against a certified root.
 
+use tao_abi::access::QUERY_CALLER;
 use tao_contract_incentive as incentive;
 use tao_contract_neurons as neurons;
 use tao_contract_pools as pools;
@@ -12,6 +13,10 @@ use tao_contract_weights as weights;
 use tao_light::keys;
 use tao_sdk::Host;
 use tao_types::{Address, Hash, NetUid};
+
+use crate::code::ModuleCode;
+use crate::proven::ProvenHost;
+use crate::wasm::Access;
 
 /// A read failed inside contract code (a stored value did not decode).
 pub type ViewResult<T> = Result<T, String>;
@@ -247,13 +252,41 @@ pub struct EpochCheck {
     pub neurons: usize,
     /// What differs between the re-run and the proven scores (`UID n: …`).
     pub mismatches: Vec<String>,
+    /// Which code re-ran it ([`ModuleCode::describe`]).
+    pub code: String,
 }
 
-/// The inputs of `netuid`'s epoch, read as the chain read them: run this on the state of the
-/// block before the epoch, with the epoch's block as the block height.
-pub fn epoch_input(host: &mut impl Host, netuid: NetUid) -> ViewResult<incentive::epoch::EpochInput> {
-    let info = subnets::subnet(host, netuid).map_err(text)?.ok_or_else(|| format!("no subnet {netuid}"))?;
-    incentive::gather(host, netuid, &info).map_err(text)
+/// The inputs of `netuid`'s epoch, as the chain's incentive module (`incentive`, run as the
+/// chain does) gathers them: run this on the state of the block before the epoch, with the
+/// epoch's block as the block height.
+pub fn epoch_input(
+    host: &mut ProvenHost,
+    incentive: &ModuleCode,
+    netuid: NetUid,
+) -> ViewResult<incentive::epoch::EpochInput> {
+    let call = crate::code::system_call("entry_epoch_input", borsh::to_vec(&netuid).map_err(text)?);
+    let bytes = incentive.call(host, call)?;
+    tao_codec::decode(&bytes, tao_abi::limits::MAX_OUTPUT_BYTES as usize).map_err(text)
+}
+
+/// The epoch's results as `runner` computes them from `input`: the subnet's own module (read-only,
+/// its output checked as the chain checks it) or the incentive module's Yuma.
+pub fn epoch_output(
+    host: &mut ProvenHost,
+    runner: &ModuleCode,
+    input: &incentive::epoch::EpochInput,
+    own_module: bool,
+) -> ViewResult<incentive::epoch::EpochOutput> {
+    let call = crate::wasm::Call {
+        entry: "entry_epoch",
+        caller: QUERY_CALLER,
+        input: borsh::to_vec(input).map_err(text)?,
+        access: if own_module { Access::ReadOnly } else { Access::System },
+        fuel: crate::wasm::FUEL,
+    };
+    let bytes = runner.call(host, call)?;
+    let output = tao_codec::decode(&bytes, tao_abi::limits::MAX_OUTPUT_BYTES as usize).map_err(text)?;
+    if own_module { incentive::validate(input, output) } else { Ok(output) }
 }
 
 /// The proven scores of every UID after the epoch (run on the epoch block's state).
@@ -261,15 +294,16 @@ pub fn epoch_scores(host: &mut impl Host, netuid: NetUid, n: usize) -> ViewResul
     (0..n as u16).map(|uid| incentive::scores(host, netuid, uid).map_err(text)).collect()
 }
 
-/// Runs Yuma on `input` and compares each UID's shares with `proven`. Emissions are left out:
-/// the pending emission the epoch paid also includes the epoch block's own coinbase.
+/// Compares each UID's shares in `output` (the re-run) with `proven`, the scores the chain
+/// stored. Emissions are left out: the pending emission the epoch paid also includes the epoch
+/// block's own coinbase. `code` says which code re-ran it.
 pub fn check_epoch(
     netuid: NetUid,
     block: u64,
-    input: &incentive::epoch::EpochInput,
+    output: &incentive::epoch::EpochOutput,
     proven: &[incentive::Scores],
-) -> ViewResult<EpochCheck> {
-    let output = incentive::epoch::run(input).map_err(|e| e.to_string())?;
+    code: String,
+) -> EpochCheck {
     let mut mismatches = Vec::new();
     for (uid, (ours, theirs)) in output.neurons.iter().zip(proven).enumerate() {
         let pairs = [
@@ -288,5 +322,5 @@ pub fn check_epoch(
     if output.neurons.len() != proven.len() {
         mismatches.push(format!("{} UIDs re-run, {} on chain", output.neurons.len(), proven.len()));
     }
-    Ok(EpochCheck { netuid, block, neurons: proven.len(), mismatches })
+    EpochCheck { netuid, block, neurons: proven.len(), mismatches, code }
 }

@@ -29,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower::Service;
 
+use crate::cors::Cors;
 use crate::files::WalletFiles;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -410,14 +411,17 @@ fn refused() -> &'static [u8] {
     b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n"
 }
 
-/// Serves `methods` and `files` on `listener` until the returned handle is stopped.
+/// Serves `methods` and `files` on `listener` to the node's own origin and `cors`' until the
+/// returned handle is stopped.
 pub fn start<C: Send + Sync + 'static>(
     listener: TcpListener,
     methods: RpcModule<C>,
     files: WalletFiles,
+    cors: Cors,
 ) -> ServerHandle {
     let (stop, handle) = stop_channel();
-    tokio::spawn(accept(listener, methods.into(), files, stop, Clients::new(Limits::default())));
+    let http = Http { files, cors };
+    tokio::spawn(accept(listener, methods.into(), http, stop, Clients::new(Limits::default())));
     handle
 }
 
@@ -440,10 +444,16 @@ fn config() -> ServerConfig {
         .build()
 }
 
+/// The HTTP layers before JSON-RPC: cross-origin checks, then the wallet's files.
+struct Http {
+    files: WalletFiles,
+    cors: Cors,
+}
+
 async fn accept(
     listener: TcpListener,
     methods: Methods,
-    files: WalletFiles,
+    http: Http,
     stop: StopHandle,
     clients: Arc<Clients>,
 ) {
@@ -452,7 +462,7 @@ async fn accept(
         .set_rpc_middleware(
             jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(Metered::new),
         )
-        .set_http_middleware(tower::ServiceBuilder::new().layer(files))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(http.cors).layer(http.files))
         .to_service_builder();
     let stopped = stop.clone().shutdown();
     tokio::pin!(stopped);

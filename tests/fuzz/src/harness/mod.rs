@@ -83,6 +83,7 @@ pub(crate) mod fixtures {
     /// A header with some non-zero fields.
     pub fn header(height: u64) -> Header {
         Header {
+            chain_id: domain().chain_id,
             parent: Hash([1; 32]),
             height,
             time_ms: 1_700_000_000_000 + height,
@@ -97,7 +98,7 @@ pub(crate) mod fixtures {
 
     /// A certificate of `header` by the first two fixture keys.
     pub fn certificate(header: &Header) -> Certificate {
-        Certificate::sign(header, &[(0, &key(1)), (1, &key(2))])
+        Certificate::sign(&domain(), header, 0, &[(0, &key(1)), (1, &key(2))])
     }
 
     /// A receipt with events.

@@ -98,7 +98,7 @@ fn parse(reply: &Value, batch: usize) -> Result<(), String> {
         let _ = rpc::header(v);
         let _ = rpc::unhex(v, "value");
         let _ = rpc::unhex(&v["encoded"], "value");
-        if let Ok((_, _, validators)) = rpc::chain_info(v)
+        if let Ok((_, validators)) = rpc::chain_info(v)
             && validators.len() > MAX_VALIDATORS
         {
             return Err(format!("chain_info accepted {} validators", validators.len()));

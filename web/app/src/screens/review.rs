@@ -1,5 +1,6 @@
-//! Confirming a transaction: its preview, computed by the contract code in this browser on
-//! proven state, and signing it as the account the preview ran as, at the nonce shown.
+//! Confirming a transaction: its preview, computed on proven state by the code the chain runs
+//! (compiled in, or the chain's own bytes after an upgrade), and signing it as the account the
+//! preview ran as, at the nonce shown.
 
 use std::rc::Rc;
 
@@ -96,7 +97,7 @@ impl Component for Review {
                 </table>
                 if let Some(limit) = &r.request.limit { <p id="review-limit" class="muted">{ limit.clone() }</p> }
                 if let Some(warning) = &r.warning { <p class="warning" id="slippage-warning">{ warning.clone() }</p> }
-                <p class="muted">{ "Computed by the contract code in this browser on state " }{ verified(r.preview.height) }</p>
+                <p id="review-code" class="muted">{ format!("{} — on state ", r.code.join("; ")) }{ verified(r.preview.height) }</p>
                 if let Some(e) = &p.error { <p class="error" id="review-refused">{ format!("The chain would refuse this: {e}") }</p> }
                 if let Some(e) = &blocked { <p class="error" id="review-blocked">{ e.to_string() }</p> }
                 if refused && blocked.is_none() && self.anyway {
@@ -128,21 +129,21 @@ pub async fn preview(chain: Chain, sender: Address, mut request: Request) -> Res
         input: request.draft.args.clone(),
     };
     let (draft, order, position) = (&request.draft, request.order, request.position);
+    let (code, contract) = node::preview_code(&chain, head.height, draft).await?;
     let run = node::read(&chain, head.height, context, |h| {
         let nonce = views::nonce(h, &sender);
         let (priced, preview) = match (order, position) {
             (Some(o), Some(p)) => {
                 let (priced, preview) =
-                    tx::preview_stake_order(h, &sender, p, o.amount, o.buying, o.slippage_bps)?;
+                    tx::preview_stake_order(h, &sender, p, o.amount, o.buying, o.slippage_bps, &code)?;
                 (Some(priced), preview)
             }
-            _ => (None, tx::preview(h, &sender, draft, position)?),
+            _ => (None, tx::preview(h, &sender, draft, position, &code)?),
         };
-        let contract = tx::contract(h, priced.as_ref().map_or(draft, |o| &o.draft))?;
-        Ok::<_, String>((contract, nonce, priced, preview))
+        Ok::<_, String>((nonce, priced, preview))
     });
-    let (contract, nonce, priced, preview, height) = match run.await {
-        Ok(Proven { value: Ok((c, n, o, p)), height }) => (c, n, o, p, height),
+    let (nonce, priced, preview, height) = match run.await {
+        Ok(Proven { value: Ok((n, o, p)), height }) => (n, o, p, height),
         Ok(Proven { value: Err(e), .. }) => return Err(e),
         Err(e) => return Err(e.to_string()),
     };
@@ -152,7 +153,16 @@ pub async fn preview(chain: Chain, sender: Address, mut request: Request) -> Res
             priced.limit.map(|l| limit_words(request.order.is_some_and(|o| o.buying), l.price, &priced));
         request.draft = priced.draft;
     }
-    Ok(Reviewed { sender, nonce, request, contract, preview: Proven { value: preview, height }, warning })
+    let code = code.describe();
+    Ok(Reviewed {
+        sender,
+        nonce,
+        request,
+        contract,
+        code,
+        preview: Proven { value: preview, height },
+        warning,
+    })
 }
 
 /// A stake order's limit, in words.

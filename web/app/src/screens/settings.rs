@@ -97,7 +97,7 @@ impl Component for Settings {
                         { button(&link, "page-node", "Use the page's node", Msg::UseNode(false)) }
                     </div>
                     <p class="muted">{ format!("This wallet trusts the chain whose genesis is {pinned}.") }</p>
-                    <button id="forget-genesis" class="danger" onclick={act.reform(|_| Action::ForgetGenesis)}>{ "Trust another chain (pins the next node's genesis)" }</button>
+                    <button id="forget-genesis" class="danger" onclick={act.reform(|_| Action::ForgetGenesis)}>{ "Trust another chain (asks before pinning one without a checkpoint)" }</button>
                 </div>
             </section>
         }

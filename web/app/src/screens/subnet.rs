@@ -2,7 +2,7 @@
 //! module, metagraph (incentive and dividends as bars) and hyperparameters, and its last epoch
 //! re-run in this browser from proven inputs.
 
-use tao_types::NetUid;
+use tao_types::{Hash, NetUid};
 use tao_wallet::Chain;
 use tao_wallet::display;
 use tao_wallet::proven::Context as RunContext;
@@ -110,8 +110,8 @@ impl Component for Subnet {
                 }) }
                 if let Some(check) = &self.epoch {
                     { match check {
-                        Ok(c) if c.mismatches.is_empty() => html! { <p class="verified" id="epoch-check">{ format!("✓ the epoch of #{} re-ran in this browser: all {} UIDs match", c.block, c.neurons) }</p> },
-                        Ok(c) => html! { <p class="unverified" id="epoch-check">{ format!("the epoch of #{} does not re-run the same: {}", c.block, c.mismatches.join("; ")) }</p> },
+                        Ok(c) if c.mismatches.is_empty() => html! { <><p class="verified" id="epoch-check">{ format!("✓ the epoch of #{} re-ran in this browser: all {} UIDs match", c.block, c.neurons) }</p><p id="epoch-code">{ c.code.clone() }</p></> },
+                        Ok(c) => html! { <><p class="unverified" id="epoch-check">{ format!("the epoch of #{} does not re-run the same: {}", c.block, c.mismatches.join("; ")) }</p><p id="epoch-code">{ c.code.clone() }</p></> },
                         Err(e) => html! { <p class="error" id="epoch-check">{ e }</p> },
                     } }
                 }
@@ -133,25 +133,21 @@ impl Subnet {
             .send_future(async move { Msg::Loaded(netuid, Box::new(reads::subnet(chain, netuid).await)) });
     }
 
-    /// Re-runs the last epoch if Yuma computed it: the subnet has no module of its own, or its
-    /// module failed (fallback). The "working" line is the root's, so it is cleared there.
+    /// Re-runs the last epoch with the code that computed it: the subnet's own module, or Yuma
+    /// if it has none or its module failed (fallback). The "working" line is the root's, so it
+    /// is cleared there.
     fn check_epoch(&mut self, ctx: &Context<Self>) {
         let (session, netuid) = (&ctx.props().session, ctx.props().netuid);
         let Some(chain) = session.chain.clone() else { return };
         let Load::Ready(subnet) = &self.subnet else { return };
         let record =
             subnet.value.0.as_ref().filter(|s| s.netuid == netuid).and_then(|s| s.last_epoch.clone());
-        let block = match record {
-            Some(r) if r.module.is_none() || r.fallback.is_some() => r.block,
-            Some(_) => {
-                return self.epoch = Some(Err("the last epoch ran the subnet's own module, not Yuma".into()));
-            }
-            None => return self.epoch = Some(Err("no epoch to re-run yet".into())),
-        };
+        let Some(record) = record else { return self.epoch = Some(Err("no epoch to re-run yet".into())) };
+        let (block, module) = (record.block, record.module.filter(|_| record.fallback.is_none()));
         let act = session.act.clone();
         act.emit(Action::Busy(Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"))));
         ctx.link().send_future(async move {
-            let result = rerun_epoch(chain, netuid, block).await;
+            let result = rerun_epoch(chain, netuid, block, module).await;
             act.emit(Action::Busy(None));
             Msg::EpochChecked(netuid, result)
         });
@@ -239,13 +235,34 @@ fn hyperparameter(name: &str, value: u64) -> Html {
     html! { <tr><td>{ name.to_string() }<br /><span class="meaning">{ meaning }</span></td><td class="num">{ shown }</td></tr> }
 }
 
-/// Re-runs Yuma on the inputs proven at the block before the epoch and compares with the scores
-/// proven at the epoch's block. Both headers are believed by walking back from the head.
-async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<EpochCheck, String> {
+/// Re-runs the epoch on the inputs proven at the block before it — with the subnet's own
+/// `module` if it computed the epoch, else Yuma, each as the chain runs it — and compares with
+/// the scores proven at the epoch's block. Both headers are believed by walking back from the head.
+async fn rerun_epoch(
+    mut chain: Chain,
+    netuid: NetUid,
+    block: u64,
+    module: Option<Hash>,
+) -> Result<EpochCheck, String> {
     let before = block.checked_sub(1).ok_or("no block before genesis")?;
     node::believe_back(&mut chain, before).await.map_err(|e| e.to_string())?;
     let at = |height| RunContext { block_height: height, ..RunContext::default() };
-    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, netuid))
+    let hash = node::read(&chain, before, at(block), |h| views::module_hash(h, "incentive"));
+    let hash = hash.await.map_err(|e| e.to_string())?.value?;
+    let incentive = node::module_code(&chain, before, "incentive".into(), Some("incentive"), hash).await?;
+    let runner = match module {
+        Some(hash) => {
+            let name = format!("subnet {netuid}'s incentive module");
+            node::module_code(&chain, before, name, None, hash).await?
+        }
+        None => incentive.clone(),
+    };
+    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, &incentive, netuid))
+        .await
+        .map_err(|e| e.to_string())?
+        .value?;
+    let own = module.is_some();
+    let output = node::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own))
         .await
         .map_err(|e| e.to_string())?
         .value?;
@@ -254,5 +271,5 @@ async fn rerun_epoch(mut chain: Chain, netuid: NetUid, block: u64) -> Result<Epo
         .await
         .map_err(|e| e.to_string())?
         .value?;
-    views::check_epoch(netuid, block, &input, &scores)
+    Ok(views::check_epoch(netuid, block, &output, &scores, runner.describe()))
 }
