@@ -374,6 +374,7 @@ try {
     const isHead = body => body.method === 'chain_header' && (body.params || []).length === 0;
     const reloadUntil = async (selector, name) => {
       await page.reload();
+      await unlock(); // Locked, nothing account-specific shows: the balance is read once unlocked.
       await page.locator(`${selector}, #free`).first().waitFor({ timeout: 30000 });
       await shot(`15-trust-${name}`);
     };
@@ -405,6 +406,7 @@ try {
       await route.fulfill({ json: frozen });
     });
     await page.reload();
+    await unlock();
     await page.locator('#stale').waitFor({ timeout: 30000 });
     await shot('15-trust-stale');
     if (!(await text('#stale')).includes('stale')) throw new Error('no stale warning');
