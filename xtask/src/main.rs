@@ -131,7 +131,7 @@ fn shrink(wasm: &std::path::Path) -> Result<()> {
     step(&format!("wasm-opt -Oz {}", wasm.display()));
     let features = ["bulk-memory", "mutable-globals", "sign-ext", "nontrapping-float-to-int"];
     let status = Command::new(wasm_opt)
-        .arg("-Oz")
+        .args(["-Oz", "--converge"])
         .args(features.iter().map(|f| format!("--enable-{f}")))
         .arg(wasm)
         .arg("-o")

@@ -24,10 +24,25 @@ pub fn mnemonic_from_entropy(entropy: &[u8; 16]) -> String {
 }
 
 /// The key at `path` of the wallet `phrase` (with the optional BIP-39 `passphrase`) restores.
+/// English words and the passphrase are ASCII, so they are already in the NFKD form BIP-39
+/// hashes; anything else is refused rather than normalized (which would carry Unicode's tables
+/// into the browser bundle).
 pub fn secret_from_mnemonic(phrase: &str, passphrase: &str, path: &str) -> Result<SecretKey, CryptoError> {
-    let mnemonic =
-        bip39::Mnemonic::parse(phrase.trim()).map_err(|e| CryptoError::BadMnemonic(e.to_string()))?;
-    derive(&mnemonic.to_seed(passphrase), &parse_path(path)?)
+    if !passphrase.is_ascii() {
+        return Err(CryptoError::BadMnemonic("the passphrase must be plain ASCII".into()));
+    }
+    let mnemonic = bip39::Mnemonic::parse_normalized(phrase.trim())
+        .map_err(|e| CryptoError::BadMnemonic(e.to_string()))?;
+    derive(&seed(&mnemonic.to_string(), passphrase), &parse_path(path)?)
+}
+
+/// BIP-39's seed: PBKDF2-HMAC-SHA512 of the phrase (words joined by single spaces) salted with
+/// "mnemonic" and the passphrase, 2048 rounds.
+fn seed(words: &str, passphrase: &str) -> [u8; 64] {
+    let mut seed = [0u8; 64];
+    let salt = ["mnemonic", passphrase].concat();
+    pbkdf2::pbkdf2_hmac::<Sha512>(words.as_bytes(), salt.as_bytes(), 2048, &mut seed);
+    seed
 }
 
 /// `m/44'/60'/0'/0/0` → child indices (hardened ones with the top bit set).
@@ -107,6 +122,24 @@ mod tests {
             hex::encode(deep.to_bytes()),
             "471b76e389e528d6de6d816857e012c5455051cad6660850e58372a6c3e6e7c8"
         );
+    }
+
+    /// BIP-39's published vector (passphrase "TREZOR"), and the bip39 crate's own seed for a
+    /// random phrase: the seed is BIP-39's.
+    #[test]
+    fn the_seed_is_bip39s() {
+        let phrase =
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        assert_eq!(
+            hex::encode(seed(phrase, "TREZOR")),
+            "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04"
+        );
+        let mnemonic = bip39::Mnemonic::parse(mnemonic_from_entropy(&[9; 16])).unwrap();
+        assert_eq!(seed(&mnemonic.to_string(), "pass word"), mnemonic.to_seed("pass word"));
+        assert!(matches!(
+            secret_from_mnemonic(&mnemonic.to_string(), "pässword", DEFAULT_PATH),
+            Err(CryptoError::BadMnemonic(_))
+        ));
     }
 
     /// The well-known development phrase: its first Ethereum account, as MetaMask, Hardhat and
