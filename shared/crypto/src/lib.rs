@@ -11,8 +11,12 @@ extern crate alloc;
 pub mod hd;
 pub mod keystore;
 
-use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature as K256Signature, SigningKey, VerifyingKey};
+use k256::elliptic_curve::PrimeField;
+use k256::elliptic_curve::group::Group;
+use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+use k256::elliptic_curve::point::AffineCoordinates;
+use k256::{FieldBytes, ProjectivePoint, Scalar, U256};
 use tao_types::{Address, Hash, keccak256};
 
 /// Why a key or signature was refused.
@@ -162,15 +166,32 @@ impl PublicKey {
     }
 
     /// Checks `signature` over `hash` for this key; the recovery byte must also point at this key.
+    ///
+    /// One linear combination R = u1·G + u2·Q (u1 = z/s, u2 = r/s), not a verify and then a key
+    /// recovery (which verifies again): accepted iff x(R) mod n = r and the recovery id names R
+    /// exactly (y parity, and x-reduced iff x(R) ≥ n), so the 65th byte is not malleable and the
+    /// answer is the one recovery would give. Only non-reduced ids are ever accepted ([`Signature`]).
     pub fn verify_hash(&self, hash: &[u8; 32], signature: &Signature) -> Result<(), CryptoError> {
         let (sig, recid) = signature.parts()?;
-        self.0.verify_prehash(hash, &sig).map_err(|_| CryptoError::BadSignature)?;
-        let recovered =
-            VerifyingKey::recover_from_prehash(hash, &sig, recid).map_err(|_| CryptoError::BadSignature)?;
-        if recovered != self.0 {
+        let (r, s) = sig.split_scalars();
+        let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*hash));
+        let s_inv = *s.invert_vartime();
+        let point = ProjectivePoint::lincomb(
+            &ProjectivePoint::GENERATOR,
+            &(z * s_inv),
+            &ProjectivePoint::from(*self.0.as_affine()),
+            &(*r * s_inv),
+        );
+        if bool::from(point.is_identity()) {
             return Err(CryptoError::BadSignature);
         }
-        Ok(())
+        let point = point.to_affine();
+        let x = point.x();
+        let x_reduced = Scalar::from_repr(x).is_none();
+        let matches = <Scalar as Reduce<U256>>::reduce_bytes(&x) == *r
+            && bool::from(point.y_is_odd()) == recid.is_y_odd()
+            && bool::from(x_reduced) == recid.is_x_reduced();
+        if matches { Ok(()) } else { Err(CryptoError::BadSignature) }
     }
 }
 
@@ -304,6 +325,118 @@ mod tests {
         assert_ne!(twin, sig);
         assert_eq!(k.public_key().verify_hash(&hash, &twin), Err(CryptoError::HighS));
         assert_eq!(twin.recover(&hash).err(), Some(CryptoError::HighS));
+    }
+
+    /// The check `verify_hash` replaced: k256's verify, then recovery (which verifies again) and
+    /// a comparison of keys. The reference the one-step check must agree with exactly.
+    fn two_step(key: &PublicKey, hash: &[u8; 32], signature: &Signature) -> Result<(), CryptoError> {
+        use k256::ecdsa::signature::hazmat::PrehashVerifier;
+        let (sig, recid) = signature.parts()?;
+        key.0.verify_prehash(hash, &sig).map_err(|_| CryptoError::BadSignature)?;
+        let recovered =
+            VerifyingKey::recover_from_prehash(hash, &sig, recid).map_err(|_| CryptoError::BadSignature)?;
+        if recovered != key.0 {
+            return Err(CryptoError::BadSignature);
+        }
+        Ok(())
+    }
+
+    /// secp256k1's group order n, big-endian.
+    const ORDER: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xba,
+        0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+    ];
+
+    #[test]
+    fn one_step_verification_accepts_only_the_exact_signature() {
+        let k = key("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+        let pk = k.public_key();
+        let hash = keccak256(b"transfer");
+        let sig = k.sign_hash(&hash);
+        assert_eq!(pk.verify_hash(&hash, &sig), Ok(()));
+        let other = key("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d").public_key();
+        assert_eq!(other.verify_hash(&hash, &sig), Err(CryptoError::BadSignature), "another key");
+        assert_eq!(
+            pk.verify_hash(&keccak256(b"other"), &sig),
+            Err(CryptoError::BadSignature),
+            "another hash"
+        );
+        // The recovery id: its y-parity bit names the other point with this x (another key);
+        // an x-reduced id is refused outright (x(R) ≥ n has probability ~2⁻¹²⁸).
+        let mut parity = sig;
+        parity.0[64] ^= 1;
+        assert_eq!(pk.verify_hash(&hash, &parity), Err(CryptoError::BadSignature), "y parity flipped");
+        let mut reduced = sig;
+        reduced.0[64] ^= 2;
+        assert_eq!(
+            pk.verify_hash(&hash, &reduced),
+            Err(CryptoError::MalformedSignature),
+            "x-reduced bit set"
+        );
+        assert_eq!(pk.verify_hash(&hash, &sig.malleated()), Err(CryptoError::HighS));
+        // r or s zero, or not below n.
+        for (at, value) in [(0, [0u8; 32]), (32, [0u8; 32]), (0, ORDER), (32, ORDER), (0, [0xff; 32])] {
+            let mut bad = sig;
+            bad.0[at..at + 32].copy_from_slice(&value);
+            assert_eq!(
+                pk.verify_hash(&hash, &bad),
+                Err(CryptoError::MalformedSignature),
+                "at {at}: {value:?}"
+            );
+        }
+    }
+
+    /// A deterministic generator for the agreement test (splitmix64).
+    struct Seeded(u64);
+
+    impl Seeded {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn bytes<const N: usize>(&mut self) -> [u8; N] {
+            core::array::from_fn(|_| self.next() as u8)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// Over many random keys, messages and corruptions, the one-step check accepts and refuses
+    /// exactly as verify-then-recover did, with the same error.
+    #[test]
+    fn one_step_verification_agrees_with_verify_then_recover() {
+        let mut rng = Seeded(0x7a0de7);
+        let mut accepted = 0;
+        for case in 0..4096 {
+            let Ok(k) = SecretKey::from_bytes(&rng.bytes()) else { continue };
+            let mut pk = k.public_key();
+            let mut hash: [u8; 32] = rng.bytes();
+            let mut sig = k.sign_hash(&hash);
+            match rng.below(11) {
+                0..=2 => {}
+                3 => {
+                    let bit = rng.below(65 * 8) as usize;
+                    sig.0[bit / 8] ^= 1 << (bit % 8);
+                }
+                4 => hash[rng.below(32) as usize] ^= 1 << rng.below(8),
+                5 => pk = SecretKey::from_bytes(&rng.bytes()).map_or(pk, |o| o.public_key()),
+                6 => sig = sig.malleated(),
+                7 => sig.0[64] ^= 1 << rng.below(2),
+                8 => sig.0[64] = rng.bytes::<1>()[0],
+                9 => sig.0[..32].copy_from_slice(&rng.bytes::<32>()),
+                _ => sig.0[32..64].copy_from_slice(&rng.bytes::<32>()),
+            }
+            let expected = two_step(&pk, &hash, &sig);
+            assert_eq!(pk.verify_hash(&hash, &sig), expected, "case {case}: {sig:?} over {hash:?} by {pk:?}");
+            accepted += usize::from(expected.is_ok());
+        }
+        assert!(accepted > 1000, "the cases exercise acceptance too ({accepted})");
     }
 
     #[test]
