@@ -4,6 +4,7 @@
 pub mod cors;
 pub mod files;
 pub mod mempool;
+pub mod pool;
 pub mod rpc;
 pub mod service;
 pub mod spec;

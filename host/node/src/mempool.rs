@@ -232,8 +232,8 @@ fn max_fee(bytes: u64, signed: &SignedTransaction) -> u64 {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    tx: SignedTransaction,
-    hash: Hash,
+    /// Checked once, at admission: blocks built from the pool never check it again.
+    tx: VerifiedTransaction,
     bytes: u64,
     max_fee: u64,
     /// Height of the head when it was admitted.
@@ -241,6 +241,10 @@ struct Entry {
 }
 
 impl Entry {
+    fn hash(&self) -> Hash {
+        self.tx.hash
+    }
+
     fn rate(&self) -> Rate {
         Rate { fee: self.max_fee, bytes: self.bytes }
     }
@@ -368,16 +372,16 @@ impl Mempool {
     fn with_account<R>(&mut self, sender: Address, f: impl FnOnce(&mut Account) -> R) -> R {
         let account = self.accounts.entry(sender).or_default();
         let before = account.usage();
-        let hashes_before: Vec<(u64, Hash)> = account.txs.iter().map(|(n, e)| (*n, e.hash)).collect();
+        let hashes_before: Vec<(u64, Hash)> = account.txs.iter().map(|(n, e)| (*n, e.hash())).collect();
         let out = f(account);
         let after = account.usage();
         for (nonce, hash) in hashes_before {
-            if account.txs.get(&nonce).is_none_or(|e| e.hash != hash) {
+            if account.txs.get(&nonce).is_none_or(|e| e.hash() != hash) {
                 self.hashes.remove(&hash);
             }
         }
         for (nonce, e) in &account.txs {
-            self.hashes.insert(e.hash, (sender, *nonce));
+            self.hashes.insert(e.hash(), (sender, *nonce));
         }
         if account.txs.is_empty() {
             self.accounts.remove(&sender);
@@ -407,16 +411,11 @@ impl Mempool {
         at: Admission,
     ) -> Result<Vec<Hash>, MempoolError> {
         let bytes = verified.signed.encode().len() as u64;
-        let entry = Entry {
-            max_fee: max_fee(bytes, &verified.signed),
-            bytes,
-            hash: verified.hash,
-            tx: verified.signed,
-            added: at.height,
-        };
-        let (sender, nonce, next) = (entry.tx.tx.sender, entry.tx.tx.nonce, at.next_nonce);
+        let entry =
+            Entry { max_fee: max_fee(bytes, &verified.signed), bytes, tx: verified, added: at.height };
+        let (sender, nonce, next) = (entry.tx.signed.tx.sender, entry.tx.signed.tx.nonce, at.next_nonce);
         let limits = self.limits;
-        if self.hashes.contains_key(&entry.hash) {
+        if self.hashes.contains_key(&entry.hash()) {
             return Err(MempoolError::Duplicate);
         }
         if nonce < next {
@@ -432,9 +431,9 @@ impl Mempool {
         let current = self.accounts.get(&sender).map_or(&empty, |a| &a.txs);
         let old = current.get(&nonce);
         if let Some(old) = old {
-            let fee = old.tx.tx.fee_limit.0;
+            let fee = old.tx.signed.tx.fee_limit.0;
             let needed = fee.saturating_add(fee.saturating_mul(REPLACE_BUMP_PERCENT).div_ceil(100));
-            if entry.tx.tx.fee_limit.0 < needed {
+            if entry.tx.signed.tx.fee_limit.0 < needed {
                 return Err(MempoolError::Underpriced { needed });
             }
         }
@@ -470,13 +469,13 @@ impl Mempool {
 
         let mut gone = Vec::with_capacity(victims.len().saturating_add(1));
         for (account, victim) in victims {
-            gone.extend(self.with_account(account, |a| a.txs.remove(&victim)).map(|e| e.hash));
+            gone.extend(self.with_account(account, |a| a.txs.remove(&victim)).map(|e| e.hash()));
         }
         let replaced = self.with_account(sender, |a| {
             a.next = next;
             a.txs.insert(nonce, entry)
         });
-        gone.extend(replaced.map(|e| e.hash));
+        gone.extend(replaced.map(|e| e.hash()));
         Ok(gone)
     }
 
@@ -574,7 +573,7 @@ impl Mempool {
     /// run); returns the hashes dropped.
     pub fn remove(&mut self, hash: &Hash) -> Vec<Hash> {
         let Some((sender, nonce)) = self.hashes.get(hash).copied() else { return Vec::new() };
-        self.with_account(sender, |a| a.txs.split_off(&nonce)).into_values().map(|e| e.hash).collect()
+        self.with_account(sender, |a| a.txs.split_off(&nonce)).into_values().map(|e| e.hash()).collect()
     }
 
     /// Up to `max` transactions ready to run now: each account's run of consecutive nonces from
@@ -600,7 +599,7 @@ impl Mempool {
                 if out.len() >= max {
                     return out;
                 }
-                out.push(e.tx.clone());
+                out.push(e.tx.signed.clone());
             }
         }
         out
@@ -628,10 +627,10 @@ impl Mempool {
         for account in self.accounts.values() {
             let end = account.ready_end();
             if let Some(e) = account.txs.values().find(|e| old(e, l.ttl_blocks)) {
-                aged.push(e.hash);
+                aged.push(e.hash());
             }
             gapped.extend(
-                account.txs.range(end..).filter(|(_, e)| old(e, l.gapped_ttl_blocks)).map(|(_, e)| e.hash),
+                account.txs.range(end..).filter(|(_, e)| old(e, l.gapped_ttl_blocks)).map(|(_, e)| e.hash()),
             );
         }
         let mut gone = Vec::new();
@@ -640,7 +639,7 @@ impl Mempool {
         }
         for hash in gapped {
             if let Some((sender, nonce)) = self.hashes.get(&hash).copied() {
-                gone.extend(self.with_account(sender, |a| a.txs.remove(&nonce)).map(|e| e.hash));
+                gone.extend(self.with_account(sender, |a| a.txs.remove(&nonce)).map(|e| e.hash()));
             }
         }
         gone
@@ -905,7 +904,7 @@ mod tests {
             assert!(usage.txs <= l.per_account && usage.bytes <= l.account_bytes);
             assert!(usage.gapped <= l.gapped_per_account);
             for (nonce, e) in &account.txs {
-                assert_eq!(pool.hashes.get(&e.hash), Some(&(*address, *nonce)));
+                assert_eq!(pool.hashes.get(&e.hash()), Some(&(*address, *nonce)));
                 n += 1;
             }
             total = total.plus(usage);
@@ -919,7 +918,7 @@ mod tests {
     fn ready_set(pool: &Mempool) -> Vec<Hash> {
         let mut out = Vec::new();
         for account in pool.accounts.values() {
-            out.extend(account.txs.range(account.next..account.ready_end()).map(|(_, e)| e.hash));
+            out.extend(account.txs.range(account.next..account.ready_end()).map(|(_, e)| e.hash()));
         }
         out
     }

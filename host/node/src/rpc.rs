@@ -11,7 +11,8 @@ use tao_chain::{Certificate, Header, keys};
 use tao_contract_pools as pools;
 use tao_types::{Address, Hash};
 
-use crate::service::Node;
+use crate::pool::WorkerPool;
+use crate::service::{Node, SubmitError};
 
 pub mod server;
 
@@ -59,8 +60,9 @@ pub fn cost(method: &str) -> u64 {
         "chain_block" | "module_list" => 8,
         // Its info and every hyperparameter, each proven.
         "subnet_get" => 1 + tao_contract_subnets::params::PARAMS.len() as u64,
-        // A signature to recover and a mempool to update.
-        "tx_submit" => 16,
+        // One signature check (about two proofs' time, on a worker of its own), two state reads
+        // and a mempool update.
+        "tx_submit" => 4,
         // A contract run in the VM.
         "contract_query" => 64,
         // Two proofs per neuron: priced as a whole batch, so it is never batched.
@@ -82,6 +84,8 @@ pub mod code {
     pub const NODE: i32 = 3;
     /// A query's entry point refused (its message is the error).
     pub const QUERY_FAILED: i32 = 4;
+    /// The node is busy (its signature-checking queue is full): nothing was done; retry.
+    pub const BUSY: i32 = 5;
 }
 
 fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
@@ -387,10 +391,19 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
         let output = result.map_err(|m| error(code::QUERY_FAILED, m))?;
         Ok(json!({ "height": height, "output": hex(&output) }))
     })?;
-    m.register_method("tx_submit", |params, node, _| -> RpcResult {
-        let bytes: String = params.one()?;
-        let hash = node.submit(&unhex(&bytes)?).map_err(|e| error(code::TX_REFUSED, e))?;
-        Ok(json!(hash))
+    // Signatures are checked on a pool of one worker per core, so the calls of a batch (run
+    // concurrently by `server::Metered`) and of many clients are checked in parallel.
+    let verifiers = WorkerPool::per_core();
+    m.register_async_method("tx_submit", move |params, node, _| {
+        let verifiers = verifiers.clone();
+        async move {
+            let bytes: String = params.one()?;
+            match node.submit_on(&verifiers, &unhex(&bytes)?).await {
+                Ok(hash) => Ok(json!(hash)),
+                Err(busy @ SubmitError::Busy(_)) => Err(error(code::BUSY, busy)),
+                Err(refused) => Err(error(code::TX_REFUSED, refused)),
+            }
+        }
     })?;
     m.register_method("chain_block", |params, node, _| chain_block(node, params))?;
     m.register_method("tx_status", |params, node, _| -> RpcResult {

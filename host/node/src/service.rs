@@ -9,11 +9,12 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use tao_chain::{Block, Certificate, ChainError, Executor, Genesis, Header, Receipt, Validator};
 use tao_crypto::SecretKey;
 use tao_store::Store;
-use tao_tx::SignedTransaction;
+use tao_tx::{DecodedTransaction, SignedTransaction, VerifiedTransaction};
 use tao_types::{Address, Hash};
 use tao_vm::{Storage, Vm, VmConfig};
 
 use crate::mempool::{Admission, Mempool, MempoolError};
+use crate::pool::{PoolError, WorkerPool};
 
 /// Most transactions put in one block.
 pub const BLOCK_TXS: usize = 512;
@@ -82,6 +83,10 @@ pub enum SubmitError {
         /// The fee this transaction would be charged.
         fee: u64,
     },
+    /// Every place in the signature-checking queue is taken (`pool::MAX_QUEUED`): nothing
+    /// was checked; send it again shortly.
+    #[error(transparent)]
+    Busy(crate::pool::PoolError),
     /// The node is shutting down after a fault.
     #[error("node unavailable")]
     Unavailable,
@@ -174,6 +179,11 @@ pub struct Counters {
     pub txs_included: u64,
     /// Transactions dropped at block time.
     pub txs_dropped: u64,
+    /// Submitted signatures checked (a duplicate of a pending or included transaction is
+    /// answered without one).
+    pub txs_verified: u64,
+    /// Submissions refused because the signature-checking queue was full.
+    pub txs_busy: u64,
 }
 
 /// The position of `key` in `validators`, if it alone holds more than two thirds of the power
@@ -281,12 +291,54 @@ impl Node {
         bytes.and_then(|b| borsh::from_slice(&b).ok()).unwrap_or(0)
     }
 
-    /// Checks and queues a transaction; returns its hash.
+    /// Checks and queues a transaction; returns its hash. The signature is checked on the
+    /// caller's thread: the RPC uses [`Node::submit_on`] instead.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let verified = tao_tx::decode_and_verify(bytes, self.executor.domain())?;
+        let decoded = self.precheck(bytes)?;
+        self.admit(self.verify(decoded)?)
+    }
+
+    /// [`Node::submit`] with the signature checked (and the transaction queued) on `pool`, so
+    /// that many submissions, of one batch or of many clients, are checked on every core; a full
+    /// pool answers [`SubmitError::Busy`] at once.
+    pub async fn submit_on(self: &Arc<Self>, pool: &WorkerPool, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let decoded = self.precheck(bytes)?;
+        let node = self.clone();
+        match pool.run(move || node.verify(decoded).and_then(|verified| node.admit(verified))).await {
+            Ok(answer) => answer,
+            Err(busy @ PoolError::Busy(_)) => {
+                lock(&self.counters).map_err(|_| SubmitError::Unavailable)?.txs_busy += 1;
+                Err(SubmitError::Busy(busy))
+            }
+            Err(PoolError::Failed) => Err(SubmitError::Unavailable),
+        }
+    }
+
+    /// Decodes a submission, and answers what is already known without checking its signature
+    /// again: pending (`already pending`), or included (its nonce is used).
+    fn precheck(&self, bytes: &[u8]) -> Result<DecodedTransaction, SubmitError> {
+        let decoded = tao_tx::decode(bytes)?;
+        if lock(&self.mempool).map_err(|_| SubmitError::Unavailable)?.contains(&decoded.hash) {
+            return Err(MempoolError::Duplicate.into());
+        }
+        if self.store.tx_location(&decoded.hash).map_err(|_| SubmitError::Unavailable)?.is_some() {
+            let tx = &decoded.signed.tx;
+            return Err(MempoolError::StaleNonce { next: self.nonce(&tx.sender), got: tx.nonce }.into());
+        }
+        Ok(decoded)
+    }
+
+    /// Checks the chain id and the signature: the one expensive step of a submission.
+    fn verify(&self, decoded: DecodedTransaction) -> Result<VerifiedTransaction, SubmitError> {
+        lock(&self.counters).map_err(|_| SubmitError::Unavailable)?.txs_verified += 1;
+        Ok(decoded.verify(self.executor.domain())?)
+    }
+
+    /// Queues a verified transaction if its sender can pay its fee and the mempool takes it.
+    fn admit(&self, verified: VerifiedTransaction) -> Result<Hash, SubmitError> {
         let hash = verified.hash;
         let sender = verified.signed.tx.sender;
-        let size = bytes.len() as u64;
+        let size = verified.signed.encode().len() as u64;
         let fee =
             tao_contract_token::fee(size, tao_contract_token::gas_for(size, verified.signed.tx.fee_limit.0));
         let balance = self.balance(&sender);
@@ -362,6 +414,18 @@ impl Node {
                 "counter",
                 "Transactions dropped at block time since start.",
                 c.txs_dropped,
+            ),
+            (
+                "tao_signatures_verified_total",
+                "counter",
+                "Submitted transactions whose signature was checked since start.",
+                c.txs_verified,
+            ),
+            (
+                "tao_submissions_busy_total",
+                "counter",
+                "Submissions refused since start because the signature-checking queue was full.",
+                c.txs_busy,
             ),
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));

@@ -422,6 +422,67 @@ fn gauge(node: &Node, name: &str) -> u64 {
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
+/// A signature is checked once: the same bytes again, pending or included, are answered from
+/// what the node knows (as before: `already pending`, then a used nonce) without a second check.
+#[test]
+fn a_duplicate_is_answered_without_checking_its_signature_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path());
+    let tx =
+        transfer(&node, &dev_key("alice"), 0, dev_key("bob").address(), 5, node.executor().domain().chain_id);
+    let verified = || gauge(&node, "tao_signatures_verified_total");
+    node.submit(&tx.encode()).unwrap();
+    assert_eq!(verified(), 1);
+    assert_eq!(node.submit(&tx.encode()), Err(SubmitError::Mempool(MempoolError::Duplicate)));
+    assert_eq!(verified(), 1, "pending: not checked again");
+    node.produce(2_000).unwrap();
+    assert_eq!(
+        node.submit(&tx.encode()),
+        Err(SubmitError::Mempool(MempoolError::StaleNonce { next: 1, got: 0 }))
+    );
+    assert_eq!(verified(), 1, "included: not checked again");
+    let mut forged =
+        transfer(&node, &dev_key("alice"), 1, dev_key("bob").address(), 5, node.executor().domain().chain_id);
+    forged.tx.nonce = 2;
+    assert_eq!(node.submit(&forged.encode()), Err(SubmitError::Invalid(TxError::BadSignature)));
+    assert_eq!(verified(), 2, "a new transaction is checked");
+}
+
+/// Through the worker pool: a full queue answers busy at once, checking nothing, and counts it;
+/// once it drains, the same bytes are checked and queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_verification_queue_answers_busy_at_once() {
+    use tao_node::pool::{PoolError, WorkerPool};
+    let dir = tempfile::tempdir().unwrap();
+    let node = std::sync::Arc::new(node(dir.path()));
+    let tx =
+        transfer(&node, &dev_key("alice"), 0, dev_key("bob").address(), 5, node.executor().domain().chain_id);
+    let pool = WorkerPool::new(1, 1);
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let occupied = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            pool.run(move || {
+                started.send(()).unwrap();
+                blocked.recv().unwrap();
+            })
+            .await
+        }
+    });
+    tokio::task::spawn_blocking(move || running.recv().unwrap()).await.unwrap();
+    assert_eq!(node.submit_on(&pool, &tx.encode()).await, Err(SubmitError::Busy(PoolError::Busy(1))));
+    assert_eq!(
+        (gauge(&node, "tao_submissions_busy_total"), gauge(&node, "tao_signatures_verified_total")),
+        (1, 0)
+    );
+    release.send(()).unwrap();
+    occupied.await.unwrap().unwrap();
+    assert_eq!(node.submit_on(&pool, &tx.encode()).await, Ok(tx.hash()));
+    assert_eq!(node.status(&tx.hash()).unwrap(), TxStatus::Pending);
+    assert_eq!(gauge(&node, "tao_signatures_verified_total"), 1);
+}
+
 #[test]
 fn a_nonce_gap_flood_is_bounded_free_to_refuse_and_never_crowds_out_an_honest_transfer() {
     use tao_node::mempool::{GAPPED_TTL_BLOCKS, MAX_GAPPED, MAX_GAPPED_BYTES};

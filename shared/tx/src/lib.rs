@@ -158,6 +158,25 @@ impl SignedTransaction {
     }
 }
 
+/// A transaction decoded from wire bytes, its chain and signature not yet checked: enough to
+/// look its hash up (a node answers a duplicate without verifying it again) before the one
+/// expensive step, [`DecodedTransaction::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedTransaction {
+    /// The envelope as sent.
+    pub signed: SignedTransaction,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+impl DecodedTransaction {
+    /// Checks the chain id and the signature against `domain`.
+    pub fn verify(self, domain: &ChainDomain) -> Result<VerifiedTransaction, TxError> {
+        verify(&self.signed, domain)?;
+        Ok(VerifiedTransaction { signed: self.signed, hash: self.hash })
+    }
+}
+
 /// A transaction whose encoding, chain and signature have been checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedTransaction {
@@ -167,12 +186,16 @@ pub struct VerifiedTransaction {
     pub hash: Hash,
 }
 
+/// Decodes wire bytes (size, then canonical encoding) without checking the signature.
+pub fn decode(bytes: &[u8]) -> Result<DecodedTransaction, TxError> {
+    let signed: SignedTransaction = tao_codec::decode(bytes, MAX_TX_BYTES)?;
+    Ok(DecodedTransaction { hash: Hash::of(bytes), signed })
+}
+
 /// Decodes wire bytes and checks them against `domain`, in this order: size, encoding, chain id,
 /// signature form, signer key, signature.
 pub fn decode_and_verify(bytes: &[u8], domain: &ChainDomain) -> Result<VerifiedTransaction, TxError> {
-    let signed: SignedTransaction = tao_codec::decode(bytes, MAX_TX_BYTES)?;
-    verify(&signed, domain)?;
-    Ok(VerifiedTransaction { hash: Hash::of(bytes), signed })
+    decode(bytes)?.verify(domain)
 }
 
 /// Checks an already decoded envelope against `domain`.

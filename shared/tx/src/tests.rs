@@ -30,6 +30,21 @@ fn valid_transaction_verifies_and_hashes_its_bytes() {
     assert_eq!(verified.signed, signed);
 }
 
+/// Decoding checks only the bytes: a forged transaction decodes, with the hash of its bytes,
+/// and is refused when verified.
+#[test]
+fn decoding_does_not_verify_and_verifying_does() {
+    let signed = transfer(&key(1), 0).sign(&DOMAIN, &key(1));
+    let mut forged = signed.clone();
+    forged.tx.nonce = 9;
+    let decoded = decode(&forged.encode()).unwrap();
+    assert_eq!((&decoded.signed, decoded.hash), (&forged, forged.hash()));
+    assert_eq!(decoded.verify(&DOMAIN), Err(TxError::BadSignature));
+    let good = decode(&signed.encode()).unwrap().verify(&DOMAIN).unwrap();
+    assert_eq!((good.signed, good.hash), (signed.clone(), signed.hash()));
+    assert!(matches!(decode(&[1, 2, 3]), Err(TxError::Malformed(_))));
+}
+
 #[test]
 fn wrong_chain_id() {
     let mut tx = transfer(&key(1), 0);

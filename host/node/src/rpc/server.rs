@@ -20,7 +20,8 @@ use jsonrpsee::server::middleware::rpc::{
     Batch, BatchEntry, Extensions, MethodResponse, Notification, Request, RpcServiceT,
 };
 use jsonrpsee::server::{
-    BatchRequestConfig, HttpBody, PingConfig, ServerConfig, ServerHandle, StopHandle, stop_channel,
+    BatchRequestConfig, BatchResponseBuilder, HttpBody, PingConfig, ServerConfig, ServerHandle, StopHandle,
+    stop_channel,
 };
 use jsonrpsee::types::{ErrorObject, Id};
 use jsonrpsee::{Methods, RpcModule};
@@ -342,6 +343,50 @@ pub fn batch_cost(batch: &Batch<'_>, limit: u64) -> u64 {
     total
 }
 
+/// Runs `batch`'s calls concurrently (jsonrpsee's own batch runs them one after another), so
+/// that calls which wait on a worker, like `tx_submit`'s signature checks, are checked in
+/// parallel; the answers keep the batch's order and the response size limit.
+async fn concurrently<S>(inner: S, batch: Batch<'_>) -> MethodResponse
+where
+    S: RpcServiceT<MethodResponse = MethodResponse, NotificationResponse = MethodResponse>,
+{
+    let calls = batch.into_iter().map(|entry| {
+        let inner = &inner;
+        async move {
+            match entry {
+                Ok(BatchEntry::Call(request)) => Some(inner.call(request).await),
+                Ok(BatchEntry::Notification(notification)) => {
+                    inner.notification(notification).await;
+                    None
+                }
+                Err(refused) => {
+                    let (error, id) = refused.into_parts();
+                    Some(MethodResponse::error(id, error))
+                }
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let mut response = BatchResponseBuilder::new_with_limit(super::MAX_RESPONSE_BYTES as usize);
+    let mut notified = false;
+    for answer in answers {
+        match answer {
+            Some(answer) => {
+                if let Err(too_large) = response.append(answer) {
+                    return too_large;
+                }
+            }
+            None => notified = true,
+        }
+    }
+    // As jsonrpsee answers: only notifications, no answer; an empty batch is invalid.
+    if response.is_empty() && notified {
+        MethodResponse::notification()
+    } else {
+        MethodResponse::from_batch(response.finish())
+    }
+}
+
 impl<S> RpcServiceT for Metered<S>
 where
     S: RpcServiceT<
@@ -384,7 +429,7 @@ where
                 Some(Ok(entry)) => call_slot(entry.extensions()).await,
                 _ => None,
             };
-            inner.batch(batch).await
+            concurrently(inner, batch).await
         }
     }
 
