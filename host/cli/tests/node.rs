@@ -1398,6 +1398,87 @@ fn rpc_batches_and_subscriptions_are_bounded() {
     node.kill();
 }
 
+/// `tx_submit` in batches through the real node: a batch's signatures are checked in parallel on
+/// the node's worker pool, each call answered for itself in order: a hash, or (for the one badly
+/// signed) its own error; every accepted transfer, from many accounts, is included.
+#[test]
+fn batches_of_submissions_from_many_accounts_are_checked_and_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start_with(dir.path(), "250ms");
+    let (domain, token) = node.domain_and_token();
+    let transfer = |from: &tao_crypto::SecretKey, nonce: u64, to, amount| {
+        let args = borsh::to_vec(&TransferArgs { to, amount }).unwrap();
+        let call = Call {
+            contract: token,
+            method: b"entry_transfer".to_vec().try_into().unwrap(),
+            args: args.try_into().unwrap(),
+        };
+        Transaction {
+            chain_id: domain.chain_id,
+            sender: from.address(),
+            nonce,
+            fee_limit: Balance(10_000_000),
+            call,
+        }
+        .sign(&domain, from)
+    };
+    // Submits `txs` as one batch: each call's answer, in order.
+    let submit = |txs: &[tao_tx::SignedTransaction]| -> Vec<Value> {
+        let calls: Vec<Value> = txs
+            .iter()
+            .enumerate()
+            .map(|(id, tx)| {
+                let hex_tx = format!("0x{}", hex::encode(tx.encode()));
+                json!({"jsonrpc": "2.0", "id": id, "method": "tx_submit", "params": [hex_tx]})
+            })
+            .collect();
+        let (status, answers) = post_from("127.0.0.1", &node.addr, &Value::Array(calls).to_string());
+        assert!(status.contains("200"), "{status}");
+        let answers = answers.as_array().unwrap().clone();
+        assert_eq!(answers.len(), txs.len());
+        for (id, answer) in answers.iter().enumerate() {
+            assert_eq!(answer["id"], id, "answers keep the batch's order");
+        }
+        answers
+    };
+    let all_finalized = |txs: &[tao_tx::SignedTransaction]| {
+        wait_until("every accepted transfer to be included", || {
+            txs.iter().all(|tx| node.result("tx_status", json!([tx.hash()]))["status"] == "finalized")
+        })
+    };
+
+    // 60 new accounts, funded in one batch by the six dev accounts (ten nonces each).
+    let funders = ["alice", "bob", "charlie", "dave", "eve", "ferdie"].map(dev_key);
+    let senders: Vec<_> = (0..60).map(|i| dev_key(&format!("batch-sender-{i}"))).collect();
+    let funding: Vec<_> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, s)| transfer(&funders[i % 6], (i / 6) as u64, s.address(), 1_000_000_000))
+        .collect();
+    let answers = submit(&funding);
+    for (tx, answer) in funding.iter().zip(&answers) {
+        assert_eq!(answer["result"], json!(tx.hash()), "{answer}");
+    }
+    all_finalized(&funding);
+
+    // Each new account pays bob; one of them is forged after signing.
+    let bob = dev_key("bob").address();
+    let mut payments: Vec<_> = senders.iter().map(|s| transfer(s, 0, bob, 1_000)).collect();
+    payments[17].tx.call.args =
+        borsh::to_vec(&TransferArgs { to: bob, amount: 999_000 }).unwrap().try_into().unwrap();
+    let answers = submit(&payments);
+    let forged = &answers[17]["error"];
+    assert_eq!(forged["code"], 1, "{forged}");
+    assert!(forged["message"].as_str().is_some_and(|m| m.contains("signature does not match")), "{forged}");
+    for (i, (tx, answer)) in payments.iter().zip(&answers).enumerate().filter(|(i, _)| *i != 17) {
+        assert_eq!(answer["result"], json!(tx.hash()), "call {i}: {answer}");
+    }
+    let forged = payments.remove(17);
+    all_finalized(&payments);
+    assert_eq!(node.result("tx_status", json!([forged.hash()]))["status"], "unknown");
+    node.kill();
+}
+
 /// One JSON-RPC call to `addr` (usable from other threads than the node's owner).
 fn rpc(addr: &str, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();

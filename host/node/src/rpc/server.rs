@@ -639,6 +639,42 @@ mod tests {
         drop(subscription);
     }
 
+    /// A batch's calls run at once: three calls that each wait for the other two are answered,
+    /// in the batch's order, with a notification among them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batchs_calls_run_concurrently() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut module = RpcModule::new(Arc::new(tokio::sync::Barrier::new(3)));
+        module
+            .register_async_method("meet", |params, barrier, _| async move {
+                barrier.wait().await;
+                params.one::<u8>()
+            })
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = start(listener, module, WalletFiles::default(), Cors::new(Vec::new()));
+        let call = |id: u8| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"meet","params":[{id}]}}"#);
+        let note = r#"{"jsonrpc":"2.0","method":"meet","params":[9]}"#;
+        let body = format!("[{},{},{note},{}]", call(1), call(2), call(3));
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        let read = stream.read_to_string(&mut response);
+        tokio::time::timeout(Duration::from_secs(30), read).await.expect("the calls met").unwrap();
+        let json = response.split_once("\r\n\r\n").unwrap().1;
+        let answers: serde_json::Value = serde_json::from_str(json).unwrap();
+        let results: Vec<_> =
+            answers.as_array().unwrap().iter().map(|a| (a["id"].clone(), a["result"].clone())).collect();
+        let expected: Vec<_> = (1..=3).map(|i| (serde_json::json!(i), serde_json::json!(i))).collect();
+        assert_eq!(results, expected, "{answers}");
+        handle.stop().unwrap();
+    }
+
     /// A connected pair: the node's side wrapped with `idle`, and the client's.
     async fn pair(idle: Duration) -> (IdleTimeout, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
