@@ -1,5 +1,6 @@
-//! Pending transactions: checked on entry, ordered per account by nonce, bounded in count and in
-//! bytes, per sender and in total.
+//! Pending transactions: each a [`VerifiedTransaction`] (its signature checked once, at
+//! admission, so block building need not check it again), ordered per account by nonce, bounded
+//! in count and in bytes, per sender and in total.
 //!
 //! The economics: a transaction is *ready* when its account's nonces from the next one up to it
 //! are all pending (it can run in the next block); otherwise it is *gapped* and cannot run, so it

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-/// Most jobs queued or running at once: about a tenth of a second of signature checks on two
-/// cores, and never more than requests in flight can carry (each job is a waiting call's).
+/// Most jobs queued or running at once: about 45 ms of signature checks on two cores (86 µs
+/// each, BENCHMARKS.md "Signatures"), four full batches; each job belongs to a call in flight.
 pub const MAX_QUEUED: usize = 1024;
 
 /// Why a job did not run to its end.
