@@ -365,8 +365,19 @@ fn modules(node: &Node) -> RpcResult {
     Ok(Value::Array(out))
 }
 
-/// The RPC methods over `node`.
-pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::RegisterMethodError> {
+/// Why the RPC methods could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// A method name was registered twice.
+    #[error(transparent)]
+    Register(#[from] jsonrpsee::core::RegisterMethodError),
+    /// The signature-checking threads did not start.
+    #[error("starting the signature-checking threads: {0}")]
+    Workers(#[from] std::io::Error),
+}
+
+/// The RPC methods over `node`, with their own signature-checking threads (one per core).
+pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
     let mut m = RpcModule::new(node);
     m.register_method("chain_info", |_, node, _| chain_info(node))?;
     m.register_method("chain_header", |params, node, _| chain_header(node, params))?;
@@ -393,7 +404,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, jsonrpsee::core::
     })?;
     // Signatures are checked on a pool of one worker per core, so the calls of a batch (run
     // concurrently by `server::Metered`) and of many clients are checked in parallel.
-    let verifiers = WorkerPool::per_core();
+    let verifiers = WorkerPool::per_core()?;
     m.register_async_method("tx_submit", move |params, node, _| {
         let verifiers = verifiers.clone();
         async move {

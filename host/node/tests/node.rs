@@ -457,27 +457,23 @@ async fn a_full_verification_queue_answers_busy_at_once() {
     let node = std::sync::Arc::new(node(dir.path()));
     let tx =
         transfer(&node, &dev_key("alice"), 0, dev_key("bob").address(), 5, node.executor().domain().chain_id);
-    let pool = WorkerPool::new(1, 1);
+    let pool = WorkerPool::new(1, 1).unwrap();
     let (release, blocked) = std::sync::mpsc::channel::<()>();
     let (started, running) = std::sync::mpsc::channel::<()>();
-    let occupied = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            pool.run(move || {
-                started.send(()).unwrap();
-                blocked.recv().unwrap();
-            })
-            .await
-        }
+    let occupied = pool.run(move || {
+        started.send(()).unwrap();
+        blocked.recv().unwrap();
     });
     tokio::task::spawn_blocking(move || running.recv().unwrap()).await.unwrap();
+    let waiting = pool.run(|| ());
     assert_eq!(node.submit_on(&pool, &tx.encode()).await, Err(SubmitError::Busy(PoolError::Busy(1))));
     assert_eq!(
         (gauge(&node, "tao_submissions_busy_total"), gauge(&node, "tao_signatures_verified_total")),
         (1, 0)
     );
     release.send(()).unwrap();
-    occupied.await.unwrap().unwrap();
+    occupied.await.unwrap();
+    waiting.await.unwrap();
     assert_eq!(node.submit_on(&pool, &tx.encode()).await, Ok(tx.hash()));
     assert_eq!(node.status(&tx.hash()).unwrap(), TxStatus::Pending);
     assert_eq!(gauge(&node, "tao_signatures_verified_total"), 1);
