@@ -304,7 +304,10 @@ impl Node {
     pub async fn submit_on(self: &Arc<Self>, pool: &WorkerPool, bytes: &[u8]) -> Result<Hash, SubmitError> {
         let decoded = self.precheck(bytes)?;
         let node = self.clone();
-        match pool.run(move || node.verify(decoded).and_then(|verified| node.admit(verified))).await {
+        // Checked in parallel; queued in the order submitted (a batch's nonces of one sender).
+        let admit = node.clone();
+        let verify = move || node.verify(decoded);
+        match pool.run(verify, move |verified| verified.and_then(|v| admit.admit(v))).await {
             Ok(answer) => answer,
             Err(busy @ PoolError::Busy(_)) => {
                 lock(&self.counters).map_err(|_| SubmitError::Unavailable)?.txs_busy += 1;

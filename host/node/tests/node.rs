@@ -460,12 +460,15 @@ async fn a_full_verification_queue_answers_busy_at_once() {
     let pool = WorkerPool::new(1, 1).unwrap();
     let (release, blocked) = std::sync::mpsc::channel::<()>();
     let (started, running) = std::sync::mpsc::channel::<()>();
-    let occupied = pool.run(move || {
-        started.send(()).unwrap();
-        blocked.recv().unwrap();
-    });
+    let occupied = pool.run(
+        move || {
+            started.send(()).unwrap();
+            blocked.recv().unwrap();
+        },
+        |()| (),
+    );
     tokio::task::spawn_blocking(move || running.recv().unwrap()).await.unwrap();
-    let waiting = pool.run(|| ());
+    let waiting = pool.run(|| (), |()| ());
     assert_eq!(node.submit_on(&pool, &tx.encode()).await, Err(SubmitError::Busy(PoolError::Busy(1))));
     assert_eq!(
         (gauge(&node, "tao_submissions_busy_total"), gauge(&node, "tao_signatures_verified_total")),
