@@ -9,7 +9,6 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use tao_chain::{Block, Certificate, ChainError, Executor, Genesis, Header, Receipt, Validator};
 use tao_crypto::SecretKey;
 use tao_store::Store;
-use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash};
 use tao_vm::{Storage, Vm, VmConfig};
 
@@ -203,15 +202,15 @@ impl Node {
         let unsigned =
             Certificate { header: genesis_header.hash(), height: 0, round: 0, signatures: Vec::new() };
         if store.latest()?.is_none() {
-            let writes: Vec<_> = built.writes.into_iter().collect();
+            let staged = store.stage(0, built.writes)?;
+            if staged.root() != genesis_header.state_root {
+                return Err(NodeError::Corrupt(0));
+            }
             let domain = built.executor.domain();
             let certificate = Certificate::sign(domain, &genesis_header, 0, &[(authority_index, &authority)]);
             let block = Block { header: genesis_header.clone(), txs: Vec::new() };
             let stored = StoredBlock { block, receipts: Vec::new(), certificate, events: Vec::new() };
-            let root = store.commit(0, &writes, |_| borsh::to_vec(&stored).unwrap_or_default())?;
-            if root != genesis_header.state_root {
-                return Err(NodeError::Corrupt(0));
-            }
+            store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &[])?;
         }
         let node = Node {
             store,
@@ -392,9 +391,10 @@ impl Node {
         Ok(TxStatus::Unknown)
     }
 
-    /// Builds, executes, commits and signs the next block at `time_ms` (at least 1 ms after the
-    /// parent). Each ready transaction runs once: those the chain refuses are dropped with the
-    /// reason, and the block goes on without them.
+    /// Builds and executes the next block at `time_ms` (at least 1 ms after the parent), stages
+    /// its state for the root, signs its header and commits it all in one write. Each ready
+    /// transaction runs once (its signature checked at admission, not again): those the chain
+    /// refuses are dropped with the reason, and the block goes on without them.
     pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
         let (parent, _) = self.head()?;
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
@@ -414,49 +414,38 @@ impl Node {
                 lock(&self.counters)?.txs_dropped += 1;
             }
         }
-        let (txs, executed) = (built.txs, built.executed);
-        let mut header = Header {
+        let (txs, hashes, executed) = (built.txs, built.hashes, built.executed);
+        let staged = self.store.stage(height, executed.writes)?;
+        let header = Header {
             chain_id: parent.chain_id,
             parent: parent.hash(),
             height,
             time_ms,
-            state_root: Hash([0; 32]),
+            state_root: staged.root(),
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
             validators_hash: parent.next_validators_hash,
             next_validators_hash: parent.next_validators_hash,
             proposer: self.authority.address(),
         };
-        let writes: Vec<_> = executed.writes.into_iter().collect();
-        let mut certificate = None;
-        let (receipts, events) = (executed.receipts, executed.events);
-        let tx_hashes: Vec<Hash> = txs.iter().map(SignedTransaction::hash).collect();
-        self.store.commit_block(height, &writes, &tx_hashes, |root| {
-            header.state_root = *root;
-            let domain = self.executor.domain();
-            let signed = Certificate::sign(domain, &header, 0, &[(self.authority_index, &self.authority)]);
-            certificate = Some(signed.clone());
-            let stored = StoredBlock {
-                block: Block { header: header.clone(), txs: txs.clone() },
-                receipts: receipts.clone(),
-                certificate: signed,
-                events: events.clone(),
-            };
-            borsh::to_vec(&stored).unwrap_or_default()
-        })?;
-        self.finish(&header, certificate.ok_or(NodeError::Corrupt(height))?, &txs)?;
+        // Signed with no database transaction open: the store only reads until the commit.
+        let domain = self.executor.domain();
+        let certificate = Certificate::sign(domain, &header, 0, &[(self.authority_index, &self.authority)]);
+        let stored = StoredBlock {
+            block: Block { header: header.clone(), txs },
+            receipts: executed.receipts,
+            certificate,
+            events: executed.events,
+        };
+        self.store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &hashes)?;
+        self.finish(&header, stored.certificate, &hashes)?;
         Ok(header)
     }
 
-    fn finish(
-        &self,
-        header: &Header,
-        certificate: Certificate,
-        txs: &[SignedTransaction],
-    ) -> Result<(), NodeError> {
+    fn finish(&self, header: &Header, certificate: Certificate, txs: &[Hash]) -> Result<(), NodeError> {
         let mut pool = lock(&self.mempool)?;
-        for tx in txs {
-            pool.forget(&tx.hash());
+        for hash in txs {
+            pool.forget(hash);
         }
         let expired = pool.expire(header.height);
         drop(pool);
