@@ -136,7 +136,7 @@ pub struct BuiltBlock {
     pub hashes: Vec<Hash>,
     /// What the block did.
     pub executed: Executed,
-    /// Candidates the chain refuses (bad signature or nonce, cannot pay, node fault), with why:
+    /// Candidates the chain refuses (bad nonce, cannot pay, node fault), with why:
     /// never included, and never re-run. Candidates that did not fit (gas, count) or follow a
     /// refused or left-out one of the same sender are neither included nor refused.
     pub refused: Vec<(Hash, ChainError)>,
