@@ -49,7 +49,7 @@ fn module_code(name: &str) -> Vec<u8> {
 }
 
 /// The committed state of a redb store as the executor reads it (what the node's view does).
-struct StoreView(Arc<Store>);
+struct StoreView(tao_store::Snapshot);
 
 impl Storage for StoreView {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
@@ -122,7 +122,7 @@ impl Fixture {
 
 /// Builds block 1 from `txs` on `store`, stages and commits it.
 fn build_and_commit(executor: &Executor, store: &Arc<Store>, txs: &[VerifiedTransaction]) {
-    let built = executor.build(Arc::new(StoreView(store.clone())), 1, 12_000, txs).unwrap();
+    let built = executor.build(Arc::new(StoreView(store.snapshot().unwrap())), 1, 12_000, txs).unwrap();
     let staged = store.stage(1, built.executed.writes).unwrap();
     store.commit(staged, &borsh::to_vec(&built.txs).unwrap(), &built.hashes).unwrap();
 }

@@ -110,9 +110,9 @@ pub enum TxStatus {
     Unknown,
 }
 
-/// The committed state as the VM sees it.
-#[derive(Clone)]
-pub struct StoreView(pub Arc<Store>);
+/// The committed state as the VM sees it: one consistent version (a block or query reads
+/// through one database read transaction).
+pub struct StoreView(pub tao_store::Snapshot);
 
 impl Storage for StoreView {
     // A failing database leaves the node unable to agree with anyone: stop it (a node fault,
@@ -267,8 +267,9 @@ impl Node {
         self.heads.subscribe()
     }
 
+    #[allow(clippy::panic, reason = "a database read failure is a node fault")]
     fn view(&self) -> StoreView {
-        StoreView(self.store.clone())
+        StoreView(self.store.snapshot().unwrap_or_else(|e| panic!("state database read failed: {e}")))
     }
 
     /// The next nonce of `account` in the committed state.
@@ -319,7 +320,8 @@ impl Node {
             block_time_ms: head.time_ms,
             ..Default::default()
         };
-        let exec = self.executor.query(Arc::new(self.view()), module, entry, input, context)?;
+        let view = StoreView(self.store.snapshot()?);
+        let exec = self.executor.query(Arc::new(view), module, entry, input, context)?;
         let result = match exec.outcome {
             tao_vm::Outcome::Ok => Ok(exec.output),
             tao_vm::Outcome::Abort(message) => Err(message),
@@ -400,7 +402,7 @@ impl Node {
     pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
         let (parent, _) = self.head()?;
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
-        let view = self.view();
+        let view = StoreView(self.store.snapshot()?);
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
         let built = self.executor.build(Arc::new(view), height, time_ms, &candidates)?;
         for (hash, reason) in built.refused {

@@ -87,6 +87,38 @@ pub struct Store {
     retain: u64,
 }
 
+/// The plain key-value view of one committed version ([`Store::snapshot`]).
+pub struct Snapshot(ReadOnlyTable<&'static [u8], &'static [u8]>);
+
+impl Snapshot {
+    /// The value of `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The first live entry whose key starts with `prefix` and is greater than `after`.
+    pub fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        let start = after.unwrap_or(prefix);
+        for entry in self.0.range(start..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                return Ok(None);
+            }
+            if after.is_none_or(|a| key > a) {
+                return Ok(Some((key.to_vec(), v.value().to_vec())));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Snapshot")
+    }
+}
+
 /// A block's state change, computed by [`Store::stage`] (reads only) and written by
 /// [`Store::commit`]: the new root, the tree's update batch, the values it replaces (for
 /// pruning) and each key's last write.
@@ -387,27 +419,20 @@ impl Store {
 
     /// The latest value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(LATEST).map_err(db_err)?;
-        Ok(table.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+        self.snapshot()?.get(key)
     }
 
     /// The first live entry whose key starts with `prefix` and is greater than `after`.
     pub fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        self.snapshot()?.next_after(prefix, after)
+    }
+
+    /// The latest state as of now, through one read transaction: later commits do not change
+    /// what it reads, and each read costs no transaction of its own (a block's execution reads
+    /// thousands of keys).
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(LATEST).map_err(db_err)?;
-        let start = after.unwrap_or(prefix);
-        for entry in table.range(start..).map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            let key = k.value();
-            if !key.starts_with(prefix) {
-                return Ok(None);
-            }
-            if after.is_none_or(|a| key > a) {
-                return Ok(Some((key.to_vec(), v.value().to_vec())));
-            }
-        }
-        Ok(None)
+        Ok(Snapshot(txn.open_table(LATEST).map_err(db_err)?))
     }
 
     /// The value of `key` at `version` with its proof against that version's root.
