@@ -5,6 +5,8 @@
 //! - `build/N`: a proposer's block from verified transactions (as its mempool holds them), in
 //!   memory: begin-block hooks, then per transaction nonce, fee, call, on a checkpoint;
 //! - `validate/N`: a received block: every signature checked on all cores, then executed;
+//! - `stage/N`: `Store::stage` of that block's writes on a real redb store (its root and tree
+//!   batch, reads only);
 //! - `commit/N`: `build/N` reading a real redb store, then `Store::stage` and `Store::commit`.
 //!
 //! and the signature ceilings, 256 checks each: `tao_tx::verify` on one core, k256's plain
@@ -151,6 +153,10 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
         });
         group.bench_function(format!("validate/{n}"), |b| {
             b.iter(|| executor.validate(fixture.state.clone(), 1, 12_000, &txs).unwrap())
+        });
+        let (_dir, store) = fixture.store();
+        group.bench_function(format!("stage/{n}"), |b| {
+            b.iter(|| store.stage(1, built.executed.writes.clone()).unwrap().root())
         });
         group.bench_function(format!("commit/{n}"), |b| {
             b.iter_batched(
