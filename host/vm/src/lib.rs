@@ -254,7 +254,7 @@ impl Vm {
             gas_used,
             output: state.output,
             events: state.events,
-            writes: state.overlay.layered.writes,
+            writes: state.overlay.layered.into_writes(),
         })
     }
 }
