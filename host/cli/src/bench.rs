@@ -245,14 +245,14 @@ async fn measure(
         let keys = keys.to_vec();
         tokio::task::spawn_blocking(move || presign(&keys, &domain, token, per_account)).await?
     };
-    let load = Load::new(args, txs, per_account);
+    let load = Load::new(args, txs, per_account, node.pid());
     let ws = node.rpc.replacen("http://", "ws://", 1);
     let (subscribed, ready) = tokio::sync::oneshot::channel();
     let follower = tokio::spawn(follow(ws, http.clone(), load.clone(), subscribed));
     ready.await.map_err(|_| anyhow!("the finalized-heads subscription failed"))?;
     say(&format!("submitting for {} s", args.seconds));
     let progress = progress_bar(args);
-    let node_pid = node.pid();
+    let node_pid = load.node_pid;
     let cpu_before = (cpu_ticks(node_pid), cpu_ticks(std::process::id()));
     let sampler = tokio::spawn(sample(load.clone(), node_pid, progress.clone()));
     let workers: Vec<_> =
@@ -423,6 +423,7 @@ const STOP: u8 = 2;
 struct Load {
     txs: Vec<Signed>,
     per_account: u64,
+    node_pid: u32,
     /// Where each transaction is, by hash (finalized blocks name them by hash).
     index: BTreeMap<Hash, u32>,
     start: Instant,
@@ -475,7 +476,7 @@ struct Rss {
 }
 
 impl Load {
-    fn new(args: &E2eArgs, txs: Vec<Signed>, per_account: u64) -> Arc<Load> {
+    fn new(args: &E2eArgs, txs: Vec<Signed>, per_account: u64, node_pid: u32) -> Arc<Load> {
         let index =
             txs.iter().enumerate().filter_map(|(i, t)| Some((t.hash, u32::try_from(i).ok()?))).collect();
         let fresh =
@@ -489,6 +490,7 @@ impl Load {
         Arc::new(Load {
             txs,
             per_account,
+            node_pid,
             index,
             start: Instant::now(),
             deadline: Duration::from_secs(args.seconds),
@@ -865,6 +867,8 @@ struct Report {
     node_cpu_cores: f64,
     bench_cpu_cores: f64,
     verify_threads: usize,
+    /// The node's process id (gone when the bench returns).
+    node_pid: u32,
     seconds: u64,
     accounts: u32,
     concurrency: u16,
@@ -914,6 +918,7 @@ impl Report {
             node_cpu_cores: cpu.node,
             bench_cpu_cores: cpu.bench,
             verify_threads: ceiling.threads,
+            node_pid: load.node_pid,
             seconds: args.seconds,
             accounts: args.accounts,
             concurrency: args.concurrency,
