@@ -110,7 +110,7 @@ fn e2e(args: &E2eArgs) -> Result<ExitCode> {
     };
     let keys: Vec<SecretKey> = (0..args.accounts).map(bench_key).collect();
     say(&format!("starting a node with {} funded bench accounts", keys.len()));
-    let node = NodeProcess::start(&bench_spec(&keys), args.block_time)?;
+    let mut node = NodeProcess::start(&bench_spec(&keys), args.block_time)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = runtime.block_on(async {
         tokio::select! {
@@ -148,6 +148,7 @@ struct NodeProcess {
     child: Child,
     rpc: String,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -173,13 +174,15 @@ impl NodeProcess {
             .context("starting `tao node`")?;
         let stderr = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_LINES)));
         let (stdout, errors) = (child.stdout.take(), child.stderr.take());
-        let mut node = NodeProcess { child, rpc: String::new(), stderr: stderr.clone(), _dir: dir };
-        if let Some(errors) = errors {
-            std::thread::spawn(move || keep_tail(errors, &stderr));
-        }
+        let stderr_reader = errors.map(|errors| {
+            let tail = stderr.clone();
+            std::thread::spawn(move || keep_tail(errors, &tail))
+        });
+        let mut node = NodeProcess { child, rpc: String::new(), stderr, stderr_reader, _dir: dir };
         let mut lines = BufReader::new(stdout.context("the node's stdout")?).lines();
         node.rpc = loop {
             let Some(line) = lines.next().transpose()? else {
+                let _ = node.child.wait();
                 return Err(node.explain(anyhow!("the node exited before serving RPC")));
             };
             let event: Value = serde_json::from_str(&line).unwrap_or_default();
@@ -197,7 +200,13 @@ impl NodeProcess {
     }
 
     /// `error` with the last lines the node wrote to stderr.
-    fn explain(&self, error: anyhow::Error) -> anyhow::Error {
+    fn explain(&mut self, error: anyhow::Error) -> anyhow::Error {
+        // Once the node has exited its stderr is complete: read it to the end first.
+        if matches!(self.child.try_wait(), Ok(Some(_)))
+            && let Some(reader) = self.stderr_reader.take()
+        {
+            let _ = reader.join();
+        }
         let tail: Vec<String> = lock(&self.stderr).iter().cloned().collect();
         if tail.is_empty() { error } else { error.context(format!("the node said:\n{}", tail.join("\n"))) }
     }
@@ -249,7 +258,11 @@ async fn measure(
     let ws = node.rpc.replacen("http://", "ws://", 1);
     let (subscribed, ready) = tokio::sync::oneshot::channel();
     let follower = tokio::spawn(follow(ws, http.clone(), load.clone(), subscribed));
-    ready.await.map_err(|_| anyhow!("the finalized-heads subscription failed"))?;
+    if ready.await.is_err() {
+        // The follower ended before subscribing: its error says why.
+        follower.await??;
+        bail!("the finalized-heads subscription failed");
+    }
     say(&format!("submitting for {} s", args.seconds));
     let progress = progress_bar(args);
     let node_pid = load.node_pid;
@@ -361,10 +374,14 @@ fn distinct_signatures(thread: usize) -> Result<Vec<Verifiable>, k256::ecdsa::Er
 /// can take, and never more than the cores can verify) over the load, plus a mempool's worth,
 /// so the supply outlasts the load.
 fn plan(args: &E2eArgs, ceiling_tps: f64) -> u64 {
-    let block_capacity = tao_node::service::BLOCK_TXS as u64 * 1_000 / args.block_time;
-    let rate = args.rate.unwrap_or_else(|| block_capacity.min(ceiling_tps as u64)).max(1);
+    let rate = args.rate.unwrap_or_else(|| block_capacity(args).min(ceiling_tps as u64)).max(1);
     let total = rate.saturating_mul(args.seconds).saturating_add(tao_node::mempool::MAX_TXS as u64);
     total.min(MAX_PRESIGNED).div_ceil(u64::from(args.accounts))
+}
+
+/// The most transactions per second blocks can hold: `BLOCK_TXS` per block time.
+fn block_capacity(args: &E2eArgs) -> u64 {
+    tao_node::service::BLOCK_TXS as u64 * 1_000 / args.block_time
 }
 
 /// A pre-signed transfer: its hash and its encoding as `tx_submit` takes it.
@@ -514,8 +531,9 @@ impl Load {
         if phase == STOP || (phase == DRAIN && ledger.retry.is_empty() && ledger.in_flight == 0) {
             return Some(Vec::new());
         }
-        let outstanding =
-            ledger.in_flight + usize::try_from(ledger.accepted - ledger.finalized).unwrap_or(usize::MAX);
+        // An answer can arrive after its block: finalized may briefly exceed accepted.
+        let unfinalized = ledger.accepted.saturating_sub(ledger.finalized);
+        let outstanding = ledger.in_flight + usize::try_from(unfinalized).unwrap_or(usize::MAX);
         let room = self.batch.min(max_outstanding().saturating_sub(outstanding));
         let mut ids: Vec<u32> = Vec::with_capacity(room);
         while ids.len() < room {
@@ -552,16 +570,19 @@ impl Load {
         for (&id, answer) in ids.iter().zip(answers) {
             match answer {
                 Answer::Accepted => {
-                    ledger.accepted += 1;
                     ledger.submitted_at[id as usize] = Some(sent);
-                    if u64::from(id + 1) % self.per_account != 0 {
-                        ledger.fresh.push_back(id + 1);
-                    }
+                    self.accepted(&mut ledger, id);
                 }
+                // A retried batch whose first answer was lost, after its block: accepted then.
+                Answer::Used if ledger.finalized_at[id as usize].is_some() => self.accepted(&mut ledger, id),
                 Answer::Busy => {
                     busy = true;
                     ledger.busy += 1;
                     ledger.retry.push_back(id);
+                }
+                Answer::Used => {
+                    ledger.refused += 1;
+                    ledger.first_refusal.get_or_insert_with(|| "nonce already used".into());
                 }
                 Answer::Refused(why) => {
                     ledger.refused += 1;
@@ -570,6 +591,14 @@ impl Load {
             }
         }
         busy
+    }
+
+    /// Counts `id` as accepted and queues its account's next transaction.
+    fn accepted(&self, ledger: &mut Ledger, id: u32) {
+        ledger.accepted += 1;
+        if u64::from(id + 1) % self.per_account != 0 {
+            ledger.fresh.push_back(id + 1);
+        }
     }
 
     /// Records a finalized block seen at `at` holding transactions `hashes` with `outcomes`.
@@ -600,7 +629,9 @@ enum Answer {
     Accepted,
     /// Not now: the pool, the account's room or its nonce window is full. Retried.
     Busy,
-    /// Refused for good (signature, balance, nonce): a bench bug.
+    /// Its nonce was used: fine only if the bench saw it finalized.
+    Used,
+    /// Refused for good (signature, balance): a bench bug.
     Refused(String),
 }
 
@@ -611,6 +642,8 @@ impl Answer {
             ["pool is full", "pending transactions", "submit nonce", "ahead of the account"];
         if code == 1 && message.contains("already pending") {
             Answer::Accepted
+        } else if code == 1 && message.contains("already used") {
+            Answer::Used
         } else if code != 1 || BUSY.iter().any(|b| message.contains(b)) {
             Answer::Busy
         } else {
@@ -863,6 +896,11 @@ struct Report {
     mean_txs_per_block: f64,
     window_s: f64,
     window_blocks: usize,
+    /// Mean time between the window's blocks: the block time, or the time to produce one when
+    /// the node cannot keep up.
+    block_interval_ms: f64,
+    /// `BLOCK_TXS` per block time: what the blocks could hold.
+    block_capacity_tps: u64,
     warmup_s: f64,
     node_cpu_cores: f64,
     bench_cpu_cores: f64,
@@ -914,6 +952,8 @@ impl Report {
             mean_txs_per_block: ledger.finalized as f64 / (blocks.max(1) as f64),
             window_s: window_time.as_secs_f64(),
             window_blocks,
+            block_interval_ms: ms(window_time) / (window_blocks.max(1) as f64),
+            block_capacity_tps: block_capacity(args),
             warmup_s: warmup.as_secs_f64(),
             node_cpu_cores: cpu.node,
             bench_cpu_cores: cpu.bench,
@@ -932,8 +972,8 @@ impl Report {
             (
                 "finalized tx/s",
                 format!(
-                    "{:.0} (window {:.1} s, {} blocks)",
-                    self.finalized_tps, self.window_s, self.window_blocks
+                    "{:.0} (window {:.1} s, {} blocks; blocks hold at most {}/s)",
+                    self.finalized_tps, self.window_s, self.window_blocks, self.block_capacity_tps
                 ),
             ),
             (
@@ -951,6 +991,10 @@ impl Report {
             ("failed / dropped / refused", format!("{} / {} / {}", self.failed, self.dropped, self.refused)),
             ("busy retries / transport errors", format!("{} / {}", self.busy_retries, self.transport_errors)),
             ("blocks / mean txs", format!("{} / {:.1}", self.blocks, self.mean_txs_per_block)),
+            (
+                "block interval",
+                format!("{:.0} ms (block time {} ms)", self.block_interval_ms, self.block_time_ms),
+            ),
         ];
         rows.iter().map(|(name, value)| format!("{name:<32} {value}\n")).collect()
     }
@@ -1022,6 +1066,7 @@ mod tests {
             assert_eq!(Answer::of_error(1, message), Answer::Busy, "{message}");
         }
         assert_eq!(Answer::of_error(1, "already pending"), Answer::Accepted);
+        assert_eq!(Answer::of_error(1, "nonce 0 already used; the account's next nonce is 1"), Answer::Used);
         assert_eq!(Answer::of_error(3, "the node is unavailable"), Answer::Busy);
         assert_eq!(Answer::of_error(1, "bad signature"), Answer::Refused("bad signature".into()));
     }
