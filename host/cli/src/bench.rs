@@ -457,9 +457,15 @@ struct Load {
 struct Ledger {
     /// Transactions refused as busy, to submit again first.
     retry: VecDeque<u32>,
-    /// Each account's next transaction, queued once its previous one was accepted (so an
+    /// Accounts' next transactions, each queued once its previous one was accepted (so an
     /// account never leaves a nonce gap, which a full pool would drop).
     fresh: VecDeque<u32>,
+    /// Each account's transactions accepted and not yet seen finalized.
+    pending: Vec<usize>,
+    /// Each account's next transaction, held back while the account has as many pending as
+    /// the mempool takes from one sender: a submission then would only be refused as busy,
+    /// after the node spent a signature check on it.
+    parked: Vec<Option<u32>>,
     /// Fresh transactions taken so far (the offered rate's budget).
     released: u64,
     in_flight: usize,
@@ -500,6 +506,8 @@ impl Load {
             (0..args.accounts).filter_map(|a| u32::try_from(u64::from(a) * per_account).ok()).collect();
         let ledger = Ledger {
             fresh,
+            pending: vec![0; args.accounts as usize],
+            parked: vec![None; args.accounts as usize],
             submitted_at: vec![None; txs.len()],
             finalized_at: vec![None; txs.len()],
             ..Ledger::default()
@@ -593,12 +601,32 @@ impl Load {
         busy
     }
 
-    /// Counts `id` as accepted and queues its account's next transaction.
+    /// Counts `id` as accepted and queues its account's next transaction, or parks it while the
+    /// account is full.
     fn accepted(&self, ledger: &mut Ledger, id: u32) {
         ledger.accepted += 1;
-        if u64::from(id + 1) % self.per_account != 0 {
-            ledger.fresh.push_back(id + 1);
+        let account = self.account(id);
+        // An answer that arrives after its block leaves nothing pending.
+        if ledger.finalized_at[id as usize].is_none() {
+            ledger.pending[account] += 1;
         }
+        if u64::from(id + 1) % self.per_account != 0 {
+            ledger.parked[account] = Some(id + 1);
+        }
+        Self::unpark(ledger, account);
+    }
+
+    /// Queues `account`'s parked transaction if the mempool has room for it.
+    fn unpark(ledger: &mut Ledger, account: usize) {
+        if ledger.pending[account] < tao_node::mempool::MAX_PER_ACCOUNT
+            && let Some(next) = ledger.parked[account].take()
+        {
+            ledger.fresh.push_back(next);
+        }
+    }
+
+    fn account(&self, id: u32) -> usize {
+        usize::try_from(u64::from(id) / self.per_account).unwrap_or(usize::MAX)
     }
 
     /// Records a finalized block seen at `at` holding transactions `hashes` with `outcomes`.
@@ -613,6 +641,11 @@ impl Load {
             };
             ours += 1;
             ledger.finalized_at[id as usize] = Some(at);
+            if ledger.submitted_at[id as usize].is_some() {
+                let account = self.account(id);
+                ledger.pending[account] = ledger.pending[account].saturating_sub(1);
+                Self::unpark(&mut ledger, account);
+            }
             if outcomes.get(i).map(|r| &r["outcome"]) != Some(&json!("Ok")) {
                 ledger.failed += 1;
             }
