@@ -104,6 +104,8 @@ pub(super) struct BlockSeen {
 }
 
 impl Load {
+    /// The load of `txs` (`per_account` per account, in account order), every account's nonce 0
+    /// queued, timed from now.
     pub(super) fn new(args: &E2eArgs, txs: Vec<Signed>, per_account: u64, node_pid: u32) -> Arc<Load> {
         let index =
             txs.iter().enumerate().filter_map(|(i, t)| Some((t.hash, u32::try_from(i).ok()?))).collect();
