@@ -250,11 +250,15 @@ impl std::fmt::Debug for TreeView {
     }
 }
 
+/// redb's page cache: the node's memory stays bounded as the file grows (redb's default, 1 GiB,
+/// let a node's resident memory climb for as long as the file did).
+const CACHE_BYTES: usize = 64 << 20;
+
 impl Store {
     /// Opens (or creates) the store at `path`, keeping proofs for the last `retain` versions
     /// (at least 1).
     pub fn open(path: &Path, retain: u64) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(db_err)?;
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         for table in [NODES, VALUES, LATEST] {
             txn.open_table(table).map_err(db_err)?;
