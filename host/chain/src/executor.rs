@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
 use tao_contract_governance::Action;
 use tao_contract_token as token;
 use tao_crypto::ChainDomain;
-use tao_tx::SignedTransaction;
+use tao_tx::{SignedTransaction, VerifiedTransaction};
 use tao_types::{Address, Hash};
 use tao_vm::{
     Access, CallContext, CodeClass, Execution, Layered, Outcome, Prepared, Storage, SystemModules, Vm,
@@ -131,17 +132,108 @@ pub struct Executed {
 pub struct BuiltBlock {
     /// The transactions included, in order.
     pub txs: Vec<SignedTransaction>,
+    /// Their hashes, in the same order.
+    pub hashes: Vec<Hash>,
     /// What the block did.
     pub executed: Executed,
-    /// Candidates the chain refuses (bad signature or nonce, cannot pay, node fault), with why:
+    /// Candidates the chain refuses (bad nonce, cannot pay, node fault), with why:
     /// never included, and never re-run. Candidates that did not fit (gas, count) or follow a
     /// refused or left-out one of the same sender are neither included nor refused.
     pub refused: Vec<(Hash, ChainError)>,
 }
 
-/// One block's execution in progress: its state, context, gas, receipts and warm code.
+/// A block being built by a proposer ([`Executor::builder`]): its begin-block work is done;
+/// each pushed candidate runs once on a checkpoint of the block's state and is kept, or rolled
+/// back (only the keys it touched) and never re-run.
+pub struct BlockBuilder<'e> {
+    executor: &'e Executor,
+    run: BlockRun,
+    txs: Vec<SignedTransaction>,
+    hashes: Vec<Hash>,
+    refused: Vec<(Hash, ChainError)>,
+    /// Senders whose next transactions cannot run in this block.
+    held: BTreeSet<Address>,
+    /// Candidates pushed so far (the index a refusal names).
+    pushed: usize,
+}
+
+/// What became of a pushed candidate.
+#[derive(Debug)]
+pub enum Pushed<'b> {
+    /// In the block, with its receipt (its call may still have failed: it paid its fee).
+    Included(&'b Receipt),
+    /// Refused by the chain (nonce, fee, node fault): left out and never re-run.
+    Refused(&'b ChainError),
+    /// Left for a later block: the block is full (count, or gas for its call), or an earlier
+    /// candidate of its sender was refused or held.
+    Held,
+}
+
+impl BlockBuilder<'_> {
+    /// Runs `candidate` (its signature already checked, e.g. at mempool admission) on top of
+    /// the block so far. A refusal or a held candidate leaves no trace in the block. An error is
+    /// a node or protocol fault that ends the block.
+    pub fn push(&mut self, candidate: &VerifiedTransaction) -> Result<Pushed<'_>, ChainError> {
+        let (index, signed) = (self.pushed, &candidate.signed);
+        self.pushed = self.pushed.saturating_add(1);
+        let sender = signed.tx.sender;
+        if self.held.contains(&sender) || self.txs.len() >= MAX_BLOCK_TXS {
+            // Its later nonces cannot run without it: they wait too.
+            self.held.insert(sender);
+            return Ok(Pushed::Held);
+        }
+        let run = &mut self.run;
+        let (warm, gas) = (run.warm.clone(), run.gas);
+        let cut = run.gas_left() < tx_gas(signed);
+        run.state.checkpoint();
+        match self.executor.apply_tx(run, index, signed, candidate.hash) {
+            Ok(receipt)
+                if cut && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) =>
+            {
+                run.state.rollback();
+                (run.warm, run.gas) = (warm, gas);
+                self.held.insert(sender);
+                Ok(Pushed::Held)
+            }
+            Ok(receipt) => {
+                run.state.commit();
+                run.receipts.push(receipt);
+                self.txs.push(signed.clone());
+                self.hashes.push(candidate.hash);
+                Ok(run.receipts.last().map_or(Pushed::Held, Pushed::Included))
+            }
+            Err(
+                e @ (ChainError::BadNonce { .. } | ChainError::CannotPay { .. } | ChainError::TxFault { .. }),
+            ) => {
+                run.state.rollback();
+                (run.warm, run.gas) = (warm, gas);
+                self.held.insert(sender);
+                self.refused.push((candidate.hash, e));
+                Ok(self.refused.last().map_or(Pushed::Held, |(_, e)| Pushed::Refused(e)))
+            }
+            Err(e) => {
+                run.state.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// The block: the included transactions, what it did, and the refused candidates.
+    pub fn finish(self) -> BuiltBlock {
+        BuiltBlock {
+            executed: self.run.finish(&self.hashes),
+            txs: self.txs,
+            hashes: self.hashes,
+            refused: self.refused,
+        }
+    }
+}
+
+/// One block's execution in progress: its state, system modules, context, gas, receipts and
+/// warm code.
 struct BlockRun {
     state: Layered,
+    systems: Systems,
     context: CallContext,
     /// Uploaded code already compiled for this block (the first call paid for it).
     warm: BTreeSet<Hash>,
@@ -156,16 +248,40 @@ impl BlockRun {
         BLOCK_GAS_LIMIT.saturating_sub(self.gas)
     }
 
-    fn finish(self, txs: &[SignedTransaction]) -> Executed {
-        let txs_root = merkle_root(&txs.iter().map(|t| t.hash()).collect::<Vec<_>>());
+    fn finish(self, tx_hashes: &[Hash]) -> Executed {
+        let txs_root = merkle_root(tx_hashes);
         let receipts_root = merkle_root(&self.receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
         Executed {
-            writes: self.state.writes,
+            writes: self.state.into_writes(),
             receipts: self.receipts,
             events: self.events,
             txs_root,
             receipts_root,
         }
+    }
+}
+
+/// The system modules of one state by name, resolved once: a block resolves them after its
+/// upgrades and uses them for every call. Nothing else in a block changes `sys/module/*`: no code
+/// may write under `sys/` (`tao_abi::access::system_may_write`, contracts only their own
+/// prefix), and `deploy` writes only code and entry points, addressed by hash.
+#[derive(Clone)]
+struct Systems(Arc<SystemModules>);
+
+impl Systems {
+    /// The module registered as `name`.
+    fn get(&self, name: &str) -> Result<&Prepared, ChainError> {
+        self.0.get(name).ok_or_else(|| ChainError::Module(name.into(), "not registered".into()))
+    }
+
+    /// The code hash registered as `name`, if any.
+    fn hash(&self, name: &str) -> Option<Hash> {
+        self.0.get(name).map(|m| m.code_hash)
+    }
+
+    /// The module whose code is `hash`, if it is registered as a system module.
+    fn by_hash(&self, hash: &Hash) -> Option<&Prepared> {
+        self.0.values().find(|m| m.code_hash == *hash)
     }
 }
 
@@ -289,20 +405,16 @@ impl Executor {
         state.get(&keys::module(name)).and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()).map(Hash)
     }
 
-    /// Whether code `hash` is registered as a system module now.
-    fn is_system(state: &Layered, hash: &Hash) -> bool {
-        SYSTEM_MODULES.iter().any(|name| Self::system_hash(state, name) == Some(*hash))
-    }
-
-    /// Every registered system module, by name: what a contract may reach with `call_system`.
-    fn system_modules(&self, state: &Layered) -> Result<Arc<SystemModules>, ChainError> {
+    /// Every registered system module of `state`, by name: what its calls run, and what a
+    /// contract may reach with `call_system`.
+    fn systems(&self, state: &Layered) -> Result<Systems, ChainError> {
         let mut modules = SystemModules::new();
         for name in SYSTEM_MODULES {
             if Self::system_hash(state, name).is_some() {
                 modules.insert(name.to_string(), self.system_module(state, name)?);
             }
         }
-        Ok(Arc::new(modules))
+        Ok(Systems(Arc::new(modules)))
     }
 
     /// The system module registered as `name`.
@@ -313,6 +425,7 @@ impl Executor {
             .ok_or_else(|| ChainError::Module(name.into(), "code missing".into()))
     }
 
+    /// Runs `entry` of `module` on a frozen snapshot of `state` (shared, not copied).
     fn call(
         &self,
         state: &Layered,
@@ -322,8 +435,7 @@ impl Executor {
         context: CallContext,
         gas: u64,
     ) -> Result<Execution, ChainError> {
-        let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
-        Ok(self.vm.call(module, entry, input, context, snapshot, gas)?)
+        Ok(self.vm.call(module, entry, input, context, state.snapshot(), gas)?)
     }
 
     /// Runs `entry` of system module `name` as the chain; its failure is a [`ChainError`].
@@ -348,14 +460,40 @@ impl Executor {
         input: &[u8],
         context: CallContext,
     ) -> Result<Execution, ChainError> {
-        let module = self.system_module(state, name)?;
-        let exec = self.call(state, &module, entry, input, context, HOOK_GAS)?;
+        let systems = self.systems(state)?;
+        self.hook(state, &systems, name, entry, input, context)
+    }
+
+    /// [`Executor::call_as`] with the system modules already resolved.
+    fn hook(
+        &self,
+        state: &mut Layered,
+        systems: &Systems,
+        name: &str,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Execution, ChainError> {
+        let exec = self.call(state, systems.get(name)?, entry, input, context, HOOK_GAS)?;
         if !exec.outcome.is_ok() {
             let outcome = failure(&exec.outcome);
             return Err(ChainError::Hook { module: name.into(), entry: entry.into(), outcome });
         }
         state.apply(&exec.writes);
         Ok(exec)
+    }
+
+    /// [`Executor::hook`] as the chain.
+    fn chain_hook(
+        &self,
+        state: &mut Layered,
+        systems: &Systems,
+        name: &str,
+        entry: &str,
+        input: &[u8],
+        context: CallContext,
+    ) -> Result<Execution, ChainError> {
+        self.hook(state, systems, name, entry, input, CallContext { caller: token::SYSTEM, ..context })
     }
 
     /// Runs entry point `entry` of system module `name` read-only on `state` (a query: the
@@ -376,11 +514,13 @@ impl Executor {
         self.call(&layered, &module, entry, input, context, QUERY_GAS)
     }
 
-    /// Executes a block at `height` and `time_ms` on `state`: begin-block hooks, then each
-    /// transaction (fee first, never refunded; nonce; call, with its gas or what is left of
-    /// [`BLOCK_GAS_LIMIT`], whichever is less). A failed call leaves only its fee and nonce; an
-    /// invalid transaction makes the whole block invalid. This is how a received block is checked.
-    pub fn execute(
+    /// Validates a received block at `height` and `time_ms` on `state`: every signature first,
+    /// in parallel (the first invalid one by index is the error, whatever the threads did), then
+    /// the begin-block hooks and each transaction in order, without verifying again (fee first,
+    /// never refunded; nonce; call, with its gas or what is left of [`BLOCK_GAS_LIMIT`],
+    /// whichever is less). A failed call leaves only its fee and nonce; an invalid transaction
+    /// makes the whole block invalid. A block [`Executor::build`] made gives the same result.
+    pub fn validate(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
         height: u64,
@@ -390,70 +530,67 @@ impl Executor {
         if txs.len() > MAX_BLOCK_TXS {
             return Err(ChainError::TooManyTxs(txs.len()));
         }
+        let hashes = self.verify_all(txs)?;
         let mut run = self.begin(state, height, time_ms)?;
-        for (index, signed) in txs.iter().enumerate() {
-            let receipt = self.apply_tx(&mut run, index, signed)?;
+        for (index, (signed, hash)) in txs.iter().zip(&hashes).enumerate() {
+            let receipt = self.apply_tx(&mut run, index, signed, *hash)?;
             run.receipts.push(receipt);
         }
-        Ok(run.finish(txs))
+        Ok(run.finish(&hashes))
     }
 
-    /// Builds a block at `height` and `time_ms` from `candidates` (in the order a proposer
-    /// prefers): each runs once on a checkpoint of the block's state; one the chain refuses is
-    /// rolled back and reported, never re-run, and the block goes on without it. One that ran out
-    /// of the block's remaining gas (not its own) is rolled back to wait for the next block, as
-    /// is everything after it from the same sender. The result passes [`Executor::execute`].
+    /// Checks every signature of `txs` on all cores; their hashes, or the first invalid one by
+    /// index.
+    fn verify_all(&self, txs: &[SignedTransaction]) -> Result<Vec<Hash>, ChainError> {
+        let checked: Vec<Result<Hash, tao_tx::TxError>> = txs
+            .par_iter()
+            .map(|signed| tao_tx::verify(signed, &self.domain).map(|()| signed.hash()))
+            .collect();
+        checked
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| result.map_err(|error| ChainError::InvalidTx { index, error }))
+            .collect()
+    }
+
+    /// Builds a block at `height` and `time_ms` from verified `candidates` (in the order a
+    /// proposer prefers), each pushed once through a [`BlockBuilder`]. The result passes
+    /// [`Executor::validate`].
     pub fn build(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
         height: u64,
         time_ms: u64,
-        candidates: &[SignedTransaction],
+        candidates: &[VerifiedTransaction],
     ) -> Result<BuiltBlock, ChainError> {
-        let mut run = self.begin(state, height, time_ms)?;
-        let (mut txs, mut refused, mut held) = (Vec::new(), Vec::new(), BTreeSet::new());
-        for (index, signed) in candidates.iter().enumerate() {
-            let sender = signed.tx.sender;
-            if held.contains(&sender) || txs.len() >= MAX_BLOCK_TXS {
-                // Its later nonces cannot run without it: they wait too.
-                held.insert(sender);
-                continue;
-            }
-            let (warm, gas) = (run.warm.clone(), run.gas);
-            let cut = run.gas_left() < tx_gas(signed);
-            run.state.checkpoint();
-            match self.apply_tx(&mut run, index, signed) {
-                Ok(receipt)
-                    if cut
-                        && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) =>
-                {
-                    run.state.rollback();
-                    (run.warm, run.gas) = (warm, gas);
-                    held.insert(sender);
-                }
-                Ok(receipt) => {
-                    run.state.commit();
-                    run.receipts.push(receipt);
-                    txs.push(signed.clone());
-                }
-                Err(
-                    e @ (ChainError::InvalidTx { .. }
-                    | ChainError::BadNonce { .. }
-                    | ChainError::CannotPay { .. }
-                    | ChainError::TxFault { .. }),
-                ) => {
-                    run.state.rollback();
-                    (run.warm, run.gas) = (warm, gas);
-                    refused.push((signed.hash(), e));
-                    held.insert(sender);
-                }
-                Err(e) => return Err(e),
-            }
+        let mut builder = self.builder(state, height, time_ms)?;
+        for candidate in candidates {
+            builder.push(candidate)?;
         }
-        Ok(BuiltBlock { executed: run.finish(&txs), txs, refused })
+        Ok(builder.finish())
     }
 
-    /// A block's start: due upgrades, then the begin-block hooks.
+    /// Starts a block at `height` and `time_ms` on `state` for a proposer: due upgrades and the
+    /// begin-block hooks run now, then candidates are pushed one at a time.
+    pub fn builder(
+        &self,
+        state: Arc<dyn Storage + Send + Sync>,
+        height: u64,
+        time_ms: u64,
+    ) -> Result<BlockBuilder<'_>, ChainError> {
+        Ok(BlockBuilder {
+            executor: self,
+            run: self.begin(state, height, time_ms)?,
+            txs: Vec::new(),
+            hashes: Vec::new(),
+            refused: Vec::new(),
+            held: BTreeSet::new(),
+            pushed: 0,
+        })
+    }
+
+    /// A block's start: due upgrades, then the system modules they leave (resolved once for the
+    /// block), then the begin-block hooks.
     fn begin(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
@@ -466,18 +603,12 @@ impl Executor {
             block_time_ms: time_ms,
             access: Access::System,
         };
-        let mut run = BlockRun {
-            state: Layered::new(state),
-            context,
-            warm: BTreeSet::new(),
-            gas: 0,
-            receipts: Vec::new(),
-            events: Events::new(),
-        };
-        run.events = self.activate_upgrades(&mut run.state, context)?;
-        let hooks = self.begin_block(&mut run.state, &mut run.warm, context)?;
-        run.events.extend(hooks);
-        Ok(run)
+        let mut state = Layered::new(state);
+        let mut events = self.activate_upgrades(&mut state, context)?;
+        let systems = self.systems(&state)?;
+        let mut warm = BTreeSet::new();
+        events.extend(self.begin_block(&mut state, &systems, &mut warm, context)?);
+        Ok(BlockRun { state, systems, context, warm, gas: 0, receipts: Vec::new(), events })
     }
 
     /// Applies the module upgrades governance scheduled for `height` before anything else runs
@@ -517,7 +648,7 @@ impl Executor {
     /// Whether system module `name` may become code `code`: the code is deployed, passes
     /// admission as system code, exports every entry point of the module's interface
     /// (`tao_abi::interfaces`), and a dry run — this block's begin-block hooks and a fee charge,
-    /// on a throwaway copy of `state` with the new code — succeeds. Otherwise, why not.
+    /// on a throwaway overlay over `state` with the new code — succeeds. Otherwise, why not.
     pub fn check_upgrade(
         &self,
         state: &Layered,
@@ -533,12 +664,14 @@ impl Executor {
         if let Some(entry) = tao_abi::interfaces::missing(interface, &admitted.report.entry_points) {
             return Err(format!("code {code} lacks `{entry}` of the {name} interface"));
         }
-        let mut trial = state.clone();
+        let dry_run = |e: ChainError| format!("dry run: {e}");
+        let mut trial = Layered::new(state.snapshot());
         trial.set(keys::module(name), Some(code.0.to_vec()));
-        self.begin_block(&mut trial, &mut BTreeSet::new(), context).map_err(|e| format!("dry run: {e}"))?;
+        let systems = self.systems(&trial).map_err(dry_run)?;
+        self.begin_block(&mut trial, &systems, &mut BTreeSet::new(), context).map_err(dry_run)?;
         let zero_fee = borsh::to_vec(&(token::SYSTEM, 0u64)).unwrap_or_default();
-        self.system_call(&mut trial, "token", "entry_charge_fee", &zero_fee, context)
-            .map_err(|e| format!("dry run: {e}"))?;
+        self.chain_hook(&mut trial, &systems, "token", "entry_charge_fee", &zero_fee, context)
+            .map_err(dry_run)?;
         Ok(())
     }
 
@@ -546,15 +679,16 @@ impl Executor {
     fn begin_block(
         &self,
         state: &mut Layered,
+        systems: &Systems,
         warm: &mut BTreeSet<Hash>,
         context: CallContext,
     ) -> Result<Events, ChainError> {
         let mut events = Events::new();
         for (module, entry) in BEGIN_BLOCK {
-            let exec = self.system_call(state, module, entry, &[], context)?;
+            let exec = self.chain_hook(state, systems, module, entry, &[], context)?;
             events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
             if *module == "incentive" {
-                events.extend(self.module_epochs(state, warm, &exec.output, context)?);
+                events.extend(self.module_epochs(state, systems, warm, &exec.output, context)?);
             }
         }
         Ok(events)
@@ -566,6 +700,7 @@ impl Executor {
     fn module_epochs(
         &self,
         state: &mut Layered,
+        systems: &Systems,
         warm: &mut BTreeSet<Hash>,
         hook_output: &[u8],
         context: CallContext,
@@ -579,11 +714,13 @@ impl Executor {
         let mut events = Events::new();
         for (netuid, hash) in epochs.custom {
             let netuid_bytes = borsh::to_vec(&netuid).unwrap_or_default();
-            let input =
-                self.system_call(state, "incentive", "entry_epoch_input", &netuid_bytes, context)?.output;
+            let input = self
+                .chain_hook(state, systems, "incentive", "entry_epoch_input", &netuid_bytes, context)?
+                .output;
             let result = self.run_incentive_module(state, warm, &hash, &input, context);
             let args = borsh::to_vec(&(netuid, hash, result)).unwrap_or_default();
-            let applied = self.system_call(state, "incentive", "entry_apply_module_epoch", &args, context)?;
+            let applied =
+                self.chain_hook(state, systems, "incentive", "entry_apply_module_epoch", &args, context)?;
             events.extend(applied.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
         }
         Ok(events)
@@ -639,17 +776,19 @@ impl Executor {
         keys::nonce_value(state.get(&keys::nonce(sender)).as_deref())
     }
 
+    /// Runs transaction `index` of the block, whose signature was already checked and whose hash
+    /// is `hash`: nonce, fee, call. Its receipt, or why the chain refuses it.
     fn apply_tx(
         &self,
         run: &mut BlockRun,
         index: usize,
         signed: &SignedTransaction,
+        hash: Hash,
     ) -> Result<Receipt, ChainError> {
         let fault = |e: ChainError| match e {
             ChainError::Vm(fault) => ChainError::TxFault { index, fault: fault.to_string() },
             other => other,
         };
-        tao_tx::verify(signed, &self.domain).map_err(|error| ChainError::InvalidTx { index, error })?;
         let tx = &signed.tx;
         let expected = Self::nonce(&run.state, &tx.sender);
         if tx.nonce != expected {
@@ -660,14 +799,13 @@ impl Executor {
         let fee = token::fee(bytes, gas_limit);
         let gas = gas_limit.min(run.gas_left());
         let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
-        self.system_call(&mut run.state, "token", "entry_charge_fee", &charge, run.context).map_err(|e| {
-            match e {
+        self.chain_hook(&mut run.state, &run.systems, "token", "entry_charge_fee", &charge, run.context)
+            .map_err(|e| match e {
                 ChainError::Vm(_) => fault(e),
                 other => ChainError::CannotPay { index, reason: other.to_string() },
-            }
-        })?;
+            })?;
         run.state.set(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
-        let receipt = self.run_tx(run, signed, gas).map_err(fault)?;
+        let receipt = self.run_tx(run, signed, hash, gas).map_err(fault)?;
         run.gas = run.gas.saturating_add(receipt.gas_used);
         Ok(Receipt { fee, ..receipt })
     }
@@ -677,10 +815,10 @@ impl Executor {
         &self,
         run: &mut BlockRun,
         signed: &SignedTransaction,
+        hash: Hash,
         gas: u64,
     ) -> Result<Receipt, ChainError> {
         let tx = &signed.tx;
-        let hash = signed.hash();
         let receipt =
             |outcome, gas_used, events: Events| Receipt { tx: hash, outcome, fee: 0, gas_used, events };
         if tx.call.contract == DEPLOY {
@@ -688,7 +826,8 @@ impl Executor {
             return Ok(receipt(outcome, gas_used, events));
         }
         let context = CallContext { caller: tx.sender, ..run.context };
-        let Some(exec) = self.call_code(&run.state, &mut run.warm, &tx.call, context, gas)? else {
+        let Some(exec) = self.call_code(&run.state, &run.systems, &mut run.warm, &tx.call, context, gas)?
+        else {
             let reason = format!("no contract {}", tx.call.contract);
             return Ok(receipt(TxOutcome::Failed(reason), 0, Vec::new()));
         };
@@ -696,7 +835,9 @@ impl Executor {
             return Ok(receipt(TxOutcome::Failed(failure(&exec.outcome)), exec.gas_used, Vec::new()));
         }
         let next = CallContext { block_height: context.block_height.saturating_add(1), ..context };
-        if let Err(reason) = self.check_proposed_upgrade(&run.state, &exec.writes, &tx.call, next) {
+        if let Err(reason) =
+            self.check_proposed_upgrade(&run.state, &run.systems, &exec.writes, &tx.call, next)
+        {
             return Ok(receipt(TxOutcome::Failed(reason), exec.gas_used, Vec::new()));
         }
         run.state.apply(&exec.writes);
@@ -728,11 +869,12 @@ impl Executor {
     fn check_proposed_upgrade(
         &self,
         state: &Layered,
+        systems: &Systems,
         writes: &WriteSet,
         call: &tao_tx::Call,
         next: CallContext,
     ) -> Result<(), String> {
-        let Some(governance) = Self::system_hash(state, "governance") else { return Ok(()) };
+        let Some(governance) = systems.hash("governance") else { return Ok(()) };
         if call.contract != governance || call.method[..] != b"entry_propose"[..] {
             return Ok(());
         }
@@ -740,7 +882,7 @@ impl Executor {
         let Ok(Action::UpgradeModule { name, code }) = tao_codec::decode::<Action>(&call.args, limit) else {
             return Ok(());
         };
-        let mut after = state.clone();
+        let mut after = Layered::new(state.snapshot());
         after.apply(writes);
         self.check_upgrade(&after, &name, &code, next).map_err(|reason| format!("upgrade refused: {reason}"))
     }
@@ -752,6 +894,7 @@ impl Executor {
     fn call_code(
         &self,
         state: &Layered,
+        systems: &Systems,
         warm: &mut BTreeSet<Hash>,
         call: &tao_tx::Call,
         context: CallContext,
@@ -759,14 +902,13 @@ impl Executor {
     ) -> Result<Option<Execution>, ChainError> {
         let hash = call.contract;
         let entry = String::from_utf8_lossy(&call.method).into_owned();
-        if Self::is_system(state, &hash) {
-            let Some(module) = self.module(state, &hash, Class::System)? else { return Ok(None) };
+        if let Some(module) = systems.by_hash(&hash) {
             let context = CallContext { access: Access::System, ..context };
-            return self.call(state, &module, &entry, &call.args, context, gas).map(Some);
+            return self.call(state, module, &entry, &call.args, context, gas).map(Some);
         }
         if let Some(name) = state.get(&keys::retired(&hash)) {
             let name = String::from_utf8_lossy(&name).into_owned();
-            let current = Self::system_hash(state, &name).map(|h| h.to_string()).unwrap_or_default();
+            let current = systems.hash(&name).map(|h| h.to_string()).unwrap_or_default();
             let why = format!("code {hash} is a retired version of system module `{name}`; call {current}");
             return Ok(Some(Execution::failed(Outcome::Abort(why), 0)));
         }
@@ -776,8 +918,7 @@ impl Executor {
         };
         let own = tao_abi::access::contract_address(&hash);
         let context = CallContext { access: Access::Contract(own), ..context };
-        let snapshot: Arc<dyn Storage + Send + Sync> = Arc::new(state.clone());
-        let systems = self.system_modules(state)?;
+        let (snapshot, systems) = (state.snapshot(), systems.0.clone());
         let mut exec =
             self.vm.call_contract(&loaded.prepared, &entry, &call.args, context, snapshot, left, systems)?;
         exec.gas_used += gas - left;

@@ -58,8 +58,8 @@ impl Genesis {
         let mut state = Layered::new(Arc::new(MemoryStorage::default()));
         for (name, code) in &self.modules {
             let hash = Hash(keccak256(code));
-            state.writes.insert(keys::code(&hash), Some(code.clone()));
-            state.writes.insert(keys::module(name), Some(hash.0.to_vec()));
+            state.set(keys::code(&hash), Some(code.clone()));
+            state.set(keys::module(name), Some(hash.0.to_vec()));
         }
         let placeholder = ChainDomain { chain_id: self.chain_id, genesis_hash: Hash([0; 32]) };
         let executor = Executor::new(vm, placeholder);
@@ -80,7 +80,7 @@ impl Genesis {
                 CallContext { caller: call.caller, ..context },
             )?;
         }
-        let writes = state.writes;
+        let writes = state.into_writes();
         let validators = validators_hash(&self.validators);
         let header = Header {
             chain_id: self.chain_id,

@@ -8,9 +8,9 @@ mod genesis;
 pub use tao_light::keys;
 
 pub use executor::{
-    BEGIN_BLOCK, BLOCK_GAS_LIMIT, BuiltBlock, COMPILE_GAS_PER_BYTE, COMPILE_GAS_PER_FUNCTION, ChainError,
-    DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_CACHE_BYTES, MODULE_EPOCH_GAS,
-    QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES, compile_gas, tx_gas,
+    BEGIN_BLOCK, BLOCK_GAS_LIMIT, BlockBuilder, BuiltBlock, COMPILE_GAS_PER_BYTE, COMPILE_GAS_PER_FUNCTION,
+    ChainError, DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_CACHE_BYTES,
+    MODULE_EPOCH_GAS, Pushed, QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES, compile_gas, tx_gas,
 };
 pub use genesis::{Built, Genesis, GenesisCall};
 pub use tao_light::{

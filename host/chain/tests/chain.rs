@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tao_chain::{
-    Block, Certificate, CertificateError, ChainError, Executor, Genesis, GenesisCall, Header, TxOutcome,
-    Validator, keys,
+    Block, Certificate, CertificateError, ChainError, Executor, Genesis, GenesisCall, Header, Pushed,
+    TxOutcome, Validator, keys,
 };
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
 use tao_sdk::MemoryHost;
-use tao_tx::{Call, SignedTransaction, Transaction};
+use tao_tx::{Call, SignedTransaction, Transaction, VerifiedTransaction};
 use tao_types::{Address, Balance, Hash};
 use tao_vm::{MemoryStorage, Storage, Vm, VmConfig};
 
@@ -59,9 +59,9 @@ fn chain_with(balances: Vec<(Address, u64)>, calls: Vec<GenesisCall>) -> Chain {
     let store = tao_store::Store::open(&dir.path().join("state.redb"), 64).unwrap();
     let vm = Vm::new(VmConfig::default()).unwrap();
     let (built, head) = genesis.build(vm).unwrap();
-    let writes: Vec<_> = built.writes.clone().into_iter().collect();
-    let root = store.commit(0, &writes, |_| borsh::to_vec(&head).unwrap()).unwrap();
-    assert_eq!(root, head.state_root, "the store and the reference tree agree on the genesis root");
+    let staged = store.stage(0, built.writes.clone()).unwrap();
+    assert_eq!(staged.root(), head.state_root, "the store and the reference tree agree on the genesis root");
+    store.commit(staged, &borsh::to_vec(&head).unwrap(), &[]).unwrap();
     let mut state = MemoryStorage::default();
     state.apply(&built.writes);
     Chain { executor: built.executor, state, store, head, validators, _dir: dir }
@@ -102,6 +102,11 @@ impl Chain {
         tx.sign(self.executor.domain(), &key(from))
     }
 
+    /// `txs` as the mempool holds them: checked once against the chain's domain.
+    fn verified(&self, txs: &[SignedTransaction]) -> Vec<VerifiedTransaction> {
+        txs.iter().map(|t| tao_tx::decode_and_verify(&t.encode(), self.executor.domain()).unwrap()).collect()
+    }
+
     /// Deploys the compiled contract `name` from `from`; its code hash.
     fn deploy(&mut self, from: u8, nonce: u64, name: &str) -> Hash {
         let code = module_code(name);
@@ -135,28 +140,22 @@ impl Chain {
     ) -> Result<(Header, Vec<tao_chain::Receipt>), ChainError> {
         let height = self.head.height + 1;
         let time_ms = self.head.time_ms + 12_000;
-        let executed = self.executor.execute(Arc::new(self.state.clone()), height, time_ms, &txs)?;
-        let writes: Vec<_> = executed.writes.clone().into_iter().collect();
-        let mut header = Header {
+        let executed = self.executor.validate(Arc::new(self.state.clone()), height, time_ms, &txs)?;
+        let staged = self.store.stage(height, executed.writes.clone()).unwrap();
+        let header = Header {
             chain_id: self.head.chain_id,
             parent: self.head.hash(),
             height,
             time_ms,
-            state_root: Hash([0; 32]),
+            state_root: staged.root(),
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
             validators_hash: self.head.next_validators_hash,
             next_validators_hash: self.head.next_validators_hash,
             proposer: key(9).address(),
         };
-        let root = self
-            .store
-            .commit(height, &writes, |root| {
-                header.state_root = *root;
-                borsh::to_vec(&Block { header: header.clone(), txs: txs.clone() }).unwrap()
-            })
-            .unwrap();
-        header.state_root = root;
+        let block = borsh::to_vec(&Block { header: header.clone(), txs: txs.clone() }).unwrap();
+        self.store.commit(staged, &block, &[]).unwrap();
         self.state.apply(&executed.writes);
         self.head = header.clone();
         Ok((header, executed.receipts))
@@ -220,8 +219,8 @@ fn a_failed_call_keeps_its_fee_and_nonce_and_nothing_else() {
 fn execution_is_deterministic() {
     let c = chain();
     let txs = vec![c.transfer(1, 0, key(2).address(), TAO), c.transfer(1, 1, key(3).address(), 2 * TAO)];
-    let a = c.executor.execute(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
-    let b = c.executor.execute(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
+    let a = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
+    let b = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
     assert_eq!(a.writes, b.writes);
     assert_eq!(a.receipts, b.receipts);
     assert_eq!(a.receipts_root, b.receipts_root);
@@ -435,7 +434,7 @@ fn upgrades_that_would_brick_the_chain_are_refused() {
         let height = c.head.height + 1;
         schedule_upgrade(&mut c, height, "token", bad);
         let executed =
-            c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[]).unwrap();
+            c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[]).unwrap();
         let refused =
             executed.events.iter().find(|(topic, _)| topic == b"upgrade_refused").expect("refusal event");
         let (name, code, reason): (String, Hash, String) = borsh::from_slice(&refused.1).unwrap();
@@ -510,7 +509,10 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
     let height = c.head.height + 1;
     let candidates = vec![spin(&c, 1), spin(&c, 2), spin(&c, 3), c.transfer(1, 4, key(2).address(), TAO)];
     let fits = (tao_chain::BLOCK_GAS_LIMIT / tao_contract_token::MAX_TX_GAS) as usize;
-    let built = c.executor.build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates).unwrap();
+    let built = c
+        .executor
+        .build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &c.verified(&candidates))
+        .unwrap();
     assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
     let fee = tao_contract_token::fee(candidates[0].encode().len() as u64, tao_contract_token::MAX_TX_GAS);
     for receipt in &built.executed.receipts {
@@ -518,7 +520,7 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
         assert_eq!((receipt.gas_used, receipt.fee), (tao_contract_token::MAX_TX_GAS, fee));
     }
     let all =
-        c.executor.execute(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
+        c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
     assert_eq!(all.receipts[..2], built.executed.receipts[..]);
     assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
     assert_eq!(all.receipts[2].gas_used, 0);
@@ -543,15 +545,83 @@ fn a_proposer_leaves_out_refused_transactions_without_re_running_the_block() {
         c.transfer(1, 1, bob, 2 * TAO),
         c.transfer(1, 5, bob, TAO), // nonce gap
     ];
-    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &candidates).unwrap();
+    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &c.verified(&candidates)).unwrap();
     let included: Vec<_> = built.txs.iter().map(|t| t.hash()).collect();
     assert_eq!(included, vec![candidates[0].hash(), candidates[2].hash()]);
     let refused: Vec<_> = built.refused.iter().map(|(h, _)| *h).collect();
     assert_eq!(refused, vec![candidates[1].hash(), candidates[3].hash()]);
     assert!(matches!(built.refused[0].1, ChainError::CannotPay { .. }));
-    let check = c.executor.execute(Arc::new(c.state.clone()), 1, 5, &built.txs).unwrap();
+    assert_eq!(built.hashes, included);
+    let check = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &built.txs).unwrap();
     assert_eq!(check.writes, built.executed.writes, "the built block passes validation as is");
-    assert_eq!(check.receipts_root, built.executed.receipts_root);
+    assert_eq!(check.receipts, built.executed.receipts);
+    assert_eq!(
+        (check.txs_root, check.receipts_root),
+        (built.executed.txs_root, built.executed.receipts_root)
+    );
+}
+
+/// Each push says what became of its candidate: included with its receipt, refused with why
+/// (rolled back: the block's state is as if it never ran), or held behind a refused one of the
+/// same sender; what was pushed after a refusal still builds on the state before it.
+#[test]
+fn a_block_builder_reports_each_candidate() {
+    let c = chain();
+    let bob = key(2).address();
+    let candidates = c.verified(&[
+        c.transfer(1, 0, bob, TAO),
+        c.transfer(1, 2, bob, TAO), // nonce gap: refused
+        c.transfer(1, 3, bob, TAO), // behind it: held
+        c.transfer(1, 1, bob, 3 * TAO),
+    ]);
+    let mut builder = c.executor.builder(Arc::new(c.state.clone()), 1, 5).unwrap();
+    assert!(
+        matches!(builder.push(&candidates[0]).unwrap(), Pushed::Included(r) if r.outcome == TxOutcome::Ok)
+    );
+    let refused = builder.push(&candidates[1]).unwrap();
+    assert!(
+        matches!(refused, Pushed::Refused(ChainError::BadNonce { index: 1, expected: 1, got: 2 })),
+        "{refused:?}"
+    );
+    assert!(matches!(builder.push(&candidates[2]).unwrap(), Pushed::Held));
+    assert!(matches!(builder.push(&candidates[3]).unwrap(), Pushed::Held), "alice is held for this block");
+    let built = builder.finish();
+    assert_eq!(built.hashes, vec![candidates[0].hash]);
+    let expected =
+        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed.clone()]).unwrap();
+    assert_eq!(built.executed.writes, expected.writes, "the refused candidate left no trace");
+    assert_eq!(built.executed.receipts, expected.receipts);
+}
+
+/// A received block's signatures are all checked before anything runs, in parallel: the first
+/// bad one by index is the error, whichever thread found which, and even ahead of a bad nonce
+/// earlier in the block.
+#[test]
+fn validation_names_the_first_bad_signature_by_index() {
+    let c = chain_with((1..=64u8).map(|k| (key(k).address(), 1_000 * TAO)).collect(), Vec::new());
+    let forged = |mut tx: SignedTransaction| {
+        tx.tx.fee_limit = Balance(tx.tx.fee_limit.0 + 1);
+        tx
+    };
+    let mut txs: Vec<SignedTransaction> =
+        (1..=64u8).map(|k| c.transfer(k, 0, key(65).address(), TAO)).collect();
+    txs[0] = c.transfer(1, 7, key(65).address(), TAO); // a bad nonce, checked only after signatures
+    for k in [37, 5, 60] {
+        txs[k] = forged(txs[k].clone());
+    }
+    for _ in 0..8 {
+        let result = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs);
+        assert!(
+            matches!(result, Err(ChainError::InvalidTx { index: 5, error: tao_tx::TxError::BadSignature })),
+            "{result:?}"
+        );
+    }
+    txs[0] = c.transfer(1, 0, key(65).address(), TAO);
+    for k in [5, 37, 60] {
+        txs[k] = c.transfer(k as u8 + 1, 0, key(65).address(), TAO);
+    }
+    let executed = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
+    assert!(executed.receipts.iter().all(|r| r.outcome == TxOutcome::Ok));
 }
 
 /// A genesis call of `entry` of `module` by `caller`.

@@ -1,6 +1,7 @@
 //! `tao`: the wasmtensor command line: wallets, transfers, subnets, staking, weights, modules,
 //! governance, the epoch simulator and the node.
 
+mod bench;
 mod client;
 mod epoch;
 mod gov;
@@ -54,6 +55,9 @@ enum Command {
     /// Propose protocol changes and vote on them with stake.
     #[command(subcommand)]
     Gov(gov::GovCommand),
+    /// Benchmarks of a real node (docs/cli.md, "Benchmarks").
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// The chains this CLI trusts, pinned per network on first use (docs/cli.md).
     #[command(subcommand)]
     Network(trust::NetworkCommand),
@@ -88,6 +92,7 @@ fn main() -> std::process::ExitCode {
         Command::Axon(command) => neuron::run_axon(command),
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
+        Command::Bench(command) => bench::run(command),
     };
     match result {
         Ok(code) => code,

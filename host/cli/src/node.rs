@@ -16,7 +16,7 @@ use tao_node::spec::ChainSpec;
 use tao_node::{Node, rpc, spec};
 
 /// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
-const DEV_GENESIS_MS: u64 = 1_767_225_600_000;
+pub(crate) const DEV_GENESIS_MS: u64 = 1_767_225_600_000;
 
 #[derive(Args)]
 pub(crate) struct NodeArgs {

@@ -580,7 +580,7 @@ impl Mempool {
     /// Up to `max` transactions ready to run now: each account's run of consecutive nonces from
     /// `next_nonce(account)`, accounts ordered by their first transaction's fee rate (highest
     /// first; ties by address). Transactions whose nonce was used are dropped.
-    pub fn ready(&mut self, next_nonce: impl Fn(&Address) -> u64, max: usize) -> Vec<SignedTransaction> {
+    pub fn ready(&mut self, next_nonce: impl Fn(&Address) -> u64, max: usize) -> Vec<VerifiedTransaction> {
         let senders: Vec<Address> = self.accounts.keys().copied().collect();
         for sender in senders {
             self.set_next(sender, next_nonce(&sender));
@@ -600,7 +600,7 @@ impl Mempool {
                 if out.len() >= max {
                     return out;
                 }
-                out.push(e.tx.signed.clone());
+                out.push(e.tx.clone());
             }
         }
         out
@@ -713,7 +713,8 @@ mod tests {
         pool.insert(tx(2, 0, 3 * F), at(0)).unwrap();
         // Account 1 has a gap at nonce 2: only nonce 1 is ready; account 2 pays more, goes first.
         let ready = pool.ready(|a| if *a == who(1) { 1 } else { 0 }, 10);
-        let order: Vec<(u64, u64)> = ready.iter().map(|t| (t.tx.fee_limit.0, t.tx.nonce)).collect();
+        let order: Vec<(u64, u64)> =
+            ready.iter().map(|t| (t.signed.tx.fee_limit.0, t.signed.tx.nonce)).collect();
         assert_eq!(order, vec![(3 * F, 0), (F + F / 10, 1)]);
         assert_eq!(pool.len(), 3);
         pool.remove(&tx(1, 1, F + F / 10).hash);
@@ -995,8 +996,8 @@ mod tests {
                         height += 1;
                         let txs = pool.ready(|a| *nonces.get(a).unwrap_or(&0), 3);
                         for t in &txs {
-                            nonces.insert(t.tx.sender, t.tx.nonce + 1);
-                            pool.forget(&t.hash());
+                            nonces.insert(t.signed.tx.sender, t.signed.tx.nonce + 1);
+                            pool.forget(&t.hash);
                         }
                         pool.expire(height);
                     }

@@ -23,7 +23,8 @@ fn benches(c: &mut Criterion) {
         let writes: Vec<_> = (block * PER_BLOCK..(block + 1) * PER_BLOCK)
             .map(|i| (account_key(i), Some(i.to_le_bytes().to_vec())))
             .collect();
-        store.commit(block, &writes, |_| Vec::new()).unwrap();
+        let staged = store.stage(block, writes).unwrap();
+        store.commit(staged, &[], &[]).unwrap();
     }
     let version = ACCOUNTS / PER_BLOCK - 1;
     let root = store.root(version).unwrap();

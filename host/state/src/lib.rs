@@ -1,6 +1,8 @@
 //! The node's authenticated state in one redb file.
 //!
-//! Each block is one [`Store::commit`]: one redb write transaction holding the block's bytes,
+//! Each block is [`Store::stage`]d (its root and tree batch computed with reads only, so its
+//! header can be signed outside any write) and then one [`Store::commit`]: one redb write
+//! transaction holding the block's bytes,
 //! the Jellyfish Merkle tree nodes and values of its writes, the plain key-value view contracts
 //! read, the new root and the pruning records. redb commits are durable and atomic, so a
 //! `kill -9` at any instant leaves either the whole block or none of it: the stored root always
@@ -10,9 +12,10 @@
 //! Tree logic (roots, proofs, update batches) is `tao_state`'s, shared with its in-memory
 //! reference tree; this crate only stores what it computes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Version};
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -84,9 +87,66 @@ pub struct Store {
     retain: u64,
 }
 
-/// A block's writes: key and new value (`None` deletes), in any order; the last write to a key
-/// wins.
-pub type Writes = [(Vec<u8>, Option<Vec<u8>>)];
+/// The plain key-value view of one committed version ([`Store::snapshot`]).
+pub struct Snapshot(ReadOnlyTable<&'static [u8], &'static [u8]>);
+
+impl Snapshot {
+    /// The value of `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The first live entry whose key starts with `prefix` and is greater than `after`.
+    pub fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        let start = after.unwrap_or(prefix);
+        for entry in self.0.range(start..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                return Ok(None);
+            }
+            if after.is_none_or(|a| key > a) {
+                return Ok(Some((key.to_vec(), v.value().to_vec())));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Snapshot")
+    }
+}
+
+/// A block's state change, computed by [`Store::stage`] (reads only) and written by
+/// [`Store::commit`]: the new root, the tree's update batch, the values it replaces (for
+/// pruning) and each key's last write.
+pub struct Staged {
+    version: Version,
+    root: Hash,
+    batch: TreeUpdateBatch,
+    replaced: Vec<(KeyHash, Version)>,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Staged {
+    /// The version it commits as.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The state root after it.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged").field("version", &self.version).field("root", &self.root).finish()
+    }
+}
 
 /// A raw key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -190,11 +250,15 @@ impl std::fmt::Debug for TreeView {
     }
 }
 
+/// redb's page cache: the node's memory stays bounded as the file grows (redb's default, 1 GiB,
+/// let a node's resident memory climb for as long as the file did).
+const CACHE_BYTES: usize = 64 << 20;
+
 impl Store {
     /// Opens (or creates) the store at `path`, keeping proofs for the last `retain` versions
     /// (at least 1).
     pub fn open(path: &Path, retain: u64) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(db_err)?;
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         for table in [NODES, VALUES, LATEST] {
             txn.open_table(table).map_err(db_err)?;
@@ -237,41 +301,26 @@ impl Store {
         Ok(())
     }
 
-    /// Commits `writes` as `version` (the next one) in one durable transaction and returns the
-    /// new state root. `block` turns that root into the block's bytes (its header names the
-    /// root), stored in the same transaction. Versions older than `retain` are pruned with it.
-    pub fn commit(
+    /// Computes what committing `writes` as `version` (the next one) would do, with reads only:
+    /// the new root (for the block's header) and the tree batch. Nothing is written until
+    /// [`Store::commit`], so the block can be signed outside any write transaction. The last
+    /// write to a key wins.
+    pub fn stage(
         &self,
         version: Version,
-        writes: &Writes,
-        block: impl FnOnce(&Hash) -> Vec<u8>,
-    ) -> Result<Hash, StoreError> {
-        self.commit_block(version, writes, &[], block)
-    }
-
-    /// [`Store::commit`], also indexing the block's transactions (`txs[i]` is the hash of its
-    /// `i`-th transaction) in the same transaction: [`Store::tx_location`] answers for them
-    /// as long as the block is retained, across restarts and crashes.
-    pub fn commit_block(
-        &self,
-        version: Version,
-        writes: &Writes,
-        txs: &[Hash],
-        block: impl FnOnce(&Hash) -> Vec<u8>,
-    ) -> Result<Hash, StoreError> {
-        let expected = self.latest()?.map_or(0, |v| v + 1);
-        if version != expected {
-            return Err(StoreError::NonSequentialVersion { expected, got: version });
-        }
+        writes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<Staged, StoreError> {
+        Self::expect_next(self.latest()?, version)?;
+        let writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = writes.into_iter().collect();
         let read = self.db.begin_read().map_err(db_err)?;
         let view = TreeView::new(&read)?;
         let tree_writes = writes.iter().map(|(k, v)| (k.as_slice(), v.clone()));
-        let (root, update) =
+        let (root, batch) =
             tao_state::update(&view, version, tree_writes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // Values each new one replaces, for pruning.
         let mut replaced = Vec::new();
         if let Some(previous) = version.checked_sub(1) {
-            for (_, key_hash) in update.node_batch.values().keys() {
+            for (_, key_hash) in batch.node_batch.values().keys() {
                 let found =
                     view.value_at(previous, *key_hash).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if let Some((old, _)) = found {
@@ -279,61 +328,24 @@ impl Store {
                 }
             }
         }
-        drop(view);
-        drop(read);
+        Ok(Staged { version, root, batch, replaced, writes })
+    }
 
+    /// Writes `staged` in one durable transaction with the block's bytes (`block`, whose header
+    /// names [`Staged::root`]) and its transaction index (`txs[i]` is the hash of its `i`-th
+    /// transaction: [`Store::tx_location`] answers for them as long as the block is retained,
+    /// across restarts and crashes). Refused unless `staged` is still the next version. Versions
+    /// older than `retain` are pruned with it.
+    pub fn commit(&self, staged: Staged, block: &[u8], txs: &[Hash]) -> Result<(), StoreError> {
+        let version = staged.version;
         let txn = self.db.begin_write().map_err(db_err)?;
         let prune_range = {
-            let mut nodes = txn.open_table(NODES).map_err(db_err)?;
-            for (key, node) in update.node_batch.nodes() {
-                let (k, v) = (borsh::to_vec(key).map_err(db_err)?, borsh::to_vec(node).map_err(db_err)?);
-                nodes.insert(&k[..], &v[..]).map_err(db_err)?;
-            }
-            let mut values = txn.open_table(VALUES).map_err(db_err)?;
-            for ((v, key_hash), value) in update.node_batch.values() {
-                values.insert(&version_key(key_hash, *v)[..], &encode_value(value)[..]).map_err(db_err)?;
-            }
-            let mut stale_nodes = txn.open_table(STALE_NODES).map_err(db_err)?;
-            for stale in &update.stale_node_index_batch {
-                let k = [
-                    &stale.stale_since_version.to_be_bytes()[..],
-                    &borsh::to_vec(&stale.node_key).map_err(db_err)?,
-                ]
-                .concat();
-                stale_nodes.insert(&k[..], ()).map_err(db_err)?;
-            }
-            let mut stale_values = txn.open_table(STALE_VALUES).map_err(db_err)?;
-            for (key_hash, old) in &replaced {
-                let k = [&version.to_be_bytes()[..], &key_hash.0[..], &old.to_be_bytes()[..]].concat();
-                stale_values.insert(&k[..], ()).map_err(db_err)?;
-            }
-            let mut latest = txn.open_table(LATEST).map_err(db_err)?;
-            for (key, value) in last_writes(writes) {
-                match value {
-                    Some(v) => latest.insert(key, v.as_slice()).map_err(db_err)?,
-                    None => latest.remove(key).map_err(db_err)?,
-                };
-            }
-            txn.open_table(ROOTS).map_err(db_err)?.insert(version, &root.0[..]).map_err(db_err)?;
-            let block_bytes = block(&root);
-            txn.open_table(BLOCKS)
-                .map_err(db_err)?
-                .insert(version, block_bytes.as_slice())
-                .map_err(db_err)?;
-            if !txs.is_empty() {
-                let mut index = txn.open_table(TX_INDEX).map_err(db_err)?;
-                let mut listed = Vec::with_capacity(txs.len().saturating_mul(32));
-                for (i, hash) in txs.iter().enumerate() {
-                    let i = u32::try_from(i).map_err(|_| StoreError::Corrupt("block too long".into()))?;
-                    index.insert(&hash.0[..], &tx_location_bytes(version, i)[..]).map_err(db_err)?;
-                    listed.extend_from_slice(&hash.0);
-                }
-                txn.open_table(TX_BY_HEIGHT)
-                    .map_err(db_err)?
-                    .insert(version, listed.as_slice())
-                    .map_err(db_err)?;
-            }
             let mut meta = txn.open_table(META).map_err(db_err)?;
+            Self::expect_next(meta.get("latest").map_err(db_err)?.map(|v| v.value()), version)?;
+            write_tree(&txn, &staged)?;
+            txn.open_table(ROOTS).map_err(db_err)?.insert(version, &staged.root.0[..]).map_err(db_err)?;
+            txn.open_table(BLOCKS).map_err(db_err)?.insert(version, block).map_err(db_err)?;
+            index_txs(&txn, version, txs)?;
             meta.insert("latest", version).map_err(db_err)?;
             let from = meta.get("oldest").map_err(db_err)?.map_or(0, |v| v.value());
             match (version + 1).checked_sub(self.retain) {
@@ -347,8 +359,16 @@ impl Store {
         if let Some((from, oldest)) = prune_range {
             prune(&txn, from, oldest)?;
         }
-        txn.commit().map_err(db_err)?;
-        Ok(root)
+        txn.commit().map_err(db_err)
+    }
+
+    /// Refuses `version` unless it follows `latest` (0 on an empty store).
+    fn expect_next(latest: Option<Version>, version: Version) -> Result<(), StoreError> {
+        let expected = latest.map_or(0, |v| v + 1);
+        if version != expected {
+            return Err(StoreError::NonSequentialVersion { expected, got: version });
+        }
+        Ok(())
     }
 
     /// Entry counts, for operators and for checking that pruning keeps the file bounded.
@@ -403,27 +423,20 @@ impl Store {
 
     /// The latest value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(LATEST).map_err(db_err)?;
-        Ok(table.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+        self.snapshot()?.get(key)
     }
 
     /// The first live entry whose key starts with `prefix` and is greater than `after`.
     pub fn next_after(&self, prefix: &[u8], after: Option<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        self.snapshot()?.next_after(prefix, after)
+    }
+
+    /// The latest state as of now, through one read transaction: later commits do not change
+    /// what it reads, and each read costs no transaction of its own (a block's execution reads
+    /// thousands of keys).
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(LATEST).map_err(db_err)?;
-        let start = after.unwrap_or(prefix);
-        for entry in table.range(start..).map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            let key = k.value();
-            if !key.starts_with(prefix) {
-                return Ok(None);
-            }
-            if after.is_none_or(|a| key > a) {
-                return Ok(Some((key.to_vec(), v.value().to_vec())));
-            }
-        }
-        Ok(None)
+        Ok(Snapshot(txn.open_table(LATEST).map_err(db_err)?))
     }
 
     /// The value of `key` at `version` with its proof against that version's root.
@@ -439,16 +452,61 @@ impl Store {
     }
 }
 
+/// Writes a staged block's tree nodes, values, stale records and the plain key-value view.
+fn write_tree(txn: &redb::WriteTransaction, staged: &Staged) -> Result<(), StoreError> {
+    let (version, batch) = (staged.version, &staged.batch);
+    let mut nodes = txn.open_table(NODES).map_err(db_err)?;
+    for (key, node) in batch.node_batch.nodes() {
+        let (k, v) = (borsh::to_vec(key).map_err(db_err)?, borsh::to_vec(node).map_err(db_err)?);
+        nodes.insert(&k[..], &v[..]).map_err(db_err)?;
+    }
+    let mut values = txn.open_table(VALUES).map_err(db_err)?;
+    for ((v, key_hash), value) in batch.node_batch.values() {
+        values.insert(&version_key(key_hash, *v)[..], &encode_value(value)[..]).map_err(db_err)?;
+    }
+    let mut stale_nodes = txn.open_table(STALE_NODES).map_err(db_err)?;
+    for stale in &batch.stale_node_index_batch {
+        let k =
+            [&stale.stale_since_version.to_be_bytes()[..], &borsh::to_vec(&stale.node_key).map_err(db_err)?]
+                .concat();
+        stale_nodes.insert(&k[..], ()).map_err(db_err)?;
+    }
+    let mut stale_values = txn.open_table(STALE_VALUES).map_err(db_err)?;
+    for (key_hash, old) in &staged.replaced {
+        let k = [&version.to_be_bytes()[..], &key_hash.0[..], &old.to_be_bytes()[..]].concat();
+        stale_values.insert(&k[..], ()).map_err(db_err)?;
+    }
+    let mut latest = txn.open_table(LATEST).map_err(db_err)?;
+    for (key, value) in &staged.writes {
+        match value {
+            Some(v) => latest.insert(key.as_slice(), v.as_slice()).map_err(db_err)?,
+            None => latest.remove(key.as_slice()).map_err(db_err)?,
+        };
+    }
+    Ok(())
+}
+
+/// Indexes the transactions of the block at `version` (`txs[i]` at position `i`).
+fn index_txs(txn: &redb::WriteTransaction, version: Version, txs: &[Hash]) -> Result<(), StoreError> {
+    if txs.is_empty() {
+        return Ok(());
+    }
+    let mut index = txn.open_table(TX_INDEX).map_err(db_err)?;
+    let mut listed = Vec::with_capacity(txs.len().saturating_mul(32));
+    for (i, hash) in txs.iter().enumerate() {
+        let i = u32::try_from(i).map_err(|_| StoreError::Corrupt("block too long".into()))?;
+        index.insert(&hash.0[..], &tx_location_bytes(version, i)[..]).map_err(db_err)?;
+        listed.extend_from_slice(&hash.0);
+    }
+    txn.open_table(TX_BY_HEIGHT).map_err(db_err)?.insert(version, listed.as_slice()).map_err(db_err)?;
+    Ok(())
+}
+
 fn tx_location_bytes(version: Version, index: u32) -> [u8; 12] {
     let mut out = [0u8; 12];
     out[..8].copy_from_slice(&version.to_be_bytes());
     out[8..].copy_from_slice(&index.to_be_bytes());
     out
-}
-
-/// Each key's last write, in key order.
-fn last_writes(writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> std::collections::BTreeMap<&[u8], &Option<Vec<u8>>> {
-    writes.iter().map(|(k, v)| (k.as_slice(), v)).collect()
 }
 
 /// Deletes the nodes and values that went stale at or before `oldest` (only versions before it

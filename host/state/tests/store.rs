@@ -24,6 +24,20 @@ fn block_bytes(version: u64, root: &tao_types::Hash) -> Vec<u8> {
     [&version.to_be_bytes()[..], &root.0[..]].concat()
 }
 
+/// Stages and commits `writes` as version `v` with transactions `txs`; the block bytes are
+/// [`block_bytes`] of the staged root.
+fn commit(
+    store: &Store,
+    v: u64,
+    writes: &[(Vec<u8>, Option<Vec<u8>>)],
+    txs: &[tao_types::Hash],
+) -> Result<tao_types::Hash, StoreError> {
+    let staged = store.stage(v, writes.to_vec())?;
+    let root = staged.root();
+    store.commit(staged, &block_bytes(v, &root), txs)?;
+    Ok(root)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
@@ -35,7 +49,7 @@ proptest! {
         let mut history = Vec::new();
         for (v, block) in blocks.iter().enumerate() {
             let v = v as u64;
-            let root = store.commit(v, block, |r| block_bytes(v, r)).unwrap();
+            let root = commit(&store, v, block, &[]).unwrap();
             prop_assert_eq!(root, model.apply(v, block.clone()).unwrap());
             for (k, val) in block {
                 match val {
@@ -81,13 +95,40 @@ fn versions_commit_in_order_and_future_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.redb"), 10).unwrap();
     assert!(matches!(
-        store.commit(1, &[], |_| Vec::new()),
+        commit(&store, 1, &[], &[]),
         Err(StoreError::NonSequentialVersion { expected: 0, got: 1 })
     ));
     assert!(matches!(store.root(0), Err(StoreError::Future(0))));
-    store.commit(0, &[], |_| Vec::new()).unwrap();
+    commit(&store, 0, &[], &[]).unwrap();
     assert_eq!(store.root(0).unwrap(), tao_state::empty_root());
     assert!(matches!(store.get_with_proof(b"k", 1), Err(StoreError::Future(1))));
+}
+
+/// Staging writes nothing (the root is known before the block is signed); a staged block that
+/// is no longer the next version is refused, and the refused one leaves no trace.
+#[test]
+fn a_staged_block_commits_only_as_the_next_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.redb"), 10).unwrap();
+    commit(&store, 0, &[(b"k".to_vec(), Some(b"0".to_vec()))], &[]).unwrap();
+    let first = store.stage(1, vec![(b"k".to_vec(), Some(b"a".to_vec()))]).unwrap();
+    let second = store.stage(1, vec![(b"k".to_vec(), Some(b"b".to_vec()))]).unwrap();
+    assert_ne!(first.root(), second.root());
+    assert_eq!(store.latest().unwrap(), Some(0), "staging writes nothing");
+    assert_eq!(store.get(b"k").unwrap(), Some(b"0".to_vec()));
+    let root = first.root();
+    store.commit(first, b"one", &[]).unwrap();
+    assert!(matches!(
+        store.commit(second, b"two", &[]),
+        Err(StoreError::NonSequentialVersion { expected: 2, got: 1 })
+    ));
+    assert_eq!(store.root(1).unwrap(), root);
+    assert_eq!(store.block(1).unwrap(), b"one".to_vec());
+    assert_eq!(store.get(b"k").unwrap(), Some(b"a".to_vec()));
+    assert!(matches!(
+        store.stage(3, Vec::new()),
+        Err(StoreError::NonSequentialVersion { expected: 2, got: 3 })
+    ));
 }
 
 #[test]
@@ -97,7 +138,7 @@ fn pruning_keeps_the_file_bounded() {
     let mut sizes = Vec::new();
     for v in 0..200u64 {
         let writes: Block = (0..8u8).map(|k| (vec![k], Some(v.to_be_bytes().to_vec()))).collect();
-        store.commit(v, &writes, |_| Vec::new()).unwrap();
+        commit(&store, v, &writes, &[]).unwrap();
         sizes.push(store.stats().unwrap());
     }
     // Two versions of eight keys: the tree stays a few dozen nodes, not 200 versions' worth.
@@ -114,8 +155,8 @@ fn reopening_keeps_every_committed_block() {
     let path = dir.path().join("s.redb");
     let root = {
         let store = Store::open(&path, 100).unwrap();
-        store.commit(0, &[(b"k".to_vec(), Some(b"v".to_vec()))], |r| block_bytes(0, r)).unwrap();
-        store.commit(1, &[(b"j".to_vec(), Some(b"w".to_vec()))], |r| block_bytes(1, r)).unwrap()
+        commit(&store, 0, &[(b"k".to_vec(), Some(b"v".to_vec()))], &[]).unwrap();
+        commit(&store, 1, &[(b"j".to_vec(), Some(b"w".to_vec()))], &[]).unwrap()
     };
     let store = Store::open(&path, 100).unwrap();
     assert_eq!(store.latest().unwrap(), Some(1));
@@ -168,10 +209,10 @@ fn the_transaction_index_survives_reopening_and_is_pruned_with_its_block() {
     };
     {
         let store = Store::open(&path, 3).unwrap();
-        store.commit(0, &[], |_| Vec::new()).unwrap();
+        commit(&store, 0, &[], &[]).unwrap();
         for v in 1..=2u64 {
             let txs: Vec<Hash> = (0..3).map(|i| tx(v, i)).collect();
-            store.commit_block(v, &[(vec![v as u8], Some(vec![1]))], &txs, |_| Vec::new()).unwrap();
+            commit(&store, v, &[(vec![v as u8], Some(vec![1]))], &txs).unwrap();
         }
         assert_eq!(store.tx_location(&tx(2, 1)).unwrap(), Some((2, 1)));
     }
@@ -180,8 +221,8 @@ fn the_transaction_index_survives_reopening_and_is_pruned_with_its_block() {
     assert_eq!(store.tx_location(&tx(2, 2)).unwrap(), Some((2, 2)));
     assert_eq!(store.tx_location(&tx(2, 3)).unwrap(), None);
     // Retaining three versions: committing 3 and 4 prunes blocks 0 and 1 and their index.
-    store.commit_block(3, &[], &[tx(3, 0)], |_| Vec::new()).unwrap();
-    store.commit(4, &[], |_| Vec::new()).unwrap();
+    commit(&store, 3, &[], &[tx(3, 0)]).unwrap();
+    commit(&store, 4, &[], &[]).unwrap();
     assert_eq!(store.oldest().unwrap(), 2);
     assert_eq!(store.tx_location(&tx(1, 0)).unwrap(), None, "pruned with block 1");
     assert_eq!(store.tx_location(&tx(2, 0)).unwrap(), Some((2, 0)));
@@ -206,7 +247,7 @@ fn crash_writer() {
     let store = Store::open(std::path::Path::new(&path), 16).unwrap();
     let mut v = store.latest().unwrap().map_or(0, |l| l + 1);
     loop {
-        store.commit(v, &crash_block(v), |r| block_bytes(v, r)).unwrap();
+        commit(&store, v, &crash_block(v), &[]).unwrap();
         println!("committed {v}");
         v += 1;
     }

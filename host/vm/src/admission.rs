@@ -63,7 +63,7 @@ impl Limits {
     pub const V1: Limits = Limits {
         max_code_bytes: 1024 * 1024,
         max_initial_pages: 16,
-        max_memory_pages: 512,
+        max_memory_pages: tao_abi::limits::MAX_MEMORY_PAGES as u64,
         max_table_elements: 4096,
         max_functions: 10_000,
         max_types: 1_000,

@@ -35,7 +35,10 @@ pub use storage::{Layered, MemoryStorage, Storage, WriteSet};
 use host::{HostState, Stop};
 
 /// Bytes in one Wasm page.
-const PAGE_BYTES: u64 = 64 * 1024;
+const PAGE_BYTES: u64 = tao_abi::limits::PAGE_BYTES as u64;
+/// Memory a pool slot keeps resident (zeroed) between calls; a call that grew beyond gives the
+/// rest back to the OS, so a rare large call (an epoch) does not keep every slot that large.
+const KEEP_RESIDENT_BYTES: usize = 32 << 20;
 /// Native stack wasmtime may use: twice `MAX_STACK_UNITS` × 16 bytes, so the deterministic limit
 /// fires first, and below the 2 MiB of a default spawned thread, leaving room for host frames.
 const NATIVE_STACK_BYTES: usize = 1024 * 1024;
@@ -99,7 +102,7 @@ fn engine_config(config: &VmConfig) -> Config {
         .max_memory_size(max_memory as usize)
         .table_elements(config.limits.max_table_elements as usize)
         // Reset memory by zeroing, not by unmapping: no page faults on the next call.
-        .linear_memory_keep_resident(max_memory as usize);
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(max_memory as usize));
     let mut c = Config::new();
     c.consume_fuel(true)
         .operator_cost(config.gas.operator_cost())
@@ -251,7 +254,7 @@ impl Vm {
             gas_used,
             output: state.output,
             events: state.events,
-            writes: state.overlay.layered.writes,
+            writes: state.overlay.layered.into_writes(),
         })
     }
 }

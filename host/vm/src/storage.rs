@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// Writes of one call: `Some` sets a value, `None` removes the key. Ordered, so merging and hashing
 /// are deterministic.
@@ -57,11 +58,16 @@ impl Storage for MemoryStorage {
 
 /// Writes layered over a base storage: a call's view of its own writes, and the block
 /// executor's view of a block's writes over the committed state.
+///
+/// The writes sit behind an `Arc` so that a call's view of the block ([`Layered::snapshot`]) is a
+/// pointer copy, not a copy of every write the block made so far; the next write after the call
+/// finds them unshared again and copies nothing (`Arc::make_mut`). A clone shares them too and
+/// copies only when one side writes.
 #[derive(Clone)]
 pub struct Layered {
-    base: std::sync::Arc<dyn Storage + Send + Sync>,
+    base: Arc<dyn Storage + Send + Sync>,
     /// The writes so far (`None` removes).
-    pub writes: WriteSet,
+    writes: Arc<WriteSet>,
     /// While a checkpoint is open: each key's entry in `writes` before its first change since.
     journal: Option<Journal>,
 }
@@ -71,8 +77,24 @@ type Journal = BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>;
 
 impl Layered {
     /// No writes yet over `base`.
-    pub fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
-        Self { base, writes: WriteSet::new(), journal: None }
+    pub fn new(base: Arc<dyn Storage + Send + Sync>) -> Self {
+        Self { base, writes: Arc::new(WriteSet::new()), journal: None }
+    }
+
+    /// The writes so far (`None` removes).
+    pub fn writes(&self) -> &WriteSet {
+        &self.writes
+    }
+
+    /// The writes so far, copied only if a snapshot still shares them.
+    pub fn into_writes(self) -> WriteSet {
+        Arc::unwrap_or_clone(self.writes)
+    }
+
+    /// A frozen view of the state as it is now, for a call to read: it shares the writes (a
+    /// pointer copy) and must be dropped before the next [`Layered::set`] to keep that free.
+    pub fn snapshot(&self) -> Arc<dyn Storage + Send + Sync> {
+        Arc::new(Layered { base: self.base.clone(), writes: self.writes.clone(), journal: None })
     }
 
     /// Sets (`Some`) or removes (`None`) `key`, remembered by an open checkpoint.
@@ -82,7 +104,7 @@ impl Layered {
         {
             journal.insert(key.clone(), self.writes.get(&key).cloned());
         }
-        self.writes.insert(key, value);
+        Arc::make_mut(&mut self.writes).insert(key, value);
     }
 
     /// Applies `writes` on top (a successful call's write set).
@@ -105,10 +127,15 @@ impl Layered {
 
     /// Undoes everything written since the checkpoint and closes it.
     pub fn rollback(&mut self) {
-        for (key, before) in self.journal.take().unwrap_or_default() {
+        let journal = self.journal.take().unwrap_or_default();
+        if journal.is_empty() {
+            return;
+        }
+        let writes = Arc::make_mut(&mut self.writes);
+        for (key, before) in journal {
             match before {
-                Some(value) => self.writes.insert(key, value),
-                None => self.writes.remove(&key),
+                Some(value) => writes.insert(key, value),
+                None => writes.remove(&key),
             };
         }
     }
@@ -153,7 +180,7 @@ pub(crate) struct Overlay {
 }
 
 impl Overlay {
-    pub(crate) fn new(base: std::sync::Arc<dyn Storage + Send + Sync>) -> Self {
+    pub(crate) fn new(base: Arc<dyn Storage + Send + Sync>) -> Self {
         Self { layered: Layered::new(base), written_bytes: 0 }
     }
 
@@ -182,21 +209,48 @@ mod tests {
     /// earlier write back, new keys go; a commit keeps everything.
     #[test]
     fn a_rollback_undoes_only_what_came_after_the_checkpoint() {
-        let mut state = Layered::new(std::sync::Arc::new(MemoryStorage::default()));
+        let mut state = Layered::new(Arc::new(MemoryStorage::default()));
         state.set(b"a".to_vec(), Some(b"1".to_vec()));
         state.set(b"b".to_vec(), None);
-        let before = state.writes.clone();
+        let before = state.writes().clone();
         state.checkpoint();
         state.set(b"a".to_vec(), Some(b"2".to_vec()));
         state.set(b"a".to_vec(), None);
         state.set(b"b".to_vec(), Some(b"3".to_vec()));
         state.set(b"c".to_vec(), Some(b"4".to_vec()));
         state.rollback();
-        assert_eq!(state.writes, before);
+        assert_eq!(state.writes(), &before);
         state.checkpoint();
         state.set(b"c".to_vec(), Some(b"5".to_vec()));
         state.commit();
         state.rollback();
         assert_eq!(state.get(b"c"), Some(b"5".to_vec()), "a rollback after a commit undoes nothing");
+    }
+
+    /// A call's snapshot shares the block's writes (no copy), and writing after the call has
+    /// dropped it copies nothing; a snapshot still held keeps what it saw while the block moves
+    /// on (copy on write), and a rolled-back transaction leaves no trace in either.
+    #[test]
+    fn a_snapshot_is_a_pointer_copy_and_stays_frozen() {
+        let mut state = Layered::new(Arc::new(MemoryStorage::default()));
+        state.set(b"a".to_vec(), Some(b"1".to_vec()));
+        let shared = Arc::as_ptr(&state.writes);
+        let snapshot = state.snapshot();
+        assert_eq!(snapshot.get(b"a"), Some(b"1".to_vec()));
+        assert_eq!(Arc::strong_count(&state.writes), 2, "the snapshot holds the same writes");
+        drop(snapshot);
+        state.checkpoint();
+        state.set(b"b".to_vec(), Some(b"2".to_vec()));
+        assert!(std::ptr::eq(shared, Arc::as_ptr(&state.writes)), "unshared again: written in place");
+
+        let held = state.snapshot();
+        state.set(b"a".to_vec(), None);
+        assert_eq!(held.get(b"a"), Some(b"1".to_vec()), "a held snapshot does not see later writes");
+        assert_eq!(held.get(b"b"), Some(b"2".to_vec()));
+        state.rollback();
+        assert_eq!(state.get(b"a"), Some(b"1".to_vec()));
+        assert_eq!(state.get(b"b"), None, "the rolled-back transaction left no trace");
+        assert_eq!(state.into_writes().len(), 1);
+        assert_eq!(held.next_after(b"", None), Some((b"a".to_vec(), b"1".to_vec())));
     }
 }

@@ -29,7 +29,7 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
     (
         "memory_grow_bomb.wat",
         CodeClass::Uploaded,
-        Runs(&[("grow_huge", 0, "OutOfGas gas=10000000"), ("grow_loop", 0, "Ok gas=148389")]),
+        Runs(&[("grow_huge", 0, "OutOfGas gas=10000000"), ("grow_loop", 0, "Ok gas=291749")]),
     ),
     ("oversized_memory.wat", CodeClass::Uploaded, Rejected("initial memory is 1000 pages, limit is 16")),
     ("deep_recursion.wat", CodeClass::Uploaded, Runs(&[("run", 0, "StackLimit gas=52658")])),
@@ -108,7 +108,7 @@ const CASES: &[(&str, CodeClass, Expect)] = &[
     (
         "epoch_memory_bomb.wat",
         CodeClass::Uploaded,
-        Runs(&[("entry_epoch", 0, "Trap(Unreachable) gas=146312")]),
+        Runs(&[("entry_epoch", 0, "Trap(Unreachable) gas=287624")]),
     ),
     ("epoch_bad_output.wat", CodeClass::Uploaded, Runs(&[("entry_epoch", 0, "Ok gas=5032")])),
 ];

@@ -292,6 +292,13 @@ pub mod limits {
     pub const MAX_MODULE_NAME_BYTES: u32 = 64;
     /// Longest entry point name in a `call_system`.
     pub const MAX_ENTRY_NAME_BYTES: u32 = 128;
+    /// Most linear memory a call may grow to, in 64 KiB pages (64 MiB): sized so that a dense
+    /// Yuma epoch of 4,096 UIDs (the largest graph benchmarked, 16× the 256-UID subnet cap)
+    /// fits with a third to spare; it peaks at 48 MiB under the SDK's bump allocator
+    /// (BENCHMARKS.md, "Yuma epoch"). The node's VM and the wallet's interpreter both enforce it.
+    pub const MAX_MEMORY_PAGES: u32 = 1024;
+    /// Bytes in a Wasm page.
+    pub const PAGE_BYTES: u32 = 64 * 1024;
 }
 
 /// One storage entry as `storage_next` returns it.

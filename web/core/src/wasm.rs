@@ -19,8 +19,9 @@ pub const FUEL: u64 = 400_000_000;
 /// Fuel each host call costs on top of one unit per byte it copies, so that code spinning on
 /// imports also runs out.
 const HOST_CALL_FUEL: u64 = 20;
-/// Most linear memory a run may grow to (the node's VM allows less; this only bounds the tab).
-const MAX_MEMORY_BYTES: usize = 64 << 20;
+/// Most linear memory a run may grow to: the chain's own limit.
+const MAX_MEMORY_BYTES: usize =
+    tao_abi::limits::MAX_MEMORY_PAGES as usize * tao_abi::limits::PAGE_BYTES as usize;
 
 /// Why on-chain code could not be run or did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
