@@ -144,7 +144,7 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
             tao_chain::BLOCK_GAS_LIMIT,
             gas / n as u64
         );
-        let txs: Vec<SignedTransaction> = verified.iter().map(|v| v.signed.clone()).collect();
+        let txs: Vec<SignedTransaction> = verified.iter().map(|v| v.signed().clone()).collect();
         let check = executor.validate(fixture.state.clone(), 1, 12_000, &txs).unwrap();
         assert_eq!(check.writes, built.executed.writes, "the built block validates");
 
@@ -173,7 +173,8 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
 /// same keys on one core and on all of them.
 fn ceilings(c: &mut Criterion, fixture: &Fixture) {
     let domain = *fixture.executor.domain();
-    let txs: Vec<SignedTransaction> = fixture.transfers(CHECKS).into_iter().map(|v| v.signed).collect();
+    let txs: Vec<SignedTransaction> =
+        fixture.transfers(CHECKS).into_iter().map(|v| v.into_signed()).collect();
     let raw: Vec<(VerifyingKey, [u8; 32], Signature)> = (0..CHECKS)
         .map(|i| {
             let signing = SigningKey::from_slice(&secret(i)).unwrap();

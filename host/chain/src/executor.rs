@@ -174,7 +174,7 @@ impl BlockBuilder<'_> {
     /// the block so far. A refusal or a held candidate leaves no trace in the block. An error is
     /// a node or protocol fault that ends the block.
     pub fn push(&mut self, candidate: &VerifiedTransaction) -> Result<Pushed<'_>, ChainError> {
-        let (index, signed) = (self.pushed, &candidate.signed);
+        let (index, signed) = (self.pushed, candidate.signed());
         self.pushed = self.pushed.saturating_add(1);
         let sender = signed.tx.sender;
         if self.held.contains(&sender) || self.txs.len() >= MAX_BLOCK_TXS {
@@ -186,7 +186,7 @@ impl BlockBuilder<'_> {
         let (warm, gas) = (run.warm.clone(), run.gas);
         let cut = run.gas_left() < tx_gas(signed);
         run.state.checkpoint();
-        match self.executor.apply_tx(run, index, signed, candidate.hash) {
+        match self.executor.apply_tx(run, index, signed, candidate.hash()) {
             Ok(receipt)
                 if cut && matches!(&receipt.outcome, TxOutcome::Failed(m) if m.starts_with("out of gas")) =>
             {
@@ -199,7 +199,7 @@ impl BlockBuilder<'_> {
                 run.state.commit();
                 run.receipts.push(receipt);
                 self.txs.push(signed.clone());
-                self.hashes.push(candidate.hash);
+                self.hashes.push(candidate.hash());
                 Ok(run.receipts.last().map_or(Pushed::Held, Pushed::Included))
             }
             Err(
@@ -208,7 +208,7 @@ impl BlockBuilder<'_> {
                 run.state.rollback();
                 (run.warm, run.gas) = (warm, gas);
                 self.held.insert(sender);
-                self.refused.push((candidate.hash, e));
+                self.refused.push((candidate.hash(), e));
                 Ok(self.refused.last().map_or(Pushed::Held, |(_, e)| Pushed::Refused(e)))
             }
             Err(e) => {

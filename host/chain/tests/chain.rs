@@ -586,9 +586,9 @@ fn a_block_builder_reports_each_candidate() {
     assert!(matches!(builder.push(&candidates[2]).unwrap(), Pushed::Held));
     assert!(matches!(builder.push(&candidates[3]).unwrap(), Pushed::Held), "alice is held for this block");
     let built = builder.finish();
-    assert_eq!(built.hashes, vec![candidates[0].hash]);
+    assert_eq!(built.hashes, vec![candidates[0].hash()]);
     let expected =
-        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed.clone()]).unwrap();
+        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed().clone()]).unwrap();
     assert_eq!(built.executed.writes, expected.writes, "the refused candidate left no trace");
     assert_eq!(built.executed.receipts, expected.receipts);
 }

@@ -243,7 +243,7 @@ struct Entry {
 
 impl Entry {
     fn hash(&self) -> Hash {
-        self.tx.hash
+        self.tx.hash()
     }
 
     fn rate(&self) -> Rate {
@@ -411,10 +411,10 @@ impl Mempool {
         verified: VerifiedTransaction,
         at: Admission,
     ) -> Result<Vec<Hash>, MempoolError> {
-        let bytes = verified.signed.encode().len() as u64;
+        let bytes = verified.signed().encode().len() as u64;
         let entry =
-            Entry { max_fee: max_fee(bytes, &verified.signed), bytes, tx: verified, added: at.height };
-        let (sender, nonce, next) = (entry.tx.signed.tx.sender, entry.tx.signed.tx.nonce, at.next_nonce);
+            Entry { max_fee: max_fee(bytes, verified.signed()), bytes, tx: verified, added: at.height };
+        let (sender, nonce, next) = (entry.tx.signed().tx.sender, entry.tx.signed().tx.nonce, at.next_nonce);
         let limits = self.limits;
         if self.hashes.contains_key(&entry.hash()) {
             return Err(MempoolError::Duplicate);
@@ -432,9 +432,9 @@ impl Mempool {
         let current = self.accounts.get(&sender).map_or(&empty, |a| &a.txs);
         let old = current.get(&nonce);
         if let Some(old) = old {
-            let fee = old.tx.signed.tx.fee_limit.0;
+            let fee = old.tx.signed().tx.fee_limit.0;
             let needed = fee.saturating_add(fee.saturating_mul(REPLACE_BUMP_PERCENT).div_ceil(100));
-            if entry.tx.signed.tx.fee_limit.0 < needed {
+            if entry.tx.signed().tx.fee_limit.0 < needed {
                 return Err(MempoolError::Underpriced { needed });
             }
         }
@@ -707,17 +707,17 @@ mod tests {
             Err(MempoolError::Underpriced { needed: F + F / 10 })
         );
         let replaced = pool.insert(tx(1, 1, F + F / 10), at(1)).unwrap();
-        assert_eq!(replaced, vec![tx(1, 1, F).hash]);
+        assert_eq!(replaced, vec![tx(1, 1, F).hash()]);
         pool.insert(tx(1, 3, 5 * F), at(1)).unwrap();
         assert_eq!(pool.gapped(), 1, "nonce 3 waits behind the gap at 2");
         pool.insert(tx(2, 0, 3 * F), at(0)).unwrap();
         // Account 1 has a gap at nonce 2: only nonce 1 is ready; account 2 pays more, goes first.
         let ready = pool.ready(|a| if *a == who(1) { 1 } else { 0 }, 10);
         let order: Vec<(u64, u64)> =
-            ready.iter().map(|t| (t.signed.tx.fee_limit.0, t.signed.tx.nonce)).collect();
+            ready.iter().map(|t| (t.signed().tx.fee_limit.0, t.signed().tx.nonce)).collect();
         assert_eq!(order, vec![(3 * F, 0), (F + F / 10, 1)]);
         assert_eq!(pool.len(), 3);
-        pool.remove(&tx(1, 1, F + F / 10).hash);
+        pool.remove(&tx(1, 1, F + F / 10).hash());
         assert_eq!(pool.len(), 1, "removing nonce 1 drops nonce 3 behind the gap");
         // Filling the gap makes the later nonces ready.
         pool.insert(tx(1, 1, F), at(1)).unwrap();
@@ -726,7 +726,7 @@ mod tests {
         pool.insert(tx(1, 2, F), at(1)).unwrap();
         assert_eq!(pool.gapped(), 0);
         // Inclusion moves the account's next nonce.
-        pool.forget(&tx(1, 1, F).hash);
+        pool.forget(&tx(1, 1, F).hash());
         assert_eq!(pool.ready(|a| if *a == who(1) { 2 } else { 0 }, 10).len(), 3);
     }
 
@@ -815,7 +815,7 @@ mod tests {
         // A gapped transaction paying more displaces a gapped one, never a ready one.
         let gone = pool.insert(tx(20, 1, 3 * F), at(0)).unwrap();
         assert_eq!(gone.len(), 1);
-        assert!((1..=3).any(|k| gone[0] == tx(k, 1, 2 * F).hash));
+        assert!((1..=3).any(|k| gone[0] == tx(k, 1, 2 * F).hash()));
         assert_eq!(ready_set(&pool), ready);
         // An honest ready transaction at the normal fee displaces gapped ones, whatever they offer.
         for k in 30..33 {
@@ -840,10 +840,10 @@ mod tests {
     #[test]
     fn fee_limits_count_only_up_to_what_can_be_charged() {
         let capped = tx(1, 0, 5 * F);
-        let bytes = capped.signed.encode().len() as u64;
+        let bytes = capped.signed().encode().len() as u64;
         let most = tao_contract_token::fee(bytes, tao_contract_token::MAX_TX_GAS);
-        assert_eq!(max_fee(bytes, &capped.signed), most);
-        assert_eq!(max_fee(bytes, &tx(1, 0, 1_000_000 * F).signed), most);
+        assert_eq!(max_fee(bytes, capped.signed()), most);
+        assert_eq!(max_fee(bytes, tx(1, 0, 1_000_000 * F).signed()), most);
     }
 
     #[test]
@@ -853,7 +853,7 @@ mod tests {
             pool.insert(tx(1, n, F), at(0)).unwrap();
         }
         let gone = pool.insert(tx(2, 0, 2 * F), at(0)).unwrap();
-        assert_eq!(gone, vec![tx(1, 3, F).hash], "the last nonce, leaving no gap");
+        assert_eq!(gone, vec![tx(1, 3, F).hash()], "the last nonce, leaving no gap");
         assert_eq!(pool.gapped(), 0);
     }
 
@@ -867,7 +867,7 @@ mod tests {
         }
         // An honest first transaction at the normal fee enters, displacing a follower.
         let gone = pool.insert(tx(3, 0, F), at(0)).unwrap();
-        assert!(gone == vec![tx(1, 3, 3 * F).hash] || gone == vec![tx(2, 3, 3 * F).hash], "{gone:?}");
+        assert!(gone == vec![tx(1, 3, 3 * F).hash()] || gone == vec![tx(2, 3, 3 * F).hash()], "{gone:?}");
         // A follower at the normal fee does not outrank followers paying more.
         assert_eq!(pool.insert(tx(3, 1, F), at(0)), Err(MempoolError::Full { needed: 3 * F + 1 }));
         // First transactions of other senders keep entering while followers remain.
@@ -886,10 +886,10 @@ mod tests {
         pool.insert(tx(2, 0, F), Admission { height: 5, ..at(0) }).unwrap();
         pool.insert(tx(2, 1, F), Admission { height: 6, ..at(0) }).unwrap();
         assert!(pool.expire(8).is_empty());
-        assert_eq!(pool.expire(9), vec![tx(1, 2, F).hash], "gapped: after 4 blocks");
+        assert_eq!(pool.expire(9), vec![tx(1, 2, F).hash()], "gapped: after 4 blocks");
         assert_eq!(
             pool.expire(15),
-            vec![tx(2, 0, F).hash, tx(2, 1, F).hash],
+            vec![tx(2, 0, F).hash(), tx(2, 1, F).hash()],
             "any: after 10, with later nonces"
         );
         assert!(pool.is_empty());
@@ -965,7 +965,7 @@ mod tests {
                     Op::Submit { account, ahead, fee, pad } => {
                         let next = *nonces.get(&who(account)).unwrap_or(&0);
                         let v = sized(account, next + ahead, fee, pad);
-                        let bytes = v.signed.encode().len() as u64;
+                        let bytes = v.signed().encode().len() as u64;
                         let ready_before = ready_set(&pool);
                         let (len, gapped, total) = (pool.len(), pool.gapped(), pool.total);
                         let others_gapped: usize = pool.accounts.iter().filter(|(a, _)| **a != who(account)).map(|(_, a)| a.usage().gapped).sum();
@@ -996,8 +996,8 @@ mod tests {
                         height += 1;
                         let txs = pool.ready(|a| *nonces.get(a).unwrap_or(&0), 3);
                         for t in &txs {
-                            nonces.insert(t.signed.tx.sender, t.signed.tx.nonce + 1);
-                            pool.forget(&t.hash);
+                            nonces.insert(t.signed().tx.sender, t.signed().tx.nonce + 1);
+                            pool.forget(&t.hash());
                         }
                         pool.expire(height);
                     }

@@ -324,11 +324,11 @@ impl Node {
     /// again: pending (`already pending`), or included (its nonce is used).
     fn precheck(&self, bytes: &[u8]) -> Result<DecodedTransaction, SubmitError> {
         let decoded = tao_tx::decode(bytes)?;
-        if lock(&self.mempool).map_err(|_| SubmitError::Unavailable)?.contains(&decoded.hash) {
+        if lock(&self.mempool).map_err(|_| SubmitError::Unavailable)?.contains(&decoded.hash()) {
             return Err(MempoolError::Duplicate.into());
         }
-        if self.store.tx_location(&decoded.hash).map_err(|_| SubmitError::Unavailable)?.is_some() {
-            let tx = &decoded.signed.tx;
+        if self.store.tx_location(&decoded.hash()).map_err(|_| SubmitError::Unavailable)?.is_some() {
+            let tx = &decoded.signed().tx;
             return Err(MempoolError::StaleNonce { next: self.nonce(&tx.sender), got: tx.nonce }.into());
         }
         Ok(decoded)
@@ -342,11 +342,13 @@ impl Node {
 
     /// Queues a verified transaction if its sender can pay its fee and the mempool takes it.
     fn admit(&self, verified: VerifiedTransaction) -> Result<Hash, SubmitError> {
-        let hash = verified.hash;
-        let sender = verified.signed.tx.sender;
-        let size = verified.signed.encode().len() as u64;
-        let fee =
-            tao_contract_token::fee(size, tao_contract_token::gas_for(size, verified.signed.tx.fee_limit.0));
+        let hash = verified.hash();
+        let sender = verified.signed().tx.sender;
+        let size = verified.signed().encode().len() as u64;
+        let fee = tao_contract_token::fee(
+            size,
+            tao_contract_token::gas_for(size, verified.signed().tx.fee_limit.0),
+        );
         let balance = self.balance(&sender);
         if balance < fee {
             return Err(SubmitError::CannotPayFee { balance, fee });

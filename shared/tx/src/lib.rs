@@ -163,13 +163,21 @@ impl SignedTransaction {
 /// expensive step, [`DecodedTransaction::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedTransaction {
-    /// The envelope as sent.
-    pub signed: SignedTransaction,
-    /// Its hash.
-    pub hash: Hash,
+    signed: SignedTransaction,
+    hash: Hash,
 }
 
 impl DecodedTransaction {
+    /// The envelope as sent.
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// Its hash: of the bytes it was decoded from.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
     /// Checks the chain id and the signature against `domain`.
     pub fn verify(self, domain: &ChainDomain) -> Result<VerifiedTransaction, TxError> {
         verify(&self.signed, domain)?;
@@ -177,13 +185,30 @@ impl DecodedTransaction {
     }
 }
 
-/// A transaction whose encoding, chain and signature have been checked.
+/// A transaction whose encoding, chain and signature have been checked. Its fields are private
+/// so that only [`DecodedTransaction::verify`] makes one: holding it is the proof of the check
+/// (a proposer's block building trusts it and does not verify again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedTransaction {
+    signed: SignedTransaction,
+    hash: Hash,
+}
+
+impl VerifiedTransaction {
     /// The checked envelope.
-    pub signed: SignedTransaction,
-    /// Its hash.
-    pub hash: Hash,
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// Its hash: of the bytes it was decoded from.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// The checked envelope, by value.
+    pub fn into_signed(self) -> SignedTransaction {
+        self.signed
+    }
 }
 
 /// Decodes wire bytes (size, then canonical encoding) without checking the signature.

@@ -480,8 +480,8 @@ fn signed_transactions_match_the_node_encoding() {
     let signed = draft.sign(&domain, Hash([3; 32]), 4, &key).unwrap();
     let bytes = signed.encode();
     let verified = tao_tx::decode_and_verify(&bytes, &domain).unwrap();
-    assert_eq!(verified.signed.tx.sender, key.address());
-    assert_eq!(verified.signed.tx.nonce, 4);
+    assert_eq!(verified.signed().tx.sender, key.address());
+    assert_eq!(verified.signed().tx.nonce, 4);
     assert_eq!(
         hex::encode(tao_types::keccak256(&bytes)),
         GOLDEN_TRANSFER_HASH,
@@ -690,7 +690,7 @@ fn replacements_keep_the_nonce_and_raise_the_fee() {
     let other = tao_crypto::ChainDomain { chain_id: 43, ..domain };
     assert!(tx::stored(&kept, &other).is_err(), "kept bytes are checked for this chain again");
     let faster = tx::replace(&original, tx::Replace::SpeedUp, 7, &domain, &key).unwrap();
-    let verified = tao_tx::decode_and_verify(&faster.encode(), &domain).unwrap().signed.tx;
+    let verified = tao_tx::decode_and_verify(&faster.encode(), &domain).unwrap().into_signed().tx;
     assert_eq!((verified.nonce, &verified.call), (7, &original.call));
     assert_eq!(verified.fee_limit.0, tx::DEFAULT_FEE + tx::DEFAULT_FEE / 4);
     assert!(verified.fee_limit.0 >= tx::DEFAULT_FEE + tx::DEFAULT_FEE / 10, "above the node's 10% bump");

@@ -422,7 +422,7 @@ pub enum Replace {
 pub fn stored(hex: &str, domain: &ChainDomain) -> Result<Transaction, String> {
     let bytes = hex::decode(hex.trim_start_matches("0x")).map_err(|e| format!("stored transaction: {e}"))?;
     tao_tx::decode_and_verify(&bytes, domain)
-        .map(|v| v.signed.tx)
+        .map(|v| v.into_signed().tx)
         .map_err(|e| format!("stored transaction: {e}"))
 }
 

@@ -52,7 +52,7 @@ impl Tx {
         let bytes = signed.encode();
         Ok(match decode_and_verify(&bytes, &domain) {
             Ok(v) if chain_id != domain.chain_id => Err(format!("accepted chain id {chain_id}: {v:?}")),
-            Ok(v) if v.signed != signed || v.hash != Hash::of(&bytes) => {
+            Ok(v) if *v.signed() != signed || v.hash() != Hash::of(&bytes) => {
                 Err("accepted a transaction as something else".into())
             }
             Err(TxError::WrongChainId { .. }) if chain_id != domain.chain_id => Ok(()),
@@ -83,7 +83,7 @@ impl Harness for Tx {
         }
         match decode_and_verify(rest, &fixtures::domain()) {
             Ok(v) if !self.signed.contains(rest) => {
-                Err(format!("accepted bytes nobody signed as they are: {:?}", v.signed))
+                Err(format!("accepted bytes nobody signed as they are: {:?}", v.signed()))
             }
             _ => Ok(()),
         }
