@@ -29,8 +29,9 @@ use std::collections::BTreeMap;
 use tao_tx::{SignedTransaction, VerifiedTransaction};
 use tao_types::{Address, Hash};
 
-/// Most transactions held.
-pub const MAX_TXS: usize = 4096;
+/// Most transactions held: four of the largest blocks (`tao_light::MAX_BLOCK_TXS`), so a
+/// proposer finds a full block ready while the next ones queue.
+pub const MAX_TXS: usize = 16_384;
 /// Most encoded bytes held in total (32 MiB: 256 of the largest transactions).
 pub const MAX_BYTES: u64 = 32 * 1024 * 1024;
 /// Most transactions held per account.
@@ -239,6 +240,9 @@ struct Entry {
     max_fee: u64,
     /// Height of the head when it was admitted.
     added: u64,
+    /// Admission order: among senders offering the same fee rate, the one that came first goes
+    /// first (by address, the highest addresses waited as long as the load lasted).
+    seq: u64,
 }
 
 impl Entry {
@@ -330,6 +334,8 @@ pub struct Mempool {
     accounts: BTreeMap<Address, Account>,
     hashes: BTreeMap<Hash, (Address, u64)>,
     total: Usage,
+    /// Transactions admitted so far: the next entry's `seq`.
+    admitted: u64,
 }
 
 impl Mempool {
@@ -412,8 +418,9 @@ impl Mempool {
         at: Admission,
     ) -> Result<Vec<Hash>, MempoolError> {
         let bytes = verified.signed().encode().len() as u64;
-        let entry =
-            Entry { max_fee: max_fee(bytes, verified.signed()), bytes, tx: verified, added: at.height };
+        let seq = self.admitted;
+        let max_fee = max_fee(bytes, verified.signed());
+        let entry = Entry { max_fee, bytes, tx: verified, added: at.height, seq };
         let (sender, nonce, next) = (entry.tx.signed().tx.sender, entry.tx.signed().tx.nonce, at.next_nonce);
         let limits = self.limits;
         if self.hashes.contains_key(&entry.hash()) {
@@ -477,6 +484,7 @@ impl Mempool {
             a.txs.insert(nonce, entry)
         });
         gone.extend(replaced.map(|e| e.hash()));
+        self.admitted = self.admitted.saturating_add(1);
         Ok(gone)
     }
 
@@ -579,22 +587,23 @@ impl Mempool {
 
     /// Up to `max` transactions ready to run now: each account's run of consecutive nonces from
     /// `next_nonce(account)`, accounts ordered by their first transaction's fee rate (highest
-    /// first; ties by address). Transactions whose nonce was used are dropped.
+    /// first; ties by admission order, so no sender waits behind later ones at the same rate).
+    /// Transactions whose nonce was used are dropped.
     pub fn ready(&mut self, next_nonce: impl Fn(&Address) -> u64, max: usize) -> Vec<VerifiedTransaction> {
         let senders: Vec<Address> = self.accounts.keys().copied().collect();
         for sender in senders {
             self.set_next(sender, next_nonce(&sender));
         }
-        let mut runs: Vec<(Rate, Address, u64, u64)> = Vec::new();
+        let mut runs: Vec<(Rate, u64, Address, u64, u64)> = Vec::new();
         for (sender, account) in &self.accounts {
             let end = account.ready_end();
             if let Some(first) = account.txs.get(&account.next).filter(|_| end > account.next) {
-                runs.push((first.rate(), *sender, account.next, end));
+                runs.push((first.rate(), first.seq, *sender, account.next, end));
             }
         }
         runs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut out = Vec::new();
-        for (_, sender, from, end) in runs {
+        for (_, _, sender, from, end) in runs {
             let Some(account) = self.accounts.get(&sender) else { continue };
             for (_, e) in account.txs.range(from..end) {
                 if out.len() >= max {
@@ -691,6 +700,25 @@ mod tests {
 
     /// Fees in these tests are at least the byte fee of a small transaction (~170 bytes).
     const F: u64 = 1_000_000;
+
+    #[test]
+    fn senders_at_the_same_fee_rate_go_in_admission_order() {
+        let mut pool = Mempool::new();
+        let keys = [5u8, 1, 9, 3, 7];
+        for k in keys {
+            pool.insert(tx(k, 0, F), at(0)).unwrap();
+        }
+        let admitted: Vec<Address> = keys.iter().map(|k| who(*k)).collect();
+        let mut by_address = admitted.clone();
+        by_address.sort();
+        assert_ne!(admitted, by_address, "the test needs an order that is not the addresses'");
+        let ready = pool.ready(|_| 0, 10);
+        let senders: Vec<Address> = ready.iter().map(|t| t.signed().tx.sender).collect();
+        assert_eq!(senders, admitted);
+        // A higher fee rate still goes first, whenever it came.
+        pool.insert(tx(4, 0, 2 * F), at(0)).unwrap();
+        assert_eq!(pool.ready(|_| 0, 1)[0].signed().tx.sender, who(4));
+    }
 
     #[test]
     fn nonces_replacement_and_readiness() {
