@@ -417,7 +417,7 @@ impl Mempool {
         verified: VerifiedTransaction,
         at: Admission,
     ) -> Result<Vec<Hash>, MempoolError> {
-        let bytes = verified.signed().encode().len() as u64;
+        let bytes = verified.size() as u64;
         let seq = self.admitted;
         let max_fee = max_fee(bytes, verified.signed());
         let entry = Entry { max_fee, bytes, tx: verified, added: at.height, seq };
@@ -868,7 +868,7 @@ mod tests {
     #[test]
     fn fee_limits_count_only_up_to_what_can_be_charged() {
         let capped = tx(1, 0, 5 * F);
-        let bytes = capped.signed().encode().len() as u64;
+        let bytes = capped.size() as u64;
         let most = tao_contract_token::fee(bytes, tao_contract_token::MAX_TX_GAS);
         assert_eq!(max_fee(bytes, capped.signed()), most);
         assert_eq!(max_fee(bytes, tx(1, 0, 1_000_000 * F).signed()), most);
@@ -993,7 +993,7 @@ mod tests {
                     Op::Submit { account, ahead, fee, pad } => {
                         let next = *nonces.get(&who(account)).unwrap_or(&0);
                         let v = sized(account, next + ahead, fee, pad);
-                        let bytes = v.signed().encode().len() as u64;
+                        let bytes = v.size() as u64;
                         let ready_before = ready_set(&pool);
                         let (len, gapped, total) = (pool.len(), pool.gapped(), pool.total);
                         let others_gapped: usize = pool.accounts.iter().filter(|(a, _)| **a != who(account)).map(|(_, a)| a.usage().gapped).sum();

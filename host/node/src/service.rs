@@ -344,7 +344,7 @@ impl Node {
     fn admit(&self, verified: VerifiedTransaction) -> Result<Hash, SubmitError> {
         let hash = verified.hash();
         let sender = verified.signed().tx.sender;
-        let size = verified.signed().encode().len() as u64;
+        let size = verified.size() as u64;
         let fee = tao_contract_token::fee(
             size,
             tao_contract_token::gas_for(size, verified.signed().tx.fee_limit.0),

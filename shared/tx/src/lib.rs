@@ -165,6 +165,7 @@ impl SignedTransaction {
 pub struct DecodedTransaction {
     signed: SignedTransaction,
     hash: Hash,
+    size: usize,
 }
 
 impl DecodedTransaction {
@@ -181,7 +182,7 @@ impl DecodedTransaction {
     /// Checks the chain id and the signature against `domain`.
     pub fn verify(self, domain: &ChainDomain) -> Result<VerifiedTransaction, TxError> {
         verify(&self.signed, domain)?;
-        Ok(VerifiedTransaction { signed: self.signed, hash: self.hash })
+        Ok(VerifiedTransaction { signed: self.signed, hash: self.hash, size: self.size })
     }
 }
 
@@ -192,6 +193,7 @@ impl DecodedTransaction {
 pub struct VerifiedTransaction {
     signed: SignedTransaction,
     hash: Hash,
+    size: usize,
 }
 
 impl VerifiedTransaction {
@@ -205,6 +207,12 @@ impl VerifiedTransaction {
         self.hash
     }
 
+    /// Its encoded size in bytes (what fees and the mempool's bounds count), known from the
+    /// bytes it was decoded from without encoding it again.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
     /// The checked envelope, by value.
     pub fn into_signed(self) -> SignedTransaction {
         self.signed
@@ -214,7 +222,7 @@ impl VerifiedTransaction {
 /// Decodes wire bytes (size, then canonical encoding) without checking the signature.
 pub fn decode(bytes: &[u8]) -> Result<DecodedTransaction, TxError> {
     let signed: SignedTransaction = tao_codec::decode(bytes, MAX_TX_BYTES)?;
-    Ok(DecodedTransaction { hash: Hash::of(bytes), signed })
+    Ok(DecodedTransaction { hash: Hash::of(bytes), signed, size: bytes.len() })
 }
 
 /// Decodes wire bytes and checks them against `domain`, in this order: size, encoding, chain id,
