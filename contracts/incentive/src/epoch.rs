@@ -46,7 +46,22 @@ pub struct EpochParams {
     pub alpha_high: u16,
     /// Sigmoid steepness ×100.
     pub alpha_sigmoid_steepness: u16,
+    /// Blocks between epochs: before a subnet's first epoch (`last_epoch_block` 0) bonds on UIDs
+    /// registered in the last `tempo` blocks start over, as in subtensor.
+    #[cfg_attr(feature = "serde", serde(default = "default_tempo"))]
+    pub tempo: u64,
 }
+
+/// Subtensor's default tempo.
+pub const DEFAULT_TEMPO: u64 = 360;
+
+#[cfg(feature = "serde")]
+fn default_tempo() -> u64 {
+    DEFAULT_TEMPO
+}
+
+/// Largest `bonds_moving_average`: α = 1 − value/10⁶ must stay in [0, 1].
+pub const MAX_BONDS_MOVING_AVERAGE: u64 = 1_000_000;
 
 impl Default for EpochParams {
     /// Subtensor's defaults (for tests and module authors; the chain reads its parameters).
@@ -63,6 +78,7 @@ impl Default for EpochParams {
             alpha_low: 45_875,
             alpha_high: 58_982,
             alpha_sigmoid_steepness: 1_000,
+            tempo: DEFAULT_TEMPO,
         }
     }
 }
@@ -171,6 +187,8 @@ pub enum EpochError {
     },
     /// The owner UID does not exist.
     OwnerOutOfRange(Uid),
+    /// `bonds_moving_average` above [`MAX_BONDS_MOVING_AVERAGE`] would make the EMA's α negative.
+    BondsMovingAverageTooHigh(u64),
 }
 
 impl fmt::Display for EpochError {
@@ -182,6 +200,12 @@ impl fmt::Display for EpochError {
             }
             Self::DuplicateUid { row, target } => write!(f, "row {row} names UID {target} twice"),
             Self::OwnerOutOfRange(uid) => write!(f, "owner UID {uid} does not exist"),
+            Self::BondsMovingAverageTooHigh(value) => {
+                write!(
+                    f,
+                    "bonds_moving_average {value} is above {MAX_BONDS_MOVING_AVERAGE} (α = 1 − value/10⁶ < 0)"
+                )
+            }
         }
     }
 }
@@ -224,6 +248,9 @@ impl EpochInput {
         if let Some(owner) = self.owner.filter(|o| usize::from(*o) >= n) {
             return Err(EpochError::OwnerOutOfRange(owner));
         }
+        if self.params.bonds_moving_average > MAX_BONDS_MOVING_AVERAGE {
+            return Err(EpochError::BondsMovingAverageTooHigh(self.params.bonds_moving_average));
+        }
         let mut weights = Vec::with_capacity(n);
         let mut bonds = Vec::with_capacity(n);
         for (i, neuron) in self.neurons.iter().enumerate() {
@@ -231,6 +258,15 @@ impl EpochInput {
             bonds.push(checked_row(&neuron.bonds, i, n)?);
         }
         Ok((weights, bonds))
+    }
+
+    /// UIDs registered before this block keep their bonds: subtensor's `LastMechansimStepBlock + 1`,
+    /// or `block − tempo` before a subnet's first epoch (`last_epoch_block` 0).
+    fn bonds_kept_before(&self) -> u64 {
+        match self.last_epoch_block {
+            0 => self.block.saturating_sub(self.params.tempo),
+            last => last.saturating_add(1),
+        }
     }
 }
 
@@ -302,7 +338,7 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
     let bond_weights = math::interpolate(&weights, &clipped, math::from_u16(p.bonds_penalty));
 
     // 10. Bonds on UIDs registered after the last epoch start over.
-    let last_tempo = input.last_epoch_block.saturating_add(1);
+    let last_tempo = input.bonds_kept_before();
     let old_bonds: Vec<Pairs> = raw_bonds
         .into_iter()
         .map(|row| {
@@ -341,11 +377,11 @@ pub fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
     Ok(EpochOutput { neurons: outputs, undistributed: input.emission.saturating_sub(paid) })
 }
 
-/// α of the bonds EMA: `1 − BMA / 10⁶`, the quotient taken in I64F64 and truncated.
+/// α of the bonds EMA: `1 − BMA / 10⁶`, the quotient taken in I64F64 and truncated (BMA is
+/// checked to be at most 10⁶ first).
 fn ema_alpha(bonds_moving_average: u64) -> F {
-    let million = I64F64::from_num(1_000_000);
-    let memory =
-        I64F64::from_num(bonds_moving_average.min(1_000_000)).checked_div(million).unwrap_or(I64F64::ZERO);
+    let million = I64F64::from_num(MAX_BONDS_MOVING_AVERAGE);
+    let memory = I64F64::from_num(bonds_moving_average).checked_div(million).unwrap_or(I64F64::ZERO);
     F::ONE.saturating_sub(F::saturating_from_num(memory))
 }
 

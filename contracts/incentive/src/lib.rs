@@ -224,6 +224,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         alpha_low: param_u16(host, netuid, "alpha_low")?,
         alpha_high: param_u16(host, netuid, "alpha_high")?,
         alpha_sigmoid_steepness: param_u16(host, netuid, "alpha_sigmoid_steepness")?,
+        tempo,
     };
     let n = neurons::count(host, netuid)?;
     let mut inputs = Vec::with_capacity(usize::from(n));

@@ -22,6 +22,9 @@ fn params(max_validators: u16, yuma3: bool) -> EpochParams {
         alpha_low: 45_875,
         alpha_high: 58_982,
         alpha_sigmoid_steepness: 1_000,
+        // These vectors run an epoch every block from block 0 (`last_epoch_block` = block − 1),
+        // so a previous epoch at block 0 is a real one: tempo 0 keeps its mask at block 0 + 1.
+        tempo: 0,
     }
 }
 
@@ -476,4 +479,74 @@ fn yuma3_bonds_reset() {
             }
         }
     }
+}
+
+/// One validator holding full Yuma3 bonds on two miners registered at blocks 639 and 640.
+fn first_epoch_input(last_epoch_block: u64) -> EpochInput {
+    let mut p = params(1, true);
+    p.tempo = 360;
+    let miner = |registered_at| NeuronInput { registered_at, ..NeuronInput::default() };
+    let validator = NeuronInput {
+        stake: 1_000_000_000,
+        last_update: 990,
+        permit: true,
+        weights: vec![(1, M), (2, M)],
+        bonds: vec![(1, M), (2, M)],
+        ..NeuronInput::default()
+    };
+    EpochInput {
+        block: 1_000,
+        last_epoch_block,
+        emission: 1_000_000_000,
+        owner: None,
+        params: p,
+        neurons: vec![validator, miner(639), miner(640)],
+    }
+}
+
+/// Before a subnet's first epoch (`last_epoch_block` 0) subtensor masks old bonds on UIDs
+/// registered at or after `block − tempo`, not after block 0: the bond on the miner registered at
+/// 640 = 1000 − 360 restarts, the one at 639 is kept, exactly as after an epoch at block 639.
+#[test]
+fn first_epoch_masks_bonds_registered_within_a_tempo() {
+    let first = epoch::run(&first_epoch_input(0)).unwrap();
+    let bonds = &first.neurons[0].bonds;
+    let (kept, restarted) = (bonds[0].1, bonds[1].1);
+    assert_eq!((bonds[0].0, bonds[1].0), (1, 2));
+    assert!(kept > 60_000 && restarted < 7_000, "kept {kept}, restarted {restarted}");
+    assert_eq!(first, epoch::run(&first_epoch_input(639)).unwrap());
+    // Read as "the last epoch ran at block 0" (mask from block 1), both bonds would restart.
+    let after_block_1 = epoch::run(&first_epoch_input(1)).unwrap();
+    assert_eq!(after_block_1.neurons[0].bonds, [(1, restarted), (2, restarted)]);
+}
+
+/// A deliberate difference (docs/protocol.md): a weight row is a set, so the order a validator
+/// listed its UIDs in changes nothing, liquid α included. Subtensor keeps the stored order and
+/// its liquid-α merge assumes sorted rows.
+#[test]
+fn weight_row_order_does_not_change_the_epoch() {
+    let mut p = params(2, true);
+    (p.liquid_alpha, p.alpha_low, p.alpha_high) = (true, 6_553, 19_660);
+    let mut net = Subnet::new(&[8, 1, 0, 0, 0], 1, 1, p);
+    net.epoch(2);
+    let sorted = [(2, M), (3, 20_000), (4, 7)];
+    let reversed = [(4, 7), (3, 20_000), (2, M)];
+    net.set_weights(0, &sorted, 3);
+    net.set_weights(1, &[(3, M), (4, 9)], 3);
+    let mut other = Subnet(net.0.clone());
+    other.set_weights(0, &reversed, 3);
+    for block in 4..8 {
+        assert_eq!(net.epoch(block), other.epoch(block), "epoch at block {block}");
+    }
+}
+
+/// α = 1 − value/10⁶ must not go negative: a larger `bonds_moving_average` is refused, not
+/// clamped (the chain's range stops at 975,000).
+#[test]
+fn bonds_moving_average_above_a_million_is_refused() {
+    let mut input = first_epoch_input(639);
+    input.params.bonds_moving_average = 1_000_000;
+    assert!(epoch::run(&input).is_ok());
+    input.params.bonds_moving_average = 1_000_001;
+    assert_eq!(epoch::run(&input), Err(epoch::EpochError::BondsMovingAverageTooHigh(1_000_001)));
 }

@@ -208,6 +208,7 @@ pub fn epoch_graph(n: u16, validators: u16, per_validator: u16) -> (u64, u64) {
             alpha_low: 45_875,
             alpha_high: 58_982,
             alpha_sigmoid_steepness: 1_000,
+            tempo: 360,
         },
         neurons,
     };

@@ -43,7 +43,7 @@ fn arb_params() -> impl Strategy<Value = EpochParams> {
     (
         any::<u16>(),
         any::<u16>(),
-        0u64..1_100_000,
+        0u64..=1_000_000,
         1u16..70,
         0u64..2_000,
         0u64..1_000,
@@ -51,18 +51,21 @@ fn arb_params() -> impl Strategy<Value = EpochParams> {
         any::<bool>(),
     )
         .prop_flat_map(|(kappa, bonds_penalty, bma, k, cutoff, threshold, yuma3, liquid)| {
-            (any::<u16>(), any::<u16>(), any::<u16>()).prop_map(move |(lo, hi, steep)| EpochParams {
-                kappa,
-                bonds_penalty,
-                bonds_moving_average: bma,
-                max_allowed_validators: k,
-                activity_cutoff: cutoff,
-                stake_threshold: threshold,
-                yuma3,
-                liquid_alpha: liquid,
-                alpha_low: lo.min(hi),
-                alpha_high: hi.max(lo),
-                alpha_sigmoid_steepness: steep,
+            (any::<u16>(), any::<u16>(), any::<u16>(), 1u64..1_000).prop_map(move |(lo, hi, steep, tempo)| {
+                EpochParams {
+                    kappa,
+                    bonds_penalty,
+                    bonds_moving_average: bma,
+                    max_allowed_validators: k,
+                    activity_cutoff: cutoff,
+                    stake_threshold: threshold,
+                    yuma3,
+                    liquid_alpha: liquid,
+                    alpha_low: lo.min(hi),
+                    alpha_high: hi.max(lo),
+                    alpha_sigmoid_steepness: steep,
+                    tempo,
+                }
             })
         })
 }
@@ -152,6 +155,7 @@ fn bad_epoch_input_is_a_typed_abort() {
             alpha_low: 0,
             alpha_high: 0,
             alpha_sigmoid_steepness: 0,
+            tempo: 360,
         },
         neurons: vec![NeuronInput { weights: vec![(3, 1)], ..NeuronInput::default() }],
     };
@@ -169,6 +173,16 @@ fn bad_epoch_input_is_a_typed_abort() {
     );
     common::differential(vm, module, &[step(&input)], native);
     input.neurons[0].weights = vec![(0, 1), (0, 2)];
+    common::differential(vm, module, &[step(&input)], native);
+    input.neurons[0].weights = Vec::new();
+    input.params.bonds_moving_average = 1_000_001;
+    let run = native(&mut h, &step(&input));
+    assert_eq!(
+        run.outcome,
+        NativeOutcome::Abort(
+            "epoch input: bonds_moving_average 1000001 is above 1000000 (α = 1 − value/10⁶ < 0)".into()
+        )
+    );
     common::differential(vm, module, &[step(&input)], native);
 }
 
