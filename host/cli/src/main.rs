@@ -9,6 +9,7 @@ mod keystore;
 mod module;
 mod neuron;
 mod node;
+mod output;
 mod subnet;
 mod transfer;
 mod trust;
@@ -78,7 +79,16 @@ pub(crate) fn wallet_dir() -> std::path::PathBuf {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    output::end_quietly_on_closed_stdout();
+    let json = output::wants_json();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            println!("{}", output::usage_json(&e));
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     trust::configure(cli.trust);
     let result = match cli.command {
         Command::Module(command) => module::run(command),
@@ -96,6 +106,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if json => {
+            println!("{}", output::error_json(&e));
+            std::process::ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

@@ -120,3 +120,32 @@ fn subnet_modules_simulate_as_the_chain_runs_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("would pay this epoch with Yuma instead: output does not decode"), "{stderr}");
 }
+
+/// `tao … | head -1`: the reader goes away before the command prints; the command ends with
+/// status 0 and no panic. With `--json`, failures and usage errors are one parseable object.
+#[test]
+fn a_closed_stdout_ends_quietly_and_errors_are_json() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["epoch", "simulate", "--input", "docs/examples/epoch.json", "--epochs", "200"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let failed = tao(&["epoch", "simulate", "--input", "missing.json", "--json"]);
+    assert_eq!(failed.status.code(), Some(2));
+    let error: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "failed");
+    assert!(error["error"]["message"].as_str().unwrap().contains("missing.json"), "{error}");
+
+    let usage = tao(&["epoch", "simulate", "--json", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let error: serde_json::Value = serde_json::from_slice(&usage.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "usage");
+    assert!(error["error"]["message"].as_str().unwrap().contains("--no-such-flag"), "{error}");
+}
