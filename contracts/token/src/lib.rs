@@ -255,6 +255,13 @@ pub fn gas_for(tx_bytes: u64, fee_limit: u64) -> u64 {
         .min(MAX_TX_GAS)
 }
 
+/// What a transaction of `tx_bytes` bytes with `fee_limit` is charged: its bytes and the gas
+/// its limit buys ([`gas_for`]), so never more than the limit, and at least the bytes' fee. The
+/// one rule the executor charges and the mempool, the node's admission and the wallet quote.
+pub fn charged_fee(tx_bytes: u64, fee_limit: u64) -> u64 {
+    fee(tx_bytes, gas_for(tx_bytes, fee_limit))
+}
+
 /// Charges `amount` of fees to `payer` before its transaction runs (chain only). Fees are
 /// recycled and never refunded, whatever the transaction's outcome.
 pub fn charge_fee(host: &mut impl Host, payer: &Address, amount: u64) -> Result<(), TokenError> {

@@ -105,6 +105,9 @@ fn fees_follow_the_schedule_and_are_recycled() {
     assert_eq!(fee(0, 1), 1, "gas rounds up");
     assert_eq!(gas_for(200, fee(200, 50_000)), 50_000);
     assert_eq!(gas_for(200, 1), 0);
+    assert_eq!(charged_fee(200, fee(200, 50_000)), fee(200, 50_000));
+    assert_eq!(charged_fee(200, 1), 200 * FEE_PER_BYTE, "the bytes are charged even above the limit");
+    assert_eq!(charged_fee(200, u64::MAX), fee(200, MAX_TX_GAS), "never more than MAX_TX_GAS buys");
     let mut h = MemoryHost::new();
     call(&mut h, SYSTEM, |h| mint(h, &addr(1), TAO)).unwrap();
     assert_eq!(

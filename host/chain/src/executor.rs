@@ -795,9 +795,8 @@ impl Executor {
             return Err(ChainError::BadNonce { index, expected, got: tx.nonce });
         }
         let bytes = signed.encode().len() as u64;
-        let gas_limit = token::gas_for(bytes, tx.fee_limit.0);
-        let fee = token::fee(bytes, gas_limit);
-        let gas = gas_limit.min(run.gas_left());
+        let fee = token::charged_fee(bytes, tx.fee_limit.0);
+        let gas = token::gas_for(bytes, tx.fee_limit.0).min(run.gas_left());
         let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
         self.chain_hook(&mut run.state, &run.systems, "token", "entry_charge_fee", &charge, run.context)
             .map_err(|e| match e {

@@ -26,7 +26,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use tao_tx::{SignedTransaction, VerifiedTransaction};
+use tao_tx::VerifiedTransaction;
 use tao_types::{Address, Hash};
 
 /// Most transactions held: four of the largest blocks (`tao_light::MAX_BLOCK_TXS`), so a
@@ -227,11 +227,6 @@ impl Rate {
     }
 }
 
-/// The most `signed` can be charged: its fee limit, and at least its bytes' fee.
-fn max_fee(bytes: u64, signed: &SignedTransaction) -> u64 {
-    tao_contract_token::fee(bytes, tao_contract_token::gas_for(bytes, signed.tx.fee_limit.0))
-}
-
 #[derive(Debug, Clone)]
 struct Entry {
     /// Checked once, at admission: blocks built from the pool never check it again.
@@ -419,7 +414,7 @@ impl Mempool {
     ) -> Result<Vec<Hash>, MempoolError> {
         let bytes = verified.size() as u64;
         let seq = self.admitted;
-        let max_fee = max_fee(bytes, verified.signed());
+        let max_fee = tao_contract_token::charged_fee(bytes, verified.signed().tx.fee_limit.0);
         let entry = Entry { max_fee, bytes, tx: verified, added: at.height, seq };
         let (sender, nonce, next) = (entry.tx.signed().tx.sender, entry.tx.signed().tx.nonce, at.next_nonce);
         let limits = self.limits;
@@ -864,14 +859,15 @@ mod tests {
         assert_eq!(pool.len(), 8);
     }
 
-    /// A fee limit above what `MAX_TX_GAS` costs is never charged, so it buys no priority.
+    /// A fee limit above what `MAX_TX_GAS` costs is never charged, so it buys no priority: the
+    /// capped and the huge limit rank as equals, in admission order.
     #[test]
     fn fee_limits_count_only_up_to_what_can_be_charged() {
-        let capped = tx(1, 0, 5 * F);
-        let bytes = capped.size() as u64;
-        let most = tao_contract_token::fee(bytes, tao_contract_token::MAX_TX_GAS);
-        assert_eq!(max_fee(bytes, capped.signed()), most);
-        assert_eq!(max_fee(bytes, tx(1, 0, 1_000_000 * F).signed()), most);
+        let mut pool = Mempool::new();
+        pool.insert(tx(1, 0, 5 * F), at(0)).unwrap();
+        pool.insert(tx(2, 0, 1_000_000 * F), at(0)).unwrap();
+        let senders: Vec<Address> = pool.ready(|_| 0, 2).iter().map(|t| t.signed().tx.sender).collect();
+        assert_eq!(senders, [who(1), who(2)]);
     }
 
     #[test]

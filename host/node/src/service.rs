@@ -345,10 +345,7 @@ impl Node {
         let hash = verified.hash();
         let sender = verified.signed().tx.sender;
         let size = verified.size() as u64;
-        let fee = tao_contract_token::fee(
-            size,
-            tao_contract_token::gas_for(size, verified.signed().tx.fee_limit.0),
-        );
+        let fee = tao_contract_token::charged_fee(size, verified.signed().tx.fee_limit.0);
         let balance = self.balance(&sender);
         if balance < fee {
             return Err(SubmitError::CannotPayFee { balance, fee });

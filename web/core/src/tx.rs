@@ -81,7 +81,7 @@ impl Draft {
             .and_then(|key| self.sign(&domain, Hash([0; 32]), 0, &key));
         let Ok(signed) = signed else { return self.fee };
         let bytes = signed.encode().len() as u64;
-        token::fee(bytes, token::gas_for(bytes, self.fee))
+        token::charged_fee(bytes, self.fee)
     }
 
     /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
