@@ -15,7 +15,7 @@ use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
 use crate::transfer::{finish, parse_amount, submit};
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 /// Fee limit of these calls: 0.01 τ.
 pub(crate) const FEE_LIMIT: Balance = Balance(10_000_000);
@@ -132,9 +132,10 @@ pub(crate) enum SubnetCommand {
 pub(crate) struct StakeMove {
     #[arg(long)]
     wallet: String,
-    /// The hotkey staked to (a validator's, for a nominator).
+    /// The hotkey staked to: an address (a validator's, for a nominator) or the name of one of
+    /// the wallet's hotkeys.
     #[arg(long)]
-    hotkey: Address,
+    hotkey: HotkeyArg,
     #[arg(long)]
     netuid: NetUid,
     /// Amount: TAO to stake, or alpha to unstake: `1.5` or `1500 rao`.
@@ -165,13 +166,14 @@ pub(crate) enum StakeCommand {
     Move {
         #[arg(long)]
         wallet: String,
+        /// An address or the name of one of the wallet's hotkeys.
         #[arg(long)]
-        hotkey: Address,
+        hotkey: HotkeyArg,
         #[arg(long)]
         netuid: NetUid,
-        /// Destination hotkey (default: the same).
+        /// Destination hotkey, as `--hotkey` (default: the same).
         #[arg(long)]
-        to_hotkey: Option<Address>,
+        to_hotkey: Option<HotkeyArg>,
         /// Destination subnet (default: the same).
         #[arg(long)]
         to_netuid: Option<NetUid>,
@@ -469,7 +471,9 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
         StakeCommand::Add(m) => stake_order(m, Side::Buy),
         StakeCommand::Remove(m) => stake_order(m, Side::Sell),
         StakeCommand::Move { wallet, hotkey, netuid, to_hotkey, to_netuid, amount, url, common } => {
-            let (to_hotkey, to_netuid) = (to_hotkey.unwrap_or(hotkey), to_netuid.unwrap_or(netuid));
+            let hotkey = hotkey.resolve(&common, &wallet)?;
+            let to_hotkey = to_hotkey.map(|h| h.resolve(&common, &wallet)).transpose()?.unwrap_or(hotkey);
+            let to_netuid = to_netuid.unwrap_or(netuid);
             let client = Client::new(&url)?;
             wallet::confirm(
                 &format!(
@@ -521,6 +525,7 @@ fn limit_price(spot: u64, side: Side, given: Option<Balance>, tolerance: Option<
 /// submits.
 fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     let StakeMove { wallet, hotkey, netuid, amount, limit_price: given, tolerance, partial, url, common } = m;
+    let hotkey = hotkey.resolve(&common, &wallet)?;
     let client = Client::new(&url)?;
     let (height, pool) = verified_pool(&client, netuid)?;
     let spot = pools::price_in_rao(pool.spot_price(netuid));

@@ -288,6 +288,36 @@ pub(crate) fn hotkey(common: &Common, name: &str, hotkey: &str) -> Result<Secret
     Ok(SecretKey::from_bytes(&secret)?)
 }
 
+/// A hotkey on the command line, as btcli takes it: an address (`0x…`, anyone's, e.g. the
+/// validator a nominator stakes to), or the name of one of the wallet's own hotkeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HotkeyArg {
+    Address(Address),
+    Name(String),
+}
+
+impl std::str::FromStr for HotkeyArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("0x") {
+            s.parse().map(HotkeyArg::Address).map_err(|e| format!("{s} is not an address: {e}"))
+        } else {
+            Ok(HotkeyArg::Name(s.to_string()))
+        }
+    }
+}
+
+impl HotkeyArg {
+    /// The hotkey's address; a name is looked up among `wallet`'s hotkeys.
+    pub(crate) fn resolve(&self, common: &Common, wallet: &str) -> Result<Address> {
+        match self {
+            HotkeyArg::Address(address) => Ok(*address),
+            HotkeyArg::Name(name) => Ok(hotkey(common, wallet, name)?.address()),
+        }
+    }
+}
+
 fn hotkeys(dir: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir.join("hotkeys")) else { return Ok(out) };
@@ -527,4 +557,17 @@ fn balance(client: &Client, address: &Address, common: &Common) -> Result<()> {
         println!("{address}  {}  (verified at #{height})", Balance(rao));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HotkeyArg;
+
+    #[test]
+    fn a_hotkey_is_an_address_or_a_name_never_a_bad_address() {
+        let address = "0x00000000000000000000000000000000000000aa";
+        assert_eq!(address.parse(), Ok(HotkeyArg::Address(address.parse().unwrap())));
+        assert_eq!("validator".parse(), Ok(HotkeyArg::Name("validator".into())));
+        assert!("0x12".parse::<HotkeyArg>().unwrap_err().contains("is not an address"));
+    }
 }

@@ -546,7 +546,7 @@ fn subnet_economy_end_to_end() {
         "--wallet",
         "validator",
         "--hotkey",
-        &validator_hot,
+        "default", // its own hotkey, by name
         "--netuid",
         &netuid,
         "--amount",
