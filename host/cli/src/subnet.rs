@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tao_abi::limits;
 use tao_codec::BorshDeserialize;
 use tao_contract_pools::{self as pools, Side, SubnetPool};
-use tao_contract_staking::{Limit, StakeArgs};
+use tao_contract_staking::{Limit, Position, StakeArgs};
 use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
@@ -194,6 +194,44 @@ pub(crate) enum StakeCommand {
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// What a finalized stake call moved, read from its event: `(tao, alpha)` for `stake_added` and
+/// `stake_removed`, `(alpha taken, alpha credited)` for `stake_moved`. The receipt comes from
+/// `tx_status`, so this is the node's word, shown as such (the balances it changed are proven
+/// by `stake list` and `wallet balance`).
+fn stake_moved(status: &Value) -> Option<(Value, String)> {
+    let decode = |topic: &[u8]| event(status, topic).ok();
+    if let Some(data) = decode(b"stake_added") {
+        let (_, _, _, tao, alpha_out): (Address, Address, NetUid, u64, u64) =
+            tao_codec::decode(&data, 256).ok()?;
+        return Some((
+            json!({"tao": tao, "alpha": alpha_out}),
+            format!("{} for {}", Balance(tao), alpha(alpha_out)),
+        ));
+    }
+    if let Some(data) = decode(b"stake_removed") {
+        let (_, _, _, alpha_in, tao): (Address, Address, NetUid, u64, u64) =
+            tao_codec::decode(&data, 256).ok()?;
+        return Some((
+            json!({"alpha": alpha_in, "tao": tao}),
+            format!("{} for {}", alpha(alpha_in), Balance(tao)),
+        ));
+    }
+    let data = decode(b"stake_moved")?;
+    let (_, _, taken, credited): (Position, Position, u64, u64) = tao_codec::decode(&data, 256).ok()?;
+    Some((json!({"alpha": taken, "credited": credited}), format!("{} as {}", alpha(taken), alpha(credited))))
+}
+
+/// [`finish`] for a stake call, with what it moved in the line and as `moved` in the JSON.
+fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCode {
+    match stake_moved(&status) {
+        Some((moved, text)) => {
+            status["moved"] = moved;
+            finish(&status, json, &format!("{verb} {text}"))
+        }
+        None => finish(&status, json, verb),
+    }
 }
 
 /// The event `topic`'s data in a finalized receipt.
@@ -485,7 +523,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             let key = wallet::coldkey(&common, &wallet)?;
             let args = borsh::to_vec(&(hotkey, netuid, to_hotkey, to_netuid, amount.0))?;
             let status = submit(&client, &key, "staking", "entry_move_stake", args, FEE_LIMIT, common.json)?;
-            Ok(finish(&status, common.json, "stake moved"))
+            Ok(finish_stake(status, common.json, "stake moved"))
         }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
@@ -499,7 +537,9 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
                 println!("{coldkey} has no stake (as of #{height})");
             } else {
                 for (h, n, s) in &positions {
-                    println!("{h}  subnet {n}  {}", Balance(*s));
+                    // Root stake is TAO (1:1), every other subnet's is its alpha.
+                    let amount = if *n == 0 { Balance(*s).to_string() } else { alpha(*s) };
+                    println!("{h}  subnet {n}  {amount}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -553,5 +593,5 @@ fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     let key = wallet::coldkey(&common, &wallet)?;
     let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
     let status = submit(&client, &key, "staking", entry, args, FEE_LIMIT, common.json)?;
-    Ok(finish(&status, common.json, verb))
+    Ok(finish_stake(status, common.json, verb))
 }

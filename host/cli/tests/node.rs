@@ -574,6 +574,7 @@ fn subnet_economy_end_to_end() {
     let nominator_before = stake_of("nominator");
     let bought = event_tail(&nominated, "stake_added");
     assert!(bought > 40_000_000_000 && bought < 50_000_000_000, "50 τ bought {bought} alpha");
+    assert_eq!(nominated["moved"], json!({"tao": 50 * 1_000_000_000u64, "alpha": bought}), "what moved");
     assert!(nominator_before > bought, "the first epoch's dividends already count");
     let owner_after_first = stake_of("owner");
     run(&[
