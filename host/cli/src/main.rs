@@ -111,7 +111,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", tao_types::amounts_in_tao(&format!("{e:#}")));
             std::process::ExitCode::from(2)
         }
     }

@@ -110,11 +110,15 @@ pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
     if json {
         println!("{status}");
     } else if ok {
-        println!("{what}: finalized in block #{} (fee {} rao)", status["height"], status["receipt"]["fee"]);
+        let fee = Balance(status["receipt"]["fee"].as_u64().unwrap_or_default());
+        println!("{what}: finalized in block #{} (fee {fee})", status["height"]);
     } else if status["status"] == "finalized" {
+        let why = status["receipt"]["outcome"]["Failed"].as_str().unwrap_or_default();
         println!(
-            "{what}: failed in block #{}: {} (fee {} rao charged)",
-            status["height"], status["receipt"]["outcome"]["Failed"], status["receipt"]["fee"]
+            "{what}: failed in block #{}: {} (fee {} charged)",
+            status["height"],
+            tao_types::amounts_in_tao(why),
+            Balance(status["receipt"]["fee"].as_u64().unwrap_or_default())
         );
     } else {
         println!("{what}: {}: {}", status["status"], status["reason"]);

@@ -381,6 +381,26 @@ fn wallets_receive_and_send_with_verified_balances() {
     let balance =
         json_out(&tao(&wallets, pw, &["wallet", "balance", "--name", "mine", "--json", "--url", &url]));
     assert_eq!(balance["balance_rao"].as_u64().unwrap(), 2_500_000_000 - fee);
+    // The same in words: every amount in τ, the fee too.
+    let alice_address = alice["coldkey"].as_str().unwrap();
+    let over_text = tao(
+        &wallets,
+        pw,
+        &["transfer", "--wallet", "mine", "--to", alice_address, "--amount", "100", "--yes", "--url", &url],
+    );
+    let text = String::from_utf8_lossy(&over_text.stdout);
+    assert!(text.contains("< 100 τ") && text.contains(" τ charged)") && !text.contains("rao"), "{text}");
+    // A refusal by the node: a JSON error object with its code; in words, amounts in τ.
+    tao(&wallets, pw, &["wallet", "create", "--name", "empty", "--json"]);
+    let broke =
+        ["transfer", "--wallet", "empty", "--to", alice_address, "--amount", "1", "--yes", "--url", &url];
+    let refused = tao(&wallets, pw, &[&broke[..], &["--json"]].concat());
+    assert_eq!(refused.status.code(), Some(2));
+    let error = serde_json::from_slice::<Value>(&refused.stdout).unwrap()["error"].clone();
+    assert_eq!((error["code"].as_str(), error["rpc_code"].as_i64()), (Some("node"), Some(1)), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("cannot pay the fee"), "{error}");
+    let words = String::from_utf8_lossy(&tao(&wallets, pw, &broke).stderr).to_string();
+    assert!(words.contains("balance 0 τ cannot pay the fee of 0.0") && !words.contains("rao"), "{words}");
 
     // Messages: signed by the coldkey, checked against the address; any change breaks it.
     let signed =
@@ -409,7 +429,7 @@ fn wallets_receive_and_send_with_verified_balances() {
 
     let list = json_out(&tao(&wallets, pw, &["wallet", "list", "--json"]));
     let names: Vec<&str> = list.as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["alice", "mine"]);
+    assert_eq!(names, ["alice", "empty", "mine"]);
     node.kill();
 }
 

@@ -1,3 +1,6 @@
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
@@ -130,10 +133,44 @@ fn parse_digits(s: &str) -> Result<u64, BalanceError> {
     s.parse().map_err(|_| BalanceError::Overflow)
 }
 
+/// A chain message with its amounts in τ (the chain counts and reports in rao, so messages stay
+/// exact; clients show them with this): `1500000000 rao` reads `1.5 τ`, and in
+/// `a < b rao` both sides do (contracts count in rao; people read τ).
+pub fn amounts_in_tao(message: &str) -> String {
+    let mut words: Vec<String> = message.split(' ').map(String::from).collect();
+    let amount = |w: &str| w.parse::<u64>().ok().map(|rao| Balance(rao).to_string());
+    for i in 1..words.len() {
+        let Some(rest) = words[i].strip_prefix("rao").map(String::from) else { continue };
+        let Some(tao) = amount(&words[i - 1]) else { continue };
+        words[i - 1] = tao.trim_end_matches(" τ").to_string();
+        words[i] = format!("τ{rest}");
+        let compared = i >= 3 && ["<", ">", "<=", ">="].contains(&words[i - 2].as_str());
+        if let Some(left) = compared.then(|| amount(&words[i - 3])).flatten() {
+            words[i - 3] = left;
+        }
+    }
+    words.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn contract_messages_read_in_tao() {
+        assert_eq!(
+            amounts_in_tao("insufficient balance: 88933460000 < 5000000000000 rao"),
+            "insufficient balance: 88.93346 τ < 5000 τ"
+        );
+        assert_eq!(
+            amounts_in_tao("keep-alive transfer would leave 500 rao"),
+            "keep-alive transfer would leave 0.0000005 τ"
+        );
+        assert_eq!(amounts_in_tao("1000000000 rao, at least"), "1 τ, at least");
+        assert_eq!(amounts_in_tao("no such subnet 3"), "no such subnet 3");
+        assert_eq!(amounts_in_tao("rao is a unit"), "rao is a unit");
+    }
 
     #[test]
     fn display_and_parse_examples() {

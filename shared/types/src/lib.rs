@@ -12,7 +12,7 @@ pub mod fixed_point;
 mod hash;
 
 pub use address::{Address, AddressError};
-pub use balance::{Balance, BalanceError, RAO_PER_TAO};
+pub use balance::{Balance, BalanceError, RAO_PER_TAO, amounts_in_tao};
 pub use hash::{Hash, HashParseError, keccak256};
 
 /// Identifier of a subnet. Netuid 0 is the root subnet.

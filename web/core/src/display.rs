@@ -13,24 +13,6 @@ pub fn short(address: &Address) -> String {
     }
 }
 
-/// A contract's message with its amounts in τ: `1500000000 rao` reads `1.5 τ`, and in
-/// `a < b rao` both sides do (contracts count in rao; people read τ).
-pub fn amounts_in_tao(message: &str) -> String {
-    let mut words: Vec<String> = message.split(' ').map(str::to_string).collect();
-    let amount = |w: &str| w.parse::<u64>().ok().map(|rao| Balance(rao).to_string());
-    for i in 1..words.len() {
-        let Some(rest) = words[i].strip_prefix("rao").map(str::to_string) else { continue };
-        let Some(tao) = amount(&words[i - 1]) else { continue };
-        words[i - 1] = tao.trim_end_matches(" τ").to_string();
-        words[i] = format!("τ{rest}");
-        let compared = i >= 3 && ["<", ">", "<=", ">="].contains(&words[i - 2].as_str());
-        if let Some(left) = compared.then(|| amount(&words[i - 3])).flatten() {
-            words[i - 3] = left;
-        }
-    }
-    words.join(" ")
-}
-
 /// What a hyperparameter's integer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unit {
@@ -121,21 +103,6 @@ mod tests {
     fn addresses_shorten_to_both_ends() {
         let a: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap_or_default();
         assert_eq!(short(&a), "0x7099…79C8");
-    }
-
-    #[test]
-    fn contract_messages_read_in_tao() {
-        assert_eq!(
-            amounts_in_tao("insufficient balance: 88933460000 < 5000000000000 rao"),
-            "insufficient balance: 88.93346 τ < 5000 τ"
-        );
-        assert_eq!(
-            amounts_in_tao("keep-alive transfer would leave 500 rao"),
-            "keep-alive transfer would leave 0.0000005 τ"
-        );
-        assert_eq!(amounts_in_tao("1000000000 rao, at least"), "1 τ, at least");
-        assert_eq!(amounts_in_tao("no such subnet 3"), "no such subnet 3");
-        assert_eq!(amounts_in_tao("rao is a unit"), "rao is a unit");
     }
 
     #[test]

@@ -334,7 +334,7 @@ fn run(host: &mut ProvenHost, sender: &Address, draft: &Draft, code: &PreviewCod
         fuel: wasm::FUEL,
     };
     // Contracts count in rao; the refusal is shown in τ.
-    target.call(host, call).map(drop).map_err(|e| crate::display::amounts_in_tao(&e))
+    target.call(host, call).map(drop).map_err(|e| tao_types::amounts_in_tao(&e))
 }
 
 /// The proven code hash a draft calls.

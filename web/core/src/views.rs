@@ -23,7 +23,7 @@ pub type ViewResult<T> = Result<T, String>;
 
 /// A contract error as the wallet shows it: its amounts in τ, not rao.
 pub(crate) fn text(e: impl core::fmt::Display) -> String {
-    crate::display::amounts_in_tao(&e.to_string())
+    tao_types::amounts_in_tao(&e.to_string())
 }
 
 /// A stake position: a coldkey's stake through `hotkey` on `netuid`.

@@ -145,7 +145,7 @@ pub async fn proven_status(mut chain: Chain, hash: Hash) -> (String, bool) {
         Ok(Proven { value: Some(receipt), height }) => match receipt.outcome {
             tao_light::TxOutcome::Ok => (format!("finalized #{height} ✓ receipt verified"), true),
             tao_light::TxOutcome::Failed(why) => {
-                let why = tao_wallet::display::amounts_in_tao(&why);
+                let why = tao_types::amounts_in_tao(&why);
                 (format!("failed in #{height}: {why} ✓ receipt verified"), true)
             }
         },
