@@ -192,12 +192,9 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
         common,
     )?;
     let key = wallet::coldkey(common, wallet)?;
-    let status = submit_to(&client, &key, tao_chain::DEPLOY, "deploy", bytes, fee_limit, common.json)?;
-    let code = finish(&status, common.json, "deployed");
-    if !common.json && code == ExitCode::SUCCESS {
-        println!("code hash {hash}");
-    }
-    Ok(code)
+    let mut status = submit_to(&client, &key, tao_chain::DEPLOY, "deploy", bytes, fee_limit, common.json)?;
+    status["code_hash"] = json!(hash);
+    Ok(finish(&status, common.json, &format!("deployed code hash {hash}")))
 }
 
 fn show_deployed(hash: &Hash, url: &str, json: bool) -> Result<ExitCode> {

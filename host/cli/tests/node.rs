@@ -680,6 +680,7 @@ fn subnet_economy_end_to_end() {
     let deployed = run(&["module", "deploy", "--wallet", "owner", top_k.to_str().unwrap()]);
     let hash = format!("0x{}", hex::encode(tao_types::keccak256(&std::fs::read(&top_k).unwrap())));
     assert_eq!(deployed["receipt"]["events"][0][1], json!(hash), "{deployed}");
+    assert_eq!(deployed["code_hash"], json!(hash), "--json names the code hash");
     let shown = json_out(&tao(&wallets, pw, &["module", "show", &hash, "--json", "--url", &url]));
     assert_eq!(
         (shown["deployed"].as_bool(), shown["size"].as_u64()),
