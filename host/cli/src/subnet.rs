@@ -470,38 +470,74 @@ fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCod
     type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
     let (height, (price, rows)): (_, (u64, Vec<Row>)) =
         query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
+    // What the next epoch reads: each UID's stake and validator permit, in one call.
+    let (_, input): (_, tao_contract_incentive::epoch::EpochInput) =
+        query(client, "incentive", "entry_epoch_input", borsh::to_vec(&netuid)?)?;
     let mut neurons = Vec::new();
-    for (uid, neuron, _) in rows {
+    for (uid, neuron, axon) in rows {
         let (_, (s, bonds)): (_, (tao_contract_incentive::Scores, Vec<(Uid, u16)>)) =
             query(client, "incentive", "entry_query", borsh::to_vec(&(netuid, uid))?)?;
+        let now = input.neurons.get(usize::from(uid));
         neurons.push(json!({
             "uid": uid, "hotkey": neuron.hotkey, "registered_at": neuron.registered_at, "active": s.active,
+            "stake": now.map_or(0, |n| n.stake), "permit": now.is_some_and(|n| n.permit),
             "stake_weight": s.stake_weight, "consensus": s.consensus, "incentive": s.incentive, "dividends": s.dividends,
             "validator_trust": s.validator_trust, "server_emission": s.server_emission,
             "validator_emission": s.validator_emission, "bonds": bonds.len(),
+            "axon": axon.as_ref().map(axon_address),
         }));
     }
     if common.json {
         println!("{}", json!({"netuid": netuid, "height": height, "burn_price": price, "neurons": neurons}));
     } else {
         println!("subnet {netuid} at #{height} (not proven), registration price {}", Balance(price));
-        println!(
-            "{:>5} {:<44} {:>9} {:>9} {:>14} {:>14}",
-            "uid", "hotkey", "incentive", "dividends", "miner rao", "validator rao"
-        );
-        for n in &neurons {
-            println!(
-                "{:>5} {:<44} {:>9} {:>9} {:>14} {:>14}",
-                n["uid"],
-                n["hotkey"].as_str().unwrap_or_default(),
-                n["incentive"],
-                n["dividends"],
-                n["server_emission"],
-                n["validator_emission"]
-            );
-        }
+        print_metagraph(&neurons);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ip:port` of a served axon (`[ip]:port` for IPv6).
+fn axon_address(axon: &tao_contract_neurons::AxonInfo) -> String {
+    match axon.ip_type {
+        4 => format!("{}:{}", std::net::Ipv4Addr::from(axon.ip as u32), axon.port),
+        _ => format!("[{}]:{}", std::net::Ipv6Addr::from(axon.ip), axon.port),
+    }
+}
+
+/// A `u16` share (65535 = 1) to four decimals: `0.5000`.
+fn share_of_one(value: u64) -> String {
+    let ten_thousandths = (value.min(65_535) * 10_000 + 32_767) / 65_535;
+    format!("{}.{:04}", ten_thousandths / 10_000, ten_thousandths % 10_000)
+}
+
+/// The metagraph as btcli lays it out: aligned columns, shares of 1 from their `u16`, stake and
+/// emission in α, a ✓ for a validator permit.
+fn print_metagraph(neurons: &[Value]) {
+    let share = |n: &Value, field: &str| share_of_one(n[field].as_u64().unwrap_or(0));
+    let amount = |rao: u64| alpha(rao);
+    let header =
+        ["UID", "HOTKEY", "STAKE", "VTRUST", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION", "VPERMIT"];
+    println!(
+        "{:>4}  {:<42}  {:>16}  {:>6}  {:>9}  {:>9}  {:>9}  {:>16}  {:>7}  AXON",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7], header[8]
+    );
+    for n in neurons {
+        let emission =
+            n["server_emission"].as_u64().unwrap_or(0) + n["validator_emission"].as_u64().unwrap_or(0);
+        println!(
+            "{:>4}  {:<42}  {:>16}  {:>6}  {:>9}  {:>9}  {:>9}  {:>16}  {:>7}  {}",
+            n["uid"],
+            n["hotkey"].as_str().unwrap_or_default(),
+            amount(n["stake"].as_u64().unwrap_or(0)),
+            share(n, "validator_trust"),
+            share(n, "consensus"),
+            share(n, "incentive"),
+            share(n, "dividends"),
+            amount(emission),
+            if n["permit"] == true { "✓" } else { "" },
+            n["axon"].as_str().unwrap_or("-"),
+        );
+    }
 }
 
 pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {

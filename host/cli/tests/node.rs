@@ -624,6 +624,33 @@ fn subnet_economy_end_to_end() {
     assert!(bp(validators_rao).abs_diff(4_100) <= 50, "validators {} bp", bp(validators_rao));
     assert!(stake_of("miners") > 0);
     assert!(stake_of("nominator") > nominator_before, "dividends raised the nominator's stake");
+    // The validator holds a permit and the stake behind it; in words, btcli's columns, in α.
+    assert_eq!((n[1]["permit"].as_bool(), n[2]["permit"].as_bool()), (Some(true), Some(false)));
+    assert!(n[1]["stake"].as_u64().unwrap() > bought, "own and nominated stake");
+    let table = tao(&wallets, pw, &["subnet", "metagraph", "--netuid", &netuid, "--url", &url]);
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    for column in [
+        "UID",
+        "HOTKEY",
+        "STAKE",
+        "VTRUST",
+        "CONSENSUS",
+        "INCENTIVE",
+        "DIVIDENDS",
+        "EMISSION",
+        "VPERMIT",
+        "AXON",
+    ] {
+        assert!(lines[1].contains(column), "{column} missing: {table}");
+    }
+    let validator_row = lines.iter().find(|l| l.contains(&validator_hot)).unwrap();
+    assert!(
+        validator_row.contains(" α") && validator_row.contains('✓') && !validator_row.contains("rao"),
+        "{table}"
+    );
+    let widths: Vec<usize> = lines[1..].iter().map(|l| l.find(" α").unwrap_or(0)).collect();
+    assert!(widths[1..].iter().all(|w| *w == widths[1]), "stake column aligned: {table}");
 
     // The nominator sells 10 alpha back: its free balance gains exactly what the swap paid, less
     // the fee (epochs only ever touch stake, so this holds whenever they run).
