@@ -25,7 +25,7 @@ pub(crate) enum GovCommand {
         wallet: String,
         #[command(flatten)]
         action: ProposedAction,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -41,7 +41,7 @@ pub(crate) enum GovCommand {
         approve: bool,
         #[arg(long)]
         reject: bool,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -50,7 +50,7 @@ pub(crate) enum GovCommand {
     List {
         #[arg(long, default_value_t = 20)]
         limit: u32,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         /// Print JSON for scripts.
         #[arg(long)]

@@ -48,7 +48,7 @@ pub(crate) enum ModuleCommand {
         wallet: String,
         /// The module: a `.wasm` binary or a `.wat` text file.
         file: PathBuf,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -68,7 +68,7 @@ pub(crate) enum ModuleCommand {
         /// Most the call may cost: `0.1 TAO`, `100000000 rao`.
         #[arg(long, default_value = "0.1 TAO", value_parser = crate::transfer::parse_amount)]
         fee_limit: Balance,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -77,7 +77,7 @@ pub(crate) enum ModuleCommand {
     Show {
         /// The code hash (0x…).
         hash: Hash,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         /// Print JSON for scripts.
         #[arg(long)]

@@ -35,7 +35,7 @@ pub(crate) struct WeightsGiven {
     values: Vec<u16>,
     #[arg(long, default_value_t = 0)]
     version_key: u64,
-    #[arg(long, default_value = DEFAULT_URL)]
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
     common: Common,
@@ -57,7 +57,7 @@ pub(crate) enum WeightsCommand {
         hotkey: String,
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -85,7 +85,7 @@ pub(crate) enum AxonCommand {
         /// Axon version.
         #[arg(long, default_value_t = 1)]
         version: u32,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,

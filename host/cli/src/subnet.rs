@@ -32,7 +32,7 @@ pub(crate) enum SubnetCommand {
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -45,7 +45,7 @@ pub(crate) enum SubnetCommand {
         hotkey: String,
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -61,7 +61,7 @@ pub(crate) enum SubnetCommand {
         param: String,
         #[arg(long)]
         value: u64,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -79,14 +79,14 @@ pub(crate) enum SubnetCommand {
         /// Go back to built-in Yuma.
         #[arg(long, conflicts_with = "hash")]
         clear: bool,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
     },
     /// Every subnet: name, owner, TAO in its pool and its alpha's price.
     List {
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -95,7 +95,7 @@ pub(crate) enum SubnetCommand {
     Show {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -111,7 +111,7 @@ pub(crate) enum SubnetCommand {
         /// Quote unstaking this much alpha.
         #[arg(long, value_parser = parse_amount)]
         sell: Option<Balance>,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -120,7 +120,7 @@ pub(crate) enum SubnetCommand {
     Metagraph {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -150,7 +150,7 @@ pub(crate) struct StakeMove {
     /// With a limit: fill what fits instead of failing.
     #[arg(long)]
     partial: bool,
-    #[arg(long, default_value = DEFAULT_URL)]
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
     common: Common,
@@ -180,7 +180,7 @@ pub(crate) enum StakeCommand {
         /// Alpha to move: `1.5` or `1500 rao`.
         #[arg(long, value_parser = parse_amount)]
         amount: Balance,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -189,7 +189,7 @@ pub(crate) enum StakeCommand {
     List {
         #[arg(long)]
         wallet: String,
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,

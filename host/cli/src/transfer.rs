@@ -36,7 +36,7 @@ pub(crate) struct TransferArgs {
     #[arg(long)]
     keep_alive: bool,
     /// Node RPC URL.
-    #[arg(long, default_value = DEFAULT_URL)]
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
     common: Common,

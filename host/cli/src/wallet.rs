@@ -14,7 +14,8 @@ use tao_types::{Address, Balance};
 use crate::client::Client;
 use crate::keystore::{self, Keystore};
 
-/// The node a command talks to unless `--url` says otherwise.
+/// The node a command talks to unless `--url` or the `TAO_URL` environment variable says
+/// otherwise (every command that talks to a node reads both: `env = "TAO_URL"`).
 pub(crate) const DEFAULT_URL: &str = "http://127.0.0.1:9944";
 
 /// Options every wallet-using command shares.
@@ -126,7 +127,7 @@ pub(crate) enum WalletCommand {
         #[arg(long)]
         name: String,
         /// Node RPC URL.
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,
@@ -140,7 +141,7 @@ pub(crate) enum WalletCommand {
         #[arg(long, conflicts_with = "name")]
         address: Option<Address>,
         /// Node RPC URL.
-        #[arg(long, default_value = DEFAULT_URL)]
+        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
         url: String,
         #[command(flatten)]
         common: Common,

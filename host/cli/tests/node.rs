@@ -342,8 +342,14 @@ fn wallets_receive_and_send_with_verified_balances() {
         (Some("finalized"), Some("Ok")),
         "{sent}"
     );
-    let balance =
-        json_out(&tao(&wallets, pw, &["wallet", "balance", "--name", "mine", "--json", "--url", &url]));
+    // TAO_URL stands in for --url.
+    let with_env = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["wallet", "balance", "--name", "mine", "--json"])
+        .env("TAO_WALLET_PATH", &wallets)
+        .env("TAO_URL", &url)
+        .output()
+        .unwrap();
+    let balance = json_out(&with_env);
     assert_eq!(balance["balance_rao"], 2_500_000_000u64);
     assert!(balance["verified_at"].as_u64().unwrap() >= sent["height"].as_u64().unwrap());
 
