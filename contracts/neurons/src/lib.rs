@@ -87,6 +87,11 @@ pub fn neuron_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     NEURONS.key(&(netuid, uid))
 }
 
+/// Storage key of the axon of (`netuid`, `uid`) (a borsh [`AxonInfo`]), for proofs.
+pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
+    AXONS.key(&(netuid, uid))
+}
+
 /// The neuron at `uid`.
 pub fn neuron(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Option<Neuron>, NeuronError> {
     Ok(NEURONS.load(host, &(netuid, uid))?)
