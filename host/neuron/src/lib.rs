@@ -15,6 +15,7 @@ pub mod chain;
 pub mod dendrite;
 pub mod metagraph;
 pub mod ml;
+pub mod ops;
 pub mod validator;
 
 use std::sync::Arc;

@@ -21,6 +21,9 @@ pub const MAX_BATCH: usize = 64;
 /// The protocol: predict progression for patients' features.
 pub struct Diabetes;
 
+/// The route and name of the example protocol.
+pub const PROTOCOL_NAME: &str = "diabetes";
+
 /// Patients to predict, `FEATURES` values each.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Query {
@@ -36,7 +39,7 @@ pub struct Prediction {
 }
 
 impl Protocol for Diabetes {
-    const NAME: &'static str = "diabetes";
+    const NAME: &'static str = PROTOCOL_NAME;
     type Request = Query;
     type Response = Prediction;
 }
@@ -184,4 +187,46 @@ mod tests {
         assert!("svm".parse::<ModelSpec>().is_err());
         assert!("ols:fraction=0".parse::<ModelSpec>().is_err());
     }
+}
+
+/// How a miner of the example subnet runs.
+#[derive(Debug, Clone, Copy)]
+pub struct MinerConfig {
+    /// The subnet.
+    pub netuid: tao_types::NetUid,
+    /// Its model.
+    pub spec: ModelSpec,
+    /// The address published on chain (where validators reach the listener).
+    pub publish: std::net::SocketAddr,
+    /// Extra time taken per answer (to show a slow miner; zero normally).
+    pub delay: std::time::Duration,
+    /// The axon's limits.
+    pub limits: crate::AxonLimits,
+}
+
+/// Starts a miner: trains its model, follows the subnet's proven metagraph (who may call),
+/// serves the axon on `listener` and publishes `config.publish` with `serve_axon`. The task
+/// serves until dropped or aborted.
+pub async fn start_miner(
+    chain: std::sync::Arc<crate::Chain>,
+    key: tao_crypto::SecretKey,
+    listener: tokio::net::TcpListener,
+    config: MinerConfig,
+) -> Result<tokio::task::JoinHandle<()>, NeuronError> {
+    let model = std::sync::Arc::new(Model::train(config.spec)?);
+    let genesis = chain.domain().await.genesis_hash;
+    let metagraph = crate::follow(chain.clone(), config.netuid, std::time::Duration::from_secs(2)).await?;
+    let delay = config.delay;
+    let handler: crate::axon::Handler<Diabetes> = std::sync::Arc::new(move |q: Query| {
+        std::thread::sleep(delay);
+        model.predict(&q)
+    });
+    let axon = crate::Axon::<Diabetes>::new(key.clone(), genesis, config.limits, metagraph, handler);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axon.serve(listener).await {
+            eprintln!("miner: axon stopped: {e}");
+        }
+    });
+    chain.serve_axon(&key, config.netuid, config.publish).await?;
+    Ok(task)
 }

@@ -54,6 +54,8 @@ pub struct Measured {
     pub weights_set: u64,
     /// The last weights sent.
     pub last_weights: Vec<(Uid, u16)>,
+    /// The block that took them.
+    pub last_weights_height: u64,
     /// Failed chain calls.
     pub errors: u64,
 }
@@ -210,6 +212,7 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
                 m.weights_set += 1;
             }
             m.last_weights = sent;
+            m.last_weights_height = done.height;
         });
         Ok(())
     }
@@ -268,4 +271,16 @@ mod tests {
         assert_eq!((args.uids, args.values), (vec![1, 2, 3], vec![32768, 65535, 0]));
         assert!(normalize(7, &BTreeMap::from([(1, 0.0)])).is_none());
     }
+}
+
+/// Serves `measured` as Prometheus text at `GET /metrics` on `listener`.
+pub async fn serve_metrics(listener: tokio::net::TcpListener, measured: Arc<Mutex<Measured>>) -> std::io::Result<()> {
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = measured.lock().map(|m| m.prometheus()).unwrap_or_default();
+            async move { text }
+        }),
+    );
+    axum::serve(listener, router).await
 }
