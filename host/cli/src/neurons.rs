@@ -277,7 +277,7 @@ async fn patiently<T, F: std::future::Future<Output = Result<T, tao_neuron::Neur
                     .nth(1)
                     .and_then(|s| s.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
                     .context("rate limit block")?;
-                while chain.sync_head().await? < until {
+                while chain.view().await?.height() < until {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -311,9 +311,8 @@ async fn wait_weights(measured: &std::sync::Mutex<Measured>, count: u64) -> Resu
 async fn next_epoch(chain: &Chain, netuid: NetUid, after: u64) -> Result<u64> {
     let deadline = tokio::time::Instant::now() + EPOCH_WAIT;
     loop {
-        chain.sync_head().await?;
         let record: Option<tao_contract_incentive::EpochRecord> =
-            chain.read(&tao_contract_incentive::epoch_record_key(netuid)).await?;
+            chain.view().await?.read(&tao_contract_incentive::epoch_record_key(netuid)).await?;
         if let Some(r) = record.filter(|r| r.block > after) {
             return Ok(r.block);
         }
@@ -351,12 +350,12 @@ fn print_table(out: &Value) {
     for m in out["miners"].as_array().into_iter().flatten() {
         println!(
             "{:>4} {:<44} {:>8.3} {:>7} {:>9} {:>14}",
-            m["uid"],
+            m["uid"].as_u64().unwrap_or_default(),
             m["hotkey"].as_str().unwrap_or_default(),
             m["quality"].as_f64().unwrap_or(0.0),
-            m["weight"],
-            m["incentive"],
-            m["emission"]
+            m["weight"].as_u64().unwrap_or_default(),
+            m["incentive"].as_u64().unwrap_or_default(),
+            m["emission"].as_u64().unwrap_or_default()
         );
     }
     for v in out["validators"].as_array().into_iter().flatten() {

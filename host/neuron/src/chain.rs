@@ -77,29 +77,16 @@ impl Chain {
         *self.light.lock().await.domain()
     }
 
-    /// Follows the chain to the node's newest certified header and returns its height: every
-    /// read after it is proven at that height.
-    pub async fn sync_head(&self) -> Result<u64, NeuronError> {
+    /// Follows the chain to the node's newest certified header (never back) and returns a view
+    /// at it: every read through the view is proven at that one height, whatever other tasks
+    /// sharing this client do meanwhile.
+    pub async fn view(&self) -> Result<View<'_>, NeuronError> {
         let (head, certificate) = header(&self.rpc, None).await?;
         let mut light = self.light.lock().await;
         if head.height > light.head().height {
             light.accept(head, &certificate)?;
         }
-        Ok(light.head().height)
-    }
-
-    /// Checks a `state_get`-style proof object for `key` at the trusted head (the key is ours,
-    /// never the server's, so a proof of another key does not verify).
-    pub async fn check(&self, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
-        let light = self.light.lock().await;
-        check_proof(&light, proof, key)
-    }
-
-    /// The value at `key`, proven at the trusted head, decoded as borsh `T`.
-    pub async fn read<T: borsh::BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, NeuronError> {
-        let height = self.light.lock().await.head().height;
-        let proof = self.call("state_get", vec![Value::from(format!("0x{}", hex::encode(key))), height.into()]).await?;
-        self.check(&proof, key).await?.map(|bytes| decode(&bytes)).transpose()
+        Ok(View { chain: self, light: light.clone() })
     }
 
     /// The code hash of system module `name`.
@@ -164,6 +151,32 @@ impl Chain {
                 _ => return Err(NeuronError::Refused(format!("{}: {}", status["status"], status["reason"]))),
             }
         }
+    }
+}
+
+/// The chain at one certified header.
+pub struct View<'a> {
+    chain: &'a Chain,
+    light: LightClient,
+}
+
+impl View<'_> {
+    /// The certified height.
+    pub fn height(&self) -> u64 {
+        self.light.head().height
+    }
+
+    /// Checks a `state_get`-style proof object for `key` at this height (the key is ours,
+    /// never the server's, so a proof of another key does not verify).
+    pub fn check(&self, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
+        check_proof(&self.light, proof, key)
+    }
+
+    /// The value at `key`, proven at this height, decoded as borsh `T`.
+    pub async fn read<T: borsh::BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, NeuronError> {
+        let params = vec![Value::from(format!("0x{}", hex::encode(key))), self.height().into()];
+        let proof = self.chain.call("state_get", params).await?;
+        self.check(&proof, key)?.map(|bytes| decode(&bytes)).transpose()
     }
 }
 

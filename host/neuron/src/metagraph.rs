@@ -9,7 +9,7 @@ use tao_contract_neurons::{AxonInfo, Neuron};
 use tao_types::{Address, NetUid, Uid};
 
 use crate::NeuronError;
-use crate::chain::{Chain, decode};
+use crate::chain::{Chain, View, decode};
 
 /// Most UIDs a subnet can have (`max_allowed_uids`' ceiling).
 pub const MAX_UIDS: u16 = 256;
@@ -43,9 +43,10 @@ pub struct Metagraph {
 impl Metagraph {
     /// Reads `netuid`'s metagraph at the newest certified head, proving every value.
     pub async fn sync(chain: &Chain, netuid: NetUid) -> Result<Metagraph, NeuronError> {
-        let height = chain.sync_head().await?;
+        let view = chain.view().await?;
+        let height = view.height();
         let got = chain.call("subnet_metagraph", vec![netuid.into(), height.into()]).await?;
-        let count: u16 = match chain.check(&got["count"], &tao_contract_neurons::count_key(netuid)).await? {
+        let count: u16 = match view.check(&got["count"], &tao_contract_neurons::count_key(netuid))? {
             Some(bytes) => decode(&bytes)?,
             None => 0,
         };
@@ -58,7 +59,7 @@ impl Metagraph {
         }
         let mut neurons = Vec::with_capacity(rows.len());
         for (uid, row) in (0..count).zip(rows) {
-            neurons.push(neuron(chain, netuid, uid, row).await?);
+            neurons.push(neuron(&view, netuid, uid, row).await?);
         }
         Ok(Metagraph { netuid, height, neurons })
     }
@@ -70,22 +71,20 @@ impl Metagraph {
 }
 
 /// UID `uid` from its `subnet_metagraph` row, with its stake and axon read and proven.
-async fn neuron(chain: &Chain, netuid: NetUid, uid: Uid, row: &Value) -> Result<NeuronInfo, NeuronError> {
-    let neuron: Neuron = chain
-        .check(&row["neuron"], &tao_contract_neurons::neuron_key(netuid, uid))
-        .await?
+async fn neuron(view: &View<'_>, netuid: NetUid, uid: Uid, row: &Value) -> Result<NeuronInfo, NeuronError> {
+    let neuron: Neuron = view
+        .check(&row["neuron"], &tao_contract_neurons::neuron_key(netuid, uid))?
         .map(|b| decode(&b))
         .transpose()?
         .ok_or_else(|| NeuronError::Unproven(format!("UID {uid} is counted but absent")))?;
-    let scores: Scores = chain
-        .check(&row["scores"], &tao_contract_incentive::scores_key(netuid, uid))
-        .await?
+    let scores: Scores = view
+        .check(&row["scores"], &tao_contract_incentive::scores_key(netuid, uid))?
         .map(|b| decode(&b))
         .transpose()?
         .unwrap_or_default();
     let pool: tao_contract_staking::Pool =
-        chain.read(&tao_contract_staking::pool_key(&neuron.hotkey, netuid)).await?.unwrap_or_default();
-    let axon: Option<AxonInfo> = chain.read(&tao_contract_neurons::axon_key(netuid, uid)).await?;
+        view.read(&tao_contract_staking::pool_key(&neuron.hotkey, netuid)).await?.unwrap_or_default();
+    let axon: Option<AxonInfo> = view.read(&tao_contract_neurons::axon_key(netuid, uid)).await?;
     Ok(NeuronInfo { uid, hotkey: neuron.hotkey, scores, stake: pool.stake, axon: axon.and_then(socket) })
 }
 

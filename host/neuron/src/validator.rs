@@ -176,7 +176,7 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
         let id = id_of(name).ok_or_else(|| NeuronError::Malformed(format!("no parameter {name}")))?;
         let key = tao_contract_subnets::param_key(self.config.netuid, id);
         let default = PARAMS.get(usize::from(id)).map_or(0, |p| p.default);
-        Ok(self.chain.read::<u64>(&key).await?.unwrap_or(default))
+        Ok(self.chain.view().await?.read::<u64>(&key).await?.unwrap_or(default))
     }
 
     /// Sets (or commits, and reveals due commits of) the measured weights, at most once per
