@@ -179,7 +179,67 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
         let impostor = Target { hotkey: slow.hotkey, ..fast };
         let answers = dendrite.query::<Diabetes>(&[impostor], &query, Duration::from_millis(800)).await;
         assert!(matches!(answers[0].result, Err(DendriteError::Refused { status: 421, .. })), "{:?}", answers[0].result);
+
+        pay_for_intelligence(&chain, &validator, netuid, genesis, &query).await;
     });
+}
+
+/// A client pays the validator's gateway for an answer; unpaid, underpaid and reused payments
+/// are refused; the payment is on chain, proven.
+async fn pay_for_intelligence(chain: &Arc<Chain>, validator: &SecretKey, netuid: u16, genesis: Hash, query: &Query) {
+    use tao_neuron::gateway::{self, GatewayConfig};
+    let price = RAO_PER_TAO / 2;
+    let config = GatewayConfig {
+        netuid,
+        price,
+        payee: validator.address(),
+        top: 2,
+        timeout: Duration::from_millis(800),
+        max_body: 64 << 10,
+        freshness: Duration::from_secs(30),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(gateway::serve::<Diabetes>(chain.clone(), validator.clone(), config, listener));
+    let client = dev_key("dave");
+    let token = chain.module("token").await.unwrap();
+    let transfer = |amount: u64| {
+        let args = borsh::to_vec(&tao_contract_token::TransferArgs { to: validator.address(), amount }).unwrap();
+        chain.sign(&client, token, "entry_transfer", args, tao_neuron::chain::FEE_LIMIT)
+    };
+    let balance = || async {
+        let key = tao_contract_token::balance_key(&validator.address());
+        chain.view().await.unwrap().read::<u64>(&key).await.unwrap().unwrap_or(0)
+    };
+    let ask = |payment: &tao_tx::SignedTransaction| {
+        let (body, headers) = gateway::paid_request(&client, validator.address(), &genesis, query.clone(), payment);
+        (headers, body)
+    };
+    let before = balance().await;
+
+    let underpaid = transfer(price - 1).await.unwrap();
+    let (headers, body) = ask(&underpaid);
+    let (status, error) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
+    assert_eq!((status, error["code"].as_str()), (402, Some("underpaid")), "{error}");
+    let mut unpaid: Value = serde_json::from_slice(&ask(&underpaid).1).unwrap();
+    unpaid["payment"] = "".into();
+    let body = serde_json::to_vec(&unpaid).unwrap();
+    let headers = signed(&client, validator.address(), &genesis, 99, auth::now_ms(), &body);
+    let (status, error) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
+    assert_eq!((status, error["code"].as_str()), (402, Some("unpaid")), "{error}");
+    assert_eq!(balance().await, before);
+
+    let paid = transfer(price).await.unwrap();
+    let (headers, body) = ask(&paid);
+    let (status, answer) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["answer"]["values"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["payment"], serde_json::to_value(paid.hash()).unwrap());
+    assert_eq!(balance().await, before + price, "the payment is on chain");
+
+    let (headers, body) = ask(&paid);
+    let (status, error) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
+    assert_eq!((status, error["code"].as_str()), (409, Some("spent")), "{error}");
 }
 
 fn jsonrpc(url: &str, method: &str) -> Value {

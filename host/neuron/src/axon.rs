@@ -26,9 +26,9 @@ pub trait Protocol: Send + Sync + 'static {
     /// The route and the protocol's name.
     const NAME: &'static str;
     /// What a validator asks.
-    type Request: Serialize + DeserializeOwned + Send + 'static;
+    type Request: Serialize + DeserializeOwned + Send + Sync + 'static;
     /// What a miner answers.
-    type Response: Serialize + DeserializeOwned + Send + 'static;
+    type Response: Serialize + DeserializeOwned + Send + Sync + 'static;
 }
 
 /// An axon's limits.
@@ -240,7 +240,7 @@ async fn answer<P: Protocol>(
 }
 
 /// The signed envelope and signature from the headers.
-fn envelope(headers: &HeaderMap) -> Result<(Envelope, String), AxonError> {
+pub(crate) fn envelope(headers: &HeaderMap) -> Result<(Envelope, String), AxonError> {
     let get = |name: &'static str| {
         headers.get(name).and_then(|v| v.to_str().ok()).ok_or(AxonError::Unsigned(name))
     };
@@ -256,7 +256,7 @@ fn envelope(headers: &HeaderMap) -> Result<(Envelope, String), AxonError> {
 }
 
 /// The body, refused as soon as it (or its announced length) passes `max`.
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, AxonError> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, AxonError> {
     let announced = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

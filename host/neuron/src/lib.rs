@@ -13,6 +13,7 @@ pub mod auth;
 pub mod axon;
 pub mod chain;
 pub mod dendrite;
+pub mod gateway;
 pub mod metagraph;
 pub mod ml;
 pub mod ops;
