@@ -155,7 +155,8 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             timeout: Duration::from_millis(a.timeout_ms),
             alpha: 0.3,
         };
-        let validator = Validator::<Diabetes, _>::new(chain, key.clone(), config, Validation::default()).await;
+        let validator =
+            Validator::<Diabetes, _>::new(chain, key.clone(), config, Validation::default()).await;
         if let Some(addr) = a.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr).await.context("binding metrics")?;
             println!("metrics on http://{}/metrics", listener.local_addr()?);
@@ -207,7 +208,8 @@ async fn demo(rpc: &str, args: &DemoArgs) -> Result<Value> {
     let chain = Arc::new(Chain::connect(&url, genesis).await?);
     let (owner, validator_hot) = (demo_key("alice"), demo_key("demo-validator"));
     step(&args.common, "creating a subnet");
-    let netuid = patiently(&chain, || chain.register_network(&owner, validator_hot.address(), "diabetes")).await?;
+    let netuid =
+        patiently(&chain, || chain.register_network(&owner, validator_hot.address(), "diabetes")).await?;
     patiently(&chain, || chain.set_hyperparameter(&owner, netuid, "commit_reveal", 0)).await?;
     chain.transfer(&owner, validator_hot.address(), 10 * RAO_PER_TAO).await?;
     let validator_uid = chain.burned_register(&owner, netuid, validator_hot.address()).await?;
@@ -237,7 +239,9 @@ async fn demo(rpc: &str, args: &DemoArgs) -> Result<Value> {
         timeout: Duration::from_secs(2),
         alpha: 0.3,
     };
-    let validator = Validator::<Diabetes, _>::new(chain.clone(), validator_hot.clone(), config, Validation::default()).await;
+    let validator =
+        Validator::<Diabetes, _>::new(chain.clone(), validator_hot.clone(), config, Validation::default())
+            .await;
     let measured = validator.measured();
     let validator_task = tokio::spawn(validator.run());
     let first = wait_weights(&measured, 1).await?;
@@ -325,15 +329,23 @@ async fn next_epoch(chain: &Chain, netuid: NetUid, after: u64) -> Result<u64> {
 
 /// The demo's result: each miner's measured quality and proven incentive and emission, and the
 /// validator's dividends.
-fn report(netuid: NetUid, epochs: u32, metagraph: &Metagraph, measured: &std::sync::Mutex<Measured>, validator: u16) -> Value {
+fn report(
+    netuid: NetUid,
+    epochs: u32,
+    metagraph: &Metagraph,
+    measured: &std::sync::Mutex<Measured>,
+    validator: u16,
+) -> Value {
     let m = measured.lock().map(|m| m.clone()).unwrap_or_default();
     let weight = |uid| m.last_weights.iter().find(|(u, _)| *u == uid).map_or(0, |(_, w)| *w);
     let miners: Vec<Value> = metagraph
         .neurons
         .iter()
         .filter(|n| n.uid != validator)
-        .map(|n| json!({"uid": n.uid, "hotkey": n.hotkey, "quality": m.quality.get(&n.uid).copied().unwrap_or(0.0),
-            "weight": weight(n.uid), "incentive": n.scores.incentive, "emission": n.scores.server_emission}))
+        .map(|n| {
+            json!({"uid": n.uid, "hotkey": n.hotkey, "quality": m.quality.get(&n.uid).copied().unwrap_or(0.0),
+            "weight": weight(n.uid), "incentive": n.scores.incentive, "emission": n.scores.server_emission})
+        })
         .collect();
     let validators: Vec<Value> = metagraph
         .neurons
@@ -346,7 +358,10 @@ fn report(netuid: NetUid, epochs: u32, metagraph: &Metagraph, measured: &std::sy
 
 fn print_table(out: &Value) {
     println!("subnet {} after {} epochs (proven at #{})", out["netuid"], out["epochs"], out["height"]);
-    println!("{:>4} {:<44} {:>8} {:>7} {:>9} {:>14}", "uid", "miner hotkey", "quality", "weight", "incentive", "emission rao");
+    println!(
+        "{:>4} {:<44} {:>8} {:>7} {:>9} {:>14}",
+        "uid", "miner hotkey", "quality", "weight", "incentive", "emission rao"
+    );
     for m in out["miners"].as_array().into_iter().flatten() {
         println!(
             "{:>4} {:<44} {:>8.3} {:>7} {:>9} {:>14}",
@@ -359,10 +374,19 @@ fn print_table(out: &Value) {
         );
     }
     for v in out["validators"].as_array().into_iter().flatten() {
-        println!("validator UID {} {}: dividends {}, emission {} rao", v["uid"], v["hotkey"].as_str().unwrap_or_default(), v["dividends"], v["emission"]);
+        println!(
+            "validator UID {} {}: dividends {}, emission {} rao",
+            v["uid"],
+            v["hotkey"].as_str().unwrap_or_default(),
+            v["dividends"],
+            v["emission"]
+        );
     }
     if let Some(o) = out.get("offline") {
-        println!("UID {} went offline: incentive {} → {}", o["uid"], o["incentive_before"], o["incentive_after"]);
+        println!(
+            "UID {} went offline: incentive {} → {}",
+            o["uid"], o["incentive_before"], o["incentive_after"]
+        );
     }
 }
 

@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde_json::Value;
 use tao_crypto::SecretKey;
@@ -78,7 +80,10 @@ fn dev_node(dir: &std::path::Path) -> DevNode {
 fn raw(addr: SocketAddr, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut head = format!("POST /diabetes HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut head = format!(
+        "POST /diabetes HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -93,8 +98,18 @@ fn raw(addr: SocketAddr, headers: &[(&str, String)], body: &[u8]) -> (u16, Value
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// A refusal to check: what, headers, body, the status and error code expected.
+type Case = (&'static str, Vec<(&'static str, String)>, Vec<u8>, u16, &'static str);
+
 /// Signed headers from `key` to `target` for `body`.
-fn signed(key: &SecretKey, target: Address, genesis: &Hash, nonce: u64, ts: u64, body: &[u8]) -> Vec<(&'static str, String)> {
+fn signed(
+    key: &SecretKey,
+    target: Address,
+    genesis: &Hash,
+    nonce: u64,
+    ts: u64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
     let env = Envelope { caller: key.address(), target, nonce, timestamp_ms: ts };
     vec![
         (header::CALLER, key.address().to_string()),
@@ -154,14 +169,44 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
         let (status, answer) = raw(fast.addr, &good, &body);
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["values"].as_array().unwrap().len(), 1);
-        let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, u16, &str)> = vec![
+        let cases: Vec<Case> = vec![
             ("replayed", good.clone(), body.clone(), 409, "replayed"),
             ("unsigned", vec![], body.clone(), 401, "unsigned"),
-            ("stale", signed(&validator, fast.hotkey, &genesis, 2, now - 60_000, &body), body.clone(), 401, "stale"),
-            ("wrong target", signed(&validator, slow.hotkey, &genesis, 3, now, &body), body.clone(), 421, "wrong_target"),
-            ("unregistered", signed(&dev_key("stranger"), fast.hotkey, &genesis, 4, now, &body), body.clone(), 403, "unregistered"),
-            ("another chain", signed(&validator, fast.hotkey, &Hash([7; 32]), 5, now, &body), body.clone(), 401, "bad_signature"),
-            ("oversized", signed(&validator, fast.hotkey, &genesis, 6, now, &[b' '; 8192]), vec![b' '; 8192], 413, "too_large"),
+            (
+                "stale",
+                signed(&validator, fast.hotkey, &genesis, 2, now - 60_000, &body),
+                body.clone(),
+                401,
+                "stale",
+            ),
+            (
+                "wrong target",
+                signed(&validator, slow.hotkey, &genesis, 3, now, &body),
+                body.clone(),
+                421,
+                "wrong_target",
+            ),
+            (
+                "unregistered",
+                signed(&dev_key("stranger"), fast.hotkey, &genesis, 4, now, &body),
+                body.clone(),
+                403,
+                "unregistered",
+            ),
+            (
+                "another chain",
+                signed(&validator, fast.hotkey, &Hash([7; 32]), 5, now, &body),
+                body.clone(),
+                401,
+                "bad_signature",
+            ),
+            (
+                "oversized",
+                signed(&validator, fast.hotkey, &genesis, 6, now, &[b' '; 8192]),
+                vec![b' '; 8192],
+                413,
+                "too_large",
+            ),
         ];
         for (what, headers, body, want_status, want_code) in cases {
             let (status, error) = raw(fast.addr, &headers, &body);
@@ -178,7 +223,11 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
         // An answer from a miner that is not the hotkey asked is refused.
         let impostor = Target { hotkey: slow.hotkey, ..fast };
         let answers = dendrite.query::<Diabetes>(&[impostor], &query, Duration::from_millis(800)).await;
-        assert!(matches!(answers[0].result, Err(DendriteError::Refused { status: 421, .. })), "{:?}", answers[0].result);
+        assert!(
+            matches!(answers[0].result, Err(DendriteError::Refused { status: 421, .. })),
+            "{:?}",
+            answers[0].result
+        );
 
         pay_for_intelligence(&chain, &validator, netuid, genesis, &query).await;
     });
@@ -186,7 +235,13 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
 
 /// A client pays the validator's gateway for an answer; unpaid, underpaid and reused payments
 /// are refused; the payment is on chain, proven.
-async fn pay_for_intelligence(chain: &Arc<Chain>, validator: &SecretKey, netuid: u16, genesis: Hash, query: &Query) {
+async fn pay_for_intelligence(
+    chain: &Arc<Chain>,
+    validator: &SecretKey,
+    netuid: u16,
+    genesis: Hash,
+    query: &Query,
+) {
     use tao_neuron::gateway::{self, GatewayConfig};
     let price = RAO_PER_TAO / 2;
     let config = GatewayConfig {
@@ -204,7 +259,8 @@ async fn pay_for_intelligence(chain: &Arc<Chain>, validator: &SecretKey, netuid:
     let client = dev_key("dave");
     let token = chain.module("token").await.unwrap();
     let transfer = |amount: u64| {
-        let args = borsh::to_vec(&tao_contract_token::TransferArgs { to: validator.address(), amount }).unwrap();
+        let args =
+            borsh::to_vec(&tao_contract_token::TransferArgs { to: validator.address(), amount }).unwrap();
         chain.sign(&client, token, "entry_transfer", args, tao_neuron::chain::FEE_LIMIT)
     };
     let balance = || async {
@@ -212,7 +268,8 @@ async fn pay_for_intelligence(chain: &Arc<Chain>, validator: &SecretKey, netuid:
         chain.view().await.unwrap().read::<u64>(&key).await.unwrap().unwrap_or(0)
     };
     let ask = |payment: &tao_tx::SignedTransaction| {
-        let (body, headers) = gateway::paid_request(&client, validator.address(), &genesis, query.clone(), payment);
+        let (body, headers) =
+            gateway::paid_request(&client, validator.address(), &genesis, query.clone(), payment);
         (headers, body)
     };
     let before = balance().await;

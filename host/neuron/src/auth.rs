@@ -72,10 +72,8 @@ pub fn sign(key: &SecretKey, hash: &[u8; 32]) -> String {
 
 /// Checks that `signature` (hex) over `hash` was made by `signer`.
 pub fn verify(signer: &Address, hash: &[u8; 32], signature: &str) -> Result<(), NeuronError> {
-    let bytes: [u8; 65] = hex::decode(signature)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(NeuronError::BadSignature)?;
+    let bytes: [u8; 65] =
+        hex::decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or(NeuronError::BadSignature)?;
     let key = Signature(bytes).recover(hash).map_err(|_| NeuronError::BadSignature)?;
     if key.address() != *signer {
         return Err(NeuronError::BadSignature);
@@ -113,7 +111,8 @@ mod tests {
     #[test]
     fn a_request_signature_binds_every_field_and_is_no_transaction_signature() {
         let (caller, target) = (key(1), key(2));
-        let env = Envelope { caller: caller.address(), target: target.address(), nonce: 7, timestamp_ms: 1000 };
+        let env =
+            Envelope { caller: caller.address(), target: target.address(), nonce: 7, timestamp_ms: 1000 };
         let genesis = Hash([9; 32]);
         let hash = env.request_hash(&genesis, b"body");
         let sig = sign(&caller, &hash);

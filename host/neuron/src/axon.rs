@@ -3,8 +3,8 @@
 //! hotkey on this chain, fresh and never seen before; under load the callers with more stake go
 //! first; bodies, concurrency and time are bounded; every answer is signed by the axon's hotkey.
 
-use std::collections::BTreeMap;
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,7 +127,9 @@ impl AxonError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AxonError::Unsigned(_) | AxonError::BadSignature | AxonError::Stale(_) => StatusCode::UNAUTHORIZED,
+            AxonError::Unsigned(_) | AxonError::BadSignature | AxonError::Stale(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AxonError::WrongTarget(_) => StatusCode::MISDIRECTED_REQUEST,
             AxonError::Replayed(_) => StatusCode::CONFLICT,
             AxonError::Unregistered(_) | AxonError::StakeTooLow { .. } => StatusCode::FORBIDDEN,
@@ -221,8 +223,11 @@ async fn answer<P: Protocol>(
     auth::verify(&envelope.caller, &request_hash, &signature).map_err(|_| AxonError::BadSignature)?;
     let stake = caller_stake(&inner, &envelope.caller)?;
     remember(&inner, &envelope, freshness)?;
-    let _permit = tokio::time::timeout_at(deadline, inner.gate.enter(stake)).await.map_err(|_| AxonError::Timeout)??;
-    let request: P::Request = serde_json::from_slice(&body).map_err(|e| AxonError::BadRequest(e.to_string()))?;
+    let _permit = tokio::time::timeout_at(deadline, inner.gate.enter(stake))
+        .await
+        .map_err(|_| AxonError::Timeout)??;
+    let request: P::Request =
+        serde_json::from_slice(&body).map_err(|e| AxonError::BadRequest(e.to_string()))?;
     let handler = inner.handler.clone();
     let response = tokio::time::timeout_at(deadline, tokio::task::spawn_blocking(move || handler(request)))
         .await
@@ -241,9 +246,8 @@ async fn answer<P: Protocol>(
 
 /// The signed envelope and signature from the headers.
 pub(crate) fn envelope(headers: &HeaderMap) -> Result<(Envelope, String), AxonError> {
-    let get = |name: &'static str| {
-        headers.get(name).and_then(|v| v.to_str().ok()).ok_or(AxonError::Unsigned(name))
-    };
+    let get =
+        |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).ok_or(AxonError::Unsigned(name));
     let parse_u64 = |name: &'static str| get(name)?.parse::<u64>().map_err(|_| AxonError::Unsigned(name));
     let address = |name: &'static str| get(name)?.parse::<Address>().map_err(|_| AxonError::Unsigned(name));
     let envelope = Envelope {

@@ -9,7 +9,9 @@ use jsonrpsee_core::params::ArrayParams;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde_json::Value;
 use tao_crypto::{ChainDomain, PublicKey, SecretKey};
-use tao_light::{Certificate, Header, LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator};
+use tao_light::{
+    Certificate, Header, LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator,
+};
 use tao_tx::{Call, Transaction};
 use tao_types::{Balance, Hash};
 use tokio::sync::Mutex;
@@ -122,14 +124,16 @@ impl Chain {
         fee_limit: Balance,
     ) -> Result<tao_tx::SignedTransaction, NeuronError> {
         let domain = self.domain().await;
-        let account = self.call("account_get", vec![serde_json::to_value(key.address()).unwrap_or_default()]).await?;
+        let account =
+            self.call("account_get", vec![serde_json::to_value(key.address()).unwrap_or_default()]).await?;
         let nonce = account["pending_nonce"].as_u64().ok_or_else(|| malformed("pending_nonce"))?;
         let call = Call {
             contract,
             method: method.as_bytes().to_vec().try_into().map_err(|_| malformed("method name too long"))?,
             args: args.try_into().map_err(|_| malformed("arguments too long"))?,
         };
-        Ok(Transaction { chain_id: domain.chain_id, sender: key.address(), nonce, fee_limit, call }.sign(&domain, key))
+        Ok(Transaction { chain_id: domain.chain_id, sender: key.address(), nonce, fee_limit, call }
+            .sign(&domain, key))
     }
 
     /// Submits signed transaction bytes and waits until it is finalized.
@@ -236,8 +240,9 @@ async fn header(rpc: &HttpClient, height: Option<u64>) -> Result<(Header, Certif
     let got = call(rpc, "chain_header", height.map(Value::from).into_iter().collect()).await?;
     let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)
         .map_err(|e| NeuronError::Malformed(format!("header: {e}")))?;
-    let certificate: Certificate = tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)
-        .map_err(|e| NeuronError::Malformed(format!("certificate: {e}")))?;
+    let certificate: Certificate =
+        tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)
+            .map_err(|e| NeuronError::Malformed(format!("certificate: {e}")))?;
     if height.is_some_and(|h| h != header.height) {
         return Err(malformed("the node answered another height"));
     }
@@ -248,7 +253,8 @@ async fn header(rpc: &HttpClient, height: Option<u64>) -> Result<(Header, Certif
 async fn validators(rpc: &HttpClient) -> Result<Vec<Validator>, NeuronError> {
     let info = call(rpc, "chain_info", vec![]).await?;
     let mut out = Vec::new();
-    for v in info["validators"].as_array().ok_or_else(|| malformed("validators"))?.iter().take(MAX_VALIDATORS) {
+    for v in info["validators"].as_array().ok_or_else(|| malformed("validators"))?.iter().take(MAX_VALIDATORS)
+    {
         let key: [u8; 33] = unhex(&v["key"])?.try_into().map_err(|_| malformed("validator key length"))?;
         out.push(Validator {
             key: PublicKey::from_compressed(&key).map_err(NeuronError::Crypto)?,

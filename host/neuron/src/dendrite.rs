@@ -200,7 +200,10 @@ pub(crate) async fn post(
     stream.write_all(body).await.map_err(transport)?;
     let mut raw = Vec::new();
     (&mut stream).take(MAX_RESPONSE as u64 + 4096).read_to_end(&mut raw).await.map_err(transport)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| DendriteError::Malformed("no header end".into()))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| DendriteError::Malformed("no header end".into()))?;
     let headers = String::from_utf8_lossy(&raw[..split]).into_owned();
     let status = headers
         .split_whitespace()

@@ -120,7 +120,8 @@ impl IntoResponse for GatewayError {
             GatewayError::Spent(_) => StatusCode::CONFLICT,
             GatewayError::NoAnswer(_) => StatusCode::BAD_GATEWAY,
         };
-        (status, axum::Json(serde_json::json!({"code": self.code(), "error": self.to_string()}))).into_response()
+        (status, axum::Json(serde_json::json!({"code": self.code(), "error": self.to_string()})))
+            .into_response()
     }
 }
 
@@ -177,7 +178,9 @@ async fn answer<P: Protocol>(
         .map_err(|e| AxonError::BadRequest(e.to_string()))?;
     let signature = auth::sign(&inner.key, &env.response_hash(&inner.genesis, &request_hash, &out));
     let mut response = (StatusCode::OK, Bytes::from(out)).into_response();
-    response.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(&signature) {
         response.headers_mut().insert(header::SIGNATURE, v);
     }
@@ -187,7 +190,8 @@ async fn answer<P: Protocol>(
 /// Checks that `payment` is `caller`'s transfer of at least the price to the payee on this
 /// chain, spends it, submits it and waits until it is finalized: `(hash, block)`.
 async fn pay(inner: &Inner, caller: &Address, payment: &str) -> Result<(Hash, u64), GatewayError> {
-    let bytes = hex::decode(payment.trim_start_matches("0x")).map_err(|_| GatewayError::Unpaid("not hex".into()))?;
+    let bytes =
+        hex::decode(payment.trim_start_matches("0x")).map_err(|_| GatewayError::Unpaid("not hex".into()))?;
     let domain = inner.chain.domain().await;
     let tx = tao_tx::decode_and_verify(&bytes, &domain).map_err(|e| GatewayError::Unpaid(e.to_string()))?;
     let signed = tx.signed();
@@ -202,7 +206,10 @@ async fn pay(inner: &Inner, caller: &Address, payment: &str) -> Result<(Hash, u6
     let args: TransferArgs = tao_codec::decode(&call.args, tao_abi::limits::MAX_INPUT_BYTES as usize)
         .map_err(|e| GatewayError::Unpaid(e.to_string()))?;
     if args.to != inner.config.payee {
-        return Err(GatewayError::Unpaid(format!("the transfer pays {}, not {}", args.to, inner.config.payee)));
+        return Err(GatewayError::Unpaid(format!(
+            "the transfer pays {}, not {}",
+            args.to, inner.config.payee
+        )));
     }
     if args.amount < inner.config.price {
         return Err(GatewayError::Underpaid { paid: args.amount, price: inner.config.price });
@@ -216,7 +223,8 @@ async fn pay(inner: &Inner, caller: &Address, payment: &str) -> Result<(Hash, u6
     if status["status"] == "finalized" {
         return Err(GatewayError::Spent(tx.hash()));
     }
-    let done = inner.chain.submit_signed(&bytes).await.map_err(|e| GatewayError::PaymentFailed(e.to_string()))?;
+    let done =
+        inner.chain.submit_signed(&bytes).await.map_err(|e| GatewayError::PaymentFailed(e.to_string()))?;
     Ok((done.hash, done.height))
 }
 
@@ -233,12 +241,16 @@ fn spend(inner: &Inner, hash: Hash) -> Result<(), GatewayError> {
 }
 
 /// The first answer among the `top` served miners by proven incentive (best first).
-async fn ask_best<P: Protocol>(inner: &Inner, query: &P::Request) -> Result<(Uid, P::Response), GatewayError> {
+async fn ask_best<P: Protocol>(
+    inner: &Inner,
+    query: &P::Request,
+) -> Result<(Uid, P::Response), GatewayError> {
     let metagraph = Metagraph::sync(&inner.chain, inner.config.netuid)
         .await
         .map_err(|e| GatewayError::NoAnswer(e.to_string()))?;
     let me = inner.key.address();
-    let mut ranked: Vec<_> = metagraph.neurons.iter().filter(|n| n.hotkey != me && n.axon.is_some()).collect();
+    let mut ranked: Vec<_> =
+        metagraph.neurons.iter().filter(|n| n.hotkey != me && n.axon.is_some()).collect();
     ranked.sort_by_key(|n| (std::cmp::Reverse(n.scores.incentive), n.uid));
     let targets: Vec<Target> = ranked
         .iter()
@@ -265,7 +277,8 @@ pub fn paid_request<R: Serialize>(
     query: R,
     payment: &tao_tx::SignedTransaction,
 ) -> (Vec<u8>, Vec<(&'static str, String)>) {
-    let body = serde_json::to_vec(&PaidRequest { query, payment: hex::encode(payment.encode()) }).unwrap_or_default();
+    let body = serde_json::to_vec(&PaidRequest { query, payment: hex::encode(payment.encode()) })
+        .unwrap_or_default();
     let env = auth::Envelope {
         caller: coldkey.address(),
         target: gateway,

@@ -10,8 +10,8 @@ use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::NeuronError;
-use crate::axon::Protocol;
 use crate::auth::random_u64;
+use crate::axon::Protocol;
 
 /// Features per patient.
 pub const FEATURES: usize = 10;
@@ -46,7 +46,7 @@ impl Protocol for Diabetes {
 
 /// Whether row `i` of the data set is held out for validation (every fifth).
 fn held_out(i: usize) -> bool {
-    i % 5 == 0
+    i.is_multiple_of(5)
 }
 
 /// The data set split: `(train features, train targets, held-out features, held-out targets)`.
@@ -79,7 +79,8 @@ impl std::str::FromStr for ModelSpec {
 
     /// `ols`, or `ols:fraction=0.5,noise=40`.
     fn from_str(s: &str) -> Result<Self, NeuronError> {
-        let bad = |why: &str| NeuronError::Model(format!("{s:?}: {why} (expected ols[:fraction=F][,noise=N])"));
+        let bad =
+            |why: &str| NeuronError::Model(format!("{s:?}: {why} (expected ols[:fraction=F][,noise=N])"));
         let (name, knobs) = s.split_once(':').unwrap_or((s, ""));
         if name != "ols" {
             return Err(bad("unknown model"));
@@ -102,9 +103,17 @@ impl Model {
     /// Trains on the spec's share of the training rows (at least 12, so the fit is determined).
     pub fn train(spec: ModelSpec) -> Result<Model, NeuronError> {
         let (x, y, _, _) = split();
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "a share of a few hundred rows")]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "a share of a few hundred rows"
+        )]
         let rows = ((x.nrows() as f64 * spec.fraction).ceil() as usize).clamp(FEATURES + 2, x.nrows());
-        let data = Dataset::new(x.slice(ndarray::s![..rows, ..]).to_owned(), y.slice(ndarray::s![..rows]).to_owned());
+        let data = Dataset::new(
+            x.slice(ndarray::s![..rows, ..]).to_owned(),
+            y.slice(ndarray::s![..rows]).to_owned(),
+        );
         let fitted = LinearRegression::new().fit(&data).map_err(|e| NeuronError::Model(e.to_string()))?;
         Ok(Model { fitted, noise: spec.noise })
     }
@@ -158,11 +167,15 @@ impl Validation {
     /// Quality of `answer` in [0, 1]: `var / (var + MSE)` — 1 for perfect predictions, ½ for
     /// an error as large as the targets' spread, 0 for a wrong-sized or non-finite answer.
     pub fn quality(&self, answer: &Prediction, truth: &[f64]) -> f64 {
-        if answer.values.len() != truth.len() || truth.is_empty() || answer.values.iter().any(|v| !v.is_finite()) {
+        if answer.values.len() != truth.len()
+            || truth.is_empty()
+            || answer.values.iter().any(|v| !v.is_finite())
+        {
             return 0.0;
         }
         #[allow(clippy::cast_precision_loss, reason = "at most MAX_BATCH")]
-        let mse = answer.values.iter().zip(truth).map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / truth.len() as f64;
+        let mse =
+            answer.values.iter().zip(truth).map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / truth.len() as f64;
         self.variance / (self.variance + mse)
     }
 }
@@ -175,10 +188,12 @@ mod tests {
     #[test]
     fn more_data_and_less_noise_score_higher_on_held_out_patients() {
         let validation = Validation::default();
-        let specs = ["ols:fraction=0.05,noise=120", "ols:fraction=0.1,noise=60", "ols:fraction=0.3,noise=25", "ols"];
+        let specs =
+            ["ols:fraction=0.05,noise=120", "ols:fraction=0.1,noise=60", "ols:fraction=0.3,noise=25", "ols"];
         let models: Vec<Model> = specs.iter().map(|s| Model::train(s.parse().unwrap()).unwrap()).collect();
         // Every held-out patient at once, so the comparison is not luck.
-        let query = Query { rows: validation.x.rows().into_iter().map(|r| r.to_vec()).take(MAX_BATCH).collect() };
+        let query =
+            Query { rows: validation.x.rows().into_iter().map(|r| r.to_vec()).take(MAX_BATCH).collect() };
         let truth: Vec<f64> = validation.y.iter().copied().take(MAX_BATCH).collect();
         let q: Vec<f64> = models.iter().map(|m| validation.quality(&m.predict(&query), &truth)).collect();
         assert!(q.windows(2).all(|w| w[0] < w[1]), "{q:?}");

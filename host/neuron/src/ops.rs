@@ -30,7 +30,12 @@ fn event<T: borsh::BorshDeserialize>(done: &Finalized, topic: &[u8]) -> Result<T
 
 impl Chain {
     /// `coldkey` creates a subnet owned by it with owner hotkey `hotkey`; its netuid.
-    pub async fn register_network(&self, coldkey: &SecretKey, hotkey: Address, name: &str) -> Result<NetUid, NeuronError> {
+    pub async fn register_network(
+        &self,
+        coldkey: &SecretKey,
+        hotkey: Address,
+        name: &str,
+    ) -> Result<NetUid, NeuronError> {
         let identity = SubnetIdentity { name: name.into(), url: String::new(), description: String::new() };
         let args = encode(&RegisterNetworkArgs { hotkey, identity })?;
         let done = self.submit(coldkey, "subnets", "entry_register_network", args).await?;
@@ -39,14 +44,26 @@ impl Chain {
     }
 
     /// `coldkey` registers `hotkey` on `netuid` (burning the price); its UID.
-    pub async fn burned_register(&self, coldkey: &SecretKey, netuid: NetUid, hotkey: Address) -> Result<Uid, NeuronError> {
-        let done = self.submit(coldkey, "neurons", "entry_burned_register", encode(&(netuid, hotkey))?).await?;
+    pub async fn burned_register(
+        &self,
+        coldkey: &SecretKey,
+        netuid: NetUid,
+        hotkey: Address,
+    ) -> Result<Uid, NeuronError> {
+        let done =
+            self.submit(coldkey, "neurons", "entry_burned_register", encode(&(netuid, hotkey))?).await?;
         let (_, uid, _, _): (NetUid, Uid, Address, u64) = event(&done, b"neuron_registered")?;
         Ok(uid)
     }
 
     /// The owner's `coldkey` sets hyperparameter `name` of `netuid`.
-    pub async fn set_hyperparameter(&self, coldkey: &SecretKey, netuid: NetUid, name: &str, value: u64) -> Result<(), NeuronError> {
+    pub async fn set_hyperparameter(
+        &self,
+        coldkey: &SecretKey,
+        netuid: NetUid,
+        name: &str,
+        value: u64,
+    ) -> Result<(), NeuronError> {
         let id = tao_contract_subnets::params::id_of(name)
             .ok_or_else(|| NeuronError::Malformed(format!("no parameter {name}")))?;
         self.submit(coldkey, "subnets", "entry_set_hyperparameter", encode(&(netuid, id, value))?).await?;
@@ -54,19 +71,35 @@ impl Chain {
     }
 
     /// `from` sends `amount` rao to `to`.
-    pub async fn transfer(&self, from: &SecretKey, to: Address, amount: u64) -> Result<Finalized, NeuronError> {
+    pub async fn transfer(
+        &self,
+        from: &SecretKey,
+        to: Address,
+        amount: u64,
+    ) -> Result<Finalized, NeuronError> {
         self.submit(from, "token", "entry_transfer", encode(&TransferArgs { to, amount })?).await
     }
 
     /// `coldkey` stakes `amount` rao of TAO to `hotkey` on `netuid`.
-    pub async fn add_stake(&self, coldkey: &SecretKey, hotkey: Address, netuid: NetUid, amount: u64) -> Result<(), NeuronError> {
+    pub async fn add_stake(
+        &self,
+        coldkey: &SecretKey,
+        hotkey: Address,
+        netuid: NetUid,
+        amount: u64,
+    ) -> Result<(), NeuronError> {
         let args = encode(&StakeArgs { hotkey, netuid, amount, limit: None })?;
         self.submit(coldkey, "staking", "entry_add_stake", args).await?;
         Ok(())
     }
 
     /// `hotkey` publishes its axon's address on `netuid`.
-    pub async fn serve_axon(&self, hotkey: &SecretKey, netuid: NetUid, addr: SocketAddr) -> Result<(), NeuronError> {
+    pub async fn serve_axon(
+        &self,
+        hotkey: &SecretKey,
+        netuid: NetUid,
+        addr: SocketAddr,
+    ) -> Result<(), NeuronError> {
         let (ip, ip_type) = match addr.ip() {
             IpAddr::V4(v4) => (u128::from(u32::from(v4)), 4),
             IpAddr::V6(v6) => (u128::from(v6), 6),

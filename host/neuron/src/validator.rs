@@ -155,13 +155,18 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
             for a in &answers {
                 let q = match &a.result {
                     // Latency counts a little: an answer at the deadline loses a tenth.
-                    Ok(r) => self.scorer.score(r, &truth) * (1.0 - 0.1 * (a.latency.as_secs_f64() * 1000.0 / timeout_ms).min(1.0)),
+                    Ok(r) => {
+                        self.scorer.score(r, &truth)
+                            * (1.0 - 0.1 * (a.latency.as_secs_f64() * 1000.0 / timeout_ms).min(1.0))
+                    }
                     Err(_) => 0.0,
                 };
                 let old = m.quality.get(&a.target.uid).copied().unwrap_or(q);
                 m.quality.insert(a.target.uid, alpha * q + (1.0 - alpha) * old);
                 match a.result {
-                    Ok(_) => m.latency_ms.insert(a.target.uid, u64::try_from(a.latency.as_millis()).unwrap_or(u64::MAX)),
+                    Ok(_) => m
+                        .latency_ms
+                        .insert(a.target.uid, u64::try_from(a.latency.as_millis()).unwrap_or(u64::MAX)),
                     Err(_) => m.latency_ms.remove(&a.target.uid),
                 };
             }
@@ -196,7 +201,8 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
         let done = if commit_reveal {
             let salt: [u8; 32] = std::array::from_fn(|i| crate::auth::random_u64().to_le_bytes()[i % 8]);
             let hash = commit_hash(&me, &args, &salt);
-            let input = borsh::to_vec(&(args.netuid, hash)).map_err(|e| NeuronError::Malformed(e.to_string()))?;
+            let input =
+                borsh::to_vec(&(args.netuid, hash)).map_err(|e| NeuronError::Malformed(e.to_string()))?;
             let done = self.chain.submit(&self.key, "weights", "entry_commit_weights", input).await?;
             self.pending.push(Pending { args: args.clone(), salt });
             done
@@ -206,7 +212,11 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
         };
         self.last_set = Some(done.height);
         let sent: Vec<(Uid, u16)> = args.uids.iter().copied().zip(args.values.iter().copied()).collect();
-        eprintln!("validator: weights {} at #{}: {sent:?}", if commit_reveal { "committed" } else { "set" }, done.height);
+        eprintln!(
+            "validator: weights {} at #{}: {sent:?}",
+            if commit_reveal { "committed" } else { "set" },
+            done.height
+        );
         self.note(|m| {
             if !commit_reveal {
                 m.weights_set += 1;
@@ -242,7 +252,8 @@ pub fn normalize(netuid: NetUid, quality: &BTreeMap<Uid, f64>) -> Option<Weights
         return None;
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "within 0..=65535")]
-    let values: Vec<u16> = quality.values().map(|q| ((q / best) * 65535.0).round().clamp(0.0, 65535.0) as u16).collect();
+    let values: Vec<u16> =
+        quality.values().map(|q| ((q / best) * 65535.0).round().clamp(0.0, 65535.0) as u16).collect();
     Some(WeightsArgs { netuid, uids: quality.keys().copied().collect(), values, version_key: 0 })
 }
 
@@ -259,6 +270,21 @@ impl Scorer<crate::ml::Diabetes> for crate::ml::Validation {
     }
 }
 
+/// Serves `measured` as Prometheus text at `GET /metrics` on `listener`.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    measured: Arc<Mutex<Measured>>,
+) -> std::io::Result<()> {
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = measured.lock().map(|m| m.prometheus()).unwrap_or_default();
+            async move { text }
+        }),
+    );
+    axum::serve(listener, router).await
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]
@@ -271,16 +297,4 @@ mod tests {
         assert_eq!((args.uids, args.values), (vec![1, 2, 3], vec![32768, 65535, 0]));
         assert!(normalize(7, &BTreeMap::from([(1, 0.0)])).is_none());
     }
-}
-
-/// Serves `measured` as Prometheus text at `GET /metrics` on `listener`.
-pub async fn serve_metrics(listener: tokio::net::TcpListener, measured: Arc<Mutex<Measured>>) -> std::io::Result<()> {
-    let router = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let text = measured.lock().map(|m| m.prometheus()).unwrap_or_default();
-            async move { text }
-        }),
-    );
-    axum::serve(listener, router).await
 }
