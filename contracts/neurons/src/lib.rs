@@ -87,11 +87,6 @@ pub fn neuron_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     NEURONS.key(&(netuid, uid))
 }
 
-/// Storage key of the axon of (`netuid`, `uid`) (a borsh [`AxonInfo`]), for proofs.
-pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
-    AXONS.key(&(netuid, uid))
-}
-
 /// The neuron at `uid`.
 pub fn neuron(host: &mut impl Host, netuid: NetUid, uid: Uid) -> Result<Option<Neuron>, NeuronError> {
     Ok(NEURONS.load(host, &(netuid, uid))?)
@@ -337,6 +332,12 @@ pub fn entry_metagraph(host: &mut impl Host) -> Result<(), NeuronError> {
 }
 
 tao_sdk::entry_points!(entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph);
+
+/// Storage key of the axon of (`netuid`, `uid`) (a borsh [`AxonInfo`]), for proofs (kept last: code
+/// above keeps its line numbers, so the module's bytes do not change).
+pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
+    AXONS.key(&(netuid, uid))
+}
 
 #[cfg(test)]
 mod tests;
