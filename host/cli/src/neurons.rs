@@ -93,6 +93,9 @@ pub(crate) struct DemoArgs {
     /// Then stop the best miner and run one more epoch, reporting its incentive before and after.
     #[arg(long)]
     offline: bool,
+    /// Keep the subnet's commit–reveal on (weights count one reveal period later).
+    #[arg(long)]
+    commit_reveal: bool,
     /// Block time of the demo's node, milliseconds.
     #[arg(long, default_value_t = 50)]
     block_time_ms: u64,
@@ -162,7 +165,11 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             println!("metrics on http://{}/metrics", listener.local_addr()?);
             tokio::spawn(serve_metrics(listener, validator.measured()));
         }
-        println!("validator {} on subnet {}", key.address(), a.netuid);
+        if a.common.json {
+            println!("{}", json!({"event": "validating", "hotkey": key.address(), "netuid": a.netuid}));
+        } else {
+            println!("validator {} on subnet {}", key.address(), a.netuid);
+        }
         tokio::select! {
             () = validator.run() => Ok(ExitCode::SUCCESS),
             _ = tokio::signal::ctrl_c() => Ok(ExitCode::SUCCESS),
@@ -210,7 +217,9 @@ async fn demo(rpc: &str, args: &DemoArgs) -> Result<Value> {
     step(&args.common, "creating a subnet");
     let netuid =
         patiently(&chain, || chain.register_network(&owner, validator_hot.address(), "diabetes")).await?;
-    patiently(&chain, || chain.set_hyperparameter(&owner, netuid, "commit_reveal", 0)).await?;
+    if !args.commit_reveal {
+        patiently(&chain, || chain.set_hyperparameter(&owner, netuid, "commit_reveal", 0)).await?;
+    }
     chain.transfer(&owner, validator_hot.address(), 10 * RAO_PER_TAO).await?;
     let validator_uid = chain.burned_register(&owner, netuid, validator_hot.address()).await?;
     chain.add_stake(&owner, validator_hot.address(), netuid, 1000 * RAO_PER_TAO).await?;

@@ -237,7 +237,8 @@ impl<P: Protocol, S: Scorer<P>> Validator<P, S> {
                     eprintln!("validator: weights revealed at #{}", done.height);
                     self.note(|m| m.weights_set += 1);
                 }
-                Err(NeuronError::Refused(why)) if why.contains("early") => kept.push(p),
+                // `WeightError::RevealTooEarly`: keep it for a later round.
+                Err(NeuronError::Refused(why)) if why.contains("reveal opens at epoch") => kept.push(p),
                 Err(e) => eprintln!("validator: reveal dropped: {e}"),
             }
         }
