@@ -213,6 +213,20 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
             assert_eq!((status, error["code"].as_str()), (want_status, Some(want_code)), "{what}: {error}");
         }
 
+        // An axon asking more stake than the caller has refuses it.
+        let strict = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let strict_addr = strict.local_addr().unwrap();
+        let metagraph = tao_neuron::follow(chain.clone(), netuid, Duration::from_secs(2)).await.unwrap();
+        let limits = AxonLimits { min_stake: u64::MAX, ..AxonLimits::default() };
+        let model = Arc::new(ml::Model::train("ols".parse().unwrap()).unwrap());
+        let handler: tao_neuron::axon::Handler<Diabetes> = Arc::new(move |q: Query| model.predict(&q));
+        let axon =
+            tao_neuron::Axon::<Diabetes>::new(dev_key("sec-miner-0"), genesis, limits, metagraph, handler);
+        tokio::spawn(axon.serve(strict));
+        let headers = signed(&validator, fast.hotkey, &genesis, 7, now, &body);
+        let (status, error) = raw(strict_addr, &headers, &body);
+        assert_eq!((status, error["code"].as_str()), (403, Some("stake_too_low")), "{error}");
+
         // The validator's dendrite: the fast answer verified, the slow one timed out, in time.
         let dendrite = Dendrite::new(validator.clone(), genesis);
         let started = Instant::now();
