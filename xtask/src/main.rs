@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask dev`  installs what is missing, builds everything, and runs the dev chain.
 //! - `cargo xtask test` runs every test in the project; CI calls exactly this.
+//! - `cargo xtask demo` runs the example ML subnet end to end on a dev node (docs/neurons.md).
 //! - `cargo xtask fuzz NAME --time 10m` fuzzes one harness of `tests/fuzz` (or `all`) for longer.
 
 mod layers;
@@ -24,6 +25,7 @@ fn main() -> Result<()> {
         Some("contracts") => build_contracts(),
         Some("web") => build_web(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("demo") => demo(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
@@ -33,6 +35,9 @@ fn main() -> Result<()> {
                 "  contracts  build every contract module into target/wasm32-unknown-unknown/contract/"
             );
             eprintln!("  web   build the browser wallet into web/dist/ (the dev node serves it)");
+            eprintln!(
+                "  demo [--json] [--offline]  the example ML subnet end to end on a dev node (docs/neurons.md)"
+            );
             eprintln!(
                 "  fuzz NAME|all [--time 10m] [--seed N] [--iterations N]  fuzz a harness (docs/fuzzing.md)"
             );
@@ -227,6 +232,15 @@ fn build_contracts() -> Result<()> {
         println!("    {} ({size} bytes)", file.display());
     }
     Ok(())
+}
+
+/// `cargo xtask demo`: builds the contracts, then runs `tao subnet demo` with `args`.
+fn demo(args: &[String]) -> Result<()> {
+    tools::ensure_wasm_target()?;
+    build_contracts()?;
+    let mut run = vec!["run", "-q", "-p", "tao-cli", "--", "subnet", "demo"];
+    run.extend(args.iter().map(String::as_str));
+    cargo(&run)
 }
 
 fn test() -> Result<()> {

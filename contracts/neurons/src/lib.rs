@@ -333,5 +333,11 @@ pub fn entry_metagraph(host: &mut impl Host) -> Result<(), NeuronError> {
 
 tao_sdk::entry_points!(entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph);
 
+/// Storage key of the axon of (`netuid`, `uid`) (a borsh [`AxonInfo`]), for proofs (kept last: code
+/// above keeps its line numbers, so the module's bytes do not change).
+pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
+    AXONS.key(&(netuid, uid))
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@
 #![allow(clippy::float_arithmetic, reason = "benchmark figures (rates, milliseconds, megabytes)")]
 
 mod load;
-mod node;
+pub(crate) mod node;
 mod report;
 mod sign;
 

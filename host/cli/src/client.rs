@@ -124,13 +124,7 @@ impl Client {
             let (header, certificate) = self.header(height)?;
             light.accept(header, &certificate).context("the proof's header is not certified")?;
         }
-        let value = match &proof["value"] {
-            Value::Null => None,
-            v => Some(unhex(v)?),
-        };
-        let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)?;
-        light
-            .verify(key, value.as_deref(), &state_proof)
+        let value = tao_neuron::chain::check_proof(&light, proof, key)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
     }

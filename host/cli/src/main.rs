@@ -8,6 +8,7 @@ mod gov;
 mod keystore;
 mod module;
 mod neuron;
+mod neurons;
 mod node;
 mod output;
 mod subnet;
@@ -53,6 +54,12 @@ enum Command {
     /// Publish a miner's axon.
     #[command(subcommand)]
     Axon(neuron::AxonCommand),
+    /// Run a miner of the example subnet (docs/neurons.md).
+    #[command(subcommand)]
+    Miner(neurons::MinerCommand),
+    /// Run a validator of the example subnet (docs/neurons.md).
+    #[command(subcommand)]
+    Validator(neurons::ValidatorCommand),
     /// Propose protocol changes and vote on them with stake.
     #[command(subcommand)]
     Gov(gov::GovCommand),
@@ -100,6 +107,8 @@ fn main() -> std::process::ExitCode {
         Command::Stake(command) => subnet::run_stake(command),
         Command::Weights(command) => neuron::run_weights(command),
         Command::Axon(command) => neuron::run_axon(command),
+        Command::Miner(command) => neurons::run_miner(command),
+        Command::Validator(command) => neurons::run_validator(command),
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),

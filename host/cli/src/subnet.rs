@@ -116,6 +116,9 @@ pub(crate) enum SubnetCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// A whole example subnet on a dev node of its own: validators, four miners of increasing
+    /// quality, epochs, and who got paid (docs/neurons.md).
+    Demo(crate::neurons::DemoArgs),
     /// A subnet's neurons with their scores and emission from the last epoch.
     Metagraph {
         #[arg(long)]
@@ -421,6 +424,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         }
         SubnetCommand::List { url, common } => list(&Client::new(&url)?, &common),
         SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
+        SubnetCommand::Demo(args) => crate::neurons::run_demo(args),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
     }
 }

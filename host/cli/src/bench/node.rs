@@ -17,9 +17,9 @@ const STDERR_LINES: usize = 20;
 
 /// The node under test: a child `tao node`, killed (and its data directory removed) when this
 /// is dropped, whatever ended the bench.
-pub(super) struct NodeProcess {
+pub(crate) struct NodeProcess {
     child: Child,
-    pub(super) rpc: String,
+    pub(crate) rpc: String,
     stderr: Arc<Mutex<VecDeque<String>>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -27,7 +27,7 @@ pub(super) struct NodeProcess {
 
 impl NodeProcess {
     /// Writes `spec`, starts the node on it and waits until it serves RPC.
-    pub(super) fn start(spec: &ChainSpec, block_time_ms: u64) -> Result<NodeProcess> {
+    pub(crate) fn start(spec: &ChainSpec, block_time_ms: u64) -> Result<NodeProcess> {
         let dir = tempfile::tempdir()?;
         let spec_path = dir.path().join("spec.json");
         std::fs::write(&spec_path, serde_json::to_vec(spec)?)?;

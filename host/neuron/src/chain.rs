@@ -1,0 +1,265 @@
+//! The neuron's view of the chain: an async JSON-RPC client whose every state read is checked
+//! against a certified header with [`tao_light::LightClient`], and the signed transactions a
+//! neuron sends (serve its axon, set or commit/reveal weights, register, stake, transfer).
+
+use std::time::Duration;
+
+use jsonrpsee_core::client::ClientT;
+use jsonrpsee_core::params::ArrayParams;
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use serde_json::Value;
+use tao_crypto::{ChainDomain, PublicKey, SecretKey};
+use tao_light::{
+    Certificate, Header, LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator,
+};
+use tao_tx::{Call, Transaction};
+use tao_types::{Balance, Hash};
+use tokio::sync::Mutex;
+
+use crate::NeuronError;
+
+/// Fee limit of a neuron's transactions: 0.01 τ.
+pub const FEE_LIMIT: Balance = Balance(10_000_000);
+/// How long a submitted transaction may take to be finalized.
+const FINALITY_WAIT: Duration = Duration::from_secs(60);
+/// How often its status is polled meanwhile.
+const POLL: Duration = Duration::from_millis(100);
+/// Largest RPC answer taken (a metagraph of 256 UIDs with proofs fits).
+const MAX_RESPONSE: u32 = 16 << 20;
+
+/// A finalized transaction's outcome.
+#[derive(Debug, Clone)]
+pub struct Finalized {
+    /// Its hash.
+    pub hash: Hash,
+    /// The block that holds it.
+    pub height: u64,
+    /// Its events, `(topic, data)`.
+    pub events: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A node reached over JSON-RPC and believed only through certificates and proofs.
+pub struct Chain {
+    rpc: HttpClient,
+    light: Mutex<LightClient>,
+}
+
+/// `0x`-hex bytes of a JSON string.
+pub(crate) fn unhex(v: &Value) -> Result<Vec<u8>, NeuronError> {
+    let s = v.as_str().ok_or_else(|| NeuronError::Malformed("expected a hex string".into()))?;
+    hex::decode(s.trim_start_matches("0x")).map_err(|e| NeuronError::Malformed(format!("hex: {e}")))
+}
+
+fn malformed(what: &str) -> NeuronError {
+    NeuronError::Malformed(what.to_string())
+}
+
+impl Chain {
+    /// Connects to `url` (`http://host:port`) and trusts only the chain whose genesis hashes to
+    /// `pinned` (the caller pins it: `tao`'s `networks.json`, or a checkpoint).
+    pub async fn connect(url: &str, pinned: Hash) -> Result<Chain, NeuronError> {
+        let rpc = HttpClientBuilder::default()
+            .max_response_size(MAX_RESPONSE)
+            .request_timeout(Duration::from_secs(30))
+            .build(url)
+            .map_err(|e| NeuronError::Rpc(e.to_string()))?;
+        let (genesis, _) = header(&rpc, Some(0)).await?;
+        let validators = validators(&rpc).await?;
+        let light = LightClient::new(pinned, genesis, validators)?;
+        Ok(Chain { rpc, light: Mutex::new(light) })
+    }
+
+    /// Calls `method`; node errors and transport failures are [`NeuronError::Rpc`].
+    pub async fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, NeuronError> {
+        call(&self.rpc, method, params).await
+    }
+
+    /// The pinned chain's signing domain.
+    pub async fn domain(&self) -> ChainDomain {
+        *self.light.lock().await.domain()
+    }
+
+    /// Follows the chain to the node's newest certified header (never back) and returns a view
+    /// at it: every read through the view is proven at that one height, whatever other tasks
+    /// sharing this client do meanwhile.
+    pub async fn view(&self) -> Result<View<'_>, NeuronError> {
+        let (head, certificate) = header(&self.rpc, None).await?;
+        let mut light = self.light.lock().await;
+        if head.height > light.head().height {
+            light.accept(head, &certificate)?;
+        }
+        Ok(View { chain: self, light: light.clone() })
+    }
+
+    /// The code hash of system module `name`.
+    pub async fn module(&self, name: &str) -> Result<Hash, NeuronError> {
+        let list = self.call("module_list", vec![]).await?;
+        let entry = list
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["name"] == name))
+            .ok_or_else(|| malformed("module_list lacks the module"))?;
+        serde_json::from_value(entry["code_hash"].clone()).map_err(|e| NeuronError::Malformed(e.to_string()))
+    }
+
+    /// Signs `tx` for the next nonce of `key`, submits it and waits for its block; a call the
+    /// chain refused is [`NeuronError::Refused`].
+    pub async fn submit(
+        &self,
+        key: &SecretKey,
+        module: &str,
+        method: &str,
+        args: Vec<u8>,
+    ) -> Result<Finalized, NeuronError> {
+        let tx = self.sign(key, self.module(module).await?, method, args, FEE_LIMIT).await?;
+        self.submit_signed(&tx.encode()).await
+    }
+
+    /// A signed call of `method` on `contract` by `key` at its next nonce.
+    pub async fn sign(
+        &self,
+        key: &SecretKey,
+        contract: Hash,
+        method: &str,
+        args: Vec<u8>,
+        fee_limit: Balance,
+    ) -> Result<tao_tx::SignedTransaction, NeuronError> {
+        let domain = self.domain().await;
+        let account =
+            self.call("account_get", vec![serde_json::to_value(key.address()).unwrap_or_default()]).await?;
+        let nonce = account["pending_nonce"].as_u64().ok_or_else(|| malformed("pending_nonce"))?;
+        let call = Call {
+            contract,
+            method: method.as_bytes().to_vec().try_into().map_err(|_| malformed("method name too long"))?,
+            args: args.try_into().map_err(|_| malformed("arguments too long"))?,
+        };
+        Ok(Transaction { chain_id: domain.chain_id, sender: key.address(), nonce, fee_limit, call }
+            .sign(&domain, key))
+    }
+
+    /// Submits signed transaction bytes and waits until it is finalized.
+    pub async fn submit_signed(&self, tx: &[u8]) -> Result<Finalized, NeuronError> {
+        let hash = self.call("tx_submit", vec![format!("0x{}", hex::encode(tx)).into()]).await?;
+        self.wait(hash).await
+    }
+
+    /// Waits for transaction `hash` (JSON) to leave the mempool.
+    async fn wait(&self, hash: Value) -> Result<Finalized, NeuronError> {
+        let deadline = tokio::time::Instant::now() + FINALITY_WAIT;
+        loop {
+            let status = self.call("tx_status", vec![hash.clone()]).await?;
+            match status["status"].as_str() {
+                Some("pending") | Some("unknown") if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await
+                }
+                Some("finalized") => return finalized(&hash, &status),
+                _ => return Err(NeuronError::Refused(format!("{}: {}", status["status"], status["reason"]))),
+            }
+        }
+    }
+}
+
+/// The chain at one certified header.
+pub struct View<'a> {
+    chain: &'a Chain,
+    light: LightClient,
+}
+
+impl View<'_> {
+    /// The certified height.
+    pub fn height(&self) -> u64 {
+        self.light.head().height
+    }
+
+    /// Checks a `state_get`-style proof object for `key` at this height (the key is ours,
+    /// never the server's, so a proof of another key does not verify).
+    pub fn check(&self, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
+        check_proof(&self.light, proof, key)
+    }
+
+    /// The value at `key`, proven at this height, decoded as borsh `T`.
+    pub async fn read<T: borsh::BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, NeuronError> {
+        let params = vec![Value::from(format!("0x{}", hex::encode(key))), self.height().into()];
+        let proof = self.chain.call("state_get", params).await?;
+        self.check(&proof, key)?.map(|bytes| decode(&bytes)).transpose()
+    }
+}
+
+/// A finalized status as [`Finalized`], or the call's failure.
+fn finalized(hash: &Value, status: &Value) -> Result<Finalized, NeuronError> {
+    let receipt = &status["receipt"];
+    if receipt["outcome"] != "Ok" {
+        return Err(NeuronError::Refused(receipt["outcome"].to_string()));
+    }
+    let mut events = Vec::new();
+    for e in receipt["events"].as_array().into_iter().flatten() {
+        events.push((unhex(&e[0])?, unhex(&e[1])?));
+    }
+    Ok(Finalized {
+        hash: serde_json::from_value(hash.clone()).map_err(|e| NeuronError::Malformed(e.to_string()))?,
+        height: status["height"].as_u64().ok_or_else(|| malformed("height"))?,
+        events,
+    })
+}
+
+/// Checks a proof object (`{height, value, proof}`) for `key` against `light`'s head: the one
+/// place a client turns a node's answer into a believed value.
+pub fn check_proof(light: &LightClient, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
+    let height = proof["height"].as_u64().ok_or_else(|| malformed("proof height"))?;
+    if height != light.head().height {
+        return Err(NeuronError::Unproven(format!(
+            "proof at #{height}, the trusted head is #{}",
+            light.head().height
+        )));
+    }
+    let value = match &proof["value"] {
+        Value::Null => None,
+        v => Some(unhex(v)?),
+    };
+    let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)
+        .map_err(|e| NeuronError::Unproven(format!("proof does not decode: {e}")))?;
+    light.verify(key, value.as_deref(), &state_proof)?;
+    Ok(value)
+}
+
+/// Borsh bytes from the chain as `T` (bounded, no trailing bytes).
+pub(crate) fn decode<T: borsh::BorshDeserialize>(bytes: &[u8]) -> Result<T, NeuronError> {
+    tao_codec::decode(bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)
+        .map_err(|e| NeuronError::Malformed(format!("stored value: {e}")))
+}
+
+async fn call(rpc: &HttpClient, method: &str, params: Vec<Value>) -> Result<Value, NeuronError> {
+    let mut array = ArrayParams::new();
+    for p in params {
+        array.insert(p).map_err(|e| NeuronError::Rpc(e.to_string()))?;
+    }
+    rpc.request(method, array).await.map_err(|e| NeuronError::Rpc(format!("{method}: {e}")))
+}
+
+/// The header at `height` (default: the head) and its certificate, not yet believed.
+async fn header(rpc: &HttpClient, height: Option<u64>) -> Result<(Header, Certificate), NeuronError> {
+    let got = call(rpc, "chain_header", height.map(Value::from).into_iter().collect()).await?;
+    let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)
+        .map_err(|e| NeuronError::Malformed(format!("header: {e}")))?;
+    let certificate: Certificate =
+        tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)
+            .map_err(|e| NeuronError::Malformed(format!("certificate: {e}")))?;
+    if height.is_some_and(|h| h != header.height) {
+        return Err(malformed("the node answered another height"));
+    }
+    Ok((header, certificate))
+}
+
+/// The validator set the node lists (believed only if the genesis header commits to it).
+async fn validators(rpc: &HttpClient) -> Result<Vec<Validator>, NeuronError> {
+    let info = call(rpc, "chain_info", vec![]).await?;
+    let mut out = Vec::new();
+    for v in info["validators"].as_array().ok_or_else(|| malformed("validators"))?.iter().take(MAX_VALIDATORS)
+    {
+        let key: [u8; 33] = unhex(&v["key"])?.try_into().map_err(|_| malformed("validator key length"))?;
+        out.push(Validator {
+            key: PublicKey::from_compressed(&key).map_err(NeuronError::Crypto)?,
+            power: v["power"].as_u64().ok_or_else(|| malformed("power"))?,
+        });
+    }
+    Ok(out)
+}
