@@ -349,6 +349,8 @@ pub enum ProposalPart {
         height: Height,
         /// The round.
         round: Round,
+        /// The round of the lock it re-proposes, or nil.
+        pol_round: Round,
         /// The proposer.
         proposer: ValidatorAddress,
     },

@@ -5,10 +5,12 @@
 //! light client checks, and `codec` encodes the engine's messages. Malachite's types stay
 //! inside this crate.
 
+pub mod app;
 pub mod certificate;
 pub mod codec;
 pub mod context;
 pub mod signing;
+pub mod stream;
 
 #[cfg(test)]
 mod tests;
