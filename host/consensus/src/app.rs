@@ -16,8 +16,8 @@ use malachitebft_app::types::ProposedValue;
 use malachitebft_app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
-    AppMsg, Channels, ConsensusContext, NetworkContext, NetworkIdentity, NetworkMsg, RequestContext, SyncContext,
-    WalContext,
+    AppMsg, Channels, ConsensusContext, NetworkContext, NetworkIdentity, NetworkMsg, RequestContext,
+    SyncContext, WalContext,
 };
 use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, Round, Validity};
 use tao_chain::Block;
@@ -27,7 +27,9 @@ use tao_types::keccak256;
 
 use crate::certificate::{from_certificate, to_certificate};
 use crate::codec::BorshCodec;
-use crate::context::{BlockHash, Height, TaoContext, ValidatorAddress, ValidatorSet};
+use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+
+use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
 use crate::signing::{KeySigner, KeyVerifier};
 use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
 
@@ -149,7 +151,8 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     value_sync.request_timeout = Duration::from_secs(5);
     value_sync.max_response_size = bytesize(2 * MAX_BLOCK_BYTES);
     let cfg = Config { moniker: address.to_string(), consensus, value_sync };
-    let identity = NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
+    let identity =
+        NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
     let verifier = KeyVerifier::new(domain);
     let signer = KeySigner::new(config.key.clone(), domain);
     let (channels, engine) = malachitebft_app_channel::start_engine(
@@ -210,7 +213,10 @@ struct State {
     seen: Vec<ProposedValue<TaoContext>>,
 }
 
-#[allow(clippy::disallowed_methods, reason = "the proposer's clock stamps blocks; the node bounds it, consensus never reads it")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the proposer's clock stamps blocks; the node bounds it, consensus never reads it"
+)]
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -251,7 +257,7 @@ impl State {
         round: Round,
         pol_round: Round,
         block: &Block,
-    ) -> Option<Vec<malachitebft_app_channel::app::streaming::StreamMessage<crate::context::ProposalPart>>> {
+    ) -> Option<Vec<StreamMessage<ProposalPart>>> {
         let signature = self.signer.sign_block(height, round, &block.header.hash()).ok()?;
         let bytes = borsh::to_vec(block).ok()?;
         Some(stream::parts(height, round, pol_round, self.address, &bytes, signature))
@@ -286,20 +292,110 @@ fn send<T>(reply: tokio::sync::oneshot::Sender<T>, value: T) -> Result<(), Engin
 }
 
 async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(), EngineError> {
-    while let Some(msg) = channels.consensus.recv().await {
-        handle(&mut state, &mut channels, msg).await?;
+    let mut submitted = state.node.subscribe_submitted();
+    let mut relay = Relay::default();
+    let mut tick = tokio::time::interval(RELAY_EVERY);
+    loop {
+        tokio::select! {
+            msg = channels.consensus.recv() => match msg {
+                Some(msg) => handle(&mut state, &mut channels, msg).await?,
+                None => return Err(EngineError::Stopped),
+            },
+            tx = submitted.recv() => match tx {
+                Ok(tx) => {
+                    if let Some(batch) = relay.push(tx) {
+                        publish(&channels, batch).await?;
+                    }
+                }
+                // Missed ones stay in this node's mempool.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(EngineError::Stopped),
+            },
+            _ = tick.tick() => {
+                if let Some(batch) = relay.take() {
+                    publish(&channels, batch).await?;
+                }
+            }
+        }
     }
-    Err(EngineError::Stopped)
 }
 
-async fn handle(state: &mut State, channels: &mut Channels<TaoContext>, msg: AppMsg<TaoContext>) -> Result<(), EngineError> {
+/// How often submitted transactions are relayed.
+const RELAY_EVERY: Duration = Duration::from_millis(50);
+/// Most transactions in one relayed message.
+pub const MAX_RELAY_TXS: usize = 1024;
+
+/// Submitted transactions waiting to be relayed, at most one message's worth.
+#[derive(Default)]
+struct Relay {
+    txs: Vec<Vec<u8>>,
+    bytes: usize,
+    sent: u64,
+}
+
+impl Relay {
+    /// Adds one; a full message when this one fills it.
+    fn push(&mut self, tx: Vec<u8>) -> Option<StreamMessage<ProposalPart>> {
+        self.bytes = self.bytes.saturating_add(tx.len());
+        self.txs.push(tx);
+        (self.txs.len() >= MAX_RELAY_TXS || self.bytes >= stream::CHUNK_BYTES).then(|| self.take()).flatten()
+    }
+
+    /// The waiting transactions as one message.
+    fn take(&mut self) -> Option<StreamMessage<ProposalPart>> {
+        if self.txs.is_empty() {
+            return None;
+        }
+        self.sent = self.sent.wrapping_add(1);
+        self.bytes = 0;
+        let id = StreamId::new(Bytes::from(borsh::to_vec(&(u64::MAX, self.sent)).unwrap_or_default()));
+        Some(StreamMessage::new(id, 0, StreamContent::Data(ProposalPart::Txs(std::mem::take(&mut self.txs)))))
+    }
+}
+
+async fn publish(
+    channels: &Channels<TaoContext>,
+    part: StreamMessage<ProposalPart>,
+) -> Result<(), EngineError> {
+    channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)
+}
+
+/// Queues transactions another validator relayed (each checked like any submission).
+async fn relayed(state: &State, txs: Vec<Vec<u8>>) {
+    if txs.len() > MAX_RELAY_TXS {
+        return log("dropping an oversized relay of transactions");
+    }
+    let node = state.node.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for tx in txs {
+            // Already known, stale or invalid: the submitter's node answered its client.
+            let _ = node.submit_relayed(&tx);
+        }
+    })
+    .await;
+}
+
+async fn handle(
+    state: &mut State,
+    channels: &mut Channels<TaoContext>,
+    msg: AppMsg<TaoContext>,
+) -> Result<(), EngineError> {
     match msg {
         AppMsg::ConsensusReady { reply } => send(reply, (state.next_height()?, state.params())),
         AppMsg::StartedRound { height, round, reply_value, .. } => {
-            let values = state.seen.iter().filter(|v| v.height == height && v.round == round).cloned().collect();
+            let values =
+                state.seen.iter().filter(|v| v.height == height && v.round == round).cloned().collect();
             send(reply_value, values)
         }
         AppMsg::GetValue { height, round, reply, .. } => propose(state, channels, height, round, reply).await,
+        AppMsg::ReceivedProposalPart { part, reply, .. }
+            if matches!(part.content, StreamContent::Data(ProposalPart::Txs(_))) =>
+        {
+            if let StreamContent::Data(ProposalPart::Txs(txs)) = part.content {
+                relayed(state, txs).await;
+            }
+            send(reply, None)
+        }
         AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
             let publisher = published_by.unwrap_or(from).to_bytes();
             let value = match state.streams.insert(&publisher, part) {
@@ -315,7 +411,7 @@ async fn handle(state: &mut State, channels: &mut Channels<TaoContext>, msg: App
         AppMsg::RestreamProposal { height, round, valid_round, value_id, .. } => {
             let parts = state.block(&value_id).and_then(|b| state.parts(height, round, valid_round, b));
             for part in parts.unwrap_or_default() {
-                channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)?;
+                publish(channels, part).await?;
             }
             Ok(())
         }
@@ -327,7 +423,11 @@ async fn handle(state: &mut State, channels: &mut Channels<TaoContext>, msg: App
             let next = state.next_height()?;
             state.prune(next);
             let params = state.params();
-            let next = if next > certificate.height { Next::Start(next, params) } else { Next::Restart(next, params) };
+            let next = if next > certificate.height {
+                Next::Start(next, params)
+            } else {
+                Next::Restart(next, params)
+            };
             send(reply, next)
         }
         AppMsg::GetHistoryMinHeight { reply } => {
@@ -362,7 +462,9 @@ async fn handle(state: &mut State, channels: &mut Channels<TaoContext>, msg: App
         AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
             let verdicts = extensions
                 .into_iter()
-                .map(|(address, _)| (address, Err(malachitebft_app::consensus::VoteExtensionError::InvalidSignature)))
+                .map(|(address, _)| {
+                    (address, Err(malachitebft_app::consensus::VoteExtensionError::InvalidSignature))
+                })
                 .collect();
             send(reply, verdicts)
         }
@@ -378,7 +480,8 @@ async fn propose(
     round: Round,
     reply: tokio::sync::oneshot::Sender<LocallyProposedValue<TaoContext>>,
 ) -> Result<(), EngineError> {
-    let again = state.blocks.iter().find(|(r, b)| *r == round && b.header.height == height.0).map(|(_, b)| b.clone());
+    let again =
+        state.blocks.iter().find(|(r, b)| *r == round && b.header.height == height.0).map(|(_, b)| b.clone());
     let block = match again {
         Some(block) => block,
         None => {
@@ -408,7 +511,7 @@ async fn propose(
     state.remember(round, block);
     send(reply, LocallyProposedValue::new(height, round, value))?;
     for part in parts.unwrap_or_default() {
-        channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)?;
+        publish(channels, part).await?;
     }
     Ok(())
 }
@@ -416,15 +519,28 @@ async fn propose(
 /// A complete proposal from the network: the value to vote on, or nothing if it is not the
 /// round proposer's (bad signature, another signer, undecodable block).
 async fn received(state: &mut State, assembled: stream::Assembled) -> Option<ProposedValue<TaoContext>> {
+    if state.next_height().ok()? != assembled.height {
+        // A late stream of a decided height, or one too far ahead: the engine no longer (or
+        // not yet) votes there, and sync brings decided blocks.
+        return None;
+    }
     let expected = TaoContext.select_proposer(&state.set, assembled.height, assembled.round);
     if expected.address != assembled.proposer {
-        log(&format!("dropping a proposal at {}/{} not from its proposer", assembled.height, assembled.round));
+        log(&format!(
+            "dropping a proposal at {}/{} not from its proposer",
+            assembled.height, assembled.round
+        ));
         return None;
     }
     let block = decode_block(&assembled.block)?;
     let hash = block.header.hash();
-    let signed =
-        state.verifier.check_block(assembled.height, assembled.round, &hash, &assembled.signature, &expected.key);
+    let signed = state.verifier.check_block(
+        assembled.height,
+        assembled.round,
+        &hash,
+        &assembled.signature,
+        &expected.key,
+    );
     if !signed || block.header.height != assembled.height.0 {
         log(&format!("dropping a proposal at {}/{} with a bad signature", assembled.height, assembled.round));
         return None;

@@ -74,7 +74,11 @@ impl Codec<ValidatorProof<TaoContext>> for BorshCodec {
     }
 
     fn encode(&self, p: &ValidatorProof<TaoContext>) -> Result<Bytes, CodecError> {
-        encode(&WireProof { public_key: p.public_key.clone(), peer_id: p.peer_id.clone(), signature: p.signature })
+        encode(&WireProof {
+            public_key: p.public_key.clone(),
+            peer_id: p.peer_id.clone(),
+            signature: p.signature,
+        })
     }
 }
 
@@ -118,8 +122,12 @@ fn from_wire(wire: WireResponse) -> Response<TaoContext> {
         .map(|d| {
             let commit_signatures =
                 d.signatures.into_iter().map(|(a, s)| ExtendedCommitSignature::new(a, s, None)).collect();
-            let certificate =
-                ExtendedCommitCertificate { height: d.height, round: d.round, value_id: d.value, commit_signatures };
+            let certificate = ExtendedCommitCertificate {
+                height: d.height,
+                round: d.round,
+                value_id: d.value,
+                commit_signatures,
+            };
             RawDecidedValue::new(Bytes::from(d.block), certificate)
         })
         .collect();

@@ -358,6 +358,9 @@ pub enum ProposalPart {
     Data(Vec<u8>),
     /// The last part: the proposer's signature over `proposal_hash` of the block's header.
     Fin(VoteSignature),
+    /// Not a block part: transactions submitted to a validator, relayed on the same topic so
+    /// that whoever proposes next has them (a message of its own, never inside a stream).
+    Txs(Vec<Vec<u8>>),
 }
 
 impl mc::ProposalPart<TaoContext> for ProposalPart {

@@ -62,7 +62,11 @@ pub fn parts(
     contents.extend(block.chunks(CHUNK_BYTES).map(|c| StreamContent::Data(ProposalPart::Data(c.to_vec()))));
     contents.push(StreamContent::Data(ProposalPart::Fin(signature)));
     contents.push(StreamContent::Fin);
-    contents.into_iter().zip(0u64..).map(|(content, seq)| StreamMessage::new(id.clone(), seq, content)).collect()
+    contents
+        .into_iter()
+        .zip(0u64..)
+        .map(|(content, seq)| StreamMessage::new(id.clone(), seq, content))
+        .collect()
 }
 
 #[derive(Default)]
@@ -127,7 +131,8 @@ impl Streams {
 /// Init, data…, fin, end marker: the proposal they carry.
 fn assemble(contents: Vec<StreamContent<ProposalPart>>) -> Result<Assembled, StreamError> {
     let mut parts = contents.into_iter();
-    let Some(StreamContent::Data(ProposalPart::Init { height, round, pol_round, proposer })) = parts.next() else {
+    let Some(StreamContent::Data(ProposalPart::Init { height, round, pol_round, proposer })) = parts.next()
+    else {
         return Err(StreamError::Malformed);
     };
     let mut block = Vec::new();

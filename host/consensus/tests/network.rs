@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tao_consensus::app::{EngineConfig, Running, start};
+use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
-use tao_light::LightClient;
-use tao_node::Node;
+use tao_light::{CertificateError, LightClient, LightError};
 use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
+use tao_node::{Node, TxStatus};
+use tao_tx::{Call, Transaction};
+use tao_types::{Balance, Hash};
 
 const VALIDATORS: usize = 4;
 const TARGET: u64 = 20;
@@ -29,7 +32,10 @@ fn key(i: usize) -> SecretKey {
 
 fn spec() -> ChainSpec {
     let validators = (0..VALIDATORS)
-        .map(|i| SpecValidator { key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())), power: 10 })
+        .map(|i| SpecValidator {
+            key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())),
+            power: 10,
+        })
         .collect();
     ChainSpec { validators, ..ChainSpec::dev(1_000) }
 }
@@ -46,7 +52,8 @@ struct Network {
 }
 
 async fn network() -> Network {
-    let genesis = spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
+    let genesis =
+        spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
     let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
     let addr = |p: u16| format!("/ip4/127.0.0.1/tcp/{p}").parse().unwrap();
     let (mut nodes, mut engines, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
@@ -76,7 +83,10 @@ async fn wait_for(nodes: &[Arc<Node>], height: u64, deadline: Duration) {
         if heads.iter().all(|h| *h >= height) {
             return;
         }
-        assert!(tokio::time::Instant::now() < until, "heads {heads:?} did not reach {height} in {deadline:?}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "heads {heads:?} did not reach {height} in {deadline:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -92,12 +102,86 @@ async fn four_validators_finalize_the_same_certified_blocks() {
     for height in 1..=TARGET {
         let stored = first.stored(height).unwrap();
         for other in &net.nodes[1..] {
-            assert_eq!(other.stored(height).unwrap().block.header.hash(), stored.block.header.hash(), "fork at {height}");
+            assert_eq!(
+                other.stored(height).unwrap().block.header.hash(),
+                stored.block.header.hash(),
+                "fork at {height}"
+            );
         }
         light.accept(stored.block.header.clone(), &stored.certificate).unwrap();
     }
     assert_eq!(light.head().height, TARGET);
+    // Exactly two thirds of the power (2 of 4 equal validators... here 2 of the 3+ that
+    // signed, 20 of 40) does not finalize.
+    let next = first.stored(TARGET + 1).unwrap_or_else(|_| first.stored(TARGET).unwrap());
+    let mut short = next.certificate.clone();
+    short.signatures.truncate(2);
+    let mut fresh = LightClient::new(
+        light.domain().genesis_hash,
+        first.stored(0).unwrap().block.header,
+        first.validators().to_vec(),
+    )
+    .unwrap();
+    for height in 1..next.block.header.height {
+        let stored = first.stored(height).unwrap();
+        fresh.accept(stored.block.header, &stored.certificate).unwrap();
+    }
+    assert_eq!(
+        fresh.accept(next.block.header.clone(), &short),
+        Err(LightError::Certificate {
+            height: next.block.header.height,
+            error: CertificateError::NotEnoughPower { signed: 20, total: 40 }
+        })
+    );
+    transactions_submitted_to_one_validator_are_finalized_by_the_others(&net.nodes).await;
     for engine in net.engines {
         engine.stop();
     }
+}
+
+/// A transfer from alice, signed for `node`'s chain.
+fn transfer(node: &Node, nonce: u64) -> Vec<u8> {
+    let token =
+        Hash(node.store().get(&tao_chain::keys::module("token")).unwrap().unwrap().try_into().unwrap());
+    let args = borsh::to_vec(&TransferArgs { to: dev_key("bob").address(), amount: 1_000 }).unwrap();
+    let call = Call {
+        contract: token,
+        method: b"entry_transfer".to_vec().try_into().unwrap(),
+        args: args.try_into().unwrap(),
+    };
+    let domain = *node.executor().domain();
+    let alice = dev_key("alice");
+    let tx = Transaction {
+        chain_id: domain.chain_id,
+        sender: alice.address(),
+        nonce,
+        fee_limit: Balance(10_000_000),
+        call,
+    };
+    borsh::to_vec(&tx.sign(&domain, &alice)).unwrap()
+}
+
+/// Each transaction is submitted to validator 0 only, once the previous one is final: had
+/// they waited for validator 0's own turns, every one would be in a block it proposed.
+async fn transactions_submitted_to_one_validator_are_finalized_by_the_others(nodes: &[Arc<Node>]) {
+    let entry = &nodes[0];
+    let mut proposers = Vec::new();
+    for nonce in 0..4 {
+        let hash = entry.submit(&transfer(entry, nonce)).unwrap();
+        let until = tokio::time::Instant::now() + Duration::from_secs(30);
+        let height = loop {
+            if let TxStatus::Finalized { height, .. } = entry.status(&hash).unwrap() {
+                break height;
+            }
+            assert!(tokio::time::Instant::now() < until, "transaction {nonce} not finalized in 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        proposers.push(entry.stored(height).unwrap().block.header.proposer);
+    }
+    let own = key(0).address();
+    assert!(
+        proposers.iter().any(|p| *p != own),
+        "every transaction waited for validator 0's turn: {proposers:?}"
+    );
+    assert_eq!(entry.nonce(&dev_key("alice").address()), 4);
 }

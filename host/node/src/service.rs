@@ -40,6 +40,9 @@ pub struct StoredBlock {
     pub events: tao_chain::Events,
 }
 
+/// Submitted transactions waiting to be relayed to the other validators.
+pub const RELAY_QUEUE: usize = 4096;
+
 /// Most blocks kept staged for the next height at once (one per round seen).
 pub const MAX_PENDING: usize = 16;
 
@@ -252,6 +255,8 @@ pub struct Node {
     head: Mutex<(Header, Certificate)>,
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
+    /// Transactions submitted here and queued, for relaying to the other validators.
+    submitted: tokio::sync::broadcast::Sender<Vec<u8>>,
     counters: Mutex<Counters>,
     /// Queries running now, at most [`max_queries`].
     queries: Mutex<usize>,
@@ -360,6 +365,7 @@ impl Node {
             head: Mutex::new((genesis_header.clone(), unsigned)),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
+            submitted: tokio::sync::broadcast::channel(RELAY_QUEUE).0,
             counters: Mutex::new(Counters::default()),
             queries: Mutex::new(0),
         };
@@ -422,8 +428,30 @@ impl Node {
     /// Checks and queues a transaction; returns its hash. The signature is checked on the
     /// caller's thread: the RPC uses [`Node::submit_on`] instead.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let hash = self.submit_relayed(bytes)?;
+        self.relay(bytes);
+        Ok(hash)
+    }
+
+    /// [`Node::submit`] of a transaction another validator relayed: queued here, not relayed
+    /// again (the network's gossip already reaches every validator).
+    pub fn submit_relayed(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
         let decoded = self.precheck(bytes)?;
         self.admit(self.verify(decoded)?)
+    }
+
+    /// Transactions submitted to this node and queued, as they come: a validator network
+    /// relays them so that whoever proposes next can include them. A receiver that falls more
+    /// than [`RELAY_QUEUE`] behind misses some (they stay in this node's mempool).
+    pub fn subscribe_submitted(&self) -> tokio::sync::broadcast::Receiver<Vec<u8>> {
+        self.submitted.subscribe()
+    }
+
+    fn relay(&self, bytes: &[u8]) {
+        // Nobody relaying (a dev node) is fine.
+        if self.submitted.receiver_count() > 0 {
+            let _ = self.submitted.send(bytes.to_vec());
+        }
     }
 
     /// [`Node::submit`] with the signature checked (and the transaction queued) on `pool`, so
@@ -436,7 +464,12 @@ impl Node {
         let admit = node.clone();
         let verify = move || node.verify(decoded);
         match pool.run(verify, move |verified| verified.and_then(|v| admit.admit(v))).await {
-            Ok(answer) => answer,
+            Ok(answer) => {
+                if answer.is_ok() {
+                    self.relay(bytes);
+                }
+                answer
+            }
             Err(busy @ PoolError::Busy(_)) => {
                 lock(&self.counters).map_err(|_| SubmitError::Unavailable)?.txs_busy += 1;
                 Err(SubmitError::Busy(busy))
@@ -598,7 +631,8 @@ impl Node {
         let (key, index) = self.authority.as_ref().ok_or(NodeError::NotAuthority)?;
         let next = self.build_next(time_ms, key.address())?;
         // Signed with no database transaction open: the store only reads until the commit.
-        let certificate = Certificate::sign(self.executor.domain(), &next.stored.block.header, 0, &[(*index, key)]);
+        let certificate =
+            Certificate::sign(self.executor.domain(), &next.stored.block.header, 0, &[(*index, key)]);
         self.commit_pending(next, certificate)
     }
 
@@ -644,13 +678,20 @@ impl Node {
             ("txs_root", executed.txs_root, header.txs_root),
             ("receipts_root", executed.receipts_root, header.receipts_root),
         ];
-        if let Some((root, computed, claimed)) = roots.into_iter().find(|(_, computed, claimed)| computed != claimed) {
+        if let Some((root, computed, claimed)) =
+            roots.into_iter().find(|(_, computed, claimed)| computed != claimed)
+        {
             return Err(BlockError::WrongRoot { root, computed, claimed });
         }
         let stored = StoredBlock {
             block: block.clone(),
             receipts: executed.receipts,
-            certificate: Certificate { header: hash, height: header.height, round: 0, signatures: Vec::new() },
+            certificate: Certificate {
+                header: hash,
+                height: header.height,
+                round: 0,
+                signatures: Vec::new(),
+            },
             events: executed.events,
         };
         self.keep(Pending { hash, stored, staged, hashes })?;
