@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use malachitebft_app::config::{ConsensusConfig, NodeConfig, ValueSyncConfig};
+use malachitebft_app::config::{ConsensusConfig, NodeConfig, PubSubProtocol, ValueSyncConfig};
 use malachitebft_app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app::types::LocallyProposedValue;
 use malachitebft_app::types::ProposedValue;
@@ -143,6 +143,9 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let mut consensus = ConsensusConfig::default();
     consensus.p2p.listen_addr = config.listen.clone();
     consensus.p2p.persistent_peers = config.peers.clone();
+    // Every message to every peer: a validator set is small, and a proposal must reach all of
+    // them within the propose timeout (GossipSub's lazy mesh repair delayed some by seconds).
+    consensus.p2p.protocol = PubSubProtocol::Broadcast;
     // Whole blocks travel as parts; sync answers carry a batch of them.
     consensus.p2p.pubsub_max_size = bytesize(2 * stream::CHUNK_BYTES);
     consensus.p2p.rpc_max_size = bytesize(2 * MAX_BLOCK_BYTES);
