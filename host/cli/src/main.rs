@@ -10,6 +10,7 @@ mod module;
 mod neuron;
 mod node;
 mod subnet;
+mod testnet;
 mod transfer;
 mod trust;
 mod wallet;
@@ -61,6 +62,9 @@ enum Command {
     /// The chains this CLI trusts, pinned per network on first use (docs/cli.md).
     #[command(subcommand)]
     Network(trust::NetworkCommand),
+    /// Local validator networks (docs/network.md).
+    #[command(subcommand)]
+    Testnet(testnet::TestnetCommand),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -93,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Testnet(command) => testnet::run(command),
     };
     match result {
         Ok(code) => code,

@@ -149,10 +149,12 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     // Whole blocks travel as parts; sync answers carry a batch of them.
     consensus.p2p.pubsub_max_size = bytesize(2 * stream::CHUNK_BYTES);
     consensus.p2p.rpc_max_size = bytesize(2 * MAX_BLOCK_BYTES);
-    let mut value_sync = ValueSyncConfig::default();
-    value_sync.status_update_interval = Duration::from_millis(500);
-    value_sync.request_timeout = Duration::from_secs(5);
-    value_sync.max_response_size = bytesize(2 * MAX_BLOCK_BYTES);
+    let value_sync = ValueSyncConfig {
+        status_update_interval: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(5),
+        max_response_size: bytesize(2 * MAX_BLOCK_BYTES),
+        ..ValueSyncConfig::default()
+    };
     let cfg = Config { moniker: address.to_string(), consensus, value_sync };
     let identity =
         NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
