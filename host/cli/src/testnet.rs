@@ -37,6 +37,10 @@ pub(crate) struct InitArgs {
     /// Time between blocks for every node.
     #[arg(long, default_value = "1s")]
     block_time: String,
+    /// Directory of the compiled system contracts the nodes run (default: this workspace's
+    /// build), written into each command.
+    #[arg(long)]
+    modules: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -72,6 +76,10 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     let spec_path = out.join("spec.json");
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
     let tao = std::env::current_exe().context("locating the tao binary")?;
+    let modules = args.modules.clone().unwrap_or_else(crate::contracts_dir);
+    let modules = modules
+        .canonicalize()
+        .with_context(|| format!("{} (build the contracts with `cargo xtask contracts`)", modules.display()))?;
     let p2p = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", usize::from(args.p2p_port) + i);
     let mut lines = Vec::with_capacity(count);
     for (i, key) in keys.iter().enumerate() {
@@ -79,9 +87,10 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         write_secret(&key_path, &hex::encode(key.to_bytes()))?;
         let bootnodes: Vec<String> = (0..count).filter(|j| *j != i).map(p2p).collect();
         let mut line = format!(
-            "{} node --chain {} --validator-key-file {} --base-path {} --rpc-addr 127.0.0.1:{} --p2p-addr {} --block-time {}",
+            "{} node --chain {} --modules {} --validator-key-file {} --base-path {} --rpc-addr 127.0.0.1:{} --p2p-addr {} --block-time {}",
             tao.display(),
             spec_path.display(),
+            modules.display(),
             key_path.display(),
             out.join(format!("node-{i}")).display(),
             usize::from(args.rpc_port) + i,
