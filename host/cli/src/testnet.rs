@@ -77,9 +77,9 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
     let tao = std::env::current_exe().context("locating the tao binary")?;
     let modules = args.modules.clone().unwrap_or_else(crate::contracts_dir);
-    let modules = modules
-        .canonicalize()
-        .with_context(|| format!("{} (build the contracts with `cargo xtask contracts`)", modules.display()))?;
+    let modules = modules.canonicalize().with_context(|| {
+        format!("{} (build the contracts with `cargo xtask contracts`)", modules.display())
+    })?;
     let p2p = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", usize::from(args.p2p_port) + i);
     let mut lines = Vec::with_capacity(count);
     for (i, key) in keys.iter().enumerate() {
