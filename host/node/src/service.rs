@@ -171,7 +171,7 @@ pub enum NodeError {
     Busy,
     /// The node's key cannot finalize blocks of this chain on its own.
     #[error(
-        "the validator key is not in the chain's validator set, or holds two thirds of the power or less (multi-validator consensus is not built yet)"
+        "the validator key is not in the chain's validator set, or holds two thirds of the power or less: join the validator network with `--p2p-addr` (docs/network.md)"
     )]
     NotAuthority,
 }
