@@ -71,6 +71,7 @@ impl Validator {
 }
 
 /// Polls until every validator has logged `height`, within `limit`.
+#[allow(clippy::disallowed_methods, reason = "test code: a deadline bounds the wait")]
 fn wait_for(validators: &[&Validator], height: u64, limit: Duration) {
     let until = Instant::now() + limit;
     while validators.iter().any(|v| v.hash(height).is_none()) {
@@ -122,8 +123,8 @@ fn a_testnet_of_four_processes_survives_a_crash_and_the_crashed_one_catches_up()
     let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
     let lines: Vec<&str> = commands.lines().collect();
     assert_eq!(lines.len(), 4);
-    for i in 0..4 {
-        assert!(lines[i].contains(&format!("validator-{i}.key")) && lines[i].contains("--bootnodes"));
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.contains(&format!("validator-{i}.key")) && line.contains("--bootnodes"));
     }
     let first = Validator::start(lines[0]);
     for i in 1..4 {

@@ -16,8 +16,8 @@ use malachitebft_app::types::ProposedValue;
 use malachitebft_app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
-    AppMsg, Channels, ConsensusContext, NetworkContext, NetworkIdentity, NetworkMsg, RequestContext,
-    SyncContext, WalContext,
+    AppMsg, Channels, ConsensusContext, ConsensusRequestError, NetworkContext, NetworkIdentity, NetworkMsg,
+    NetworkRequest, RequestContext, SyncContext, WalContext,
 };
 use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, Round, Validity};
 use tao_chain::Block;
@@ -32,6 +32,23 @@ use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMe
 use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
 use crate::signing::{KeySigner, KeyVerifier};
 use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
+
+/// How often the peer count for `/metrics` is refreshed.
+const PEERS_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps the node's peer gauge current until the network stops.
+async fn count_peers(node: Arc<Node>, requests: tokio::sync::mpsc::Sender<NetworkRequest>) {
+    loop {
+        match NetworkRequest::dump_state(&requests).await {
+            Ok(Some(dump)) => {
+                let _ = node.set_consensus(|g| g.peers = dump.peers.len() as u64);
+            }
+            Ok(None) | Err(ConsensusRequestError::Full | ConsensusRequestError::Recv) => {}
+            Err(ConsensusRequestError::Closed) => return,
+        }
+        tokio::time::sleep(PEERS_EVERY).await;
+    }
+}
 
 /// Most decided blocks served in one sync answer.
 const MAX_SYNC_BATCH: u64 = 16;
@@ -171,6 +188,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     )
     .await
     .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+    tokio::spawn(count_peers(node.clone(), channels.net_requests.clone()));
     let state = State {
         node,
         set,
@@ -239,16 +257,15 @@ impl State {
     fn prune(&mut self, next: Height) {
         self.blocks.retain(|(_, b)| b.header.height >= next.0);
         self.seen.retain(|v| v.height >= next);
-        let excess = self.blocks.len().saturating_sub(tao_node::service::MAX_PENDING);
-        self.blocks.drain(..excess);
     }
 
+    /// Keeps a block built or received, at most `tao_node::MAX_PENDING` (the oldest goes).
     fn remember(&mut self, round: Round, block: Block) {
         let hash = block.header.hash();
         self.blocks.retain(|(_, b)| b.header.hash() != hash);
         self.blocks.push((round, block));
-        let next = Height(self.blocks.iter().map(|(_, b)| b.header.height).min().unwrap_or(0));
-        self.prune(next);
+        let excess = self.blocks.len().saturating_sub(tao_node::service::MAX_PENDING);
+        self.blocks.drain(..excess);
     }
 
     fn block(&self, hash: &BlockHash) -> Option<&Block> {
@@ -388,6 +405,7 @@ async fn handle(
     match msg {
         AppMsg::ConsensusReady { reply } => send(reply, (state.next_height()?, state.params())),
         AppMsg::StartedRound { height, round, reply_value, .. } => {
+            state.node.set_consensus(|g| g.round = u64::from(round.as_u32().unwrap_or(0)))?;
             let values =
                 state.seen.iter().filter(|v| v.height == height && v.round == round).cloned().collect();
             send(reply_value, values)
@@ -561,6 +579,8 @@ async fn received(state: &mut State, assembled: stream::Assembled) -> Option<Pro
         validity,
     };
     state.seen.push(value.clone());
+    let excess = state.seen.len().saturating_sub(tao_node::service::MAX_PENDING);
+    state.seen.drain(..excess);
     Some(value)
 }
 

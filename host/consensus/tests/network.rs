@@ -148,6 +148,12 @@ async fn four_validators_finalize_the_same_certified_blocks() {
         })
     );
     transactions_submitted_to_one_validator_are_finalized_by_the_others(&net.nodes).await;
+    // `/metrics` shows the engine: each validator has the three others as peers.
+    for node in &net.nodes {
+        let metrics = node.metrics().unwrap();
+        assert!(metrics.contains("tao_consensus_peers 3\n"), "{metrics}");
+        assert!(metrics.contains("tao_consensus_round "), "{metrics}");
+    }
     for engine in net.engines {
         engine.stop();
     }

@@ -10,6 +10,6 @@ pub mod service;
 pub mod spec;
 
 pub use service::{
-    BlockError, Counters, MAX_CLOCK_DRIFT_MS, MAX_QUERIES, Node, NodeError, StoredBlock, SubmitError,
-    TxStatus, max_queries,
+    BlockError, ConsensusGauges, Counters, MAX_CLOCK_DRIFT_MS, MAX_QUERIES, Node, NodeError, StoredBlock,
+    SubmitError, TxStatus, max_queries,
 };

@@ -257,6 +257,8 @@ pub struct Node {
     heads: tokio::sync::broadcast::Sender<Header>,
     /// Transactions submitted here and queued, for relaying to the other validators.
     submitted: tokio::sync::broadcast::Sender<Vec<u8>>,
+    /// The BFT engine's figures, when this node is a network member.
+    consensus: Mutex<Option<ConsensusGauges>>,
     counters: Mutex<Counters>,
     /// Queries running now, at most [`max_queries`].
     queries: Mutex<usize>,
@@ -282,6 +284,15 @@ impl Drop for QuerySlot<'_> {
         let mut running = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *running = running.saturating_sub(1);
     }
+}
+
+/// What the BFT engine reports, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsensusGauges {
+    /// The round the engine is in at the next height.
+    pub round: u64,
+    /// Peers connected.
+    pub peers: u64,
 }
 
 /// Running totals since the node started.
@@ -366,6 +377,7 @@ impl Node {
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
             submitted: tokio::sync::broadcast::channel(RELAY_QUEUE).0,
+            consensus: Mutex::new(None),
             counters: Mutex::new(Counters::default()),
             queries: Mutex::new(0),
         };
@@ -555,6 +567,12 @@ impl Node {
         Ok(QuerySlot(&self.queries))
     }
 
+    /// Records the engine's figures (a validator network's app loop calls it as they change).
+    pub fn set_consensus(&self, update: impl FnOnce(&mut ConsensusGauges)) -> Result<(), NodeError> {
+        update(lock(&self.consensus)?.get_or_insert_with(ConsensusGauges::default));
+        Ok(())
+    }
+
     /// Prometheus text exposition of the node's gauges and counters.
     pub fn metrics(&self) -> Result<String, NodeError> {
         let (head, _) = self.head()?;
@@ -596,6 +614,14 @@ impl Node {
             ),
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        if let Some(g) = *lock(&self.consensus)? {
+            for (name, help, value) in [
+                ("tao_consensus_round", "The BFT engine's round at the next height.", g.round),
+                ("tao_consensus_peers", "Peers connected to the BFT engine.", g.peers),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+            }
         }
         Ok(out)
     }
