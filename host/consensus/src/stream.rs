@@ -148,3 +148,98 @@ fn assemble(contents: Vec<StreamContent<ProposalPart>>) -> Result<Assembled, Str
     let signature = signature.ok_or(StreamError::Malformed)?;
     Ok(Assembled { height, round, pol_round, proposer, block, signature })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tao_crypto::Signature;
+    use tao_types::Address;
+
+    fn signature() -> VoteSignature {
+        VoteSignature(Signature([3; 65]))
+    }
+
+    fn proposal(block: &[u8]) -> Vec<StreamMessage<ProposalPart>> {
+        let proposer = ValidatorAddress(Address([1; 20]));
+        parts(Height(4), Round::new(1), Round::Nil, proposer, block, signature())
+    }
+
+    #[test]
+    fn parts_in_any_order_make_the_block_once_all_are_in() {
+        let block: Vec<u8> = (0..(2 * CHUNK_BYTES + 5)).map(|i| i as u8).collect();
+        let mut messages = proposal(&block);
+        assert_eq!(messages.len(), 1 + 3 + 1 + 1);
+        messages.reverse();
+        let mut streams = Streams::default();
+        let last = messages.pop().expect("parts");
+        for m in messages {
+            assert_eq!(streams.insert(b"peer", m), Ok(None));
+        }
+        let assembled = streams.insert(b"peer", last).expect("valid").expect("complete");
+        assert_eq!(assembled.block, block);
+        assert_eq!(
+            (assembled.height, assembled.round, assembled.signature),
+            (Height(4), Round::new(1), signature())
+        );
+    }
+
+    #[test]
+    fn two_publishers_of_the_same_stream_id_do_not_mix() {
+        let mut streams = Streams::default();
+        let (a, b) = (proposal(b"first"), proposal(b"second"));
+        for m in a[..a.len() - 1].iter().cloned() {
+            assert_eq!(streams.insert(b"a", m), Ok(None));
+        }
+        for m in b[..b.len() - 1].iter().cloned() {
+            assert_eq!(streams.insert(b"b", m), Ok(None));
+        }
+        let done = streams.insert(b"a", a[a.len() - 1].clone()).expect("valid").expect("complete");
+        assert_eq!(done.block, b"first");
+    }
+
+    #[test]
+    fn out_of_place_parts_are_malformed() {
+        let mut messages = proposal(b"block");
+        // The signature before the data.
+        let fin = messages[2].content.clone();
+        messages[2].content = messages[1].content.clone();
+        messages[1].content = fin;
+        let mut streams = Streams::default();
+        let results: Vec<_> = messages.into_iter().map(|m| streams.insert(b"p", m)).collect();
+        assert_eq!(results.last(), Some(&Err(StreamError::Malformed)));
+        // No first part at all.
+        let mut streams = Streams::default();
+        let messages = proposal(b"block");
+        let results: Vec<_> = messages.into_iter().skip(1).map(|m| streams.insert(b"p", m)).collect();
+        assert!(results.iter().all(|r| *r == Ok(None)), "incomplete without sequence 0");
+    }
+
+    #[test]
+    fn oversized_streams_are_dropped_and_open_streams_are_bounded() {
+        let mut streams = Streams::default();
+        let id = StreamId::new(Bytes::from_static(b"x"));
+        let huge = StreamMessage::new(id.clone(), MAX_PARTS as u64, StreamContent::Fin);
+        assert_eq!(streams.insert(b"p", huge), Err(StreamError::TooLarge));
+        let chunk = vec![0u8; CHUNK_BYTES];
+        let mut result = Ok(None);
+        for seq in 1..=(MAX_BLOCK_BYTES / CHUNK_BYTES + 1) as u64 {
+            let data =
+                StreamMessage::new(id.clone(), seq, StreamContent::Data(ProposalPart::Data(chunk.clone())));
+            result = streams.insert(b"p", data);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(StreamError::TooLarge));
+        assert!(streams.open.is_empty());
+        for i in 0..(MAX_STREAMS as u64 + 5) {
+            let m = StreamMessage::new(
+                StreamId::new(Bytes::from(i.to_le_bytes().to_vec())),
+                1,
+                StreamContent::Fin,
+            );
+            assert_eq!(streams.insert(b"p", m), Ok(None));
+        }
+        assert_eq!(streams.open.len(), MAX_STREAMS);
+    }
+}
