@@ -12,6 +12,7 @@ mod neurons;
 mod node;
 mod output;
 mod subnet;
+mod testnet;
 mod transfer;
 mod trust;
 mod wallet;
@@ -69,6 +70,9 @@ enum Command {
     /// The chains this CLI trusts, pinned per network on first use (docs/cli.md).
     #[command(subcommand)]
     Network(trust::NetworkCommand),
+    /// Local validator networks (docs/network.md).
+    #[command(subcommand)]
+    Testnet(testnet::TestnetCommand),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -112,6 +116,7 @@ fn main() -> std::process::ExitCode {
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Testnet(command) => testnet::run(command),
     };
     match result {
         Ok(code) => code,

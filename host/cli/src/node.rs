@@ -31,8 +31,19 @@ pub(crate) struct NodeArgs {
     #[arg(long)]
     chain: Option<PathBuf>,
     /// The block producer's secret key, hex (or `$TAO_VALIDATOR_KEY`); with `--chain`.
-    #[arg(long, env = "TAO_VALIDATOR_KEY", hide_env_values = true)]
+    #[arg(long, env = "TAO_VALIDATOR_KEY", hide_env_values = true, conflicts_with = "validator_key_file")]
     validator_key: Option<String>,
+    /// A file holding the validator's secret key in hex (`tao testnet init` writes them).
+    #[arg(long)]
+    validator_key_file: Option<PathBuf>,
+    /// Join a validator network: listen for peers at this libp2p address (e.g.
+    /// `/ip4/127.0.0.1/tcp/30333`); blocks are final by the BFT engine (docs/network.md).
+    /// Without it, the one validator of `--chain` or `--dev` finalizes blocks alone.
+    #[arg(long)]
+    p2p_addr: Option<String>,
+    /// Other validators' libp2p addresses, comma-separated or repeated; with `--p2p-addr`.
+    #[arg(long, value_delimiter = ',', requires = "p2p_addr")]
+    bootnodes: Vec<String>,
     /// Print the chain's spec as JSON, with its checkpoint (the genesis hash and chain id these
     /// modules make), and exit (e.g. `--dev --print-spec > spec.json`).
     #[arg(long)]
@@ -124,15 +135,14 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
                 std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             let chain_spec: ChainSpec = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a chain spec (docs/rpc.md)", path.display()))?;
-            let hex_key = args
-                .validator_key
-                .as_deref()
-                .context("--chain needs --validator-key (or $TAO_VALIDATOR_KEY)")?;
-            let bytes: [u8; 32] = hex::decode(hex_key.trim_start_matches("0x"))?
-                .try_into()
-                .ok()
-                .context("a validator key is 32 bytes of hex")?;
-            (chain_spec, SecretKey::from_bytes(&bytes)?)
+            let key = match (&args.validator_key, &args.validator_key_file) {
+                (Some(hex_key), _) => crate::testnet::parse_key(hex_key)?,
+                (None, Some(file)) => crate::testnet::read_key_file(file)?,
+                (None, None) => {
+                    bail!("--chain needs --validator-key-file (or --validator-key, $TAO_VALIDATOR_KEY)")
+                }
+            };
+            (chain_spec, key)
         }
         (None, true) => (ChainSpec::dev(args.genesis_time), spec::dev_key("validator")),
         (None, false) => bail!("pass --dev, or --chain FILE with --validator-key"),
@@ -154,10 +164,12 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&ChainSpec { checkpoint, ..chain_spec })?);
         return Ok(ExitCode::SUCCESS);
     }
-    let node = Arc::new(
-        Node::open(&base_path, &genesis, authority, args.state_pruning)
-            .with_context(|| format!("opening the chain in {}", base_path.display()))?,
-    );
+    let network = network_config(&args, &base_path, &authority)?;
+    let opened = match network {
+        Some(_) => Node::open_member(&base_path, &genesis, args.state_pruning),
+        None => Node::open(&base_path, &genesis, authority, args.state_pruning),
+    };
+    let node = Arc::new(opened.with_context(|| format!("opening the chain in {}", base_path.display()))?);
     let made = *node.executor().domain();
     if let Some(checkpoint) = chain_spec.checkpoint.filter(|c| *c != made) {
         bail!(
@@ -170,12 +182,36 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve(node, &args))?;
+    runtime.block_on(serve(node, &args, network))?;
     drop(temporary);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
+/// The engine's settings when `--p2p-addr` makes this node a member of a validator network.
+fn network_config(
+    args: &NodeArgs,
+    base_path: &std::path::Path,
+    key: &SecretKey,
+) -> Result<Option<tao_consensus::app::EngineConfig>> {
+    let Some(listen) = &args.p2p_addr else { return Ok(None) };
+    let parse = |a: &str| {
+        a.parse().with_context(|| format!("{a:?} is not a libp2p address like /ip4/127.0.0.1/tcp/30333"))
+    };
+    Ok(Some(tao_consensus::app::EngineConfig {
+        base_path: base_path.to_path_buf(),
+        key: key.clone(),
+        listen: parse(listen)?,
+        peers: args.bootnodes.iter().map(|b| parse(b)).collect::<Result<_>>()?,
+        timeouts: tao_consensus::app::EngineConfig::local_timeouts(),
+        block_time: args.block_time,
+    }))
+}
+
+async fn serve(
+    node: Arc<Node>,
+    args: &NodeArgs,
+    network: Option<tao_consensus::app::EngineConfig>,
+) -> Result<()> {
     let wallet_dir =
         args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
     let files = match &wallet_dir {
@@ -222,6 +258,11 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         }
         tokio::spawn(serve_metrics(listener, node.clone()));
     }
+    if let Some(config) = network {
+        let ended = follow_engine(node, args, config).await;
+        handle.stop()?;
+        return ended;
+    }
     // The first block comes one block time after start, like every later one.
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + args.block_time, args.block_time);
     loop {
@@ -244,6 +285,47 @@ async fn serve(node: Arc<Node>, args: &NodeArgs) -> Result<()> {
         }
     }
     handle.stop()?;
+    Ok(())
+}
+
+/// Runs the BFT engine for `node` and logs the blocks it finalizes until Ctrl-C.
+async fn follow_engine(
+    node: Arc<Node>,
+    args: &NodeArgs,
+    config: tao_consensus::app::EngineConfig,
+) -> Result<()> {
+    let mut heads = node.subscribe();
+    if args.json {
+        log_line(
+            &json!({"event": "p2p", "listen": config.listen.to_string(), "peers": config.peers.len()})
+                .to_string(),
+        );
+    } else {
+        log_line(&format!("p2p listening on {} with {} bootnodes", config.listen, config.peers.len()));
+    }
+    let mut engine = tao_consensus::app::start(node.clone(), config).await?;
+    loop {
+        tokio::select! {
+            head = heads.recv() => match head {
+                Ok(header) => {
+                    for line in block_log(&node.stored(header.height)?, args.json) {
+                        log_line(&line);
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            ended = &mut engine.app => {
+                bail!("the consensus engine stopped: {}", match ended {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(())) => "without an error".into(),
+                    Err(e) => e.to_string(),
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    engine.stop();
     Ok(())
 }
 

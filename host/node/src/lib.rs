@@ -9,4 +9,7 @@ pub mod rpc;
 pub mod service;
 pub mod spec;
 
-pub use service::{Counters, MAX_QUERIES, Node, NodeError, StoredBlock, SubmitError, TxStatus, max_queries};
+pub use service::{
+    BlockError, ConsensusGauges, Counters, MAX_CLOCK_DRIFT_MS, MAX_QUERIES, Node, NodeError, StoredBlock,
+    SubmitError, TxStatus, max_queries,
+};

@@ -40,6 +40,114 @@ pub struct StoredBlock {
     pub events: tao_chain::Events,
 }
 
+/// Submitted transactions waiting to be relayed to the other validators.
+pub const RELAY_QUEUE: usize = 4096;
+
+/// Most blocks kept staged for the next height at once (one per round seen).
+pub const MAX_PENDING: usize = 16;
+
+/// How far ahead of the local clock a proposed block's time may be.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+
+/// A block for the next height, executed and staged, awaiting its certificate.
+struct Pending {
+    hash: Hash,
+    stored: StoredBlock,
+    staged: tao_store::Staged,
+    hashes: Vec<Hash>,
+}
+
+/// Why a proposed or decided block is not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// Not the next height.
+    #[error("block {got} is not the next height {expected}")]
+    WrongHeight {
+        /// The next height.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// The next height, but another parent.
+    #[error("block {0} does not extend the head")]
+    WrongParent(u64),
+    /// Another chain id.
+    #[error("block of chain {got}, this is chain {expected}")]
+    WrongChain {
+        /// This chain's id.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// Signed by, or naming next, another validator set than the head names.
+    #[error("block names another validator set than its parent")]
+    WrongValidators,
+    /// Not after its parent's time.
+    #[error("block time {got} ms is not after its parent's {parent} ms")]
+    TimeNotAfterParent {
+        /// The parent's time.
+        parent: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// Too far ahead of this node's clock.
+    #[error("block time {got} ms is more than {MAX_CLOCK_DRIFT_MS} ms ahead of the local clock {now} ms")]
+    TimeInFuture {
+        /// The local clock.
+        now: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// Its transactions do not execute (bad signature, nonce, fee, too many).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// Re-execution gives another root than the header claims.
+    #[error("{root} is {claimed} in the header but {computed} on execution")]
+    WrongRoot {
+        /// Which root.
+        root: &'static str,
+        /// What execution gives.
+        computed: Hash,
+        /// What the header says.
+        claimed: Hash,
+    },
+    /// No block with this header hash was built or checked here.
+    #[error("no staged block {0}")]
+    Unknown(Hash),
+    /// The certificate does not finalize it.
+    #[error(transparent)]
+    Certificate(#[from] tao_chain::CertificateError),
+    /// A node fault.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// The checks of a proposed header against its parent that need no execution.
+fn check_succession(parent: &Header, header: &Header, now_ms: u64) -> Result<(), BlockError> {
+    let expected = parent.height + 1;
+    if header.height != expected {
+        return Err(BlockError::WrongHeight { expected, got: header.height });
+    }
+    if header.chain_id != parent.chain_id {
+        return Err(BlockError::WrongChain { expected: parent.chain_id, got: header.chain_id });
+    }
+    if header.parent != parent.hash() {
+        return Err(BlockError::WrongParent(header.height));
+    }
+    if header.validators_hash != parent.next_validators_hash
+        || header.next_validators_hash != parent.next_validators_hash
+    {
+        return Err(BlockError::WrongValidators);
+    }
+    if header.time_ms <= parent.time_ms {
+        return Err(BlockError::TimeNotAfterParent { parent: parent.time_ms, got: header.time_ms });
+    }
+    if header.time_ms > now_ms.saturating_add(MAX_CLOCK_DRIFT_MS) {
+        return Err(BlockError::TimeInFuture { now: now_ms, got: header.time_ms });
+    }
+    Ok(())
+}
+
 /// A node fault: the node cannot go on (never a user's error).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -63,7 +171,7 @@ pub enum NodeError {
     Busy,
     /// The node's key cannot finalize blocks of this chain on its own.
     #[error(
-        "the validator key is not in the chain's validator set, or holds two thirds of the power or less (multi-validator consensus is not built yet)"
+        "the validator key is not in the chain's validator set, or holds two thirds of the power or less: join the validator network with `--p2p-addr` (docs/network.md)"
     )]
     NotAuthority,
 }
@@ -138,13 +246,19 @@ impl Storage for StoreView {
 pub struct Node {
     store: Arc<Store>,
     executor: Executor,
-    authority: SecretKey,
-    authority_index: u32,
+    /// The dev authority's key and index, when this node finalizes blocks alone.
+    authority: Option<(SecretKey, u32)>,
     validators: Vec<Validator>,
+    /// Blocks built or checked for the next height, awaiting the engine's decision.
+    pending: Mutex<Vec<Pending>>,
     mempool: Mutex<Mempool>,
     head: Mutex<(Header, Certificate)>,
     dropped: Mutex<BTreeMap<Hash, String>>,
     heads: tokio::sync::broadcast::Sender<Header>,
+    /// Transactions submitted here and queued, for relaying to the other validators.
+    submitted: tokio::sync::broadcast::Sender<Vec<u8>>,
+    /// The BFT engine's figures, when this node is a network member.
+    consensus: Mutex<Option<ConsensusGauges>>,
     counters: Mutex<Counters>,
     /// Queries running now, at most [`max_queries`].
     queries: Mutex<usize>,
@@ -170,6 +284,15 @@ impl Drop for QuerySlot<'_> {
         let mut running = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *running = running.saturating_sub(1);
     }
+}
+
+/// What the BFT engine reports, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsensusGauges {
+    /// The round the engine is in at the next height.
+    pub round: u64,
+    /// Peers connected.
+    pub peers: u64,
 }
 
 /// Running totals since the node started.
@@ -206,11 +329,28 @@ impl Node {
     /// authority signs every block (dev mode: one validator).
     /// `retain` recent blocks keep their state for proofs; older ones are pruned.
     pub fn open(dir: &Path, genesis: &Genesis, authority: SecretKey, retain: u64) -> Result<Node, NodeError> {
+        let index = authority_index(&genesis.validators, &authority).ok_or(NodeError::NotAuthority)?;
+        Node::open_with(dir, genesis, Some((authority, index)), retain)
+    }
+
+    /// Opens the chain in `dir` as a member of a validator network: blocks are final only
+    /// through [`Node::commit_decided`] with a certificate of the set, never by this node alone
+    /// ([`Node::produce`] answers [`NodeError::NotAuthority`]). The genesis block is stored
+    /// with no signatures: clients pin it by hash.
+    pub fn open_member(dir: &Path, genesis: &Genesis, retain: u64) -> Result<Node, NodeError> {
+        Node::open_with(dir, genesis, None, retain)
+    }
+
+    fn open_with(
+        dir: &Path,
+        genesis: &Genesis,
+        authority: Option<(SecretKey, u32)>,
+        retain: u64,
+    ) -> Result<Node, NodeError> {
         std::fs::create_dir_all(dir).map_err(|e| tao_store::StoreError::Db(e.to_string()))?;
         let store = Arc::new(Store::open(&dir.join("state.redb"), retain)?);
         let vm = Vm::new(VmConfig { artifact_dir: Some(dir.join("artifacts")), ..VmConfig::default() })?;
         let validators = genesis.validators.clone();
-        let authority_index = authority_index(&validators, &authority).ok_or(NodeError::NotAuthority)?;
         let (built, genesis_header) = genesis.build(vm)?;
         let unsigned =
             Certificate { header: genesis_header.hash(), height: 0, round: 0, signatures: Vec::new() };
@@ -220,7 +360,8 @@ impl Node {
                 return Err(NodeError::Corrupt(0));
             }
             let domain = built.executor.domain();
-            let certificate = Certificate::sign(domain, &genesis_header, 0, &[(authority_index, &authority)]);
+            let keys: Vec<(u32, &SecretKey)> = authority.iter().map(|(key, index)| (*index, key)).collect();
+            let certificate = Certificate::sign(domain, &genesis_header, 0, &keys);
             let block = Block { header: genesis_header.clone(), txs: Vec::new() };
             let stored = StoredBlock { block, receipts: Vec::new(), certificate, events: Vec::new() };
             store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &[])?;
@@ -229,12 +370,14 @@ impl Node {
             store,
             executor: built.executor,
             authority,
-            authority_index,
             validators,
+            pending: Mutex::new(Vec::new()),
             mempool: Mutex::new(Mempool::new()),
             head: Mutex::new((genesis_header.clone(), unsigned)),
             dropped: Mutex::new(BTreeMap::new()),
             heads: tokio::sync::broadcast::channel(64).0,
+            submitted: tokio::sync::broadcast::channel(RELAY_QUEUE).0,
+            consensus: Mutex::new(None),
             counters: Mutex::new(Counters::default()),
             queries: Mutex::new(0),
         };
@@ -297,8 +440,30 @@ impl Node {
     /// Checks and queues a transaction; returns its hash. The signature is checked on the
     /// caller's thread: the RPC uses [`Node::submit_on`] instead.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let hash = self.submit_relayed(bytes)?;
+        self.relay(bytes);
+        Ok(hash)
+    }
+
+    /// [`Node::submit`] of a transaction another validator relayed: queued here, not relayed
+    /// again (the network's gossip already reaches every validator).
+    pub fn submit_relayed(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
         let decoded = self.precheck(bytes)?;
         self.admit(self.verify(decoded)?)
+    }
+
+    /// Transactions submitted to this node and queued, as they come: a validator network
+    /// relays them so that whoever proposes next can include them. A receiver that falls more
+    /// than [`RELAY_QUEUE`] behind misses some (they stay in this node's mempool).
+    pub fn subscribe_submitted(&self) -> tokio::sync::broadcast::Receiver<Vec<u8>> {
+        self.submitted.subscribe()
+    }
+
+    fn relay(&self, bytes: &[u8]) {
+        // Nobody relaying (a dev node) is fine.
+        if self.submitted.receiver_count() > 0 {
+            let _ = self.submitted.send(bytes.to_vec());
+        }
     }
 
     /// [`Node::submit`] with the signature checked (and the transaction queued) on `pool`, so
@@ -311,7 +476,12 @@ impl Node {
         let admit = node.clone();
         let verify = move || node.verify(decoded);
         match pool.run(verify, move |verified| verified.and_then(|v| admit.admit(v))).await {
-            Ok(answer) => answer,
+            Ok(answer) => {
+                if answer.is_ok() {
+                    self.relay(bytes);
+                }
+                answer
+            }
             Err(busy @ PoolError::Busy(_)) => {
                 lock(&self.counters).map_err(|_| SubmitError::Unavailable)?.txs_busy += 1;
                 Err(SubmitError::Busy(busy))
@@ -394,6 +564,12 @@ impl Node {
         Ok(QuerySlot(&self.queries))
     }
 
+    /// Records the engine's figures (a validator network's app loop calls it as they change).
+    pub fn set_consensus(&self, update: impl FnOnce(&mut ConsensusGauges)) -> Result<(), NodeError> {
+        update(lock(&self.consensus)?.get_or_insert_with(ConsensusGauges::default));
+        Ok(())
+    }
+
     /// Prometheus text exposition of the node's gauges and counters.
     pub fn metrics(&self) -> Result<String, NodeError> {
         let (head, _) = self.head()?;
@@ -436,6 +612,14 @@ impl Node {
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
         }
+        if let Some(g) = *lock(&self.consensus)? {
+            for (name, help, value) in [
+                ("tao_consensus_round", "The BFT engine's round at the next height.", g.round),
+                ("tao_consensus_peers", "Peers connected to the BFT engine.", g.peers),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+            }
+        }
         Ok(out)
     }
 
@@ -467,6 +651,103 @@ impl Node {
     /// transaction runs once (its signature checked at admission, not again): those the chain
     /// refuses are dropped with the reason, and the block goes on without them.
     pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
+        let (key, index) = self.authority.as_ref().ok_or(NodeError::NotAuthority)?;
+        let next = self.build_next(time_ms, key.address())?;
+        // Signed with no database transaction open: the store only reads until the commit.
+        let certificate =
+            Certificate::sign(self.executor.domain(), &next.stored.block.header, 0, &[(*index, key)]);
+        self.commit_pending(next, certificate)
+    }
+
+    /// Builds the next block at `time_ms` (at least 1 ms after the parent) as `proposer`, from
+    /// the mempool like [`Node::produce`], and keeps it staged until the engine decides
+    /// ([`Node::commit_decided`]). Nothing is committed.
+    pub fn propose(&self, time_ms: u64, proposer: Address) -> Result<Block, NodeError> {
+        let next = self.build_next(time_ms, proposer)?;
+        let block = next.stored.block.clone();
+        self.keep(next)?;
+        Ok(block)
+    }
+
+    /// Checks a proposed block for the next height as a validator must before voting for it:
+    /// it extends the head of this chain under the same validator set, its time is after its
+    /// parent's and at most [`MAX_CLOCK_DRIFT_MS`] ahead of `now_ms` (the local clock), and
+    /// re-executing its transactions gives exactly its roots. A checked block stays staged
+    /// until decided; checking the same block again answers at once.
+    pub fn check_proposal(&self, block: &Block, now_ms: u64) -> Result<Hash, BlockError> {
+        let header = &block.header;
+        let hash = header.hash();
+        if lock(&self.pending)?.iter().any(|p| p.hash == hash) {
+            return Ok(hash);
+        }
+        let (parent, _) = self.head()?;
+        check_succession(&parent, header, now_ms)?;
+        if block.txs.len() > BLOCK_TXS {
+            return Err(BlockError::Chain(ChainError::TooManyTxs(block.txs.len())));
+        }
+        let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
+        let executed = self
+            .executor
+            .validate(Arc::new(view), header.height, header.time_ms, &block.txs)
+            .map_err(|e| match e {
+                // The VM failing is this node's fault, not the block's.
+                ChainError::Vm(fault) => BlockError::Node(NodeError::Vm(fault)),
+                invalid => BlockError::Chain(invalid),
+            })?;
+        let hashes: Vec<Hash> = block.txs.iter().map(tao_tx::SignedTransaction::hash).collect();
+        let staged = self.store.stage(header.height, executed.writes).map_err(NodeError::from)?;
+        let roots = [
+            ("state_root", staged.root(), header.state_root),
+            ("txs_root", executed.txs_root, header.txs_root),
+            ("receipts_root", executed.receipts_root, header.receipts_root),
+        ];
+        if let Some((root, computed, claimed)) =
+            roots.into_iter().find(|(_, computed, claimed)| computed != claimed)
+        {
+            return Err(BlockError::WrongRoot { root, computed, claimed });
+        }
+        let stored = StoredBlock {
+            block: block.clone(),
+            receipts: executed.receipts,
+            certificate: Certificate {
+                header: hash,
+                height: header.height,
+                round: 0,
+                signatures: Vec::new(),
+            },
+            events: executed.events,
+        };
+        self.keep(Pending { hash, stored, staged, hashes })?;
+        Ok(hash)
+    }
+
+    /// Commits the staged block `header` (built by [`Node::propose`] or checked by
+    /// [`Node::check_proposal`]) with `certificate`, which must finalize it under the validator
+    /// set exactly as a light client checks it (> ⅔ of the power, this chain's votes). A block
+    /// already committed at that height with that hash is answered again (the engine may
+    /// repeat a decision after a restart).
+    pub fn commit_decided(&self, header: &Hash, certificate: Certificate) -> Result<Header, BlockError> {
+        let (head, _) = self.head()?;
+        if head.height == certificate.height && head.hash() == *header {
+            return Ok(head);
+        }
+        let taken = {
+            let mut pending = lock(&self.pending)?;
+            let at = pending.iter().position(|p| p.hash == *header);
+            at.map(|i| pending.remove(i))
+        };
+        let next = taken.ok_or(BlockError::Unknown(*header))?;
+        let checked = certificate.verify(self.executor.domain(), &next.stored.block.header, &self.validators);
+        if let Err(error) = checked {
+            // Not final: keep it for a valid certificate.
+            self.keep(next)?;
+            return Err(BlockError::Certificate(error));
+        }
+        Ok(self.commit_pending(next, certificate)?)
+    }
+
+    /// The next block built from the mempool, staged.
+    fn build_next(&self, time_ms: u64, proposer: Address) -> Result<Pending, NodeError> {
         let (parent, _) = self.head()?;
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = StoreView(self.store.snapshot()?);
@@ -497,18 +778,38 @@ impl Node {
             receipts_root: executed.receipts_root,
             validators_hash: parent.next_validators_hash,
             next_validators_hash: parent.next_validators_hash,
-            proposer: self.authority.address(),
+            proposer,
         };
-        // Signed with no database transaction open: the store only reads until the commit.
-        let domain = self.executor.domain();
-        let certificate = Certificate::sign(domain, &header, 0, &[(self.authority_index, &self.authority)]);
+        let hash = header.hash();
         let stored = StoredBlock {
-            block: Block { header: header.clone(), txs },
+            block: Block { header, txs },
             receipts: executed.receipts,
-            certificate,
+            certificate: Certificate { header: hash, height, round: 0, signatures: Vec::new() },
             events: executed.events,
         };
+        Ok(Pending { hash, stored, staged, hashes })
+    }
+
+    /// Keeps a staged block for the next height, forgetting blocks of passed heights and, past
+    /// [`MAX_PENDING`], the oldest.
+    fn keep(&self, next: Pending) -> Result<(), NodeError> {
+        let height = next.stored.block.header.height;
+        let mut pending = lock(&self.pending)?;
+        pending.retain(|p| p.stored.block.header.height == height && p.hash != next.hash);
+        if pending.len() >= MAX_PENDING {
+            pending.remove(0);
+        }
+        pending.push(next);
+        Ok(())
+    }
+
+    /// Writes a staged block with its certificate and makes it the head.
+    fn commit_pending(&self, next: Pending, certificate: Certificate) -> Result<Header, NodeError> {
+        let Pending { stored, staged, hashes, .. } = next;
+        let stored = StoredBlock { certificate, ..stored };
+        let header = stored.block.header.clone();
         self.store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &hashes)?;
+        lock(&self.pending)?.clear();
         self.finish(&header, stored.certificate, &hashes)?;
         Ok(header)
     }

@@ -1,0 +1,171 @@
+//! `tao testnet init`: the files of a local validator network: a chain spec naming N fresh
+//! validator keys, one key file per validator, and `commands.txt` with one complete
+//! `tao node …` line per validator (its own base path, RPC and p2p ports, the others as
+//! bootnodes), runnable as written (docs/network.md).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use tao_crypto::SecretKey;
+use tao_node::spec::{ChainSpec, SpecValidator};
+
+use crate::wallet::{Common, confirm};
+
+#[derive(Subcommand)]
+pub(crate) enum TestnetCommand {
+    /// Write a local validator network's spec, keys and node commands.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    /// How many validators (equal power).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    validators: u16,
+    /// Where to write `spec.json`, `validator-<i>.key`, `commands.txt` and each node's data.
+    #[arg(long)]
+    out: PathBuf,
+    /// First RPC port (validator i listens on this + i).
+    #[arg(long, default_value_t = 9944)]
+    rpc_port: u16,
+    /// First p2p port (validator i listens on this + i).
+    #[arg(long, default_value_t = 30333)]
+    p2p_port: u16,
+    /// Time between blocks for every node.
+    #[arg(long, default_value = "1s")]
+    block_time: String,
+    /// Directory of the compiled system contracts the nodes run (default: this workspace's
+    /// build), written into each command.
+    #[arg(long)]
+    modules: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run(command: TestnetCommand) -> Result<ExitCode> {
+    match command {
+        TestnetCommand::Init(args) => init(&args),
+    }
+}
+
+/// Voting power of each testnet validator.
+const POWER: u64 = 10;
+
+fn init(args: &InitArgs) -> Result<ExitCode> {
+    let count = usize::from(args.validators);
+    let last = |first: u16| first.checked_add(args.validators - 1).context("the ports run past 65535");
+    last(args.rpc_port)?;
+    last(args.p2p_port)?;
+    if args.out.exists() && std::fs::read_dir(&args.out)?.next().is_some() {
+        confirm(&format!("{} is not empty: overwrite its testnet files?", args.out.display()), &args.common)?;
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let out = args.out.canonicalize()?;
+    let keys = (0..count).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
+    let validators = keys
+        .iter()
+        .map(|k| SpecValidator {
+            key: format!("0x{}", hex::encode(k.public_key().to_compressed())),
+            power: POWER,
+        })
+        .collect();
+    let spec = ChainSpec { validators, ..ChainSpec::dev(crate::node::DEV_GENESIS_MS) };
+    let spec_path = out.join("spec.json");
+    std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
+    let tao = std::env::current_exe().context("locating the tao binary")?;
+    let modules = args.modules.clone().unwrap_or_else(crate::contracts_dir);
+    let modules = modules.canonicalize().with_context(|| {
+        format!("{} (build the contracts with `cargo xtask contracts`)", modules.display())
+    })?;
+    let p2p = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", usize::from(args.p2p_port) + i);
+    let mut lines = Vec::with_capacity(count);
+    for (i, key) in keys.iter().enumerate() {
+        let key_path = out.join(format!("validator-{i}.key"));
+        write_secret(&key_path, &hex::encode(key.to_bytes()))?;
+        let bootnodes: Vec<String> = (0..count).filter(|j| *j != i).map(p2p).collect();
+        let mut line = format!(
+            "{} node --chain {} --modules {} --validator-key-file {} --base-path {} --rpc-addr 127.0.0.1:{} --p2p-addr {} --block-time {}",
+            tao.display(),
+            spec_path.display(),
+            modules.display(),
+            key_path.display(),
+            out.join(format!("node-{i}")).display(),
+            usize::from(args.rpc_port) + i,
+            p2p(i),
+            args.block_time,
+        );
+        if !bootnodes.is_empty() {
+            line.push_str(&format!(" --bootnodes {}", bootnodes.join(",")));
+        }
+        lines.push(line);
+    }
+    std::fs::write(out.join("commands.txt"), lines.join("\n") + "\n")?;
+    report(args, &out, &keys)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: &InitArgs, out: &Path, keys: &[SecretKey]) -> Result<()> {
+    let addresses: Vec<String> = keys.iter().map(|k| k.address().to_string()).collect();
+    if args.common.json {
+        println!(
+            "{}",
+            json!({"out": out, "spec": out.join("spec.json"), "commands": out.join("commands.txt"), "validators": addresses})
+        );
+    } else {
+        println!("wrote a {}-validator testnet to {}", keys.len(), out.display());
+        for (i, address) in addresses.iter().enumerate() {
+            println!("  validator {i}: {address} (key {})", out.join(format!("validator-{i}.key")).display());
+        }
+        println!("start each line of {} in its own terminal", out.join("commands.txt").display());
+    }
+    Ok(())
+}
+
+/// A fresh validator key from the system's randomness.
+fn new_key() -> Result<SecretKey> {
+    loop {
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        // Out of range in about 2^-128 of draws: draw again.
+        if let Ok(key) = SecretKey::from_bytes(&bytes) {
+            return Ok(key);
+        }
+    }
+}
+
+/// Writes a secret readable by its owner only.
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Reads a validator key file (hex of the 32-byte secret, as `tao testnet init` writes).
+pub(crate) fn read_key_file(path: &Path) -> Result<SecretKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_key(text.trim()).with_context(|| format!("{} is not a validator key file", path.display()))
+}
+
+/// A 32-byte secret key in hex (`0x` optional).
+pub(crate) fn parse_key(hex_key: &str) -> Result<SecretKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key.trim_start_matches("0x"))?
+        .try_into()
+        .ok()
+        .context("a validator key is 32 bytes of hex")?;
+    let key = SecretKey::from_bytes(&bytes)?;
+    if key.to_bytes() != bytes {
+        bail!("not a canonical secret key");
+    }
+    Ok(key)
+}

@@ -1,0 +1,151 @@
+//! A validator network of real `tao` processes, exactly as `tao testnet init` writes it: the
+//! four `commands.txt` lines finalize the same blocks; one is killed with SIGKILL and the other
+//! three finalize 10 more; restarted from the same line it catches up (each synced block
+//! committed only with a certificate of the set) and agrees on the newest.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Heights and hashes a node logged.
+type Blocks = Arc<Mutex<BTreeMap<u64, String>>>;
+
+/// One validator process; killed when dropped.
+struct Validator {
+    child: Child,
+    blocks: Blocks,
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Validator {
+    /// Runs one line of `commands.txt` (with `--json`), once it has started serving.
+    fn start(line: &str) -> Validator {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut child = Command::new(words[0])
+            .args(&words[1..])
+            .arg("--json")
+            .env_remove("CARGO_TARGET_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().expect("the node exited before starting").unwrap();
+            if line.contains(r#""event":"started""#) {
+                break;
+            }
+        }
+        let blocks = Blocks::default();
+        let seen = blocks.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+                if let (Some("block"), Some(height), Some(hash)) =
+                    (event["event"].as_str(), event["height"].as_u64(), event["hash"].as_str())
+                {
+                    seen.lock().unwrap().insert(height, hash.to_string());
+                }
+            }
+        });
+        Validator { child, blocks }
+    }
+
+    fn height(&self) -> u64 {
+        self.blocks.lock().unwrap().keys().next_back().copied().unwrap_or(0)
+    }
+
+    fn hash(&self, height: u64) -> Option<String> {
+        self.blocks.lock().unwrap().get(&height).cloned()
+    }
+}
+
+/// Polls until every validator has logged `height`, within `limit`.
+#[allow(clippy::disallowed_methods, reason = "test code: a deadline bounds the wait")]
+fn wait_for(validators: &[&Validator], height: u64, limit: Duration) {
+    let until = Instant::now() + limit;
+    while validators.iter().any(|v| v.hash(height).is_none()) {
+        let heights: Vec<u64> = validators.iter().map(|v| v.height()).collect();
+        assert!(Instant::now() < until, "heights {heights:?} did not reach {height} in {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first validator and the three others.
+fn all<'a>(first: &'a Validator, others: &'a [Validator]) -> [&'a Validator; 4] {
+    [first, &others[0], &others[1], &others[2]]
+}
+
+/// A first port with `n` free ports after it on 127.0.0.1.
+fn free_ports(n: u16) -> u16 {
+    (0..200)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+        .find(|base| {
+            *base < 60_000 && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        })
+        .unwrap()
+}
+
+/// Copies the compiled-module cache of the first node to another's base path: the same modules
+/// compile to the same artifacts, and compiling them four times would be most of the test.
+fn share_compiled_modules(from: &Path, to: &Path) {
+    let (from, to) = (from.join("artifacts"), to.join("artifacts"));
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_testnet_of_four_processes_survives_a_crash_and_the_crashed_one_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["testnet", "init", "--validators", "4", "--block-time", "300ms", "--json", "--out"])
+        .arg(&out)
+        .args(["--rpc-port", &free_ports(4).to_string(), "--p2p-port", &free_ports(4).to_string()])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    assert_eq!(report["validators"].as_array().unwrap().len(), 4);
+    let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
+    let lines: Vec<&str> = commands.lines().collect();
+    assert_eq!(lines.len(), 4);
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.contains(&format!("validator-{i}.key")) && line.contains("--bootnodes"));
+    }
+    let first = Validator::start(lines[0]);
+    for i in 1..4 {
+        share_compiled_modules(&out.join("node-0"), &out.join(format!("node-{i}")));
+    }
+    let mut others: Vec<Validator> = lines[1..].iter().map(|l| Validator::start(l)).collect();
+    wait_for(&all(&first, &others), 5, Duration::from_secs(60));
+    for height in 1..=5 {
+        let hashes: Vec<Option<String>> = all(&first, &others).iter().map(|v| v.hash(height)).collect();
+        assert!(hashes.windows(2).all(|w| w[0] == w[1]), "fork at {height}: {hashes:?}");
+    }
+    // SIGKILL one: the other three hold more than two thirds and go on.
+    drop(others.pop());
+    let at = first.height();
+    wait_for(&[&first, &others[0], &others[1]], at + 10, Duration::from_secs(30));
+    others.push(Validator::start(lines[3]));
+    let target = first.height() + 3;
+    wait_for(&all(&first, &others), target, Duration::from_secs(60));
+    let hashes: Vec<Option<String>> = all(&first, &others).iter().map(|v| v.hash(target)).collect();
+    assert!(
+        hashes.windows(2).all(|w| w[0] == w[1]),
+        "the restarted validator forked at {target}: {hashes:?}"
+    );
+}

@@ -1,0 +1,622 @@
+//! The engine started for a node, and the loop that answers it: the proposer builds and
+//! streams a block (`Node::propose`), the others reassemble, authenticate and re-execute it
+//! (`Node::check_proposal`: a wrong root is invalid, so it gets no vote), and a decision is
+//! committed with its certificate converted to ours (`Node::commit_decided`). Lagging nodes
+//! catch up by the engine's sync, served from the stored blocks and their certificates.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use malachitebft_app::config::{ConsensusConfig, NodeConfig, PubSubProtocol, ValueSyncConfig};
+use malachitebft_app::engine::host::{HeightParams, Next, SyncedValueOutcome};
+use malachitebft_app::types::LocallyProposedValue;
+use malachitebft_app::types::ProposedValue;
+use malachitebft_app::types::sync::RawDecidedValue;
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::{
+    AppMsg, Channels, ConsensusContext, ConsensusRequestError, NetworkContext, NetworkIdentity, NetworkMsg,
+    NetworkRequest, RequestContext, SyncContext, WalContext,
+};
+use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, Round, Validity};
+use tao_chain::Block;
+use tao_crypto::SecretKey;
+use tao_node::Node;
+use tao_types::keccak256;
+
+use crate::certificate::{from_certificate, to_certificate};
+use crate::codec::BorshCodec;
+use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+
+use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
+use crate::signing::{KeySigner, KeyVerifier};
+use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
+
+/// How often the peer count for `/metrics` is refreshed.
+const PEERS_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps the node's peer gauge current until the network stops.
+async fn count_peers(node: Arc<Node>, requests: tokio::sync::mpsc::Sender<NetworkRequest>) {
+    loop {
+        match NetworkRequest::dump_state(&requests).await {
+            Ok(Some(dump)) => {
+                let _ = node.set_consensus(|g| g.peers = dump.peers.len() as u64);
+            }
+            Ok(None) | Err(ConsensusRequestError::Full | ConsensusRequestError::Recv) => {}
+            Err(ConsensusRequestError::Closed) => return,
+        }
+        tokio::time::sleep(PEERS_EVERY).await;
+    }
+}
+
+/// Most decided blocks served in one sync answer.
+const MAX_SYNC_BATCH: u64 = 16;
+
+/// How a validator joins the network.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Where the engine keeps its write-ahead log (`<base>/consensus/wal`).
+    pub base_path: PathBuf,
+    /// The validator's consensus key (a member of the chain's validator set).
+    pub key: SecretKey,
+    /// The libp2p address to listen on, e.g. `/ip4/127.0.0.1/tcp/30333`.
+    pub listen: Multiaddr,
+    /// Peers to stay connected to.
+    pub peers: Vec<Multiaddr>,
+    /// Round timeouts (propose, prevote, precommit).
+    pub timeouts: LinearTimeouts,
+    /// The block time: the engine waits after a decision until it has passed.
+    pub block_time: Duration,
+}
+
+impl EngineConfig {
+    /// Timeouts that suit a local network: a dead proposer costs about a second.
+    pub fn local_timeouts() -> LinearTimeouts {
+        LinearTimeouts {
+            propose: Duration::from_millis(1_500),
+            propose_delta: Duration::from_millis(250),
+            prevote: Duration::from_millis(500),
+            prevote_delta: Duration::from_millis(250),
+            precommit: Duration::from_millis(500),
+            precommit_delta: Duration::from_millis(250),
+            rebroadcast: Duration::from_millis(2_500),
+            max_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the engine stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The chain's validator set is unusable.
+    #[error(transparent)]
+    Set(#[from] crate::context::SetError),
+    /// The key is not a member of the validator set.
+    #[error("the validator key {0} is not in the chain's validator set")]
+    NotValidator(tao_types::Address),
+    /// The engine failed to start or stopped.
+    #[error("consensus engine: {0}")]
+    Engine(String),
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] tao_node::NodeError),
+    /// A reply could not be sent: the engine went away.
+    #[error("the consensus engine stopped")]
+    Stopped,
+}
+
+/// The engine's configuration trait, filled from [`EngineConfig`].
+struct Config {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for Config {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// A running engine and its app loop.
+pub struct Running {
+    /// The app loop: ends with the engine.
+    pub app: tokio::task::JoinHandle<Result<(), EngineError>>,
+    engine: malachitebft_app_channel::EngineHandle,
+}
+
+impl Running {
+    /// Stops the engine (its actors and network) and the loop.
+    pub fn stop(self) {
+        self.engine.actor.stop(None);
+        self.engine.handle.abort();
+        self.app.abort();
+    }
+}
+
+/// Starts the engine for `node` as the validator `config.key`, and the loop answering it.
+pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, EngineError> {
+    let set = ValidatorSet::new(node.validators())?;
+    let address = ValidatorAddress(config.key.address());
+    set.index_of(&address).ok_or(EngineError::NotValidator(address.0))?;
+    let domain = *node.executor().domain();
+    let mut consensus = ConsensusConfig::default();
+    consensus.p2p.listen_addr = config.listen.clone();
+    consensus.p2p.persistent_peers = config.peers.clone();
+    // Every message to every peer: a validator set is small, and a proposal must reach all of
+    // them within the propose timeout (GossipSub's lazy mesh repair delayed some by seconds).
+    consensus.p2p.protocol = PubSubProtocol::Broadcast;
+    // Whole blocks travel as parts; sync answers carry a batch of them.
+    consensus.p2p.pubsub_max_size = bytesize(2 * stream::CHUNK_BYTES);
+    consensus.p2p.rpc_max_size = bytesize(2 * MAX_BLOCK_BYTES);
+    let value_sync = ValueSyncConfig {
+        status_update_interval: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(5),
+        max_response_size: bytesize(2 * MAX_BLOCK_BYTES),
+        ..ValueSyncConfig::default()
+    };
+    let cfg = Config { moniker: address.to_string(), consensus, value_sync };
+    let identity =
+        NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
+    let verifier = KeyVerifier::new(domain);
+    let signer = KeySigner::new(config.key.clone(), domain);
+    let (channels, engine) = malachitebft_app_channel::start_engine(
+        TaoContext,
+        cfg,
+        WalContext::new(config.base_path.join("consensus").join("wal"), BorshCodec),
+        NetworkContext::new(identity, BorshCodec),
+        ConsensusContext::new_validator(address, Box::new(verifier.clone()), Box::new(signer.clone())),
+        SyncContext::new(BorshCodec),
+        RequestContext::new(64),
+    )
+    .await
+    .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+    tokio::spawn(count_peers(node.clone(), channels.net_requests.clone()));
+    let state = State {
+        node,
+        set,
+        address,
+        signer,
+        verifier,
+        timeouts: config.timeouts,
+        block_time: config.block_time,
+        streams: Streams::default(),
+        blocks: Vec::new(),
+        seen: Vec::new(),
+    };
+    let app = tokio::spawn(run(state, channels));
+    Ok(Running { app, engine })
+}
+
+fn bytesize(bytes: usize) -> bytesize::ByteSize {
+    bytesize::ByteSize::b(bytes as u64)
+}
+
+/// The validator's libp2p identity, derived from its consensus key so one key file is all a
+/// validator needs (the derivation is one-way: the peer key reveals nothing of the other).
+fn peer_keypair(key: &SecretKey) -> Result<malachitebft_app::types::Keypair, EngineError> {
+    let mut seed = Vec::with_capacity(64);
+    seed.extend_from_slice(b"wasmtensor/p2p-identity/v1");
+    seed.extend_from_slice(&key.to_bytes());
+    malachitebft_app::types::Keypair::ed25519_from_bytes(keccak256(&seed))
+        .map_err(|e| EngineError::Engine(format!("peer key: {e}")))
+}
+
+/// What the loop keeps between messages: blocks of the current height (built or received) and
+/// the proposals seen, for re-streaming and for the engine's crash recovery.
+struct State {
+    node: Arc<Node>,
+    set: ValidatorSet,
+    address: ValidatorAddress,
+    signer: KeySigner,
+    verifier: KeyVerifier,
+    timeouts: LinearTimeouts,
+    block_time: Duration,
+    streams: Streams,
+    /// Blocks of the next height by (round built, block), at most `tao_node::MAX_PENDING`.
+    blocks: Vec<(Round, Block)>,
+    /// Proposed values of the next height, with their validity.
+    seen: Vec<ProposedValue<TaoContext>>,
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the proposer's clock stamps blocks; the node bounds it, consensus never reads it"
+)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl State {
+    fn params(&self) -> HeightParams<TaoContext> {
+        HeightParams::new(self.set.clone(), self.timeouts, Some(self.block_time))
+    }
+
+    fn next_height(&self) -> Result<Height, EngineError> {
+        Ok(Height(self.node.head()?.0.height + 1))
+    }
+
+    /// Forgets what belonged to heights now committed.
+    fn prune(&mut self, next: Height) {
+        self.blocks.retain(|(_, b)| b.header.height >= next.0);
+        self.seen.retain(|v| v.height >= next);
+    }
+
+    /// Keeps a block built or received, at most `tao_node::MAX_PENDING` (the oldest goes).
+    fn remember(&mut self, round: Round, block: Block) {
+        let hash = block.header.hash();
+        self.blocks.retain(|(_, b)| b.header.hash() != hash);
+        self.blocks.push((round, block));
+        let excess = self.blocks.len().saturating_sub(tao_node::service::MAX_PENDING);
+        self.blocks.drain(..excess);
+    }
+
+    fn block(&self, hash: &BlockHash) -> Option<&Block> {
+        self.blocks.iter().map(|(_, b)| b).find(|b| b.header.hash() == hash.0)
+    }
+
+    /// The parts streaming `block` as this validator's proposal at `height` and `round`.
+    fn parts(
+        &self,
+        height: Height,
+        round: Round,
+        pol_round: Round,
+        block: &Block,
+    ) -> Option<Vec<StreamMessage<ProposalPart>>> {
+        let signature = self.signer.sign_block(height, round, &block.header.hash()).ok()?;
+        let bytes = borsh::to_vec(block).ok()?;
+        Some(stream::parts(height, round, pol_round, self.address, &bytes, signature))
+    }
+
+    /// Checks a block (proposed or synced) on a blocking thread: its validity for a vote.
+    async fn check(&self, block: Block) -> Validity {
+        let node = self.node.clone();
+        let checked = tokio::task::spawn_blocking(move || node.check_proposal(&block, now_ms())).await;
+        match checked {
+            Ok(Ok(_)) => Validity::Valid,
+            Ok(Err(e)) => {
+                log(&format!("refusing a proposed block: {e}"));
+                Validity::Invalid
+            }
+            Err(e) => {
+                log(&format!("checking a proposed block panicked: {e}"));
+                Validity::Invalid
+            }
+        }
+    }
+}
+
+/// One line for the operator (stderr: stdout belongs to the node's own log).
+fn log(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "consensus: {line}");
+}
+
+fn send<T>(reply: tokio::sync::oneshot::Sender<T>, value: T) -> Result<(), EngineError> {
+    reply.send(value).map_err(|_| EngineError::Stopped)
+}
+
+async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(), EngineError> {
+    let mut submitted = state.node.subscribe_submitted();
+    let mut relay = Relay::default();
+    let mut tick = tokio::time::interval(RELAY_EVERY);
+    loop {
+        tokio::select! {
+            msg = channels.consensus.recv() => match msg {
+                Some(msg) => handle(&mut state, &mut channels, msg).await?,
+                None => return Err(EngineError::Stopped),
+            },
+            tx = submitted.recv() => match tx {
+                Ok(tx) => {
+                    if let Some(batch) = relay.push(tx) {
+                        publish(&channels, batch).await?;
+                    }
+                }
+                // Missed ones stay in this node's mempool.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(EngineError::Stopped),
+            },
+            _ = tick.tick() => {
+                if let Some(batch) = relay.take() {
+                    publish(&channels, batch).await?;
+                }
+            }
+        }
+    }
+}
+
+/// How often submitted transactions are relayed.
+const RELAY_EVERY: Duration = Duration::from_millis(50);
+/// Most transactions in one relayed message.
+pub const MAX_RELAY_TXS: usize = 1024;
+
+/// Submitted transactions waiting to be relayed, at most one message's worth.
+#[derive(Default)]
+struct Relay {
+    txs: Vec<Vec<u8>>,
+    bytes: usize,
+    sent: u64,
+}
+
+impl Relay {
+    /// Adds one; a full message when this one fills it.
+    fn push(&mut self, tx: Vec<u8>) -> Option<StreamMessage<ProposalPart>> {
+        self.bytes = self.bytes.saturating_add(tx.len());
+        self.txs.push(tx);
+        (self.txs.len() >= MAX_RELAY_TXS || self.bytes >= stream::CHUNK_BYTES).then(|| self.take()).flatten()
+    }
+
+    /// The waiting transactions as one message.
+    fn take(&mut self) -> Option<StreamMessage<ProposalPart>> {
+        if self.txs.is_empty() {
+            return None;
+        }
+        self.sent = self.sent.wrapping_add(1);
+        self.bytes = 0;
+        let id = StreamId::new(Bytes::from(borsh::to_vec(&(u64::MAX, self.sent)).unwrap_or_default()));
+        Some(StreamMessage::new(id, 0, StreamContent::Data(ProposalPart::Txs(std::mem::take(&mut self.txs)))))
+    }
+}
+
+async fn publish(
+    channels: &Channels<TaoContext>,
+    part: StreamMessage<ProposalPart>,
+) -> Result<(), EngineError> {
+    channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)
+}
+
+/// Queues transactions another validator relayed (each checked like any submission).
+async fn relayed(state: &State, txs: Vec<Vec<u8>>) {
+    if txs.len() > MAX_RELAY_TXS {
+        return log("dropping an oversized relay of transactions");
+    }
+    let node = state.node.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for tx in txs {
+            // Already known, stale or invalid: the submitter's node answered its client.
+            let _ = node.submit_relayed(&tx);
+        }
+    })
+    .await;
+}
+
+async fn handle(
+    state: &mut State,
+    channels: &mut Channels<TaoContext>,
+    msg: AppMsg<TaoContext>,
+) -> Result<(), EngineError> {
+    match msg {
+        AppMsg::ConsensusReady { reply } => send(reply, (state.next_height()?, state.params())),
+        AppMsg::StartedRound { height, round, reply_value, .. } => {
+            state.node.set_consensus(|g| g.round = u64::from(round.as_u32().unwrap_or(0)))?;
+            let values =
+                state.seen.iter().filter(|v| v.height == height && v.round == round).cloned().collect();
+            send(reply_value, values)
+        }
+        AppMsg::GetValue { height, round, reply, .. } => propose(state, channels, height, round, reply).await,
+        AppMsg::ReceivedProposalPart { part, reply, .. }
+            if matches!(part.content, StreamContent::Data(ProposalPart::Txs(_))) =>
+        {
+            if let StreamContent::Data(ProposalPart::Txs(txs)) = part.content {
+                relayed(state, txs).await;
+            }
+            send(reply, None)
+        }
+        AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
+            let publisher = published_by.unwrap_or(from).to_bytes();
+            let value = match state.streams.insert(&publisher, part) {
+                Ok(Some(assembled)) => received(state, assembled).await,
+                Ok(None) => None,
+                Err(e) => {
+                    log(&format!("dropping a proposal stream: {e}"));
+                    None
+                }
+            };
+            send(reply, value)
+        }
+        AppMsg::RestreamProposal { height, round, valid_round, value_id, .. } => {
+            let parts = state.block(&value_id).and_then(|b| state.parts(height, round, valid_round, b));
+            for part in parts.unwrap_or_default() {
+                publish(channels, part).await?;
+            }
+            Ok(())
+        }
+        AppMsg::Decided { certificate, reply, .. } => {
+            decided(state, &certificate).await;
+            send(reply, ())
+        }
+        AppMsg::Finalized { certificate, reply, .. } => {
+            let next = state.next_height()?;
+            state.prune(next);
+            let params = state.params();
+            let next = if next > certificate.height {
+                Next::Start(next, params)
+            } else {
+                Next::Restart(next, params)
+            };
+            send(reply, next)
+        }
+        AppMsg::GetHistoryMinHeight { reply } => {
+            let oldest = state.node.store().oldest().map_err(tao_node::NodeError::from)?;
+            send(reply, Height(oldest.max(1)))
+        }
+        AppMsg::GetDecidedValues { range, reply } => {
+            let values = decided_values(state, range.start().0, range.end().0);
+            send(reply, values)
+        }
+        AppMsg::ProcessSyncedValue { height, round, proposer, value_bytes, reply } => {
+            let outcome = match decode_block(&value_bytes) {
+                Some(block) => {
+                    let value = BlockHash(block.header.hash());
+                    let validity = state.check(block.clone()).await;
+                    state.remember(round, block);
+                    SyncedValueOutcome::Verdict(ProposedValue {
+                        height,
+                        round,
+                        valid_round: Round::Nil,
+                        proposer,
+                        value,
+                        validity,
+                    })
+                }
+                None => SyncedValueOutcome::PeerFault,
+            };
+            send(reply, outcome)
+        }
+        AppMsg::ExtendVote { reply, .. } => send(reply, None),
+        // Extensions are disabled, so none is ever valid.
+        AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
+            let verdicts = extensions
+                .into_iter()
+                .map(|(address, _)| {
+                    (address, Err(malachitebft_app::consensus::VoteExtensionError::InvalidSignature))
+                })
+                .collect();
+            send(reply, verdicts)
+        }
+    }
+}
+
+/// Builds (or repeats) this validator's block for `height` and `round`, answers the engine
+/// and streams the block to the others.
+async fn propose(
+    state: &mut State,
+    channels: &mut Channels<TaoContext>,
+    height: Height,
+    round: Round,
+    reply: tokio::sync::oneshot::Sender<LocallyProposedValue<TaoContext>>,
+) -> Result<(), EngineError> {
+    let again =
+        state.blocks.iter().find(|(r, b)| *r == round && b.header.height == height.0).map(|(_, b)| b.clone());
+    let block = match again {
+        Some(block) => block,
+        None => {
+            let node = state.node.clone();
+            let proposer = state.address.0;
+            let built = tokio::task::spawn_blocking(move || node.propose(now_ms(), proposer)).await;
+            match built {
+                Ok(Ok(block)) => block,
+                Ok(Err(e)) => {
+                    // No answer: the round times out and the next proposer tries.
+                    log(&format!("building a block failed: {e}"));
+                    return Ok(());
+                }
+                Err(e) => {
+                    log(&format!("building a block panicked: {e}"));
+                    return Ok(());
+                }
+            }
+        }
+    };
+    if block.header.height != height.0 {
+        log(&format!("asked to propose at {height}, but the head is at {}", block.header.height - 1));
+        return Ok(());
+    }
+    let value = BlockHash(block.header.hash());
+    let parts = state.parts(height, round, Round::Nil, &block);
+    state.remember(round, block);
+    send(reply, LocallyProposedValue::new(height, round, value))?;
+    for part in parts.unwrap_or_default() {
+        publish(channels, part).await?;
+    }
+    Ok(())
+}
+
+/// A complete proposal from the network: the value to vote on, or nothing if it is not the
+/// round proposer's (bad signature, another signer, undecodable block).
+async fn received(state: &mut State, assembled: stream::Assembled) -> Option<ProposedValue<TaoContext>> {
+    if state.next_height().ok()? != assembled.height {
+        // A late stream of a decided height, or one too far ahead: the engine no longer (or
+        // not yet) votes there, and sync brings decided blocks.
+        return None;
+    }
+    let expected = TaoContext.select_proposer(&state.set, assembled.height, assembled.round);
+    if expected.address != assembled.proposer {
+        log(&format!(
+            "dropping a proposal at {}/{} not from its proposer",
+            assembled.height, assembled.round
+        ));
+        return None;
+    }
+    let block = decode_block(&assembled.block)?;
+    let hash = block.header.hash();
+    let signed = state.verifier.check_block(
+        assembled.height,
+        assembled.round,
+        &hash,
+        &assembled.signature,
+        &expected.key,
+    );
+    if !signed || block.header.height != assembled.height.0 {
+        log(&format!("dropping a proposal at {}/{} with a bad signature", assembled.height, assembled.round));
+        return None;
+    }
+    let validity = state.check(block.clone()).await;
+    state.remember(assembled.round, block);
+    let value = ProposedValue {
+        height: assembled.height,
+        round: assembled.round,
+        valid_round: assembled.pol_round,
+        proposer: assembled.proposer,
+        value: BlockHash(hash),
+        validity,
+    };
+    state.seen.push(value.clone());
+    let excess = state.seen.len().saturating_sub(tao_node::service::MAX_PENDING);
+    state.seen.drain(..excess);
+    Some(value)
+}
+
+/// Commits a decided block with its certificate; a failure is logged, and `Finalized`
+/// restarts the height.
+async fn decided(state: &mut State, certificate: &CommitCertificate<TaoContext>) {
+    let converted = match to_certificate(certificate, &state.set) {
+        Ok(c) => c,
+        Err(e) => return log(&format!("decision at {} does not convert: {e}", certificate.height)),
+    };
+    let node = state.node.clone();
+    let hash = certificate.value_id.0;
+    match tokio::task::spawn_blocking(move || node.commit_decided(&hash, converted)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => log(&format!("committing block {} failed: {e}", certificate.height)),
+        Err(e) => log(&format!("committing block {} panicked: {e}", certificate.height)),
+    }
+}
+
+/// Stored blocks `from..=to` (at most [`MAX_SYNC_BATCH`]) with their certificates, for peers
+/// catching up.
+fn decided_values(state: &State, from: u64, to: u64) -> Vec<RawDecidedValue<TaoContext>> {
+    let to = to.min(from.saturating_add(MAX_SYNC_BATCH - 1));
+    let mut values = Vec::new();
+    for height in from.max(1)..=to {
+        let Ok(stored) = state.node.stored(height) else { break };
+        let Ok(certificate) = from_certificate(&stored.certificate, &state.set) else { break };
+        let Ok(bytes) = borsh::to_vec(&stored.block) else { break };
+        values.push(RawDecidedValue::new(Bytes::from(bytes), certificate));
+    }
+    values
+}
+
+fn decode_block(bytes: &[u8]) -> Option<Block> {
+    if bytes.len() > MAX_BLOCK_BYTES {
+        return None;
+    }
+    borsh::from_slice(bytes).ok()
+}

@@ -1,0 +1,16 @@
+//! The BFT engine's place in the node: Malachite (`arc-malachitebft-*`, pinned) decides which
+//! block is final at each height; this crate is everything it needs from us. `context` spells
+//! the engine's types in ours, `signing` chooses what validators sign (a commit vote is
+//! exactly `tao_light::vote_hash`), `certificate` converts a decision into the certificate the
+//! light client checks, and `codec` encodes the engine's messages. Malachite's types stay
+//! inside this crate.
+
+pub mod app;
+pub mod certificate;
+pub mod codec;
+pub mod context;
+pub mod signing;
+pub mod stream;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! The block pipeline of a validator network member, with the real contracts: a proposed block
+//! is staged, not committed; a received block is believed only if it extends the head in time
+//! and re-executes to exactly its roots (a wrong root is refused, so it gets no vote); a
+//! decided block is committed only with a certificate a light client accepts.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+use std::path::PathBuf;
+
+use tao_chain::{Block, Certificate, CertificateError};
+use tao_crypto::SecretKey;
+use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
+use tao_node::{BlockError, MAX_CLOCK_DRIFT_MS, Node, NodeError};
+use tao_types::Hash;
+
+fn contract_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("wasm32-unknown-unknown/contract")
+}
+
+fn key(i: u32) -> SecretKey {
+    dev_key(&format!("validator-{i}"))
+}
+
+/// A member of a chain of four equal validators.
+fn member(dir: &std::path::Path) -> Node {
+    let validators = (0..4)
+        .map(|i| SpecValidator {
+            key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())),
+            power: 1,
+        })
+        .collect();
+    let spec = ChainSpec { validators, ..ChainSpec::dev(1_000) };
+    let genesis = spec.genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
+    Node::open_member(dir, &genesis, 64).unwrap()
+}
+
+/// Signatures of validators `signers` on `block` in round 0.
+fn certificate(node: &Node, block: &Block, signers: &[u32]) -> Certificate {
+    let keys: Vec<(u32, SecretKey)> = signers.iter().map(|i| (*i, key(*i))).collect();
+    let refs: Vec<(u32, &SecretKey)> = keys.iter().map(|(i, k)| (*i, k)).collect();
+    Certificate::sign(node.executor().domain(), &block.header, 0, &refs)
+}
+
+#[test]
+fn a_member_proposes_checks_and_commits_only_what_a_light_client_would_believe() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = member(dir.path());
+    // Alone it cannot finalize: four validators hold the power.
+    assert!(matches!(node.produce(5_000), Err(NodeError::NotAuthority)));
+    let now = 10_000;
+    let block = node.propose(now, key(1).address()).unwrap();
+    let hash = block.header.hash();
+    assert_eq!((block.header.height, block.header.proposer), (1, key(1).address()));
+    assert_eq!(node.head().unwrap().0.height, 0, "proposing commits nothing");
+    assert_eq!(node.check_proposal(&block, now).unwrap(), hash);
+
+    let tampered = |edit: &dyn Fn(&mut Block)| {
+        let mut bad = block.clone();
+        edit(&mut bad);
+        node.check_proposal(&bad, now).unwrap_err()
+    };
+    assert!(matches!(
+        tampered(&|b| b.header.state_root = Hash([7; 32])),
+        BlockError::WrongRoot { root: "state_root", .. }
+    ));
+    assert!(matches!(
+        tampered(&|b| b.header.receipts_root = Hash([7; 32])),
+        BlockError::WrongRoot { root: "receipts_root", .. }
+    ));
+    assert!(matches!(tampered(&|b| b.header.parent = Hash([7; 32])), BlockError::WrongParent(1)));
+    assert!(matches!(tampered(&|b| b.header.height = 2), BlockError::WrongHeight { expected: 1, got: 2 }));
+    assert!(matches!(tampered(&|b| b.header.chain_id += 1), BlockError::WrongChain { .. }));
+    assert!(matches!(tampered(&|b| b.header.validators_hash = Hash([7; 32])), BlockError::WrongValidators));
+    assert!(matches!(tampered(&|b| b.header.time_ms = 1_000), BlockError::TimeNotAfterParent { .. }));
+    assert!(matches!(
+        tampered(&|b| b.header.time_ms = now + MAX_CLOCK_DRIFT_MS + 1),
+        BlockError::TimeInFuture { .. }
+    ));
+
+    // Two of four signatures (half the power) do not finalize it; nothing is written.
+    let short = certificate(&node, &block, &[0, 1]);
+    assert!(matches!(
+        node.commit_decided(&hash, short),
+        Err(BlockError::Certificate(CertificateError::NotEnoughPower { signed: 2, total: 4 }))
+    ));
+    assert_eq!(node.head().unwrap().0.height, 0);
+    // A block never staged here is not committed whatever its certificate.
+    let unknown = Hash([9; 32]);
+    assert!(matches!(
+        node.commit_decided(&unknown, certificate(&node, &block, &[0, 1, 2])),
+        Err(BlockError::Unknown(_))
+    ));
+    // Three of four do; the stored certificate is the one given, and a repeat is answered.
+    let full = certificate(&node, &block, &[0, 2, 3]);
+    let header = node.commit_decided(&hash, full.clone()).unwrap();
+    assert_eq!(header.hash(), hash);
+    assert_eq!(node.head().unwrap(), (block.header.clone(), full.clone()));
+    assert_eq!(node.stored(1).unwrap().certificate, full);
+    assert_eq!(node.commit_decided(&hash, full).unwrap().hash(), hash);
+    // The next height is proposed on top of it.
+    assert_eq!(node.propose(now + 1_000, key(2).address()).unwrap().header.parent, hash);
+}
