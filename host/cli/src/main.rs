@@ -6,6 +6,7 @@ mod client;
 mod epoch;
 mod gov;
 mod keystore;
+mod light;
 mod module;
 mod neuron;
 mod node;
@@ -61,6 +62,8 @@ enum Command {
     /// The chains this CLI trusts, pinned per network on first use (docs/cli.md).
     #[command(subcommand)]
     Network(trust::NetworkCommand),
+    /// A local JSON-RPC server answering only with values it verified (docs/light-client.md).
+    Light(light::LightArgs),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -93,6 +96,7 @@ fn main() -> std::process::ExitCode {
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Light(args) => light::run(args),
     };
     match result {
         Ok(code) => code,

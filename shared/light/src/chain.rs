@@ -170,6 +170,19 @@ impl Chain {
         }
     }
 
+    /// The heights from just below the head down to `height` whose headers are not yet
+    /// believed (to fetch for [`Chain::accept_ancestor`], newest first; none above the head),
+    /// refused beyond [`MAX_WALK_BACK`].
+    pub fn missing(&self, height: u64) -> Result<Vec<u64>, VerifyError> {
+        let head = self.head().height;
+        if head.saturating_sub(height) > MAX_WALK_BACK {
+            return Err(VerifyError::Unprovable(format!(
+                "#{height} is more than {MAX_WALK_BACK} blocks behind the head #{head}"
+            )));
+        }
+        Ok((height..head).rev().filter(|h| !self.headers.contains_key(h)).collect())
+    }
+
     /// The chain's block time as its two newest believed headers show it.
     pub fn block_interval_ms(&self) -> u64 {
         let mut newest = self.headers.values().rev();

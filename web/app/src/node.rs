@@ -97,13 +97,7 @@ pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, Ver
 /// Believes every header from `height` up to the trusted head by walking back parent hashes
 /// (headers fetched in batches; no signatures needed below a certified head).
 pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyError> {
-    let head = chain.head().height;
-    if head.saturating_sub(height) > MAX_WALK_BACK {
-        return Err(VerifyError::Unprovable(format!(
-            "#{height} is more than {MAX_WALK_BACK} blocks behind the head #{head}"
-        )));
-    }
-    let missing: Vec<u64> = (height..head).rev().filter(|h| chain.header(*h).is_none()).collect();
+    let missing = chain.missing(height)?;
     for heights in missing.chunks(256) {
         let requests =
             heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
@@ -114,9 +108,6 @@ pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyEr
     }
     Ok(())
 }
-
-/// Furthest back the wallet walks from its head.
-pub const MAX_WALK_BACK: u64 = 2_000;
 
 /// Runs `f` (contract code) on state proven at `height`, fetching what it reads in batches.
 pub async fn read<T>(
