@@ -112,7 +112,11 @@ impl Light {
         let chain = Chain::new(pinned, genesis, validators.clone()).context("the node's genesis")?;
         let followed = Mutex::new(Followed { chain, seen_ms: now_ms(), refused: None });
         let light = Light { upstream, url: url.to_string(), followed, validators, proofs };
-        light.follow_once().map_err(|e| anyhow::anyhow!(e.message().to_string()))?;
+        let refused = |e: ErrorObjectOwned| anyhow::anyhow!(e.message().to_string());
+        light.follow_once().map_err(refused)?;
+        // The head's parent too, so the chain's block time (how soon a head is stale) is known.
+        let head = light.lock().chain.head().height;
+        light.believe(head.saturating_sub(1)).map_err(refused)?;
         Ok(light)
     }
 

@@ -83,7 +83,7 @@ pub enum LightError {
         height: u64,
     },
     /// Its certificate does not carry the trusted set's authority.
-    #[error("header {height}: {error}")]
+    #[error("header {height}: its certificate: {error}")]
     Certificate {
         /// Offered height.
         height: u64,
