@@ -261,7 +261,7 @@ fn tao_light_serves_only_verified_reads() {
         assert_eq!(verified, result(&upstream, method, Value::Array(at_height)), "{method}");
     }
     let metagraph = result(&addr, "subnet_metagraph", json!([1]));
-    assert_eq!(metagraph["neurons"][0]["neuron"]["value"].is_string(), true, "{metagraph}");
+    assert!(metagraph["neurons"][0]["neuron"]["value"].is_string(), "{metagraph}");
 
     // A transfer: submitted through it, its receipt proven against the certified header.
     json_out(&tao(dir.path(), &["wallet", "import", "--name", "alice", "--dev", "alice", "--json"]));
