@@ -8,9 +8,9 @@ use gloo_net::websocket::{Message, futures::WebSocket};
 use serde_json::{Value, json};
 use tao_types::Hash;
 use tao_wallet::code::{ModuleCode, short};
-use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
+use tao_wallet::proven::{Context, ProvenHost};
 use tao_wallet::tx::{Draft, PreviewCode};
-use tao_wallet::{Chain, Proven, ProvenState, VerifyError, fresh, rpc, views, wasm};
+use tao_wallet::{Chain, Proven, VerifyError, fresh, rpc, views, wasm};
 
 /// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
 /// else the page's own origin (the node serves the wallet).
@@ -116,19 +116,7 @@ pub async fn read<T>(
     context: Context,
     f: impl Fn(&mut ProvenHost) -> T,
 ) -> Result<Proven<T>, VerifyError> {
-    let mut state = ProvenState::new(height);
-    for _ in 0..MAX_ROUNDS {
-        match attempt(&state, &context, &f)? {
-            Attempt::Done(value, _) => return Ok(Proven { value, height }),
-            Attempt::Need(keys) => {
-                let reply = post(&rpc::state_batch(&keys, height)).await?;
-                for (key, answer) in keys.iter().zip(rpc::batch_results(&reply, keys.len())?) {
-                    state.absorb(chain, key, &answer)?;
-                }
-            }
-        }
-    }
-    Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
+    tao_wallet::proven::read(chain, height, context, f, |batch| async move { post(&batch).await }).await
 }
 
 /// The code that runs `hash` as the chain does, at `height`: compiled in when `system` names a

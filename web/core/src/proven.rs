@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tao_sdk::{Address, Event, Host, IterHandle};
 
-use crate::{Chain, VerifyError};
+use crate::{Chain, Proven, VerifyError};
 
 /// Most fetch-and-run rounds one computation may take.
 pub const MAX_ROUNDS: usize = 12;
@@ -183,6 +183,35 @@ pub enum Attempt<T> {
     Done(T, Effects),
     /// Fetch and absorb these keys' proofs, then run again.
     Need(Vec<Vec<u8>>),
+}
+
+/// Runs `f` (contract code) on state proven at `height`: fetches what it reads with `fetch`
+/// (a `state_get` batch in, the batch reply out: the only I/O, the caller's), checks every
+/// value against `chain` and runs again, at most [`MAX_ROUNDS`] times. The wallet and the JS
+/// package read through this one loop.
+pub async fn read<T, Fut>(
+    chain: &Chain,
+    height: u64,
+    context: Context,
+    f: impl Fn(&mut ProvenHost) -> T,
+    mut fetch: impl FnMut(serde_json::Value) -> Fut,
+) -> Result<Proven<T>, VerifyError>
+where
+    Fut: core::future::Future<Output = Result<serde_json::Value, VerifyError>>,
+{
+    let mut state = ProvenState::new(height);
+    for _ in 0..MAX_ROUNDS {
+        match attempt(&state, &context, &f)? {
+            Attempt::Done(value, _) => return Ok(Proven { value, height }),
+            Attempt::Need(keys) => {
+                let reply = fetch(crate::rpc::state_batch(&keys, height)).await?;
+                for (key, answer) in keys.iter().zip(crate::rpc::batch_results(&reply, keys.len())?) {
+                    state.absorb(chain, key, &answer)?;
+                }
+            }
+        }
+    }
+    Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
 }
 
 /// Runs `f` on `state`. Code that iterates over keys is refused: its answer could leave out
