@@ -104,7 +104,8 @@ async function nextHead(client) {
 }
 
 try {
-  const { url, genesis } = await startNode('1767225600000');
+  // Another chain under the same keys (another genesis time), started alongside.
+  const [{ url, genesis }, other] = await Promise.all([startNode('1767225600000'), startNode('1767225600001')]);
   await new Promise(done => setTimeout(done, 500));
 
   // The example script against an honest node: a verified balance and metagraph.
@@ -115,8 +116,7 @@ try {
   process.stdout.write(honest.stdout);
   ok('the example prints a verified balance and metagraph');
 
-  // Another chain under the same keys: refused before any value.
-  const other = await startNode('1767225600001');
+  // The other chain: refused before any value.
   const elsewhere = await example(other.url, genesis);
   if (elsewhere.code === 0 || !elsewhere.stderr.includes('not the pinned genesis')) {
     throw new Error(`another chain was not refused: ${elsewhere.stdout}${elsewhere.stderr}`);
