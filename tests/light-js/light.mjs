@@ -2,7 +2,7 @@
 // node: its example script prints a verified balance and metagraph. Then through a tampering
 // proxy (altered value, foreign proof, forged certificate, stale head) and against another
 // chain every read rejects with an error naming the key or header and the reason, never a value.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,6 +134,21 @@ try {
   const client = await LightClient.connect(proxy.url, genesis);
   const before = await client.account(ALICE);
   if (!(before.value.free > 0n)) throw new Error('no verified balance through an honest proxy');
+  const [subnet, pool] = [await client.subnet(1), await client.pool(1)];
+  if (subnet.value.name !== 'example' || !(pool.value.tao > 0n) || subnet.value.hyperparameters.length < 10) {
+    throw new Error(`subnet or pool not as the dev chain has them: ${subnet.value.name}, ${pool.value.tao}`);
+  }
+  ok(`subnet "${subnet.value.name}" with ${subnet.value.hyperparameters.length} hyperparameters and its pool verified at #${pool.height}`);
+
+  // A transfer's receipt, proven by its block's receipts root.
+  const env = { ...process.env, TAO_WALLET_PATH: join(scratch, 'wallets'), TAO_PASSWORD: 'pw' };
+  const cli = args => JSON.parse(execFileSync(tao, [...args, '--json'], { env, encoding: 'utf8' }));
+  cli(['wallet', 'import', '--name', 'alice', '--dev', 'alice']);
+  const sent = cli(['transfer', '--wallet', 'alice', '--to', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    '--amount', '1', '--url', url, '--yes']);
+  const receipt = await client.receipt(sent.hash, BigInt(sent.height));
+  if (receipt.value?.tx !== sent.hash || receipt.value.fee <= 0n) throw new Error(`no proven receipt: ${JSON.stringify(sent)}`);
+  ok(`the transfer's receipt is proven at #${receipt.height}`);
 
   proxy.tamper.mode = 'alter';
   await rejects('an altered value', client.account(ALICE), ['0x', 'proof does not match']);

@@ -19,6 +19,7 @@ use tao_wallet::proven::{Context, ProvenHost};
 use tao_wallet::views;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use {tao_contract_governance as governance, tao_contract_pools as pools};
 
 /// Largest reply read from the node.
 const MAX_REPLY_BYTES: usize = 8 << 20;
@@ -37,6 +38,18 @@ export interface Subnet {
   hyperparameters: [string, bigint][]; tao_in: bigint; alpha_in: bigint; price: bigint;
   moving_price: bigint; module: string | null;
 }
+/** A subnet's pool: reserves and pending emission (rao), prices in rao per alpha. */
+export interface Pool {
+  tao: bigint; alpha_in: bigint; alpha_out: bigint; pending: bigint; pending_owner: bigint;
+  created_at: bigint; spot_price: bigint; moving_price: bigint;
+}
+/** A governance proposal; `tally` is [for, against] in stake. */
+export interface Proposal {
+  proposer: string; action: string; status: string; deposit: bigint; created_at: bigint;
+  ends_at: bigint; tally: [bigint, bigint]; voters: number;
+}
+/** What a transaction did, as its block's receipts root proves it. */
+export interface Receipt { tx: string; outcome: unknown; fee: bigint; gas_used: bigint; events: [string, string][] }
 /** One UID of a subnet's metagraph (u16 fractions for the scores). */
 export interface Neuron {
   uid: number; hotkey: string; stake: bigint; take: number; consensus: number; incentive: number;
@@ -174,6 +187,106 @@ impl LightClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<Verified<Neuron[]>>")]
     pub fn metagraph(&self, netuid: u16) -> Promise {
         self.view(move |h| views::metagraph(h, netuid))
+    }
+}
+
+/// A pool as the package returns it.
+#[derive(Serialize)]
+struct PoolOut {
+    tao: u64,
+    alpha_in: u64,
+    alpha_out: u64,
+    pending: u64,
+    pending_owner: u64,
+    created_at: u64,
+    spot_price: u64,
+    moving_price: u64,
+}
+
+/// A proposal as the package returns it.
+#[derive(Serialize)]
+struct ProposalOut {
+    proposer: Address,
+    action: String,
+    status: String,
+    deposit: u64,
+    created_at: u64,
+    ends_at: u64,
+    tally: (u128, u128),
+    voters: u32,
+}
+
+/// A receipt as the package returns it.
+#[derive(Serialize)]
+struct ReceiptOut {
+    tx: Hash,
+    outcome: tao_light::TxOutcome,
+    fee: u64,
+    gas_used: u64,
+    events: Vec<(String, String)>,
+}
+
+#[wasm_bindgen]
+impl LightClient {
+    /// A subnet's pool (`null`: it has none).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Verified<Pool | null>>")]
+    pub fn pool(&self, netuid: u16) -> Promise {
+        self.view(move |h| {
+            let pool = pools::pool(h, netuid).map_err(|e| e.to_string())?;
+            Ok(pool.map(|p| PoolOut {
+                tao: p.tao,
+                alpha_in: p.alpha_in,
+                alpha_out: p.alpha_out,
+                pending: p.pending,
+                pending_owner: p.pending_owner,
+                created_at: p.created_at,
+                spot_price: pools::price_in_rao(p.spot_price(netuid)),
+                moving_price: pools::price_in_rao(p.moving_price),
+            }))
+        })
+    }
+
+    /// Governance proposal `id`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Verified<Proposal>>")]
+    pub fn proposal(&self, id: u32) -> Promise {
+        self.view(move |h| {
+            let p = governance::proposal(h, id).map_err(|e| e.to_string())?;
+            Ok(ProposalOut {
+                proposer: p.proposer,
+                action: format!("{:?}", p.action),
+                status: format!("{:?}", p.status),
+                deposit: p.deposit,
+                created_at: p.created_at,
+                ends_at: p.ends_at,
+                tally: p.tally,
+                voters: p.voters,
+            })
+        })
+    }
+
+    /// The receipt of transaction `tx` in the block at `height` (`null`: the block is proven
+    /// not to hold it), believed by its receipts root under a certified header.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Verified<Receipt | null>>")]
+    pub fn receipt(&self, tx: String, height: u64) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let tx: Hash = tx.parse().map_err(|_| js_error("tx: not a 0x-hex transaction hash"))?;
+            if height > inner.borrow().chain.head().height {
+                follow(&inner).await.map_err(js_error)?;
+            }
+            believe_back(&inner, height).await.map_err(js_error)?;
+            let url = inner.borrow().url.clone();
+            let block = call(&url, "chain_block", json!([height])).await.map_err(js_error)?;
+            let proven = inner.borrow().chain.receipt(&block, &tx).map_err(js_error)?;
+            let value = proven.value.map(|r| ReceiptOut {
+                tx: r.tx,
+                outcome: r.outcome,
+                fee: r.fee,
+                gas_used: r.gas_used,
+                events: r.events.iter().map(|(t, d)| (rpc::hex0x(t), rpc::hex0x(d))).collect(),
+            });
+            to_js(&Proven { value, height: proven.height })
+        })
     }
 }
 
