@@ -24,6 +24,7 @@ fn main() -> Result<()> {
         Some("wasm") => build_wasm(),
         Some("contracts") => build_contracts(),
         Some("web") => build_web(),
+        Some("light-js") => build_light_js(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("demo") => demo(&args[1..]),
         _ => {
@@ -35,6 +36,7 @@ fn main() -> Result<()> {
                 "  contracts  build every contract module into target/wasm32-unknown-unknown/contract/"
             );
             eprintln!("  web   build the browser wallet into web/dist/ (the dev node serves it)");
+            eprintln!("  light-js  build the JS/TS light client package into web/light-js/pkg/");
             eprintln!(
                 "  demo [--json] [--offline]  the example ML subnet end to end on a dev node (docs/neurons.md)"
             );
@@ -149,6 +151,55 @@ fn shrink(wasm: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the JS/TS light client package into `web/light-js/pkg/`: the crate in the `web`
+/// profile, its bindings and TypeScript types with wasm-bindgen-cli (`--target web`: an ES
+/// module for browsers, loaded in Node by `load.mjs`), shrunk by wasm-opt, with the package
+/// files of `web/light-js/npm/`.
+fn build_light_js() -> Result<()> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen_cli()?;
+    build_contracts()?;
+    cargo(&["build", "--profile", "web", "--target", "wasm32-unknown-unknown", "-p", "tao-light-js"])?;
+    let root = tools::workspace_root();
+    let wasm = tools::target_dir().join("wasm32-unknown-unknown/web/tao_light_js.wasm");
+    let out = root.join("web/light-js/pkg");
+    step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
+    let status = Command::new("wasm-bindgen")
+        .args(["--target", "web", "--remove-name-section", "--remove-producers-section", "--out-dir"])
+        .arg(&out)
+        .arg(&wasm)
+        .status()
+        .context("running wasm-bindgen (installed by `cargo xtask dev`)")?;
+    if !status.success() {
+        bail!("wasm-bindgen failed ({status})");
+    }
+    shrink(&out.join("tao_light_js_bg.wasm"))?;
+    for entry in std::fs::read_dir(root.join("web/light-js/npm"))? {
+        let path = entry?.path();
+        let name = path.file_name().context("a package file")?;
+        std::fs::copy(&path, out.join(name)).with_context(|| format!("copying {}", path.display()))?;
+    }
+    let size = std::fs::metadata(out.join("tao_light_js_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+    println!("    web/light-js/pkg/tao_light_js_bg.wasm ({size} bytes)");
+    Ok(())
+}
+
+/// The JS package's example against a dev node, and through a tampering proxy where every
+/// read must reject (tests/light-js/light.mjs).
+fn light_js_end_to_end() -> Result<()> {
+    build_light_js()?;
+    step("node tests/light-js/light.mjs (the JS light client against a dev node and a lying one)");
+    let status = Command::new("node")
+        .arg("tests/light-js/light.mjs")
+        .current_dir(tools::workspace_root())
+        .status()
+        .context("running node (install Node.js)")?;
+    if !status.success() {
+        bail!("the JS light client test failed ({status})");
+    }
+    Ok(())
+}
+
 /// Writes `checkpoints.json`, the genesis hash and chain id of each known network, which the
 /// wallet pins without asking: the dev chain's, as `tao node --dev --print-spec` computes it
 /// from this workspace's contracts.
@@ -257,6 +308,7 @@ fn test() -> Result<()> {
     fuzz_briefly()?;
     browser_tests()?;
     wallet_end_to_end()?;
+    light_js_end_to_end()?;
     println!("\nall checks passed");
     Ok(())
 }

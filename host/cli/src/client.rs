@@ -40,7 +40,18 @@ impl Client {
 
     /// Calls `method`; a node error comes back as [`RpcError`].
     pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let reply = self.post(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))?;
+        if let Some(error) = reply.get("error") {
+            let message = error["message"].as_str().unwrap_or("unknown error").to_string();
+            return Err(RpcError { code: error["code"].as_i64().unwrap_or(0), message }.into());
+        }
+        Ok(reply["result"].clone())
+    }
+
+    /// Posts a JSON-RPC request or batch and returns the reply as sent (at most
+    /// [`MAX_RESPONSE`] bytes).
+    pub(crate) fn post(&self, request: &Value) -> Result<Value> {
+        let body = request.to_string();
         let mut stream =
             TcpStream::connect(&self.host).with_context(|| format!("connecting to http://{}", self.host))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -53,12 +64,7 @@ impl Client {
         let mut response = String::new();
         stream.take(MAX_RESPONSE).read_to_string(&mut response)?;
         let (_, payload) = response.split_once("\r\n\r\n").context("malformed HTTP response")?;
-        let reply: Value = serde_json::from_str(payload).context("malformed JSON-RPC response")?;
-        if let Some(error) = reply.get("error") {
-            let message = error["message"].as_str().unwrap_or("unknown error").to_string();
-            return Err(RpcError { code: error["code"].as_i64().unwrap_or(0), message }.into());
-        }
-        Ok(reply["result"].clone())
+        serde_json::from_str(payload).context("malformed JSON-RPC response")
     }
 
     /// The chain's signing domain (its genesis hash and the chain id its genesis header commits,

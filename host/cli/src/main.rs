@@ -6,6 +6,7 @@ mod client;
 mod epoch;
 mod gov;
 mod keystore;
+mod light;
 mod module;
 mod neuron;
 mod neurons;
@@ -73,6 +74,8 @@ enum Command {
     /// Local validator networks (docs/network.md).
     #[command(subcommand)]
     Testnet(testnet::TestnetCommand),
+    /// A local JSON-RPC server answering only with values it verified (docs/light-client.md).
+    Light(light::LightArgs),
 }
 
 /// Where `cargo xtask contracts` puts the compiled contracts: `target/wasm32-unknown-unknown/
@@ -117,6 +120,7 @@ fn main() -> std::process::ExitCode {
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),
         Command::Testnet(command) => testnet::run(command),
+        Command::Light(args) => light::run(args),
     };
     match result {
         Ok(code) => code,

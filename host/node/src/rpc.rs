@@ -8,12 +8,12 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, keys};
-use tao_contract_pools as pools;
 use tao_types::{Address, Hash};
 
 use crate::pool::WorkerPool;
 use crate::service::{Node, SubmitError};
 
+pub mod reads;
 pub mod server;
 
 /// Largest request body (or WebSocket message) accepted, in bytes.
@@ -88,15 +88,15 @@ pub mod code {
     pub const BUSY: i32 = 5;
 }
 
-fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
+pub(crate) fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.to_string(), None::<()>)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+pub(crate) fn unhex(s: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
     hex::decode(s.trim_start_matches("0x")).map_err(|e| error(code::INVALID_PARAMS, format!("bad hex: {e}")))
 }
 
@@ -110,7 +110,8 @@ pub fn header_json(h: &Header) -> Value {
     })
 }
 
-fn certificate_json(c: &Certificate) -> Value {
+/// A certificate as JSON.
+pub fn certificate_json(c: &Certificate) -> Value {
     let signatures: Vec<Value> = c.signatures.iter().map(|(i, s)| json!([i, hex(&s.0)])).collect();
     json!({
         "header": c.header, "height": c.height, "round": c.round, "signatures": signatures,
@@ -118,9 +119,9 @@ fn certificate_json(c: &Certificate) -> Value {
     })
 }
 
-type RpcResult = Result<Value, ErrorObjectOwned>;
+pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
 
-fn node_error(e: impl ToString) -> ErrorObjectOwned {
+pub(crate) fn node_error(e: impl ToString) -> ErrorObjectOwned {
     error(code::NODE, e)
 }
 
@@ -132,9 +133,25 @@ fn height_or_head(node: &Node, height: Option<u64>) -> Result<u64, ErrorObjectOw
     }
 }
 
+/// The node's own store as the source of the proven reads.
+struct Store<'a>(&'a Node);
+
+impl reads::Proofs for Store<'_> {
+    fn height(&mut self, asked: Option<u64>) -> Result<u64, ErrorObjectOwned> {
+        height_or_head(self.0, asked)
+    }
+
+    fn proven(&mut self, key: &[u8], height: u64) -> RpcResult {
+        proven(self.0, key, height)
+    }
+
+    fn pending_nonce(&mut self, address: &Address, _proven: u64) -> Result<u64, ErrorObjectOwned> {
+        Ok(self.0.nonce(address))
+    }
+}
+
 /// A value with its proof at `height`, as JSON.
-fn proven(node: &Node, key: &[u8], height: Option<u64>) -> RpcResult {
-    let height = height_or_head(node, height)?;
+fn proven(node: &Node, key: &[u8], height: u64) -> RpcResult {
     let root = node.store().root(height).map_err(|e| error(code::NO_STATE, e))?;
     let (value, proof) = node.store().get_with_proof(key, height).map_err(|e| error(code::NO_STATE, e))?;
     Ok(json!({
@@ -189,170 +206,6 @@ fn chain_block(node: &Node, params: Params<'_>) -> RpcResult {
     }))
 }
 
-fn account(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let address: Address = seq.next()?;
-    let height: Option<u64> = seq.optional_next()?;
-    let balance = proven(node, &tao_contract_token::balance_key(&address), height)?;
-    let nonce = proven(node, &keys::nonce(&address), balance["height"].as_u64())?;
-    let nonce_bytes = nonce["value"].as_str().map(unhex).transpose()?;
-    let nonce_value = keys::nonce_value(nonce_bytes.as_deref());
-    Ok(json!({
-        "address": address, "height": balance["height"], "root": balance["root"],
-        "balance": decoded::<u64>(&balance)?.unwrap_or(0), "nonce": nonce_value,
-        "pending_nonce": node.nonce(&address),
-        "proofs": { "balance": balance, "nonce": nonce },
-    }))
-}
-
-/// The borsh value of a [`proven`] object, if present.
-fn decoded<T: borsh::BorshDeserialize>(proven: &Value) -> Result<Option<T>, ErrorObjectOwned> {
-    let Some(h) = proven["value"].as_str() else { return Ok(None) };
-    let value = borsh::from_slice(&unhex(h)?)
-        .map_err(|e| node_error(format!("stored value does not decode: {e}")))?;
-    Ok(Some(value))
-}
-
-/// A proven value with its borsh decoding as `decoded` (null when absent).
-fn proven_as<T: borsh::BorshDeserialize + serde::Serialize>(
-    node: &Node,
-    key: &[u8],
-    height: Option<u64>,
-) -> RpcResult {
-    let mut out = proven(node, key, height)?;
-    out["decoded"] = serde_json::to_value(decoded::<T>(&out)?).map_err(node_error)?;
-    Ok(out)
-}
-
-/// A subnet's info and every hyperparameter, each proven (an absent parameter proves its
-/// default).
-fn subnet_get(node: &Node, params: Params<'_>) -> RpcResult {
-    use tao_contract_subnets::{self as subnets, params::PARAMS};
-    let mut seq = params.sequence();
-    let netuid: u16 = seq.next()?;
-    let height = height_or_head(node, seq.optional_next()?)?;
-    let info = proven(node, &subnets::info_key(netuid), Some(height))?;
-    if info["value"].is_null() {
-        return Err(error(code::NO_STATE, format!("no subnet {netuid} at height {height}")));
-    }
-    let mut hyperparameters = Vec::with_capacity(PARAMS.len());
-    for (id, spec) in PARAMS.iter().enumerate() {
-        let mut p = proven_as::<u64>(node, &subnets::param_key(netuid, id as u8), Some(height))?;
-        p["name"] = json!(spec.name);
-        p["effective"] = json!(p["decoded"].as_u64().unwrap_or(spec.default));
-        hyperparameters.push(p);
-    }
-    Ok(json!({ "netuid": netuid, "height": height, "info": info, "hyperparameters": hyperparameters }))
-}
-
-/// A coldkey's stake through a hotkey on a subnet: the pool and the shares, both proven.
-fn stake_get(node: &Node, params: Params<'_>) -> RpcResult {
-    use tao_contract_staking as staking;
-    let mut seq = params.sequence();
-    let (coldkey, hotkey, netuid): (Address, Address, u16) = (seq.next()?, seq.next()?, seq.next()?);
-    let height = height_or_head(node, seq.optional_next()?)?;
-    let pool = proven(node, &staking::pool_key(&hotkey, netuid), Some(height))?;
-    let shares = proven(node, &staking::shares_key(&coldkey, &hotkey, netuid), Some(height))?;
-    let pool_value: staking::Pool = decoded(&pool)?.unwrap_or_default();
-    let held: u128 = decoded(&shares)?.unwrap_or(0);
-    let stake = held.saturating_mul(u128::from(pool_value.stake)).checked_div(pool_value.shares).unwrap_or(0);
-    Ok(json!({
-        "coldkey": coldkey, "hotkey": hotkey, "netuid": netuid, "height": height,
-        "stake": stake as u64, "pool_stake": pool_value.stake, "pool_shares": pool_value.shares.to_string(),
-        "shares": held.to_string(), "proofs": { "pool": pool, "shares": shares },
-    }))
-}
-
-/// `netuid`'s pool, proven, with its state decoded and its spot and moving prices in rao per
-/// alpha.
-fn pool_get(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let netuid: u16 = seq.next()?;
-    pool_json(node, netuid, seq.optional_next()?).map(|(out, _)| out)
-}
-
-fn pool_json(
-    node: &Node,
-    netuid: u16,
-    height: Option<u64>,
-) -> Result<(Value, pools::SubnetPool), ErrorObjectOwned> {
-    let proof = proven(node, &pools::pool_key(netuid), height)?;
-    let height = proof["height"].clone();
-    let stored: Option<pools::SubnetPool> = decoded(&proof)?;
-    let pool = match stored {
-        Some(pool) => pool,
-        None if netuid == pools::ROOT => pools::SubnetPool::default(),
-        None => return Err(error(code::NO_STATE, format!("subnet {netuid} has no pool at height {height}"))),
-    };
-    let out = json!({
-        "netuid": netuid, "height": height, "tao": pool.tao, "alpha_in": pool.alpha_in,
-        "alpha_out": pool.alpha_out, "pending": pool.pending, "pending_owner": pool.pending_owner,
-        "created_at": pool.created_at, "spot_price": pools::price_in_rao(pool.spot_price(netuid)),
-        "moving_price": pools::price_in_rao(pool.moving_price), "proof": proof,
-    });
-    Ok((out, pool))
-}
-
-/// What a swap of `amount` on `netuid`'s pool would give at `height`, computed from the proven
-/// pool (which is returned with it): `side` is "buy" (TAO in) or "sell" (alpha in).
-fn pool_quote(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let (netuid, side, amount): (u16, String, u64) = (seq.next()?, seq.next()?, seq.next()?);
-    let side = match side.as_str() {
-        "buy" => pools::Side::Buy,
-        "sell" => pools::Side::Sell,
-        other => return Err(error(code::INVALID_PARAMS, format!("side must be buy or sell, not {other:?}"))),
-    };
-    let (pool_out, pool) = pool_json(node, netuid, seq.optional_next()?)?;
-    let swap = pools::quote(&pool, netuid, side, amount).map_err(|e| error(code::QUERY_FAILED, e))?;
-    Ok(json!({
-        "netuid": netuid, "height": pool_out["height"], "input": swap.input, "fee": swap.fee, "output": swap.output,
-        "price_before": pool_out["spot_price"], "price_after": pools::price_in_rao(swap.price_after(netuid)), "pool": pool_out,
-    }))
-}
-
-/// Governance proposal `id`, proven, with its fields decoded (action and status in words).
-fn gov_proposal(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let id: u32 = seq.next()?;
-    let proof = proven(node, &tao_contract_governance::proposal_key(id), seq.optional_next()?)?;
-    let Some(p) = decoded::<tao_contract_governance::Proposal>(&proof)? else {
-        return Err(error(code::NO_STATE, format!("no proposal {id} at height {}", proof["height"])));
-    };
-    Ok(json!({
-        "id": id, "height": proof["height"], "proposer": p.proposer, "action": format!("{:?}", p.action),
-        "status": format!("{:?}", p.status), "deposit": p.deposit, "created_at": p.created_at,
-        "ends_at": p.ends_at, "tally": [p.tally.0.to_string(), p.tally.1.to_string()], "proof": proof,
-    }))
-}
-
-/// Every neuron of `netuid` with its last epoch's scores, all proven at one height (with the
-/// proven UID count, so no neuron can be left out).
-fn subnet_metagraph(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let netuid: u16 = seq.next()?;
-    let height = height_or_head(node, seq.optional_next()?)?;
-    let count = proven_as::<u16>(node, &tao_contract_neurons::count_key(netuid), Some(height))?;
-    let n = count["decoded"].as_u64().unwrap_or(0);
-    let mut neurons = Vec::new();
-    for uid in 0..u16::try_from(n).unwrap_or(u16::MAX) {
-        let neuron = proven(node, &tao_contract_neurons::neuron_key(netuid, uid), Some(height))?;
-        let scores = proven(node, &tao_contract_incentive::scores_key(netuid, uid), Some(height))?;
-        neurons.push(json!({ "uid": uid, "neuron": neuron, "scores": scores }));
-    }
-    Ok(json!({ "netuid": netuid, "height": height, "count": count, "neurons": neurons }))
-}
-
-/// A neuron and its last epoch's scores, both proven.
-fn neuron_get(node: &Node, params: Params<'_>) -> RpcResult {
-    let mut seq = params.sequence();
-    let (netuid, uid): (u16, u16) = (seq.next()?, seq.next()?);
-    let height = height_or_head(node, seq.optional_next()?)?;
-    let neuron = proven(node, &tao_contract_neurons::neuron_key(netuid, uid), Some(height))?;
-    let scores = proven(node, &tao_contract_incentive::scores_key(netuid, uid), Some(height))?;
-    Ok(json!({ "netuid": netuid, "uid": uid, "height": height, "neuron": neuron, "scores": scores }))
-}
-
 fn modules(node: &Node) -> RpcResult {
     let mut out = Vec::new();
     let mut after: Option<Vec<u8>> = None;
@@ -381,20 +234,10 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
     let mut m = RpcModule::new(node);
     m.register_method("chain_info", |_, node, _| chain_info(node))?;
     m.register_method("chain_header", |params, node, _| chain_header(node, params))?;
-    m.register_method("state_get", |params, node, _| {
-        let mut seq = params.sequence();
-        let key: String = seq.next()?;
-        proven(node, &unhex(&key)?, seq.optional_next()?)
-    })?;
-    m.register_method("account_get", |params, node, _| account(node, params))?;
+    for &method in reads::METHODS {
+        m.register_method(method, move |params, node, _| reads::call(method, params, &mut Store(node)))?;
+    }
     m.register_method("module_list", |_, node, _| modules(node))?;
-    m.register_method("subnet_get", |params, node, _| subnet_get(node, params))?;
-    m.register_method("stake_get", |params, node, _| stake_get(node, params))?;
-    m.register_method("neuron_get", |params, node, _| neuron_get(node, params))?;
-    m.register_method("subnet_metagraph", |params, node, _| subnet_metagraph(node, params))?;
-    m.register_method("pool_get", |params, node, _| pool_get(node, params))?;
-    m.register_method("pool_quote", |params, node, _| pool_quote(node, params))?;
-    m.register_method("gov_proposal", |params, node, _| gov_proposal(node, params))?;
     m.register_method("contract_query", |params, node, _| -> RpcResult {
         let mut seq = params.sequence();
         let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);

@@ -31,3 +31,15 @@ pub fn retired(hash: &Hash) -> Vec<u8> {
 pub fn module(name: &str) -> Vec<u8> {
     [tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()
 }
+
+/// A storage key as people read it: its ASCII path up to the last `/`, then the rest in hex
+/// (all of it as text when it is all printable).
+pub fn describe(key: &[u8]) -> String {
+    let printable = key.iter().position(|b| !b.is_ascii_graphic()).unwrap_or(key.len());
+    if printable == key.len() {
+        return String::from_utf8_lossy(key).into_owned();
+    }
+    let path = key[..printable].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let prefix = String::from_utf8_lossy(&key[..path]);
+    if path == key.len() { prefix.into_owned() } else { format!("{prefix}0x{}", hex::encode(&key[path..])) }
+}

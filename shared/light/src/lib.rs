@@ -1,15 +1,25 @@
 //! Blocks as a light client sees them — headers, receipts, finality certificates — and the rules
 //! for believing a header and the values it proves, with no I/O. The node builds these types;
 //! the CLI and the browser wallet follow the chain with [`LightClient`].
+//!
+//! Over it, what every client that follows a node shares (the wallet, `tao light`, the JS
+//! package), so each checks exactly the same:
+//! - [`chain`]: follow certified headers from a pinned genesis, keep recent state roots.
+//! - [`fresh`]: the newest head kept across restarts, stale heads, known checkpoints.
+//! - [`rpc`]: the JSON-RPC messages, parsed as untrusted input.
 
 mod block;
+pub mod chain;
+pub mod fresh;
 pub mod keys;
 mod merkle;
+pub mod rpc;
 
 pub use block::{
     Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES,
     MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash, vote_hash,
 };
+pub use chain::{Chain, Proven, VerifyError};
 pub use merkle::merkle_root;
 use tao_crypto::ChainDomain;
 use tao_state::StateProof;
@@ -73,7 +83,7 @@ pub enum LightError {
         height: u64,
     },
     /// Its certificate does not carry the trusted set's authority.
-    #[error("header {height}: {error}")]
+    #[error("header {height}: its certificate: {error}")]
     Certificate {
         /// Offered height.
         height: u64,

@@ -8,9 +8,9 @@ use gloo_net::websocket::{Message, futures::WebSocket};
 use serde_json::{Value, json};
 use tao_types::Hash;
 use tao_wallet::code::{ModuleCode, short};
-use tao_wallet::proven::{Attempt, Context, MAX_ROUNDS, ProvenHost, attempt};
+use tao_wallet::proven::{Context, ProvenHost};
 use tao_wallet::tx::{Draft, PreviewCode};
-use tao_wallet::{Chain, Proven, ProvenState, VerifyError, fresh, rpc, views, wasm};
+use tao_wallet::{Chain, Proven, VerifyError, fresh, rpc, views, wasm};
 
 /// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
 /// else the page's own origin (the node serves the wallet).
@@ -97,13 +97,7 @@ pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, Ver
 /// Believes every header from `height` up to the trusted head by walking back parent hashes
 /// (headers fetched in batches; no signatures needed below a certified head).
 pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyError> {
-    let head = chain.head().height;
-    if head.saturating_sub(height) > MAX_WALK_BACK {
-        return Err(VerifyError::Unprovable(format!(
-            "#{height} is more than {MAX_WALK_BACK} blocks behind the head #{head}"
-        )));
-    }
-    let missing: Vec<u64> = (height..head).rev().filter(|h| chain.header(*h).is_none()).collect();
+    let missing = chain.missing(height)?;
     for heights in missing.chunks(256) {
         let requests =
             heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
@@ -115,9 +109,6 @@ pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyEr
     Ok(())
 }
 
-/// Furthest back the wallet walks from its head.
-pub const MAX_WALK_BACK: u64 = 2_000;
-
 /// Runs `f` (contract code) on state proven at `height`, fetching what it reads in batches.
 pub async fn read<T>(
     chain: &Chain,
@@ -125,19 +116,7 @@ pub async fn read<T>(
     context: Context,
     f: impl Fn(&mut ProvenHost) -> T,
 ) -> Result<Proven<T>, VerifyError> {
-    let mut state = ProvenState::new(height);
-    for _ in 0..MAX_ROUNDS {
-        match attempt(&state, &context, &f)? {
-            Attempt::Done(value, _) => return Ok(Proven { value, height }),
-            Attempt::Need(keys) => {
-                let reply = post(&rpc::state_batch(&keys, height)).await?;
-                for (key, answer) in keys.iter().zip(rpc::batch_results(&reply, keys.len())?) {
-                    state.absorb(chain, key, &answer)?;
-                }
-            }
-        }
-    }
-    Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
+    tao_wallet::proven::read(chain, height, context, f, |batch| async move { post(&batch).await }).await
 }
 
 /// The code that runs `hash` as the chain does, at `height`: compiled in when `system` names a

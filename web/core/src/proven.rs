@@ -10,22 +10,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use tao_sdk::{Address, Event, Host, IterHandle};
 
-use crate::rpc::{malformed, unhex};
-use crate::{Chain, VerifyError};
+use crate::{Chain, Proven, VerifyError};
 
 /// Most fetch-and-run rounds one computation may take.
 pub const MAX_ROUNDS: usize = 12;
 /// Most proven values one computation may hold (fewer than the rounds could fetch).
 pub const MAX_VALUES: usize = 4_096;
-
-/// A value the wallet believes, and the height whose certified root proves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proven<T> {
-    /// The value.
-    pub value: T,
-    /// The certified height.
-    pub height: u64,
-}
 
 /// Values verified against the root certified at one height (`None`: proven absent). Shared
 /// (cheap to clone) so a run can own its view of them, as the Wasm interpreter requires.
@@ -59,27 +49,7 @@ impl ProvenState {
     /// Adds `key`'s value from a `state_get` reply after checking its proof against `chain`'s
     /// certified root at this height. The key is ours: a reply about another key is refused.
     pub fn absorb(&mut self, chain: &Chain, key: &[u8], reply: &Value) -> Result<(), VerifyError> {
-        let what = describe_key(key);
-        if reply["height"].as_u64() != Some(self.height) {
-            return Err(malformed(
-                &what,
-                format!("answered at {} instead of #{}", reply["height"], self.height),
-            ));
-        }
-        if unhex(&reply["key"], &what)? != key {
-            return Err(VerifyError::Contradiction {
-                what,
-                claimed: reply["key"].to_string(),
-                proven: crate::rpc::hex0x(key),
-            });
-        }
-        let value = match &reply["value"] {
-            Value::Null => None,
-            v => Some(unhex(v, &what)?),
-        };
-        let proof = tao_state::StateProof::decode(&unhex(&reply["proof"], &what)?)
-            .map_err(|e| malformed(&what, format!("proof: {e}")))?;
-        chain.verify(&what, self.height, key, value.as_deref(), &proof)?;
+        let value = chain.state_value(key, self.height, reply)?;
         if self.values.len() >= MAX_VALUES {
             return Err(VerifyError::Unprovable(format!("more than {MAX_VALUES} values needed")));
         }
@@ -88,17 +58,7 @@ impl ProvenState {
     }
 }
 
-/// A storage key as people read it: its ASCII path up to the last `/`, then the rest in hex
-/// (all of it as text when it is all printable).
-pub fn describe_key(key: &[u8]) -> String {
-    let printable = key.iter().position(|b| !b.is_ascii_graphic()).unwrap_or(key.len());
-    if printable == key.len() {
-        return String::from_utf8_lossy(key).into_owned();
-    }
-    let path = key[..printable].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-    let prefix = String::from_utf8_lossy(&key[..path]);
-    if path == key.len() { prefix.into_owned() } else { format!("{prefix}0x{}", hex::encode(&key[path..])) }
-}
+pub use tao_light::keys::describe as describe_key;
 
 /// The context of a run: who calls, at which block, with which input.
 #[derive(Debug, Clone, Default)]
@@ -223,6 +183,35 @@ pub enum Attempt<T> {
     Done(T, Effects),
     /// Fetch and absorb these keys' proofs, then run again.
     Need(Vec<Vec<u8>>),
+}
+
+/// Runs `f` (contract code) on state proven at `height`: fetches what it reads with `fetch`
+/// (a `state_get` batch in, the batch reply out: the only I/O, the caller's), checks every
+/// value against `chain` and runs again, at most [`MAX_ROUNDS`] times. The wallet and the JS
+/// package read through this one loop.
+pub async fn read<T, Fut>(
+    chain: &Chain,
+    height: u64,
+    context: Context,
+    f: impl Fn(&mut ProvenHost) -> T,
+    mut fetch: impl FnMut(serde_json::Value) -> Fut,
+) -> Result<Proven<T>, VerifyError>
+where
+    Fut: core::future::Future<Output = Result<serde_json::Value, VerifyError>>,
+{
+    let mut state = ProvenState::new(height);
+    for _ in 0..MAX_ROUNDS {
+        match attempt(&state, &context, &f)? {
+            Attempt::Done(value, _) => return Ok(Proven { value, height }),
+            Attempt::Need(keys) => {
+                let reply = fetch(crate::rpc::state_batch(&keys, height)).await?;
+                for (key, answer) in keys.iter().zip(crate::rpc::batch_results(&reply, keys.len())?) {
+                    state.absorb(chain, key, &answer)?;
+                }
+            }
+        }
+    }
+    Err(VerifyError::Unprovable(format!("needed more than {MAX_ROUNDS} rounds of proofs")))
 }
 
 /// Runs `f` on `state`. Code that iterates over keys is refused: its answer could leave out

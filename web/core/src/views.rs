@@ -36,7 +36,7 @@ pub struct Position {
 }
 
 /// One position's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PositionView {
     /// Where.
     pub position: Position,
@@ -47,7 +47,7 @@ pub struct PositionView {
 }
 
 /// Free, staked and total TAO of an account, and its next nonce.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AccountView {
     /// The account.
     pub address: Address,
@@ -128,7 +128,7 @@ pub fn subnets(host: &mut impl Host) -> ViewResult<Vec<SubnetRow>> {
 }
 
 /// A subnet's page: identity, every hyperparameter, its pool and how its last epoch ran.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SubnetView {
     /// Id.
     pub netuid: NetUid,
@@ -153,6 +153,7 @@ pub struct SubnetView {
     /// The subnet's own incentive module, if any.
     pub module: Option<Hash>,
     /// How the last epoch ran.
+    #[serde(skip)]
     pub last_epoch: Option<incentive::EpochRecord>,
 }
 
@@ -183,7 +184,7 @@ pub fn subnet(host: &mut impl Host, netuid: NetUid) -> ViewResult<Option<SubnetV
 }
 
 /// One row of the metagraph.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NeuronRow {
     /// UID.
     pub uid: u16,

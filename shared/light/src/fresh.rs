@@ -1,9 +1,9 @@
-//! Trust over time: the newest head this browser believed for a chain (kept across reloads and
+//! Trust over time: the newest head a client believed for a chain (kept across reloads and
 //! never given up for an older one), whether the believed head is still fresh, and the
 //! checkpoints (known networks' genesis) shipped with the wallet build.
 
+use crate::Header;
 use serde::{Deserialize, Serialize};
-use tao_light::Header;
 use tao_types::Hash;
 
 use crate::VerifyError;
@@ -127,9 +127,6 @@ pub fn checkpoint_for<'a>(checkpoints: &'a [Checkpoint], genesis: &Header) -> Op
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
-
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
 

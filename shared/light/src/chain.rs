@@ -1,11 +1,11 @@
-//! Following the chain from a pinned genesis: which headers the wallet believes, and the state
-//! roots it checks values against.
+//! Following the chain from a pinned genesis: which headers a client believes (the wallet,
+//! `tao light` and the JS package alike), and the state roots it checks values against.
 
 use std::collections::BTreeMap;
 
+use crate::{Certificate, Header, LightClient, LightError, Receipt, Validator, merkle_root};
 use serde_json::Value;
 use tao_crypto::ChainDomain;
-use tao_light::{Certificate, Header, LightClient, LightError, Receipt, Validator, merkle_root};
 
 use tao_types::Hash;
 
@@ -43,7 +43,7 @@ pub enum VerifyError {
     },
     /// The node's newest certified head is older than one this browser already believed.
     #[error(
-        "the node's newest certified head #{got} is older than #{kept}, which this browser already believed: \
+        "the node's newest certified head #{got} is older than #{kept}, which this client already believed: \
          a stale or replaying node"
     )]
     Rollback {
@@ -53,7 +53,7 @@ pub enum VerifyError {
         got: u64,
     },
     /// The node's head at a height differs from the one believed there before.
-    #[error("the node's head #{0} is not the header this browser already believed at that height: a fork")]
+    #[error("the node's head #{0} is not the header this client already believed at that height: a fork")]
     Forked(u64),
     /// An older header is not the parent its believed child names.
     #[error("header #{0} is not the parent of the certified header above it")]
@@ -61,7 +61,7 @@ pub enum VerifyError {
     /// A header was refused by the light client.
     #[error("header refused: {0}")]
     Header(#[from] LightError),
-    /// A value's proof is at a height whose header the wallet has not believed.
+    /// A value's proof is at a height whose header this client has not believed.
     #[error("no certified header at #{0}")]
     UnknownHeight(u64),
     /// A value does not match the certified state root.
@@ -93,6 +93,15 @@ pub enum VerifyError {
     /// The computation needs what proofs cannot give (an iteration over keys) or too many reads.
     #[error("{0}")]
     Unprovable(String),
+}
+
+/// A value believed, and the height whose certified root proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven<T> {
+    /// The value.
+    pub value: T,
+    /// The certified height.
+    pub height: u64,
 }
 
 /// The believed chain: the light client at the newest certified header (which holds the
@@ -161,6 +170,19 @@ impl Chain {
         }
     }
 
+    /// The heights from just below the head down to `height` whose headers are not yet
+    /// believed (to fetch for [`Chain::accept_ancestor`], newest first; none above the head),
+    /// refused beyond [`MAX_WALK_BACK`].
+    pub fn missing(&self, height: u64) -> Result<Vec<u64>, VerifyError> {
+        let head = self.head().height;
+        if head.saturating_sub(height) > MAX_WALK_BACK {
+            return Err(VerifyError::Unprovable(format!(
+                "#{height} is more than {MAX_WALK_BACK} blocks behind the head #{head}"
+            )));
+        }
+        Ok((height..head).rev().filter(|h| !self.headers.contains_key(h)).collect())
+    }
+
     /// The chain's block time as its two newest believed headers show it.
     pub fn block_interval_ms(&self) -> u64 {
         let mut newest = self.headers.values().rev();
@@ -182,19 +204,19 @@ impl Chain {
         &self,
         block: &Value,
         tx: &tao_types::Hash,
-    ) -> Result<crate::Proven<Option<Receipt>>, VerifyError> {
+    ) -> Result<Proven<Option<Receipt>>, VerifyError> {
         let height =
             block["header"]["height"].as_u64().ok_or_else(|| crate::rpc::malformed("block", "height"))?;
         let header = self.header(height).ok_or(VerifyError::UnknownHeight(height))?;
         let list = block["receipts"].as_array().ok_or_else(|| crate::rpc::malformed("block", "receipts"))?;
-        let mut receipts = Vec::with_capacity(list.len().min(tao_light::MAX_BLOCK_TXS));
-        for r in list.iter().take(tao_light::MAX_BLOCK_TXS) {
-            receipts.push(crate::rpc::decoded(&r["encoded"], "receipt", tao_light::MAX_RECEIPT_BYTES)?);
+        let mut receipts = Vec::with_capacity(list.len().min(crate::MAX_BLOCK_TXS));
+        for r in list.iter().take(crate::MAX_BLOCK_TXS) {
+            receipts.push(crate::rpc::decoded(&r["encoded"], "receipt", crate::MAX_RECEIPT_BYTES)?);
         }
         if merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()) != header.receipts_root {
             return Err(VerifyError::BadProof { what: format!("the receipts of block #{height}"), height });
         }
-        Ok(crate::Proven { value: receipts.into_iter().find(|r| r.tx == *tx), height })
+        Ok(Proven { value: receipts.into_iter().find(|r| r.tx == *tx), height })
     }
 
     /// Checks `value` under `key` against the state root certified at `height`.
@@ -209,5 +231,36 @@ impl Chain {
         let header = self.header(height).ok_or(VerifyError::UnknownHeight(height))?;
         tao_state::verify(&header.state_root, key, value, proof)
             .map_err(|_| VerifyError::BadProof { what: what.to_string(), height })
+    }
+
+    /// The value a `state_get` `reply` proves under `key` at `height`, checked against the
+    /// state root certified there. The key is the caller's, never the node's: a reply about
+    /// another key, or at another height, is refused.
+    pub fn state_value(
+        &self,
+        key: &[u8],
+        height: u64,
+        reply: &Value,
+    ) -> Result<Option<Vec<u8>>, VerifyError> {
+        use crate::rpc::{malformed, unhex};
+        let what = crate::keys::describe(key);
+        if reply["height"].as_u64() != Some(height) {
+            return Err(malformed(&what, format!("answered at {} instead of #{height}", reply["height"])));
+        }
+        if unhex(&reply["key"], &what)? != key {
+            return Err(VerifyError::Contradiction {
+                what,
+                claimed: reply["key"].to_string(),
+                proven: crate::rpc::hex0x(key),
+            });
+        }
+        let value = match &reply["value"] {
+            Value::Null => None,
+            v => Some(unhex(v, &what)?),
+        };
+        let proof = tao_state::StateProof::decode(&unhex(&reply["proof"], &what)?)
+            .map_err(|e| malformed(&what, format!("proof: {e}")))?;
+        self.verify(&what, height, key, value.as_deref(), &proof)?;
+        Ok(value)
     }
 }

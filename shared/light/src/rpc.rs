@@ -2,8 +2,8 @@
 //! typed values with explicit errors, and nothing in them is believed until [`crate::chain`]
 //! checks it.
 
+use crate::{Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator};
 use serde_json::{Value, json};
-use tao_light::{Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator};
 use tao_types::Hash;
 
 use crate::VerifyError;
@@ -50,7 +50,8 @@ pub fn batch_results(reply: &Value, len: usize) -> Result<Vec<Value>, VerifyErro
     Ok(out)
 }
 
-pub(crate) fn malformed(what: &str, why: impl ToString) -> VerifyError {
+/// A [`VerifyError::Malformed`] for `what`.
+pub fn malformed(what: &str, why: impl ToString) -> VerifyError {
     VerifyError::Malformed { what: what.to_string(), why: why.to_string() }
 }
 
@@ -66,11 +67,7 @@ pub fn unhex(v: &Value, what: &str) -> Result<Vec<u8>, VerifyError> {
 }
 
 /// The value encoded in a JSON `0x`-hex string field, at most `limit` bytes and nothing after it.
-pub(crate) fn decoded<T: borsh::BorshDeserialize>(
-    v: &Value,
-    what: &str,
-    limit: usize,
-) -> Result<T, VerifyError> {
+pub fn decoded<T: borsh::BorshDeserialize>(v: &Value, what: &str, limit: usize) -> Result<T, VerifyError> {
     tao_codec::decode(&unhex(v, what)?, limit).map_err(|e| malformed(what, e))
 }
 
