@@ -124,11 +124,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) if json => {
-            println!("{}", output::error_json(&e));
-            std::process::ExitCode::from(2)
-        }
         Err(e) => {
+            if json {
+                println!("{}", output::error_json(&e));
+            }
             eprintln!("error: {}", tao_types::amounts_in_tao(&format!("{e:#}")));
             std::process::ExitCode::from(2)
         }
