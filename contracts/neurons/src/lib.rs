@@ -262,12 +262,28 @@ pub struct ServeAxonArgs {
     pub version: u32,
 }
 
+/// An IPv4 address validators may be sent to: not 0 and not loopback (127/8), which would point
+/// each validator at its own machine.
+fn reachable_ipv4(ip: u32) -> bool {
+    ip != 0 && (ip >> 24) != 127
+}
+
+/// An IPv6 address validators may be sent to: not unspecified, not loopback (`::1`), not all
+/// ones, and an IPv4-mapped one (`::ffff:a.b.c.d`) only if its IPv4 address would be.
+fn reachable_ipv6(ip: u128) -> bool {
+    const MAPPED: u128 = 0xffff;
+    if ip >> 32 == MAPPED {
+        return reachable_ipv4(ip as u32);
+    }
+    ip != 0 && ip != 1 && ip != u128::MAX
+}
+
 /// The hotkey `caller` publishes its axon on `args.netuid`.
 pub fn serve_axon(host: &mut impl Host, caller: &Address, args: &ServeAxonArgs) -> Result<(), NeuronError> {
     let uid = uid_of(host, args.netuid, caller)?.ok_or(NeuronError::NotRegistered)?;
     let valid_ip = match args.ip_type {
-        4 => args.ip <= u128::from(u32::MAX) && args.ip != 0 && (args.ip >> 24) != 127,
-        6 => args.ip != 0 && args.ip != 1,
+        4 => u32::try_from(args.ip).is_ok_and(reachable_ipv4),
+        6 => reachable_ipv6(args.ip),
         _ => return Err(NeuronError::InvalidIpType),
     };
     if !valid_ip {
