@@ -44,6 +44,20 @@ pub struct AxonInfo {
     pub block: u64,
 }
 
+impl AxonInfo {
+    /// Where the axon listens, if its address is well formed (the wallet, the CLI and the neuron
+    /// SDK all read it this way).
+    pub fn socket_addr(&self) -> Option<core::net::SocketAddr> {
+        use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+        let ip = match self.ip_type {
+            4 => IpAddr::V4(Ipv4Addr::from(u32::try_from(self.ip).ok()?)),
+            6 => IpAddr::V6(Ipv6Addr::from(self.ip)),
+            _ => return None,
+        };
+        (self.port != 0).then_some(SocketAddr::new(ip, self.port))
+    }
+}
+
 /// One UID's registry entry.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(crate = "tao_sdk::borsh")]

@@ -210,11 +210,11 @@ fn page(
         </div>
         <h3>{ "Metagraph" }</h3>
         <table id="metagraph">
-            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Consensus" }</th><th class="num">{ "Incentive" }</th><th class="num">{ "Dividends" }</th><th class="num">{ "Emission" }</th><th class="num">{ "Trust" }</th><th>{ "Permit" }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Consensus" }</th><th class="num">{ "Incentive" }</th><th class="num">{ "Dividends" }</th><th class="num">{ "Emission" }</th><th class="num">{ "Trust" }</th><th>{ "Permit" }</th><th>{ "Axon" }</th></tr>
             { for rows.iter().map(|r| html! { <tr>
                 <td>{ r.uid }</td><td>{ address(&r.hotkey) }</td><td class="num">{ alpha(r.stake) }</td><td class="num">{ share(r.consensus) }</td>
                 <td class="num">{ share(r.incentive) }</td><td class="num">{ share(r.dividends) }</td><td class="num">{ alpha(r.emission) }</td><td class="num">{ share(r.trust) }</td>
-                <td>{ if r.permit { "✓" } else { "" } }</td>
+                <td>{ if r.permit { "✓" } else { "" } }</td><td>{ r.axon.clone().unwrap_or_default() }</td>
             </tr> }) }
         </table>
         <h3>{ "Hyperparameters" }</h3>
