@@ -243,7 +243,7 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
             answers[0].result
         );
 
-        pay_for_intelligence(&chain, &validator, netuid, genesis, &query).await;
+        pay_for_intelligence(&chain, &validator, netuid, genesis, &query, &node.1).await;
     });
 }
 
@@ -255,6 +255,7 @@ async fn pay_for_intelligence(
     netuid: u16,
     genesis: Hash,
     query: &Query,
+    url: &str,
 ) {
     use tao_neuron::gateway::{self, GatewayConfig};
     let price = RAO_PER_TAO / 2;
@@ -311,6 +312,33 @@ async fn pay_for_intelligence(
     let (headers, body) = ask(&paid);
     let (status, error) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
     assert_eq!((status, error["code"].as_str()), (409, Some("spent")), "{error}");
+
+    // The same through the command line: `tao gateway ask` pays from a wallet and prints the
+    // answer the gateway signed.
+    let (url, hotkey, gateway) = (url.to_string(), validator.address().to_string(), addr.to_string());
+    let rows = serde_json::to_string(&query.rows).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let wallets = tempfile::tempdir().unwrap();
+        let tao = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_tao"))
+                .args(args)
+                .env("TAO_WALLET_PATH", wallets.path())
+                .env("TAO_PASSWORD", "gateway test")
+                .env("TAO_URL", &url)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        assert!(tao(&["wallet", "import", "--name", "dave", "--dev", "dave", "--json"]).status.success());
+        let ask = ["gateway", "ask", "--wallet", "dave", "--gateway", &gateway, "--hotkey", &hotkey];
+        tao(&[&ask[..], &["--amount", "0.5", "--rows", &rows, "--json", "--yes"]].concat())
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["answer"]["values"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(balance().await, before + 2 * price, "the command's payment is on chain too");
 }
 
 fn jsonrpc(url: &str, method: &str) -> Value {
