@@ -246,7 +246,7 @@ pub fn module_hash(host: &mut impl Host, name: &str) -> ViewResult<Hash> {
 }
 
 /// Outcome of re-running a subnet's last Yuma epoch in the wallet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EpochCheck {
     /// The subnet.
     pub netuid: NetUid,

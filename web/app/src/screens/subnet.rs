@@ -147,7 +147,7 @@ impl Subnet {
         let act = session.act.clone();
         act.emit(Action::Busy(Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"))));
         ctx.link().send_future(async move {
-            let result = rerun_epoch(chain, netuid, block, module).await;
+            let result = node::rerun_epoch(chain, netuid, block, module).await;
             act.emit(Action::Busy(None));
             Msg::EpochChecked(netuid, result)
         });
@@ -235,41 +235,3 @@ fn hyperparameter(name: &str, value: u64) -> Html {
     html! { <tr><td>{ name.to_string() }<br /><span class="meaning">{ meaning }</span></td><td class="num">{ shown }</td></tr> }
 }
 
-/// Re-runs the epoch on the inputs proven at the block before it — with the subnet's own
-/// `module` if it computed the epoch, else Yuma, each as the chain runs it — and compares with
-/// the scores proven at the epoch's block. Both headers are believed by walking back from the head.
-async fn rerun_epoch(
-    mut chain: Chain,
-    netuid: NetUid,
-    block: u64,
-    module: Option<Hash>,
-) -> Result<EpochCheck, String> {
-    let before = block.checked_sub(1).ok_or("no block before genesis")?;
-    node::believe_back(&mut chain, before).await.map_err(|e| e.to_string())?;
-    let at = |height| RunContext { block_height: height, ..RunContext::default() };
-    let hash = node::read(&chain, before, at(block), |h| views::module_hash(h, "incentive"));
-    let hash = hash.await.map_err(|e| e.to_string())?.value?;
-    let incentive = node::module_code(&chain, before, "incentive".into(), Some("incentive"), hash).await?;
-    let runner = match module {
-        Some(hash) => {
-            let name = format!("subnet {netuid}'s incentive module");
-            node::module_code(&chain, before, name, None, hash).await?
-        }
-        None => incentive.clone(),
-    };
-    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, &incentive, netuid))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    let own = module.is_some();
-    let output = node::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    let n = input.neurons.len();
-    let scores = node::read(&chain, block, at(block), |h| views::epoch_scores(h, netuid, n))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    Ok(views::check_epoch(netuid, block, &output, &scores, runner.describe()))
-}
