@@ -23,13 +23,7 @@ use tao_types::{Address, Hash, RAO_PER_TAO};
 /// the validator earns dividends, and the best miner, once offline, loses its incentive.
 #[test]
 fn rewards_follow_quality_and_an_offline_miner_loses_them() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["subnet", "demo", "--json", "--offline", "--epochs", "2"])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = demo(&["--offline", "--epochs", "2"]);
     assert_eq!(report["epochs"], 2);
     let miners = report["miners"].as_array().unwrap();
     assert_eq!(miners.len(), 4, "{report}");
@@ -46,6 +40,31 @@ fn rewards_follow_quality_and_an_offline_miner_loses_them() {
         offline["incentive_after"].as_u64().unwrap() * 4 < offline["incentive_before"].as_u64().unwrap(),
         "{report}"
     );
+}
+
+/// `tao subnet demo --json` with `args`: its report.
+fn demo(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["subnet", "demo", "--json"])
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// With commit–reveal on, the validator commits its weights and reveals them once the reveal
+/// period opens; the revealed weights pay the best miner more than the worst, and the
+/// validator its dividends.
+#[test]
+fn with_commit_reveal_the_revealed_weights_pay_by_quality() {
+    let report = demo(&["--commit-reveal", "--epochs", "3"]);
+    let miners = report["miners"].as_array().unwrap();
+    let incentive = |m: &Value| m["incentive"].as_u64().unwrap();
+    assert!(incentive(&miners[0]) < incentive(&miners[3]), "{report}");
+    assert!(incentive(&miners[3]) > 0, "{report}");
+    assert!(report["validators"][0]["dividends"].as_u64().unwrap() > 0, "{report}");
 }
 
 struct DevNode(Child, String);
