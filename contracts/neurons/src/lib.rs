@@ -44,6 +44,20 @@ pub struct AxonInfo {
     pub block: u64,
 }
 
+impl AxonInfo {
+    /// Where the axon listens, if its address is well formed (the wallet, the CLI and the neuron
+    /// SDK all read it this way).
+    pub fn socket_addr(&self) -> Option<core::net::SocketAddr> {
+        use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+        let ip = match self.ip_type {
+            4 => IpAddr::V4(Ipv4Addr::from(u32::try_from(self.ip).ok()?)),
+            6 => IpAddr::V6(Ipv6Addr::from(self.ip)),
+            _ => return None,
+        };
+        (self.port != 0).then_some(SocketAddr::new(ip, self.port))
+    }
+}
+
 /// One UID's registry entry.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(crate = "tao_sdk::borsh")]
@@ -262,12 +276,28 @@ pub struct ServeAxonArgs {
     pub version: u32,
 }
 
+/// An IPv4 address validators may be sent to: not 0 and not loopback (127/8), which would point
+/// each validator at its own machine.
+fn reachable_ipv4(ip: u32) -> bool {
+    ip != 0 && (ip >> 24) != 127
+}
+
+/// An IPv6 address validators may be sent to: not unspecified, not loopback (`::1`), not all
+/// ones, and an IPv4-mapped one (`::ffff:a.b.c.d`) only if its IPv4 address would be.
+fn reachable_ipv6(ip: u128) -> bool {
+    const MAPPED: u128 = 0xffff;
+    if ip >> 32 == MAPPED {
+        return reachable_ipv4(ip as u32);
+    }
+    ip != 0 && ip != 1 && ip != u128::MAX
+}
+
 /// The hotkey `caller` publishes its axon on `args.netuid`.
 pub fn serve_axon(host: &mut impl Host, caller: &Address, args: &ServeAxonArgs) -> Result<(), NeuronError> {
     let uid = uid_of(host, args.netuid, caller)?.ok_or(NeuronError::NotRegistered)?;
     let valid_ip = match args.ip_type {
-        4 => args.ip <= u128::from(u32::MAX) && args.ip != 0 && (args.ip >> 24) != 127,
-        6 => args.ip != 0 && args.ip != 1,
+        4 => u32::try_from(args.ip).is_ok_and(reachable_ipv4),
+        6 => reachable_ipv6(args.ip),
         _ => return Err(NeuronError::InvalidIpType),
     };
     if !valid_ip {

@@ -169,6 +169,19 @@ fn serve_axon_checks() {
         serve(&mut h, 2001, 6, ServeAxonArgs { ip: 0x7f00_0001, ..ok.clone() }),
         Err(NeuronError::InvalidIpAddress.to_string())
     );
+    // Loopback in any spelling would send validators to their own machine.
+    let loopback_v6 = [1, 0xffff_7f00_0001, 0xffff_7f12_3456, 0xffff_0000_0000, u128::MAX];
+    for ip in loopback_v6 {
+        assert_eq!(
+            serve(&mut h, 2001, 6, ServeAxonArgs { ip, ip_type: 6, ..ok.clone() }),
+            Err(NeuronError::InvalidIpAddress.to_string()),
+            "{ip:#x}"
+        );
+    }
+    assert_eq!(
+        serve(&mut h, 2001, 6, ServeAxonArgs { ip: 0x7f12_3456, ..ok.clone() }),
+        Err(NeuronError::InvalidIpAddress.to_string())
+    );
     assert_eq!(
         serve(&mut h, 2001, 6, ServeAxonArgs { port: 0, ..ok.clone() }),
         Err(NeuronError::InvalidPort.to_string())

@@ -62,6 +62,9 @@ enum Command {
     /// Run a validator of the example subnet (docs/neurons.md).
     #[command(subcommand)]
     Validator(neurons::ValidatorCommand),
+    /// Pay a validator's gateway for an answer from its subnet's miners (docs/neurons.md).
+    #[command(subcommand)]
+    Gateway(neurons::GatewayCommand),
     /// Propose protocol changes and vote on them with stake.
     #[command(subcommand)]
     Gov(gov::GovCommand),
@@ -116,6 +119,7 @@ fn main() -> std::process::ExitCode {
         Command::Axon(command) => neuron::run_axon(command),
         Command::Miner(command) => neurons::run_miner(command),
         Command::Validator(command) => neurons::run_validator(command),
+        Command::Gateway(command) => neurons::run_gateway(command),
         Command::Gov(command) => gov::run(command),
         Command::Network(command) => trust::run(command),
         Command::Bench(command) => bench::run(command),

@@ -11,12 +11,15 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tao_crypto::SecretKey;
+use tao_neuron::dendrite::Target;
+use tao_neuron::gateway::{self, GatewayConfig};
 use tao_neuron::ml::{self, Diabetes, MinerConfig, ModelSpec, Validation};
 use tao_neuron::validator::{Measured, ValidatorConfig, serve_metrics};
 use tao_neuron::{AxonLimits, Chain, Metagraph, Validator};
-use tao_types::{NetUid, RAO_PER_TAO};
+use tao_types::{Address, Balance, NetUid, RAO_PER_TAO};
 
 use crate::client::Client;
+use crate::transfer::parse_amount;
 use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
@@ -49,7 +52,7 @@ pub(crate) struct MinerArgs {
     /// Extra time per answer, milliseconds (to try a slow miner).
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
-    #[arg(long, default_value = DEFAULT_URL)]
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
     common: Common,
@@ -78,7 +81,14 @@ pub(crate) struct ValidatorArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
-    #[arg(long, default_value = DEFAULT_URL)]
+    /// Also serve a paid gateway here: clients pay the hotkey `--gateway-price` per request
+    /// (`tao gateway ask`) and get the answer of the subnet's best miners (docs/neurons.md).
+    #[arg(long)]
+    gateway_addr: Option<SocketAddr>,
+    /// The gateway's price per request: `0.1` τ or `1000 rao`.
+    #[arg(long, value_parser = parse_amount, default_value = "0.1")]
+    gateway_price: Balance,
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
     url: String,
     #[command(flatten)]
     common: Common,
@@ -158,6 +168,9 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             timeout: Duration::from_millis(a.timeout_ms),
             alpha: 0.3,
         };
+        if let Some(addr) = a.gateway_addr {
+            serve_gateway(&chain, &key, a.netuid, addr, a.gateway_price, &a.common).await?;
+        }
         let validator =
             Validator::<Diabetes, _>::new(chain, key.clone(), config, Validation::default()).await;
         if let Some(addr) = a.metrics_addr {
@@ -174,6 +187,94 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             () = validator.run() => Ok(ExitCode::SUCCESS),
             _ = tokio::signal::ctrl_c() => Ok(ExitCode::SUCCESS),
         }
+    })
+}
+
+/// Starts the paid gateway of `tao validator run --gateway-addr`: paid to the validator's hotkey,
+/// answered by the best three miners.
+async fn serve_gateway(
+    chain: &Arc<Chain>,
+    key: &SecretKey,
+    netuid: NetUid,
+    addr: SocketAddr,
+    price: Balance,
+    common: &Common,
+) -> Result<()> {
+    let config = GatewayConfig {
+        netuid,
+        price: price.0,
+        payee: key.address(),
+        top: 3,
+        timeout: Duration::from_secs(2),
+        max_body: 64 << 10,
+        freshness: Duration::from_secs(30),
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.context("binding the gateway")?;
+    let local = listener.local_addr()?;
+    if common.json {
+        println!("{}", json!({"event": "gateway", "addr": local, "price": price.0, "payee": key.address()}));
+    } else {
+        println!("gateway on {local}: {price} a request, paid to {}", key.address());
+    }
+    tokio::spawn(gateway::serve::<Diabetes>(chain.clone(), key.clone(), config, listener));
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GatewayCommand {
+    /// Pay a validator's gateway from the wallet's coldkey and get an answer from the subnet's
+    /// best miners.
+    Ask(AskArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct AskArgs {
+    #[arg(long)]
+    wallet: String,
+    /// Where the gateway listens.
+    #[arg(long)]
+    gateway: SocketAddr,
+    /// The gateway's hotkey: it is paid and signs the answer.
+    #[arg(long)]
+    hotkey: Address,
+    /// What to pay: the gateway's price (`0.1` τ or `1000 rao`).
+    #[arg(long, value_parser = parse_amount)]
+    amount: Balance,
+    /// The patients to predict: a JSON array of rows of the data set's 10 features.
+    #[arg(long)]
+    rows: String,
+    /// How long to wait for the payment to finalize and the miners to answer, milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    timeout_ms: u64,
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
+    url: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run_gateway(command: GatewayCommand) -> Result<ExitCode> {
+    let GatewayCommand::Ask(a) = command;
+    let rows: Vec<Vec<f64>> = serde_json::from_str(&a.rows).context("--rows must be a JSON array of rows")?;
+    if let Some(row) = rows.iter().find(|r| r.len() != ml::FEATURES) {
+        bail!("each row needs {} features, one has {}", ml::FEATURES, row.len());
+    }
+    wallet::confirm(&format!("pay {} to gateway {} ({}) for one answer?", a.amount, a.gateway, a.hotkey), &a.common)?;
+    let key = wallet::coldkey(&a.common, &a.wallet)?;
+    runtime()?.block_on(async {
+        let chain = connect(&a.url).await?;
+        let target = Target { uid: 0, hotkey: a.hotkey, addr: a.gateway };
+        let timeout = Duration::from_millis(a.timeout_ms);
+        let query = ml::Query { rows };
+        let answer = gateway::ask::<Diabetes>(&chain, &key, target, a.hotkey, a.amount.0, query, timeout).await?;
+        if a.common.json {
+            println!("{}", json!(answer));
+        } else {
+            println!(
+                "miner UID {} predicts {:?} (paid {} in block #{}, transaction {})",
+                answer.miner, answer.answer.values, a.amount, answer.paid_at, answer.payment
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
 

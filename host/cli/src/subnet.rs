@@ -488,7 +488,7 @@ fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCod
             "stake_weight": s.stake_weight, "consensus": s.consensus, "incentive": s.incentive, "dividends": s.dividends,
             "validator_trust": s.validator_trust, "server_emission": s.server_emission,
             "validator_emission": s.validator_emission, "bonds": bonds.len(),
-            "axon": axon.as_ref().map(axon_address),
+            "axon": axon.and_then(|a| a.socket_addr()).map(|a| a.to_string()),
         }));
     }
     if common.json {
@@ -498,14 +498,6 @@ fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCod
         print_metagraph(&neurons);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `ip:port` of a served axon (`[ip]:port` for IPv6).
-fn axon_address(axon: &tao_contract_neurons::AxonInfo) -> String {
-    match axon.ip_type {
-        4 => format!("{}:{}", std::net::Ipv4Addr::from(axon.ip as u32), axon.port),
-        _ => format!("[{}]:{}", std::net::Ipv6Addr::from(axon.ip), axon.port),
-    }
 }
 
 /// A `u16` share (65535 = 1) to four decimals: `0.5000`.

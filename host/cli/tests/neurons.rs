@@ -23,13 +23,7 @@ use tao_types::{Address, Hash, RAO_PER_TAO};
 /// the validator earns dividends, and the best miner, once offline, loses its incentive.
 #[test]
 fn rewards_follow_quality_and_an_offline_miner_loses_them() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["subnet", "demo", "--json", "--offline", "--epochs", "2"])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = demo(&["--offline", "--epochs", "2"]);
     assert_eq!(report["epochs"], 2);
     let miners = report["miners"].as_array().unwrap();
     assert_eq!(miners.len(), 4, "{report}");
@@ -46,6 +40,31 @@ fn rewards_follow_quality_and_an_offline_miner_loses_them() {
         offline["incentive_after"].as_u64().unwrap() * 4 < offline["incentive_before"].as_u64().unwrap(),
         "{report}"
     );
+}
+
+/// `tao subnet demo --json` with `args`: its report.
+fn demo(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["subnet", "demo", "--json"])
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// With commit–reveal on, the validator commits its weights and reveals them once the reveal
+/// period opens; the revealed weights pay the best miner more than the worst, and the
+/// validator its dividends.
+#[test]
+fn with_commit_reveal_the_revealed_weights_pay_by_quality() {
+    let report = demo(&["--commit-reveal", "--epochs", "3"]);
+    let miners = report["miners"].as_array().unwrap();
+    let incentive = |m: &Value| m["incentive"].as_u64().unwrap();
+    assert!(incentive(&miners[0]) < incentive(&miners[3]), "{report}");
+    assert!(incentive(&miners[3]) > 0, "{report}");
+    assert!(report["validators"][0]["dividends"].as_u64().unwrap() > 0, "{report}");
 }
 
 struct DevNode(Child, String);
@@ -243,7 +262,7 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
             answers[0].result
         );
 
-        pay_for_intelligence(&chain, &validator, netuid, genesis, &query).await;
+        pay_for_intelligence(&chain, &validator, netuid, genesis, &query, &node.1).await;
     });
 }
 
@@ -255,6 +274,7 @@ async fn pay_for_intelligence(
     netuid: u16,
     genesis: Hash,
     query: &Query,
+    url: &str,
 ) {
     use tao_neuron::gateway::{self, GatewayConfig};
     let price = RAO_PER_TAO / 2;
@@ -311,6 +331,33 @@ async fn pay_for_intelligence(
     let (headers, body) = ask(&paid);
     let (status, error) = tokio::task::spawn_blocking(move || raw(addr, &headers, &body)).await.unwrap();
     assert_eq!((status, error["code"].as_str()), (409, Some("spent")), "{error}");
+
+    // The same through the command line: `tao gateway ask` pays from a wallet and prints the
+    // answer the gateway signed.
+    let (url, hotkey, gateway) = (url.to_string(), validator.address().to_string(), addr.to_string());
+    let rows = serde_json::to_string(&query.rows).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let wallets = tempfile::tempdir().unwrap();
+        let tao = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_tao"))
+                .args(args)
+                .env("TAO_WALLET_PATH", wallets.path())
+                .env("TAO_PASSWORD", "gateway test")
+                .env("TAO_URL", &url)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        assert!(tao(&["wallet", "import", "--name", "dave", "--dev", "dave", "--json"]).status.success());
+        let ask = ["gateway", "ask", "--wallet", "dave", "--gateway", &gateway, "--hotkey", &hotkey];
+        tao(&[&ask[..], &["--amount", "0.5", "--rows", &rows, "--json", "--yes"]].concat())
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["answer"]["values"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(balance().await, before + 2 * price, "the command's payment is on chain too");
 }
 
 fn jsonrpc(url: &str, method: &str) -> Value {

@@ -6,6 +6,7 @@
 //! request: its hash is spent at first use (and a transaction already on chain is refused).
 
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,6 +49,42 @@ pub struct PaidAnswer<R> {
     pub payment: Hash,
     /// The block that holds it.
     pub paid_at: u64,
+}
+
+/// A gateway's protocol over `P`: paid requests in, signed paid answers out, at `P`'s path. So a
+/// client asks a gateway with the same [`Dendrite`] a validator asks miners with, and its answer
+/// is checked against the gateway's hotkey the same way.
+pub struct Paid<P>(PhantomData<P>);
+
+impl<P: Protocol> Protocol for Paid<P> {
+    const NAME: &'static str = P::NAME;
+    type Request = PaidRequest<P::Request>;
+    type Response = PaidAnswer<P::Response>;
+}
+
+/// A client's paid query: pays `amount` rao from `coldkey` to `payee` with a transfer signed at
+/// the coldkey's next nonce, sends it with `query` to the gateway `target` signed by the
+/// coldkey, and returns the answer once it checks against the gateway's hotkey.
+pub async fn ask<P: Protocol>(
+    chain: &Chain,
+    coldkey: &SecretKey,
+    target: Target,
+    payee: Address,
+    amount: u64,
+    query: P::Request,
+    timeout: Duration,
+) -> Result<PaidAnswer<P::Response>, crate::NeuronError> {
+    let token = chain.module("token").await?;
+    let args = borsh::to_vec(&TransferArgs { to: payee, amount }).map_err(|e| crate::NeuronError::Malformed(e.to_string()))?;
+    let payment = chain.sign(coldkey, token, "entry_transfer", args, crate::chain::FEE_LIMIT).await?;
+    let request = PaidRequest { query, payment: hex::encode(payment.encode()) };
+    let genesis = chain.domain().await.genesis_hash;
+    let answers = Dendrite::new(coldkey.clone(), genesis).query::<Paid<P>>(&[target], &request, timeout).await;
+    match answers.into_iter().next().map(|a| a.result) {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(e)) => Err(crate::NeuronError::Refused(format!("the gateway: {e}"))),
+        None => Err(crate::NeuronError::Refused("the gateway gave no answer".into())),
+    }
 }
 
 /// What a gateway charges and where it looks for answers.

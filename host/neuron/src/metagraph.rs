@@ -1,7 +1,7 @@
 //! A subnet as the chain proves it: every UID's hotkey, last-epoch scores, stake and axon, all
 //! read at one certified height.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use serde_json::Value;
 use tao_contract_incentive::Scores;
@@ -85,15 +85,5 @@ async fn neuron(view: &View<'_>, netuid: NetUid, uid: Uid, row: &Value) -> Resul
     let pool: tao_contract_staking::Pool =
         view.read(&tao_contract_staking::pool_key(&neuron.hotkey, netuid)).await?.unwrap_or_default();
     let axon: Option<AxonInfo> = view.read(&tao_contract_neurons::axon_key(netuid, uid)).await?;
-    Ok(NeuronInfo { uid, hotkey: neuron.hotkey, scores, stake: pool.stake, axon: axon.and_then(socket) })
-}
-
-/// Where an axon listens, if its address is well formed.
-fn socket(axon: AxonInfo) -> Option<SocketAddr> {
-    let ip = match axon.ip_type {
-        4 => IpAddr::V4(Ipv4Addr::from(u32::try_from(axon.ip).ok()?)),
-        6 => IpAddr::V6(Ipv6Addr::from(axon.ip)),
-        _ => return None,
-    };
-    (axon.port != 0).then_some(SocketAddr::new(ip, axon.port))
+    Ok(NeuronInfo { uid, hotkey: neuron.hotkey, scores, stake: pool.stake, axon: axon.and_then(|a| a.socket_addr()) })
 }

@@ -94,19 +94,14 @@ pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, Ver
     Ok(height)
 }
 
-/// Believes every header from `height` up to the trusted head by walking back parent hashes
-/// (headers fetched in batches; no signatures needed below a certified head).
+/// Believes every header from `height` up to the trusted head by walking back parent hashes.
 pub async fn believe_back(chain: &mut Chain, height: u64) -> Result<(), VerifyError> {
-    let missing = chain.missing(height)?;
-    for heights in missing.chunks(256) {
-        let requests =
-            heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
-        let reply = post(&Value::Array(requests.collect())).await?;
-        for answer in rpc::batch_results(&reply, heights.len())? {
-            chain.accept_ancestor(rpc::header(&answer)?.0)?;
-        }
-    }
-    Ok(())
+    tao_wallet::rerun::believe_back(chain, height, &fetch).await
+}
+
+/// A JSON-RPC batch to the node: the fetch of the shared proven reads.
+async fn fetch(batch: Value) -> Result<Value, VerifyError> {
+    post(&batch).await
 }
 
 /// Runs `f` (contract code) on state proven at `height`, fetching what it reads in batches.
@@ -116,12 +111,10 @@ pub async fn read<T>(
     context: Context,
     f: impl Fn(&mut ProvenHost) -> T,
 ) -> Result<Proven<T>, VerifyError> {
-    tao_wallet::proven::read(chain, height, context, f, |batch| async move { post(&batch).await }).await
+    tao_wallet::proven::read(chain, height, context, f, fetch).await
 }
 
-/// The code that runs `hash` as the chain does, at `height`: compiled in when `system` names a
-/// module this wallet carries at that hash, else the bytes proven under `sys/code/<hash>`,
-/// checked against the hash and compiled for the interpreter.
+/// The code that runs `hash` as the chain does, at `height` (`tao_wallet::rerun::module_code`).
 pub async fn module_code(
     chain: &Chain,
     height: u64,
@@ -129,18 +122,18 @@ pub async fn module_code(
     system: Option<&'static str>,
     hash: Hash,
 ) -> Result<ModuleCode, String> {
-    if let Some(native) = system.and_then(|module| ModuleCode::compiled(module, hash)) {
-        return Ok(native);
-    }
-    let cannot = |why: String| format!("the on-chain {name} {} cannot run here: {why}", short(&hash));
-    let key = tao_light::keys::code(&hash);
-    let bytes = read(chain, height, Context::default(), |h| h.read(&key))
-        .await
-        .map_err(|e| cannot(e.to_string()))?
-        .value
-        .ok_or_else(|| cannot("its code is not on chain".into()))?;
-    let code = wasm::Code::verified(hash, &bytes).map_err(|e| cannot(e.to_string()))?;
-    Ok(ModuleCode::on_chain(name, std::sync::Arc::new(code)))
+    tao_wallet::rerun::module_code(chain, height, name, system, hash, &fetch).await
+}
+
+/// Re-runs `netuid`'s epoch at `block` and compares with the proven scores
+/// (`tao_wallet::rerun::epoch`).
+pub async fn rerun_epoch(
+    chain: Chain,
+    netuid: tao_types::NetUid,
+    block: u64,
+    module: Option<Hash>,
+) -> Result<tao_wallet::views::EpochCheck, String> {
+    tao_wallet::rerun::epoch(chain, netuid, block, module, &fetch).await
 }
 
 /// The code a preview of `draft` runs at `height`: the token module (fees) and the called module,

@@ -17,6 +17,7 @@
 pub mod code;
 pub mod display;
 pub mod proven;
+pub mod rerun;
 pub mod series;
 pub mod tx;
 pub mod vault;

@@ -583,6 +583,15 @@ fn staked() -> Fixture {
         staking::add_stake(h, &alice(), &validator(), 1, 10 * TAO, None).map_err(|e| e.to_string())
     })
     .unwrap();
+    let axon = tao_contract_neurons::ServeAxonArgs {
+        netuid: 1,
+        ip: 0x0a00_0001,
+        ip_type: 4,
+        port: 8091,
+        protocol: 4,
+        version: 1,
+    };
+    host.call_as(validator(), 1, |h| tao_contract_neurons::serve_axon(h, &validator(), &axon)).unwrap();
     fixture(host.storage.into_iter().map(|(k, v)| (k, Some(v))).collect())
 }
 
@@ -608,6 +617,28 @@ fn every_position_is_read_from_the_proven_index() {
             }
         },
         |h| views::account(h, &alice()),
+    );
+    assert!(matches!(hidden, Err(VerifyError::BadProof { .. })), "{hidden:?}");
+}
+
+/// The metagraph says where each axon listens, from its proven entry; a node that hides the
+/// entry is caught by the proof, not shown as "no axon".
+#[test]
+fn the_metagraph_shows_proven_axons() {
+    let f = staked();
+    let chain = f.chain();
+    let rows = f.run(&chain, &Context::default(), |_| {}, |h| views::metagraph(h, 1)).unwrap().unwrap();
+    assert_eq!(rows[0].axon.as_deref(), Some("10.0.0.1:8091"));
+    let key = tao_contract_neurons::axon_key(1, 0);
+    let hidden = f.run(
+        &chain,
+        &Context::default(),
+        |r| {
+            if r["key"] == json!(hex0x(&key)) {
+                r["value"] = Value::Null
+            }
+        },
+        |h| views::metagraph(h, 1),
     );
     assert!(matches!(hidden, Err(VerifyError::BadProof { .. })), "{hidden:?}");
 }

@@ -208,6 +208,8 @@ pub struct NeuronRow {
     pub permit: bool,
     /// Was active in the last epoch.
     pub active: bool,
+    /// Where its axon listens (`ip:port`), if it served one.
+    pub axon: Option<String>,
 }
 
 /// Every neuron of `netuid` (the proven UID count bounds the list, so none is left out).
@@ -229,6 +231,7 @@ pub fn metagraph(host: &mut impl Host, netuid: NetUid) -> ViewResult<Vec<NeuronR
             emission: scores.server_emission.saturating_add(scores.validator_emission),
             permit: weights::permit(host, netuid, uid).map_err(text)?,
             active: scores.active,
+            axon: neurons::axon(host, netuid, uid).map_err(text)?.and_then(|a| a.socket_addr()).map(|a| a.to_string()),
         });
     }
     Ok(rows)
@@ -243,7 +246,7 @@ pub fn module_hash(host: &mut impl Host, name: &str) -> ViewResult<Hash> {
 }
 
 /// Outcome of re-running a subnet's last Yuma epoch in the wallet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EpochCheck {
     /// The subnet.
     pub netuid: NetUid,

@@ -50,11 +50,13 @@ export interface Proposal {
 }
 /** What a transaction did, as its block's receipts root proves it. */
 export interface Receipt { tx: string; outcome: unknown; fee: bigint; gas_used: bigint; events: [string, string][] }
-/** One UID of a subnet's metagraph (u16 fractions for the scores). */
+/** One UID of a subnet's metagraph (u16 fractions for the scores; `axon` is `ip:port`). */
 export interface Neuron {
   uid: number; hotkey: string; stake: bigint; take: number; consensus: number; incentive: number;
-  dividends: number; trust: number; emission: bigint; permit: boolean; active: boolean;
+  dividends: number; trust: number; emission: bigint; permit: boolean; active: boolean; axon: string | null;
 }
+/** A subnet's last epoch re-run here: which code ran it and what differs from the chain's scores. */
+export interface EpochCheck { netuid: number; block: bigint; neurons: number; mismatches: string[]; code: string }
 "#;
 
 #[wasm_bindgen]
@@ -187,6 +189,26 @@ impl LightClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<Verified<Neuron[]>>")]
     pub fn metagraph(&self, netuid: u16) -> Promise {
         self.view(move |h| views::metagraph(h, netuid))
+    }
+
+    /// Re-runs the subnet's last epoch here, with the code the chain ran (compiled in, or its
+    /// proven on-chain bytes), on the inputs proven at the block before it, and compares with
+    /// the scores the chain stored: `mismatches` empty means the chain computed what its code
+    /// says. Rejects when there is no epoch yet.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Verified<EpochCheck>>")]
+    pub fn epoch(&self, netuid: u16) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let (chain, height) = fresh_head(&inner).await.map_err(js_error)?;
+            let url = inner.borrow().url.clone();
+            let fetch = |batch| post(url.clone(), batch);
+            let subnet = tao_wallet::proven::read(&chain, height, Context::default(), |h| views::subnet(h, netuid), &fetch);
+            let subnet = subnet.await.map_err(js_error)?.value.map_err(js_error)?;
+            let record = subnet.and_then(|s| s.last_epoch).ok_or_else(|| js_error("no epoch to re-run yet"))?;
+            let module = record.module.filter(|_| record.fallback.is_none());
+            let check = tao_wallet::rerun::epoch(chain, netuid, record.block, module, &fetch).await.map_err(js_error)?;
+            to_js(&Proven { value: check, height })
+        })
     }
 }
 
@@ -338,17 +360,14 @@ async fn fresh_head(inner: &Rc<RefCell<Inner>>) -> Result<(Chain, u64), VerifyEr
     }
 }
 
-/// Believes the headers from the head down to `height` by their parent hashes.
+/// Believes the headers from the head down to `height` by their parent hashes
+/// (`tao_wallet::rerun::believe_back` on a copy, kept if no newer head came meanwhile).
 async fn believe_back(inner: &Rc<RefCell<Inner>>, height: u64) -> Result<(), VerifyError> {
-    let missing = inner.borrow().chain.missing(height)?;
-    let url = inner.borrow().url.clone();
-    for heights in missing.chunks(256) {
-        let requests =
-            heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
-        let reply = post(url.clone(), Value::Array(requests.collect())).await?;
-        for answer in rpc::batch_results(&reply, heights.len())? {
-            inner.borrow_mut().chain.accept_ancestor(rpc::header(&answer)?.0)?;
-        }
+    let (mut chain, url) = { let inner = inner.borrow(); (inner.chain.clone(), inner.url.clone()) };
+    tao_wallet::rerun::believe_back(&mut chain, height, &|batch| post(url.clone(), batch)).await?;
+    let mut inner = inner.borrow_mut();
+    if inner.chain.head() == chain.head() {
+        inner.chain = chain;
     }
     Ok(())
 }

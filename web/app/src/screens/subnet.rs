@@ -147,7 +147,7 @@ impl Subnet {
         let act = session.act.clone();
         act.emit(Action::Busy(Some(format!("re-running subnet {netuid}'s epoch of block #{block}…"))));
         ctx.link().send_future(async move {
-            let result = rerun_epoch(chain, netuid, block, module).await;
+            let result = node::rerun_epoch(chain, netuid, block, module).await;
             act.emit(Action::Busy(None));
             Msg::EpochChecked(netuid, result)
         });
@@ -210,11 +210,11 @@ fn page(
         </div>
         <h3>{ "Metagraph" }</h3>
         <table id="metagraph">
-            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Consensus" }</th><th class="num">{ "Incentive" }</th><th class="num">{ "Dividends" }</th><th class="num">{ "Emission" }</th><th class="num">{ "Trust" }</th><th>{ "Permit" }</th></tr>
+            <tr><th>{ "UID" }</th><th>{ "Hotkey" }</th><th class="num">{ "Stake" }</th><th class="num">{ "Consensus" }</th><th class="num">{ "Incentive" }</th><th class="num">{ "Dividends" }</th><th class="num">{ "Emission" }</th><th class="num">{ "Trust" }</th><th>{ "Permit" }</th><th>{ "Axon" }</th></tr>
             { for rows.iter().map(|r| html! { <tr>
                 <td>{ r.uid }</td><td>{ address(&r.hotkey) }</td><td class="num">{ alpha(r.stake) }</td><td class="num">{ share(r.consensus) }</td>
                 <td class="num">{ share(r.incentive) }</td><td class="num">{ share(r.dividends) }</td><td class="num">{ alpha(r.emission) }</td><td class="num">{ share(r.trust) }</td>
-                <td>{ if r.permit { "✓" } else { "" } }</td>
+                <td>{ if r.permit { "✓" } else { "" } }</td><td>{ r.axon.clone().unwrap_or_default() }</td>
             </tr> }) }
         </table>
         <h3>{ "Hyperparameters" }</h3>
@@ -235,41 +235,3 @@ fn hyperparameter(name: &str, value: u64) -> Html {
     html! { <tr><td>{ name.to_string() }<br /><span class="meaning">{ meaning }</span></td><td class="num">{ shown }</td></tr> }
 }
 
-/// Re-runs the epoch on the inputs proven at the block before it — with the subnet's own
-/// `module` if it computed the epoch, else Yuma, each as the chain runs it — and compares with
-/// the scores proven at the epoch's block. Both headers are believed by walking back from the head.
-async fn rerun_epoch(
-    mut chain: Chain,
-    netuid: NetUid,
-    block: u64,
-    module: Option<Hash>,
-) -> Result<EpochCheck, String> {
-    let before = block.checked_sub(1).ok_or("no block before genesis")?;
-    node::believe_back(&mut chain, before).await.map_err(|e| e.to_string())?;
-    let at = |height| RunContext { block_height: height, ..RunContext::default() };
-    let hash = node::read(&chain, before, at(block), |h| views::module_hash(h, "incentive"));
-    let hash = hash.await.map_err(|e| e.to_string())?.value?;
-    let incentive = node::module_code(&chain, before, "incentive".into(), Some("incentive"), hash).await?;
-    let runner = match module {
-        Some(hash) => {
-            let name = format!("subnet {netuid}'s incentive module");
-            node::module_code(&chain, before, name, None, hash).await?
-        }
-        None => incentive.clone(),
-    };
-    let input = node::read(&chain, before, at(block), |h| views::epoch_input(h, &incentive, netuid))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    let own = module.is_some();
-    let output = node::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    let n = input.neurons.len();
-    let scores = node::read(&chain, block, at(block), |h| views::epoch_scores(h, netuid, n))
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
-    Ok(views::check_epoch(netuid, block, &output, &scores, runner.describe()))
-}
