@@ -258,14 +258,18 @@ pub(crate) fn run_gateway(command: GatewayCommand) -> Result<ExitCode> {
     if let Some(row) = rows.iter().find(|r| r.len() != ml::FEATURES) {
         bail!("each row needs {} features, one has {}", ml::FEATURES, row.len());
     }
-    wallet::confirm(&format!("pay {} to gateway {} ({}) for one answer?", a.amount, a.gateway, a.hotkey), &a.common)?;
+    wallet::confirm(
+        &format!("pay {} to gateway {} ({}) for one answer?", a.amount, a.gateway, a.hotkey),
+        &a.common,
+    )?;
     let key = wallet::coldkey(&a.common, &a.wallet)?;
     runtime()?.block_on(async {
         let chain = connect(&a.url).await?;
         let target = Target { uid: 0, hotkey: a.hotkey, addr: a.gateway };
         let timeout = Duration::from_millis(a.timeout_ms);
         let query = ml::Query { rows };
-        let answer = gateway::ask::<Diabetes>(&chain, &key, target, a.hotkey, a.amount.0, query, timeout).await?;
+        let answer =
+            gateway::ask::<Diabetes>(&chain, &key, target, a.hotkey, a.amount.0, query, timeout).await?;
         if a.common.json {
             println!("{}", json!(answer));
         } else {

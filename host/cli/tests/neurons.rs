@@ -354,7 +354,12 @@ async fn pay_for_intelligence(
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["answer"]["values"].as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(balance().await, before + 2 * price, "the command's payment is on chain too");

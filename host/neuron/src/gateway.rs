@@ -75,11 +75,13 @@ pub async fn ask<P: Protocol>(
     timeout: Duration,
 ) -> Result<PaidAnswer<P::Response>, crate::NeuronError> {
     let token = chain.module("token").await?;
-    let args = borsh::to_vec(&TransferArgs { to: payee, amount }).map_err(|e| crate::NeuronError::Malformed(e.to_string()))?;
+    let args = borsh::to_vec(&TransferArgs { to: payee, amount })
+        .map_err(|e| crate::NeuronError::Malformed(e.to_string()))?;
     let payment = chain.sign(coldkey, token, "entry_transfer", args, crate::chain::FEE_LIMIT).await?;
     let request = PaidRequest { query, payment: hex::encode(payment.encode()) };
     let genesis = chain.domain().await.genesis_hash;
-    let answers = Dendrite::new(coldkey.clone(), genesis).query::<Paid<P>>(&[target], &request, timeout).await;
+    let answers =
+        Dendrite::new(coldkey.clone(), genesis).query::<Paid<P>>(&[target], &request, timeout).await;
     match answers.into_iter().next().map(|a| a.result) {
         Some(Ok(answer)) => Ok(answer),
         Some(Err(e)) => Err(crate::NeuronError::Refused(format!("the gateway: {e}"))),

@@ -85,5 +85,11 @@ async fn neuron(view: &View<'_>, netuid: NetUid, uid: Uid, row: &Value) -> Resul
     let pool: tao_contract_staking::Pool =
         view.read(&tao_contract_staking::pool_key(&neuron.hotkey, netuid)).await?.unwrap_or_default();
     let axon: Option<AxonInfo> = view.read(&tao_contract_neurons::axon_key(netuid, uid)).await?;
-    Ok(NeuronInfo { uid, hotkey: neuron.hotkey, scores, stake: pool.stake, axon: axon.and_then(|a| a.socket_addr()) })
+    Ok(NeuronInfo {
+        uid,
+        hotkey: neuron.hotkey,
+        scores,
+        stake: pool.stake,
+        axon: axon.and_then(|a| a.socket_addr()),
+    })
 }

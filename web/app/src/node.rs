@@ -7,10 +7,10 @@ use gloo_net::http::Request;
 use gloo_net::websocket::{Message, futures::WebSocket};
 use serde_json::{Value, json};
 use tao_types::Hash;
-use tao_wallet::code::{ModuleCode, short};
+use tao_wallet::code::ModuleCode;
 use tao_wallet::proven::{Context, ProvenHost};
 use tao_wallet::tx::{Draft, PreviewCode};
-use tao_wallet::{Chain, Proven, VerifyError, fresh, rpc, views, wasm};
+use tao_wallet::{Chain, Proven, VerifyError, fresh, rpc, views};
 
 /// The node's RPC URL: `?rpc=` in the page's address if given, else the node chosen in Settings,
 /// else the page's own origin (the node serves the wallet).

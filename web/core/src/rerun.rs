@@ -85,7 +85,10 @@ where
     let hash = hash.await.map_err(|e| e.to_string())?.value?;
     let incentive = module_code(&chain, before, "incentive".into(), Some("incentive"), hash, fetch).await?;
     let runner = match module {
-        Some(hash) => module_code(&chain, before, format!("subnet {netuid}'s incentive module"), None, hash, fetch).await?,
+        Some(hash) => {
+            module_code(&chain, before, format!("subnet {netuid}'s incentive module"), None, hash, fetch)
+                .await?
+        }
         None => incentive.clone(),
     };
     let input = proven::read(&chain, before, at(block), |h| views::epoch_input(h, &incentive, netuid), fetch)
@@ -93,10 +96,11 @@ where
         .map_err(|e| e.to_string())?
         .value?;
     let own = module.is_some();
-    let output = proven::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own), fetch)
-        .await
-        .map_err(|e| e.to_string())?
-        .value?;
+    let output =
+        proven::read(&chain, before, at(block), |h| views::epoch_output(h, &runner, &input, own), fetch)
+            .await
+            .map_err(|e| e.to_string())?
+            .value?;
     let n = input.neurons.len();
     let scores = proven::read(&chain, block, at(block), |h| views::epoch_scores(h, netuid, n), fetch)
         .await

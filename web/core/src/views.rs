@@ -231,7 +231,10 @@ pub fn metagraph(host: &mut impl Host, netuid: NetUid) -> ViewResult<Vec<NeuronR
             emission: scores.server_emission.saturating_add(scores.validator_emission),
             permit: weights::permit(host, netuid, uid).map_err(text)?,
             active: scores.active,
-            axon: neurons::axon(host, netuid, uid).map_err(text)?.and_then(|a| a.socket_addr()).map(|a| a.to_string()),
+            axon: neurons::axon(host, netuid, uid)
+                .map_err(text)?
+                .and_then(|a| a.socket_addr())
+                .map(|a| a.to_string()),
         });
     }
     Ok(rows)

@@ -202,11 +202,20 @@ impl LightClient {
             let (chain, height) = fresh_head(&inner).await.map_err(js_error)?;
             let url = inner.borrow().url.clone();
             let fetch = |batch| post(url.clone(), batch);
-            let subnet = tao_wallet::proven::read(&chain, height, Context::default(), |h| views::subnet(h, netuid), &fetch);
+            let subnet = tao_wallet::proven::read(
+                &chain,
+                height,
+                Context::default(),
+                |h| views::subnet(h, netuid),
+                &fetch,
+            );
             let subnet = subnet.await.map_err(js_error)?.value.map_err(js_error)?;
-            let record = subnet.and_then(|s| s.last_epoch).ok_or_else(|| js_error("no epoch to re-run yet"))?;
+            let record =
+                subnet.and_then(|s| s.last_epoch).ok_or_else(|| js_error("no epoch to re-run yet"))?;
             let module = record.module.filter(|_| record.fallback.is_none());
-            let check = tao_wallet::rerun::epoch(chain, netuid, record.block, module, &fetch).await.map_err(js_error)?;
+            let check = tao_wallet::rerun::epoch(chain, netuid, record.block, module, &fetch)
+                .await
+                .map_err(js_error)?;
             to_js(&Proven { value: check, height })
         })
     }
@@ -363,7 +372,10 @@ async fn fresh_head(inner: &Rc<RefCell<Inner>>) -> Result<(Chain, u64), VerifyEr
 /// Believes the headers from the head down to `height` by their parent hashes
 /// (`tao_wallet::rerun::believe_back` on a copy, kept if no newer head came meanwhile).
 async fn believe_back(inner: &Rc<RefCell<Inner>>, height: u64) -> Result<(), VerifyError> {
-    let (mut chain, url) = { let inner = inner.borrow(); (inner.chain.clone(), inner.url.clone()) };
+    let (mut chain, url) = {
+        let inner = inner.borrow();
+        (inner.chain.clone(), inner.url.clone())
+    };
     tao_wallet::rerun::believe_back(&mut chain, height, &|batch| post(url.clone(), batch)).await?;
     let mut inner = inner.borrow_mut();
     if inner.chain.head() == chain.head() {

@@ -2,12 +2,10 @@
 //! module, metagraph (incentive and dividends as bars) and hyperparameters, and its last epoch
 //! re-run in this browser from proven inputs.
 
-use tao_types::{Hash, NetUid};
-use tao_wallet::Chain;
+use tao_types::NetUid;
 use tao_wallet::display;
-use tao_wallet::proven::Context as RunContext;
 use tao_wallet::series::{self, SubnetSeries};
-use tao_wallet::views::{self, EpochCheck, NeuronRow, SubnetView};
+use tao_wallet::views::{EpochCheck, NeuronRow, SubnetView};
 use yew::prelude::*;
 
 use crate::reads::{self, SubnetLoad};
@@ -234,4 +232,3 @@ fn hyperparameter(name: &str, value: u64) -> Html {
     let (shown, meaning) = display::hyperparameter(name, value).unwrap_or((value.to_string(), ""));
     html! { <tr><td>{ name.to_string() }<br /><span class="meaning">{ meaning }</span></td><td class="num">{ shown }</td></tr> }
 }
-
