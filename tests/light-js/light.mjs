@@ -114,6 +114,7 @@ try {
     throw new Error(`the example failed against an honest node: ${honest.stdout}${honest.stderr}`);
   }
   process.stdout.write(honest.stdout);
+  if (!honest.stdout.includes('"axon":null')) throw new Error(`the metagraph names no axon field: ${honest.stdout}`);
   ok('the example prints a verified balance and metagraph');
 
   // The other chain: refused before any value.

@@ -96,31 +96,9 @@ fn build_wasm() -> Result<()> {
 /// size-optimized `web` profile, its JavaScript bindings with wasm-bindgen-cli (no Trunk
 /// needed), and the page from `www/` with Trunk's asset links replaced by plain ones.
 fn build_web() -> Result<()> {
-    tools::ensure_wasm_target()?;
-    tools::ensure_wasm_bindgen_cli()?;
-    build_contracts()?;
-    cargo(&["build", "--profile", "web", "--target", "wasm32-unknown-unknown", "-p", "tao-web"])?;
     let root = tools::workspace_root();
-    let wasm = tools::target_dir().join("wasm32-unknown-unknown/web/tao_web.wasm");
     let out = root.join("web/dist");
-    step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
-    let status = Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-        ])
-        .arg(&out)
-        .arg(&wasm)
-        .status()
-        .context("running wasm-bindgen (installed by `cargo xtask dev`)")?;
-    if !status.success() {
-        bail!("wasm-bindgen failed ({status})");
-    }
-    shrink(&out.join("tao_web_bg.wasm"))?;
+    bindgen("tao-web", &out, &["--no-typescript"])?;
     copy_www(&root.join("www"), &out)?;
     write_checkpoints(&out)?;
     let size = std::fs::metadata(out.join("tao_web_bg.wasm")).map(|m| m.len()).unwrap_or(0);
@@ -129,6 +107,32 @@ fn build_web() -> Result<()> {
         bail!("the wallet bundle is {size} bytes, over its {WEB_BUDGET_BYTES}-byte budget");
     }
     Ok(())
+}
+
+/// Builds `package` for the browser: the contracts first (the wallet's logic records their
+/// code hashes, `web/core/build.rs`), then the crate in the size-optimized `web` profile, its
+/// JavaScript bindings (`--target web`, plus `extra` options) with wasm-bindgen-cli into `out`,
+/// shrunk by wasm-opt.
+fn bindgen(package: &str, out: &std::path::Path, extra: &[&str]) -> Result<()> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen_cli()?;
+    build_contracts()?;
+    cargo(&["build", "--profile", "web", "--target", "wasm32-unknown-unknown", "-p", package])?;
+    let wasm =
+        tools::target_dir().join(format!("wasm32-unknown-unknown/web/{}.wasm", package.replace('-', "_")));
+    step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
+    let status = Command::new("wasm-bindgen")
+        .args(["--target", "web"])
+        .args(extra)
+        .args(["--remove-name-section", "--remove-producers-section", "--out-dir"])
+        .arg(out)
+        .arg(&wasm)
+        .status()
+        .context("running wasm-bindgen (installed by `cargo xtask dev`)")?;
+    if !status.success() {
+        bail!("wasm-bindgen failed ({status})");
+    }
+    shrink(&out.join(format!("{}_bg.wasm", package.replace('-', "_"))))
 }
 
 /// Runs binaryen's `wasm-opt -Oz` over the bundle in place: the interpreter that runs on-chain
@@ -156,24 +160,9 @@ fn shrink(wasm: &std::path::Path) -> Result<()> {
 /// module for browsers, loaded in Node by `load.mjs`), shrunk by wasm-opt, with the package
 /// files of `web/light-js/npm/`.
 fn build_light_js() -> Result<()> {
-    tools::ensure_wasm_target()?;
-    tools::ensure_wasm_bindgen_cli()?;
-    build_contracts()?;
-    cargo(&["build", "--profile", "web", "--target", "wasm32-unknown-unknown", "-p", "tao-light-js"])?;
     let root = tools::workspace_root();
-    let wasm = tools::target_dir().join("wasm32-unknown-unknown/web/tao_light_js.wasm");
     let out = root.join("web/light-js/pkg");
-    step(&format!("wasm-bindgen --target web --out-dir {}", out.display()));
-    let status = Command::new("wasm-bindgen")
-        .args(["--target", "web", "--remove-name-section", "--remove-producers-section", "--out-dir"])
-        .arg(&out)
-        .arg(&wasm)
-        .status()
-        .context("running wasm-bindgen (installed by `cargo xtask dev`)")?;
-    if !status.success() {
-        bail!("wasm-bindgen failed ({status})");
-    }
-    shrink(&out.join("tao_light_js_bg.wasm"))?;
+    bindgen("tao-light-js", &out, &[])?;
     for entry in std::fs::read_dir(root.join("web/light-js/npm"))? {
         let path = entry?.path();
         let name = path.file_name().context("a package file")?;

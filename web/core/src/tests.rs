@@ -595,6 +595,16 @@ fn staked() -> Fixture {
     fixture(host.storage.into_iter().map(|(k, v)| (k, Some(v))).collect())
 }
 
+/// A lying node's tampering: it says `key` holds nothing (its proof still proves the value).
+fn hiding(key: &[u8]) -> impl Fn(&mut Value) + use<> {
+    let key = json!(hex0x(key));
+    move |r: &mut Value| {
+        if r["key"] == key {
+            r["value"] = Value::Null
+        }
+    }
+}
+
 /// Stakes made outside the wallet are listed from the chain's index, each verified.
 #[test]
 fn every_position_is_read_from_the_proven_index() {
@@ -608,16 +618,7 @@ fn every_position_is_read_from_the_proven_index() {
     assert!(view.staked > 109 * TAO && view.staked < 110 * TAO, "{}", view.staked);
     // A node that hides the index is caught by its proof, not believed to mean "no stake".
     let key = tao_contract_staking::positions_key(&alice());
-    let hidden = f.run(
-        &chain,
-        &Context::default(),
-        |r| {
-            if r["key"] == json!(hex0x(&key)) {
-                r["value"] = Value::Null
-            }
-        },
-        |h| views::account(h, &alice()),
-    );
+    let hidden = f.run(&chain, &Context::default(), hiding(&key), |h| views::account(h, &alice()));
     assert!(matches!(hidden, Err(VerifyError::BadProof { .. })), "{hidden:?}");
 }
 
@@ -630,16 +631,7 @@ fn the_metagraph_shows_proven_axons() {
     let rows = f.run(&chain, &Context::default(), |_| {}, |h| views::metagraph(h, 1)).unwrap().unwrap();
     assert_eq!(rows[0].axon.as_deref(), Some("10.0.0.1:8091"));
     let key = tao_contract_neurons::axon_key(1, 0);
-    let hidden = f.run(
-        &chain,
-        &Context::default(),
-        |r| {
-            if r["key"] == json!(hex0x(&key)) {
-                r["value"] = Value::Null
-            }
-        },
-        |h| views::metagraph(h, 1),
-    );
+    let hidden = f.run(&chain, &Context::default(), hiding(&key), |h| views::metagraph(h, 1));
     assert!(matches!(hidden, Err(VerifyError::BadProof { .. })), "{hidden:?}");
 }
 

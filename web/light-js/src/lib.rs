@@ -119,7 +119,9 @@ async fn call(url: &str, method: &str, params: Value) -> Result<Value, VerifyErr
 
 /// `value` as JS, u64 as `bigint` (amounts exceed 2^53).
 fn to_js<T: Serialize>(value: &Proven<T>) -> Result<JsValue, JsValue> {
+    // `None` as `null`, as the TypeScript types say (not `undefined`, which JSON drops).
     let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
         .serialize_large_number_types_as_bigints(true)
         .serialize_maps_as_objects(true);
     #[derive(Serialize)]
