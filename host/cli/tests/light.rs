@@ -9,7 +9,8 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
+use common::wait_until;
 
 use serde_json::{Value, json};
 use tao_node::spec::dev_key;
@@ -215,16 +216,6 @@ fn tamper_reply(reply: &mut Value, asked: &[(String, Value)], mode: Tamper) {
             _ => {}
         }
     }
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]
