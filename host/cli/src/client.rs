@@ -1,11 +1,14 @@
-//! A small blocking JSON-RPC client over HTTP for the CLI, and the checks that make its answers
-//! trustworthy: certificates on headers and proofs on values.
+//! A blocking JSON-RPC client for the CLI over jsonrpsee's HTTP client (http and https, status
+//! codes, chunked replies, a size limit), and the checks that make its answers trustworthy:
+//! certificates on headers and proofs on values.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use jsonrpsee_core::ClientError;
+use jsonrpsee_core::client::ClientT;
+use jsonrpsee_core::params::BatchRequestBuilder;
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
 use tao_crypto::{ChainDomain, PublicKey};
@@ -15,11 +18,16 @@ use crate::trust::{self, Pin};
 use tao_types::Hash;
 
 /// Largest response read.
-const MAX_RESPONSE: u64 = 8 << 20;
+const MAX_RESPONSE: u32 = 8 << 20;
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A node's RPC endpoint.
+/// A node's RPC endpoint. Its own single-threaded runtime drives the async client, so callers
+/// stay blocking (and may call it from `spawn_blocking` threads).
 pub(crate) struct Client {
-    host: String,
+    url: String,
+    rpc: HttpClient,
+    runtime: tokio::runtime::Runtime,
 }
 
 /// An error the node returned (as opposed to a transport failure).
@@ -31,40 +39,64 @@ pub(crate) struct RpcError {
 }
 
 impl Client {
-    /// `url` is `http://host:port`.
+    /// `url` is `http://host:port` or `https://host[:port]` (certificates checked against the
+    /// system's roots; `SSL_CERT_FILE` adds one).
     pub(crate) fn new(url: &str) -> Result<Client> {
-        let host =
-            url.strip_prefix("http://").context("--url must start with http://")?.trim_end_matches('/');
-        Ok(Client { host: host.to_string() })
-    }
-
-    /// Calls `method`; a node error comes back as [`RpcError`].
-    pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value> {
-        let reply = self.post(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))?;
-        if let Some(error) = reply.get("error") {
-            let message = error["message"].as_str().unwrap_or("unknown error").to_string();
-            return Err(RpcError { code: error["code"].as_i64().unwrap_or(0), message }.into());
+        let url = url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--url must start with http:// or https://, not {url}");
         }
-        Ok(reply["result"].clone())
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let rpc = {
+            let _inside = runtime.enter();
+            HttpClientBuilder::default()
+                .max_response_size(MAX_RESPONSE)
+                .request_timeout(REQUEST_TIMEOUT)
+                .build(url)
+                .with_context(|| format!("--url {url}"))?
+        };
+        Ok(Client { url: url.to_string(), rpc, runtime })
     }
 
-    /// Posts a JSON-RPC request or batch and returns the reply as sent (at most
-    /// [`MAX_RESPONSE`] bytes).
-    pub(crate) fn post(&self, request: &Value) -> Result<Value> {
-        let body = request.to_string();
-        let mut stream =
-            TcpStream::connect(&self.host).with_context(|| format!("connecting to http://{}", self.host))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.host,
-            body.len()
-        )?;
-        let mut response = String::new();
-        stream.take(MAX_RESPONSE).read_to_string(&mut response)?;
-        let (_, payload) = response.split_once("\r\n\r\n").context("malformed HTTP response")?;
-        serde_json::from_str(payload).context("malformed JSON-RPC response")
+    /// Calls `method` with `params` (a JSON array or object); a node error comes back as
+    /// [`RpcError`].
+    pub(crate) fn call(&self, method: &str, params: Value) -> Result<Value> {
+        let reply = match params {
+            Value::Object(named) => self.runtime.block_on(self.rpc.request(method, named)),
+            Value::Array(positional) => self.runtime.block_on(self.rpc.request(method, positional)),
+            other => bail!("the parameters of {method} must be an array or object, not {other}"),
+        };
+        reply.map_err(|e| self.failure(e))
+    }
+
+    /// Sends a JSON-RPC batch (requests as [`tao_light::rpc::request`] builds them) and returns
+    /// the replies in JSON-RPC's own shape, each under its request's id, for the parsers of
+    /// untrusted replies in [`tao_light::rpc`].
+    pub(crate) fn post(&self, batch_request: &Value) -> Result<Value> {
+        let requests = batch_request.as_array().context("a batch is a JSON array of requests")?;
+        let mut batch = BatchRequestBuilder::new();
+        for r in requests {
+            let method = r["method"].as_str().context("a request without a method")?;
+            let params = r["params"].as_array().cloned().unwrap_or_default();
+            batch.insert(method, params)?;
+        }
+        let answers =
+            self.runtime.block_on(self.rpc.batch_request::<Value>(batch)).map_err(|e| self.failure(e))?;
+        let replies = requests.iter().zip(answers).map(|(r, answer)| {
+            reply(
+                &r["id"],
+                answer.map_err(|e| RpcError { code: e.code().into(), message: e.message().into() }),
+            )
+        });
+        Ok(Value::Array(replies.collect()))
+    }
+
+    /// A node's refusal stays an [`RpcError`]; anything else says which node failed.
+    fn failure(&self, error: ClientError) -> anyhow::Error {
+        match error {
+            ClientError::Call(e) => RpcError { code: e.code().into(), message: e.message().into() }.into(),
+            other => anyhow::Error::new(other).context(format!("the node at {} failed", self.url)),
+        }
     }
 
     /// The chain's signing domain (its genesis hash and the chain id its genesis header commits,
@@ -116,7 +148,7 @@ impl Client {
     fn light_client(&self) -> Result<LightClient> {
         let (genesis, _) = self.header(0)?;
         let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
-        let pin = trust::check(&format!("http://{}", self.host), served)?;
+        let pin = trust::check(&self.url, served)?;
         Ok(LightClient::new(pin.genesis_hash, genesis, self.validators()?)?)
     }
 
@@ -133,6 +165,14 @@ impl Client {
         let value = tao_neuron::chain::check_proof(&light, proof, key)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
+    }
+}
+
+/// One JSON-RPC reply object.
+fn reply(id: &Value, answer: Result<Value, RpcError>) -> Value {
+    match answer {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod config;
 mod epoch;
 mod gov;
 mod keystore;
@@ -18,7 +19,7 @@ mod transfer;
 mod trust;
 mod wallet;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "tao", version, about = "wasmtensor command line")]
@@ -98,16 +99,49 @@ pub(crate) fn wallet_dir() -> std::path::PathBuf {
 fn main() -> std::process::ExitCode {
     output::end_quietly_on_closed_stdout();
     let json = output::wants_json();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
         Err(e) if json && e.use_stderr() => {
             println!("{}", output::usage_json(&e));
             return std::process::ExitCode::from(2);
         }
         Err(e) => e.exit(),
     };
-    trust::configure(cli.trust);
-    let result = match cli.command {
+    let result = with_network(&matches).and_then(run);
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!("{}", output::error_json(&e));
+            }
+            eprintln!("error: {}", tao_types::amounts_in_tao(&format!("{e:#}")));
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// The parsed command line, with the node URL and trust options a configured network supplies
+/// (`config.toml`; `--url` and `TAO_URL` win) recorded for every client.
+fn with_network(matches: &clap::ArgMatches) -> anyhow::Result<Cli> {
+    let cli = Cli::from_arg_matches(matches)?;
+    let mut trust = cli.trust.clone();
+    let chosen = match config::url_given(matches) {
+        Some(url_given) => {
+            let dir = trust::default_dir()?;
+            config::Config::load(&dir)?.select(&dir, &mut trust, url_given)?
+        }
+        None => None,
+    };
+    let cli = match chosen {
+        Some(url) => Cli::from_arg_matches(&config::with_default_url(Cli::command(), &url).get_matches())?,
+        None => cli,
+    };
+    trust::configure(trust);
+    Ok(cli)
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
         Command::Module(command) => module::run(command),
         Command::Epoch(command) => epoch::run(command),
         Command::Node(args) => node::run(args),
@@ -125,15 +159,5 @@ fn main() -> std::process::ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Testnet(command) => testnet::run(command),
         Command::Light(args) => light::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            if json {
-                println!("{}", output::error_json(&e));
-            }
-            eprintln!("error: {}", tao_types::amounts_in_tao(&format!("{e:#}")));
-            std::process::ExitCode::from(2)
-        }
     }
 }

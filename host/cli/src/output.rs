@@ -51,6 +51,15 @@ pub(crate) fn usage_json(error: &clap::Error) -> serde_json::Value {
     json!({"error": {"code": "usage", "message": error.render().to_string().trim_end()}})
 }
 
+/// A command's result: `value` for `--json`, else `text`.
+pub(crate) fn print(value: &serde_json::Value, json: bool, text: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! What the CLI trusts: the genesis hash and chain id of each network it has met, pinned on first
 //! use in `networks.json` beside the wallets (or given with `--genesis`), so a node serving
 //! another chain at the same address is refused instead of believed. `tao network` lists and
-//! forgets pins.
+//! forgets pins; `tao network add` names nodes in `config.toml` (`crate::config`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,9 +11,11 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use tao_types::Hash;
 
+use crate::config::{self, Config, Network};
+use crate::output;
 use crate::wallet::{Common, confirm};
 
 /// A chain as pinned: its genesis hash and the chain id its genesis header commits.
@@ -86,7 +88,7 @@ pub(crate) fn configure(args: TrustArgs) {
 }
 
 /// The directory of `networks.json`: `$TAO_WALLET_PATH`, else `~/.tao` (where wallets live).
-fn default_dir() -> Result<PathBuf> {
+pub(crate) fn default_dir() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("TAO_WALLET_PATH") {
         return Ok(PathBuf::from(path));
     }
@@ -163,7 +165,28 @@ fn check_in(dir: &Path, network: &str, given: Option<Hash>, served: Pin) -> Resu
 
 #[derive(Subcommand)]
 pub(crate) enum NetworkCommand {
-    /// The pinned networks: name (or URL), genesis hash and chain id.
+    /// Name a node in `config.toml`, so `--network NAME` talks to it (with `--genesis`, only to
+    /// that chain); `--default` makes it the network of commands that name none.
+    Add {
+        /// The network's name, e.g. `devnet`.
+        name: String,
+        /// Its node: `http://host:port` or `https://host`.
+        #[arg(value_name = "URL")]
+        endpoint: String,
+        /// Use it when no `--network`, `--url` or `TAO_URL` names a node.
+        #[arg(long)]
+        default: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove a named network from `config.toml` (its pin stays until `forget`).
+    Remove {
+        /// The network's name.
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The configured and the pinned networks: name (or URL), its URL, genesis hash and chain id.
     List {
         #[command(flatten)]
         common: Common,
@@ -180,15 +203,36 @@ pub(crate) enum NetworkCommand {
 pub(crate) fn run(command: NetworkCommand) -> Result<ExitCode> {
     let dir = default_dir()?;
     let mut pins = Pins::load(&dir)?;
+    let mut config = Config::load(&dir)?;
     match command {
-        NetworkCommand::List { common } => {
-            if common.json {
-                println!("{}", json!(pins.networks));
+        NetworkCommand::Add { name, endpoint, default, common } => {
+            config::check_url(&name, &endpoint)?;
+            let genesis = ARGS.get().and_then(|a| a.genesis);
+            let network = Network { url: endpoint.trim_end_matches('/').to_string(), genesis };
+            config.networks.insert(name.clone(), network.clone());
+            if default {
+                config.network = Some(name.clone());
             }
-            for (name, pin) in pins.networks.iter().filter(|_| !common.json) {
-                println!("{name}  genesis {}  chain {}", pin.genesis_hash, pin.chain_id);
-            }
+            config.save(&dir)?;
+            let shown = json!({"added": name, "url": network.url, "genesis": genesis, "default": default});
+            output::print(&shown, common.json, &format!("added {name}: {}", network.url));
         }
+        NetworkCommand::Remove { name, common } => {
+            let network =
+                config.networks.get(&name).cloned().with_context(|| format!("no network {name}"))?;
+            confirm(&format!("Remove network {name} ({})?", network.url), &common)?;
+            config.networks.remove(&name);
+            if config.network.as_deref() == Some(name.as_str()) {
+                config.network = None;
+            }
+            config.save(&dir)?;
+            output::print(
+                &json!({"removed": name, "url": network.url}),
+                common.json,
+                &format!("removed {name}"),
+            );
+        }
+        NetworkCommand::List { common } => list(&config, &pins, common.json),
         NetworkCommand::Forget { network, common } => {
             let pin =
                 pins.networks.get(&network).copied().with_context(|| format!("{network} is not pinned"))?;
@@ -201,14 +245,43 @@ pub(crate) fn run(command: NetworkCommand) -> Result<ExitCode> {
             )?;
             pins.networks.remove(&network);
             pins.save(&dir)?;
-            if common.json {
-                println!("{}", json!({"forgotten": network, "genesis_hash": pin.genesis_hash}));
-            } else {
-                println!("forgot {network}");
-            }
+            let shown = json!({"forgotten": network, "genesis_hash": pin.genesis_hash});
+            output::print(&shown, common.json, &format!("forgot {network}"));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every network the CLI knows, by name: its configured URL and genesis, whether it is the
+/// default, and its pin (`genesis_hash`, `chain_id`) once met.
+fn list(config: &Config, pins: &Pins, json: bool) {
+    let names: std::collections::BTreeSet<&String> =
+        config.networks.keys().chain(pins.networks.keys()).collect();
+    let mut shown = serde_json::Map::new();
+    for name in names {
+        let mut entry = json!({});
+        if let Some(pin) = pins.networks.get(name) {
+            entry = json!({"genesis_hash": pin.genesis_hash, "chain_id": pin.chain_id});
+        }
+        if let Some(network) = config.networks.get(name) {
+            entry["url"] = json!(network.url);
+            entry["genesis"] = json!(network.genesis);
+            entry["default"] = json!(config.network.as_deref() == Some(name.as_str()));
+        }
+        if !json {
+            let url = entry["url"].as_str().map(|u| format!("  {u}")).unwrap_or_default();
+            let default = if entry["default"] == true { "  (default)" } else { "" };
+            let pin = match pins.networks.get(name) {
+                Some(pin) => format!("  genesis {}  chain {}", pin.genesis_hash, pin.chain_id),
+                None => "  not met yet".to_string(),
+            };
+            println!("{name}{url}{default}{pin}");
+        }
+        shown.insert(name.clone(), entry);
+    }
+    if json {
+        println!("{}", Value::Object(shown));
+    }
 }
 
 #[cfg(test)]

@@ -1793,3 +1793,99 @@ fn cors_allows_listed_origins_only() {
     let (head, body) = http_request(&node.addr, "POST", &[], call);
     assert!(head.starts_with("http/1.1 200") && body.contains("genesis_hash"), "{head}{body}");
 }
+
+/// An https front for `backend` with a certificate for `localhost` from a fresh test CA: its
+/// port, and the CA's PEM (what `SSL_CERT_FILE` adds to the CLI's trusted roots).
+fn https_front(backend: String) -> (u16, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert =
+        CertificateParams::new(vec!["localhost".into()]).unwrap().signed_by(&key, &ca, &ca_key).unwrap();
+    let tls = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((client, _)) = listener.accept().await {
+                let (acceptor, backend) = (acceptor.clone(), backend.clone());
+                tokio::spawn(async move {
+                    let (Ok(mut client), Ok(mut node)) =
+                        (acceptor.accept(client).await, tokio::net::TcpStream::connect(backend).await)
+                    else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut node).await;
+                });
+            }
+        });
+    });
+    (port, ca.pem())
+}
+
+/// Named networks in `config.toml` and https: `tao network add` names an https node as the
+/// default; commands without `--url` reach it, certificate checked against the CA the system
+/// trusts (here `SSL_CERT_FILE`) and refused without it; the pin is the network's name;
+/// `TAO_URL` and `--url` win over the default; an unknown `--network` is refused by name.
+#[test]
+fn https_and_named_networks() {
+    let session = Session::start("200ms", &["alice"]);
+    let (port, ca) = https_front(session.node.addr.clone());
+    let ca_file = session.file("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let tao_with = |env: &[(&str, &std::ffi::OsStr)], args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tao"));
+        command.args(args).env("TAO_WALLET_PATH", &session.wallets).env("TAO_PASSWORD", Session::PASSWORD);
+        command.env_remove("TAO_URL").env_remove("SSL_CERT_FILE").stdin(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let trusted = [("SSL_CERT_FILE", ca_file.as_os_str())];
+    let https = format!("https://localhost:{port}");
+    let added = json_out(&tao_with(&[], &["network", "add", "devnet", &https, "--default", "--json"]));
+    assert_eq!((added["url"].as_str(), added["default"].as_bool()), (Some(https.as_str()), Some(true)));
+
+    let balance = |env: &[(&str, &std::ffi::OsStr)], extra: &[&str]| {
+        tao_with(env, &[&["wallet", "balance", "--name", "alice", "--json"], extra].concat())
+    };
+    let through_https = json_out(&balance(&trusted, &[]));
+    let direct = session.tao(&["wallet", "balance", "--name", "alice"]);
+    assert_eq!(through_https["balance_rao"], direct["balance_rao"], "{through_https}");
+
+    // Without the CA the certificate is refused: nothing is shown.
+    let untrusted = balance(&[], &[]);
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    let stdout = String::from_utf8_lossy(&untrusted.stdout);
+    assert!(!untrusted.status.success() && !stdout.contains("balance_rao"), "{stdout}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    // The default network's pin is under its name; TAO_URL overrides it (pinned by URL).
+    let listed = json_out(&tao_with(&[], &["network", "list", "--json"]));
+    assert_eq!(listed["devnet"]["url"], https.as_str(), "{listed}");
+    assert!(listed["devnet"]["genesis_hash"].is_string(), "{listed}");
+    let tao_url = [("TAO_URL", std::ffi::OsStr::new(&session.url))];
+    assert_eq!(json_out(&balance(&tao_url, &[]))["balance_rao"], direct["balance_rao"]);
+
+    // A typo in --network is refused by name instead of reaching some other node.
+    let typo = balance(&trusted, &["--network", "devent"]);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(!typo.status.success() && stderr.contains("tao network add devent"), "{stderr}");
+    // A plain URL that is not HTTP(S) is refused before anything is sent.
+    let ftp = balance(&[], &["--url", "ftp://localhost:1"]);
+    assert!(String::from_utf8_lossy(&ftp.stderr).contains("http:// or https://"));
+}
