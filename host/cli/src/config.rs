@@ -88,15 +88,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes through a temporary file, so a crash never leaves half a file.
     pub(crate) fn save(&self, dir: &Path) -> Result<(), ConfigError> {
         let path = Self::path(dir);
-        let file_error = |why: String| ConfigError::File { path: path.clone(), why };
-        std::fs::create_dir_all(dir).map_err(|e| file_error(e.to_string()))?;
-        let text = toml::to_string(self).map_err(|e| file_error(e.to_string()))?;
-        let temporary = dir.join("config.toml.tmp");
-        std::fs::write(&temporary, text).map_err(|e| file_error(e.to_string()))?;
-        std::fs::rename(&temporary, &path).map_err(|e| file_error(e.to_string()))
+        let text = toml::to_string(self).map_err(|e| e.to_string());
+        text.and_then(|text| write_whole(&path, &text)).map_err(|why| ConfigError::File { path, why })
     }
 
     /// Which node the command line talks to: `Some(url)` when a configured network supplies it
@@ -125,6 +120,17 @@ impl Config {
             }
         }
     }
+}
+
+/// Writes `text` to `path` through a temporary file beside it, so a crash never leaves half a
+/// file; the error says why.
+pub(crate) fn write_whole(path: &Path, text: &str) -> Result<(), String> {
+    let temporary = path.with_extension("tmp");
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&temporary, text))
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| e.to_string())
 }
 
 /// Refuses a URL the client cannot speak to.

@@ -117,15 +117,10 @@ impl Pins {
         }
     }
 
-    /// Writes through a temporary file, so a crash never leaves half a file.
     fn save(&self, dir: &Path) -> Result<(), TrustError> {
         let path = Self::path(dir);
-        let file_error = |why: String| TrustError::File { path: path.clone(), why };
-        std::fs::create_dir_all(dir).map_err(|e| file_error(e.to_string()))?;
-        let text = serde_json::to_string_pretty(self).map_err(|e| file_error(e.to_string()))?;
-        let temporary = dir.join("networks.json.tmp");
-        std::fs::write(&temporary, text).map_err(|e| file_error(e.to_string()))?;
-        std::fs::rename(&temporary, &path).map_err(|e| file_error(e.to_string()))
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string());
+        text.and_then(|text| config::write_whole(&path, &text)).map_err(|why| TrustError::File { path, why })
     }
 }
 
