@@ -166,6 +166,8 @@ pub struct Running {
     engine: malachitebft_app_channel::EngineHandle,
     watcher: tokio::task::JoinHandle<()>,
     votes: tokio::sync::broadcast::Sender<SeenVote>,
+    /// The write-ahead log's path.
+    wal: PathBuf,
 }
 
 /// How long a stopping engine may take to close its network and write-ahead log.
@@ -177,10 +179,18 @@ impl Running {
     pub async fn stop(self) {
         self.app.abort();
         self.watcher.abort();
-        self.engine.actor.stop(None);
+        // The engine's actors (consensus, network, sync, WAL) are the node actor's children.
+        let actor = &self.engine.actor;
+        actor.stop_children_and_wait(None, Some(STOP_WITHIN)).await;
+        let _ = actor.stop_and_wait(None, Some(STOP_WITHIN)).await;
         let mut handle = self.engine.handle;
         if tokio::time::timeout(STOP_WITHIN, &mut handle).await.is_err() {
             handle.abort();
+        }
+        // The WAL's own thread closes the log (and its file lock) just after its actor stops.
+        let until = tokio::time::Instant::now() + STOP_WITHIN;
+        while malachitebft_app::wal::Log::open(&self.wal).is_err() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -222,7 +232,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let (channels, engine) = malachitebft_app_channel::start_engine(
         TaoContext,
         cfg,
-        WalContext::new(wal, BorshCodec),
+        WalContext::new(wal.clone(), BorshCodec),
         NetworkContext::new(identity, BorshCodec),
         ConsensusContext::new_validator(address, Box::new(verifier.clone()), Box::new(signer.clone())),
         SyncContext::new(BorshCodec),
@@ -247,7 +257,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         byzantine: config.byzantine,
     };
     let app = tokio::spawn(run(state, channels));
-    Ok(Running { app, engine, watcher, votes })
+    Ok(Running { app, engine, watcher, votes, wal })
 }
 
 /// Refuses to start when the write-ahead log at `path` holds entries of a height after the
