@@ -319,8 +319,11 @@ fn testnet() -> Result<()> {
         nodes.push(node.with_context(|| format!("starting validator {i}"))?);
         println!("    validator {i}: wallet and RPC at http://127.0.0.1:{}/", 9944 + i);
     }
-    println!("
-{TESTNET_VALIDATORS} validators running (logs: {}/node-<i>.log); Ctrl-C stops them.", out.display());
+    println!(
+        "
+{TESTNET_VALIDATORS} validators running (logs: {}/node-<i>.log); Ctrl-C stops them.",
+        out.display()
+    );
     for (i, mut node) in nodes.into_iter().enumerate() {
         let status = node.wait()?;
         println!("    validator {i} stopped ({status})");

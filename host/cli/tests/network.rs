@@ -3,6 +3,7 @@
 //! three finalize 10 more; its database is then wiped and, restarted from the same line (same
 //! key and spec), it syncs from genesis (every certificate it stored passes a light client),
 //! agrees on the newest blocks and signs again.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

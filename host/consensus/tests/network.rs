@@ -31,7 +31,7 @@ const TARGET: u64 = 20;
 const STALL: Duration = Duration::from_secs(4);
 
 /// One network at a time: each is four validators on a two-core machine.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn contract_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -133,15 +133,15 @@ impl Network {
         let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
         let mut links = BTreeMap::new();
         let mut peers: Vec<Vec<tao_consensus::app::Multiaddr>> = vec![Vec::new(); VALIDATORS];
-        for i in 0..VALIDATORS {
+        for (i, list) in peers.iter_mut().enumerate() {
             for j in (0..VALIDATORS).filter(|j| *j != i) {
                 if !proxied {
-                    peers[i].push(addr(ports[j]));
+                    list.push(addr(ports[j]));
                     continue;
                 }
                 let link = links.entry((i.min(j), i.max(j))).or_insert_with(|| Link(watch::channel(true).0));
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                peers[i].push(addr(listener.local_addr().unwrap().port()));
+                list.push(addr(listener.local_addr().unwrap().port()));
                 tokio::spawn(proxy(listener, ports[j], link.0.subscribe()));
             }
         }
@@ -254,7 +254,11 @@ fn assert_one_certified_chain(nodes: &[Arc<Node>], height: u64) -> Vec<tao_node:
     for h in 1..=height {
         let stored = first.stored(h).unwrap();
         for other in &nodes[1..] {
-            assert_eq!(other.stored(h).unwrap().block.header.hash(), stored.block.header.hash(), "fork at {h}");
+            assert_eq!(
+                other.stored(h).unwrap().block.header.hash(),
+                stored.block.header.hash(),
+                "fork at {h}"
+            );
         }
         light.accept(stored.block.header.clone(), &stored.certificate).unwrap();
         blocks.push(stored);
@@ -263,13 +267,9 @@ fn assert_one_certified_chain(nodes: &[Arc<Node>], height: u64) -> Vec<tao_node:
     blocks
 }
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_finalize_the_same_certified_blocks() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let net = Network::start([None; VALIDATORS], false).await;
     let nodes = net.nodes();
     wait_for(&nodes, TARGET, Duration::from_secs(60)).await;
@@ -362,7 +362,7 @@ async fn transactions_submitted_to_one_validator_are_finalized_by_the_others(nod
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_two_of_four_down_nothing_is_final_until_they_return() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let mut net = Network::start([None; VALIDATORS], false).await;
     let nodes = net.nodes();
     wait_for(&nodes, 3, Duration::from_secs(60)).await;
@@ -380,7 +380,7 @@ async fn with_two_of_four_down_nothing_is_final_until_they_return() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_decides() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let liar = 0;
     let net = Network::start([Some(Byzantine::WrongStateRoot), None, None, None], false).await;
     let nodes = net.nodes();
@@ -392,7 +392,11 @@ async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_
         let header = &stored.block.header;
         assert_ne!(header.proposer, key(liar).address(), "a lying block was finalized at {}", header.height);
         if header.height % VALIDATORS as u64 == liar as u64 {
-            assert!(stored.certificate.round >= 1, "height {} was decided in the liar's round", header.height);
+            assert!(
+                stored.certificate.round >= 1,
+                "height {} was decided in the liar's round",
+                header.height
+            );
         }
     }
     net.stop().await;
@@ -400,7 +404,7 @@ async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validator_stopped_right_after_voting_restarts_from_its_wal_without_double_signing() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let victim = 1;
     let mut net = Network::start([None; VALIDATORS], false).await;
     let nodes = net.nodes();
@@ -428,7 +432,10 @@ async fn a_validator_stopped_right_after_voting_restarts_from_its_wal_without_do
         };
         net.halt(victim).await;
         if stops.is_empty() {
-            copy_dir(&net.members[victim].config.base_path.join("consensus"), &saved_log.path().join("consensus"));
+            copy_dir(
+                &net.members[victim].config.base_path.join("consensus"),
+                &saved_log.path().join("consensus"),
+            );
         }
         net.resume(victim).await;
         stops.push(at);
@@ -473,7 +480,7 @@ async fn a_validator_stopped_right_after_voting_restarts_from_its_wal_without_do
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_two_partition_finalizes_nothing_and_heals_without_a_fork() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let net = Network::start([None; VALIDATORS], true).await;
     let nodes = net.nodes();
     wait_for(&nodes, 3, Duration::from_secs(60)).await;
