@@ -3,6 +3,7 @@
 //! - `cargo xtask dev`  installs what is missing, builds everything, and runs the dev chain.
 //! - `cargo xtask test` runs every test in the project; CI calls exactly this.
 //! - `cargo xtask demo` runs the example ML subnet end to end on a dev node (docs/neurons.md).
+//! - `cargo xtask testnet` runs 4 local validators and serves the wallet (docs/network.md).
 //! - `cargo xtask fuzz NAME --time 10m` fuzzes one harness of `tests/fuzz` (or `all`) for longer.
 
 mod layers;
@@ -27,6 +28,7 @@ fn main() -> Result<()> {
         Some("light-js") => build_light_js(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("testnet") => testnet(),
         _ => {
             eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
@@ -43,6 +45,7 @@ fn main() -> Result<()> {
             eprintln!(
                 "  fuzz NAME|all [--time 10m] [--seed N] [--iterations N]  fuzz a harness (docs/fuzzing.md)"
             );
+            eprintln!("  testnet  run 4 local validators serving the wallet (docs/network.md)");
             std::process::exit(2)
         }
     }
@@ -281,6 +284,51 @@ fn demo(args: &[String]) -> Result<()> {
     let mut run = vec!["run", "-q", "-p", "tao-cli", "--", "subnet", "demo"];
     run.extend(args.iter().map(String::as_str));
     cargo(&run)
+}
+
+/// Validators `cargo xtask testnet` runs.
+const TESTNET_VALIDATORS: usize = 4;
+
+/// `cargo xtask testnet`: builds the wallet (and the contracts) and `tao`, writes a fresh
+/// 4-validator network with `tao testnet init` into `<target>/testnet`, and runs the lines of
+/// its `commands.txt` as written, each logging to `node-<i>.log` there, until Ctrl-C.
+fn testnet() -> Result<()> {
+    build_web()?;
+    cargo(&["build", "-p", "tao-cli"])?;
+    let out = tools::target_dir().join("testnet");
+    // A new network each time: old stores belong to other keys' chains.
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    let tao = tools::target_dir().join("debug/tao");
+    let validators = TESTNET_VALIDATORS.to_string();
+    step(&format!("tao testnet init --validators {validators} --out {}", out.display()));
+    let status = Command::new(&tao)
+        .args(["testnet", "init", "--validators", &validators, "--yes", "--out"])
+        .arg(&out)
+        .status()
+        .context("running tao testnet init")?;
+    if !status.success() {
+        bail!("`tao testnet init` failed ({status})");
+    }
+    let commands = std::fs::read_to_string(out.join("commands.txt")).context("reading commands.txt")?;
+    let mut nodes = Vec::new();
+    for (i, line) in commands.lines().enumerate() {
+        let log = std::fs::File::create(out.join(format!("node-{i}.log")))?;
+        let node = Command::new("sh").arg("-c").arg(line).stdout(log.try_clone()?).stderr(log).spawn();
+        nodes.push(node.with_context(|| format!("starting validator {i}"))?);
+        println!("    validator {i}: wallet and RPC at http://127.0.0.1:{}/", 9944 + i);
+    }
+    println!(
+        "
+{TESTNET_VALIDATORS} validators running (logs: {}/node-<i>.log); Ctrl-C stops them.",
+        out.display()
+    );
+    for (i, mut node) in nodes.into_iter().enumerate() {
+        let status = node.wait()?;
+        println!("    validator {i} stopped ({status})");
+    }
+    Ok(())
 }
 
 fn test() -> Result<()> {

@@ -204,6 +204,7 @@ fn network_config(
         peers: args.bootnodes.iter().map(|b| parse(b)).collect::<Result<_>>()?,
         timeouts: tao_consensus::app::EngineConfig::local_timeouts(),
         block_time: args.block_time,
+        byzantine: None,
     }))
 }
 
@@ -325,7 +326,7 @@ async fn follow_engine(
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    engine.stop();
+    engine.stop().await;
     Ok(())
 }
 

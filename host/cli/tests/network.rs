@@ -1,15 +1,17 @@
 //! A validator network of real `tao` processes, exactly as `tao testnet init` writes it: the
 //! four `commands.txt` lines finalize the same blocks; one is killed with SIGKILL and the other
-//! three finalize 10 more; restarted from the same line it catches up (each synced block
-//! committed only with a certificate of the set) and agrees on the newest.
+//! three finalize 10 more; its database is then wiped and, restarted from the same line (same
+//! key and spec), it syncs from genesis (every certificate it stored passes a light client),
+//! agrees on the newest blocks and signs again.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
-
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
 
 /// Heights and hashes a node logged.
 type Blocks = Arc<Mutex<BTreeMap<u64, String>>>;
@@ -18,6 +20,8 @@ type Blocks = Arc<Mutex<BTreeMap<u64, String>>>;
 struct Validator {
     child: Child,
     blocks: Blocks,
+    /// Its JSON-RPC address.
+    rpc: String,
 }
 
 impl Drop for Validator {
@@ -40,12 +44,13 @@ impl Validator {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
+        let rpc = loop {
             let line = lines.next().expect("the node exited before starting").unwrap();
             if line.contains(r#""event":"started""#) {
-                break;
+                let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+                break event["rpc"].as_str().unwrap().trim_start_matches("http://").to_string();
             }
-        }
+        };
         let blocks = Blocks::default();
         let seen = blocks.clone();
         std::thread::spawn(move || {
@@ -58,7 +63,13 @@ impl Validator {
                 }
             }
         });
-        Validator { child, blocks }
+        Validator { child, blocks, rpc }
+    }
+
+    /// The header and certificate it stores at `height`, as it serves them.
+    fn header(&self, height: u64) -> (tao_chain::Header, tao_chain::Certificate) {
+        let reply = rpc(&self.rpc, "chain_header", serde_json::json!([height]));
+        tao_light::rpc::header(&reply["result"]).unwrap()
     }
 
     fn height(&self) -> u64 {
@@ -68,6 +79,21 @@ impl Validator {
     fn hash(&self, height: u64) -> Option<String> {
         self.blocks.lock().unwrap().get(&height).cloned()
     }
+}
+
+/// One JSON-RPC call to `addr`.
+fn rpc(addr: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
 
 /// Polls until every validator has logged `height`, within `limit`.
@@ -108,7 +134,7 @@ fn share_compiled_modules(from: &Path, to: &Path) {
 }
 
 #[test]
-fn a_testnet_of_four_processes_survives_a_crash_and_the_crashed_one_catches_up() {
+fn a_testnet_of_four_processes_survives_a_crash_and_a_wiped_validator_syncs_from_genesis() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net");
     let init = Command::new(env!("CARGO_BIN_EXE_tao"))
@@ -140,12 +166,39 @@ fn a_testnet_of_four_processes_survives_a_crash_and_the_crashed_one_catches_up()
     drop(others.pop());
     let at = first.height();
     wait_for(&[&first, &others[0], &others[1]], at + 10, Duration::from_secs(30));
+    // Its database is wiped (the chain's store and the engine's log; the compiled-module
+    // cache is no database and stays), and it restarts from the same line.
+    let base = out.join("node-3");
+    std::fs::remove_file(base.join("state.redb")).unwrap();
+    std::fs::remove_dir_all(base.join("consensus")).unwrap();
     others.push(Validator::start(lines[3]));
-    let target = first.height() + 3;
+    let back = first.height();
+    let target = back + 3;
     wait_for(&all(&first, &others), target, Duration::from_secs(60));
     let hashes: Vec<Option<String>> = all(&first, &others).iter().map(|v| v.hash(target)).collect();
     assert!(
         hashes.windows(2).all(|w| w[0] == w[1]),
         "the restarted validator forked at {target}: {hashes:?}"
     );
+    // It synced from genesis: every block it stores is the first validator's, with a
+    // certificate a light client pinned to genesis accepts in order.
+    let wiped = &others[2];
+    let (genesis, _) = wiped.header(0);
+    let info = rpc(&wiped.rpc, "chain_info", serde_json::json!([]));
+    let (_, validators) = tao_light::rpc::chain_info(&info["result"]).unwrap();
+    let own = validators[3].key.address();
+    let mut light = tao_light::LightClient::new(first.header(0).0.hash(), genesis, validators).unwrap();
+    for height in 1..=target {
+        let (header, certificate) = wiped.header(height);
+        assert_eq!(header.hash(), first.header(height).0.hash(), "the wiped validator forked at {height}");
+        light.accept(header, &certificate).unwrap();
+    }
+    // And it signs again: a later block has its precommit (index 3 in the set) in the
+    // certificate, or is its own signed proposal.
+    common::wait_until("a block the wiped validator signed", || {
+        (target + 1..=first.height()).any(|h| {
+            let (header, certificate) = first.header(h);
+            header.proposer == own || certificate.signatures.iter().any(|(index, _)| *index == 3)
+        })
+    });
 }

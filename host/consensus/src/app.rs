@@ -14,7 +14,8 @@ use malachitebft_app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app::types::LocallyProposedValue;
 use malachitebft_app::types::ProposedValue;
 use malachitebft_app::types::sync::RawDecidedValue;
-use malachitebft_app_channel::app::net::Multiaddr;
+/// A libp2p address, e.g. `/ip4/127.0.0.1/tcp/30333`.
+pub use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, ConsensusRequestError, NetworkContext, NetworkIdentity, NetworkMsg,
     NetworkRequest, RequestContext, SyncContext, WalContext,
@@ -32,6 +33,8 @@ use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMe
 use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
 use crate::signing::{KeySigner, KeyVerifier};
 use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
+pub use crate::watch::{SeenVote, VoteKind};
+use crate::watch::{VOTES_QUEUE, watch_events};
 
 /// How often the peer count for `/metrics` is refreshed.
 const PEERS_EVERY: Duration = Duration::from_secs(1);
@@ -68,6 +71,16 @@ pub struct EngineConfig {
     pub timeouts: LinearTimeouts,
     /// The block time: the engine waits after a decision until it has passed.
     pub block_time: Duration,
+    /// Test only: makes this validator misbehave (the network's fault tests). `tao node`
+    /// always passes `None`.
+    pub byzantine: Option<Byzantine>,
+}
+
+/// Ways a test validator lies (`EngineConfig::byzantine`); never set outside tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Byzantine {
+    /// Proposes its blocks with a wrong state root (signed and streamed as honest ones are).
+    WrongStateRoot,
 }
 
 impl EngineConfig {
@@ -104,6 +117,17 @@ pub enum EngineError {
     /// A reply could not be sent: the engine went away.
     #[error("the consensus engine stopped")]
     Stopped,
+    /// The write-ahead log holds what this validator did at a height its store has not
+    /// reached: the store was wiped or restored from an older copy.
+    #[error(
+        "the engine's write-ahead log holds votes at height {log}, but the chain's store is only at height {head}: it was wiped or restored from an older copy, and starting now could sign a vote conflicting with one already signed. Once the network has finalized height {log}, remove <base-path>/consensus/wal and start again (the node syncs its store from the others)"
+    )]
+    LogAhead {
+        /// The log's height.
+        log: u64,
+        /// The store's head.
+        head: u64,
+    },
 }
 
 /// The engine's configuration trait, filled from [`EngineConfig`].
@@ -140,14 +164,40 @@ pub struct Running {
     /// The app loop: ends with the engine.
     pub app: tokio::task::JoinHandle<Result<(), EngineError>>,
     engine: malachitebft_app_channel::EngineHandle,
+    watcher: tokio::task::JoinHandle<()>,
+    votes: tokio::sync::broadcast::Sender<SeenVote>,
+    /// The write-ahead log's path.
+    wal: PathBuf,
 }
 
+/// How long a stopping engine may take to close its network and write-ahead log.
+const STOP_WITHIN: Duration = Duration::from_secs(5);
+
 impl Running {
-    /// Stops the engine (its actors and network) and the loop.
-    pub fn stop(self) {
-        self.engine.actor.stop(None);
-        self.engine.handle.abort();
+    /// Stops the engine (its actors, network and WAL) and the loop, and waits (at most
+    /// [`STOP_WITHIN`]) until the engine is gone, so its address and WAL can be reused.
+    pub async fn stop(self) {
         self.app.abort();
+        self.watcher.abort();
+        // The engine's actors (consensus, network, sync, WAL) are the node actor's children.
+        let actor = &self.engine.actor;
+        actor.stop_children_and_wait(None, Some(STOP_WITHIN)).await;
+        let _ = actor.stop_and_wait(None, Some(STOP_WITHIN)).await;
+        let mut handle = self.engine.handle;
+        if tokio::time::timeout(STOP_WITHIN, &mut handle).await.is_err() {
+            handle.abort();
+        }
+        // The WAL's own thread closes the log (and its file lock) just after its actor stops.
+        let until = tokio::time::Instant::now() + STOP_WITHIN;
+        while malachitebft_app::wal::Log::open(&self.wal).is_err() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Every vote this validator signs or receives from now on (a lagging receiver misses
+    /// the oldest beyond a queue of 4,096).
+    pub fn votes(&self) -> tokio::sync::broadcast::Receiver<SeenVote> {
+        self.votes.subscribe()
     }
 }
 
@@ -156,6 +206,8 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let set = ValidatorSet::new(node.validators())?;
     let address = ValidatorAddress(config.key.address());
     set.index_of(&address).ok_or(EngineError::NotValidator(address.0))?;
+    let wal = config.base_path.join("consensus").join("wal");
+    check_log(&wal, node.head()?.0.height)?;
     let domain = *node.executor().domain();
     let mut consensus = ConsensusConfig::default();
     consensus.p2p.listen_addr = config.listen.clone();
@@ -180,7 +232,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let (channels, engine) = malachitebft_app_channel::start_engine(
         TaoContext,
         cfg,
-        WalContext::new(config.base_path.join("consensus").join("wal"), BorshCodec),
+        WalContext::new(wal.clone(), BorshCodec),
         NetworkContext::new(identity, BorshCodec),
         ConsensusContext::new_validator(address, Box::new(verifier.clone()), Box::new(signer.clone())),
         SyncContext::new(BorshCodec),
@@ -189,6 +241,8 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     .await
     .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
     tokio::spawn(count_peers(node.clone(), channels.net_requests.clone()));
+    let votes = tokio::sync::broadcast::channel(VOTES_QUEUE).0;
+    let watcher = tokio::spawn(watch_events(node.clone(), channels.events.subscribe(), votes.clone()));
     let state = State {
         node,
         set,
@@ -200,9 +254,25 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         streams: Streams::default(),
         blocks: Vec::new(),
         seen: Vec::new(),
+        byzantine: config.byzantine,
     };
     let app = tokio::spawn(run(state, channels));
-    Ok(Running { app, engine })
+    Ok(Running { app, engine, watcher, votes, wal })
+}
+
+/// Refuses to start when the write-ahead log at `path` holds entries of a height after the
+/// store's `head` + 1. The engine would reset that log at the store's next height and, once
+/// synced to the log's height, could sign a vote conflicting with one it signed before.
+fn check_log(path: &std::path::Path, head: u64) -> Result<(), EngineError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let log = malachitebft_app::wal::Log::open(path)
+        .map_err(|e| EngineError::Engine(format!("opening the write-ahead log {}: {e}", path.display())))?;
+    if !log.is_empty() && log.sequence() > head.saturating_add(1) {
+        return Err(EngineError::LogAhead { log: log.sequence(), head });
+    }
+    Ok(())
 }
 
 fn bytesize(bytes: usize) -> bytesize::ByteSize {
@@ -234,6 +304,8 @@ struct State {
     blocks: Vec<(Round, Block)>,
     /// Proposed values of the next height, with their validity.
     seen: Vec<ProposedValue<TaoContext>>,
+    /// Test only: how this validator lies.
+    byzantine: Option<Byzantine>,
 }
 
 #[allow(
@@ -512,7 +584,7 @@ async fn propose(
             let proposer = state.address.0;
             let built = tokio::task::spawn_blocking(move || node.propose(now_ms(), proposer)).await;
             match built {
-                Ok(Ok(block)) => block,
+                Ok(Ok(block)) => lie(state.byzantine, block),
                 Ok(Err(e)) => {
                     // No answer: the round times out and the next proposer tries.
                     log(&format!("building a block failed: {e}"));
@@ -537,6 +609,14 @@ async fn propose(
         publish(channels, part).await?;
     }
     Ok(())
+}
+
+/// The block a byzantine test validator proposes instead of the honest one.
+fn lie(byzantine: Option<Byzantine>, mut block: Block) -> Block {
+    if byzantine == Some(Byzantine::WrongStateRoot) {
+        block.header.state_root = tao_types::Hash(keccak256(&block.header.state_root.0));
+    }
+    block
 }
 
 /// A complete proposal from the network: the value to vote on, or nothing if it is not the

@@ -2,8 +2,8 @@
 //! block is final at each height; this crate is everything it needs from us. `context` spells
 //! the engine's types in ours, `signing` chooses what validators sign (a commit vote is
 //! exactly `tao_light::vote_hash`), `certificate` converts a decision into the certificate the
-//! light client checks, and `codec` encodes the engine's messages. Malachite's types stay
-//! inside this crate.
+//! light client checks, `codec` encodes the engine's messages, and `watch` reports the votes
+//! it sees. Malachite's types stay inside this crate.
 
 pub mod app;
 pub mod certificate;
@@ -11,6 +11,7 @@ pub mod codec;
 pub mod context;
 pub mod signing;
 pub mod stream;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;

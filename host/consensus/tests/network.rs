@@ -1,13 +1,18 @@
-//! Four equal validators on 127.0.0.1, in one process with real networking, WAL and stores:
-//! they finalize the same blocks, every stored certificate convinces a light client, and
-//! transactions submitted to one of them are finalized.
+//! Validator networks on 127.0.0.1, in one process with real networking, WAL and stores, and
+//! the faults they must survive: four equal validators finalize the same certified blocks and
+//! relay transactions; with two of four stopped nothing is finalized until they return; a
+//! proposer lying about the state root gets no quorum and a later round decides; a validator
+//! stopped right after voting restarts from its write-ahead log without signing a conflicting
+//! vote; a 2|2 partition (a cuttable TCP proxy per link) finalizes nothing and heals without a
+//! fork. The scenarios run one at a time (two cores; each is a network of four).
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tao_consensus::app::{EngineConfig, Running, start};
+use tao_consensus::app::{Byzantine, EngineConfig, EngineError, Running, SeenVote, VoteKind, start};
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
 use tao_light::{CertificateError, LightClient, LightError};
@@ -15,9 +20,18 @@ use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
 use tao_node::{Node, TxStatus};
 use tao_tx::{Call, Transaction};
 use tao_types::{Balance, Hash};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 const VALIDATORS: usize = 4;
 const TARGET: u64 = 20;
+/// How long a stalled network is watched to show that it finalizes nothing: several rounds'
+/// timeouts (propose 1.5 s, prevote and precommit 0.5 s).
+const STALL: Duration = Duration::from_secs(4);
+
+/// One network at a time: each is four validators on a two-core machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn contract_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -45,97 +59,229 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-struct Network {
-    nodes: Vec<Arc<Node>>,
-    engines: Vec<Running>,
-    _dirs: Vec<tempfile::TempDir>,
+fn addr(port: u16) -> tao_consensus::app::Multiaddr {
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()
 }
 
-async fn network() -> Network {
-    let genesis =
-        spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
-    let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
-    let addr = |p: u16| format!("/ip4/127.0.0.1/tcp/{p}").parse().unwrap();
-    let (mut nodes, mut engines, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..VALIDATORS {
-        let dir = tempfile::tempdir().unwrap();
-        if let Some(first) = dirs.first() {
-            share_compiled_modules(first, &dir);
-        }
-        let node = Arc::new(Node::open_member(dir.path(), &genesis, 64).unwrap());
-        let config = EngineConfig {
-            base_path: dir.path().to_path_buf(),
-            key: key(i),
-            listen: addr(ports[i]),
-            peers: ports.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| addr(*p)).collect(),
-            timeouts: EngineConfig::local_timeouts(),
-            block_time: Duration::from_millis(200),
-        };
-        engines.push(start(node.clone(), config).await.unwrap());
-        nodes.push(node);
-        dirs.push(dir);
-    }
-    Network { nodes, engines, _dirs: dirs }
+/// The compiled-module cache of the first node opened, copied into every later node's
+/// directory: the same modules compile to the same artifacts, and compiling them for every
+/// node would be most of the test.
+fn artifacts() -> &'static tempfile::TempDir {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap())
 }
 
-/// Copies the first node's compiled-module cache to another's directory: the same modules
-/// compile to the same artifacts, and compiling them four times would be most of the test.
-fn share_compiled_modules(from: &tempfile::TempDir, to: &tempfile::TempDir) {
-    let (from, to) = (from.path().join("artifacts"), to.path().join("artifacts"));
-    std::fs::create_dir_all(&to).unwrap();
-    for entry in std::fs::read_dir(&from).unwrap() {
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
 
+/// A link between two validators that a test can cut and restore: every connection through
+/// its proxies is dropped while it is down.
+#[derive(Clone)]
+struct Link(watch::Sender<bool>);
+
+impl Link {
+    fn set(&self, up: bool) {
+        self.0.send_replace(up);
+    }
+}
+
+/// Forwards connections accepted on `listener` to `target` while the link is up.
+async fn proxy(listener: TcpListener, target: u16, up: watch::Receiver<bool>) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        if !*up.borrow() {
+            continue;
+        }
+        let mut up = up.clone();
+        tokio::spawn(async move {
+            let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await else { return };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                _ = up.wait_for(|up| !*up) => {}
+            }
+        });
+    }
+}
+
+/// Everything the validators signed or received, as reported by their engines.
+type Votes = Arc<Mutex<Vec<SeenVote>>>;
+
+struct Member {
+    node: Arc<Node>,
+    config: EngineConfig,
+    engine: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+struct Network {
+    members: Vec<Member>,
+    /// By unordered pair `(i, j)`, `i < j`, when the validators talk through proxies.
+    links: BTreeMap<(usize, usize), Link>,
+    votes: Votes,
+}
+
+impl Network {
+    /// Four validators, `byzantine[i]` lying as told; through a cuttable proxy per link when
+    /// `proxied`.
+    async fn start(byzantine: [Option<Byzantine>; VALIDATORS], proxied: bool) -> Network {
+        let genesis =
+            spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
+        let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
+        let mut links = BTreeMap::new();
+        let mut peers: Vec<Vec<tao_consensus::app::Multiaddr>> = vec![Vec::new(); VALIDATORS];
+        for (i, list) in peers.iter_mut().enumerate() {
+            for j in (0..VALIDATORS).filter(|j| *j != i) {
+                if !proxied {
+                    list.push(addr(ports[j]));
+                    continue;
+                }
+                let link = links.entry((i.min(j), i.max(j))).or_insert_with(|| Link(watch::channel(true).0));
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                list.push(addr(listener.local_addr().unwrap().port()));
+                tokio::spawn(proxy(listener, ports[j], link.0.subscribe()));
+            }
+        }
+        let mut net = Network { members: Vec::new(), links, votes: Votes::default() };
+        for (i, peers) in peers.into_iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let cached = std::fs::read_dir(artifacts().path()).unwrap().next().is_some();
+            if cached {
+                copy_dir(artifacts().path(), &dir.path().join("artifacts"));
+            }
+            let node = Arc::new(Node::open_member(dir.path(), &genesis, 64).unwrap());
+            if !cached {
+                copy_dir(&dir.path().join("artifacts"), artifacts().path());
+            }
+            let config = EngineConfig {
+                base_path: dir.path().to_path_buf(),
+                key: key(i),
+                listen: addr(ports[i]),
+                peers,
+                timeouts: EngineConfig::local_timeouts(),
+                block_time: Duration::from_millis(200),
+                byzantine: byzantine[i],
+            };
+            net.members.push(Member { node, config, engine: None, _dir: dir });
+            net.resume(i).await;
+        }
+        net
+    }
+
+    fn nodes(&self) -> Vec<Arc<Node>> {
+        self.members.iter().map(|m| m.node.clone()).collect()
+    }
+
+    /// Starts validator `i`'s engine (again): from its write-ahead log when it ran before.
+    async fn resume(&mut self, i: usize) {
+        let member = &mut self.members[i];
+        let running = start(member.node.clone(), member.config.clone()).await.unwrap();
+        let (mut seen, votes) = (running.votes(), self.votes.clone());
+        tokio::spawn(async move {
+            loop {
+                match seen.recv().await {
+                    Ok(vote) => votes.lock().unwrap().push(vote),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        member.engine = Some(running);
+    }
+
+    /// Stops validator `i`'s engine, as a crash would: its store and WAL stay on disk.
+    async fn halt(&mut self, i: usize) {
+        if let Some(engine) = self.members[i].engine.take() {
+            engine.stop().await;
+        }
+    }
+
+    async fn stop(mut self) {
+        for i in 0..VALIDATORS {
+            self.halt(i).await;
+        }
+    }
+
+    /// Cuts (or restores) every link between `side` and the others.
+    fn partition(&self, side: &[usize], up: bool) {
+        for ((i, j), link) in &self.links {
+            if side.contains(i) != side.contains(j) {
+                link.set(up);
+            }
+        }
+    }
+
+    fn heads(&self, which: &[usize]) -> Vec<u64> {
+        which.iter().map(|i| self.members[*i].node.head().unwrap().0.height).collect()
+    }
+
+    /// Watches validators `which` for [`STALL`] and fails if any finalizes a block: the
+    /// heads they had once a decision in flight when the fault began has landed.
+    async fn assert_stalled(&self, which: &[usize]) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = self.heads(which);
+        let until = Instant::now() + STALL;
+        while Instant::now() < until {
+            assert_eq!(self.heads(which), before, "validators {which:?} finalized blocks without a quorum");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Polls until every node's head is at least `height`, within `deadline`.
 async fn wait_for(nodes: &[Arc<Node>], height: u64, deadline: Duration) {
-    let until = tokio::time::Instant::now() + deadline;
+    let until = Instant::now() + deadline;
     loop {
         let heads: Vec<u64> = nodes.iter().map(|n| n.head().unwrap().0.height).collect();
         if heads.iter().all(|h| *h >= height) {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "heads {heads:?} did not reach {height} in {deadline:?}"
-        );
+        assert!(Instant::now() < until, "heads {heads:?} did not reach {height} in {deadline:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_validators_finalize_the_same_certified_blocks() {
-    let net = network().await;
-    wait_for(&net.nodes, TARGET, Duration::from_secs(60)).await;
-    let first = &net.nodes[0];
+/// Every node stores the same blocks up to `height`, and a light client from genesis accepts
+/// each stored certificate in order. Returns the first node's stored blocks.
+fn assert_one_certified_chain(nodes: &[Arc<Node>], height: u64) -> Vec<tao_node::StoredBlock> {
+    let first = &nodes[0];
     let genesis = first.stored(0).unwrap().block.header;
-    let validators = first.validators().to_vec();
-    let mut light = LightClient::new(genesis.hash(), genesis, validators).unwrap();
-    for height in 1..=TARGET {
-        let stored = first.stored(height).unwrap();
-        for other in &net.nodes[1..] {
+    let mut light = LightClient::new(genesis.hash(), genesis, first.validators().to_vec()).unwrap();
+    let mut blocks = Vec::new();
+    for h in 1..=height {
+        let stored = first.stored(h).unwrap();
+        for other in &nodes[1..] {
             assert_eq!(
-                other.stored(height).unwrap().block.header.hash(),
+                other.stored(h).unwrap().block.header.hash(),
                 stored.block.header.hash(),
-                "fork at {height}"
+                "fork at {h}"
             );
         }
         light.accept(stored.block.header.clone(), &stored.certificate).unwrap();
+        blocks.push(stored);
     }
-    assert_eq!(light.head().height, TARGET);
+    assert_eq!(light.head().height, height);
+    blocks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_finalize_the_same_certified_blocks() {
+    let _serial = SERIAL.lock().await;
+    let net = Network::start([None; VALIDATORS], false).await;
+    let nodes = net.nodes();
+    wait_for(&nodes, TARGET, Duration::from_secs(60)).await;
+    assert_one_certified_chain(&nodes, TARGET);
+    let first = &nodes[0];
     // Two of the four equal validators' votes (20 of 40 power, not more than two thirds) do
     // not finalize a header the full certificate finalizes.
     let next = first.stored(TARGET + 1).unwrap_or_else(|_| first.stored(TARGET).unwrap());
     let mut short = next.certificate.clone();
     short.signatures.truncate(2);
-    let mut fresh = LightClient::new(
-        light.domain().genesis_hash,
-        first.stored(0).unwrap().block.header,
-        first.validators().to_vec(),
-    )
-    .unwrap();
+    let genesis = first.stored(0).unwrap().block.header;
+    let mut fresh = LightClient::new(genesis.hash(), genesis, first.validators().to_vec()).unwrap();
     for height in 1..next.block.header.height {
         let stored = first.stored(height).unwrap();
         fresh.accept(stored.block.header, &stored.certificate).unwrap();
@@ -147,16 +293,24 @@ async fn four_validators_finalize_the_same_certified_blocks() {
             error: CertificateError::NotEnoughPower { signed: 20, total: 40 }
         })
     );
-    transactions_submitted_to_one_validator_are_finalized_by_the_others(&net.nodes).await;
-    // `/metrics` shows the engine: each validator has the three others as peers.
-    for node in &net.nodes {
+    transactions_submitted_to_one_validator_are_finalized_by_the_others(&nodes).await;
+    // `/metrics` shows the engine: each validator has the three others as peers, works on the
+    // height after its head, and has signed and received votes.
+    for node in &nodes {
         let metrics = node.metrics().unwrap();
-        assert!(metrics.contains("tao_consensus_peers 3\n"), "{metrics}");
+        let value = |name: &str| -> u64 {
+            let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+            line.split(' ').nth(1).unwrap().parse().unwrap()
+        };
+        assert_eq!(value("tao_consensus_peers"), 3, "{metrics}");
+        let (head, engine) = (value("tao_block_height"), value("tao_consensus_height"));
+        assert!(engine >= TARGET && (head..=head + 1).contains(&engine), "{metrics}");
         assert!(metrics.contains("tao_consensus_round "), "{metrics}");
+        // Each of more than 20 heights needs its own prevote and precommit.
+        assert!(value("tao_consensus_votes_signed_total") >= 2 * TARGET, "{metrics}");
+        assert!(value("tao_consensus_votes_received_total") >= 2 * 2 * TARGET, "{metrics}");
     }
-    for engine in net.engines {
-        engine.stop();
-    }
+    net.stop().await;
 }
 
 /// A transfer from alice, signed for `node`'s chain.
@@ -188,12 +342,12 @@ async fn transactions_submitted_to_one_validator_are_finalized_by_the_others(nod
     let mut proposers = Vec::new();
     for nonce in 0..4 {
         let hash = entry.submit(&transfer(entry, nonce)).unwrap();
-        let until = tokio::time::Instant::now() + Duration::from_secs(30);
+        let until = Instant::now() + Duration::from_secs(30);
         let height = loop {
             if let TxStatus::Finalized { height, .. } = entry.status(&hash).unwrap() {
                 break height;
             }
-            assert!(tokio::time::Instant::now() < until, "transaction {nonce} not finalized in 30 s");
+            assert!(Instant::now() < until, "transaction {nonce} not finalized in 30 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         proposers.push(entry.stored(height).unwrap().block.header.proposer);
@@ -204,4 +358,137 @@ async fn transactions_submitted_to_one_validator_are_finalized_by_the_others(nod
         "every transaction waited for validator 0's turn: {proposers:?}"
     );
     assert_eq!(entry.nonce(&dev_key("alice").address()), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_of_four_down_nothing_is_final_until_they_return() {
+    let _serial = SERIAL.lock().await;
+    let mut net = Network::start([None; VALIDATORS], false).await;
+    let nodes = net.nodes();
+    wait_for(&nodes, 3, Duration::from_secs(60)).await;
+    net.halt(2).await;
+    net.halt(3).await;
+    // 20 of 40 power is not more than two thirds.
+    net.assert_stalled(&[0, 1]).await;
+    let stalled = net.heads(&[0, 1]).into_iter().max().unwrap();
+    net.resume(2).await;
+    net.resume(3).await;
+    wait_for(&nodes, stalled + 3, Duration::from_secs(60)).await;
+    assert_one_certified_chain(&nodes, stalled + 3);
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_decides() {
+    let _serial = SERIAL.lock().await;
+    let liar = 0;
+    let net = Network::start([Some(Byzantine::WrongStateRoot), None, None, None], false).await;
+    let nodes = net.nodes();
+    // Equal validators take turns: the liar is the first proposer of heights 4 and 8.
+    let target = 9;
+    wait_for(&nodes, target, Duration::from_secs(90)).await;
+    let blocks = assert_one_certified_chain(&nodes, target);
+    for stored in &blocks {
+        let header = &stored.block.header;
+        assert_ne!(header.proposer, key(liar).address(), "a lying block was finalized at {}", header.height);
+        if header.height % VALIDATORS as u64 == liar as u64 {
+            assert!(
+                stored.certificate.round >= 1,
+                "height {} was decided in the liar's round",
+                header.height
+            );
+        }
+    }
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_stopped_right_after_voting_restarts_from_its_wal_without_double_signing() {
+    let _serial = SERIAL.lock().await;
+    let victim = 1;
+    let mut net = Network::start([None; VALIDATORS], false).await;
+    let nodes = net.nodes();
+    wait_for(&nodes, 2, Duration::from_secs(60)).await;
+    // Stopped right after its prevote at a height it proposes (right after proposing), then
+    // right after a precommit, then right after a prevote: each time restarted at once, so
+    // it resumes the same height from its WAL.
+    let moments = [(VoteKind::Prevote, true), (VoteKind::Precommit, false), (VoteKind::Prevote, false)];
+    let mut stops = Vec::new();
+    let saved_log = tempfile::tempdir().unwrap();
+    for (kind, proposing) in moments {
+        let from = net.votes.lock().unwrap().len();
+        let until = Instant::now() + Duration::from_secs(30);
+        let at = loop {
+            let found = net.votes.lock().unwrap()[from..].iter().find_map(|v| {
+                let turn = v.height % VALIDATORS as u64 == victim as u64 && v.round == 0;
+                (v.own && v.signer == key(victim).address() && v.kind == kind && turn == proposing)
+                    .then_some((v.height, v.round))
+            });
+            if let Some(at) = found {
+                break at;
+            }
+            assert!(Instant::now() < until, "validator {victim} signed no {kind:?} in 30 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        net.halt(victim).await;
+        if stops.is_empty() {
+            copy_dir(
+                &net.members[victim].config.base_path.join("consensus"),
+                &saved_log.path().join("consensus"),
+            );
+        }
+        net.resume(victim).await;
+        stops.push(at);
+    }
+    let head = net.heads(&[0]).into_iter().next().unwrap();
+    wait_for(&nodes, head + 4, Duration::from_secs(60)).await;
+    assert_one_certified_chain(&nodes, head + 4);
+    let votes = net.votes.lock().unwrap().clone();
+    // It signs again after its last restart.
+    let last = stops.last().unwrap().0;
+    assert!(
+        votes.iter().any(|v| !v.own && v.signer == key(victim).address() && v.height > last),
+        "validator {victim} never voted again after restarting"
+    );
+    // No two votes of one signer, height, round and kind differ, among all the votes any
+    // validator signed or received (each checked against its signer's key).
+    let domain = *nodes[0].executor().domain();
+    let mut values: BTreeMap<_, Option<Hash>> = BTreeMap::new();
+    for vote in &votes {
+        let signer = (0..VALIDATORS).find(|i| key(*i).address() == vote.signer).unwrap();
+        assert!(vote.is_signed_by(&domain, &key(signer).public_key()), "a badly signed vote: {vote:?}");
+        let slot = (vote.signer, vote.height, vote.round, vote.kind);
+        let first = *values.entry(slot).or_insert(vote.value);
+        assert_eq!(first, vote.value, "validator {signer} double-signed at {slot:?}");
+    }
+    let victims = votes.iter().filter(|v| v.signer == key(victim).address()).count();
+    assert!(victims > 20, "too few of validator {victim}'s votes were seen to tell: {victims} ({stops:?})");
+    let victim_config = net.members[victim].config.clone();
+    net.stop().await;
+    // Its log of the first stop with a wiped store (at genesis): the engine would reset the
+    // log at height 1 and later re-vote at the log's height, so it refuses to start.
+    copy_dir(artifacts().path(), &saved_log.path().join("artifacts"));
+    let genesis = spec().genesis(load_modules(&contract_dir()).unwrap()).unwrap();
+    let wiped = Arc::new(Node::open_member(saved_log.path(), &genesis, 64).unwrap());
+    let config = EngineConfig { base_path: saved_log.path().to_path_buf(), ..victim_config };
+    match start(wiped, config).await {
+        Err(EngineError::LogAhead { log, head: 0 }) => assert_eq!(log, stops[0].0),
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("a validator whose log is ahead of its store started"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_two_partition_finalizes_nothing_and_heals_without_a_fork() {
+    let _serial = SERIAL.lock().await;
+    let net = Network::start([None; VALIDATORS], true).await;
+    let nodes = net.nodes();
+    wait_for(&nodes, 3, Duration::from_secs(60)).await;
+    net.partition(&[0, 1], false);
+    net.assert_stalled(&[0, 1, 2, 3]).await;
+    let stalled = net.heads(&[0, 1, 2, 3]).into_iter().max().unwrap();
+    net.partition(&[0, 1], true);
+    wait_for(&nodes, stalled + 3, Duration::from_secs(60)).await;
+    assert_one_certified_chain(&nodes, stalled + 3);
+    net.stop().await;
 }

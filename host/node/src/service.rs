@@ -289,10 +289,16 @@ impl Drop for QuerySlot<'_> {
 /// What the BFT engine reports, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConsensusGauges {
-    /// The round the engine is in at the next height.
+    /// The height the engine is deciding (the finalized head + 1 once caught up).
+    pub height: u64,
+    /// The round the engine is in at that height.
     pub round: u64,
     /// Peers connected.
     pub peers: u64,
+    /// Votes received from peers since start (before their signatures are checked).
+    pub votes_received: u64,
+    /// Votes this validator signed and published since start.
+    pub votes_signed: u64,
 }
 
 /// Running totals since the node started.
@@ -613,11 +619,24 @@ impl Node {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
         }
         if let Some(g) = *lock(&self.consensus)? {
-            for (name, help, value) in [
-                ("tao_consensus_round", "The BFT engine's round at the next height.", g.round),
-                ("tao_consensus_peers", "Peers connected to the BFT engine.", g.peers),
+            for (name, kind, help, value) in [
+                ("tao_consensus_height", "gauge", "The height the BFT engine is deciding.", g.height),
+                ("tao_consensus_round", "gauge", "The BFT engine's round at that height.", g.round),
+                ("tao_consensus_peers", "gauge", "Peers connected to the BFT engine.", g.peers),
+                (
+                    "tao_consensus_votes_received_total",
+                    "counter",
+                    "Votes received from peers since start.",
+                    g.votes_received,
+                ),
+                (
+                    "tao_consensus_votes_signed_total",
+                    "counter",
+                    "Votes this validator signed and published since start.",
+                    g.votes_signed,
+                ),
             ] {
-                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
             }
         }
         Ok(out)
