@@ -370,6 +370,8 @@ fn wallets_receive_and_send_with_verified_balances() {
             "--json",
             "--url",
             &url,
+            // Past the preflight's local refusal (tests/preflight.rs): the chain's own.
+            "--force",
         ],
     );
     assert_eq!(over.status.code(), Some(1));
@@ -686,7 +688,7 @@ fn subnet_economy_end_to_end() {
         pw,
         &["stake", "add", "--wallet", "nominator", "--hotkey", &validator_hot, "--netuid", &netuid]
             .into_iter()
-            .chain(["--amount", "5", "--limit-price", "0.5", "--json", "--yes", "--url", &url])
+            .chain(["--amount", "5", "--limit-price", "0.5", "--json", "--yes", "--force", "--url", &url])
             .collect::<Vec<_>>(),
     );
     assert!(!limited.status.success());
@@ -975,11 +977,12 @@ fn axons_and_weight_commits_through_the_cli() {
         "127.0.0.1",
         "--port",
         "8091",
+        "--force",
     ]));
     assert!(loopback["receipt"]["outcome"].to_string().contains("address"), "{loopback}");
 
     let commit = ["weights", "commit", "--wallet", "alice", "--netuid", "1", "--uids", "0", "--values", "1"];
-    let off = failed(run(&commit));
+    let off = failed(run(&[&commit[..], &["--force"]].concat()));
     assert!(off["receipt"]["outcome"].to_string().contains("commit-reveal is off"), "{off}");
     let kept = wallets.join("wallets/alice/commits/default-1");
     assert!(!kept.exists(), "a refused commit keeps nothing");
@@ -989,7 +992,7 @@ fn axons_and_weight_commits_through_the_cli() {
     let committed = json_out(&run(&commit));
     assert_eq!(committed["receipt"]["outcome"], "Ok", "{committed}");
     assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1);
-    let early = run(&["weights", "reveal", "--wallet", "alice", "--netuid", "1"]);
+    let early = run(&["weights", "reveal", "--wallet", "alice", "--netuid", "1", "--force"]);
     assert!(
         String::from_utf8_lossy(&early.stdout).contains("reveal opens at epoch"),
         "{}",

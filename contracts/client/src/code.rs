@@ -7,8 +7,11 @@
 use std::sync::Arc;
 
 use tao_contract_incentive as incentive;
+use tao_contract_neurons as neurons;
 use tao_contract_staking as staking;
+use tao_contract_subnets as subnets;
 use tao_contract_token as token;
+use tao_contract_weights as weights;
 use tao_sdk::Host;
 use tao_types::{Address, Hash};
 
@@ -16,6 +19,8 @@ use crate::proven::ProvenHost;
 use crate::wasm::{self, Access, Call};
 
 include!(concat!(env!("OUT_DIR"), "/carried.rs"));
+// The carried modules' bytes, for tests (a constant nothing in a build refers to adds nothing to it).
+include!(concat!(env!("OUT_DIR"), "/carried_code.rs"));
 
 /// The code hash of system module `name` as compiled into this wallet, if it carries it.
 pub fn carried(name: &str) -> Option<Hash> {
@@ -30,7 +35,8 @@ macro_rules! native {
     };
 }
 
-/// The entry points the wallet runs compiled in: those its previews and epoch re-runs call.
+/// The entry points the clients run compiled in: those the wallet's and the CLI's previews and
+/// the epoch re-runs call (any other runs from the chain's bytes: [`ModuleCode::runs`]).
 const NATIVE: &[(&str, &str, Native)] = native!(
     "token" => token::entry_charge_fee,
     "token" => token::entry_transfer,
@@ -40,6 +46,14 @@ const NATIVE: &[(&str, &str, Native)] = native!(
     "staking" => staking::entry_move_stake,
     "incentive" => incentive::entry_epoch,
     "incentive" => incentive::entry_epoch_input,
+    "neurons" => neurons::entry_burned_register,
+    "neurons" => neurons::entry_serve_axon,
+    "subnets" => subnets::entry_register_network,
+    "subnets" => subnets::entry_set_hyperparameter,
+    "subnets" => subnets::entry_set_incentive_module,
+    "weights" => weights::entry_set_weights,
+    "weights" => weights::entry_commit_weights,
+    "weights" => weights::entry_reveal_weights,
 );
 
 #[derive(Debug, Clone)]
@@ -73,6 +87,15 @@ impl ModuleCode {
     /// The chain's bytes, already checked against their proven hash by [`wasm::Code::verified`].
     pub fn on_chain(name: impl Into<String>, code: Arc<wasm::Code>) -> ModuleCode {
         ModuleCode { name: name.into(), hash: code.hash(), runner: Runner::Bytes(code) }
+    }
+
+    /// Whether this can run `entry`: the chain's bytes run any of their entry points, the code
+    /// compiled in only those in its table.
+    pub fn runs(&self, entry: &str) -> bool {
+        match self.runner {
+            Runner::Bytes(_) => true,
+            Runner::Native(module) => NATIVE.iter().any(|(m, e, _)| *m == module && *e == entry),
+        }
     }
 
     /// Whether this runs the chain's bytes (not the code compiled in).
