@@ -7,11 +7,8 @@
 use std::sync::Arc;
 
 use tao_contract_incentive as incentive;
-use tao_contract_neurons as neurons;
 use tao_contract_staking as staking;
-use tao_contract_subnets as subnets;
 use tao_contract_token as token;
-use tao_contract_weights as weights;
 use tao_sdk::Host;
 use tao_types::{Address, Hash};
 
@@ -35,8 +32,9 @@ macro_rules! native {
     };
 }
 
-/// The entry points the clients run compiled in: those the wallet's and the CLI's previews and
-/// the epoch re-runs call (any other runs from the chain's bytes: [`ModuleCode::runs`]).
+/// The entry points the clients run compiled in: those the wallet's previews and the epoch
+/// re-runs call (kept few, so the wallet's bundle carries no more). Any other entry, such as the
+/// CLI's preflight of a registration, runs from the chain's bytes ([`ModuleCode::runs`]).
 const NATIVE: &[(&str, &str, Native)] = native!(
     "token" => token::entry_charge_fee,
     "token" => token::entry_transfer,
@@ -46,14 +44,6 @@ const NATIVE: &[(&str, &str, Native)] = native!(
     "staking" => staking::entry_move_stake,
     "incentive" => incentive::entry_epoch,
     "incentive" => incentive::entry_epoch_input,
-    "neurons" => neurons::entry_burned_register,
-    "neurons" => neurons::entry_serve_axon,
-    "subnets" => subnets::entry_register_network,
-    "subnets" => subnets::entry_set_hyperparameter,
-    "subnets" => subnets::entry_set_incentive_module,
-    "weights" => weights::entry_set_weights,
-    "weights" => weights::entry_commit_weights,
-    "weights" => weights::entry_reveal_weights,
 );
 
 #[derive(Debug, Clone)]

@@ -184,7 +184,7 @@ const MAX_LISTED: u32 = 64;
 fn proposals(reader: &Reader<'_>) -> Result<(u64, (GovParams, Vec<(u32, Proposal)>))> {
     reader.view(|h| {
         let rules = governance::params(h).map_err(|e| e.to_string())?;
-        let mut found = Vec::new();
+        let mut found: Vec<(u32, Proposal)> = Vec::new();
         for start in (0..u32::MAX).step_by(ID_WINDOW as usize).take(1_024) {
             let window: Vec<_> = (start..start.saturating_add(ID_WINDOW))
                 .map(|id| (id, h.get(&governance::proposal_key(id))))

@@ -119,7 +119,7 @@ fn summary(p: &Preview) -> String {
         Balance(p.free_after)
     );
     if let Some((position, before, after)) = p.stake {
-        let unit = |rao| if position.netuid == 0 { Balance(rao).to_string() } else { crate::subnet::alpha(rao) };
+        let unit = |rao: u64| if position.netuid == 0 { Balance(rao).to_string() } else { crate::subnet::alpha(rao) };
         line.push_str(&format!("; stake on subnet {} {} → {}", position.netuid, unit(before), unit(after)));
     }
     line

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context as Poll, Waker};
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use anyhow::{Result, anyhow};
 use serde_json::Value;
@@ -52,8 +52,8 @@ impl<'a> Reader<'a> {
     /// The chain's bytes for `hash` (system module `name`), proven and checked against the hash,
     /// compiled for the interpreter.
     pub(crate) fn module_code(&self, name: &str, hash: tao_types::Hash) -> Result<ModuleCode> {
-        let height = self.height();
-        let code = tao_client::rerun::module_code(&self.chain, height, name.into(), None, hash, &self.fetch());
+        let fetch = self.fetch();
+        let code = tao_client::rerun::module_code(&self.chain, self.height(), name.into(), None, hash, &fetch);
         ready(code)?.map_err(|e| anyhow!("not verified: {e}"))
     }
 
@@ -74,8 +74,8 @@ impl<'a> Reader<'a> {
 /// The output of `future`, whose every fetch answers at once (the CLI's I/O is blocking): one
 /// poll finishes it.
 fn ready<T>(future: impl Future<Output = T>) -> Result<T> {
-    match pin!(future).poll(&mut Poll::from_waker(Waker::noop())) {
-        std::task::Poll::Ready(out) => Ok(out),
-        std::task::Poll::Pending => Err(anyhow!("a proven read did not finish")),
+    match pin!(future).poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => Err(anyhow!("a proven read did not finish")),
     }
 }

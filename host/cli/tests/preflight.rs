@@ -93,10 +93,13 @@ impl Cli<'_> {
         let addr = self.url.trim_start_matches("http://");
         let before = account(addr, payer);
         let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} was not refused");
-        assert!(out.stdout.is_empty(), "{args:?} printed a status: nothing may be sent");
-        assert!(stderr.contains("refused before sending") && stderr.contains(message), "{args:?}: {stderr}");
+        let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(error["error"]["code"], "refused", "{args:?}: {error}");
+        let why = error["error"]["reason"].as_str().unwrap();
+        assert!(why.contains(message), "{args:?}: {error}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("refused before sending") && stderr.contains("Nothing was signed or sent"), "{stderr}");
         let after = account(addr, payer);
         assert_eq!(after, before, "{args:?}: balance and nonce unchanged");
         assert_eq!(after.1, after.2, "{args:?}: nothing pending");
