@@ -139,3 +139,25 @@ pub const SYSTEM: Address = token::SYSTEM;
 pub fn system_call(entry: &str, input: Vec<u8>) -> Call<'_> {
     Call { entry, caller: SYSTEM, input, access: Access::System, fuel: wasm::FUEL }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn compiled_code_runs_its_table_and_the_chains_bytes_run_any_entry() {
+        let hash = carried("token").expect("the contracts are built (`cargo xtask contracts`)");
+        let compiled = ModuleCode::compiled("token", hash).unwrap();
+        assert!(compiled.runs("entry_transfer") && compiled.runs("entry_charge_fee"));
+        assert!(!compiled.runs("entry_recycle"), "not compiled in: run from the chain's bytes");
+        assert!(ModuleCode::compiled("token", Hash([7; 32])).is_none(), "another hash is not carried");
+        let bytes = CARRIED_CODE.iter().find(|(name, _)| *name == "token").unwrap().1;
+        let on_chain = ModuleCode::on_chain("token", Arc::new(wasm::Code::verified(hash, bytes).unwrap()));
+        assert!(on_chain.runs("entry_recycle") && on_chain.is_on_chain());
+    }
+}
