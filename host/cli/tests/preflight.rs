@@ -70,9 +70,14 @@ struct Cli<'a> {
 
 impl Cli<'_> {
     fn run(&self, args: &[&str]) -> std::process::Output {
+        self.tao(&[args, &["--url", &self.url, "--yes"]].concat())
+    }
+
+    /// `tao args --json`, with this test's wallets.
+    fn tao(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_tao"))
             .args(args)
-            .args(["--url", &self.url, "--yes", "--json"])
+            .arg("--json")
             .env("TAO_WALLET_PATH", self.wallets)
             .env("TAO_PASSWORD", "pw")
             .stdin(Stdio::null())
@@ -81,7 +86,15 @@ impl Cli<'_> {
     }
 
     fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
+        Self::json(self.run(args), args)
+    }
+
+    /// A command that talks to no node.
+    fn local(&self, args: &[&str]) -> Value {
+        Self::json(self.tao(args), args)
+    }
+
+    fn json(out: std::process::Output, args: &[&str]) -> Value {
         let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?}: {text}");
         serde_json::from_slice(&out.stdout).unwrap()
@@ -115,9 +128,9 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     common::wait_until("the first block", || rpc(&node.1, "chain_info", json!([]))["height"].as_u64() > Some(0));
     let alice = dev_key("alice").address().to_string();
     let bob = dev_key("bob").address().to_string();
-    cli.ok(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
-    cli.ok(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
-    let hot = cli.ok(&["wallet", "new-hotkey", "--name", "alice", "--hotkey", "miner"]);
+    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    cli.local(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
+    let hot = cli.local(&["wallet", "new-hotkey", "--name", "alice", "--hotkey", "miner"]);
     let hot = hot["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "miner").unwrap()["address"]
         .as_str()
         .unwrap()
@@ -131,13 +144,19 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     cli.refused(&register, &alice, "already registered");
     let unknown = ["subnet", "register", "--wallet", "alice", "--hotkey", "miner", "--netuid", "99"];
     cli.refused(&unknown, &alice, "99");
-    let weights = ["weights", "set", "--wallet", "alice", "--hotkey", "miner", "--netuid", "1"];
-    cli.refused(&[&weights[..], &["--uids", "77", "--values", "1"]].concat(), &hot, "77");
+    // Weights from the subnet's owner hotkey (no permit or stake needed), for a UID that is not there.
+    let owner_hot = dev_key("alice-hot");
+    let file = json!({"address": owner_hot.address(), "secret": hex::encode(owner_hot.to_bytes())});
+    std::fs::write(wallets.join("wallets/alice/hotkeys/owner.json"), file.to_string()).unwrap();
+    let owner_hot = owner_hot.address().to_string();
+    cli.ok(&["transfer", "--wallet", "alice", "--to", &owner_hot, "--amount", "1"]);
+    let weights = ["weights", "set", "--wallet", "alice", "--hotkey", "owner", "--netuid", "1"];
+    cli.refused(&[&weights[..], &["--uids", "77", "--values", "1"]].concat(), &owner_hot, "uid does not exist");
     let set = ["subnet", "set", "--wallet", "bob", "--netuid", "1", "--param", "tempo", "--value", "50"];
-    cli.refused(&set, &bob, "owner");
+    cli.refused(&set, &bob, "only the subnet owner");
     let validator = dev_key("alice-hot").address().to_string();
     let limited = ["stake", "add", "--wallet", "bob", "--hotkey", &validator, "--netuid", "1", "--amount", "5"];
-    cli.refused(&[&limited[..], &["--limit-price", "0.000000001"]].concat(), &bob, "limit price");
+    cli.refused(&[&limited[..], &["--limit-price", "0.000000001"]].concat(), &bob, "does not fill within its limit price");
 
     // --force sends it anyway: the chain refuses it in its block and keeps the fee.
     let (balance, nonce, _) = account(&node.1, &alice);
