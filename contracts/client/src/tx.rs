@@ -345,4 +345,3 @@ pub fn contract(host: &mut impl Host, draft: &Draft) -> Result<Hash, String> {
         None => Ok(DEPLOY),
     }
 }
-

@@ -11,9 +11,9 @@ use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
 use crate::proven::Reader;
-use tao_sdk::Host;
 use crate::transfer::{finish, parse_amount, submit};
 use crate::wallet::{self, Common, DEFAULT_URL};
+use tao_sdk::Host;
 
 /// Fee limit of governance calls: 0.01 τ.
 const FEE_LIMIT: Balance = Balance(10_000_000);
@@ -179,9 +179,12 @@ const ID_WINDOW: u32 = 64;
 /// Most proposals `gov list` reads back from the newest.
 const MAX_LISTED: u32 = 64;
 
-/// The governance rules and every proposal `(id, proposal)`, proven. Ids are given out in order
-/// from 0, so reading ids window by window until one is proven absent finds them all.
-fn proposals(reader: &Reader<'_>) -> Result<(u64, (GovParams, Vec<(u32, Proposal)>))> {
+/// The governance rules and every `(id, proposal)`.
+type Proposals = (GovParams, Vec<(u32, Proposal)>);
+
+/// The governance rules and every proposal, proven. Ids are given out in order from 0, so
+/// reading ids window by window until one is proven absent finds them all.
+fn proposals(reader: &Reader<'_>) -> Result<(u64, Proposals)> {
     reader.view(|h| {
         let rules = governance::params(h).map_err(|e| e.to_string())?;
         let mut found: Vec<(u32, Proposal)> = Vec::new();
@@ -191,8 +194,11 @@ fn proposals(reader: &Reader<'_>) -> Result<(u64, (GovParams, Vec<(u32, Proposal
                 .collect();
             for (id, bytes) in &window {
                 if let Some(bytes) = bytes {
-                    found.push((*id, tao_codec::decode(bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)
-                        .map_err(|e| format!("proposal {id}: {e}"))?));
+                    found.push((
+                        *id,
+                        tao_codec::decode(bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)
+                            .map_err(|e| format!("proposal {id}: {e}"))?,
+                    ));
                 }
             }
             if window.iter().any(|(_, bytes)| bytes.is_none()) {

@@ -146,7 +146,8 @@ impl Light {
         };
         let chain = Chain::new(pinned, genesis, validators.clone()).context("the node's genesis")?;
         let followed = Mutex::new(Followed { chain, seen_ms: now_ms(), refused: None });
-        let light = Light { upstream, gate: Gate::default(), url: url.to_string(), followed, validators, proofs };
+        let light =
+            Light { upstream, gate: Gate::default(), url: url.to_string(), followed, validators, proofs };
         let refused = |e: ErrorObjectOwned| anyhow::anyhow!(e.message().to_string());
         light.follow_once().map_err(refused)?;
         // The head's parent too, so the chain's block time (how soon a head is stale) is known.

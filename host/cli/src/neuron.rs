@@ -14,8 +14,8 @@ use tao_types::{NetUid, Uid};
 
 use crate::client::Client;
 use crate::transfer::{finish, send};
-use crate::{keystore, preflight};
 use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::{keystore, preflight};
 
 /// Weights to set, or to commit now and reveal later.
 #[derive(clap::Args)]
@@ -148,7 +148,8 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             let salt = keystore::random::<32>()?;
             let hash = commit_hash(&key.address(), &args, &salt);
             let client = Client::new(&given.url)?;
-            let draft = preflight::draft("weights", "entry_commit_weights", borsh::to_vec(&(args.netuid, hash))?);
+            let draft =
+                preflight::draft("weights", "entry_commit_weights", borsh::to_vec(&(args.netuid, hash))?);
             preflight::announce(&client, &given.common, key.address(), &draft)?;
             let status = send(&client, &key, &draft, given.common.json)?;
             let code = finish(&status, given.common.json, "weights committed");
@@ -177,7 +178,8 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             let client = Client::new(&url)?;
             let mut code = ExitCode::SUCCESS;
             for (file, args, salt) in kept {
-                let draft = preflight::draft("weights", "entry_reveal_weights", borsh::to_vec(&(args, salt))?);
+                let draft =
+                    preflight::draft("weights", "entry_reveal_weights", borsh::to_vec(&(args, salt))?);
                 preflight::announce(&client, &common, key.address(), &draft)?;
                 let status = send(&client, &key, &draft, common.json)?;
                 code = finish(&status, common.json, "weights revealed");

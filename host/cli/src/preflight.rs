@@ -36,8 +36,8 @@ pub(crate) fn preview(
 ) -> Result<(u64, Preview)> {
     let reader = Reader::new(client)?;
     let module = draft.module.context("preflight previews system module calls only")?;
-    let (_, (token, target)) = reader
-        .view(|h| Ok((views::module_hash(h, "token")?, views::module_hash(h, module)?)))?;
+    let (_, (token, target)) =
+        reader.view(|h| Ok((views::module_hash(h, "token")?, views::module_hash(h, module)?)))?;
     let code = PreviewCode {
         token: code(&reader, "token", token, "entry_charge_fee")?,
         target: Some(code(&reader, module, target, draft.method)?),
@@ -93,12 +93,7 @@ pub(crate) fn confirm(
 
 /// [`check`] of a call sent without a question (a hotkey's weights and axon): the summary is
 /// shown on stderr unless `--json`.
-pub(crate) fn announce(
-    client: &Client,
-    common: &Common,
-    sender: Address,
-    draft: &Draft,
-) -> Result<()> {
+pub(crate) fn announce(client: &Client, common: &Common, sender: Address, draft: &Draft) -> Result<()> {
     let summary = check(client, common, sender, draft, None)?;
     if !common.json {
         eprintln!("{summary}");
@@ -119,7 +114,9 @@ fn summary(p: &Preview) -> String {
         Balance(p.free_after)
     );
     if let Some((position, before, after)) = p.stake {
-        let unit = |rao: u64| if position.netuid == 0 { Balance(rao).to_string() } else { crate::subnet::alpha(rao) };
+        let unit = |rao: u64| {
+            if position.netuid == 0 { Balance(rao).to_string() } else { crate::subnet::alpha(rao) }
+        };
         line.push_str(&format!("; stake on subnet {} {} → {}", position.netuid, unit(before), unit(after)));
     }
     line

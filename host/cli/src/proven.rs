@@ -53,7 +53,8 @@ impl<'a> Reader<'a> {
     /// compiled for the interpreter.
     pub(crate) fn module_code(&self, name: &str, hash: tao_types::Hash) -> Result<ModuleCode> {
         let fetch = self.fetch();
-        let code = tao_client::rerun::module_code(&self.chain, self.height(), name.into(), None, hash, &fetch);
+        let code =
+            tao_client::rerun::module_code(&self.chain, self.height(), name.into(), None, hash, &fetch);
         ready(code)?.map_err(|e| anyhow!("not verified: {e}"))
     }
 

@@ -16,8 +16,8 @@ use tao_sdk::Host;
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
-use crate::proven::Reader;
 use crate::preflight;
+use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount, send};
 use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
@@ -250,9 +250,7 @@ fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
 
 /// An account's stake positions as `--json` lists them.
 pub(crate) fn positions_json(account: &views::AccountView) -> Vec<Value> {
-    let row = |p: &views::PositionView| {
-        json!({"hotkey": p.position.hotkey, "netuid": p.position.netuid, "stake": p.stake, "tao_value": p.tao_value})
-    };
+    let row = |p: &views::PositionView| json!({"hotkey": p.position.hotkey, "netuid": p.position.netuid, "stake": p.stake, "tao_value": p.tao_value});
     account.positions.iter().map(row).collect()
 }
 
@@ -374,7 +372,8 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let id = tao_contract_subnets::params::id_of(&param)
                 .with_context(|| format!("no parameter {param}"))?;
             let client = Client::new(&url)?;
-            let draft = preflight::draft("subnets", "entry_set_hyperparameter", borsh::to_vec(&(netuid, id, value))?);
+            let draft =
+                preflight::draft("subnets", "entry_set_hyperparameter", borsh::to_vec(&(netuid, id, value))?);
             let question = format!("set {param} = {value} on subnet {netuid}?");
             let owner = wallet::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, None, &question)?;
@@ -386,7 +385,8 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::SetModule { wallet, netuid, hash, clear: _, url, common } => {
             let client = Client::new(&url)?;
             let what = hash.map_or("built-in Yuma".to_string(), |h| format!("module {h}"));
-            let draft = preflight::draft("subnets", "entry_set_incentive_module", borsh::to_vec(&(netuid, hash))?);
+            let draft =
+                preflight::draft("subnets", "entry_set_incentive_module", borsh::to_vec(&(netuid, hash))?);
             let question = format!("run subnet {netuid}'s epochs with {what}?");
             let owner = wallet::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, None, &question)?;
@@ -427,7 +427,7 @@ fn show(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {
 
 /// Every subnet, proven at the head as the wallet lists them: `(height, subnets)`.
 pub(crate) fn subnets(reader: &Reader<'_>) -> Result<(u64, Vec<views::SubnetRow>)> {
-    reader.view(|h| views::subnets(h))
+    reader.view(views::subnets)
 }
 
 fn list(client: &Client, common: &Common) -> Result<ExitCode> {
@@ -444,7 +444,10 @@ fn list(client: &Client, common: &Common) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} subnets (verified at #{height})", listed.len());
-    println!("{:>6} {:<20} {:<44} {:>7} {:>22} {:>18}", "netuid", "name", "owner", "neurons", "pool TAO", "price");
+    println!(
+        "{:>6} {:<20} {:<44} {:>7} {:>22} {:>18}",
+        "netuid", "name", "owner", "neurons", "pool TAO", "price"
+    );
     for l in &listed {
         println!(
             "{:>6} {:<20} {:<44} {:>7} {:>22} {:>18}",
@@ -555,7 +558,8 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             let to_netuid = to_netuid.unwrap_or(netuid);
             let client = Client::new(&url)?;
             let from = views::Position { hotkey, netuid };
-            let draft = Draft::move_stake(from, views::Position { hotkey: to_hotkey, netuid: to_netuid }, amount.0);
+            let draft =
+                Draft::move_stake(from, views::Position { hotkey: to_hotkey, netuid: to_netuid }, amount.0);
             let question = format!(
                 "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
                 alpha(amount.0)
@@ -568,9 +572,13 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
         }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
-            let (height, account) = Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
+            let (height, account) =
+                Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
             if common.json {
-                println!("{}", json!({"coldkey": coldkey, "height": height, "positions": positions_json(&account)}));
+                println!(
+                    "{}",
+                    json!({"coldkey": coldkey, "height": height, "positions": positions_json(&account)})
+                );
             } else if account.positions.is_empty() {
                 println!("{coldkey} has no stake (verified at #{height})");
             } else {

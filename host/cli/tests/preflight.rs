@@ -112,7 +112,10 @@ impl Cli<'_> {
         let why = error["error"]["reason"].as_str().unwrap();
         assert!(why.contains(message), "{args:?}: {error}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("refused before sending") && stderr.contains("Nothing was signed or sent"), "{stderr}");
+        assert!(
+            stderr.contains("refused before sending") && stderr.contains("Nothing was signed or sent"),
+            "{stderr}"
+        );
         let after = account(addr, payer);
         assert_eq!(after, before, "{args:?}: balance and nonce unchanged");
         assert_eq!(after.1, after.2, "{args:?}: nothing pending");
@@ -125,7 +128,9 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let node = node(&dir.path().join("chain"));
     let wallets = dir.path().join("wallets");
     let cli = Cli { wallets: &wallets, url: format!("http://{}", node.1) };
-    common::wait_until("the first block", || rpc(&node.1, "chain_info", json!([]))["height"].as_u64() > Some(0));
+    common::wait_until("the first block", || {
+        rpc(&node.1, "chain_info", json!([]))["height"].as_u64() > Some(0)
+    });
     let alice = dev_key("alice").address().to_string();
     let bob = dev_key("bob").address().to_string();
     cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
@@ -151,12 +156,21 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let owner_hot = owner_hot.address().to_string();
     cli.ok(&["transfer", "--wallet", "alice", "--to", &owner_hot, "--amount", "1"]);
     let weights = ["weights", "set", "--wallet", "alice", "--hotkey", "owner", "--netuid", "1"];
-    cli.refused(&[&weights[..], &["--uids", "77", "--values", "1"]].concat(), &owner_hot, "uid does not exist");
+    cli.refused(
+        &[&weights[..], &["--uids", "77", "--values", "1"]].concat(),
+        &owner_hot,
+        "uid does not exist",
+    );
     let set = ["subnet", "set", "--wallet", "bob", "--netuid", "1", "--param", "tempo", "--value", "50"];
     cli.refused(&set, &bob, "only the subnet owner");
     let validator = dev_key("alice-hot").address().to_string();
-    let limited = ["stake", "add", "--wallet", "bob", "--hotkey", &validator, "--netuid", "1", "--amount", "5"];
-    cli.refused(&[&limited[..], &["--limit-price", "0.000000001"]].concat(), &bob, "does not fill within its limit price");
+    let limited =
+        ["stake", "add", "--wallet", "bob", "--hotkey", &validator, "--netuid", "1", "--amount", "5"];
+    cli.refused(
+        &[&limited[..], &["--limit-price", "0.000000001"]].concat(),
+        &bob,
+        "does not fill within its limit price",
+    );
 
     // --force sends it anyway: the chain refuses it in its block and keeps the fee.
     let (balance, nonce, _) = account(&node.1, &alice);
