@@ -5,6 +5,7 @@
 //! message and nothing is signed or sent, unless `--force`.
 
 use anyhow::{Context, Result, anyhow};
+use tao_client::VerifyError;
 use tao_client::code::ModuleCode;
 use tao_client::tx::{self, Draft, Preview, PreviewCode};
 use tao_client::views::{self, Position};
@@ -69,7 +70,15 @@ pub(crate) fn check(
     draft: &Draft,
     position: Option<Position>,
 ) -> Result<String> {
-    let (height, preview) = preview(client, sender, draft, position)?;
+    let (height, preview) = match preview(client, sender, draft, position) {
+        Ok(previewed) => previewed,
+        // Code that enumerates keys (choosing a free netuid) has no proof of what it would
+        // find: the call is not previewed, and the confirmation says so.
+        Err(e) => match e.downcast_ref::<VerifyError>() {
+            Some(VerifyError::Unprovable(why)) => return Ok(format!("not previewed: {why}")),
+            _ => return Err(e),
+        },
+    };
     match &preview.error {
         Some(why) if !common.force => return Err(Refused { why: why.clone(), height }.into()),
         Some(why) => eprintln!("--force: sending although the chain would refuse it ({why})"),

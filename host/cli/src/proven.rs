@@ -46,7 +46,7 @@ impl<'a> Reader<'a> {
             input: Vec::new(),
         };
         let read = proven::read(&self.chain, head.height, context, f, self.fetch());
-        ready(read)?.map_err(|e| anyhow!("not verified: {e}"))
+        ready(read)?.map_err(|e| anyhow::Error::new(e).context("not verified"))
     }
 
     /// The chain's bytes for `hash` (system module `name`), proven and checked against the hash,

@@ -349,10 +349,22 @@ fn wallets_receive_and_send_with_verified_balances() {
     let wrong = tao(
         &wallets,
         "battery staple",
-        &["transfer", "--wallet", "mine", "--to", &mine_address, "--amount", "1", "--yes", "--url", &url],
+        &[
+            "transfer",
+            "--wallet",
+            "mine",
+            "--to",
+            alice["coldkey"].as_str().unwrap(),
+            "--amount",
+            "1",
+            "--yes",
+            "--url",
+            &url,
+        ],
     );
     assert!(!wrong.status.success());
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
+    let why = String::from_utf8_lossy(&wrong.stderr);
+    assert!(why.contains("wrong password"), "{why}");
 
     // More than it has: included, failed, fee charged, exit code 1.
     let over = tao(
@@ -386,14 +398,37 @@ fn wallets_receive_and_send_with_verified_balances() {
     let over_text = tao(
         &wallets,
         pw,
-        &["transfer", "--wallet", "mine", "--to", alice_address, "--amount", "100", "--yes", "--url", &url],
+        &[
+            "transfer",
+            "--wallet",
+            "mine",
+            "--to",
+            alice_address,
+            "--amount",
+            "100",
+            "--yes",
+            "--force",
+            "--url",
+            &url,
+        ],
     );
     let text = String::from_utf8_lossy(&over_text.stdout);
     assert!(text.contains("< 100 τ") && text.contains(" τ charged)") && !text.contains("rao"), "{text}");
     // A refusal by the node: a JSON error object with its code; in words, amounts in τ.
     tao(&wallets, pw, &["wallet", "create", "--name", "empty", "--json"]);
-    let broke =
-        ["transfer", "--wallet", "empty", "--to", alice_address, "--amount", "1", "--yes", "--url", &url];
+    let broke = [
+        "transfer",
+        "--wallet",
+        "empty",
+        "--to",
+        alice_address,
+        "--amount",
+        "1",
+        "--yes",
+        "--force",
+        "--url",
+        &url,
+    ];
     let refused = tao(&wallets, pw, &[&broke[..], &["--json"]].concat());
     assert_eq!(refused.status.code(), Some(2));
     let error = serde_json::from_slice::<Value>(&refused.stdout).unwrap()["error"].clone();
