@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 
 /// Crates that must also build for `wasm32-unknown-unknown` (the contracts' and wallet's view).
 const WASM_CRATES: &[&str] =
-    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-wallet"];
+    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-client", "tao-wallet"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -95,7 +95,7 @@ fn build_wasm() -> Result<()> {
 }
 
 /// Builds the browser wallet into `web/dist/`: the contracts first (the wallet records their
-/// code hashes as the modules it carries, `web/core/build.rs`), then the crate in the
+/// code hashes as the modules it carries, `contracts/client/build.rs`), then the crate in the
 /// size-optimized `web` profile, its JavaScript bindings with wasm-bindgen-cli (no Trunk
 /// needed), and the page from `www/` with Trunk's asset links replaced by plain ones.
 fn build_web() -> Result<()> {
@@ -113,7 +113,7 @@ fn build_web() -> Result<()> {
 }
 
 /// Builds `package` for the browser: the contracts first (the wallet's logic records their
-/// code hashes, `web/core/build.rs`), then the crate in the size-optimized `web` profile, its
+/// code hashes, `contracts/client/build.rs`), then the crate in the size-optimized `web` profile, its
 /// JavaScript bindings (`--target web`, plus `extra` options) with wasm-bindgen-cli into `out`,
 /// shrunk by wasm-opt.
 fn bindgen(package: &str, out: &std::path::Path, extra: &[&str]) -> Result<()> {
@@ -392,9 +392,9 @@ fn fuzz(args: &[String]) -> Result<()> {
 fn browser_tests() -> Result<()> {
     let chromedriver =
         tools::require("chromedriver", "/usr/bin/chromedriver", "apt-get install chromium-driver")?;
-    step("cargo test -p tao-wallet --target wasm32-unknown-unknown (headless Chromium)");
+    step("cargo test -p tao-client -p tao-wallet --target wasm32-unknown-unknown (headless Chromium)");
     let status = Command::new(env!("CARGO"))
-        .args(["test", "-p", "tao-wallet", "--target", "wasm32-unknown-unknown"])
+        .args(["test", "-p", "tao-client", "-p", "tao-wallet", "--target", "wasm32-unknown-unknown"])
         .env("CHROMEDRIVER", chromedriver)
         .current_dir(tools::workspace_root())
         .status()

@@ -166,6 +166,22 @@ impl Client {
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
     }
+
+    /// The chain as the wallet follows it (`tao_light::Chain`): the pinned genesis, bound to the
+    /// validator set it commits to, and the node's current head, believed only with its
+    /// certificate. Proven reads ([`crate::proven`]) check every value against its roots.
+    pub(crate) fn follow(&self) -> Result<tao_light::Chain> {
+        let (genesis, _) = tao_light::rpc::header(&self.call("chain_header", json!([0]))?)?;
+        let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
+        let pin = trust::check(&self.url, served)?;
+        let (_, validators) = tao_light::rpc::chain_info(&self.call("chain_info", json!([]))?)?;
+        let mut chain = tao_light::Chain::new(pin.genesis_hash, genesis, validators)?;
+        let (head, certificate) = tao_light::rpc::header(&self.call("chain_header", json!([]))?)?;
+        if head.height > 0 {
+            chain.accept(head, &certificate).context("the node's head is not certified")?;
+        }
+        Ok(chain)
+    }
 }
 
 /// One JSON-RPC reply object.

@@ -5,14 +5,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use tao_contract_governance::{Action, GovParams, Listed, Status};
+use tao_contract_governance::{self as governance, Action, GovParams, Proposal, Status};
 use tao_contract_subnets::params;
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
-use crate::subnet::query;
+use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount, submit};
 use crate::wallet::{self, Common, DEFAULT_URL};
+use tao_sdk::Host;
 
 /// Fee limit of governance calls: 0.01 τ.
 const FEE_LIMIT: Balance = Balance(10_000_000);
@@ -172,16 +173,56 @@ fn proposal_id(status: &Value) -> Result<u32> {
     Ok(id)
 }
 
+/// Proposal ids read per proof round when listing: ids are dense from 0, so the first proven
+/// absent id ends the list.
+const ID_WINDOW: u32 = 64;
+/// Most proposals `gov list` reads back from the newest.
+const MAX_LISTED: u32 = 64;
+
+/// The governance rules and every `(id, proposal)`.
+type Proposals = (GovParams, Vec<(u32, Proposal)>);
+
+/// The governance rules and every proposal, proven. Ids are given out in order from 0, so
+/// reading ids window by window until one is proven absent finds them all.
+fn proposals(reader: &Reader<'_>) -> Result<(u64, Proposals)> {
+    reader.view(|h| {
+        let rules = governance::params(h).map_err(|e| e.to_string())?;
+        let mut found: Vec<(u32, Proposal)> = Vec::new();
+        for start in (0..u32::MAX).step_by(ID_WINDOW as usize).take(1_024) {
+            let window: Vec<_> = (start..start.saturating_add(ID_WINDOW))
+                .map(|id| (id, h.get(&governance::proposal_key(id))))
+                .collect();
+            for (id, bytes) in &window {
+                if let Some(bytes) = bytes {
+                    found.push((
+                        *id,
+                        tao_codec::decode(bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)
+                            .map_err(|e| format!("proposal {id}: {e}"))?,
+                    ));
+                }
+            }
+            if window.iter().any(|(_, bytes)| bytes.is_none()) {
+                break;
+            }
+        }
+        Ok((rules, found))
+    })
+}
+
 fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
-    let (height, (rules, proposals)): (_, (GovParams, Vec<Listed>)) =
-        query(client, "governance", "entry_list", borsh::to_vec(&limit)?)?;
+    let (height, (rules, all)) = proposals(&Reader::new(client)?)?;
+    let newest: Vec<_> = all.iter().rev().take(limit.min(MAX_LISTED) as usize).collect();
+    // A live tally sums every vote, which one proof per key cannot show complete: only the
+    // tally stored when the proposal was decided is proven.
+    let tally = |p: &Proposal| (p.status != Status::Voting).then_some(p.tally);
     if json {
-        let list: Vec<Value> = proposals
+        let list: Vec<Value> = newest
             .iter()
-            .map(|l| {
-                json!({"id": l.id, "proposer": l.proposal.proposer, "action": describe(&l.proposal.action),
-                    "status": status(&l.proposal.status), "ends_at": l.proposal.ends_at,
-                    "for": l.tally.0.to_string(), "against": l.tally.1.to_string(), "total_stake": l.total.to_string()})
+            .map(|(id, p)| {
+                let tally = tally(p);
+                json!({"id": id, "proposer": p.proposer, "action": describe(&p.action),
+                    "status": status(&p.status), "ends_at": p.ends_at, "voters": p.voters,
+                    "for": tally.map(|t| t.0.to_string()), "against": tally.map(|t| t.1.to_string())})
             })
             .collect();
         println!(
@@ -192,22 +233,23 @@ fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "governance at #{height} (not proven): deposit {}, {} blocks of voting, quorum {}/65535, threshold {}/65535",
+        "governance (verified at #{height}): deposit {}, {} blocks of voting, quorum {}/65535, threshold {}/65535",
         Balance(rules.deposit),
         rules.voting_period,
         rules.quorum,
         rules.threshold
     );
-    for l in &proposals {
+    for (id, p) in newest {
         let tao = |x: u128| Balance(u64::try_from(x).unwrap_or(u64::MAX));
+        let votes = tally(p).map_or(format!("{} voters so far", p.voters), |(yes, no)| {
+            format!("for {} against {}", tao(yes), tao(no))
+        });
         println!(
-            "#{:<4} {:<48} {:<40} for {} against {} (ends #{})",
-            l.id,
-            describe(&l.proposal.action),
-            status(&l.proposal.status),
-            tao(l.tally.0),
-            tao(l.tally.1),
-            l.proposal.ends_at
+            "#{:<4} {:<48} {:<40} {votes} (ends #{})",
+            id,
+            describe(&p.action),
+            status(&p.status),
+            p.ends_at
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -32,6 +32,39 @@ pub(crate) const UNREACHABLE: i32 = 7;
 const HEADER_BATCH: usize = 256;
 /// Most modules `module_list` answers (each proven).
 const MAX_MODULES: usize = 64;
+/// Most calls to the node at once. A batch's calls run concurrently here, each a connection to
+/// the node, which allows one client `MAX_CONNECTIONS_PER_CLIENT` (32): a client's batch of
+/// proofs must not exceed it and be reset.
+const MAX_UPSTREAM: usize = 8;
+
+/// A counting gate: at most [`MAX_UPSTREAM`] holders at once, the others wait their turn.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A place in the [`Gate`], given back on drop.
+struct Pass<'a>(&'a Gate);
+
+impl Gate {
+    fn enter(&self) -> Pass<'_> {
+        let mut held = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *held >= MAX_UPSTREAM {
+            held = self.freed.wait(held).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *held += 1;
+        Pass(self)
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        let mut held = self.0.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *held = held.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
+}
 
 /// Whether answers carry the proofs (for clients that check them again, like the CLI).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +109,8 @@ struct Followed {
 /// The verifying server's state: the node, what is believed of it, and the genesis set.
 struct Light {
     upstream: Client,
+    /// Bounds the calls to the node in flight.
+    gate: Gate,
     url: String,
     followed: Mutex<Followed>,
     validators: Vec<Validator>,
@@ -111,7 +146,8 @@ impl Light {
         };
         let chain = Chain::new(pinned, genesis, validators.clone()).context("the node's genesis")?;
         let followed = Mutex::new(Followed { chain, seen_ms: now_ms(), refused: None });
-        let light = Light { upstream, url: url.to_string(), followed, validators, proofs };
+        let light =
+            Light { upstream, gate: Gate::default(), url: url.to_string(), followed, validators, proofs };
         let refused = |e: ErrorObjectOwned| anyhow::anyhow!(e.message().to_string());
         light.follow_once().map_err(refused)?;
         // The head's parent too, so the chain's block time (how soon a head is stale) is known.
@@ -126,6 +162,7 @@ impl Light {
 
     /// Calls the node; its errors keep their code, a transport failure is [`UNREACHABLE`].
     fn upstream(&self, method: &str, params: Value) -> Result<Value, ErrorObjectOwned> {
+        let _pass = self.gate.enter();
         self.upstream.call(method, params).map_err(|e| match e.downcast_ref::<RpcError>() {
             Some(refused) => rpc_error(refused.code as i32, format!("the node refused: {}", refused.message)),
             None => rpc_error(UNREACHABLE, format!("the node at {} cannot be reached: {e:#}", self.url)),
@@ -184,6 +221,7 @@ impl Light {
         for heights in missing.chunks(HEADER_BATCH) {
             let batch =
                 heights.iter().enumerate().map(|(i, h)| rpc::request(i as u64, "chain_header", json!([h])));
+            let _pass = self.gate.enter();
             let reply = self.upstream.post(&Value::Array(batch.collect())).map_err(|e| {
                 rpc_error(UNREACHABLE, format!("the node at {} cannot be reached: {e:#}", self.url))
             })?;

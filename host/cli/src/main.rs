@@ -13,6 +13,8 @@ mod neuron;
 mod neurons;
 mod node;
 mod output;
+mod preflight;
+mod proven;
 mod subnet;
 mod testnet;
 mod transfer;

@@ -13,10 +13,9 @@ use tao_contract_weights::{WeightsArgs, commit_hash};
 use tao_types::{NetUid, Uid};
 
 use crate::client::Client;
-use crate::keystore;
-use crate::subnet::FEE_LIMIT;
-use crate::transfer::{finish, submit};
+use crate::transfer::{finish, send};
 use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::{keystore, preflight};
 
 /// Weights to set, or to commit now and reveal later.
 #[derive(clap::Args)]
@@ -138,15 +137,9 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             let args = given.args()?;
             let key = wallet::hotkey(&given.common, &given.wallet, &given.hotkey)?;
             let client = Client::new(&given.url)?;
-            let status = submit(
-                &client,
-                &key,
-                "weights",
-                "entry_set_weights",
-                borsh::to_vec(&args)?,
-                FEE_LIMIT,
-                given.common.json,
-            )?;
+            let draft = preflight::draft("weights", "entry_set_weights", borsh::to_vec(&args)?);
+            preflight::announce(&client, &given.common, key.address(), &draft)?;
+            let status = send(&client, &key, &draft, given.common.json)?;
             Ok(finish(&status, given.common.json, "weights set"))
         }
         WeightsCommand::Commit(given) => {
@@ -155,16 +148,10 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             let salt = keystore::random::<32>()?;
             let hash = commit_hash(&key.address(), &args, &salt);
             let client = Client::new(&given.url)?;
-            let input = borsh::to_vec(&(args.netuid, hash))?;
-            let status = submit(
-                &client,
-                &key,
-                "weights",
-                "entry_commit_weights",
-                input,
-                FEE_LIMIT,
-                given.common.json,
-            )?;
+            let draft =
+                preflight::draft("weights", "entry_commit_weights", borsh::to_vec(&(args.netuid, hash))?);
+            preflight::announce(&client, &given.common, key.address(), &draft)?;
+            let status = send(&client, &key, &draft, given.common.json)?;
             let code = finish(&status, given.common.json, "weights committed");
             if code == ExitCode::SUCCESS {
                 let dir = commits_dir(&given.common, &given.wallet, &given.hotkey, args.netuid)?;
@@ -191,9 +178,10 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             let client = Client::new(&url)?;
             let mut code = ExitCode::SUCCESS;
             for (file, args, salt) in kept {
-                let input = borsh::to_vec(&(args, salt))?;
-                let status =
-                    submit(&client, &key, "weights", "entry_reveal_weights", input, FEE_LIMIT, common.json)?;
+                let draft =
+                    preflight::draft("weights", "entry_reveal_weights", borsh::to_vec(&(args, salt))?);
+                preflight::announce(&client, &common, key.address(), &draft)?;
+                let status = send(&client, &key, &draft, common.json)?;
                 code = finish(&status, common.json, "weights revealed");
                 if code != ExitCode::SUCCESS {
                     break;
@@ -214,7 +202,8 @@ pub(crate) fn run_axon(command: AxonCommand) -> Result<ExitCode> {
     let key = wallet::hotkey(&common, &wallet, &hotkey)?;
     let args = ServeAxonArgs { netuid, ip, ip_type, port, protocol, version };
     let client = Client::new(&url)?;
-    let status =
-        submit(&client, &key, "neurons", "entry_serve_axon", borsh::to_vec(&args)?, FEE_LIMIT, common.json)?;
+    let draft = preflight::draft("neurons", "entry_serve_axon", borsh::to_vec(&args)?);
+    preflight::announce(&client, &common, key.address(), &draft)?;
+    let status = send(&client, &key, &draft, common.json)?;
     Ok(finish(&status, common.json, "axon served"))
 }

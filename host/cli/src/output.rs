@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::client::RpcError;
+use crate::preflight::Refused;
 
 /// `println!` panics when stdout's reader has gone (`tao … | head -1`): that is the reader's
 /// choice, not a failure, so the process ends quietly with status 0 instead of printing a panic.
@@ -37,9 +38,13 @@ pub(crate) fn wants_json() -> bool {
 }
 
 /// A command's failure as `{"error": {"code", "message"}}`: code `node` (with the node's
-/// `rpc_code`) when the node refused, `usage` for a bad command line, else `failed`.
+/// `rpc_code`) when the node refused, `refused` (with the contract's `reason` and the `height`
+/// it was previewed at) when the preflight refused, `usage` for a bad command line, else `failed`.
 pub(crate) fn error_json(error: &anyhow::Error) -> serde_json::Value {
     let message = format!("{error:#}");
+    if let Some(refused) = error.downcast_ref::<Refused>() {
+        return json!({"error": {"code": "refused", "reason": refused.why, "height": refused.height, "message": message}});
+    }
     match error.downcast_ref::<RpcError>() {
         Some(rpc) => json!({"error": {"code": "node", "rpc_code": rpc.code, "message": message}}),
         None => json!({"error": {"code": "failed", "message": message}}),

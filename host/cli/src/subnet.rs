@@ -7,14 +7,18 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tao_abi::limits;
-use tao_codec::BorshDeserialize;
+use tao_client::tx::Draft;
+use tao_client::views::{self, text};
 use tao_contract_pools::{self as pools, Side, SubnetPool};
 use tao_contract_staking::{Limit, Position, StakeArgs};
-use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity, SubnetInfo, params::PARAMS};
+use tao_contract_subnets::{RegisterNetworkArgs, SubnetIdentity};
+use tao_sdk::Host;
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
-use crate::transfer::{finish, parse_amount, submit};
+use crate::preflight;
+use crate::proven::Reader;
+use crate::transfer::{finish, parse_amount, send};
 use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 /// Fee limit of these calls: 0.01 τ.
@@ -244,17 +248,10 @@ fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
     unhex(&found[1])
 }
 
-/// Runs a read-only view through the node and decodes its output: unproven bytes, so at most a
-/// call's output limit and exactly one value.
-pub(crate) fn query<T: BorshDeserialize>(
-    client: &Client,
-    module: &str,
-    entry: &str,
-    input: Vec<u8>,
-) -> Result<(u64, T)> {
-    let out = client.call("contract_query", json!([module, entry, format!("0x{}", hex::encode(input))]))?;
-    let output = tao_codec::decode(&unhex(&out["output"])?, limits::MAX_OUTPUT_BYTES as usize)?;
-    Ok((out["height"].as_u64().context("height")?, output))
+/// An account's stake positions as `--json` lists them.
+pub(crate) fn positions_json(account: &views::AccountView) -> Vec<Value> {
+    let row = |p: &views::PositionView| json!({"hotkey": p.position.hotkey, "netuid": p.position.netuid, "stake": p.stake, "tao_value": p.tao_value});
+    account.positions.iter().map(row).collect()
 }
 
 /// An amount of alpha, shown like TAO with its own sign.
@@ -328,16 +325,18 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Create { wallet, hotkey, name, url, common } => {
             let client = Client::new(&url)?;
             let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
-            let (_, cost): (_, u64) = query(&client, "subnets", "entry_lock_cost", Vec::new())?;
-            wallet::confirm(
-                &format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost)),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let (_, cost) = Reader::new(&client)?.view(|h| {
+                let now = h.block_height();
+                tao_contract_subnets::lock_cost(h, now).map_err(text)
+            })?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
-            let mut status =
-                submit(&client, &key, "subnets", "entry_register_network", args, FEE_LIMIT, common.json)?;
+            let draft = preflight::draft("subnets", "entry_register_network", args);
+            let question = format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost));
+            let owner = wallet::coldkey_address(&common, &wallet)?;
+            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
+            let key = wallet::coldkey(&common, &wallet)?;
+            let mut status = send(&client, &key, &draft, common.json)?;
             if let Ok(data) = event(&status, b"network_registered") {
                 let (netuid, _, locked): (NetUid, Address, u64) =
                     tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
@@ -352,14 +351,12 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
             let client = Client::new(&url)?;
             let hot = wallet::hotkey(&common, &wallet, &hotkey)?.address();
-            wallet::confirm(
-                &format!("burn the registration price to register {hot} on subnet {netuid}?"),
-                &common,
-            )?;
+            let draft = preflight::draft("neurons", "entry_burned_register", borsh::to_vec(&(netuid, hot))?);
+            let question = format!("burn the registration price to register {hot} on subnet {netuid}?");
+            let payer = wallet::coldkey_address(&common, &wallet)?;
+            preflight::confirm(&client, &common, payer, &draft, None, &question)?;
             let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(netuid, hot))?;
-            let mut status =
-                submit(&client, &key, "neurons", "entry_burned_register", args, FEE_LIMIT, common.json)?;
+            let mut status = send(&client, &key, &draft, common.json)?;
             if let Ok(data) = event(&status, b"neuron_registered") {
                 let (_, uid, _, price): (NetUid, Uid, Address, u64) =
                     tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
@@ -374,52 +371,27 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Set { wallet, netuid, param, value, url, common } => {
             let id = tao_contract_subnets::params::id_of(&param)
                 .with_context(|| format!("no parameter {param}"))?;
-            wallet::confirm(&format!("set {param} = {value} on subnet {netuid}?"), &common)?;
+            let client = Client::new(&url)?;
+            let draft =
+                preflight::draft("subnets", "entry_set_hyperparameter", borsh::to_vec(&(netuid, id, value))?);
+            let question = format!("set {param} = {value} on subnet {netuid}?");
+            let owner = wallet::coldkey_address(&common, &wallet)?;
+            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
             let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(netuid, id, value))?;
-            let status = submit(
-                &Client::new(&url)?,
-                &key,
-                "subnets",
-                "entry_set_hyperparameter",
-                args,
-                FEE_LIMIT,
-                common.json,
-            )?;
+            let status = send(&client, &key, &draft, common.json)?;
             Ok(finish(&status, common.json, "subnet set"))
         }
-        SubnetCommand::Show { netuid, url, common } => {
-            let (height, (info, values)): (_, (SubnetInfo, Vec<u64>)) =
-                query(&Client::new(&url)?, "subnets", "entry_query", borsh::to_vec(&netuid)?)?;
-            let params: serde_json::Map<String, Value> =
-                PARAMS.iter().zip(&values).map(|(p, v)| (p.name.to_string(), json!(v))).collect();
-            if common.json {
-                println!(
-                    "{}",
-                    json!({"netuid": netuid, "height": height, "owner_coldkey": info.owner_coldkey, "owner_hotkey": info.owner_hotkey, "registered_at": info.registered_at, "locked": info.locked, "name": info.identity.name, "hyperparameters": params})
-                );
-            } else {
-                println!("subnet {netuid} \"{}\" (as of #{height}, not proven)", info.identity.name);
-                println!(
-                    "  owner    {} (hotkey {})\n  locked   {}",
-                    info.owner_coldkey,
-                    info.owner_hotkey,
-                    Balance(info.locked)
-                );
-                for (name, value) in &params {
-                    println!("  {name:<30} {value}");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        SubnetCommand::Show { netuid, url, common } => show(&Client::new(&url)?, netuid, &common),
         SubnetCommand::SetModule { wallet, netuid, hash, clear: _, url, common } => {
             let client = Client::new(&url)?;
             let what = hash.map_or("built-in Yuma".to_string(), |h| format!("module {h}"));
-            wallet::confirm(&format!("run subnet {netuid}'s epochs with {what}?"), &common)?;
+            let draft =
+                preflight::draft("subnets", "entry_set_incentive_module", borsh::to_vec(&(netuid, hash))?);
+            let question = format!("run subnet {netuid}'s epochs with {what}?");
+            let owner = wallet::coldkey_address(&common, &wallet)?;
+            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
             let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(netuid, hash))?;
-            let status =
-                submit(&client, &key, "subnets", "entry_set_incentive_module", args, FEE_LIMIT, common.json)?;
+            let status = send(&client, &key, &draft, common.json)?;
             Ok(finish(&status, common.json, "incentive module set"))
         }
         SubnetCommand::List { url, common } => list(&Client::new(&url)?, &common),
@@ -429,72 +401,112 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
     }
 }
 
-/// Every subnet, from the node's head state: `(height, subnets)`.
-pub(crate) fn subnets(client: &Client) -> Result<(u64, Vec<tao_contract_subnets::Listed>)> {
-    query(client, "subnets", "entry_list", Vec::new())
+/// A subnet's page as the wallet shows it: identity, every hyperparameter, its pool.
+fn show(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {
+    let (height, view) = Reader::new(client)?.view(|h| views::subnet(h, netuid))?;
+    let view = view.with_context(|| format!("there is no subnet {netuid} (proven at #{height})"))?;
+    let params: serde_json::Map<String, Value> =
+        view.hyperparameters.iter().map(|(name, v)| (name.to_string(), json!(v))).collect();
+    if common.json {
+        println!(
+            "{}",
+            json!({"netuid": netuid, "height": height, "owner_coldkey": view.owner, "owner_hotkey": view.owner_hotkey,
+                "registered_at": view.registered_at, "locked": view.locked, "name": view.name,
+                "pool_tao": view.tao_in, "price": view.price, "incentive_module": view.module, "hyperparameters": params})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("subnet {netuid} \"{}\" (verified at #{height})", view.name);
+    println!("  owner    {} (hotkey {})\n  locked   {}", view.owner, view.owner_hotkey, Balance(view.locked));
+    println!("  pool     {}, price {}", Balance(view.tao_in), price(view.price));
+    for (name, value) in &params {
+        println!("  {name:<30} {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every subnet, proven at the head as the wallet lists them: `(height, subnets)`.
+pub(crate) fn subnets(reader: &Reader<'_>) -> Result<(u64, Vec<views::SubnetRow>)> {
+    reader.view(views::subnets)
 }
 
 fn list(client: &Client, common: &Common) -> Result<ExitCode> {
-    let (height, listed) = subnets(client)?;
+    let (height, listed) = subnets(&Reader::new(client)?)?;
     if common.json {
         let rows: Vec<Value> = listed
             .iter()
             .map(|l| {
-                json!({"netuid": l.netuid, "name": l.info.identity.name, "owner": l.info.owner_coldkey,
-                    "registered_at": l.info.registered_at, "pool_tao": l.pool_tao, "price": l.price})
+                json!({"netuid": l.netuid, "name": l.name, "owner": l.owner, "registered_at": l.registered_at,
+                    "neurons": l.neurons, "pool_tao": l.tao_in, "price": l.price})
             })
             .collect();
         println!("{}", json!({"height": height, "subnets": rows}));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} subnets at #{height} (not proven; `subnet pool` verifies one)", listed.len());
-    println!("{:>6} {:<20} {:<44} {:>22} {:>18}", "netuid", "name", "owner", "pool TAO", "price");
+    println!("{} subnets (verified at #{height})", listed.len());
+    println!(
+        "{:>6} {:<20} {:<44} {:>7} {:>22} {:>18}",
+        "netuid", "name", "owner", "neurons", "pool TAO", "price"
+    );
     for l in &listed {
         println!(
-            "{:>6} {:<20} {:<44} {:>22} {:>18}",
+            "{:>6} {:<20} {:<44} {:>7} {:>22} {:>18}",
             l.netuid,
-            l.info.identity.name,
-            l.info.owner_coldkey.to_string(),
-            Balance(l.pool_tao).to_string(),
+            l.name,
+            l.owner.to_string(),
+            l.neurons,
+            Balance(l.tao_in).to_string(),
             price(l.price)
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A subnet's registered neurons: `(uid, hotkey)`.
-pub(crate) fn neurons(client: &Client, netuid: NetUid) -> Result<Vec<(Uid, Address)>> {
-    type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
-    let (_, (_, rows)): (_, (u64, Vec<Row>)) =
-        query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
-    Ok(rows.into_iter().map(|(uid, n, _)| (uid, n.hotkey)).collect())
+/// A subnet's registered neurons, proven: `(uid, hotkey)`.
+pub(crate) fn neurons(reader: &Reader<'_>, netuid: NetUid) -> Result<Vec<(Uid, Address)>> {
+    use tao_contract_neurons as neurons;
+    let (_, rows) = reader.view(|h| {
+        let mut rows = Vec::new();
+        for uid in 0..neurons::count(h, netuid).map_err(text)? {
+            if let Some(n) = neurons::neuron(h, netuid, uid).map_err(text)? {
+                rows.push((uid, n.hotkey));
+            }
+        }
+        Ok(rows)
+    })?;
+    Ok(rows)
 }
 
+/// The metagraph as the wallet computes it, with each UID's scores, bonds and registration.
 fn metagraph(client: &Client, netuid: NetUid, common: &Common) -> Result<ExitCode> {
-    type Row = (Uid, tao_contract_neurons::Neuron, Option<tao_contract_neurons::AxonInfo>);
-    let (height, (price, rows)): (_, (u64, Vec<Row>)) =
-        query(client, "neurons", "entry_metagraph", borsh::to_vec(&netuid)?)?;
-    // What the next epoch reads: each UID's stake and validator permit, in one call.
-    let (_, input): (_, tao_contract_incentive::epoch::EpochInput) =
-        query(client, "incentive", "entry_epoch_input", borsh::to_vec(&netuid)?)?;
-    let mut neurons = Vec::new();
-    for (uid, neuron, axon) in rows {
-        let (_, (s, bonds)): (_, (tao_contract_incentive::Scores, Vec<(Uid, u16)>)) =
-            query(client, "incentive", "entry_query", borsh::to_vec(&(netuid, uid))?)?;
-        let now = input.neurons.get(usize::from(uid));
-        neurons.push(json!({
-            "uid": uid, "hotkey": neuron.hotkey, "registered_at": neuron.registered_at, "active": s.active,
-            "stake": now.map_or(0, |n| n.stake), "permit": now.is_some_and(|n| n.permit),
-            "stake_weight": s.stake_weight, "consensus": s.consensus, "incentive": s.incentive, "dividends": s.dividends,
-            "validator_trust": s.validator_trust, "server_emission": s.server_emission,
-            "validator_emission": s.validator_emission, "bonds": bonds.len(),
-            "axon": axon.and_then(|a| a.socket_addr()).map(|a| a.to_string()),
-        }));
-    }
+    use tao_contract_incentive as incentive;
+    let (height, (price, rows)) = Reader::new(client)?.view(|h| {
+        let price = tao_contract_neurons::burn_price(h, netuid).map_err(text)?;
+        let mut rows = Vec::new();
+        for row in views::metagraph(h, netuid)? {
+            let scores = incentive::scores(h, netuid, row.uid).map_err(text)?;
+            let bonds = incentive::bonds(h, netuid, row.uid).map_err(text)?.len();
+            let neuron = tao_contract_neurons::neuron(h, netuid, row.uid).map_err(text)?;
+            rows.push((row, scores, bonds, neuron.map_or(0, |n| n.registered_at)));
+        }
+        Ok((price, rows))
+    })?;
+    let neurons: Vec<Value> = rows
+        .into_iter()
+        .map(|(n, s, bonds, registered_at)| {
+            json!({
+                "uid": n.uid, "hotkey": n.hotkey, "registered_at": registered_at, "active": n.active,
+                "stake": n.stake, "take": n.take, "permit": n.permit, "stake_weight": s.stake_weight,
+                "consensus": n.consensus, "incentive": n.incentive, "dividends": n.dividends,
+                "validator_trust": n.trust, "server_emission": s.server_emission,
+                "validator_emission": s.validator_emission, "bonds": bonds, "axon": n.axon,
+            })
+        })
+        .collect();
     if common.json {
         println!("{}", json!({"netuid": netuid, "height": height, "burn_price": price, "neurons": neurons}));
     } else {
-        println!("subnet {netuid} at #{height} (not proven), registration price {}", Balance(price));
+        println!("subnet {netuid} (verified at #{height}), registration price {}", Balance(price));
         print_metagraph(&neurons);
     }
     Ok(ExitCode::SUCCESS)
@@ -545,33 +557,37 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             let to_hotkey = to_hotkey.map(|h| h.resolve(&common, &wallet)).transpose()?.unwrap_or(hotkey);
             let to_netuid = to_netuid.unwrap_or(netuid);
             let client = Client::new(&url)?;
-            wallet::confirm(
-                &format!(
-                    "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
-                    alpha(amount.0)
-                ),
-                &common,
-            )?;
+            let from = views::Position { hotkey, netuid };
+            let draft =
+                Draft::move_stake(from, views::Position { hotkey: to_hotkey, netuid: to_netuid }, amount.0);
+            let question = format!(
+                "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
+                alpha(amount.0)
+            );
+            let owner = wallet::coldkey_address(&common, &wallet)?;
+            preflight::confirm(&client, &common, owner, &draft, Some(from), &question)?;
             let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(hotkey, netuid, to_hotkey, to_netuid, amount.0))?;
-            let status = submit(&client, &key, "staking", "entry_move_stake", args, FEE_LIMIT, common.json)?;
+            let status = send(&client, &key, &draft, common.json)?;
             Ok(finish_stake(status, common.json, "stake moved"))
         }
         StakeCommand::List { wallet, url, common } => {
             let coldkey = wallet::coldkey_address(&common, &wallet)?;
-            let (height, positions): (_, Vec<(Address, NetUid, u64)>) =
-                query(&Client::new(&url)?, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
+            let (height, account) =
+                Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
             if common.json {
-                let list: Vec<Value> =
-                    positions.iter().map(|(h, n, s)| json!({"hotkey": h, "netuid": n, "stake": s})).collect();
-                println!("{}", json!({"coldkey": coldkey, "height": height, "positions": list}));
-            } else if positions.is_empty() {
-                println!("{coldkey} has no stake (as of #{height})");
+                println!(
+                    "{}",
+                    json!({"coldkey": coldkey, "height": height, "positions": positions_json(&account)})
+                );
+            } else if account.positions.is_empty() {
+                println!("{coldkey} has no stake (verified at #{height})");
             } else {
-                for (h, n, s) in &positions {
+                println!("{coldkey}'s stake (verified at #{height})");
+                for p in &account.positions {
+                    let (h, n) = (p.position.hotkey, p.position.netuid);
                     // Root stake is TAO (1:1), every other subnet's is its alpha.
-                    let amount = if *n == 0 { Balance(*s).to_string() } else { alpha(*s) };
-                    println!("{h}  subnet {n}  {amount}");
+                    let amount = if n == 0 { Balance(p.stake).to_string() } else { alpha(p.stake) };
+                    println!("{h}  subnet {n}  {amount}  ≈ {}", Balance(p.tao_value));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -615,15 +631,15 @@ fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     let limit_note = limit.map_or(String::new(), |l| {
         format!(", limit {}{}", price(l.price), if l.partial { " (partial fills)" } else { "" })
     });
-    wallet::confirm(
-        &format!(
-            "{verb} {expected} on {hotkey}, subnet {netuid} (price {} at #{height}{limit_note}), for wallet {wallet}?",
-            price(spot)
-        ),
-        &common,
-    )?;
-    let key = wallet::coldkey(&common, &wallet)?;
+    let question = format!(
+        "{verb} {expected} on {hotkey}, subnet {netuid} (price {} at #{height}{limit_note}), for wallet {wallet}?",
+        price(spot)
+    );
     let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
-    let status = submit(&client, &key, "staking", entry, args, FEE_LIMIT, common.json)?;
+    let draft = preflight::draft("staking", entry, args);
+    let owner = wallet::coldkey_address(&common, &wallet)?;
+    preflight::confirm(&client, &common, owner, &draft, Some(views::Position { hotkey, netuid }), &question)?;
+    let key = wallet::coldkey(&common, &wallet)?;
+    let status = send(&client, &key, &draft, common.json)?;
     Ok(finish_stake(status, common.json, verb))
 }

@@ -10,6 +10,8 @@ use tao_crypto::SecretKey;
 use tao_tx::{Call, Transaction};
 use tao_types::{Address, Balance, Hash};
 
+use tao_client::tx::Draft;
+
 use crate::client::Client;
 use crate::wallet::{self, Common, DEFAULT_URL};
 
@@ -62,6 +64,12 @@ pub(crate) fn submit(
     json: bool,
 ) -> Result<Value> {
     submit_to(client, key, client.module(module)?, method, args, fee_limit, json)
+}
+
+/// [`submit`] of a preflighted `draft` (a system module call).
+pub(crate) fn send(client: &Client, key: &SecretKey, draft: &Draft, json: bool) -> Result<Value> {
+    let module = draft.module.context("a system module call")?;
+    submit(client, key, module, draft.method, draft.args.clone(), Balance(draft.fee), json)
 }
 
 /// [`submit`] to the contract with code hash `contract` (or `tao_chain::DEPLOY`).
@@ -129,10 +137,10 @@ pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
 pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
     let client = Client::new(&args.url)?;
     let from = wallet::coldkey_address(&args.common, &args.wallet)?;
-    wallet::confirm(&format!("send {} from {from} to {}?", args.amount, args.to), &args.common)?;
+    let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
+    let question = format!("send {} from {from} to {}?", args.amount, args.to);
+    crate::preflight::confirm(&client, &args.common, from, &draft, None, &question)?;
     let key = wallet::coldkey(&args.common, &args.wallet)?;
-    let method = if args.keep_alive { "entry_transfer_keep_alive" } else { "entry_transfer" };
-    let call_args = borsh::to_vec(&tao_contract_token::TransferArgs { to: args.to, amount: args.amount.0 })?;
-    let status = submit(&client, &key, "token", method, call_args, args.fee_limit, args.common.json)?;
+    let status = send(&client, &key, &draft, args.common.json)?;
     Ok(finish(&status, args.common.json, "transfer"))
 }

@@ -27,6 +27,9 @@ pub(crate) struct Common {
     /// Answer yes to confirmations.
     #[arg(long)]
     pub(crate) yes: bool,
+    /// Send a transaction even when its preflight says the chain would refuse it (the fee is paid).
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Where wallets live (default `$TAO_WALLET_PATH`, else `~/.tao`).
     #[arg(long, env = "TAO_WALLET_PATH")]
     pub(crate) wallet_path: Option<PathBuf>,
@@ -492,57 +495,39 @@ fn verified_balance(client: &Client, address: &Address) -> Result<(u64, u64)> {
 }
 
 fn overview(client: &Client, name: &str, common: &Common) -> Result<()> {
-    use crate::subnet::{alpha, neurons, query, subnets};
+    use crate::subnet::{alpha, neurons, positions_json, subnets};
     let coldkey = coldkey_address(common, name)?;
-    let (height, free) = verified_balance(client, &coldkey)?;
-    let (_, listed) = subnets(client)?;
-    let price_of = |netuid: u16| {
-        if netuid == 0 {
-            tao_types::RAO_PER_TAO
-        } else {
-            listed.iter().find(|l| l.netuid == netuid).map_or(0, |l| l.price)
-        }
-    };
-    let (_, positions): (_, Vec<(Address, u16, u64)>) =
-        query(client, "staking", "entry_positions", borsh::to_vec(&coldkey)?)?;
-    let value = |netuid: u16, stake: u64| {
-        (u128::from(stake) * u128::from(price_of(netuid)) / u128::from(tao_types::RAO_PER_TAO)) as u64
-    };
-    let staked: u64 = positions.iter().map(|(_, n, s)| value(*n, *s)).sum();
+    // The wallet's own account view (balances and positions valued by the pools' quotes), proven.
+    let reader = crate::proven::Reader::new(client)?;
+    let (height, account) = reader.view(|h| tao_client::views::account(h, &coldkey))?;
+    let (_, listed) = subnets(&reader)?;
     let mine = hotkeys(&common.wallet_dir(name)?)?;
     let mut registrations = Vec::new();
     for netuid in listed.iter().map(|l| l.netuid) {
-        for (uid, hotkey) in neurons(client, netuid)? {
+        for (uid, hotkey) in neurons(&reader, netuid)? {
             if let Some((hot_name, _)) = mine.iter().find(|(_, a)| *a == hotkey.to_string()) {
                 registrations.push((netuid, uid, hot_name.clone(), hotkey));
             }
         }
     }
     if common.json {
-        let pos: Vec<_> = positions
-            .iter()
-            .map(|(h, n, s)| json!({"hotkey": h, "netuid": n, "stake": s, "tao_value": value(*n, *s)}))
-            .collect();
         let regs: Vec<_> = registrations
             .iter()
             .map(|(n, u, h, a)| json!({"netuid": n, "uid": u, "hotkey": h, "address": a}))
             .collect();
         println!(
             "{}",
-            json!({"name": name, "coldkey": coldkey, "balance_rao": free, "verified_at": height,
-                "staked_tao_value": staked, "positions": pos, "registrations": regs})
+            json!({"name": name, "coldkey": coldkey, "balance_rao": account.free, "verified_at": height,
+                "staked_tao_value": account.staked, "positions": positions_json(&account), "registrations": regs})
         );
         return Ok(());
     }
-    println!("wallet {name}  coldkey {coldkey}");
-    println!("  free      {}  (verified at #{height})", Balance(free));
-    println!("  staked    ≈ {}  at current prices", Balance(staked));
-    for (hotkey, netuid, stake) in &positions {
-        println!(
-            "    subnet {netuid:>3}  {hotkey}  {}  ≈ {}",
-            alpha(*stake),
-            Balance(value(*netuid, *stake))
-        );
+    println!("wallet {name}  coldkey {coldkey}  (verified at #{height})");
+    println!("  free      {}", Balance(account.free));
+    println!("  staked    ≈ {}  if sold now", Balance(account.staked));
+    for p in &account.positions {
+        let (hotkey, netuid) = (p.position.hotkey, p.position.netuid);
+        println!("    subnet {netuid:>3}  {hotkey}  {}  ≈ {}", alpha(p.stake), Balance(p.tao_value));
     }
     for (netuid, uid, hot_name, address) in &registrations {
         println!("  hotkey {hot_name} ({address}) is UID {uid} on subnet {netuid}");

@@ -1,7 +1,8 @@
-//! `tao light` through the real binaries: in front of a dev node it serves the CLI's reads and
-//! the proven RPC reads verified (with or without proofs) and a transfer's proven receipt; in
-//! front of a tampering proxy (altered value, foreign proof, forged certificate, replayed head)
-//! or another chain it refuses them, naming the key or header and the reason.
+//! `tao light` through the real binaries: in front of a dev node it serves the CLI's reads (each
+//! the same as straight from the node) and the proven RPC reads verified (with or without
+//! proofs) and a transfer's proven receipt; in front of a tampering proxy (altered value, foreign
+//! proof, forged certificate, replayed head) or another chain it refuses them, naming the key or
+//! header and the reason, and so does the CLI asking the proxy straight.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -218,6 +219,29 @@ fn tamper_reply(reply: &mut Value, asked: &[(String, Value)], mode: Tamper) {
     }
 }
 
+/// The CLI's reads (`--url` and `--json` added), each computed on proven state.
+const CLI_READS: &[&[&str]] = &[
+    &["stake", "list", "--wallet", "alice"],
+    &["subnet", "list"],
+    &["subnet", "show", "--netuid", "1"],
+    &["subnet", "metagraph", "--netuid", "1"],
+    &["wallet", "overview", "--name", "alice"],
+    &["gov", "list"],
+];
+
+/// The CLI's read `args` through `via` and straight from `node`, retried until both were
+/// verified at one height (the chain moves on between two runs).
+fn at_one_height(dir: &Path, args: &[&str], via: &str, node: &str) -> (Value, Value) {
+    let read = |url: &str| json_out(&tao(dir, &[args, &["--url", url, "--json"]].concat()));
+    let height = |v: &Value| v.get("height").or(v.get("verified_at")).and_then(Value::as_u64);
+    let mut pair = (Value::Null, Value::Null);
+    wait_until("both reads at one height", || {
+        pair = (read(via), read(node));
+        height(&pair.0).is_some() && height(&pair.0) == height(&pair.1)
+    });
+    pair
+}
+
 #[test]
 fn tao_light_serves_only_verified_reads() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,6 +287,20 @@ fn tao_light_serves_only_verified_reads() {
     ));
     assert_eq!(sent["status"], "finalized", "{sent}");
 
+    // Every CLI read through it gives what it gives straight from the node, at one height: the
+    // CLI runs the wallet's views on proven state, so both are verified and neither needs
+    // `contract_query`.
+    let direct = format!("http://{upstream}");
+    for read in CLI_READS {
+        let (verified, straight) = at_one_height(dir.path(), read, &url, &direct);
+        assert_eq!(verified, straight, "{read:?}");
+    }
+    let listed = at_one_height(dir.path(), CLI_READS[1], &url, &direct).0;
+    let subnets = listed["subnets"].as_array().unwrap();
+    assert!(subnets.iter().any(|s| s["netuid"] == 1 && s["name"] == "example"), "{listed}");
+    let staked = at_one_height(dir.path(), CLI_READS[0], &url, &direct).0;
+    assert!(staked["positions"][0]["stake"].as_u64() > Some(0), "{staked}");
+
     // What cannot be proven is refused by name.
     assert!(
         refused(&addr, "contract_query", json!(["staking", "entry_positions", "0x"])).contains("unproven")
@@ -295,6 +333,15 @@ fn tao_light_serves_only_verified_reads() {
     let cli =
         tao(dir.path(), &["wallet", "balance", "--address", &alice, "--url", &format!("http://{addr}")]);
     assert!(!cli.status.success() && String::from_utf8_lossy(&cli.stderr).contains("not verified"));
+    // The CLI's reads refuse a lying node, through `tao light` or asking it straight.
+    *mode.lock().unwrap() = Tamper::AlterValue;
+    for url in [format!("http://{addr}"), format!("http://{liar}")] {
+        for read in CLI_READS {
+            let out = tao(dir.path(), &[*read, &["--url", &url, "--json"]].concat());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && stderr.contains("not verified"), "{read:?} via {url}: {stderr}");
+        }
+    }
     *mode.lock().unwrap() = Tamper::ReplayHead;
     let mut why = String::new();
     wait_until("the replayed head to go stale", || {

@@ -349,10 +349,22 @@ fn wallets_receive_and_send_with_verified_balances() {
     let wrong = tao(
         &wallets,
         "battery staple",
-        &["transfer", "--wallet", "mine", "--to", &mine_address, "--amount", "1", "--yes", "--url", &url],
+        &[
+            "transfer",
+            "--wallet",
+            "mine",
+            "--to",
+            alice["coldkey"].as_str().unwrap(),
+            "--amount",
+            "1",
+            "--yes",
+            "--url",
+            &url,
+        ],
     );
     assert!(!wrong.status.success());
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
+    let why = String::from_utf8_lossy(&wrong.stderr);
+    assert!(why.contains("wrong password"), "{why}");
 
     // More than it has: included, failed, fee charged, exit code 1.
     let over = tao(
@@ -370,6 +382,8 @@ fn wallets_receive_and_send_with_verified_balances() {
             "--json",
             "--url",
             &url,
+            // Past the preflight's local refusal (tests/preflight.rs): the chain's own.
+            "--force",
         ],
     );
     assert_eq!(over.status.code(), Some(1));
@@ -384,14 +398,37 @@ fn wallets_receive_and_send_with_verified_balances() {
     let over_text = tao(
         &wallets,
         pw,
-        &["transfer", "--wallet", "mine", "--to", alice_address, "--amount", "100", "--yes", "--url", &url],
+        &[
+            "transfer",
+            "--wallet",
+            "mine",
+            "--to",
+            alice_address,
+            "--amount",
+            "100",
+            "--yes",
+            "--force",
+            "--url",
+            &url,
+        ],
     );
     let text = String::from_utf8_lossy(&over_text.stdout);
     assert!(text.contains("< 100 τ") && text.contains(" τ charged)") && !text.contains("rao"), "{text}");
     // A refusal by the node: a JSON error object with its code; in words, amounts in τ.
     tao(&wallets, pw, &["wallet", "create", "--name", "empty", "--json"]);
-    let broke =
-        ["transfer", "--wallet", "empty", "--to", alice_address, "--amount", "1", "--yes", "--url", &url];
+    let broke = [
+        "transfer",
+        "--wallet",
+        "empty",
+        "--to",
+        alice_address,
+        "--amount",
+        "1",
+        "--yes",
+        "--force",
+        "--url",
+        &url,
+    ];
     let refused = tao(&wallets, pw, &[&broke[..], &["--json"]].concat());
     assert_eq!(refused.status.code(), Some(2));
     let error = serde_json::from_slice::<Value>(&refused.stdout).unwrap()["error"].clone();
@@ -686,7 +723,7 @@ fn subnet_economy_end_to_end() {
         pw,
         &["stake", "add", "--wallet", "nominator", "--hotkey", &validator_hot, "--netuid", &netuid]
             .into_iter()
-            .chain(["--amount", "5", "--limit-price", "0.5", "--json", "--yes", "--url", &url])
+            .chain(["--amount", "5", "--limit-price", "0.5", "--json", "--yes", "--force", "--url", &url])
             .collect::<Vec<_>>(),
     );
     assert!(!limited.status.success());
@@ -975,11 +1012,12 @@ fn axons_and_weight_commits_through_the_cli() {
         "127.0.0.1",
         "--port",
         "8091",
+        "--force",
     ]));
     assert!(loopback["receipt"]["outcome"].to_string().contains("address"), "{loopback}");
 
     let commit = ["weights", "commit", "--wallet", "alice", "--netuid", "1", "--uids", "0", "--values", "1"];
-    let off = failed(run(&commit));
+    let off = failed(run(&[&commit[..], &["--force"]].concat()));
     assert!(off["receipt"]["outcome"].to_string().contains("commit-reveal is off"), "{off}");
     let kept = wallets.join("wallets/alice/commits/default-1");
     assert!(!kept.exists(), "a refused commit keeps nothing");
@@ -989,7 +1027,7 @@ fn axons_and_weight_commits_through_the_cli() {
     let committed = json_out(&run(&commit));
     assert_eq!(committed["receipt"]["outcome"], "Ok", "{committed}");
     assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1);
-    let early = run(&["weights", "reveal", "--wallet", "alice", "--netuid", "1"]);
+    let early = run(&["weights", "reveal", "--wallet", "alice", "--netuid", "1", "--force"]);
     assert!(
         String::from_utf8_lossy(&early.stdout).contains("reveal opens at epoch"),
         "{}",

@@ -133,7 +133,7 @@ fn alice() -> Address {
     DEV_ADDRESS.parse().unwrap()
 }
 
-include!(concat!(env!("OUT_DIR"), "/carried_code.rs"));
+use tao_client::code::CARRIED_CODE;
 
 /// The token module's bytes as `cargo xtask contracts` built them (the ones the wallet carries).
 fn token_wasm() -> &'static [u8] {

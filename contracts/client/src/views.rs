@@ -22,7 +22,7 @@ use crate::wasm::Access;
 pub type ViewResult<T> = Result<T, String>;
 
 /// A contract error as the wallet shows it: its amounts in τ, not rao.
-pub(crate) fn text(e: impl core::fmt::Display) -> String {
+pub fn text(e: impl core::fmt::Display) -> String {
     tao_types::amounts_in_tao(&e.to_string())
 }
 
@@ -101,6 +101,8 @@ pub struct SubnetRow {
     pub name: String,
     /// Owner coldkey.
     pub owner: Address,
+    /// Registration block.
+    pub registered_at: u64,
     /// Registered neurons.
     pub neurons: u16,
     /// Spot price, rao per alpha.
@@ -119,6 +121,7 @@ pub fn subnets(host: &mut impl Host) -> ViewResult<Vec<SubnetRow>> {
             netuid,
             name: info.identity.name.clone(),
             owner: info.owner_coldkey,
+            registered_at: info.registered_at,
             neurons: neurons::count(host, netuid).map_err(text)?,
             price: pools::price_in_rao(pool.spot_price(netuid)),
             tao_in: pool.tao,
@@ -140,6 +143,8 @@ pub struct SubnetView {
     pub owner_hotkey: Address,
     /// Registration block.
     pub registered_at: u64,
+    /// TAO the owner locked to create it, rao.
+    pub locked: u64,
     /// `(name, value)` of every hyperparameter.
     pub hyperparameters: Vec<(&'static str, u64)>,
     /// Pool TAO reserve.
@@ -173,6 +178,7 @@ pub fn subnet(host: &mut impl Host, netuid: NetUid) -> ViewResult<Option<SubnetV
         owner: info.owner_coldkey,
         owner_hotkey: info.owner_hotkey,
         registered_at: info.registered_at,
+        locked: info.locked,
         hyperparameters,
         tao_in: pool.tao,
         alpha_in: pool.alpha_in,

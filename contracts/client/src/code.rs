@@ -16,6 +16,8 @@ use crate::proven::ProvenHost;
 use crate::wasm::{self, Access, Call};
 
 include!(concat!(env!("OUT_DIR"), "/carried.rs"));
+// The carried modules' bytes, for tests (a constant nothing in a build refers to adds nothing to it).
+include!(concat!(env!("OUT_DIR"), "/carried_code.rs"));
 
 /// The code hash of system module `name` as compiled into this wallet, if it carries it.
 pub fn carried(name: &str) -> Option<Hash> {
@@ -30,7 +32,9 @@ macro_rules! native {
     };
 }
 
-/// The entry points the wallet runs compiled in: those its previews and epoch re-runs call.
+/// The entry points the clients run compiled in: those the wallet's previews and the epoch
+/// re-runs call (kept few, so the wallet's bundle carries no more). Any other entry, such as the
+/// CLI's preflight of a registration, runs from the chain's bytes ([`ModuleCode::runs`]).
 const NATIVE: &[(&str, &str, Native)] = native!(
     "token" => token::entry_charge_fee,
     "token" => token::entry_transfer,
@@ -73,6 +77,15 @@ impl ModuleCode {
     /// The chain's bytes, already checked against their proven hash by [`wasm::Code::verified`].
     pub fn on_chain(name: impl Into<String>, code: Arc<wasm::Code>) -> ModuleCode {
         ModuleCode { name: name.into(), hash: code.hash(), runner: Runner::Bytes(code) }
+    }
+
+    /// Whether this can run `entry`: the chain's bytes run any of their entry points, the code
+    /// compiled in only those in its table.
+    pub fn runs(&self, entry: &str) -> bool {
+        match self.runner {
+            Runner::Bytes(_) => true,
+            Runner::Native(module) => NATIVE.iter().any(|(m, e, _)| *m == module && *e == entry),
+        }
     }
 
     /// Whether this runs the chain's bytes (not the code compiled in).
@@ -125,4 +138,26 @@ pub const SYSTEM: Address = token::SYSTEM;
 /// A call as the chain makes it to a system module.
 pub fn system_call(entry: &str, input: Vec<u8>) -> Call<'_> {
     Call { entry, caller: SYSTEM, input, access: Access::System, fuel: wasm::FUEL }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn compiled_code_runs_its_table_and_the_chains_bytes_run_any_entry() {
+        let hash = carried("token").expect("the contracts are built (`cargo xtask contracts`)");
+        let compiled = ModuleCode::compiled("token", hash).unwrap();
+        assert!(compiled.runs("entry_transfer") && compiled.runs("entry_charge_fee"));
+        assert!(!compiled.runs("entry_recycle"), "not compiled in: run from the chain's bytes");
+        assert!(ModuleCode::compiled("token", Hash([7; 32])).is_none(), "another hash is not carried");
+        let bytes = CARRIED_CODE.iter().find(|(name, _)| *name == "token").unwrap().1;
+        let on_chain = ModuleCode::on_chain("token", Arc::new(wasm::Code::verified(hash, bytes).unwrap()));
+        assert!(on_chain.runs("entry_recycle") && on_chain.is_on_chain());
+    }
 }

@@ -1,4 +1,4 @@
-//! Records the code hash of each system module this wallet carries compiled in: the Keccak-256
+//! Records the code hash of each system module the clients carry compiled in: the Keccak-256
 //! of the very `.wasm` files `cargo xtask contracts` built from the same sources (and that the
 //! dev node loads at genesis), read from the same directory the `tao` CLI uses. `cargo xtask
 //! web` builds the contracts first, so a bundle cannot carry hashes older than its code. A module

@@ -1,0 +1,82 @@
+//! The CLI's reads on proven state, as the wallet reads: the contracts' own view code
+//! (`tao_client::views`, or a contract's read function) run on a `ProvenHost` by the wallet's
+//! fetch-check-rerun loop (`tao_client::proven::read`). Each key the code reads is fetched with
+//! `state_get` at the certified head and its proof checked against that head's state root
+//! before the code sees it, so nothing shown is the node's unproven word and every read works
+//! through `tao light`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use anyhow::{Result, anyhow};
+use serde_json::Value;
+use tao_client::code::ModuleCode;
+use tao_client::proven::{self, Context, ProvenHost};
+use tao_client::{Chain, Proven, VerifyError};
+use tao_types::Address;
+
+use crate::client::Client;
+
+/// A node's chain followed to its certified head, to read proven state at that head.
+pub(crate) struct Reader<'a> {
+    client: &'a Client,
+    chain: Chain,
+}
+
+impl<'a> Reader<'a> {
+    /// Follows `client`'s chain from the pinned genesis to its certified head.
+    pub(crate) fn new(client: &'a Client) -> Result<Reader<'a>> {
+        Ok(Reader { client, chain: client.follow()? })
+    }
+
+    /// The certified head's height, where every read is proven.
+    pub(crate) fn height(&self) -> u64 {
+        self.chain.head().height
+    }
+
+    /// Runs `f` (contract code) on state proven at the head, seen by the code as a call from
+    /// `caller` in the next block (what a transaction sent now would see).
+    pub(crate) fn read<T>(&self, caller: Address, f: impl Fn(&mut ProvenHost) -> T) -> Result<Proven<T>> {
+        let head = self.chain.head();
+        let context = Context {
+            caller,
+            block_height: head.height.saturating_add(1),
+            block_time_ms: head.time_ms,
+            input: Vec::new(),
+        };
+        let read = proven::read(&self.chain, head.height, context, f, self.fetch());
+        ready(read)?.map_err(|e| anyhow::Error::new(e).context("not verified"))
+    }
+
+    /// The chain's bytes for `hash` (system module `name`), proven and checked against the hash,
+    /// compiled for the interpreter.
+    pub(crate) fn module_code(&self, name: &str, hash: tao_types::Hash) -> Result<ModuleCode> {
+        let fetch = self.fetch();
+        let code =
+            tao_client::rerun::module_code(&self.chain, self.height(), name.into(), None, hash, &fetch);
+        ready(code)?.map_err(|e| anyhow!("not verified: {e}"))
+    }
+
+    /// The fetch the proven reads run with: one JSON-RPC batch posted to the node.
+    fn fetch(&self) -> impl Fn(Value) -> std::future::Ready<Result<Value, VerifyError>> + '_ {
+        |batch: Value| {
+            std::future::ready(self.client.post(&batch).map_err(|e| VerifyError::Node(format!("{e:#}"))))
+        }
+    }
+
+    /// [`Reader::read`] of a view that can fail (its contract error, amounts in τ).
+    pub(crate) fn view<T>(&self, f: impl Fn(&mut ProvenHost) -> Result<T, String>) -> Result<(u64, T)> {
+        let proven = self.read(tao_abi::access::QUERY_CALLER, f)?;
+        Ok((proven.height, proven.value.map_err(|e| anyhow!(e))?))
+    }
+}
+
+/// The output of `future`, whose every fetch answers at once (the CLI's I/O is blocking): one
+/// poll finishes it.
+fn ready<T>(future: impl Future<Output = T>) -> Result<T> {
+    match pin!(future).poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => Err(anyhow!("a proven read did not finish")),
+    }
+}

@@ -1,0 +1,184 @@
+//! Preflight through the real binary against one dev node: what the chain would refuse — a
+//! transfer over the balance, a duplicate registration, an unknown netuid, weights for a missing
+//! UID, a non-owner setting a hyperparameter, a stake whose limit cannot fill — is refused before
+//! signing with the contract's message: nothing is submitted, the nonce and balance are as
+//! before. `--force` still sends, and the chain refuses it, charging the fee.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+mod common;
+
+use serde_json::{Value, json};
+use tao_node::spec::dev_key;
+
+/// A dev node, killed when the test ends.
+struct Node(Child, String);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn node(dir: &Path) -> Node {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms", "--base-path"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("rpc listening on http://").map(str::to_string))
+        .expect("the node serves RPC");
+    std::thread::spawn(move || lines.for_each(drop));
+    Node(child, addr)
+}
+
+fn rpc(addr: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let reply: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    reply["result"].clone()
+}
+
+/// An account's `(balance, nonce, pending nonce)` straight from the node.
+fn account(addr: &str, who: &str) -> (u64, u64, u64) {
+    let a = rpc(addr, "account_get", json!([who]));
+    (a["balance"].as_u64().unwrap(), a["nonce"].as_u64().unwrap(), a["pending_nonce"].as_u64().unwrap())
+}
+
+struct Cli<'a> {
+    wallets: &'a Path,
+    url: String,
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.tao(&[args, &["--url", &self.url, "--yes"]].concat())
+    }
+
+    /// `tao args --json`, with this test's wallets.
+    fn tao(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args(args)
+            .arg("--json")
+            .env("TAO_WALLET_PATH", self.wallets)
+            .env("TAO_PASSWORD", "pw")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        Self::json(self.run(args), args)
+    }
+
+    /// A command that talks to no node.
+    fn local(&self, args: &[&str]) -> Value {
+        Self::json(self.tao(args), args)
+    }
+
+    fn json(out: std::process::Output, args: &[&str]) -> Value {
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {text}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Runs `args`, which must be refused before signing with `message` (the contract's), and
+    /// leaves `payer`'s balance and nonce as they were, with nothing pending.
+    fn refused(&self, args: &[&str], payer: &str, message: &str) {
+        let addr = self.url.trim_start_matches("http://");
+        let before = account(addr, payer);
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} was not refused");
+        let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(error["error"]["code"], "refused", "{args:?}: {error}");
+        let why = error["error"]["reason"].as_str().unwrap();
+        assert!(why.contains(message), "{args:?}: {error}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("refused before sending") && stderr.contains("Nothing was signed or sent"),
+            "{stderr}"
+        );
+        let after = account(addr, payer);
+        assert_eq!(after, before, "{args:?}: balance and nonce unchanged");
+        assert_eq!(after.1, after.2, "{args:?}: nothing pending");
+    }
+}
+
+#[test]
+fn the_cli_refuses_locally_what_the_chain_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(&dir.path().join("chain"));
+    let wallets = dir.path().join("wallets");
+    let cli = Cli { wallets: &wallets, url: format!("http://{}", node.1) };
+    common::wait_until("the first block", || {
+        rpc(&node.1, "chain_info", json!([]))["height"].as_u64() > Some(0)
+    });
+    let alice = dev_key("alice").address().to_string();
+    let bob = dev_key("bob").address().to_string();
+    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    cli.local(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
+    let hot = cli.local(&["wallet", "new-hotkey", "--name", "alice", "--hotkey", "miner"]);
+    let hot = hot["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "miner").unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cli.ok(&["transfer", "--wallet", "alice", "--to", &hot, "--amount", "1"]);
+    let register = ["subnet", "register", "--wallet", "alice", "--hotkey", "miner", "--netuid", "1"];
+    assert_eq!(cli.ok(&register)["receipt"]["outcome"], "Ok");
+
+    let too_much = ["transfer", "--wallet", "alice", "--to", &bob, "--amount", "1000000000"];
+    cli.refused(&too_much, &alice, "insufficient");
+    cli.refused(&register, &alice, "already registered");
+    let unknown = ["subnet", "register", "--wallet", "alice", "--hotkey", "miner", "--netuid", "99"];
+    cli.refused(&unknown, &alice, "99");
+    // Weights from the subnet's owner hotkey (no permit or stake needed), for a UID that is not there.
+    let owner_hot = dev_key("alice-hot");
+    let file = json!({"address": owner_hot.address(), "secret": hex::encode(owner_hot.to_bytes())});
+    std::fs::write(wallets.join("wallets/alice/hotkeys/owner.json"), file.to_string()).unwrap();
+    let owner_hot = owner_hot.address().to_string();
+    cli.ok(&["transfer", "--wallet", "alice", "--to", &owner_hot, "--amount", "1"]);
+    let weights = ["weights", "set", "--wallet", "alice", "--hotkey", "owner", "--netuid", "1"];
+    cli.refused(
+        &[&weights[..], &["--uids", "77", "--values", "1"]].concat(),
+        &owner_hot,
+        "uid does not exist",
+    );
+    let set = ["subnet", "set", "--wallet", "bob", "--netuid", "1", "--param", "tempo", "--value", "50"];
+    cli.refused(&set, &bob, "only the subnet owner");
+    let validator = dev_key("alice-hot").address().to_string();
+    let limited =
+        ["stake", "add", "--wallet", "bob", "--hotkey", &validator, "--netuid", "1", "--amount", "5"];
+    cli.refused(
+        &[&limited[..], &["--limit-price", "0.000000001"]].concat(),
+        &bob,
+        "does not fill within its limit price",
+    );
+
+    // --force sends it anyway: the chain refuses it in its block and keeps the fee.
+    let (balance, nonce, _) = account(&node.1, &alice);
+    let out = cli.run(&[&too_much[..], &["--force"]].concat());
+    assert!(!out.status.success());
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(status["receipt"]["outcome"].to_string().contains("insufficient"), "{status}");
+    let fee = status["receipt"]["fee"].as_u64().unwrap();
+    let (after, next, _) = account(&node.1, &alice);
+    assert_eq!((after, next), (balance - fee, nonce + 1), "sent and charged");
+}
