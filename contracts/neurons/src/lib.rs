@@ -369,5 +369,11 @@ pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     AXONS.key(&(netuid, uid))
 }
 
+/// Storage key of `netuid`'s registration price (a borsh `u64`; absent means
+/// [`INITIAL_BURN`]), for proofs.
+pub fn burn_key(netuid: NetUid) -> Vec<u8> {
+    BURN.key(&netuid)
+}
+
 #[cfg(test)]
 mod tests;

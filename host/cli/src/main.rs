@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod delegation;
 mod epoch;
 mod gov;
 mod keystore;
@@ -13,6 +14,7 @@ mod neurons;
 mod node;
 mod output;
 mod subnet;
+mod subnet_info;
 mod testnet;
 mod transfer;
 mod trust;

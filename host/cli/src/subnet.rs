@@ -128,6 +128,8 @@ pub(crate) enum SubnetCommand {
         #[command(flatten)]
         common: Common,
     },
+    #[command(flatten)]
+    Info(crate::subnet_info::SubnetInfoCommand),
 }
 
 /// What `stake add` and `stake remove` act on.
@@ -197,6 +199,8 @@ pub(crate) enum StakeCommand {
         #[command(flatten)]
         common: Common,
     },
+    #[command(flatten)]
+    Delegate(crate::delegation::DelegateCommand),
 }
 
 /// What a finalized stake call moved, read from its event: `(tao, alpha)` for `stake_added` and
@@ -227,7 +231,7 @@ fn stake_moved(status: &Value) -> Option<(Value, String)> {
 }
 
 /// [`finish`] for a stake call, with what it moved in the line and as `moved` in the JSON.
-fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCode {
+pub(crate) fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCode {
     match stake_moved(&status) {
         Some((moved, text)) => {
             status["moved"] = moved;
@@ -426,6 +430,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
         SubnetCommand::Demo(args) => crate::neurons::run_demo(args),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
+        SubnetCommand::Info(command) => crate::subnet_info::run(command),
     }
 }
 
@@ -576,6 +581,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        StakeCommand::Delegate(command) => crate::delegation::run(command),
     }
 }
 
