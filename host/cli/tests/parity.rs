@@ -174,6 +174,51 @@ fn btcli_parity_commands_through_the_binary() {
     let tempo = params.iter().find(|p| p["name"] == "tempo").unwrap();
     assert_eq!((u(&tempo["value"]), tempo["setter"].as_str()), (360, Some("owner")));
 
+    // Fees of a neuron's own calls: bob's hotkey holds no TAO; its coldkey pays (subtensor
+    // makes them free). A rate-limited call still pays; a hotkey nobody owns pays itself, and
+    // the refusal names the address to fund.
+    let bob_balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
+    let axon = |wallet: &str, hotkey: &str| {
+        s.raw(&[
+            "axon",
+            "serve",
+            "--wallet",
+            wallet,
+            "--hotkey",
+            hotkey,
+            "--netuid",
+            &n,
+            "--ip",
+            "93.184.216.34",
+            "--port",
+            "8091",
+        ])
+    };
+    let hot_balance = |address: &str| u(&s.ok(&["wallet", "balance", "--address", address])["balance_rao"]);
+    let paid_before = bob_balance();
+    let served = axon("bob", "default");
+    assert!(served.status.success(), "{}", stdout(&served));
+    let fee = u(&serde_json::from_slice::<Value>(&served.stdout).unwrap()["receipt"]["fee"]);
+    assert!(fee > 0);
+    assert_eq!(bob_balance(), paid_before - fee, "the owner coldkey paid the hotkey's fee");
+    assert_eq!(hot_balance(&bob_hot), 0, "the hotkey needs no TAO");
+    let limited = axon("bob", "default");
+    assert_eq!(limited.status.code(), Some(1), "the serving rate limit holds: {}", stdout(&limited));
+    let limited: Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert!(limited["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("rate limited"), "{limited}");
+    assert_eq!(bob_balance(), paid_before - fee - u(&limited["receipt"]["fee"]), "a refused call pays too");
+    let lonely = s.ok(&["wallet", "new-hotkey", "--name", "nominator", "--hotkey", "lonely"]);
+    let lonely =
+        lonely["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "lonely").unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
+    let unpaid = axon("nominator", "lonely");
+    assert_eq!(unpaid.status.code(), Some(2));
+    let unpaid: Value = serde_json::from_slice(&unpaid.stdout).unwrap();
+    let message = unpaid["error"]["message"].as_str().unwrap().to_lowercase();
+    assert!(message.contains(&format!("fund {lonely}")), "{unpaid}");
+
     // Delegate take: the default, set lower by the hotkey's owner (by name), shown verified.
     let take = |h: &str| s.ok(&["stake", "show-take", "--hotkey", h, "--wallet", "bob"]);
     assert_eq!((u(&take("default")["take"]), take("default")["percent"].as_str()), (11_796, Some("18.00%")));
