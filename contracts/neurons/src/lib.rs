@@ -369,5 +369,17 @@ pub fn axon_key(netuid: NetUid, uid: Uid) -> Vec<u8> {
     AXONS.key(&(netuid, uid))
 }
 
+/// Storage key of `netuid`'s registration price (a borsh `u64`; absent means
+/// [`INITIAL_BURN`]), for proofs.
+pub fn burn_key(netuid: NetUid) -> Vec<u8> {
+    BURN.key(&netuid)
+}
+
+/// Storage key of the coldkey that owns `hotkey` (a borsh `Address`), for proofs and for the
+/// chain's fee rule (the owner pays its hotkeys' weights and axon calls).
+pub fn hotkey_owner_key(hotkey: &Address) -> Vec<u8> {
+    HOTKEY_OWNER.key(hotkey)
+}
+
 #[cfg(test)]
 mod tests;

@@ -70,6 +70,20 @@ fn registration_pays_into_the_pool_recycles_alpha_and_bumps_the_price() {
     assert_eq!(count(&mut h, 1), Ok(2));
 }
 
+/// What a light client reads at `burn_key`: absent means [`INITIAL_BURN`]; after a registration,
+/// the bumped price `burn_price` reports.
+#[test]
+fn the_burn_key_holds_the_registration_price() {
+    let mut h = setup();
+    assert_eq!(h.storage.get(&burn_key(1)), None);
+    register(&mut h, 2, 2001, 5).unwrap();
+    let stored = h.storage.get(&burn_key(1)).unwrap();
+    let price = tao_sdk::borsh::from_slice::<u64>(stored).unwrap();
+    assert_eq!(Ok(price), burn_price(&mut h, 1));
+    assert_eq!(price, INITIAL_BURN * 126 / 100);
+    assert_eq!(h.storage.get(&burn_key(2)), None, "one key per subnet");
+}
+
 #[test]
 fn registration_checks_in_order() {
     let mut h = setup();

@@ -675,5 +675,12 @@ tao_sdk::entry_points!(
     entry_quote
 );
 
+/// Storage key of `hotkey`'s take (a borsh `(u16 take, u64 block of its last increase)`; absent
+/// means [`MAX_TAKE`]), for proofs (kept last: code above keeps its line numbers, so the module's
+/// bytes do not change).
+pub fn take_key(hotkey: &Address) -> Vec<u8> {
+    TAKES.key(hotkey)
+}
+
 #[cfg(test)]
 mod tests;

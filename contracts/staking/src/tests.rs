@@ -251,6 +251,20 @@ fn take_rules() {
     set(&mut h, 1, 6 + TAKE_INCREASE_RATE_LIMIT, MAX_TAKE).unwrap();
 }
 
+/// What a light client reads at `take_key`: absent means the largest take; after a change, the
+/// take and the block of its last increase, as `take` reports it.
+#[test]
+fn the_take_key_holds_the_take_and_its_last_increase() {
+    let mut h = setup();
+    assert_eq!(h.storage.get(&take_key(&addr(1001))), None);
+    call(&mut h, addr(1), 5, |h| set_take(h, &addr(1), &addr(1001), 5_000)).unwrap();
+    call(&mut h, addr(1), 9, |h| set_take(h, &addr(1), &addr(1001), 6_000)).unwrap();
+    let stored = h.storage.get(&take_key(&addr(1001))).unwrap();
+    assert_eq!(tao_sdk::borsh::from_slice::<(u16, u64)>(stored).unwrap(), (6_000, 9));
+    assert_eq!(take(&mut h, &addr(1001)), Ok(6_000));
+    assert_eq!(h.storage.get(&take_key(&addr(2001))), None, "one key per hotkey");
+}
+
 #[test]
 fn move_transfer_and_unstake_all() {
     let mut h = setup();

@@ -797,7 +797,7 @@ impl Executor {
         let bytes = signed.encode().len() as u64;
         let fee = token::charged_fee(bytes, tx.fee_limit.0);
         let gas = token::gas_for(bytes, tx.fee_limit.0).min(run.gas_left());
-        let charge = borsh::to_vec(&(tx.sender, fee)).unwrap_or_default();
+        let charge = borsh::to_vec(&(crate::fee_payer(&run.state, tx), fee)).unwrap_or_default();
         self.chain_hook(&mut run.state, &run.systems, "token", "entry_charge_fee", &charge, run.context)
             .map_err(|e| match e {
                 ChainError::Vm(_) => fault(e),

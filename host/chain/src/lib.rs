@@ -4,6 +4,7 @@
 //! roots. Chain logic itself lives in the system contracts it calls.
 
 mod executor;
+mod fees;
 mod genesis;
 pub use tao_light::keys;
 
@@ -12,6 +13,7 @@ pub use executor::{
     ChainError, DEPLOY, Events, Executed, Executor, HOOK_GAS, MAX_BLOCK_TXS, MODULE_CACHE_BYTES,
     MODULE_EPOCH_GAS, Pushed, QUERY_CALLER, QUERY_GAS, SYSTEM_MODULES, compile_gas, tx_gas,
 };
+pub use fees::{SPONSORED_CALLS, fee_payer};
 pub use genesis::{Built, Genesis, GenesisCall};
 pub use tao_light::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,

@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod config;
+mod delegation;
 mod epoch;
 mod gov;
 mod keystore;
@@ -16,6 +17,7 @@ mod output;
 mod preflight;
 mod proven;
 mod subnet;
+mod subnet_info;
 mod testnet;
 mod transfer;
 mod trust;

@@ -132,6 +132,8 @@ pub(crate) enum SubnetCommand {
         #[command(flatten)]
         common: Common,
     },
+    #[command(flatten)]
+    Info(crate::subnet_info::SubnetInfoCommand),
 }
 
 /// What `stake add` and `stake remove` act on.
@@ -201,6 +203,8 @@ pub(crate) enum StakeCommand {
         #[command(flatten)]
         common: Common,
     },
+    #[command(flatten)]
+    Delegate(crate::delegation::DelegateCommand),
 }
 
 /// What a finalized stake call moved, read from its event: `(tao, alpha)` for `stake_added` and
@@ -231,7 +235,7 @@ fn stake_moved(status: &Value) -> Option<(Value, String)> {
 }
 
 /// [`finish`] for a stake call, with what it moved in the line and as `moved` in the JSON.
-fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCode {
+pub(crate) fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCode {
     match stake_moved(&status) {
         Some((moved, text)) => {
             status["moved"] = moved;
@@ -325,10 +329,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Create { wallet, hotkey, name, url, common } => {
             let client = Client::new(&url)?;
             let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
-            let (_, cost) = Reader::new(&client)?.view(|h| {
-                let now = h.block_height();
-                tao_contract_subnets::lock_cost(h, now).map_err(text)
-            })?;
+            let (_, cost) = lock_cost(&Reader::new(&client)?)?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
             let draft = preflight::draft("subnets", "entry_register_network", args);
@@ -398,7 +399,16 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
         SubnetCommand::Demo(args) => crate::neurons::run_demo(args),
         SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
+        SubnetCommand::Info(command) => crate::subnet_info::run(command),
     }
+}
+
+/// What creating a subnet locks now, by the chain's own formula on proven state: `(height, rao)`.
+pub(crate) fn lock_cost(reader: &Reader<'_>) -> Result<(u64, u64)> {
+    reader.view(|h| {
+        let now = h.block_height();
+        tao_contract_subnets::lock_cost(h, now).map_err(text)
+    })
 }
 
 /// A subnet's page as the wallet shows it: identity, every hyperparameter, its pool.
@@ -592,6 +602,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        StakeCommand::Delegate(command) => crate::delegation::run(command),
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use serde_json::json;
+use serde_json::{Value, json};
 use tao_crypto::SecretKey;
 use tao_types::{Address, Balance};
 
@@ -84,7 +84,25 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Add a hotkey to a wallet.
+    /// Restore a hotkey of a wallet from its mnemonic (as `create` or `new-hotkey` showed it;
+    /// btcli's `regen_hotkey`).
+    RegenHotkey {
+        /// Wallet name.
+        #[arg(long)]
+        name: String,
+        /// Hotkey name.
+        #[arg(long)]
+        hotkey: String,
+        /// The 12 or 24 words.
+        #[arg(long)]
+        mnemonic: String,
+        /// Derivation path.
+        #[arg(long, default_value = tao_crypto::hd::DEFAULT_PATH)]
+        path: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Add a hotkey to a wallet (from a new mnemonic, shown once).
     NewHotkey {
         /// Wallet name.
         #[arg(long)]
@@ -223,14 +241,6 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
-fn new_key() -> Result<SecretKey> {
-    loop {
-        if let Ok(key) = SecretKey::from_bytes(&keystore::random::<32>()?) {
-            return Ok(key);
-        }
-    }
-}
-
 fn save_coldkey(dir: &Path, key: &SecretKey, common: &Common) -> Result<()> {
     let path = dir.join("coldkey.json");
     if path.exists() {
@@ -242,12 +252,20 @@ fn save_coldkey(dir: &Path, key: &SecretKey, common: &Common) -> Result<()> {
     Ok(())
 }
 
-fn save_hotkey(dir: &Path, name: &str, common: &Common) -> Result<Address> {
+/// A new hotkey from a new 12-word mnemonic, saved as `name`: `(address, mnemonic)`. The phrase
+/// is shown once; `wallet regen-hotkey` restores the hotkey from it (btcli's `regen_hotkey`).
+fn new_hotkey(dir: &Path, name: &str, common: &Common) -> Result<(Address, String)> {
+    let phrase = tao_crypto::hd::mnemonic_from_entropy(&keystore::random::<16>()?);
+    let key = tao_crypto::hd::secret_from_mnemonic(&phrase, "", tao_crypto::hd::DEFAULT_PATH)?;
+    save_hotkey(dir, name, &key, common)?;
+    Ok((key.address(), phrase))
+}
+
+fn save_hotkey(dir: &Path, name: &str, key: &SecretKey, common: &Common) -> Result<Address> {
     let path = dir.join("hotkeys").join(format!("{name}.json"));
     if path.exists() {
         confirm(&format!("{} exists: overwrite this hotkey?", path.display()), common)?;
     }
-    let key = new_key()?;
     let body = json!({"address": key.address(), "secret": hex::encode(key.to_bytes())});
     write_private(&path, &serde_json::to_string_pretty(&body)?)?;
     Ok(key.address())
@@ -342,18 +360,19 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
             let phrase = tao_crypto::hd::mnemonic_from_entropy(&keystore::random::<16>()?);
             let key = tao_crypto::hd::secret_from_mnemonic(&phrase, "", tao_crypto::hd::DEFAULT_PATH)?;
             save_coldkey(&dir, &key, &common)?;
-            let hot = save_hotkey(&dir, &hotkey, &common)?;
+            let (hot, hot_phrase) = new_hotkey(&dir, &hotkey, &common)?;
             if common.json {
-                let hotkeys = [json!({"name": hotkey, "address": hot})];
+                let hotkeys = [json!({"name": hotkey, "address": hot, "mnemonic": hot_phrase})];
                 println!(
                     "{}",
                     json!({"name": name, "coldkey": key.address(), "hotkeys": hotkeys, "mnemonic": phrase})
                 );
             } else {
-                report(&common, &name, &key.address(), &[(hotkey, hot.to_string())]);
+                report(&common, &name, &key.address(), &[(hotkey.clone(), hot.to_string())]);
                 println!(
                     "\nmnemonic (shown once; it restores this coldkey, also in MetaMask — keep it offline):\n  {phrase}"
                 );
+                println!("hotkey {hotkey}'s mnemonic (`wallet regen-hotkey` restores it):\n  {hot_phrase}");
             }
         }
         WalletCommand::Import { name, source, common } => {
@@ -395,7 +414,18 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
         WalletCommand::NewHotkey { name, hotkey, common } => {
             let dir = common.wallet_dir(&name)?;
             let address = coldkey_address(&common, &name)?;
-            save_hotkey(&dir, &hotkey, &common)?;
+            let (_, phrase) = new_hotkey(&dir, &hotkey, &common)?;
+            if !common.json {
+                println!("hotkey {hotkey}'s mnemonic (`wallet regen-hotkey` restores it):\n  {phrase}");
+            }
+            report_with(&common, &name, &address, &hotkeys(&dir)?, json!({"mnemonic": phrase}));
+        }
+        WalletCommand::RegenHotkey { name, hotkey, mnemonic, path, common } => {
+            let dir = common.wallet_dir(&name)?;
+            common.wallet_dir(&hotkey)?; // the same naming rule
+            let address = coldkey_address(&common, &name)?;
+            let key = tao_crypto::hd::secret_from_mnemonic(&mnemonic, "", &path)?;
+            save_hotkey(&dir, &hotkey, &key, &common)?;
             report(&common, &name, &address, &hotkeys(&dir)?);
         }
         WalletCommand::List { common } => list(&common)?,
@@ -440,9 +470,18 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
 }
 
 fn report(common: &Common, name: &str, coldkey: &Address, hot: &[(String, String)]) {
+    report_with(common, name, coldkey, hot, json!({}));
+}
+
+/// [`report`] with `extra`'s fields added to the JSON.
+fn report_with(common: &Common, name: &str, coldkey: &Address, hot: &[(String, String)], extra: Value) {
     if common.json {
         let hotkeys: Vec<_> = hot.iter().map(|(n, a)| json!({"name": n, "address": a})).collect();
-        println!("{}", json!({"name": name, "coldkey": coldkey, "hotkeys": hotkeys}));
+        let mut out = json!({"name": name, "coldkey": coldkey, "hotkeys": hotkeys});
+        if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {
+            out.extend(extra);
+        }
+        println!("{out}");
     } else {
         println!("wallet {name}\n  coldkey  {coldkey}");
         for (n, a) in hot {
@@ -484,7 +523,7 @@ fn list(common: &Common) -> Result<()> {
 }
 
 /// `address`'s balance verified against a certified header: `(height, rao)`.
-fn verified_balance(client: &Client, address: &Address) -> Result<(u64, u64)> {
+pub(crate) fn verified_balance(client: &Client, address: &Address) -> Result<(u64, u64)> {
     let account = client.call("account_get", json!([address]))?;
     let key = tao_contract_token::balance_key(address);
     let (height, value) = client.verified_value(&account["proofs"]["balance"], &key)?;

@@ -185,10 +185,13 @@ pub enum SubmitError {
     /// The mempool refused it.
     #[error(transparent)]
     Mempool(#[from] MempoolError),
-    /// The sender's balance does not cover the fee.
-    #[error("balance {balance} rao cannot pay the fee of {fee} rao")]
+    /// The payer's balance does not cover the fee: the sender's, or for a hotkey's weights and
+    /// axon calls its owner coldkey's (`tao_chain::fee_payer`).
+    #[error("balance {balance} rao cannot pay the fee of {fee} rao; {payer} pays it: fund {payer}")]
     CannotPayFee {
-        /// The sender's balance.
+        /// Who pays.
+        payer: Address,
+        /// The payer's balance.
         balance: u64,
         /// The fee this transaction would be charged.
         fee: u64,
@@ -522,9 +525,10 @@ impl Node {
         let sender = verified.signed().tx.sender;
         let size = verified.size() as u64;
         let fee = tao_contract_token::charged_fee(size, verified.signed().tx.fee_limit.0);
-        let balance = self.balance(&sender);
+        let payer = tao_chain::fee_payer(&self.view(), &verified.signed().tx);
+        let balance = self.balance(&payer);
         if balance < fee {
-            return Err(SubmitError::CannotPayFee { balance, fee });
+            return Err(SubmitError::CannotPayFee { payer, balance, fee });
         }
         let height = self.head().map_err(|_| SubmitError::Unavailable)?.0.height;
         let at = Admission { next_nonce: self.nonce(&sender), balance, height };

@@ -1,0 +1,269 @@
+//! btcli's commands beyond the basics, through the real binary against a real dev node, each
+//! with `--json` and its effect read back: lock and burn costs, subnet identity, the
+//! hyperparameters with the active incentive module, the delegate take, stake transfer,
+//! unstake-all and hotkey regeneration.
+#![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::DevChain;
+use serde_json::Value;
+
+const PASSWORD: &str = "pw";
+
+/// A dev node and a wallets folder, with `tao` pointed at both.
+struct Session {
+    node: DevChain,
+    wallets: tempfile::TempDir,
+}
+
+impl Session {
+    fn raw(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args(args)
+            .args(["--json", "--yes"])
+            .env("TAO_URL", &self.node.url)
+            .env("TAO_WALLET_PATH", self.wallets.path())
+            .env("TAO_PASSWORD", PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `tao ARGS --json --yes --url …`, which must succeed: its JSON.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.raw(args);
+        assert!(out.status.success(), "{args:?}: {}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `tao ARGS …`, which must fail with exit `code`: its JSON (an error object, or a failed
+    /// receipt).
+    fn fails(&self, code: i32, args: &[&str]) -> Value {
+        let out = self.raw(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stdout(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn nonce(&self, wallet: &str) -> u64 {
+        let address = coldkey(self.wallets.path(), wallet);
+        let account = rpc(&self.node.url, "account_get", &format!("[\"{address}\"]"));
+        account["pending_nonce"].as_u64().unwrap()
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn coldkey(wallets: &Path, name: &str) -> String {
+    std::fs::read_to_string(wallets.join("wallets").join(name).join("coldkeypub.txt")).unwrap()
+}
+
+/// One JSON-RPC call over plain HTTP, for the nonces the CLI does not show.
+fn rpc(url: &str, method: &str, params: &str) -> Value {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let json = &reply[reply.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str::<Value>(json).unwrap()["result"].clone()
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Stake of `list` (a `stake list --json`) on `netuid`.
+fn staked(list: &Value, netuid: u64) -> u64 {
+    list["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["netuid"] == netuid)
+        .map(|p| u(&p["stake"]))
+        .sum()
+}
+
+#[test]
+fn btcli_parity_commands_through_the_binary() {
+    let s = Session { node: DevChain::start("50ms"), wallets: tempfile::tempdir().unwrap() };
+    for dev in ["alice", "bob"] {
+        s.ok(&["wallet", "import", "--name", dev, "--dev", dev]);
+    }
+    let hot = s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", "default"]);
+    let bob_hot = hot["hotkeys"][0]["address"].as_str().unwrap().to_string();
+    let phrase = hot["mnemonic"].as_str().unwrap().to_string();
+    let nominator = s.ok(&["wallet", "create", "--name", "nominator"]);
+    let nominator_cold = nominator["coldkey"].as_str().unwrap().to_string();
+    s.ok(&["transfer", "--wallet", "alice", "--to", &nominator_cold, "--amount", "100"]);
+
+    // Hotkey regen: the phrase `new-hotkey` showed restores the same hotkey, in another wallet.
+    s.ok(&["wallet", "create", "--name", "restored"]);
+    let regen = ["wallet", "regen-hotkey", "--name", "restored", "--hotkey", "again", "--mnemonic"];
+    let restored = s.ok(&[&regen[..], &[phrase.as_str()]].concat());
+    let again = restored["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "again").unwrap();
+    assert_eq!(again["address"], bob_hot.as_str());
+    assert!(s.raw(&[&regen[..], &["not a mnemonic"]].concat()).status.code() == Some(2));
+
+    // Lock cost: what `subnet create` locks, less the decay of the blocks in between.
+    let quoted = u(&s.ok(&["subnet", "lock-cost"])["lock_cost"]);
+    assert!(quoted >= 1_000_000_000_000, "at least the minimum lock: {quoted}");
+    let created = s.ok(&["subnet", "create", "--wallet", "bob", "--name", "parity"]);
+    let netuid = u(&created["netuid"]);
+    let locked = u(&created["locked"]);
+    assert!(locked <= quoted && quoted - locked < quoted / 1_000, "quoted {quoted}, locked {locked}");
+    assert!(u(&s.ok(&["subnet", "lock-cost"])["lock_cost"]) > locked, "the next lock costs more");
+    let n = netuid.to_string();
+
+    // Burn cost: verified, what registering burns (the price decays every block); then bumped.
+    let burn = s.ok(&["subnet", "burn-cost", "--netuid", &n]);
+    let quoted_burn = u(&burn["burn_cost"]);
+    assert!((900_000_000..=1_000_000_000).contains(&quoted_burn), "a new subnet's price starts at 1 τ");
+    assert!(burn["verified_at"].as_u64().is_some());
+    let registered = s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", &n]);
+    assert!(u(&registered["burned"]) <= quoted_burn);
+    assert!(u(&s.ok(&["subnet", "burn-cost", "--netuid", &n])["burn_cost"]) > u(&registered["burned"]));
+    let missing = s.fails(2, &["subnet", "burn-cost", "--netuid", "99"]);
+    assert!(missing["error"]["message"].as_str().unwrap().contains("no subnet 99"), "{missing}");
+
+    // Identity: set by the owner (fields not given are kept), shown verified; anyone else is
+    // refused locally, nothing sent.
+    s.ok(&[
+        "subnet",
+        "set-identity",
+        "--wallet",
+        "bob",
+        "--netuid",
+        &n,
+        "--project-url",
+        "https://parity.example",
+    ]);
+    s.ok(&["subnet", "set-identity", "--wallet", "bob", "--netuid", &n, "--description", "btcli parity"]);
+    let identity = s.ok(&["subnet", "identity", "--netuid", &n]);
+    assert_eq!(identity["name"], "parity");
+    assert_eq!(identity["url"], "https://parity.example");
+    assert_eq!(identity["description"], "btcli parity");
+    assert_eq!(identity["owner_hotkey"], bob_hot.as_str());
+    let before = s.nonce("nominator");
+    let refused =
+        s.fails(2, &["subnet", "set-identity", "--wallet", "nominator", "--netuid", &n, "--name", "x"]);
+    assert!(refused["error"]["message"].as_str().unwrap().contains("does not own subnet"), "{refused}");
+    assert_eq!(s.nonce("nominator"), before, "nothing submitted");
+    let long = "x".repeat(257);
+    s.fails(2, &["subnet", "set-identity", "--wallet", "bob", "--netuid", &n, "--name", &long]);
+    assert_eq!(s.ok(&["subnet", "identity", "--netuid", &n])["name"], "parity");
+
+    // Hyperparameters: every one with its range and setter, and the active incentive module.
+    let hp = s.ok(&["subnet", "hyperparameters", "--netuid", &n]);
+    assert_eq!(hp["incentive"]["kind"], "yuma");
+    assert!(hp["incentive"]["code_hash"].is_null());
+    let params = hp["hyperparameters"].as_array().unwrap();
+    assert_eq!(params.len(), tao_contract_subnets::params::PARAMS.len());
+    let tempo = params.iter().find(|p| p["name"] == "tempo").unwrap();
+    assert_eq!((u(&tempo["value"]), tempo["setter"].as_str()), (360, Some("owner")));
+
+    // Fees of a neuron's own calls: bob's hotkey holds no TAO; its coldkey pays (subtensor
+    // makes them free). A rate-limited call still pays; a hotkey nobody owns pays itself, and
+    // the refusal names the address to fund.
+    let bob_balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
+    let axon = |wallet: &str, hotkey: &str| {
+        s.raw(&[
+            "axon",
+            "serve",
+            "--wallet",
+            wallet,
+            "--hotkey",
+            hotkey,
+            "--netuid",
+            &n,
+            "--ip",
+            "93.184.216.34",
+            "--port",
+            "8091",
+        ])
+    };
+    let hot_balance = |address: &str| u(&s.ok(&["wallet", "balance", "--address", address])["balance_rao"]);
+    let paid_before = bob_balance();
+    let served = axon("bob", "default");
+    assert!(served.status.success(), "{}", stdout(&served));
+    let fee = u(&serde_json::from_slice::<Value>(&served.stdout).unwrap()["receipt"]["fee"]);
+    assert!(fee > 0);
+    assert_eq!(bob_balance(), paid_before - fee, "the owner coldkey paid the hotkey's fee");
+    assert_eq!(hot_balance(&bob_hot), 0, "the hotkey needs no TAO");
+    let limited = axon("bob", "default");
+    assert_eq!(limited.status.code(), Some(1), "the serving rate limit holds: {}", stdout(&limited));
+    let limited: Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert!(limited["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("rate limited"), "{limited}");
+    assert_eq!(bob_balance(), paid_before - fee - u(&limited["receipt"]["fee"]), "a refused call pays too");
+    let lonely = s.ok(&["wallet", "new-hotkey", "--name", "nominator", "--hotkey", "lonely"]);
+    let lonely =
+        lonely["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "lonely").unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
+    let unpaid = axon("nominator", "lonely");
+    assert_eq!(unpaid.status.code(), Some(2));
+    let unpaid: Value = serde_json::from_slice(&unpaid.stdout).unwrap();
+    let message = unpaid["error"]["message"].as_str().unwrap().to_lowercase();
+    assert!(message.contains(&format!("fund {lonely}")), "{unpaid}");
+
+    // Delegate take: the default, set lower by the hotkey's owner (by name), shown verified.
+    let take = |h: &str| s.ok(&["stake", "show-take", "--hotkey", h, "--wallet", "bob"]);
+    assert_eq!((u(&take("default")["take"]), take("default")["percent"].as_str()), (11_796, Some("18.00%")));
+    let set = s.ok(&["stake", "set-take", "--wallet", "bob", "--hotkey", "default", "--take", "9%"]);
+    assert_eq!(set["receipt"]["outcome"], "Ok");
+    assert_eq!(u(&take(&bob_hot)["take"]), 5_898, "0.09 of 65535");
+    let usage = s.fails(2, &["stake", "set-take", "--wallet", "bob", "--take", "0.19"]);
+    assert_eq!(usage["error"]["code"], "usage");
+    // Someone else's hotkey: the chain refuses it (a failed receipt), the take stays.
+    let foreign =
+        s.fails(1, &["stake", "set-take", "--wallet", "nominator", "--hotkey", &bob_hot, "--take", "0.01"]);
+    assert!(foreign["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("owner"), "{foreign}");
+    assert_eq!(u(&take(&bob_hot)["take"]), 5_898);
+
+    // Stake transfer: the nominator gives part of its stake on bob's hotkey to alice's coldkey.
+    s.ok(&["stake", "add", "--wallet", "nominator", "--hotkey", &bob_hot, "--netuid", &n, "--amount", "20"]);
+    let alice_before = staked(&s.ok(&["stake", "list", "--wallet", "alice"]), netuid);
+    let given = s.ok(&[
+        "stake",
+        "transfer",
+        "--wallet",
+        "nominator",
+        "--hotkey",
+        &bob_hot,
+        "--netuid",
+        &n,
+        "--dest",
+        &coldkey(s.wallets.path(), "alice"),
+        "--amount",
+        "1",
+    ]);
+    assert_eq!(u(&given["moved"]["credited"]), 1_000_000_000, "same subnet: alpha for alpha");
+    let alice_after = staked(&s.ok(&["stake", "list", "--wallet", "alice"]), netuid);
+    assert!(alice_after >= alice_before + 1_000_000_000, "alice holds it: {alice_before} → {alice_after}");
+
+    // Unstake-all: every position sold, the TAO received on the verified balance.
+    let balance = || u(&s.ok(&["wallet", "balance", "--name", "nominator"])["balance_rao"]);
+    let free = balance();
+    let sold = s.ok(&["stake", "unstake-all", "--wallet", "nominator"]);
+    let (received, fee) = (u(&sold["received"]), u(&sold["receipt"]["fee"]));
+    assert!(received > 15_000_000_000, "about 19 τ back: {received}");
+    assert_eq!(balance(), free + received - fee);
+    assert_eq!(staked(&s.ok(&["stake", "list", "--wallet", "nominator"]), netuid), 0);
+    let before = s.nonce("nominator");
+    let nothing = s.fails(2, &["stake", "unstake-all", "--wallet", "nominator"]);
+    assert!(nothing["error"]["message"].as_str().unwrap().contains("no stake"), "{nothing}");
+    assert_eq!(s.nonce("nominator"), before, "nothing submitted");
+}
