@@ -2,6 +2,7 @@
 //! the signature, and a preview of the effect computed by running the call's own contract code
 //! on proven state. The wallet and the CLI preview through this one code.
 
+use tao_contract_neurons as neurons;
 use tao_contract_pools::{self as pools, Side};
 use tao_contract_staking as staking;
 use tao_contract_token as token;
@@ -277,7 +278,8 @@ impl PreviewCode {
 
 /// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`) with `code`:
 /// charges the fee through the token module's `entry_charge_fee` as the chain does before any
-/// call, then runs the entry point. `position` is the stake the call touches, for the
+/// call (from the hotkey's owner for a neuron's own calls, as the chain's fee rule does:
+/// `tao_contract_neurons::SPONSORED_CALLS`), then runs the entry point. `position` is the stake the call touches, for the
 /// before/after figures.
 pub fn preview(
     host: &mut ProvenHost,
@@ -286,7 +288,8 @@ pub fn preview(
     position: Option<Position>,
     code: &PreviewCode,
 ) -> Result<Preview, String> {
-    let free_before = token::balance(host, sender).map_err(|e| e.to_string())?;
+    let payer = fee_payer(host, sender, draft)?;
+    let free_before = token::balance(host, &payer).map_err(|e| e.to_string())?;
     let stake_of = |host: &mut _, p: &Position| staking::stake_of(host, sender, &p.hotkey, p.netuid);
     let stake_before = position.map(|p| stake_of(host, &p)).transpose().map_err(|e| e.to_string())?;
     let price_of = |host: &mut _, netuid: NetUid| -> Result<u64, String> {
@@ -306,12 +309,12 @@ pub fn preview(
     if free_before < fee {
         return Ok(refused(format!("the fee {} is more than the free balance", Balance(fee))));
     }
-    let charge = crate::code::system_call("entry_charge_fee", borsh_vec(&(*sender, fee)));
+    let charge = crate::code::system_call("entry_charge_fee", borsh_vec(&(payer, fee)));
     if let Err(why) = code.token.call(host, charge) {
         return Ok(refused(format!("the fee cannot be charged: {why}")));
     }
     let error = run(host, sender, draft, code).err();
-    let free_after = token::balance(host, sender).map_err(|e| e.to_string())?;
+    let free_after = token::balance(host, &payer).map_err(|e| e.to_string())?;
     let stake = match (position, stake_before) {
         (Some(p), Some(before)) => Some((p, before, stake_of(host, &p).map_err(|e| e.to_string())?)),
         _ => None,
@@ -321,6 +324,17 @@ pub fn preview(
         _ => None,
     };
     Ok(Preview { free_before, free_after, fee, stake, price, error })
+}
+
+/// Who pays `draft`'s fee when `sender` sends it: the owner of a hotkey for its neuron calls,
+/// else the sender.
+fn fee_payer(host: &mut ProvenHost, sender: &Address, draft: &Draft) -> Result<Address, String> {
+    let sponsored =
+        draft.module.is_some_and(|m| neurons::sponsored_module(draft.method.as_bytes()) == Some(m));
+    if !sponsored {
+        return Ok(*sender);
+    }
+    Ok(neurons::hotkey_owner(host, sender).map_err(|e| e.to_string())?.unwrap_or(*sender))
 }
 
 /// Runs a draft's entry point as the chain's executor would: the called module's code as

@@ -375,6 +375,21 @@ pub fn burn_key(netuid: NetUid) -> Vec<u8> {
     BURN.key(&netuid)
 }
 
+/// A neuron's own calls, `(system module, entry point)`: subtensor charges a hotkey nothing for
+/// them, so the coldkey that owns the hotkey pays their fee (docs/protocol.md, "Who pays the
+/// fee"). The one table the chain charges by (`tao_chain::fee_payer`) and clients preview by.
+pub const SPONSORED_CALLS: [(&str, &str); 4] = [
+    ("weights", "entry_set_weights"),
+    ("weights", "entry_commit_weights"),
+    ("weights", "entry_reveal_weights"),
+    ("neurons", "entry_serve_axon"),
+];
+
+/// The system module whose `method` is a [`SPONSORED_CALLS`] call, if it is one.
+pub fn sponsored_module(method: &[u8]) -> Option<&'static str> {
+    SPONSORED_CALLS.iter().find(|(_, m)| m.as_bytes() == method).map(|(module, _)| *module)
+}
+
 /// Storage key of the coldkey that owns `hotkey` (a borsh `Address`), for proofs and for the
 /// chain's fee rule (the owner pays its hotkeys' weights and axon calls).
 pub fn hotkey_owner_key(hotkey: &Address) -> Vec<u8> {

@@ -175,34 +175,26 @@ fn btcli_parity_commands_through_the_binary() {
     assert_eq!((u(&tempo["value"]), tempo["setter"].as_str()), (360, Some("owner")));
 
     // Fees of a neuron's own calls: bob's hotkey holds no TAO; its coldkey pays (subtensor
-    // makes them free). A rate-limited call still pays; a hotkey nobody owns pays itself, and
-    // the refusal names the address to fund.
+    // makes them free), and the preflight previews it so (it passes). A rate-limited call is
+    // refused by the preflight; sent anyway it still pays. A hotkey nobody owns pays itself,
+    // and the node's refusal names the address to fund.
     let bob_balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
-    let axon = |wallet: &str, hotkey: &str| {
-        s.raw(&[
-            "axon",
-            "serve",
-            "--wallet",
-            wallet,
-            "--hotkey",
-            hotkey,
-            "--netuid",
-            &n,
-            "--ip",
-            "93.184.216.34",
-            "--port",
-            "8091",
-        ])
+    let axon = |wallet: &str, hotkey: &str, force: bool| {
+        let force: &[&str] = if force { &["--force"] } else { &[] };
+        let serve = ["axon", "serve", "--wallet", wallet, "--hotkey", hotkey, "--netuid", &n];
+        s.raw(&[&serve[..], &["--ip", "93.184.216.34", "--port", "8091"], force].concat())
     };
     let hot_balance = |address: &str| u(&s.ok(&["wallet", "balance", "--address", address])["balance_rao"]);
     let paid_before = bob_balance();
-    let served = axon("bob", "default");
+    let served = axon("bob", "default", false);
     assert!(served.status.success(), "{}", stdout(&served));
     let fee = u(&serde_json::from_slice::<Value>(&served.stdout).unwrap()["receipt"]["fee"]);
     assert!(fee > 0);
     assert_eq!(bob_balance(), paid_before - fee, "the owner coldkey paid the hotkey's fee");
     assert_eq!(hot_balance(&bob_hot), 0, "the hotkey needs no TAO");
-    let limited = axon("bob", "default");
+    let previewed = axon("bob", "default", false);
+    assert!(stdout(&previewed).contains("rate limited"), "{}", stdout(&previewed));
+    let limited = axon("bob", "default", true);
     assert_eq!(limited.status.code(), Some(1), "the serving rate limit holds: {}", stdout(&limited));
     let limited: Value = serde_json::from_slice(&limited.stdout).unwrap();
     assert!(limited["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("rate limited"), "{limited}");
@@ -213,7 +205,7 @@ fn btcli_parity_commands_through_the_binary() {
             .as_str()
             .unwrap()
             .to_lowercase();
-    let unpaid = axon("nominator", "lonely");
+    let unpaid = axon("nominator", "lonely", true);
     assert_eq!(unpaid.status.code(), Some(2));
     let unpaid: Value = serde_json::from_slice(&unpaid.stdout).unwrap();
     let message = unpaid["error"]["message"].as_str().unwrap().to_lowercase();
