@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 mod common;
-use common::wait_until;
+use common::{post, rpc, wait_until};
 
 use serde_json::{Value, json};
 use tao_node::spec::dev_key;
@@ -66,23 +66,6 @@ fn light(upstream: &str, checkpoint: &str, dir: &Path, extra: &[&str]) -> Result
     let mut args = vec!["light", "--rpc", &url, "--checkpoint", checkpoint, "--listen", "127.0.0.1:0"];
     args.extend(extra);
     start(&args, dir, "verified rpc listening on http://")
-}
-
-fn rpc(addr: &str, method: &str, params: Value) -> Value {
-    post(addr, &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
-}
-
-fn post(addr: &str, body: &str) -> Value {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
 
 fn result(addr: &str, method: &str, params: Value) -> Value {

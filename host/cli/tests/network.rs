@@ -5,13 +5,14 @@
 //! agrees on the newest blocks and signs again.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::rpc;
 
 /// Heights and hashes a node logged.
 type Blocks = Arc<Mutex<BTreeMap<u64, String>>>;
@@ -79,21 +80,6 @@ impl Validator {
     fn hash(&self, height: u64) -> Option<String> {
         self.blocks.lock().unwrap().get(&height).cloned()
     }
-}
-
-/// One JSON-RPC call to `addr`.
-fn rpc(addr: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
 
 /// Polls until every validator has logged `height`, within `limit`.

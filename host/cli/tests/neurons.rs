@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+
+mod common;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,7 +150,7 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let info: Value = {
-            let chain_info = jsonrpc(&node.1, "chain_info");
+            let chain_info = common::rpc(&node.1, "chain_info", serde_json::json!([]))["result"].clone();
             serde_json::from_value(chain_info).unwrap()
         };
         let genesis: Hash = serde_json::from_value(info["genesis_hash"].clone()).unwrap();
@@ -363,15 +365,4 @@ async fn pay_for_intelligence(
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["answer"]["values"].as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(balance().await, before + 2 * price, "the command's payment is on chain too");
-}
-
-fn jsonrpc(url: &str, method: &str) -> Value {
-    let host = url.trim_start_matches("http://");
-    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#);
-    let mut s = TcpStream::connect(host).unwrap();
-    write!(s, "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let v: Value = serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap();
-    v["result"].clone()
 }

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 mod common;
-use common::wait_until;
+use common::{rpc, wait_until};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -1562,21 +1562,6 @@ fn batches_of_submissions_from_many_accounts_are_checked_and_included() {
     all_finalized(&payments);
     assert_eq!(node.result("tx_status", json!([forged.hash()]))["status"], "unknown");
     node.kill();
-}
-
-/// One JSON-RPC call to `addr` (usable from other threads than the node's owner).
-fn rpc(addr: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
 
 #[test]

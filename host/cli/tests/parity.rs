@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::DevChain;
+use common::{DevChain, rpc};
 use serde_json::Value;
 
 const PASSWORD: &str = "pw";
@@ -50,7 +50,7 @@ impl Session {
 
     fn nonce(&self, wallet: &str) -> u64 {
         let address = coldkey(self.wallets.path(), wallet);
-        let account = rpc(&self.node.url, "account_get", &format!("[\"{address}\"]"));
+        let account = rpc(&self.node.url, "account_get", serde_json::json!([address]))["result"].clone();
         account["pending_nonce"].as_u64().unwrap()
     }
 }
@@ -61,24 +61,6 @@ fn stdout(out: &Output) -> String {
 
 fn coldkey(wallets: &Path, name: &str) -> String {
     std::fs::read_to_string(wallets.join("wallets").join(name).join("coldkeypub.txt")).unwrap()
-}
-
-/// One JSON-RPC call over plain HTTP, for the nonces the CLI does not show.
-fn rpc(url: &str, method: &str, params: &str) -> Value {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let json = &reply[reply.find("\r\n\r\n").unwrap() + 4..];
-    serde_json::from_str::<Value>(json).unwrap()["result"].clone()
 }
 
 fn u(v: &Value) -> u64 {

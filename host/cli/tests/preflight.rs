@@ -5,11 +5,11 @@
 //! before. `--force` still sends, and the chain refuses it, charging the fee.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 mod common;
+use common::rpc;
 
 use serde_json::{Value, json};
 use tao_node::spec::dev_key;
@@ -42,24 +42,9 @@ fn node(dir: &Path) -> Node {
     Node(child, addr)
 }
 
-fn rpc(addr: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let reply: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    reply["result"].clone()
-}
-
 /// An account's `(balance, nonce, pending nonce)` straight from the node.
 fn account(addr: &str, who: &str) -> (u64, u64, u64) {
-    let a = rpc(addr, "account_get", json!([who]));
+    let a = rpc(addr, "account_get", json!([who]))["result"].clone();
     (a["balance"].as_u64().unwrap(), a["nonce"].as_u64().unwrap(), a["pending_nonce"].as_u64().unwrap())
 }
 
@@ -129,7 +114,7 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let wallets = dir.path().join("wallets");
     let cli = Cli { wallets: &wallets, url: format!("http://{}", node.1) };
     common::wait_until("the first block", || {
-        rpc(&node.1, "chain_info", json!([]))["height"].as_u64() > Some(0)
+        rpc(&node.1, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
     });
     let alice = dev_key("alice").address().to_string();
     let bob = dev_key("bob").address().to_string();

@@ -1,5 +1,6 @@
 //! Helpers the CLI's integration-test binaries share.
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 /// Polls `done` every 100 ms for up to 30 s; panics naming `what` if it never holds.
@@ -54,4 +55,31 @@ impl Drop for DevChain {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One JSON-RPC call to `addr` (`host:port` or `http://host:port`): the whole reply, `result` or
+/// `error`.
+#[allow(dead_code, reason = "not every test binary calls the node itself")]
+pub fn rpc(addr: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    post(
+        addr,
+        &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string(),
+    )
+}
+
+/// POSTs `body` to `addr` over one plain HTTP/1.1 connection and returns the JSON reply as sent:
+/// raw on purpose, so tests aim exactly the bytes they mean at a node or a proxy.
+#[allow(dead_code, reason = "not every test binary calls the node itself")]
+pub fn post(addr: &str, body: &str) -> serde_json::Value {
+    let addr = addr.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
 }
