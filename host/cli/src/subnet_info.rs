@@ -87,11 +87,7 @@ fn verified_subnet(client: &Client, netuid: NetUid) -> Result<(u64, SubnetInfo)>
 
 /// A JSON field or a line: `--json` prints `value`, else `text`.
 fn print(common: &Common, value: Value, text: &str) -> ExitCode {
-    if common.json {
-        println!("{value}");
-    } else {
-        println!("{text}");
-    }
+    crate::output::print(&value, common.json, text);
     ExitCode::SUCCESS
 }
 
