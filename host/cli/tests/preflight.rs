@@ -5,42 +5,13 @@
 //! before. `--force` still sends, and the chain refuses it, charging the fee.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 mod common;
-use common::rpc;
+use common::{DevChain, rpc};
 
 use serde_json::{Value, json};
 use tao_node::spec::dev_key;
-
-/// A dev node, killed when the test ends.
-struct Node(Child, String);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn node(dir: &Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms", "--base-path"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("rpc listening on http://").map(str::to_string))
-        .expect("the node serves RPC");
-    std::thread::spawn(move || lines.for_each(drop));
-    Node(child, addr)
-}
 
 /// An account's `(balance, nonce, pending nonce)` straight from the node.
 fn account(addr: &str, who: &str) -> (u64, u64, u64) {
@@ -110,11 +81,11 @@ impl Cli<'_> {
 #[test]
 fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let dir = tempfile::tempdir().unwrap();
-    let node = node(&dir.path().join("chain"));
+    let node = DevChain::start("200ms");
     let wallets = dir.path().join("wallets");
-    let cli = Cli { wallets: &wallets, url: format!("http://{}", node.1) };
+    let cli = Cli { wallets: &wallets, url: node.url.clone() };
     common::wait_until("the first block", || {
-        rpc(&node.1, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
+        rpc(&node.url, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
     });
     let alice = dev_key("alice").address().to_string();
     let bob = dev_key("bob").address().to_string();
@@ -158,12 +129,12 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     );
 
     // --force sends it anyway: the chain refuses it in its block and keeps the fee.
-    let (balance, nonce, _) = account(&node.1, &alice);
+    let (balance, nonce, _) = account(&node.url, &alice);
     let out = cli.run(&[&too_much[..], &["--force"]].concat());
     assert!(!out.status.success());
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(status["receipt"]["outcome"].to_string().contains("insufficient"), "{status}");
     let fee = status["receipt"]["fee"].as_u64().unwrap();
-    let (after, next, _) = account(&node.1, &alice);
+    let (after, next, _) = account(&node.url, &alice);
     assert_eq!((after, next), (balance - fee, nonce + 1), "sent and charged");
 }
