@@ -10,6 +10,7 @@
 //!   not what the chain runs; [`code`] chooses between the two.
 
 pub mod code;
+pub mod follow;
 pub mod proven;
 pub mod rerun;
 pub mod tx;

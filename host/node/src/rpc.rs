@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::{Value, json};
-use tao_chain::{Certificate, Header, keys};
+use tao_chain::{Certificate, Header, Validator, keys, validators_hash};
 use tao_types::{Address, Hash};
 
 use crate::pool::WorkerPool;
@@ -163,15 +163,30 @@ fn proven(node: &Node, key: &[u8], height: u64) -> RpcResult {
 fn chain_info(node: &Node) -> RpcResult {
     let (head, _) = node.head().map_err(node_error)?;
     let domain = node.executor().domain();
-    let validators: Vec<Value> = node
-        .validators()
-        .iter()
-        .map(|v| json!({"key": hex(&v.key.to_compressed()), "power": v.power}))
-        .collect();
     Ok(json!({
         "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash,
-        "height": head.height, "head": head.hash(), "validators": validators,
+        "height": head.height, "head": head.hash(), "validators": validators_json(node.validators()),
     }))
+}
+
+fn validators_json(validators: &[Validator]) -> Vec<Value> {
+    validators.iter().map(|v| json!({"key": hex(&v.key.to_compressed()), "power": v.power})).collect()
+}
+
+/// The validator set that signs the header at `height` (≥ 1, at most one above the head): the
+/// set the header below names. A light client takes it only if it hashes to that name.
+fn chain_validators(node: &Node, params: Params<'_>) -> RpcResult {
+    let height: u64 = params.one()?;
+    let below =
+        height.checked_sub(1).ok_or_else(|| error(code::NO_STATE, "the genesis header has no signers"))?;
+    let named = node.stored(below).map_err(|e| error(code::NO_STATE, e))?.block.header.next_validators_hash;
+    if validators_hash(node.validators()) != named {
+        return Err(error(
+            code::NO_STATE,
+            format!("the validator set header {below} names is not known here"),
+        ));
+    }
+    Ok(json!({ "height": height, "validators": validators_json(node.validators()) }))
 }
 
 fn chain_header(node: &Node, params: Params<'_>) -> RpcResult {
@@ -234,6 +249,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
     let mut m = RpcModule::new(node);
     m.register_method("chain_info", |_, node, _| chain_info(node))?;
     m.register_method("chain_header", |params, node, _| chain_header(node, params))?;
+    m.register_method("chain_validators", |params, node, _| chain_validators(node, params))?;
     for &method in reads::METHODS {
         m.register_method(method, move |params, node, _| reads::call(method, params, &mut Store(node)))?;
     }

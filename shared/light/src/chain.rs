@@ -121,6 +121,30 @@ impl Chain {
         Ok(Chain { light, headers: BTreeMap::from([(0, genesis)]) })
     }
 
+    /// Trusts a recent certified `header` as checkpoint instead of the genesis (see
+    /// [`LightClient::from_header`]); the walk back from the head stops at it.
+    pub fn from_header(
+        checkpoint: Hash,
+        genesis_hash: Hash,
+        (header, certificate): (Header, Certificate),
+        signers: &[Validator],
+        next: Vec<Validator>,
+    ) -> Result<Chain, VerifyError> {
+        let light =
+            LightClient::from_header(checkpoint, genesis_hash, header.clone(), &certificate, signers, next)?;
+        Ok(Chain { light, headers: BTreeMap::from([(header.height, header)]) })
+    }
+
+    /// Whether the head names a validator set not held yet (see [`LightClient::needs_next_set`]).
+    pub fn needs_next_set(&self) -> bool {
+        self.light.needs_next_set()
+    }
+
+    /// Takes the set the head names for what follows (see [`LightClient::adopt_next_set`]).
+    pub fn adopt_next_set(&mut self, validators: Vec<Validator>) -> Result<(), VerifyError> {
+        Ok(self.light.adopt_next_set(validators)?)
+    }
+
     /// The chain's signing domain: the pinned genesis hash and its header's chain id.
     pub fn domain(&self) -> &ChainDomain {
         self.light.domain()
@@ -162,7 +186,7 @@ impl Chain {
     fn remember(&mut self, header: Header) {
         self.headers.insert(header.height, header);
         while self.headers.len() > KEEP_HEADERS {
-            // Genesis (the anchor) stays; the oldest other header goes.
+            // The anchor (genesis or the checkpoint header) stays; the oldest other header goes.
             let oldest = self.headers.keys().nth(1).copied();
             if let Some(h) = oldest {
                 self.headers.remove(&h);

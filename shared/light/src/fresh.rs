@@ -106,6 +106,59 @@ fn seconds(ms: u64) -> String {
     if ms >= 1000 { format!("{}", ms / 1000) } else { format!("0.{:03}", ms) }
 }
 
+/// What a client trusts to start from: a genesis hash, or a recent certified header (its height
+/// and hash), which skips the walk from genesis and the validator sets before it. Written
+/// `0xGENESIS` or `HEIGHT:0xHASH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// The genesis header's hash.
+    Genesis(Hash),
+    /// A certified header.
+    Header {
+        /// Its height (at least 1: height 0 is the genesis).
+        height: u64,
+        /// Its hash.
+        hash: Hash,
+    },
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Anchor, String> {
+        let hash = |h: &str| h.parse::<Hash>().map_err(|_| format!("{h:?} is not a 0x-hex 32-byte hash"));
+        match text.trim().split_once(':') {
+            None => Ok(Anchor::Genesis(hash(text.trim())?)),
+            Some((height, h)) => match height.parse::<u64>() {
+                Ok(0) => Ok(Anchor::Genesis(hash(h)?)),
+                Ok(height) => Ok(Anchor::Header { height, hash: hash(h)? }),
+                Err(_) => Err(format!(
+                    "{height:?} is not a block height (a checkpoint is 0xGENESIS or HEIGHT:0xHASH)"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Anchor::Genesis(hash) => write!(f, "{hash}"),
+            Anchor::Header { height, hash } => write!(f, "{height}:{hash}"),
+        }
+    }
+}
+
+impl Anchor {
+    /// The anchor naming `header`: a later client may start from it.
+    pub fn of(header: &Header) -> Anchor {
+        match header.height {
+            0 => Anchor::Genesis(header.hash()),
+            height => Anchor::Header { height, hash: header.hash() },
+        }
+    }
+}
+
 /// A known network, shipped with the wallet (`checkpoints.json`, from `tao node --print-spec`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -190,6 +243,21 @@ mod tests {
         // A fast chain waits at least MIN_STALE_MS.
         assert!(matches!(freshness(0, 0, 4_000, 50), Freshness::Fresh { .. }));
         assert!(matches!(freshness(0, 0, 5_001, 50), Freshness::Stale { .. }));
+    }
+
+    #[test]
+    fn an_anchor_is_a_genesis_hash_or_a_height_and_hash() {
+        let hash = header(9, 0).hash();
+        assert_eq!(hash.to_string().parse(), Ok(Anchor::Genesis(hash)));
+        assert_eq!(format!("0:{hash}").parse(), Ok(Anchor::Genesis(hash)));
+        let at = Anchor::Header { height: 9, hash };
+        assert_eq!(format!("9:{hash}").parse(), Ok(at));
+        assert_eq!(at.to_string().parse(), Ok(at), "written as read");
+        assert_eq!(Anchor::of(&header(9, 0)), at);
+        assert_eq!(Anchor::of(&header(0, 0)), Anchor::Genesis(header(0, 0).hash()));
+        for bad in ["", "0x12", "x:0x12", &format!("-1:{hash}"), &format!("9:{hash}00")] {
+            assert!(bad.parse::<Anchor>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -62,6 +62,22 @@ pub enum LightError {
     /// The checkpoint's validator set is not the one its header commits to.
     #[error("the validator set does not hash to the checkpoint's validators_hash")]
     CheckpointMismatch,
+    /// The header offered as checkpoint is not the one trusted.
+    #[error("header {height} hashes to {got}, not the checkpoint {pinned}")]
+    HeaderMismatch {
+        /// Its height.
+        height: u64,
+        /// The checkpoint hash trusted.
+        pinned: Hash,
+        /// Hash of the header offered.
+        got: Hash,
+    },
+    /// A validator set offered as the one a header names for what follows is another.
+    #[error("the validator set offered is not the one header {height} names for the blocks after it")]
+    SetMismatch {
+        /// The naming header's height.
+        height: u64,
+    },
     /// Not after the trusted head.
     #[error("header {got} is not after the trusted head {head}")]
     NotNewer {
@@ -126,6 +142,35 @@ impl LightClient {
         Ok(LightClient { domain, head: genesis, validators })
     }
 
+    /// Trusts a recent `header` if it hashes to `checkpoint` (a certified header the user got
+    /// from a source they trust, instead of walking from genesis), `certificate` carries more
+    /// than two thirds of `signers` — the set its `validators_hash` commits to — over the
+    /// domain of its chain id and `genesis_hash` (so the genesis a node announces is bound by
+    /// those signatures, not by its word), and `next` is the set it names for what follows.
+    pub fn from_header(
+        checkpoint: Hash,
+        genesis_hash: Hash,
+        header: Header,
+        certificate: &Certificate,
+        signers: &[Validator],
+        next: Vec<Validator>,
+    ) -> Result<Self, LightError> {
+        let (height, got) = (header.height, header.hash());
+        if got != checkpoint {
+            return Err(LightError::HeaderMismatch { height, pinned: checkpoint, got });
+        }
+        if validators_hash(signers) != header.validators_hash {
+            return Err(LightError::CheckpointMismatch);
+        }
+        let domain = ChainDomain { chain_id: header.chain_id, genesis_hash };
+        certificate
+            .verify(&domain, &header, signers)
+            .map_err(|error| LightError::Certificate { height, error })?;
+        let mut client = LightClient { domain, head: header, validators: Vec::new() };
+        client.adopt_next_set(next)?;
+        Ok(client)
+    }
+
     /// The chain followed: the pinned genesis hash and the chain id its header commits.
     pub fn domain(&self) -> &ChainDomain {
         &self.domain
@@ -134,6 +179,22 @@ impl LightClient {
     /// The newest header believed.
     pub fn head(&self) -> &Header {
         &self.head
+    }
+
+    /// Whether the head names a validator set for the blocks after it that this client does
+    /// not hold yet (a set change): [`LightClient::adopt_next_set`] must come first.
+    pub fn needs_next_set(&self) -> bool {
+        validators_hash(&self.validators) != self.head.next_validators_hash
+    }
+
+    /// Takes `validators` as the set that signs the headers after the head, if it is the one
+    /// the head names (its hash is the only authority: any node may serve the list).
+    pub fn adopt_next_set(&mut self, validators: Vec<Validator>) -> Result<(), LightError> {
+        if validators_hash(&validators) != self.head.next_validators_hash {
+            return Err(LightError::SetMismatch { height: self.head.height });
+        }
+        self.validators = validators;
+        Ok(())
     }
 
     /// Believes `header` if it is of this chain, comes after the trusted head in height and

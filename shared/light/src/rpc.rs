@@ -86,9 +86,23 @@ pub fn chain_info(reply: &Value) -> Result<(Hash, Vec<Validator>), VerifyError> 
         .as_str()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| malformed("chain_info", "genesis_hash"))?;
-    let list = reply["validators"].as_array().ok_or_else(|| malformed("chain_info", "validators"))?;
+    Ok((genesis, validators(&reply["validators"])?))
+}
+
+/// The validator set of a `chain_validators` reply (believed only if it hashes to what a
+/// believed header names).
+pub fn validator_set(reply: &Value) -> Result<Vec<Validator>, VerifyError> {
+    validators(&reply["validators"])
+}
+
+/// A JSON list of `{key, power}`, at most [`MAX_VALIDATORS`].
+fn validators(list: &Value) -> Result<Vec<Validator>, VerifyError> {
+    let list = list.as_array().ok_or_else(|| malformed("validators", "not a list"))?;
+    if list.len() > MAX_VALIDATORS {
+        return Err(malformed("validators", format!("more than {MAX_VALIDATORS}")));
+    }
     let mut validators = Vec::with_capacity(list.len());
-    for v in list.iter().take(MAX_VALIDATORS) {
+    for v in list {
         let key: [u8; 33] = unhex(&v["key"], "validator key")?
             .try_into()
             .map_err(|_| malformed("validator key", "not 33 bytes"))?;
@@ -97,5 +111,5 @@ pub fn chain_info(reply: &Value) -> Result<(Hash, Vec<Validator>), VerifyError> 
             power: v["power"].as_u64().ok_or_else(|| malformed("validator", "power"))?,
         });
     }
-    Ok((genesis, validators))
+    Ok(validators)
 }
