@@ -12,7 +12,7 @@
 use core::future::Future;
 
 use serde_json::{Value, json};
-use tao_light::fresh::Anchor;
+use tao_light::fresh::{self, Anchor, TrustedHead};
 use tao_light::{Certificate, Chain, Header, LightError, VerifyError, rpc};
 
 /// Most validator-set changes crossed in one call (each costs a bisection): a node that
@@ -60,13 +60,17 @@ where
 
 /// Believes the node's certified header at `height` (its newest if `None`), crossing every
 /// validator-set change between the believed head and it; returns the header believed. A
-/// header at or below the head is only checked against what is believed.
+/// header at or below the head is only checked against what is believed; a newest head older
+/// than the believed one, or another at its height, is a rollback or a fork.
 pub async fn follow<F, Fut>(chain: &mut Chain, height: Option<u64>, fetch: &F) -> Result<Header, VerifyError>
 where
     F: Fn(Value) -> Fut,
     Fut: Future<Output = Result<Value, VerifyError>>,
 {
     let (header, certificate) = fetch_header(fetch, height).await?;
+    if height.is_none() {
+        fresh::check_not_older(Some(&TrustedHead::of(chain.head())), &header)?;
+    }
     for _ in 0..=MAX_SET_CHANGES {
         if chain.needs_next_set() {
             adopt_next_set(chain, fetch).await?;

@@ -2,6 +2,9 @@
 //! codes, chunked replies, a size limit), and the checks that make its answers trustworthy:
 //! certificates on headers and proofs on values.
 
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -10,9 +13,10 @@ use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::params::BatchRequestBuilder;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
-use tao_chain::{Certificate, Header, Validator};
-use tao_crypto::{ChainDomain, PublicKey};
-use tao_light::{LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS};
+use tao_client::follow;
+use tao_client::fresh::Anchor;
+use tao_client::{Chain, VerifyError};
+use tao_crypto::ChainDomain;
 
 use crate::trust::{self, Pin};
 use tao_types::Hash;
@@ -99,25 +103,10 @@ impl Client {
         }
     }
 
-    /// The chain's signing domain (its genesis hash and the chain id its genesis header commits,
-    /// as pinned for this network) and validator set.
-    pub(crate) fn chain(&self) -> Result<(ChainDomain, Vec<Validator>)> {
-        let light = self.light_client()?;
-        Ok((*light.domain(), self.validators()?))
-    }
-
-    /// The validator set the node lists (believed only if the genesis header commits to it).
-    fn validators(&self) -> Result<Vec<Validator>> {
-        let info = self.call("chain_info", json!([]))?;
-        let mut validators = Vec::new();
-        for v in info["validators"].as_array().context("validators")?.iter().take(MAX_VALIDATORS) {
-            let key: [u8; 33] = unhex(&v["key"])?.try_into().ok().context("validator key length")?;
-            validators.push(Validator {
-                key: PublicKey::from_compressed(&key)?,
-                power: v["power"].as_u64().context("power")?,
-            });
-        }
-        Ok(validators)
+    /// The chain's signing domain: its genesis hash and the chain id its genesis header
+    /// commits, as pinned for this network.
+    pub(crate) fn domain(&self) -> Result<ChainDomain> {
+        Ok(*self.follow_to(Some(0))?.domain())
     }
 
     /// The code hash of system module `name`.
@@ -130,57 +119,54 @@ impl Client {
         Ok(serde_json::from_value(entry["code_hash"].clone())?)
     }
 
-    /// The header at `height` and its certificate, as the node serves them (not yet believed).
-    fn header(&self, height: u64) -> Result<(Header, Certificate)> {
-        let got = self.call("chain_header", json!([height]))?;
-        let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)?;
-        let certificate: Certificate =
-            tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)?;
-        if header.height != height {
-            bail!("asked for header {height}, got {}", header.height);
-        }
-        Ok((header, certificate))
-    }
-
-    /// A light client trusting the genesis pinned for this network (on first use, the node's;
-    /// after that, a node serving another chain is refused), bound to the validator set it
-    /// commits to. The chain id is the genesis header's, never the node's word.
-    fn light_client(&self) -> Result<LightClient> {
-        let (genesis, _) = self.header(0)?;
-        let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
-        let pin = trust::check(&self.url, served)?;
-        Ok(LightClient::new(pin.genesis_hash, genesis, self.validators()?)?)
-    }
-
-    /// Checks a `state_get`-style proof object for `key` with a light client that accepted the
-    /// proof's header; returns the height and the value. The key is ours, never the server's: a
-    /// proof of another key does not verify.
+    /// Checks a `state_get`-style proof object for `key` against the header certified at its
+    /// height; returns the height and the value. The key is ours, never the server's: a proof
+    /// of another key does not verify.
     pub(crate) fn verified_value(&self, proof: &Value, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
         let height = proof["height"].as_u64().context("height")?;
-        let mut light = self.light_client()?;
-        if height > light.head().height {
-            let (header, certificate) = self.header(height)?;
-            light.accept(header, &certificate).context("the proof's header is not certified")?;
-        }
-        let value = tao_neuron::chain::check_proof(&light, proof, key)
+        let chain = self.follow_to(Some(height)).context("the proof's header is not certified")?;
+        let value = match &proof["value"] {
+            Value::Null => None,
+            v => Some(unhex(v)?),
+        };
+        let state = tao_state::StateProof::decode(&unhex(&proof["proof"])?).context("the proof")?;
+        chain
+            .verify(&tao_light::keys::describe(key), height, key, value.as_deref(), &state)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
     }
 
-    /// The chain as the wallet follows it (`tao_light::Chain`): the pinned genesis, bound to the
-    /// validator set it commits to, and the node's current head, believed only with its
-    /// certificate. Proven reads ([`crate::proven`]) check every value against its roots.
-    pub(crate) fn follow(&self) -> Result<tao_light::Chain> {
+    /// The chain as the wallet follows it (`tao_client::follow`): the pinned genesis, bound to
+    /// the validator set it commits to, and the node's current head, believed only with its
+    /// certificate, across validator-set changes. Proven reads ([`crate::proven`]) check every
+    /// value against its roots.
+    pub(crate) fn follow(&self) -> Result<Chain> {
+        self.follow_to(None)
+    }
+
+    /// [`Client::follow`] to the header at `height` (the head if `None`).
+    fn follow_to(&self, height: Option<u64>) -> Result<Chain> {
         let (genesis, _) = tao_light::rpc::header(&self.call("chain_header", json!([0]))?)?;
         let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
         let pin = trust::check(&self.url, served)?;
-        let (_, validators) = tao_light::rpc::chain_info(&self.call("chain_info", json!([]))?)?;
-        let mut chain = tao_light::Chain::new(pin.genesis_hash, genesis, validators)?;
-        let (head, certificate) = tao_light::rpc::header(&self.call("chain_header", json!([]))?)?;
-        if head.height > 0 {
-            chain.accept(head, &certificate).context("the node's head is not certified")?;
-        }
+        let fetch = self.fetch();
+        let mut chain = ready(follow::start(Anchor::Genesis(pin.genesis_hash), &fetch))??;
+        ready(follow::follow(&mut chain, height, &fetch))?.context("the node's head is not certified")?;
         Ok(chain)
+    }
+
+    /// The fetch the shared client code runs with: one JSON-RPC batch posted to the node.
+    pub(crate) fn fetch(&self) -> impl Fn(Value) -> std::future::Ready<Result<Value, VerifyError>> + '_ {
+        |batch: Value| std::future::ready(self.post(&batch).map_err(|e| VerifyError::Node(format!("{e:#}"))))
+    }
+}
+
+/// The output of `future`, whose every fetch answers at once (the CLI's I/O is blocking): one
+/// poll finishes it.
+pub(crate) fn ready<T>(future: impl Future<Output = T>) -> Result<T> {
+    match pin!(future).poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => Err(anyhow::anyhow!("a read of the chain did not finish")),
     }
 }
 

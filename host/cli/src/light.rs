@@ -15,12 +15,13 @@ use clap::{Args, ValueEnum};
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::{Value, json};
-use tao_light::fresh::{self, Freshness, TrustedHead};
-use tao_light::{Chain, Validator, VerifyError, keys, rpc};
+use tao_client::follow;
+use tao_light::fresh::{self, Anchor, Freshness};
+use tao_light::{Chain, Validator, VerifyError, keys, rpc, validators_hash};
 use tao_node::rpc::{self as node_rpc, code, reads};
 use tao_types::{Address, Hash};
 
-use crate::client::{Client, RpcError};
+use crate::client::{Client, RpcError, ready};
 use crate::trust::{self, Pin};
 use crate::wallet::Common;
 
@@ -80,10 +81,11 @@ pub(crate) struct LightArgs {
     /// The node to follow (`http://host:port`); nothing it says is believed unproven.
     #[arg(long)]
     rpc: String,
-    /// The genesis hash to trust (default: the one pinned for this node, pinned on first use
-    /// like every CLI command, or --genesis).
+    /// What to trust: a genesis hash (`0x…`), or a recent certified header (`HEIGHT:0xHASH`, as
+    /// `tao light --json` prints it) to start from instead of the genesis. Default: the genesis
+    /// pinned for this node, pinned on first use like every CLI command.
     #[arg(long)]
-    checkpoint: Option<Hash>,
+    checkpoint: Option<Anchor>,
     /// Where to serve the verified JSON-RPC (`127.0.0.1:0` picks a free port and prints it).
     #[arg(long, default_value = "127.0.0.1:9945")]
     listen: SocketAddr,
@@ -106,14 +108,13 @@ struct Followed {
     refused: Option<String>,
 }
 
-/// The verifying server's state: the node, what is believed of it, and the genesis set.
+/// The verifying server's state: the node, and what is believed of it.
 struct Light {
     upstream: Client,
     /// Bounds the calls to the node in flight.
     gate: Gate,
     url: String,
     followed: Mutex<Followed>,
-    validators: Vec<Validator>,
     proofs: ProofMode,
 }
 
@@ -131,23 +132,21 @@ fn unverified(e: impl std::fmt::Display) -> ErrorObjectOwned {
 }
 
 impl Light {
-    /// Pins the chain (`checkpoint`, else as the CLI pins) and believes the node's genesis
-    /// and its validator set, then its current head.
-    fn connect(url: &str, checkpoint: Option<Hash>, proofs: ProofMode) -> Result<Light> {
+    /// Trusts `checkpoint` (else the genesis pinned as the CLI pins) with the code every client
+    /// follows with (`tao_client::follow`), then believes the node's current head.
+    fn connect(url: &str, checkpoint: Option<Anchor>, proofs: ProofMode) -> Result<Light> {
         let upstream = Client::new(url)?;
-        let (genesis, _) = rpc::header(&upstream.call("chain_header", json!([0]))?)?;
-        let (_, validators) = rpc::chain_info(&upstream.call("chain_info", json!([]))?)?;
-        let pinned = match checkpoint {
-            Some(hash) => hash,
+        let anchor = match checkpoint {
+            Some(anchor) => anchor,
             None => {
+                let (genesis, _) = rpc::header(&upstream.call("chain_header", json!([0]))?)?;
                 let served = Pin { genesis_hash: genesis.hash(), chain_id: genesis.chain_id };
-                trust::check(url, served)?.genesis_hash
+                Anchor::Genesis(trust::check(url, served)?.genesis_hash)
             }
         };
-        let chain = Chain::new(pinned, genesis, validators.clone()).context("the node's genesis")?;
+        let chain = ready(follow::start(anchor, &upstream.fetch()))?.context("the checkpoint")?;
         let followed = Mutex::new(Followed { chain, seen_ms: now_ms(), refused: None });
-        let light =
-            Light { upstream, gate: Gate::default(), url: url.to_string(), followed, validators, proofs };
+        let light = Light { upstream, gate: Gate::default(), url: url.to_string(), followed, proofs };
         let refused = |e: ErrorObjectOwned| anyhow::anyhow!(e.message().to_string());
         light.follow_once().map_err(refused)?;
         // The head's parent too, so the chain's block time (how soon a head is stale) is known.
@@ -169,20 +168,23 @@ impl Light {
         })
     }
 
-    /// Believes the node's current head if it is certified and newer; a replayed older head, or
-    /// another at the believed height, is refused and remembered (the head then goes stale).
+    /// Believes the node's current head if it is certified and newer (across validator-set
+    /// changes); a replayed older head, or another at the believed height, is refused and
+    /// remembered (the head then goes stale).
     fn follow_once(&self) -> Result<(), ErrorObjectOwned> {
-        let (header, certificate) =
-            rpc::header(&self.upstream("chain_header", json!([]))?).map_err(unverified)?;
         let mut followed = self.lock();
-        let kept = TrustedHead::of(followed.chain.head());
-        let outcome = match fresh::check_not_older(Some(&kept), &header) {
-            Ok(()) if header.height == kept.height => Ok(()),
-            Ok(()) => followed.chain.accept(header, &certificate).map(|()| followed.seen_ms = now_ms()),
-            Err(e) => Err(e),
+        let kept = followed.chain.head().height;
+        let outcome = {
+            let _pass = self.gate.enter();
+            ready(follow::follow(&mut followed.chain, None, &self.upstream.fetch())).map_err(|e| {
+                rpc_error(UNREACHABLE, format!("the node at {} cannot be reached: {e:#}", self.url))
+            })?
         };
+        if outcome.as_ref().is_ok_and(|header| header.height > kept) {
+            followed.seen_ms = now_ms();
+        }
         followed.refused = outcome.as_ref().err().map(ToString::to_string);
-        outcome.map_err(unverified)
+        outcome.map(drop).map_err(unverified)
     }
 
     /// The believed head's height, refused when stale: no newer certified head for a few
@@ -235,22 +237,18 @@ impl Light {
         Ok(())
     }
 
-    /// `chain_info` from what is believed: the pinned chain, the believed head and the
-    /// validator set its genesis commits to.
+    /// `chain_info` from what is believed: the pinned chain, the believed head (and the
+    /// checkpoint naming it, for other clients to start from) and the set that signs after it.
     fn chain_info(&self) -> Value {
         let followed = self.lock();
         let (domain, head) = (followed.chain.domain(), followed.chain.head());
-        let validators: Vec<Value> = self
-            .validators
-            .iter()
-            .map(|v| json!({"key": rpc::hex0x(&v.key.to_compressed()), "power": v.power}))
-            .collect();
         json!({"chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height,
-            "head": head.hash(), "validators": validators})
+            "head": head.hash(), "checkpoint": Anchor::of(head).to_string(),
+            "validators": node_rpc::validators_json(followed.chain.validators())})
     }
 
     /// The believed header at `height` (default: the head) with its certificate, checked
-    /// against the genesis validator set on this chain.
+    /// against the validator set that header commits to on this chain.
     fn chain_header(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
         let asked: Option<u64> = params.sequence().optional_next()?;
         let height = match asked {
@@ -260,20 +258,46 @@ impl Light {
         self.believe(height)?;
         let (header, certificate) =
             rpc::header(&self.upstream("chain_header", json!([height]))?).map_err(unverified)?;
-        let followed = self.lock();
-        let believed =
-            followed.chain.header(height).ok_or_else(|| unverified(VerifyError::UnknownHeight(height)))?;
+        let believed = self.believed(height)?;
         if header.hash() != believed.hash() {
             return Err(unverified(format!("header #{height} is not the one believed at that height")));
         }
         if height > 0 {
+            let signers = self.signers(height, believed.validators_hash)?;
             certificate
-                .verify(followed.chain.domain(), &header, &self.validators)
+                .verify(self.lock().chain.domain(), &header, &signers)
                 .map_err(|e| unverified(format!("the certificate of header #{height}: {e}")))?;
         }
         Ok(
             json!({"header": node_rpc::header_json(&header), "certificate": node_rpc::certificate_json(&certificate)}),
         )
+    }
+
+    /// The set that signs header `height`: the one the believed header below it names.
+    fn chain_validators(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
+        let height: u64 = params.one()?;
+        let below = height.checked_sub(1).ok_or_else(|| unverified("the genesis header has no signers"))?;
+        self.believe(below)?;
+        let named = self.believed(below)?.next_validators_hash;
+        Ok(json!({"height": height, "validators": node_rpc::validators_json(&self.signers(height, named)?)}))
+    }
+
+    /// The header believed at `height`.
+    fn believed(&self, height: u64) -> Result<tao_light::Header, ErrorObjectOwned> {
+        let followed = self.lock();
+        followed.chain.header(height).cloned().ok_or_else(|| unverified(VerifyError::UnknownHeight(height)))
+    }
+
+    /// The node's set for header `height`, believed only if it hashes to `named`.
+    fn signers(&self, height: u64, named: Hash) -> Result<Vec<Validator>, ErrorObjectOwned> {
+        let set =
+            rpc::validator_set(&self.upstream("chain_validators", json!([height]))?).map_err(unverified)?;
+        if validators_hash(&set) != named {
+            return Err(unverified(format!(
+                "the validator set of header #{height} is not the one it commits to"
+            )));
+        }
+        Ok(set)
     }
 
     /// The node's modules, each name's code hash proven at the head (a node may leave some
@@ -364,6 +388,7 @@ fn module(light: Arc<Light>) -> Result<RpcModule<Arc<Light>>> {
         Ok(light.chain_info())
     })?;
     m.register_blocking_method("chain_header", |params, light, _| light.chain_header(params))?;
+    m.register_blocking_method("chain_validators", |params, light, _| light.chain_validators(params))?;
     m.register_blocking_method("module_list", |_, light, _| light.module_list())?;
     m.register_blocking_method("tx_status", |params, light, _| light.tx_status(params))?;
     m.register_blocking_method("tx_submit", |params, light, _| {
@@ -402,18 +427,23 @@ async fn serve(light: Arc<Light>, args: LightArgs) -> Result<()> {
     let _handle = node_rpc::server::start(listener, module(light.clone())?, Default::default(), cors);
     let (domain, head) = {
         let followed = light.lock();
-        (*followed.chain.domain(), followed.chain.head().height)
+        (*followed.chain.domain(), followed.chain.head().clone())
     };
     if args.common.json {
         println!(
             "{}",
             json!({"event": "started", "rpc": format!("http://{addr}"), "upstream": args.rpc,
-                "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head})
+                "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height,
+                "checkpoint": Anchor::of(&head).to_string()})
         );
     } else {
         println!(
-            "following {} (chain {}, genesis {}) from #{head}",
-            args.rpc, domain.chain_id, domain.genesis_hash
+            "following {} (chain {}, genesis {}) from #{} (checkpoint {})",
+            args.rpc,
+            domain.chain_id,
+            domain.genesis_hash,
+            head.height,
+            Anchor::of(&head)
         );
         println!("verified rpc listening on http://{addr}");
     }

@@ -126,7 +126,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// The node at `url`, believed through the genesis pinned for it (`tao network`).
 async fn connect(url: &str) -> Result<Arc<Chain>> {
     let url_owned = url.to_string();
-    let (domain, _) = tokio::task::spawn_blocking(move || Client::new(&url_owned)?.chain()).await??;
+    let domain = tokio::task::spawn_blocking(move || Client::new(&url_owned)?.domain()).await??;
     Ok(Arc::new(Chain::connect(url, domain.genesis_hash).await?))
 }
 

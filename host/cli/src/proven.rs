@@ -5,10 +5,6 @@
 //! before the code sees it, so nothing shown is the node's unproven word and every read works
 //! through `tao light`.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
-
 use anyhow::{Result, anyhow};
 use serde_json::Value;
 use tao_client::code::ModuleCode;
@@ -16,7 +12,7 @@ use tao_client::proven::{self, Context, ProvenHost};
 use tao_client::{Chain, Proven, VerifyError};
 use tao_types::Address;
 
-use crate::client::Client;
+use crate::client::{Client, ready};
 
 /// A node's chain followed to its certified head, to read proven state at that head.
 pub(crate) struct Reader<'a> {
@@ -60,23 +56,12 @@ impl<'a> Reader<'a> {
 
     /// The fetch the proven reads run with: one JSON-RPC batch posted to the node.
     fn fetch(&self) -> impl Fn(Value) -> std::future::Ready<Result<Value, VerifyError>> + '_ {
-        |batch: Value| {
-            std::future::ready(self.client.post(&batch).map_err(|e| VerifyError::Node(format!("{e:#}"))))
-        }
+        self.client.fetch()
     }
 
     /// [`Reader::read`] of a view that can fail (its contract error, amounts in τ).
     pub(crate) fn view<T>(&self, f: impl Fn(&mut ProvenHost) -> Result<T, String>) -> Result<(u64, T)> {
         let proven = self.read(tao_abi::access::QUERY_CALLER, f)?;
         Ok((proven.height, proven.value.map_err(|e| anyhow!(e))?))
-    }
-}
-
-/// The output of `future`, whose every fetch answers at once (the CLI's I/O is blocking): one
-/// poll finishes it.
-fn ready<T>(future: impl Future<Output = T>) -> Result<T> {
-    match pin!(future).poll(&mut TaskContext::from_waker(Waker::noop())) {
-        Poll::Ready(out) => Ok(out),
-        Poll::Pending => Err(anyhow!("a proven read did not finish")),
     }
 }

@@ -82,7 +82,7 @@ pub(crate) fn submit_to(
     fee_limit: Balance,
     json: bool,
 ) -> Result<Value> {
-    let (domain, _) = client.chain()?;
+    let domain = client.domain()?;
     let sender = key.address();
     let account = client.call("account_get", json!([sender]))?;
     let nonce = account["pending_nonce"].as_u64().context("nonce")?;

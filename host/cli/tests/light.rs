@@ -334,3 +334,46 @@ fn tao_light_serves_only_verified_reads() {
     });
     assert!(why.contains("stale") && why.contains("older"), "a replayed head: {why}");
 }
+
+#[test]
+fn a_recent_certified_header_is_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, upstream) = node(dir.path(), "1767225600000");
+    wait_until("a few blocks", || result(&upstream, "chain_info", json!([]))["height"].as_u64() > Some(4));
+    let hash_at = |h: u64| {
+        result(&upstream, "chain_header", json!([h]))["header"]["hash"].as_str().unwrap().to_string()
+    };
+    let checkpoint = format!("3:{}", hash_at(3));
+    let (_light, addr) = light(&upstream, &checkpoint, dir.path(), &[]).unwrap();
+
+    // It serves verified reads from there, and the checkpoint of its own head for the next client.
+    let alice = dev_key("alice").address().to_string();
+    let url = format!("http://{addr}");
+    let balance =
+        json_out(&tao(dir.path(), &["wallet", "balance", "--address", &alice, "--url", &url, "--json"]));
+    assert!(balance["balance_rao"].as_u64() > Some(0), "{balance}");
+    let info = result(&addr, "chain_info", json!([]));
+    let head = info["height"].as_u64().unwrap();
+    assert!(head >= 3, "{info}");
+    assert_eq!(info["checkpoint"], format!("{head}:{}", info["head"].as_str().unwrap()));
+    assert_eq!(info["genesis_hash"], result(&upstream, "chain_info", json!([]))["genesis_hash"]);
+    // The set that signs a header, checked against the header below it; and headers below the
+    // checkpoint, believed by their parent hashes.
+    assert_eq!(
+        result(&addr, "chain_validators", json!([4])),
+        result(&upstream, "chain_validators", json!([4]))
+    );
+    assert_eq!(result(&addr, "chain_header", json!([1]))["header"]["hash"].as_str().unwrap(), hash_at(1));
+    let (_next, _) = light(&upstream, info["checkpoint"].as_str().unwrap(), dir.path(), &[]).unwrap();
+
+    // Another header at that height, or a lying node's certificates: refused at the start.
+    let why = light(&upstream, &format!("3:{}", hash_at(4)), dir.path(), &[]).unwrap_err();
+    assert!(why.contains("not the checkpoint"), "{why}");
+    let liar = proxy(upstream.clone(), Arc::new(Mutex::new(Tamper::ForgeCertificate)));
+    let why = light(&liar, &checkpoint, dir.path(), &[]).unwrap_err();
+    assert!(why.contains("certificate"), "a forged certificate: {why}");
+    // A replayed head older than the checkpoint is not followed.
+    let replay = proxy(upstream.clone(), Arc::new(Mutex::new(Tamper::ReplayHead)));
+    let why = light(&replay, &checkpoint, dir.path(), &[]).unwrap_err();
+    assert!(why.contains("older"), "a replayed head: {why}");
+}

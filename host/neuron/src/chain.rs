@@ -1,5 +1,5 @@
 //! The neuron's view of the chain: an async JSON-RPC client whose every state read is checked
-//! against a certified header with [`tao_light::LightClient`], and the signed transactions a
+//! against a certified header, followed with the clients' one code (`tao_client::follow`), and the signed transactions a
 //! neuron sends (serve its axon, set or commit/reveal weights, register, stake, transfer).
 
 use std::time::Duration;
@@ -7,11 +7,10 @@ use std::time::Duration;
 use jsonrpsee_core::client::ClientT;
 use jsonrpsee_core::params::ArrayParams;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
-use serde_json::Value;
-use tao_crypto::{ChainDomain, PublicKey, SecretKey};
-use tao_light::{
-    Certificate, Header, LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator,
-};
+use serde_json::{Value, json};
+use tao_crypto::{ChainDomain, SecretKey};
+use tao_light::fresh::Anchor;
+use tao_light::{Chain as Followed, LightClient, VerifyError};
 use tao_tx::{Call, Transaction};
 use tao_types::{Balance, Hash};
 use tokio::sync::Mutex;
@@ -41,7 +40,7 @@ pub struct Finalized {
 /// A node reached over JSON-RPC and believed only through certificates and proofs.
 pub struct Chain {
     rpc: HttpClient,
-    light: Mutex<LightClient>,
+    followed: Mutex<Followed>,
 }
 
 /// `0x`-hex bytes of a JSON string.
@@ -63,10 +62,9 @@ impl Chain {
             .request_timeout(Duration::from_secs(30))
             .build(url)
             .map_err(|e| NeuronError::Rpc(e.to_string()))?;
-        let (genesis, _) = header(&rpc, Some(0)).await?;
-        let validators = validators(&rpc).await?;
-        let light = LightClient::new(pinned, genesis, validators)?;
-        Ok(Chain { rpc, light: Mutex::new(light) })
+        let followed =
+            tao_client::follow::start(Anchor::Genesis(pinned), &|batch| fetch(&rpc, batch)).await?;
+        Ok(Chain { rpc, followed: Mutex::new(followed) })
     }
 
     /// Calls `method`; node errors and transport failures are [`NeuronError::Rpc`].
@@ -76,19 +74,16 @@ impl Chain {
 
     /// The pinned chain's signing domain.
     pub async fn domain(&self) -> ChainDomain {
-        *self.light.lock().await.domain()
+        *self.followed.lock().await.domain()
     }
 
     /// Follows the chain to the node's newest certified header (never back) and returns a view
     /// at it: every read through the view is proven at that one height, whatever other tasks
     /// sharing this client do meanwhile.
     pub async fn view(&self) -> Result<View<'_>, NeuronError> {
-        let (head, certificate) = header(&self.rpc, None).await?;
-        let mut light = self.light.lock().await;
-        if head.height > light.head().height {
-            light.accept(head, &certificate)?;
-        }
-        Ok(View { chain: self, light: light.clone() })
+        let mut followed = self.followed.lock().await;
+        tao_client::follow::follow(&mut followed, None, &|batch| fetch(&self.rpc, batch)).await?;
+        Ok(View { chain: self, light: followed.light().clone() })
     }
 
     /// The code hash of system module `name`.
@@ -235,31 +230,17 @@ async fn call(rpc: &HttpClient, method: &str, params: Vec<Value>) -> Result<Valu
     rpc.request(method, array).await.map_err(|e| NeuronError::Rpc(format!("{method}: {e}")))
 }
 
-/// The header at `height` (default: the head) and its certificate, not yet believed.
-async fn header(rpc: &HttpClient, height: Option<u64>) -> Result<(Header, Certificate), NeuronError> {
-    let got = call(rpc, "chain_header", height.map(Value::from).into_iter().collect()).await?;
-    let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)
-        .map_err(|e| NeuronError::Malformed(format!("header: {e}")))?;
-    let certificate: Certificate =
-        tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)
-            .map_err(|e| NeuronError::Malformed(format!("certificate: {e}")))?;
-    if height.is_some_and(|h| h != header.height) {
-        return Err(malformed("the node answered another height"));
-    }
-    Ok((header, certificate))
-}
-
-/// The validator set the node lists (believed only if the genesis header commits to it).
-async fn validators(rpc: &HttpClient) -> Result<Vec<Validator>, NeuronError> {
-    let info = call(rpc, "chain_info", vec![]).await?;
-    let mut out = Vec::new();
-    for v in info["validators"].as_array().ok_or_else(|| malformed("validators"))?.iter().take(MAX_VALIDATORS)
-    {
-        let key: [u8; 33] = unhex(&v["key"])?.try_into().map_err(|_| malformed("validator key length"))?;
-        out.push(Validator {
-            key: PublicKey::from_compressed(&key).map_err(NeuronError::Crypto)?,
-            power: v["power"].as_u64().ok_or_else(|| malformed("power"))?,
+/// A JSON-RPC batch (as `tao_light::rpc` builds them) answered call by call, for the shared
+/// client code (`tao_client::follow`); a refused call comes back as the node's error.
+async fn fetch(rpc: &HttpClient, batch: Value) -> Result<Value, VerifyError> {
+    let mut replies = Vec::new();
+    for request in batch.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let method = request["method"].as_str().unwrap_or_default();
+        let params = request["params"].as_array().cloned().unwrap_or_default();
+        replies.push(match call(rpc, method, params).await {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": request["id"], "result": result}),
+            Err(e) => json!({"jsonrpc": "2.0", "id": request["id"], "error": {"message": e.to_string()}}),
         });
     }
-    Ok(out)
+    Ok(Value::Array(replies))
 }

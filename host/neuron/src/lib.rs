@@ -60,6 +60,12 @@ pub enum NeuronError {
     Model(String),
 }
 
+impl From<tao_light::VerifyError> for NeuronError {
+    fn from(e: tao_light::VerifyError) -> Self {
+        NeuronError::Light(e.to_string())
+    }
+}
+
 impl From<tao_light::LightError> for NeuronError {
     fn from(e: tao_light::LightError) -> Self {
         NeuronError::Light(e.to_string())

@@ -169,7 +169,8 @@ fn chain_info(node: &Node) -> RpcResult {
     }))
 }
 
-fn validators_json(validators: &[Validator]) -> Vec<Value> {
+/// A validator set as `chain_info` and `chain_validators` list it.
+pub fn validators_json(validators: &[Validator]) -> Vec<Value> {
     validators.iter().map(|v| json!({"key": hex(&v.key.to_compressed()), "power": v.power})).collect()
 }
 

@@ -135,6 +135,16 @@ impl Chain {
         Ok(Chain { light, headers: BTreeMap::from([(header.height, header)]) })
     }
 
+    /// The light client at the head (its header and the set that signs after it).
+    pub fn light(&self) -> &LightClient {
+        &self.light
+    }
+
+    /// The validator set that signs the headers after the head (see [`LightClient::validators`]).
+    pub fn validators(&self) -> &[Validator] {
+        self.light.validators()
+    }
+
     /// Whether the head names a validator set not held yet (see [`LightClient::needs_next_set`]).
     pub fn needs_next_set(&self) -> bool {
         self.light.needs_next_set()

@@ -181,6 +181,11 @@ impl LightClient {
         &self.head
     }
 
+    /// The validator set that signs the headers after the head (when the head names it).
+    pub fn validators(&self) -> &[Validator] {
+        &self.validators
+    }
+
     /// Whether the head names a validator set for the blocks after it that this client does
     /// not hold yet (a set change): [`LightClient::adopt_next_set`] must come first.
     pub fn needs_next_set(&self) -> bool {

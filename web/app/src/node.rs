@@ -8,6 +8,7 @@ use gloo_net::websocket::{Message, futures::WebSocket};
 use serde_json::{Value, json};
 use tao_types::Hash;
 use tao_wallet::code::ModuleCode;
+use tao_wallet::fresh::Anchor;
 use tao_wallet::proven::{Context, ProvenHost};
 use tao_wallet::tx::{Draft, PreviewCode};
 use tao_wallet::{Chain, Proven, VerifyError, fresh, rpc, views};
@@ -57,7 +58,6 @@ pub async fn call(method: &str, params: Value) -> Result<Value, VerifyError> {
 /// accept (then pinned by the caller) — and brings it to the node's newest certified header,
 /// never older than the head this browser kept for that chain.
 pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
-    let (_, validators) = rpc::chain_info(&call("chain_info", json!([])).await?)?;
     let (genesis, _) = rpc::header(&call("chain_header", json!([0])).await?)?;
     let pin = match pinned {
         Some(pin) => pin,
@@ -65,7 +65,7 @@ pub async fn connect(pinned: Option<Hash>) -> Result<Chain, VerifyError> {
             .map(|c| c.genesis_hash)
             .ok_or(VerifyError::UnknownChain { genesis_hash: genesis.hash(), chain_id: genesis.chain_id })?,
     };
-    let mut chain = Chain::new(pin, genesis, validators)?;
+    let mut chain = tao_wallet::follow::start(Anchor::Genesis(pin), &fetch).await?;
     let kept = crate::store::kept_head(&pin);
     let height = catch_up(&mut chain, None).await?;
     fresh::check_not_older(kept.as_ref(), chain.head())?;
@@ -83,15 +83,13 @@ async fn checkpoints() -> Vec<fresh::Checkpoint> {
     }
 }
 
-/// Believes the header at `height` (the node's head if `None`) and keeps the newest believed
+/// Believes the header at `height` (the node's head if `None`), across validator-set changes
+/// (`tao_wallet::follow`, the code every client follows with), and keeps the newest believed
 /// head across reloads.
 pub async fn catch_up(chain: &mut Chain, height: Option<u64>) -> Result<u64, VerifyError> {
-    let params = height.map_or(json!([]), |h| json!([h]));
-    let (header, certificate) = rpc::header(&call("chain_header", params).await?)?;
-    let height = header.height;
-    chain.accept(header, &certificate)?;
+    let header = tao_wallet::follow::follow(chain, height, &fetch).await?;
     crate::store::keep_head(&chain.domain().genesis_hash, chain.head());
-    Ok(height)
+    Ok(header.height)
 }
 
 /// Believes every header from `height` up to the trusted head by walking back parent hashes.

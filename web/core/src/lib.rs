@@ -21,7 +21,7 @@ pub mod vault;
 
 // Running contract code on proven state is shared with the CLI, following the chain with
 // `tao light` and the JS package too: one implementation.
-pub use tao_client::{ProvenState, code, proven, rerun, views, wasm};
+pub use tao_client::{ProvenState, code, follow, proven, rerun, views, wasm};
 pub use tao_light::{Chain, Proven, VerifyError, chain, fresh, rpc};
 
 #[cfg(test)]

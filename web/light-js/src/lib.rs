@@ -12,7 +12,7 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tao_light::fresh::{self, Freshness, TrustedHead};
+use tao_light::fresh::{self, Anchor, Freshness};
 use tao_light::{Chain, Proven, VerifyError, rpc};
 use tao_types::{Address, Hash};
 use tao_wallet::proven::{Context, ProvenHost};
@@ -134,17 +134,16 @@ fn to_js<T: Serialize>(value: &Proven<T>) -> Result<JsValue, JsValue> {
 
 #[wasm_bindgen]
 impl LightClient {
-    /// Connects to the node at `url` trusting only the chain whose genesis hashes to
-    /// `checkpoint` (its validator set the one that genesis commits to), and believes the
-    /// node's newest certified head.
+    /// Connects to the node at `url` trusting only `checkpoint`: the chain whose genesis hashes
+    /// to it (`0x…`, its validator set the one that genesis commits to), or a recent certified
+    /// header (`HEIGHT:0xHASH`, e.g. from `tao light --json`) to start from instead; then
+    /// believes the node's newest certified head, across validator-set changes.
     pub async fn connect(url: String, checkpoint: String) -> Result<LightClient, JsValue> {
-        let pinned: Hash =
-            checkpoint.parse().map_err(|_| js_error("checkpoint: not a 0x-hex genesis hash"))?;
-        let (genesis, _) = rpc::header(&call(&url, "chain_header", json!([0])).await.map_err(js_error)?)
-            .map_err(js_error)?;
-        let (_, validators) = rpc::chain_info(&call(&url, "chain_info", json!([])).await.map_err(js_error)?)
-            .map_err(js_error)?;
-        let chain = Chain::new(pinned, genesis, validators).map_err(js_error)?;
+        let anchor: Anchor = checkpoint.parse().map_err(|e: String| js_error(format!("checkpoint: {e}")))?;
+        let chain = {
+            let fetch = |batch| post(url.clone(), batch);
+            tao_wallet::follow::start(anchor, &fetch).await.map_err(js_error)?
+        };
         let inner = Rc::new(RefCell::new(Inner { url, chain, seen_ms: now_ms() }));
         follow(&inner).await.map_err(js_error)?;
         // The head's parent too, so the chain's block time (how soon a head is stale) is known.
@@ -342,15 +341,17 @@ impl LightClient {
     }
 }
 
-/// Believes the node's newest certified head if newer; refuses an older or forked one.
+/// Believes the node's newest certified head if newer (across validator-set changes, on a copy
+/// kept if no newer head came meanwhile); refuses an older or forked one.
 async fn follow(inner: &Rc<RefCell<Inner>>) -> Result<(), VerifyError> {
-    let url = inner.borrow().url.clone();
-    let (header, certificate) = rpc::header(&call(&url, "chain_header", json!([])).await?)?;
+    let (mut chain, url) = {
+        let inner = inner.borrow();
+        (inner.chain.clone(), inner.url.clone())
+    };
+    tao_wallet::follow::follow(&mut chain, None, &|batch| post(url.clone(), batch)).await?;
     let mut inner = inner.borrow_mut();
-    let kept = TrustedHead::of(inner.chain.head());
-    fresh::check_not_older(Some(&kept), &header)?;
-    if header.height > kept.height {
-        inner.chain.accept(header, &certificate)?;
+    if chain.head().height > inner.chain.head().height {
+        inner.chain = chain;
         inner.seen_ms = now_ms();
     }
     Ok(())
