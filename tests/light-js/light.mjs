@@ -1,6 +1,7 @@
 // The JS light client package (web/light-js/pkg, `cargo xtask light-js`) against a real dev
 // node: its example script prints a verified balance and metagraph. Then through a tampering
-// proxy (altered value, foreign proof, forged certificate, stale head) and against another
+// proxy (altered value, foreign proof, forged certificate, stale head), another header given as
+// checkpoint, and against another
 // chain every read rejects with an error naming the key or header and the reason, never a value.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -150,6 +151,16 @@ try {
   const receipt = await client.receipt(sent.hash, BigInt(sent.height));
   if (receipt.value?.tx !== sent.hash || receipt.value.fee <= 0n) throw new Error(`no proven receipt: ${JSON.stringify(sent)}`);
   ok(`the transfer's receipt is proven at #${receipt.height}`);
+
+  // A recent certified header as checkpoint (`HEIGHT:0xHASH`, as `tao light` prints it): followed
+  // from there; another header at that height is refused.
+  const headerAt = async height => (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_header', params: [height] }) })).json()).result.header.hash;
+  const recent = await LightClient.connect(url, `3:${await headerAt(3)}`);
+  const fromRecent = await recent.account(ALICE);
+  if (!(fromRecent.value.free > 0n) || recent.head < 3n) throw new Error('no verified balance from a header checkpoint');
+  ok(`a header checkpoint (#3) gives a verified balance at #${fromRecent.height}`);
+  await rejects('another header as checkpoint', LightClient.connect(url, `3:${await headerAt(4)}`), ['not the checkpoint']);
 
   proxy.tamper.mode = 'alter';
   await rejects('an altered value', client.account(ALICE), ['0x', 'proof does not match']);
