@@ -12,6 +12,9 @@ use tao_types::Hash;
 
 use super::{MAX_SET_CHANGES, follow, start};
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 /// The output of a future whose every fetch answers at once.
 fn now<T>(future: impl Future<Output = T>) -> T {
     match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
