@@ -541,7 +541,17 @@ try {
   // --- Run the deployed bytes (issue 17, item 4): figures come from the code the chain runs.
   // A subnet's own incentive module: the wallet re-runs its epoch from the module's bytes.
   const short = hash => `0x${hash.slice(2, 10)}…`;
-  cli(['subnet', 'set-module', '--wallet', 'alice', '--netuid', '1', '--hash', checked.code_hash, ...onChain]);
+  // Owner parameters are frozen for the 10 blocks before an epoch: a call refused there (by the
+  // preflight, or on chain when it lands there) is sent again after the epoch.
+  for (let tries = 1; ; tries += 1) {
+    try {
+      cli(['subnet', 'set-module', '--wallet', 'alice', '--netuid', '1', '--hash', checked.code_hash, ...onChain]);
+      break;
+    } catch (e) {
+      if (tries === 3 || !e.message.includes('frozen')) throw e;
+      await new Promise(done => setTimeout(done, 2000));
+    }
+  }
   await page.click('#nav-subnets');
   await page.click('#open-subnet-1');
   await until("an epoch re-run from subnet 1's own module bytes", async () => {

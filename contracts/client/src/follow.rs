@@ -1,7 +1,8 @@
 //! Following a node's certified headers from a trusted anchor (a genesis hash, or a recent
 //! certified header), across validator-set changes: the one code the wallet, the JS package,
-//! `tao light` and the CLI follow with. The only I/O is the caller's `fetch` (a JSON-RPC
-//! request or batch in, its reply out); every header, certificate and set is checked here.
+//! `tao light`, the CLI and the neuron SDK follow with. The only I/O is the caller's `fetch` (a
+//! JSON-RPC request or batch in, its reply out); every header, certificate and set is checked
+//! here.
 //!
 //! A header is signed by the set the header below it names. When a node's newest head is
 //! signed by a set the believed head did not name, some header in between named a new set:
@@ -95,8 +96,7 @@ where
     Fut: Future<Output = Result<Value, VerifyError>>,
 {
     let next = chain.head().height.saturating_add(1);
-    let [set] = batch(fetch, [("chain_validators", json!([next]))]).await?;
-    chain.adopt_next_set(rpc::validator_set(&set)?)
+    chain.adopt_next_set(rpc::validator_set(&one(fetch, "chain_validators", json!([next])).await?)?)
 }
 
 /// The last header below `above` still signed by the set the believed head names: the one
@@ -137,8 +137,16 @@ where
     Fut: Future<Output = Result<Value, VerifyError>>,
 {
     let params = height.map_or(json!([]), |h| json!([h]));
-    let [reply] = batch(fetch, [("chain_header", params)]).await?;
-    rpc::header(&reply)
+    rpc::header(&one(fetch, "chain_header", params).await?)
+}
+
+/// The result of one call, sent alone (not as a batch of one).
+async fn one<F, Fut>(fetch: &F, method: &str, params: Value) -> Result<Value, VerifyError>
+where
+    F: Fn(Value) -> Fut,
+    Fut: Future<Output = Result<Value, VerifyError>>,
+{
+    rpc::result(&fetch(rpc::request(1, method, params)).await?).cloned()
 }
 
 /// The results of `calls`, sent as one batch, in order.

@@ -73,11 +73,19 @@ impl Client {
         reply.map_err(|e| self.failure(e))
     }
 
-    /// Sends a JSON-RPC batch (requests as [`tao_light::rpc::request`] builds them) and returns
+    /// Sends a JSON-RPC request or batch (as [`tao_light::rpc::request`] builds them) and returns
     /// the replies in JSON-RPC's own shape, each under its request's id, for the parsers of
     /// untrusted replies in [`tao_light::rpc`].
-    pub(crate) fn post(&self, batch_request: &Value) -> Result<Value> {
-        let requests = batch_request.as_array().context("a batch is a JSON array of requests")?;
+    pub(crate) fn post(&self, body: &Value) -> Result<Value> {
+        let Some(requests) = body.as_array() else {
+            let method = body["method"].as_str().context("a request without a method")?;
+            let answer = self.call(method, body["params"].clone());
+            return match answer.map_err(|e| e.downcast::<RpcError>()) {
+                Ok(result) => Ok(reply(&body["id"], Ok(result))),
+                Err(Ok(refused)) => Ok(reply(&body["id"], Err(refused))),
+                Err(Err(failed)) => Err(failed),
+            };
+        };
         let mut batch = BatchRequestBuilder::new();
         for r in requests {
             let method = r["method"].as_str().context("a request without a method")?;

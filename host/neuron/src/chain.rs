@@ -230,17 +230,23 @@ async fn call(rpc: &HttpClient, method: &str, params: Vec<Value>) -> Result<Valu
     rpc.request(method, array).await.map_err(|e| NeuronError::Rpc(format!("{method}: {e}")))
 }
 
-/// A JSON-RPC batch (as `tao_light::rpc` builds them) answered call by call, for the shared
-/// client code (`tao_client::follow`); a refused call comes back as the node's error.
-async fn fetch(rpc: &HttpClient, batch: Value) -> Result<Value, VerifyError> {
-    let mut replies = Vec::new();
-    for request in batch.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let method = request["method"].as_str().unwrap_or_default();
-        let params = request["params"].as_array().cloned().unwrap_or_default();
-        replies.push(match call(rpc, method, params).await {
-            Ok(result) => json!({"jsonrpc": "2.0", "id": request["id"], "result": result}),
-            Err(e) => json!({"jsonrpc": "2.0", "id": request["id"], "error": {"message": e.to_string()}}),
-        });
+/// A JSON-RPC request or batch (as `tao_light::rpc` builds them) answered call by call, for
+/// the shared client code (`tao_client::follow`); a refused call comes back as the node's error.
+async fn fetch(rpc: &HttpClient, body: Value) -> Result<Value, VerifyError> {
+    let Some(batch) = body.as_array() else { return Ok(answer(rpc, &body).await) };
+    let mut replies = Vec::with_capacity(batch.len());
+    for request in batch {
+        replies.push(answer(rpc, request).await);
     }
     Ok(Value::Array(replies))
+}
+
+/// One request's JSON-RPC reply.
+async fn answer(rpc: &HttpClient, request: &Value) -> Value {
+    let method = request["method"].as_str().unwrap_or_default();
+    let params = request["params"].as_array().cloned().unwrap_or_default();
+    match call(rpc, method, params).await {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": request["id"], "result": result}),
+        Err(e) => json!({"jsonrpc": "2.0", "id": request["id"], "error": {"message": e.to_string()}}),
+    }
 }

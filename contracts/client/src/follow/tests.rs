@@ -129,18 +129,22 @@ fn validators_json(validators: &[Validator]) -> Value {
     json!({ "validators": list })
 }
 
-/// The fetch of a node serving `net`, each answer passed through `tamper(method, params, answer)`.
+/// The fetch of a node serving `net` (a request or a batch), each answer passed through
+/// `tamper(method, params, answer)`.
 fn node<'a>(
     net: &'a Net,
     tamper: impl Fn(&str, &Value, Value) -> Value + 'a,
 ) -> impl Fn(Value) -> Ready<Result<Value, VerifyError>> + 'a {
-    move |batch: Value| {
-        let answers = batch.as_array().unwrap().iter().map(|request| {
+    move |body: Value| {
+        let answer = |request: &Value| {
             let (method, params) = (request["method"].as_str().unwrap(), &request["params"]);
             let result = tamper(method, params, net.answer(method, params));
             json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
-        });
-        ready(Ok(Value::Array(answers.collect())))
+        };
+        ready(Ok(match body.as_array() {
+            Some(batch) => Value::Array(batch.iter().map(answer).collect()),
+            None => answer(&body),
+        }))
     }
 }
 
