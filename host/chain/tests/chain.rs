@@ -168,7 +168,7 @@ fn transfers_pay_fees_advance_nonces_and_prove_against_the_header() {
     let (alice, bob) = (key(1).address(), key(2).address());
     assert_eq!(c.balance(&alice), 1_000 * TAO);
     let tx = c.transfer(1, 0, bob, 10 * TAO);
-    let fee = tao_contract_token::charged_fee(tx.encode().len() as u64, TAO / 100);
+    let fee = tao_contract_token::max_fee(tx.encode().len() as u64, TAO / 100);
     let (header, receipts) = c.produce(vec![tx.clone()]).unwrap();
     assert_eq!(receipts[0].outcome, TxOutcome::Ok);
     assert_eq!(receipts[0].fee, fee);

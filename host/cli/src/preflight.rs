@@ -117,7 +117,7 @@ fn summary(p: &Preview) -> String {
         Some(why) => format!("WOULD FAIL: {why}"),
     };
     let mut line = format!(
-        "{outcome}; fee {}; free {} → {}",
+        "{outcome}; fee at most {} (the gas used is charged); free {} → at least {}",
         Balance(p.fee),
         Balance(p.free_before),
         Balance(p.free_after)
