@@ -820,7 +820,13 @@ impl Executor {
     /// charged, between `fee` and `held`. A refund the module refuses or answers oddly is not
     /// applied and the whole hold stays charged, so it cannot lose the block; only a VM fault
     /// is an error.
-    fn settle_fee(&self, run: &mut BlockRun, payer: &Address, held: u64, fee: u64) -> Result<u64, ChainError> {
+    fn settle_fee(
+        &self,
+        run: &mut BlockRun,
+        payer: &Address,
+        held: u64,
+        fee: u64,
+    ) -> Result<u64, ChainError> {
         let fee = fee.min(held);
         let args = borsh::to_vec(&(payer, held, fee)).unwrap_or_default();
         let context = CallContext { caller: token::SYSTEM, ..run.context };

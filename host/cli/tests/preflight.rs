@@ -138,3 +138,33 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let (after, next, _) = account(&node.url, &alice);
     assert_eq!((after, next), (balance - fee, nonce + 1), "sent and charged");
 }
+
+/// Fees by gas used, through the binary: a transfer with a generous 1 τ fee limit is charged its
+/// bytes and the gas its receipt says it used, far under the limit (the rest of the hold comes
+/// back), and the sender's balance moves by exactly the amount plus that fee.
+#[test]
+fn a_transfer_pays_its_bytes_and_gas_used_not_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevChain::start("200ms");
+    let cli = Cli { wallets: &dir.path().join("wallets"), url: node.url.clone() };
+    let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
+    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let before = account(&node.url, &alice.address().to_string());
+
+    let amount = 3 * tao_types::RAO_PER_TAO;
+    let send = ["transfer", "--wallet", "alice", "--to", &bob.to_string(), "--amount", "3"];
+    let status = cli.ok(&[&send[..], &["--fee-limit", "1"]].concat());
+    assert_eq!(status["receipt"]["outcome"], "Ok", "{status}");
+    let (fee, gas) =
+        (status["receipt"]["fee"].as_u64().unwrap(), status["receipt"]["gas_used"].as_u64().unwrap());
+
+    // A transfer's signed length is the same at any nonce and chain: sign one to measure it.
+    let draft = tao_client::tx::Draft::transfer(bob, amount, false);
+    let domain = tao_crypto::ChainDomain { chain_id: 0, genesis_hash: tao_types::Hash([0; 32]) };
+    let bytes = draft.sign(&domain, tao_types::Hash([0; 32]), 0, &alice).unwrap().encode().len() as u64;
+    assert!(gas > 0);
+    assert_eq!(fee, bytes * tao_contract_token::FEE_PER_BYTE + gas.div_ceil(tao_contract_token::GAS_PER_RAO));
+    assert!(fee < tao_types::RAO_PER_TAO / 1_000, "far under the 1 τ limit: {fee}");
+    let after = account(&node.url, &alice.address().to_string());
+    assert_eq!((after.0, after.1), (before.0 - amount - fee, before.1 + 1), "amount + fee, nothing more");
+}
