@@ -15,9 +15,9 @@ use tao_types::{Balance, NetUid};
 
 use crate::client::Client;
 use crate::delegation::verified_state;
+use crate::preflight;
 use crate::proven::Reader;
-use crate::subnet::FEE_LIMIT;
-use crate::transfer::{finish, submit};
+use crate::transfer::finish;
 use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
@@ -137,17 +137,13 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
             {
                 bail!("each identity field is at most {MAX_IDENTITY_FIELD} bytes");
             }
-            wallet::confirm(
-                &format!(
-                    "set subnet {netuid}'s identity to name \"{}\", URL \"{}\", description \"{}\"?",
-                    identity.name, identity.url, identity.description
-                ),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(netuid, identity))?;
-            let status =
-                submit(&client, &key, "subnets", "entry_set_identity", args, FEE_LIMIT, common.json)?;
+            let question = format!(
+                "set subnet {netuid}'s identity to name \"{}\", URL \"{}\", description \"{}\"?",
+                identity.name, identity.url, identity.description
+            );
+            let draft =
+                preflight::draft("subnets", "entry_set_identity", borsh::to_vec(&(netuid, identity))?);
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "identity set"))
         }
         SubnetInfoCommand::Identity { netuid, url, common } => {
