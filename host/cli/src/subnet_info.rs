@@ -118,13 +118,6 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
         SubnetInfoCommand::SetIdentity { wallet, netuid, name, project_url, description, url, common } => {
             let client = Client::new(&url)?;
             let (_, info) = verified_subnet(&client, netuid)?;
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            if info.owner_coldkey != owner {
-                bail!(
-                    "wallet {wallet} ({owner}) does not own subnet {netuid} (its owner is {})",
-                    info.owner_coldkey
-                );
-            }
             let current = info.identity;
             let identity = SubnetIdentity {
                 name: name.unwrap_or(current.name),

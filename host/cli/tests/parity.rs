@@ -141,7 +141,7 @@ fn btcli_parity_commands_through_the_binary() {
     let before = s.nonce("nominator");
     let refused =
         s.fails(2, &["subnet", "set-identity", "--wallet", "nominator", "--netuid", &n, "--name", "x"]);
-    assert!(refused["error"]["message"].as_str().unwrap().contains("does not own subnet"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("only the subnet owner"), "{refused}");
     assert_eq!(s.nonce("nominator"), before, "nothing submitted");
     let long = "x".repeat(257);
     s.fails(2, &["subnet", "set-identity", "--wallet", "bob", "--netuid", &n, "--name", &long]);
