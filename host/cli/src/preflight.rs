@@ -91,7 +91,7 @@ pub(crate) fn check(
 }
 
 /// [`check`], then asks `question` with the preflight's outcome, fee and amounts.
-pub(crate) fn confirm(
+fn confirm(
     client: &Client,
     common: &Common,
     sender: Address,

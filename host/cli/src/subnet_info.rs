@@ -18,7 +18,7 @@ use crate::delegation::verified_state;
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::finish;
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::wallet::{Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum SubnetInfoCommand {

@@ -142,8 +142,7 @@ pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
     let from = wallet::coldkey_address(&args.common, &args.wallet)?;
     let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
     let question = format!("send {} from {from} to {}?", args.amount, args.to);
-    crate::preflight::confirm(&client, &args.common, from, &draft, None, &question)?;
-    let key = wallet::coldkey(&args.common, &args.wallet)?;
-    let status = send(&client, &key, &draft, args.common.json)?;
+    let status =
+        crate::preflight::send_confirmed(&client, &args.common, &args.wallet, &draft, None, &question)?;
     Ok(finish(&status, args.common.json, "transfer"))
 }
