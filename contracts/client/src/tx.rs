@@ -16,8 +16,8 @@ use crate::proven::ProvenHost;
 use crate::views::{self, Position};
 use crate::wasm::{self, Access};
 
-/// The fee limit the wallet sets: 0.01 τ. The chain charges the bytes and the gas the limit
-/// buys, at most `token::MAX_TX_GAS` ([`Draft::charged_fee`]).
+/// The fee limit the wallet sets: 0.01 τ. The chain holds the bytes and the gas the limit buys,
+/// at most `token::MAX_TX_GAS` ([`Draft::max_fee`]), and charges only the gas used.
 pub const DEFAULT_FEE: u64 = 10_000_000;
 
 /// What to call before it is signed: the system module (by name, resolved to its proven code
@@ -30,7 +30,7 @@ pub struct Draft {
     pub method: &'static str,
     /// Borsh arguments.
     pub args: Vec<u8>,
-    /// Fee limit (charged in full).
+    /// Fee limit: held before the call, the gas it did not use refunded after it.
     pub fee: u64,
 }
 
@@ -71,9 +71,10 @@ impl Draft {
         Draft { module: None, method: "deploy", args: code, fee }
     }
 
-    /// What the chain charges for this draft once signed: its bytes and the gas its fee limit
-    /// buys, at most `token::MAX_TX_GAS` (a fee limit above that is never charged).
-    pub fn charged_fee(&self) -> u64 {
+    /// The most the chain can charge for this draft once signed, which it holds before the call:
+    /// its bytes and the gas its fee limit buys, at most `token::MAX_TX_GAS` (a fee limit above
+    /// that is never held). The fee is its bytes and the gas the call uses (`token::fee`).
+    pub fn max_fee(&self) -> u64 {
         // Every field of a signed transaction but the call has a fixed width, so any key, nonce
         // and chain give its length.
         let domain = ChainDomain { chain_id: 0, genesis_hash: Hash([0; 32]) };
@@ -82,7 +83,7 @@ impl Draft {
             .and_then(|key| self.sign(&domain, Hash([0; 32]), 0, &key));
         let Ok(signed) = signed else { return self.fee };
         let bytes = signed.encode().len() as u64;
-        token::charged_fee(bytes, self.fee)
+        token::max_fee(bytes, self.fee)
     }
 
     /// The transaction, signed by `key` at `nonce` for the chain `domain`, calling `contract`
@@ -237,9 +238,12 @@ pub fn limit_price(spot: u64, slippage_bps: u16, buying: bool) -> u64 {
 pub struct Preview {
     /// Sender's free balance before, rao.
     pub free_before: u64,
-    /// Sender's free balance after (fee included), rao.
+    /// Sender's free balance after with the whole hold taken, rao: the least it will be (the
+    /// gas the call does not use comes back).
     pub free_after: u64,
-    /// The fee, rao.
+    /// The most the fee can be ([`Draft::max_fee`]), rao: the chain holds it before the call and
+    /// charges the bytes and the gas used. Clients cannot meter the chain's gas (wasmtime fuel),
+    /// so the exact fee is the receipt's.
     pub fee: u64,
     /// The stake position touched, before and after (alpha rao).
     pub stake: Option<(Position, u64, u64)>,
@@ -277,8 +281,8 @@ impl PreviewCode {
 }
 
 /// Runs `draft` as `sender` on `host` (a proven host whose caller is `sender`) with `code`:
-/// charges the fee through the token module's `entry_charge_fee` as the chain does before any
-/// call (from the hotkey's owner for a neuron's own calls, as the chain's fee rule does:
+/// holds the most the fee can be through the token module's `entry_charge_fee` as the chain does
+/// before any call (from the hotkey's owner for a neuron's own calls, as the chain's fee rule does:
 /// `tao_contract_neurons::SPONSORED_CALLS`), then runs the entry point. `position` is the stake the call touches, for the
 /// before/after figures.
 pub fn preview(
@@ -297,7 +301,7 @@ pub fn preview(
         Ok(pools::price_in_rao(pool.spot_price(netuid)))
     };
     let price_before = position.map(|p| price_of(host, p.netuid)).transpose()?;
-    let fee = draft.charged_fee();
+    let fee = draft.max_fee();
     let refused = |error: String| Preview {
         free_before,
         free_after: free_before,

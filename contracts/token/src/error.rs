@@ -37,6 +37,13 @@ pub enum TokenError {
         /// Amount asked for.
         need: u64,
     },
+    /// A fee refund asked for more than its transaction's hold (a chain bug, never a refund).
+    RefundAboveHold {
+        /// Rao held before the call.
+        held: u64,
+        /// The fee asked for.
+        fee: u64,
+    },
     /// Input or stored bytes did not decode.
     Decode(&'static str),
 }
@@ -59,6 +66,9 @@ impl fmt::Display for TokenError {
                 write!(f, "allowance exceeded: {allowed} < {need} rao approved")
             }
             TokenError::NotSystem => f.write_str("only the chain may call this"),
+            TokenError::RefundAboveHold { held, fee } => {
+                write!(f, "fee {fee} rao is more than the {held} rao held")
+            }
             TokenError::Decode(what) => write!(f, "could not decode {what}"),
         }
     }

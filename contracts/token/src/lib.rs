@@ -236,10 +236,11 @@ pub fn issue_block_emission(host: &mut impl Host) -> Result<u64, TokenError> {
     Ok(emission)
 }
 
-/// The fee of a transaction of `tx_bytes` encoded bytes allowed `gas_limit` gas:
-/// `tx_bytes · FEE_PER_BYTE + ⌈gas_limit / GAS_PER_RAO⌉` rao.
-pub fn fee(tx_bytes: u64, gas_limit: u64) -> u64 {
-    tx_bytes.saturating_mul(FEE_PER_BYTE).saturating_add(gas_limit.div_ceil(GAS_PER_RAO))
+/// The fee of a transaction of `tx_bytes` encoded bytes that used `gas`:
+/// `tx_bytes · FEE_PER_BYTE + ⌈gas / GAS_PER_RAO⌉` rao. What the chain charges (the rest of
+/// [`max_fee`] is refunded), so it rises with the gas a call uses and never above the hold.
+pub fn fee(tx_bytes: u64, gas: u64) -> u64 {
+    tx_bytes.saturating_mul(FEE_PER_BYTE).saturating_add(gas.div_ceil(GAS_PER_RAO))
 }
 
 /// Most gas one transaction may use, whatever its fee limit: about two seconds of Wasm on the
@@ -255,21 +256,59 @@ pub fn gas_for(tx_bytes: u64, fee_limit: u64) -> u64 {
         .min(MAX_TX_GAS)
 }
 
-/// What a transaction of `tx_bytes` bytes with `fee_limit` is charged: its bytes and the gas
-/// its limit buys ([`gas_for`]), so never more than the limit, and at least the bytes' fee. The
-/// one rule the executor charges and the mempool, the node's admission and the wallet quote.
-pub fn charged_fee(tx_bytes: u64, fee_limit: u64) -> u64 {
+/// The most a transaction of `tx_bytes` bytes with `fee_limit` can be charged: its bytes and the
+/// gas its limit buys ([`gas_for`]), so never more than the limit, and at least the bytes' fee.
+/// The chain holds it before the call ([`charge_fee`]); the node's admission and the mempool
+/// require it to be covered and rank by it.
+pub fn max_fee(tx_bytes: u64, fee_limit: u64) -> u64 {
     fee(tx_bytes, gas_for(tx_bytes, fee_limit))
 }
 
-/// Charges `amount` of fees to `payer` before its transaction runs (chain only). Fees are
-/// recycled and never refunded, whatever the transaction's outcome.
+/// Holds `amount` (the most its fee limit can be charged, [`max_fee`]) from `payer` before its
+/// transaction runs (chain only), recycled: so the payer must cover the whole limit up front and
+/// nothing is free to send. [`refund_fee`] gives back what the gas used did not cost.
 pub fn charge_fee(host: &mut impl Host, payer: &Address, amount: u64) -> Result<(), TokenError> {
     only_system(host)?;
     if amount == 0 {
         return Ok(());
     }
     recycle(host, payer, amount)
+}
+
+/// After its call, gives `payer` back what the `held` rao [`charge_fee`] took exceed the `fee`
+/// its bytes and gas used cost ([`fee`]), re-issuing it (chain only). Returns the rao refunded.
+pub fn refund_fee(host: &mut impl Host, payer: &Address, held: u64, fee: u64) -> Result<u64, TokenError> {
+    refund_with(host, payer, held, fee, add_issuance)
+}
+
+/// The refund rule every token module shares: never more than was held (`fee > held` is
+/// refused), and nothing when the hold closed the account and the refund is below the
+/// existential deposit (it stays taken, like any dust). `restore` undoes, for the refunded rao,
+/// what the module's charge did to supply (re-issues it, or takes it off the burned total), so a
+/// refund never mints. Returns the rao refunded.
+pub fn refund_with<H: Host>(
+    host: &mut H,
+    payer: &Address,
+    held: u64,
+    fee: u64,
+    restore: fn(&mut H, u64) -> Result<(), TokenError>,
+) -> Result<u64, TokenError> {
+    only_system(host)?;
+    let refund = held.checked_sub(fee).ok_or(TokenError::RefundAboveHold { held, fee })?;
+    let after = balance(host, payer)?.checked_add(refund).ok_or(TokenError::Overflow)?;
+    if refund == 0 || after < EXISTENTIAL_DEPOSIT {
+        return Ok(0);
+    }
+    restore(host, refund)?;
+    store_balance(host, payer, after);
+    Ok(refund)
+}
+
+/// Takes `amount` back off the burned total: a burned fee refunded ([`refund_with`]).
+pub fn unburn(host: &mut impl Host, amount: u64) -> Result<(), TokenError> {
+    let total = burned(host)?.checked_sub(amount).ok_or(TokenError::Overflow)?;
+    BURNED.save(host, &total);
+    Ok(())
 }
 
 fn only_system(host: &mut impl Host) -> Result<(), TokenError> {
@@ -341,6 +380,15 @@ pub fn entry_charge_fee(host: &mut impl Host) -> Result<(), TokenError> {
     charge_fee(host, &payer, amount)
 }
 
+/// Entry point (chain only): `(payer, held, fee)` refund of a hold after the call; outputs the
+/// rao refunded.
+pub fn entry_refund_fee(host: &mut impl Host) -> Result<(), TokenError> {
+    let (payer, held, fee): (Address, u64, u64) = host.input_as()?;
+    let refunded = refund_fee(host, &payer, held, fee)?;
+    host.output_as(&refunded);
+    Ok(())
+}
+
 /// Entry point: outputs `(balance, issuance, burned)` for an address.
 pub fn entry_query(host: &mut impl Host) -> Result<(), TokenError> {
     let who: Address = host.input_as()?;
@@ -372,6 +420,7 @@ tao_sdk::entry_points!(
     entry_recycle,
     entry_burn,
     entry_charge_fee,
+    entry_refund_fee,
     entry_approve,
     entry_transfer_from
 );

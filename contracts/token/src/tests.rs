@@ -100,14 +100,14 @@ fn recycle_lowers_issuance_and_burn_does_not() {
 }
 
 #[test]
-fn fees_follow_the_schedule_and_are_recycled() {
+fn fees_follow_the_schedule_and_holds_are_recycled() {
     assert_eq!(fee(200, 50_000), 200 * FEE_PER_BYTE + 50);
     assert_eq!(fee(0, 1), 1, "gas rounds up");
     assert_eq!(gas_for(200, fee(200, 50_000)), 50_000);
     assert_eq!(gas_for(200, 1), 0);
-    assert_eq!(charged_fee(200, fee(200, 50_000)), fee(200, 50_000));
-    assert_eq!(charged_fee(200, 1), 200 * FEE_PER_BYTE, "the bytes are charged even above the limit");
-    assert_eq!(charged_fee(200, u64::MAX), fee(200, MAX_TX_GAS), "never more than MAX_TX_GAS buys");
+    assert_eq!(max_fee(200, fee(200, 50_000)), fee(200, 50_000));
+    assert_eq!(max_fee(200, 1), 200 * FEE_PER_BYTE, "the bytes are charged even above the limit");
+    assert_eq!(max_fee(200, u64::MAX), fee(200, MAX_TX_GAS), "never more than MAX_TX_GAS buys");
     let mut h = MemoryHost::new();
     call(&mut h, SYSTEM, |h| mint(h, &addr(1), TAO)).unwrap();
     assert_eq!(
@@ -122,6 +122,44 @@ fn fees_follow_the_schedule_and_are_recycled() {
     );
 }
 
+/// A hold refunded down to the fee of the gas used: the payer ends charged exactly the fee,
+/// issuance falls by exactly the fee, and a refund above the hold, by anyone but the chain, or
+/// one the closed account cannot take is refused or kept.
+#[test]
+fn a_refund_returns_the_unused_hold_and_never_more() {
+    let mut h = MemoryHost::new();
+    call(&mut h, SYSTEM, |h| mint(h, &addr(1), TAO)).unwrap();
+    let (held, used) = (10_000_000, 2_500_000);
+    call(&mut h, SYSTEM, |h| charge_fee(h, &addr(1), held)).unwrap();
+    assert_eq!(
+        call(&mut h, SYSTEM, |h| refund_fee(h, &addr(1), held, held + 1).map(drop)),
+        Err(TokenError::RefundAboveHold { held, fee: held + 1 }.to_string())
+    );
+    assert_eq!(
+        call(&mut h, addr(1), |h| refund_fee(h, &addr(1), held, 0).map(drop)),
+        Err("only the chain may call this".into())
+    );
+    let mut refunded = 0;
+    call(&mut h, SYSTEM, |h| {
+        refunded = refund_fee(h, &addr(1), held, used)?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(refunded, held - used);
+    assert_eq!((balance(&mut h, &addr(1)), issuance(&mut h)), (Ok(TAO - used), Ok(TAO - used)));
+
+    // The hold closed the account (its dust recycled) and the refund is dust: it stays taken.
+    call(&mut h, SYSTEM, |h| mint(h, &addr(2), 1_000)).unwrap();
+    call(&mut h, SYSTEM, |h| charge_fee(h, &addr(2), 600)).unwrap();
+    call(&mut h, SYSTEM, |h| {
+        refunded = refund_fee(h, &addr(2), 600, 300)?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((refunded, balance(&mut h, &addr(2))), (0, Ok(0)));
+    assert_eq!(issuance(&mut h), Ok(TAO - used), "the closed account's 1,000 rao all recycled");
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Mint(u8, u64),
@@ -129,6 +167,8 @@ enum Op {
     Recycle(u8, u64),
     Burn(u8, u64),
     Emit,
+    /// A transaction's fee: `held` taken before the call, refunded down to `fee` after it.
+    Fee(u8, u64, u64),
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -139,7 +179,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         (who.clone(), who.clone(), amount.clone(), any::<bool>())
             .prop_map(|(f, t, a, k)| Op::Transfer(f, t, a, k)),
         (who.clone(), amount.clone()).prop_map(|(w, a)| Op::Recycle(w, a)),
-        (who, amount).prop_map(|(w, a)| Op::Burn(w, a)),
+        (who.clone(), amount.clone()).prop_map(|(w, a)| Op::Burn(w, a)),
+        (who, amount.clone(), amount).prop_map(|(w, h, f)| Op::Fee(w, h, f)),
         Just(Op::Emit),
     ]
 }
@@ -160,6 +201,15 @@ proptest! {
                 Op::Transfer(f, t, a, k) => { let _ = call(&mut h, addr(f), |h| transfer(h, &addr(f), &addr(t), a, k)); }
                 Op::Recycle(w, a) => { let _ = call(&mut h, addr(w), |h| recycle(h, &addr(w), a)); }
                 Op::Burn(w, a) => { let _ = call(&mut h, addr(w), |h| burn(h, &addr(w), a)); }
+                Op::Fee(w, held, fee) => {
+                    let before = balance(&mut h, &addr(w)).unwrap();
+                    if call(&mut h, SYSTEM, |h| charge_fee(h, &addr(w), held)).is_ok() {
+                        let _ = call(&mut h, SYSTEM, |h| refund_fee(h, &addr(w), held, fee).map(drop));
+                        let after = balance(&mut h, &addr(w)).unwrap();
+                        prop_assert!(before - after >= fee.min(held), "never charged less than the fee");
+                        prop_assert!(before - after <= held || after == 0, "never more than the hold, but dust");
+                    }
+                }
                 Op::Emit => {
                     let mut emitted = 0;
                     if call(&mut h, SYSTEM, |h| { emitted = issue_block_emission(h)?; Ok(()) }).is_ok() {

@@ -516,9 +516,10 @@ impl Executor {
 
     /// Validates a received block at `height` and `time_ms` on `state`: every signature first,
     /// in parallel (the first invalid one by index is the error, whatever the threads did), then
-    /// the begin-block hooks and each transaction in order, without verifying again (fee first,
-    /// never refunded; nonce; call, with its gas or what is left of [`BLOCK_GAS_LIMIT`],
-    /// whichever is less). A failed call leaves only its fee and nonce; an invalid transaction
+    /// the begin-block hooks and each transaction in order, without verifying again (the most
+    /// its fee limit can be charged held first; nonce; call, with its gas or what is left of
+    /// [`BLOCK_GAS_LIMIT`], whichever is less; the hold beyond its bytes and gas used
+    /// refunded). A failed call leaves only its fee and nonce; an invalid transaction
     /// makes the whole block invalid. A block [`Executor::build`] made gives the same result.
     pub fn validate(
         &self,
@@ -647,8 +648,8 @@ impl Executor {
 
     /// Whether system module `name` may become code `code`: the code is deployed, passes
     /// admission as system code, exports every entry point of the module's interface
-    /// (`tao_abi::interfaces`), and a dry run — this block's begin-block hooks and a fee charge,
-    /// on a throwaway overlay over `state` with the new code — succeeds. Otherwise, why not.
+    /// (`tao_abi::interfaces`), and a dry run — this block's begin-block hooks, a fee charge and a
+    /// refund, on a throwaway overlay over `state` with the new code — succeeds. Otherwise, why not.
     pub fn check_upgrade(
         &self,
         state: &Layered,
@@ -671,6 +672,9 @@ impl Executor {
         self.begin_block(&mut trial, &systems, &mut BTreeSet::new(), context).map_err(dry_run)?;
         let zero_fee = borsh::to_vec(&(token::SYSTEM, 0u64)).unwrap_or_default();
         self.chain_hook(&mut trial, &systems, "token", "entry_charge_fee", &zero_fee, context)
+            .map_err(dry_run)?;
+        let zero_refund = borsh::to_vec(&(token::SYSTEM, 0u64, 0u64)).unwrap_or_default();
+        self.chain_hook(&mut trial, &systems, "token", "entry_refund_fee", &zero_refund, context)
             .map_err(dry_run)?;
         Ok(())
     }
@@ -795,9 +799,10 @@ impl Executor {
             return Err(ChainError::BadNonce { index, expected, got: tx.nonce });
         }
         let bytes = signed.encode().len() as u64;
-        let fee = token::charged_fee(bytes, tx.fee_limit.0);
+        let held = token::max_fee(bytes, tx.fee_limit.0);
         let gas = token::gas_for(bytes, tx.fee_limit.0).min(run.gas_left());
-        let charge = borsh::to_vec(&(crate::fee_payer(&run.state, tx), fee)).unwrap_or_default();
+        let payer = crate::fee_payer(&run.state, tx);
+        let charge = borsh::to_vec(&(payer, held)).unwrap_or_default();
         self.chain_hook(&mut run.state, &run.systems, "token", "entry_charge_fee", &charge, run.context)
             .map_err(|e| match e {
                 ChainError::Vm(_) => fault(e),
@@ -806,7 +811,33 @@ impl Executor {
         run.state.set(keys::nonce(&tx.sender), Some((expected + 1).to_be_bytes().to_vec()));
         let receipt = self.run_tx(run, signed, hash, gas).map_err(fault)?;
         run.gas = run.gas.saturating_add(receipt.gas_used);
+        let fee = self.settle_fee(run, &payer, held, token::fee(bytes, receipt.gas_used)).map_err(fault)?;
         Ok(Receipt { fee, ..receipt })
+    }
+
+    /// Settles a transaction's hold of `held` rao after its call at `fee` (its bytes and gas
+    /// used): the token module refunds the rest to `payer` (`entry_refund_fee`). Returns the rao
+    /// charged, between `fee` and `held`. A refund the module refuses or answers oddly is not
+    /// applied and the whole hold stays charged, so it cannot lose the block; only a VM fault
+    /// is an error.
+    fn settle_fee(
+        &self,
+        run: &mut BlockRun,
+        payer: &Address,
+        held: u64,
+        fee: u64,
+    ) -> Result<u64, ChainError> {
+        let fee = fee.min(held);
+        let args = borsh::to_vec(&(payer, held, fee)).unwrap_or_default();
+        let context = CallContext { caller: token::SYSTEM, ..run.context };
+        let token = run.systems.get("token")?;
+        let exec = self.call(&run.state, token, "entry_refund_fee", &args, context, HOOK_GAS)?;
+        let refunded = match borsh::from_slice::<u64>(&exec.output) {
+            Ok(refunded) if exec.outcome.is_ok() && refunded <= held - fee => refunded,
+            _ => return Ok(held),
+        };
+        run.state.apply(&exec.writes);
+        Ok(held - refunded)
     }
 
     /// A valid, paid transaction's call with `gas`: its receipt (fee not yet filled in).

@@ -6,14 +6,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
-use tao_client::views;
+use tao_client::views::{self, Position};
 use tao_contract_staking::MAX_TAKE;
 use tao_types::{Address, Balance, NetUid};
 
 use crate::client::Client;
+use crate::preflight;
 use crate::proven::Reader;
-use crate::subnet::{FEE_LIMIT, alpha, finish_stake};
-use crate::transfer::{finish, parse_amount, submit};
+use crate::subnet::{alpha, finish_stake};
+use crate::transfer::{finish, parse_amount};
 use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 #[derive(Subcommand)]
@@ -126,23 +127,10 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let (_, current, _) = verified_take(&client, &hotkey)?;
-            if current == take {
-                bail!("{hotkey}'s take is {} already", take_percent(take));
-            }
-            wallet::confirm(
-                &format!("set {hotkey}'s take from {} to {}?", take_percent(current), take_percent(take)),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let mut status = submit(
-                &client,
-                &key,
-                "staking",
-                "entry_set_take",
-                borsh::to_vec(&(hotkey, take))?,
-                FEE_LIMIT,
-                common.json,
-            )?;
+            let question =
+                format!("set {hotkey}'s take from {} to {}?", take_percent(current), take_percent(take));
+            let draft = preflight::draft("staking", "entry_set_take", borsh::to_vec(&(hotkey, take))?);
+            let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             status["take"] = json!(take);
             Ok(finish(&status, common.json, &format!("take set to {}", take_percent(take))))
         }
@@ -169,17 +157,14 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let to_netuid = to_netuid.unwrap_or(netuid);
-            wallet::confirm(
-                &format!(
-                    "give {} staked to {hotkey} on subnet {netuid} to coldkey {dest} (on subnet {to_netuid})?",
-                    alpha(amount.0)
-                ),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let question = format!(
+                "give {} staked to {hotkey} on subnet {netuid} to coldkey {dest} (on subnet {to_netuid})?",
+                alpha(amount.0)
+            );
             let args = borsh::to_vec(&(dest, hotkey, netuid, to_netuid, amount.0))?;
-            let status =
-                submit(&client, &key, "staking", "entry_transfer_stake", args, FEE_LIMIT, common.json)?;
+            let draft = preflight::draft("staking", "entry_transfer_stake", args);
+            let position = Some(Position { hotkey, netuid });
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, position, &question)?;
             Ok(finish_stake(status, common.json, "stake transferred"))
         }
     }
@@ -190,23 +175,25 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
 fn unstake_all(wallet: &str, url: &str, common: &Common) -> Result<ExitCode> {
     let client = Client::new(url)?;
     let coldkey = wallet::coldkey_address(common, wallet)?;
-    let (_, account) = Reader::new(&client)?.view(|h| views::account(h, &coldkey))?;
+    let (height, account) = Reader::new(&client)?.view(|h| views::account(h, &coldkey))?;
     let held: Vec<_> = account
         .positions
         .iter()
         .map(|p| (p.position.hotkey, p.position.netuid, p.stake))
         .filter(|(_, _, stake)| *stake > 0)
         .collect();
-    if held.is_empty() {
-        bail!("wallet {wallet} ({coldkey}) has no stake to sell");
+    // The chain sells nothing without refusing: selling nothing is refused here, as the chain
+    // would refuse a call, unless --force.
+    if held.is_empty() && !common.force {
+        let why = format!("wallet {wallet} ({coldkey}) has no stake to sell");
+        return Err(preflight::Refused { why, height }.into());
     }
     let list: Vec<String> =
         held.iter().map(|(h, n, s)| format!("{} on {h}, subnet {n}", alpha(*s))).collect();
-    wallet::confirm(&format!("sell all {} positions ({})?", held.len(), list.join("; ")), common)?;
-    let key = wallet::coldkey(common, wallet)?;
+    let question = format!("sell all {} positions ({})?", held.len(), list.join("; "));
     let (_, before) = crate::wallet::verified_balance(&client, &coldkey)?;
-    let mut status =
-        submit(&client, &key, "staking", "entry_unstake_all", Vec::new(), FEE_LIMIT, common.json)?;
+    let draft = preflight::draft("staking", "entry_unstake_all", Vec::new());
+    let mut status = preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?;
     let (height, after) = crate::wallet::verified_balance(&client, &coldkey)?;
     let fee = status["receipt"]["fee"].as_u64().context("receipt fee")?;
     let received = (after + fee).saturating_sub(before);

@@ -10,13 +10,11 @@ use tao_contract_subnets::params;
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
+use crate::preflight;
 use crate::proven::Reader;
-use crate::transfer::{finish, parse_amount, submit};
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::transfer::{finish, parse_amount};
+use crate::wallet::{Common, DEFAULT_URL};
 use tao_sdk::Host;
-
-/// Fee limit of governance calls: 0.01 τ.
-const FEE_LIMIT: Balance = Balance(10_000_000);
 
 #[derive(Subcommand)]
 pub(crate) enum GovCommand {
@@ -130,17 +128,9 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
         GovCommand::Propose { wallet, action, url, common } => {
             let action = action.action()?;
             let client = Client::new(&url)?;
-            wallet::confirm(&format!("propose to {} (locks the deposit)?", describe(&action)), &common)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let status = submit(
-                &client,
-                &key,
-                "governance",
-                "entry_propose",
-                borsh::to_vec(&action)?,
-                FEE_LIMIT,
-                common.json,
-            )?;
+            let question = format!("propose to {} (locks the deposit)?", describe(&action));
+            let draft = preflight::draft("governance", "entry_propose", borsh::to_vec(&action)?);
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             let code = finish(&status, common.json, "proposed");
             if !common.json && code == ExitCode::SUCCESS {
                 println!("proposal {}", proposal_id(&status)?);
@@ -150,10 +140,9 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
         GovCommand::Vote { wallet, id, approve, reject: _, url, common } => {
             let client = Client::new(&url)?;
             let side = if approve { "for" } else { "against" };
-            wallet::confirm(&format!("vote {side} proposal {id} with wallet {wallet}'s stake?"), &common)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(id, approve))?;
-            let status = submit(&client, &key, "governance", "entry_vote", args, FEE_LIMIT, common.json)?;
+            let question = format!("vote {side} proposal {id} with wallet {wallet}'s stake?");
+            let draft = preflight::draft("governance", "entry_vote", borsh::to_vec(&(id, approve))?);
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "voted"))
         }
         GovCommand::List { limit, url, json } => list(&Client::new(&url)?, limit, json),

@@ -12,8 +12,10 @@ use tao_types::{Balance, Hash};
 use tao_vm::{Access, AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 use crate::client::Client;
+use crate::preflight;
 use crate::transfer::{finish, submit_to};
 use crate::wallet::{self, Common, DEFAULT_URL};
+use tao_client::tx::Draft;
 
 #[derive(Subcommand)]
 pub(crate) enum ModuleCommand {
@@ -162,10 +164,51 @@ fn call_deployed(
     let args = hex::decode(args.trim_start_matches("0x")).context("--args must be hex")?;
     let client = Client::new(url)?;
     let hash = resolve_contract(&client, contract)?;
-    wallet::confirm(&format!("call {entry} of {contract} for at most {fee_limit}?"), common)?;
-    let key = wallet::coldkey(common, wallet)?;
-    let status = submit_to(&client, &key, hash, entry, args, fee_limit, common.json)?;
+    let question = format!("call {entry} of {contract} for at most {fee_limit}?");
+    // A system module named: previewed like every other command (the entry name lives as long
+    // as this one-shot process). Code named by hash runs boxed, as its own account, which no
+    // client can preview: its code and entry point are checked on proven state instead.
+    let system = tao_abi::interfaces::SYSTEM.iter().map(|(name, _)| *name).find(|name| *name == contract);
+    let status = match system {
+        Some(module) => {
+            let method: &'static str = entry.to_string().leak();
+            let draft = Draft { module: Some(module), method, args, fee: fee_limit.0 };
+            preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?
+        }
+        None => {
+            let summary = check_entry(&client, common, &hash, entry)?;
+            wallet::confirm(&format!("{question}\n  {summary}\n "), common)?;
+            let key = wallet::coldkey(common, wallet)?;
+            submit_to(&client, &key, hash, entry, args, fee_limit, common.json)?
+        }
+    };
     Ok(finish(&status, common.json, entry))
+}
+
+/// The preflight of a call to uploaded code `hash`: its entry points, proven at the head
+/// (`sys/entries/<hash>`), must hold `entry`, else the chain would answer "no contract" or a
+/// missing export, for a fee: refused here unless `--force`.
+fn check_entry(client: &Client, common: &Common, hash: &Hash, entry: &str) -> Result<String> {
+    let key = tao_chain::keys::entries(hash);
+    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
+    let (height, value) = client.verified_value(&proof, &key)?;
+    let why = match value {
+        None => format!("no contract {hash}"),
+        Some(bytes) => {
+            let entries: Vec<String> = tao_codec::decode(&bytes, tao_abi::limits::MAX_VALUE_BYTES as usize)?;
+            if entries.iter().any(|e| e == entry) {
+                return Ok(format!(
+                    "preflight at #{height}: code {hash} exports {entry} (its call is not previewed)"
+                ));
+            }
+            format!("code {hash} has no entry point {entry} (it has {})", entries.join(", "))
+        }
+    };
+    if common.force {
+        eprintln!("--force: sending although the chain would refuse it ({why})");
+        return Ok(format!("--force: {why}"));
+    }
+    Err(preflight::Refused { why, height }.into())
 }
 
 /// Fee limit of a deployment: the per-byte fee of the transaction (module plus envelope) and
@@ -183,16 +226,13 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
     let hash = Hash(tao_types::keccak256(&bytes));
     let fee_limit = deploy_fee_limit(bytes.len());
     let client = Client::new(url)?;
-    wallet::confirm(
-        &format!(
-            "deploy {} ({} bytes, code hash {hash}) for at most {fee_limit}?",
-            file.file.display(),
-            bytes.len()
-        ),
-        common,
-    )?;
-    let key = wallet::coldkey(common, wallet)?;
-    let mut status = submit_to(&client, &key, tao_chain::DEPLOY, "deploy", bytes, fee_limit, common.json)?;
+    let question = format!(
+        "deploy {} ({} bytes, code hash {hash}) for at most {fee_limit}?",
+        file.file.display(),
+        bytes.len()
+    );
+    let draft = Draft { module: None, method: "deploy", args: bytes, fee: fee_limit.0 };
+    let mut status = preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?;
     status["code_hash"] = json!(hash);
     Ok(finish(&status, common.json, &format!("deployed code hash {hash}")))
 }

@@ -1,10 +1,10 @@
 //! Preflight: before anything is signed, the CLI runs the call on state proven at the certified
-//! head with the wallet's own preview code (`tao_client::tx::preview`: the fee charged by the
+//! head with the wallet's own preview code (`tao_client::tx::preview`: the most fee held by the
 //! token module, then the call's entry point, each as the chain runs it). The confirmation shows
-//! its outcome, fee and amounts; what the chain would refuse is refused here with the contract's
+//! its outcome, the most fee and amounts; what the chain would refuse is refused here with the contract's
 //! message and nothing is signed or sent, unless `--force`.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use tao_client::VerifyError;
 use tao_client::code::ModuleCode;
 use tao_client::tx::{self, Draft, Preview, PreviewCode};
@@ -36,13 +36,16 @@ pub(crate) fn preview(
     position: Option<Position>,
 ) -> Result<(u64, Preview)> {
     let reader = Reader::new(client)?;
-    let module = draft.module.context("preflight previews system module calls only")?;
-    let (_, (token, target)) =
-        reader.view(|h| Ok((views::module_hash(h, "token")?, views::module_hash(h, module)?)))?;
-    let code = PreviewCode {
-        token: code(&reader, "token", token, "entry_charge_fee")?,
-        target: Some(code(&reader, module, target, draft.method)?),
+    let (_, token) = reader.view(|h| views::module_hash(h, "token"))?;
+    // An upload runs nothing: its preview holds the fee.
+    let target = match draft.module {
+        Some(module) => {
+            let (_, hash) = reader.view(|h| views::module_hash(h, module))?;
+            Some(code(&reader, module, hash, draft.method)?)
+        }
+        None => None,
     };
+    let code = PreviewCode { token: code(&reader, "token", token, "entry_charge_fee")?, target };
     let proven = reader.read(sender, |h| tx::preview(h, &sender, draft, position, &code))?;
     Ok((proven.height, proven.value.map_err(|e| anyhow!("preflight: {e}"))?))
 }
@@ -88,7 +91,7 @@ pub(crate) fn check(
 }
 
 /// [`check`], then asks `question` with the preflight's outcome, fee and amounts.
-pub(crate) fn confirm(
+fn confirm(
     client: &Client,
     common: &Common,
     sender: Address,
@@ -98,6 +101,22 @@ pub(crate) fn confirm(
 ) -> Result<()> {
     let summary = check(client, common, sender, draft, position)?;
     wallet::confirm(&format!("{question}\n  {summary}\n "), common)
+}
+
+/// The one path of a wallet's coldkey call: [`confirm`] (the preflight and `question`), then
+/// the coldkey signs and sends `draft`; the finalized status.
+pub(crate) fn send_confirmed(
+    client: &Client,
+    common: &Common,
+    wallet: &str,
+    draft: &Draft,
+    position: Option<Position>,
+    question: &str,
+) -> Result<serde_json::Value> {
+    let sender = wallet::coldkey_address(common, wallet)?;
+    confirm(client, common, sender, draft, position, question)?;
+    let key = wallet::coldkey(common, wallet)?;
+    crate::transfer::send(client, &key, draft, common.json)
 }
 
 /// [`check`] of a call sent without a question (a hotkey's weights and axon): the summary is
@@ -117,7 +136,7 @@ fn summary(p: &Preview) -> String {
         Some(why) => format!("WOULD FAIL: {why}"),
     };
     let mut line = format!(
-        "{outcome}; fee {}; free {} → {}",
+        "{outcome}; fee at most {} (the gas used is charged); free {} → at least {}",
         Balance(p.fee),
         Balance(p.free_before),
         Balance(p.free_after)

@@ -18,7 +18,7 @@ use tao_types::{Address, Balance, Hash, NetUid, Uid};
 use crate::client::{Client, unhex};
 use crate::preflight;
 use crate::proven::Reader;
-use crate::transfer::{finish, parse_amount, send};
+use crate::transfer::{finish, parse_amount};
 use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 /// Fee limit of these calls: 0.01 τ.
@@ -334,10 +334,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
             let draft = preflight::draft("subnets", "entry_register_network", args);
             let question = format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost));
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let mut status = send(&client, &key, &draft, common.json)?;
+            let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             if let Ok(data) = event(&status, b"network_registered") {
                 let (netuid, _, locked): (NetUid, Address, u64) =
                     tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
@@ -354,10 +351,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let hot = wallet::hotkey(&common, &wallet, &hotkey)?.address();
             let draft = preflight::draft("neurons", "entry_burned_register", borsh::to_vec(&(netuid, hot))?);
             let question = format!("burn the registration price to register {hot} on subnet {netuid}?");
-            let payer = wallet::coldkey_address(&common, &wallet)?;
-            preflight::confirm(&client, &common, payer, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let mut status = send(&client, &key, &draft, common.json)?;
+            let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             if let Ok(data) = event(&status, b"neuron_registered") {
                 let (_, uid, _, price): (NetUid, Uid, Address, u64) =
                     tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
@@ -376,10 +370,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let draft =
                 preflight::draft("subnets", "entry_set_hyperparameter", borsh::to_vec(&(netuid, id, value))?);
             let question = format!("set {param} = {value} on subnet {netuid}?");
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let status = send(&client, &key, &draft, common.json)?;
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "subnet set"))
         }
         SubnetCommand::Show { netuid, url, common } => show(&Client::new(&url)?, netuid, &common),
@@ -389,10 +380,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let draft =
                 preflight::draft("subnets", "entry_set_incentive_module", borsh::to_vec(&(netuid, hash))?);
             let question = format!("run subnet {netuid}'s epochs with {what}?");
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let status = send(&client, &key, &draft, common.json)?;
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "incentive module set"))
         }
         SubnetCommand::List { url, common } => list(&Client::new(&url)?, &common),
@@ -574,10 +562,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
                 "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
                 alpha(amount.0)
             );
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            preflight::confirm(&client, &common, owner, &draft, Some(from), &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let status = send(&client, &key, &draft, common.json)?;
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, Some(from), &question)?;
             Ok(finish_stake(status, common.json, "stake moved"))
         }
         StakeCommand::List { wallet, url, common } => {
@@ -648,9 +633,13 @@ fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     );
     let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
     let draft = preflight::draft("staking", entry, args);
-    let owner = wallet::coldkey_address(&common, &wallet)?;
-    preflight::confirm(&client, &common, owner, &draft, Some(views::Position { hotkey, netuid }), &question)?;
-    let key = wallet::coldkey(&common, &wallet)?;
-    let status = send(&client, &key, &draft, common.json)?;
+    let status = preflight::send_confirmed(
+        &client,
+        &common,
+        &wallet,
+        &draft,
+        Some(views::Position { hotkey, netuid }),
+        &question,
+    )?;
     Ok(finish_stake(status, common.json, verb))
 }

@@ -15,10 +15,10 @@ use tao_types::{Balance, NetUid};
 
 use crate::client::Client;
 use crate::delegation::verified_state;
+use crate::preflight;
 use crate::proven::Reader;
-use crate::subnet::FEE_LIMIT;
-use crate::transfer::{finish, submit};
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::transfer::finish;
+use crate::wallet::{Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum SubnetInfoCommand {
@@ -118,13 +118,6 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
         SubnetInfoCommand::SetIdentity { wallet, netuid, name, project_url, description, url, common } => {
             let client = Client::new(&url)?;
             let (_, info) = verified_subnet(&client, netuid)?;
-            let owner = wallet::coldkey_address(&common, &wallet)?;
-            if info.owner_coldkey != owner {
-                bail!(
-                    "wallet {wallet} ({owner}) does not own subnet {netuid} (its owner is {})",
-                    info.owner_coldkey
-                );
-            }
             let current = info.identity;
             let identity = SubnetIdentity {
                 name: name.unwrap_or(current.name),
@@ -137,17 +130,13 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
             {
                 bail!("each identity field is at most {MAX_IDENTITY_FIELD} bytes");
             }
-            wallet::confirm(
-                &format!(
-                    "set subnet {netuid}'s identity to name \"{}\", URL \"{}\", description \"{}\"?",
-                    identity.name, identity.url, identity.description
-                ),
-                &common,
-            )?;
-            let key = wallet::coldkey(&common, &wallet)?;
-            let args = borsh::to_vec(&(netuid, identity))?;
-            let status =
-                submit(&client, &key, "subnets", "entry_set_identity", args, FEE_LIMIT, common.json)?;
+            let question = format!(
+                "set subnet {netuid}'s identity to name \"{}\", URL \"{}\", description \"{}\"?",
+                identity.name, identity.url, identity.description
+            );
+            let draft =
+                preflight::draft("subnets", "entry_set_identity", borsh::to_vec(&(netuid, identity))?);
+            let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "identity set"))
         }
         SubnetInfoCommand::Identity { netuid, url, common } => {

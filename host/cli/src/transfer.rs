@@ -66,10 +66,13 @@ pub(crate) fn submit(
     submit_to(client, key, client.module(module)?, method, args, fee_limit, json)
 }
 
-/// [`submit`] of a preflighted `draft` (a system module call).
+/// [`submit`] of a preflighted `draft` (a system module call, or an upload).
 pub(crate) fn send(client: &Client, key: &SecretKey, draft: &Draft, json: bool) -> Result<Value> {
-    let module = draft.module.context("a system module call")?;
-    submit(client, key, module, draft.method, draft.args.clone(), Balance(draft.fee), json)
+    let (args, fee) = (draft.args.clone(), Balance(draft.fee));
+    match draft.module {
+        Some(module) => submit(client, key, module, draft.method, args, fee, json),
+        None => submit_to(client, key, tao_tx::DEPLOY, draft.method, args, fee, json),
+    }
 }
 
 /// [`submit`] to the contract with code hash `contract` (or `tao_chain::DEPLOY`).
@@ -139,8 +142,7 @@ pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
     let from = wallet::coldkey_address(&args.common, &args.wallet)?;
     let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
     let question = format!("send {} from {from} to {}?", args.amount, args.to);
-    crate::preflight::confirm(&client, &args.common, from, &draft, None, &question)?;
-    let key = wallet::coldkey(&args.common, &args.wallet)?;
-    let status = send(&client, &key, &draft, args.common.json)?;
+    let status =
+        crate::preflight::send_confirmed(&client, &args.common, &args.wallet, &draft, None, &question)?;
     Ok(finish(&status, args.common.json, "transfer"))
 }

@@ -1131,7 +1131,15 @@ fn uploaded_code_stays_in_its_box_through_a_real_node() {
 
     let spec = format!("token={attacker}");
     let proposed = session.tao(&["gov", "propose", "--wallet", "alice", "--upgrade", &spec]);
-    assert!(proposed["receipt"]["outcome"].to_string().contains("interface"), "{proposed}");
+    assert!(
+        proposed["error"]["reason"].to_string().contains("interface"),
+        "refused before sending: {proposed}"
+    );
+    let proposed = session.tao(&["gov", "propose", "--wallet", "alice", "--upgrade", &spec, "--force"]);
+    assert!(
+        proposed["receipt"]["outcome"].to_string().contains("interface"),
+        "the chain refuses it too: {proposed}"
+    );
     let sent = session.tao(&[
         "transfer",
         "--wallet",

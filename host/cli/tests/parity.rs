@@ -141,7 +141,7 @@ fn btcli_parity_commands_through_the_binary() {
     let before = s.nonce("nominator");
     let refused =
         s.fails(2, &["subnet", "set-identity", "--wallet", "nominator", "--netuid", &n, "--name", "x"]);
-    assert!(refused["error"]["message"].as_str().unwrap().contains("does not own subnet"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("only the subnet owner"), "{refused}");
     assert_eq!(s.nonce("nominator"), before, "nothing submitted");
     let long = "x".repeat(257);
     s.fails(2, &["subnet", "set-identity", "--wallet", "bob", "--netuid", &n, "--name", &long]);
@@ -201,10 +201,10 @@ fn btcli_parity_commands_through_the_binary() {
     assert_eq!(u(&take(&bob_hot)["take"]), 5_898, "0.09 of 65535");
     let usage = s.fails(2, &["stake", "set-take", "--wallet", "bob", "--take", "0.19"]);
     assert_eq!(usage["error"]["code"], "usage");
-    // Someone else's hotkey: the chain refuses it (a failed receipt), the take stays.
+    // Someone else's hotkey: refused before sending (the preflight), the take stays.
     let foreign =
-        s.fails(1, &["stake", "set-take", "--wallet", "nominator", "--hotkey", &bob_hot, "--take", "0.01"]);
-    assert!(foreign["receipt"]["outcome"]["Failed"].as_str().unwrap().contains("owner"), "{foreign}");
+        s.fails(2, &["stake", "set-take", "--wallet", "nominator", "--hotkey", &bob_hot, "--take", "0.01"]);
+    assert!(foreign["error"]["reason"].as_str().unwrap().contains("owner"), "{foreign}");
     assert_eq!(u(&take(&bob_hot)["take"]), 5_898);
 
     // Stake transfer: the nominator gives part of its stake on bob's hotkey to alice's coldkey.

@@ -138,3 +138,79 @@ fn the_cli_refuses_locally_what_the_chain_would_refuse() {
     let (after, next, _) = account(&node.url, &alice);
     assert_eq!((after, next), (balance - fee, nonce + 1), "sent and charged");
 }
+
+/// Fees by gas used, through the binary: a transfer with a generous 1 τ fee limit is charged its
+/// bytes and the gas its receipt says it used, far under the limit (the rest of the hold comes
+/// back), and the sender's balance moves by exactly the amount plus that fee.
+#[test]
+fn a_transfer_pays_its_bytes_and_gas_used_not_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevChain::start("200ms");
+    let cli = Cli { wallets: &dir.path().join("wallets"), url: node.url.clone() };
+    let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
+    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let before = account(&node.url, &alice.address().to_string());
+
+    let amount = 3 * tao_types::RAO_PER_TAO;
+    let send = ["transfer", "--wallet", "alice", "--to", &bob.to_string(), "--amount", "3"];
+    let status = cli.ok(&[&send[..], &["--fee-limit", "1"]].concat());
+    assert_eq!(status["receipt"]["outcome"], "Ok", "{status}");
+    let (fee, gas) =
+        (status["receipt"]["fee"].as_u64().unwrap(), status["receipt"]["gas_used"].as_u64().unwrap());
+
+    // A transfer's signed length is the same at any nonce and chain: sign one to measure it.
+    let draft = tao_client::tx::Draft::transfer(bob, amount, false);
+    let domain = tao_crypto::ChainDomain { chain_id: 0, genesis_hash: tao_types::Hash([0; 32]) };
+    let bytes = draft.sign(&domain, tao_types::Hash([0; 32]), 0, &alice).unwrap().encode().len() as u64;
+    assert!(gas > 0);
+    assert_eq!(fee, bytes * tao_contract_token::FEE_PER_BYTE + gas.div_ceil(tao_contract_token::GAS_PER_RAO));
+    assert!(fee < tao_types::RAO_PER_TAO / 1_000, "far under the 1 τ limit: {fee}");
+    let after = account(&node.url, &alice.address().to_string());
+    assert_eq!((after.0, after.1), (before.0 - amount - fee, before.1 + 1), "amount + fee, nothing more");
+}
+
+/// The rest of the sending commands take the same preflight path: a gov vote on a proposal that
+/// does not exist, a module call to a missing entry point of a system module or to code that
+/// was never deployed, a take set by someone who does not own the hotkey, a subnet identity set
+/// by a non-owner and an unstake-all with nothing staked are refused before signing, with
+/// nothing sent; `--force` still sends, and the chain refuses it for its fee.
+#[test]
+fn every_other_sending_command_is_preflighted_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevChain::start("200ms");
+    let cli = Cli { wallets: &dir.path().join("wallets"), url: node.url.clone() };
+    common::wait_until("the first block", || {
+        rpc(&node.url, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
+    });
+    let alice = dev_key("alice").address().to_string();
+    let bob = dev_key("bob").address().to_string();
+    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    cli.local(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
+    let owner_hot = dev_key("alice-hot").address().to_string();
+
+    let vote = ["gov", "vote", "--wallet", "bob", "--id", "99", "--approve"];
+    cli.refused(&vote, &bob, "no proposal 99");
+    cli.refused(&["module", "call", "--wallet", "alice", "token", "entry_nope"], &alice, "entry_nope");
+    let nowhere = format!("0x{}", "ab".repeat(32));
+    cli.refused(&["module", "call", "--wallet", "alice", &nowhere, "run"], &alice, "no contract");
+    let take = ["stake", "set-take", "--wallet", "bob", "--hotkey", &owner_hot, "--take", "0.05"];
+    cli.refused(&take, &bob, "only the hotkey's owner");
+    let identity = ["subnet", "set-identity", "--wallet", "bob", "--netuid", "1", "--name", "mine"];
+    cli.refused(&identity, &bob, "only the subnet owner");
+    cli.refused(&["stake", "unstake-all", "--wallet", "bob"], &bob, "no stake to sell");
+
+    // --force sends them anyway: each is included, refused by the chain, and pays its fee.
+    for (args, why) in [(&vote[..], "no proposal 99"), (&identity[..], "only the subnet owner")] {
+        let (balance, nonce, _) = account(&node.url, &bob);
+        let out = cli.run(&[args, &["--force"]].concat());
+        assert!(!out.status.success(), "{args:?}");
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(status["receipt"]["outcome"].to_string().contains(why), "{status}");
+        let fee = status["receipt"]["fee"].as_u64().unwrap();
+        assert_eq!(
+            account(&node.url, &bob),
+            (balance - fee, nonce + 1, nonce + 1),
+            "{args:?}: sent, charged"
+        );
+    }
+}

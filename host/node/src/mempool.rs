@@ -414,7 +414,7 @@ impl Mempool {
     ) -> Result<Vec<Hash>, MempoolError> {
         let bytes = verified.size() as u64;
         let seq = self.admitted;
-        let max_fee = tao_contract_token::charged_fee(bytes, verified.signed().tx.fee_limit.0);
+        let max_fee = tao_contract_token::max_fee(bytes, verified.signed().tx.fee_limit.0);
         let entry = Entry { max_fee, bytes, tx: verified, added: at.height, seq };
         let (sender, nonce, next) = (entry.tx.signed().tx.sender, entry.tx.signed().tx.nonce, at.next_nonce);
         let limits = self.limits;

@@ -524,7 +524,7 @@ impl Node {
         let hash = verified.hash();
         let sender = verified.signed().tx.sender;
         let size = verified.size() as u64;
-        let fee = tao_contract_token::charged_fee(size, verified.signed().tx.fee_limit.0);
+        let fee = tao_contract_token::max_fee(size, verified.signed().tx.fee_limit.0);
         let payer = tao_chain::fee_payer(&self.view(), &verified.signed().tx);
         let balance = self.balance(&payer);
         if balance < fee {

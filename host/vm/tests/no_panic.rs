@@ -29,7 +29,7 @@ macro_rules! entries {
 }
 
 const ENTRIES: &[Entry] = entries![
-    "tao_contract_token" => token::[entry_transfer, entry_transfer_keep_alive, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle, entry_burn, entry_charge_fee],
+    "tao_contract_token" => token::[entry_transfer, entry_transfer_keep_alive, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle, entry_burn, entry_charge_fee, entry_refund_fee],
     "tao_contract_subnets" => subnets::[entry_set_network_rate_limit, entry_register_network, entry_set_hyperparameter, entry_set_identity, entry_set_incentive_module, entry_query, entry_list, entry_lock_cost],
     "tao_contract_neurons" => neurons::[entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph],
     "tao_contract_staking" => staking::[entry_add_stake, entry_remove_stake, entry_move_stake, entry_swap_stake, entry_transfer_stake, entry_unstake_all, entry_set_take, entry_distribute_dividend, entry_dissolve_network, entry_positions, entry_quote],
@@ -38,7 +38,7 @@ const ENTRIES: &[Entry] = entries![
     "tao_contract_governance" => governance::[entry_propose, entry_vote, entry_on_block, entry_set_params, entry_list],
     "tao_contract_example_top_k" => top_k::[entry_epoch],
     "tao_contract_example_capped_yuma" => capped_yuma::[entry_epoch],
-    "tao_contract_example_token_burn_fees" => token_burn_fees::[entry_charge_fee],
+    "tao_contract_example_token_burn_fees" => token_burn_fees::[entry_charge_fee, entry_refund_fee],
 ];
 
 /// A subnet with an owner, two neurons and some stake.

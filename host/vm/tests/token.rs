@@ -23,6 +23,7 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_recycle" => host.run(input, token::entry_recycle),
         "entry_burn" => host.run(input, token::entry_burn),
         "entry_charge_fee" => host.run(input, token::entry_charge_fee),
+        "entry_refund_fee" => host.run(input, token::entry_refund_fee),
         other => panic!("no entry {other}"),
     }
 }
@@ -68,6 +69,9 @@ fn genesis_transfers_and_errors_match() {
             step("entry_charge_fee", (addr(1), 5_000u64), 0),
             step("entry_charge_fee", (addr(1), 5_000u64), 1),
             step("entry_charge_fee", (addr(8), 1u64), 0),
+            step("entry_refund_fee", (addr(1), 5_000u64, 1_200u64), 0),
+            step("entry_refund_fee", (addr(1), 5_000u64, 1_200u64), 1),
+            step("entry_refund_fee", (addr(1), 5_000u64, 5_001u64), 0),
         ],
         native,
     );

@@ -150,6 +150,7 @@ pub mod interfaces {
                 "entry_recycle",
                 "entry_burn",
                 "entry_charge_fee",
+                "entry_refund_fee",
                 "entry_approve",
                 "entry_transfer_from",
             ],

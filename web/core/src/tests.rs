@@ -355,8 +355,8 @@ fn a_transfer_preview_runs_the_token_contract() {
     let preview =
         f.run(&chain, &context, |_| {}, |h| tx::preview(h, &alice(), &draft, None, &code)).unwrap().unwrap();
     assert_eq!(preview.error, None);
-    assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - draft.charged_fee());
-    assert!(draft.charged_fee() < tx::DEFAULT_FEE, "a fee limit above MAX_TX_GAS's price is not charged");
+    assert_eq!(preview.free_after, 95 * tao_types::RAO_PER_TAO - draft.max_fee());
+    assert!(draft.max_fee() < tx::DEFAULT_FEE, "a fee limit above MAX_TX_GAS's price is not held");
     let too_much = Draft::transfer(bob, 100 * tao_types::RAO_PER_TAO, true);
     let context = Context { input: too_much.args.clone(), ..context };
     let refused = f

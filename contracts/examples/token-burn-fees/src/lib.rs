@@ -5,8 +5,8 @@
 //! it from the activation block on.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
-use tao_contract_token::{SYSTEM, TokenError, burn};
-// The token's own entry points, exported unchanged next to the new `entry_charge_fee`.
+use tao_contract_token::{SYSTEM, TokenError, burn, refund_with, unburn};
+// The token's own entry points, exported unchanged next to the new fee entry points.
 #[cfg(all(target_arch = "wasm32", feature = "export"))]
 use tao_contract_token::{
     entry_approve, entry_burn, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle,
@@ -31,6 +31,20 @@ pub fn entry_charge_fee(host: &mut impl Host) -> Result<(), TokenError> {
     charge_fee(host, &payer, amount)
 }
 
+/// Refunds to `payer` what its burned hold of `held` exceeds `fee` (chain only), taking it back
+/// off the burned total: the token's own refund rule with this module's supply.
+pub fn refund_fee(host: &mut impl Host, payer: &Address, held: u64, fee: u64) -> Result<u64, TokenError> {
+    refund_with(host, payer, held, fee, unburn)
+}
+
+/// Entry point (chain only): `(payer, held, fee)` refund; outputs the rao refunded.
+pub fn entry_refund_fee(host: &mut impl Host) -> Result<(), TokenError> {
+    let (payer, held, fee): (Address, u64, u64) = host.input_as()?;
+    let refunded = refund_fee(host, &payer, held, fee)?;
+    host.output_as(&refunded);
+    Ok(())
+}
+
 tao_sdk::entry_points!(
     entry_transfer,
     entry_transfer_keep_alive,
@@ -40,6 +54,7 @@ tao_sdk::entry_points!(
     entry_recycle,
     entry_burn,
     entry_charge_fee,
+    entry_refund_fee,
     entry_approve,
     entry_transfer_from
 );
@@ -54,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fees_are_burned_not_recycled() {
+    fn fees_are_burned_not_recycled_and_refunds_unburned() {
         let mut h = MemoryHost::new();
         h.caller = SYSTEM;
         let payer = Address([1; 20]);
@@ -66,6 +81,13 @@ mod tests {
         assert_eq!(
             (balance(&mut h, &payer), issuance(&mut h), burned(&mut h)),
             (Ok(9_000), Ok(10_000), Ok(1_000))
+        );
+        // The unused part of the hold comes back off the burned total, never re-issued.
+        let run = h.run(&[], |h| refund_fee(h, &payer, 1_000, 300).map(drop));
+        assert_eq!(run.outcome, NativeOutcome::Ok);
+        assert_eq!(
+            (balance(&mut h, &payer), issuance(&mut h), burned(&mut h)),
+            (Ok(9_700), Ok(10_000), Ok(300))
         );
         h.caller = payer;
         assert!(matches!(h.run(&[], |h| charge_fee(h, &payer, 1)).outcome, NativeOutcome::Abort(_)));

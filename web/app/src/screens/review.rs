@@ -90,11 +90,12 @@ impl Component for Review {
                 <table class="facts">
                     <tr><th>{ "From" }</th><td id="review-sender">{ address(&r.sender) }{ format!(" nonce {}", r.nonce) }</td></tr>
                     <tr><th>{ "Call" }</th><td>{ format!("{}.{}", r.request.draft.module.unwrap_or("upload"), r.request.draft.method) }<br /><code class="muted">{ r.contract.to_string() }</code></td></tr>
-                    <tr><th>{ "Fee" }</th><td>{ tao(p.fee) }</td></tr>
+                    <tr><th>{ "Fee, at most" }</th><td>{ tao(p.fee) }</td></tr>
                     <tr><th>{ "Free balance" }</th><td id="review-balance">{ format!("{} → {}", tao(p.free_before), tao(p.free_after)) }</td></tr>
                     if let Some((pos, before, after)) = &p.stake { <tr><th>{ "Stake" }</th><td id="review-stake">{ format!("subnet {} via {}: {} → {}", pos.netuid, short(&pos.hotkey), alpha(*before), alpha(*after)) }</td></tr> }
                     if let Some((netuid, before, after)) = &p.price { <tr><th>{ "Price" }</th><td id="review-price">{ format!("subnet {netuid} price {} → {}{}", tao(*before), tao(*after), change(*before, *after)) }</td></tr> }
                 </table>
+                <p id="review-fee" class="muted">{ "The fee is the transaction's bytes and the gas its call uses; the rest of the limit comes back, so the balance after is the least it will be." }</p>
                 if let Some(limit) = &r.request.limit { <p id="review-limit" class="muted">{ limit.clone() }</p> }
                 if let Some(warning) = &r.warning { <p class="warning" id="slippage-warning">{ warning.clone() }</p> }
                 <p id="review-code" class="muted">{ format!("{} — on state ", r.code.join("; ")) }{ verified(r.preview.height) }</p>

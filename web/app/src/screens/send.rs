@@ -57,7 +57,7 @@ impl Component for Send {
                     <span class="grow">{ field(&self.form, &on, "amount", "Amount (τ)", "text") }</span>
                     { button(&link, "max", "Max", Msg::Max) }
                 </div>
-                <p class="muted">{ format!("Network fee {} · the account keeps its existential deposit", tao(tx::DEFAULT_FEE)) }</p>
+                <p class="muted">{ format!("Fee limit {}, held until the call runs: the bytes and gas used are charged, the rest comes back · the account keeps its existential deposit", tao(tx::DEFAULT_FEE)) }</p>
                 <div class="actions">{ primary(&link, "review-send", "Review", Msg::Review) }</div>
             </section>
         }
