@@ -412,7 +412,7 @@ fn split_dividends(
             ),
             _ => (1, 0),
         };
-        let root_raw = if alpha + root == 0 { 0 } else { (u128::from(d) * root / (alpha + root)) as u64 };
+        let root_raw = (u128::from(d) * root).checked_div(alpha + root).unwrap_or(0) as u64;
         raw.push((d - root_raw, root_raw));
     }
     let total: u128 = output.neurons.iter().map(|o| u128::from(o.validator_emission)).sum();
@@ -424,9 +424,8 @@ fn split_dividends(
         (0, _) => total,
         _ => pending_root,
     };
-    let scale = |part: u64, sum: u128, target: u128| {
-        if sum == 0 { 0 } else { (u128::from(part) * target / sum) as u64 }
-    };
+    let scale =
+        |part: u64, sum: u128, target: u128| (u128::from(part) * target).checked_div(sum).unwrap_or(0) as u64;
     Ok(raw
         .iter()
         .map(|(a, r)| (scale(*a, alpha_raw, total - root_target), scale(*r, root_raw, root_target)))
