@@ -91,6 +91,8 @@ pub enum Action {
         /// Code hash of the new, already deployed code.
         code: Hash,
     },
+    /// Set TaoWeight, the weight of root stake on every subnet (a fraction of `u64::MAX`).
+    SetTaoWeight(u64),
 }
 
 /// Where a proposal stands.
@@ -198,7 +200,7 @@ fn check_action(host: &mut impl Host, action: &Action) -> Result<(), GovError> {
                 return Err(GovError::InvalidAction("value out of the parameter's range"));
             }
         }
-        Action::SetNetworkRateLimit(_) | Action::SetStakeThreshold(_) => {}
+        Action::SetNetworkRateLimit(_) | Action::SetStakeThreshold(_) | Action::SetTaoWeight(_) => {}
         Action::UpgradeModule { name, code } => {
             if name.len() > MAX_MODULE_NAME
                 || host.get(&[tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()).is_none()
@@ -319,6 +321,9 @@ fn execute(host: &mut impl Host, action: &Action, rules: &GovParams) -> Result<S
             .map_or_else(|e| failed(&e), |()| Status::Applied),
         Action::SetStakeThreshold(stake) => {
             weights::set_stake_threshold(host, *stake).map_or_else(|e| failed(&e), |()| Status::Applied)
+        }
+        Action::SetTaoWeight(weight) => {
+            staking::set_tao_weight(host, *weight).map_or_else(|e| failed(&e), |()| Status::Applied)
         }
         Action::UpgradeModule { name, code } => match check_action(host, action) {
             Err(e) => failed(&e),

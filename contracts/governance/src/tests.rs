@@ -157,3 +157,14 @@ fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
     assert_eq!(due, vec![("token".into(), CODE)]);
     assert_eq!(h.call_as(addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
 }
+
+#[test]
+fn a_passed_tao_weight_proposal_sets_the_root_weight() {
+    let mut h = setup();
+    assert_eq!(staking::tao_weight(&mut h), Ok(staking::TAO_WEIGHT));
+    propose_as(&mut h, 3, 2, Action::SetTaoWeight(u64::MAX / 2)).unwrap();
+    vote_as(&mut h, 1, 3, 0, true);
+    end_block(&mut h, 13);
+    assert_eq!(proposal(&mut h, 0).unwrap().status, Status::Applied);
+    assert_eq!(staking::tao_weight(&mut h), Ok(u64::MAX / 2));
+}

@@ -34,7 +34,7 @@ use tao_contract_staking::{self as staking, StakeError};
 use tao_contract_subnets::{self as subnets, SubnetInfo, params};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_contract_weights as weights;
-use tao_sdk::{BorshDeserialize, BorshSerialize, Host, Map};
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{Hash, NetUid, Uid};
 
 /// The owner's cut of each subnet's emission: 18% as `u16` (subtensor's default).
@@ -201,8 +201,10 @@ fn accrue(host: &mut impl Host, all: &[(NetUid, SubnetInfo)]) -> Result<(), Ince
     }
     let emission = token::issue_block_emission(host)?;
     let now = host.block_height();
+    let root_tao = subnet_pool(host, pools::ROOT)?.tao;
+    let weighted_root = staking::weighted(root_tao, staking::tao_weight(host)?);
     for (netuid, tao) in targets.into_iter().zip(pools::split_by_price(emission, &prices)) {
-        pools::emit_block(host, netuid, tao, OWNER_CUT, now)?;
+        pools::emit_block(host, netuid, tao, OWNER_CUT, weighted_root, now)?;
     }
     Ok(())
 }
@@ -227,6 +229,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         tempo,
     };
     let n = neurons::count(host, netuid)?;
+    let tao_weight = staking::tao_weight(host)?;
     let mut inputs = Vec::with_capacity(usize::from(n));
     for uid in 0..n {
         let Some(neuron) = neurons::neuron(host, netuid, uid)? else {
@@ -236,7 +239,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         let commit_block =
             if commit_reveal { weights::earliest_commit_block(host, netuid, &neuron.hotkey)? } else { None };
         inputs.push(NeuronInput {
-            stake: staking::pool(host, &neuron.hotkey, netuid)?.stake,
+            stake: epoch_stake(host, &neuron.hotkey, netuid, tao_weight)?,
             registered_at: neuron.registered_at,
             last_update: weights::last_update(host, netuid, uid)?,
             permit: weights::permit(host, netuid, uid)?,
@@ -253,6 +256,18 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         params,
         neurons: inputs,
     })
+}
+
+/// A hotkey's stake in `netuid`'s epoch: its alpha there plus TaoWeight × its root stake.
+fn epoch_stake(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+    tao_weight: u64,
+) -> Result<u64, IncentiveError> {
+    let alpha = staking::pool(host, hotkey, netuid)?.stake;
+    let root = staking::weighted(staking::root_stake(host, hotkey)?, tao_weight);
+    Ok(alpha.saturating_add(root))
 }
 
 /// Runs `netuid`'s Yuma epoch now: gathers, computes, stores the results and pays out.
@@ -334,8 +349,11 @@ fn settle_output(
     output: &EpochOutput,
     record: EpochRecord,
 ) -> Result<(), IncentiveError> {
-    let mut unpaid = output.undistributed;
-    for (uid, result) in output.neurons.iter().enumerate() {
+    let split = split_dividends(host, netuid, output)?;
+    let dividends: u64 = output.neurons.iter().map(|o| o.validator_emission).sum();
+    let split_paid: u64 = split.iter().map(|(a, r)| a + r).sum();
+    let mut unpaid = output.undistributed.saturating_add(dividends - split_paid);
+    for ((uid, result), (alpha_part, root_part)) in output.neurons.iter().enumerate().zip(split) {
         let uid = uid as Uid;
         weights::set_permit(host, netuid, uid, result.permit)?;
         BONDS.save(host, &(netuid, uid), &result.bonds);
@@ -346,7 +364,8 @@ fn settle_output(
             uid,
             result.server_emission.saturating_add(result.validator_emission),
         );
-        unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, result)?);
+        let paid = Paid { server: result.server_emission, alpha: alpha_part, root: root_part };
+        unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, paid)?);
     }
     let owner_cut = subnet_pool(host, netuid)?.pending_owner;
     let owner_unpaid = unpaid_if_full(
@@ -362,26 +381,76 @@ fn settle_output(
     Ok(())
 }
 
-/// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
-/// dividends through its share pool. Returns what could not be paid (no hotkey owner, or an
-/// owner already holding the most positions a coldkey may).
-fn pay_uid(
+/// What one UID is paid from an epoch: miner incentive and the two parts of its dividends.
+#[derive(Debug, Clone, Copy)]
+struct Paid {
+    server: u64,
+    alpha: u64,
+    root: u64,
+}
+
+/// Splits each UID's validator emission d into its alpha part and its root part, as subtensor's
+/// `distribute_emission` does: per hotkey rp = w·τ / (α + w·τ) from its own stakes (α its alpha
+/// on the subnet, τ its root stake, w TaoWeight), raw parts d·(1 − rp) and d·rp; then the root
+/// parts are rescaled to sum to R = min(the subnet's pending root alpha, Σd) and the alpha parts
+/// to Σd − R (each floored; the remainders stay pending). If no validator has root stake the
+/// alpha parts take all of Σd, and the reverse.
+fn split_dividends(
     host: &mut impl Host,
     netuid: NetUid,
-    uid: Uid,
-    result: &NeuronOutput,
-) -> Result<u64, IncentiveError> {
-    let total = result.server_emission.saturating_add(result.validator_emission);
+    output: &EpochOutput,
+) -> Result<Vec<(u64, u64)>, IncentiveError> {
+    let tao_weight = staking::tao_weight(host)?;
+    let mut raw = Vec::with_capacity(output.neurons.len());
+    for (uid, result) in output.neurons.iter().enumerate() {
+        let d = result.validator_emission;
+        let hotkey = neurons::neuron(host, netuid, uid as Uid)?.map(|n| n.hotkey);
+        let (alpha, root) = match hotkey {
+            Some(hotkey) if d > 0 => (
+                u128::from(staking::pool(host, &hotkey, netuid)?.stake),
+                u128::from(staking::weighted(staking::root_stake(host, &hotkey)?, tao_weight)),
+            ),
+            _ => (1, 0),
+        };
+        let root_raw = (u128::from(d) * root).checked_div(alpha + root).unwrap_or(0) as u64;
+        raw.push((d - root_raw, root_raw));
+    }
+    let total: u128 = output.neurons.iter().map(|o| u128::from(o.validator_emission)).sum();
+    let alpha_raw: u128 = raw.iter().map(|r| u128::from(r.0)).sum();
+    let root_raw: u128 = raw.iter().map(|r| u128::from(r.1)).sum();
+    let pending_root = u128::from(subnet_pool(host, netuid)?.pending_root).min(total);
+    let root_target = match (alpha_raw, root_raw) {
+        (_, 0) => 0,
+        (0, _) => total,
+        _ => pending_root,
+    };
+    let scale =
+        |part: u64, sum: u128, target: u128| (u128::from(part) * target).checked_div(sum).unwrap_or(0) as u64;
+    Ok(raw
+        .iter()
+        .map(|(a, r)| (scale(*a, alpha_raw, total - root_target), scale(*r, root_raw, root_target)))
+        .collect())
+}
+
+/// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
+/// alpha dividends through its share pool, root dividends to its root stakers. Returns what could
+/// not be paid (no hotkey owner, an owner already holding the most positions a coldkey may, or a
+/// root part with nobody to take it).
+fn pay_uid(host: &mut impl Host, netuid: NetUid, uid: Uid, paid: Paid) -> Result<u64, IncentiveError> {
+    let total = paid.server.saturating_add(paid.alpha).saturating_add(paid.root);
     if total == 0 {
         return Ok(0);
     }
     let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(total) };
     let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(total) };
-    let server = staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, result.server_emission);
-    let mut unpaid = unpaid_if_full(server, result.server_emission)?;
-    if result.validator_emission > 0 {
-        let dividend = staking::distribute_dividend(host, &neuron.hotkey, netuid, result.validator_emission);
-        unpaid += unpaid_if_full(dividend.map(|_| ()), result.validator_emission)?;
+    let server = staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, paid.server);
+    let mut unpaid = unpaid_if_full(server, paid.server)?;
+    if paid.alpha > 0 {
+        let dividend = staking::distribute_dividend(host, &neuron.hotkey, netuid, paid.alpha);
+        unpaid += unpaid_if_full(dividend.map(|_| ()), paid.alpha)?;
+    }
+    if paid.root > 0 {
+        unpaid += staking::distribute_root_dividend(host, &neuron.hotkey, netuid, paid.root)?;
     }
     Ok(unpaid)
 }

@@ -389,3 +389,61 @@ fn emission_to_a_full_coldkey_stays_pending() {
     assert_eq!(held, issued);
     assert!(alpha_matches, "staked alpha is what the share pools hold");
 }
+
+/// Root dividends (docs/protocol.md, "Root"): the validator's hotkey 2000 also holds 1,000 τ of
+/// root stake. Each block sets aside RootProp of the validators' half; the first epoch gives the
+/// lone validator all of E, of which that root part is sold for TAO and staked on root to 2000
+/// (minus the take, kept as alpha). Everything is recomputed here from the formula.
+#[test]
+fn root_stake_counts_in_the_epoch_and_earns_root_dividends() {
+    let mut h = setup();
+    let root = 1_000 * TAO;
+    h.call_as(addr(2), 1, |h| {
+        staking::root_register(h, &addr(2), &addr(2000))?;
+        staking::add_stake(h, &addr(2), &addr(2000), 0, root, None).map(|_| ())
+    })
+    .unwrap();
+    let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
+    let weighted = (u128::from(root) * u128::from(staking::TAO_WEIGHT) / u128::from(u64::MAX)) as u64;
+    let alpha = staking::pool(&mut h, &addr(2000), 1).unwrap().stake;
+    let input = gather(&mut h, 1, &info).unwrap();
+    assert_eq!(input.neurons[1].stake, alpha + weighted, "alpha + TaoWeight × root stake");
+    let owner_cut = (u128::from(TAO) * u128::from(OWNER_CUT) / 65_535) as u64;
+    let main = TAO - owner_cut;
+    let mut pending_root = 0u64;
+    let mut before = pool_of(&mut h, 1);
+    for b in 2..=360 {
+        let issuance = u128::from(before.alpha_in) + u128::from(before.alpha_out);
+        let root_part = u128::from(main / 2) * u128::from(weighted) / (u128::from(weighted) + issuance);
+        pending_root += root_part as u64;
+        if b == 360 {
+            break;
+        }
+        block(&mut h, b).unwrap();
+        before = pool_of(&mut h, 1);
+        assert_eq!(before.pending_root, pending_root, "block {b}");
+    }
+    assert!(pending_root > 0);
+    // Block 360: the coinbase injects 1 τ (and its alpha), then the epoch pays E = 359 blocks.
+    let (y, x) = (u128::from(before.tao) + u128::from(TAO), u128::from(before.alpha_in));
+    let x = x + (u128::from(TAO) * x / u128::from(before.tao)).min(u128::from(TAO));
+    let take = (u128::from(pending_root) * u128::from(staking::MAX_TAKE) / 65_535) as u64;
+    let sold = u128::from(pending_root - take);
+    let net = sold - (sold * 33).div_ceil(65_535);
+    let tao_out = (y * net / (x + net)) as u64;
+    let e = 359 * main;
+    block(&mut h, 360).unwrap();
+    assert_eq!(staking::root_stake(&mut h, &addr(2000)), Ok(root + tao_out), "root stakers gain the sale");
+    assert_eq!(staking::stake_of(&mut h, &addr(2), &addr(2000), 0), Ok(root + tao_out));
+    assert_eq!(
+        staking::pool(&mut h, &addr(2000), 1).unwrap().stake,
+        alpha + (e - pending_root) + take,
+        "the alpha part and the root part's take stay alpha"
+    );
+    let after = pool_of(&mut h, 1);
+    assert_eq!((after.pending, after.pending_root), (0, 0));
+    assert_eq!(pool_of(&mut h, 0).tao, root + tao_out, "the TAO moved into the root pool");
+    let accounts: Vec<Address> = [1u16, 2, 3, 1000, 2000, 3000, 3001, 3002, 3003].map(addr).to_vec();
+    let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
+    assert_eq!((held, alpha_matches), (issued, true));
+}

@@ -396,5 +396,38 @@ pub fn hotkey_owner_key(hotkey: &Address) -> Vec<u8> {
     HOTKEY_OWNER.key(hotkey)
 }
 
+/// Root UIDs (subtensor's 64 root slots): a hotkey holds one by `staking::root_register`.
+pub const ROOT_SLOTS: u16 = 64;
+
+/// Seats `hotkey`, bound to `coldkey`, at root `uid`: the next free slot, or a taken one whose
+/// hotkey leaves the root (staking's `root_register` chooses; its stake stays with it). Checks
+/// what any registration checks: not yet on root, unowned or owned by `coldkey`.
+pub fn seat_root(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    uid: Uid,
+) -> Result<(), NeuronError> {
+    if uid_of(host, 0, hotkey)?.is_some() {
+        return Err(NeuronError::AlreadyRegistered);
+    }
+    if hotkey_owner(host, hotkey)?.is_some_and(|owner| owner != *coldkey) {
+        return Err(NeuronError::HotkeyOwnedByOther);
+    }
+    let n = count(host, 0)?;
+    if uid >= n {
+        COUNT.save(host, &0, &(n + 1));
+    } else if let Some(old) = neuron(host, 0, uid)? {
+        UIDS.remove(host, &(0, old.hotkey));
+        clear_uid(host, 0, uid);
+    }
+    let now = host.block_height();
+    NEURONS.save(host, &(0, uid), &Neuron { hotkey: *hotkey, registered_at: now });
+    UIDS.save(host, &(0, *hotkey), &uid);
+    HOTKEY_OWNER.save(host, hotkey, coldkey);
+    host.emit(b"root_registered", &tao_sdk::borsh::to_vec(&(uid, hotkey)).unwrap_or_default());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

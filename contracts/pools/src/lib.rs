@@ -63,6 +63,8 @@ pub struct SubnetPool {
     pub moving_price: u128,
     /// Block the pool started at (the moving price's warm-up counts from here).
     pub created_at: u64,
+    /// Of `pending`, the root stakers' part: RootProp of the validators' half, block by block.
+    pub pending_root: u64,
 }
 
 impl SubnetPool {
@@ -363,21 +365,37 @@ pub fn inject(pool: &mut SubnetPool, tao: u64, alpha_cap: u64) -> Result<BlockEm
     Ok(BlockEmission { tao_in, alpha_in, excess_tao: tao - tao_in, ..BlockEmission::default() })
 }
 
+/// The root stakers' part of a block's non-owner alpha emission `rest`: RootProp of its
+/// validators' half, RootProp = w·τ / (w·τ + alpha_in + alpha_out) with `weighted_root` = w·τ
+/// (TaoWeight times the TAO staked on root), as subtensor's coinbase splits it.
+pub fn root_part(pool: &SubnetPool, rest: u64, weighted_root: u64) -> u64 {
+    let issuance = u128::from(pool.alpha_in) + u128::from(pool.alpha_out);
+    let weighted = u128::from(weighted_root);
+    match weighted + issuance {
+        0 => 0,
+        total => (u128::from(rest / 2) * weighted / total) as u64,
+    }
+}
+
 /// The coinbase of one block on `netuid` (chain only, through the incentive module): injects
 /// its `tao` share, emits the subnet's alpha for the epoch (`owner_cut` 65535ths of it to the
-/// owner) and updates the moving price.
+/// owner, of the rest [`root_part`] for root stakers, given `weighted_root`) and updates the
+/// moving price.
 pub fn emit_block(
     host: &mut impl Host,
     netuid: NetUid,
     tao: u64,
     owner_cut: u16,
+    weighted_root: u64,
     now: u64,
 ) -> Result<BlockEmission, PoolError> {
     let mut pool = existing(host, netuid)?;
     let alpha_emission = token::block_emission(pool.alpha_issued());
-    let mut emitted = inject(&mut pool, tao, alpha_emission)?;
     let owner = (u128::from(alpha_emission) * u128::from(owner_cut) / u128::from(u16::MAX)) as u64;
+    let root = root_part(&pool, alpha_emission - owner, weighted_root);
+    let mut emitted = inject(&mut pool, tao, alpha_emission)?;
     pool.pending = pool.pending.checked_add(alpha_emission - owner).ok_or(PoolError::Overflow)?;
+    pool.pending_root = pool.pending_root.checked_add(root).ok_or(PoolError::Overflow)?;
     pool.pending_owner = pool.pending_owner.checked_add(owner).ok_or(PoolError::Overflow)?;
     let step = moving_step(MOVING_ALPHA, now.saturating_sub(pool.created_at));
     pool.moving_price = next_moving_price(pool.moving_price, pool.spot_price(netuid), step);
@@ -392,6 +410,7 @@ pub fn emit_block(
 pub fn settle_epoch(host: &mut impl Host, netuid: NetUid, unpaid: u64) -> Result<(), PoolError> {
     let mut pool = existing(host, netuid)?;
     pool.pending = unpaid;
+    pool.pending_root = 0;
     pool.pending_owner = 0;
     POOLS.save(host, &netuid, &pool);
     Ok(())

@@ -95,7 +95,7 @@ fn coinbase_caps_alpha_at_the_emission_and_keeps_the_ledger() {
     let mut h = MemoryHost::new();
     create(&mut h, 1, 1_000 * TAO, 0).unwrap();
     // Price 1: 0.4 TAO buys 0.4 alpha of reserve, below the 1 alpha emission.
-    let e = emit_block(&mut h, 1, 4 * TAO / 10, 11_796, 1).unwrap();
+    let e = emit_block(&mut h, 1, 4 * TAO / 10, 11_796, 0, 1).unwrap();
     assert_eq!((e.tao_in, e.alpha_in, e.excess_tao, e.alpha_out), (4 * TAO / 10, 4 * TAO / 10, 0, TAO));
     let p = pool(&mut h, 1).unwrap().unwrap();
     assert_eq!(p.spot_price(1), ONE, "injection keeps the price");
@@ -104,9 +104,26 @@ fn coinbase_caps_alpha_at_the_emission_and_keeps_the_ledger() {
     assert!(p.moving_price > 0);
     // A cheap pool: 2 TAO would need more alpha than one block emits; the rest is excess.
     POOLS.save(&mut h, &1, &subnet(TAO, 10 * TAO));
-    let e = emit_block(&mut h, 1, 2 * TAO, 0, 2).unwrap();
+    let e = emit_block(&mut h, 1, 2 * TAO, 0, 0, 2).unwrap();
     assert_eq!((e.alpha_in, e.tao_in, e.excess_tao), (TAO, TAO / 10, 2 * TAO - TAO / 10));
     assert_eq!(e.owner, 0);
+}
+
+#[test]
+fn root_stakers_take_root_prop_of_the_validators_half() {
+    let mut h = MemoryHost::new();
+    create(&mut h, 1, 1_000 * TAO, 0).unwrap();
+    let before = pool(&mut h, 1).unwrap().unwrap();
+    // w·τ = 1,000 τ against 1,000 α of issuance: RootProp ½ of the non-owner half.
+    let e = emit_block(&mut h, 1, 0, 11_796, 1_000 * TAO, 1).unwrap();
+    let rest = e.alpha_out - e.owner;
+    let p = pool(&mut h, 1).unwrap().unwrap();
+    assert_eq!(p.pending_root, rest / 2 / 2);
+    assert_eq!(root_part(&before, rest, 1_000 * TAO), rest / 4);
+    assert_eq!(root_part(&before, rest, 0), 0, "no root stake, no root part");
+    assert_eq!(root_part(&SubnetPool::default(), rest, 0), 0);
+    settle_epoch(&mut h, 1, 7).unwrap();
+    assert_eq!(pool(&mut h, 1).unwrap().unwrap().pending_root, 0, "an epoch pays or releases it");
 }
 
 fn arb_pool() -> impl Strategy<Value = SubnetPool> {

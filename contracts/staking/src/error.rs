@@ -61,6 +61,13 @@ pub enum StakeError {
     },
     /// Input or stored bytes did not decode.
     Decode(&'static str),
+    /// Every root slot is taken by a hotkey with at least as much root stake.
+    StakeTooLowForRoot {
+        /// The hotkey's root stake.
+        have: u64,
+        /// Root stake that would take the lowest slot.
+        need: u64,
+    },
 }
 
 impl fmt::Display for StakeError {
@@ -92,6 +99,9 @@ impl fmt::Display for StakeError {
                 )
             }
             StakeError::Decode(what) => write!(f, "could not decode {what}"),
+            StakeError::StakeTooLowForRoot { have, need } => {
+                write!(f, "root is full: {have} rao of root stake, the lowest slot needs {need}")
+            }
         }
     }
 }

@@ -15,10 +15,15 @@
 extern crate alloc;
 
 mod error;
+mod root;
 
 use alloc::vec::Vec;
 
 pub use error::StakeError;
+pub use root::{
+    TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
+    weighted,
+};
 use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::{self as pools, PoolError, Side, Swap};
@@ -91,7 +96,7 @@ pub fn position_list(host: &mut impl Host, coldkey: &Address) -> Result<Vec<(Add
 
 /// Whether `coldkey` holds (`hotkey`, `netuid`) already or may open it without passing
 /// [`MAX_POSITIONS`].
-fn has_room(
+pub(crate) fn has_room(
     host: &mut impl Host,
     coldkey: &Address,
     hotkey: &Address,
@@ -175,7 +180,7 @@ fn value_of(shares: u128, pool: &Pool) -> Result<u64, StakeError> {
 /// Adds `stake` to the pool and issues shares to `coldkey` (rounded down). Fails with
 /// [`StakeError::PositionsFull`] before writing anything if it would open a position past the
 /// bound.
-fn deposit_stake(
+pub(crate) fn deposit_stake(
     host: &mut impl Host,
     coldkey: &Address,
     hotkey: &Address,
@@ -463,24 +468,35 @@ pub fn distribute_dividend(
         return Err(StakeError::NotSystem);
     }
     let owner = neurons::hotkey_owner(host, hotkey)?.ok_or(StakeError::UnknownHotkey)?;
-    let mut pool = pool(host, hotkey, netuid)?;
-    let take_part = if pool.shares == 0 {
+    let take_part = if pool(host, hotkey, netuid)?.shares == 0 {
         amount
     } else if !has_room(host, &owner, hotkey, netuid)? {
         0
     } else {
         (u128::from(amount) * u128::from(take(host, hotkey)?) / u128::from(u16::MAX)) as u64
     };
-    let rest = amount.saturating_sub(take_part);
-    if rest > 0 {
-        pool.stake = pool.stake.checked_add(rest).ok_or(StakeError::Overflow)?;
-        POOLS.save(host, &(*hotkey, netuid), &pool);
-        pools::adjust_staked(host, netuid, rest, 0)?;
-    }
+    raise_pool(host, hotkey, netuid, amount.saturating_sub(take_part))?;
     if take_part > 0 {
         deposit_stake(host, &owner, hotkey, netuid, take_part)?;
     }
     Ok(take_part)
+}
+
+/// Adds `amount` to the (`hotkey`, `netuid`) share pool without issuing shares: every holder
+/// gains pro rata.
+pub(crate) fn raise_pool(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+    amount: u64,
+) -> Result<(), StakeError> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let mut pool = pool(host, hotkey, netuid)?;
+    pool.stake = pool.stake.checked_add(amount).ok_or(StakeError::Overflow)?;
+    POOLS.save(host, &(*hotkey, netuid), &pool);
+    Ok(pools::adjust_staked(host, netuid, amount, 0)?)
 }
 
 /// Stakes `amount` of emission to `coldkey`'s position on `hotkey` (miner incentive, owner
@@ -661,6 +677,22 @@ pub fn entry_quote(host: &mut impl Host) -> Result<(), StakeError> {
     Ok(())
 }
 
+/// Entry point: the caller (a coldkey) registers `hotkey` on root; outputs the UID.
+pub fn entry_root_register(host: &mut impl Host) -> Result<(), StakeError> {
+    let hotkey: Address = host.input_as()?;
+    let caller = host.caller();
+    let uid = root_register(host, &caller, &hotkey)?;
+    host.output_as(&uid);
+    Ok(())
+}
+
+/// Entry point: outputs the root UIDs, `[(uid, hotkey, root stake)]`.
+pub fn entry_root_list(host: &mut impl Host) -> Result<(), StakeError> {
+    let list = root_list(host)?;
+    host.output_as(&list);
+    Ok(())
+}
+
 tao_sdk::entry_points!(
     entry_add_stake,
     entry_remove_stake,
@@ -672,7 +704,9 @@ tao_sdk::entry_points!(
     entry_distribute_dividend,
     entry_dissolve_network,
     entry_positions,
-    entry_quote
+    entry_quote,
+    entry_root_register,
+    entry_root_list
 );
 
 /// Storage key of `hotkey`'s take (a borsh `(u16 take, u64 block of its last increase)`; absent

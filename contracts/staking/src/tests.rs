@@ -496,3 +496,63 @@ proptest! {
         }
     }
 }
+
+/// Subtensor's `root_register`: 64 slots; when full, the lowest root stake is replaced only by a
+/// hotkey with more, which must not be on root already and must be the caller's or unowned.
+#[test]
+fn root_register_fills_64_slots_then_replaces_only_the_lowest_stake() {
+    let mut h = setup();
+    call(&mut h, addr(2), 2, |h| root_register(h, &addr(2), &addr(2001))).unwrap();
+    assert_eq!(
+        call(&mut h, addr(2), 2, |h| root_register(h, &addr(2), &addr(2001))),
+        Err(neurons::NeuronError::AlreadyRegistered.to_string())
+    );
+    assert_eq!(
+        call(&mut h, addr(3), 2, |h| root_register(h, &addr(3), &addr(1001))),
+        Err(neurons::NeuronError::HotkeyOwnedByOther.to_string()),
+        "coldkey 1 owns hotkey 1001"
+    );
+    // Fill the other 63 slots, hotkey 5000 + i staking 10 + i τ on root.
+    for i in 0..63u16 {
+        let hotkey = addr(5000 + i);
+        call(&mut h, addr(3), 3, |h| {
+            root_register(h, &addr(3), &hotkey)?;
+            add_stake(h, &addr(3), &hotkey, 0, u64::from(10 + i) * TAO, None)
+        })
+        .unwrap();
+    }
+    call(&mut h, addr(2), 3, |h| add_stake(h, &addr(2), &addr(2001), 0, 5 * TAO, None)).unwrap();
+    let list = root_list(&mut h).unwrap();
+    assert_eq!(list.len(), 64);
+    assert_eq!(list[0], (0, addr(2001), 5 * TAO));
+    // Full: a newcomer with no more than the lowest (5 τ, UID 0) is refused, changing nothing.
+    let newcomer = addr(7000);
+    call(&mut h, addr(3), 4, |h| root_register(h, &addr(3), &addr(5000))).unwrap_err();
+    assert_eq!(
+        call(&mut h, addr(3), 4, |h| root_register(h, &addr(3), &newcomer)),
+        Err(StakeError::StakeTooLowForRoot { have: 0, need: 5 * TAO + 1 }.to_string())
+    );
+    assert_eq!(root_list(&mut h).unwrap(), list);
+    // With more root stake it takes UID 0; 2001 leaves the root and keeps its stake.
+    call(&mut h, addr(3), 5, |h| {
+        neurons::burned_register(h, &addr(3), 1, &newcomer)?;
+        add_stake(h, &addr(3), &newcomer, 0, 6 * TAO, None)?;
+        root_register(h, &addr(3), &newcomer)
+    })
+    .unwrap();
+    let after = root_list(&mut h).unwrap();
+    assert_eq!((after.len(), after[0]), (64, (0, newcomer, 6 * TAO)));
+    assert_eq!(neurons::uid_of(&mut h, 0, &addr(2001)), Ok(None));
+    assert_eq!(root_stake(&mut h, &addr(2001)), Ok(5 * TAO));
+}
+
+#[test]
+fn tao_weight_is_subtensors_default_and_only_the_chain_sets_it() {
+    let mut h = setup();
+    assert_eq!(tao_weight(&mut h), Ok(TAO_WEIGHT));
+    assert_eq!(weighted(1_000 * TAO, TAO_WEIGHT), 52_676_974_387, "≈ 0.05268 of 1,000 τ");
+    assert_eq!(call(&mut h, addr(1), 2, |h| set_tao_weight(h, 7)), Err(StakeError::NotSystem.to_string()));
+    call(&mut h, SYSTEM, 2, |h| set_tao_weight(h, u64::MAX)).unwrap();
+    assert_eq!(tao_weight(&mut h), Ok(u64::MAX));
+    assert_eq!(weighted(1_000 * TAO, u64::MAX), 1_000 * TAO);
+}

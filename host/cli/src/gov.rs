@@ -73,6 +73,10 @@ pub(crate) struct ProposedAction {
     /// Replace a system module's code with deployed code: `MODULE=0xHASH`.
     #[arg(long, value_name = "MODULE=HASH")]
     upgrade: Option<String>,
+    /// Set TaoWeight, the weight of root stake on every subnet, as a fraction of u64::MAX
+    /// (subtensor's default 971718665099567868 ≈ 0.05268).
+    #[arg(long, value_name = "PARTS")]
+    tao_weight: Option<u64>,
 }
 
 impl ProposedAction {
@@ -89,6 +93,9 @@ impl ProposedAction {
         }
         if let Some(stake) = self.stake_threshold {
             return Ok(Action::SetStakeThreshold(stake.0));
+        }
+        if let Some(weight) = self.tao_weight {
+            return Ok(Action::SetTaoWeight(weight));
         }
         let spec = self.upgrade.as_deref().context("nothing proposed")?;
         let (name, hash) = spec.split_once('=').context("expected MODULE=HASH")?;
@@ -109,6 +116,7 @@ fn describe(action: &Action) -> String {
         Action::SetNetworkRateLimit(blocks) => format!("set the network rate limit to {blocks} blocks"),
         Action::SetStakeThreshold(stake) => format!("set the weights stake threshold to {}", Balance(*stake)),
         Action::UpgradeModule { name, code } => format!("upgrade module {name} to code {code}"),
+        Action::SetTaoWeight(weight) => format!("set TaoWeight to {weight}/u64::MAX"),
     }
 }
 

@@ -16,6 +16,7 @@ mod node;
 mod output;
 mod preflight;
 mod proven;
+mod root;
 mod subnet;
 mod subnet_info;
 mod testnet;
@@ -55,6 +56,9 @@ enum Command {
     /// Stake and list stake.
     #[command(subcommand)]
     Stake(subnet::StakeCommand),
+    /// The root subnet: register a hotkey, list the root UIDs (docs/cli.md).
+    #[command(subcommand)]
+    Root(root::RootCommand),
     /// Set, commit and reveal weights as a validator.
     #[command(subcommand)]
     Weights(neuron::WeightsCommand),
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Transfer(args) => transfer::run(args),
         Command::Subnet(command) => subnet::run_subnet(command),
         Command::Stake(command) => subnet::run_stake(command),
+        Command::Root(command) => root::run(command),
         Command::Weights(command) => neuron::run_weights(command),
         Command::Axon(command) => neuron::run_axon(command),
         Command::Miner(command) => neurons::run_miner(command),

@@ -246,7 +246,7 @@ pub(crate) fn finish_stake(mut status: Value, json: bool, verb: &str) -> ExitCod
 }
 
 /// The event `topic`'s data in a finalized receipt.
-fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn event(status: &Value, topic: &[u8]) -> Result<Vec<u8>> {
     let events = status["receipt"]["events"].as_array().context("no events")?;
     let found = events.iter().find(|e| unhex(&e[0]).is_ok_and(|t| t == topic)).context("event missing")?;
     unhex(&found[1])

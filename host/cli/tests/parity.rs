@@ -241,3 +241,45 @@ fn btcli_parity_commands_through_the_binary() {
     assert!(nothing["error"]["message"].as_str().unwrap().contains("no stake"), "{nothing}");
     assert_eq!(s.nonce("nominator"), before, "nothing submitted");
 }
+
+/// `tao root register` and `tao root list` (verified), and root dividends: the dev chain's
+/// `alice-hot` holds 1,000 τ of root stake from genesis and is subnet 1's only staked hotkey, so
+/// its first epoch pays it dividends, all of them root dividends (it holds no alpha yet), sold
+/// for TAO and staked on root to it: the root stake grows (the exact amounts are checked against
+/// the formula in `tao-contract-incentive`'s `root_stake_counts_in_the_epoch_and_earns_root_dividends`).
+#[test]
+fn root_register_list_and_root_dividends_through_the_binary() {
+    let s = Session { node: DevChain::start("20ms"), wallets: tempfile::tempdir().unwrap() };
+    s.ok(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    let empty = s.ok(&["root", "list"]);
+    assert_eq!(empty["root"], serde_json::json!([]));
+    assert_eq!(u(&empty["tao_weight"]), tao_contract_staking::TAO_WEIGHT);
+
+    let registered = s.ok(&["root", "register", "--wallet", "alice", "--hotkey", &alice_hot]);
+    assert_eq!((u(&registered["uid"]), &registered["receipt"]["outcome"]), (0, &serde_json::json!("Ok")));
+    let listed = s.ok(&["root", "list"]);
+    let row = &listed["root"][0];
+    assert_eq!((u(&row["uid"]), row["hotkey"].as_str()), (0, Some(alice_hot.as_str())));
+    let start = u(&row["stake"]);
+    assert!(start >= 1_000_000_000_000, "genesis root stake: {start}");
+
+    // Registering again is refused before signing, nothing sent.
+    let nonce = s.nonce("alice");
+    let again = s.raw(&["root", "register", "--wallet", "alice", "--hotkey", &alice_hot]);
+    assert!(!again.status.success());
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["error"]["code"], "refused");
+    assert!(again["error"]["message"].as_str().unwrap().contains("already registered"), "{again}");
+    assert_eq!(s.nonce("alice"), nonce);
+
+    // An epoch of subnet 1 pays root dividends into alice-hot's root stake.
+    let mut grown = start;
+    common::wait_until("root dividends", || {
+        grown = u(&s.ok(&["root", "list"])["root"][0]["stake"]);
+        grown > start
+    });
+    let positions = s.ok(&["stake", "list", "--wallet", "alice"]);
+    assert!(staked(&positions, 0) >= grown, "alice's root position holds the dividends: {positions}");
+}

@@ -186,7 +186,8 @@ fn bad_epoch_input_is_a_typed_abort() {
     common::differential(vm, module, &[step(&input)], native);
 }
 
-/// A subnet with a staked validator (hotkey 20, UID 1) and two miners (UIDs 2, 3).
+/// A subnet with a staked validator (hotkey 20, UID 1, also staked on root) and two miners
+/// (UIDs 2, 3).
 fn chain() -> MemoryHost {
     let mut host = MemoryHost::new();
     host.caller = SYSTEM;
@@ -200,7 +201,10 @@ fn chain() -> MemoryHost {
         for (cold, hot) in [(1u8, 10u8), (2, 20), (2, 30), (2, 31)] {
             neurons::burned_register(h, &addr(cold), 1, &addr(hot))?;
         }
-        staking::add_stake(h, &addr(2), &addr(20), 1, 100 * TAO, None).map(|_| ())
+        staking::add_stake(h, &addr(2), &addr(20), 1, 100 * TAO, None)?;
+        // Root stake on the validator: TaoWeight in the epoch and root dividends.
+        staking::root_register(h, &addr(2), &addr(20))?;
+        staking::add_stake(h, &addr(2), &addr(20), 0, 1_000 * TAO, None).map(|_| ())
     });
     assert_eq!(run.outcome, NativeOutcome::Ok);
     host

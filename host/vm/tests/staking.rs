@@ -29,6 +29,8 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_positions" => host.run(input, staking::entry_positions),
         "entry_quote" => host.run(input, staking::entry_quote),
         "entry_dissolve_network" => host.run(input, staking::entry_dissolve_network),
+        "entry_root_register" => host.run(input, staking::entry_root_register),
+        "entry_root_list" => host.run(input, staking::entry_root_list),
         other => panic!("no entry {other}"),
     }
 }
@@ -103,6 +105,16 @@ fn staking_scenario_matches() {
         step("entry_set_take", (addr(101), 1_000u16), 1, 7),
         step("entry_set_take", (addr(101), 2_000u16), 2, 7),
         step("entry_positions", addr(2), 9, 8),
+        step("entry_root_register", addr(102), 2, 8),
+        step("entry_root_register", addr(102), 2, 8),
+        step("entry_root_register", addr(101), 2, 8),
+        step(
+            "entry_add_stake",
+            StakeArgs { hotkey: addr(102), netuid: 0, amount: 7 * TAO, limit: None },
+            2,
+            8,
+        ),
+        step("entry_root_list", (), 9, 8),
         step("entry_unstake_all", (), 2, 9),
         step("entry_positions", addr(2), 9, 10),
         step("entry_dissolve_network", 1u16, 1, 11),

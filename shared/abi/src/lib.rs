@@ -183,6 +183,8 @@ pub mod interfaces {
                 "entry_dissolve_network",
                 "entry_positions",
                 "entry_quote",
+                "entry_root_register",
+                "entry_root_list",
             ],
         ),
         (
