@@ -16,8 +16,8 @@ use crate::output::print;
 use crate::preflight;
 use crate::proven::Reader;
 use crate::subnet::event;
-use crate::transfer::{finish, send};
-use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
+use crate::transfer::finish;
+use crate::wallet::{Common, DEFAULT_URL, HotkeyArg};
 
 #[derive(Subcommand)]
 pub(crate) enum RootCommand {
@@ -54,10 +54,8 @@ fn register(wallet: &str, hotkey: &HotkeyArg, url: &str, common: &Common) -> Res
     let client = Client::new(url)?;
     let hotkey = hotkey.resolve(common, wallet)?;
     let draft = preflight::draft("staking", "entry_root_register", borsh::to_vec(&hotkey)?);
-    let payer = wallet::coldkey_address(common, wallet)?;
-    preflight::confirm(&client, common, payer, &draft, None, &format!("register {hotkey} on root?"))?;
-    let key = wallet::coldkey(common, wallet)?;
-    let mut status = send(&client, &key, &draft, common.json)?;
+    let question = format!("register {hotkey} on root?");
+    let mut status = preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?;
     if let Ok(data) = event(&status, b"root_registered") {
         let (uid, _): (Uid, Address) = tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
         status["uid"] = json!(uid);
