@@ -31,8 +31,8 @@ pub mod code {
     pub const BUSY: i32 = 5;
     /// `tao light` could not prove a value (the key and the reason in the message).
     pub const UNVERIFIED: i32 = 6;
-    /// `tao light`'s upstream node is unreachable.
-    pub const UPSTREAM: i32 = 7;
+    /// `tao light`'s upstream node is unreachable, or answers garbage.
+    pub const UNREACHABLE: i32 = 7;
     /// Too many subscriptions (per connection, or per client).
     pub const TOO_MANY_SUBSCRIPTIONS: i32 = -32006;
     /// A batch refused before any call ran: too many calls, or costing too much.

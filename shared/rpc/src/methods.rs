@@ -464,3 +464,37 @@ pub struct ReceiptSummary {
     /// Its events.
     pub events: Vec<Event>,
 }
+
+/// The part of a reply a verifying client reads: the borsh bytes it checks. The readable fields
+/// beside them are the node's word, so such a client ignores them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encoded {
+    /// The borsh bytes.
+    pub encoded: Bytes,
+}
+
+/// `chain_header` as a verifying client reads it: [`ChainHeader`]'s encoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderBytes {
+    /// The header's.
+    pub header: Encoded,
+    /// The certificate's.
+    pub certificate: Encoded,
+}
+
+/// `chain_block` as a verifying client reads it for receipts: [`ChainBlock`]'s height (checked
+/// against the certified header there) and its receipts' encoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockReceipts {
+    /// The header's height.
+    pub header: HeightOnly,
+    /// The receipts' bytes.
+    pub receipts: Vec<Encoded>,
+}
+
+/// A header's height alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeightOnly {
+    /// The height.
+    pub height: u64,
+}

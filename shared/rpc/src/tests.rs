@@ -225,3 +225,18 @@ proptest! {
         prop_assert_eq!(decode::<Proven>(&encode(&p), "p"), Ok(p));
     }
 }
+
+#[test]
+fn a_verifying_client_reads_only_the_encoded_bytes_of_a_full_reply() {
+    let full = encode(&ChainHeader { header: header(), certificate: certificate() });
+    let bytes: HeaderBytes = decode(&full, "chain_header").unwrap();
+    assert_eq!((bytes.header.encoded, bytes.certificate.encoded), (Bytes(vec![1, 2, 3]), Bytes(vec![4])));
+    let block = encode(&ChainBlock {
+        header: header(),
+        certificate: certificate(),
+        transactions: vec![],
+        receipts: vec![],
+        events: vec![],
+    });
+    assert_eq!(decode::<BlockReceipts>(&block, "chain_block").unwrap().header.height, 3);
+}
