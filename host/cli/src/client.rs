@@ -11,8 +11,8 @@ use jsonrpsee_core::params::BatchRequestBuilder;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
-use tao_crypto::{ChainDomain, PublicKey};
-use tao_light::{LightClient, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS};
+use tao_crypto::ChainDomain;
+use tao_light::LightClient;
 
 use crate::trust::{self, Pin};
 use tao_types::Hash;
@@ -69,6 +69,12 @@ impl Client {
         reply.map_err(|e| self.failure(e))
     }
 
+    /// Calls method `M` with `params` and decodes its reply into the schema's type (an error
+    /// names the field that did not decode).
+    pub(crate) fn request<M: tao_rpc::Method>(&self, params: Value) -> Result<M::Reply> {
+        Ok(tao_rpc::decode(&self.call(M::NAME, params)?, M::NAME)?)
+    }
+
     /// Sends a JSON-RPC batch (requests as [`tao_light::rpc::request`] builds them) and returns
     /// the replies in JSON-RPC's own shape, each under its request's id, for the parsers of
     /// untrusted replies in [`tao_light::rpc`].
@@ -108,34 +114,19 @@ impl Client {
 
     /// The validator set the node lists (believed only if the genesis header commits to it).
     fn validators(&self) -> Result<Vec<Validator>> {
-        let info = self.call("chain_info", json!([]))?;
-        let mut validators = Vec::new();
-        for v in info["validators"].as_array().context("validators")?.iter().take(MAX_VALIDATORS) {
-            let key: [u8; 33] = unhex(&v["key"])?.try_into().ok().context("validator key length")?;
-            validators.push(Validator {
-                key: PublicKey::from_compressed(&key)?,
-                power: v["power"].as_u64().context("power")?,
-            });
-        }
-        Ok(validators)
+        Ok(tao_light::rpc::chain_info(&self.call("chain_info", json!([]))?)?.1)
     }
 
     /// The code hash of system module `name`.
     pub(crate) fn module(&self, name: &str) -> Result<Hash> {
-        let list = self.call("module_list", json!([]))?;
-        let entry = list
-            .as_array()
-            .and_then(|l| l.iter().find(|m| m["name"] == name))
-            .with_context(|| format!("no module {name}"))?;
-        Ok(serde_json::from_value(entry["code_hash"].clone())?)
+        let list = self.request::<tao_rpc::ModuleListMethod>(json!([]))?;
+        let entry = list.into_iter().find(|m| m.name == name).with_context(|| format!("no module {name}"))?;
+        Ok(entry.code_hash)
     }
 
     /// The header at `height` and its certificate, as the node serves them (not yet believed).
     fn header(&self, height: u64) -> Result<(Header, Certificate)> {
-        let got = self.call("chain_header", json!([height]))?;
-        let header: Header = tao_codec::decode(&unhex(&got["header"]["encoded"])?, MAX_HEADER_BYTES)?;
-        let certificate: Certificate =
-            tao_codec::decode(&unhex(&got["certificate"]["encoded"])?, MAX_CERTIFICATE_BYTES)?;
+        let (header, certificate) = tao_light::rpc::header(&self.call("chain_header", json!([height]))?)?;
         if header.height != height {
             bail!("asked for header {height}, got {}", header.height);
         }
@@ -155,8 +146,12 @@ impl Client {
     /// Checks a `state_get`-style proof object for `key` with a light client that accepted the
     /// proof's header; returns the height and the value. The key is ours, never the server's: a
     /// proof of another key does not verify.
-    pub(crate) fn verified_value(&self, proof: &Value, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
-        let height = proof["height"].as_u64().context("height")?;
+    pub(crate) fn verified_value(
+        &self,
+        proof: &tao_rpc::Proven,
+        key: &[u8],
+    ) -> Result<(u64, Option<Vec<u8>>)> {
+        let height = proof.height;
         let mut light = self.light_client()?;
         if height > light.head().height {
             let (header, certificate) = self.header(height)?;
@@ -165,6 +160,12 @@ impl Client {
         let value = tao_neuron::chain::check_proof(&light, proof, key)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
+    }
+
+    /// The value at storage `key`, verified against a certified header: `(height, value)`.
+    pub(crate) fn verified_state(&self, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
+        let proof = self.request::<tao_rpc::StateGetMethod>(json!([tao_rpc::Bytes::hex(key)]))?;
+        self.verified_value(&proof, key)
     }
 
     /// The chain as the wallet follows it (`tao_light::Chain`): the pinned genesis, bound to the

@@ -104,15 +104,9 @@ pub(crate) fn take_percent(take: u16) -> String {
     format!("{}.{:02}%", hundredths / 100, hundredths % 100)
 }
 
-/// The value at storage `key`, verified against a certified header: `(height, value)`.
-pub(crate) fn verified_state(client: &Client, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(key))]))?;
-    client.verified_value(&proof, key)
-}
-
 /// `hotkey`'s take, verified: `(height, take, block of its last increase)`.
 fn verified_take(client: &Client, hotkey: &Address) -> Result<(u64, u16, u64)> {
-    let (height, value) = verified_state(client, &tao_contract_staking::take_key(hotkey))?;
+    let (height, value) = client.verified_state(&tao_contract_staking::take_key(hotkey))?;
     let (take, increased_at) = match value {
         Some(bytes) => tao_codec::decode(&bytes, 16)?,
         None => (MAX_TAKE, 0),

@@ -144,8 +144,7 @@ fn resolve_contract(client: &Client, contract: &str) -> Result<Hash> {
         return Ok(hash);
     }
     let key = tao_chain::keys::module(contract);
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (_, value) = client.verified_value(&proof, &key)?;
+    let (_, value) = client.verified_state(&key)?;
     let bytes = value.with_context(|| format!("`{contract}` is neither a code hash nor a system module"))?;
     Ok(Hash(bytes.try_into().map_err(|_| anyhow::anyhow!("malformed module hash of `{contract}`"))?))
 }
@@ -200,8 +199,7 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
 fn show_deployed(hash: &Hash, url: &str, json: bool) -> Result<ExitCode> {
     let client = Client::new(url)?;
     let key = tao_chain::keys::code(hash);
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (height, code) = client.verified_value(&proof, &key)?;
+    let (height, code) = client.verified_state(&key)?;
     let size = code.as_ref().map(Vec::len);
     if json {
         println!(

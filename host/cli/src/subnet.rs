@@ -270,8 +270,8 @@ fn price(rao_per_alpha: u64) -> String {
 
 /// `netuid`'s pool, verified against a certified header: `(height, pool)`.
 fn verified_pool(client: &Client, netuid: NetUid) -> Result<(u64, SubnetPool)> {
-    let got = client.call("pool_get", json!([netuid]))?;
-    let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid))?;
+    let got = client.request::<tao_rpc::PoolGetMethod>(json!([netuid]))?;
+    let (height, value) = client.verified_value(&got.proof, &pools::pool_key(netuid))?;
     let pool = match value {
         Some(bytes) => tao_codec::decode(&bytes, limits::MAX_VALUE_BYTES as usize)?,
         None if netuid == pools::ROOT => SubnetPool::default(),

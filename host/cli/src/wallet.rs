@@ -524,9 +524,9 @@ fn list(common: &Common) -> Result<()> {
 
 /// `address`'s balance verified against a certified header: `(height, rao)`.
 pub(crate) fn verified_balance(client: &Client, address: &Address) -> Result<(u64, u64)> {
-    let account = client.call("account_get", json!([address]))?;
+    let account = client.request::<tao_rpc::AccountGetMethod>(json!([address]))?;
     let key = tao_contract_token::balance_key(address);
-    let (height, value) = client.verified_value(&account["proofs"]["balance"], &key)?;
+    let (height, value) = client.verified_value(&account.proofs.balance, &key)?;
     let rao = value.map_or(Ok(0), |v| {
         v.try_into().map(u64::from_le_bytes).map_err(|_| anyhow::anyhow!("balance is not 8 bytes"))
     })?;

@@ -11,7 +11,7 @@ fn proven(seed: u8) -> Proven {
         height: u64::from(seed),
         root: Some(Hash([seed; 32])),
         key: Bytes(vec![seed, 1]),
-        value: (seed % 2 == 0).then(|| Bytes(vec![seed; 3])),
+        value: seed.is_multiple_of(2).then(|| Bytes(vec![seed; 3])),
         proof: Some(Bytes(vec![9; 4])),
     }
 }
