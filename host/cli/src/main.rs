@@ -9,6 +9,7 @@ mod epoch;
 mod gov;
 mod keystore;
 mod light;
+mod log;
 mod module;
 mod neuron;
 mod neurons;

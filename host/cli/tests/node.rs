@@ -599,6 +599,54 @@ fn every_method_answers_in_its_schema_type() {
     node.kill();
 }
 
+/// `tao node --log-format json` writes one JSON object per line, each with its level, message and
+/// fields; a bad `RUST_LOG` is refused by name.
+#[test]
+fn the_node_logs_json_lines_with_level_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = |log_filter: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args([
+                "node",
+                "--dev",
+                "--log-format",
+                "json",
+                "--rpc-addr",
+                "127.0.0.1:0",
+                "--block-time",
+                "200ms",
+            ])
+            .arg("--base-path")
+            .arg(dir.path().join("chain"))
+            .env("RUST_LOG", log_filter)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = node("tao=info");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut events = Vec::new();
+    while events.iter().filter(|e: &&Value| e["event"] == "block").count() < 2 {
+        let line = lines.next().expect("the node exited").unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["level"].is_string() && event["message"].is_string(), "{line}");
+        events.push(event);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!((events[0]["event"].as_str(), events[0]["level"].as_str()), (Some("started"), Some("INFO")));
+    assert!(events[0]["rpc"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    let block = events.iter().find(|e| e["event"] == "block").unwrap();
+    assert!(
+        block["height"].as_u64().unwrap() >= 1 && block["message"].as_str().unwrap().starts_with("block #")
+    );
+
+    let refused = node("tao=loud").wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("RUST_LOG"), "{refused:?}");
+}
+
 /// A `stake list --json` answer's total on subnet `netuid`.
 fn subnet_stake(list: &Value, netuid: &str) -> u64 {
     let netuid: u64 = netuid.parse().unwrap();
