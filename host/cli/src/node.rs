@@ -105,7 +105,7 @@ async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
             let _ = socket.read(&mut request).await;
             let body = node.metrics().unwrap_or_default();
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = socket.write_all(response.as_bytes()).await;
