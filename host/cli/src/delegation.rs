@@ -11,10 +11,10 @@ use tao_contract_staking::MAX_TAKE;
 use tao_types::{Address, Balance, NetUid};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
 use crate::proven::Reader;
 use crate::subnet::{FEE_LIMIT, alpha, finish_stake};
 use crate::transfer::{finish, parse_amount, submit};
-use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 #[derive(Subcommand)]
 pub(crate) enum DelegateCommand {
@@ -123,11 +123,11 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             if current == take {
                 bail!("{hotkey}'s take is {} already", take_percent(take));
             }
-            wallet::confirm(
+            keys::confirm(
                 &format!("set {hotkey}'s take from {} to {}?", take_percent(current), take_percent(take)),
                 &common,
             )?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let mut status = submit(
                 &client,
                 &key,
@@ -163,14 +163,14 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let to_netuid = to_netuid.unwrap_or(netuid);
-            wallet::confirm(
+            keys::confirm(
                 &format!(
                     "give {} staked to {hotkey} on subnet {netuid} to coldkey {dest} (on subnet {to_netuid})?",
                     alpha(amount.0)
                 ),
                 &common,
             )?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let args = borsh::to_vec(&(dest, hotkey, netuid, to_netuid, amount.0))?;
             let status =
                 submit(&client, &key, "staking", "entry_transfer_stake", args, FEE_LIMIT, common.json)?;
@@ -183,7 +183,7 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
 /// the fee (the call emits no event of its own; epochs never touch balances).
 fn unstake_all(wallet: &str, url: &str, common: &Common) -> Result<ExitCode> {
     let client = Client::new(url)?;
-    let coldkey = wallet::coldkey_address(common, wallet)?;
+    let coldkey = keys::coldkey_address(common, wallet)?;
     let (_, account) = Reader::new(&client)?.view(|h| views::account(h, &coldkey))?;
     let held: Vec<_> = account
         .positions
@@ -196,8 +196,8 @@ fn unstake_all(wallet: &str, url: &str, common: &Common) -> Result<ExitCode> {
     }
     let list: Vec<String> =
         held.iter().map(|(h, n, s)| format!("{} on {h}, subnet {n}", alpha(*s))).collect();
-    wallet::confirm(&format!("sell all {} positions ({})?", held.len(), list.join("; ")), common)?;
-    let key = wallet::coldkey(common, wallet)?;
+    keys::confirm(&format!("sell all {} positions ({})?", held.len(), list.join("; ")), common)?;
+    let key = keys::coldkey(common, wallet)?;
     let (_, before) = crate::wallet::verified_balance(&client, &coldkey)?;
     let mut status =
         submit(&client, &key, "staking", "entry_unstake_all", Vec::new(), FEE_LIMIT, common.json)?;

@@ -10,9 +10,9 @@ use tao_contract_subnets::params;
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount, submit};
-use crate::wallet::{self, Common, DEFAULT_URL};
 use tao_sdk::Host;
 
 /// Fee limit of governance calls: 0.01 τ.
@@ -130,8 +130,8 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
         GovCommand::Propose { wallet, action, url, common } => {
             let action = action.action()?;
             let client = Client::new(&url)?;
-            wallet::confirm(&format!("propose to {} (locks the deposit)?", describe(&action)), &common)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            keys::confirm(&format!("propose to {} (locks the deposit)?", describe(&action)), &common)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let status = submit(
                 &client,
                 &key,
@@ -150,8 +150,8 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
         GovCommand::Vote { wallet, id, approve, reject: _, url, common } => {
             let client = Client::new(&url)?;
             let side = if approve { "for" } else { "against" };
-            wallet::confirm(&format!("vote {side} proposal {id} with wallet {wallet}'s stake?"), &common)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            keys::confirm(&format!("vote {side} proposal {id} with wallet {wallet}'s stake?"), &common)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let args = borsh::to_vec(&(id, approve))?;
             let status = submit(&client, &key, "governance", "entry_vote", args, FEE_LIMIT, common.json)?;
             Ok(finish(&status, common.json, "voted"))

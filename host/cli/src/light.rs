@@ -21,8 +21,8 @@ use tao_node::rpc::{self as node_rpc, code, reads};
 use tao_types::{Address, Hash};
 
 use crate::client::{Client, RpcError};
+use crate::keys::Common;
 use crate::trust::{self, Pin};
-use crate::wallet::Common;
 
 /// Error code of a value or header that failed a check, or that cannot be proven.
 pub(crate) const UNVERIFIED: i32 = tao_rpc::code::UNVERIFIED;

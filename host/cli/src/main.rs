@@ -7,6 +7,7 @@ mod config;
 mod delegation;
 mod epoch;
 mod gov;
+mod keys;
 mod keystore;
 mod light;
 mod log;

@@ -12,8 +12,8 @@ use tao_types::{Balance, Hash};
 use tao_vm::{Access, AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::transfer::{finish, submit_to};
-use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum ModuleCommand {
@@ -161,8 +161,8 @@ fn call_deployed(
     let args = hex::decode(args.trim_start_matches("0x")).context("--args must be hex")?;
     let client = Client::new(url)?;
     let hash = resolve_contract(&client, contract)?;
-    wallet::confirm(&format!("call {entry} of {contract} for at most {fee_limit}?"), common)?;
-    let key = wallet::coldkey(common, wallet)?;
+    keys::confirm(&format!("call {entry} of {contract} for at most {fee_limit}?"), common)?;
+    let key = keys::coldkey(common, wallet)?;
     let status = submit_to(&client, &key, hash, entry, args, fee_limit, common.json)?;
     Ok(finish(&status, common.json, entry))
 }
@@ -182,7 +182,7 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
     let hash = Hash(tao_types::keccak256(&bytes));
     let fee_limit = deploy_fee_limit(bytes.len());
     let client = Client::new(url)?;
-    wallet::confirm(
+    keys::confirm(
         &format!(
             "deploy {} ({} bytes, code hash {hash}) for at most {fee_limit}?",
             file.file.display(),
@@ -190,7 +190,7 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
         ),
         common,
     )?;
-    let key = wallet::coldkey(common, wallet)?;
+    let key = keys::coldkey(common, wallet)?;
     let mut status = submit_to(&client, &key, tao_chain::DEPLOY, "deploy", bytes, fee_limit, common.json)?;
     status["code_hash"] = json!(hash);
     Ok(finish(&status, common.json, &format!("deployed code hash {hash}")))

@@ -12,8 +12,8 @@ use tao_client::views::{self, Position};
 use tao_types::{Address, Balance};
 
 use crate::client::Client;
+use crate::keys::{self, Common};
 use crate::proven::Reader;
-use crate::wallet::{self, Common};
 
 /// Why the CLI refused a call before signing it.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +97,7 @@ pub(crate) fn confirm(
     question: &str,
 ) -> Result<()> {
     let summary = check(client, common, sender, draft, position)?;
-    wallet::confirm(&format!("{question}\n  {summary}\n "), common)
+    keys::confirm(&format!("{question}\n  {summary}\n "), common)
 }
 
 /// [`check`] of a call sent without a question (a hotkey's weights and axon): the summary is

@@ -16,10 +16,10 @@ use tao_sdk::Host;
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
+use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount, send};
-use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 /// Fee limit of these calls: 0.01 τ.
 pub(crate) const FEE_LIMIT: Balance = Balance(10_000_000);
@@ -328,15 +328,15 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
     match command {
         SubnetCommand::Create { wallet, hotkey, name, url, common } => {
             let client = Client::new(&url)?;
-            let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            let owner_hotkey = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let (_, cost) = lock_cost(&Reader::new(&client)?)?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
             let draft = preflight::draft("subnets", "entry_register_network", args);
             let question = format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost));
-            let owner = wallet::coldkey_address(&common, &wallet)?;
+            let owner = keys::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let mut status = send(&client, &key, &draft, common.json)?;
             if let Ok(data) = event(&status, b"network_registered") {
                 let (netuid, _, locked): (NetUid, Address, u64) =
@@ -351,12 +351,12 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         }
         SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
             let client = Client::new(&url)?;
-            let hot = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            let hot = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let draft = preflight::draft("neurons", "entry_burned_register", borsh::to_vec(&(netuid, hot))?);
             let question = format!("burn the registration price to register {hot} on subnet {netuid}?");
-            let payer = wallet::coldkey_address(&common, &wallet)?;
+            let payer = keys::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, payer, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let mut status = send(&client, &key, &draft, common.json)?;
             if let Ok(data) = event(&status, b"neuron_registered") {
                 let (_, uid, _, price): (NetUid, Uid, Address, u64) =
@@ -376,9 +376,9 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let draft =
                 preflight::draft("subnets", "entry_set_hyperparameter", borsh::to_vec(&(netuid, id, value))?);
             let question = format!("set {param} = {value} on subnet {netuid}?");
-            let owner = wallet::coldkey_address(&common, &wallet)?;
+            let owner = keys::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let status = send(&client, &key, &draft, common.json)?;
             Ok(finish(&status, common.json, "subnet set"))
         }
@@ -389,9 +389,9 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let draft =
                 preflight::draft("subnets", "entry_set_incentive_module", borsh::to_vec(&(netuid, hash))?);
             let question = format!("run subnet {netuid}'s epochs with {what}?");
-            let owner = wallet::coldkey_address(&common, &wallet)?;
+            let owner = keys::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, None, &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let status = send(&client, &key, &draft, common.json)?;
             Ok(finish(&status, common.json, "incentive module set"))
         }
@@ -574,14 +574,14 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
                 "move {} from {hotkey} on subnet {netuid} to {to_hotkey} on subnet {to_netuid}?",
                 alpha(amount.0)
             );
-            let owner = wallet::coldkey_address(&common, &wallet)?;
+            let owner = keys::coldkey_address(&common, &wallet)?;
             preflight::confirm(&client, &common, owner, &draft, Some(from), &question)?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let status = send(&client, &key, &draft, common.json)?;
             Ok(finish_stake(status, common.json, "stake moved"))
         }
         StakeCommand::List { wallet, url, common } => {
-            let coldkey = wallet::coldkey_address(&common, &wallet)?;
+            let coldkey = keys::coldkey_address(&common, &wallet)?;
             let (height, account) =
                 Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
             if common.json {
@@ -648,9 +648,9 @@ fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
     );
     let args = borsh::to_vec(&StakeArgs { hotkey, netuid, amount: amount.0, limit })?;
     let draft = preflight::draft("staking", entry, args);
-    let owner = wallet::coldkey_address(&common, &wallet)?;
+    let owner = keys::coldkey_address(&common, &wallet)?;
     preflight::confirm(&client, &common, owner, &draft, Some(views::Position { hotkey, netuid }), &question)?;
-    let key = wallet::coldkey(&common, &wallet)?;
+    let key = keys::coldkey(&common, &wallet)?;
     let status = send(&client, &key, &draft, common.json)?;
     Ok(finish_stake(status, common.json, verb))
 }

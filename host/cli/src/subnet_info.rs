@@ -14,10 +14,10 @@ use tao_contract_subnets::{MAX_IDENTITY_FIELD, SubnetIdentity, SubnetInfo};
 use tao_types::{Balance, NetUid};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::proven::Reader;
 use crate::subnet::FEE_LIMIT;
 use crate::transfer::{finish, submit};
-use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum SubnetInfoCommand {
@@ -117,7 +117,7 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
         SubnetInfoCommand::SetIdentity { wallet, netuid, name, project_url, description, url, common } => {
             let client = Client::new(&url)?;
             let (_, info) = verified_subnet(&client, netuid)?;
-            let owner = wallet::coldkey_address(&common, &wallet)?;
+            let owner = keys::coldkey_address(&common, &wallet)?;
             if info.owner_coldkey != owner {
                 bail!(
                     "wallet {wallet} ({owner}) does not own subnet {netuid} (its owner is {})",
@@ -136,14 +136,14 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
             {
                 bail!("each identity field is at most {MAX_IDENTITY_FIELD} bytes");
             }
-            wallet::confirm(
+            keys::confirm(
                 &format!(
                     "set subnet {netuid}'s identity to name \"{}\", URL \"{}\", description \"{}\"?",
                     identity.name, identity.url, identity.description
                 ),
                 &common,
             )?;
-            let key = wallet::coldkey(&common, &wallet)?;
+            let key = keys::coldkey(&common, &wallet)?;
             let args = borsh::to_vec(&(netuid, identity))?;
             let status =
                 submit(&client, &key, "subnets", "entry_set_identity", args, FEE_LIMIT, common.json)?;

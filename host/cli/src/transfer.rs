@@ -13,7 +13,7 @@ use tao_types::{Address, Balance, Hash};
 use tao_client::tx::Draft;
 
 use crate::client::Client;
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Common, DEFAULT_URL};
 
 /// Default fee limit: 0.01 τ.
 const DEFAULT_FEE_LIMIT: &str = "0.01 TAO";
@@ -134,11 +134,11 @@ pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
 
 pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
     let client = Client::new(&args.url)?;
-    let from = wallet::coldkey_address(&args.common, &args.wallet)?;
+    let from = keys::coldkey_address(&args.common, &args.wallet)?;
     let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
     let question = format!("send {} from {from} to {}?", args.amount, args.to);
     crate::preflight::confirm(&client, &args.common, from, &draft, None, &question)?;
-    let key = wallet::coldkey(&args.common, &args.wallet)?;
+    let key = keys::coldkey(&args.common, &args.wallet)?;
     let status = send(&client, &key, &draft, args.common.json)?;
     Ok(finish(&status, args.common.json, "transfer"))
 }

@@ -596,7 +596,12 @@ impl Node {
             ("tao_mempool_gapped_transactions", Gauge, "Mempool transactions behind a nonce gap.", gapped),
             ("tao_blocks_produced", Counter, "Blocks produced since start.", c.blocks),
             ("tao_transactions_included", Counter, "Transactions included since start.", c.txs_included),
-            ("tao_transactions_dropped", Counter, "Transactions dropped at block time since start.", c.txs_dropped),
+            (
+                "tao_transactions_dropped",
+                Counter,
+                "Transactions dropped at block time since start.",
+                c.txs_dropped,
+            ),
             (
                 "tao_signatures_verified",
                 Counter,
@@ -615,7 +620,12 @@ impl Node {
                 ("tao_consensus_height", Gauge, "The height the BFT engine is deciding.", g.height),
                 ("tao_consensus_round", Gauge, "The BFT engine's round at that height.", g.round),
                 ("tao_consensus_peers", Gauge, "Peers connected to the BFT engine.", g.peers),
-                ("tao_consensus_votes_received", Counter, "Votes received from peers since start.", g.votes_received),
+                (
+                    "tao_consensus_votes_received",
+                    Counter,
+                    "Votes received from peers since start.",
+                    g.votes_received,
+                ),
                 (
                     "tao_consensus_votes_signed",
                     Counter,
