@@ -293,22 +293,22 @@ impl Light {
 
     /// A transaction's status: a finalized one only with its receipt proven by the receipts
     /// root of the certified header at its height; any other status is the node's word.
-    fn tx_status(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
+    fn tx_status(&self, params: Params<'_>) -> Result<tao_rpc::TxStatus, ErrorObjectOwned> {
         let hash: Hash = params.one()?;
-        let status = self.upstream("tx_status", json!([hash]))?;
-        let Some(height) = status["height"].as_u64().filter(|_| status["status"] == "finalized") else {
-            return Ok(json!({"status": status["status"], "reason": status["reason"]}));
-        };
+        let status = tao_rpc::decode(&self.upstream("tx_status", json!([hash]))?, "tx_status")
+            .map_err(|e| rpc_error(UNREACHABLE, e))?;
+        let tao_rpc::TxStatus::Finalized { height, .. } = status else { return Ok(status) };
         self.believe(height)?;
         let block = self.upstream("chain_block", json!([height]))?;
         let proven = self.lock().chain.receipt(&block, &hash).map_err(unverified)?;
         let receipt = proven.value.ok_or_else(|| {
             unverified(format!("transaction {hash}: block #{height} is proven not to hold it"))
         })?;
-        let events: Vec<Value> =
-            receipt.events.iter().map(|(t, d)| json!([rpc::hex0x(t), rpc::hex0x(d)])).collect();
-        Ok(json!({"status": "finalized", "height": height, "receipt": {"outcome": receipt.outcome,
-            "fee": receipt.fee, "gas_used": receipt.gas_used, "events": events}}))
+        Ok(tao_rpc::TxStatus::Finalized {
+            height,
+            index: None,
+            receipt: Some(node_rpc::receipt_summary(&receipt)),
+        })
     }
 }
 

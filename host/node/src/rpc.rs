@@ -305,7 +305,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
             TxStatus::Finalized { height, index } => {
                 let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
                 let receipt = stored.receipts.get(index as usize).map(receipt_summary);
-                schema::TxStatus::Finalized { height, index, receipt }
+                schema::TxStatus::Finalized { height, index: Some(index), receipt }
             }
             TxStatus::Dropped { reason } => schema::TxStatus::Dropped { reason },
             TxStatus::Unknown => schema::TxStatus::Unknown,

@@ -437,8 +437,10 @@ pub enum TxStatus {
     Finalized {
         /// Its height.
         height: u64,
-        /// Its position there.
-        index: u32,
+        /// Its position there (the node's word: `tao light`, which proves the receipt but not
+        /// its position, leaves it out).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<u32>,
         /// Its receipt (absent only if the block no longer holds it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         receipt: Option<ReceiptSummary>,

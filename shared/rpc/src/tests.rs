@@ -155,7 +155,7 @@ fn every_reply_round_trips() {
     round_trip(TxStatus::Pending);
     round_trip(TxStatus::Unknown);
     round_trip(TxStatus::Dropped { reason: "displaced".into() });
-    round_trip(TxStatus::Finalized { height: 1, index: 2, receipt: None });
+    round_trip(TxStatus::Finalized { height: 1, index: Some(2), receipt: None });
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn the_wire_shapes_are_those_of_docs_rpc_md() {
     assert_eq!(round_trip(TxStatus::Pending), json!({"status": "pending"}));
     let summary = ReceiptSummary { outcome: Outcome::Ok, fee: 1, gas_used: 2, events: vec![] };
     assert_eq!(
-        round_trip(TxStatus::Finalized { height: 1, index: 0, receipt: Some(summary) }),
+        round_trip(TxStatus::Finalized { height: 1, index: Some(0), receipt: Some(summary) }),
         json!({"status": "finalized", "height": 1, "index": 0,
                "receipt": {"outcome": "Ok", "fee": 1, "gas_used": 2, "events": []}})
     );
