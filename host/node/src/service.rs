@@ -881,3 +881,25 @@ fn openmetrics(metrics: &[(&str, Kind, &str, u64)]) -> String {
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, openmetrics};
+
+    /// The names, types and values Prometheus and the tests read: a counter gains `_total`.
+    #[test]
+    fn metrics_are_openmetrics_text_under_their_names() {
+        let text = openmetrics(&[
+            ("tao_block_height", Kind::Gauge, "Height.", 7),
+            ("tao_blocks_produced", Kind::Counter, "Blocks.", 3),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&"# TYPE tao_block_height gauge") && lines.contains(&"tao_block_height 7"),
+            "{text}"
+        );
+        assert!(lines.contains(&"# TYPE tao_blocks_produced counter"), "{text}");
+        assert!(lines.contains(&"tao_blocks_produced_total 3"), "{text}");
+        assert_eq!(lines.last(), Some(&"# EOF"));
+    }
+}
