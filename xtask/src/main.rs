@@ -14,8 +14,17 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Crates that must also build for `wasm32-unknown-unknown` (the contracts' and wallet's view).
-const WASM_CRATES: &[&str] =
-    &["tao-types", "tao-codec", "tao-crypto", "tao-tx", "tao-state", "tao-light", "tao-client", "tao-wallet"];
+const WASM_CRATES: &[&str] = &[
+    "tao-types",
+    "tao-codec",
+    "tao-crypto",
+    "tao-tx",
+    "tao-state",
+    "tao-light",
+    "tao-rpc",
+    "tao-client",
+    "tao-wallet",
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -73,6 +73,12 @@ impl Client {
         reply.map_err(|e| self.failure(e))
     }
 
+    /// Calls method `M` with `params` and decodes its reply into the schema's type (an error
+    /// names the field that did not decode).
+    pub(crate) fn request<M: tao_rpc::Method>(&self, params: Value) -> Result<M::Reply> {
+        Ok(tao_rpc::decode(&self.call(M::NAME, params)?, M::NAME)?)
+    }
+
     /// Sends a JSON-RPC request or batch (as [`tao_light::rpc::request`] builds them) and returns
     /// the replies in JSON-RPC's own shape, each under its request's id, for the parsers of
     /// untrusted replies in [`tao_light::rpc`].
@@ -119,29 +125,30 @@ impl Client {
 
     /// The code hash of system module `name`.
     pub(crate) fn module(&self, name: &str) -> Result<Hash> {
-        let list = self.call("module_list", json!([]))?;
-        let entry = list
-            .as_array()
-            .and_then(|l| l.iter().find(|m| m["name"] == name))
-            .with_context(|| format!("no module {name}"))?;
-        Ok(serde_json::from_value(entry["code_hash"].clone())?)
+        let list = self.request::<tao_rpc::ModuleListMethod>(json!([]))?;
+        let entry = list.into_iter().find(|m| m.name == name).with_context(|| format!("no module {name}"))?;
+        Ok(entry.code_hash)
     }
 
-    /// Checks a `state_get`-style proof object for `key` against the header certified at its
-    /// height; returns the height and the value. The key is ours, never the server's: a proof
-    /// of another key does not verify.
-    pub(crate) fn verified_value(&self, proof: &Value, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
-        let height = proof["height"].as_u64().context("height")?;
+    /// Checks a `state_get` proof for `key` against the header certified at its height;
+    /// returns the height and the value. The key is ours, never the server's: a proof of another
+    /// key does not verify.
+    pub(crate) fn verified_value(
+        &self,
+        proof: &tao_rpc::Proven,
+        key: &[u8],
+    ) -> Result<(u64, Option<Vec<u8>>)> {
+        let height = proof.height;
         let chain = self.follow_to(Some(height)).context("the proof's header is not certified")?;
-        let value = match &proof["value"] {
-            Value::Null => None,
-            v => Some(unhex(v)?),
-        };
-        let state = tao_state::StateProof::decode(&unhex(&proof["proof"])?).context("the proof")?;
-        chain
-            .verify(&tao_light::keys::describe(key), height, key, value.as_deref(), &state)
+        let value = tao_neuron::chain::check_proof(chain.light(), proof, key)
             .context("the value's proof does not match the certified header")?;
         Ok((height, value))
+    }
+
+    /// The value at storage `key`, verified against a certified header: `(height, value)`.
+    pub(crate) fn verified_state(&self, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
+        let proof = self.request::<tao_rpc::StateGetMethod>(json!([tao_rpc::Bytes::hex(key)]))?;
+        self.verified_value(&proof, key)
     }
 
     /// The chain as the wallet follows it (`tao_client::follow`): the pinned genesis, bound to

@@ -11,11 +11,11 @@ use tao_contract_staking::MAX_TAKE;
 use tao_types::{Address, Balance, NetUid};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::subnet::{alpha, finish_stake};
 use crate::transfer::{finish, parse_amount};
-use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 #[derive(Subcommand)]
 pub(crate) enum DelegateCommand {
@@ -105,15 +105,9 @@ pub(crate) fn take_percent(take: u16) -> String {
     format!("{}.{:02}%", hundredths / 100, hundredths % 100)
 }
 
-/// The value at storage `key`, verified against a certified header: `(height, value)`.
-pub(crate) fn verified_state(client: &Client, key: &[u8]) -> Result<(u64, Option<Vec<u8>>)> {
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(key))]))?;
-    client.verified_value(&proof, key)
-}
-
 /// `hotkey`'s take, verified: `(height, take, block of its last increase)`.
 fn verified_take(client: &Client, hotkey: &Address) -> Result<(u64, u16, u64)> {
-    let (height, value) = verified_state(client, &tao_contract_staking::take_key(hotkey))?;
+    let (height, value) = client.verified_state(&tao_contract_staking::take_key(hotkey))?;
     let (take, increased_at) = match value {
         Some(bytes) => tao_codec::decode(&bytes, 16)?,
         None => (MAX_TAKE, 0),
@@ -174,7 +168,7 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
 /// the fee (the call emits no event of its own; epochs never touch balances).
 fn unstake_all(wallet: &str, url: &str, common: &Common) -> Result<ExitCode> {
     let client = Client::new(url)?;
-    let coldkey = wallet::coldkey_address(common, wallet)?;
+    let coldkey = keys::coldkey_address(common, wallet)?;
     let (height, account) = Reader::new(&client)?.view(|h| views::account(h, &coldkey))?;
     let held: Vec<_> = account
         .positions

@@ -10,10 +10,10 @@ use tao_contract_subnets::params;
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
+use crate::keys::{Common, DEFAULT_URL};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount};
-use crate::wallet::{Common, DEFAULT_URL};
 use tao_sdk::Host;
 
 #[derive(Subcommand)]

@@ -22,13 +22,13 @@ use tao_node::rpc::{self as node_rpc, code, reads};
 use tao_types::{Address, Hash};
 
 use crate::client::{Client, RpcError, ready};
+use crate::keys::Common;
 use crate::trust::{self, Pin};
-use crate::wallet::Common;
 
 /// Error code of a value or header that failed a check, or that cannot be proven.
-pub(crate) const UNVERIFIED: i32 = 6;
+pub(crate) const UNVERIFIED: i32 = tao_rpc::code::UNVERIFIED;
 /// Error code when the followed node cannot be reached or answers garbage.
-pub(crate) const UNREACHABLE: i32 = 7;
+pub(crate) const UNREACHABLE: i32 = tao_rpc::code::UNREACHABLE;
 /// Most headers fetched in one batch when walking back from the head.
 const HEADER_BATCH: usize = 256;
 /// Most modules `module_list` answers (each proven).
@@ -239,17 +239,22 @@ impl Light {
 
     /// `chain_info` from what is believed: the pinned chain, the believed head (and the
     /// checkpoint naming it, for other clients to start from) and the set that signs after it.
-    fn chain_info(&self) -> Value {
+    fn chain_info(&self) -> tao_rpc::ChainInfo {
         let followed = self.lock();
         let (domain, head) = (followed.chain.domain(), followed.chain.head());
-        json!({"chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height,
-            "head": head.hash(), "checkpoint": Anchor::of(head).to_string(),
-            "validators": node_rpc::validators_json(followed.chain.validators())})
+        tao_rpc::ChainInfo {
+            chain_id: domain.chain_id,
+            genesis_hash: domain.genesis_hash,
+            height: head.height,
+            head: head.hash(),
+            validators: node_rpc::validator_keys(followed.chain.validators()),
+            checkpoint: Some(Anchor::of(head).to_string()),
+        }
     }
 
     /// The believed header at `height` (default: the head) with its certificate, checked
     /// against the validator set that header commits to on this chain.
-    fn chain_header(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
+    fn chain_header(&self, params: Params<'_>) -> Result<tao_rpc::ChainHeader, ErrorObjectOwned> {
         let asked: Option<u64> = params.sequence().optional_next()?;
         let height = match asked {
             Some(height) => height,
@@ -268,18 +273,19 @@ impl Light {
                 .verify(self.lock().chain.domain(), &header, &signers)
                 .map_err(|e| unverified(format!("the certificate of header #{height}: {e}")))?;
         }
-        Ok(
-            json!({"header": node_rpc::header_json(&header), "certificate": node_rpc::certificate_json(&certificate)}),
-        )
+        Ok(node_rpc::chain_header_reply(&header, &certificate))
     }
 
     /// The set that signs header `height`: the one the believed header below it names.
-    fn chain_validators(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
+    fn chain_validators(&self, params: Params<'_>) -> Result<tao_rpc::ChainValidators, ErrorObjectOwned> {
         let height: u64 = params.one()?;
         let below = height.checked_sub(1).ok_or_else(|| unverified("the genesis header has no signers"))?;
         self.believe(below)?;
         let named = self.believed(below)?.next_validators_hash;
-        Ok(json!({"height": height, "validators": node_rpc::validators_json(&self.signers(height, named)?)}))
+        Ok(tao_rpc::ChainValidators {
+            height,
+            validators: node_rpc::validator_keys(&self.signers(height, named)?),
+        })
     }
 
     /// The header believed at `height`.
@@ -302,7 +308,7 @@ impl Light {
 
     /// The node's modules, each name's code hash proven at the head (a node may leave some
     /// out: a list cannot be proven complete).
-    fn module_list(&self) -> Result<Value, ErrorObjectOwned> {
+    fn module_list(&self) -> Result<Vec<tao_rpc::ModuleEntry>, ErrorObjectOwned> {
         let listed = self.upstream("module_list", json!([]))?;
         let height = self.fresh_head()?;
         let mut out = Vec::new();
@@ -312,29 +318,29 @@ impl Light {
             let hash: Hash = proven
                 .and_then(|bytes| bytes.try_into().ok().map(Hash))
                 .ok_or_else(|| unverified(format!("module {name}: no such module proven at #{height}")))?;
-            out.push(json!({"name": name, "code_hash": hash}));
+            out.push(tao_rpc::ModuleEntry { name: name.to_string(), code_hash: hash });
         }
-        Ok(Value::Array(out))
+        Ok(out)
     }
 
     /// A transaction's status: a finalized one only with its receipt proven by the receipts
     /// root of the certified header at its height; any other status is the node's word.
-    fn tx_status(&self, params: Params<'_>) -> Result<Value, ErrorObjectOwned> {
+    fn tx_status(&self, params: Params<'_>) -> Result<tao_rpc::TxStatus, ErrorObjectOwned> {
         let hash: Hash = params.one()?;
-        let status = self.upstream("tx_status", json!([hash]))?;
-        let Some(height) = status["height"].as_u64().filter(|_| status["status"] == "finalized") else {
-            return Ok(json!({"status": status["status"], "reason": status["reason"]}));
-        };
+        let status = tao_rpc::decode(&self.upstream("tx_status", json!([hash]))?, "tx_status")
+            .map_err(|e| rpc_error(UNREACHABLE, e))?;
+        let tao_rpc::TxStatus::Finalized { height, .. } = status else { return Ok(status) };
         self.believe(height)?;
         let block = self.upstream("chain_block", json!([height]))?;
         let proven = self.lock().chain.receipt(&block, &hash).map_err(unverified)?;
         let receipt = proven.value.ok_or_else(|| {
             unverified(format!("transaction {hash}: block #{height} is proven not to hold it"))
         })?;
-        let events: Vec<Value> =
-            receipt.events.iter().map(|(t, d)| json!([rpc::hex0x(t), rpc::hex0x(d)])).collect();
-        Ok(json!({"status": "finalized", "height": height, "receipt": {"outcome": receipt.outcome,
-            "fee": receipt.fee, "gas_used": receipt.gas_used, "events": events}}))
+        Ok(tao_rpc::TxStatus::Finalized {
+            height,
+            index: None,
+            receipt: Some(node_rpc::receipt_summary(&receipt)),
+        })
     }
 }
 
@@ -357,17 +363,22 @@ impl reads::Proofs for Source<'_> {
         }
     }
 
-    fn proven(&mut self, key: &[u8], height: u64) -> Result<Value, ErrorObjectOwned> {
+    fn proven(&mut self, key: &[u8], height: u64) -> Result<tao_rpc::Proven, ErrorObjectOwned> {
         let reply = self.0.upstream("state_get", json!([rpc::hex0x(key), height]))?;
         let followed = self.0.lock();
         let value = followed.chain.state_value(key, height, &reply).map_err(unverified)?;
-        let root = followed.chain.header(height).map(|h| h.state_root);
-        let mut out = json!({"height": height, "root": root, "key": rpc::hex0x(key),
-            "value": value.as_deref().map(rpc::hex0x)});
-        if self.0.proofs == ProofMode::Keep {
-            out["proof"] = reply["proof"].clone();
-        }
-        Ok(out)
+        // The proof just checked, passed on as the node sent it.
+        let proof = (self.0.proofs == ProofMode::Keep)
+            .then(|| tao_rpc::decode(&reply["proof"], "proof"))
+            .transpose()
+            .map_err(unverified)?;
+        Ok(tao_rpc::Proven {
+            height,
+            root: followed.chain.header(height).map(|h| h.state_root),
+            key: key.into(),
+            value: value.map(tao_rpc::Bytes),
+            proof,
+        })
     }
 
     /// No mempool to ask that could be believed: the committed nonce.
@@ -384,9 +395,10 @@ fn module(light: Arc<Light>) -> Result<RpcModule<Arc<Light>>> {
             reads::call(method, params, &mut Source(&light))
         })?;
     }
-    m.register_blocking_method("chain_info", |_, light, _| -> Result<Value, ErrorObjectOwned> {
-        Ok(light.chain_info())
-    })?;
+    m.register_blocking_method(
+        "chain_info",
+        |_, light, _| -> Result<tao_rpc::ChainInfo, ErrorObjectOwned> { Ok(light.chain_info()) },
+    )?;
     m.register_blocking_method("chain_header", |params, light, _| light.chain_header(params))?;
     m.register_blocking_method("chain_validators", |params, light, _| light.chain_validators(params))?;
     m.register_blocking_method("module_list", |_, light, _| light.module_list())?;

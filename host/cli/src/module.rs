@@ -12,9 +12,9 @@ use tao_types::{Balance, Hash};
 use tao_vm::{Access, AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::preflight;
 use crate::transfer::{finish, submit_to};
-use crate::wallet::{self, Common, DEFAULT_URL};
 use tao_client::tx::Draft;
 
 #[derive(Subcommand)]
@@ -146,8 +146,7 @@ fn resolve_contract(client: &Client, contract: &str) -> Result<Hash> {
         return Ok(hash);
     }
     let key = tao_chain::keys::module(contract);
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (_, value) = client.verified_value(&proof, &key)?;
+    let (_, value) = client.verified_state(&key)?;
     let bytes = value.with_context(|| format!("`{contract}` is neither a code hash nor a system module"))?;
     Ok(Hash(bytes.try_into().map_err(|_| anyhow::anyhow!("malformed module hash of `{contract}`"))?))
 }
@@ -177,8 +176,8 @@ fn call_deployed(
         }
         None => {
             let summary = check_entry(&client, common, &hash, entry)?;
-            wallet::confirm(&format!("{question}\n  {summary}\n "), common)?;
-            let key = wallet::coldkey(common, wallet)?;
+            keys::confirm(&format!("{question}\n  {summary}\n "), common)?;
+            let key = keys::coldkey(common, wallet)?;
             submit_to(&client, &key, hash, entry, args, fee_limit, common.json)?
         }
     };
@@ -190,8 +189,7 @@ fn call_deployed(
 /// missing export, for a fee: refused here unless `--force`.
 fn check_entry(client: &Client, common: &Common, hash: &Hash, entry: &str) -> Result<String> {
     let key = tao_chain::keys::entries(hash);
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (height, value) = client.verified_value(&proof, &key)?;
+    let (height, value) = client.verified_state(&key)?;
     let why = match value {
         None => format!("no contract {hash}"),
         Some(bytes) => {
@@ -240,8 +238,7 @@ fn deploy(vm: &Vm, file: &ModuleFile, wallet: &str, url: &str, common: &Common) 
 fn show_deployed(hash: &Hash, url: &str, json: bool) -> Result<ExitCode> {
     let client = Client::new(url)?;
     let key = tao_chain::keys::code(hash);
-    let proof = client.call("state_get", json!([format!("0x{}", hex::encode(&key))]))?;
-    let (height, code) = client.verified_value(&proof, &key)?;
+    let (height, code) = client.verified_state(&key)?;
     let size = code.as_ref().map(Vec::len);
     if json {
         println!(

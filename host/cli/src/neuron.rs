@@ -13,8 +13,8 @@ use tao_contract_weights::{WeightsArgs, commit_hash};
 use tao_types::{NetUid, Uid};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::transfer::{finish, send};
-use crate::wallet::{self, Common, DEFAULT_URL};
 use crate::{keystore, preflight};
 
 /// Weights to set, or to commit now and reveal later.
@@ -135,7 +135,7 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
     match command {
         WeightsCommand::Set(given) => {
             let args = given.args()?;
-            let key = wallet::hotkey(&given.common, &given.wallet, &given.hotkey)?;
+            let key = keys::hotkey(&given.common, &given.wallet, &given.hotkey)?;
             let client = Client::new(&given.url)?;
             let draft = preflight::draft("weights", "entry_set_weights", borsh::to_vec(&args)?);
             preflight::announce(&client, &given.common, key.address(), &draft)?;
@@ -144,7 +144,7 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
         }
         WeightsCommand::Commit(given) => {
             let args = given.args()?;
-            let key = wallet::hotkey(&given.common, &given.wallet, &given.hotkey)?;
+            let key = keys::hotkey(&given.common, &given.wallet, &given.hotkey)?;
             let salt = keystore::random::<32>()?;
             let hash = commit_hash(&key.address(), &args, &salt);
             let client = Client::new(&given.url)?;
@@ -174,7 +174,7 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
             if kept.is_empty() {
                 bail!("no kept commits for hotkey {hotkey} on subnet {netuid} in wallet {wallet}");
             }
-            let key = wallet::hotkey(&common, &wallet, &hotkey)?;
+            let key = keys::hotkey(&common, &wallet, &hotkey)?;
             let client = Client::new(&url)?;
             let mut code = ExitCode::SUCCESS;
             for (file, args, salt) in kept {
@@ -199,7 +199,7 @@ pub(crate) fn run_axon(command: AxonCommand) -> Result<ExitCode> {
         IpAddr::V4(v4) => (u128::from(u32::from(v4)), 4),
         IpAddr::V6(v6) => (u128::from(v6), 6),
     };
-    let key = wallet::hotkey(&common, &wallet, &hotkey)?;
+    let key = keys::hotkey(&common, &wallet, &hotkey)?;
     let args = ServeAxonArgs { netuid, ip, ip_type, port, protocol, version };
     let client = Client::new(&url)?;
     let draft = preflight::draft("neurons", "entry_serve_axon", borsh::to_vec(&args)?);

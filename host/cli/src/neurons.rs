@@ -19,8 +19,8 @@ use tao_neuron::{AxonLimits, Chain, Metagraph, Validator};
 use tao_types::{Address, Balance, NetUid, RAO_PER_TAO};
 
 use crate::client::Client;
+use crate::keys::{self, Common, DEFAULT_URL};
 use crate::transfer::parse_amount;
-use crate::wallet::{self, Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum MinerCommand {
@@ -132,7 +132,7 @@ async fn connect(url: &str) -> Result<Arc<Chain>> {
 
 pub(crate) fn run_miner(command: MinerCommand) -> Result<ExitCode> {
     let MinerCommand::Run(a) = command;
-    let key = wallet::hotkey(&a.common, &a.wallet, &a.hotkey)?;
+    let key = keys::hotkey(&a.common, &a.wallet, &a.hotkey)?;
     runtime()?.block_on(async {
         let chain = connect(&a.url).await?;
         let listener = tokio::net::TcpListener::bind(a.listen).await.context("binding the axon")?;
@@ -159,7 +159,7 @@ pub(crate) fn run_miner(command: MinerCommand) -> Result<ExitCode> {
 
 pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
     let ValidatorCommand::Run(a) = command;
-    let key = wallet::hotkey(&a.common, &a.wallet, &a.hotkey)?;
+    let key = keys::hotkey(&a.common, &a.wallet, &a.hotkey)?;
     runtime()?.block_on(async {
         let chain = connect(&a.url).await?;
         let config = ValidatorConfig {
@@ -258,11 +258,11 @@ pub(crate) fn run_gateway(command: GatewayCommand) -> Result<ExitCode> {
     if let Some(row) = rows.iter().find(|r| r.len() != ml::FEATURES) {
         bail!("each row needs {} features, one has {}", ml::FEATURES, row.len());
     }
-    wallet::confirm(
+    keys::confirm(
         &format!("pay {} to gateway {} ({}) for one answer?", a.amount, a.gateway, a.hotkey),
         &a.common,
     )?;
-    let key = wallet::coldkey(&a.common, &a.wallet)?;
+    let key = keys::coldkey(&a.common, &a.wallet)?;
     runtime()?.block_on(async {
         let chain = connect(&a.url).await?;
         let target = Target { uid: 0, hotkey: a.hotkey, addr: a.gateway };

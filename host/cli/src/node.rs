@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde_json::json;
 use tao_crypto::SecretKey;
 use tao_node::files::WalletFiles;
 use tao_node::spec::ChainSpec;
 use tao_node::{Node, rpc, spec};
+use tracing::{info, warn};
+
+use crate::log::LogFormat;
 
 /// Genesis time of the dev chain: fixed, so a dev data directory reopens as the same chain.
 pub(crate) const DEV_GENESIS_MS: u64 = 1_767_225_600_000;
@@ -75,7 +77,11 @@ pub(crate) struct NodeArgs {
     /// node's own origin (the wallet it serves) is always allowed.
     #[arg(long = "cors-origin", value_name = "URL")]
     cors_origins: Vec<String>,
-    /// Print JSON lines for scripts.
+    /// Log format: `text` (one message per line) or `json` (one object per line, with level,
+    /// message and the event's fields); `RUST_LOG` filters (default `tao=info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// The same as `--log-format json`.
     #[arg(long)]
     json: bool,
 }
@@ -99,7 +105,7 @@ async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
             let _ = socket.read(&mut request).await;
             let body = node.metrics().unwrap_or_default();
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = socket.write_all(response.as_bytes()).await;
@@ -181,6 +187,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
             made.chain_id
         );
     }
+    crate::log::init(if args.json { LogFormat::Json } else { args.log_format })?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(node, &args, network))?;
     drop(temporary);
@@ -229,38 +236,32 @@ async fn serve(
     let handle = rpc::server::start(listener, rpc::module(node.clone())?, files.clone(), cors);
     let (head, _) = node.head()?;
     let domain = node.executor().domain();
-    if args.json {
-        log_line(
-            &json!({"event": "started", "rpc": format!("http://{addr}"), "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash, "height": head.height})
-                .to_string(),
-        );
-    } else {
-        log_line(&format!(
-            "chain {} (genesis {}) at height {}",
-            domain.chain_id, domain.genesis_hash, head.height
-        ));
-        log_line(&format!("rpc listening on http://{addr}"));
-    }
+    let rpc = format!("http://{addr}");
+    info!(
+        event = "started",
+        rpc = rpc.as_str(),
+        chain_id = domain.chain_id,
+        genesis_hash = %domain.genesis_hash,
+        height = head.height,
+        "chain {} (genesis {}) at height {}",
+        domain.chain_id,
+        domain.genesis_hash,
+        head.height
+    );
+    info!(event = "rpc", url = rpc.as_str(), "rpc listening on {rpc}");
     if !files.is_empty() {
-        if args.json {
-            log_line(&json!({"event": "wallet", "url": format!("http://{addr}/")}).to_string());
-        } else {
-            log_line(&format!("wallet at http://{addr}/"));
-        }
+        let url = format!("http://{addr}/");
+        info!(event = "wallet", url = url.as_str(), "wallet at {url}");
     }
     if let Some(metrics_addr) = args.metrics_addr {
         let listener =
             tokio::net::TcpListener::bind(metrics_addr).await.context("binding the metrics address")?;
-        let bound = listener.local_addr()?;
-        if args.json {
-            log_line(&json!({"event": "metrics", "url": format!("http://{bound}/metrics")}).to_string());
-        } else {
-            log_line(&format!("metrics on http://{bound}/metrics"));
-        }
+        let url = format!("http://{}/metrics", listener.local_addr()?);
+        info!(event = "metrics", url = url.as_str(), "metrics on {url}");
         tokio::spawn(serve_metrics(listener, node.clone()));
     }
     if let Some(config) = network {
-        let ended = follow_engine(node, args, config).await;
+        let ended = follow_engine(node, config).await;
         handle.stop()?;
         return ended;
     }
@@ -271,15 +272,11 @@ async fn serve(
             _ = ticks.tick() => {
                 let producer = node.clone();
                 match tokio::task::spawn_blocking(move || producer.produce(now_ms())).await {
-                    Ok(Ok(header)) => {
-                        for line in block_log(&node.stored(header.height)?, args.json) {
-                            log_line(&line);
-                        }
-                    }
+                    Ok(Ok(header)) => block_log(&node.stored(header.height)?),
                     // A fault (VM, disk) skips this tick; the next one tries again. Nothing was
                     // committed, so nothing is lost.
-                    Ok(Err(e)) => log_line(&fault_line("block production failed", &e, args.json)),
-                    Err(e) => log_line(&fault_line("block production panicked", &e, args.json)),
+                    Ok(Err(e)) => fault("block production failed", &e),
+                    Err(e) => fault("block production panicked", &e),
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
@@ -290,29 +287,15 @@ async fn serve(
 }
 
 /// Runs the BFT engine for `node` and logs the blocks it finalizes until Ctrl-C.
-async fn follow_engine(
-    node: Arc<Node>,
-    args: &NodeArgs,
-    config: tao_consensus::app::EngineConfig,
-) -> Result<()> {
+async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig) -> Result<()> {
     let mut heads = node.subscribe();
-    if args.json {
-        log_line(
-            &json!({"event": "p2p", "listen": config.listen.to_string(), "peers": config.peers.len()})
-                .to_string(),
-        );
-    } else {
-        log_line(&format!("p2p listening on {} with {} bootnodes", config.listen, config.peers.len()));
-    }
+    let (listen, peers) = (config.listen.to_string(), config.peers.len());
+    info!(event = "p2p", listen = listen.as_str(), peers, "p2p listening on {listen} with {peers} bootnodes");
     let mut engine = tao_consensus::app::start(node.clone(), config).await?;
     loop {
         tokio::select! {
             head = heads.recv() => match head {
-                Ok(header) => {
-                    for line in block_log(&node.stored(header.height)?, args.json) {
-                        log_line(&line);
-                    }
-                }
+                Ok(header) => block_log(&node.stored(header.height)?),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
@@ -330,34 +313,27 @@ async fn follow_engine(
     Ok(())
 }
 
-/// A log line for a fault the node survives.
-fn fault_line(what: &str, error: &dyn std::fmt::Display, json: bool) -> String {
-    if json {
-        json!({"event": "fault", "what": what, "error": error.to_string()}).to_string()
-    } else {
-        format!("warning: {what}: {error}")
-    }
+/// Logs a fault the node survives.
+fn fault(what: &str, error: &dyn std::fmt::Display) {
+    warn!(event = "fault", what, error = %error, "warning: {what}: {error}");
 }
 
-/// Prints one log line. A closed stdout (its reader went away, as in `tao node | head`) must not
-/// stop the chain, so write errors are ignored where `println!` would panic.
-fn log_line(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
-}
-
-/// The log lines of a block (JSON with `--json`): the block, and a warning for each subnet
-/// whose own incentive module failed and was replaced by Yuma.
-fn block_log(stored: &tao_node::StoredBlock, json: bool) -> Vec<String> {
+/// Logs a block, and warns of each subnet whose own incentive module failed and was replaced by
+/// Yuma.
+fn block_log(stored: &tao_node::StoredBlock) {
     let header = &stored.block.header;
-    let txs = stored.block.txs.len();
-    let mut lines = vec![if json {
-        json!({"event": "block", "height": header.height, "hash": header.hash(), "state_root": header.state_root,
-            "time_ms": header.time_ms, "txs": txs})
-        .to_string()
-    } else {
-        format!("block #{} {} root {} ({txs} txs)", header.height, header.hash(), header.state_root)
-    }];
+    let (hash, txs) = (header.hash(), stored.block.txs.len());
+    info!(
+        event = "block",
+        height = header.height,
+        hash = %hash,
+        state_root = %header.state_root,
+        time_ms = header.time_ms,
+        txs,
+        "block #{} {hash} root {} ({txs} txs)",
+        header.height,
+        header.state_root
+    );
     for (topic, data) in &stored.events {
         if topic != b"epoch_fallback" {
             continue;
@@ -365,15 +341,15 @@ fn block_log(stored: &tao_node::StoredBlock, json: bool) -> Vec<String> {
         let Ok((netuid, module, why)) = borsh::from_slice::<(u16, tao_types::Hash, String)>(data) else {
             continue;
         };
-        lines.push(if json {
-            json!({"event": "epoch_fallback", "level": "warn", "height": header.height, "netuid": netuid,
-                "module": module, "reason": why})
-            .to_string()
-        } else {
-            format!("warn: subnet {netuid}'s incentive module {module} failed ({why}); the epoch was paid with Yuma")
-        });
+        warn!(
+            event = "epoch_fallback",
+            height = header.height,
+            netuid,
+            module = %module,
+            reason = why.as_str(),
+            "warn: subnet {netuid}'s incentive module {module} failed ({why}); the epoch was paid with Yuma"
+        );
     }
-    lines
 }
 
 #[cfg(test)]
@@ -381,6 +357,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::{block_log, parse_duration};
+    use crate::log::{LogFormat, tests::Captured};
     use std::time::Duration;
 
     #[test]
@@ -406,12 +383,14 @@ mod tests {
             receipts: Vec::new(),
             events: vec![(b"epoch".to_vec(), vec![1]), (b"epoch_fallback".to_vec(), fallback)],
         };
-        let text = block_log(&stored, false);
+        let text = Captured::lines(LogFormat::Text, || block_log(&stored));
         assert_eq!(text.len(), 2);
         assert!(text[0].starts_with("block #7 ") && text[0].ends_with("(0 txs)"));
         assert!(text[1].contains("subnet 2's incentive module") && text[1].contains("out of gas"));
-        let json: Vec<serde_json::Value> =
-            block_log(&stored, true).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let json: Vec<serde_json::Value> = Captured::lines(LogFormat::Json, || block_log(&stored))
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!((json[0]["event"].as_str(), json[0]["height"].as_u64()), (Some("block"), Some(7)));
         assert_eq!(
             (json[1]["event"].as_str(), json[1]["reason"].as_str()),

@@ -12,8 +12,8 @@ use tao_client::views::{self, Position};
 use tao_types::{Address, Balance};
 
 use crate::client::Client;
+use crate::keys::{self, Common};
 use crate::proven::Reader;
-use crate::wallet::{self, Common};
 
 /// Why the CLI refused a call before signing it.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,7 @@ fn confirm(
     question: &str,
 ) -> Result<()> {
     let summary = check(client, common, sender, draft, position)?;
-    wallet::confirm(&format!("{question}\n  {summary}\n "), common)
+    keys::confirm(&format!("{question}\n  {summary}\n "), common)
 }
 
 /// The one path of a wallet's coldkey call: [`confirm`] (the preflight and `question`), then
@@ -113,9 +113,9 @@ pub(crate) fn send_confirmed(
     position: Option<Position>,
     question: &str,
 ) -> Result<serde_json::Value> {
-    let sender = wallet::coldkey_address(common, wallet)?;
+    let sender = keys::coldkey_address(common, wallet)?;
     confirm(client, common, sender, draft, position, question)?;
-    let key = wallet::coldkey(common, wallet)?;
+    let key = keys::coldkey(common, wallet)?;
     crate::transfer::send(client, &key, draft, common.json)
 }
 

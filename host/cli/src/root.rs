@@ -12,12 +12,12 @@ use tao_abi::limits;
 use tao_types::{Address, Balance, Uid};
 
 use crate::client::Client;
+use crate::keys::{Common, DEFAULT_URL, HotkeyArg};
 use crate::output::print;
 use crate::preflight;
 use crate::proven::Reader;
 use crate::subnet::event;
 use crate::transfer::finish;
-use crate::wallet::{Common, DEFAULT_URL, HotkeyArg};
 
 #[derive(Subcommand)]
 pub(crate) enum RootCommand {

@@ -16,10 +16,10 @@ use tao_sdk::Host;
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
+use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount};
-use crate::wallet::{self, Common, DEFAULT_URL, HotkeyArg};
 
 /// Fee limit of these calls: 0.01 τ.
 pub(crate) const FEE_LIMIT: Balance = Balance(10_000_000);
@@ -270,8 +270,8 @@ fn price(rao_per_alpha: u64) -> String {
 
 /// `netuid`'s pool, verified against a certified header: `(height, pool)`.
 fn verified_pool(client: &Client, netuid: NetUid) -> Result<(u64, SubnetPool)> {
-    let got = client.call("pool_get", json!([netuid]))?;
-    let (height, value) = client.verified_value(&got["proof"], &pools::pool_key(netuid))?;
+    let got = client.request::<tao_rpc::PoolGetMethod>(json!([netuid]))?;
+    let (height, value) = client.verified_value(&got.proof, &pools::pool_key(netuid))?;
     let pool = match value {
         Some(bytes) => tao_codec::decode(&bytes, limits::MAX_VALUE_BYTES as usize)?,
         None if netuid == pools::ROOT => SubnetPool::default(),
@@ -328,7 +328,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
     match command {
         SubnetCommand::Create { wallet, hotkey, name, url, common } => {
             let client = Client::new(&url)?;
-            let owner_hotkey = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            let owner_hotkey = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let (_, cost) = lock_cost(&Reader::new(&client)?)?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
@@ -348,7 +348,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
         }
         SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
             let client = Client::new(&url)?;
-            let hot = wallet::hotkey(&common, &wallet, &hotkey)?.address();
+            let hot = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let draft = preflight::draft("neurons", "entry_burned_register", borsh::to_vec(&(netuid, hot))?);
             let question = format!("burn the registration price to register {hot} on subnet {netuid}?");
             let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
@@ -566,7 +566,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             Ok(finish_stake(status, common.json, "stake moved"))
         }
         StakeCommand::List { wallet, url, common } => {
-            let coldkey = wallet::coldkey_address(&common, &wallet)?;
+            let coldkey = keys::coldkey_address(&common, &wallet)?;
             let (height, account) =
                 Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
             if common.json {

@@ -14,11 +14,10 @@ use tao_contract_subnets::{MAX_IDENTITY_FIELD, SubnetIdentity, SubnetInfo};
 use tao_types::{Balance, NetUid};
 
 use crate::client::Client;
-use crate::delegation::verified_state;
+use crate::keys::{Common, DEFAULT_URL};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::finish;
-use crate::wallet::{Common, DEFAULT_URL};
 
 #[derive(Subcommand)]
 pub(crate) enum SubnetInfoCommand {
@@ -80,7 +79,7 @@ pub(crate) enum SubnetInfoCommand {
 
 /// `netuid`'s owner, lock and identity, verified: `(height, info)`; an absent subnet is an error.
 fn verified_subnet(client: &Client, netuid: NetUid) -> Result<(u64, SubnetInfo)> {
-    let (height, value) = verified_state(client, &tao_contract_subnets::info_key(netuid))?;
+    let (height, value) = client.verified_state(&tao_contract_subnets::info_key(netuid))?;
     let bytes = value.with_context(|| format!("no subnet {netuid} (verified at #{height})"))?;
     Ok((height, tao_codec::decode(&bytes, limits::MAX_VALUE_BYTES as usize)?))
 }
@@ -96,7 +95,7 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
         SubnetInfoCommand::BurnCost { netuid, url, common } => {
             let client = Client::new(&url)?;
             verified_subnet(&client, netuid)?;
-            let (height, value) = verified_state(&client, &tao_contract_neurons::burn_key(netuid))?;
+            let (height, value) = client.verified_state(&tao_contract_neurons::burn_key(netuid))?;
             let burn = match value {
                 Some(bytes) => tao_codec::decode(&bytes, 8)?,
                 None => tao_contract_neurons::INITIAL_BURN,

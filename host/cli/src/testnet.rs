@@ -12,7 +12,7 @@ use serde_json::json;
 use tao_crypto::SecretKey;
 use tao_node::spec::{ChainSpec, SpecValidator};
 
-use crate::wallet::{Common, confirm};
+use crate::keys::{Common, confirm};
 
 #[derive(Subcommand)]
 pub(crate) enum TestnetCommand {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use serde_json::{Value, json};
 use tao_crypto::SecretKey;
@@ -13,7 +13,7 @@ use tao_types::{Address, Balance, Hash};
 use tao_client::tx::Draft;
 
 use crate::client::Client;
-use crate::wallet::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Common, DEFAULT_URL};
 
 /// Default fee limit: 0.01 τ.
 const DEFAULT_FEE_LIMIT: &str = "0.01 TAO";
@@ -87,27 +87,25 @@ pub(crate) fn submit_to(
 ) -> Result<Value> {
     let domain = client.domain()?;
     let sender = key.address();
-    let account = client.call("account_get", json!([sender]))?;
-    let nonce = account["pending_nonce"].as_u64().context("nonce")?;
+    let nonce = client.request::<tao_rpc::AccountGetMethod>(json!([sender]))?.pending_nonce;
     let call = Call {
         contract,
         method: method.as_bytes().to_vec().try_into().map_err(|e| anyhow::anyhow!("method name: {e}"))?,
         args: args.try_into().map_err(|e| anyhow::anyhow!("arguments: {e}"))?,
     };
     let tx = Transaction { chain_id: domain.chain_id, sender, nonce, fee_limit, call }.sign(&domain, key);
-    let hash = client.call("tx_submit", json!([format!("0x{}", hex::encode(tx.encode()))]))?;
+    let hash = client.request::<tao_rpc::TxSubmitMethod>(json!([tao_rpc::Bytes::hex(&tx.encode())]))?;
     let spinner = if json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new_spinner() };
-    spinner.set_message(format!("waiting for {} to be finalized", hash.as_str().unwrap_or_default()));
+    spinner.set_message(format!("waiting for {hash} to be finalized"));
     spinner.enable_steady_tick(Duration::from_millis(100));
     let poll = Duration::from_millis(200);
     for _ in 0..WAIT.as_millis() / poll.as_millis() {
-        let status = client.call("tx_status", json!([hash]))?;
-        match status["status"].as_str() {
-            Some("pending") => std::thread::sleep(poll),
-            _ => {
+        match client.request::<tao_rpc::TxStatusMethod>(json!([hash]))? {
+            tao_rpc::TxStatus::Pending => std::thread::sleep(poll),
+            status => {
                 spinner.finish_and_clear();
-                let mut out = status;
-                out["hash"] = hash;
+                let mut out = tao_rpc::encode(&status);
+                out["hash"] = json!(hash);
                 return Ok(out);
             }
         }
@@ -139,7 +137,7 @@ pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
 
 pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
     let client = Client::new(&args.url)?;
-    let from = wallet::coldkey_address(&args.common, &args.wallet)?;
+    let from = keys::coldkey_address(&args.common, &args.wallet)?;
     let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
     let question = format!("send {} from {from} to {}?", args.amount, args.to);
     let status =

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use tao_types::Hash;
 
 use crate::config::{self, Config, Network};
+use crate::keys::{Common, confirm};
 use crate::output;
-use crate::wallet::{Common, confirm};
 
 /// A chain as pinned: its genesis hash and the chain id its genesis header commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

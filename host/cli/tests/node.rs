@@ -516,6 +516,137 @@ fn websocket_subscribers_receive_each_new_head() {
     node.kill();
 }
 
+/// A method's `result` decoded into the schema's type for it (`tao_rpc`), or a panic naming the
+/// field that did not decode.
+fn typed<M: tao_rpc::Method>(result: Value) -> M::Reply {
+    tao_rpc::decode(&result, M::NAME).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every method of docs/rpc.md answers in the type `tao_rpc` spells for it (the wallet, the
+/// CLI and `tao light` decode into the same types), with the values the dev chain holds.
+#[test]
+fn every_method_answers_in_its_schema_type() {
+    use tao_rpc::*;
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path());
+    let call = |method: &str, params: Value| node.result(method, params);
+    let info: ChainInfo = typed::<ChainInfoMethod>(call("chain_info", json!([])));
+    assert_eq!((info.chain_id, info.validators.len()), (7_998_951, 1));
+    let modules = typed::<ModuleListMethod>(call("module_list", json!([])));
+    let token = modules.iter().find(|m| m.name == "token").unwrap().code_hash;
+    let genesis = typed::<ChainHeaderMethod>(call("chain_header", json!([0])));
+    assert_eq!((genesis.header.height, genesis.header.hash), (0, info.genesis_hash));
+    let domain = ChainDomain { chain_id: info.chain_id, genesis_hash: info.genesis_hash };
+
+    let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
+    let account = typed::<AccountGetMethod>(call("account_get", json!([alice.address()])));
+    assert_eq!((account.nonce, account.pending_nonce, account.proofs.balance.height), (0, 0, account.height));
+    assert!(account.balance > 0);
+    let args = borsh::to_vec(&TransferArgs { to: bob, amount: 7 }).unwrap();
+    let call_data = Call {
+        contract: token,
+        method: b"entry_transfer".to_vec().try_into().unwrap(),
+        args: args.try_into().unwrap(),
+    };
+    let tx = Transaction {
+        chain_id: domain.chain_id,
+        sender: alice.address(),
+        nonce: 0,
+        fee_limit: Balance(10_000_000),
+        call: call_data,
+    }
+    .sign(&domain, &alice);
+    let hash = typed::<TxSubmitMethod>(call("tx_submit", json!([Bytes::hex(&tx.encode())])));
+    assert_eq!(hash, tx.hash());
+    let mut status = TxStatus::Unknown;
+    wait_until("finalization", || {
+        status = typed::<TxStatusMethod>(call("tx_status", json!([hash])));
+        matches!(status, TxStatus::Finalized { .. })
+    });
+    let TxStatus::Finalized { height, index: Some(0), receipt: Some(receipt) } = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!(receipt.outcome, Outcome::Ok);
+    let block = typed::<ChainBlockMethod>(call("chain_block", json!([height])));
+    assert_eq!((block.transactions, block.receipts[0].fee), (vec![hash], receipt.fee));
+    assert_eq!(block.header.height, height);
+
+    let key = tao_contract_token::balance_key(&bob);
+    let proven = typed::<StateGetMethod>(call("state_get", json!([Bytes::hex(&key), height])));
+    assert_eq!(proven.value, Some(Bytes((1_000_000 * 1_000_000_000 + 7u64).to_le_bytes().to_vec())));
+    let subnet = typed::<SubnetGetMethod>(call("subnet_get", json!([1])));
+    assert_eq!(subnet.hyperparameters.len(), tao_contract_subnets::params::PARAMS.len());
+    let stake = typed::<StakeGetMethod>(call(
+        "stake_get",
+        json!([alice.address(), dev_key("alice-hot").address(), 0]),
+    ));
+    assert!(stake.stake >= 1_000 * 1_000_000_000, "alice's root stake on the dev chain: {stake:?}");
+    let pool = typed::<PoolGetMethod>(call("pool_get", json!([1])));
+    let quote = typed::<PoolQuoteMethod>(call("pool_quote", json!([1, "buy", 1_000_000_000])));
+    assert_eq!((quote.input, quote.pool.netuid, pool.netuid), (1_000_000_000, 1, 1));
+    let metagraph = typed::<SubnetMetagraphMethod>(call("subnet_metagraph", json!([1])));
+    assert_eq!(metagraph.neurons.len(), usize::from(metagraph.count.decoded.unwrap()));
+    let neuron = typed::<NeuronGetMethod>(call("neuron_get", json!([1, 0, metagraph.height])));
+    assert_eq!(neuron.neuron, metagraph.neurons[0].neuron.clone(), "one height, one answer");
+    let input = Bytes::hex(&borsh::to_vec(&1u16).unwrap());
+    let query = typed::<ContractQueryMethod>(call(
+        "contract_query",
+        json!(["incentive", "entry_epoch_input", input]),
+    ));
+    assert!(!query.output.0.is_empty());
+    let missing = node.call("gov_proposal", json!([0]));
+    assert_eq!(missing["error"]["code"], json!(code::NO_STATE), "{missing}");
+    node.kill();
+}
+
+/// `tao node --log-format json` writes one JSON object per line, each with its level, message and
+/// fields; a bad `RUST_LOG` is refused by name.
+#[test]
+fn the_node_logs_json_lines_with_level_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = |log_filter: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tao"))
+            .args([
+                "node",
+                "--dev",
+                "--log-format",
+                "json",
+                "--rpc-addr",
+                "127.0.0.1:0",
+                "--block-time",
+                "200ms",
+            ])
+            .arg("--base-path")
+            .arg(dir.path().join("chain"))
+            .env("RUST_LOG", log_filter)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = node("tao=info");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut events = Vec::new();
+    while events.iter().filter(|e: &&Value| e["event"] == "block").count() < 2 {
+        let line = lines.next().expect("the node exited").unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["level"].is_string() && event["message"].is_string(), "{line}");
+        events.push(event);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!((events[0]["event"].as_str(), events[0]["level"].as_str()), (Some("started"), Some("INFO")));
+    assert!(events[0]["rpc"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    let block = events.iter().find(|e| e["event"] == "block").unwrap();
+    assert!(
+        block["height"].as_u64().unwrap() >= 1 && block["message"].as_str().unwrap().starts_with("block #")
+    );
+
+    let refused = node("tao=loud").wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("RUST_LOG"), "{refused:?}");
+}
+
 /// A `stake list --json` answer's total on subnet `netuid`.
 fn subnet_stake(list: &Value, netuid: &str) -> u64 {
     let netuid: u64 = netuid.parse().unwrap();
@@ -904,6 +1035,8 @@ fn governance_through_the_cli() {
     assert_eq!(kappa, 40_000);
     let proven = node.result("gov_proposal", json!([0]));
     assert_eq!(proven["status"], "Applied", "{proven}");
+    let typed: tao_rpc::GovProposal = typed::<tao_rpc::GovProposalMethod>(proven.clone());
+    assert_eq!((typed.id, typed.status.as_str(), typed.proof.height), (0, "Applied", typed.height));
     let value = unhex(&proven["proof"]["value"]);
     let at: Hash = serde_json::from_value(proven["proof"]["root"].clone()).unwrap();
     let proof = tao_state::StateProof::decode(&unhex(&proven["proof"]["proof"])).unwrap();

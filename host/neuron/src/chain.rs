@@ -168,7 +168,8 @@ impl View<'_> {
     /// Checks a `state_get`-style proof object for `key` at this height (the key is ours,
     /// never the server's, so a proof of another key does not verify).
     pub fn check(&self, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
-        check_proof(&self.light, proof, key)
+        let proof = tao_rpc::decode(proof, "proof").map_err(|e| NeuronError::Malformed(e.to_string()))?;
+        check_proof(&self.light, &proof, key)
     }
 
     /// The value at `key`, proven at this height, decoded as borsh `T`.
@@ -196,21 +197,23 @@ fn finalized(hash: &Value, status: &Value) -> Result<Finalized, NeuronError> {
     })
 }
 
-/// Checks a proof object (`{height, value, proof}`) for `key` against `light`'s head: the one
-/// place a client turns a node's answer into a believed value.
-pub fn check_proof(light: &LightClient, proof: &Value, key: &[u8]) -> Result<Option<Vec<u8>>, NeuronError> {
-    let height = proof["height"].as_u64().ok_or_else(|| malformed("proof height"))?;
+/// Checks a proven value for `key` against `light`'s head: the one place a client turns a
+/// node's answer into a believed value.
+pub fn check_proof(
+    light: &LightClient,
+    proof: &tao_rpc::Proven,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, NeuronError> {
+    let height = proof.height;
     if height != light.head().height {
         return Err(NeuronError::Unproven(format!(
             "proof at #{height}, the trusted head is #{}",
             light.head().height
         )));
     }
-    let value = match &proof["value"] {
-        Value::Null => None,
-        v => Some(unhex(v)?),
-    };
-    let state_proof = tao_state::StateProof::decode(&unhex(&proof["proof"])?)
+    let value = proof.value.as_ref().map(|v| v.0.clone());
+    let bytes = proof.proof.as_ref().ok_or_else(|| NeuronError::Unproven("no proof".into()))?;
+    let state_proof = tao_state::StateProof::decode(&bytes.0)
         .map_err(|e| NeuronError::Unproven(format!("proof does not decode: {e}")))?;
     light.verify(key, value.as_deref(), &state_proof)?;
     Ok(value)

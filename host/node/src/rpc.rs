@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use serde_json::{Value, json};
-use tao_chain::{Certificate, Header, Validator, keys, validators_hash};
+use serde_json::Value;
+use tao_chain::{Certificate, Header, Receipt, keys, validators_hash};
+use tao_rpc::{self as schema, Bytes, Proven};
 use tao_types::{Address, Hash};
 
 use crate::pool::WorkerPool;
-use crate::service::{Node, SubmitError};
+use crate::service::{Node, SubmitError, TxStatus};
 
 pub mod reads;
 pub mod server;
@@ -72,54 +73,78 @@ pub fn cost(method: &str) -> u64 {
     }
 }
 
-/// Error codes (JSON-RPC reserves −32768..−32000 for the protocol itself).
-pub mod code {
-    /// Parameters did not parse.
-    pub const INVALID_PARAMS: i32 = -32602;
-    /// The transaction was refused (bad signature, nonce, mempool limits…).
-    pub const TX_REFUSED: i32 = 1;
-    /// The height is pruned or in the future.
-    pub const NO_STATE: i32 = 2;
-    /// The node itself failed.
-    pub const NODE: i32 = 3;
-    /// A query's entry point refused (its message is the error).
-    pub const QUERY_FAILED: i32 = 4;
-    /// The node is busy (its signature-checking queue is full): nothing was done; retry.
-    pub const BUSY: i32 = 5;
-}
+/// Error codes: the schema's (docs/rpc.md "Errors").
+pub use tao_rpc::code;
 
 pub(crate) fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.to_string(), None::<()>)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
 }
 
 pub(crate) fn unhex(s: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
     hex::decode(s.trim_start_matches("0x")).map_err(|e| error(code::INVALID_PARAMS, format!("bad hex: {e}")))
 }
 
-/// A header as JSON.
-pub fn header_json(h: &Header) -> Value {
-    json!({
-        "hash": h.hash(), "chain_id": h.chain_id, "parent": h.parent, "height": h.height, "time_ms": h.time_ms,
-        "state_root": h.state_root, "txs_root": h.txs_root, "receipts_root": h.receipts_root,
-        "validators_hash": h.validators_hash, "next_validators_hash": h.next_validators_hash,
-        "proposer": h.proposer, "encoded": hex(&borsh::to_vec(h).unwrap_or_default()),
-    })
+/// A header as the schema serves it.
+pub fn header_view(h: &Header) -> schema::HeaderView {
+    schema::HeaderView {
+        hash: h.hash(),
+        chain_id: h.chain_id,
+        parent: h.parent,
+        height: h.height,
+        time_ms: h.time_ms,
+        state_root: h.state_root,
+        txs_root: h.txs_root,
+        receipts_root: h.receipts_root,
+        validators_hash: h.validators_hash,
+        next_validators_hash: h.next_validators_hash,
+        proposer: h.proposer,
+        encoded: Bytes(borsh::to_vec(h).unwrap_or_default()),
+    }
 }
 
-/// A certificate as JSON.
-pub fn certificate_json(c: &Certificate) -> Value {
-    let signatures: Vec<Value> = c.signatures.iter().map(|(i, s)| json!([i, hex(&s.0)])).collect();
-    json!({
-        "header": c.header, "height": c.height, "round": c.round, "signatures": signatures,
-        "encoded": hex(&borsh::to_vec(c).unwrap_or_default()),
-    })
+/// A certificate as the schema serves it.
+pub fn certificate_view(c: &Certificate) -> schema::CertificateView {
+    schema::CertificateView {
+        header: c.header,
+        height: c.height,
+        round: c.round,
+        signatures: c.signatures.iter().map(|(i, s)| (*i, Bytes(s.0.to_vec()))).collect(),
+        encoded: Bytes(borsh::to_vec(c).unwrap_or_default()),
+    }
+}
+
+/// A header and its certificate: `chain_header`'s reply.
+pub fn chain_header_reply(header: &Header, certificate: &Certificate) -> schema::ChainHeader {
+    schema::ChainHeader { header: header_view(header), certificate: certificate_view(certificate) }
+}
+
+/// Events (topic, data) as the schema serves them.
+fn events(list: &[(Vec<u8>, Vec<u8>)]) -> Vec<schema::Event> {
+    list.iter().map(|(t, d)| (Bytes(t.clone()), Bytes(d.clone()))).collect()
+}
+
+/// A receipt's outcome as the schema serves it.
+fn outcome(o: &tao_chain::TxOutcome) -> schema::Outcome {
+    match o {
+        tao_chain::TxOutcome::Ok => schema::Outcome::Ok,
+        tao_chain::TxOutcome::Failed(why) => schema::Outcome::Failed(why.clone()),
+    }
+}
+
+/// A receipt as `tx_status` serves it.
+pub fn receipt_summary(r: &Receipt) -> schema::ReceiptSummary {
+    schema::ReceiptSummary {
+        outcome: outcome(&r.outcome),
+        fee: r.fee,
+        gas_used: r.gas_used,
+        events: events(&r.events),
+    }
 }
 
 pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
+
+/// A typed reply or the error to answer.
+type Reply<T> = Result<T, ErrorObjectOwned>;
 
 pub(crate) fn node_error(e: impl ToString) -> ErrorObjectOwned {
     error(code::NODE, e)
@@ -141,7 +166,7 @@ impl reads::Proofs for Store<'_> {
         height_or_head(self.0, asked)
     }
 
-    fn proven(&mut self, key: &[u8], height: u64) -> RpcResult {
+    fn proven(&mut self, key: &[u8], height: u64) -> Reply<Proven> {
         proven(self.0, key, height)
     }
 
@@ -150,33 +175,43 @@ impl reads::Proofs for Store<'_> {
     }
 }
 
-/// A value with its proof at `height`, as JSON.
-fn proven(node: &Node, key: &[u8], height: u64) -> RpcResult {
+/// A value with its proof at `height`.
+fn proven(node: &Node, key: &[u8], height: u64) -> Reply<Proven> {
     let root = node.store().root(height).map_err(|e| error(code::NO_STATE, e))?;
     let (value, proof) = node.store().get_with_proof(key, height).map_err(|e| error(code::NO_STATE, e))?;
-    Ok(json!({
-        "height": height, "root": root, "key": hex(key),
-        "value": value.as_deref().map(hex), "proof": hex(&proof.encode()),
-    }))
+    Ok(Proven {
+        height,
+        root: Some(root),
+        key: key.into(),
+        value: value.map(Bytes),
+        proof: Some(Bytes(proof.encode())),
+    })
 }
 
-fn chain_info(node: &Node) -> RpcResult {
+/// `chain_info`'s validator list for `validators`.
+pub fn validator_keys(validators: &[tao_chain::Validator]) -> Vec<schema::ValidatorKey> {
+    validators
+        .iter()
+        .map(|v| schema::ValidatorKey { key: v.key.to_compressed()[..].into(), power: v.power })
+        .collect()
+}
+
+fn chain_info(node: &Node) -> Reply<schema::ChainInfo> {
     let (head, _) = node.head().map_err(node_error)?;
     let domain = node.executor().domain();
-    Ok(json!({
-        "chain_id": domain.chain_id, "genesis_hash": domain.genesis_hash,
-        "height": head.height, "head": head.hash(), "validators": validators_json(node.validators()),
-    }))
-}
-
-/// A validator set as `chain_info` and `chain_validators` list it.
-pub fn validators_json(validators: &[Validator]) -> Vec<Value> {
-    validators.iter().map(|v| json!({"key": hex(&v.key.to_compressed()), "power": v.power})).collect()
+    Ok(schema::ChainInfo {
+        chain_id: domain.chain_id,
+        genesis_hash: domain.genesis_hash,
+        height: head.height,
+        head: head.hash(),
+        validators: validator_keys(node.validators()),
+        checkpoint: None,
+    })
 }
 
 /// The validator set that signs the header at `height` (≥ 1, at most one above the head): the
 /// set the header below names. A light client takes it only if it hashes to that name.
-fn chain_validators(node: &Node, params: Params<'_>) -> RpcResult {
+fn chain_validators(node: &Node, params: Params<'_>) -> Reply<schema::ChainValidators> {
     let height: u64 = params.one()?;
     let below =
         height.checked_sub(1).ok_or_else(|| error(code::NO_STATE, "the genesis header has no signers"))?;
@@ -187,51 +222,55 @@ fn chain_validators(node: &Node, params: Params<'_>) -> RpcResult {
             format!("the validator set header {below} names is not known here"),
         ));
     }
-    Ok(json!({ "height": height, "validators": validators_json(node.validators()) }))
+    Ok(schema::ChainValidators { height, validators: validator_keys(node.validators()) })
 }
 
-fn chain_header(node: &Node, params: Params<'_>) -> RpcResult {
+fn chain_header(node: &Node, params: Params<'_>) -> Reply<schema::ChainHeader> {
     let height: Option<u64> = params.sequence().optional_next()?;
     let height = height_or_head(node, height)?;
     let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
-    Ok(
-        json!({ "header": header_json(&stored.block.header), "certificate": certificate_json(&stored.certificate) }),
-    )
+    Ok(chain_header_reply(&stored.block.header, &stored.certificate))
 }
 
 /// The block at `height` (default: the head) with its certificate, transaction hashes,
 /// receipts and begin-block events.
-fn chain_block(node: &Node, params: Params<'_>) -> RpcResult {
+fn chain_block(node: &Node, params: Params<'_>) -> Reply<schema::ChainBlock> {
     let height: Option<u64> = params.sequence().optional_next()?;
     let height = height_or_head(node, height)?;
     let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
-    let events =
-        |list: &[(Vec<u8>, Vec<u8>)]| list.iter().map(|(t, d)| json!([hex(t), hex(d)])).collect::<Vec<_>>();
-    let receipts: Vec<Value> = stored
+    let receipts = stored
         .receipts
         .iter()
-        .map(|r| {
-            json!({"tx": r.tx, "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used, "events": events(&r.events),
-                "encoded": hex(&borsh::to_vec(r).unwrap_or_default())})
+        .map(|r| schema::ReceiptView {
+            tx: r.tx,
+            outcome: outcome(&r.outcome),
+            fee: r.fee,
+            gas_used: r.gas_used,
+            events: events(&r.events),
+            encoded: Bytes(borsh::to_vec(r).unwrap_or_default()),
         })
         .collect();
-    Ok(json!({
-        "header": header_json(&stored.block.header), "certificate": certificate_json(&stored.certificate),
-        "transactions": stored.block.txs.iter().map(|t| t.hash()).collect::<Vec<_>>(),
-        "receipts": receipts, "events": events(&stored.events),
-    }))
+    Ok(schema::ChainBlock {
+        header: header_view(&stored.block.header),
+        certificate: certificate_view(&stored.certificate),
+        transactions: stored.block.txs.iter().map(|t| t.hash()).collect(),
+        receipts,
+        events: events(&stored.events),
+    })
 }
 
-fn modules(node: &Node) -> RpcResult {
+fn modules(node: &Node) -> Reply<Vec<schema::ModuleEntry>> {
     let mut out = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     let prefix = keys::module("");
     while let Some((k, v)) = node.store().next_after(&prefix, after.as_deref()).map_err(node_error)? {
         let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-        out.push(json!({ "name": name, "code_hash": hex(&v) }));
+        let code_hash = <[u8; 32]>::try_from(v.as_slice())
+            .map_err(|_| node_error(format!("module {name}: stored hash is not 32 bytes")))?;
+        out.push(schema::ModuleEntry { name, code_hash: Hash(code_hash) });
         after = Some(k);
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 /// Why the RPC methods could not be set up.
@@ -255,12 +294,12 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
         m.register_method(method, move |params, node, _| reads::call(method, params, &mut Store(node)))?;
     }
     m.register_method("module_list", |_, node, _| modules(node))?;
-    m.register_method("contract_query", |params, node, _| -> RpcResult {
+    m.register_method("contract_query", |params, node, _| -> Reply<schema::QueryOutput> {
         let mut seq = params.sequence();
         let (module, entry, input): (String, String, String) = (seq.next()?, seq.next()?, seq.next()?);
         let (height, result) = node.query(&module, &entry, &unhex(&input)?).map_err(node_error)?;
         let output = result.map_err(|m| error(code::QUERY_FAILED, m))?;
-        Ok(json!({ "height": height, "output": hex(&output) }))
+        Ok(schema::QueryOutput { height, output: Bytes(output) })
     })?;
     // Signatures are checked on a pool of one worker per core, so the calls of a batch (run
     // concurrently by `server::Metered`) and of many clients are checked in parallel.
@@ -270,34 +309,30 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
         async move {
             let bytes: String = params.one()?;
             match node.submit_on(&verifiers, &unhex(&bytes)?).await {
-                Ok(hash) => Ok(json!(hash)),
+                Ok(hash) => Ok(hash),
                 Err(busy @ SubmitError::Busy(_)) => Err(error(code::BUSY, busy)),
                 Err(refused) => Err(error(code::TX_REFUSED, refused)),
             }
         }
     })?;
     m.register_method("chain_block", |params, node, _| chain_block(node, params))?;
-    m.register_method("tx_status", |params, node, _| -> RpcResult {
+    m.register_method("tx_status", |params, node, _| -> Reply<schema::TxStatus> {
         let hash: Hash = params.one()?;
-        let status = node.status(&hash).map_err(node_error)?;
-        let mut out = serde_json::to_value(&status).map_err(node_error)?;
-        if let crate::service::TxStatus::Finalized { height, index } = status {
-            let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
-            if let Some(r) = stored.receipts.get(index as usize) {
-                out["receipt"] = json!({
-                    "outcome": r.outcome, "fee": r.fee, "gas_used": r.gas_used,
-                    "events": r.events.iter().map(|(t, d)| json!([hex(t), hex(d)])).collect::<Vec<_>>(),
-                });
+        Ok(match node.status(&hash).map_err(node_error)? {
+            TxStatus::Pending => schema::TxStatus::Pending,
+            TxStatus::Finalized { height, index } => {
+                let stored = node.stored(height).map_err(|e| error(code::NO_STATE, e))?;
+                let receipt = stored.receipts.get(index as usize).map(receipt_summary);
+                schema::TxStatus::Finalized { height, index: Some(index), receipt }
             }
-        }
-        Ok(out)
+            TxStatus::Dropped { reason } => schema::TxStatus::Dropped { reason },
+            TxStatus::Unknown => schema::TxStatus::Unknown,
+        })
     })?;
     // One authority finalizes each block as it produces it, so new and finalized heads are the
     // same stream; both names exist so clients written for a BFT chain need no change.
-    for (subscribe, notification, unsubscribe) in [
-        ("chain_subscribeHeads", "chain_head", "chain_unsubscribeHeads"),
-        ("chain_subscribeFinalizedHeads", "chain_finalizedHead", "chain_unsubscribeFinalizedHeads"),
-    ] {
+    for (subscribe, notification, unsubscribe) in [schema::SUBSCRIBE_HEADS, schema::SUBSCRIBE_FINALIZED_HEADS]
+    {
         m.register_subscription(
             subscribe,
             notification,
@@ -325,7 +360,7 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Arc<Node>>, ModuleError> {
                         () = sink.closed() => break,
                     };
                     let Ok(header) = header else { break };
-                    let message = serde_json::value::to_raw_value(&header_json(&header))?;
+                    let message = serde_json::value::to_raw_value(&header_view(&header))?;
                     sink.send(message).await?;
                 }
                 jsonrpsee::core::SubscriptionResult::Ok(())

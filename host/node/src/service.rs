@@ -580,70 +580,61 @@ impl Node {
         Ok(())
     }
 
-    /// Prometheus text exposition of the node's gauges and counters.
+    /// The node's gauges and counters for `/metrics`, in the OpenMetrics text format.
     pub fn metrics(&self) -> Result<String, NodeError> {
+        use Kind::{Counter, Gauge};
         let (head, _) = self.head()?;
         let (pending, pending_bytes, gapped) = {
             let pool = lock(&self.mempool)?;
             (pool.len() as u64, pool.bytes(), pool.gapped() as u64)
         };
         let c = *lock(&self.counters)?;
-        let mut out = String::new();
-        for (name, kind, help, value) in [
-            ("tao_block_height", "gauge", "Height of the newest finalized block.", head.height),
-            ("tao_mempool_transactions", "gauge", "Transactions waiting in the mempool.", pending),
-            ("tao_mempool_bytes", "gauge", "Encoded bytes waiting in the mempool.", pending_bytes),
-            ("tao_mempool_gapped_transactions", "gauge", "Mempool transactions behind a nonce gap.", gapped),
-            ("tao_blocks_produced_total", "counter", "Blocks produced since start.", c.blocks),
+        let mut metrics = vec![
+            ("tao_block_height", Gauge, "Height of the newest finalized block.", head.height),
+            ("tao_mempool_transactions", Gauge, "Transactions waiting in the mempool.", pending),
+            ("tao_mempool_bytes", Gauge, "Encoded bytes waiting in the mempool.", pending_bytes),
+            ("tao_mempool_gapped_transactions", Gauge, "Mempool transactions behind a nonce gap.", gapped),
+            ("tao_blocks_produced", Counter, "Blocks produced since start.", c.blocks),
+            ("tao_transactions_included", Counter, "Transactions included since start.", c.txs_included),
             (
-                "tao_transactions_included_total",
-                "counter",
-                "Transactions included since start.",
-                c.txs_included,
-            ),
-            (
-                "tao_transactions_dropped_total",
-                "counter",
+                "tao_transactions_dropped",
+                Counter,
                 "Transactions dropped at block time since start.",
                 c.txs_dropped,
             ),
             (
-                "tao_signatures_verified_total",
-                "counter",
+                "tao_signatures_verified",
+                Counter,
                 "Submitted transactions whose signature was checked since start.",
                 c.txs_verified,
             ),
             (
-                "tao_submissions_busy_total",
-                "counter",
+                "tao_submissions_busy",
+                Counter,
                 "Submissions refused since start because the signature-checking queue was full.",
                 c.txs_busy,
             ),
-        ] {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
-        }
+        ];
         if let Some(g) = *lock(&self.consensus)? {
-            for (name, kind, help, value) in [
-                ("tao_consensus_height", "gauge", "The height the BFT engine is deciding.", g.height),
-                ("tao_consensus_round", "gauge", "The BFT engine's round at that height.", g.round),
-                ("tao_consensus_peers", "gauge", "Peers connected to the BFT engine.", g.peers),
+            metrics.extend([
+                ("tao_consensus_height", Gauge, "The height the BFT engine is deciding.", g.height),
+                ("tao_consensus_round", Gauge, "The BFT engine's round at that height.", g.round),
+                ("tao_consensus_peers", Gauge, "Peers connected to the BFT engine.", g.peers),
                 (
-                    "tao_consensus_votes_received_total",
-                    "counter",
+                    "tao_consensus_votes_received",
+                    Counter,
                     "Votes received from peers since start.",
                     g.votes_received,
                 ),
                 (
-                    "tao_consensus_votes_signed_total",
-                    "counter",
+                    "tao_consensus_votes_signed",
+                    Counter,
                     "Votes this validator signed and published since start.",
                     g.votes_signed,
                 ),
-            ] {
-                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
-            }
+            ]);
         }
-        Ok(out)
+        Ok(openmetrics(&metrics))
     }
 
     fn drop_tx(&self, hash: Hash, reason: String) {
@@ -855,5 +846,60 @@ impl Node {
         // Nobody listening is fine.
         let _ = self.heads.send(header.clone());
         Ok(())
+    }
+}
+
+/// A metric's type.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// A value that goes up and down.
+    Gauge,
+    /// A count since start (the encoder names it `<name>_total`).
+    Counter,
+}
+
+/// `metrics` (name, type, help, value) in the OpenMetrics text format, by `prometheus-client`.
+fn openmetrics(metrics: &[(&str, Kind, &str, u64)]) -> String {
+    use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
+    let mut registry = prometheus_client::registry::Registry::default();
+    for &(name, kind, help, value) in metrics {
+        match kind {
+            Kind::Gauge => {
+                let gauge = Gauge::<u64, std::sync::atomic::AtomicU64>::default();
+                gauge.set(value);
+                registry.register(name, help, gauge);
+            }
+            Kind::Counter => {
+                let counter = Counter::<u64>::default();
+                counter.inc_by(value);
+                registry.register(name, help, counter);
+            }
+        }
+    }
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, openmetrics};
+
+    /// The names, types and values Prometheus and the tests read: a counter gains `_total`.
+    #[test]
+    fn metrics_are_openmetrics_text_under_their_names() {
+        let text = openmetrics(&[
+            ("tao_block_height", Kind::Gauge, "Height.", 7),
+            ("tao_blocks_produced", Kind::Counter, "Blocks.", 3),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&"# TYPE tao_block_height gauge") && lines.contains(&"tao_block_height 7"),
+            "{text}"
+        );
+        assert!(lines.contains(&"# TYPE tao_blocks_produced counter"), "{text}");
+        assert!(lines.contains(&"tao_blocks_produced_total 3"), "{text}");
+        assert_eq!(lines.last(), Some(&"# EOF"));
     }
 }

@@ -239,14 +239,18 @@ impl Chain {
         block: &Value,
         tx: &tao_types::Hash,
     ) -> Result<Proven<Option<Receipt>>, VerifyError> {
-        let height =
-            block["header"]["height"].as_u64().ok_or_else(|| crate::rpc::malformed("block", "height"))?;
+        use crate::rpc::{borsh_of, malformed, typed};
+        let block: tao_rpc::BlockReceipts = typed(block, "block")?;
+        let height = block.header.height;
         let header = self.header(height).ok_or(VerifyError::UnknownHeight(height))?;
-        let list = block["receipts"].as_array().ok_or_else(|| crate::rpc::malformed("block", "receipts"))?;
-        let mut receipts = Vec::with_capacity(list.len().min(crate::MAX_BLOCK_TXS));
-        for r in list.iter().take(crate::MAX_BLOCK_TXS) {
-            receipts.push(crate::rpc::decoded(&r["encoded"], "receipt", crate::MAX_RECEIPT_BYTES)?);
+        if block.receipts.len() > crate::MAX_BLOCK_TXS {
+            return Err(malformed("block", format!("more than {} receipts", crate::MAX_BLOCK_TXS)));
         }
+        let receipts = block
+            .receipts
+            .iter()
+            .map(|r| borsh_of(&r.encoded, "receipt", crate::MAX_RECEIPT_BYTES))
+            .collect::<Result<Vec<Receipt>, _>>()?;
         if merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()) != header.receipts_root {
             return Err(VerifyError::BadProof { what: format!("the receipts of block #{height}"), height });
         }
@@ -276,24 +280,23 @@ impl Chain {
         height: u64,
         reply: &Value,
     ) -> Result<Option<Vec<u8>>, VerifyError> {
-        use crate::rpc::{malformed, unhex};
+        use crate::rpc::{hex0x, malformed, typed};
         let what = crate::keys::describe(key);
-        if reply["height"].as_u64() != Some(height) {
-            return Err(malformed(&what, format!("answered at {} instead of #{height}", reply["height"])));
+        let reply: tao_rpc::Proven = typed(reply, &what)?;
+        if reply.height != height {
+            return Err(malformed(&what, format!("answered at {} instead of #{height}", reply.height)));
         }
-        if unhex(&reply["key"], &what)? != key {
+        if reply.key.0 != key {
             return Err(VerifyError::Contradiction {
                 what,
-                claimed: reply["key"].to_string(),
-                proven: crate::rpc::hex0x(key),
+                claimed: hex0x(&reply.key.0),
+                proven: hex0x(key),
             });
         }
-        let value = match &reply["value"] {
-            Value::Null => None,
-            v => Some(unhex(v, &what)?),
-        };
-        let proof = tao_state::StateProof::decode(&unhex(&reply["proof"], &what)?)
-            .map_err(|e| malformed(&what, format!("proof: {e}")))?;
+        let proof = reply.proof.ok_or_else(|| malformed(&what, "proof: missing"))?;
+        let proof =
+            tao_state::StateProof::decode(&proof.0).map_err(|e| malformed(&what, format!("proof: {e}")))?;
+        let value = reply.value.map(|v| v.0);
         self.verify(&what, height, key, value.as_deref(), &proof)?;
         Ok(value)
     }

@@ -1,6 +1,6 @@
-//! JSON-RPC 2.0 messages to and from the node. Replies are untrusted: they are parsed here into
-//! typed values with explicit errors, and nothing in them is believed until [`crate::chain`]
-//! checks it.
+//! JSON-RPC 2.0 messages to and from the node. Replies are untrusted: they are decoded here into
+//! the schema's types (`tao_rpc`) with errors naming the field, and nothing in them is believed
+//! until [`crate::chain`] checks it.
 
 use crate::{Certificate, Header, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_VALIDATORS, Validator};
 use serde_json::{Value, json};
@@ -71,10 +71,26 @@ pub fn decoded<T: borsh::BorshDeserialize>(v: &Value, what: &str, limit: usize) 
     tao_codec::decode(&unhex(v, what)?, limit).map_err(|e| malformed(what, e))
 }
 
-/// A header and its certificate from a `chain_header` reply (not yet believed).
+/// `reply` decoded as the schema's `T`; a failure names the field.
+pub fn typed<T: serde::de::DeserializeOwned>(reply: &Value, what: &str) -> Result<T, VerifyError> {
+    tao_rpc::decode(reply, what).map_err(|e| malformed(what, format!("{}: {}", e.path, e.why)))
+}
+
+/// The value of schema bytes, at most `limit` bytes and nothing after it.
+pub fn borsh_of<T: borsh::BorshDeserialize>(
+    bytes: &tao_rpc::Bytes,
+    what: &str,
+    limit: usize,
+) -> Result<T, VerifyError> {
+    tao_codec::decode(&bytes.0, limit).map_err(|e| malformed(what, e))
+}
+
+/// A header and its certificate from a `chain_header` reply (not yet believed): only their
+/// encoded bytes are read (`tao_rpc::HeaderBytes`).
 pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
-    let header = decoded(&reply["header"]["encoded"], "header", MAX_HEADER_BYTES)?;
-    let certificate = decoded(&reply["certificate"]["encoded"], "certificate", MAX_CERTIFICATE_BYTES)?;
+    let got: tao_rpc::HeaderBytes = typed(reply, "chain_header")?;
+    let header = borsh_of(&got.header.encoded, "header", MAX_HEADER_BYTES)?;
+    let certificate = borsh_of(&got.certificate.encoded, "certificate", MAX_CERTIFICATE_BYTES)?;
     Ok((header, certificate))
 }
 
@@ -82,34 +98,31 @@ pub fn header(reply: &Value) -> Result<(Header, Certificate), VerifyError> {
 /// against the genesis header). Its `chain_id` is never read: the chain id is the pinned
 /// genesis header's.
 pub fn chain_info(reply: &Value) -> Result<(Hash, Vec<Validator>), VerifyError> {
-    let genesis: Hash = reply["genesis_hash"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| malformed("chain_info", "genesis_hash"))?;
-    Ok((genesis, validators(&reply["validators"])?))
+    let info: tao_rpc::ChainInfo = typed(reply, "chain_info")?;
+    Ok((info.genesis_hash, validators(&info.validators)?))
 }
 
 /// The validator set of a `chain_validators` reply (believed only if it hashes to what a
 /// believed header names).
 pub fn validator_set(reply: &Value) -> Result<Vec<Validator>, VerifyError> {
-    validators(&reply["validators"])
+    let set: tao_rpc::ChainValidators = typed(reply, "chain_validators")?;
+    validators(&set.validators)
 }
 
-/// A JSON list of `{key, power}`, at most [`MAX_VALIDATORS`].
-fn validators(list: &Value) -> Result<Vec<Validator>, VerifyError> {
-    let list = list.as_array().ok_or_else(|| malformed("validators", "not a list"))?;
+/// Listed validators, at most [`MAX_VALIDATORS`].
+fn validators(list: &[tao_rpc::ValidatorKey]) -> Result<Vec<Validator>, VerifyError> {
     if list.len() > MAX_VALIDATORS {
         return Err(malformed("validators", format!("more than {MAX_VALIDATORS}")));
     }
-    let mut validators = Vec::with_capacity(list.len());
-    for v in list {
-        let key: [u8; 33] = unhex(&v["key"], "validator key")?
-            .try_into()
-            .map_err(|_| malformed("validator key", "not 33 bytes"))?;
-        validators.push(Validator {
-            key: tao_crypto::PublicKey::from_compressed(&key).map_err(|e| malformed("validator key", e))?,
-            power: v["power"].as_u64().ok_or_else(|| malformed("validator", "power"))?,
-        });
-    }
-    Ok(validators)
+    list.iter().map(validator).collect()
+}
+
+/// A listed validator's key, checked to be a compressed secp256k1 point.
+fn validator(v: &tao_rpc::ValidatorKey) -> Result<Validator, VerifyError> {
+    let key: [u8; 33] =
+        v.key.0.as_slice().try_into().map_err(|_| malformed("validator key", "not 33 bytes"))?;
+    Ok(Validator {
+        key: tao_crypto::PublicKey::from_compressed(&key).map_err(|e| malformed("validator key", e))?,
+        power: v.power,
+    })
 }
