@@ -99,6 +99,13 @@ impl Net {
         Certificate::sign(&self.domain, header, 0, &refs)
     }
 
+    /// `chain_info` as the node says it, announcing `genesis_hash`.
+    fn chain_info(&self, genesis_hash: Hash) -> Value {
+        let head = &self.blocks.last().unwrap().0;
+        json!({"chain_id": 7, "genesis_hash": genesis_hash, "height": head.height, "head": head.hash(),
+            "validators": []})
+    }
+
     /// The node's answer to one request.
     fn answer(&self, method: &str, params: &Value) -> Value {
         let at = |i: usize| params[i].as_u64();
@@ -108,10 +115,11 @@ impl Net {
                 json!({"header": {"encoded": hex0x(header)}, "certificate": {"encoded": hex0x(certificate)}})
             }
             "chain_validators" => {
-                let named = self.blocks[at(0).unwrap() as usize - 1].0.next_validators_hash;
-                validators_json(&set(self.seeds_of(named)))
+                let height = at(0).unwrap();
+                let named = self.blocks[height as usize - 1].0.next_validators_hash;
+                validators_json(height, &set(self.seeds_of(named)))
             }
-            "chain_info" => json!({"genesis_hash": self.domain.genesis_hash, "validators": []}),
+            "chain_info" => self.chain_info(self.domain.genesis_hash),
             other => panic!("unexpected {other}"),
         }
     }
@@ -121,12 +129,12 @@ fn hex0x(value: &impl borsh::BorshSerialize) -> String {
     format!("0x{}", hex::encode(borsh::to_vec(value).unwrap()))
 }
 
-fn validators_json(validators: &[Validator]) -> Value {
+fn validators_json(height: u64, validators: &[Validator]) -> Value {
     let list: Vec<Value> = validators
         .iter()
         .map(|v| json!({"key": format!("0x{}", hex::encode(v.key.to_compressed())), "power": v.power}))
         .collect();
-    json!({ "validators": list })
+    json!({ "height": height, "validators": list })
 }
 
 /// The fetch of a node serving `net` (a request or a batch), each answer passed through
@@ -222,7 +230,7 @@ fn a_lying_node_gets_errors_never_a_head() {
     };
     // A set other than the one the header names (the attacker's own keys).
     let forged_set = |m: &str, p: &Value, a: Value| {
-        if m == "chain_validators" && p[0] == 6 { validators_json(&set(&[66, 67])) } else { a }
+        if m == "chain_validators" && p[0] == 6 { validators_json(6, &set(&[66, 67])) } else { a }
     };
     assert!(matches!(
         follow_with(&forged_set),
@@ -237,7 +245,7 @@ fn a_lying_node_gets_errors_never_a_head() {
     assert!(follow_with(&hidden).is_err());
     // A node announcing another genesis with a header checkpoint: the certificate binds it.
     let other_genesis = |m: &str, _: &Value, a: Value| {
-        if m == "chain_info" { json!({"genesis_hash": Hash([9; 32]), "validators": []}) } else { a }
+        if m == "chain_info" { net.chain_info(Hash([9; 32])) } else { a }
     };
     let fetch = node(&net, other_genesis);
     let anchor = Anchor::Header { height: 15, hash: net.blocks[15].0.hash() };
