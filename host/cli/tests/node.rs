@@ -532,6 +532,9 @@ fn every_method_answers_in_its_schema_type() {
     let call = |method: &str, params: Value| node.result(method, params);
     let info: ChainInfo = typed::<ChainInfoMethod>(call("chain_info", json!([])));
     assert_eq!((info.chain_id, info.validators.len()), (7_998_951, 1));
+    assert_eq!(info.checkpoint, None, "a node's chain_info names no checkpoint");
+    let signers = typed::<ChainValidatorsMethod>(call("chain_validators", json!([1])));
+    assert_eq!((signers.height, &signers.validators), (1, &info.validators));
     let modules = typed::<ModuleListMethod>(call("module_list", json!([])));
     let token = modules.iter().find(|m| m.name == "token").unwrap().code_hash;
     let genesis = typed::<ChainHeaderMethod>(call("chain_header", json!([0])));
