@@ -14,10 +14,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tao_chain::{Certificate, Header, Validator};
 use tao_contract_token::TransferArgs;
-use tao_crypto::ChainDomain;
+use tao_crypto::{ChainDomain, SecretKey};
 use tao_node::spec::dev_key;
-use tao_tx::{Call, Transaction};
-use tao_types::{Balance, Hash};
+use tao_tx::{Call, SignedTransaction, Transaction};
+use tao_types::{Address, Balance, Hash};
 
 struct DevNode {
     child: Child,
@@ -128,6 +128,24 @@ impl DevNode {
     }
 }
 
+/// `alice`'s first transaction: 7 rao to `to` through the token module `token`.
+fn transfer_7(domain: &ChainDomain, token: Hash, alice: &SecretKey, to: Address) -> SignedTransaction {
+    let args = borsh::to_vec(&TransferArgs { to, amount: 7 }).unwrap();
+    let call = Call {
+        contract: token,
+        method: b"entry_transfer".to_vec().try_into().unwrap(),
+        args: args.try_into().unwrap(),
+    };
+    let tx = Transaction {
+        chain_id: domain.chain_id,
+        sender: alice.address(),
+        nonce: 0,
+        fee_limit: Balance(10_000_000),
+        call,
+    };
+    tx.sign(domain, alice)
+}
+
 fn unhex(v: &Value) -> Vec<u8> {
     hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap()
 }
@@ -141,20 +159,7 @@ fn dev_node_transfers_proves_and_survives_kill_9() {
     let (alice, bob) = (dev_key("alice"), dev_key("bob").address());
     let before = node.result("account_get", json!([bob]))["balance"].as_u64().unwrap();
     assert_eq!(before, 1_000_000 * 1_000_000_000);
-    let args = borsh::to_vec(&TransferArgs { to: bob, amount: 7 }).unwrap();
-    let call = Call {
-        contract: token,
-        method: b"entry_transfer".to_vec().try_into().unwrap(),
-        args: args.try_into().unwrap(),
-    };
-    let tx = Transaction {
-        chain_id: domain.chain_id,
-        sender: alice.address(),
-        nonce: 0,
-        fee_limit: Balance(10_000_000),
-        call,
-    }
-    .sign(&domain, &alice);
+    let tx = transfer_7(&domain, token, &alice, bob);
     let hex_tx = format!("0x{}", hex::encode(tx.encode()));
     let hash = node.result("tx_submit", json!([hex_tx]));
     assert_eq!(hash, json!(tx.hash()));
@@ -545,20 +550,7 @@ fn every_method_answers_in_its_schema_type() {
     let account = typed::<AccountGetMethod>(call("account_get", json!([alice.address()])));
     assert_eq!((account.nonce, account.pending_nonce, account.proofs.balance.height), (0, 0, account.height));
     assert!(account.balance > 0);
-    let args = borsh::to_vec(&TransferArgs { to: bob, amount: 7 }).unwrap();
-    let call_data = Call {
-        contract: token,
-        method: b"entry_transfer".to_vec().try_into().unwrap(),
-        args: args.try_into().unwrap(),
-    };
-    let tx = Transaction {
-        chain_id: domain.chain_id,
-        sender: alice.address(),
-        nonce: 0,
-        fee_limit: Balance(10_000_000),
-        call: call_data,
-    }
-    .sign(&domain, &alice);
+    let tx = transfer_7(&domain, token, &alice, bob);
     let hash = typed::<TxSubmitMethod>(call("tx_submit", json!([Bytes::hex(&tx.encode())])));
     assert_eq!(hash, tx.hash());
     let mut status = TxStatus::Unknown;

@@ -78,19 +78,25 @@ impl Cli<'_> {
     }
 }
 
-#[test]
-fn the_cli_refuses_locally_what_the_chain_would_refuse() {
-    let dir = tempfile::tempdir().unwrap();
+/// A dev chain past its first block, and the CLI with the dev wallets alice and bob in `wallets`.
+fn chain_with_wallets(wallets: &Path) -> (DevChain, Cli<'_>) {
     let node = DevChain::start("200ms");
-    let wallets = dir.path().join("wallets");
-    let cli = Cli { wallets: &wallets, url: node.url.clone() };
+    let cli = Cli { wallets, url: node.url.clone() };
     common::wait_until("the first block", || {
         rpc(&node.url, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
     });
-    let alice = dev_key("alice").address().to_string();
-    let bob = dev_key("bob").address().to_string();
     cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
     cli.local(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
+    (node, cli)
+}
+
+#[test]
+fn the_cli_refuses_locally_what_the_chain_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallets = dir.path().join("wallets");
+    let (node, cli) = chain_with_wallets(&wallets);
+    let alice = dev_key("alice").address().to_string();
+    let bob = dev_key("bob").address().to_string();
     let hot = cli.local(&["wallet", "new-hotkey", "--name", "alice", "--hotkey", "miner"]);
     let hot = hot["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == "miner").unwrap()["address"]
         .as_str()
@@ -177,15 +183,10 @@ fn a_transfer_pays_its_bytes_and_gas_used_not_its_limit() {
 #[test]
 fn every_other_sending_command_is_preflighted_too() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevChain::start("200ms");
-    let cli = Cli { wallets: &dir.path().join("wallets"), url: node.url.clone() };
-    common::wait_until("the first block", || {
-        rpc(&node.url, "chain_info", json!([]))["result"]["height"].as_u64() > Some(0)
-    });
+    let wallets = dir.path().join("wallets");
+    let (node, cli) = chain_with_wallets(&wallets);
     let alice = dev_key("alice").address().to_string();
     let bob = dev_key("bob").address().to_string();
-    cli.local(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
-    cli.local(&["wallet", "import", "--name", "bob", "--dev", "bob"]);
     let owner_hot = dev_key("alice-hot").address().to_string();
 
     let vote = ["gov", "vote", "--wallet", "bob", "--id", "99", "--approve"];
