@@ -110,7 +110,9 @@ try {
   const onChain = ['--yes', '--url', url];
   cli(['transfer', '--wallet', 'alice', '--to', hot, '--amount', '10', ...onChain]);
   cli(['subnet', 'register', '--wallet', 'alice', '--hotkey', 'default', '--netuid', '1', ...onChain]);
-  cli(['stake', 'add', '--wallet', 'alice', '--hotkey', hot, '--netuid', '1', '--amount', '200', ...onChain]);
+  // Enough stake that this validator's weights carry consensus (over kappa) alone: the owner's
+  // hotkey (UID 0) sets none, and its root stake counts on subnet 1 (TaoWeight) beside its owner cut.
+  cli(['stake', 'add', '--wallet', 'alice', '--hotkey', hot, '--netuid', '1', '--amount', '1000', ...onChain]);
   const context = await browser.newContext({ viewport: DESKTOP });
   page = await context.newPage();
   page.on('pageerror', e => errors.push(e.message));
