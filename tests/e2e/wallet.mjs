@@ -109,6 +109,7 @@ const openWallet = async () => {
   await page.locator('#unknown-chain').waitFor({ timeout: 30000 });
   const asked = await page.locator('#unknown-chain').innerText();
   if (!asked.includes(info.result.genesis_hash)) throw new Error(`the question shows no genesis hash: ${asked}`);
+  if (await page.evaluate(() => localStorage.getItem('tao.genesis'))) throw new Error('the network was pinned before the user accepted it');
   await page.click('#trust-chain');
 };
 const until = async (what, check, ms = 30000) => {
@@ -371,12 +372,20 @@ try {
   }
 
   // A second dev chain: another genesis, the same public dev validator key, its own wallet page.
-  const other = await startNode(['--genesis-time', '1767225600001'], 'node-other.log');
+  // Beside a network it is the dev chain itself, which the shipped checkpoint pins.
+  const other = await startNode(testnetNodes ? [] : ['--genesis-time', '1767225600001'], 'node-other.log');
   try {
     const otherGenesis = (await rpcAt(other.url, 'chain_info')).genesis_hash;
     const fresh = await (await browser.newContext()).newPage();
     fresh.on('pageerror', e => errors.push(e.message));
     await fresh.goto(other.url);
+    if (testnetNodes) {
+      await fresh.locator('#head .verified').waitFor({ timeout: 30000 });
+      if (await fresh.locator('#unknown-chain').count()) throw new Error('the dev chain was asked about despite its checkpoint');
+      if (shipped[0].genesis_hash !== otherGenesis || !(await fresh.locator('#genesis').innerText()).includes(otherGenesis)) throw new Error('the dev chain was not pinned from the shipped checkpoint');
+      await fresh.context().close();
+      step('the dev chain is pinned from the checkpoint shipped with the wallet, without asking');
+    } else {
     await fresh.locator('#unknown-chain').waitFor({ timeout: 30000 });
     const asked = await fresh.locator('#unknown-chain').innerText();
     if (!asked.includes(otherGenesis) || !asked.includes('7998951')) throw new Error(`the question shows no genesis hash and chain id: ${asked}`);
@@ -387,6 +396,7 @@ try {
     if (!(await fresh.locator('#genesis').innerText()).includes(otherGenesis)) throw new Error('the accepted chain was not pinned');
     await fresh.context().close();
     step('an unknown chain on first use: asked first, showing its genesis hash and chain id; pinned only when accepted');
+    }
 
     // `rewire(handle)` hands each JSON-RPC POST of the page to `handle(route, body)`; `forward`
     // sends a body to a node (the request's own Origin is that node's, as its page would send).
@@ -693,7 +703,7 @@ try {
     await shot('16-three-of-four');
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     step('heads certified by 3 of the 4 validators are followed, balances shown verified');
-    await refused('two-of-four', withSignatures(2), 'not verified', '#chain-error');
+    await refused('two-of-four', withSignatures(2), 'signers hold 20 of 40 power', '#chain-error');
     step('a head certified by only 2 of the 4 validators is refused');
   }
 

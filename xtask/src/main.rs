@@ -40,8 +40,9 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("testnet") => testnet::run(&args[1..]),
+        Some("e2e") => e2e_on_dev_node(),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz>");
+            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz|demo|testnet|e2e>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
@@ -58,7 +59,8 @@ fn main() -> Result<()> {
             );
             eprintln!("  testnet  run 4 local validators serving the wallet, until Ctrl-C (docs/network.md)");
             eprintln!("  testnet --check  4 validators: same certified headers, a transfer proven, stopped");
-            eprintln!("  testnet --e2e    the check, then the wallet's E2E against the 4 validators");
+            eprintln!("  testnet --e2e    the check, then the wallet's E2E against the 4 validators (CI)");
+            eprintln!("  e2e   the wallet's E2E against a dev node (tests/e2e/wallet.mjs)");
             std::process::exit(2)
         }
     }
@@ -312,7 +314,9 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace"])?;
     fuzz_briefly()?;
     browser_tests()?;
-    wallet_end_to_end(None)?;
+    // The wallet's E2E against 4 validator processes, after `tao testnet check` on them (the
+    // dev-node variant runs by hand: `cargo xtask e2e`).
+    testnet::bounded(true)?;
     light_js_end_to_end()?;
     println!("\nall checks passed");
     Ok(())
@@ -371,6 +375,14 @@ fn browser_tests() -> Result<()> {
         bail!("the browser test suite failed ({status})");
     }
     Ok(())
+}
+
+/// `cargo xtask e2e`: the wallet's E2E against a dev node, by hand (CI runs it against 4
+/// validators: `cargo xtask testnet --e2e`).
+fn e2e_on_dev_node() -> Result<()> {
+    build_web()?;
+    cargo(&["build", "-p", "tao-cli"])?;
+    wallet_end_to_end(None)
 }
 
 /// The Playwright run of the served wallet against a real dev node (tests/e2e/wallet.mjs), or

@@ -20,6 +20,8 @@ const CHECK_TIMEOUT: &str = "120s";
 /// a block in about 100 ms with it, so the example subnet's epochs (tempo 360) come in under a
 /// minute for the wallet's E2E.
 const CI_BLOCK_TIME: &str = "50ms";
+/// How long the first validator may take to compile the modules and serve.
+const START_WAIT: Duration = Duration::from_secs(120);
 /// How long a validator may take to stop after SIGINT.
 const STOP_WAIT: Duration = Duration::from_secs(15);
 
@@ -89,11 +91,18 @@ struct Network {
 
 impl Network {
     /// Runs each line of `out/commands.txt` as written (`exec`ed by `sh`, so the process is the
-    /// node itself), logging to `out/node-<i>.log`.
+    /// node itself), logging to `out/node-<i>.log`. The first one compiles the system modules;
+    /// the others start once it serves, with a copy of its compiled-module cache (the same
+    /// binary compiles the same modules to the same checksummed artifacts), so the modules are
+    /// compiled once instead of four times at once on a small machine.
     fn start(out: &Path) -> Result<Network> {
         let commands = std::fs::read_to_string(out.join("commands.txt")).context("reading commands.txt")?;
         let mut network = Network { out: out.to_path_buf(), nodes: Vec::new() };
         for (i, line) in commands.lines().enumerate() {
+            if i == 1 {
+                network.wait_until_serving(0)?;
+                share_compiled_modules(out, commands.lines().count())?;
+            }
             let log = std::fs::File::create(network.log(i))?;
             let node = Command::new("sh")
                 .arg("-c")
@@ -105,6 +114,22 @@ impl Network {
             network.nodes.push(node);
         }
         Ok(network)
+    }
+
+    /// Waits until validator `i` logs that it serves RPC (its modules compiled), or fails if it
+    /// exits or takes longer than [`START_WAIT`].
+    fn wait_until_serving(&mut self, i: usize) -> Result<()> {
+        let poll = Duration::from_millis(200);
+        for _ in 0..START_WAIT.as_millis() / poll.as_millis() {
+            if std::fs::read_to_string(self.log(i)).unwrap_or_default().contains("rpc listening on") {
+                return Ok(());
+            }
+            if let Some(status) = self.nodes[i].try_wait()? {
+                bail!("validator {i} exited ({status}); its log ends:\n{}", self.tail(i));
+            }
+            std::thread::sleep(poll);
+        }
+        bail!("validator {i} did not serve within {START_WAIT:?}; its log ends:\n{}", self.tail(i))
     }
 
     fn log(&self, i: usize) -> PathBuf {
@@ -151,6 +176,20 @@ impl Drop for Network {
     }
 }
 
+/// Copies the compiled-module cache of `out/node-0` into `out/node-1` … `out/node-<count - 1>`.
+fn share_compiled_modules(out: &Path, count: usize) -> Result<()> {
+    let from = out.join("node-0/artifacts");
+    for i in 1..count {
+        let to = out.join(format!("node-{i}/artifacts"));
+        std::fs::create_dir_all(&to)?;
+        for entry in std::fs::read_dir(&from).with_context(|| format!("reading {}", from.display()))? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Polls `node` until it exits, for at most `limit`.
 fn wait_for_exit(node: &mut Child, limit: Duration) -> Result<Option<std::process::ExitStatus>> {
     let poll = Duration::from_millis(100);
@@ -186,7 +225,7 @@ fn serve() -> Result<()> {
 
 /// A network on free ports under `<target>/testnet-check`: `tao testnet check`, then (with
 /// `e2e`) the wallet's E2E against it, then every validator stopped cleanly.
-fn bounded(e2e: bool) -> Result<()> {
+pub(crate) fn bounded(e2e: bool) -> Result<()> {
     let out = tools::target_dir().join("testnet-check");
     let rpc = free_ports(2 * VALIDATORS)?;
     let p2p = rpc + u16::try_from(VALIDATORS)?;
