@@ -4,6 +4,9 @@
 // (Playwright's request interception between page and node) alters balances, proofs and
 // certificates, and the wallet must flag them rather than show them. Screenshots go to
 // $E2E_ARTIFACTS (default target/e2e). Run by `cargo xtask test`.
+// With E2E_NODES (`cargo xtask testnet --e2e`) it runs against a running validator network instead
+// of a dev node: the page is served by the first URL, the CLI sends through the second, and the
+// chain is the one its validators certify (E2E_NETWORK: its directory, for the nodes' logs).
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,8 @@ const BOB = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const ALICE = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const PASSWORD = 'correct horse battery';
 const timings = {};
+const testnetNodes = process.env.E2E_NODES ? process.env.E2E_NODES.split(',') : null;
+const nodeLog = testnetNodes ? join(process.env.E2E_NETWORK, 'node-0.log') : join(artifacts, 'node.log');
 let passed = 0;
 
 function step(name) {
@@ -55,7 +60,9 @@ async function startNode(extra = [], logName = 'node.log') {
   return { node, url };
 }
 
-const { node, url } = await startNode();
+const { node, url } = testnetNodes ? { node: null, url: testnetNodes[0] } : await startNode();
+// Where the CLI sends transactions: another validator of a network, so each one crosses it.
+const sendUrl = testnetNodes ? testnetNodes[1] : url;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -92,6 +99,19 @@ const sendOneTauToBob = async (to = BOB) => {
   await until('the send preview', async () => (await page.locator('#sign').count()) === 1);
   await page.click('#sign');
 };
+/** Opens the wallet. A network without a shipped checkpoint asks first, showing the genesis
+ * hash its nodes serve; it is accepted. */
+const openWallet = async () => {
+  await page.goto(url);
+  if (!testnetNodes) return;
+  const info = await (await fetch(url + '/', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_info', params: [] }) })).json();
+  await page.locator('#unknown-chain').waitFor({ timeout: 30000 });
+  const asked = await page.locator('#unknown-chain').innerText();
+  if (!asked.includes(info.result.genesis_hash)) throw new Error(`the question shows no genesis hash: ${asked}`);
+  if (await page.evaluate(() => localStorage.getItem('tao.genesis'))) throw new Error('the network was pinned before the user accepted it');
+  await page.click('#trust-chain');
+};
 const until = async (what, check, ms = 30000) => {
   const end = Date.now() + ms;
   for (;;) {
@@ -107,7 +127,7 @@ try {
   cli(['wallet', 'import', '--name', 'alice', '--dev', 'alice']);
   const hot = cli(['wallet', 'new-hotkey', '--name', 'alice', '--hotkey', 'default'])
     .hotkeys.find(h => h.name === 'default').address;
-  const onChain = ['--yes', '--url', url];
+  const onChain = ['--yes', '--url', sendUrl];
   cli(['transfer', '--wallet', 'alice', '--to', hot, '--amount', '10', ...onChain]);
   cli(['subnet', 'register', '--wallet', 'alice', '--hotkey', 'default', '--netuid', '1', ...onChain]);
   // Enough stake that this validator's weights carry consensus (over kappa) alone: the owner's
@@ -118,7 +138,7 @@ try {
   page.on('pageerror', e => errors.push(e.message));
 
   // Create: the phrase is shown, then three of its words are typed back.
-  await page.goto(url);
+  await openWallet();
   await page.locator('#create').waitFor();
   await screens('welcome');
   await page.click('#create');
@@ -144,7 +164,7 @@ try {
   if (!(await page.locator('.qr svg').count())) throw new Error('no QR code');
   await shot('02-receive');
   await screens('receive');
-  cli(['transfer', '--wallet', 'alice', '--to', address, '--amount', '100', '--yes', '--url', url]);
+  cli(['transfer', '--wallet', 'alice', '--to', address, '--amount', '100', ...onChain]);
   await page.click('#nav-accounts');
   await until('the received 100 τ', async () => (await text('#free')) === '100 τ');
   await shot('03-received');
@@ -257,7 +277,7 @@ try {
   second.on('pageerror', e => errors.push(e.message));
   const main = page;
   page = second;
-  await page.goto(url);
+  await openWallet();
   await page.click('#import');
   await page.selectOption('#import_kind', 'keystore');
   await page.fill('#import_secret', readFileSync(keystore, 'utf8'));
@@ -343,16 +363,29 @@ try {
   })).json()).result;
   const pinned = (await rpcAt(url, 'chain_info')).genesis_hash;
   const shipped = JSON.parse(readFileSync(join(root, 'web/dist/checkpoints.json'), 'utf8'));
-  if (shipped[0].genesis_hash !== pinned || !(await text('#genesis')).includes(pinned)) throw new Error('the dev chain was not pinned from the shipped checkpoint');
-  step('the dev chain is pinned from the checkpoint shipped with the wallet, without asking');
+  if (testnetNodes) {
+    if (shipped.some(c => c.genesis_hash === pinned) || !(await text('#genesis')).includes(pinned)) throw new Error('the network was not pinned as accepted');
+    step("the network's chain (no shipped checkpoint) is pinned as accepted on first use");
+  } else {
+    if (shipped[0].genesis_hash !== pinned || !(await text('#genesis')).includes(pinned)) throw new Error('the dev chain was not pinned from the shipped checkpoint');
+    step('the dev chain is pinned from the checkpoint shipped with the wallet, without asking');
+  }
 
   // A second dev chain: another genesis, the same public dev validator key, its own wallet page.
-  const other = await startNode(['--genesis-time', '1767225600001'], 'node-other.log');
+  // Beside a network it is the dev chain itself, which the shipped checkpoint pins.
+  const other = await startNode(testnetNodes ? [] : ['--genesis-time', '1767225600001'], 'node-other.log');
   try {
     const otherGenesis = (await rpcAt(other.url, 'chain_info')).genesis_hash;
     const fresh = await (await browser.newContext()).newPage();
     fresh.on('pageerror', e => errors.push(e.message));
     await fresh.goto(other.url);
+    if (testnetNodes) {
+      await fresh.locator('#head .verified').waitFor({ timeout: 30000 });
+      if (await fresh.locator('#unknown-chain').count()) throw new Error('the dev chain was asked about despite its checkpoint');
+      if (shipped[0].genesis_hash !== otherGenesis || !(await fresh.locator('#genesis').innerText()).includes(otherGenesis)) throw new Error('the dev chain was not pinned from the shipped checkpoint');
+      await fresh.context().close();
+      step('the dev chain is pinned from the checkpoint shipped with the wallet, without asking');
+    } else {
     await fresh.locator('#unknown-chain').waitFor({ timeout: 30000 });
     const asked = await fresh.locator('#unknown-chain').innerText();
     if (!asked.includes(otherGenesis) || !asked.includes('7998951')) throw new Error(`the question shows no genesis hash and chain id: ${asked}`);
@@ -363,6 +396,7 @@ try {
     if (!(await fresh.locator('#genesis').innerText()).includes(otherGenesis)) throw new Error('the accepted chain was not pinned');
     await fresh.context().close();
     step('an unknown chain on first use: asked first, showing its genesis hash and chain id; pinned only when accepted');
+    }
 
     // `rewire(handle)` hands each JSON-RPC POST of the page to `handle(route, body)`; `forward`
     // sends a body to a node (the request's own Origin is that node's, as its page would send).
@@ -646,17 +680,44 @@ try {
   await refused('certificate', forgeCertificate, 'not verified', '#chain-error');
   step('a header with a forged certificate is refused and the chain shown as unverified');
 
+  if (testnetNodes) {
+    // The network's 4 equal validators: a head certified by 3 of their signatures (more than two
+    // thirds of the power) is followed, one with 2 is refused.
+    const withSignatures = n => (m, r) => {
+      if (m !== 'chain_header' || !r || !r.certificate) return;
+      const bytes = Buffer.from(r.certificate.encoded.slice(2), 'hex');
+      // Header hash, height, round (44 bytes), then the count and (index, 65-byte signature) pairs.
+      if (bytes.readUInt32LE(44) <= n) return;
+      const kept = Buffer.from(bytes.subarray(0, 48 + 69 * n));
+      kept.writeUInt32LE(n, 44);
+      r.certificate.encoded = '0x' + kept.toString('hex');
+      if (Array.isArray(r.certificate.signatures)) r.certificate.signatures = r.certificate.signatures.slice(0, n);
+    };
+    const served = await (await fetch(url + '/', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_info', params: [] }) })).json();
+    if (served.result.validators.length !== 4) throw new Error(`expected 4 validators, the node names ${served.result.validators.length}`);
+    await proxy(withSignatures(3));
+    await page.reload();
+    await unlock();
+    await until('verified under 3-of-4 certificates', async () => (await page.locator('#head .verified').count()) === 1 && (await text('#free')).endsWith('τ'));
+    await shot('16-three-of-four');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    step('heads certified by 3 of the 4 validators are followed, balances shown verified');
+    await refused('two-of-four', withSignatures(2), 'signers hold 20 of 40 power', '#chain-error');
+    step('a head certified by only 2 of the 4 validators is refused');
+  }
+
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   writeFileSync(join(artifacts, 'timings.json'), JSON.stringify(timings, null, 2));
   console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
 } catch (e) {
   console.error(`e2e: FAILED after ${passed} passed: ${e.stack || e}`);
   if (errors.length) console.error(`page errors: ${errors.join('; ')}`);
-  console.error(`the node's last words (${join(artifacts, 'node.log')}):`);
-  console.error(readFileSync(join(artifacts, 'node.log'), 'utf8').split('\n').filter(l => !l.includes('"event":"block"')).slice(-20).join('\n'));
+  console.error(`the node's last words (${nodeLog}):`);
+  console.error(readFileSync(nodeLog, 'utf8').split('\n').filter(l => !l.includes('"event":"block"') && !l.startsWith('block #')).slice(-20).join('\n'));
   process.exitCode = 1;
 } finally {
   await browser.close();
-  node.kill();
+  if (node) node.kill();
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -3,10 +3,12 @@
 //! - `cargo xtask dev`  installs what is missing, builds everything, and runs the dev chain.
 //! - `cargo xtask test` runs every test in the project; CI calls exactly this.
 //! - `cargo xtask demo` runs the example ML subnet end to end on a dev node (docs/neurons.md).
-//! - `cargo xtask testnet` runs 4 local validators and serves the wallet (docs/network.md).
+//! - `cargo xtask testnet [--check|--e2e]` runs 4 local validators and serves the wallet, or
+//!   checks them (docs/network.md).
 //! - `cargo xtask fuzz NAME --time 10m` fuzzes one harness of `tests/fuzz` (or `all`) for longer.
 
 mod layers;
+mod testnet;
 mod tools;
 
 use std::process::Command;
@@ -37,9 +39,10 @@ fn main() -> Result<()> {
         Some("light-js") => build_light_js(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("demo") => demo(&args[1..]),
-        Some("testnet") => testnet(),
+        Some("testnet") => testnet::run(&args[1..]),
+        Some("e2e") => e2e_on_dev_node(),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz>");
+            eprintln!("usage: cargo xtask <dev|test|wasm|contracts|web|fuzz|demo|testnet|e2e>");
             eprintln!("  dev   install missing tools, build everything, run the dev chain");
             eprintln!("  test  run every test (what CI runs)");
             eprintln!("  wasm  build the shared crates for wasm32-unknown-unknown");
@@ -54,7 +57,10 @@ fn main() -> Result<()> {
             eprintln!(
                 "  fuzz NAME|all [--time 10m] [--seed N] [--iterations N]  fuzz a harness (docs/fuzzing.md)"
             );
-            eprintln!("  testnet  run 4 local validators serving the wallet (docs/network.md)");
+            eprintln!("  testnet  run 4 local validators serving the wallet, until Ctrl-C (docs/network.md)");
+            eprintln!("  testnet --check  4 validators: same certified headers, a transfer proven, stopped");
+            eprintln!("  testnet --e2e    the check, then the wallet's E2E against the 4 validators (CI)");
+            eprintln!("  e2e   the wallet's E2E against a dev node (tests/e2e/wallet.mjs)");
             std::process::exit(2)
         }
     }
@@ -107,7 +113,7 @@ fn build_wasm() -> Result<()> {
 /// code hashes as the modules it carries, `contracts/client/build.rs`), then the crate in the
 /// size-optimized `web` profile, its JavaScript bindings with wasm-bindgen-cli (no Trunk
 /// needed), and the page from `www/` with Trunk's asset links replaced by plain ones.
-fn build_web() -> Result<()> {
+pub(crate) fn build_web() -> Result<()> {
     let root = tools::workspace_root();
     let out = root.join("web/dist");
     bindgen("tao-web", &out, &["--no-typescript"])?;
@@ -263,7 +269,7 @@ fn plain_page(page: &str) -> String {
 /// module with a 64 KiB stack (so modules fit the VM's initial-memory limit). One cargo run per
 /// contract: building them together would unify features and put one contract's exports into
 /// another's module, so a module's bytes (and code hash) would depend on what it was built with.
-fn build_contracts() -> Result<()> {
+pub(crate) fn build_contracts() -> Result<()> {
     tools::ensure_wasm_target()?;
     let out = tools::target_dir().join("wasm32-unknown-unknown/contract");
     for krate in tools::contract_crates()? {
@@ -295,51 +301,6 @@ fn demo(args: &[String]) -> Result<()> {
     cargo(&run)
 }
 
-/// Validators `cargo xtask testnet` runs.
-const TESTNET_VALIDATORS: usize = 4;
-
-/// `cargo xtask testnet`: builds the wallet (and the contracts) and `tao`, writes a fresh
-/// 4-validator network with `tao testnet init` into `<target>/testnet`, and runs the lines of
-/// its `commands.txt` as written, each logging to `node-<i>.log` there, until Ctrl-C.
-fn testnet() -> Result<()> {
-    build_web()?;
-    cargo(&["build", "-p", "tao-cli"])?;
-    let out = tools::target_dir().join("testnet");
-    // A new network each time: old stores belong to other keys' chains.
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
-    }
-    let tao = tools::target_dir().join("debug/tao");
-    let validators = TESTNET_VALIDATORS.to_string();
-    step(&format!("tao testnet init --validators {validators} --out {}", out.display()));
-    let status = Command::new(&tao)
-        .args(["testnet", "init", "--validators", &validators, "--yes", "--out"])
-        .arg(&out)
-        .status()
-        .context("running tao testnet init")?;
-    if !status.success() {
-        bail!("`tao testnet init` failed ({status})");
-    }
-    let commands = std::fs::read_to_string(out.join("commands.txt")).context("reading commands.txt")?;
-    let mut nodes = Vec::new();
-    for (i, line) in commands.lines().enumerate() {
-        let log = std::fs::File::create(out.join(format!("node-{i}.log")))?;
-        let node = Command::new("sh").arg("-c").arg(line).stdout(log.try_clone()?).stderr(log).spawn();
-        nodes.push(node.with_context(|| format!("starting validator {i}"))?);
-        println!("    validator {i}: wallet and RPC at http://127.0.0.1:{}/", 9944 + i);
-    }
-    println!(
-        "
-{TESTNET_VALIDATORS} validators running (logs: {}/node-<i>.log); Ctrl-C stops them.",
-        out.display()
-    );
-    for (i, mut node) in nodes.into_iter().enumerate() {
-        let status = node.wait()?;
-        println!("    validator {i} stopped ({status})");
-    }
-    Ok(())
-}
-
 fn test() -> Result<()> {
     step("crate layers (ARCHITECTURE.md)");
     layers::check(&tools::workspace_root())?;
@@ -353,7 +314,9 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace"])?;
     fuzz_briefly()?;
     browser_tests()?;
-    wallet_end_to_end()?;
+    // The wallet's E2E against 4 validator processes, after `tao testnet check` on them (the
+    // dev-node variant runs by hand: `cargo xtask e2e`).
+    testnet::bounded(true)?;
     light_js_end_to_end()?;
     println!("\nall checks passed");
     Ok(())
@@ -414,19 +377,29 @@ fn browser_tests() -> Result<()> {
     Ok(())
 }
 
-/// The Playwright run of the served wallet against a real dev node (tests/e2e/wallet.mjs);
+/// `cargo xtask e2e`: the wallet's E2E against a dev node, by hand (CI runs it against 4
+/// validators: `cargo xtask testnet --e2e`).
+fn e2e_on_dev_node() -> Result<()> {
+    build_web()?;
+    cargo(&["build", "-p", "tao-cli"])?;
+    wallet_end_to_end(None)
+}
+
+/// The Playwright run of the served wallet against a real dev node (tests/e2e/wallet.mjs), or
+/// with `testnet` = (its nodes' URLs, its directory) against a running validator network;
 /// screenshots land in `target/e2e/`.
-fn wallet_end_to_end() -> Result<()> {
+pub(crate) fn wallet_end_to_end(testnet: Option<(&str, &std::path::Path)>) -> Result<()> {
     tools::require("chromium", "/usr/bin/chromium", "apt-get install chromium")?;
     let dir = tools::workspace_root().join("tests/e2e");
     tools::ensure_npm_packages(&dir)?;
-    step("node tests/e2e/wallet.mjs (the wallet in headless Chromium against a dev node)");
-    let status = Command::new("node")
-        .arg("wallet.mjs")
-        .env("E2E_ARTIFACTS", tools::target_dir().join("e2e"))
-        .current_dir(&dir)
-        .status()
-        .context("running node (install Node.js)")?;
+    let against = if testnet.is_some() { "4 validators" } else { "a dev node" };
+    step(&format!("node tests/e2e/wallet.mjs (the wallet in headless Chromium against {against})"));
+    let mut node = Command::new("node");
+    node.arg("wallet.mjs").env("E2E_ARTIFACTS", tools::target_dir().join("e2e")).current_dir(&dir);
+    if let Some((urls, network)) = testnet {
+        node.env("E2E_NODES", urls).env("E2E_NETWORK", network);
+    }
+    let status = node.status().context("running node (install Node.js)")?;
     if !status.success() {
         bail!("the wallet end-to-end test failed ({status}); screenshots in target/e2e/");
     }

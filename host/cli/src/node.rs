@@ -114,7 +114,7 @@ async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
 }
 
 /// `12s`, `1.5s` or `500ms`.
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{s:?} is not a duration like 12s or 500ms");
     let (number, scale) = match (s.strip_suffix("ms"), s.strip_suffix('s')) {
         (Some(n), _) => (n, 1u64),

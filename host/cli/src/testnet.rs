@@ -14,10 +14,16 @@ use tao_node::spec::{ChainSpec, SpecValidator};
 
 use crate::keys::{Common, confirm};
 
+mod check;
+
 #[derive(Subcommand)]
 pub(crate) enum TestnetCommand {
     /// Write a local validator network's spec, keys and node commands.
     Init(InitArgs),
+    /// Check a running network within a deadline: every node at a height with the same headers,
+    /// each certificate accepted by a light client of the spec's validators, and a transfer sent
+    /// through one node proven through another (what `cargo xtask testnet --check` runs).
+    Check(check::CheckArgs),
 }
 
 #[derive(Args)]
@@ -48,6 +54,7 @@ pub(crate) struct InitArgs {
 pub(crate) fn run(command: TestnetCommand) -> Result<ExitCode> {
     match command {
         TestnetCommand::Init(args) => init(&args),
+        TestnetCommand::Check(args) => check::run(&args),
     }
 }
 

@@ -188,3 +188,53 @@ fn a_testnet_of_four_processes_survives_a_crash_and_a_wiped_validator_syncs_from
         })
     });
 }
+
+/// `tao testnet check --dir` of a fresh `tao testnet init` whose `commands.txt` names `rpc` for
+/// every node (none of the network's own started), with `timeout`: its output and status.
+fn check_against(rpc: &str, timeout: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["testnet", "init", "--validators", "4", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let line = format!("tao node --rpc-addr {rpc}\n");
+    std::fs::write(out.join("commands.txt"), line.repeat(4)).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["testnet", "check", "--height", "2", "--timeout", timeout, "--json", "--dir"])
+        .arg(&out)
+        .env("TAO_WALLET_PATH", dir.path().join("wallets"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn testnet_check_refuses_a_chain_not_certified_by_the_specs_validators() {
+    // A dev chain serves blocks, but its validator is not the spec's: nothing it says counts.
+    let dev = common::DevChain::start("50ms");
+    let checked = check_against(dev.url.trim_start_matches("http://"), "20s");
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(!checked.status.success(), "{stderr}");
+    assert!(stderr.contains("not the spec's"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&checked.stdout).contains("certificates_verified"));
+}
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "test code: the check's own deadline is measured")]
+fn testnet_check_of_nodes_that_never_answer_fails_at_its_deadline() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    drop(silent);
+    let started = Instant::now();
+    let checked = check_against(&addr, "1s");
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(!checked.status.success(), "{stderr}");
+    assert!(stderr.contains("timed out waiting for") && stderr.contains("to serve its genesis"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the deadline was not kept: {:?}",
+        started.elapsed()
+    );
+}
