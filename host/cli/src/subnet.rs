@@ -332,7 +332,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let (_, cost) = lock_cost(&Reader::new(&client)?)?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
-            let draft = preflight::draft("subnets", "entry_register_network", args);
+            let draft = preflight::draft("neurons", "entry_register_network", args);
             let question = format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost));
             let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             if let Ok(data) = event(&status, b"network_registered") {

@@ -38,7 +38,7 @@ impl Chain {
     ) -> Result<NetUid, NeuronError> {
         let identity = SubnetIdentity { name: name.into(), url: String::new(), description: String::new() };
         let args = encode(&RegisterNetworkArgs { hotkey, identity })?;
-        let done = self.submit(coldkey, "subnets", "entry_register_network", args).await?;
+        let done = self.submit(coldkey, "neurons", "entry_register_network", args).await?;
         let (netuid, _, _): (NetUid, Address, u64) = event(&done, b"network_registered")?;
         Ok(netuid)
     }

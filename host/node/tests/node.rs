@@ -266,7 +266,7 @@ fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
             identity: SubnetIdentity::default(),
         };
         let netuid: u16 = borsh::from_slice(&{
-            let receipt = chain.call(&key, "subnets", "entry_register_network", args);
+            let receipt = chain.call(&key, "neurons", "entry_register_network", args);
             receipt.events.iter().find(|e| e.0 == b"network_registered").unwrap().1[..2].to_vec()
         })
         .unwrap();

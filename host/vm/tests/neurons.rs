@@ -43,7 +43,7 @@ fn setup() -> MemoryHost {
         for who in 1u8..=3 {
             token::mint(h, &addr(who), 100_000 * TAO).map_err(subnets::SubnetError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
+        neurons::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
         subnets::set_hyperparameter(h, &SYSTEM, 1, subnets::params::id::MAX_ALLOWED_UIDS, 64)?;
         subnets::set_hyperparameter(h, &SYSTEM, 1, subnets::params::id::IMMUNITY_PERIOD, 50)
     });

@@ -50,7 +50,7 @@ fn populated() -> MemoryHost {
         for who in 1u8..=3 {
             token::mint(h, &addr(who), 100_000_000_000_000).map_err(staking::StakeError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
+        neurons::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(1), 1, &addr(10))?;
         neurons::burned_register(h, &addr(2), 1, &addr(11))?;
         staking::add_stake(h, &addr(2), &addr(11), 1, 5_000_000_000, None).map(|_| ())

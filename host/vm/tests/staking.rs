@@ -54,7 +54,7 @@ fn setup() -> MemoryHost {
         for who in 1u8..=3 {
             token::mint(h, &addr(who), 100_000 * TAO).map_err(neurons::NeuronError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
+        neurons::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(1), 1, &addr(101))?;
         neurons::burned_register(h, &addr(2), 1, &addr(102)).map(|_| ())
     });

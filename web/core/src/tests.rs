@@ -576,7 +576,7 @@ fn staked() -> Fixture {
         .unwrap();
     host.call_as(alice(), 1, |h| {
         let identity = tao_contract_subnets::SubnetIdentity::default();
-        tao_contract_subnets::register_network(h, &alice(), &validator(), identity)
+        tao_contract_neurons::register_network(h, &alice(), &validator(), identity)
             .map_err(|e| e.to_string())?;
         tao_contract_neurons::burned_register(h, &alice(), 1, &validator()).map_err(|e| e.to_string())?;
         staking::add_stake(h, &alice(), &validator(), 0, 100 * TAO, None).map_err(|e| e.to_string())?;
