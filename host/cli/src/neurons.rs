@@ -320,13 +320,13 @@ async fn demo(rpc: &str, args: &DemoArgs) -> Result<Value> {
     let chain = Arc::new(Chain::connect(&url, genesis).await?);
     let (owner, validator_hot) = (demo_key("alice"), demo_key("demo-validator"));
     step(&args.common, "creating a subnet");
-    let netuid =
+    // The validator is the owner's hotkey, seated on the subnet at its creation.
+    let (netuid, validator_uid) =
         patiently(&chain, || chain.register_network(&owner, validator_hot.address(), "diabetes")).await?;
     if !args.commit_reveal {
         patiently(&chain, || chain.set_hyperparameter(&owner, netuid, "commit_reveal", 0)).await?;
     }
     chain.transfer(&owner, validator_hot.address(), 10 * RAO_PER_TAO).await?;
-    let validator_uid = chain.burned_register(&owner, netuid, validator_hot.address()).await?;
     chain.add_stake(&owner, validator_hot.address(), netuid, 1000 * RAO_PER_TAO).await?;
     let ip = tao_neuron::ops::local_ip()?;
     let mut miners = Vec::new();

@@ -344,6 +344,14 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
                     println!("subnet {netuid} created, {} locked", Balance(locked));
                 }
             }
+            if let Ok(data) = event(&status, b"neuron_registered") {
+                let (_, uid, hotkey, _): (NetUid, Uid, Address, u64) =
+                    tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
+                status["owner_uid"] = json!(uid);
+                if !common.json {
+                    println!("owner hotkey {hotkey} holds UID {uid}");
+                }
+            }
             Ok(finish(&status, common.json, "subnet create"))
         }
         SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
