@@ -35,10 +35,8 @@ fn setup() -> MemoryHost {
         Ok(())
     })
     .unwrap();
-    call(&mut h, addr(1), 1, |h| {
-        Ok(register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?)
-    })
-    .unwrap();
+    call(&mut h, addr(1), 1, |h| Ok(register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?))
+        .unwrap();
     h
 }
 
@@ -82,10 +80,7 @@ fn a_new_subnet_seats_the_owners_hotkey_at_uid_0_without_a_burn() {
     assert_eq!(hotkey_owner(&mut h, &addr(1001)), Ok(Some(addr(1))));
     assert_eq!(burn_price(&mut h, 1), Ok(INITIAL_BURN), "no burn, no price bump");
     assert_eq!(token::balance(&mut h, &addr(1)), Ok(1_000_000 * TAO - subnets::MIN_LOCK), "only the lock");
-    assert_eq!(
-        register(&mut h, 1, 1001, 2).unwrap_err(),
-        NeuronError::AlreadyRegistered.to_string()
-    );
+    assert_eq!(register(&mut h, 1, 1001, 2).unwrap_err(), NeuronError::AlreadyRegistered.to_string());
     register(&mut h, 2, 2001, 2).unwrap();
     let before = token::balance(&mut h, &addr(3)).unwrap();
     let stolen = call(&mut h, addr(3), 20_000, |h| {

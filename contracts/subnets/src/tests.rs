@@ -32,9 +32,7 @@ fn funded(accounts: &[(u8, u64)]) -> MemoryHost {
 }
 
 fn register(h: &mut MemoryHost, who: u8, block: u64) -> Result<(), String> {
-    call(h, addr(who), block, |h| {
-        create_network(h, &addr(who), &addr(who + 100), SubnetIdentity::default())
-    })
+    call(h, addr(who), block, |h| create_network(h, &addr(who), &addr(who + 100), SubnetIdentity::default()))
 }
 
 #[test]

@@ -723,7 +723,11 @@ fn subnet_economy_end_to_end() {
     let seated = run(&["subnet", "metagraph", "--netuid", &netuid]);
     assert_eq!(seated["neurons"][0]["uid"], json!(0));
     assert_eq!(seated["neurons"][0]["hotkey"].as_str().unwrap().to_lowercase(), owner_hot.to_lowercase());
-    let again = tao(&wallets, pw, &["subnet", "register", "--wallet", "owner", "--netuid", &netuid, "--json", "--yes", "--url", &url]);
+    let again = tao(
+        &wallets,
+        pw,
+        &["subnet", "register", "--wallet", "owner", "--netuid", &netuid, "--json", "--yes", "--url", &url],
+    );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("already registered"), "{again:?}");
     assert_eq!(uid("validator", "default"), 1);

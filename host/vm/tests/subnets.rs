@@ -49,7 +49,8 @@ fn funded() -> MemoryHost {
     for (who, height) in [(1u8, 1), (2, 8_000)] {
         (host.caller, host.block_height) = (addr(who), height);
         let identity = SubnetIdentity { name: "text-prompting".into(), ..SubnetIdentity::default() };
-        let run = host.run(&[], |h| neurons::register_network(h, &addr(who), &addr(who + 100), identity).map(|_| ()));
+        let run = host
+            .run(&[], |h| neurons::register_network(h, &addr(who), &addr(who + 100), identity).map(|_| ()));
         assert_eq!(run.outcome, tao_sdk::NativeOutcome::Ok);
     }
     host
