@@ -30,7 +30,7 @@ pub(crate) enum SubnetCommand {
     Create {
         #[arg(long)]
         wallet: String,
-        /// The owner's hotkey (registered at UID 0 by `subnet register`).
+        /// The owner's hotkey, seated at UID 0 of the new subnet.
         #[arg(long, default_value = "default")]
         hotkey: String,
         /// Display name.
