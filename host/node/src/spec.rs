@@ -282,8 +282,12 @@ mod tests {
         let genesis = dev.genesis(Vec::new()).unwrap();
         assert_eq!(
             genesis.calls.len(),
-            6,
-            "rate limit, governance rules, the example subnet, its owner's UID 0 and root stake, commit-reveal off"
+            5,
+            "rate limit, governance rules, the example subnet (its owner's hotkey seated at UID 0), root stake, commit-reveal off"
+        );
+        assert_eq!(
+            (genesis.calls[2].module.as_str(), genesis.calls[2].entry.as_str()),
+            ("neurons", "entry_register_network")
         );
         let mut bad = dev.clone();
         bad.validators[0].key = "0x02ab".into();
