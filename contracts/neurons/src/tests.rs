@@ -35,7 +35,7 @@ fn setup() -> MemoryHost {
         Ok(())
     })
     .unwrap();
-    call(&mut h, addr(1), 1, |h| Ok(register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?))
+    call(&mut h, addr(1), 1, |h| register_network(h, &addr(1), &addr(1001), SubnetIdentity::default()))
         .unwrap();
     h
 }
@@ -84,7 +84,7 @@ fn a_new_subnet_seats_the_owners_hotkey_at_uid_0_without_a_burn() {
     register(&mut h, 2, 2001, 2).unwrap();
     let before = token::balance(&mut h, &addr(3)).unwrap();
     let stolen = call(&mut h, addr(3), 20_000, |h| {
-        Ok(register_network(h, &addr(3), &addr(2001), SubnetIdentity::default())?)
+        register_network(h, &addr(3), &addr(2001), SubnetIdentity::default())
     });
     assert_eq!(stolen.unwrap_err(), NeuronError::HotkeyOwnedByOther.to_string());
     assert_eq!(token::balance(&mut h, &addr(3)), Ok(before));
@@ -127,10 +127,8 @@ fn registration_checks_in_order() {
         NeuronError::InsufficientBalance { have: 0, need: burn_price(&mut h, 1).unwrap() }.to_string()
     );
     // Hotkey 5 belongs to coldkey 2 now: coldkey 3 cannot register it on another subnet.
-    call(&mut h, addr(3), 20_000, |h| {
-        Ok(register_network(h, &addr(3), &addr(3003), SubnetIdentity::default())?)
-    })
-    .unwrap();
+    call(&mut h, addr(3), 20_000, |h| register_network(h, &addr(3), &addr(3003), SubnetIdentity::default()))
+        .unwrap();
     assert_eq!(
         err(call(&mut h, addr(3), 20_001, |h| burned_register(h, &addr(3), 2, &addr(5)))),
         NeuronError::HotkeyOwnedByOther.to_string()
