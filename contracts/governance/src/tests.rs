@@ -35,9 +35,8 @@ fn setup() -> MemoryHost {
     })
     .unwrap();
     h.call_as(addr(1), 1, |h| {
-        subnets::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())
+        neurons::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())
             .map_err(|e| alloc::format!("{e}"))?;
-        neurons::burned_register(h, &addr(1), 1, &addr(1001)).map_err(|e| alloc::format!("{e}"))?;
         for (who, tao) in [(1u16, 1_000 * TAO), (2, 300 * TAO)] {
             staking::add_stake(h, &addr(who), &addr(1001), 0, tao, None)
                 .map_err(|e| alloc::format!("{e}"))?;

@@ -22,8 +22,7 @@ fn setup() -> MemoryHost {
     })
     .unwrap();
     h.call_as(addr(1), 1, |h| {
-        subnets::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
-        neurons::burned_register(h, &addr(1), 1, &addr(1000))?;
+        neurons::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(2), 1, &addr(2000))?;
         for m in 0..4 {
             neurons::burned_register(h, &addr(3), 1, &addr(3000 + m))?;
@@ -156,7 +155,7 @@ fn at_most_two_epochs_per_block_the_rest_wait() {
         let at = 7_201 + i as u64 * 7_200;
         h.call_as(SYSTEM, at, |h| token::mint(h, &addr(owner), 100_000 * TAO)).unwrap();
         h.call_as(addr(owner), at, |h| {
-            subnets::register_network(h, &addr(owner), &addr(owner * 1000), SubnetIdentity::default())
+            neurons::register_network(h, &addr(owner), &addr(owner * 1000), SubnetIdentity::default())
         })
         .unwrap();
     }
@@ -229,7 +228,7 @@ fn apply(h: &mut MemoryHost, op: Op, at: &mut u64) {
     let _ = match op {
         Op::Transfer(a, b, x) => h.call_as(addr(a), now, |h| token::transfer(h, &addr(a), &addr(b), x, true)),
         Op::RegisterNetwork(c) => h.call_as(addr(c), now, |h| {
-            subnets::register_network(h, &addr(c), &addr(hotkey(c, 0)), SubnetIdentity::default())
+            neurons::register_network(h, &addr(c), &addr(hotkey(c, 0)), SubnetIdentity::default())
         }),
         Op::Register(c, n, k) => {
             h.call_as(addr(c), now, |h| neurons::burned_register(h, &addr(c), n, &addr(hotkey(c, k))))
@@ -276,7 +275,7 @@ proptest! {
             }
             Ok::<_, token::TokenError>(())
         }).unwrap();
-        h.call_as(addr(1), 0, |h| subnets::register_network(h, &addr(1), &addr(hotkey(1, 0)), SubnetIdentity::default())).unwrap();
+        h.call_as(addr(1), 0, |h| neurons::register_network(h, &addr(1), &addr(hotkey(1, 0)), SubnetIdentity::default())).unwrap();
         h.call_as(SYSTEM, 0, |h| subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), 0)).unwrap();
         let accounts: Vec<Address> =
             COLDKEYS.iter().flat_map(|c| [addr(*c), addr(hotkey(*c, 0)), addr(hotkey(*c, 1)), addr(hotkey(*c, 2))]).collect();

@@ -5,6 +5,8 @@
 //!   price is bumped, and the hotkey gets a UID: appended while the subnet has room, otherwise the
 //!   UID of the pruning candidate (lowest emission among non-immune UIDs, owner UIDs protected).
 //!   The replaced UID's per-UID data is cleared.
+//! - `register_network`: creates a subnet (the subnets module's lock and pool) and seats the
+//!   owner's hotkey at UID 0 without a burn, as subtensor does.
 //! - `on_block`: the per-block price decay of every subnet (called by the block executor).
 //! - `serve_axon`: a registered hotkey publishes where validators can reach its miner.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -18,7 +20,7 @@ use alloc::vec::Vec;
 
 pub use error::NeuronError;
 use tao_contract_pools as pools;
-use tao_contract_subnets::{self as subnets, params::id};
+use tao_contract_subnets::{self as subnets, RegisterNetworkArgs, SubnetIdentity, params::id};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{NetUid, RAO_PER_TAO, Uid};
@@ -208,15 +210,9 @@ pub fn burned_register(
     let n = count(host, netuid)?;
     let max = param(host, netuid, id::MAX_ALLOWED_UIDS)?;
     let uid = if u64::from(n) < max {
-        COUNT.save(host, &netuid, &(n + 1));
         n
     } else {
-        let uid = prune_candidate(host, netuid, now)?.ok_or(NeuronError::NoNeuronIdAvailable)?;
-        if let Some(old) = neuron(host, netuid, uid)? {
-            UIDS.remove(host, &(netuid, old.hotkey));
-        }
-        clear_uid(host, netuid, uid);
-        uid
+        prune_candidate(host, netuid, now)?.ok_or(NeuronError::NoNeuronIdAvailable)?
     };
     if price > 0 {
         token::withdraw(host, coldkey, price, false)?;
@@ -226,14 +222,59 @@ pub fn burned_register(
     let (min, max_burn) = (param(host, netuid, id::MIN_BURN)?, param(host, netuid, id::MAX_BURN)?);
     let mult = param(host, netuid, id::BURN_INCREASE_MULT_PPM)?;
     BURN.save(host, &netuid, &burn::bump(price, mult, min, max_burn));
-    NEURONS.save(host, &(netuid, uid), &Neuron { hotkey: *hotkey, registered_at: now });
-    UIDS.save(host, &(netuid, *hotkey), &uid);
-    HOTKEY_OWNER.save(host, hotkey, coldkey);
+    seat(host, coldkey, hotkey, netuid, uid)?;
     host.emit(
         b"neuron_registered",
         &tao_sdk::borsh::to_vec(&(netuid, uid, hotkey, price)).unwrap_or_default(),
     );
     Ok(uid)
+}
+
+/// Writes `hotkey`, bound to `coldkey` and registered now, at `uid` of `netuid`: past the end it
+/// appends a UID, otherwise the previous holder leaves with its per-UID data. The one path by which
+/// every registration (burned, the owner's seat, root) places a neuron.
+fn seat(
+    host: &mut impl Host,
+    coldkey: &Address,
+    hotkey: &Address,
+    netuid: NetUid,
+    uid: Uid,
+) -> Result<(), NeuronError> {
+    let n = count(host, netuid)?;
+    if uid >= n {
+        COUNT.save(host, &netuid, &n.checked_add(1).ok_or(NeuronError::NoNeuronIdAvailable)?);
+    } else if let Some(old) = neuron(host, netuid, uid)? {
+        UIDS.remove(host, &(netuid, old.hotkey));
+        clear_uid(host, netuid, uid);
+    }
+    let now = host.block_height();
+    NEURONS.save(host, &(netuid, uid), &Neuron { hotkey: *hotkey, registered_at: now });
+    UIDS.save(host, &(netuid, *hotkey), &uid);
+    HOTKEY_OWNER.save(host, hotkey, coldkey);
+    Ok(())
+}
+
+/// Registers a subnet for `owner_coldkey` (the subnets module's lock and pool) and seats
+/// `owner_hotkey` at its first UID, 0 on a new subnet, without a burn: subtensor's owner seat,
+/// never pruned, immune like any registration. Returns the netuid. The hotkey must be unowned or
+/// the owner's.
+pub fn register_network(
+    host: &mut impl Host,
+    owner_coldkey: &Address,
+    owner_hotkey: &Address,
+    identity: SubnetIdentity,
+) -> Result<NetUid, NeuronError> {
+    if hotkey_owner(host, owner_hotkey)?.is_some_and(|owner| owner != *owner_coldkey) {
+        return Err(NeuronError::HotkeyOwnedByOther);
+    }
+    let netuid = subnets::create_network(host, owner_coldkey, owner_hotkey, identity)?;
+    let uid = count(host, netuid)?;
+    seat(host, owner_coldkey, owner_hotkey, netuid, uid)?;
+    host.emit(
+        b"neuron_registered",
+        &tao_sdk::borsh::to_vec(&(netuid, uid, owner_hotkey, 0u64)).unwrap_or_default(),
+    );
+    Ok(netuid)
 }
 
 /// One block of price decay on every subnet (the block executor's begin-block hook).
@@ -334,6 +375,16 @@ pub fn entry_burned_register(host: &mut impl Host) -> Result<(), NeuronError> {
     Ok(())
 }
 
+/// Entry point: the caller (a coldkey) registers a subnet ([`RegisterNetworkArgs`]); outputs the
+/// netuid.
+pub fn entry_register_network(host: &mut impl Host) -> Result<(), NeuronError> {
+    let args: RegisterNetworkArgs = host.input_as()?;
+    let caller = host.caller();
+    let netuid = register_network(host, &caller, &args.hotkey, args.identity)?;
+    host.output_as(&netuid);
+    Ok(())
+}
+
 /// Entry point: the caller (a hotkey) serves its axon.
 pub fn entry_serve_axon(host: &mut impl Host) -> Result<(), NeuronError> {
     let args: ServeAxonArgs = host.input_as()?;
@@ -361,7 +412,13 @@ pub fn entry_metagraph(host: &mut impl Host) -> Result<(), NeuronError> {
     Ok(())
 }
 
-tao_sdk::entry_points!(entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph);
+tao_sdk::entry_points!(
+    entry_burned_register,
+    entry_serve_axon,
+    entry_on_block,
+    entry_metagraph,
+    entry_register_network
+);
 
 /// Storage key of the axon of (`netuid`, `uid`) (a borsh [`AxonInfo`]), for proofs (kept last: code
 /// above keeps its line numbers, so the module's bytes do not change).
@@ -414,17 +471,7 @@ pub fn seat_root(
     if hotkey_owner(host, hotkey)?.is_some_and(|owner| owner != *coldkey) {
         return Err(NeuronError::HotkeyOwnedByOther);
     }
-    let n = count(host, 0)?;
-    if uid >= n {
-        COUNT.save(host, &0, &(n + 1));
-    } else if let Some(old) = neuron(host, 0, uid)? {
-        UIDS.remove(host, &(0, old.hotkey));
-        clear_uid(host, 0, uid);
-    }
-    let now = host.block_height();
-    NEURONS.save(host, &(0, uid), &Neuron { hotkey: *hotkey, registered_at: now });
-    UIDS.save(host, &(0, *hotkey), &uid);
-    HOTKEY_OWNER.save(host, hotkey, coldkey);
+    seat(host, coldkey, hotkey, 0, uid)?;
     host.emit(b"root_registered", &tao_sdk::borsh::to_vec(&(uid, hotkey)).unwrap_or_default());
     Ok(())
 }

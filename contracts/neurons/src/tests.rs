@@ -35,10 +35,8 @@ fn setup() -> MemoryHost {
         Ok(())
     })
     .unwrap();
-    call(&mut h, addr(1), 1, |h| {
-        Ok(subnets::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?)
-    })
-    .unwrap();
+    call(&mut h, addr(1), 1, |h| register_network(h, &addr(1), &addr(1001), SubnetIdentity::default()))
+        .unwrap();
     h
 }
 
@@ -56,7 +54,7 @@ fn registration_pays_into_the_pool_recycles_alpha_and_bumps_the_price() {
     let issuance = token::issuance(&mut h).unwrap();
     let before = pools::pool(&mut h, 1).unwrap().unwrap();
     register(&mut h, 2, 2001, 5).unwrap();
-    assert_eq!(uid_of(&mut h, 1, &addr(2001)), Ok(Some(0)));
+    assert_eq!(uid_of(&mut h, 1, &addr(2001)), Ok(Some(1)), "UID 0 is the owner's hotkey");
     assert_eq!(token::balance(&mut h, &addr(2)), Ok(1_000_000 * TAO - INITIAL_BURN));
     assert_eq!(token::issuance(&mut h), Ok(issuance), "the TAO stays in the pool");
     let after = pools::pool(&mut h, 1).unwrap().unwrap();
@@ -65,9 +63,32 @@ fn registration_pays_into_the_pool_recycles_alpha_and_bumps_the_price() {
     assert!(after.alpha_issued() < before.alpha_issued());
     assert_eq!(burn_price(&mut h, 1), Ok(INITIAL_BURN * 126 / 100));
     register(&mut h, 2, 2002, 5).unwrap();
-    assert_eq!(uid_of(&mut h, 1, &addr(2002)), Ok(Some(1)));
+    assert_eq!(uid_of(&mut h, 1, &addr(2002)), Ok(Some(2)));
     assert_eq!(hotkey_owner(&mut h, &addr(2002)), Ok(Some(addr(2))));
-    assert_eq!(count(&mut h, 1), Ok(2));
+    assert_eq!(count(&mut h, 1), Ok(3));
+}
+
+/// Subtensor's owner seat: creating a subnet registers the owner's hotkey at UID 0 for free, with
+/// the same record a burned registration writes; it cannot register again, and a hotkey of another
+/// coldkey is refused before any lock is paid.
+#[test]
+fn a_new_subnet_seats_the_owners_hotkey_at_uid_0_without_a_burn() {
+    let mut h = setup();
+    assert_eq!(count(&mut h, 1), Ok(1));
+    assert_eq!(neuron(&mut h, 1, 0), Ok(Some(Neuron { hotkey: addr(1001), registered_at: 1 })));
+    assert_eq!(uid_of(&mut h, 1, &addr(1001)), Ok(Some(0)));
+    assert_eq!(hotkey_owner(&mut h, &addr(1001)), Ok(Some(addr(1))));
+    assert_eq!(burn_price(&mut h, 1), Ok(INITIAL_BURN), "no burn, no price bump");
+    assert_eq!(token::balance(&mut h, &addr(1)), Ok(1_000_000 * TAO - subnets::MIN_LOCK), "only the lock");
+    assert_eq!(register(&mut h, 1, 1001, 2).unwrap_err(), NeuronError::AlreadyRegistered.to_string());
+    register(&mut h, 2, 2001, 2).unwrap();
+    let before = token::balance(&mut h, &addr(3)).unwrap();
+    let stolen = call(&mut h, addr(3), 20_000, |h| {
+        register_network(h, &addr(3), &addr(2001), SubnetIdentity::default())
+    });
+    assert_eq!(stolen.unwrap_err(), NeuronError::HotkeyOwnedByOther.to_string());
+    assert_eq!(token::balance(&mut h, &addr(3)), Ok(before));
+    assert_eq!(subnets::subnet(&mut h, 2), Ok(None));
 }
 
 /// What a light client reads at `burn_key`: absent means [`INITIAL_BURN`]; after a registration,
@@ -106,10 +127,8 @@ fn registration_checks_in_order() {
         NeuronError::InsufficientBalance { have: 0, need: burn_price(&mut h, 1).unwrap() }.to_string()
     );
     // Hotkey 5 belongs to coldkey 2 now: coldkey 3 cannot register it on another subnet.
-    call(&mut h, addr(3), 20_000, |h| {
-        Ok(subnets::register_network(h, &addr(3), &addr(3003), SubnetIdentity::default())?)
-    })
-    .unwrap();
+    call(&mut h, addr(3), 20_000, |h| register_network(h, &addr(3), &addr(3003), SubnetIdentity::default()))
+        .unwrap();
     assert_eq!(
         err(call(&mut h, addr(3), 20_001, |h| burned_register(h, &addr(3), 2, &addr(5)))),
         NeuronError::HotkeyOwnedByOther.to_string()
@@ -140,8 +159,7 @@ fn full_subnet_prunes_lowest_emission_non_immune_and_clears_it() {
     let mut h = setup();
     set_param(&mut h, id::MAX_ALLOWED_UIDS, 64);
     set_param(&mut h, id::IMMUNITY_PERIOD, 100);
-    // The owner's hotkey first, then 63 miners of coldkey 2.
-    register(&mut h, 1, 1001, 10).unwrap();
+    // The owner's hotkey holds UID 0 since the subnet's creation; then 63 miners of coldkey 2.
     for i in 0..63u16 {
         register(&mut h, 2, 3000 + i, 10).unwrap();
         call(&mut h, SYSTEM, 10, |h| {
@@ -201,8 +219,8 @@ fn serve_axon_checks() {
         Err(NeuronError::InvalidPort.to_string())
     );
     serve(&mut h, 2001, 6, ok.clone()).unwrap();
-    assert_eq!(axon(&mut h, 1, 0).unwrap().unwrap().port, 8091);
+    assert_eq!(axon(&mut h, 1, 1).unwrap().unwrap().port, 8091);
     assert_eq!(serve(&mut h, 2001, 7, ok.clone()), Err(NeuronError::RateLimited { until: 56 }.to_string()));
     serve(&mut h, 2001, 56, ServeAxonArgs { port: 9000, ..ok }).unwrap();
-    assert_eq!(axon(&mut h, 1, 0).unwrap().unwrap().port, 9000);
+    assert_eq!(axon(&mut h, 1, 1).unwrap().unwrap().port, 9000);
 }

@@ -38,8 +38,7 @@ fn setup() -> MemoryHost {
     })
     .unwrap();
     call(&mut h, addr(1), 1, |h| {
-        subnets::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?;
-        neurons::burned_register(h, &addr(1), 1, &addr(1001))?;
+        neurons::register_network(h, &addr(1), &addr(1001), SubnetIdentity::default())?;
         Ok(neurons::burned_register(h, &addr(2), 1, &addr(2001))?)
     })
     .unwrap();
@@ -211,8 +210,7 @@ fn dissolution_pays_the_pool_out_pro_rata() {
 fn stake_swaps_between_subnets() {
     let mut h = setup();
     call(&mut h, addr(3), 20_000, |h| {
-        subnets::register_network(h, &addr(3), &addr(3001), SubnetIdentity::default())?;
-        Ok(neurons::burned_register(h, &addr(3), 2, &addr(3001))?)
+        Ok(neurons::register_network(h, &addr(3), &addr(3001), SubnetIdentity::default())?)
     })
     .unwrap();
     add(&mut h, 2, 1001, 1, 50 * TAO, None).unwrap();

@@ -1,9 +1,11 @@
 //! Subnets: competitive markets for one AI task each, with an owner, an identity and
 //! hyperparameters.
 //!
-//! - `register_network` pays the current lock cost (the cost doubles with each registration and
+//! - `create_network` pays the current lock cost (the cost doubles with each registration and
 //!   decays linearly back toward the minimum) into the new subnet's pool, assigns the lowest free
-//!   netuid (netuid 0 is the root subnet) and records the owner coldkey and hotkey.
+//!   netuid (netuid 0 is the root subnet) and records the owner coldkey and hotkey. Its one caller
+//!   is the neurons module's `register_network` entry, which then seats the owner's hotkey at
+//!   UID 0 (neurons builds on this crate, so the transaction is routed there).
 //! - Hyperparameters come from one table ([`params::PARAMS`]): owner-settable ones within their
 //!   range and at most once per parameter per two tempos; root-only ones only by the chain
 //!   (governance).
@@ -150,8 +152,9 @@ pub fn entry_set_network_rate_limit(host: &mut impl Host) -> Result<(), SubnetEr
     set_network_rate_limit(host, &caller, blocks)
 }
 
-/// Registers a subnet for `owner_coldkey`, paying the lock. Returns its netuid.
-pub fn register_network(
+/// The subnet half of a registration for `owner_coldkey`, paying the lock. Returns its netuid.
+/// `tao_contract_neurons::register_network` calls it and seats the owner's hotkey at UID 0.
+pub fn create_network(
     host: &mut impl Host,
     owner_coldkey: &Address,
     owner_hotkey: &Address,
@@ -350,7 +353,7 @@ pub fn dissolve(host: &mut impl Host, caller: &Address, netuid: NetUid) -> Resul
     Ok(())
 }
 
-/// Arguments of `entry_register_network`.
+/// Arguments of the neurons module's `entry_register_network`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(crate = "tao_sdk::borsh")]
 pub struct RegisterNetworkArgs {
@@ -358,15 +361,6 @@ pub struct RegisterNetworkArgs {
     pub hotkey: Address,
     /// Public identity.
     pub identity: SubnetIdentity,
-}
-
-/// Entry point: the caller (a coldkey) registers a subnet; outputs the netuid.
-pub fn entry_register_network(host: &mut impl Host) -> Result<(), SubnetError> {
-    let args: RegisterNetworkArgs = host.input_as()?;
-    let caller = host.caller();
-    let netuid = register_network(host, &caller, &args.hotkey, args.identity)?;
-    host.output_as(&netuid);
-    Ok(())
 }
 
 /// Entry point: `(netuid, parameter id, value)`.
@@ -439,7 +433,6 @@ pub fn entry_lock_cost(host: &mut impl Host) -> Result<(), SubnetError> {
 
 tao_sdk::entry_points!(
     entry_set_network_rate_limit,
-    entry_register_network,
     entry_set_hyperparameter,
     entry_set_identity,
     entry_set_incentive_module,

@@ -32,9 +32,7 @@ fn funded(accounts: &[(u8, u64)]) -> MemoryHost {
 }
 
 fn register(h: &mut MemoryHost, who: u8, block: u64) -> Result<(), String> {
-    call(h, addr(who), block, |h| {
-        register_network(h, &addr(who), &addr(who + 100), SubnetIdentity::default())
-    })
+    call(h, addr(who), block, |h| create_network(h, &addr(who), &addr(who + 100), SubnetIdentity::default()))
 }
 
 #[test]
@@ -73,7 +71,7 @@ fn registration_assigns_netuids_and_enforces_limits() {
     assert_eq!(pools::total_tao(&mut h), Ok(MIN_LOCK + second));
     let long = SubnetIdentity { name: "x".repeat(300), ..SubnetIdentity::default() };
     assert_eq!(
-        call(&mut h, addr(1), 100_000, |h| register_network(h, &addr(1), &addr(1), long)),
+        call(&mut h, addr(1), 100_000, |h| create_network(h, &addr(1), &addr(1), long)),
         Err(SubnetError::IdentityTooLong.to_string())
     );
 }

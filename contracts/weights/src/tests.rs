@@ -37,8 +37,7 @@ fn setup() -> MemoryHost {
     })
     .unwrap();
     call(&mut h, addr(1), 1, |h| {
-        subnets::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
-        neurons::burned_register(h, &addr(1), 1, &addr(1000))?;
+        neurons::register_network(h, &addr(1), &addr(1000), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(2), 1, &addr(2000))?;
         for m in 0..4 {
             neurons::burned_register(h, &addr(2), 1, &addr(3000 + m))?;

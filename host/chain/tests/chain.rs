@@ -672,8 +672,7 @@ fn the_position_index_is_proven_and_follows_every_stake_path() {
     let register = tao_contract_subnets::RegisterNetworkArgs { hotkey: hot, identity: Default::default() };
     let root = StakeArgs { hotkey: hot, netuid: 0, amount: 1_000 * TAO, limit: None };
     let calls = vec![
-        genesis_call("subnets", "entry_register_network", owner, borsh::to_vec(&register).unwrap()),
-        genesis_call("neurons", "entry_burned_register", owner, borsh::to_vec(&(1u16, hot)).unwrap()),
+        genesis_call("neurons", "entry_register_network", owner, borsh::to_vec(&register).unwrap()),
         genesis_call(
             "neurons",
             "entry_burned_register",

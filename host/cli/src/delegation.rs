@@ -11,7 +11,7 @@ use tao_contract_staking::MAX_TAKE;
 use tao_types::{Address, Balance, NetUid};
 
 use crate::client::Client;
-use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
+use crate::keys::{self, Common, HotkeyArg, Net};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::subnet::{alpha, finish_stake};
@@ -30,10 +30,8 @@ pub(crate) enum DelegateCommand {
         /// The take as a fraction (`0.09`) or a percentage (`9%`).
         #[arg(long, value_parser = parse_take)]
         take: u16,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// A hotkey's take, verified against a certified header (btcli `sudo get-take`).
     ShowTake {
@@ -43,19 +41,15 @@ pub(crate) enum DelegateCommand {
         /// The wallet whose hotkey `--hotkey` names.
         #[arg(long)]
         wallet: Option<String>,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Sell every stake position of the wallet for TAO (btcli `stake remove --all`).
     UnstakeAll {
         #[arg(long)]
         wallet: String,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Give stake to another coldkey, on the same hotkey (btcli `stake transfer`); across
     /// subnets it is sold and bought back. Both subnets must allow transfers.
@@ -76,10 +70,8 @@ pub(crate) enum DelegateCommand {
         /// Alpha to transfer: `1.5` or `1500 rao`.
         #[arg(long, value_parser = parse_amount)]
         amount: Balance,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
@@ -117,7 +109,7 @@ fn verified_take(client: &Client, hotkey: &Address) -> Result<(u64, u16, u64)> {
 
 pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
     match command {
-        DelegateCommand::SetTake { wallet, hotkey, take, url, common } => {
+        DelegateCommand::SetTake { wallet, hotkey, take, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let (_, current, _) = verified_take(&client, &hotkey)?;
@@ -128,7 +120,7 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             status["take"] = json!(take);
             Ok(finish(&status, common.json, &format!("take set to {}", take_percent(take))))
         }
-        DelegateCommand::ShowTake { hotkey, wallet, url, common } => {
+        DelegateCommand::ShowTake { hotkey, wallet, net: Net { url, common } } => {
             let hotkey = match (&hotkey, wallet) {
                 (HotkeyArg::Address(a), _) => *a,
                 (HotkeyArg::Name(_), Some(w)) => hotkey.resolve(&common, &w)?,
@@ -146,8 +138,18 @@ pub(crate) fn run(command: DelegateCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DelegateCommand::UnstakeAll { wallet, url, common } => unstake_all(&wallet, &url, &common),
-        DelegateCommand::Transfer { wallet, hotkey, netuid, to_netuid, dest, amount, url, common } => {
+        DelegateCommand::UnstakeAll { wallet, net: Net { url, common } } => {
+            unstake_all(&wallet, &url, &common)
+        }
+        DelegateCommand::Transfer {
+            wallet,
+            hotkey,
+            netuid,
+            to_netuid,
+            dest,
+            amount,
+            net: Net { url, common },
+        } => {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let to_netuid = to_netuid.unwrap_or(netuid);

@@ -10,7 +10,7 @@ use tao_contract_subnets::params;
 use tao_types::{Address, Balance, Hash, NetUid};
 
 use crate::client::{Client, unhex};
-use crate::keys::{Common, DEFAULT_URL};
+use crate::keys::Net;
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount};
@@ -24,10 +24,8 @@ pub(crate) enum GovCommand {
         wallet: String,
         #[command(flatten)]
         action: ProposedAction,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Vote for (`--approve`) or against (`--reject`) a proposal with the wallet's stake; a
     /// later vote replaces an earlier one until voting ends.
@@ -40,20 +38,15 @@ pub(crate) enum GovCommand {
         approve: bool,
         #[arg(long)]
         reject: bool,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Recent proposals with their status and tally (live while voting).
     List {
         #[arg(long, default_value_t = 20)]
         limit: u32,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
-        /// Print JSON for scripts.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        net: Net,
     },
 }
 
@@ -133,7 +126,7 @@ fn status(status: &Status) -> String {
 
 pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
     match command {
-        GovCommand::Propose { wallet, action, url, common } => {
+        GovCommand::Propose { wallet, action, net: Net { url, common } } => {
             let action = action.action()?;
             let client = Client::new(&url)?;
             let question = format!("propose to {} (locks the deposit)?", describe(&action));
@@ -145,7 +138,7 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
             }
             Ok(code)
         }
-        GovCommand::Vote { wallet, id, approve, reject: _, url, common } => {
+        GovCommand::Vote { wallet, id, approve, reject: _, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             let side = if approve { "for" } else { "against" };
             let question = format!("vote {side} proposal {id} with wallet {wallet}'s stake?");
@@ -153,7 +146,7 @@ pub(crate) fn run(command: GovCommand) -> Result<ExitCode> {
             let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "voted"))
         }
-        GovCommand::List { limit, url, json } => list(&Client::new(&url)?, limit, json),
+        GovCommand::List { limit, net } => list(&Client::new(&net.url)?, limit, net.common.json),
     }
 }
 

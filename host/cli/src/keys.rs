@@ -35,6 +35,18 @@ pub(crate) struct Common {
     pub(crate) wallet_path: Option<PathBuf>,
 }
 
+/// The flags of every command that talks to a node: the node, then [`Common`]. One struct,
+/// flattened into each such command, so every one spells `--url`, `--json`, `--yes`, `--force`
+/// and `--wallet-path` alike (`--network` is global: `trust::TrustArgs`).
+#[derive(Args, Clone)]
+pub(crate) struct Net {
+    /// Node RPC URL (`http://` or `https://`); else `TAO_URL`, else the `--network`'s.
+    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
+    pub(crate) url: String,
+    #[command(flatten)]
+    pub(crate) common: Common,
+}
+
 impl Common {
     /// Where wallets live.
     pub(crate) fn base(&self) -> Result<PathBuf> {
@@ -161,5 +173,43 @@ mod tests {
         assert_eq!(address.parse(), Ok(HotkeyArg::Address(address.parse().unwrap())));
         assert_eq!("validator".parse(), Ok(HotkeyArg::Name("validator".into())));
         assert!("0x12".parse::<HotkeyArg>().unwrap_err().contains("is not an address"));
+    }
+
+    /// Commands of every kind — a read, a signing command, a hotkey's call, a neuron, one that
+    /// had its own `--json` — take the one [`super::Net`]'s flags under the same names, anywhere
+    /// after the subcommand, with `--network` beside them.
+    #[test]
+    fn networked_commands_share_the_same_flags() {
+        use clap::CommandFactory;
+        let url = "https://node.example:443";
+        let commands: [&[&str]; 6] = [
+            &["subnet", "list"],
+            &[
+                "transfer",
+                "--wallet",
+                "w",
+                "--to",
+                "0x00000000000000000000000000000000000000aa",
+                "--amount",
+                "1",
+            ],
+            &["weights", "set", "--wallet", "w", "--netuid", "1", "--uids", "0", "--values", "1"],
+            &["miner", "run", "--wallet", "w", "--netuid", "1"],
+            &["gov", "list"],
+            &["stake", "unstake-all", "--wallet", "w"],
+        ];
+        for args in commands {
+            let line =
+                [&["tao"], args, &["--url", url, "--json", "--yes", "--force", "--network", "n"]].concat();
+            let matches =
+                crate::Cli::command().try_get_matches_from(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            let mut leaf = &matches;
+            while let Some((_, sub)) = leaf.subcommand() {
+                leaf = sub;
+            }
+            assert_eq!(leaf.get_one::<String>("url").map(String::as_str), Some(url), "{line:?}");
+            assert!(leaf.get_flag("json") && leaf.get_flag("yes") && leaf.get_flag("force"), "{line:?}");
+            assert_eq!(leaf.get_one::<String>("network").map(String::as_str), Some("n"), "{line:?}");
+        }
     }
 }

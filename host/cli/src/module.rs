@@ -12,7 +12,7 @@ use tao_types::{Balance, Hash};
 use tao_vm::{Access, AdmissionReport, CallContext, CodeClass, Execution, MemoryStorage, Vm, VmConfig};
 
 use crate::client::Client;
-use crate::keys::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Common, Net};
 use crate::preflight;
 use crate::transfer::{finish, submit_to};
 use tao_client::tx::Draft;
@@ -50,10 +50,8 @@ pub(crate) enum ModuleCommand {
         wallet: String,
         /// The module: a `.wasm` binary or a `.wat` text file.
         file: PathBuf,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Call an entry point of a deployed contract (a code hash) or a system module (its name:
     /// `token`, `staking`, …) from a wallet's coldkey; prints the receipt.
@@ -70,20 +68,15 @@ pub(crate) enum ModuleCommand {
         /// Most the call may cost: `0.1 TAO`, `100000000 rao`.
         #[arg(long, default_value = "0.1 TAO", value_parser = crate::transfer::parse_amount)]
         fee_limit: Balance,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Whether code with `hash` is deployed (verified against a certified header), and its size.
     Show {
         /// The code hash (0x…).
         hash: Hash,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
-        /// Print JSON for scripts.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        net: Net,
     },
 }
 
@@ -130,11 +123,11 @@ pub(crate) fn run(command: ModuleCommand) -> Result<ExitCode> {
     match command {
         ModuleCommand::Check { file, json } => check(&vm, &file, json),
         ModuleCommand::Run { file, entry, input, fuel, json } => call(&vm, &file, &entry, &input, fuel, json),
-        ModuleCommand::Deploy { wallet, file, url, common } => {
+        ModuleCommand::Deploy { wallet, file, net: Net { url, common } } => {
             deploy(&vm, &ModuleFile { file, system: false }, &wallet, &url, &common)
         }
-        ModuleCommand::Show { hash, url, json } => show_deployed(&hash, &url, json),
-        ModuleCommand::Call { wallet, contract, entry, args, fee_limit, url, common } => {
+        ModuleCommand::Show { hash, net } => show_deployed(&hash, &net.url, net.common.json),
+        ModuleCommand::Call { wallet, contract, entry, args, fee_limit, net: Net { url, common } } => {
             call_deployed(&wallet, &contract, &entry, &args, fee_limit, &url, &common)
         }
     }

@@ -13,7 +13,7 @@ use tao_contract_weights::{WeightsArgs, commit_hash};
 use tao_types::{NetUid, Uid};
 
 use crate::client::Client;
-use crate::keys::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Common, Net};
 use crate::transfer::{finish, send};
 use crate::{keystore, preflight};
 
@@ -34,10 +34,8 @@ pub(crate) struct WeightsGiven {
     values: Vec<u16>,
     #[arg(long, default_value_t = 0)]
     version_key: u64,
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 #[derive(Subcommand)]
@@ -56,10 +54,8 @@ pub(crate) enum WeightsCommand {
         hotkey: String,
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
@@ -84,10 +80,8 @@ pub(crate) enum AxonCommand {
         /// Axon version.
         #[arg(long, default_value_t = 1)]
         version: u32,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
@@ -135,26 +129,26 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
     match command {
         WeightsCommand::Set(given) => {
             let args = given.args()?;
-            let key = keys::hotkey(&given.common, &given.wallet, &given.hotkey)?;
-            let client = Client::new(&given.url)?;
+            let key = keys::hotkey(&given.net.common, &given.wallet, &given.hotkey)?;
+            let client = Client::new(&given.net.url)?;
             let draft = preflight::draft("weights", "entry_set_weights", borsh::to_vec(&args)?);
-            preflight::announce(&client, &given.common, key.address(), &draft)?;
-            let status = send(&client, &key, &draft, given.common.json)?;
-            Ok(finish(&status, given.common.json, "weights set"))
+            preflight::announce(&client, &given.net.common, key.address(), &draft)?;
+            let status = send(&client, &key, &draft, given.net.common.json)?;
+            Ok(finish(&status, given.net.common.json, "weights set"))
         }
         WeightsCommand::Commit(given) => {
             let args = given.args()?;
-            let key = keys::hotkey(&given.common, &given.wallet, &given.hotkey)?;
+            let key = keys::hotkey(&given.net.common, &given.wallet, &given.hotkey)?;
             let salt = keystore::random::<32>()?;
             let hash = commit_hash(&key.address(), &args, &salt);
-            let client = Client::new(&given.url)?;
+            let client = Client::new(&given.net.url)?;
             let draft =
                 preflight::draft("weights", "entry_commit_weights", borsh::to_vec(&(args.netuid, hash))?);
-            preflight::announce(&client, &given.common, key.address(), &draft)?;
-            let status = send(&client, &key, &draft, given.common.json)?;
-            let code = finish(&status, given.common.json, "weights committed");
+            preflight::announce(&client, &given.net.common, key.address(), &draft)?;
+            let status = send(&client, &key, &draft, given.net.common.json)?;
+            let code = finish(&status, given.net.common.json, "weights committed");
             if code == ExitCode::SUCCESS {
-                let dir = commits_dir(&given.common, &given.wallet, &given.hotkey, args.netuid)?;
+                let dir = commits_dir(&given.net.common, &given.wallet, &given.hotkey, args.netuid)?;
                 std::fs::create_dir_all(&dir)?;
                 let height = status["height"].as_u64().unwrap_or(0);
                 let kept = json!({"weights": (args.netuid, &args.uids, &args.values, args.version_key), "salt": hex::encode(salt), "hash": hex::encode(hash)});
@@ -162,13 +156,13 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
                     dir.join(format!("{height:012}-{}.json", hex::encode(&hash[..4]))),
                     kept.to_string(),
                 )?;
-                if !given.common.json {
+                if !given.net.common.json {
                     println!("kept in {} until `tao weights reveal`", dir.display());
                 }
             }
             Ok(code)
         }
-        WeightsCommand::Reveal { wallet, hotkey, netuid, url, common } => {
+        WeightsCommand::Reveal { wallet, hotkey, netuid, net: Net { url, common } } => {
             let dir = commits_dir(&common, &wallet, &hotkey, netuid)?;
             let kept = kept_commits(&dir)?;
             if kept.is_empty() {
@@ -194,7 +188,8 @@ pub(crate) fn run_weights(command: WeightsCommand) -> Result<ExitCode> {
 }
 
 pub(crate) fn run_axon(command: AxonCommand) -> Result<ExitCode> {
-    let AxonCommand::Serve { wallet, hotkey, netuid, ip, port, protocol, version, url, common } = command;
+    let AxonCommand::Serve { wallet, hotkey, netuid, ip, port, protocol, version, net: Net { url, common } } =
+        command;
     let (ip, ip_type) = match ip {
         IpAddr::V4(v4) => (u128::from(u32::from(v4)), 4),
         IpAddr::V6(v6) => (u128::from(v6), 6),

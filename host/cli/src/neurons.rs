@@ -19,7 +19,7 @@ use tao_neuron::{AxonLimits, Chain, Metagraph, Validator};
 use tao_types::{Address, Balance, NetUid, RAO_PER_TAO};
 
 use crate::client::Client;
-use crate::keys::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Common, Net};
 use crate::transfer::parse_amount;
 
 #[derive(Subcommand)]
@@ -52,10 +52,8 @@ pub(crate) struct MinerArgs {
     /// Extra time per answer, milliseconds (to try a slow miner).
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 #[derive(Subcommand)]
@@ -88,10 +86,8 @@ pub(crate) struct ValidatorArgs {
     /// The gateway's price per request: `0.1` τ or `1000 rao`.
     #[arg(long, value_parser = parse_amount, default_value = "0.1")]
     gateway_price: Balance,
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 /// `tao subnet demo`.
@@ -132,9 +128,9 @@ async fn connect(url: &str) -> Result<Arc<Chain>> {
 
 pub(crate) fn run_miner(command: MinerCommand) -> Result<ExitCode> {
     let MinerCommand::Run(a) = command;
-    let key = keys::hotkey(&a.common, &a.wallet, &a.hotkey)?;
+    let key = keys::hotkey(&a.net.common, &a.wallet, &a.hotkey)?;
     runtime()?.block_on(async {
-        let chain = connect(&a.url).await?;
+        let chain = connect(&a.net.url).await?;
         let listener = tokio::net::TcpListener::bind(a.listen).await.context("binding the axon")?;
         let local = listener.local_addr()?;
         let config = MinerConfig {
@@ -145,7 +141,7 @@ pub(crate) fn run_miner(command: MinerCommand) -> Result<ExitCode> {
             limits: AxonLimits { min_stake: a.min_stake, ..AxonLimits::default() },
         };
         let task = ml::start_miner(chain, key.clone(), listener, config).await?;
-        if a.common.json {
+        if a.net.common.json {
             println!("{}", json!({"event": "serving", "hotkey": key.address(), "listen": local.to_string(), "publish": config.publish.to_string()}));
         } else {
             println!("miner {} serving {} on {local}, published {}", key.address(), ml::PROTOCOL_NAME, config.publish);
@@ -159,9 +155,9 @@ pub(crate) fn run_miner(command: MinerCommand) -> Result<ExitCode> {
 
 pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
     let ValidatorCommand::Run(a) = command;
-    let key = keys::hotkey(&a.common, &a.wallet, &a.hotkey)?;
+    let key = keys::hotkey(&a.net.common, &a.wallet, &a.hotkey)?;
     runtime()?.block_on(async {
-        let chain = connect(&a.url).await?;
+        let chain = connect(&a.net.url).await?;
         let config = ValidatorConfig {
             netuid: a.netuid,
             round: Duration::from_millis(a.round_ms),
@@ -169,7 +165,7 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             alpha: 0.3,
         };
         if let Some(addr) = a.gateway_addr {
-            serve_gateway(&chain, &key, a.netuid, addr, a.gateway_price, &a.common).await?;
+            serve_gateway(&chain, &key, a.netuid, addr, a.gateway_price, &a.net.common).await?;
         }
         let validator =
             Validator::<Diabetes, _>::new(chain, key.clone(), config, Validation::default()).await;
@@ -178,7 +174,7 @@ pub(crate) fn run_validator(command: ValidatorCommand) -> Result<ExitCode> {
             println!("metrics on http://{}/metrics", listener.local_addr()?);
             tokio::spawn(serve_metrics(listener, validator.measured()));
         }
-        if a.common.json {
+        if a.net.common.json {
             println!("{}", json!({"event": "validating", "hotkey": key.address(), "netuid": a.netuid}));
         } else {
             println!("validator {} on subnet {}", key.address(), a.netuid);
@@ -246,10 +242,8 @@ pub(crate) struct AskArgs {
     /// How long to wait for the payment to finalize and the miners to answer, milliseconds.
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 pub(crate) fn run_gateway(command: GatewayCommand) -> Result<ExitCode> {
@@ -260,17 +254,17 @@ pub(crate) fn run_gateway(command: GatewayCommand) -> Result<ExitCode> {
     }
     keys::confirm(
         &format!("pay {} to gateway {} ({}) for one answer?", a.amount, a.gateway, a.hotkey),
-        &a.common,
+        &a.net.common,
     )?;
-    let key = keys::coldkey(&a.common, &a.wallet)?;
+    let key = keys::coldkey(&a.net.common, &a.wallet)?;
     runtime()?.block_on(async {
-        let chain = connect(&a.url).await?;
+        let chain = connect(&a.net.url).await?;
         let target = Target { uid: 0, hotkey: a.hotkey, addr: a.gateway };
         let timeout = Duration::from_millis(a.timeout_ms);
         let query = ml::Query { rows };
         let answer =
             gateway::ask::<Diabetes>(&chain, &key, target, a.hotkey, a.amount.0, query, timeout).await?;
-        if a.common.json {
+        if a.net.common.json {
             println!("{}", json!(answer));
         } else {
             println!(
@@ -320,13 +314,13 @@ async fn demo(rpc: &str, args: &DemoArgs) -> Result<Value> {
     let chain = Arc::new(Chain::connect(&url, genesis).await?);
     let (owner, validator_hot) = (demo_key("alice"), demo_key("demo-validator"));
     step(&args.common, "creating a subnet");
-    let netuid =
+    // The validator is the owner's hotkey, seated on the subnet at its creation.
+    let (netuid, validator_uid) =
         patiently(&chain, || chain.register_network(&owner, validator_hot.address(), "diabetes")).await?;
     if !args.commit_reveal {
         patiently(&chain, || chain.set_hyperparameter(&owner, netuid, "commit_reveal", 0)).await?;
     }
     chain.transfer(&owner, validator_hot.address(), 10 * RAO_PER_TAO).await?;
-    let validator_uid = chain.burned_register(&owner, netuid, validator_hot.address()).await?;
     chain.add_stake(&owner, validator_hot.address(), netuid, 1000 * RAO_PER_TAO).await?;
     let ip = tao_neuron::ops::local_ip()?;
     let mut miners = Vec::new();

@@ -12,7 +12,7 @@ use tao_abi::limits;
 use tao_types::{Address, Balance, Uid};
 
 use crate::client::Client;
-use crate::keys::{Common, DEFAULT_URL, HotkeyArg};
+use crate::keys::{Common, HotkeyArg, Net};
 use crate::output::print;
 use crate::preflight;
 use crate::proven::Reader;
@@ -29,24 +29,22 @@ pub(crate) enum RootCommand {
         /// An address or the name of one of the wallet's hotkeys.
         #[arg(long, default_value = "default")]
         hotkey: HotkeyArg,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// The root UIDs with their hotkey and root stake, and TaoWeight, verified.
     List {
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
 pub(crate) fn run(command: RootCommand) -> Result<ExitCode> {
     match command {
-        RootCommand::Register { wallet, hotkey, url, common } => register(&wallet, &hotkey, &url, &common),
-        RootCommand::List { url, common } => list(&url, &common),
+        RootCommand::Register { wallet, hotkey, net: Net { url, common } } => {
+            register(&wallet, &hotkey, &url, &common)
+        }
+        RootCommand::List { net: Net { url, common } } => list(&url, &common),
     }
 }
 

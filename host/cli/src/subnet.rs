@@ -16,7 +16,7 @@ use tao_sdk::Host;
 use tao_types::{Address, Balance, Hash, NetUid, Uid};
 
 use crate::client::{Client, unhex};
-use crate::keys::{self, Common, DEFAULT_URL, HotkeyArg};
+use crate::keys::{self, Common, HotkeyArg, Net};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::{finish, parse_amount};
@@ -30,16 +30,14 @@ pub(crate) enum SubnetCommand {
     Create {
         #[arg(long)]
         wallet: String,
-        /// The owner's hotkey (registered at UID 0 by `subnet register`).
+        /// The owner's hotkey, seated at UID 0 of the new subnet.
         #[arg(long, default_value = "default")]
         hotkey: String,
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Register a wallet's hotkey as a neuron (burns the current price from the coldkey).
     Register {
@@ -49,10 +47,8 @@ pub(crate) enum SubnetCommand {
         hotkey: String,
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Set a hyperparameter as the subnet's owner (within its range and rate limit).
     Set {
@@ -65,10 +61,8 @@ pub(crate) enum SubnetCommand {
         param: String,
         #[arg(long)]
         value: u64,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Run the subnet's epochs with a deployed incentive module (`--hash`), or back with Yuma
     /// (`--clear`), as its owner.
@@ -83,26 +77,20 @@ pub(crate) enum SubnetCommand {
         /// Go back to built-in Yuma.
         #[arg(long, conflicts_with = "hash")]
         clear: bool,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Every subnet: name, owner, TAO in its pool and its alpha's price.
     List {
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// A subnet's owner and every hyperparameter.
     Show {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// A subnet's pool — reserves, staked alpha, spot and moving price — verified against a
     /// certified header; with `--buy` or `--sell`, what that swap would give now.
@@ -115,10 +103,8 @@ pub(crate) enum SubnetCommand {
         /// Quote unstaking this much alpha.
         #[arg(long, value_parser = parse_amount)]
         sell: Option<Balance>,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// A whole example subnet on a dev node of its own: validators, four miners of increasing
     /// quality, epochs, and who got paid (docs/neurons.md).
@@ -127,10 +113,8 @@ pub(crate) enum SubnetCommand {
     Metagraph {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     #[command(flatten)]
     Info(crate::subnet_info::SubnetInfoCommand),
@@ -159,10 +143,8 @@ pub(crate) struct StakeMove {
     /// With a limit: fill what fits instead of failing.
     #[arg(long)]
     partial: bool,
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 #[derive(Subcommand)]
@@ -189,19 +171,15 @@ pub(crate) enum StakeCommand {
         /// Alpha to move: `1.5` or `1500 rao`.
         #[arg(long, value_parser = parse_amount)]
         amount: Balance,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// The wallet's stake positions.
     List {
         #[arg(long)]
         wallet: String,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     #[command(flatten)]
     Delegate(crate::delegation::DelegateCommand),
@@ -326,13 +304,13 @@ fn show_pool(
 
 pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
     match command {
-        SubnetCommand::Create { wallet, hotkey, name, url, common } => {
+        SubnetCommand::Create { wallet, hotkey, name, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             let owner_hotkey = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let (_, cost) = lock_cost(&Reader::new(&client)?)?;
             let identity = SubnetIdentity { name, url: String::new(), description: String::new() };
             let args = borsh::to_vec(&RegisterNetworkArgs { hotkey: owner_hotkey, identity })?;
-            let draft = preflight::draft("subnets", "entry_register_network", args);
+            let draft = preflight::draft("neurons", "entry_register_network", args);
             let question = format!("lock {} to create a subnet owned by wallet {wallet}?", Balance(cost));
             let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             if let Ok(data) = event(&status, b"network_registered") {
@@ -344,9 +322,17 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
                     println!("subnet {netuid} created, {} locked", Balance(locked));
                 }
             }
+            if let Ok(data) = event(&status, b"neuron_registered") {
+                let (_, uid, hotkey, _): (NetUid, Uid, Address, u64) =
+                    tao_codec::decode(&data, limits::MAX_EVENT_DATA_BYTES as usize)?;
+                status["owner_uid"] = json!(uid);
+                if !common.json {
+                    println!("owner hotkey {hotkey} holds UID {uid}");
+                }
+            }
             Ok(finish(&status, common.json, "subnet create"))
         }
-        SubnetCommand::Register { wallet, hotkey, netuid, url, common } => {
+        SubnetCommand::Register { wallet, hotkey, netuid, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             let hot = keys::hotkey(&common, &wallet, &hotkey)?.address();
             let draft = preflight::draft("neurons", "entry_burned_register", borsh::to_vec(&(netuid, hot))?);
@@ -363,7 +349,7 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             }
             Ok(finish(&status, common.json, "register"))
         }
-        SubnetCommand::Set { wallet, netuid, param, value, url, common } => {
+        SubnetCommand::Set { wallet, netuid, param, value, net: Net { url, common } } => {
             let id = tao_contract_subnets::params::id_of(&param)
                 .with_context(|| format!("no parameter {param}"))?;
             let client = Client::new(&url)?;
@@ -373,8 +359,10 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "subnet set"))
         }
-        SubnetCommand::Show { netuid, url, common } => show(&Client::new(&url)?, netuid, &common),
-        SubnetCommand::SetModule { wallet, netuid, hash, clear: _, url, common } => {
+        SubnetCommand::Show { netuid, net: Net { url, common } } => {
+            show(&Client::new(&url)?, netuid, &common)
+        }
+        SubnetCommand::SetModule { wallet, netuid, hash, clear: _, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             let what = hash.map_or("built-in Yuma".to_string(), |h| format!("module {h}"));
             let draft =
@@ -383,10 +371,14 @@ pub(crate) fn run_subnet(command: SubnetCommand) -> Result<ExitCode> {
             let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "incentive module set"))
         }
-        SubnetCommand::List { url, common } => list(&Client::new(&url)?, &common),
-        SubnetCommand::Pool { netuid, buy, sell, url, common } => show_pool(netuid, buy, sell, &url, &common),
+        SubnetCommand::List { net: Net { url, common } } => list(&Client::new(&url)?, &common),
+        SubnetCommand::Pool { netuid, buy, sell, net: Net { url, common } } => {
+            show_pool(netuid, buy, sell, &url, &common)
+        }
         SubnetCommand::Demo(args) => crate::neurons::run_demo(args),
-        SubnetCommand::Metagraph { netuid, url, common } => metagraph(&Client::new(&url)?, netuid, &common),
+        SubnetCommand::Metagraph { netuid, net: Net { url, common } } => {
+            metagraph(&Client::new(&url)?, netuid, &common)
+        }
         SubnetCommand::Info(command) => crate::subnet_info::run(command),
     }
 }
@@ -550,7 +542,15 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
     match command {
         StakeCommand::Add(m) => stake_order(m, Side::Buy),
         StakeCommand::Remove(m) => stake_order(m, Side::Sell),
-        StakeCommand::Move { wallet, hotkey, netuid, to_hotkey, to_netuid, amount, url, common } => {
+        StakeCommand::Move {
+            wallet,
+            hotkey,
+            netuid,
+            to_hotkey,
+            to_netuid,
+            amount,
+            net: Net { url, common },
+        } => {
             let hotkey = hotkey.resolve(&common, &wallet)?;
             let to_hotkey = to_hotkey.map(|h| h.resolve(&common, &wallet)).transpose()?.unwrap_or(hotkey);
             let to_netuid = to_netuid.unwrap_or(netuid);
@@ -565,7 +565,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             let status = preflight::send_confirmed(&client, &common, &wallet, &draft, Some(from), &question)?;
             Ok(finish_stake(status, common.json, "stake moved"))
         }
-        StakeCommand::List { wallet, url, common } => {
+        StakeCommand::List { wallet, net: Net { url, common } } => {
             let coldkey = keys::coldkey_address(&common, &wallet)?;
             let (height, account) =
                 Reader::new(&Client::new(&url)?)?.view(|h| views::account(h, &coldkey))?;
@@ -608,7 +608,16 @@ fn limit_price(spot: u64, side: Side, given: Option<Balance>, tolerance: Option<
 /// Stakes (buys alpha) or unstakes (sells it): quotes the order on the verified pool, confirms,
 /// submits.
 fn stake_order(m: StakeMove, side: Side) -> Result<ExitCode> {
-    let StakeMove { wallet, hotkey, netuid, amount, limit_price: given, tolerance, partial, url, common } = m;
+    let StakeMove {
+        wallet,
+        hotkey,
+        netuid,
+        amount,
+        limit_price: given,
+        tolerance,
+        partial,
+        net: Net { url, common },
+    } = m;
     let hotkey = hotkey.resolve(&common, &wallet)?;
     let client = Client::new(&url)?;
     let (height, pool) = verified_pool(&client, netuid)?;

@@ -14,7 +14,7 @@ use tao_contract_subnets::{MAX_IDENTITY_FIELD, SubnetIdentity, SubnetInfo};
 use tao_types::{Balance, NetUid};
 
 use crate::client::Client;
-use crate::keys::{Common, DEFAULT_URL};
+use crate::keys::{Common, Net};
 use crate::preflight;
 use crate::proven::Reader;
 use crate::transfer::finish;
@@ -25,18 +25,14 @@ pub(crate) enum SubnetInfoCommand {
     BurnCost {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// What creating a subnet locks now (btcli `subnets lock-cost`; not proven: the chain's own
     /// formula run on the head state).
     LockCost {
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Set the subnet's name, URL and description as its owner; fields not given keep their
     /// value (btcli `subnets set-identity`).
@@ -51,29 +47,23 @@ pub(crate) enum SubnetInfoCommand {
         project_url: Option<String>,
         #[arg(long)]
         description: Option<String>,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// A subnet's owner and identity, verified (btcli `subnets get-identity`).
     Identity {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// Every hyperparameter with its range and who may set it, and the incentive module the
     /// subnet's epochs run (verified): built-in Yuma or a deployed module's code hash.
     Hyperparameters {
         #[arg(long)]
         netuid: NetUid,
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
@@ -92,7 +82,7 @@ fn print(common: &Common, value: Value, text: &str) -> ExitCode {
 
 pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
     match command {
-        SubnetInfoCommand::BurnCost { netuid, url, common } => {
+        SubnetInfoCommand::BurnCost { netuid, net: Net { url, common } } => {
             let client = Client::new(&url)?;
             verified_subnet(&client, netuid)?;
             let (height, value) = client.verified_state(&tao_contract_neurons::burn_key(netuid))?;
@@ -106,7 +96,7 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
                 &format!("registering on subnet {netuid} costs {} (verified at #{height})", Balance(burn)),
             ))
         }
-        SubnetInfoCommand::LockCost { url, common } => {
+        SubnetInfoCommand::LockCost { net: Net { url, common } } => {
             let (height, cost) = crate::subnet::lock_cost(&Reader::new(&Client::new(&url)?)?)?;
             Ok(print(
                 &common,
@@ -114,7 +104,14 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
                 &format!("creating a subnet locks {} (verified at #{height})", Balance(cost)),
             ))
         }
-        SubnetInfoCommand::SetIdentity { wallet, netuid, name, project_url, description, url, common } => {
+        SubnetInfoCommand::SetIdentity {
+            wallet,
+            netuid,
+            name,
+            project_url,
+            description,
+            net: Net { url, common },
+        } => {
             let client = Client::new(&url)?;
             let (_, info) = verified_subnet(&client, netuid)?;
             let current = info.identity;
@@ -138,7 +135,7 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
             let status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;
             Ok(finish(&status, common.json, "identity set"))
         }
-        SubnetInfoCommand::Identity { netuid, url, common } => {
+        SubnetInfoCommand::Identity { netuid, net: Net { url, common } } => {
             let (height, info) = verified_subnet(&Client::new(&url)?, netuid)?;
             let i = &info.identity;
             Ok(print(
@@ -151,7 +148,7 @@ pub(crate) fn run(command: SubnetInfoCommand) -> Result<ExitCode> {
                 ),
             ))
         }
-        SubnetInfoCommand::Hyperparameters { netuid, url, common } => {
+        SubnetInfoCommand::Hyperparameters { netuid, net: Net { url, common } } => {
             hyperparameters(&Client::new(&url)?, netuid, &common)
         }
     }

@@ -13,7 +13,7 @@ use tao_types::{Address, Balance, Hash};
 use tao_client::tx::Draft;
 
 use crate::client::Client;
-use crate::keys::{self, Common, DEFAULT_URL};
+use crate::keys::{self, Net};
 
 /// Default fee limit: 0.01 τ.
 const DEFAULT_FEE_LIMIT: &str = "0.01 TAO";
@@ -37,11 +37,8 @@ pub(crate) struct TransferArgs {
     /// Refuse if the sender would drop below the existential deposit.
     #[arg(long)]
     keep_alive: bool,
-    /// Node RPC URL.
-    #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-    url: String,
     #[command(flatten)]
-    common: Common,
+    net: Net,
 }
 
 /// An amount in τ (a bare number) or with a unit.
@@ -136,11 +133,11 @@ pub(crate) fn finish(status: &Value, json: bool, what: &str) -> ExitCode {
 }
 
 pub(crate) fn run(args: TransferArgs) -> Result<ExitCode> {
-    let client = Client::new(&args.url)?;
-    let from = keys::coldkey_address(&args.common, &args.wallet)?;
+    let client = Client::new(&args.net.url)?;
+    let from = keys::coldkey_address(&args.net.common, &args.wallet)?;
     let draft = Draft { fee: args.fee_limit.0, ..Draft::transfer(args.to, args.amount.0, args.keep_alive) };
     let question = format!("send {} from {from} to {}?", args.amount, args.to);
     let status =
-        crate::preflight::send_confirmed(&client, &args.common, &args.wallet, &draft, None, &question)?;
-    Ok(finish(&status, args.common.json, "transfer"))
+        crate::preflight::send_confirmed(&client, &args.net.common, &args.wallet, &draft, None, &question)?;
+    Ok(finish(&status, args.net.common.json, "transfer"))
 }

@@ -11,7 +11,7 @@ use tao_crypto::SecretKey;
 use tao_types::{Address, Balance};
 
 use crate::client::Client;
-use crate::keys::{Common, DEFAULT_URL, coldkey, coldkey_address, confirm, password, read_keystore};
+use crate::keys::{Common, Net, coldkey, coldkey_address, confirm, password, read_keystore};
 use crate::keystore;
 
 #[derive(Subcommand)]
@@ -126,11 +126,8 @@ pub(crate) enum WalletCommand {
         /// Wallet name.
         #[arg(long)]
         name: String,
-        /// Node RPC URL.
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
     /// The balance of a wallet's coldkey (or any address), proven against a certified header.
     Balance {
@@ -140,11 +137,8 @@ pub(crate) enum WalletCommand {
         /// Any address instead.
         #[arg(long, conflicts_with = "name")]
         address: Option<Address>,
-        /// Node RPC URL.
-        #[arg(long, env = "TAO_URL", default_value = DEFAULT_URL)]
-        url: String,
         #[command(flatten)]
-        common: Common,
+        net: Net,
     },
 }
 
@@ -320,8 +314,10 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        WalletCommand::Overview { name, url, common } => overview(&Client::new(&url)?, &name, &common)?,
-        WalletCommand::Balance { name, address, url, common } => {
+        WalletCommand::Overview { name, net: Net { url, common } } => {
+            overview(&Client::new(&url)?, &name, &common)?
+        }
+        WalletCommand::Balance { name, address, net: Net { url, common } } => {
             let address = match (address, name) {
                 (Some(a), _) => a,
                 (None, Some(name)) => coldkey_address(&common, &name)?,

@@ -36,6 +36,7 @@ fn rewards_follow_quality_and_an_offline_miner_loses_them() {
         assert!(a["emission"].as_u64().unwrap() < b["emission"].as_u64().unwrap(), "{report}");
     }
     assert!(report["validators"][0]["dividends"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["validators"][0]["uid"], 0, "the validator is the owner's hotkey, seated at UID 0");
     let offline = &report["offline"];
     assert_eq!(offline["uid"], miners[3]["uid"]);
     assert!(
@@ -160,8 +161,8 @@ fn an_axon_refuses_what_it_must_and_a_slow_miner_does_not_stall_the_validator() 
         while chain.view().await.unwrap().height() <= tao_node::spec::DEV_NETWORK_RATE_LIMIT {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let netuid = chain.register_network(&owner, validator.address(), "sec").await.unwrap();
-        chain.burned_register(&owner, netuid, validator.address()).await.unwrap();
+        let (netuid, owner_uid) = chain.register_network(&owner, validator.address(), "sec").await.unwrap();
+        assert_eq!(owner_uid, 0, "the owner's hotkey is seated at creation");
         let ip = tao_neuron::ops::local_ip().unwrap();
         let mut miners = Vec::new();
         for (i, (cold, delay)) in [("bob", 0), ("charlie", 3000)].into_iter().enumerate() {

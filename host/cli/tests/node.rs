@@ -717,7 +717,19 @@ fn subnet_economy_end_to_end() {
             .as_u64()
             .unwrap()
     };
-    assert_eq!(uid("owner", "default"), 0);
+    // Creation seated the owner's hotkey at UID 0 (subtensor's owner seat); it cannot register again.
+    let owner_hot = owner["hotkeys"][0]["address"].as_str().unwrap();
+    assert_eq!(created["owner_uid"], json!(0));
+    let seated = run(&["subnet", "metagraph", "--netuid", &netuid]);
+    assert_eq!(seated["neurons"][0]["uid"], json!(0));
+    assert_eq!(seated["neurons"][0]["hotkey"].as_str().unwrap().to_lowercase(), owner_hot.to_lowercase());
+    let again = tao(
+        &wallets,
+        pw,
+        &["subnet", "register", "--wallet", "owner", "--netuid", &netuid, "--json", "--yes", "--url", &url],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already registered"), "{again:?}");
     assert_eq!(uid("validator", "default"), 1);
     let miner_uids: Vec<u64> = ["m1", "m2", "m3"].iter().map(|h| uid("miners", h)).collect();
     assert_eq!(miner_uids, [2, 3, 4]);

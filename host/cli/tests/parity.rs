@@ -114,7 +114,11 @@ fn btcli_parity_commands_through_the_binary() {
     let quoted_burn = u(&burn["burn_cost"]);
     assert!((900_000_000..=1_000_000_000).contains(&quoted_burn), "a new subnet's price starts at 1 τ");
     assert!(burn["verified_at"].as_u64().is_some());
-    let registered = s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", &n]);
+    // Creation seated bob's hotkey at UID 0 without a burn; the first registration takes UID 1.
+    assert_eq!(u(&created["owner_uid"]), 0);
+    s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", "miner"]);
+    let registered = s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "miner", "--netuid", &n]);
+    assert_eq!(u(&registered["uid"]), 1);
     assert!(u(&registered["burned"]) <= quoted_burn);
     assert!(u(&s.ok(&["subnet", "burn-cost", "--netuid", &n])["burn_cost"]) > u(&registered["burned"]));
     let missing = s.fails(2, &["subnet", "burn-cost", "--netuid", "99"]);

@@ -29,18 +29,20 @@ fn event<T: borsh::BorshDeserialize>(done: &Finalized, topic: &[u8]) -> Result<T
 }
 
 impl Chain {
-    /// `coldkey` creates a subnet owned by it with owner hotkey `hotkey`; its netuid.
+    /// `coldkey` creates a subnet owned by it with owner hotkey `hotkey`; its netuid and the UID
+    /// the chain seated `hotkey` at (0, subtensor's owner seat).
     pub async fn register_network(
         &self,
         coldkey: &SecretKey,
         hotkey: Address,
         name: &str,
-    ) -> Result<NetUid, NeuronError> {
+    ) -> Result<(NetUid, Uid), NeuronError> {
         let identity = SubnetIdentity { name: name.into(), url: String::new(), description: String::new() };
         let args = encode(&RegisterNetworkArgs { hotkey, identity })?;
-        let done = self.submit(coldkey, "subnets", "entry_register_network", args).await?;
+        let done = self.submit(coldkey, "neurons", "entry_register_network", args).await?;
         let (netuid, _, _): (NetUid, Address, u64) = event(&done, b"network_registered")?;
-        Ok(netuid)
+        let (_, uid, _, _): (NetUid, Uid, Address, u64) = event(&done, b"neuron_registered")?;
+        Ok((netuid, uid))
     }
 
     /// `coldkey` registers `hotkey` on `netuid` (burning the price); its UID.

@@ -133,8 +133,8 @@ pub struct SpecSubnet {
     /// Whether weights go through commit-reveal (subtensor's default: true).
     #[serde(default = "yes")]
     pub commit_reveal: bool,
-    /// Rao the owner stakes on root to its hotkey, registered at UID 0, making it a root
-    /// validator (0: neither).
+    /// Rao the owner stakes on root to its hotkey (which holds UID 0 of the subnet), making it a
+    /// root validator (0: neither).
     #[serde(default)]
     pub root_stake: u64,
 }
@@ -223,28 +223,22 @@ impl ChainSpec {
                 SubnetIdentity { name: subnet.name.clone(), url: String::new(), description: String::new() };
             let register = RegisterNetworkArgs { hotkey: subnet.hotkey, identity };
             calls.push(GenesisCall {
-                module: "subnets".into(),
+                module: "neurons".into(),
                 entry: "entry_register_network".into(),
                 caller: subnet.owner,
                 input: borsh::to_vec(&register).unwrap_or_default(),
             });
-            // Netuids are handed out from 1 in order.
+            // Netuids are handed out from 1 in order; the owner's hotkey holds UID 0 of its subnet.
             let netuid = u16::try_from(i + 1).unwrap_or(u16::MAX);
             if subnet.root_stake > 0 {
-                let as_owner = |module: &str, entry: &str, input: Vec<u8>| GenesisCall {
-                    module: module.into(),
-                    entry: entry.into(),
-                    caller: subnet.owner,
-                    input,
-                };
-                calls.push(as_owner(
-                    "neurons",
-                    "entry_burned_register",
-                    borsh::to_vec(&(netuid, subnet.hotkey)).unwrap_or_default(),
-                ));
                 let stake =
                     StakeArgs { hotkey: subnet.hotkey, netuid: 0, amount: subnet.root_stake, limit: None };
-                calls.push(as_owner("staking", "entry_add_stake", borsh::to_vec(&stake).unwrap_or_default()));
+                calls.push(GenesisCall {
+                    module: "staking".into(),
+                    entry: "entry_add_stake".into(),
+                    caller: subnet.owner,
+                    input: borsh::to_vec(&stake).unwrap_or_default(),
+                });
             }
             if !subnet.commit_reveal {
                 calls.push(system(
@@ -288,8 +282,12 @@ mod tests {
         let genesis = dev.genesis(Vec::new()).unwrap();
         assert_eq!(
             genesis.calls.len(),
-            6,
-            "rate limit, governance rules, the example subnet, its owner's UID 0 and root stake, commit-reveal off"
+            5,
+            "rate limit, governance rules, the example subnet (its owner's hotkey seated at UID 0), root stake, commit-reveal off"
+        );
+        assert_eq!(
+            (genesis.calls[2].module.as_str(), genesis.calls[2].entry.as_str()),
+            ("neurons", "entry_register_network")
         );
         let mut bad = dev.clone();
         bad.validators[0].key = "0x02ab".into();

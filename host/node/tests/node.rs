@@ -188,15 +188,14 @@ fn the_dev_chain_has_an_example_subnet_that_earns_emission() {
     let dir = tempfile::tempdir().unwrap();
     let node = node(dir.path());
     let alice = dev_key("alice").address();
-    let registration = tao_contract_neurons::INITIAL_BURN;
     assert_eq!(
         node.balance(&alice),
-        tao_node::spec::DEV_BALANCE
-            - tao_contract_subnets::MIN_LOCK
-            - registration
-            - tao_node::spec::DEV_ROOT_STAKE,
-        "alice paid the example subnet's lock, registered alice-hot and staked on root"
+        tao_node::spec::DEV_BALANCE - tao_contract_subnets::MIN_LOCK - tao_node::spec::DEV_ROOT_STAKE,
+        "alice paid the example subnet's lock (alice-hot seated at UID 0 with no burn) and staked on root"
     );
+    let seat = node.store().get(&tao_contract_neurons::neuron_key(1, 0)).unwrap().unwrap();
+    let seat: tao_contract_neurons::Neuron = borsh::from_slice(&seat).unwrap();
+    assert_eq!(seat.hotkey, dev_key("alice-hot").address(), "the owner's hotkey holds UID 0");
     let issuance = |n: &Node| {
         n.store().get(b"token/issuance").unwrap().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
     };
@@ -266,7 +265,7 @@ fn subnets_run_their_own_incentive_modules_and_fall_back_safely() {
             identity: SubnetIdentity::default(),
         };
         let netuid: u16 = borsh::from_slice(&{
-            let receipt = chain.call(&key, "subnets", "entry_register_network", args);
+            let receipt = chain.call(&key, "neurons", "entry_register_network", args);
             receipt.events.iter().find(|e| e.0 == b"network_registered").unwrap().1[..2].to_vec()
         })
         .unwrap();

@@ -133,8 +133,7 @@ fn staking_state() -> tao_sdk::MemoryHost {
             tao_contract_token::mint(h, &addr(who), 1_000_000_000_000_000)
                 .map_err(tao_contract_staking::StakeError::from)?;
         }
-        tao_contract_subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
-        tao_contract_neurons::burned_register(h, &addr(1), 1, &addr(10))
+        tao_contract_neurons::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())
             .map(|_| ())
             .map_err(tao_contract_staking::StakeError::from)
     });

@@ -196,9 +196,9 @@ fn chain() -> MemoryHost {
     let run = host.run(&[], |h| {
         token::mint(h, &addr(1), 100_000 * TAO).map_err(staking::StakeError::from)?;
         token::mint(h, &addr(2), 100_000 * TAO).map_err(staking::StakeError::from)?;
-        subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
+        neurons::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
         subnets::set_hyperparameter(h, &SYSTEM, 1, id("commit_reveal"), 0)?;
-        for (cold, hot) in [(1u8, 10u8), (2, 20), (2, 30), (2, 31)] {
+        for (cold, hot) in [(2u8, 20u8), (2, 30), (2, 31)] {
             neurons::burned_register(h, &addr(cold), 1, &addr(hot))?;
         }
         staking::add_stake(h, &addr(2), &addr(20), 1, 100 * TAO, None)?;

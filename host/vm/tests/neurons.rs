@@ -6,7 +6,7 @@ mod common;
 use common::{Step, addr};
 use proptest::prelude::*;
 use tao_contract_neurons::{self as neurons, ServeAxonArgs};
-use tao_contract_subnets::{self as subnets, SubnetIdentity};
+use tao_contract_subnets::{self as subnets, RegisterNetworkArgs, SubnetIdentity};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
 use tao_vm::{CodeClass, Prepared, Vm};
@@ -20,6 +20,7 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_serve_axon" => host.run(input, neurons::entry_serve_axon),
         "entry_on_block" => host.run(input, neurons::entry_on_block),
         "entry_metagraph" => host.run(input, neurons::entry_metagraph),
+        "entry_register_network" => host.run(input, neurons::entry_register_network),
         other => panic!("no entry {other}"),
     }
 }
@@ -41,11 +42,12 @@ fn setup() -> MemoryHost {
     host.block_height = 1;
     let run = host.run(&[], |h| {
         for who in 1u8..=3 {
-            token::mint(h, &addr(who), 100_000 * TAO).map_err(subnets::SubnetError::from)?;
+            token::mint(h, &addr(who), 100_000 * TAO).map_err(neurons::NeuronError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
+        neurons::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
         subnets::set_hyperparameter(h, &SYSTEM, 1, subnets::params::id::MAX_ALLOWED_UIDS, 64)?;
-        subnets::set_hyperparameter(h, &SYSTEM, 1, subnets::params::id::IMMUNITY_PERIOD, 50)
+        subnets::set_hyperparameter(h, &SYSTEM, 1, subnets::params::id::IMMUNITY_PERIOD, 50)?;
+        Ok::<(), neurons::NeuronError>(())
     });
     assert_eq!(run.outcome, NativeOutcome::Ok);
     host
@@ -57,6 +59,12 @@ fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8, heig
 
 fn register(coldkey: u8, netuid: u16, hotkey: u8, height: u64) -> Step {
     step("entry_burned_register", (netuid, addr(hotkey)), coldkey, height)
+}
+
+/// `coldkey` creates a subnet with `hotkey` as its owner's hotkey.
+fn create(coldkey: u8, hotkey: u8, height: u64) -> Step {
+    let identity = SubnetIdentity { name: "text-prompting".into(), ..SubnetIdentity::default() };
+    step("entry_register_network", RegisterNetworkArgs { hotkey: addr(hotkey), identity }, coldkey, height)
 }
 
 fn serve(hotkey: u8, ip: u128, port: u16, height: u64) -> Step {
@@ -71,7 +79,8 @@ fn serve(hotkey: u8, ip: u128, port: u16, height: u64) -> Step {
 #[test]
 fn registration_pruning_and_axons_match() {
     let (vm, module) = module();
-    let mut steps = vec![register(1, 1, 101, 2), register(2, 0, 9, 2), register(2, 7, 9, 2)];
+    // The owner's hotkey already holds UID 0; a second subnet waits for the rate limit.
+    let mut steps = vec![register(1, 1, 101, 2), register(2, 0, 9, 2), register(2, 7, 9, 2), create(2, 9, 2)];
     // Fill the subnet, then keep registering: pruning takes over.
     steps.extend((0..70u8).map(|i| register(2 + i % 2, 1, 120 + i, 3 + u64::from(i))));
     steps.extend([
@@ -81,6 +90,11 @@ fn registration_pruning_and_axons_match() {
         step("entry_on_block", (), 0, 201),
         step("entry_on_block", (), 4, 201),
         step("entry_metagraph", 1u16, 9, 202),
+        create(2, 9, 8_000),
+        create(3, 8, 8_001),
+        register(3, 2, 9, 8_001),
+        register(3, 2, 130, 8_002),
+        step("entry_metagraph", 2u16, 9, 8_003),
     ]);
     common::differential_from(vm, module, setup(), &steps, native);
 }
@@ -96,7 +110,8 @@ fn arb_step() -> impl Strategy<Value = Step> {
             h
         )),
         (0u8..2, height.clone()).prop_map(|(c, h)| step("entry_on_block", (), c, h)),
-        height.prop_map(|h| step("entry_metagraph", 1u16, 9, h)),
+        height.clone().prop_map(|h| step("entry_metagraph", 1u16, 9, h)),
+        (1u8..4, 100u8..140, height).prop_map(|(c, hk, h)| create(c, hk, h * 10)),
     ]
 }
 

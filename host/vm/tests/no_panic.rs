@@ -30,8 +30,8 @@ macro_rules! entries {
 
 const ENTRIES: &[Entry] = entries![
     "tao_contract_token" => token::[entry_transfer, entry_transfer_keep_alive, entry_genesis, entry_issue_block_emission, entry_query, entry_recycle, entry_burn, entry_charge_fee, entry_refund_fee],
-    "tao_contract_subnets" => subnets::[entry_set_network_rate_limit, entry_register_network, entry_set_hyperparameter, entry_set_identity, entry_set_incentive_module, entry_query, entry_list, entry_lock_cost],
-    "tao_contract_neurons" => neurons::[entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph],
+    "tao_contract_subnets" => subnets::[entry_set_network_rate_limit, entry_set_hyperparameter, entry_set_identity, entry_set_incentive_module, entry_query, entry_list, entry_lock_cost],
+    "tao_contract_neurons" => neurons::[entry_burned_register, entry_serve_axon, entry_on_block, entry_metagraph, entry_register_network],
     "tao_contract_staking" => staking::[entry_add_stake, entry_remove_stake, entry_move_stake, entry_swap_stake, entry_transfer_stake, entry_unstake_all, entry_set_take, entry_distribute_dividend, entry_dissolve_network, entry_positions, entry_quote],
     "tao_contract_weights" => weights::[entry_set_weights, entry_commit_weights, entry_reveal_weights, entry_set_permit, entry_query],
     "tao_contract_incentive" => incentive::[entry_epoch, entry_on_block, entry_epoch_input, entry_apply_module_epoch, entry_query],
@@ -50,8 +50,7 @@ fn populated() -> MemoryHost {
         for who in 1u8..=3 {
             token::mint(h, &addr(who), 100_000_000_000_000).map_err(staking::StakeError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
-        neurons::burned_register(h, &addr(1), 1, &addr(10))?;
+        neurons::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(2), 1, &addr(11))?;
         staking::add_stake(h, &addr(2), &addr(11), 1, 5_000_000_000, None).map(|_| ())
     });

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::Side;
 use tao_contract_staking::{self as staking, Limit, StakeArgs};
-use tao_contract_subnets::{self as subnets, SubnetIdentity};
+use tao_contract_subnets::SubnetIdentity;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
 use tao_vm::{CodeClass, Prepared, Vm};
@@ -54,8 +54,7 @@ fn setup() -> MemoryHost {
         for who in 1u8..=3 {
             token::mint(h, &addr(who), 100_000 * TAO).map_err(neurons::NeuronError::from)?;
         }
-        subnets::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
-        neurons::burned_register(h, &addr(1), 1, &addr(101))?;
+        neurons::register_network(h, &addr(1), &addr(101), SubnetIdentity::default())?;
         neurons::burned_register(h, &addr(2), 1, &addr(102)).map(|_| ())
     });
     assert_eq!(run.outcome, NativeOutcome::Ok);

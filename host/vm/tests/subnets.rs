@@ -5,7 +5,8 @@ mod common;
 
 use common::{Step, addr};
 use proptest::prelude::*;
-use tao_contract_subnets::{self as subnets, RegisterNetworkArgs, SubnetIdentity};
+use tao_contract_neurons as neurons;
+use tao_contract_subnets::{self as subnets, SubnetIdentity};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeRun, borsh};
 use tao_vm::{CodeClass, Prepared, Vm};
@@ -15,7 +16,6 @@ const TAO: u64 = 1_000_000_000;
 fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
     let input = &step.input;
     match step.entry {
-        "entry_register_network" => host.run(input, subnets::entry_register_network),
         "entry_set_hyperparameter" => host.run(input, subnets::entry_set_hyperparameter),
         "entry_set_identity" => host.run(input, subnets::entry_set_identity),
         "entry_query" => host.run(input, subnets::entry_query),
@@ -34,7 +34,8 @@ fn module() -> &'static (Vm, Prepared) {
     })
 }
 
-/// A state where accounts 1..=3 hold TAO.
+/// Accounts 1..=3 hold TAO; 1 owns subnet 1 (block 1), 2 owns subnet 2 (block 8,000). Creating a
+/// subnet is the neurons module's entry (`host/vm/tests/neurons.rs`).
 fn funded() -> MemoryHost {
     let mut host = MemoryHost::new();
     host.caller = SYSTEM;
@@ -45,25 +46,18 @@ fn funded() -> MemoryHost {
         Ok::<(), token::TokenError>(())
     });
     assert_eq!(run.outcome, tao_sdk::NativeOutcome::Ok);
+    for (who, height) in [(1u8, 1), (2, 8_000)] {
+        (host.caller, host.block_height) = (addr(who), height);
+        let identity = SubnetIdentity { name: "text-prompting".into(), ..SubnetIdentity::default() };
+        let run = host
+            .run(&[], |h| neurons::register_network(h, &addr(who), &addr(who + 100), identity).map(|_| ()));
+        assert_eq!(run.outcome, tao_sdk::NativeOutcome::Ok);
+    }
     host
 }
 
 fn step(entry: &'static str, input: impl borsh::BorshSerialize, caller: u8, height: u64) -> Step {
     Step { entry, input: borsh::to_vec(&input).unwrap(), caller, height }
-}
-
-fn register(caller: u8, height: u64) -> Step {
-    let identity = SubnetIdentity {
-        name: "text-prompting".into(),
-        url: "https://example.org".into(),
-        description: String::new(),
-    };
-    step(
-        "entry_register_network",
-        RegisterNetworkArgs { hotkey: addr(caller + 100), identity },
-        caller,
-        height,
-    )
 }
 
 #[test]
@@ -74,18 +68,15 @@ fn subnet_lifecycle_matches() {
         module,
         funded(),
         &[
-            step("entry_lock_cost", (), 9, 1),
-            register(1, 1),
-            register(1, 2),
-            register(2, 8_000),
-            register(3, 16_000),
+            step("entry_lock_cost", (), 9, 8_001),
             step("entry_set_hyperparameter", (1u16, 0u8, 720u64), 1, 20_000),
             step("entry_set_hyperparameter", (1u16, 0u8, 800u64), 1, 20_001),
             step("entry_set_hyperparameter", (1u16, 2u8, 1u64), 1, 20_002),
             step("entry_set_hyperparameter", (1u16, 2u8, 1u64), 0, 20_002),
             step("entry_set_identity", (1u16, SubnetIdentity::default()), 2, 20_003),
+            step("entry_set_identity", (2u16, SubnetIdentity::default()), 2, 20_003),
             step("entry_query", 1u16, 9, 20_004),
-            step("entry_query", 1u16, 9, 20_006),
+            step("entry_query", 2u16, 9, 20_006),
             step("entry_lock_cost", (), 9, 20_007),
         ],
         native,
@@ -95,14 +86,14 @@ fn subnet_lifecycle_matches() {
 fn arb_step() -> impl Strategy<Value = Step> {
     let height = 0u64..100_000;
     prop_oneof![
-        (1u8..4, height.clone()).prop_map(|(c, h)| register(c, h)),
         (0u8..4, 0u16..4, 0u8..32, any::<u64>(), height.clone()).prop_map(|(c, n, id, v, h)| step(
             "entry_set_hyperparameter",
             (n, id, v),
             c,
             h
         )),
-        (0u16..4, height).prop_map(|(n, h)| step("entry_query", n, 9, h)),
+        (0u16..4, height.clone()).prop_map(|(n, h)| step("entry_query", n, 9, h)),
+        height.prop_map(|h| step("entry_lock_cost", (), 9, h)),
     ]
 }
 

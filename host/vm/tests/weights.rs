@@ -49,8 +49,8 @@ fn setup(commit_reveal: u64) -> MemoryHost {
     host.block_height = 1;
     let run = host.run(&[], |h| {
         token::mint(h, &addr(1), 100_000 * TAO).map_err(neurons::NeuronError::from)?;
-        subnets::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
-        for hk in 10u8..=15 {
+        neurons::register_network(h, &addr(1), &addr(10), SubnetIdentity::default())?;
+        for hk in 11u8..=15 {
             neurons::burned_register(h, &addr(1), 1, &addr(hk))?;
         }
         subnets::set_hyperparameter(h, &SYSTEM, 1, param_id("commit_reveal"), commit_reveal)?;

@@ -159,7 +159,6 @@ pub mod interfaces {
             "subnets",
             &[
                 "entry_set_network_rate_limit",
-                "entry_register_network",
                 "entry_set_hyperparameter",
                 "entry_set_identity",
                 "entry_set_incentive_module",
@@ -168,7 +167,16 @@ pub mod interfaces {
                 "entry_lock_cost",
             ],
         ),
-        ("neurons", &["entry_burned_register", "entry_serve_axon", "entry_on_block", "entry_metagraph"]),
+        (
+            "neurons",
+            &[
+                "entry_burned_register",
+                "entry_serve_axon",
+                "entry_on_block",
+                "entry_metagraph",
+                "entry_register_network",
+            ],
+        ),
         (
             "staking",
             &[

@@ -566,7 +566,7 @@ fn validator() -> Address {
     Address([0x11; 20])
 }
 
-/// Alice owns subnet 1 (its pool seeded by the 1,000 τ lock) with `validator()` registered, and
+/// Alice owns subnet 1 (its pool seeded by the 1,000 τ lock) with `validator()` at UID 0, and
 /// has staked 100 τ on root and 10 τ on subnet 1 through it: state written by the contracts'
 /// own code, as the chain would.
 fn staked() -> Fixture {
@@ -576,9 +576,8 @@ fn staked() -> Fixture {
         .unwrap();
     host.call_as(alice(), 1, |h| {
         let identity = tao_contract_subnets::SubnetIdentity::default();
-        tao_contract_subnets::register_network(h, &alice(), &validator(), identity)
+        tao_contract_neurons::register_network(h, &alice(), &validator(), identity)
             .map_err(|e| e.to_string())?;
-        tao_contract_neurons::burned_register(h, &alice(), 1, &validator()).map_err(|e| e.to_string())?;
         staking::add_stake(h, &alice(), &validator(), 0, 100 * TAO, None).map_err(|e| e.to_string())?;
         staking::add_stake(h, &alice(), &validator(), 1, 10 * TAO, None).map_err(|e| e.to_string())
     })
