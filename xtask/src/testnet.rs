@@ -139,8 +139,10 @@ impl Network {
     /// Stops every validator with SIGINT (as Ctrl-C does) and waits for each; one that does not
     /// stop in time or exits with an error fails the run.
     fn stop(mut self) -> Result<()> {
-        for node in &self.nodes {
-            let _ = Command::new("kill").args(["-INT", &node.id().to_string()]).status();
+        for node in &mut self.nodes {
+            if matches!(node.try_wait(), Ok(None)) {
+                let _ = Command::new("kill").args(["-INT", &node.id().to_string()]).status();
+            }
         }
         let mut failed = Vec::new();
         for (i, node) in self.nodes.iter_mut().enumerate() {
