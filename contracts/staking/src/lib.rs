@@ -16,6 +16,7 @@ extern crate alloc;
 
 mod error;
 mod root;
+mod validators;
 
 use alloc::vec::Vec;
 
@@ -23,6 +24,11 @@ pub use error::StakeError;
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
+};
+pub use validators::{
+    ConsensusKey, MAX_SET, Member, ValidatorParams, compute_set, consensus_key, consensus_key_key,
+    consensus_key_proof_hash, next_set_key, set_consensus_key, set_key, set_validator_params, validator_epoch,
+    validator_params,
 };
 use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;
@@ -693,7 +699,22 @@ pub fn entry_root_list(host: &mut impl Host) -> Result<(), StakeError> {
     Ok(())
 }
 
+/// Entry point: the caller (the hotkey's owner coldkey) sets `(hotkey, consensus key, proof)`.
+pub fn entry_set_consensus_key(host: &mut impl Host) -> Result<(), StakeError> {
+    let (hotkey, key, proof): (Address, ConsensusKey, [u8; 65]) = host.input_as()?;
+    let caller = host.caller();
+    set_consensus_key(host, &caller, &hotkey, &key, &tao_crypto::Signature(proof))
+}
+
+/// Entry point (chain only): sets the [`ValidatorParams`].
+pub fn entry_set_validator_params(host: &mut impl Host) -> Result<(), StakeError> {
+    let params: ValidatorParams = host.input_as()?;
+    set_validator_params(host, params)
+}
+
 tao_sdk::entry_points!(
+    entry_set_consensus_key,
+    entry_set_validator_params,
     entry_add_stake,
     entry_remove_stake,
     entry_move_stake,
