@@ -699,11 +699,11 @@ pub fn entry_root_list(host: &mut impl Host) -> Result<(), StakeError> {
     Ok(())
 }
 
-/// Entry point: the caller (the hotkey's owner coldkey) sets `(hotkey, consensus key, proof)`.
+/// Entry point: the caller (the hotkey's owner coldkey) sets `(hotkey, consensus key, proof r ‖ s)`.
 pub fn entry_set_consensus_key(host: &mut impl Host) -> Result<(), StakeError> {
-    let (hotkey, key, proof): (Address, ConsensusKey, [u8; 65]) = host.input_as()?;
+    let (hotkey, key, proof): (Address, ConsensusKey, [u8; 64]) = host.input_as()?;
     let caller = host.caller();
-    set_consensus_key(host, &caller, &hotkey, &key, &tao_crypto::Signature(proof))
+    set_consensus_key(host, &caller, &hotkey, &key, &proof)
 }
 
 /// Entry point (chain only): sets the [`ValidatorParams`].

@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 
 use tao_contract_neurons as neurons;
 use tao_contract_token::SYSTEM;
-use tao_crypto::{PublicKey, Signature};
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use k256::ecdsa::{Signature, VerifyingKey};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
 use tao_types::{Hash, keccak256};
 
@@ -94,20 +95,27 @@ pub fn consensus_key_proof_hash(hotkey: &Address) -> [u8; 32] {
 }
 
 /// `coldkey`, the owner of `hotkey`, registers (or replaces) `hotkey`'s consensus `key`, with
-/// `proof` (the key's signature over [`consensus_key_proof_hash`]). A key serves one hotkey
-/// forever; a replacement counts from the next epoch.
+/// `proof` (the key's ECDSA signature `r ‖ s` over [`consensus_key_proof_hash`]). A key serves
+/// one hotkey forever; a replacement counts from the next epoch.
 pub fn set_consensus_key(
     host: &mut impl Host,
     coldkey: &Address,
     hotkey: &Address,
     key: &ConsensusKey,
-    proof: &Signature,
+    proof: &[u8; 64],
 ) -> Result<(), StakeError> {
     if neurons::hotkey_owner(host, hotkey)?.ok_or(StakeError::UnknownHotkey)? != *coldkey {
         return Err(StakeError::NotHotkeyOwner);
     }
-    let public = PublicKey::from_compressed(key).map_err(|_| StakeError::BadConsensusKey)?;
-    public.verify_hash(&consensus_key_proof_hash(hotkey), proof).map_err(|_| StakeError::BadConsensusKey)?;
+    // Only the compressed tags: one key, one encoding (the one headers hash).
+    if !matches!(key[0], 0x02 | 0x03) {
+        return Err(StakeError::BadConsensusKey);
+    }
+    let public = VerifyingKey::from_sec1_bytes(key).map_err(|_| StakeError::BadConsensusKey)?;
+    let signature = Signature::from_slice(proof).map_err(|_| StakeError::BadConsensusKey)?;
+    public
+        .verify_prehash(&consensus_key_proof_hash(hotkey), &signature)
+        .map_err(|_| StakeError::BadConsensusKey)?;
     match KEY_OWNERS.load(host, key)? {
         Some(owner) if owner == *hotkey && KEYS.load(host, hotkey)? == Some(*key) => {
             return Err(StakeError::ConsensusKeyUnchanged);

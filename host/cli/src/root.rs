@@ -126,9 +126,11 @@ fn set_consensus_key(
     let client = Client::new(url)?;
     let hotkey = hotkey.resolve(common, wallet)?;
     let key = crate::testnet::read_key_file(key_file)?;
-    let proof = key.sign_hash(&tao_contract_staking::consensus_key_proof_hash(&hotkey));
+    let signed = key.sign_hash(&tao_contract_staking::consensus_key_proof_hash(&hotkey));
+    let mut proof = [0u8; 64];
+    proof.copy_from_slice(&signed.0[..64]);
     let public = key.public_key().to_compressed();
-    let draft = preflight::draft("staking", "entry_set_consensus_key", borsh::to_vec(&(hotkey, public, proof.0))?);
+    let draft = preflight::draft("staking", "entry_set_consensus_key", borsh::to_vec(&(hotkey, public, proof))?);
     let question = format!("set the consensus key of {hotkey} to 0x{}?", hex::encode(public));
     let mut status = preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?;
     status["consensus_key"] = json!(format!("0x{}", hex::encode(public)));
