@@ -110,9 +110,9 @@ impl fmt::Display for StakeError {
             StakeError::StakeTooLowForRoot { have, need } => {
                 write!(f, "root is full: {have} rao of root stake, the lowest slot needs {need}")
             }
-            StakeError::BadValidatorParams => {
-                f.write_str("validator-set parameters out of range: 1 to 1024 validators, a minimum stake above 0")
-            }
+            StakeError::BadValidatorParams => f.write_str(
+                "validator-set parameters out of range: 1 to 1024 validators, a minimum stake above 0",
+            ),
             StakeError::BadConsensusKey => f.write_str(
                 "not a compressed secp256k1 key, or the proof is not its signature for this hotkey",
             ),

@@ -25,11 +25,6 @@ pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
 };
-pub use validators::{
-    ConsensusKey, MAX_SET, Member, ValidatorParams, compute_set, consensus_key, consensus_key_key,
-    consensus_key_proof_hash, next_set_key, set_consensus_key, set_key, set_validator_params, validator_epoch,
-    validator_params,
-};
 use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::{self as pools, PoolError, Side, Swap};
@@ -37,6 +32,11 @@ use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::NetUid;
+pub use validators::{
+    ConsensusKey, MAX_SET, Member, ValidatorParams, compute_set, consensus_key, consensus_key_key,
+    consensus_key_proof_hash, next_set_key, set_consensus_key, set_key, set_validator_params,
+    validator_epoch, validator_params,
+};
 
 /// Smallest stake operation, in rao (0.002 τ).
 pub const MIN_STAKE: u64 = 2_000_000;

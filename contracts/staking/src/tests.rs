@@ -566,7 +566,12 @@ fn consensus(seed: u8, hotkey: &Address) -> (ConsensusKey, [u8; 64]) {
     (public, signature.to_bytes().into())
 }
 
-fn set_key_(h: &mut MemoryHost, coldkey: u16, hotkey: u16, key: (ConsensusKey, [u8; 64])) -> Result<(), String> {
+fn set_key_(
+    h: &mut MemoryHost,
+    coldkey: u16,
+    hotkey: u16,
+    key: (ConsensusKey, [u8; 64]),
+) -> Result<(), String> {
     call(h, addr(coldkey), 3, |h| set_consensus_key(h, &addr(coldkey), &addr(hotkey), &key.0, &key.1))
 }
 
@@ -588,10 +593,16 @@ fn a_consensus_key_needs_its_owner_and_its_own_proof_and_serves_one_hotkey() {
     assert_eq!(consensus_key(&mut h, &addr(1001)), Ok(Some(key.0)));
     assert_eq!(set_key_(&mut h, 1, 1001, key), Err(StakeError::ConsensusKeyUnchanged.to_string()));
     // Another hotkey cannot take it, even with a proof the key made for it.
-    assert_eq!(set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))), Err(StakeError::ConsensusKeyTaken.to_string()));
+    assert_eq!(
+        set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))),
+        Err(StakeError::ConsensusKeyTaken.to_string())
+    );
     // Replaced by a new key; the old one stays bound to 1001.
     set_key_(&mut h, 1, 1001, consensus(8, &addr(1001))).unwrap();
-    assert_eq!(set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))), Err(StakeError::ConsensusKeyTaken.to_string()));
+    assert_eq!(
+        set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))),
+        Err(StakeError::ConsensusKeyTaken.to_string())
+    );
 }
 
 /// At an epoch the set is the top K root stakes with a consensus key and the minimum stake
@@ -601,9 +612,15 @@ fn a_consensus_key_needs_its_owner_and_its_own_proof_and_serves_one_hotkey() {
 fn the_set_is_the_top_root_stakes_with_a_key_at_each_epoch() {
     let mut h = setup();
     let params = ValidatorParams { max_validators: 2, min_stake: 10 * TAO, epoch: 5 };
-    assert_eq!(call(&mut h, addr(1), 2, |h| set_validator_params(h, params)), Err(StakeError::NotSystem.to_string()));
+    assert_eq!(
+        call(&mut h, addr(1), 2, |h| set_validator_params(h, params)),
+        Err(StakeError::NotSystem.to_string())
+    );
     let bad = ValidatorParams { max_validators: 0, ..params };
-    assert_eq!(call(&mut h, SYSTEM, 2, |h| set_validator_params(h, bad)), Err(StakeError::BadValidatorParams.to_string()));
+    assert_eq!(
+        call(&mut h, SYSTEM, 2, |h| set_validator_params(h, bad)),
+        Err(StakeError::BadValidatorParams.to_string())
+    );
     call(&mut h, SYSTEM, 2, |h| set_validator_params(h, params)).unwrap();
     // Three root hotkeys: 1001 and 2001 with 20 τ each (a tie), 3001 with 5 τ (below the minimum).
     call(&mut h, addr(3), 2, |h| Ok(neurons::burned_register(h, &addr(3), 1, &addr(3001))?)).unwrap();

@@ -9,10 +9,10 @@
 
 use alloc::vec::Vec;
 
-use tao_contract_neurons as neurons;
-use tao_contract_token::SYSTEM;
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{Signature, VerifyingKey};
+use tao_contract_neurons as neurons;
+use tao_contract_token::SYSTEM;
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
 use tao_types::{Hash, keccak256};
 

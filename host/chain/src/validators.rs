@@ -30,7 +30,8 @@ pub fn validator_set(state: &dyn Storage, genesis: &[Validator], named: Hash) ->
 fn decode_set(bytes: &[u8]) -> Option<Vec<Validator>> {
     let set: Vec<Validator> = borsh::from_slice(bytes).ok()?;
     let total = set.iter().try_fold(0u64, |total, v| total.checked_add(v.power))?;
-    let usable = !set.is_empty() && set.len() <= MAX_VALIDATORS && total > 0 && set.iter().all(|v| v.power > 0);
+    let usable =
+        !set.is_empty() && set.len() <= MAX_VALIDATORS && total > 0 && set.iter().all(|v| v.power > 0);
     usable.then_some(set)
 }
 

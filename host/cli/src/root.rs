@@ -130,7 +130,8 @@ fn set_consensus_key(
     let mut proof = [0u8; 64];
     proof.copy_from_slice(&signed.0[..64]);
     let public = key.public_key().to_compressed();
-    let draft = preflight::draft("staking", "entry_set_consensus_key", borsh::to_vec(&(hotkey, public, proof))?);
+    let draft =
+        preflight::draft("staking", "entry_set_consensus_key", borsh::to_vec(&(hotkey, public, proof))?);
     let question = format!("set the consensus key of {hotkey} to 0x{}?", hex::encode(public));
     let mut status = preflight::send_confirmed(&client, common, wallet, &draft, None, &question)?;
     status["consensus_key"] = json!(format!("0x{}", hex::encode(public)));
@@ -154,7 +155,8 @@ fn validators(url: &str, common: &Common) -> Result<ExitCode> {
         let params = tao_contract_staking::validator_params(h).map_err(|e| e.to_string())?;
         Ok((params, tao_contract_staking::compute_set(h, &params).map_err(|e| e.to_string())?))
     })?;
-    let next: Vec<(String, u64)> = next.iter().map(|(key, power)| (format!("0x{}", hex::encode(key)), *power)).collect();
+    let next: Vec<(String, u64)> =
+        next.iter().map(|(key, power)| (format!("0x{}", hex::encode(key)), *power)).collect();
     let mut text = format!(
         "validators signing after #{height} (verified): {}\n{:<68}  {:>20}",
         current.len(),

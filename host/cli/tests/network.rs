@@ -241,7 +241,8 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
     let wallets = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| tao(&format!("http://{}", first.rpc), wallets.path(), args);
     cli(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
-    let alice_hot = cli(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    let alice_hot =
+        cli(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
     cli(&["root", "register", "--wallet", "alice", "--hotkey", &alice_hot]);
     let key_file = out.join("validator-4.key");
     let set = cli(&[
@@ -302,7 +303,10 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
     };
     let signers: Vec<(u32, &tao_crypto::SecretKey)> = (0..4).zip(&old_keys).collect();
     let forged_certificate = tao_chain::Certificate::sign(light.domain(), &forged, 0, &signers);
-    assert!(light.accept(forged, &forged_certificate).is_err(), "a header the old set signed after the change");
+    assert!(
+        light.accept(forged, &forged_certificate).is_err(),
+        "a header the old set signed after the change"
+    );
 
     // The CLI's verified read follows the change too.
     let shown = cli(&["root", "validators"]);

@@ -241,7 +241,11 @@ impl ChainSpec {
                 min_stake: v.min_stake,
                 epoch: v.epoch,
             };
-            calls.push(system("staking", "entry_set_validator_params", borsh::to_vec(&params).unwrap_or_default()));
+            calls.push(system(
+                "staking",
+                "entry_set_validator_params",
+                borsh::to_vec(&params).unwrap_or_default(),
+            ));
         }
         let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
         for (i, subnet) in self.subnets.iter().enumerate() {
