@@ -211,7 +211,7 @@ fn tao(url: &str, wallets: &Path, args: &[&str]) -> serde_json::Value {
 /// candidate's key as its consensus key (`tao root` commands): at the next epoch the header
 /// names the new set, the blocks after it are certified by the candidate alone, a light client
 /// following from genesis adopts the set by the header's hash and then refuses a header the old
-/// set signs, and `tao root validators` (a verified read) shows the new set.
+/// set signs, and `tao light` and `tao root validators` (verified reads) follow the change.
 #[test]
 fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow() {
     const EPOCH: u64 = 8;
@@ -307,6 +307,26 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
         light.accept(forged, &forged_certificate).is_err(),
         "a header the old set signed after the change"
     );
+
+    // `tao light`, pinned to genesis, follows the change and serves the new set it checked.
+    let pinned = format!("0x{}", hex::encode(first.header(0).0.hash().0));
+    let mut light = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["light", "--rpc", &format!("http://{}", first.rpc), "--checkpoint", &pinned])
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = BufReader::new(light.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("verified rpc listening on http://").map(str::to_string));
+    let followed = served.map(|addr| rpc(&addr, "chain_validators", serde_json::json!([epoch + 1])));
+    let _ = light.kill();
+    let _ = light.wait();
+    let followed = followed.expect("tao light did not start");
+    assert_eq!(tao_light::rpc::validator_set(&followed["result"]).unwrap(), new_set, "{followed}");
 
     // The CLI's verified read follows the change too.
     let shown = cli(&["root", "validators"]);
