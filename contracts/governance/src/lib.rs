@@ -93,6 +93,8 @@ pub enum Action {
     },
     /// Set TaoWeight, the weight of root stake on every subnet (a fraction of `u64::MAX`).
     SetTaoWeight(u64),
+    /// Set the validator set's root parameters (K, minimum stake, epoch).
+    SetValidatorParams(staking::ValidatorParams),
 }
 
 /// Where a proposal stands.
@@ -201,6 +203,11 @@ fn check_action(host: &mut impl Host, action: &Action) -> Result<(), GovError> {
             }
         }
         Action::SetNetworkRateLimit(_) | Action::SetStakeThreshold(_) | Action::SetTaoWeight(_) => {}
+        Action::SetValidatorParams(p) => {
+            if !p.is_valid() {
+                return Err(GovError::InvalidAction("validator-set parameters out of range"));
+            }
+        }
         Action::UpgradeModule { name, code } => {
             if name.len() > MAX_MODULE_NAME
                 || host.get(&[tao_abi::MODULE_KEY_PREFIX, name.as_bytes()].concat()).is_none()
@@ -324,6 +331,9 @@ fn execute(host: &mut impl Host, action: &Action, rules: &GovParams) -> Result<S
         }
         Action::SetTaoWeight(weight) => {
             staking::set_tao_weight(host, *weight).map_or_else(|e| failed(&e), |()| Status::Applied)
+        }
+        Action::SetValidatorParams(params) => {
+            staking::set_validator_params(host, *params).map_or_else(|e| failed(&e), |()| Status::Applied)
         }
         Action::UpgradeModule { name, code } => match check_action(host, action) {
             Err(e) => failed(&e),

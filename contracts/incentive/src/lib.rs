@@ -163,6 +163,9 @@ pub fn on_block(host: &mut impl Host) -> Result<BlockEpochs, IncentiveError> {
     if host.caller() != SYSTEM {
         return Err(IncentiveError::NotSystem);
     }
+    // The validator set's epoch (root parameters): computed before this block's emission, so
+    // the set is the root stake the previous blocks left.
+    staking::validator_epoch(host)?;
     let all = subnets::subnets(host)?;
     accrue(host, &all)?;
     let now = host.block_height();

@@ -68,6 +68,14 @@ pub enum StakeError {
         /// Root stake that would take the lowest slot.
         need: u64,
     },
+    /// Validator-set parameters out of range (K in 1..=1024, a minimum stake above zero).
+    BadValidatorParams,
+    /// Not a compressed secp256k1 key, or its proof is not its signature for this hotkey.
+    BadConsensusKey,
+    /// The consensus key was registered to another hotkey (a key serves one hotkey forever).
+    ConsensusKeyTaken,
+    /// The hotkey already has this consensus key.
+    ConsensusKeyUnchanged,
 }
 
 impl fmt::Display for StakeError {
@@ -102,6 +110,14 @@ impl fmt::Display for StakeError {
             StakeError::StakeTooLowForRoot { have, need } => {
                 write!(f, "root is full: {have} rao of root stake, the lowest slot needs {need}")
             }
+            StakeError::BadValidatorParams => f.write_str(
+                "validator-set parameters out of range: 1 to 1024 validators, a minimum stake above 0",
+            ),
+            StakeError::BadConsensusKey => f.write_str(
+                "not a compressed secp256k1 key, or the proof is not its signature for this hotkey",
+            ),
+            StakeError::ConsensusKeyTaken => f.write_str("this consensus key belongs to another hotkey"),
+            StakeError::ConsensusKeyUnchanged => f.write_str("the hotkey already has this consensus key"),
         }
     }
 }

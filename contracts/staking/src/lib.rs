@@ -16,6 +16,7 @@ extern crate alloc;
 
 mod error;
 mod root;
+mod validators;
 
 use alloc::vec::Vec;
 
@@ -31,6 +32,11 @@ use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::NetUid;
+pub use validators::{
+    ConsensusKey, MAX_SET, Member, ValidatorParams, compute_set, consensus_key, consensus_key_key,
+    consensus_key_proof_hash, next_set_key, set_consensus_key, set_key, set_validator_params,
+    validator_epoch, validator_params,
+};
 
 /// Smallest stake operation, in rao (0.002 τ).
 pub const MIN_STAKE: u64 = 2_000_000;
@@ -693,7 +699,22 @@ pub fn entry_root_list(host: &mut impl Host) -> Result<(), StakeError> {
     Ok(())
 }
 
+/// Entry point: the caller (the hotkey's owner coldkey) sets `(hotkey, consensus key, proof r ‖ s)`.
+pub fn entry_set_consensus_key(host: &mut impl Host) -> Result<(), StakeError> {
+    let (hotkey, key, proof): (Address, ConsensusKey, [u8; 64]) = host.input_as()?;
+    let caller = host.caller();
+    set_consensus_key(host, &caller, &hotkey, &key, &proof)
+}
+
+/// Entry point (chain only): sets the [`ValidatorParams`].
+pub fn entry_set_validator_params(host: &mut impl Host) -> Result<(), StakeError> {
+    let params: ValidatorParams = host.input_as()?;
+    set_validator_params(host, params)
+}
+
 tao_sdk::entry_points!(
+    entry_set_consensus_key,
+    entry_set_validator_params,
     entry_add_stake,
     entry_remove_stake,
     entry_move_stake,

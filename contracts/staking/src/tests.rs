@@ -554,3 +554,104 @@ fn tao_weight_is_subtensors_default_and_only_the_chain_sets_it() {
     assert_eq!(tao_weight(&mut h), Ok(u64::MAX));
     assert_eq!(weighted(1_000 * TAO, u64::MAX), 1_000 * TAO);
 }
+
+/// A consensus key from `seed` and its proof for `hotkey`.
+fn consensus(seed: u8, hotkey: &Address) -> (ConsensusKey, [u8; 64]) {
+    use k256::ecdsa::signature::hazmat::PrehashSigner;
+    let key = k256::ecdsa::SigningKey::from_bytes(&[seed; 32].into()).unwrap();
+    let public: ConsensusKey = key.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
+    let signature: k256::ecdsa::Signature = key.sign_prehash(&consensus_key_proof_hash(hotkey)).unwrap();
+    (public, signature.to_bytes().into())
+}
+
+fn set_key_(
+    h: &mut MemoryHost,
+    coldkey: u16,
+    hotkey: u16,
+    key: (ConsensusKey, [u8; 64]),
+) -> Result<(), String> {
+    call(h, addr(coldkey), 3, |h| set_consensus_key(h, &addr(coldkey), &addr(hotkey), &key.0, &key.1))
+}
+
+/// A consensus key is registered by the hotkey's owner with a proof the key signed for that
+/// hotkey; a key serves one hotkey forever; anything else is refused and writes nothing.
+#[test]
+fn a_consensus_key_needs_its_owner_and_its_own_proof_and_serves_one_hotkey() {
+    let mut h = setup();
+    let key = consensus(7, &addr(1001));
+    assert_eq!(set_key_(&mut h, 2, 1001, key), Err(StakeError::NotHotkeyOwner.to_string()));
+    assert_eq!(set_key_(&mut h, 1, 1005, key), Err(StakeError::UnknownHotkey.to_string()));
+    let for_other = consensus(7, &addr(2001));
+    assert_eq!(set_key_(&mut h, 1, 1001, for_other), Err(StakeError::BadConsensusKey.to_string()));
+    let mut not_a_point = key;
+    not_a_point.0[0] = 0x05;
+    assert_eq!(set_key_(&mut h, 1, 1001, not_a_point), Err(StakeError::BadConsensusKey.to_string()));
+    assert_eq!(consensus_key(&mut h, &addr(1001)), Ok(None));
+    set_key_(&mut h, 1, 1001, key).unwrap();
+    assert_eq!(consensus_key(&mut h, &addr(1001)), Ok(Some(key.0)));
+    assert_eq!(set_key_(&mut h, 1, 1001, key), Err(StakeError::ConsensusKeyUnchanged.to_string()));
+    // Another hotkey cannot take it, even with a proof the key made for it.
+    assert_eq!(
+        set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))),
+        Err(StakeError::ConsensusKeyTaken.to_string())
+    );
+    // Replaced by a new key; the old one stays bound to 1001.
+    set_key_(&mut h, 1, 1001, consensus(8, &addr(1001))).unwrap();
+    assert_eq!(
+        set_key_(&mut h, 2, 2001, consensus(7, &addr(2001))),
+        Err(StakeError::ConsensusKeyTaken.to_string())
+    );
+}
+
+/// At an epoch the set is the top K root stakes with a consensus key and the minimum stake
+/// (ties to the lower hotkey), power = root stake; an empty result, or a block off the epoch,
+/// stores nothing; parameters are the chain's only and checked.
+#[test]
+fn the_set_is_the_top_root_stakes_with_a_key_at_each_epoch() {
+    let mut h = setup();
+    let params = ValidatorParams { max_validators: 2, min_stake: 10 * TAO, epoch: 5 };
+    assert_eq!(
+        call(&mut h, addr(1), 2, |h| set_validator_params(h, params)),
+        Err(StakeError::NotSystem.to_string())
+    );
+    let bad = ValidatorParams { max_validators: 0, ..params };
+    assert_eq!(
+        call(&mut h, SYSTEM, 2, |h| set_validator_params(h, bad)),
+        Err(StakeError::BadValidatorParams.to_string())
+    );
+    call(&mut h, SYSTEM, 2, |h| set_validator_params(h, params)).unwrap();
+    // Three root hotkeys: 1001 and 2001 with 20 τ each (a tie), 3001 with 5 τ (below the minimum).
+    call(&mut h, addr(3), 2, |h| Ok(neurons::burned_register(h, &addr(3), 1, &addr(3001))?)).unwrap();
+    for (c, k, tao) in [(1, 1001, 20), (2, 2001, 20), (3, 3001, 5)] {
+        add(&mut h, c, k, 0, tao * TAO, None).unwrap();
+        call(&mut h, addr(c), 2, |h| root_register(h, &addr(c), &addr(k))).unwrap();
+    }
+    let epoch = |h: &mut MemoryHost, block: u64| {
+        h.caller = SYSTEM;
+        h.block_height = block;
+        validator_epoch(h).unwrap()
+    };
+    assert_eq!(epoch(&mut h, 5), None, "no consensus keys: the set stays");
+    assert!(h.get(&next_set_key()).is_none());
+    let keys: Vec<_> = [(1, 1001, 1), (2, 2001, 2), (3, 3001, 3)]
+        .into_iter()
+        .map(|(c, k, seed)| {
+            let key = consensus(seed, &addr(k));
+            set_key_(&mut h, c, k, key).unwrap();
+            key.0
+        })
+        .collect();
+    assert_eq!(epoch(&mut h, 7), None, "not an epoch");
+    let set = epoch(&mut h, 10).unwrap();
+    let (low, high) = if addr(1001) < addr(2001) { (keys[0], keys[1]) } else { (keys[1], keys[0]) };
+    assert_eq!(set, vec![(low, 20 * TAO), (high, 20 * TAO)]);
+    let stored: Vec<Member> = tao_sdk::borsh::from_slice(&h.get(&next_set_key()).unwrap()).unwrap();
+    assert_eq!(stored, set);
+    let hash = tao_types::Hash(tao_types::keccak256(&tao_sdk::borsh::to_vec(&set).unwrap()));
+    assert!(h.get(&set_key(&hash)).is_some(), "kept by its hash");
+    // More stake on 2001 puts it first; K = 1 keeps only it.
+    add(&mut h, 2, 2001, 0, 5 * TAO, None).unwrap();
+    let one = ValidatorParams { max_validators: 1, ..params };
+    call(&mut h, SYSTEM, 11, |h| set_validator_params(h, one)).unwrap();
+    assert_eq!(epoch(&mut h, 15), Some(vec![(keys[1], 25 * TAO)]));
+}

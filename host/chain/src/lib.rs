@@ -6,6 +6,7 @@
 mod executor;
 mod fees;
 mod genesis;
+mod validators;
 pub use tao_light::keys;
 
 pub use executor::{
@@ -18,3 +19,4 @@ pub use genesis::{Built, Genesis, GenesisCall};
 pub use tao_light::{
     Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
+pub use validators::{next_validators_hash, validator_set};

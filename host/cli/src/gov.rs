@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tao_contract_governance::{self as governance, Action, GovParams, Proposal, Status};
@@ -70,6 +70,11 @@ pub(crate) struct ProposedAction {
     /// (subtensor's default 971718665099567868 ≈ 0.05268).
     #[arg(long, value_name = "PARTS")]
     tao_weight: Option<u64>,
+    /// Set the validator set from stake: at most K validators, each with at least the
+    /// minimum root stake, recomputed every EPOCH blocks (0: never): `K:MIN_STAKE:EPOCH`, the
+    /// stake in rao.
+    #[arg(long, value_name = "K:MIN_STAKE:EPOCH")]
+    validator_set: Option<String>,
 }
 
 impl ProposedAction {
@@ -89,6 +94,19 @@ impl ProposedAction {
         }
         if let Some(weight) = self.tao_weight {
             return Ok(Action::SetTaoWeight(weight));
+        }
+        if let Some(spec) = &self.validator_set {
+            let parts: Vec<&str> = spec.split(':').collect();
+            let [k, min, epoch] = parts.as_slice() else { bail!("expected K:MIN_STAKE:EPOCH") };
+            let params = tao_contract_staking::ValidatorParams {
+                max_validators: k.parse().context("K")?,
+                min_stake: min.parse().context("MIN_STAKE")?,
+                epoch: epoch.parse().context("EPOCH")?,
+            };
+            if !params.is_valid() {
+                bail!("K must be 1 to 1024 and MIN_STAKE above 0");
+            }
+            return Ok(Action::SetValidatorParams(params));
         }
         let spec = self.upgrade.as_deref().context("nothing proposed")?;
         let (name, hash) = spec.split_once('=').context("expected MODULE=HASH")?;
@@ -110,6 +128,12 @@ fn describe(action: &Action) -> String {
         Action::SetStakeThreshold(stake) => format!("set the weights stake threshold to {}", Balance(*stake)),
         Action::UpgradeModule { name, code } => format!("upgrade module {name} to code {code}"),
         Action::SetTaoWeight(weight) => format!("set TaoWeight to {weight}/u64::MAX"),
+        Action::SetValidatorParams(p) => format!(
+            "set the validator set to at most {} validators with at least {} root stake, every {} blocks",
+            p.max_validators,
+            Balance(p.min_stake),
+            p.epoch
+        ),
     }
 }
 

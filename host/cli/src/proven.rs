@@ -31,6 +31,12 @@ impl<'a> Reader<'a> {
         self.chain.head().height
     }
 
+    /// The validator set that signs the blocks after the certified head: the one the chain
+    /// named, taken only because it hashes to that name.
+    pub(crate) fn validators(&self) -> &[tao_light::Validator] {
+        self.chain.validators()
+    }
+
     /// Runs `f` (contract code) on state proven at the head, seen by the code as a call from
     /// `caller` in the next block (what a transaction sent now would see).
     pub(crate) fn read<T>(&self, caller: Address, f: impl Fn(&mut ProvenHost) -> T) -> Result<Proven<T>> {

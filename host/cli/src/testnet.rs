@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use tao_crypto::SecretKey;
-use tao_node::spec::{ChainSpec, SpecValidator};
+use tao_node::spec::{ChainSpec, SpecValidator, SpecValidatorSet};
 
 use crate::keys::{Common, confirm};
 
@@ -31,6 +31,15 @@ pub(crate) struct InitArgs {
     /// How many validators (equal power).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     validators: u16,
+    /// Extra nodes with fresh keys outside the genesis set (the last lines of `commands.txt`):
+    /// they follow the network and join the set once their key is registered with enough
+    /// root stake (`tao root set-consensus-key`, with `--set-epoch`).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    candidates: u16,
+    /// Compute the validator set from root stake every this many blocks (0: the genesis set
+    /// stays; docs/network.md "The validator set from stake").
+    #[arg(long, default_value_t = 0)]
+    set_epoch: u64,
     /// Where to write `spec.json`, `validator-<i>.key`, `commands.txt` and each node's data.
     #[arg(long)]
     out: PathBuf,
@@ -63,7 +72,8 @@ const POWER: u64 = 10;
 
 fn init(args: &InitArgs) -> Result<ExitCode> {
     let count = usize::from(args.validators);
-    let last = |first: u16| first.checked_add(args.validators - 1).context("the ports run past 65535");
+    let nodes = args.validators.checked_add(args.candidates).context("too many nodes")?;
+    let last = |first: u16| first.checked_add(nodes - 1).context("the ports run past 65535");
     last(args.rpc_port)?;
     last(args.p2p_port)?;
     if args.out.exists() && std::fs::read_dir(&args.out)?.next().is_some() {
@@ -71,15 +81,20 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let out = args.out.canonicalize()?;
-    let keys = (0..count).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
-    let validators = keys
+    let keys = (0..nodes).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
+    let validators = keys[..count]
         .iter()
         .map(|k| SpecValidator {
             key: format!("0x{}", hex::encode(k.public_key().to_compressed())),
             power: POWER,
         })
         .collect();
-    let spec = ChainSpec { validators, ..ChainSpec::dev(crate::node::DEV_GENESIS_MS) };
+    let validator_set = (args.set_epoch > 0).then_some(SpecValidatorSet {
+        max_validators: 64,
+        min_stake: tao_node::spec::DEV_ROOT_STAKE,
+        epoch: args.set_epoch,
+    });
+    let spec = ChainSpec { validators, validator_set, ..ChainSpec::dev(crate::node::DEV_GENESIS_MS) };
     let spec_path = out.join("spec.json");
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
     let tao = std::env::current_exe().context("locating the tao binary")?;
@@ -92,7 +107,7 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     for (i, key) in keys.iter().enumerate() {
         let key_path = out.join(format!("validator-{i}.key"));
         write_secret(&key_path, &hex::encode(key.to_bytes()))?;
-        let bootnodes: Vec<String> = (0..count).filter(|j| *j != i).map(p2p).collect();
+        let bootnodes: Vec<String> = (0..keys.len()).filter(|j| *j != i).map(p2p).collect();
         let mut line = format!(
             "{} node --chain {} --modules {} --validator-key-file {} --base-path {} --rpc-addr 127.0.0.1:{} --p2p-addr {} --block-time {}",
             tao.display(),
@@ -116,15 +131,17 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
 
 fn report(args: &InitArgs, out: &Path, keys: &[SecretKey]) -> Result<()> {
     let addresses: Vec<String> = keys.iter().map(|k| k.address().to_string()).collect();
+    let (validators, candidates) = addresses.split_at(usize::from(args.validators));
     if args.common.json {
         println!(
             "{}",
-            json!({"out": out, "spec": out.join("spec.json"), "commands": out.join("commands.txt"), "validators": addresses})
+            json!({"out": out, "spec": out.join("spec.json"), "commands": out.join("commands.txt"), "validators": validators, "candidates": candidates})
         );
     } else {
-        println!("wrote a {}-validator testnet to {}", keys.len(), out.display());
+        println!("wrote a {}-validator testnet to {}", validators.len(), out.display());
         for (i, address) in addresses.iter().enumerate() {
-            println!("  validator {i}: {address} (key {})", out.join(format!("validator-{i}.key")).display());
+            let role = if i < validators.len() { "validator" } else { "candidate" };
+            println!("  {role} {i}: {address} (key {})", out.join(format!("validator-{i}.key")).display());
         }
         println!("start each line of {} in its own terminal", out.join("commands.txt").display());
     }

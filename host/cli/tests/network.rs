@@ -238,3 +238,156 @@ fn testnet_check_of_nodes_that_never_answer_fails_at_its_deadline() {
         started.elapsed()
     );
 }
+
+/// `tao ARGS --json --yes` against `url` with the wallets in `wallets`; must succeed: its JSON.
+fn tao(url: &str, wallets: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(args)
+        .args(["--json", "--yes"])
+        .env("TAO_URL", url)
+        .env("TAO_WALLET_PATH", wallets)
+        .env("TAO_PASSWORD", "a test password")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The validator set from stake, through real processes: a testnet of 4 validators and one
+/// candidate node (a fresh key outside the genesis set, following without voting). Alice's
+/// hotkey, holding 1,000 τ of root stake from genesis, registers on root and takes the
+/// candidate's key as its consensus key (`tao root` commands): at the next epoch the header
+/// names the new set, the blocks after it are certified by the candidate alone, a light client
+/// following from genesis adopts the set by the header's hash and then refuses a header the old
+/// set signs, and `tao light` and `tao root validators` (verified reads) follow the change.
+#[test]
+fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow() {
+    const EPOCH: u64 = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["testnet", "init", "--validators", "4", "--candidates", "1", "--block-time", "300ms"])
+        .args(["--set-epoch", &EPOCH.to_string(), "--json", "--out"])
+        .arg(&out)
+        .args(["--rpc-port", &free_ports(5).to_string(), "--p2p-port", &free_ports(5).to_string()])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    assert_eq!(report["candidates"].as_array().unwrap().len(), 1);
+    let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
+    let lines: Vec<&str> = commands.lines().collect();
+    assert_eq!(lines.len(), 5);
+    let first = Validator::start(lines[0]);
+    for i in 1..5 {
+        share_compiled_modules(&out.join("node-0"), &out.join(format!("node-{i}")));
+    }
+    let others: Vec<Validator> = lines[1..4].iter().map(|l| Validator::start(l)).collect();
+    let candidate = Validator::start(lines[4]);
+    wait_for(&[&first, &others[0], &candidate], 2, Duration::from_secs(60));
+
+    let wallets = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| tao(&format!("http://{}", first.rpc), wallets.path(), args);
+    cli(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let alice_hot =
+        cli(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    cli(&["root", "register", "--wallet", "alice", "--hotkey", &alice_hot]);
+    let key_file = out.join("validator-4.key");
+    let set = cli(&[
+        "root",
+        "set-consensus-key",
+        "--wallet",
+        "alice",
+        "--hotkey",
+        &alice_hot,
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(set["receipt"]["outcome"], serde_json::json!("Ok"), "{set}");
+    let new_key = read_key(&key_file);
+
+    // The next epoch's header names the new set: the candidate's key, its power the root stake.
+    let registered = first.height();
+    let epoch = (registered / EPOCH + 1) * EPOCH;
+    wait_for(&[&first, &candidate], epoch + 3, Duration::from_secs(60));
+    let (named_at, _) = first.header(epoch);
+    let (before, _) = first.header(epoch - 1);
+    assert_eq!(before.next_validators_hash, before.validators_hash, "no change before the epoch");
+    let reply = rpc(&first.rpc, "chain_validators", serde_json::json!([epoch + 1]));
+    let new_set = tao_light::rpc::validator_set(&reply["result"]).unwrap();
+    assert_eq!(new_set.len(), 1);
+    assert_eq!(new_set[0].key, new_key.public_key());
+    assert!(new_set[0].power >= tao_node::spec::DEV_ROOT_STAKE, "power is root stake: {}", new_set[0].power);
+    assert_eq!(named_at.next_validators_hash, tao_light::validators_hash(&new_set));
+    assert_ne!(named_at.next_validators_hash, named_at.validators_hash);
+
+    // A light client from genesis follows: the old set certifies up to the epoch, the set the
+    // header names (taken by its hash) after it; every node stores the same blocks.
+    let (genesis, _) = first.header(0);
+    let info = rpc(&first.rpc, "chain_info", serde_json::json!([]));
+    let (_, old_set) = tao_light::rpc::chain_info(&info["result"]).unwrap();
+    let mut light = tao_light::LightClient::new(genesis.hash(), genesis, old_set.clone()).unwrap();
+    for height in 1..=epoch + 3 {
+        let (header, certificate) = first.header(height);
+        assert_eq!(first.hash(height), candidate.hash(height), "fork at {height}");
+        if light.needs_next_set() {
+            light.adopt_next_set(new_set.clone()).unwrap();
+        }
+        light.accept(header, &certificate).unwrap();
+        if height > epoch {
+            assert_eq!(certificate.signatures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0]);
+        }
+    }
+    // A header after the change signed by the whole old set is refused, whatever its votes.
+    let old_keys: Vec<tao_crypto::SecretKey> =
+        (0..4).map(|i| read_key(&out.join(format!("validator-{i}.key")))).collect();
+    let (head, _) = first.header(epoch + 3);
+    let forged = tao_chain::Header {
+        height: epoch + 4,
+        parent: head.hash(),
+        time_ms: head.time_ms + 1,
+        validators_hash: tao_light::validators_hash(&old_set),
+        ..head
+    };
+    let signers: Vec<(u32, &tao_crypto::SecretKey)> = (0..4).zip(&old_keys).collect();
+    let forged_certificate = tao_chain::Certificate::sign(light.domain(), &forged, 0, &signers);
+    assert!(
+        light.accept(forged, &forged_certificate).is_err(),
+        "a header the old set signed after the change"
+    );
+
+    // `tao light`, pinned to genesis, follows the change and serves the new set it checked.
+    let pinned = format!("0x{}", hex::encode(first.header(0).0.hash().0));
+    let mut light = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["light", "--rpc", &format!("http://{}", first.rpc), "--checkpoint", &pinned])
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = BufReader::new(light.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("verified rpc listening on http://").map(str::to_string));
+    let followed = served.map(|addr| rpc(&addr, "chain_validators", serde_json::json!([epoch + 1])));
+    let _ = light.kill();
+    let _ = light.wait();
+    let followed = followed.expect("tao light did not start");
+    assert_eq!(tao_light::rpc::validator_set(&followed["result"]).unwrap(), new_set, "{followed}");
+
+    // The CLI's verified read follows the change too.
+    let shown = cli(&["root", "validators"]);
+    let shown_key = format!("0x{}", hex::encode(new_key.public_key().to_compressed()));
+    assert_eq!(shown["validators"], serde_json::json!([{"key": shown_key, "power": new_set[0].power}]));
+    assert!(shown["verified_at"].as_u64().unwrap() > epoch);
+    assert_eq!(shown["epoch"], EPOCH);
+}
+
+/// A validator key file's secret.
+fn read_key(path: &Path) -> tao_crypto::SecretKey {
+    let text = std::fs::read_to_string(path).unwrap();
+    tao_crypto::SecretKey::from_bytes(&hex::decode(text.trim()).unwrap().try_into().unwrap()).unwrap()
+}

@@ -61,7 +61,8 @@ const MAX_SYNC_BATCH: u64 = 16;
 pub struct EngineConfig {
     /// Where the engine keeps its write-ahead log (`<base>/consensus/wal`).
     pub base_path: PathBuf,
-    /// The validator's consensus key (a member of the chain's validator set).
+    /// The validator's consensus key. While it is not in a height's set, the node follows the
+    /// network without voting (the set changes with stake, docs/network.md).
     pub key: SecretKey,
     /// The libp2p address to listen on, e.g. `/ip4/127.0.0.1/tcp/30333`.
     pub listen: Multiaddr,
@@ -105,9 +106,6 @@ pub enum EngineError {
     /// The chain's validator set is unusable.
     #[error(transparent)]
     Set(#[from] crate::context::SetError),
-    /// The key is not a member of the validator set.
-    #[error("the validator key {0} is not in the chain's validator set")]
-    NotValidator(tao_types::Address),
     /// The engine failed to start or stopped.
     #[error("consensus engine: {0}")]
     Engine(String),
@@ -203,9 +201,7 @@ impl Running {
 
 /// Starts the engine for `node` as the validator `config.key`, and the loop answering it.
 pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, EngineError> {
-    let set = ValidatorSet::new(node.validators())?;
     let address = ValidatorAddress(config.key.address());
-    set.index_of(&address).ok_or(EngineError::NotValidator(address.0))?;
     let wal = config.base_path.join("consensus").join("wal");
     check_log(&wal, node.head()?.0.height)?;
     let domain = *node.executor().domain();
@@ -245,7 +241,6 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let watcher = tokio::spawn(watch_events(node.clone(), channels.events.subscribe(), votes.clone()));
     let state = State {
         node,
-        set,
         address,
         signer,
         verifier,
@@ -293,7 +288,6 @@ fn peer_keypair(key: &SecretKey) -> Result<malachitebft_app::types::Keypair, Eng
 /// the proposals seen, for re-streaming and for the engine's crash recovery.
 struct State {
     node: Arc<Node>,
-    set: ValidatorSet,
     address: ValidatorAddress,
     signer: KeySigner,
     verifier: KeyVerifier,
@@ -317,8 +311,15 @@ fn now_ms() -> u64 {
 }
 
 impl State {
-    fn params(&self) -> HeightParams<TaoContext> {
-        HeightParams::new(self.set.clone(), self.timeouts, Some(self.block_time))
+    /// The engine's parameters of `height`: the set the chain names for it.
+    fn params(&self, height: Height) -> Result<HeightParams<TaoContext>, EngineError> {
+        Ok(HeightParams::new(self.set(height)?, self.timeouts, Some(self.block_time)))
+    }
+
+    /// The validator set that signs `height` (at most one above the head), from the chain's
+    /// own state: what the header below names.
+    fn set(&self, height: Height) -> Result<ValidatorSet, EngineError> {
+        Ok(ValidatorSet::new(&self.node.validators_at(height.0)?)?)
     }
 
     fn next_height(&self) -> Result<Height, EngineError> {
@@ -475,7 +476,10 @@ async fn handle(
     msg: AppMsg<TaoContext>,
 ) -> Result<(), EngineError> {
     match msg {
-        AppMsg::ConsensusReady { reply } => send(reply, (state.next_height()?, state.params())),
+        AppMsg::ConsensusReady { reply } => {
+            let next = state.next_height()?;
+            send(reply, (next, state.params(next)?))
+        }
         AppMsg::StartedRound { height, round, reply_value, .. } => {
             state.node.set_consensus(|g| g.round = u64::from(round.as_u32().unwrap_or(0)))?;
             let values =
@@ -517,7 +521,7 @@ async fn handle(
         AppMsg::Finalized { certificate, reply, .. } => {
             let next = state.next_height()?;
             state.prune(next);
-            let params = state.params();
+            let params = state.params(next)?;
             let next = if next > certificate.height {
                 Next::Start(next, params)
             } else {
@@ -627,7 +631,8 @@ async fn received(state: &mut State, assembled: stream::Assembled) -> Option<Pro
         // not yet) votes there, and sync brings decided blocks.
         return None;
     }
-    let expected = TaoContext.select_proposer(&state.set, assembled.height, assembled.round);
+    let set = state.set(assembled.height).ok()?;
+    let expected = TaoContext.select_proposer(&set, assembled.height, assembled.round);
     if expected.address != assembled.proposer {
         log(&format!(
             "dropping a proposal at {}/{} not from its proposer",
@@ -667,9 +672,10 @@ async fn received(state: &mut State, assembled: stream::Assembled) -> Option<Pro
 /// Commits a decided block with its certificate; a failure is logged, and `Finalized`
 /// restarts the height.
 async fn decided(state: &mut State, certificate: &CommitCertificate<TaoContext>) {
-    let converted = match to_certificate(certificate, &state.set) {
-        Ok(c) => c,
-        Err(e) => return log(&format!("decision at {} does not convert: {e}", certificate.height)),
+    let converted = match state.set(certificate.height).map(|set| to_certificate(certificate, &set)) {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return log(&format!("decision at {} does not convert: {e}", certificate.height)),
+        Err(e) => return log(&format!("decision at {}: {e}", certificate.height)),
     };
     let node = state.node.clone();
     let hash = certificate.value_id.0;
@@ -687,7 +693,8 @@ fn decided_values(state: &State, from: u64, to: u64) -> Vec<RawDecidedValue<TaoC
     let mut values = Vec::new();
     for height in from.max(1)..=to {
         let Ok(stored) = state.node.stored(height) else { break };
-        let Ok(certificate) = from_certificate(&stored.certificate, &state.set) else { break };
+        let Ok(set) = state.set(Height(height)) else { break };
+        let Ok(certificate) = from_certificate(&stored.certificate, &set) else { break };
         let Ok(bytes) = borsh::to_vec(&stored.block) else { break };
         values.push(RawDecidedValue::new(Bytes::from(bytes), certificate));
     }

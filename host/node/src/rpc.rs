@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde_json::Value;
-use tao_chain::{Certificate, Header, Receipt, keys, validators_hash};
+use tao_chain::{Certificate, Header, Receipt, keys};
 use tao_rpc::{self as schema, Bytes, Proven};
 use tao_types::{Address, Hash};
 
@@ -213,16 +213,11 @@ fn chain_info(node: &Node) -> Reply<schema::ChainInfo> {
 /// set the header below names. A light client takes it only if it hashes to that name.
 fn chain_validators(node: &Node, params: Params<'_>) -> Reply<schema::ChainValidators> {
     let height: u64 = params.one()?;
-    let below =
-        height.checked_sub(1).ok_or_else(|| error(code::NO_STATE, "the genesis header has no signers"))?;
-    let named = node.stored(below).map_err(|e| error(code::NO_STATE, e))?.block.header.next_validators_hash;
-    if validators_hash(node.validators()) != named {
-        return Err(error(
-            code::NO_STATE,
-            format!("the validator set header {below} names is not known here"),
-        ));
+    if height == 0 {
+        return Err(error(code::NO_STATE, "the genesis header has no signers"));
     }
-    Ok(schema::ChainValidators { height, validators: validator_keys(node.validators()) })
+    let set = node.validators_at(height).map_err(|e| error(code::NO_STATE, e))?;
+    Ok(schema::ChainValidators { height, validators: validator_keys(&set) })
 }
 
 fn chain_header(node: &Node, params: Params<'_>) -> Reply<schema::ChainHeader> {

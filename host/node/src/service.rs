@@ -79,7 +79,7 @@ pub enum BlockError {
         /// The block's.
         got: u64,
     },
-    /// Signed by, or naming next, another validator set than the head names.
+    /// Signed by another validator set than the head names.
     #[error("block names another validator set than its parent")]
     WrongValidators,
     /// Not after its parent's time.
@@ -134,9 +134,7 @@ fn check_succession(parent: &Header, header: &Header, now_ms: u64) -> Result<(),
     if header.parent != parent.hash() {
         return Err(BlockError::WrongParent(header.height));
     }
-    if header.validators_hash != parent.next_validators_hash
-        || header.next_validators_hash != parent.next_validators_hash
-    {
+    if header.validators_hash != parent.next_validators_hash {
         return Err(BlockError::WrongValidators);
     }
     if header.time_ms <= parent.time_ms {
@@ -169,6 +167,9 @@ pub enum NodeError {
     /// Every query slot is taken; retry (block production keeps its own VM instances and a core).
     #[error("the node is running as many queries as it allows at once; retry shortly")]
     Busy,
+    /// The validator set a height's parent names is not in this node's state.
+    #[error("the validator set of height {0} is not known here")]
+    UnknownSet(u64),
     /// The node's key cannot finalize blocks of this chain on its own.
     #[error(
         "the validator key is not in the chain's validator set, or holds two thirds of the power or less: join the validator network with `--p2p-addr` (docs/network.md)"
@@ -249,8 +250,9 @@ impl Storage for StoreView {
 pub struct Node {
     store: Arc<Store>,
     executor: Executor,
-    /// The dev authority's key and index, when this node finalizes blocks alone.
-    authority: Option<(SecretKey, u32)>,
+    /// The dev authority's key, when this node finalizes blocks alone.
+    authority: Option<SecretKey>,
+    /// The genesis set.
     validators: Vec<Validator>,
     /// Blocks built or checked for the next height, awaiting the engine's decision.
     pending: Mutex<Vec<Pending>>,
@@ -378,7 +380,7 @@ impl Node {
         let node = Node {
             store,
             executor: built.executor,
-            authority,
+            authority: authority.map(|(key, _)| key),
             validators,
             pending: Mutex::new(Vec::new()),
             mempool: Mutex::new(Mempool::new()),
@@ -420,9 +422,22 @@ impl Node {
         &self.executor
     }
 
-    /// The validator set.
+    /// The genesis validator set (light clients start from it).
     pub fn validators(&self) -> &[Validator] {
         &self.validators
+    }
+
+    /// The validator set that signs the block at `height` (at most one above the head): the
+    /// set the block below names in `next_validators_hash`, served from this node's state.
+    pub fn validators_at(&self, height: u64) -> Result<Vec<Validator>, NodeError> {
+        let Some(below) = height.checked_sub(1) else { return Ok(self.validators.clone()) };
+        let (head, _) = self.head()?;
+        let named = if below == head.height {
+            head.next_validators_hash
+        } else {
+            self.stored(below)?.block.header.next_validators_hash
+        };
+        tao_chain::validator_set(&self.view(), &self.validators, named).ok_or(NodeError::UnknownSet(height))
     }
 
     /// New finalized headers, as they are produced.
@@ -665,11 +680,14 @@ impl Node {
     /// transaction runs once (its signature checked at admission, not again): those the chain
     /// refuses are dropped with the reason, and the block goes on without them.
     pub fn produce(&self, time_ms: u64) -> Result<Header, NodeError> {
-        let (key, index) = self.authority.as_ref().ok_or(NodeError::NotAuthority)?;
+        let key = self.authority.as_ref().ok_or(NodeError::NotAuthority)?;
+        let height = self.head()?.0.height + 1;
+        // The set may have changed from stake: this key must still finalize alone.
+        let index = authority_index(&self.validators_at(height)?, key).ok_or(NodeError::NotAuthority)?;
         let next = self.build_next(time_ms, key.address())?;
         // Signed with no database transaction open: the store only reads until the commit.
         let certificate =
-            Certificate::sign(self.executor.domain(), &next.stored.block.header, 0, &[(*index, key)]);
+            Certificate::sign(self.executor.domain(), &next.stored.block.header, 0, &[(index, key)]);
         self.commit_pending(next, certificate)
     }
 
@@ -709,11 +727,13 @@ impl Node {
                 invalid => BlockError::Chain(invalid),
             })?;
         let hashes: Vec<Hash> = block.txs.iter().map(tao_tx::SignedTransaction::hash).collect();
+        let next_set = tao_chain::next_validators_hash(parent.next_validators_hash, &executed.writes);
         let staged = self.store.stage(header.height, executed.writes).map_err(NodeError::from)?;
         let roots = [
             ("state_root", staged.root(), header.state_root),
             ("txs_root", executed.txs_root, header.txs_root),
             ("receipts_root", executed.receipts_root, header.receipts_root),
+            ("next_validators_hash", next_set, header.next_validators_hash),
         ];
         if let Some((root, computed, claimed)) =
             roots.into_iter().find(|(_, computed, claimed)| computed != claimed)
@@ -751,7 +771,8 @@ impl Node {
             at.map(|i| pending.remove(i))
         };
         let next = taken.ok_or(BlockError::Unknown(*header))?;
-        let checked = certificate.verify(self.executor.domain(), &next.stored.block.header, &self.validators);
+        let set = self.validators_at(certificate.height)?;
+        let checked = certificate.verify(self.executor.domain(), &next.stored.block.header, &set);
         if let Err(error) = checked {
             // Not final: keep it for a valid certificate.
             self.keep(next)?;
@@ -781,6 +802,7 @@ impl Node {
             }
         }
         let (txs, hashes, executed) = (built.txs, built.hashes, built.executed);
+        let next_set = tao_chain::next_validators_hash(parent.next_validators_hash, &executed.writes);
         let staged = self.store.stage(height, executed.writes)?;
         let header = Header {
             chain_id: parent.chain_id,
@@ -791,7 +813,7 @@ impl Node {
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
             validators_hash: parent.next_validators_hash,
-            next_validators_hash: parent.next_validators_hash,
+            next_validators_hash: next_set,
             proposer,
         };
         let hash = header.hash();

@@ -103,6 +103,9 @@ pub struct ChainSpec {
     /// Governance rules (default: `GovParams::default()`).
     #[serde(default)]
     pub governance: Option<GovParams>,
+    /// The validator set from stake (default: none, the genesis set stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator_set: Option<SpecValidatorSet>,
     /// The chain this spec makes with its modules: its genesis hash and chain id, as
     /// `--print-spec` computed them. Wallets ship it as a checkpoint; a node refuses to start
     /// when the spec and modules make another genesis.
@@ -118,6 +121,20 @@ pub struct SpecValidator {
     pub key: String,
     /// Voting power.
     pub power: u64,
+}
+
+/// The validator set's root parameters at genesis (`tao_contract_staking::ValidatorParams`):
+/// every `epoch` blocks the top `max_validators` root stakes (at least `min_stake` rao) whose
+/// hotkeys registered a consensus key become the set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecValidatorSet {
+    /// K: most validators.
+    pub max_validators: u16,
+    /// Least root stake, in rao.
+    pub min_stake: u64,
+    /// Blocks between set computations (0: never).
+    pub epoch: u64,
 }
 
 /// A subnet registered at genesis.
@@ -181,6 +198,7 @@ impl ChainSpec {
                 root_stake: DEV_ROOT_STAKE,
             }],
             governance: Some(DEV_GOVERNANCE),
+            validator_set: None,
             checkpoint: None,
         }
     }
@@ -216,6 +234,18 @@ impl ChainSpec {
         }
         if let Some(rules) = self.governance {
             calls.push(system("governance", "entry_set_params", borsh::to_vec(&rules).unwrap_or_default()));
+        }
+        if let Some(v) = self.validator_set {
+            let params = tao_contract_staking::ValidatorParams {
+                max_validators: v.max_validators,
+                min_stake: v.min_stake,
+                epoch: v.epoch,
+            };
+            calls.push(system(
+                "staking",
+                "entry_set_validator_params",
+                borsh::to_vec(&params).unwrap_or_default(),
+            ));
         }
         let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
         for (i, subnet) in self.subnets.iter().enumerate() {

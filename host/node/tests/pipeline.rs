@@ -69,6 +69,11 @@ fn a_member_proposes_checks_and_commits_only_what_a_light_client_would_believe()
         tampered(&|b| b.header.receipts_root = Hash([7; 32])),
         BlockError::WrongRoot { root: "receipts_root", .. }
     ));
+    // A block naming a set its execution did not store: a set change is named only by the chain.
+    assert!(matches!(
+        tampered(&|b| b.header.next_validators_hash = Hash([7; 32])),
+        BlockError::WrongRoot { root: "next_validators_hash", .. }
+    ));
     assert!(matches!(tampered(&|b| b.header.parent = Hash([7; 32])), BlockError::WrongParent(1)));
     assert!(matches!(tampered(&|b| b.header.height = 2), BlockError::WrongHeight { expected: 1, got: 2 }));
     assert!(matches!(tampered(&|b| b.header.chain_id += 1), BlockError::WrongChain { .. }));

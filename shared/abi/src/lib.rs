@@ -193,6 +193,8 @@ pub mod interfaces {
                 "entry_quote",
                 "entry_root_register",
                 "entry_root_list",
+                "entry_set_consensus_key",
+                "entry_set_validator_params",
             ],
         ),
         (
