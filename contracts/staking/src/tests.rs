@@ -556,3 +556,102 @@ fn tao_weight_is_subtensors_default_and_only_the_chain_sets_it() {
     assert_eq!(tao_weight(&mut h), Ok(u64::MAX));
     assert_eq!(weighted(1_000 * TAO, u64::MAX), 1_000 * TAO);
 }
+
+/// Hotkeys 2001..=2007 of coldkey 2 registered on subnet 1 (2001 by `setup`).
+fn family() -> MemoryHost {
+    let mut h = setup();
+    call(&mut h, addr(2), 1, |h| {
+        for k in 2002..=2007 {
+            neurons::burned_register(h, &addr(2), 1, &addr(k))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    h
+}
+
+fn set_kids(h: &mut MemoryHost, caller: u16, parent: u16, netuid: NetUid, block: u64, kids: &[(u64, u16)]) -> Result<(), String> {
+    let list: Vec<(u64, Address)> = kids.iter().map(|(p, k)| (*p, addr(*k))).collect();
+    call(h, addr(caller), block, |h| set_children(h, &addr(caller), &addr(parent), netuid, list))
+}
+
+fn apply_due(h: &mut MemoryHost, netuid: NetUid, block: u64) {
+    call(h, SYSTEM, block, |h| apply_pending_children(h, netuid)).unwrap();
+}
+
+#[test]
+fn set_children_follows_subtensors_rules() {
+    let mut h = family();
+    let half = u64::MAX / 2;
+    let refused = |h: &mut MemoryHost, caller, parent, netuid, kids: &[(u64, u16)], e: StakeError| {
+        assert_eq!(set_kids(h, caller, parent, netuid, 10, kids), Err(e.to_string()), "{kids:?}");
+    };
+    refused(&mut h, 2, 2001, 0, &[(half, 2002)], StakeError::ChildrenOnRoot);
+    refused(&mut h, 2, 2001, 9, &[(half, 2002)], StakeError::NoSuchSubnet(9));
+    refused(&mut h, 1, 2001, 1, &[(half, 2002)], StakeError::NotHotkeyOwner);
+    let six: Vec<(u64, u16)> = (2002..=2007).map(|k| (1, k)).collect();
+    refused(&mut h, 2, 2001, 1, &six, StakeError::TooManyChildren { max: MAX_CHILDREN });
+    refused(&mut h, 2, 2001, 1, &[(half, 2001)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(half, 2002), (1, 2002)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(0, 2002)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(u64::MAX, 2002), (1, 2003)], StakeError::ProportionsTooLarge);
+    call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, TAO)).unwrap();
+    refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::ParentStakeTooLow { have: 0, need: TAO });
+    call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, 0)).unwrap();
+    assert_eq!(pending_children(&mut h, &addr(2001), 1), Ok(None), "nothing written by a refusal");
+
+    // Accepted: pending until an epoch at or after the cooldown, then in force both ways.
+    set_kids(&mut h, 2, 2001, 1, 10, &[(half, 2002), (u64::MAX - half, 2003)]).unwrap();
+    let due = 10 + CHILDREN_COOLDOWN;
+    assert_eq!(pending_children(&mut h, &addr(2001), 1).unwrap().unwrap().due, due);
+    refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::RateLimited { until: 10 + CHILDREN_RATE_LIMIT });
+    assert_eq!(call(&mut h, addr(2), due, |h| apply_pending_children(h, 1)), Err(StakeError::NotSystem.to_string()));
+    apply_due(&mut h, 1, due - 1);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![]), "not before the cooldown");
+    apply_due(&mut h, 1, due);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![(half, addr(2002)), (u64::MAX - half, addr(2003))]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![(half, addr(2001))]));
+    assert_eq!(pending_children(&mut h, &addr(2001), 1), Ok(None));
+
+    // Loops are refused, directly and through a grandchild.
+    refused(&mut h, 2, 2002, 1, &[(half, 2001)], StakeError::ChildLoop);
+    set_kids(&mut h, 2, 2002, 1, 10, &[(half, 2004)]).unwrap();
+    apply_due(&mut h, 1, due + 1);
+    refused(&mut h, 2, 2004, 1, &[(half, 2001)], StakeError::ChildLoop);
+
+    // An empty list revokes every child, and the children's parent lists follow.
+    set_kids(&mut h, 2, 2001, 1, due, &[]).unwrap();
+    apply_due(&mut h, 1, due + CHILDREN_COOLDOWN);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![]));
+    assert_eq!(parents(&mut h, &addr(2004), 1), Ok(vec![(half, addr(2002))]), "others' relations stay");
+}
+
+#[test]
+fn inherited_stake_is_own_less_lent_plus_borrowed() {
+    let mut h = family();
+    add(&mut h, 2, 2001, 1, 100 * TAO, None).unwrap();
+    add(&mut h, 3, 2002, 1, 40 * TAO, None).unwrap();
+    let quarter = u64::MAX / 4;
+    set_kids(&mut h, 2, 2001, 1, 10, &[(quarter, 2002)]).unwrap();
+    apply_due(&mut h, 1, 10 + CHILDREN_COOLDOWN);
+    let (a, b) = (pool(&mut h, &addr(2001), 1).unwrap().stake, pool(&mut h, &addr(2002), 1).unwrap().stake);
+    let lent = (u128::from(a) * u128::from(quarter) / u128::from(u64::MAX)) as u64;
+    assert_eq!(epoch_stake(&mut h, &addr(2001), 1), Ok(a - lent));
+    assert_eq!(epoch_stake(&mut h, &addr(2002), 1), Ok(b + lent));
+    assert_eq!(epoch_stake(&mut h, &addr(2003), 1), Ok(0));
+}
+
+#[test]
+fn childkey_take_is_the_owners_within_bounds_and_rate_limited() {
+    let mut h = family();
+    let set = |h: &mut MemoryHost, c: u16, block, take| call(h, addr(c), block, |h| set_childkey_take(h, &addr(c), &addr(2002), 1, take));
+    assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(0), "subtensor's default");
+    assert_eq!(set(&mut h, 1, 5, 100), Err(StakeError::NotHotkeyOwner.to_string()));
+    assert_eq!(set(&mut h, 2, 5, MAX_TAKE + 1), Err(StakeError::TakeTooHigh.to_string()));
+    set(&mut h, 2, 5, 5_898).unwrap();
+    assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(5_898));
+    set(&mut h, 2, 6, 1_000).unwrap();
+    assert_eq!(set(&mut h, 2, 7, 2_000), Err(StakeError::RateLimited { until: 5 + TAKE_INCREASE_RATE_LIMIT }.to_string()));
+    assert_eq!(childkey_take(&mut h, &addr(2002), 2), Ok(0), "per subnet");
+}
