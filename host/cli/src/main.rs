@@ -2,6 +2,7 @@
 //! governance, the epoch simulator and the node.
 
 mod bench;
+mod children;
 mod client;
 mod config;
 mod delegation;

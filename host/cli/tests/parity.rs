@@ -283,3 +283,64 @@ fn root_register_list_and_root_dividends_through_the_binary() {
     let positions = s.ok(&["stake", "list", "--wallet", "alice"]);
     assert!(staked(&positions, 0) >= grown, "alice's root position holds the dividends: {positions}");
 }
+
+/// Child hotkeys through the binary: bob's registered hotkey sets an 18% childkey take; alice
+/// lends it half of `alice-hot`'s stake weight on subnet 1 (pending, shown verified); bad sets
+/// are refused locally with nothing sent; once an epoch puts the set in force bob's hotkey
+/// counts the inherited stake, and the next epoch pays it by that stake (it holds none of its
+/// own), the take of what it shares with alice-hot staying with bob. The exact split is checked
+/// against the formula in `tao-contract-incentive`'s
+/// `an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent`.
+#[test]
+fn child_hotkeys_through_the_binary() {
+    let s = Session { node: DevChain::start("20ms"), wallets: tempfile::tempdir().unwrap() };
+    for dev in ["alice", "bob"] {
+        s.ok(&["wallet", "import", "--name", dev, "--dev", dev]);
+    }
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    let hot = s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", "default"]);
+    let bob_hot = hot["hotkeys"][0]["address"].as_str().unwrap().to_string();
+    s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", "1"]);
+    let taken = s.ok(&["stake", "set-childkey-take", "--wallet", "bob", "--netuid", "1", "--take", "18%"]);
+    assert_eq!((u(&taken["take"]), &taken["receipt"]["outcome"]), (11_796, &serde_json::json!("Ok")));
+
+    let children = |hotkey: &str| s.ok(&["stake", "children", "--netuid", "1", "--hotkey", hotkey]);
+    let set = |wallet: &str, child: &str| {
+        s.raw(&["stake", "set-children", "--wallet", wallet, "--netuid", "1", "--hotkey", &alice_hot, "--child", child])
+    };
+    // Refused before signing: the parent as its own child, someone else's parent.
+    let nonce = (s.nonce("alice"), s.nonce("bob"));
+    let own = set("alice", &format!("0.5:{alice_hot}"));
+    assert_eq!(own.status.code(), Some(2), "{}", stdout(&own));
+    assert!(stdout(&own).contains("must differ from the parent"), "{}", stdout(&own));
+    let foreign = set("bob", &format!("0.5:{bob_hot}"));
+    assert!(stdout(&foreign).contains("owner"), "{}", stdout(&foreign));
+    assert_eq!((s.nonce("alice"), s.nonce("bob")), nonce, "nothing submitted");
+
+    let out = set("alice", &format!("50%:{bob_hot}"));
+    assert!(out.status.success(), "{}", stdout(&out));
+    let due = u(&serde_json::from_slice::<Value>(&out.stdout).unwrap()["due"]);
+    let shown = children(&alice_hot);
+    assert_eq!(shown["children"], serde_json::json!([]), "pending first: {shown}");
+    assert_eq!((u(&shown["pending"]["due"]), shown["pending"]["children"][0]["hotkey"].as_str()), (due, Some(bob_hot.as_str())));
+    assert!(shown["verified_at"].as_u64().is_some());
+    let again = set("alice", &format!("0.25:{bob_hot}"));
+    assert!(stdout(&again).contains("rate limited"), "{}", stdout(&again));
+
+    // In force after an epoch past the cooldown: bob's hotkey inherits half of alice-hot's.
+    let mut bob = Value::Null;
+    common::wait_until("children in force", || {
+        bob = children(&bob_hot);
+        !bob["parents"].as_array().unwrap().is_empty()
+    });
+    assert_eq!(bob["parents"][0]["hotkey"].as_str(), Some(alice_hot.as_str()));
+    assert_eq!(bob["parents"][0]["percent"], "50.00%");
+    assert!(u(&bob["epoch_stake"]) > 0, "inherited: {bob}");
+    let alice = children(&alice_hot);
+    assert_eq!(alice["children"][0]["hotkey"].as_str(), Some(bob_hot.as_str()));
+    assert!(alice["pending"].is_null());
+
+    // The next epoch pays bob's hotkey by its inherited stake; bob keeps the childkey take.
+    common::wait_until("the child's dividends", || staked(&s.ok(&["stake", "list", "--wallet", "bob"]), 1) > 0);
+}
