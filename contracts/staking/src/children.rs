@@ -18,7 +18,7 @@ use tao_contract_token::SYSTEM;
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
 use tao_types::NetUid;
 
-use crate::{StakeError, next_take, pool, root_stake, tao_weight, weighted};
+use crate::{StakeError, move_entry, next_take, pool, root_stake, tao_weight, weighted};
 
 /// Most children of one parent on one subnet (subtensor's bound).
 pub const MAX_CHILDREN: u32 = 5;
@@ -440,5 +440,48 @@ pub fn entry_children(host: &mut impl Host) -> Result<(), StakeError> {
     let (hotkey, netuid): (Address, NetUid) = host.input_as()?;
     let view = children_view(host, &hotkey, netuid)?;
     host.output_as(&view);
+    Ok(())
+}
+
+/// `list` with `old` renamed `new`.
+fn renamed(list: &[(u64, Address)], old: &Address, new: &Address) -> Vec<(u64, Address)> {
+    list.iter().map(|(p, k)| (*p, if k == old { *new } else { *k })).collect()
+}
+
+/// Moves every child relation of `old` to `new` on `netuids` (a hotkey swap): its children,
+/// parents, pending set, rate-limit block and childkey take, and its name in its relatives'
+/// lists and in other parents' pending sets.
+pub(crate) fn swap_hotkey(host: &mut impl Host, old: &Address, new: &Address, netuids: &[NetUid]) -> Result<(), StakeError> {
+    for &netuid in netuids {
+        if let Some(kids) = move_entry(host, &CHILDREN, &(*old, netuid), &(*new, netuid))? {
+            for (_, child) in kids.iter() {
+                let mut list = renamed(&parents(host, child, netuid)?, old, new);
+                list.sort_by(|a, b| a.1.cmp(&b.1));
+                save_parents(host, child, netuid, list)?;
+            }
+        }
+        if let Some(ups) = move_entry(host, &PARENTS, &(*old, netuid), &(*new, netuid))? {
+            for (_, parent) in ups.iter() {
+                let list = renamed(&children(host, parent, netuid)?, old, new);
+                let list = ChildList::new(list).map_err(|_| StakeError::TooManyChildren { max: MAX_CHILDREN })?;
+                CHILDREN.save(host, &(*parent, netuid), &list);
+            }
+        }
+        move_entry(host, &PENDING, &(*old, netuid), &(*new, netuid))?;
+        move_entry(host, &LAST_SET, &(*old, netuid), &(*new, netuid))?;
+        move_entry(host, &CHILDKEY_TAKES, &(*old, netuid), &(*new, netuid))?;
+        let Some(waiting) = PENDING_BY_SUBNET.load(host, &netuid)? else { continue };
+        let waiting: Vec<Address> = waiting.iter().map(|p| if p == old { *new } else { *p }).collect();
+        for parent in &waiting {
+            if let Some(mut pending) = PENDING.load(host, &(*parent, netuid))? {
+                let list = renamed(&pending.children, old, new);
+                pending.children =
+                    ChildList::new(list).map_err(|_| StakeError::TooManyChildren { max: MAX_CHILDREN })?;
+                PENDING.save(host, &(*parent, netuid), &pending);
+            }
+        }
+        let waiting = PendingList::new(waiting).map_err(|_| StakeError::PendingChildrenFull)?;
+        PENDING_BY_SUBNET.save(host, &netuid, &waiting);
+    }
     Ok(())
 }

@@ -88,6 +88,8 @@ pub enum StakeError {
     },
     /// The subnet holds the most pending child sets it may; wait for its next epoch.
     PendingChildrenFull,
+    /// The new hotkey is already in use (owned, registered or staked to), or is the old one.
+    HotkeyInUse,
     /// The parent's stake is below the stake threshold.
     ParentStakeTooLow {
         /// The parent's stake weight.
@@ -140,6 +142,7 @@ impl fmt::Display for StakeError {
             StakeError::PendingChildrenFull => {
                 f.write_str("too many pending child sets on this subnet; try after its next epoch")
             }
+            StakeError::HotkeyInUse => f.write_str("the new hotkey is already in use"),
             StakeError::ParentStakeTooLow { have, need } => {
                 write!(f, "parent stake {have} rao is below the threshold of {need}")
             }

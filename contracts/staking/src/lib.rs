@@ -17,6 +17,7 @@ extern crate alloc;
 mod children;
 mod error;
 mod root;
+mod swap;
 
 use alloc::vec::Vec;
 
@@ -27,6 +28,8 @@ pub use children::{
     split_with_parents, stake_threshold,
 };
 pub use error::StakeError;
+pub use swap::{HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey};
+use swap::move_entry;
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
@@ -723,7 +726,8 @@ tao_sdk::entry_points!(
     entry_root_list,
     entry_set_children,
     entry_set_childkey_take,
-    entry_children
+    entry_children,
+    entry_swap_hotkey
 );
 
 /// Storage key of `hotkey`'s take (a borsh `(u16 take, u64 block of its last increase)`; absent

@@ -655,3 +655,60 @@ fn childkey_take_is_the_owners_within_bounds_and_rate_limited() {
     assert_eq!(set(&mut h, 2, 7, 2_000), Err(StakeError::RateLimited { until: 5 + TAKE_INCREASE_RATE_LIMIT }.to_string()));
     assert_eq!(childkey_take(&mut h, &addr(2002), 2), Ok(0), "per subnet");
 }
+
+#[test]
+fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
+    let mut h = family();
+    add(&mut h, 2, 2001, 1, 100 * TAO, None).unwrap();
+    add(&mut h, 3, 2001, 1, 50 * TAO, None).unwrap();
+    call(&mut h, addr(2), 5, |h| {
+        root_register(h, &addr(2), &addr(2001))?;
+        add_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None)?;
+        set_take(h, &addr(2), &addr(2001), 1_000)?;
+        set_childkey_take(h, &addr(2), &addr(2001), 1, 2_000)
+    })
+    .unwrap();
+    set_kids(&mut h, 2, 2001, 1, 6, &[(u64::MAX / 2, 2002)]).unwrap();
+    apply_due(&mut h, 1, 6 + CHILDREN_COOLDOWN);
+    set_kids(&mut h, 2, 2003, 1, 7, &[(u64::MAX / 3, 2001)]).unwrap();
+    let (old, new) = (addr(2001), addr(2999));
+    let before: Vec<u64> = [2u16, 3].iter().map(|c| stake_of_(&mut h, *c, 2001, 1)).collect();
+    let root_before = stake_of_(&mut h, 2, 2001, 0);
+    let uid = neurons::uid_of(&mut h, 1, &old).unwrap().unwrap();
+    let (balance, issuance) = (token::balance(&mut h, &addr(2)).unwrap(), token::issuance(&mut h).unwrap());
+    let swap = |h: &mut MemoryHost, c: u16, to: Address, block| call(h, addr(c), block, |h| swap_hotkey(h, &addr(c), &old, &to));
+
+    // Refused, nothing changed: another coldkey, a hotkey in use.
+    assert_eq!(swap(&mut h, 3, new, 400), Err(StakeError::NotHotkeyOwner.to_string()));
+    assert_eq!(swap(&mut h, 2, addr(2002), 400), Err(StakeError::HotkeyInUse.to_string()));
+    assert_eq!(swap(&mut h, 2, old, 400), Err(StakeError::HotkeyInUse.to_string()));
+    assert_eq!(stake_of_(&mut h, 3, 2001, 1), before[1]);
+
+    swap(&mut h, 2, new, 400).unwrap();
+    assert_eq!(token::balance(&mut h, &addr(2)), Ok(balance - HOTKEY_SWAP_COST));
+    assert_eq!(token::issuance(&mut h), Ok(issuance - HOTKEY_SWAP_COST), "recycled");
+    for (c, had) in [2u16, 3].iter().zip(&before) {
+        assert_eq!(stake_of_(&mut h, *c, 2999, 1), *had);
+        assert_eq!(stake_of_(&mut h, *c, 2001, 1), 0);
+    }
+    assert_eq!(stake_of_(&mut h, 2, 2999, 0), root_before);
+    assert_eq!(pool(&mut h, &old, 1), Ok(Pool::default()));
+    assert_eq!(position_list(&mut h, &addr(3)), Ok(vec![(new, 1)]));
+    assert_eq!(neurons::uid_of(&mut h, 1, &new), Ok(Some(uid)));
+    assert_eq!(neurons::uid_of(&mut h, 1, &old), Ok(None));
+    assert_eq!(neurons::neuron(&mut h, 1, uid).unwrap().unwrap().hotkey, new);
+    assert_eq!(root_list(&mut h).unwrap()[0].1, new, "the root seat follows");
+    assert_eq!((neurons::hotkey_owner(&mut h, &new), neurons::hotkey_owner(&mut h, &old)), (Ok(Some(addr(2))), Ok(None)));
+    assert_eq!((take(&mut h, &new), take(&mut h, &old)), (Ok(1_000), Ok(MAX_TAKE)));
+    assert_eq!((childkey_take(&mut h, &new, 1), childkey_take(&mut h, &old, 1)), (Ok(2_000), Ok(0)));
+    assert_eq!(children(&mut h, &new, 1), Ok(vec![(u64::MAX / 2, addr(2002))]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![(u64::MAX / 2, new)]));
+    assert_eq!(children(&mut h, &old, 1), Ok(vec![]));
+    let pending = pending_children(&mut h, &addr(2003), 1).unwrap().unwrap();
+    assert_eq!(pending.children.into_inner(), vec![(u64::MAX / 3, new)], "pending sets name the new key");
+    assert_eq!(swap(&mut h, 2, addr(2998), 1_400), Err(StakeError::NotHotkeyOwner.to_string()), "old is gone");
+    assert_eq!(
+        call(&mut h, addr(2), 401, |h| swap_hotkey(h, &addr(2), &new, &addr(2998))),
+        Err(StakeError::RateLimited { until: 400 + HOTKEY_SWAP_RATE_LIMIT }.to_string())
+    );
+}
