@@ -22,6 +22,7 @@ mod proven;
 mod root;
 mod subnet;
 mod subnet_info;
+mod swap;
 mod testnet;
 mod transfer;
 mod trust;

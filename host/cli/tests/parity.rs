@@ -344,3 +344,65 @@ fn child_hotkeys_through_the_binary() {
     // The next epoch pays bob's hotkey by its inherited stake; bob keeps the childkey take.
     common::wait_until("the child's dividends", || staked(&s.ok(&["stake", "list", "--wallet", "bob"]), 1) > 0);
 }
+
+/// Hotkey swap through the binary: bob's hotkey holds a UID on subnet 1, a root seat and stake
+/// on subnet 1; a swap to a hotkey in use (alice's) is refused locally with nothing sent or
+/// changed; a swap to bob's unused hotkey moves the stake, the UID and the root seat, costs
+/// 0.1 τ plus the fee, and leaves the old hotkey nothing.
+#[test]
+fn hotkey_swap_through_the_binary() {
+    let s = Session { node: DevChain::start("50ms"), wallets: tempfile::tempdir().unwrap() };
+    for dev in ["alice", "bob"] {
+        s.ok(&["wallet", "import", "--name", dev, "--dev", dev]);
+    }
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_lowercase();
+    let hotkey = |name: &str| {
+        let made = s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", name]);
+        let found = made["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == name).unwrap().clone();
+        found["address"].as_str().unwrap().to_lowercase()
+    };
+    let (old, new) = (hotkey("default"), hotkey("fresh"));
+    s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", "1"]);
+    s.ok(&["root", "register", "--wallet", "bob", "--hotkey", "default"]);
+    s.ok(&["stake", "add", "--wallet", "bob", "--hotkey", "default", "--netuid", "1", "--amount", "10"]);
+    let holdings = || {
+        let list = s.ok(&["stake", "list", "--wallet", "bob"]);
+        let rows = list["positions"].as_array().unwrap().clone();
+        rows.iter().map(|p| (p["hotkey"].as_str().unwrap().to_lowercase(), u(&p["netuid"]), u(&p["stake"]))).collect::<Vec<_>>()
+    };
+    let uid_of = |hotkey: &str| {
+        let graph = s.ok(&["subnet", "metagraph", "--netuid", "1"]);
+        let rows = graph["neurons"].as_array().unwrap().clone();
+        rows.iter().find(|n| n["hotkey"].as_str().unwrap().to_lowercase() == hotkey).map(|n| u(&n["uid"]))
+    };
+    let seated = |hotkey: &str| {
+        s.ok(&["root", "list"])["root"].as_array().unwrap().iter().any(|r| r["hotkey"].as_str().unwrap().to_lowercase() == hotkey)
+    };
+    let uid = uid_of(&old).expect("bob's hotkey holds a UID");
+    assert!(seated(&old));
+
+    // A hotkey in use: refused before signing; nothing sent, nothing moved.
+    let nonce = s.nonce("bob");
+    let used = s.fails(2, &["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", &alice_hot]);
+    assert!(used["error"]["message"].as_str().unwrap().contains("already in use"), "{used}");
+    assert_eq!(s.nonce("bob"), nonce);
+    assert_eq!(uid_of(&old), Some(uid));
+
+    let before = holdings();
+    let balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
+    let free = balance();
+    let swapped = s.ok(&["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", "fresh"]);
+    assert_eq!(swapped["receipt"]["outcome"], "Ok", "{swapped}");
+    let fee = u(&swapped["receipt"]["fee"]);
+    assert_eq!(balance(), free - 100_000_000 - fee, "0.1 τ recycled plus the fee");
+    let after = holdings();
+    for (hotkey, netuid, stake) in &before {
+        assert_eq!(hotkey, &old);
+        let moved = after.iter().find(|(h, n, _)| h == &new && n == netuid).unwrap();
+        assert!(moved.2 >= *stake, "stake on subnet {netuid} follows: {before:?} → {after:?}");
+    }
+    assert!(after.iter().all(|(h, _, _)| h != &old), "the old hotkey holds nothing: {after:?}");
+    assert_eq!((uid_of(&new), uid_of(&old)), (Some(uid), None));
+    assert!(seated(&new) && !seated(&old));
+}

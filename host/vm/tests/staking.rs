@@ -34,6 +34,7 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_set_children" => host.run(input, staking::entry_set_children),
         "entry_set_childkey_take" => host.run(input, staking::entry_set_childkey_take),
         "entry_children" => host.run(input, staking::entry_children),
+        "entry_swap_hotkey" => host.run(input, staking::entry_swap_hotkey),
         other => panic!("no entry {other}"),
     }
 }
@@ -150,6 +151,12 @@ fn children_scenario_matches() {
         step("entry_set_childkey_take", (addr(102), 1u16, 100u16), 1, 5),
         step("entry_children", (addr(101), 1u16), 9, 6),
         step("entry_children", (addr(102), 1u16), 9, 6),
+        step("entry_swap_hotkey", (addr(101), addr(102)), 1, 7),
+        step("entry_swap_hotkey", (addr(101), addr(109)), 2, 7),
+        step("entry_swap_hotkey", (addr(101), addr(109)), 1, 7),
+        step("entry_swap_hotkey", (addr(109), addr(110)), 1, 8),
+        step("entry_children", (addr(109), 1u16), 9, 9),
+        step("entry_positions", addr(1), 9, 9),
     ];
     common::differential_from(vm, module, setup(), &steps, native);
 }
