@@ -465,8 +465,10 @@ fn an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent
     })
     .unwrap();
     h.call_as(addr(2), 2, |h| staking::set_childkey_take(h, &addr(2), &addr(2000), 1, take)).unwrap();
-    h.call_as(addr(3), 2, |h| staking::set_children(h, &addr(3), &addr(4000), 1, vec![(quarter, addr(2000))]))
-        .unwrap();
+    h.call_as(addr(3), 2, |h| {
+        staking::set_children(h, &addr(3), &addr(4000), 1, vec![(quarter, addr(2000))])
+    })
+    .unwrap();
     for b in 2..=360 {
         block(&mut h, b).unwrap();
     }
@@ -482,8 +484,10 @@ fn an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent
         block(&mut h, b).unwrap();
     }
     let part = |x: u64| (u128::from(x) * u128::from(quarter) / u128::from(u64::MAX)) as u64;
-    let (child, parent) =
-        (staking::pool(&mut h, &addr(2000), 1).unwrap().stake, staking::pool(&mut h, &addr(4000), 1).unwrap().stake);
+    let (child, parent) = (
+        staking::pool(&mut h, &addr(2000), 1).unwrap().stake,
+        staking::pool(&mut h, &addr(4000), 1).unwrap().stake,
+    );
     let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
     let input = gather(&mut h, 1, &info).unwrap();
     assert_eq!(input.neurons[1].stake, child + part(parent), "own + parent · proportion");
@@ -491,10 +495,19 @@ fn an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent
     block(&mut h, 1080).unwrap();
     let d = scores(&mut h, 1, 1).unwrap().validator_emission;
     assert!(d > 0);
-    let share = (u128::from(d) * u128::from(part(parent)) / (u128::from(child) + u128::from(part(parent)))) as u64;
+    let share =
+        (u128::from(d) * u128::from(part(parent)) / (u128::from(child) + u128::from(part(parent)))) as u64;
     let to_child = (u128::from(share) * u128::from(take) / 65_535) as u64;
-    assert_eq!(staking::pool(&mut h, &addr(4000), 1).unwrap().stake, parent + share - to_child, "parent's part");
-    assert_eq!(staking::pool(&mut h, &addr(2000), 1).unwrap().stake, child + d - share + to_child, "child keeps the rest");
+    assert_eq!(
+        staking::pool(&mut h, &addr(4000), 1).unwrap().stake,
+        parent + share - to_child,
+        "parent's part"
+    );
+    assert_eq!(
+        staking::pool(&mut h, &addr(2000), 1).unwrap().stake,
+        child + d - share + to_child,
+        "child keeps the rest"
+    );
     let accounts: Vec<Address> = [1u16, 2, 3, 1000, 2000, 3000, 3001, 3002, 3003, 4000].map(addr).to_vec();
     let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
     assert_eq!((held, alpha_matches), (issued, true));

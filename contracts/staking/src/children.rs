@@ -75,12 +75,20 @@ pub fn set_stake_threshold(host: &mut impl Host, threshold: u64) -> Result<(), S
 }
 
 /// `hotkey`'s children on `netuid` now in force.
-pub fn children(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<Vec<(u64, Address)>, StakeError> {
+pub fn children(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<Vec<(u64, Address)>, StakeError> {
     Ok(CHILDREN.load(host, &(*hotkey, netuid))?.map(ChildList::into_inner).unwrap_or_default())
 }
 
 /// `hotkey`'s parents on `netuid` now in force.
-pub fn parents(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<Vec<(u64, Address)>, StakeError> {
+pub fn parents(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<Vec<(u64, Address)>, StakeError> {
     Ok(PARENTS.load(host, &(*hotkey, netuid))?.map(ParentList::into_inner).unwrap_or_default())
 }
 
@@ -198,7 +206,11 @@ pub fn split_with_parents(
 
 /// The hotkeys `hotkey` descends from on `netuid` (at most `MAX_PARENTS` × depth reads, bounded
 /// by a visited set of at most 256 hotkeys).
-fn ancestors(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<BTreeSet<Address>, StakeError> {
+fn ancestors(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<BTreeSet<Address>, StakeError> {
     let mut seen = BTreeSet::new();
     let mut todo = alloc::vec![*hotkey];
     while let Some(next) = todo.pop() {
@@ -273,13 +285,17 @@ pub fn set_children(
     if have < need {
         return Err(StakeError::ParentStakeTooLow { have, need });
     }
-    let mut due_list = PENDING_BY_SUBNET.load(host, &netuid)?.map(PendingList::into_inner).unwrap_or_default();
+    let mut due_list =
+        PENDING_BY_SUBNET.load(host, &netuid)?.map(PendingList::into_inner).unwrap_or_default();
     if !due_list.contains(hotkey) {
         due_list.push(*hotkey);
     }
     let due_list = PendingList::new(due_list).map_err(|_| StakeError::PendingChildrenFull)?;
     let due = now.saturating_add(CHILDREN_COOLDOWN);
-    host.emit(b"children_pending", &tao_sdk::borsh::to_vec(&(hotkey, netuid, &children, due)).unwrap_or_default());
+    host.emit(
+        b"children_pending",
+        &tao_sdk::borsh::to_vec(&(hotkey, netuid, &children, due)).unwrap_or_default(),
+    );
     PENDING.save(host, &(*hotkey, netuid), &PendingChildren { children, due });
     PENDING_BY_SUBNET.save(host, &netuid, &due_list);
     LAST_SET.save(host, &(*hotkey, netuid), &now);
@@ -408,7 +424,11 @@ pub struct ChildrenView {
 }
 
 /// Everything about `hotkey`'s children and parents on `netuid`.
-pub fn children_view(host: &mut impl Host, hotkey: &Address, netuid: NetUid) -> Result<ChildrenView, StakeError> {
+pub fn children_view(
+    host: &mut impl Host,
+    hotkey: &Address,
+    netuid: NetUid,
+) -> Result<ChildrenView, StakeError> {
     Ok(ChildrenView {
         children: children(host, hotkey, netuid)?,
         parents: parents(host, hotkey, netuid)?,
@@ -451,19 +471,25 @@ fn renamed(list: &[(u64, Address)], old: &Address, new: &Address) -> Vec<(u64, A
 /// Moves every child relation of `old` to `new` on `netuids` (a hotkey swap): its children,
 /// parents, pending set, rate-limit block and childkey take, and its name in its relatives'
 /// lists and in other parents' pending sets.
-pub(crate) fn swap_hotkey(host: &mut impl Host, old: &Address, new: &Address, netuids: &[NetUid]) -> Result<(), StakeError> {
+pub(crate) fn swap_hotkey(
+    host: &mut impl Host,
+    old: &Address,
+    new: &Address,
+    netuids: &[NetUid],
+) -> Result<(), StakeError> {
     for &netuid in netuids {
         if let Some(kids) = move_entry(host, &CHILDREN, &(*old, netuid), &(*new, netuid))? {
             for (_, child) in kids.iter() {
                 let mut list = renamed(&parents(host, child, netuid)?, old, new);
-                list.sort_by(|a, b| a.1.cmp(&b.1));
+                list.sort_by_key(|(_, parent)| *parent);
                 save_parents(host, child, netuid, list)?;
             }
         }
         if let Some(ups) = move_entry(host, &PARENTS, &(*old, netuid), &(*new, netuid))? {
             for (_, parent) in ups.iter() {
                 let list = renamed(&children(host, parent, netuid)?, old, new);
-                let list = ChildList::new(list).map_err(|_| StakeError::TooManyChildren { max: MAX_CHILDREN })?;
+                let list =
+                    ChildList::new(list).map_err(|_| StakeError::TooManyChildren { max: MAX_CHILDREN })?;
                 CHILDREN.save(host, &(*parent, netuid), &list);
             }
         }

@@ -136,7 +136,9 @@ impl fmt::Display for StakeError {
             StakeError::InvalidChild => {
                 f.write_str("a child must differ from the parent, appear once and have a proportion above 0")
             }
-            StakeError::ProportionsTooLarge => f.write_str("the proportions add up to more than the whole stake"),
+            StakeError::ProportionsTooLarge => {
+                f.write_str("the proportions add up to more than the whole stake")
+            }
             StakeError::ChildLoop => f.write_str("a child is already an ancestor of this hotkey"),
             StakeError::TooManyParents { max } => write!(f, "a child already has the most parents ({max})"),
             StakeError::PendingChildrenFull => {

@@ -24,15 +24,18 @@ use alloc::vec::Vec;
 pub use children::{
     CHILDREN_COOLDOWN, CHILDREN_RATE_LIMIT, ChildList, ChildrenArgs, ChildrenView, MAX_CHILDREN, MAX_PARENTS,
     MAX_PENDING, ParentList, PendingChildren, apply_pending_children, childkey_take, children, children_keys,
-    children_view, entry_children, entry_set_childkey_take, entry_set_children, epoch_stake, parents, pending_children, set_childkey_take, set_children, set_stake_threshold,
-    split_with_parents, stake_threshold,
+    children_view, entry_children, entry_set_childkey_take, entry_set_children, epoch_stake, parents,
+    pending_children, set_childkey_take, set_children, set_stake_threshold, split_with_parents,
+    stake_threshold,
 };
 pub use error::StakeError;
-pub use swap::{HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey};
-use swap::move_entry;
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
+};
+use swap::move_entry;
+pub use swap::{
+    HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey,
 };
 use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;

@@ -10,7 +10,9 @@ use tao_contract_token as token;
 use tao_sdk::{Address, Host, Map};
 use tao_types::{NetUid, RAO_PER_TAO};
 
-use crate::{HOLDERS, MAX_POSITIONS, POOLS, POSITIONS, PositionList, SHARES, StakeError, TAKES, position_list};
+use crate::{
+    HOLDERS, MAX_POSITIONS, POOLS, POSITIONS, PositionList, SHARES, StakeError, TAKES, position_list,
+};
 
 /// What a swap costs, recycled (subtensor's 0.1 τ).
 pub const HOTKEY_SWAP_COST: u64 = RAO_PER_TAO / 10;
@@ -23,7 +25,13 @@ const LAST_SWAP: Map<Address, u64> = Map::new(b"stake/hotkey-swap/");
 
 /// Checks a swap of `old` to `new` by `coldkey` at block `now`, reading single keys only (so a
 /// light client previews the refusals): the owner, an unused `new`, the rate limit.
-fn check_swap(host: &mut impl Host, coldkey: &Address, old: &Address, new: &Address, now: u64) -> Result<(), StakeError> {
+fn check_swap(
+    host: &mut impl Host,
+    coldkey: &Address,
+    old: &Address,
+    new: &Address,
+    now: u64,
+) -> Result<(), StakeError> {
     if neurons::hotkey_owner(host, old)? != Some(*coldkey) {
         return Err(StakeError::NotHotkeyOwner);
     }
@@ -44,7 +52,12 @@ fn check_swap(host: &mut impl Host, coldkey: &Address, old: &Address, new: &Addr
 /// the delegate and childkey takes, subnet ownership and the hotkey's owner all move to `new`;
 /// `old` keeps nothing. Costs [`HOTKEY_SWAP_COST`], recycled; once per
 /// [`HOTKEY_SWAP_RATE_LIMIT`] blocks per coldkey. Unrevealed weight commits do not move.
-pub fn swap_hotkey(host: &mut impl Host, coldkey: &Address, old: &Address, new: &Address) -> Result<(), StakeError> {
+pub fn swap_hotkey(
+    host: &mut impl Host,
+    coldkey: &Address,
+    old: &Address,
+    new: &Address,
+) -> Result<(), StakeError> {
     let now = host.block_height();
     check_swap(host, coldkey, old, new, now)?;
     token::recycle(host, coldkey, HOTKEY_SWAP_COST)?;
@@ -83,7 +96,12 @@ pub fn swap_hotkey(host: &mut impl Host, coldkey: &Address, old: &Address, new: 
 }
 
 /// Moves the value under `from` to `to` in `map`; returns it.
-pub(crate) fn move_entry<K, V>(host: &mut impl Host, map: &Map<K, V>, from: &K, to: &K) -> Result<Option<V>, StakeError>
+pub(crate) fn move_entry<K, V>(
+    host: &mut impl Host,
+    map: &Map<K, V>,
+    from: &K,
+    to: &K,
+) -> Result<Option<V>, StakeError>
 where
     K: tao_sdk::BorshSerialize + tao_sdk::BorshDeserialize,
     V: tao_sdk::BorshSerialize + tao_sdk::BorshDeserialize,

@@ -570,7 +570,14 @@ fn family() -> MemoryHost {
     h
 }
 
-fn set_kids(h: &mut MemoryHost, caller: u16, parent: u16, netuid: NetUid, block: u64, kids: &[(u64, u16)]) -> Result<(), String> {
+fn set_kids(
+    h: &mut MemoryHost,
+    caller: u16,
+    parent: u16,
+    netuid: NetUid,
+    block: u64,
+    kids: &[(u64, u16)],
+) -> Result<(), String> {
     let list: Vec<(u64, Address)> = kids.iter().map(|(p, k)| (*p, addr(*k))).collect();
     call(h, addr(caller), block, |h| set_children(h, &addr(caller), &addr(parent), netuid, list))
 }
@@ -605,7 +612,10 @@ fn set_children_follows_subtensors_rules() {
     let due = 10 + CHILDREN_COOLDOWN;
     assert_eq!(pending_children(&mut h, &addr(2001), 1).unwrap().unwrap().due, due);
     refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::RateLimited { until: 10 + CHILDREN_RATE_LIMIT });
-    assert_eq!(call(&mut h, addr(2), due, |h| apply_pending_children(h, 1)), Err(StakeError::NotSystem.to_string()));
+    assert_eq!(
+        call(&mut h, addr(2), due, |h| apply_pending_children(h, 1)),
+        Err(StakeError::NotSystem.to_string())
+    );
     apply_due(&mut h, 1, due - 1);
     assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![]), "not before the cooldown");
     apply_due(&mut h, 1, due);
@@ -645,14 +655,19 @@ fn inherited_stake_is_own_less_lent_plus_borrowed() {
 #[test]
 fn childkey_take_is_the_owners_within_bounds_and_rate_limited() {
     let mut h = family();
-    let set = |h: &mut MemoryHost, c: u16, block, take| call(h, addr(c), block, |h| set_childkey_take(h, &addr(c), &addr(2002), 1, take));
+    let set = |h: &mut MemoryHost, c: u16, block, take| {
+        call(h, addr(c), block, |h| set_childkey_take(h, &addr(c), &addr(2002), 1, take))
+    };
     assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(0), "subtensor's default");
     assert_eq!(set(&mut h, 1, 5, 100), Err(StakeError::NotHotkeyOwner.to_string()));
     assert_eq!(set(&mut h, 2, 5, MAX_TAKE + 1), Err(StakeError::TakeTooHigh.to_string()));
     set(&mut h, 2, 5, 5_898).unwrap();
     assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(5_898));
     set(&mut h, 2, 6, 1_000).unwrap();
-    assert_eq!(set(&mut h, 2, 7, 2_000), Err(StakeError::RateLimited { until: 5 + TAKE_INCREASE_RATE_LIMIT }.to_string()));
+    assert_eq!(
+        set(&mut h, 2, 7, 2_000),
+        Err(StakeError::RateLimited { until: 5 + TAKE_INCREASE_RATE_LIMIT }.to_string())
+    );
     assert_eq!(childkey_take(&mut h, &addr(2002), 2), Ok(0), "per subnet");
 }
 
@@ -676,7 +691,9 @@ fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
     let root_before = stake_of_(&mut h, 2, 2001, 0);
     let uid = neurons::uid_of(&mut h, 1, &old).unwrap().unwrap();
     let (balance, issuance) = (token::balance(&mut h, &addr(2)).unwrap(), token::issuance(&mut h).unwrap());
-    let swap = |h: &mut MemoryHost, c: u16, to: Address, block| call(h, addr(c), block, |h| swap_hotkey(h, &addr(c), &old, &to));
+    let swap = |h: &mut MemoryHost, c: u16, to: Address, block| {
+        call(h, addr(c), block, |h| swap_hotkey(h, &addr(c), &old, &to))
+    };
 
     // Refused, nothing changed: another coldkey, a hotkey in use.
     assert_eq!(swap(&mut h, 3, new, 400), Err(StakeError::NotHotkeyOwner.to_string()));
@@ -698,7 +715,10 @@ fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
     assert_eq!(neurons::uid_of(&mut h, 1, &old), Ok(None));
     assert_eq!(neurons::neuron(&mut h, 1, uid).unwrap().unwrap().hotkey, new);
     assert_eq!(root_list(&mut h).unwrap()[0].1, new, "the root seat follows");
-    assert_eq!((neurons::hotkey_owner(&mut h, &new), neurons::hotkey_owner(&mut h, &old)), (Ok(Some(addr(2))), Ok(None)));
+    assert_eq!(
+        (neurons::hotkey_owner(&mut h, &new), neurons::hotkey_owner(&mut h, &old)),
+        (Ok(Some(addr(2))), Ok(None))
+    );
     assert_eq!((take(&mut h, &new), take(&mut h, &old)), (Ok(1_000), Ok(MAX_TAKE)));
     assert_eq!((childkey_take(&mut h, &new, 1), childkey_take(&mut h, &old, 1)), (Ok(2_000), Ok(0)));
     assert_eq!(children(&mut h, &new, 1), Ok(vec![(u64::MAX / 2, addr(2002))]));
@@ -706,7 +726,11 @@ fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
     assert_eq!(children(&mut h, &old, 1), Ok(vec![]));
     let pending = pending_children(&mut h, &addr(2003), 1).unwrap().unwrap();
     assert_eq!(pending.children.into_inner(), vec![(u64::MAX / 3, new)], "pending sets name the new key");
-    assert_eq!(swap(&mut h, 2, addr(2998), 1_400), Err(StakeError::NotHotkeyOwner.to_string()), "old is gone");
+    assert_eq!(
+        swap(&mut h, 2, addr(2998), 1_400),
+        Err(StakeError::NotHotkeyOwner.to_string()),
+        "old is gone"
+    );
     assert_eq!(
         call(&mut h, addr(2), 401, |h| swap_hotkey(h, &addr(2), &new, &addr(2998))),
         Err(StakeError::RateLimited { until: 400 + HOTKEY_SWAP_RATE_LIMIT }.to_string())

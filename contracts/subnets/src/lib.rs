@@ -450,7 +450,11 @@ tao_sdk::entry_points!(
 
 /// Makes `new` the owner hotkey of every subnet whose owner hotkey is `old` (a hotkey swap; the
 /// caller checked ownership). Returns those subnets.
-pub fn swap_owner_hotkey(host: &mut impl Host, old: &Address, new: &Address) -> Result<Vec<NetUid>, SubnetError> {
+pub fn swap_owner_hotkey(
+    host: &mut impl Host,
+    old: &Address,
+    new: &Address,
+) -> Result<Vec<NetUid>, SubnetError> {
     let mut swapped = Vec::new();
     for (netuid, mut info) in subnets(host)? {
         if info.owner_hotkey == *old {

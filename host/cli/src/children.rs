@@ -141,15 +141,17 @@ pub(crate) fn run(command: ChildrenCommand) -> Result<ExitCode> {
                 (HotkeyArg::Name(n), None) => bail!("hotkey name {n} needs --wallet (or pass an address)"),
             };
             let client = Client::new(&url)?;
-            let (height, view) = Reader::new(&client)?
-                .view(|h| tao_contract_staking::children_view(h, &hotkey, netuid).map_err(|e| e.to_string()))?;
+            let (height, view) = Reader::new(&client)?.view(|h| {
+                tao_contract_staking::children_view(h, &hotkey, netuid).map_err(|e| e.to_string())
+            })?;
             show(&hotkey, netuid, height, &view, common.json);
             Ok(ExitCode::SUCCESS)
         }
         ChildrenCommand::SetChildkeyTake { wallet, netuid, hotkey, take, url, common } => {
             let client = Client::new(&url)?;
             let hotkey = hotkey.resolve(&common, &wallet)?;
-            let question = format!("set {hotkey}'s childkey take on subnet {netuid} to {}?", take_percent(take));
+            let question =
+                format!("set {hotkey}'s childkey take on subnet {netuid} to {}?", take_percent(take));
             let args = borsh::to_vec(&(hotkey, netuid, take))?;
             let draft = preflight::draft("staking", "entry_set_childkey_take", args);
             let mut status = preflight::send_confirmed(&client, &common, &wallet, &draft, None, &question)?;

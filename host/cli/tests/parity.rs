@@ -307,7 +307,18 @@ fn child_hotkeys_through_the_binary() {
 
     let children = |hotkey: &str| s.ok(&["stake", "children", "--netuid", "1", "--hotkey", hotkey]);
     let set = |wallet: &str, child: &str| {
-        s.raw(&["stake", "set-children", "--wallet", wallet, "--netuid", "1", "--hotkey", &alice_hot, "--child", child])
+        s.raw(&[
+            "stake",
+            "set-children",
+            "--wallet",
+            wallet,
+            "--netuid",
+            "1",
+            "--hotkey",
+            &alice_hot,
+            "--child",
+            child,
+        ])
     };
     // Refused before signing: the parent as its own child, someone else's parent.
     let nonce = (s.nonce("alice"), s.nonce("bob"));
@@ -323,7 +334,10 @@ fn child_hotkeys_through_the_binary() {
     let due = u(&serde_json::from_slice::<Value>(&out.stdout).unwrap()["due"]);
     let shown = children(&alice_hot);
     assert_eq!(shown["children"], serde_json::json!([]), "pending first: {shown}");
-    assert_eq!((u(&shown["pending"]["due"]), shown["pending"]["children"][0]["hotkey"].as_str()), (due, Some(bob_hot.as_str())));
+    assert_eq!(
+        (u(&shown["pending"]["due"]), shown["pending"]["children"][0]["hotkey"].as_str()),
+        (due, Some(bob_hot.as_str()))
+    );
     assert!(shown["verified_at"].as_u64().is_some());
     let again = set("alice", &format!("0.25:{bob_hot}"));
     assert!(stdout(&again).contains("rate limited"), "{}", stdout(&again));
@@ -342,7 +356,9 @@ fn child_hotkeys_through_the_binary() {
     assert!(alice["pending"].is_null());
 
     // The next epoch pays bob's hotkey by its inherited stake; bob keeps the childkey take.
-    common::wait_until("the child's dividends", || staked(&s.ok(&["stake", "list", "--wallet", "bob"]), 1) > 0);
+    common::wait_until("the child's dividends", || {
+        staked(&s.ok(&["stake", "list", "--wallet", "bob"]), 1) > 0
+    });
 }
 
 /// Hotkey swap through the binary: bob's hotkey holds a UID on subnet 1, a root seat and stake
@@ -369,7 +385,9 @@ fn hotkey_swap_through_the_binary() {
     let holdings = || {
         let list = s.ok(&["stake", "list", "--wallet", "bob"]);
         let rows = list["positions"].as_array().unwrap().clone();
-        rows.iter().map(|p| (p["hotkey"].as_str().unwrap().to_lowercase(), u(&p["netuid"]), u(&p["stake"]))).collect::<Vec<_>>()
+        rows.iter()
+            .map(|p| (p["hotkey"].as_str().unwrap().to_lowercase(), u(&p["netuid"]), u(&p["stake"])))
+            .collect::<Vec<_>>()
     };
     let uid_of = |hotkey: &str| {
         let graph = s.ok(&["subnet", "metagraph", "--netuid", "1"]);
@@ -377,14 +395,21 @@ fn hotkey_swap_through_the_binary() {
         rows.iter().find(|n| n["hotkey"].as_str().unwrap().to_lowercase() == hotkey).map(|n| u(&n["uid"]))
     };
     let seated = |hotkey: &str| {
-        s.ok(&["root", "list"])["root"].as_array().unwrap().iter().any(|r| r["hotkey"].as_str().unwrap().to_lowercase() == hotkey)
+        s.ok(&["root", "list"])["root"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["hotkey"].as_str().unwrap().to_lowercase() == hotkey)
     };
     let uid = uid_of(&old).expect("bob's hotkey holds a UID");
     assert!(seated(&old));
 
     // A hotkey in use: refused before signing; nothing sent, nothing moved.
     let nonce = s.nonce("bob");
-    let used = s.fails(2, &["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", &alice_hot]);
+    let used = s.fails(
+        2,
+        &["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", &alice_hot],
+    );
     assert!(used["error"]["message"].as_str().unwrap().contains("already in use"), "{used}");
     assert_eq!(s.nonce("bob"), nonce);
     assert_eq!(uid_of(&old), Some(uid));
@@ -392,7 +417,8 @@ fn hotkey_swap_through_the_binary() {
     let before = holdings();
     let balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
     let free = balance();
-    let swapped = s.ok(&["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", "fresh"]);
+    let swapped =
+        s.ok(&["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", "fresh"]);
     assert_eq!(swapped["receipt"]["outcome"], "Ok", "{swapped}");
     let fee = u(&swapped["receipt"]["fee"]);
     assert_eq!(balance(), free - 100_000_000 - fee, "0.1 τ recycled plus the fee");
