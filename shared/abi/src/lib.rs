@@ -185,6 +185,10 @@ pub mod interfaces {
                 "entry_quote",
                 "entry_root_register",
                 "entry_root_list",
+                "entry_set_children",
+                "entry_set_childkey_take",
+                "entry_children",
+                "entry_swap_hotkey",
             ],
         ),
         (
