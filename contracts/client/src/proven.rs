@@ -223,13 +223,15 @@ pub fn attempt<T>(
 ) -> Result<Attempt<T>, VerifyError> {
     let mut host = ProvenHost { state: state.clone(), context: context.clone(), ..ProvenHost::default() };
     let out = f(&mut host);
+    // Keys still missing first: code that read a missing key as absent may have taken a path
+    // (to an iteration) it would not take on the whole state.
+    if !host.missing.is_empty() {
+        return Ok(Attempt::Need(host.missing.into_iter().take(crate::rpc::MAX_BATCH).collect()));
+    }
     if host.iterated {
         return Err(VerifyError::Unprovable(
             "this view iterates over keys, which proofs cannot cover".into(),
         ));
     }
-    if host.missing.is_empty() {
-        return Ok(Attempt::Done(out, host.effects));
-    }
-    Ok(Attempt::Need(host.missing.into_iter().take(crate::rpc::MAX_BATCH).collect()))
+    Ok(Attempt::Done(out, host.effects))
 }

@@ -23,6 +23,7 @@ pub mod epoch;
 mod error;
 pub mod math;
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -232,7 +233,6 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         tempo,
     };
     let n = neurons::count(host, netuid)?;
-    let tao_weight = staking::tao_weight(host)?;
     let mut inputs = Vec::with_capacity(usize::from(n));
     for uid in 0..n {
         let Some(neuron) = neurons::neuron(host, netuid, uid)? else {
@@ -242,7 +242,7 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         let commit_block =
             if commit_reveal { weights::earliest_commit_block(host, netuid, &neuron.hotkey)? } else { None };
         inputs.push(NeuronInput {
-            stake: epoch_stake(host, &neuron.hotkey, netuid, tao_weight)?,
+            stake: staking::epoch_stake(host, &neuron.hotkey, netuid)?,
             registered_at: neuron.registered_at,
             last_update: weights::last_update(host, netuid, uid)?,
             permit: weights::permit(host, netuid, uid)?,
@@ -259,18 +259,6 @@ pub fn gather(host: &mut impl Host, netuid: NetUid, info: &SubnetInfo) -> Result
         params,
         neurons: inputs,
     })
-}
-
-/// A hotkey's stake in `netuid`'s epoch: its alpha there plus TaoWeight × its root stake.
-fn epoch_stake(
-    host: &mut impl Host,
-    hotkey: &Address,
-    netuid: NetUid,
-    tao_weight: u64,
-) -> Result<u64, IncentiveError> {
-    let alpha = staking::pool(host, hotkey, netuid)?.stake;
-    let root = staking::weighted(staking::root_stake(host, hotkey)?, tao_weight);
-    Ok(alpha.saturating_add(root))
 }
 
 /// Runs `netuid`'s Yuma epoch now: gathers, computes, stores the results and pays out.
@@ -352,11 +340,12 @@ fn settle_output(
     output: &EpochOutput,
     record: EpochRecord,
 ) -> Result<(), IncentiveError> {
-    let split = split_dividends(host, netuid, output)?;
-    let dividends: u64 = output.neurons.iter().map(|o| o.validator_emission).sum();
+    let (dividends, unassigned) = hotkey_dividends(host, netuid, output)?;
+    let split = split_dividends(host, netuid, &dividends)?;
+    let total: u64 = dividends.iter().map(|(_, d)| d).sum();
     let split_paid: u64 = split.iter().map(|(a, r)| a + r).sum();
-    let mut unpaid = output.undistributed.saturating_add(dividends - split_paid);
-    for ((uid, result), (alpha_part, root_part)) in output.neurons.iter().enumerate().zip(split) {
+    let mut unpaid = output.undistributed.saturating_add(unassigned).saturating_add(total - split_paid);
+    for (uid, result) in output.neurons.iter().enumerate() {
         let uid = uid as Uid;
         weights::set_permit(host, netuid, uid, result.permit)?;
         BONDS.save(host, &(netuid, uid), &result.bonds);
@@ -367,8 +356,10 @@ fn settle_output(
             uid,
             result.server_emission.saturating_add(result.validator_emission),
         );
-        let paid = Paid { server: result.server_emission, alpha: alpha_part, root: root_part };
-        unpaid = unpaid.saturating_add(pay_uid(host, netuid, uid, paid)?);
+        unpaid = unpaid.saturating_add(pay_server(host, netuid, uid, result.server_emission)?);
+    }
+    for ((hotkey, _), (alpha, root)) in dividends.iter().zip(split) {
+        unpaid = unpaid.saturating_add(pay_dividend(host, netuid, hotkey, alpha, root)?);
     }
     let owner_cut = subnet_pool(host, netuid)?.pending_owner;
     let owner_unpaid = unpaid_if_full(
@@ -381,18 +372,44 @@ fn settle_output(
     subnets::set_last_epoch(host, netuid, now);
     EPOCH_RECORDS.save(host, &netuid, &record);
     host.emit(b"epoch", &tao_sdk::borsh::to_vec(&(netuid, paid, unpaid)).unwrap_or_default());
-    Ok(())
+    Ok(staking::apply_pending_children(host, netuid)?)
 }
 
-/// What one UID is paid from an epoch: miner incentive and the two parts of its dividends.
-#[derive(Debug, Clone, Copy)]
-struct Paid {
-    server: u64,
-    alpha: u64,
-    root: u64,
+/// Each UID's validator emission shared with its hotkey's parents
+/// ([`staking::split_with_parents`]), summed per hotkey in order of first appearance (UIDs
+/// ascending, each followed by its parents). Returns those and the emission of UIDs with no
+/// neuron.
+fn hotkey_dividends(
+    host: &mut impl Host,
+    netuid: NetUid,
+    output: &EpochOutput,
+) -> Result<(Vec<(Address, u64)>, u64), IncentiveError> {
+    let mut out: Vec<(Address, u64)> = Vec::new();
+    let mut at: BTreeMap<Address, usize> = BTreeMap::new();
+    let mut unassigned = 0u64;
+    for (uid, result) in output.neurons.iter().enumerate() {
+        let d = result.validator_emission;
+        if d == 0 {
+            continue;
+        }
+        let Some(neuron) = neurons::neuron(host, netuid, uid as Uid)? else {
+            unassigned = unassigned.saturating_add(d);
+            continue;
+        };
+        for (hotkey, amount) in staking::split_with_parents(host, &neuron.hotkey, netuid, d)? {
+            match at.get(&hotkey) {
+                Some(&i) => out[i].1 = out[i].1.saturating_add(amount),
+                None => {
+                    at.insert(hotkey, out.len());
+                    out.push((hotkey, amount));
+                }
+            }
+        }
+    }
+    Ok((out, unassigned))
 }
 
-/// Splits each UID's validator emission d into its alpha part and its root part, as subtensor's
+/// Splits each hotkey's dividends d into its alpha part and its root part, as subtensor's
 /// `distribute_emission` does: per hotkey rp = w·τ / (α + w·τ) from its own stakes (α its alpha
 /// on the subnet, τ its root stake, w TaoWeight), raw parts d·(1 − rp) and d·rp; then the root
 /// parts are rescaled to sum to R = min(the subnet's pending root alpha, Σd) and the alpha parts
@@ -401,24 +418,17 @@ struct Paid {
 fn split_dividends(
     host: &mut impl Host,
     netuid: NetUid,
-    output: &EpochOutput,
+    dividends: &[(Address, u64)],
 ) -> Result<Vec<(u64, u64)>, IncentiveError> {
     let tao_weight = staking::tao_weight(host)?;
-    let mut raw = Vec::with_capacity(output.neurons.len());
-    for (uid, result) in output.neurons.iter().enumerate() {
-        let d = result.validator_emission;
-        let hotkey = neurons::neuron(host, netuid, uid as Uid)?.map(|n| n.hotkey);
-        let (alpha, root) = match hotkey {
-            Some(hotkey) if d > 0 => (
-                u128::from(staking::pool(host, &hotkey, netuid)?.stake),
-                u128::from(staking::weighted(staking::root_stake(host, &hotkey)?, tao_weight)),
-            ),
-            _ => (1, 0),
-        };
-        let root_raw = (u128::from(d) * root).checked_div(alpha + root).unwrap_or(0) as u64;
+    let mut raw = Vec::with_capacity(dividends.len());
+    for (hotkey, d) in dividends {
+        let alpha = u128::from(staking::pool(host, hotkey, netuid)?.stake);
+        let root = u128::from(staking::weighted(staking::root_stake(host, hotkey)?, tao_weight));
+        let root_raw = (u128::from(*d) * root).checked_div(alpha + root).unwrap_or(0) as u64;
         raw.push((d - root_raw, root_raw));
     }
-    let total: u128 = output.neurons.iter().map(|o| u128::from(o.validator_emission)).sum();
+    let total: u128 = dividends.iter().map(|(_, d)| u128::from(*d)).sum();
     let alpha_raw: u128 = raw.iter().map(|r| u128::from(r.0)).sum();
     let root_raw: u128 = raw.iter().map(|r| u128::from(r.1)).sum();
     let pending_root = u128::from(subnet_pool(host, netuid)?.pending_root).min(total);
@@ -435,25 +445,38 @@ fn split_dividends(
         .collect())
 }
 
-/// Pays one UID's emission: incentive as stake to its hotkey (owned by the hotkey's coldkey),
-/// alpha dividends through its share pool, root dividends to its root stakers. Returns what could
-/// not be paid (no hotkey owner, an owner already holding the most positions a coldkey may, or a
-/// root part with nobody to take it).
-fn pay_uid(host: &mut impl Host, netuid: NetUid, uid: Uid, paid: Paid) -> Result<u64, IncentiveError> {
-    let total = paid.server.saturating_add(paid.alpha).saturating_add(paid.root);
-    if total == 0 {
+/// Pays one UID's miner incentive as stake to its hotkey (owned by the hotkey's coldkey).
+/// Returns what could not be paid (no neuron or owner, or an owner already holding the most
+/// positions a coldkey may).
+fn pay_server(host: &mut impl Host, netuid: NetUid, uid: Uid, amount: u64) -> Result<u64, IncentiveError> {
+    if amount == 0 {
         return Ok(0);
     }
-    let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(total) };
-    let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(total) };
-    let server = staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, paid.server);
-    let mut unpaid = unpaid_if_full(server, paid.server)?;
-    if paid.alpha > 0 {
-        let dividend = staking::distribute_dividend(host, &neuron.hotkey, netuid, paid.alpha);
-        unpaid += unpaid_if_full(dividend.map(|_| ()), paid.alpha)?;
+    let Some(neuron) = neurons::neuron(host, netuid, uid)? else { return Ok(amount) };
+    let Some(coldkey) = neurons::hotkey_owner(host, &neuron.hotkey)? else { return Ok(amount) };
+    unpaid_if_full(staking::stake_emission(host, &coldkey, &neuron.hotkey, netuid, amount), amount)
+}
+
+/// Pays one hotkey's dividends: the alpha part through its share pool, the root part to its
+/// root stakers. Returns what could not be paid (no owner, a full owner index, or a root part
+/// with nobody to take it).
+fn pay_dividend(
+    host: &mut impl Host,
+    netuid: NetUid,
+    hotkey: &Address,
+    alpha: u64,
+    root: u64,
+) -> Result<u64, IncentiveError> {
+    if neurons::hotkey_owner(host, hotkey)?.is_none() {
+        return Ok(alpha.saturating_add(root));
     }
-    if paid.root > 0 {
-        unpaid += staking::distribute_root_dividend(host, &neuron.hotkey, netuid, paid.root)?;
+    let mut unpaid = 0;
+    if alpha > 0 {
+        let dividend = staking::distribute_dividend(host, hotkey, netuid, alpha);
+        unpaid += unpaid_if_full(dividend.map(|_| ()), alpha)?;
+    }
+    if root > 0 {
+        unpaid += staking::distribute_root_dividend(host, hotkey, netuid, root)?;
     }
     Ok(unpaid)
 }

@@ -446,3 +446,68 @@ fn root_stake_counts_in_the_epoch_and_earns_root_dividends() {
     let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
     assert_eq!((held, alpha_matches), (issued, true));
 }
+
+/// Child hotkeys: hotkey 4000 (coldkey 3, UID 6) stakes 100 τ and lends a quarter of its stake
+/// weight to validator 2000 (coldkey 2), whose childkey take is 9%. Set at block 2, the set is
+/// pending through the epoch at 360 (due 362) and put in force after the epoch at 720; the epoch
+/// at 1080 counts the inherited stakes and splits 2000's dividends with its parent. Both are
+/// recomputed here from the formula, to the rao.
+#[test]
+fn an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent() {
+    let mut h = setup();
+    let quarter = u64::MAX / 4;
+    let take = 5_898u16;
+    h.call_as(addr(3), 1, |h| {
+        neurons::burned_register(h, &addr(3), 1, &addr(4000))?;
+        staking::add_stake(h, &addr(3), &addr(4000), 1, 100 * TAO, None)?;
+        Ok::<_, IncentiveError>(())
+    })
+    .unwrap();
+    h.call_as(addr(2), 2, |h| staking::set_childkey_take(h, &addr(2), &addr(2000), 1, take)).unwrap();
+    h.call_as(addr(3), 2, |h| {
+        staking::set_children(h, &addr(3), &addr(4000), 1, vec![(quarter, addr(2000))])
+    })
+    .unwrap();
+    for b in 2..=360 {
+        block(&mut h, b).unwrap();
+    }
+    assert!(staking::children(&mut h, &addr(4000), 1).unwrap().is_empty(), "pending at 360");
+    let w = WeightsArgs { netuid: 1, uids: vec![2, 3], values: vec![1, 1], version_key: 0 };
+    h.call_as(addr(2000), 361, |h| weights::set_weights(h, &addr(2000), &w)).unwrap();
+    for b in 361..=720 {
+        block(&mut h, b).unwrap();
+    }
+    assert_eq!(staking::children(&mut h, &addr(4000), 1), Ok(vec![(quarter, addr(2000))]));
+    assert_eq!(staking::parents(&mut h, &addr(2000), 1), Ok(vec![(quarter, addr(4000))]));
+    for b in 721..1080 {
+        block(&mut h, b).unwrap();
+    }
+    let part = |x: u64| (u128::from(x) * u128::from(quarter) / u128::from(u64::MAX)) as u64;
+    let (child, parent) = (
+        staking::pool(&mut h, &addr(2000), 1).unwrap().stake,
+        staking::pool(&mut h, &addr(4000), 1).unwrap().stake,
+    );
+    let info = subnets::subnet(&mut h, 1).unwrap().unwrap();
+    let input = gather(&mut h, 1, &info).unwrap();
+    assert_eq!(input.neurons[1].stake, child + part(parent), "own + parent · proportion");
+    assert_eq!(input.neurons[6].stake, parent - part(parent), "own · (1 − Σ child proportions)");
+    block(&mut h, 1080).unwrap();
+    let d = scores(&mut h, 1, 1).unwrap().validator_emission;
+    assert!(d > 0);
+    let share =
+        (u128::from(d) * u128::from(part(parent)) / (u128::from(child) + u128::from(part(parent)))) as u64;
+    let to_child = (u128::from(share) * u128::from(take) / 65_535) as u64;
+    assert_eq!(
+        staking::pool(&mut h, &addr(4000), 1).unwrap().stake,
+        parent + share - to_child,
+        "parent's part"
+    );
+    assert_eq!(
+        staking::pool(&mut h, &addr(2000), 1).unwrap().stake,
+        child + d - share + to_child,
+        "child keeps the rest"
+    );
+    let accounts: Vec<Address> = [1u16, 2, 3, 1000, 2000, 3000, 3001, 3002, 3003, 4000].map(addr).to_vec();
+    let (held, issued, alpha_matches) = ledger(&mut h, &accounts);
+    assert_eq!((held, alpha_matches), (issued, true));
+}

@@ -476,5 +476,30 @@ pub fn seat_root(
     Ok(())
 }
 
+/// Moves everything the neurons module keys by `old` to `new` (a hotkey swap; the caller checked
+/// that `new` is unused and the coldkey owns `old`): its owner, and its UID (with its axon,
+/// which is keyed by UID) on each of `netuids`.
+pub fn swap_hotkey(
+    host: &mut impl Host,
+    old: &Address,
+    new: &Address,
+    netuids: &[NetUid],
+) -> Result<(), NeuronError> {
+    if let Some(owner) = hotkey_owner(host, old)? {
+        HOTKEY_OWNER.remove(host, old);
+        HOTKEY_OWNER.save(host, new, &owner);
+    }
+    for netuid in netuids {
+        let Some(uid) = uid_of(host, *netuid, old)? else { continue };
+        UIDS.remove(host, &(*netuid, *old));
+        UIDS.save(host, &(*netuid, *new), &uid);
+        if let Some(mut n) = neuron(host, *netuid, uid)? {
+            n.hotkey = *new;
+            NEURONS.save(host, &(*netuid, uid), &n);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

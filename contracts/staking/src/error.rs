@@ -76,6 +76,35 @@ pub enum StakeError {
     ConsensusKeyTaken,
     /// The hotkey already has this consensus key.
     ConsensusKeyUnchanged,
+    /// Child hotkeys are not allowed on root.
+    ChildrenOnRoot,
+    /// More children than a parent may have.
+    TooManyChildren {
+        /// The bound, [`crate::MAX_CHILDREN`].
+        max: u32,
+    },
+    /// A child is the parent itself, listed twice, or has proportion 0.
+    InvalidChild,
+    /// The proportions add up to more than `u64::MAX` (the whole stake).
+    ProportionsTooLarge,
+    /// A child is already an ancestor of the parent: the relation would loop.
+    ChildLoop,
+    /// A child has the most parents a hotkey may have.
+    TooManyParents {
+        /// The bound, [`crate::MAX_PARENTS`].
+        max: u32,
+    },
+    /// The subnet holds the most pending child sets it may; wait for its next epoch.
+    PendingChildrenFull,
+    /// The new hotkey is already in use (owned, registered or staked to), or is the old one.
+    HotkeyInUse,
+    /// The parent's stake is below the stake threshold.
+    ParentStakeTooLow {
+        /// The parent's stake weight.
+        have: u64,
+        /// The threshold.
+        need: u64,
+    },
 }
 
 impl fmt::Display for StakeError {
@@ -118,6 +147,23 @@ impl fmt::Display for StakeError {
             ),
             StakeError::ConsensusKeyTaken => f.write_str("this consensus key belongs to another hotkey"),
             StakeError::ConsensusKeyUnchanged => f.write_str("the hotkey already has this consensus key"),
+            StakeError::ChildrenOnRoot => f.write_str("child hotkeys are not allowed on root"),
+            StakeError::TooManyChildren { max } => write!(f, "at most {max} children"),
+            StakeError::InvalidChild => {
+                f.write_str("a child must differ from the parent, appear once and have a proportion above 0")
+            }
+            StakeError::ProportionsTooLarge => {
+                f.write_str("the proportions add up to more than the whole stake")
+            }
+            StakeError::ChildLoop => f.write_str("a child is already an ancestor of this hotkey"),
+            StakeError::TooManyParents { max } => write!(f, "a child already has the most parents ({max})"),
+            StakeError::PendingChildrenFull => {
+                f.write_str("too many pending child sets on this subnet; try after its next epoch")
+            }
+            StakeError::HotkeyInUse => f.write_str("the new hotkey is already in use"),
+            StakeError::ParentStakeTooLow { have, need } => {
+                write!(f, "parent stake {have} rao is below the threshold of {need}")
+            }
         }
     }
 }

@@ -14,16 +14,29 @@
 
 extern crate alloc;
 
+mod children;
 mod error;
 mod root;
 mod validators;
+mod swap;
 
 use alloc::vec::Vec;
 
+pub use children::{
+    CHILDREN_COOLDOWN, CHILDREN_RATE_LIMIT, ChildList, ChildrenArgs, ChildrenView, MAX_CHILDREN, MAX_PARENTS,
+    MAX_PENDING, ParentList, PendingChildren, apply_pending_children, childkey_take, children, children_keys,
+    children_view, entry_children, entry_set_childkey_take, entry_set_children, epoch_stake, parents,
+    pending_children, set_childkey_take, set_children, set_stake_threshold, split_with_parents,
+    stake_threshold,
+};
 pub use error::StakeError;
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
+};
+use swap::move_entry;
+pub use swap::{
+    HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey,
 };
 use tao_codec::BoundedVec;
 use tao_contract_neurons as neurons;
@@ -439,24 +452,31 @@ pub fn set_take(
     if neurons::hotkey_owner(host, hotkey)? != Some(*coldkey) {
         return Err(StakeError::NotHotkeyOwner);
     }
-    let (current, last_increase) = TAKES.load(host, hotkey)?.unwrap_or((MAX_TAKE, 0));
-    if new == current {
+    let current = TAKES.load(host, hotkey)?.unwrap_or((MAX_TAKE, 0));
+    let now = host.block_height();
+    TAKES.save(host, hotkey, &next_take(current, new, now)?);
+    Ok(())
+}
+
+/// A take's next stored `(take, block of its last increase)` from `current` when set to `new`
+/// at block `now`: it must change, at most [`MAX_TAKE`], increases at most once per
+/// [`TAKE_INCREASE_RATE_LIMIT`] blocks (the delegate take and the childkey take alike).
+pub(crate) fn next_take(current: (u16, u64), new: u16, now: u64) -> Result<(u16, u64), StakeError> {
+    let (take, last_increase) = current;
+    if new == take {
         return Err(StakeError::TakeUnchanged);
     }
     if new > MAX_TAKE {
         return Err(StakeError::TakeTooHigh);
     }
-    let now = host.block_height();
-    let mut increased_at = last_increase;
-    if new > current {
-        let until = last_increase.saturating_add(TAKE_INCREASE_RATE_LIMIT);
-        if last_increase != 0 && now < until {
-            return Err(StakeError::RateLimited { until });
-        }
-        increased_at = now.max(1);
+    if new < take {
+        return Ok((new, last_increase));
     }
-    TAKES.save(host, hotkey, &(new, increased_at));
-    Ok(())
+    let until = last_increase.saturating_add(TAKE_INCREASE_RATE_LIMIT);
+    if last_increase != 0 && now < until {
+        return Err(StakeError::RateLimited { until });
+    }
+    Ok((new, now.max(1)))
 }
 
 /// Pays `amount` of stake emission to the validator `hotkey` on `netuid`: its take goes to the
@@ -727,7 +747,11 @@ tao_sdk::entry_points!(
     entry_positions,
     entry_quote,
     entry_root_register,
-    entry_root_list
+    entry_root_list,
+    entry_set_children,
+    entry_set_childkey_take,
+    entry_children,
+    entry_swap_hotkey
 );
 
 /// Storage key of `hotkey`'s take (a borsh `(u16 take, u64 block of its last increase)`; absent

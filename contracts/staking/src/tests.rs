@@ -655,3 +655,192 @@ fn the_set_is_the_top_root_stakes_with_a_key_at_each_epoch() {
     call(&mut h, SYSTEM, 11, |h| set_validator_params(h, one)).unwrap();
     assert_eq!(epoch(&mut h, 15), Some(vec![(keys[1], 25 * TAO)]));
 }
+
+/// Hotkeys 2001..=2007 of coldkey 2 registered on subnet 1 (2001 by `setup`).
+fn family() -> MemoryHost {
+    let mut h = setup();
+    call(&mut h, addr(2), 1, |h| {
+        for k in 2002..=2007 {
+            neurons::burned_register(h, &addr(2), 1, &addr(k))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    h
+}
+
+fn set_kids(
+    h: &mut MemoryHost,
+    caller: u16,
+    parent: u16,
+    netuid: NetUid,
+    block: u64,
+    kids: &[(u64, u16)],
+) -> Result<(), String> {
+    let list: Vec<(u64, Address)> = kids.iter().map(|(p, k)| (*p, addr(*k))).collect();
+    call(h, addr(caller), block, |h| set_children(h, &addr(caller), &addr(parent), netuid, list))
+}
+
+fn apply_due(h: &mut MemoryHost, netuid: NetUid, block: u64) {
+    call(h, SYSTEM, block, |h| apply_pending_children(h, netuid)).unwrap();
+}
+
+#[test]
+fn set_children_follows_subtensors_rules() {
+    let mut h = family();
+    let half = u64::MAX / 2;
+    let refused = |h: &mut MemoryHost, caller, parent, netuid, kids: &[(u64, u16)], e: StakeError| {
+        assert_eq!(set_kids(h, caller, parent, netuid, 10, kids), Err(e.to_string()), "{kids:?}");
+    };
+    refused(&mut h, 2, 2001, 0, &[(half, 2002)], StakeError::ChildrenOnRoot);
+    refused(&mut h, 2, 2001, 9, &[(half, 2002)], StakeError::NoSuchSubnet(9));
+    refused(&mut h, 1, 2001, 1, &[(half, 2002)], StakeError::NotHotkeyOwner);
+    let six: Vec<(u64, u16)> = (2002..=2007).map(|k| (1, k)).collect();
+    refused(&mut h, 2, 2001, 1, &six, StakeError::TooManyChildren { max: MAX_CHILDREN });
+    refused(&mut h, 2, 2001, 1, &[(half, 2001)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(half, 2002), (1, 2002)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(0, 2002)], StakeError::InvalidChild);
+    refused(&mut h, 2, 2001, 1, &[(u64::MAX, 2002), (1, 2003)], StakeError::ProportionsTooLarge);
+    call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, TAO)).unwrap();
+    refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::ParentStakeTooLow { have: 0, need: TAO });
+    call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, 0)).unwrap();
+    assert_eq!(pending_children(&mut h, &addr(2001), 1), Ok(None), "nothing written by a refusal");
+
+    // Accepted: pending until an epoch at or after the cooldown, then in force both ways.
+    set_kids(&mut h, 2, 2001, 1, 10, &[(half, 2002), (u64::MAX - half, 2003)]).unwrap();
+    let due = 10 + CHILDREN_COOLDOWN;
+    assert_eq!(pending_children(&mut h, &addr(2001), 1).unwrap().unwrap().due, due);
+    refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::RateLimited { until: 10 + CHILDREN_RATE_LIMIT });
+    assert_eq!(
+        call(&mut h, addr(2), due, |h| apply_pending_children(h, 1)),
+        Err(StakeError::NotSystem.to_string())
+    );
+    apply_due(&mut h, 1, due - 1);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![]), "not before the cooldown");
+    apply_due(&mut h, 1, due);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![(half, addr(2002)), (u64::MAX - half, addr(2003))]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![(half, addr(2001))]));
+    assert_eq!(pending_children(&mut h, &addr(2001), 1), Ok(None));
+
+    // Loops are refused, directly and through a grandchild.
+    refused(&mut h, 2, 2002, 1, &[(half, 2001)], StakeError::ChildLoop);
+    set_kids(&mut h, 2, 2002, 1, 10, &[(half, 2004)]).unwrap();
+    apply_due(&mut h, 1, due + 1);
+    refused(&mut h, 2, 2004, 1, &[(half, 2001)], StakeError::ChildLoop);
+
+    // An empty list revokes every child, and the children's parent lists follow.
+    set_kids(&mut h, 2, 2001, 1, due, &[]).unwrap();
+    apply_due(&mut h, 1, due + CHILDREN_COOLDOWN);
+    assert_eq!(children(&mut h, &addr(2001), 1), Ok(vec![]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![]));
+    assert_eq!(parents(&mut h, &addr(2004), 1), Ok(vec![(half, addr(2002))]), "others' relations stay");
+}
+
+#[test]
+fn inherited_stake_is_own_less_lent_plus_borrowed() {
+    let mut h = family();
+    add(&mut h, 2, 2001, 1, 100 * TAO, None).unwrap();
+    add(&mut h, 3, 2002, 1, 40 * TAO, None).unwrap();
+    let quarter = u64::MAX / 4;
+    set_kids(&mut h, 2, 2001, 1, 10, &[(quarter, 2002)]).unwrap();
+    apply_due(&mut h, 1, 10 + CHILDREN_COOLDOWN);
+    let (a, b) = (pool(&mut h, &addr(2001), 1).unwrap().stake, pool(&mut h, &addr(2002), 1).unwrap().stake);
+    let lent = (u128::from(a) * u128::from(quarter) / u128::from(u64::MAX)) as u64;
+    assert_eq!(epoch_stake(&mut h, &addr(2001), 1), Ok(a - lent));
+    assert_eq!(epoch_stake(&mut h, &addr(2002), 1), Ok(b + lent));
+    assert_eq!(epoch_stake(&mut h, &addr(2003), 1), Ok(0));
+}
+
+#[test]
+fn childkey_take_is_the_owners_within_bounds_and_rate_limited() {
+    let mut h = family();
+    let set = |h: &mut MemoryHost, c: u16, block, take| {
+        call(h, addr(c), block, |h| set_childkey_take(h, &addr(c), &addr(2002), 1, take))
+    };
+    assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(0), "subtensor's default");
+    assert_eq!(set(&mut h, 1, 5, 100), Err(StakeError::NotHotkeyOwner.to_string()));
+    assert_eq!(set(&mut h, 2, 5, MAX_TAKE + 1), Err(StakeError::TakeTooHigh.to_string()));
+    set(&mut h, 2, 5, 5_898).unwrap();
+    assert_eq!(childkey_take(&mut h, &addr(2002), 1), Ok(5_898));
+    set(&mut h, 2, 6, 1_000).unwrap();
+    assert_eq!(
+        set(&mut h, 2, 7, 2_000),
+        Err(StakeError::RateLimited { until: 5 + TAKE_INCREASE_RATE_LIMIT }.to_string())
+    );
+    assert_eq!(childkey_take(&mut h, &addr(2002), 2), Ok(0), "per subnet");
+}
+
+#[test]
+fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
+    let mut h = family();
+    add(&mut h, 2, 2001, 1, 100 * TAO, None).unwrap();
+    add(&mut h, 3, 2001, 1, 50 * TAO, None).unwrap();
+    call(&mut h, addr(2), 5, |h| {
+        root_register(h, &addr(2), &addr(2001))?;
+        add_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None)?;
+        set_take(h, &addr(2), &addr(2001), 1_000)?;
+        set_childkey_take(h, &addr(2), &addr(2001), 1, 2_000)
+    })
+    .unwrap();
+    set_kids(&mut h, 2, 2001, 1, 6, &[(u64::MAX / 2, 2002)]).unwrap();
+    apply_due(&mut h, 1, 6 + CHILDREN_COOLDOWN);
+    set_kids(&mut h, 2, 2003, 1, 7, &[(u64::MAX / 3, 2001)]).unwrap();
+    let (old, new) = (addr(2001), addr(2999));
+    let key = consensus(9, &old);
+    set_key_(&mut h, 2, 2001, key).unwrap();
+    let before: Vec<u64> = [2u16, 3].iter().map(|c| stake_of_(&mut h, *c, 2001, 1)).collect();
+    let root_before = stake_of_(&mut h, 2, 2001, 0);
+    let uid = neurons::uid_of(&mut h, 1, &old).unwrap().unwrap();
+    let (balance, issuance) = (token::balance(&mut h, &addr(2)).unwrap(), token::issuance(&mut h).unwrap());
+    let swap = |h: &mut MemoryHost, c: u16, to: Address, block| {
+        call(h, addr(c), block, |h| swap_hotkey(h, &addr(c), &old, &to))
+    };
+
+    // Refused, nothing changed: another coldkey, a hotkey in use.
+    assert_eq!(swap(&mut h, 3, new, 400), Err(StakeError::NotHotkeyOwner.to_string()));
+    assert_eq!(swap(&mut h, 2, addr(2002), 400), Err(StakeError::HotkeyInUse.to_string()));
+    assert_eq!(swap(&mut h, 2, old, 400), Err(StakeError::HotkeyInUse.to_string()));
+    assert_eq!(stake_of_(&mut h, 3, 2001, 1), before[1]);
+
+    swap(&mut h, 2, new, 400).unwrap();
+    assert_eq!(token::balance(&mut h, &addr(2)), Ok(balance - HOTKEY_SWAP_COST));
+    assert_eq!(token::issuance(&mut h), Ok(issuance - HOTKEY_SWAP_COST), "recycled");
+    for (c, had) in [2u16, 3].iter().zip(&before) {
+        assert_eq!(stake_of_(&mut h, *c, 2999, 1), *had);
+        assert_eq!(stake_of_(&mut h, *c, 2001, 1), 0);
+    }
+    assert_eq!(stake_of_(&mut h, 2, 2999, 0), root_before);
+    assert_eq!(pool(&mut h, &old, 1), Ok(Pool::default()));
+    assert_eq!(position_list(&mut h, &addr(3)), Ok(vec![(new, 1)]));
+    assert_eq!(neurons::uid_of(&mut h, 1, &new), Ok(Some(uid)));
+    assert_eq!(neurons::uid_of(&mut h, 1, &old), Ok(None));
+    assert_eq!(neurons::neuron(&mut h, 1, uid).unwrap().unwrap().hotkey, new);
+    assert_eq!(root_list(&mut h).unwrap()[0].1, new, "the root seat follows");
+    assert_eq!(
+        (neurons::hotkey_owner(&mut h, &new), neurons::hotkey_owner(&mut h, &old)),
+        (Ok(Some(addr(2))), Ok(None))
+    );
+    assert_eq!((take(&mut h, &new), take(&mut h, &old)), (Ok(1_000), Ok(MAX_TAKE)));
+    assert_eq!((consensus_key(&mut h, &new), consensus_key(&mut h, &old)), (Ok(Some(key.0)), Ok(None)));
+    let (_, proof) = consensus(9, &new);
+    assert_eq!(
+        set_key_(&mut h, 2, 2999, (key.0, proof)),
+        Err(StakeError::ConsensusKeyUnchanged.to_string()),
+        "the key now serves the new hotkey"
+    );
+    assert_eq!((childkey_take(&mut h, &new, 1), childkey_take(&mut h, &old, 1)), (Ok(2_000), Ok(0)));
+    assert_eq!(children(&mut h, &new, 1), Ok(vec![(u64::MAX / 2, addr(2002))]));
+    assert_eq!(parents(&mut h, &addr(2002), 1), Ok(vec![(u64::MAX / 2, new)]));
+    assert_eq!(children(&mut h, &old, 1), Ok(vec![]));
+    let pending = pending_children(&mut h, &addr(2003), 1).unwrap().unwrap();
+    assert_eq!(pending.children.into_inner(), vec![(u64::MAX / 3, new)], "pending sets name the new key");
+    assert_eq!(
+        swap(&mut h, 2, addr(2998), 1_400),
+        Err(StakeError::NotHotkeyOwner.to_string()),
+        "old is gone"
+    );
+    assert_eq!(
+        call(&mut h, addr(2), 401, |h| swap_hotkey(h, &addr(2), &new, &addr(2998))),
+        Err(StakeError::RateLimited { until: 400 + HOTKEY_SWAP_RATE_LIMIT }.to_string())
+    );
+}

@@ -128,6 +128,15 @@ pub fn set_consensus_key(
     Ok(())
 }
 
+/// A hotkey swap moves `old`'s consensus key to `new`: the key then serves `new` (its proof of
+/// possession was checked when `old` registered it; what the set needs is the key's owner).
+pub(crate) fn swap_consensus_key(host: &mut impl Host, old: &Address, new: &Address) -> Result<(), StakeError> {
+    if let Some(key) = crate::swap::move_entry(host, &KEYS, old, new)? {
+        KEY_OWNERS.save(host, &key, new);
+    }
+    Ok(())
+}
+
 /// `hotkey`'s consensus key, if registered.
 pub fn consensus_key(host: &mut impl Host, hotkey: &Address) -> Result<Option<ConsensusKey>, StakeError> {
     Ok(KEYS.load(host, hotkey)?)

@@ -441,5 +441,23 @@ tao_sdk::entry_points!(
     entry_lock_cost
 );
 
+/// Makes `new` the owner hotkey of every subnet whose owner hotkey is `old` (a hotkey swap; the
+/// caller checked ownership). Returns those subnets.
+pub fn swap_owner_hotkey(
+    host: &mut impl Host,
+    old: &Address,
+    new: &Address,
+) -> Result<Vec<NetUid>, SubnetError> {
+    let mut swapped = Vec::new();
+    for (netuid, mut info) in subnets(host)? {
+        if info.owner_hotkey == *old {
+            info.owner_hotkey = *new;
+            SUBNETS.save(host, &netuid, &info);
+            swapped.push(netuid);
+        }
+    }
+    Ok(swapped)
+}
+
 #[cfg(test)]
 mod tests;

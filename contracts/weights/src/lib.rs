@@ -17,7 +17,7 @@ use tao_contract_neurons as neurons;
 use tao_contract_staking as staking;
 use tao_contract_subnets::{self as subnets, params::PARAMS};
 use tao_contract_token::SYSTEM;
-use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::{NetUid, Uid, keccak256};
 
 /// Most unrevealed commits per hotkey and subnet.
@@ -27,7 +27,6 @@ const WEIGHTS: Map<(NetUid, Uid), Vec<(Uid, u16)>> = Map::new(b"weights/w/");
 const LAST_UPDATE: Map<(NetUid, Uid), u64> = Map::new(b"weights/last/");
 const PERMITS: Map<(NetUid, Uid), bool> = Map::new(b"weights/permit/");
 const COMMITS: Map<(NetUid, Address), Vec<Commit>> = Map::new(b"weights/commit/");
-const STAKE_THRESHOLD: Item<u64> = Item::new(b"weights/threshold");
 
 /// A weight commitment.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -101,7 +100,7 @@ pub fn set_permit(host: &mut impl Host, netuid: NetUid, uid: Uid, granted: bool)
 
 /// The stake a validator needs to set weights.
 pub fn stake_threshold(host: &mut impl Host) -> Result<u64, WeightError> {
-    Ok(STAKE_THRESHOLD.load(host)?.unwrap_or(0))
+    Ok(staking::stake_threshold(host)?)
 }
 
 /// Block of `hotkey`'s earliest commit on `netuid` that can still be revealed, if any.
@@ -120,8 +119,7 @@ pub fn earliest_commit_block(
 /// Chain only (governance): the stake a validator needs to set weights.
 pub fn set_stake_threshold(host: &mut impl Host, threshold: u64) -> Result<(), WeightError> {
     only_system(host)?;
-    STAKE_THRESHOLD.save(host, &threshold);
-    Ok(())
+    Ok(staking::set_stake_threshold(host, threshold)?)
 }
 
 fn only_system(host: &mut impl Host) -> Result<(), WeightError> {

@@ -77,7 +77,7 @@ pub(crate) enum DelegateCommand {
 
 /// A take as the chain stores it (parts of 65535) from `0.09` or `9%`, refusing more than
 /// [`MAX_TAKE`] (what the chain would refuse, for a fee).
-fn parse_take(s: &str) -> Result<u16, String> {
+pub(crate) fn parse_take(s: &str) -> Result<u16, String> {
     let (number, per) = match s.trim().strip_suffix('%') {
         Some(p) => (p.trim(), 100u128),
         None => (s.trim(), 1),

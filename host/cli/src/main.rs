@@ -2,6 +2,7 @@
 //! governance, the epoch simulator and the node.
 
 mod bench;
+mod children;
 mod client;
 mod config;
 mod delegation;
@@ -21,6 +22,7 @@ mod proven;
 mod root;
 mod subnet;
 mod subnet_info;
+mod swap;
 mod testnet;
 mod transfer;
 mod trust;

@@ -183,6 +183,8 @@ pub(crate) enum StakeCommand {
     },
     #[command(flatten)]
     Delegate(crate::delegation::DelegateCommand),
+    #[command(flatten)]
+    Children(crate::children::ChildrenCommand),
 }
 
 /// What a finalized stake call moved, read from its event: `(tao, alpha)` for `stake_added` and
@@ -588,6 +590,7 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StakeCommand::Delegate(command) => crate::delegation::run(command),
+        StakeCommand::Children(command) => crate::children::run(command),
     }
 }
 

@@ -81,6 +81,21 @@ pub(crate) enum WalletCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Move everything of one of the wallet's hotkeys to an unused one (btcli `wallet
+    /// swap-hotkey`): stake on every subnet, UIDs and axons, the root seat, child relations,
+    /// takes and subnet ownership. Costs 0.1 τ (recycled); once per 1000 blocks per coldkey.
+    SwapHotkey {
+        #[arg(long)]
+        wallet: String,
+        /// The hotkey to give up: an address or the name of one of the wallet's hotkeys.
+        #[arg(long)]
+        hotkey: crate::keys::HotkeyArg,
+        /// The unused hotkey that takes its place, as `--hotkey`.
+        #[arg(long)]
+        new_hotkey: crate::keys::HotkeyArg,
+        #[command(flatten)]
+        net: Net,
+    },
     /// Add a hotkey to a wallet (from a new mnemonic, shown once).
     NewHotkey {
         /// Wallet name.
@@ -313,6 +328,9 @@ pub(crate) fn run(command: WalletCommand) -> Result<ExitCode> {
             if !valid {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        WalletCommand::SwapHotkey { wallet, hotkey, new_hotkey, net: Net { url, common } } => {
+            return crate::swap::swap_hotkey(&wallet, &hotkey, &new_hotkey, &url, &common);
         }
         WalletCommand::Overview { name, net: Net { url, common } } => {
             overview(&Client::new(&url)?, &name, &common)?

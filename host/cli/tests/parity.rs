@@ -287,3 +287,152 @@ fn root_register_list_and_root_dividends_through_the_binary() {
     let positions = s.ok(&["stake", "list", "--wallet", "alice"]);
     assert!(staked(&positions, 0) >= grown, "alice's root position holds the dividends: {positions}");
 }
+
+/// Child hotkeys through the binary: bob's registered hotkey sets an 18% childkey take; alice
+/// lends it half of `alice-hot`'s stake weight on subnet 1 (pending, shown verified); bad sets
+/// are refused locally with nothing sent; once an epoch puts the set in force bob's hotkey
+/// counts the inherited stake, and the next epoch pays it by that stake (it holds none of its
+/// own), the take of what it shares with alice-hot staying with bob. The exact split is checked
+/// against the formula in `tao-contract-incentive`'s
+/// `an_epoch_counts_inherited_stake_and_shares_a_childs_dividends_with_its_parent`.
+#[test]
+fn child_hotkeys_through_the_binary() {
+    let s = Session { node: DevChain::start("20ms"), wallets: tempfile::tempdir().unwrap() };
+    for dev in ["alice", "bob"] {
+        s.ok(&["wallet", "import", "--name", dev, "--dev", dev]);
+    }
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    let hot = s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", "default"]);
+    let bob_hot = hot["hotkeys"][0]["address"].as_str().unwrap().to_string();
+    s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", "1"]);
+    let taken = s.ok(&["stake", "set-childkey-take", "--wallet", "bob", "--netuid", "1", "--take", "18%"]);
+    assert_eq!((u(&taken["take"]), &taken["receipt"]["outcome"]), (11_796, &serde_json::json!("Ok")));
+
+    let children = |hotkey: &str| s.ok(&["stake", "children", "--netuid", "1", "--hotkey", hotkey]);
+    let set = |wallet: &str, child: &str| {
+        s.raw(&[
+            "stake",
+            "set-children",
+            "--wallet",
+            wallet,
+            "--netuid",
+            "1",
+            "--hotkey",
+            &alice_hot,
+            "--child",
+            child,
+        ])
+    };
+    // Refused before signing: the parent as its own child, someone else's parent.
+    let nonce = (s.nonce("alice"), s.nonce("bob"));
+    let own = set("alice", &format!("0.5:{alice_hot}"));
+    assert_eq!(own.status.code(), Some(2), "{}", stdout(&own));
+    assert!(stdout(&own).contains("must differ from the parent"), "{}", stdout(&own));
+    let foreign = set("bob", &format!("0.5:{bob_hot}"));
+    assert!(stdout(&foreign).contains("owner"), "{}", stdout(&foreign));
+    assert_eq!((s.nonce("alice"), s.nonce("bob")), nonce, "nothing submitted");
+
+    let out = set("alice", &format!("50%:{bob_hot}"));
+    assert!(out.status.success(), "{}", stdout(&out));
+    let due = u(&serde_json::from_slice::<Value>(&out.stdout).unwrap()["due"]);
+    let shown = children(&alice_hot);
+    assert_eq!(shown["children"], serde_json::json!([]), "pending first: {shown}");
+    assert_eq!(
+        (u(&shown["pending"]["due"]), shown["pending"]["children"][0]["hotkey"].as_str()),
+        (due, Some(bob_hot.as_str()))
+    );
+    assert!(shown["verified_at"].as_u64().is_some());
+    let again = set("alice", &format!("0.25:{bob_hot}"));
+    assert!(stdout(&again).contains("rate limited"), "{}", stdout(&again));
+
+    // In force after an epoch past the cooldown: bob's hotkey inherits half of alice-hot's.
+    let mut bob = Value::Null;
+    common::wait_until("children in force", || {
+        bob = children(&bob_hot);
+        !bob["parents"].as_array().unwrap().is_empty()
+    });
+    assert_eq!(bob["parents"][0]["hotkey"].as_str(), Some(alice_hot.as_str()));
+    assert_eq!(bob["parents"][0]["percent"], "50.00%");
+    assert!(u(&bob["epoch_stake"]) > 0, "inherited: {bob}");
+    let alice = children(&alice_hot);
+    assert_eq!(alice["children"][0]["hotkey"].as_str(), Some(bob_hot.as_str()));
+    assert!(alice["pending"].is_null());
+
+    // The next epoch pays bob's hotkey by its inherited stake; bob keeps the childkey take.
+    common::wait_until("the child's dividends", || {
+        staked(&s.ok(&["stake", "list", "--wallet", "bob"]), 1) > 0
+    });
+}
+
+/// Hotkey swap through the binary: bob's hotkey holds a UID on subnet 1, a root seat and stake
+/// on subnet 1; a swap to a hotkey in use (alice's) is refused locally with nothing sent or
+/// changed; a swap to bob's unused hotkey moves the stake, the UID and the root seat, costs
+/// 0.1 τ plus the fee, and leaves the old hotkey nothing.
+#[test]
+fn hotkey_swap_through_the_binary() {
+    let s = Session { node: DevChain::start("50ms"), wallets: tempfile::tempdir().unwrap() };
+    for dev in ["alice", "bob"] {
+        s.ok(&["wallet", "import", "--name", dev, "--dev", dev]);
+    }
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_lowercase();
+    let hotkey = |name: &str| {
+        let made = s.ok(&["wallet", "new-hotkey", "--name", "bob", "--hotkey", name]);
+        let found = made["hotkeys"].as_array().unwrap().iter().find(|h| h["name"] == name).unwrap().clone();
+        found["address"].as_str().unwrap().to_lowercase()
+    };
+    let (old, new) = (hotkey("default"), hotkey("fresh"));
+    s.ok(&["subnet", "register", "--wallet", "bob", "--hotkey", "default", "--netuid", "1"]);
+    s.ok(&["root", "register", "--wallet", "bob", "--hotkey", "default"]);
+    s.ok(&["stake", "add", "--wallet", "bob", "--hotkey", "default", "--netuid", "1", "--amount", "10"]);
+    let holdings = || {
+        let list = s.ok(&["stake", "list", "--wallet", "bob"]);
+        let rows = list["positions"].as_array().unwrap().clone();
+        rows.iter()
+            .map(|p| (p["hotkey"].as_str().unwrap().to_lowercase(), u(&p["netuid"]), u(&p["stake"])))
+            .collect::<Vec<_>>()
+    };
+    let uid_of = |hotkey: &str| {
+        let graph = s.ok(&["subnet", "metagraph", "--netuid", "1"]);
+        let rows = graph["neurons"].as_array().unwrap().clone();
+        rows.iter().find(|n| n["hotkey"].as_str().unwrap().to_lowercase() == hotkey).map(|n| u(&n["uid"]))
+    };
+    let seated = |hotkey: &str| {
+        s.ok(&["root", "list"])["root"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["hotkey"].as_str().unwrap().to_lowercase() == hotkey)
+    };
+    let uid = uid_of(&old).expect("bob's hotkey holds a UID");
+    assert!(seated(&old));
+
+    // A hotkey in use: refused before signing; nothing sent, nothing moved.
+    let nonce = s.nonce("bob");
+    let used = s.fails(
+        2,
+        &["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", &alice_hot],
+    );
+    assert!(used["error"]["message"].as_str().unwrap().contains("already in use"), "{used}");
+    assert_eq!(s.nonce("bob"), nonce);
+    assert_eq!(uid_of(&old), Some(uid));
+
+    let before = holdings();
+    let balance = || u(&s.ok(&["wallet", "balance", "--name", "bob"])["balance_rao"]);
+    let free = balance();
+    let swapped =
+        s.ok(&["wallet", "swap-hotkey", "--wallet", "bob", "--hotkey", "default", "--new-hotkey", "fresh"]);
+    assert_eq!(swapped["receipt"]["outcome"], "Ok", "{swapped}");
+    let fee = u(&swapped["receipt"]["fee"]);
+    assert_eq!(balance(), free - 100_000_000 - fee, "0.1 τ recycled plus the fee");
+    let after = holdings();
+    for (hotkey, netuid, stake) in &before {
+        assert_eq!(hotkey, &old);
+        let moved = after.iter().find(|(h, n, _)| h == &new && n == netuid).unwrap();
+        assert!(moved.2 >= *stake, "stake on subnet {netuid} follows: {before:?} → {after:?}");
+    }
+    assert!(after.iter().all(|(h, _, _)| h != &old), "the old hotkey holds nothing: {after:?}");
+    assert_eq!((uid_of(&new), uid_of(&old)), (Some(uid), None));
+    assert!(seated(&new) && !seated(&old));
+}

@@ -7,8 +7,8 @@ use common::{Step, addr};
 use proptest::prelude::*;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::Side;
-use tao_contract_staking::{self as staking, Limit, StakeArgs};
-use tao_contract_subnets::SubnetIdentity;
+use tao_contract_staking::{self as staking, ChildrenArgs, Limit, StakeArgs};
+use tao_contract_subnets::{self as subnets, SubnetIdentity};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
 use tao_vm::{CodeClass, Prepared, Vm};
@@ -31,6 +31,10 @@ fn native(host: &mut MemoryHost, step: &Step) -> NativeRun {
         "entry_dissolve_network" => host.run(input, staking::entry_dissolve_network),
         "entry_root_register" => host.run(input, staking::entry_root_register),
         "entry_root_list" => host.run(input, staking::entry_root_list),
+        "entry_set_children" => host.run(input, staking::entry_set_children),
+        "entry_set_childkey_take" => host.run(input, staking::entry_set_childkey_take),
+        "entry_children" => host.run(input, staking::entry_children),
+        "entry_swap_hotkey" => host.run(input, staking::entry_swap_hotkey),
         other => panic!("no entry {other}"),
     }
 }
@@ -119,6 +123,39 @@ fn staking_scenario_matches() {
         step("entry_dissolve_network", 1u16, 1, 11),
         step("entry_dissolve_network", 1u16, 0, 11),
         step("entry_positions", addr(1), 9, 12),
+    ];
+    common::differential_from(vm, module, setup(), &steps, native);
+}
+
+/// Child hotkeys: refusals (owner, self, loop-free sums, rate limit), a pending set, the
+/// childkey take and the view, natively and as Wasm.
+#[test]
+fn children_scenario_matches() {
+    let (vm, module) = module();
+    let kids = |parent: u8, list: Vec<(u64, u8)>| ChildrenArgs {
+        hotkey: addr(parent),
+        netuid: 1,
+        children: list.into_iter().map(|(p, k)| (p, addr(k))).collect(),
+    };
+    let steps = vec![
+        add(1, 101, 100 * TAO),
+        step("entry_set_children", kids(101, vec![(u64::MAX / 2, 102)]), 2, 3),
+        step("entry_set_children", kids(101, vec![(u64::MAX / 2, 101)]), 1, 3),
+        step("entry_set_children", kids(101, vec![(u64::MAX, 102), (1, 103)]), 1, 3),
+        step("entry_set_children", ChildrenArgs { netuid: 0, ..kids(101, vec![(1, 102)]) }, 1, 3),
+        step("entry_set_children", kids(101, vec![(u64::MAX / 2, 102)]), 1, 3),
+        step("entry_set_children", kids(101, vec![(u64::MAX / 3, 102)]), 1, 4),
+        step("entry_set_childkey_take", (addr(102), 1u16, 5_898u16), 2, 4),
+        step("entry_set_childkey_take", (addr(102), 1u16, 11_797u16), 2, 5),
+        step("entry_set_childkey_take", (addr(102), 1u16, 100u16), 1, 5),
+        step("entry_children", (addr(101), 1u16), 9, 6),
+        step("entry_children", (addr(102), 1u16), 9, 6),
+        step("entry_swap_hotkey", (addr(101), addr(102)), 1, 7),
+        step("entry_swap_hotkey", (addr(101), addr(109)), 2, 7),
+        step("entry_swap_hotkey", (addr(101), addr(109)), 1, 7),
+        step("entry_swap_hotkey", (addr(109), addr(110)), 1, 8),
+        step("entry_children", (addr(109), 1u16), 9, 9),
+        step("entry_positions", addr(1), 9, 9),
     ];
     common::differential_from(vm, module, setup(), &steps, native);
 }

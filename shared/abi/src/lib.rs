@@ -195,6 +195,10 @@ pub mod interfaces {
                 "entry_root_list",
                 "entry_set_consensus_key",
                 "entry_set_validator_params",
+                "entry_set_children",
+                "entry_set_childkey_take",
+                "entry_children",
+                "entry_swap_hotkey",
             ],
         ),
         (
