@@ -17,8 +17,8 @@ extern crate alloc;
 mod children;
 mod error;
 mod root;
-mod validators;
 mod swap;
+mod validators;
 
 use alloc::vec::Vec;
 

@@ -130,7 +130,11 @@ pub fn set_consensus_key(
 
 /// A hotkey swap moves `old`'s consensus key to `new`: the key then serves `new` (its proof of
 /// possession was checked when `old` registered it; what the set needs is the key's owner).
-pub(crate) fn swap_consensus_key(host: &mut impl Host, old: &Address, new: &Address) -> Result<(), StakeError> {
+pub(crate) fn swap_consensus_key(
+    host: &mut impl Host,
+    old: &Address,
+    new: &Address,
+) -> Result<(), StakeError> {
     if let Some(key) = crate::swap::move_entry(host, &KEYS, old, new)? {
         KEY_OWNERS.save(host, &key, new);
     }

@@ -12,7 +12,7 @@ use tao_types::{Address, Balance, NetUid};
 
 use crate::client::Client;
 use crate::delegation::{parse_take, take_percent};
-use crate::keys::{Common, HotkeyArg, Net};
+use crate::keys::{HotkeyArg, Net};
 use crate::output::print;
 use crate::preflight;
 use crate::proven::Reader;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::Side;
 use tao_contract_staking::{self as staking, ChildrenArgs, Limit, StakeArgs};
-use tao_contract_subnets::{self as subnets, SubnetIdentity};
+use tao_contract_subnets::SubnetIdentity;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
 use tao_vm::{CodeClass, Prepared, Vm};
