@@ -204,8 +204,12 @@ pub fn split_with_parents(
     Ok(out)
 }
 
-/// The hotkeys `hotkey` descends from on `netuid` (at most `MAX_PARENTS` × depth reads, bounded
-/// by a visited set of at most 256 hotkeys).
+/// Most ancestors a hotkey may have on one subnet: a family larger than this is refused as a
+/// possible loop (`ChildLoop`), so the loop check stays exact and bounded.
+pub const MAX_ANCESTORS: usize = 256;
+
+/// The hotkeys `hotkey` descends from on `netuid` (at most [`MAX_ANCESTORS`] of them, each read
+/// once); more is `ChildLoop`.
 fn ancestors(
     host: &mut impl Host,
     hotkey: &Address,
@@ -215,9 +219,14 @@ fn ancestors(
     let mut todo = alloc::vec![*hotkey];
     while let Some(next) = todo.pop() {
         for (_, parent) in parents(host, &next, netuid)? {
-            if seen.len() < 256 && seen.insert(parent) {
-                todo.push(parent);
+            if seen.contains(&parent) {
+                continue;
             }
+            if seen.len() >= MAX_ANCESTORS {
+                return Err(StakeError::ChildLoop);
+            }
+            seen.insert(parent);
+            todo.push(parent);
         }
     }
     Ok(seen)
@@ -237,6 +246,11 @@ fn check_children(
             return Err(StakeError::InvalidChild);
         }
         sum = sum.checked_add(*proportion).ok_or(StakeError::ProportionsTooLarge)?;
+        // A child is a hotkey someone owns: an unowned one could later be taken by a hotkey swap
+        // while relations already name it.
+        if neurons::hotkey_owner(host, child)?.is_none() {
+            return Err(StakeError::UnknownHotkey);
+        }
     }
     let ancestors = ancestors(host, hotkey, netuid)?;
     if list.iter().any(|(_, child)| ancestors.contains(child)) {
@@ -291,7 +305,11 @@ pub fn set_children(
         due_list.push(*hotkey);
     }
     let due_list = PendingList::new(due_list).map_err(|_| StakeError::PendingChildrenFull)?;
-    let due = now.saturating_add(CHILDREN_COOLDOWN);
+    // A replaced pending set keeps its due block: renewing cannot hold a pending slot forever.
+    let due = match PENDING.load(host, &(*hotkey, netuid))? {
+        Some(pending) => pending.due,
+        None => now.saturating_add(CHILDREN_COOLDOWN),
+    };
     host.emit(
         b"children_pending",
         &tao_sdk::borsh::to_vec(&(hotkey, netuid, &children, due)).unwrap_or_default(),

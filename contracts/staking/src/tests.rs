@@ -555,15 +555,22 @@ fn tao_weight_is_subtensors_default_and_only_the_chain_sets_it() {
     assert_eq!(weighted(1_000 * TAO, u64::MAX), 1_000 * TAO);
 }
 
-/// A consensus key from `seed` and its proof for `hotkey`.
-fn consensus(seed: u8, hotkey: &Address) -> (ConsensusKey, [u8; 64]) {
+/// A consensus key from `seed` and its proof for `hotkey` owned by `coldkey`.
+fn consensus_for(seed: u8, coldkey: &Address, hotkey: &Address) -> (ConsensusKey, [u8; 64]) {
     use k256::ecdsa::signature::hazmat::PrehashSigner;
     let key = k256::ecdsa::SigningKey::from_bytes(&[seed; 32].into()).unwrap();
     let public: ConsensusKey = key.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
-    let signature: k256::ecdsa::Signature = key.sign_prehash(&consensus_key_proof_hash(hotkey)).unwrap();
+    let signature: k256::ecdsa::Signature =
+        key.sign_prehash(&consensus_key_proof_hash(coldkey, hotkey)).unwrap();
     (public, signature.to_bytes().into())
 }
 
+/// A consensus key from `seed` and its proof for `hotkey` as its owner signs it (these tests'
+/// hotkey `addr(n)` belongs to coldkey `addr(n / 1000)`).
+fn consensus(seed: u8, hotkey: &Address) -> (ConsensusKey, [u8; 64]) {
+    let n = u16::from_be_bytes([hotkey.0[0], hotkey.0[1]]);
+    consensus_for(seed, &addr(n / 1000), hotkey)
+}
 fn set_key_(
     h: &mut MemoryHost,
     coldkey: u16,
@@ -583,6 +590,10 @@ fn a_consensus_key_needs_its_owner_and_its_own_proof_and_serves_one_hotkey() {
     assert_eq!(set_key_(&mut h, 1, 1005, key), Err(StakeError::UnknownHotkey.to_string()));
     let for_other = consensus(7, &addr(2001));
     assert_eq!(set_key_(&mut h, 1, 1001, for_other), Err(StakeError::BadConsensusKey.to_string()));
+    // A proof made for the same hotkey under another owner (another chain, or before a swap
+    // freed the hotkey) does not count here.
+    let other_owner = consensus_for(7, &addr(2), &addr(1001));
+    assert_eq!(set_key_(&mut h, 1, 1001, other_owner), Err(StakeError::BadConsensusKey.to_string()));
     let mut not_a_point = key;
     not_a_point.0[0] = 0x05;
     assert_eq!(set_key_(&mut h, 1, 1001, not_a_point), Err(StakeError::BadConsensusKey.to_string()));
@@ -701,6 +712,7 @@ fn set_children_follows_subtensors_rules() {
     refused(&mut h, 2, 2001, 1, &[(half, 2002), (1, 2002)], StakeError::InvalidChild);
     refused(&mut h, 2, 2001, 1, &[(0, 2002)], StakeError::InvalidChild);
     refused(&mut h, 2, 2001, 1, &[(u64::MAX, 2002), (1, 2003)], StakeError::ProportionsTooLarge);
+    refused(&mut h, 2, 2001, 1, &[(half, 2999)], StakeError::UnknownHotkey);
     call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, TAO)).unwrap();
     refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::ParentStakeTooLow { have: 0, need: TAO });
     call(&mut h, SYSTEM, 10, |h| set_stake_threshold(h, 0)).unwrap();
@@ -711,6 +723,10 @@ fn set_children_follows_subtensors_rules() {
     let due = 10 + CHILDREN_COOLDOWN;
     assert_eq!(pending_children(&mut h, &addr(2001), 1).unwrap().unwrap().due, due);
     refused(&mut h, 2, 2001, 1, &[(half, 2002)], StakeError::RateLimited { until: 10 + CHILDREN_RATE_LIMIT });
+    // Renewed after the rate limit, the set keeps its due block (no pending slot held forever).
+    let kids = [(half, 2002), (u64::MAX - half, 2003)];
+    set_kids(&mut h, 2, 2001, 1, 10 + CHILDREN_RATE_LIMIT, &kids).unwrap();
+    assert_eq!(pending_children(&mut h, &addr(2001), 1).unwrap().unwrap().due, due);
     assert_eq!(
         call(&mut h, addr(2), due, |h| apply_pending_children(h, 1)),
         Err(StakeError::NotSystem.to_string())

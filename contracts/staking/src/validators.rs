@@ -84,12 +84,14 @@ pub fn set_validator_params(host: &mut impl Host, params: ValidatorParams) -> Re
     Ok(())
 }
 
-/// What a consensus key signs to prove it is held by whoever registers it for `hotkey` (so no
-/// one can take another validator's key): its own domain, never a vote, a transaction or a
-/// wallet message.
-pub fn consensus_key_proof_hash(hotkey: &Address) -> [u8; 32] {
-    let mut preimage = Vec::with_capacity(32 + 20);
-    preimage.extend_from_slice(b"wasmtensor/consensus-key/v1");
+/// What a consensus key signs to prove it is held by `coldkey` for `hotkey` (so no one can take
+/// another validator's key, nor replay its proof for the same hotkey address under another
+/// owner — on another chain, or after a swap freed the hotkey): its own domain, never a vote,
+/// a transaction or a wallet message.
+pub fn consensus_key_proof_hash(coldkey: &Address, hotkey: &Address) -> [u8; 32] {
+    let mut preimage = Vec::with_capacity(27 + 20 + 20);
+    preimage.extend_from_slice(b"wasmtensor/consensus-key/v2");
+    preimage.extend_from_slice(&coldkey.0);
     preimage.extend_from_slice(&hotkey.0);
     keccak256(&preimage)
 }
@@ -114,7 +116,7 @@ pub fn set_consensus_key(
     let public = VerifyingKey::from_sec1_bytes(key).map_err(|_| StakeError::BadConsensusKey)?;
     let signature = Signature::from_slice(proof).map_err(|_| StakeError::BadConsensusKey)?;
     public
-        .verify_prehash(&consensus_key_proof_hash(hotkey), &signature)
+        .verify_prehash(&consensus_key_proof_hash(coldkey, hotkey), &signature)
         .map_err(|_| StakeError::BadConsensusKey)?;
     match KEY_OWNERS.load(host, key)? {
         Some(owner) if owner == *hotkey && KEYS.load(host, hotkey)? == Some(*key) => {

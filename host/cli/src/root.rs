@@ -120,7 +120,8 @@ fn set_consensus_key(
     let client = Client::new(url)?;
     let hotkey = hotkey.resolve(common, wallet)?;
     let key = crate::testnet::read_key_file(key_file)?;
-    let signed = key.sign_hash(&tao_contract_staking::consensus_key_proof_hash(&hotkey));
+    let coldkey = crate::keys::coldkey_address(common, wallet)?;
+    let signed = key.sign_hash(&tao_contract_staking::consensus_key_proof_hash(&coldkey, &hotkey));
     let mut proof = [0u8; 64];
     proof.copy_from_slice(&signed.0[..64]);
     let public = key.public_key().to_compressed();
