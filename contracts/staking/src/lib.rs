@@ -18,6 +18,7 @@ mod children;
 mod error;
 mod root;
 mod swap;
+mod slashing;
 mod validators;
 
 use alloc::vec::Vec;
@@ -30,6 +31,7 @@ pub use children::{
     stake_threshold,
 };
 pub use error::StakeError;
+pub use slashing::{SlashParams, tombstone_key};
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,

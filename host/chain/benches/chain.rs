@@ -21,7 +21,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rayon::prelude::*;
-use tao_chain::{Executor, Genesis, TxOutcome, Validator};
+use tao_chain::{Slashes, Executor, Genesis, TxOutcome, Validator};
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
 use tao_store::Store;
@@ -124,7 +124,7 @@ impl Fixture {
 
 /// Builds block 1 from `txs` on `store`, stages and commits it.
 fn build_and_commit(executor: &Executor, store: &Arc<Store>, txs: &[VerifiedTransaction]) {
-    let built = executor.build(Arc::new(StoreView(store.snapshot().unwrap())), 1, 12_000, txs).unwrap();
+    let built = executor.build(Arc::new(StoreView(store.snapshot().unwrap())), 1, 12_000, txs, &Slashes::default()).unwrap();
     let staged = store.stage(1, built.executed.writes).unwrap();
     store.commit(staged, &borsh::to_vec(&built.txs).unwrap(), &built.hashes).unwrap();
 }
@@ -135,7 +135,7 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
     group.sample_size(10);
     for n in SIZES {
         let verified = fixture.transfers(n);
-        let built = executor.build(fixture.state.clone(), 1, 12_000, &verified).unwrap();
+        let built = executor.build(fixture.state.clone(), 1, 12_000, &verified, &Slashes::default()).unwrap();
         assert_eq!(built.txs.len(), n, "a block of {n} default-fee transfers fits the block's limits");
         assert!(built.executed.receipts.iter().all(|r| r.outcome == TxOutcome::Ok));
         let gas: u64 = built.executed.receipts.iter().map(|r| r.gas_used).sum();
@@ -145,14 +145,14 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
             gas / n as u64
         );
         let txs: Vec<SignedTransaction> = verified.iter().map(|v| v.signed().clone()).collect();
-        let check = executor.validate(fixture.state.clone(), 1, 12_000, &txs).unwrap();
+        let check = executor.validate(fixture.state.clone(), 1, 12_000, &txs, &Slashes::default()).unwrap();
         assert_eq!(check.writes, built.executed.writes, "the built block validates");
 
         group.bench_function(format!("build/{n}"), |b| {
-            b.iter(|| executor.build(fixture.state.clone(), 1, 12_000, &verified).unwrap())
+            b.iter(|| executor.build(fixture.state.clone(), 1, 12_000, &verified, &Slashes::default()).unwrap())
         });
         group.bench_function(format!("validate/{n}"), |b| {
-            b.iter(|| executor.validate(fixture.state.clone(), 1, 12_000, &txs).unwrap())
+            b.iter(|| executor.validate(fixture.state.clone(), 1, 12_000, &txs, &Slashes::default()).unwrap())
         });
         let (_dir, store) = fixture.store();
         group.bench_function(format!("stage/{n}"), |b| {

@@ -16,6 +16,7 @@ use tao_vm::{
 };
 
 use crate::keys;
+use crate::validators::Slashes;
 use tao_light::{Receipt, TxOutcome, merkle_root};
 
 /// Gas of each begin-block hook call: chain work, bounded by its own loops, not by users.
@@ -527,12 +528,13 @@ impl Executor {
         height: u64,
         time_ms: u64,
         txs: &[SignedTransaction],
+        slashes: &Slashes,
     ) -> Result<Executed, ChainError> {
         if txs.len() > MAX_BLOCK_TXS {
             return Err(ChainError::TooManyTxs(txs.len()));
         }
         let hashes = self.verify_all(txs)?;
-        let mut run = self.begin(state, height, time_ms)?;
+        let mut run = self.begin(state, height, time_ms, slashes)?;
         for (index, (signed, hash)) in txs.iter().zip(&hashes).enumerate() {
             let receipt = self.apply_tx(&mut run, index, signed, *hash)?;
             run.receipts.push(receipt);
@@ -563,25 +565,27 @@ impl Executor {
         height: u64,
         time_ms: u64,
         candidates: &[VerifiedTransaction],
+        slashes: &Slashes,
     ) -> Result<BuiltBlock, ChainError> {
-        let mut builder = self.builder(state, height, time_ms)?;
+        let mut builder = self.builder(state, height, time_ms, slashes)?;
         for candidate in candidates {
             builder.push(candidate)?;
         }
         Ok(builder.finish())
     }
 
-    /// Starts a block at `height` and `time_ms` on `state` for a proposer: due upgrades and the
-    /// begin-block hooks run now, then candidates are pushed one at a time.
+    /// Starts a block at `height` and `time_ms` on `state` for a proposer: due upgrades, the
+    /// begin-block hooks and the slashes run now, then candidates are pushed one at a time.
     pub fn builder(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
         height: u64,
         time_ms: u64,
+        slashes: &Slashes,
     ) -> Result<BlockBuilder<'_>, ChainError> {
         Ok(BlockBuilder {
             executor: self,
-            run: self.begin(state, height, time_ms)?,
+            run: self.begin(state, height, time_ms, slashes)?,
             txs: Vec::new(),
             hashes: Vec::new(),
             refused: Vec::new(),
@@ -591,12 +595,14 @@ impl Executor {
     }
 
     /// A block's start: due upgrades, then the system modules they leave (resolved once for the
-    /// block), then the begin-block hooks.
+    /// block), then the begin-block hooks, then the slashes of the block's evidence (after the
+    /// hooks, so an epoch's new set loses its offenders too).
     fn begin(
         &self,
         state: Arc<dyn Storage + Send + Sync>,
         height: u64,
         time_ms: u64,
+        slashes: &Slashes,
     ) -> Result<BlockRun, ChainError> {
         let context = CallContext {
             caller: token::SYSTEM,
@@ -609,6 +615,10 @@ impl Executor {
         let systems = self.systems(&state)?;
         let mut warm = BTreeSet::new();
         events.extend(self.begin_block(&mut state, &systems, &mut warm, context)?);
+        for (entry, input) in slashes.calls() {
+            let exec = self.chain_hook(&mut state, &systems, "staking", entry, &input, context)?;
+            events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
+        }
         Ok(BlockRun { state, systems, context, warm, gas: 0, receipts: Vec::new(), events })
     }
 

@@ -90,9 +90,10 @@ impl Genesis {
             state_root: tao_state::MemoryTree::new()
                 .apply(0, writes.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .map_err(|e| ChainError::Module("genesis".into(), e.to_string()))?,
-            // Genesis runs no transactions: both are the root of the empty list.
+            // Genesis runs no transactions and carries no evidence: each root is the empty list's.
             txs_root: merkle_root(&[]),
             receipts_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             validators_hash: validators,
             next_validators_hash: validators,
             proposer: Address([0; 20]),

@@ -17,6 +17,7 @@ pub use executor::{
 pub use fees::{SPONSORED_CALLS, fee_payer};
 pub use genesis::{Built, Genesis, GenesisCall};
 pub use tao_light::{
-    Block, Certificate, CertificateError, Header, Receipt, TxOutcome, Validator, merkle_root, validators_hash,
+    Block, Certificate, CertificateError, Equivocation, EvidenceError, Header, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE,
+    Receipt, TxOutcome, Validator, merkle_root, validators_hash,
 };
-pub use validators::{next_validators_hash, validator_set};
+pub use validators::{Slashes, next_validators_hash, validator_set};

@@ -1,6 +1,7 @@
 //! Which validator set signs which block: the staking contract computes a set at its epochs
 //! (`tao_contract_staking::validator_epoch`); a block whose writes store a new set names it in
-//! its header's `next_validators_hash`, and the block after it is signed by that set.
+//! its header's `next_validators_hash`, and the block after it is signed by that set. A block's
+//! equivocation evidence slashes its offenders, which also leave the next set.
 
 use tao_light::{MAX_VALIDATORS, Validator, validators_hash};
 use tao_types::Hash;
@@ -13,6 +14,29 @@ pub fn next_validators_hash(parent_next: Hash, writes: &WriteSet) -> Hash {
     match writes.get(&tao_contract_staking::next_set_key()) {
         Some(Some(bytes)) => decode_set(bytes).map_or(parent_next, |set| validators_hash(&set)),
         _ => parent_next,
+    }
+}
+
+/// The validators a block slashes: the offenders of its evidence (checked by the node against
+/// the set of each one's height) and the set signing the block, which the staking contract
+/// removes them from when no set is stored yet (the genesis set is in force).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slashes {
+    /// Each offender's consensus key and the height it equivocated at.
+    pub offenders: Vec<(tao_crypto::PublicKey, u64)>,
+    /// The set that signs the block.
+    pub in_force: Vec<Validator>,
+}
+
+impl Slashes {
+    /// The staking contract's chain-only calls that apply them: (entry, borsh arguments).
+    pub(crate) fn calls(&self) -> impl Iterator<Item = (&'static str, Vec<u8>)> + '_ {
+        let members: Vec<tao_contract_staking::Member> =
+            self.in_force.iter().map(|v| (v.key.to_compressed(), v.power)).collect();
+        self.offenders.iter().map(move |(key, height)| {
+            let args = borsh::to_vec(&(key.to_compressed(), *height, &members)).unwrap_or_default();
+            ("entry_slash_equivocation", args)
+        })
     }
 }
 

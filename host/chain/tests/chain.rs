@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tao_chain::{
+use tao_chain::{Slashes, 
     Block, Certificate, CertificateError, ChainError, Executor, Genesis, GenesisCall, Header, Pushed,
     TxOutcome, Validator, keys,
 };
@@ -140,7 +140,7 @@ impl Chain {
     ) -> Result<(Header, Vec<tao_chain::Receipt>), ChainError> {
         let height = self.head.height + 1;
         let time_ms = self.head.time_ms + 12_000;
-        let executed = self.executor.validate(Arc::new(self.state.clone()), height, time_ms, &txs)?;
+        let executed = self.executor.validate(Arc::new(self.state.clone()), height, time_ms, &txs, &Slashes::default())?;
         let staged = self.store.stage(height, executed.writes.clone()).unwrap();
         let header = Header {
             chain_id: self.head.chain_id,
@@ -150,11 +150,12 @@ impl Chain {
             state_root: staged.root(),
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
+            evidence_root: Hash([0; 32]),
             validators_hash: self.head.next_validators_hash,
             next_validators_hash: self.head.next_validators_hash,
             proposer: key(9).address(),
         };
-        let block = borsh::to_vec(&Block { header: header.clone(), txs: txs.clone() }).unwrap();
+        let block = borsh::to_vec(&Block { header: header.clone(), txs: txs.clone(), evidence: Vec::new() }).unwrap();
         self.store.commit(staged, &block, &[]).unwrap();
         self.state.apply(&executed.writes);
         self.head = header.clone();
@@ -219,8 +220,8 @@ fn a_failed_call_keeps_its_fee_and_nonce_and_nothing_else() {
 fn execution_is_deterministic() {
     let c = chain();
     let txs = vec![c.transfer(1, 0, key(2).address(), TAO), c.transfer(1, 1, key(3).address(), 2 * TAO)];
-    let a = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
-    let b = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
+    let a = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs, &Slashes::default()).unwrap();
+    let b = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs, &Slashes::default()).unwrap();
     assert_eq!(a.writes, b.writes);
     assert_eq!(a.receipts, b.receipts);
     assert_eq!(a.receipts_root, b.receipts_root);
@@ -434,7 +435,7 @@ fn upgrades_that_would_brick_the_chain_are_refused() {
         let height = c.head.height + 1;
         schedule_upgrade(&mut c, height, "token", bad);
         let executed =
-            c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[]).unwrap();
+            c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[], &Slashes::default()).unwrap();
         let refused =
             executed.events.iter().find(|(topic, _)| topic == b"upgrade_refused").expect("refusal event");
         let (name, code, reason): (String, Hash, String) = borsh::from_slice(&refused.1).unwrap();
@@ -511,7 +512,7 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
     let fits = (tao_chain::BLOCK_GAS_LIMIT / tao_contract_token::MAX_TX_GAS) as usize;
     let built = c
         .executor
-        .build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &c.verified(&candidates))
+        .build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &c.verified(&candidates), &Slashes::default())
         .unwrap();
     assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
     let fee = tao_contract_token::fee(candidates[0].encode().len() as u64, tao_contract_token::MAX_TX_GAS);
@@ -520,7 +521,7 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
         assert_eq!((receipt.gas_used, receipt.fee), (tao_contract_token::MAX_TX_GAS, fee));
     }
     let all =
-        c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3]).unwrap();
+        c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3], &Slashes::default()).unwrap();
     assert_eq!(all.receipts[..2], built.executed.receipts[..]);
     assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
     assert_eq!(all.receipts[2].gas_used, 0);
@@ -545,14 +546,14 @@ fn a_proposer_leaves_out_refused_transactions_without_re_running_the_block() {
         c.transfer(1, 1, bob, 2 * TAO),
         c.transfer(1, 5, bob, TAO), // nonce gap
     ];
-    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &c.verified(&candidates)).unwrap();
+    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &c.verified(&candidates), &Slashes::default()).unwrap();
     let included: Vec<_> = built.txs.iter().map(|t| t.hash()).collect();
     assert_eq!(included, vec![candidates[0].hash(), candidates[2].hash()]);
     let refused: Vec<_> = built.refused.iter().map(|(h, _)| *h).collect();
     assert_eq!(refused, vec![candidates[1].hash(), candidates[3].hash()]);
     assert!(matches!(built.refused[0].1, ChainError::CannotPay { .. }));
     assert_eq!(built.hashes, included);
-    let check = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &built.txs).unwrap();
+    let check = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &built.txs, &Slashes::default()).unwrap();
     assert_eq!(check.writes, built.executed.writes, "the built block passes validation as is");
     assert_eq!(check.receipts, built.executed.receipts);
     assert_eq!(
@@ -574,7 +575,7 @@ fn a_block_builder_reports_each_candidate() {
         c.transfer(1, 3, bob, TAO), // behind it: held
         c.transfer(1, 1, bob, 3 * TAO),
     ]);
-    let mut builder = c.executor.builder(Arc::new(c.state.clone()), 1, 5).unwrap();
+    let mut builder = c.executor.builder(Arc::new(c.state.clone()), 1, 5, &Slashes::default()).unwrap();
     assert!(
         matches!(builder.push(&candidates[0]).unwrap(), Pushed::Included(r) if r.outcome == TxOutcome::Ok)
     );
@@ -588,7 +589,7 @@ fn a_block_builder_reports_each_candidate() {
     let built = builder.finish();
     assert_eq!(built.hashes, vec![candidates[0].hash()]);
     let expected =
-        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed().clone()]).unwrap();
+        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed().clone()], &Slashes::default()).unwrap();
     assert_eq!(built.executed.writes, expected.writes, "the refused candidate left no trace");
     assert_eq!(built.executed.receipts, expected.receipts);
 }
@@ -610,7 +611,7 @@ fn validation_names_the_first_bad_signature_by_index() {
         txs[k] = forged(txs[k].clone());
     }
     for _ in 0..8 {
-        let result = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs);
+        let result = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs, &Slashes::default());
         assert!(
             matches!(result, Err(ChainError::InvalidTx { index: 5, error: tao_tx::TxError::BadSignature })),
             "{result:?}"
@@ -620,7 +621,7 @@ fn validation_names_the_first_bad_signature_by_index() {
     for k in [5, 37, 60] {
         txs[k] = c.transfer(k as u8 + 1, 0, key(65).address(), TAO);
     }
-    let executed = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs).unwrap();
+    let executed = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &txs, &Slashes::default()).unwrap();
     assert!(executed.receipts.iter().all(|r| r.outcome == TxOutcome::Ok));
 }
 

@@ -371,6 +371,7 @@ mod tests {
             state_root: tao_types::Hash([1; 32]),
             txs_root: tao_types::Hash([2; 32]),
             receipts_root: tao_types::Hash([3; 32]),
+            evidence_root: tao_types::Hash([0; 32]),
             validators_hash: tao_types::Hash([4; 32]),
             next_validators_hash: tao_types::Hash([4; 32]),
             proposer: key.address(),
@@ -379,7 +380,7 @@ mod tests {
         let fallback = borsh::to_vec(&(2u16, tao_types::Hash([9; 32]), "out of gas".to_string())).unwrap();
         let stored = tao_node::StoredBlock {
             certificate: tao_chain::Certificate::sign(&domain, &header, 0, &[(0, &key)]),
-            block: tao_chain::Block { header, txs: Vec::new() },
+            block: tao_chain::Block { header, txs: Vec::new(), evidence: Vec::new() },
             receipts: Vec::new(),
             events: vec![(b"epoch".to_vec(), vec![1]), (b"epoch_fallback".to_vec(), fallback)],
         };

@@ -17,11 +17,13 @@ use malachitebft_app::types::sync::RawDecidedValue;
 /// A libp2p address, e.g. `/ip4/127.0.0.1/tcp/30333`.
 pub use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
-    AppMsg, Channels, ConsensusContext, ConsensusRequestError, NetworkContext, NetworkIdentity, NetworkMsg,
-    NetworkRequest, RequestContext, SyncContext, WalContext,
+    AppMsg, ByzantineContext, Channels, ConsensusContext, ConsensusRequestError, EngineBuilder, NetworkContext,
+    NetworkIdentity, NetworkMsg, NetworkRequest, RequestContext, SyncContext, WalContext,
 };
-use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, Round, Validity};
-use tao_chain::Block;
+use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
+use malachitebft_app::types::MisbehaviorEvidence;
+use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, NilOrVal, Round, SignedVote, Validity};
+use tao_chain::{Block, Equivocation};
 use tao_crypto::SecretKey;
 use tao_node::Node;
 use tao_types::keccak256;
@@ -82,7 +84,19 @@ pub struct EngineConfig {
 pub enum Byzantine {
     /// Proposes its blocks with a wrong state root (signed and streamed as honest ones are).
     WrongStateRoot,
+    /// From this height on (for [`EQUIVOCATING_HEIGHTS`]), signs and publishes a second vote
+    /// (nil) beside each of its votes for a header: the engine's own byzantine network proxy.
+    Equivocate {
+        /// The first height it equivocates at.
+        from: u64,
+    },
+    /// Proposes its blocks with forged equivocation evidence against the first validator of the
+    /// set that is not itself (the evidence root matches; the signatures are its own).
+    ForgedEvidence,
 }
+
+/// Heights a [`Byzantine::Equivocate`] validator equivocates at.
+pub const EQUIVOCATING_HEIGHTS: u64 = 1_000;
 
 impl EngineConfig {
     /// Timeouts that suit a local network: a dead proposer costs about a second.
@@ -225,17 +239,39 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
     let verifier = KeyVerifier::new(domain);
     let signer = KeySigner::new(config.key.clone(), domain);
-    let (channels, engine) = malachitebft_app_channel::start_engine(
-        TaoContext,
-        cfg,
-        WalContext::new(wal.clone(), BorshCodec),
-        NetworkContext::new(identity, BorshCodec),
-        ConsensusContext::new_validator(address, Box::new(verifier.clone()), Box::new(signer.clone())),
-        SyncContext::new(BorshCodec),
-        RequestContext::new(64),
-    )
-    .await
-    .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+    let builder = EngineBuilder::new(TaoContext, cfg).with_default_wal(WalContext::new(wal.clone(), BorshCodec));
+    // The rest of the engine, the same whichever network it talks through.
+    macro_rules! finish {
+        ($builder:expr) => {
+            $builder
+                .with_default_sync(SyncContext::new(BorshCodec))
+                .with_default_consensus(ConsensusContext::new_validator(
+                    address,
+                    Box::new(verifier.clone()),
+                    Box::new(signer.clone()),
+                ))
+                .with_default_request(RequestContext::new(64))
+                .build()
+                .await
+                .map_err(engine_error)?
+        };
+    }
+    let (channels, engine) = match config.byzantine {
+        Some(Byzantine::Equivocate { from }) => {
+            let heights = (from..from.saturating_add(EQUIVOCATING_HEIGHTS)).collect();
+            let lie = ByzantineContext {
+                identity,
+                codec: BorshCodec,
+                config: ByzantineConfig::default().with_equivocate_votes(Trigger::AtHeights { heights }),
+                signer: Box::new(signer.clone()),
+                address,
+                conflicting_value_fn: None,
+                conflicting_vote_value_fn: None,
+            };
+            finish!(builder.with_byzantine_network(lie).await.map_err(engine_error)?)
+        }
+        _ => finish!(builder.with_default_network(NetworkContext::new(identity, BorshCodec))),
+    };
     tokio::spawn(count_peers(node.clone(), channels.net_requests.clone()));
     let votes = tokio::sync::broadcast::channel(VOTES_QUEUE).0;
     let watcher = tokio::spawn(watch_events(node.clone(), channels.events.subscribe(), votes.clone()));
@@ -268,6 +304,11 @@ fn check_log(path: &std::path::Path, head: u64) -> Result<(), EngineError> {
         return Err(EngineError::LogAhead { log: log.sequence(), head });
     }
     Ok(())
+}
+
+/// The engine failing to start, with its causes.
+fn engine_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Engine(format!("{e:#}"))
 }
 
 fn bytesize(bytes: usize) -> bytesize::ByteSize {
@@ -518,7 +559,8 @@ async fn handle(
             decided(state, &certificate).await;
             send(reply, ())
         }
-        AppMsg::Finalized { certificate, reply, .. } => {
+        AppMsg::Finalized { certificate, evidence, reply, .. } => {
+            report(state, certificate.height, &evidence).await;
             let next = state.next_height()?;
             state.prune(next);
             let params = state.params(next)?;
@@ -588,7 +630,7 @@ async fn propose(
             let proposer = state.address.0;
             let built = tokio::task::spawn_blocking(move || node.propose(now_ms(), proposer)).await;
             match built {
-                Ok(Ok(block)) => lie(state.byzantine, block),
+                Ok(Ok(block)) => state.lie(block),
                 Ok(Err(e)) => {
                     // No answer: the round times out and the next proposer tries.
                     log(&format!("building a block failed: {e}"));
@@ -615,12 +657,35 @@ async fn propose(
     Ok(())
 }
 
-/// The block a byzantine test validator proposes instead of the honest one.
-fn lie(byzantine: Option<Byzantine>, mut block: Block) -> Block {
-    if byzantine == Some(Byzantine::WrongStateRoot) {
-        block.header.state_root = tao_types::Hash(keccak256(&block.header.state_root.0));
+impl State {
+    /// The block a byzantine test validator proposes instead of the honest one.
+    fn lie(&self, mut block: Block) -> Block {
+        match self.byzantine {
+            Some(Byzantine::WrongStateRoot) => {
+                block.header.state_root = tao_types::Hash(keccak256(&block.header.state_root.0));
+            }
+            Some(Byzantine::ForgedEvidence) => {
+                if let Some(forged) = self.forged_evidence(&block.header) {
+                    block.evidence.push(forged);
+                    let hashes: Vec<_> = block.evidence.iter().map(Equivocation::hash).collect();
+                    block.header.evidence_root = tao_chain::merkle_root(&hashes);
+                }
+            }
+            Some(Byzantine::Equivocate { .. }) | None => {}
+        }
+        block
     }
-    block
+
+    /// Evidence that another validator equivocated at the height below `header`, with this
+    /// validator's own signatures (over something else) in place of the other's.
+    fn forged_evidence(&self, header: &tao_chain::Header) -> Option<Equivocation> {
+        let below = header.height.checked_sub(1)?;
+        let set = self.set(Height(below)).ok()?;
+        let victim = set.validators().iter().find(|v| v.address != self.address)?.key;
+        let signature = self.signer.sign_block(Height(below), Round::new(0), &header.parent).ok()?.0;
+        let vote = |value| tao_light::SignedVote { value, signature };
+        Some(Equivocation::new(below, 0, VoteKind::Precommit, victim, vote(None), vote(Some(header.parent))))
+    }
 }
 
 /// A complete proposal from the network: the value to vote on, or nothing if it is not the
@@ -667,6 +732,47 @@ async fn received(state: &mut State, assembled: stream::Assembled) -> Option<Pro
     let excess = state.seen.len().saturating_sub(tao_node::service::MAX_PENDING);
     state.seen.drain(..excess);
     Some(value)
+}
+
+/// Hands the engine's evidence of equivocating votes at `height` to the node, which checks it
+/// against the set of that height and keeps it for a block (proposal equivocation is not
+/// slashed: a proposer's two blocks cannot both be decided, and its votes are what count).
+async fn report(state: &State, height: Height, evidence: &MisbehaviorEvidence<TaoContext>) {
+    if evidence.votes.is_empty() {
+        return;
+    }
+    let Ok(set) = state.set(height) else { return };
+    let mut found = Vec::new();
+    for (address, pairs) in &evidence.votes {
+        let Some(validator) = set.validators().iter().find(|v| v.address == *address) else { continue };
+        found.extend(pairs.iter().filter_map(|(a, b)| equivocation(validator.key, a, b)));
+    }
+    let node = state.node.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for piece in found {
+            let (offender, at) = (piece.validator.address(), piece.height);
+            match node.report_equivocation(piece) {
+                Ok(true) => log(&format!("validator {offender} equivocated at height {at}: evidence kept for a block")),
+                Ok(false) => {}
+                Err(e) => log(&format!("evidence against {offender} at height {at} refused: {e}")),
+            }
+        }
+    })
+    .await;
+}
+
+/// The chain's evidence of two conflicting votes `a` and `b` by the validator with `key`.
+fn equivocation(key: tao_crypto::PublicKey, a: &SignedVote<TaoContext>, b: &SignedVote<TaoContext>) -> Option<Equivocation> {
+    let signed = |vote: &SignedVote<TaoContext>| tao_light::SignedVote {
+        value: match &vote.message.value {
+            NilOrVal::Val(BlockHash(hash)) => Some(*hash),
+            NilOrVal::Nil => None,
+        },
+        signature: vote.signature.0,
+    };
+    let vote = &a.message;
+    let kind = crate::signing::vote_kind(vote.kind);
+    Some(Equivocation::new(vote.height.0, vote.round.as_u32()?, kind, key, signed(a), signed(b)))
 }
 
 /// Commits a decided block with its certificate; a failure is logged, and `Finalized`

@@ -8,13 +8,11 @@ use async_trait::async_trait;
 use malachitebft_core_types::{NilOrVal, Round, SignedMessage, ValidatorProof, VoteExtensionScope, VoteType};
 use malachitebft_signing::{Error, Signer, VerificationResult, Verifier};
 use tao_crypto::{ChainDomain, PublicKey, SecretKey};
-use tao_types::{Hash, keccak256};
+use tao_types::Hash;
 
 use crate::context::{BlockHash, Height, NoExtension, Proposal, TaoContext, Vote, VoteSignature};
 
-/// Tags of the signed messages other than a commit vote (which is `tao_light::vote_hash`'s).
-const PREVOTE: &[u8] = b"wasmtensor/prevote/v1";
-const NIL_PRECOMMIT: &[u8] = b"wasmtensor/precommit-nil/v1";
+/// Tags of the signed messages other than votes (whose digests are `tao_light::vote_digest`'s).
 const PROPOSAL: &[u8] = b"wasmtensor/proposal/v1";
 const BLOCK: &[u8] = b"wasmtensor/block-proposal/v1";
 const PEER: &[u8] = b"wasmtensor/validator-peer/v1";
@@ -29,16 +27,7 @@ pub enum SignError {
 
 /// The hash of `tag`, the chain, a height, a round and what follows.
 fn tagged(tag: &[u8], domain: &ChainDomain, height: Height, round: u32, rest: &[&[u8]]) -> [u8; 32] {
-    let mut preimage = Vec::with_capacity(tag.len() + 8 + 32 + 8 + 4 + 64);
-    preimage.extend_from_slice(tag);
-    preimage.extend_from_slice(&domain.chain_id.to_le_bytes());
-    preimage.extend_from_slice(&domain.genesis_hash.0);
-    preimage.extend_from_slice(&height.0.to_le_bytes());
-    preimage.extend_from_slice(&round.to_le_bytes());
-    for part in rest {
-        preimage.extend_from_slice(part);
-    }
-    keccak256(&preimage)
+    tao_light::signed_digest(tag, domain, height.0, round, rest)
 }
 
 fn defined(round: Round) -> Result<u32, SignError> {
@@ -48,16 +37,19 @@ fn defined(round: Round) -> Result<u32, SignError> {
 /// The 32 bytes a validator signs for `vote`.
 pub fn vote_digest(domain: &ChainDomain, vote: &Vote) -> Result<[u8; 32], SignError> {
     let round = defined(vote.round)?;
-    Ok(match (vote.kind, &vote.value) {
-        (VoteType::Precommit, NilOrVal::Val(BlockHash(header))) => {
-            tao_light::vote_hash(domain, vote.height.0, round, header)
-        }
-        (VoteType::Precommit, NilOrVal::Nil) => tagged(NIL_PRECOMMIT, domain, vote.height, round, &[]),
-        (VoteType::Prevote, NilOrVal::Val(BlockHash(header))) => {
-            tagged(PREVOTE, domain, vote.height, round, &[&[1], &header.0])
-        }
-        (VoteType::Prevote, NilOrVal::Nil) => tagged(PREVOTE, domain, vote.height, round, &[&[0]]),
-    })
+    let value = match &vote.value {
+        NilOrVal::Val(BlockHash(header)) => Some(header),
+        NilOrVal::Nil => None,
+    };
+    Ok(tao_light::vote_digest(domain, vote_kind(vote.kind), vote.height.0, round, value))
+}
+
+/// The chain's name for the engine's vote type.
+pub fn vote_kind(kind: VoteType) -> tao_light::VoteKind {
+    match kind {
+        VoteType::Prevote => tao_light::VoteKind::Prevote,
+        VoteType::Precommit => tao_light::VoteKind::Precommit,
+    }
 }
 
 /// The 32 bytes a proposer signs for a `Proposal` message.

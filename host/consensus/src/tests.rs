@@ -37,6 +37,7 @@ fn header(set: &[Validator]) -> Header {
         state_root: Hash([2; 32]),
         txs_root: Hash([3; 32]),
         receipts_root: Hash([4; 32]),
+        evidence_root: Hash([0; 32]),
         validators_hash: validators_hash(set),
         next_validators_hash: validators_hash(set),
         proposer: Address([5; 20]),

@@ -6,20 +6,13 @@ use std::sync::Arc;
 
 use malachitebft_app::consensus::SignedConsensusMsg;
 use malachitebft_app::engine::util::events::Event;
-use malachitebft_core_types::{NilOrVal, Round, VoteType};
+use malachitebft_core_types::NilOrVal;
 use tao_node::Node;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::context::{BlockHash, Height, TaoContext, ValidatorAddress, Vote, VoteSignature};
+use crate::context::{BlockHash, TaoContext, Vote, VoteSignature};
 
-/// Whether a vote is a prevote or a precommit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum VoteKind {
-    /// The first vote of a round.
-    Prevote,
-    /// The second; a precommit for a header is a commit vote.
-    Precommit,
-}
+pub use tao_light::VoteKind;
 
 /// A vote a validator's engine signed or received, in the chain's terms (`Running::votes`):
 /// what tests and tools watch to find equivocation.
@@ -47,10 +40,7 @@ impl SeenVote {
             signer: vote.validator.0,
             height: vote.height.0,
             round: vote.round.as_u32()?,
-            kind: match vote.kind {
-                VoteType::Prevote => VoteKind::Prevote,
-                VoteType::Precommit => VoteKind::Precommit,
-            },
+            kind: crate::signing::vote_kind(vote.kind),
             value: match &vote.value {
                 NilOrVal::Val(BlockHash(hash)) => Some(*hash),
                 NilOrVal::Nil => None,
@@ -62,17 +52,8 @@ impl SeenVote {
 
     /// Whether `key` signed this vote for the chain `domain`.
     pub fn is_signed_by(&self, domain: &tao_crypto::ChainDomain, key: &tao_crypto::PublicKey) -> bool {
-        let vote = Vote {
-            kind: match self.kind {
-                VoteKind::Prevote => VoteType::Prevote,
-                VoteKind::Precommit => VoteType::Precommit,
-            },
-            height: Height(self.height),
-            round: Round::new(self.round),
-            value: self.value.map_or(NilOrVal::Nil, |h| NilOrVal::Val(BlockHash(h))),
-            validator: ValidatorAddress(self.signer),
-        };
-        crate::signing::vote_digest(domain, &vote).is_ok_and(|d| key.verify_hash(&d, &self.signature).is_ok())
+        let digest = tao_light::vote_digest(domain, self.kind, self.height, self.round, self.value.as_ref());
+        key.verify_hash(&digest, &self.signature).is_ok()
     }
 }
 

@@ -4,7 +4,8 @@
 //! proposer lying about the state root gets no quorum and a later round decides; a validator
 //! stopped right after voting restarts from its write-ahead log without signing a conflicting
 //! vote; a 2|2 partition (a cuttable TCP proxy per link) finalizes nothing and heals without a
-//! fork. The scenarios run one at a time (two cores; each is a network of four).
+//! fork; an equivocating validator is reported, slashed and leaves the set; a proposer forging
+//! evidence gets no quorum. The scenarios run one at a time (two cores; each is a network of four).
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 use std::collections::BTreeMap;
@@ -12,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use tao_chain::{Equivocation, EvidenceError};
 use tao_consensus::app::{Byzantine, EngineConfig, EngineError, Running, SeenVote, VoteKind, start};
+use tao_light::SignedVote;
+use tao_node::BlockError;
+use tao_node::evidence::EvidenceRefused;
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
 use tao_light::{CertificateError, LightClient, LightError};
@@ -315,12 +320,17 @@ async fn four_validators_finalize_the_same_certified_blocks() {
 
 /// A transfer from alice, signed for `node`'s chain.
 fn transfer(node: &Node, nonce: u64) -> Vec<u8> {
-    let token =
-        Hash(node.store().get(&tao_chain::keys::module("token")).unwrap().unwrap().try_into().unwrap());
     let args = borsh::to_vec(&TransferArgs { to: dev_key("bob").address(), amount: 1_000 }).unwrap();
+    alice_calls(node, "token", "entry_transfer", args, nonce)
+}
+
+/// Alice's call of `method` of system module `module`, signed for `node`'s chain.
+fn alice_calls(node: &Node, module: &str, method: &str, args: Vec<u8>, nonce: u64) -> Vec<u8> {
+    let contract =
+        Hash(node.store().get(&tao_chain::keys::module(module)).unwrap().unwrap().try_into().unwrap());
     let call = Call {
-        contract: token,
-        method: b"entry_transfer".to_vec().try_into().unwrap(),
+        contract,
+        method: method.as_bytes().to_vec().try_into().unwrap(),
         args: args.try_into().unwrap(),
     };
     let domain = *node.executor().domain();
@@ -381,8 +391,55 @@ async fn with_two_of_four_down_nothing_is_final_until_they_return() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_decides() {
     let _serial = SERIAL.lock().await;
+    a_lying_proposer_never_decides(Byzantine::WrongStateRoot).await;
+}
+
+/// A block carrying forged evidence (another validator's equivocation, signed by the liar) is
+/// invalid: it gets no quorum, a later round decides, and nobody is slashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposer_forging_evidence_gets_no_quorum_and_nobody_is_slashed() {
+    let _serial = SERIAL.lock().await;
+    let nodes = a_lying_proposer_never_decides(Byzantine::ForgedEvidence).await;
+    let set = spec().genesis(load_modules(&contract_dir()).unwrap()).unwrap().validators;
+    let head = nodes[0].head().unwrap().0.height;
+    for height in 1..=head {
+        assert!(nodes[0].stored(height).unwrap().block.evidence.is_empty(), "evidence finalized at {height}");
+        assert_eq!(nodes[0].validators_at(height + 1).unwrap(), set, "the set changed at {height}");
+    }
+    // The same forgery checked directly: a typed refusal, before any execution.
+    let forged = lying_block(&nodes[0]);
+    match nodes[1].check_proposal(&forged, u64::MAX / 2) {
+        Err(BlockError::Evidence(EvidenceRefused::Invalid(EvidenceError::BadSignature(_)))) => {}
+        other => panic!("forged evidence was not refused as such: {other:?}"),
+    }
+}
+
+/// The next block of `node`'s chain with evidence that validator 1 precommitted two values at
+/// the head's height, both "signatures" validator 0's.
+fn lying_block(node: &Node) -> tao_chain::Block {
+    let (head, _) = node.head().unwrap();
+    let mut block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
+    let signature = key(0).sign_hash(&[7; 32]);
+    let vote = |value| SignedVote { value, signature };
+    let forged = Equivocation::new(
+        head.height,
+        0,
+        tao_light::VoteKind::Precommit,
+        key(1).public_key(),
+        vote(None),
+        vote(Some(head.hash())),
+    );
+    block.header.evidence_root = tao_chain::merkle_root(&[forged.hash()]);
+    block.evidence.push(forged);
+    block
+}
+
+/// Starts a network whose validator 0 proposes as `liar`, and shows that none of its blocks is
+/// decided: the heights it proposes first are decided in a later round. Returns the nodes,
+/// stopped, at height 9 or more.
+async fn a_lying_proposer_never_decides(liar_mode: Byzantine) -> Vec<Arc<Node>> {
     let liar = 0;
-    let net = Network::start([Some(Byzantine::WrongStateRoot), None, None, None], false).await;
+    let net = Network::start([Some(liar_mode), None, None, None], false).await;
     let nodes = net.nodes();
     // Equal validators take turns: the liar is the first proposer of heights 4 and 8.
     let target = 9;
@@ -397,6 +454,99 @@ async fn a_proposer_lying_about_the_state_root_gets_no_quorum_and_a_later_round_
                 "height {} was decided in the liar's round",
                 header.height
             );
+        }
+    }
+    net.stop().await;
+    nodes
+}
+
+/// The root stake of `hotkey`, as the staking contract lists it.
+fn root_stake(node: &Node, hotkey: tao_types::Address) -> u64 {
+    let (_, listed) = node.query("staking", "entry_root_list", &[]).unwrap();
+    let list: Vec<(u16, tao_types::Address, u64)> = borsh::from_slice(&listed.unwrap()).unwrap();
+    list.into_iter().find(|(_, h, _)| *h == hotkey).map_or(0, |(_, _, stake)| stake)
+}
+
+/// The first stored block of `node` from `from` on that carries evidence, within `deadline`.
+async fn first_evidence(node: &Node, from: u64, deadline: Duration) -> tao_node::StoredBlock {
+    let until = Instant::now() + deadline;
+    let mut height = from;
+    loop {
+        while height <= node.head().unwrap().0.height {
+            let stored = node.stored(height).unwrap();
+            if !stored.block.evidence.is_empty() {
+                return stored;
+            }
+            height += 1;
+        }
+        assert!(Instant::now() < until, "no evidence finalized up to {height} in {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Validator 3's consensus key serves alice's root hotkey; from height [`EQUIVOCATES_FROM`] it
+/// equivocates (the engine's byzantine proxy signs a nil vote beside each of its votes). The
+/// others' engines report it, a block carries the evidence, the hotkey's root stake loses the
+/// slash fraction, the key is tombstoned, and the next blocks are signed by the three others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_validator_is_reported_slashed_and_leaves_the_next_set() {
+    const EQUIVOCATES_FROM: u64 = 12;
+    let _serial = SERIAL.lock().await;
+    let offender = 3;
+    let net = Network::start([None, None, None, Some(Byzantine::Equivocate { from: EQUIVOCATES_FROM })], false).await;
+    let nodes = net.nodes();
+    let hotkey = dev_key("alice-hot").address();
+    let proof_hash = tao_contract_staking::consensus_key_proof_hash(&dev_key("alice").address(), &hotkey);
+    let proof: [u8; 64] = key(offender).sign_hash(&proof_hash).0[..64].try_into().unwrap();
+    let args = borsh::to_vec(&(hotkey, key(offender).public_key().to_compressed(), proof)).unwrap();
+    let bound = nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_set_consensus_key", args, 0)).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let bound_at = loop {
+        if let TxStatus::Finalized { height, .. } = nodes[0].status(&bound).unwrap() {
+            break height;
+        }
+        assert!(Instant::now() < until, "the key binding was not finalized in 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(bound_at < EQUIVOCATES_FROM, "bound at {bound_at}, after the equivocation began");
+    let staked = root_stake(&nodes[0], hotkey);
+    assert!(staked > 0);
+    let carrier = first_evidence(&nodes[0], EQUIVOCATES_FROM, Duration::from_secs(60)).await;
+    let evidence = &carrier.block.evidence;
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    assert_eq!(evidence[0].validator, key(offender).public_key());
+    assert!(evidence[0].height >= EQUIVOCATES_FROM);
+    let at = carrier.block.header.height;
+    // The honest validators reported it.
+    let reported: u64 = nodes[..offender]
+        .iter()
+        .map(|n| {
+            let metrics = n.metrics().unwrap();
+            let line = metrics.lines().find(|l| l.starts_with("tao_consensus_equivocations_reported_total ")).unwrap();
+            line.split(' ').nth(1).unwrap().parse::<u64>().unwrap()
+        })
+        .sum();
+    assert!(reported >= 1, "no validator reported the equivocation");
+    // Slashed by the default fraction (5%), the key tombstoned, and the set without it named
+    // by the carrier's header.
+    let node = &nodes[0];
+    let fraction = tao_contract_staking::SlashParams::default().fraction_ppb;
+    let slashed = u64::try_from(u128::from(staked) * u128::from(fraction) / 1_000_000_000).unwrap();
+    assert_eq!(root_stake(node, hotkey), staked - slashed);
+    let tombstone = tao_contract_staking::tombstone_key(&key(offender).public_key().to_compressed());
+    assert!(node.store().get(&tombstone).unwrap().is_some(), "the key was not tombstoned");
+    let genesis_set = spec().genesis(load_modules(&contract_dir()).unwrap()).unwrap().validators;
+    let rest: Vec<_> = genesis_set.iter().filter(|v| v.key != key(offender).public_key()).cloned().collect();
+    assert_eq!(carrier.block.header.next_validators_hash, tao_light::validators_hash(&rest));
+    // The next blocks are finalized by the three others alone, the same on every node.
+    wait_for(&nodes, at + 3, Duration::from_secs(60)).await;
+    let domain = *node.executor().domain();
+    for height in at + 1..=at + 3 {
+        assert_eq!(node.validators_at(height).unwrap(), rest);
+        let stored = node.stored(height).unwrap();
+        stored.certificate.verify(&domain, &stored.block.header, &rest).unwrap();
+        for other in &nodes[1..] {
+            assert_eq!(other.stored(height).unwrap().block.header.hash(), stored.block.header.hash());
         }
     }
     net.stop().await;

@@ -2,6 +2,7 @@
 //! the dev authority. `tao node --dev` runs it.
 
 pub mod cors;
+pub mod evidence;
 pub mod files;
 pub mod mempool;
 pub mod pool;

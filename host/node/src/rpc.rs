@@ -95,6 +95,7 @@ pub fn header_view(h: &Header) -> schema::HeaderView {
         state_root: h.state_root,
         txs_root: h.txs_root,
         receipts_root: h.receipts_root,
+        evidence_root: h.evidence_root,
         validators_hash: h.validators_hash,
         next_validators_hash: h.next_validators_hash,
         proposer: h.proposer,
@@ -250,6 +251,7 @@ fn chain_block(node: &Node, params: Params<'_>) -> Reply<schema::ChainBlock> {
         certificate: certificate_view(&stored.certificate),
         transactions: stored.block.txs.iter().map(|t| t.hash()).collect(),
         receipts,
+        evidence: stored.block.evidence.iter().map(|e| Bytes(borsh::to_vec(e).unwrap_or_default())).collect(),
         events: events(&stored.events),
     })
 }

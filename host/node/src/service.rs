@@ -6,13 +6,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use tao_chain::{Block, Certificate, ChainError, Executor, Genesis, Header, Receipt, Validator};
+use tao_chain::{Block, Certificate, ChainError, Equivocation, Executor, Genesis, Header, Receipt, Validator};
 use tao_crypto::SecretKey;
 use tao_store::Store;
 use tao_tx::{DecodedTransaction, VerifiedTransaction};
 use tao_types::{Address, Hash};
 use tao_vm::{Storage, Vm, VmConfig};
 
+use crate::evidence::{self, EvidenceRefused};
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::pool::{PoolError, WorkerPool};
 
@@ -101,6 +102,9 @@ pub enum BlockError {
     /// Its transactions do not execute (bad signature, nonce, fee, too many).
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// Its equivocation evidence is forged, stale, repeated or out of order.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceRefused),
     /// Re-execution gives another root than the header claims.
     #[error("{root} is {claimed} in the header but {computed} on execution")]
     WrongRoot {
@@ -120,6 +124,11 @@ pub enum BlockError {
     /// A node fault.
     #[error(transparent)]
     Node(#[from] NodeError),
+}
+
+/// The root a header commits for `evidence`.
+fn evidence_root(evidence: &[Equivocation]) -> Hash {
+    tao_chain::merkle_root(&evidence.iter().map(Equivocation::hash).collect::<Vec<_>>())
 }
 
 /// The checks of a proposed header against its parent that need no execution.
@@ -267,6 +276,8 @@ pub struct Node {
     counters: Mutex<Counters>,
     /// Queries running now, at most [`max_queries`].
     queries: Mutex<usize>,
+    /// Equivocation evidence checked and waiting for a block this node proposes.
+    evidence: Mutex<Vec<Equivocation>>,
 }
 
 /// Most queries that could ever run at once: each holds one VM instance of the pool's 16, and a
@@ -320,6 +331,8 @@ pub struct Counters {
     pub txs_verified: u64,
     /// Submissions refused because the signature-checking queue was full.
     pub txs_busy: u64,
+    /// Pieces of equivocation evidence the engine reported that checked out.
+    pub evidence_reported: u64,
 }
 
 /// The position of `key` in `validators`, if it alone holds more than two thirds of the power
@@ -373,7 +386,7 @@ impl Node {
             let domain = built.executor.domain();
             let keys: Vec<(u32, &SecretKey)> = authority.iter().map(|(key, index)| (*index, key)).collect();
             let certificate = Certificate::sign(domain, &genesis_header, 0, &keys);
-            let block = Block { header: genesis_header.clone(), txs: Vec::new() };
+            let block = Block { header: genesis_header.clone(), txs: Vec::new(), evidence: Vec::new() };
             let stored = StoredBlock { block, receipts: Vec::new(), certificate, events: Vec::new() };
             store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &[])?;
         }
@@ -391,6 +404,7 @@ impl Node {
             consensus: Mutex::new(None),
             counters: Mutex::new(Counters::default()),
             queries: Mutex::new(0),
+            evidence: Mutex::new(Vec::new()),
         };
         let latest = node.store.latest()?.unwrap_or(0);
         let stored = node.stored(latest)?;
@@ -438,6 +452,27 @@ impl Node {
             self.stored(below)?.block.header.next_validators_hash
         };
         tao_chain::validator_set(&self.view(), &self.validators, named).ok_or(NodeError::UnknownSet(height))
+    }
+
+    /// Checks equivocation evidence the engine reported against the set of its height and keeps
+    /// it for a block this node proposes; whether it was new (one piece per validator waits).
+    pub fn report_equivocation(&self, evidence: Equivocation) -> Result<bool, BlockError> {
+        let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
+        let next = self.head()?.0.height + 1;
+        self.evidence_context(&view).check(&evidence, next)?;
+        let added = evidence::keep(&mut *lock(&self.evidence)?, evidence);
+        if added {
+            lock(&self.counters)?.evidence_reported += 1;
+        }
+        Ok(added)
+    }
+
+    /// What checking evidence reads: this chain, `state`, and each height's set from this node.
+    fn evidence_context<'a>(
+        &'a self,
+        state: &'a dyn Storage,
+    ) -> evidence::Context<'a, impl Fn(u64) -> Option<Vec<Validator>> + 'a> {
+        evidence::Context { domain: self.executor.domain(), state, set_at: move |h| self.validators_at(h).ok() }
     }
 
     /// New finalized headers, as they are produced.
@@ -647,6 +682,12 @@ impl Node {
                     "Votes this validator signed and published since start.",
                     g.votes_signed,
                 ),
+                (
+                    "tao_consensus_equivocations_reported",
+                    Counter,
+                    "Equivocations the engine reported that checked out, since start.",
+                    c.evidence_reported,
+                ),
             ]);
         }
         Ok(openmetrics(&metrics))
@@ -718,9 +759,11 @@ impl Node {
             return Err(BlockError::Chain(ChainError::TooManyTxs(block.txs.len())));
         }
         let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
+        let in_force = self.validators_at(header.height)?;
+        let slashes = self.evidence_context(&view).check_block(&block.evidence, header.height, in_force)?;
         let executed = self
             .executor
-            .validate(Arc::new(view), header.height, header.time_ms, &block.txs)
+            .validate(Arc::new(view), header.height, header.time_ms, &block.txs, &slashes)
             .map_err(|e| match e {
                 // The VM failing is this node's fault, not the block's.
                 ChainError::Vm(fault) => BlockError::Node(NodeError::Vm(fault)),
@@ -733,6 +776,7 @@ impl Node {
             ("state_root", staged.root(), header.state_root),
             ("txs_root", executed.txs_root, header.txs_root),
             ("receipts_root", executed.receipts_root, header.receipts_root),
+            ("evidence_root", evidence_root(&block.evidence), header.evidence_root),
             ("next_validators_hash", next_set, header.next_validators_hash),
         ];
         if let Some((root, computed, claimed)) =
@@ -787,7 +831,9 @@ impl Node {
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = StoreView(self.store.snapshot()?);
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
-        let built = self.executor.build(Arc::new(view), height, time_ms, &candidates)?;
+        let evidence = self.evidence_context(&view).select(&lock(&self.evidence)?, height);
+        let slashes = evidence::slashes(&evidence, self.validators_at(height)?);
+        let built = self.executor.build(Arc::new(view), height, time_ms, &candidates, &slashes)?;
         for (hash, reason) in built.refused {
             // Its account's later transactions could no longer run: they go with it.
             let gone = lock(&self.mempool)?.remove(&hash);
@@ -812,13 +858,14 @@ impl Node {
             state_root: staged.root(),
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
+            evidence_root: evidence_root(&evidence),
             validators_hash: parent.next_validators_hash,
             next_validators_hash: next_set,
             proposer,
         };
         let hash = header.hash();
         let stored = StoredBlock {
-            block: Block { header, txs },
+            block: Block { header, txs, evidence },
             receipts: executed.receipts,
             certificate: Certificate { header: hash, height, round: 0, signatures: Vec::new() },
             events: executed.events,
@@ -846,11 +893,13 @@ impl Node {
         let header = stored.block.header.clone();
         self.store.commit(staged, &borsh::to_vec(&stored).unwrap_or_default(), &hashes)?;
         lock(&self.pending)?.clear();
-        self.finish(&header, stored.certificate, &hashes)?;
+        self.finish(&stored.block, stored.certificate, &hashes)?;
         Ok(header)
     }
 
-    fn finish(&self, header: &Header, certificate: Certificate, txs: &[Hash]) -> Result<(), NodeError> {
+    fn finish(&self, block: &Block, certificate: Certificate, txs: &[Hash]) -> Result<(), NodeError> {
+        let header = &block.header;
+        lock(&self.evidence)?.retain(|e| block.evidence.iter().all(|carried| carried.validator != e.validator));
         let mut pool = lock(&self.mempool)?;
         for hash in txs {
             pool.forget(hash);

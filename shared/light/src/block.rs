@@ -5,6 +5,8 @@ use tao_crypto::{ChainDomain, PublicKey, SecretKey, Signature};
 use tao_tx::SignedTransaction;
 use tao_types::{Address, Hash, keccak256};
 
+use crate::vote_hash;
+
 /// A block header: everything a light client needs to follow the chain and check proofs.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Header {
@@ -22,6 +24,8 @@ pub struct Header {
     pub txs_root: Hash,
     /// [`merkle_root`](crate::merkle_root) of the receipt hashes.
     pub receipts_root: Hash,
+    /// [`merkle_root`](crate::merkle_root) of the hashes of the equivocation evidence it carries.
+    pub evidence_root: Hash,
     /// Hash of the validator set that signs this block.
     pub validators_hash: Hash,
     /// Hash of the validator set that signs the next block.
@@ -30,8 +34,8 @@ pub struct Header {
     pub proposer: Address,
 }
 
-/// Encoded size of every header: six hashes, three `u64`s and an address, no collections.
-pub const MAX_HEADER_BYTES: usize = 6 * 32 + 3 * 8 + 20;
+/// Encoded size of every header: seven hashes, three `u64`s and an address, no collections.
+pub const MAX_HEADER_BYTES: usize = 7 * 32 + 3 * 8 + 20;
 
 impl Header {
     /// Keccak-256 of the borsh encoding: the block's identity.
@@ -43,13 +47,16 @@ impl Header {
 /// Most transactions in one block (so also most receipts).
 pub const MAX_BLOCK_TXS: usize = 4096;
 
-/// A header and its transactions.
+/// A header, its transactions and the equivocation evidence it slashes for.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Block {
     /// The header.
     pub header: Header,
     /// Transactions in execution order.
     pub txs: Vec<SignedTransaction>,
+    /// Evidence of validators' equivocation, at most [`MAX_BLOCK_EVIDENCE`](crate::MAX_BLOCK_EVIDENCE),
+    /// one per validator, in the order of their keys.
+    pub evidence: Vec<crate::Equivocation>,
 }
 
 /// How a transaction ended.
@@ -110,23 +117,6 @@ pub const MAX_VALIDATORS: usize = 1024;
 /// Hash of a validator set, as committed in headers.
 pub fn validators_hash(validators: &[Validator]) -> Hash {
     Hash(keccak256(&borsh::to_vec(validators).unwrap_or_default()))
-}
-
-/// Domain of validators' votes, distinct from transactions and messages.
-const VOTE_DOMAIN: &[u8] = b"wasmtensor/vote/v1";
-
-/// What a validator signs to vote for `header` at `height` in `round`: the vote names the chain
-/// (id and genesis hash), so a key that validates two chains never lends one chain's votes to
-/// the other, and the height and round, ready for rounds of BFT voting.
-pub fn vote_hash(domain: &ChainDomain, height: u64, round: u32, header: &Hash) -> [u8; 32] {
-    let mut preimage = Vec::with_capacity(VOTE_DOMAIN.len() + 8 + 32 + 8 + 4 + 32);
-    preimage.extend_from_slice(VOTE_DOMAIN);
-    preimage.extend_from_slice(&domain.chain_id.to_le_bytes());
-    preimage.extend_from_slice(&domain.genesis_hash.0);
-    preimage.extend_from_slice(&height.to_le_bytes());
-    preimage.extend_from_slice(&round.to_le_bytes());
-    preimage.extend_from_slice(&header.0);
-    keccak256(&preimage)
 }
 
 /// Validators' votes for a header of one chain: the block is final once they hold more than two

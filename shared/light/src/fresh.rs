@@ -192,6 +192,7 @@ mod tests {
             state_root: Hash([height as u8; 32]),
             txs_root: Hash([0; 32]),
             receipts_root: Hash([0; 32]),
+            evidence_root: Hash([0; 32]),
             validators_hash: Hash([0; 32]),
             next_validators_hash: Hash([0; 32]),
             proposer: tao_types::Address([0; 20]),

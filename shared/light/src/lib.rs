@@ -10,6 +10,7 @@
 
 mod block;
 pub mod chain;
+mod evidence;
 pub mod fresh;
 pub mod keys;
 mod merkle;
@@ -17,7 +18,10 @@ pub mod rpc;
 
 pub use block::{
     Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES,
-    MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash, vote_hash,
+    MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash,
+};
+pub use evidence::{
+    Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, SignedVote, VoteKind, signed_digest, vote_digest, vote_hash,
 };
 pub use chain::{Chain, Proven, VerifyError};
 pub use merkle::merkle_root;

@@ -152,6 +152,8 @@ pub struct HeaderView {
     pub txs_root: Hash,
     /// Its receipts' root.
     pub receipts_root: Hash,
+    /// Its equivocation evidence's root.
+    pub evidence_root: Hash,
     /// The validator set signing it.
     pub validators_hash: Hash,
     /// The set signing the next.
@@ -226,6 +228,10 @@ pub struct ChainBlock {
     pub transactions: Vec<Hash>,
     /// Their receipts.
     pub receipts: Vec<ReceiptView>,
+    /// Its equivocation evidence, each a borsh `tao_light::Equivocation` (hashed under
+    /// `evidence_root`).
+    #[serde(default)]
+    pub evidence: Vec<Bytes>,
     /// The begin-block work's events (recorded by the node, not covered by the header).
     pub events: Vec<Event>,
 }

@@ -26,6 +26,7 @@ fn header() -> HeaderView {
         state_root: Hash([5; 32]),
         txs_root: Hash([6; 32]),
         receipts_root: Hash([7; 32]),
+        evidence_root: Hash([11; 32]),
         validators_hash: Hash([8; 32]),
         next_validators_hash: Hash([9; 32]),
         proposer: Address([10; 20]),
@@ -96,6 +97,7 @@ fn every_reply_round_trips() {
         certificate: certificate(),
         transactions: vec![Hash([3; 32])],
         receipts: vec![receipt],
+        evidence: vec![Bytes(vec![6])],
         events: vec![],
     });
     round_trip(proven(1));
@@ -243,6 +245,7 @@ fn a_verifying_client_reads_only_the_encoded_bytes_of_a_full_reply() {
         certificate: certificate(),
         transactions: vec![],
         receipts: vec![],
+        evidence: vec![],
         events: vec![],
     });
     assert_eq!(decode::<BlockReceipts>(&block, "chain_block").unwrap().header.height, 3);

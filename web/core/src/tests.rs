@@ -50,6 +50,7 @@ fn header(parent: Hash, height: u64, state_root: Hash, validators: &[Validator])
         state_root,
         txs_root: Hash([0; 32]),
         receipts_root: Hash([0; 32]),
+        evidence_root: Hash([0; 32]),
         validators_hash: set,
         next_validators_hash: set,
         proposer: validator_key().address(),

@@ -53,6 +53,7 @@ impl Net {
             state_root: Hash::default(),
             txs_root: Hash::default(),
             receipts_root: Hash::default(),
+            evidence_root: Hash([0; 32]),
             validators_hash: named,
             next_validators_hash: named,
             proposer: key(first[0]).address(),

@@ -59,7 +59,7 @@ impl Harness for Codec {
             Validator { key: fixtures::key(1).public_key(), power: 10 },
             Validator { key: fixtures::key(2).public_key(), power: 20 },
         ];
-        let block = Block { header: header.clone(), txs: vec![tx.clone(), tx.clone()] };
+        let block = Block { header: header.clone(), txs: vec![tx.clone(), tx.clone()], evidence: Vec::new() };
         let mut tree = tao_state::MemoryTree::new();
         let proofs: Vec<Vec<u8>> =
             match tree.apply(0, [(b"a".to_vec(), Some(vec![1])), (b"b".to_vec(), Some(vec![2]))]) {

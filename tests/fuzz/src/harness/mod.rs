@@ -90,6 +90,7 @@ pub(crate) mod fixtures {
             state_root: Hash([2; 32]),
             txs_root: Hash([3; 32]),
             receipts_root: Hash([4; 32]),
+            evidence_root: Hash([0; 32]),
             validators_hash: Hash([5; 32]),
             next_validators_hash: Hash([5; 32]),
             proposer: key(1).address(),
