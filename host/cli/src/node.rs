@@ -201,6 +201,14 @@ fn network_config(
     key: &SecretKey,
 ) -> Result<Option<tao_consensus::app::EngineConfig>> {
     let Some(listen) = &args.p2p_addr else { return Ok(None) };
+    // A validator checks evidence against the sets of recent heights, named by stored blocks.
+    let keep = tao_chain::MAX_EVIDENCE_AGE + 1;
+    if args.state_pruning < keep {
+        bail!(
+            "--state-pruning {} is too few blocks for a validator network: keep at least {keep}, to check equivocation evidence against the set of its height",
+            args.state_pruning
+        );
+    }
     let parse = |a: &str| {
         a.parse().with_context(|| format!("{a:?} is not a libp2p address like /ip4/127.0.0.1/tcp/30333"))
     };

@@ -262,3 +262,43 @@ fn old_headers_and_time_going_back_are_refused() {
     );
     assert_eq!(client.head(), &two);
 }
+
+/// Two precommits of validator `signer` at height 5, round 1: for `a` and for `b`.
+fn double_precommit(domain: &ChainDomain, signer: u8, a: Option<Hash>, b: Option<Hash>) -> Equivocation {
+    let vote = |value: Option<Hash>| SignedVote {
+        value,
+        signature: key(signer).sign_hash(&vote_digest(domain, VoteKind::Precommit, 5, 1, value.as_ref())),
+    };
+    Equivocation::new(5, 1, VoteKind::Precommit, key(signer).public_key(), vote(a), vote(b))
+}
+
+#[test]
+fn equivocation_evidence_proves_two_votes_of_a_member_and_nothing_else() {
+    let domain = ChainDomain { chain_id: CHAIN, genesis_hash: genesis().hash() };
+    let (x, y) = (Some(Hash([1; 32])), Some(Hash([2; 32])));
+    // Either order builds the one canonical encoding; nil against a header is equivocation too.
+    let evidence = double_precommit(&domain, 3, y, x);
+    assert_eq!(evidence, double_precommit(&domain, 3, x, y));
+    assert_eq!(evidence.verify(&domain, &set()), Ok(()));
+    assert_eq!(double_precommit(&domain, 2, None, x).verify(&domain, &set()), Ok(()));
+    assert!(borsh::to_vec(&evidence).unwrap().len() <= 242, "the size docs/codec.md states");
+    // The same vote twice, or the pair out of canonical order, proves nothing.
+    assert_eq!(double_precommit(&domain, 3, x, x).verify(&domain, &set()), Err(EvidenceError::NotConflicting));
+    let mut swapped = evidence.clone();
+    std::mem::swap(&mut swapped.first, &mut swapped.second);
+    assert_eq!(swapped.verify(&domain, &set()), Err(EvidenceError::NotConflicting));
+    // Not a member of the height's set; votes of another chain; a vote signed by someone else;
+    // a prevote's signature passed off as a precommit's.
+    let outsider = double_precommit(&domain, 9, x, y);
+    assert_eq!(outsider.verify(&domain, &set()), Err(EvidenceError::NotInSet(key(9).address(), 5)));
+    let other_chain = ChainDomain { chain_id: CHAIN + 1, ..domain };
+    assert_eq!(evidence.verify(&other_chain, &set()), Err(EvidenceError::BadSignature(0)));
+    let mut forged = evidence.clone();
+    forged.second.signature = key(1).sign_hash(&vote_digest(&domain, VoteKind::Precommit, 5, 1, y.as_ref()));
+    assert_eq!(forged.verify(&domain, &set()), Err(EvidenceError::BadSignature(1)));
+    let mut prevote = evidence.clone();
+    prevote.kind = VoteKind::Prevote;
+    assert_eq!(prevote.verify(&domain, &set()), Err(EvidenceError::BadSignature(0)));
+    // A commit vote is exactly what certificates sign.
+    assert_eq!(vote_digest(&domain, VoteKind::Precommit, 5, 1, x.as_ref()), vote_hash(&domain, 5, 1, &Hash([1; 32])));
+}
