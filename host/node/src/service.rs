@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use tao_chain::{Block, Certificate, ChainError, Equivocation, Executor, Genesis, Header, Receipt, Validator};
+use tao_chain::{
+    Block, Certificate, ChainError, Equivocation, Executor, Genesis, Header, Receipt, Slashes, Validator,
+};
 use tao_crypto::SecretKey;
 use tao_store::Store;
 use tao_tx::{DecodedTransaction, VerifiedTransaction};
@@ -831,9 +833,18 @@ impl Node {
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = StoreView(self.store.snapshot()?);
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
-        let evidence = self.evidence_context(&view).select(&lock(&self.evidence)?, height);
+        let mut evidence = self.evidence_context(&view).select(&lock(&self.evidence)?, height);
         let slashes = evidence::slashes(&evidence, self.validators_at(height)?);
-        let built = self.executor.build(Arc::new(view), height, time_ms, &candidates, &slashes)?;
+        let view: Arc<dyn Storage + Send + Sync> = Arc::new(view);
+        let built = match self.executor.build(view.clone(), height, time_ms, &candidates, &slashes) {
+            // Evidence the chain will not apply must not stop this node proposing: drop it.
+            Err(ChainError::Hook { .. }) if !evidence.is_empty() => {
+                lock(&self.evidence)?.clear();
+                evidence.clear();
+                self.executor.build(view, height, time_ms, &candidates, &Slashes::default())?
+            }
+            built => built?,
+        };
         for (hash, reason) in built.refused {
             // Its account's later transactions could no longer run: they go with it.
             let gone = lock(&self.mempool)?.remove(&hash);

@@ -1,12 +1,17 @@
 //! The block pipeline of a validator network member, with the real contracts: a proposed block
 //! is staged, not committed; a received block is believed only if it extends the head in time
 //! and re-executes to exactly its roots (a wrong root is refused, so it gets no vote); a
-//! decided block is committed only with a certificate a light client accepts.
+//! decided block is committed only with a certificate a light client accepts; its equivocation
+//! evidence is checked before it executes, and slashes a key once.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 
 use std::path::PathBuf;
 
-use tao_chain::{Block, Certificate, CertificateError};
+use tao_chain::{
+    Block, Certificate, CertificateError, Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, merkle_root,
+    SignedVote, VoteKind, validators_hash, vote_digest,
+};
+use tao_node::evidence::EvidenceRefused;
 use tao_crypto::SecretKey;
 use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
 use tao_node::{BlockError, MAX_CLOCK_DRIFT_MS, Node, NodeError};
@@ -106,4 +111,73 @@ fn a_member_proposes_checks_and_commits_only_what_a_light_client_would_believe()
     assert_eq!(node.commit_decided(&hash, full).unwrap().hash(), hash);
     // The next height is proposed on top of it.
     assert_eq!(node.propose(now + 1_000, key(2).address()).unwrap().header.parent, hash);
+}
+
+/// Commits `blocks` blocks proposed by validator 0 and certified by `signers`.
+fn advance(node: &Node, blocks: u64, signers: &[u32]) {
+    for _ in 0..blocks {
+        let (head, _) = node.head().unwrap();
+        let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
+        node.commit_decided(&block.header.hash(), certificate(node, &block, signers)).unwrap();
+    }
+}
+
+/// Validator `who`'s two precommits at `height`, round 0: nil and a made-up header.
+fn double_precommit(node: &Node, who: u32, height: u64) -> Equivocation {
+    let domain = node.executor().domain();
+    let vote = |value: Option<Hash>| SignedVote {
+        value,
+        signature: key(who).sign_hash(&vote_digest(domain, VoteKind::Precommit, height, 0, value.as_ref())),
+    };
+    Equivocation::new(height, 0, VoteKind::Precommit, key(who).public_key(), vote(None), vote(Some(Hash([7; 32]))))
+}
+
+/// Why the next proposal carrying `evidence` (its root fixed) is refused.
+fn refused(node: &Node, evidence: Vec<Equivocation>) -> EvidenceRefused {
+    let (head, _) = node.head().unwrap();
+    let mut block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
+    block.header.evidence_root = merkle_root(&evidence.iter().map(Equivocation::hash).collect::<Vec<_>>());
+    block.evidence = evidence;
+    match node.check_proposal(&block, u64::MAX / 2) {
+        Err(BlockError::Evidence(why)) => why,
+        other => panic!("evidence taken: {other:?}"),
+    }
+}
+
+#[test]
+fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = member(dir.path());
+    advance(&node, 3, &[0, 1, 2]);
+    // Not from before the block, too many, unordered or repeated, not a member.
+    let at = |who, height| double_precommit(&node, who, height);
+    assert_eq!(refused(&node, vec![at(2, 4)]), EvidenceRefused::NotPast { height: 4, block: 4 });
+    let seventeen = vec![at(2, 2); MAX_BLOCK_EVIDENCE + 1];
+    assert_eq!(refused(&node, seventeen), EvidenceRefused::TooMany(MAX_BLOCK_EVIDENCE + 1));
+    assert_eq!(refused(&node, vec![at(2, 2), at(2, 3)]), EvidenceRefused::NotCanonical);
+    let mut pair = [at(1, 2), at(2, 2)];
+    pair.sort_by_key(|e| std::cmp::Reverse(e.validator.to_compressed()));
+    assert_eq!(refused(&node, pair.to_vec()), EvidenceRefused::NotCanonical);
+    let outsider = EvidenceRefused::Invalid(EvidenceError::NotInSet(key(9).address(), 2));
+    assert_eq!(refused(&node, vec![at(9, 2)]), outsider);
+    assert!(node.report_equivocation(at(9, 2)).is_err(), "the node keeps no evidence that proves nothing");
+    // A real equivocation is kept once, carried by the next proposal with its root, and slashes
+    // the key: the header names the set without it.
+    let real = at(2, 2);
+    assert!(node.report_equivocation(real.clone()).unwrap());
+    assert!(!node.report_equivocation(at(2, 3)).unwrap(), "one piece per validator waits");
+    let (head, _) = node.head().unwrap();
+    let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
+    assert_eq!(block.evidence, vec![real.clone()]);
+    assert_eq!(block.header.evidence_root, merkle_root(&[real.hash()]));
+    let rest: Vec<_> = node.validators_at(4).unwrap().into_iter().filter(|v| v.key != key(2).public_key()).collect();
+    assert_eq!(block.header.next_validators_hash, validators_hash(&rest));
+    node.commit_decided(&block.header.hash(), certificate(&node, &block, &[0, 1, 2])).unwrap();
+    assert_eq!(node.validators_at(5).unwrap(), rest);
+    // Slashed once: that key's evidence is refused from now on. Too old evidence is refused.
+    assert_eq!(refused(&node, vec![at(2, 3)]), EvidenceRefused::AlreadySlashed(key(2).address()));
+    assert!(node.report_equivocation(at(2, 3)).is_err());
+    advance(&node, MAX_EVIDENCE_AGE, &[0, 1, 3]);
+    let block = node.head().unwrap().0.height + 1;
+    assert_eq!(refused(&node, vec![at(1, 2)]), EvidenceRefused::TooOld { height: 2, block });
 }
