@@ -86,14 +86,6 @@ pub(crate) struct NodeArgs {
     json: bool,
 }
 
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the proposer's clock stamps blocks; the chain only requires it to increase"
-)]
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Answers every HTTP request on `listener` with the node's Prometheus metrics.
 async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,8 +162,8 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&ChainSpec { checkpoint, ..chain_spec })?);
         return Ok(ExitCode::SUCCESS);
     }
-    let network = network_config(&args, &base_path, &authority)?;
-    let opened = match network {
+    let engine = engine_config(&args, &base_path, &authority)?;
+    let opened = match args.p2p_addr {
         Some(_) => Node::open_member(&base_path, &genesis, args.state_pruning),
         None => Node::open(&base_path, &genesis, authority, args.state_pruning),
     };
@@ -189,45 +181,49 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
     }
     crate::log::init(if args.json { LogFormat::Json } else { args.log_format })?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve(node, &args, network))?;
+    runtime.block_on(serve(node, &args, engine))?;
     drop(temporary);
     Ok(ExitCode::SUCCESS)
 }
 
-/// The engine's settings when `--p2p-addr` makes this node a member of a validator network.
-fn network_config(
+/// The engine's settings: a member of a validator network with `--p2p-addr`; otherwise the
+/// dev chain's single validator, on a loopback port with no peers (the same engine, deciding
+/// alone: its key holds more than two thirds of the power, `Node::open` checked).
+fn engine_config(
     args: &NodeArgs,
     base_path: &std::path::Path,
     key: &SecretKey,
-) -> Result<Option<tao_consensus::app::EngineConfig>> {
-    let Some(listen) = &args.p2p_addr else { return Ok(None) };
-    // A validator checks evidence against the sets of recent heights, named by stored blocks.
-    let keep = tao_chain::MAX_EVIDENCE_AGE + 1;
-    if args.state_pruning < keep {
-        bail!(
-            "--state-pruning {} is too few blocks for a validator network: keep at least {keep}, to check equivocation evidence against the set of its height",
-            args.state_pruning
-        );
-    }
+) -> Result<tao_consensus::app::EngineConfig> {
     let parse = |a: &str| {
         a.parse().with_context(|| format!("{a:?} is not a libp2p address like /ip4/127.0.0.1/tcp/30333"))
     };
-    Ok(Some(tao_consensus::app::EngineConfig {
+    let (listen, peers) = match &args.p2p_addr {
+        Some(listen) => {
+            // A validator checks evidence against the sets of recent heights, named by stored
+            // blocks.
+            let keep = tao_chain::MAX_EVIDENCE_AGE + 1;
+            if args.state_pruning < keep {
+                bail!(
+                    "--state-pruning {} is too few blocks for a validator network: keep at least {keep}, to check equivocation evidence against the set of its height",
+                    args.state_pruning
+                );
+            }
+            (parse(listen)?, args.bootnodes.iter().map(|b| parse(b)).collect::<Result<_>>()?)
+        }
+        None => (parse("/ip4/127.0.0.1/tcp/0")?, Vec::new()),
+    };
+    Ok(tao_consensus::app::EngineConfig {
         base_path: base_path.to_path_buf(),
         key: key.clone(),
-        listen: parse(listen)?,
-        peers: args.bootnodes.iter().map(|b| parse(b)).collect::<Result<_>>()?,
+        listen,
+        peers,
         timeouts: tao_consensus::app::EngineConfig::local_timeouts(),
         block_time: args.block_time,
         byzantine: None,
-    }))
+    })
 }
 
-async fn serve(
-    node: Arc<Node>,
-    args: &NodeArgs,
-    network: Option<tao_consensus::app::EngineConfig>,
-) -> Result<()> {
+async fn serve(node: Arc<Node>, args: &NodeArgs, engine: tao_consensus::app::EngineConfig) -> Result<()> {
     let wallet_dir =
         args.wallet.clone().or_else(|| Some(crate::wallet_dir()).filter(|d| d.join("index.html").exists()));
     let files = match &wallet_dir {
@@ -268,37 +264,18 @@ async fn serve(
         info!(event = "metrics", url = url.as_str(), "metrics on {url}");
         tokio::spawn(serve_metrics(listener, node.clone()));
     }
-    if let Some(config) = network {
-        let ended = follow_engine(node, config).await;
-        handle.stop()?;
-        return ended;
-    }
-    // The first block comes one block time after start, like every later one.
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + args.block_time, args.block_time);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                let producer = node.clone();
-                match tokio::task::spawn_blocking(move || producer.produce(now_ms())).await {
-                    Ok(Ok(header)) => block_log(&node.stored(header.height)?),
-                    // A fault (VM, disk) skips this tick; the next one tries again. Nothing was
-                    // committed, so nothing is lost.
-                    Ok(Err(e)) => fault("block production failed", &e),
-                    Err(e) => fault("block production panicked", &e),
-                }
-            }
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    let ended = follow_engine(node, engine).await;
     handle.stop()?;
-    Ok(())
+    ended
 }
 
 /// Runs the BFT engine for `node` and logs the blocks it finalizes until Ctrl-C.
 async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig) -> Result<()> {
     let mut heads = node.subscribe();
     let (listen, peers) = (config.listen.to_string(), config.peers.len());
-    info!(event = "p2p", listen = listen.as_str(), peers, "p2p listening on {listen} with {peers} bootnodes");
+    if peers > 0 {
+        info!(event = "p2p", listen = listen.as_str(), peers, "p2p listening on {listen} with {peers} bootnodes");
+    }
     let mut engine = tao_consensus::app::start(node.clone(), config).await?;
     loop {
         tokio::select! {
@@ -319,11 +296,6 @@ async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig
     }
     engine.stop().await;
     Ok(())
-}
-
-/// Logs a fault the node survives.
-fn fault(what: &str, error: &dyn std::fmt::Display) {
-    warn!(event = "fault", what, error = %error, "warning: {what}: {error}");
 }
 
 /// Logs a block, and warns of each subnet whose own incentive module failed and was replaced by
