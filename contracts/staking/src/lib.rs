@@ -17,8 +17,8 @@ extern crate alloc;
 mod children;
 mod error;
 mod root;
-mod swap;
 mod slashing;
+mod swap;
 mod validators;
 
 use alloc::vec::Vec;
@@ -31,11 +31,11 @@ pub use children::{
     stake_threshold,
 };
 pub use error::StakeError;
-pub use slashing::{SlashParams, tombstone_key};
 pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
 };
+pub use slashing::{SlashParams, tombstone_key};
 use swap::move_entry;
 pub use swap::{
     HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey,

@@ -1,7 +1,7 @@
 //! PLACEHOLDER (lead's tree only, replaced by the slashing branch at merge).
+use crate::validators::ConsensusKey;
 use alloc::vec::Vec;
 use tao_sdk::Map;
-use crate::validators::ConsensusKey;
 const TOMBSTONES: Map<ConsensusKey, u64> = Map::new(b"stake/tombstone/");
 /// Storage key of a key's tombstone.
 pub fn tombstone_key(key: &ConsensusKey) -> Vec<u8> {

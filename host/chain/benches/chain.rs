@@ -21,7 +21,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rayon::prelude::*;
-use tao_chain::{Slashes, Executor, Genesis, TxOutcome, Validator};
+use tao_chain::{Executor, Genesis, Slashes, TxOutcome, Validator};
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
 use tao_store::Store;
@@ -124,7 +124,9 @@ impl Fixture {
 
 /// Builds block 1 from `txs` on `store`, stages and commits it.
 fn build_and_commit(executor: &Executor, store: &Arc<Store>, txs: &[VerifiedTransaction]) {
-    let built = executor.build(Arc::new(StoreView(store.snapshot().unwrap())), 1, 12_000, txs, &Slashes::default()).unwrap();
+    let built = executor
+        .build(Arc::new(StoreView(store.snapshot().unwrap())), 1, 12_000, txs, &Slashes::default())
+        .unwrap();
     let staged = store.stage(1, built.executed.writes).unwrap();
     store.commit(staged, &borsh::to_vec(&built.txs).unwrap(), &built.hashes).unwrap();
 }
@@ -149,7 +151,9 @@ fn pipeline(c: &mut Criterion, fixture: &Fixture) {
         assert_eq!(check.writes, built.executed.writes, "the built block validates");
 
         group.bench_function(format!("build/{n}"), |b| {
-            b.iter(|| executor.build(fixture.state.clone(), 1, 12_000, &verified, &Slashes::default()).unwrap())
+            b.iter(|| {
+                executor.build(fixture.state.clone(), 1, 12_000, &verified, &Slashes::default()).unwrap()
+            })
         });
         group.bench_function(format!("validate/{n}"), |b| {
             b.iter(|| executor.validate(fixture.state.clone(), 1, 12_000, &txs, &Slashes::default()).unwrap())

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tao_chain::{Slashes, 
+use tao_chain::{
     Block, Certificate, CertificateError, ChainError, Executor, Genesis, GenesisCall, Header, Pushed,
-    TxOutcome, Validator, keys,
+    Slashes, TxOutcome, Validator, keys,
 };
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
@@ -140,7 +140,13 @@ impl Chain {
     ) -> Result<(Header, Vec<tao_chain::Receipt>), ChainError> {
         let height = self.head.height + 1;
         let time_ms = self.head.time_ms + 12_000;
-        let executed = self.executor.validate(Arc::new(self.state.clone()), height, time_ms, &txs, &Slashes::default())?;
+        let executed = self.executor.validate(
+            Arc::new(self.state.clone()),
+            height,
+            time_ms,
+            &txs,
+            &Slashes::default(),
+        )?;
         let staged = self.store.stage(height, executed.writes.clone()).unwrap();
         let header = Header {
             chain_id: self.head.chain_id,
@@ -155,7 +161,8 @@ impl Chain {
             next_validators_hash: self.head.next_validators_hash,
             proposer: key(9).address(),
         };
-        let block = borsh::to_vec(&Block { header: header.clone(), txs: txs.clone(), evidence: Vec::new() }).unwrap();
+        let block =
+            borsh::to_vec(&Block { header: header.clone(), txs: txs.clone(), evidence: Vec::new() }).unwrap();
         self.store.commit(staged, &block, &[]).unwrap();
         self.state.apply(&executed.writes);
         self.head = header.clone();
@@ -434,8 +441,10 @@ fn upgrades_that_would_brick_the_chain_are_refused() {
     for (bad, why) in [(top_k, "lacks `entry_transfer` of the token interface"), (trapping, "dry run")] {
         let height = c.head.height + 1;
         schedule_upgrade(&mut c, height, "token", bad);
-        let executed =
-            c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[], &Slashes::default()).unwrap();
+        let executed = c
+            .executor
+            .validate(Arc::new(c.state.clone()), height, c.head.time_ms + 12_000, &[], &Slashes::default())
+            .unwrap();
         let refused =
             executed.events.iter().find(|(topic, _)| topic == b"upgrade_refused").expect("refusal event");
         let (name, code, reason): (String, Hash, String) = borsh::from_slice(&refused.1).unwrap();
@@ -512,7 +521,13 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
     let fits = (tao_chain::BLOCK_GAS_LIMIT / tao_contract_token::MAX_TX_GAS) as usize;
     let built = c
         .executor
-        .build(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &c.verified(&candidates), &Slashes::default())
+        .build(
+            Arc::new(c.state.clone()),
+            height,
+            c.head.time_ms + 1,
+            &c.verified(&candidates),
+            &Slashes::default(),
+        )
         .unwrap();
     assert_eq!((built.txs.len(), built.refused.len()), (fits, 0));
     let fee = tao_contract_token::fee(candidates[0].encode().len() as u64, tao_contract_token::MAX_TX_GAS);
@@ -520,8 +535,16 @@ fn gas_is_capped_per_transaction_and_per_block_and_compiling_costs_gas() {
         assert_eq!(receipt.outcome, TxOutcome::Failed("out of gas".into()));
         assert_eq!((receipt.gas_used, receipt.fee), (tao_contract_token::MAX_TX_GAS, fee));
     }
-    let all =
-        c.executor.validate(Arc::new(c.state.clone()), height, c.head.time_ms + 1, &candidates[..3], &Slashes::default()).unwrap();
+    let all = c
+        .executor
+        .validate(
+            Arc::new(c.state.clone()),
+            height,
+            c.head.time_ms + 1,
+            &candidates[..3],
+            &Slashes::default(),
+        )
+        .unwrap();
     assert_eq!(all.receipts[..2], built.executed.receipts[..]);
     assert_eq!(all.receipts[2].outcome, TxOutcome::Failed("out of gas".into()));
     assert_eq!(all.receipts[2].gas_used, 0);
@@ -546,14 +569,18 @@ fn a_proposer_leaves_out_refused_transactions_without_re_running_the_block() {
         c.transfer(1, 1, bob, 2 * TAO),
         c.transfer(1, 5, bob, TAO), // nonce gap
     ];
-    let built = c.executor.build(Arc::new(c.state.clone()), 1, 5, &c.verified(&candidates), &Slashes::default()).unwrap();
+    let built = c
+        .executor
+        .build(Arc::new(c.state.clone()), 1, 5, &c.verified(&candidates), &Slashes::default())
+        .unwrap();
     let included: Vec<_> = built.txs.iter().map(|t| t.hash()).collect();
     assert_eq!(included, vec![candidates[0].hash(), candidates[2].hash()]);
     let refused: Vec<_> = built.refused.iter().map(|(h, _)| *h).collect();
     assert_eq!(refused, vec![candidates[1].hash(), candidates[3].hash()]);
     assert!(matches!(built.refused[0].1, ChainError::CannotPay { .. }));
     assert_eq!(built.hashes, included);
-    let check = c.executor.validate(Arc::new(c.state.clone()), 1, 5, &built.txs, &Slashes::default()).unwrap();
+    let check =
+        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &built.txs, &Slashes::default()).unwrap();
     assert_eq!(check.writes, built.executed.writes, "the built block passes validation as is");
     assert_eq!(check.receipts, built.executed.receipts);
     assert_eq!(
@@ -588,8 +615,10 @@ fn a_block_builder_reports_each_candidate() {
     assert!(matches!(builder.push(&candidates[3]).unwrap(), Pushed::Held), "alice is held for this block");
     let built = builder.finish();
     assert_eq!(built.hashes, vec![candidates[0].hash()]);
-    let expected =
-        c.executor.validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed().clone()], &Slashes::default()).unwrap();
+    let expected = c
+        .executor
+        .validate(Arc::new(c.state.clone()), 1, 5, &[candidates[0].signed().clone()], &Slashes::default())
+        .unwrap();
     assert_eq!(built.executed.writes, expected.writes, "the refused candidate left no trace");
     assert_eq!(built.executed.receipts, expected.receipts);
 }

@@ -274,7 +274,12 @@ async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig
     let mut heads = node.subscribe();
     let (listen, peers) = (config.listen.to_string(), config.peers.len());
     if peers > 0 {
-        info!(event = "p2p", listen = listen.as_str(), peers, "p2p listening on {listen} with {peers} bootnodes");
+        info!(
+            event = "p2p",
+            listen = listen.as_str(),
+            peers,
+            "p2p listening on {listen} with {peers} bootnodes"
+        );
     }
     let mut engine = tao_consensus::app::start(node.clone(), config).await?;
     loop {

@@ -12,17 +12,19 @@ use bytes::Bytes;
 use malachitebft_app::config::{ConsensusConfig, NodeConfig, PubSubProtocol, ValueSyncConfig};
 use malachitebft_app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app::types::LocallyProposedValue;
+use malachitebft_app::types::MisbehaviorEvidence;
 use malachitebft_app::types::ProposedValue;
 use malachitebft_app::types::sync::RawDecidedValue;
 /// A libp2p address, e.g. `/ip4/127.0.0.1/tcp/30333`.
 pub use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
-    AppMsg, ByzantineContext, Channels, ConsensusContext, ConsensusRequestError, EngineBuilder, NetworkContext,
-    NetworkIdentity, NetworkMsg, NetworkRequest, RequestContext, SyncContext, WalContext,
+    AppMsg, ByzantineContext, Channels, ConsensusContext, ConsensusRequestError, EngineBuilder,
+    NetworkContext, NetworkIdentity, NetworkMsg, NetworkRequest, RequestContext, SyncContext, WalContext,
+};
+use malachitebft_core_types::{
+    CommitCertificate, Context, LinearTimeouts, NilOrVal, Round, SignedVote, Validity,
 };
 use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
-use malachitebft_app::types::MisbehaviorEvidence;
-use malachitebft_core_types::{CommitCertificate, Context, LinearTimeouts, NilOrVal, Round, SignedVote, Validity};
 use tao_chain::{Block, Equivocation};
 use tao_crypto::SecretKey;
 use tao_node::Node;
@@ -239,7 +241,8 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
     let verifier = KeyVerifier::new(domain);
     let signer = KeySigner::new(config.key.clone(), domain);
-    let builder = EngineBuilder::new(TaoContext, cfg).with_default_wal(WalContext::new(wal.clone(), BorshCodec));
+    let builder =
+        EngineBuilder::new(TaoContext, cfg).with_default_wal(WalContext::new(wal.clone(), BorshCodec));
     // The rest of the engine, the same whichever network it talks through.
     macro_rules! finish {
         ($builder:expr) => {
@@ -752,7 +755,9 @@ async fn report(state: &State, height: Height, evidence: &MisbehaviorEvidence<Ta
         for piece in found {
             let (offender, at) = (piece.validator.address(), piece.height);
             match node.report_equivocation(piece) {
-                Ok(true) => log(&format!("validator {offender} equivocated at height {at}: evidence kept for a block")),
+                Ok(true) => log(&format!(
+                    "validator {offender} equivocated at height {at}: evidence kept for a block"
+                )),
                 Ok(false) => {}
                 Err(e) => log(&format!("evidence against {offender} at height {at} refused: {e}")),
             }
@@ -762,7 +767,11 @@ async fn report(state: &State, height: Height, evidence: &MisbehaviorEvidence<Ta
 }
 
 /// The chain's evidence of two conflicting votes `a` and `b` by the validator with `key`.
-fn equivocation(key: tao_crypto::PublicKey, a: &SignedVote<TaoContext>, b: &SignedVote<TaoContext>) -> Option<Equivocation> {
+fn equivocation(
+    key: tao_crypto::PublicKey,
+    a: &SignedVote<TaoContext>,
+    b: &SignedVote<TaoContext>,
+) -> Option<Equivocation> {
     let signed = |vote: &SignedVote<TaoContext>| tao_light::SignedVote {
         value: match &vote.message.value {
             NilOrVal::Val(BlockHash(hash)) => Some(*hash),

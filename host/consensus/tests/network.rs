@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use tao_chain::{Equivocation, EvidenceError};
 use tao_consensus::app::{Byzantine, EngineConfig, EngineError, Running, SeenVote, VoteKind, start};
-use tao_light::SignedVote;
-use tao_node::BlockError;
-use tao_node::evidence::EvidenceRefused;
 use tao_contract_token::TransferArgs;
 use tao_crypto::SecretKey;
+use tao_light::SignedVote;
 use tao_light::{CertificateError, LightClient, LightError};
+use tao_node::BlockError;
+use tao_node::evidence::EvidenceRefused;
 use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
 use tao_node::{Node, TxStatus};
 use tao_tx::{Call, Transaction};
@@ -493,13 +493,16 @@ async fn an_equivocating_validator_is_reported_slashed_and_leaves_the_next_set()
     const EQUIVOCATES_FROM: u64 = 12;
     let _serial = SERIAL.lock().await;
     let offender = 3;
-    let net = Network::start([None, None, None, Some(Byzantine::Equivocate { from: EQUIVOCATES_FROM })], false).await;
+    let net =
+        Network::start([None, None, None, Some(Byzantine::Equivocate { from: EQUIVOCATES_FROM })], false)
+            .await;
     let nodes = net.nodes();
     let hotkey = dev_key("alice-hot").address();
     let proof_hash = tao_contract_staking::consensus_key_proof_hash(&dev_key("alice").address(), &hotkey);
     let proof: [u8; 64] = key(offender).sign_hash(&proof_hash).0[..64].try_into().unwrap();
     let args = borsh::to_vec(&(hotkey, key(offender).public_key().to_compressed(), proof)).unwrap();
-    let bound = nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_set_consensus_key", args, 0)).unwrap();
+    let bound =
+        nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_set_consensus_key", args, 0)).unwrap();
     let until = Instant::now() + Duration::from_secs(30);
     let bound_at = loop {
         if let TxStatus::Finalized { height, .. } = nodes[0].status(&bound).unwrap() {
@@ -522,7 +525,10 @@ async fn an_equivocating_validator_is_reported_slashed_and_leaves_the_next_set()
         .iter()
         .map(|n| {
             let metrics = n.metrics().unwrap();
-            let line = metrics.lines().find(|l| l.starts_with("tao_consensus_equivocations_reported_total ")).unwrap();
+            let line = metrics
+                .lines()
+                .find(|l| l.starts_with("tao_consensus_equivocations_reported_total "))
+                .unwrap();
             line.split(' ').nth(1).unwrap().parse::<u64>().unwrap()
         })
         .sum();

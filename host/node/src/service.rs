@@ -474,7 +474,11 @@ impl Node {
         &'a self,
         state: &'a dyn Storage,
     ) -> evidence::Context<'a, impl Fn(u64) -> Option<Vec<Validator>> + 'a> {
-        evidence::Context { domain: self.executor.domain(), state, set_at: move |h| self.validators_at(h).ok() }
+        evidence::Context {
+            domain: self.executor.domain(),
+            state,
+            set_at: move |h| self.validators_at(h).ok(),
+        }
     }
 
     /// New finalized headers, as they are produced.
@@ -910,7 +914,8 @@ impl Node {
 
     fn finish(&self, block: &Block, certificate: Certificate, txs: &[Hash]) -> Result<(), NodeError> {
         let header = &block.header;
-        lock(&self.evidence)?.retain(|e| block.evidence.iter().all(|carried| carried.validator != e.validator));
+        lock(&self.evidence)?
+            .retain(|e| block.evidence.iter().all(|carried| carried.validator != e.validator));
         let mut pool = lock(&self.mempool)?;
         for hash in txs {
             pool.forget(hash);

@@ -8,11 +8,11 @@
 use std::path::PathBuf;
 
 use tao_chain::{
-    Block, Certificate, CertificateError, Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, merkle_root,
-    SignedVote, VoteKind, validators_hash, vote_digest,
+    Block, Certificate, CertificateError, Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE,
+    SignedVote, VoteKind, merkle_root, validators_hash, vote_digest,
 };
-use tao_node::evidence::EvidenceRefused;
 use tao_crypto::SecretKey;
+use tao_node::evidence::EvidenceRefused;
 use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
 use tao_node::{BlockError, MAX_CLOCK_DRIFT_MS, Node, NodeError};
 use tao_types::Hash;
@@ -129,7 +129,14 @@ fn double_precommit(node: &Node, who: u32, height: u64) -> Equivocation {
         value,
         signature: key(who).sign_hash(&vote_digest(domain, VoteKind::Precommit, height, 0, value.as_ref())),
     };
-    Equivocation::new(height, 0, VoteKind::Precommit, key(who).public_key(), vote(None), vote(Some(Hash([7; 32]))))
+    Equivocation::new(
+        height,
+        0,
+        VoteKind::Precommit,
+        key(who).public_key(),
+        vote(None),
+        vote(Some(Hash([7; 32]))),
+    )
 }
 
 /// Why the next proposal carrying `evidence` (its root fixed) is refused.
@@ -170,7 +177,8 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
     assert_eq!(block.evidence, vec![real.clone()]);
     assert_eq!(block.header.evidence_root, merkle_root(&[real.hash()]));
-    let rest: Vec<_> = node.validators_at(4).unwrap().into_iter().filter(|v| v.key != key(2).public_key()).collect();
+    let rest: Vec<_> =
+        node.validators_at(4).unwrap().into_iter().filter(|v| v.key != key(2).public_key()).collect();
     assert_eq!(block.header.next_validators_hash, validators_hash(&rest));
     node.commit_decided(&block.header.hash(), certificate(&node, &block, &[0, 1, 2])).unwrap();
     assert_eq!(node.validators_at(5).unwrap(), rest);

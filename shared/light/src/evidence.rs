@@ -56,11 +56,19 @@ pub enum VoteKind {
 
 /// The 32 bytes a validator signs for a `kind` vote for `value` (`None`: nil) at `height` and
 /// `round`. A precommit for a header is exactly [`vote_hash`].
-pub fn vote_digest(domain: &ChainDomain, kind: VoteKind, height: u64, round: u32, value: Option<&Hash>) -> [u8; 32] {
+pub fn vote_digest(
+    domain: &ChainDomain,
+    kind: VoteKind,
+    height: u64,
+    round: u32,
+    value: Option<&Hash>,
+) -> [u8; 32] {
     match (kind, value) {
         (VoteKind::Precommit, Some(header)) => vote_hash(domain, height, round, header),
         (VoteKind::Precommit, None) => signed_digest(NIL_PRECOMMIT_TAG, domain, height, round, &[]),
-        (VoteKind::Prevote, Some(header)) => signed_digest(PREVOTE_TAG, domain, height, round, &[&[1], &header.0]),
+        (VoteKind::Prevote, Some(header)) => {
+            signed_digest(PREVOTE_TAG, domain, height, round, &[&[1], &header.0])
+        }
         (VoteKind::Prevote, None) => signed_digest(PREVOTE_TAG, domain, height, round, &[&[0]]),
     }
 }
@@ -107,7 +115,14 @@ pub enum EvidenceError {
 
 impl Equivocation {
     /// Builds the evidence from two conflicting votes in either order.
-    pub fn new(height: u64, round: u32, kind: VoteKind, validator: PublicKey, a: SignedVote, b: SignedVote) -> Self {
+    pub fn new(
+        height: u64,
+        round: u32,
+        kind: VoteKind,
+        validator: PublicKey,
+        a: SignedVote,
+        b: SignedVote,
+    ) -> Self {
         let (first, second) = if a.value <= b.value { (a, b) } else { (b, a) };
         Equivocation { height, round, kind, validator, first, second }
     }
@@ -128,7 +143,9 @@ impl Equivocation {
         }
         for (index, vote) in [(0u8, &self.first), (1, &self.second)] {
             let digest = vote_digest(domain, self.kind, self.height, self.round, vote.value.as_ref());
-            self.validator.verify_hash(&digest, &vote.signature).map_err(|_| EvidenceError::BadSignature(index))?;
+            self.validator
+                .verify_hash(&digest, &vote.signature)
+                .map_err(|_| EvidenceError::BadSignature(index))?;
         }
         Ok(())
     }

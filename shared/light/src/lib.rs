@@ -20,10 +20,11 @@ pub use block::{
     Block, Certificate, CertificateError, Header, MAX_BLOCK_TXS, MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES,
     MAX_RECEIPT_BYTES, MAX_VALIDATORS, Receipt, TxOutcome, Validator, validators_hash,
 };
-pub use evidence::{
-    Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, SignedVote, VoteKind, signed_digest, vote_digest, vote_hash,
-};
 pub use chain::{Chain, Proven, VerifyError};
+pub use evidence::{
+    Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, SignedVote, VoteKind, signed_digest,
+    vote_digest, vote_hash,
+};
 pub use merkle::merkle_root;
 use tao_crypto::ChainDomain;
 use tao_state::StateProof;

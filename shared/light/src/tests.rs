@@ -283,7 +283,10 @@ fn equivocation_evidence_proves_two_votes_of_a_member_and_nothing_else() {
     assert_eq!(double_precommit(&domain, 2, None, x).verify(&domain, &set()), Ok(()));
     assert!(borsh::to_vec(&evidence).unwrap().len() <= 242, "the size docs/codec.md states");
     // The same vote twice, or the pair out of canonical order, proves nothing.
-    assert_eq!(double_precommit(&domain, 3, x, x).verify(&domain, &set()), Err(EvidenceError::NotConflicting));
+    assert_eq!(
+        double_precommit(&domain, 3, x, x).verify(&domain, &set()),
+        Err(EvidenceError::NotConflicting)
+    );
     let mut swapped = evidence.clone();
     std::mem::swap(&mut swapped.first, &mut swapped.second);
     assert_eq!(swapped.verify(&domain, &set()), Err(EvidenceError::NotConflicting));
@@ -300,5 +303,8 @@ fn equivocation_evidence_proves_two_votes_of_a_member_and_nothing_else() {
     prevote.kind = VoteKind::Prevote;
     assert_eq!(prevote.verify(&domain, &set()), Err(EvidenceError::BadSignature(0)));
     // A commit vote is exactly what certificates sign.
-    assert_eq!(vote_digest(&domain, VoteKind::Precommit, 5, 1, x.as_ref()), vote_hash(&domain, 5, 1, &Hash([1; 32])));
+    assert_eq!(
+        vote_digest(&domain, VoteKind::Precommit, 5, 1, x.as_ref()),
+        vote_hash(&domain, 5, 1, &Hash([1; 32]))
+    );
 }
