@@ -184,11 +184,17 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 }
 
 fn save_coldkey(dir: &Path, key: &SecretKey, common: &Common) -> Result<()> {
+    save_coldkey_with(dir, key, &password(true)?, common)
+}
+
+/// Writes wallet `dir`'s coldkey `key` encrypted under `password` (`coldkey.json`, and its
+/// address in `coldkeypub.txt`), asking before overwriting one.
+pub(crate) fn save_coldkey_with(dir: &Path, key: &SecretKey, password: &str, common: &Common) -> Result<()> {
     let path = dir.join("coldkey.json");
     if path.exists() {
         confirm(&format!("{} exists: overwrite this coldkey?", path.display()), common)?;
     }
-    let store = keystore::encrypt(&key.to_bytes(), key.address().to_string(), &password(true)?)?;
+    let store = keystore::encrypt(&key.to_bytes(), key.address().to_string(), password)?;
     write_private(&path, &serde_json::to_string_pretty(&store)?)?;
     std::fs::write(dir.join("coldkeypub.txt"), key.address().to_string())?;
     Ok(())
@@ -203,7 +209,8 @@ fn new_hotkey(dir: &Path, name: &str, common: &Common) -> Result<(Address, Strin
     Ok((key.address(), phrase))
 }
 
-fn save_hotkey(dir: &Path, name: &str, key: &SecretKey, common: &Common) -> Result<Address> {
+/// Writes hotkey `name` of wallet `dir` (`hotkeys/<name>.json`), asking before overwriting one.
+pub(crate) fn save_hotkey(dir: &Path, name: &str, key: &SecretKey, common: &Common) -> Result<Address> {
     let path = dir.join("hotkeys").join(format!("{name}.json"));
     if path.exists() {
         confirm(&format!("{} exists: overwrite this hotkey?", path.display()), common)?;
