@@ -311,9 +311,19 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
         assert_eq!(first.hash(height), candidate.hash(height), "fork at {height}");
         light.accept(header, &certificate).unwrap();
     }
-
     let wallets = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| tao(&format!("http://{}", first.rpc), wallets.path(), args);
+    let shown = cli(&["root", "validators"]);
+    assert_eq!(shown["next_epoch_set"], rows(&old_set), "the genesis validators are candidates");
+    assert_eq!(shown["min_validators"], 3, "more than two thirds of 4");
+    // Each operator is a wallet of the testnet's directory as `tao wallet` reads it.
+    let operators = tao(&format!("http://{}", first.rpc), &out, &["wallet", "list"]);
+    for (i, operator) in report["operators"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(operators[i]["name"], format!("validator-{i}"));
+        assert_eq!(operators[i]["coldkey"], operator["coldkey"]);
+        assert_eq!(operators[i]["hotkeys"][0]["address"], operator["hotkey"]);
+    }
+
     cli(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
     let alice_hot =
         cli(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
@@ -399,13 +409,16 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
 
     // The CLI's verified read follows the change too.
     let shown = cli(&["root", "validators"]);
-    let rows: Vec<_> = new_set
-        .iter()
-        .map(|v| serde_json::json!({"key": format!("0x{}", hex::encode(v.key.to_compressed())), "power": v.power}))
-        .collect();
-    assert_eq!(shown["validators"], serde_json::json!(rows));
+    assert_eq!(shown["validators"], rows(&new_set));
     assert!(shown["verified_at"].as_u64().unwrap() > epoch);
     assert_eq!(shown["epoch"], EPOCH);
+}
+
+/// A set as `tao root validators --json` shows it.
+fn rows(set: &[tao_light::Validator]) -> serde_json::Value {
+    set.iter()
+        .map(|v| serde_json::json!({"key": format!("0x{}", hex::encode(v.key.to_compressed())), "power": v.power}))
+        .collect()
 }
 
 /// A validator key file's secret.
