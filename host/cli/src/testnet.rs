@@ -13,8 +13,7 @@ use serde_json::json;
 use tao_crypto::SecretKey;
 use tao_node::spec::{ChainSpec, SpecOperator, SpecValidator, SpecValidatorSet};
 
-use crate::keys::{Common, confirm, password};
-use crate::wallet::{save_coldkey_with, save_hotkey};
+use crate::keys::{Common, confirm, password, save_coldkey_with, save_hotkey};
 
 mod check;
 
