@@ -518,6 +518,9 @@ mod tests {
         }
         let text = serde_json::to_string(&spec).unwrap();
         assert_eq!(serde_json::from_str::<ChainSpec>(&text).unwrap(), spec, "round-trips through JSON");
+        let older: SpecValidatorSet =
+            serde_json::from_str(r#"{"max_validators": 4, "min_stake": 1, "epoch": 8}"#).unwrap();
+        assert_eq!(older.min_validators, 1, "a spec from before the minimum keeps today's behaviour");
     }
 
     #[test]
