@@ -57,6 +57,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
 }
 
+/// The operator wallets' password when `$TAO_PASSWORD` is unset (docs/network.md).
+const TESTNET_PASSWORD: &str = "testnet";
+
 /// `tao` as `cargo build -p tao-cli` left it.
 fn tao() -> PathBuf {
     tools::target_dir().join("debug/tao")
@@ -70,10 +73,14 @@ fn init(out: &Path, extra: &[&str]) -> Result<()> {
     }
     let validators = VALIDATORS.to_string();
     step(&format!("tao testnet init --validators {validators} --out {} {}", out.display(), extra.join(" ")));
+    // The operator wallets' coldkeys are encrypted with $TAO_PASSWORD (else `testnet`): a local
+    // network's keys, never for anything of value.
+    let password = std::env::var("TAO_PASSWORD").unwrap_or_else(|_| TESTNET_PASSWORD.into());
     let status = Command::new(tao())
         .args(["testnet", "init", "--validators", &validators, "--yes", "--out"])
         .arg(out)
         .args(extra)
+        .env("TAO_PASSWORD", password)
         .status()
         .context("running tao testnet init")?;
     if !status.success() {

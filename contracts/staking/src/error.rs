@@ -68,7 +68,8 @@ pub enum StakeError {
         /// Root stake that would take the lowest slot.
         need: u64,
     },
-    /// Validator-set parameters out of range (K in 1..=1024, a minimum stake above zero).
+    /// Validator-set parameters out of range (K in 1..=1024, a minimum stake above zero, the
+    /// minimum set size in 1..=K).
     BadValidatorParams,
     /// Not a compressed secp256k1 key, or its proof is not its signature for this hotkey.
     BadConsensusKey,
@@ -140,7 +141,7 @@ impl fmt::Display for StakeError {
                 write!(f, "root is full: {have} rao of root stake, the lowest slot needs {need}")
             }
             StakeError::BadValidatorParams => f.write_str(
-                "validator-set parameters out of range: 1 to 1024 validators, a minimum stake above 0",
+                "validator-set parameters out of range: 1 to 1024 validators, a minimum stake above 0, a minimum set size from 1 to K",
             ),
             StakeError::BadConsensusKey => f.write_str(
                 "not a compressed secp256k1 key, or the proof is not its signature for this hotkey",

@@ -48,9 +48,9 @@ use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::NetUid;
 pub use validators::{
-    ConsensusKey, MAX_SET, Member, ValidatorParams, compute_set, consensus_key, consensus_key_key,
-    consensus_key_proof_hash, next_set_key, set_consensus_key, set_key, set_validator_params,
-    validator_epoch, validator_params,
+    ConsensusKey, MAX_SET, Member, ValidatorParams, check_consensus_key_proof, compute_set, consensus_key,
+    consensus_key_key, consensus_key_proof_hash, next_set_key, set_consensus_key, set_key,
+    set_validator_params, validator_epoch, validator_params,
 };
 
 /// Smallest stake operation, in rao (0.002 τ).

@@ -620,7 +620,7 @@ fn a_consensus_key_needs_its_owner_and_its_own_proof_and_serves_one_hotkey() {
 #[test]
 fn the_set_is_the_top_root_stakes_with_a_key_at_each_epoch() {
     let mut h = setup();
-    let params = ValidatorParams { max_validators: 2, min_stake: 10 * TAO, epoch: 5 };
+    let params = ValidatorParams { max_validators: 2, min_stake: 10 * TAO, epoch: 5, min_validators: 1 };
     assert_eq!(
         call(&mut h, addr(1), 2, |h| set_validator_params(h, params)),
         Err(StakeError::NotSystem.to_string())
@@ -665,6 +665,54 @@ fn the_set_is_the_top_root_stakes_with_a_key_at_each_epoch() {
     let one = ValidatorParams { max_validators: 1, ..params };
     call(&mut h, SYSTEM, 11, |h| set_validator_params(h, one)).unwrap();
     assert_eq!(epoch(&mut h, 15), Some(vec![(keys[1], 25 * TAO)]));
+}
+
+/// The minimum set size is checked with the other parameters (1..=K), and an epoch where fewer
+/// root hotkeys qualify keeps the current set: nothing stored, an event saying how many
+/// qualified and how many were needed.
+#[test]
+fn an_epoch_with_fewer_than_the_minimum_validators_keeps_the_set() {
+    let mut h = setup();
+    let params = ValidatorParams { max_validators: 3, min_stake: 10 * TAO, epoch: 5, min_validators: 2 };
+    for min_validators in [0, 4] {
+        assert_eq!(
+            call(&mut h, SYSTEM, 2, |h| set_validator_params(
+                h,
+                ValidatorParams { min_validators, ..params }
+            )),
+            Err(StakeError::BadValidatorParams.to_string()),
+            "min_validators {min_validators} with K 3"
+        );
+    }
+    assert!(ValidatorParams { min_validators: 3, ..params }.is_valid(), "min_validators = K");
+    call(&mut h, SYSTEM, 2, |h| set_validator_params(h, params)).unwrap();
+    let seat = |h: &mut MemoryHost, c: u16, k: u16| {
+        add(h, c, k, 0, 20 * TAO, None).unwrap();
+        call(h, addr(c), 2, |h| root_register(h, &addr(c), &addr(k))).unwrap();
+        set_key_(h, c, k, consensus(u8::try_from(c).unwrap(), &addr(k))).unwrap();
+    };
+    seat(&mut h, 1, 1001);
+    let epoch = |h: &mut MemoryHost, block: u64| {
+        h.caller = SYSTEM;
+        h.block_height = block;
+        h.run(&[], |h| validator_epoch(h).map(|set| h.output_as(&set)))
+    };
+    let kept = epoch(&mut h, 5);
+    assert_eq!(kept.outcome, NativeOutcome::Ok);
+    assert!(kept.writes.is_empty(), "nothing stored: {:?}", kept.writes.keys());
+    assert_eq!(
+        kept.events,
+        vec![tao_sdk::Event {
+            topic: b"validator_set_kept".to_vec(),
+            data: tao_sdk::borsh::to_vec(&(1u16, 2u16)).unwrap()
+        }]
+    );
+    seat(&mut h, 2, 2001);
+    let taken = epoch(&mut h, 10);
+    let set: Option<Vec<Member>> = tao_sdk::borsh::from_slice(&taken.output).unwrap();
+    assert_eq!(set.map(|s| s.len()), Some(2), "two qualify: the set is taken");
+    assert_eq!(taken.events.len(), 1);
+    assert_eq!(taken.events[0].topic, b"validator_set".to_vec());
 }
 
 /// Hotkeys 2001..=2007 of coldkey 2 registered on subnet 1 (2001 by `setup`).

@@ -40,18 +40,29 @@ pub struct ValidatorParams {
     /// Blocks between set computations: the set is computed at every height divisible by it.
     /// 0 (the default) keeps the genesis set forever (the dev chain's single authority).
     pub epoch: u64,
+    /// Fewest validators a computed set may have (1..=K): an epoch where fewer qualify keeps
+    /// the current set, so one operator alone cannot become the whole set.
+    pub min_validators: u16,
 }
 
 impl ValidatorParams {
-    /// Whether K is in 1..=[`MAX_SET`] and the minimum stake above zero (a validator's power).
+    /// Whether K is in 1..=[`MAX_SET`], the minimum stake above zero (a validator's power) and
+    /// the minimum set size in 1..=K.
     pub fn is_valid(&self) -> bool {
-        (1..=MAX_SET).contains(&self.max_validators) && self.min_stake > 0
+        (1..=MAX_SET).contains(&self.max_validators)
+            && self.min_stake > 0
+            && (1..=self.max_validators).contains(&self.min_validators)
     }
 }
 
 impl Default for ValidatorParams {
     fn default() -> Self {
-        ValidatorParams { max_validators: 64, min_stake: 1_000 * tao_types::RAO_PER_TAO, epoch: 0 }
+        ValidatorParams {
+            max_validators: 64,
+            min_stake: 1_000 * tao_types::RAO_PER_TAO,
+            epoch: 0,
+            min_validators: 1,
+        }
     }
 }
 
@@ -96,6 +107,26 @@ pub fn consensus_key_proof_hash(coldkey: &Address, hotkey: &Address) -> [u8; 32]
     keccak256(&preimage)
 }
 
+/// Whether `key` is a compressed secp256k1 key and `proof` its signature `r ‖ s` over
+/// [`consensus_key_proof_hash`] (also checked by a chain spec before genesis, to name the bad
+/// validator).
+pub fn check_consensus_key_proof(
+    coldkey: &Address,
+    hotkey: &Address,
+    key: &ConsensusKey,
+    proof: &[u8; 64],
+) -> Result<(), StakeError> {
+    // Only the compressed tags: one key, one encoding (the one headers hash).
+    if !matches!(key[0], 0x02 | 0x03) {
+        return Err(StakeError::BadConsensusKey);
+    }
+    let public = VerifyingKey::from_sec1_bytes(key).map_err(|_| StakeError::BadConsensusKey)?;
+    let signature = Signature::from_slice(proof).map_err(|_| StakeError::BadConsensusKey)?;
+    public
+        .verify_prehash(&consensus_key_proof_hash(coldkey, hotkey), &signature)
+        .map_err(|_| StakeError::BadConsensusKey)
+}
+
 /// `coldkey`, the owner of `hotkey`, registers (or replaces) `hotkey`'s consensus `key`, with
 /// `proof` (the key's ECDSA signature `r ‖ s` over [`consensus_key_proof_hash`]). A key serves
 /// one hotkey forever; a replacement counts from the next epoch.
@@ -109,15 +140,7 @@ pub fn set_consensus_key(
     if neurons::hotkey_owner(host, hotkey)?.ok_or(StakeError::UnknownHotkey)? != *coldkey {
         return Err(StakeError::NotHotkeyOwner);
     }
-    // Only the compressed tags: one key, one encoding (the one headers hash).
-    if !matches!(key[0], 0x02 | 0x03) {
-        return Err(StakeError::BadConsensusKey);
-    }
-    let public = VerifyingKey::from_sec1_bytes(key).map_err(|_| StakeError::BadConsensusKey)?;
-    let signature = Signature::from_slice(proof).map_err(|_| StakeError::BadConsensusKey)?;
-    public
-        .verify_prehash(&consensus_key_proof_hash(coldkey, hotkey), &signature)
-        .map_err(|_| StakeError::BadConsensusKey)?;
+    check_consensus_key_proof(coldkey, hotkey, key, proof)?;
     match KEY_OWNERS.load(host, key)? {
         Some(owner) if owner == *hotkey && KEYS.load(host, hotkey)? == Some(*key) => {
             return Err(StakeError::ConsensusKeyUnchanged);
@@ -165,8 +188,10 @@ pub fn compute_set(host: &mut impl Host, params: &ValidatorParams) -> Result<Vec
     Ok(candidates.into_iter().map(|(stake, _, key)| (key, stake)).collect())
 }
 
-/// The begin-block work (chain only): at an epoch boundary, computes the set and, unless it is
-/// empty, stores it as the next set (and by its hash). Returns the set stored.
+/// The begin-block work (chain only): at an epoch boundary, computes the set and, unless fewer
+/// than `min_validators` qualify (then it emits `validator_set_kept` with `(qualified, needed)`
+/// as two borsh `u16`s and the current set stays), stores it as the next set (and by its hash).
+/// Returns the set stored.
 pub fn validator_epoch(host: &mut impl Host) -> Result<Option<Vec<Member>>, StakeError> {
     if host.caller() != SYSTEM {
         return Err(StakeError::NotSystem);
@@ -177,7 +202,13 @@ pub fn validator_epoch(host: &mut impl Host) -> Result<Option<Vec<Member>>, Stak
         return Ok(None);
     }
     let set = compute_set(host, &params)?;
-    if set.is_empty() {
+    // `compute_set` returns at most K (≤ MAX_SET) members, so the count fits a u16.
+    let qualified = u16::try_from(set.len()).unwrap_or(u16::MAX);
+    if qualified < params.min_validators.max(1) {
+        host.emit(
+            b"validator_set_kept",
+            &tao_sdk::borsh::to_vec(&(qualified, params.min_validators)).unwrap_or_default(),
+        );
         return Ok(None);
     }
     let hash = Hash(keccak256(&tao_sdk::borsh::to_vec(&set).unwrap_or_default()));

@@ -71,9 +71,10 @@ pub(crate) struct ProposedAction {
     #[arg(long, value_name = "PARTS")]
     tao_weight: Option<u64>,
     /// Set the validator set from stake: at most K validators, each with at least the
-    /// minimum root stake, recomputed every EPOCH blocks (0: never): `K:MIN_STAKE:EPOCH`, the
-    /// stake in rao.
-    #[arg(long, value_name = "K:MIN_STAKE:EPOCH")]
+    /// minimum root stake, recomputed every EPOCH blocks (0: never), an epoch where fewer than
+    /// MIN_VALIDATORS (default 1) qualify keeping the set: `K:MIN_STAKE:EPOCH[:MIN_VALIDATORS]`,
+    /// the stake in rao.
+    #[arg(long, value_name = "K:MIN_STAKE:EPOCH[:MIN_VALIDATORS]")]
     validator_set: Option<String>,
 }
 
@@ -96,17 +97,7 @@ impl ProposedAction {
             return Ok(Action::SetTaoWeight(weight));
         }
         if let Some(spec) = &self.validator_set {
-            let parts: Vec<&str> = spec.split(':').collect();
-            let [k, min, epoch] = parts.as_slice() else { bail!("expected K:MIN_STAKE:EPOCH") };
-            let params = tao_contract_staking::ValidatorParams {
-                max_validators: k.parse().context("K")?,
-                min_stake: min.parse().context("MIN_STAKE")?,
-                epoch: epoch.parse().context("EPOCH")?,
-            };
-            if !params.is_valid() {
-                bail!("K must be 1 to 1024 and MIN_STAKE above 0");
-            }
-            return Ok(Action::SetValidatorParams(params));
+            return Ok(Action::SetValidatorParams(parse_validator_set(spec)?));
         }
         let spec = self.upgrade.as_deref().context("nothing proposed")?;
         let (name, hash) = spec.split_once('=').context("expected MODULE=HASH")?;
@@ -115,6 +106,26 @@ impl ProposedAction {
             code: hash.parse::<Hash>().map_err(|e| anyhow!("{e}"))?,
         })
     }
+}
+
+/// `K:MIN_STAKE:EPOCH[:MIN_VALIDATORS]` (the 3-part form keeps the minimum set size at 1).
+fn parse_validator_set(spec: &str) -> Result<tao_contract_staking::ValidatorParams> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (k, min, epoch, least) = match parts.as_slice() {
+        [k, min, epoch] => (k, min, epoch, "1"),
+        [k, min, epoch, least] => (k, min, epoch, *least),
+        _ => bail!("expected K:MIN_STAKE:EPOCH[:MIN_VALIDATORS]"),
+    };
+    let params = tao_contract_staking::ValidatorParams {
+        max_validators: k.parse().context("K")?,
+        min_stake: min.parse().context("MIN_STAKE")?,
+        epoch: epoch.parse().context("EPOCH")?,
+        min_validators: least.parse().context("MIN_VALIDATORS")?,
+    };
+    if !params.is_valid() {
+        bail!("K must be 1 to 1024, MIN_STAKE above 0 and MIN_VALIDATORS 1 to K");
+    }
+    Ok(params)
 }
 
 /// A proposal's action in words.
@@ -129,10 +140,11 @@ fn describe(action: &Action) -> String {
         Action::UpgradeModule { name, code } => format!("upgrade module {name} to code {code}"),
         Action::SetTaoWeight(weight) => format!("set TaoWeight to {weight}/u64::MAX"),
         Action::SetValidatorParams(p) => format!(
-            "set the validator set to at most {} validators with at least {} root stake, every {} blocks",
+            "set the validator set to at most {} validators with at least {} root stake, every {} blocks, keeping the set when fewer than {} qualify",
             p.max_validators,
             Balance(p.min_stake),
-            p.epoch
+            p.epoch,
+            p.min_validators
         ),
     }
 }
@@ -267,4 +279,19 @@ fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validator_set_takes_three_or_four_parts_and_checks_the_minimum_set_size() {
+        let old = parse_validator_set("4:1000:8").unwrap();
+        assert_eq!((old.max_validators, old.min_stake, old.epoch, old.min_validators), (4, 1000, 8, 1));
+        assert_eq!(parse_validator_set("4:1000:8:3").unwrap().min_validators, 3);
+        for bad in ["4:1000:8:5", "4:1000:8:0", "4:1000", "4:1000:8:3:1", "4:1000:8:x"] {
+            assert!(parse_validator_set(bad).is_err(), "{bad}");
+        }
+    }
 }

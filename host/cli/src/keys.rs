@@ -1,6 +1,6 @@
 //! What every command that signs shares: the wallet options (`Common`), the node's default URL,
-//! asking before acting (`confirm`), the password, and loading a wallet's coldkey and hotkeys
-//! (`HotkeyArg`, btcli's `--hotkey` by address or name). Apart from `wallet`, so the commands
+//! asking before acting (`confirm`), the password, and loading and saving a wallet's coldkey
+//! and hotkeys (`HotkeyArg`, btcli's `--hotkey` by address or name). Apart from `wallet`, so the commands
 //! that use keys (`subnet`, `transfer`, …) and `wallet` (whose overview reads subnets) do not
 //! import each other.
 
@@ -161,6 +161,42 @@ impl HotkeyArg {
             HotkeyArg::Name(name) => Ok(hotkey(common, wallet, name)?.address()),
         }
     }
+}
+
+/// Writes `contents` to `path` readable by its owner only, creating its directory.
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())?;
+    Ok(())
+}
+
+/// Writes wallet `dir`'s coldkey `key` encrypted under `password` (`coldkey.json`, and its
+/// address in `coldkeypub.txt`), asking before overwriting one.
+pub(crate) fn save_coldkey_with(dir: &Path, key: &SecretKey, password: &str, common: &Common) -> Result<()> {
+    let path = dir.join("coldkey.json");
+    if path.exists() {
+        confirm(&format!("{} exists: overwrite this coldkey?", path.display()), common)?;
+    }
+    let store = keystore::encrypt(&key.to_bytes(), key.address().to_string(), password)?;
+    write_private(&path, &serde_json::to_string_pretty(&store)?)?;
+    std::fs::write(dir.join("coldkeypub.txt"), key.address().to_string())?;
+    Ok(())
+}
+
+/// Writes hotkey `name` of wallet `dir` (`hotkeys/<name>.json`), asking before overwriting one.
+pub(crate) fn save_hotkey(dir: &Path, name: &str, key: &SecretKey, common: &Common) -> Result<Address> {
+    let path = dir.join("hotkeys").join(format!("{name}.json"));
+    if path.exists() {
+        confirm(&format!("{} exists: overwrite this hotkey?", path.display()), common)?;
+    }
+    let body = serde_json::json!({"address": key.address(), "secret": hex::encode(key.to_bytes())});
+    write_private(&path, &serde_json::to_string_pretty(&body)?)?;
+    Ok(key.address())
 }
 
 #[cfg(test)]

@@ -162,10 +162,11 @@ fn validators(url: &str, common: &Common) -> Result<ExitCode> {
         text.push_str(&format!("\n{key:<68}  {power:>20}"));
     }
     text.push_str(&format!(
-        "\nset from stake: at most {} validators, at least {} root stake, every {} blocks (0: never); the next epoch would take {}",
+        "\nset from stake: at most {} validators, at least {} root stake, every {} blocks (0: never), kept when fewer than {} qualify; the next epoch would take {}",
         params.max_validators,
         Balance(params.min_stake),
         params.epoch,
+        params.min_validators,
         next.len()
     ));
     let value = json!({
@@ -174,6 +175,7 @@ fn validators(url: &str, common: &Common) -> Result<ExitCode> {
         "max_validators": params.max_validators,
         "min_stake": params.min_stake,
         "epoch": params.epoch,
+        "min_validators": params.min_validators,
         "next_epoch_set": validator_rows(&next),
     });
     print(&value, common.json, &text);

@@ -1,5 +1,6 @@
 //! `tao testnet init`: the files of a local validator network: a chain spec naming N fresh
-//! validator keys, one key file per validator, and `commands.txt` with one complete
+//! validator keys, each bound to its operator's root hotkey with stake (power = stake), one key
+//! file and one operator wallet per validator, and `commands.txt` with one complete
 //! `tao node …` line per validator (its own base path, RPC and p2p ports, the others as
 //! bootnodes), runnable as written (docs/network.md).
 
@@ -10,9 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use tao_crypto::SecretKey;
-use tao_node::spec::{ChainSpec, SpecValidator, SpecValidatorSet};
+use tao_node::spec::{ChainSpec, SpecOperator, SpecValidator, SpecValidatorSet};
 
-use crate::keys::{Common, confirm};
+use crate::keys::{Common, confirm, password, save_coldkey_with, save_hotkey};
 
 mod check;
 
@@ -40,7 +41,9 @@ pub(crate) struct InitArgs {
     /// stays; docs/network.md "The validator set from stake").
     #[arg(long, default_value_t = 0)]
     set_epoch: u64,
-    /// Where to write `spec.json`, `validator-<i>.key`, `commands.txt` and each node's data.
+    /// Where to write `spec.json`, `validator-<i>.key`, the operators' wallets
+    /// (`wallets/validator-<i>`, coldkeys encrypted with `$TAO_PASSWORD` or a prompted
+    /// password), `commands.txt` and each node's data.
     #[arg(long)]
     out: PathBuf,
     /// First RPC port (validator i listens on this + i).
@@ -67,8 +70,56 @@ pub(crate) fn run(command: TestnetCommand) -> Result<ExitCode> {
     }
 }
 
-/// Voting power of each testnet validator.
-const POWER: u64 = 10;
+/// Root stake of each testnet validator's hotkey, and so its power: 10,000 τ in rao.
+const VALIDATOR_STAKE: u64 = 10_000 * tao_types::RAO_PER_TAO;
+/// What each operator coldkey holds at genesis beyond its stake, for fees: 100 τ.
+const OPERATOR_SPARE: u64 = 100 * tao_types::RAO_PER_TAO;
+/// The hotkey name of each operator wallet (`tao wallet create`'s default).
+const OPERATOR_HOTKEY: &str = "default";
+
+/// A genesis validator: its consensus key and the operator keys it validates for.
+struct GenesisValidator {
+    key: SecretKey,
+    coldkey: SecretKey,
+    hotkey: SecretKey,
+}
+
+/// `count` fresh validators, ordered as the set from stake orders equal stakes (the lower
+/// hotkey first), so the first epoch names exactly the genesis set.
+fn genesis_validators(count: usize) -> Result<Vec<GenesisValidator>> {
+    let mut validators = (0..count)
+        .map(|_| Ok(GenesisValidator { key: new_key()?, coldkey: new_key()?, hotkey: new_key()? }))
+        .collect::<Result<Vec<_>>>()?;
+    validators.sort_by_key(|v| v.hotkey.address());
+    Ok(validators)
+}
+
+/// The set from stake of a testnet of `count` validators every `epoch` blocks: at most 64, at
+/// least 1,000 τ each, and more than two thirds of `count` of them (so an epoch never hands the
+/// chain to fewer operators than a quorum of the genesis set).
+fn set_from_stake(count: usize, epoch: u64) -> Option<SpecValidatorSet> {
+    (epoch > 0).then(|| SpecValidatorSet {
+        max_validators: 64,
+        min_stake: tao_node::spec::DEV_ROOT_STAKE,
+        epoch,
+        min_validators: u16::try_from(count * 2 / 3 + 1).unwrap_or(u16::MAX),
+    })
+}
+
+/// Writes operator `i`'s wallet under `out/wallets` (as `tao wallet` reads it with
+/// `--wallet-path out`).
+fn write_operator(
+    out: &Path,
+    i: usize,
+    validator: &GenesisValidator,
+    password: &str,
+    common: &Common,
+) -> Result<()> {
+    let dir = out.join("wallets").join(format!("validator-{i}"));
+    save_coldkey_with(&dir, &validator.coldkey, password, common)?;
+    save_hotkey(&dir, OPERATOR_HOTKEY, &validator.hotkey, common)?;
+    Ok(())
+}
 
 fn init(args: &InitArgs) -> Result<ExitCode> {
     let count = usize::from(args.validators);
@@ -81,20 +132,31 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let out = args.out.canonicalize()?;
-    let keys = (0..nodes).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
-    let validators = keys[..count]
+    let genesis = genesis_validators(count)?;
+    let password = password(true)?;
+    for (i, validator) in genesis.iter().enumerate() {
+        write_operator(&out, i, validator, &password, &args.common)?;
+    }
+    let candidates = (count..usize::from(nodes)).map(|_| new_key()).collect::<Result<Vec<_>>>()?;
+    let keys: Vec<SecretKey> = genesis.iter().map(|v| v.key.clone()).chain(candidates).collect();
+    let validators = genesis
         .iter()
-        .map(|k| SpecValidator {
-            key: format!("0x{}", hex::encode(k.public_key().to_compressed())),
-            power: POWER,
+        .map(|v| SpecValidator {
+            key: format!("0x{}", hex::encode(v.key.public_key().to_compressed())),
+            power: VALIDATOR_STAKE,
+            operator: Some(SpecOperator::signed(
+                &v.key,
+                v.coldkey.address(),
+                v.hotkey.address(),
+                VALIDATOR_STAKE,
+            )),
         })
         .collect();
-    let validator_set = (args.set_epoch > 0).then_some(SpecValidatorSet {
-        max_validators: 64,
-        min_stake: tao_node::spec::DEV_ROOT_STAKE,
-        epoch: args.set_epoch,
-    });
-    let spec = ChainSpec { validators, validator_set, ..ChainSpec::dev(crate::node::DEV_GENESIS_MS) };
+    let dev = ChainSpec::dev(crate::node::DEV_GENESIS_MS);
+    let operators = genesis.iter().map(|v| (v.coldkey.address(), VALIDATOR_STAKE + OPERATOR_SPARE));
+    let balances = dev.balances.iter().copied().chain(operators).collect();
+    let validator_set = set_from_stake(count, args.set_epoch);
+    let spec = ChainSpec { validators, validator_set, balances, ..dev };
     let spec_path = out.join("spec.json");
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
     let tao = std::env::current_exe().context("locating the tao binary")?;
@@ -125,17 +187,24 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         lines.push(line);
     }
     std::fs::write(out.join("commands.txt"), lines.join("\n") + "\n")?;
-    report(args, &out, &keys)?;
+    report(args, &out, &keys, &genesis)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(args: &InitArgs, out: &Path, keys: &[SecretKey]) -> Result<()> {
+fn report(args: &InitArgs, out: &Path, keys: &[SecretKey], genesis: &[GenesisValidator]) -> Result<()> {
     let addresses: Vec<String> = keys.iter().map(|k| k.address().to_string()).collect();
     let (validators, candidates) = addresses.split_at(usize::from(args.validators));
+    let operators: Vec<_> = genesis
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            json!({"wallet": format!("validator-{i}"), "coldkey": v.coldkey.address(), "hotkey": v.hotkey.address(), "stake": VALIDATOR_STAKE})
+        })
+        .collect();
     if args.common.json {
         println!(
             "{}",
-            json!({"out": out, "spec": out.join("spec.json"), "commands": out.join("commands.txt"), "validators": validators, "candidates": candidates})
+            json!({"out": out, "spec": out.join("spec.json"), "commands": out.join("commands.txt"), "wallets": out.join("wallets"), "validators": validators, "operators": operators, "candidates": candidates})
         );
     } else {
         println!("wrote a {}-validator testnet to {}", validators.len(), out.display());
@@ -143,6 +212,11 @@ fn report(args: &InitArgs, out: &Path, keys: &[SecretKey]) -> Result<()> {
             let role = if i < validators.len() { "validator" } else { "candidate" };
             println!("  {role} {i}: {address} (key {})", out.join(format!("validator-{i}.key")).display());
         }
+        println!(
+            "each validator's operator (root hotkey `{OPERATOR_HOTKEY}` with {} staked) is wallet validator-<i> of --wallet-path {}",
+            tao_types::Balance(VALIDATOR_STAKE),
+            out.display()
+        );
         println!("start each line of {} in its own terminal", out.join("commands.txt").display());
     }
     Ok(())

@@ -11,7 +11,10 @@ use tao_crypto::SecretKey;
 use tao_types::{Address, Balance};
 
 use crate::client::Client;
-use crate::keys::{Common, Net, coldkey, coldkey_address, confirm, password, read_keystore};
+use crate::keys::{
+    Common, Net, coldkey, coldkey_address, confirm, password, read_keystore, save_coldkey_with, save_hotkey,
+    write_private,
+};
 use crate::keystore;
 
 #[derive(Subcommand)]
@@ -172,26 +175,8 @@ pub(crate) struct ImportSource {
     dev: Option<String>,
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    std::io::Write::write_all(&mut file, contents.as_bytes())?;
-    Ok(())
-}
-
 fn save_coldkey(dir: &Path, key: &SecretKey, common: &Common) -> Result<()> {
-    let path = dir.join("coldkey.json");
-    if path.exists() {
-        confirm(&format!("{} exists: overwrite this coldkey?", path.display()), common)?;
-    }
-    let store = keystore::encrypt(&key.to_bytes(), key.address().to_string(), &password(true)?)?;
-    write_private(&path, &serde_json::to_string_pretty(&store)?)?;
-    std::fs::write(dir.join("coldkeypub.txt"), key.address().to_string())?;
-    Ok(())
+    save_coldkey_with(dir, key, &password(true)?, common)
 }
 
 /// A new hotkey from a new 12-word mnemonic, saved as `name`: `(address, mnemonic)`. The phrase
@@ -201,16 +186,6 @@ fn new_hotkey(dir: &Path, name: &str, common: &Common) -> Result<(Address, Strin
     let key = tao_crypto::hd::secret_from_mnemonic(&phrase, "", tao_crypto::hd::DEFAULT_PATH)?;
     save_hotkey(dir, name, &key, common)?;
     Ok((key.address(), phrase))
-}
-
-fn save_hotkey(dir: &Path, name: &str, key: &SecretKey, common: &Common) -> Result<Address> {
-    let path = dir.join("hotkeys").join(format!("{name}.json"));
-    if path.exists() {
-        confirm(&format!("{} exists: overwrite this hotkey?", path.display()), common)?;
-    }
-    let body = json!({"address": key.address(), "secret": hex::encode(key.to_bytes())});
-    write_private(&path, &serde_json::to_string_pretty(&body)?)?;
-    Ok(key.address())
 }
 
 fn hotkeys(dir: &Path) -> Result<Vec<(String, String)>> {

@@ -54,6 +54,7 @@ fn spec() -> ChainSpec {
         .map(|i| SpecValidator {
             key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())),
             power: 10,
+            operator: None,
         })
         .collect();
     ChainSpec { validators, ..ChainSpec::dev(1_000) }

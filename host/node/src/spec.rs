@@ -119,8 +119,29 @@ pub struct ChainSpec {
 pub struct SpecValidator {
     /// Compressed secp256k1 public key, `0x`-hex (33 bytes).
     pub key: String,
-    /// Voting power.
+    /// Voting power (a bound validator's: exactly its `operator`'s stake).
     pub power: u64,
+    /// The root hotkey this key validates for (like a Cosmos gentx): without it the key is a
+    /// bare genesis authority that the set from stake never recomputes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<SpecOperator>,
+}
+
+/// A genesis validator's operator: genesis registers `hotkey` to `coldkey` on root, stakes
+/// `stake` rao of the coldkey's genesis balance to it on root, and registers the validator's
+/// key as the hotkey's consensus key with `proof`, through the same calls a transaction makes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecOperator {
+    /// Owner coldkey (funded in `balances`).
+    pub coldkey: Address,
+    /// Root hotkey.
+    pub hotkey: Address,
+    /// Root stake in rao: the validator's power.
+    pub stake: u64,
+    /// The validator key's signature `r ‖ s` over
+    /// `tao_contract_staking::consensus_key_proof_hash(coldkey, hotkey)`, `0x`-hex (64 bytes).
+    pub proof: String,
 }
 
 /// The validator set's root parameters at genesis (`tao_contract_staking::ValidatorParams`):
@@ -135,6 +156,13 @@ pub struct SpecValidatorSet {
     pub min_stake: u64,
     /// Blocks between set computations (0: never).
     pub epoch: u64,
+    /// Fewest validators an epoch may name; with fewer qualifying the set stays (default 1).
+    #[serde(default = "one")]
+    pub min_validators: u16,
+}
+
+fn one() -> u16 {
+    1
 }
 
 /// A subnet registered at genesis.
@@ -174,6 +202,22 @@ pub enum ChainSpecError {
     /// No validators.
     #[error("a chain needs at least one validator")]
     NoValidators,
+    /// A bound validator's power is not its root stake, so the first epoch would name another set.
+    #[error("validator {index}: power {power} is not its operator's root stake {stake}")]
+    PowerNotStake {
+        /// Position in the list.
+        index: usize,
+        /// The spec's power.
+        power: u64,
+        /// The operator's stake.
+        stake: u64,
+    },
+    /// A bound validator's proof is not its key's signature for its operator's coldkey and hotkey.
+    #[error("validator {index}: the operator proof is not the key's signature for its coldkey and hotkey")]
+    BadProof {
+        /// Position in the list.
+        index: usize,
+    },
 }
 
 impl ChainSpec {
@@ -188,6 +232,7 @@ impl ChainSpec {
             validators: vec![SpecValidator {
                 key: format!("0x{}", hex::encode(dev_key("validator").public_key().to_compressed())),
                 power: 1,
+                operator: None,
             }],
             network_rate_limit: Some(DEV_NETWORK_RATE_LIMIT),
             subnets: vec![SpecSubnet {
@@ -209,6 +254,7 @@ impl ChainSpec {
             return Err(ChainSpecError::NoValidators);
         }
         let mut validators = Vec::with_capacity(self.validators.len());
+        let mut operator_calls = Vec::new();
         for (index, v) in self.validators.iter().enumerate() {
             let bad = |reason: String| ChainSpecError::BadValidator { index, reason };
             let bytes: [u8; 33] = hex::decode(v.key.trim_start_matches("0x"))
@@ -216,6 +262,9 @@ impl ChainSpec {
                 .try_into()
                 .map_err(|_| bad("a compressed key is 33 bytes".into()))?;
             let key = PublicKey::from_compressed(&bytes).map_err(|e| bad(e.to_string()))?;
+            if let Some(operator) = &v.operator {
+                operator_calls.extend(operator.genesis_calls(index, v.power, &bytes)?);
+            }
             validators.push(Validator { key, power: v.power });
         }
         let system = |module: &str, entry: &str, input: Vec<u8>| GenesisCall {
@@ -240,6 +289,7 @@ impl ChainSpec {
                 max_validators: v.max_validators,
                 min_stake: v.min_stake,
                 epoch: v.epoch,
+                min_validators: v.min_validators,
             };
             calls.push(system(
                 "staking",
@@ -247,6 +297,7 @@ impl ChainSpec {
                 borsh::to_vec(&params).unwrap_or_default(),
             ));
         }
+        calls.extend(operator_calls);
         let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
         for (i, subnet) in self.subnets.iter().enumerate() {
             let identity =
@@ -289,6 +340,47 @@ impl ChainSpec {
     }
 }
 
+impl SpecOperator {
+    /// `hotkey` of `coldkey` with `stake`, its proof signed by the validator's `key`.
+    pub fn signed(key: &SecretKey, coldkey: Address, hotkey: Address, stake: u64) -> SpecOperator {
+        let hash = tao_contract_staking::consensus_key_proof_hash(&coldkey, &hotkey);
+        let signature = key.sign_hash(&hash);
+        SpecOperator { coldkey, hotkey, stake, proof: format!("0x{}", hex::encode(&signature.0[..64])) }
+    }
+
+    /// The genesis calls binding validator `index` (key `key`, power `power`) to this operator:
+    /// root registration, root stake, consensus key; refused unless the power is the stake and
+    /// the proof the key's.
+    fn genesis_calls(
+        &self,
+        index: usize,
+        power: u64,
+        key: &[u8; 33],
+    ) -> Result<[GenesisCall; 3], ChainSpecError> {
+        if power != self.stake {
+            return Err(ChainSpecError::PowerNotStake { index, power, stake: self.stake });
+        }
+        let proof: [u8; 64] = hex::decode(self.proof.trim_start_matches("0x"))
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(ChainSpecError::BadProof { index })?;
+        tao_contract_staking::check_consensus_key_proof(&self.coldkey, &self.hotkey, key, &proof)
+            .map_err(|_| ChainSpecError::BadProof { index })?;
+        let call = |entry: &str, input: Vec<u8>| GenesisCall {
+            module: "staking".into(),
+            entry: entry.into(),
+            caller: self.coldkey,
+            input,
+        };
+        let stake = StakeArgs { hotkey: self.hotkey, netuid: 0, amount: self.stake, limit: None };
+        Ok([
+            call("entry_root_register", borsh::to_vec(&self.hotkey).unwrap_or_default()),
+            call("entry_add_stake", borsh::to_vec(&stake).unwrap_or_default()),
+            call("entry_set_consensus_key", borsh::to_vec(&(self.hotkey, *key, proof)).unwrap_or_default()),
+        ])
+    }
+}
+
 /// The dev chain's genesis ([`ChainSpec::dev`]).
 pub fn dev_genesis(modules: Vec<(String, Vec<u8>)>, time_ms: u64) -> Genesis {
     // The dev spec is built here and always valid: one well-formed validator key.
@@ -325,6 +417,110 @@ mod tests {
         bad.validators.clear();
         assert!(matches!(bad.genesis(Vec::new()), Err(ChainSpecError::NoValidators)));
         assert!(serde_json::from_str::<ChainSpec>(&text.replace("\"chain_id\"", "\"chainid\"")).is_err());
+    }
+
+    fn contract_dir() -> std::path::PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+            .join("wasm32-unknown-unknown/contract")
+    }
+
+    /// The dev chain with validator `validator-i` (i < `n`) bound to coldkey `bob` and hotkey
+    /// `validator-i-hot`, each staking `stake` rao (power = stake), the set from stake on.
+    fn bound_spec(n: u32, stake: u64) -> ChainSpec {
+        let validators = (0..n)
+            .map(|i| {
+                let key = dev_key(&format!("validator-{i}"));
+                let hotkey = dev_key(&format!("validator-{i}-hot")).address();
+                SpecValidator {
+                    key: format!("0x{}", hex::encode(key.public_key().to_compressed())),
+                    power: stake,
+                    operator: Some(SpecOperator::signed(&key, dev_key("bob").address(), hotkey, stake)),
+                }
+            })
+            .collect();
+        let validator_set = Some(SpecValidatorSet {
+            max_validators: 64,
+            min_stake: stake,
+            epoch: 4,
+            min_validators: n as u16,
+        });
+        ChainSpec { validators, validator_set, ..ChainSpec::dev(5) }
+    }
+
+    /// Genesis of `spec` with the real modules, its state in a native host.
+    fn genesis_state(spec: &ChainSpec) -> Result<tao_sdk::MemoryHost, ChainSpecError> {
+        let modules = load_modules(&contract_dir()).expect("run `cargo xtask contracts`");
+        let genesis = spec.genesis(modules)?;
+        let vm = tao_vm::Vm::new(tao_vm::VmConfig::default()).unwrap();
+        let (built, _) = genesis.build(vm).expect("a valid spec builds");
+        let mut host = tao_sdk::MemoryHost::new();
+        host.storage = built.writes.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
+        Ok(host)
+    }
+
+    /// A bound validator starts as a root hotkey of its coldkey, with its stake on root and its
+    /// key as consensus key, through the contracts' own calls: the set the first epoch computes
+    /// is the genesis set itself.
+    #[test]
+    fn a_bound_validator_is_a_root_hotkey_with_its_stake_and_consensus_key_at_genesis() {
+        let stake = 5_000 * tao_types::RAO_PER_TAO;
+        let spec = bound_spec(2, stake);
+        let mut state = genesis_state(&spec).unwrap();
+        let root = tao_contract_staking::root_list(&mut state).unwrap();
+        for (i, v) in spec.validators.iter().enumerate() {
+            let operator = v.operator.as_ref().unwrap();
+            assert!(root.contains(&(i as u16, operator.hotkey, stake)), "{root:?}");
+            assert_eq!(
+                tao_contract_neurons::hotkey_owner(&mut state, &operator.hotkey).unwrap(),
+                Some(operator.coldkey)
+            );
+            let key = tao_contract_staking::consensus_key(&mut state, &operator.hotkey).unwrap().unwrap();
+            assert_eq!(format!("0x{}", hex::encode(key)), v.key);
+        }
+        let params = tao_contract_staking::validator_params(&mut state).unwrap();
+        assert_eq!(params.min_validators, 2);
+        let mut set = tao_contract_staking::compute_set(&mut state, &params).unwrap();
+        let mut genesis: Vec<_> = spec.validators.iter().map(|v| (v.key.clone(), v.power)).collect();
+        set.sort();
+        genesis.sort();
+        let set: Vec<_> = set.iter().map(|(k, p)| (format!("0x{}", hex::encode(k)), *p)).collect();
+        assert_eq!(set, genesis, "the genesis validators are the candidates");
+    }
+
+    /// A bound validator whose power is not its stake, or whose proof is not its key's for its
+    /// operator, is refused with its own error before genesis runs.
+    #[test]
+    fn a_bound_validator_needs_power_equal_to_stake_and_its_keys_proof() {
+        let spec = bound_spec(2, 5_000 * tao_types::RAO_PER_TAO);
+        let mut more_power = spec.clone();
+        more_power.validators[1].power += 1;
+        assert!(matches!(
+            more_power.genesis(Vec::new()),
+            Err(ChainSpecError::PowerNotStake { index: 1, .. })
+        ));
+        let tamper = |edit: &dyn Fn(&mut SpecOperator)| {
+            let mut bad = spec.clone();
+            edit(bad.validators[0].operator.as_mut().unwrap());
+            bad.genesis(Vec::new()).map(|_| ())
+        };
+        let other = spec.validators[1].operator.clone().unwrap();
+        // The other validator's proof, a proof for another owner, and bytes that are no proof.
+        for (what, result) in [
+            ("another key's proof", tamper(&|o| o.proof = other.proof.clone())),
+            ("another coldkey", tamper(&|o| o.coldkey = dev_key("charlie").address())),
+            ("another hotkey", tamper(&|o| o.hotkey = other.hotkey)),
+            ("short", tamper(&|o| o.proof = "0x1234".into())),
+            ("not hex", tamper(&|o| o.proof = "0xzz".into())),
+        ] {
+            assert!(matches!(result, Err(ChainSpecError::BadProof { index: 0 })), "{what}: {result:?}");
+        }
+        let text = serde_json::to_string(&spec).unwrap();
+        assert_eq!(serde_json::from_str::<ChainSpec>(&text).unwrap(), spec, "round-trips through JSON");
+        let older: SpecValidatorSet =
+            serde_json::from_str(r#"{"max_validators": 4, "min_stake": 1, "epoch": 8}"#).unwrap();
+        assert_eq!(older.min_validators, 1, "a spec from before the minimum keeps today's behaviour");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tao_chain::{
 };
 use tao_crypto::SecretKey;
 use tao_node::evidence::EvidenceRefused;
-use tao_node::spec::{ChainSpec, SpecValidator, dev_key, load_modules};
+use tao_node::spec::{ChainSpec, SpecOperator, SpecValidator, SpecValidatorSet, dev_key, load_modules};
 use tao_node::{BlockError, MAX_CLOCK_DRIFT_MS, Node, NodeError};
 use tao_types::Hash;
 
@@ -34,6 +34,7 @@ fn member(dir: &std::path::Path) -> Node {
         .map(|i| SpecValidator {
             key: format!("0x{}", hex::encode(key(i).public_key().to_compressed())),
             power: 1,
+            operator: None,
         })
         .collect();
     let spec = ChainSpec { validators, ..ChainSpec::dev(1_000) };
@@ -188,4 +189,63 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     advance(&node, MAX_EVIDENCE_AGE, &[0, 1, 3]);
     let block = node.head().unwrap().0.height + 1;
     assert_eq!(refused(&node, vec![at(1, 2)]), EvidenceRefused::TooOld { height: 2, block });
+}
+
+/// A chain whose genesis validators `validator-i` are bound to root hotkeys of bob staking
+/// `stakes[i]` τ (power = stake), the set from stake computed at every block, kept unless
+/// `min_validators` qualify; block 1 as a member proposes it (its epoch ran in the modules' Wasm).
+fn first_block_of_bound_chain(stakes: &[u64], min_validators: u16) -> Block {
+    let validators = stakes
+        .iter()
+        .enumerate()
+        .map(|(i, tao)| {
+            let stake = tao * tao_types::RAO_PER_TAO;
+            let hotkey = dev_key(&format!("validator-{i}-hot")).address();
+            SpecValidator {
+                key: format!("0x{}", hex::encode(key(i as u32).public_key().to_compressed())),
+                power: stake,
+                operator: Some(SpecOperator::signed(&key(i as u32), dev_key("bob").address(), hotkey, stake)),
+            }
+        })
+        .collect();
+    let validator_set = Some(SpecValidatorSet {
+        max_validators: 64,
+        min_stake: tao_types::RAO_PER_TAO,
+        epoch: 1,
+        min_validators,
+    });
+    let spec = ChainSpec { validators, validator_set, ..ChainSpec::dev(1_000) };
+    let genesis = spec.genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open_member(dir.path(), &genesis, 64).unwrap();
+    node.propose(10_000, key(0).address()).unwrap()
+}
+
+/// Genesis validators bound to root stake are the candidates of the first epoch: listed as the
+/// set from stake orders them (the larger stake first), the epoch names the very same set; listed
+/// otherwise, it names the same members reordered; and with fewer candidates than the minimum
+/// set size, the epoch keeps the set.
+#[test]
+fn bound_genesis_validators_are_the_first_epochs_set_unless_too_few_qualify() {
+    let same = first_block_of_bound_chain(&[3_000, 2_000], 2).header;
+    assert_eq!(same.next_validators_hash, same.validators_hash, "the genesis set recomputed");
+    let reordered = first_block_of_bound_chain(&[2_000, 3_000], 2).header;
+    assert_ne!(reordered.next_validators_hash, reordered.validators_hash, "a new set was taken");
+    let members = |stakes: [u64; 2], order: [u32; 2]| -> Vec<tao_chain::Validator> {
+        order
+            .iter()
+            .zip(stakes)
+            .map(|(i, tao)| tao_chain::Validator {
+                key: key(*i).public_key(),
+                power: tao * tao_types::RAO_PER_TAO,
+            })
+            .collect()
+    };
+    assert_eq!(
+        reordered.next_validators_hash,
+        tao_chain::validators_hash(&members([3_000, 2_000], [1, 0])),
+        "the same two validators, the larger stake first"
+    );
+    let kept = first_block_of_bound_chain(&[2_000, 3_000], 3).header;
+    assert_eq!(kept.next_validators_hash, kept.validators_hash, "two of three needed: the set stays");
 }
