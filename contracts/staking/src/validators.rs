@@ -113,6 +113,9 @@ pub fn set_consensus_key(
     if !matches!(key[0], 0x02 | 0x03) {
         return Err(StakeError::BadConsensusKey);
     }
+    if crate::slashing::is_tombstoned(host, key)? {
+        return Err(StakeError::ConsensusKeyTombstoned);
+    }
     let public = VerifyingKey::from_sec1_bytes(key).map_err(|_| StakeError::BadConsensusKey)?;
     let signature = Signature::from_slice(proof).map_err(|_| StakeError::BadConsensusKey)?;
     public
@@ -143,6 +146,19 @@ pub(crate) fn swap_consensus_key(
     Ok(())
 }
 
+/// The hotkey `key` was ever registered to.
+pub(crate) fn key_owner(host: &mut impl Host, key: &ConsensusKey) -> Result<Option<Address>, StakeError> {
+    Ok(KEY_OWNERS.load(host, key)?)
+}
+
+/// Removes `hotkey`'s consensus-key binding if it is `key` (a replaced key is bound no more).
+pub(crate) fn unbind_key(host: &mut impl Host, hotkey: &Address, key: &ConsensusKey) -> Result<(), StakeError> {
+    if KEYS.load(host, hotkey)? == Some(*key) {
+        KEYS.remove(host, hotkey);
+    }
+    Ok(())
+}
+
 /// `hotkey`'s consensus key, if registered.
 pub fn consensus_key(host: &mut impl Host, hotkey: &Address) -> Result<Option<ConsensusKey>, StakeError> {
     Ok(KEYS.load(host, hotkey)?)
@@ -156,6 +172,7 @@ pub fn compute_set(host: &mut impl Host, params: &ValidatorParams) -> Result<Vec
     for (_, hotkey, stake) in root_list(host)? {
         if stake >= params.min_stake
             && let Some(key) = KEYS.load(host, &hotkey)?
+            && !crate::slashing::is_tombstoned(host, &key)?
         {
             candidates.push((stake, hotkey, key));
         }
@@ -180,13 +197,24 @@ pub fn validator_epoch(host: &mut impl Host) -> Result<Option<Vec<Member>>, Stak
     if set.is_empty() {
         return Ok(None);
     }
-    let hash = Hash(keccak256(&tao_sdk::borsh::to_vec(&set).unwrap_or_default()));
-    if NEXT_SET.load(host)?.as_ref() != Some(&set) {
-        NEXT_SET.save(host, &set);
-        SETS.save(host, &hash, &set);
-        host.emit(b"validator_set", &hash.0);
+    if next_set(host)?.as_ref() != Some(&set) {
+        store_next_set(host, set.clone());
     }
     Ok(Some(set))
+}
+
+/// The set computed last (absent: the genesis set is still in force).
+pub(crate) fn next_set(host: &mut impl Host) -> Result<Option<Vec<Member>>, StakeError> {
+    Ok(NEXT_SET.load(host)?)
+}
+
+/// Stores `set` as the next set and by its hash, and says so (`validator_set` event): the one
+/// way a set is named, whether an epoch computed it or a slash removed a member.
+pub(crate) fn store_next_set(host: &mut impl Host, set: Vec<Member>) {
+    let hash = Hash(keccak256(&tao_sdk::borsh::to_vec(&set).unwrap_or_default()));
+    NEXT_SET.save(host, &set);
+    SETS.save(host, &hash, &set);
+    host.emit(b"validator_set", &hash.0);
 }
 
 /// Storage key of the set computed at the last epoch (a borsh `Vec<Member>`): a block whose
