@@ -41,7 +41,7 @@ pub type UnbondingList = BoundedVec<Unbonding, MAX_UNBONDING>;
 const UNBONDING: Map<Address, UnbondingList> = Map::new(b"stake/unbonding/");
 /// The coldkeys with an entry due at each height (each once).
 const DUE: Map<u64, Vec<Address>> = Map::new(b"stake/unbonding-due/");
-/// The first queue height not yet paid in full.
+/// The first queue height not yet paid in full; absent while nothing is unbonding.
 const CURSOR: Item<u64> = Item::new(b"stake/unbonding-cursor");
 /// Rao held in all entries: with balances, pools and the burned total it makes the issuance.
 const TOTAL: Item<u64> = Item::new(b"stake/unbonding-total");
@@ -105,7 +105,9 @@ fn unbond(host: &mut impl Host, coldkey: &Address, hotkey: &Address, rao: u64) -
         None => list.push(Unbonding { hotkey: *hotkey, rao, since, release }),
     }
     save_entries(host, coldkey, list)?;
-    if CURSOR.load(host)?.is_none() {
+    // The queue is walked from the cursor on: it must not be past this entry (the first entry
+    // sets it; a shorter window since may put a release before it).
+    if CURSOR.load(host)?.is_none_or(|cursor| cursor > release) {
         CURSOR.save(host, &release);
     }
     let mut due = DUE.load(host, &release)?.unwrap_or_default();
@@ -126,8 +128,10 @@ pub fn release_unbonding(host: &mut impl Host) -> Result<usize, StakeError> {
     if host.caller() != SYSTEM {
         return Err(StakeError::NotSystem);
     }
+    // No cursor: nothing is unbonding (the first entry sets it), and the block writes nothing.
+    let Some(start) = CURSOR.load(host)? else { return Ok(0) };
     let now = host.block_height();
-    let mut height = CURSOR.load(host)?.unwrap_or(now);
+    let mut height = start;
     let last = now.min(height.saturating_add(MAX_DUE_HEIGHTS_PER_BLOCK - 1));
     let mut paid = 0;
     while height <= last && paid < MAX_RELEASES_PER_BLOCK {
@@ -144,7 +148,11 @@ pub fn release_unbonding(host: &mut impl Host) -> Result<usize, StakeError> {
         DUE.remove(host, &height);
         height += 1;
     }
-    CURSOR.save(host, &height);
+    if unbonding_total(host)? == 0 {
+        CURSOR.remove(host);
+    } else if height != start {
+        CURSOR.save(host, &height);
+    }
     Ok(paid)
 }
 

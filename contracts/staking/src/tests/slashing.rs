@@ -268,3 +268,29 @@ fn releases_are_bounded_per_block() {
     assert_eq!(paid(&mut h), usize::from(count));
     assert_eq!(unbonding_total(&mut h), Ok(0));
 }
+
+/// Nothing unbonding: the hook writes nothing. A window shortened by governance still pays an
+/// entry due before those queued earlier.
+#[test]
+fn the_queue_writes_nothing_when_idle_and_follows_a_shorter_window() {
+    let (mut h, _) = keyed();
+    let before = h.storage.clone();
+    release(&mut h, 5);
+    assert_eq!(h.storage, before);
+    let unstake = |h: &mut MemoryHost, block: u64| {
+        call(h, addr(2), block, |h| remove_stake(h, &addr(2), &addr(1001), 0, TAO, None)).unwrap();
+    };
+    unstake(&mut h, 20);
+    set_params(&mut h, FRACTION, 2);
+    unstake(&mut h, 21);
+    let cash = balance(&mut h, 2);
+    for block in 21..=23 {
+        release(&mut h, block);
+    }
+    assert_eq!(balance(&mut h, 2), cash + TAO, "the later, shorter one first");
+    release(&mut h, 20 + WINDOW);
+    assert_eq!(balance(&mut h, 2), cash + 2 * TAO);
+    let idle = h.storage.clone();
+    release(&mut h, 21 + WINDOW);
+    assert_eq!(h.storage, idle, "idle again");
+}
