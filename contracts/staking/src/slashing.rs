@@ -215,7 +215,11 @@ pub(crate) fn after_slashes(
 /// Removes `key` from the next set: the stored one, else `in_force`. Stores the result only if
 /// it changed and is not empty: a chain with no validator could not finalize the block that
 /// would give it new ones, so the last validator stays (tombstoned, it is never chosen again).
-fn drop_from_next_set(host: &mut impl Host, key: &ConsensusKey, in_force: Vec<Member>) -> Result<(), StakeError> {
+fn drop_from_next_set(
+    host: &mut impl Host,
+    key: &ConsensusKey,
+    in_force: Vec<Member>,
+) -> Result<(), StakeError> {
     let base = next_set(host)?.unwrap_or(in_force);
     let rest: Vec<Member> = base.iter().filter(|(k, _)| k != key).copied().collect();
     if !rest.is_empty() && rest.len() != base.len() {

@@ -152,7 +152,11 @@ pub(crate) fn key_owner(host: &mut impl Host, key: &ConsensusKey) -> Result<Opti
 }
 
 /// Removes `hotkey`'s consensus-key binding if it is `key` (a replaced key is bound no more).
-pub(crate) fn unbind_key(host: &mut impl Host, hotkey: &Address, key: &ConsensusKey) -> Result<(), StakeError> {
+pub(crate) fn unbind_key(
+    host: &mut impl Host,
+    hotkey: &Address,
+    key: &ConsensusKey,
+) -> Result<(), StakeError> {
     if KEYS.load(host, hotkey)? == Some(*key) {
         KEYS.remove(host, hotkey);
     }

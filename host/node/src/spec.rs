@@ -269,7 +269,11 @@ impl ChainSpec {
                 fraction_ppb: s.fraction_ppb,
                 evidence_window: s.evidence_window,
             };
-            calls.push(system("staking", "entry_set_slash_params", borsh::to_vec(&params).unwrap_or_default()));
+            calls.push(system(
+                "staking",
+                "entry_set_slash_params",
+                borsh::to_vec(&params).unwrap_or_default(),
+            ));
         }
         let commit_reveal = params::id_of("commit_reveal").unwrap_or(u8::MAX);
         for (i, subnet) in self.subnets.iter().enumerate() {

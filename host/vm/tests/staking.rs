@@ -181,7 +181,8 @@ fn slashing_scenario_matches() {
     let (key, proof) = consensus_key(7, 1, 101);
     let other = consensus_key(8, 2, 102).0;
     let root = |hotkey: u8, amount: u64| StakeArgs { hotkey: addr(hotkey), netuid: 0, amount, limit: None };
-    let params = |fraction_ppb: u32, evidence_window: u64| staking::SlashParams { fraction_ppb, evidence_window };
+    let params =
+        |fraction_ppb: u32, evidence_window: u64| staking::SlashParams { fraction_ppb, evidence_window };
     let in_force = vec![(key, 1u64), (other, 1u64)];
     let steps = vec![
         step("entry_set_slash_params", params(100_000_000, 5), 2, 2),
@@ -201,7 +202,12 @@ fn slashing_scenario_matches() {
         step("entry_set_consensus_key", (addr(101), key, proof), 1, 5),
         step("entry_remove_stake", root(101, 10 * TAO), 1, 5),
         step("entry_unbonding", addr(1), 9, 5),
-        step("entry_slash_equivocation", (consensus_key(9, 3, 3).0, 4u64, Vec::<([u8; 33], u64)>::new()), 0, 6),
+        step(
+            "entry_slash_equivocation",
+            (consensus_key(9, 3, 3).0, 4u64, Vec::<([u8; 33], u64)>::new()),
+            0,
+            6,
+        ),
         step("entry_root_list", (), 9, 6),
     ];
     common::differential_from(vm, module, setup(), &steps, native);

@@ -24,7 +24,14 @@ fn keyed() -> (MemoryHost, ConsensusKey) {
     (h, key.0)
 }
 
-fn slash(h: &mut MemoryHost, caller: Address, block: u64, key: ConsensusKey, height: u64, in_force: Vec<Member>) -> Result<Slashed, String> {
+fn slash(
+    h: &mut MemoryHost,
+    caller: Address,
+    block: u64,
+    key: ConsensusKey,
+    height: u64,
+    in_force: Vec<Member>,
+) -> Result<Slashed, String> {
     let mut out = None;
     call(h, caller, block, |h| slash_equivocation(h, &key, height, in_force).map(|s| out = Some(s)))?;
     Ok(out.unwrap())
@@ -64,10 +71,7 @@ fn a_slash_cuts_every_nominator_by_the_fraction_and_tombstones_the_key() {
     let pooled = pool(&mut h, &addr(1001), 0).unwrap();
     let (supply, root_tao) = (issuance(&mut h), subnet_pool(&mut h, 0).tao);
     let in_force = vec![(key, 5), (other, 7)];
-    assert_eq!(
-        slash(&mut h, addr(1), 20, key, 15, in_force.clone()),
-        Err(StakeError::NotSystem.to_string())
-    );
+    assert_eq!(slash(&mut h, addr(1), 20, key, 15, in_force.clone()), Err(StakeError::NotSystem.to_string()));
     let slashed = slash(&mut h, SYSTEM, 20, key, 15, in_force.clone()).unwrap();
     let cut = (u128::from(pooled.stake) * u128::from(FRACTION) / 1_000_000_000) as u64;
     assert!(cut > 0);
@@ -88,10 +92,7 @@ fn a_slash_cuts_every_nominator_by_the_fraction_and_tombstones_the_key() {
     assert_eq!(h.get(&tombstone_key(&key)), Some(tao_sdk::borsh::to_vec(&15u64).unwrap()));
     assert_eq!(consensus_key(&mut h, &addr(1001)), Ok(None));
     assert_eq!(stored_next_set(&mut h), Some(vec![(other, 7)]), "the set in force without the key");
-    assert_eq!(
-        slash(&mut h, SYSTEM, 21, key, 16, in_force),
-        Err(StakeError::AlreadySlashed.to_string())
-    );
+    assert_eq!(slash(&mut h, SYSTEM, 21, key, 16, in_force), Err(StakeError::AlreadySlashed.to_string()));
     assert_eq!(
         set_key_(&mut h, 1, 1001, consensus(1, &addr(1001))),
         Err(StakeError::ConsensusKeyTombstoned.to_string())
@@ -144,7 +145,10 @@ fn slash_params_are_checked_and_the_chains_only() {
     let mut h = setup();
     assert_eq!(slash_params(&mut h), Ok(SlashParams { fraction_ppb: 50_000_000, evidence_window: 7_200 }));
     let good = SlashParams { fraction_ppb: PPB, evidence_window: 1 };
-    assert_eq!(call(&mut h, addr(1), 1, |h| set_slash_params(h, good)), Err(StakeError::NotSystem.to_string()));
+    assert_eq!(
+        call(&mut h, addr(1), 1, |h| set_slash_params(h, good)),
+        Err(StakeError::NotSystem.to_string())
+    );
     for bad in [SlashParams { fraction_ppb: PPB + 1, ..good }, SlashParams { evidence_window: 0, ..good }] {
         assert!(!bad.is_valid());
         assert_eq!(
@@ -186,7 +190,8 @@ fn a_validators_root_stake_unbonds_over_the_window() {
             Err(StakeError::RootStakeBonded.to_string())
         );
     }
-    call(&mut h, addr(2), 41, |h| relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, TAO)).unwrap();
+    call(&mut h, addr(2), 41, |h| relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, TAO))
+        .unwrap();
     // Unkeyed hotkey 2001: paid at once, by remove_stake and unstake_all alike.
     let cash = balance(&mut h, 2);
     call(&mut h, addr(2), 42, |h| remove_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None)).unwrap();
