@@ -81,6 +81,13 @@ const TOMBSTONES: Map<ConsensusKey, u64> = Map::new(b"stake/tombstone/");
 /// Each slashed hotkey's recent slashes.
 const SLASHES: Map<Address, SlashList> = Map::new(b"stake/slashes/");
 
+/// Most hotkey swaps followed from an unbonding entry's hotkey to the hotkey a later slash names
+/// (swaps are rate limited to one per 1,000 blocks per coldkey: 8 cover the default window).
+const MAX_SUCCESSORS: usize = 8;
+/// What a bonded hotkey was swapped for and at which block: a slash of the new hotkey still cuts
+/// what was unbonding from the old one.
+const SUCCESSORS: Map<Address, (Address, u64)> = Map::new(b"stake/hotkey-successor/");
+
 /// Storage key of the [`SlashParams`] (borsh; absent means the default), read by the node.
 pub fn slash_params_key() -> Vec<u8> {
     SLASH_PARAMS_KEY.to_vec()
@@ -195,8 +202,9 @@ pub fn is_bonded(host: &mut impl Host, hotkey: &Address) -> Result<bool, StakeEr
 }
 
 /// What `rao` unbonding from `hotkey` since block `since` is worth after the slashes that apply
-/// to it: those whose infraction was at or before `since` and that were applied after it (TAO
-/// unstaked after a slash left an already cut pool).
+/// to it: those of the hotkey, or of what it was swapped for after `since`, whose infraction was
+/// at or before `since` and that were applied after it (TAO unstaked after a slash left an
+/// already cut pool).
 pub(crate) fn after_slashes(
     host: &mut impl Host,
     hotkey: &Address,
@@ -204,12 +212,30 @@ pub(crate) fn after_slashes(
     rao: u64,
 ) -> Result<u64, StakeError> {
     let mut left = rao;
-    for slash in slashes(host, hotkey)? {
-        if slash.height <= since && since < slash.at {
-            left -= slash_part(left, slash.fraction_ppb);
+    let mut hotkey = *hotkey;
+    for _ in 0..=MAX_SUCCESSORS {
+        for slash in slashes(host, &hotkey)? {
+            if slash.height <= since && since < slash.at {
+                left -= slash_part(left, slash.fraction_ppb);
+            }
+        }
+        match SUCCESSORS.load(host, &hotkey)? {
+            Some((next, swapped_at)) if since < swapped_at => hotkey = next,
+            _ => break,
         }
     }
     Ok(left)
+}
+
+/// A hotkey swap: `new` takes `old`'s recent slashes, and if `old` is bonded, TAO unbonding from
+/// it stays subject to `new`'s slashes (else swapping would shield it).
+pub(crate) fn swap_slashes(host: &mut impl Host, old: &Address, new: &Address) -> Result<(), StakeError> {
+    if is_bonded(host, old)? {
+        let now = host.block_height();
+        SUCCESSORS.save(host, old, &(*new, now));
+    }
+    crate::move_entry(host, &SLASHES, old, new)?;
+    Ok(())
 }
 
 /// Removes `key` from the next set: the stored one, else `in_force`. Stores the result only if

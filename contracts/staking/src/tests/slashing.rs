@@ -299,3 +299,19 @@ fn the_queue_writes_nothing_when_idle_and_follows_a_shorter_window() {
     release(&mut h, 21 + WINDOW);
     assert_eq!(h.storage, idle, "idle again");
 }
+
+/// A hotkey swap does not shield what was unbonding from the old hotkey: a slash of the key on
+/// the new hotkey cuts it too.
+#[test]
+fn a_hotkey_swap_does_not_shield_unbonding_from_a_slash() {
+    let (mut h, key) = keyed();
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    call(&mut h, addr(1), 15, |h| swap_hotkey(h, &addr(1), &addr(1001), &addr(1002))).unwrap();
+    assert_eq!(consensus_key(&mut h, &addr(1002)), Ok(Some(key)));
+    let slashed = slash(&mut h, SYSTEM, 16, key, 13, Vec::new()).unwrap();
+    assert_eq!(slashed.hotkey, Some(addr(1002)));
+    let owed: Vec<u64> = unbonding(&mut h, &addr(2)).unwrap().iter().map(|e| e.rao).collect();
+    assert_eq!(owed, vec![10 * TAO - slash_part(10 * TAO, FRACTION)]);
+    assert_eq!(slashes(&mut h, &addr(1001)), Ok(Vec::new()));
+    assert_eq!(slashes(&mut h, &addr(1002)).unwrap().len(), 1);
+}
