@@ -95,6 +95,8 @@ pub enum Action {
     SetTaoWeight(u64),
     /// Set the validator set's root parameters (K, minimum stake, epoch).
     SetValidatorParams(staking::ValidatorParams),
+    /// Set the slashing parameters (the fraction an equivocation costs, the evidence window).
+    SetSlashParams(staking::SlashParams),
 }
 
 /// Where a proposal stands.
@@ -206,6 +208,11 @@ fn check_action(host: &mut impl Host, action: &Action) -> Result<(), GovError> {
         Action::SetValidatorParams(p) => {
             if !p.is_valid() {
                 return Err(GovError::InvalidAction("validator-set parameters out of range"));
+            }
+        }
+        Action::SetSlashParams(p) => {
+            if !p.is_valid() {
+                return Err(GovError::InvalidAction("slashing parameters out of range"));
             }
         }
         Action::UpgradeModule { name, code } => {
@@ -334,6 +341,9 @@ fn execute(host: &mut impl Host, action: &Action, rules: &GovParams) -> Result<S
         }
         Action::SetValidatorParams(params) => {
             staking::set_validator_params(host, *params).map_or_else(|e| failed(&e), |()| Status::Applied)
+        }
+        Action::SetSlashParams(params) => {
+            staking::set_slash_params(host, *params).map_or_else(|e| failed(&e), |()| Status::Applied)
         }
         Action::UpgradeModule { name, code } => match check_action(host, action) {
             Err(e) => failed(&e),

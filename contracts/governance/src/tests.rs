@@ -157,6 +157,25 @@ fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
     assert_eq!(h.call_as(addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
 }
 
+/// `SetSlashParams`: out-of-range parameters are refused when proposed; passed ones apply.
+#[test]
+fn a_passed_slash_params_proposal_sets_them_and_invalid_ones_are_refused() {
+    let mut h = setup();
+    let good = staking::SlashParams { fraction_ppb: 100_000_000, evidence_window: 600 };
+    for bad in [
+        staking::SlashParams { fraction_ppb: staking::PPB + 1, ..good },
+        staking::SlashParams { evidence_window: 0, ..good },
+    ] {
+        let refused = propose_as(&mut h, 3, 2, Action::SetSlashParams(bad)).unwrap_err();
+        assert!(refused.contains("slashing parameters out of range"), "{refused}");
+    }
+    propose_as(&mut h, 3, 2, Action::SetSlashParams(good)).unwrap();
+    vote_as(&mut h, 1, 3, 0, true);
+    end_block(&mut h, 13);
+    assert_eq!(proposal(&mut h, 0).unwrap().status, Status::Applied);
+    assert_eq!(staking::slash_params(&mut h), Ok(good));
+}
+
 #[test]
 fn a_passed_tao_weight_proposal_sets_the_root_weight() {
     let mut h = setup();

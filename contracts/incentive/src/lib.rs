@@ -167,6 +167,8 @@ pub fn on_block(host: &mut impl Host) -> Result<BlockEpochs, IncentiveError> {
     // The validator set's epoch (root parameters): computed before this block's emission, so
     // the set is the root stake the previous blocks left.
     staking::validator_epoch(host)?;
+    // Root TAO unbonding from validators' hotkeys whose evidence window has passed.
+    staking::release_unbonding(host)?;
     let all = subnets::subnets(host)?;
     accrue(host, &all)?;
     let now = host.block_height();

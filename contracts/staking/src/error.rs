@@ -77,6 +77,19 @@ pub enum StakeError {
     ConsensusKeyTaken,
     /// The hotkey already has this consensus key.
     ConsensusKeyUnchanged,
+    /// Slashing parameters out of range (a fraction above 1, or a window of 0 blocks).
+    BadSlashParams,
+    /// The consensus key was slashed: it can never be registered again.
+    ConsensusKeyTombstoned,
+    /// The consensus key was slashed already (one slash per key).
+    AlreadySlashed,
+    /// The coldkey holds the most unbonding entries it may; wait for one to be released.
+    UnbondingFull {
+        /// The bound, [`crate::MAX_UNBONDING`].
+        max: u32,
+    },
+    /// Root stake of a validator's hotkey leaves it only by unstaking (which unbonds).
+    RootStakeBonded,
     /// Child hotkeys are not allowed on root.
     ChildrenOnRoot,
     /// More children than a parent may have.
@@ -148,6 +161,19 @@ impl fmt::Display for StakeError {
             ),
             StakeError::ConsensusKeyTaken => f.write_str("this consensus key belongs to another hotkey"),
             StakeError::ConsensusKeyUnchanged => f.write_str("the hotkey already has this consensus key"),
+            StakeError::BadSlashParams => f.write_str(
+                "slashing parameters out of range: a fraction of at most 1000000000 ppb, a window of at least 1 block",
+            ),
+            StakeError::ConsensusKeyTombstoned => {
+                f.write_str("this consensus key was slashed and can never be registered again")
+            }
+            StakeError::AlreadySlashed => f.write_str("this consensus key was slashed already"),
+            StakeError::UnbondingFull { max } => {
+                write!(f, "this coldkey already has {max} unbonding entries, the most allowed: wait for a release")
+            }
+            StakeError::RootStakeBonded => f.write_str(
+                "root stake of a validator's hotkey cannot move: unstake it (it unbonds over the evidence window)",
+            ),
             StakeError::ChildrenOnRoot => f.write_str("child hotkeys are not allowed on root"),
             StakeError::TooManyChildren { max } => write!(f, "at most {max} children"),
             StakeError::InvalidChild => {

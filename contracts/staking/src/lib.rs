@@ -19,6 +19,7 @@ mod error;
 mod root;
 mod slashing;
 mod swap;
+mod unbonding;
 mod validators;
 
 use alloc::vec::Vec;
@@ -35,7 +36,11 @@ pub use root::{
     TAO_WEIGHT, distribute_root_dividend, root_list, root_register, root_stake, set_tao_weight, tao_weight,
     weighted,
 };
-pub use slashing::{SlashParams, tombstone_key};
+pub use slashing::{
+    MAX_SLASHES, PPB, Slash, SlashParams, Slashed, entry_set_slash_params, entry_slash_equivocation,
+    is_bonded, is_tombstoned, set_slash_params, slash_equivocation, slash_params, slash_params_key,
+    slash_part, slashes, tombstone_key,
+};
 use swap::move_entry;
 pub use swap::{
     HOTKEY_SWAP_COST, HOTKEY_SWAP_RATE_LIMIT, MAX_SWAP_POSITIONS, entry_swap_hotkey, swap_hotkey,
@@ -47,6 +52,10 @@ use tao_contract_subnets::{self as subnets, params::id};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Map};
 use tao_types::NetUid;
+pub use unbonding::{
+    MAX_RELEASES_PER_BLOCK, MAX_UNBONDING, Unbonding, UnbondingList, entry_unbonding, release_unbonding,
+    unbonding, unbonding_key, unbonding_total,
+};
 pub use validators::{
     ConsensusKey, MAX_SET, Member, ValidatorParams, check_consensus_key_proof, compute_set, consensus_key,
     consensus_key_key, consensus_key_proof_hash, next_set_key, set_consensus_key, set_key,
@@ -362,8 +371,18 @@ fn sell_stake(host: &mut impl Host, from: &Position, alpha: u64) -> Result<Swap,
     Ok(pools::swap(host, from.netuid, Side::Sell, alpha)?)
 }
 
+/// Pays `tao` sold from position `from` to its coldkey: root TAO of a bonded hotkey unbonds first
+/// ([`unbonding`]), everything else at once.
+fn pay_out(host: &mut impl Host, from: &Position, tao: u64) -> Result<(), StakeError> {
+    if from.netuid == pools::ROOT {
+        unbonding::pay_root(host, &from.coldkey, &from.hotkey, tao)
+    } else {
+        Ok(token::deposit(host, &from.coldkey, tao)?)
+    }
+}
+
 /// `coldkey` unstakes `stake` alpha from `hotkey` on `netuid` (within `limit` if given), receiving
-/// the TAO it sells for. Returns the swap.
+/// the TAO it sells for (root TAO of a bonded hotkey after the evidence window). Returns the swap.
 pub fn remove_stake(
     host: &mut impl Host,
     coldkey: &Address,
@@ -374,8 +393,9 @@ pub fn remove_stake(
 ) -> Result<Swap, StakeError> {
     let stake = fill(host, netuid, Side::Sell, stake, limit)?;
     check_removal(host, coldkey, hotkey, netuid, stake)?;
-    let sold = sell_stake(host, &Position { coldkey: *coldkey, hotkey: *hotkey, netuid }, stake)?;
-    token::deposit(host, coldkey, sold.output)?;
+    let from = Position { coldkey: *coldkey, hotkey: *hotkey, netuid };
+    let sold = sell_stake(host, &from, stake)?;
+    pay_out(host, &from, sold.output)?;
     host.emit(
         b"stake_removed",
         &tao_sdk::borsh::to_vec(&(coldkey, hotkey, netuid, stake, sold.output)).unwrap_or_default(),
@@ -398,7 +418,8 @@ pub struct Position {
 /// Moves `stake` alpha between positions: `move_stake` (same coldkey), `swap_stake` (same
 /// hotkey, another subnet) and `transfer_stake` (another coldkey, only where transfers are
 /// allowed). Within a subnet the alpha moves as is; across subnets it is sold on one pool and the
-/// TAO buys alpha on the other (both swaps pay the fee). Returns the alpha credited.
+/// TAO buys alpha on the other (both swaps pay the fee). Root stake of a bonded hotkey
+/// ([`is_bonded`]) leaves that hotkey only by unstaking, which unbonds. Returns the alpha credited.
 pub fn relocate_stake(
     host: &mut impl Host,
     from: &Position,
@@ -416,6 +437,10 @@ pub fn relocate_stake(
         }
     }
     check_target(host, &to.hotkey, to.netuid)?;
+    let leaves_root_of_hotkey = to.netuid != pools::ROOT || to.hotkey != from.hotkey;
+    if from.netuid == pools::ROOT && leaves_root_of_hotkey && is_bonded(host, &from.hotkey)? {
+        return Err(StakeError::RootStakeBonded);
+    }
     check_removal(host, &from.coldkey, &from.hotkey, from.netuid, stake)?;
     let credited = if from.netuid == to.netuid {
         withdraw_stake(host, &from.coldkey, &from.hotkey, from.netuid, stake)?;
@@ -429,15 +454,17 @@ pub fn relocate_stake(
     Ok(credited)
 }
 
-/// Sells every position of `coldkey` for TAO. Returns the TAO received.
+/// Sells every position of `coldkey` for TAO (root TAO of a bonded hotkey unbonds). Returns the
+/// TAO sold for.
 pub fn unstake_all(host: &mut impl Host, coldkey: &Address) -> Result<u64, StakeError> {
     let mut received = 0u64;
     for (hotkey, netuid, stake) in positions(host, coldkey)? {
         if stake == 0 {
             continue;
         }
-        let sold = sell_stake(host, &Position { coldkey: *coldkey, hotkey, netuid }, stake)?;
-        token::deposit(host, coldkey, sold.output)?;
+        let from = Position { coldkey: *coldkey, hotkey, netuid };
+        let sold = sell_stake(host, &from, stake)?;
+        pay_out(host, &from, sold.output)?;
         received = received.checked_add(sold.output).ok_or(StakeError::Overflow)?;
     }
     Ok(received)
@@ -737,6 +764,9 @@ pub fn entry_set_validator_params(host: &mut impl Host) -> Result<(), StakeError
 tao_sdk::entry_points!(
     entry_set_consensus_key,
     entry_set_validator_params,
+    entry_set_slash_params,
+    entry_slash_equivocation,
+    entry_unbonding,
     entry_add_stake,
     entry_remove_stake,
     entry_move_stake,

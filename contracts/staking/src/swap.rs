@@ -87,6 +87,7 @@ pub fn swap_hotkey(
         move_entry(host, &POOLS, &(*old, netuid), &(*new, netuid))?;
     }
     move_entry(host, &TAKES, old, new)?;
+    crate::slashing::swap_slashes(host, old, new)?;
     crate::validators::swap_consensus_key(host, old, new)?;
     crate::children::swap_hotkey(host, old, new, &netuids)?;
     neurons::swap_hotkey(host, old, new, &netuids)?;

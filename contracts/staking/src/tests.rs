@@ -908,3 +908,5 @@ fn a_hotkey_swap_moves_everything_and_leaves_the_old_key_nothing() {
         Err(StakeError::RateLimited { until: 400 + HOTKEY_SWAP_RATE_LIMIT }.to_string())
     );
 }
+
+mod slashing;

@@ -140,6 +140,9 @@ pub fn set_consensus_key(
     if neurons::hotkey_owner(host, hotkey)?.ok_or(StakeError::UnknownHotkey)? != *coldkey {
         return Err(StakeError::NotHotkeyOwner);
     }
+    if crate::slashing::is_tombstoned(host, key)? {
+        return Err(StakeError::ConsensusKeyTombstoned);
+    }
     check_consensus_key_proof(coldkey, hotkey, key, proof)?;
     match KEY_OWNERS.load(host, key)? {
         Some(owner) if owner == *hotkey && KEYS.load(host, hotkey)? == Some(*key) => {
@@ -166,6 +169,23 @@ pub(crate) fn swap_consensus_key(
     Ok(())
 }
 
+/// The hotkey `key` was ever registered to.
+pub(crate) fn key_owner(host: &mut impl Host, key: &ConsensusKey) -> Result<Option<Address>, StakeError> {
+    Ok(KEY_OWNERS.load(host, key)?)
+}
+
+/// Removes `hotkey`'s consensus-key binding if it is `key` (a replaced key is bound no more).
+pub(crate) fn unbind_key(
+    host: &mut impl Host,
+    hotkey: &Address,
+    key: &ConsensusKey,
+) -> Result<(), StakeError> {
+    if KEYS.load(host, hotkey)? == Some(*key) {
+        KEYS.remove(host, hotkey);
+    }
+    Ok(())
+}
+
 /// `hotkey`'s consensus key, if registered.
 pub fn consensus_key(host: &mut impl Host, hotkey: &Address) -> Result<Option<ConsensusKey>, StakeError> {
     Ok(KEYS.load(host, hotkey)?)
@@ -179,6 +199,7 @@ pub fn compute_set(host: &mut impl Host, params: &ValidatorParams) -> Result<Vec
     for (_, hotkey, stake) in root_list(host)? {
         if stake >= params.min_stake
             && let Some(key) = KEYS.load(host, &hotkey)?
+            && !crate::slashing::is_tombstoned(host, &key)?
         {
             candidates.push((stake, hotkey, key));
         }
@@ -211,13 +232,24 @@ pub fn validator_epoch(host: &mut impl Host) -> Result<Option<Vec<Member>>, Stak
         );
         return Ok(None);
     }
-    let hash = Hash(keccak256(&tao_sdk::borsh::to_vec(&set).unwrap_or_default()));
-    if NEXT_SET.load(host)?.as_ref() != Some(&set) {
-        NEXT_SET.save(host, &set);
-        SETS.save(host, &hash, &set);
-        host.emit(b"validator_set", &hash.0);
+    if next_set(host)?.as_ref() != Some(&set) {
+        store_next_set(host, set.clone());
     }
     Ok(Some(set))
+}
+
+/// The set computed last (absent: the genesis set is still in force).
+pub(crate) fn next_set(host: &mut impl Host) -> Result<Option<Vec<Member>>, StakeError> {
+    Ok(NEXT_SET.load(host)?)
+}
+
+/// Stores `set` as the next set and by its hash, and says so (`validator_set` event): the one
+/// way a set is named, whether an epoch computed it or a slash removed a member.
+pub(crate) fn store_next_set(host: &mut impl Host, set: Vec<Member>) {
+    let hash = Hash(keccak256(&tao_sdk::borsh::to_vec(&set).unwrap_or_default()));
+    NEXT_SET.save(host, &set);
+    SETS.save(host, &hash, &set);
+    host.emit(b"validator_set", &hash.0);
 }
 
 /// Storage key of the set computed at the last epoch (a borsh `Vec<Member>`): a block whose

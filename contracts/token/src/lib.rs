@@ -215,6 +215,12 @@ pub fn recycle(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), T
     sub_issuance(host, amount)
 }
 
+/// Recycles `amount` that a module holds (already withdrawn from its owner, e.g. slashed stake):
+/// issuance drops by it, to be emitted again later.
+pub fn recycle_held(host: &mut impl Host, amount: u64) -> Result<(), TokenError> {
+    sub_issuance(host, amount)
+}
+
 /// Destroys `amount` from `who` for good: issuance stays, the burned total grows.
 pub fn burn(host: &mut impl Host, who: &Address, amount: u64) -> Result<(), TokenError> {
     withdraw(host, who, amount, false)?;

@@ -76,6 +76,11 @@ pub(crate) struct ProposedAction {
     /// the stake in rao.
     #[arg(long, value_name = "K:MIN_STAKE:EPOCH[:MIN_VALIDATORS]")]
     validator_set: Option<String>,
+    /// Set slashing: an equivocating validator's hotkey loses FRACTION_PPB parts per billion of
+    /// its root stake (at most 1000000000), and validators' unstaked root TAO unbonds over
+    /// WINDOW blocks (at least 1), within which evidence counts: `FRACTION_PPB:WINDOW`.
+    #[arg(long, value_name = "FRACTION_PPB:WINDOW")]
+    slashing: Option<String>,
 }
 
 impl ProposedAction {
@@ -98,6 +103,17 @@ impl ProposedAction {
         }
         if let Some(spec) = &self.validator_set {
             return Ok(Action::SetValidatorParams(parse_validator_set(spec)?));
+        }
+        if let Some(spec) = &self.slashing {
+            let (fraction, window) = spec.split_once(':').context("expected FRACTION_PPB:WINDOW")?;
+            let params = tao_contract_staking::SlashParams {
+                fraction_ppb: fraction.parse().context("FRACTION_PPB")?,
+                evidence_window: window.parse().context("WINDOW")?,
+            };
+            if !params.is_valid() {
+                bail!("FRACTION_PPB must be at most 1000000000 and WINDOW at least 1");
+            }
+            return Ok(Action::SetSlashParams(params));
         }
         let spec = self.upgrade.as_deref().context("nothing proposed")?;
         let (name, hash) = spec.split_once('=').context("expected MODULE=HASH")?;
@@ -145,6 +161,10 @@ fn describe(action: &Action) -> String {
             Balance(p.min_stake),
             p.epoch,
             p.min_validators
+        ),
+        Action::SetSlashParams(p) => format!(
+            "slash equivocation by {} ppb of root stake, with an evidence and unbonding window of {} blocks",
+            p.fraction_ppb, p.evidence_window
         ),
     }
 }
@@ -283,6 +303,10 @@ fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+    use tao_contract_governance::Action;
+    use tao_contract_staking::SlashParams;
+
     use super::*;
 
     #[test]
@@ -293,5 +317,24 @@ mod tests {
         for bad in ["4:1000:8:5", "4:1000:8:0", "4:1000", "4:1000:8:3:1", "4:1000:8:x"] {
             assert!(parse_validator_set(bad).is_err(), "{bad}");
         }
+    }
+
+    #[derive(Parser)]
+    struct Propose {
+        #[command(flatten)]
+        action: ProposedAction,
+    }
+
+    fn propose_slashing(value: &str) -> anyhow::Result<Action> {
+        Propose::try_parse_from(["propose", "--slashing", value])?.action.action()
+    }
+
+    #[test]
+    fn slashing_parses_as_fraction_and_window_and_is_checked() {
+        let params = SlashParams { fraction_ppb: 20_000_000, evidence_window: 600 };
+        assert_eq!(propose_slashing("20000000:600").unwrap(), Action::SetSlashParams(params));
+        assert!(propose_slashing("1000000001:600").unwrap_err().to_string().contains("at most 1000000000"));
+        assert!(propose_slashing("20000000:0").unwrap_err().to_string().contains("at least 1"));
+        assert!(propose_slashing("20000000").unwrap_err().to_string().contains("FRACTION_PPB:WINDOW"));
     }
 }

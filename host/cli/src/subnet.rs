@@ -181,6 +181,14 @@ pub(crate) enum StakeCommand {
         #[command(flatten)]
         net: Net,
     },
+    /// The wallet's root TAO unbonding from validators' hotkeys, each paid at its release block
+    /// (less any slash of its hotkey for an infraction at or before it began).
+    Unbonding {
+        #[arg(long)]
+        wallet: String,
+        #[command(flatten)]
+        net: Net,
+    },
     #[command(flatten)]
     Delegate(crate::delegation::DelegateCommand),
     #[command(flatten)]
@@ -589,8 +597,33 @@ pub(crate) fn run_stake(command: StakeCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        StakeCommand::Unbonding { wallet, net: Net { url, common } } => {
+            let coldkey = keys::coldkey_address(&common, &wallet)?;
+            let (height, entries) = Reader::new(&Client::new(&url)?)?
+                .view(|h| tao_contract_staking::unbonding(h, &coldkey).map_err(|e| e.to_string()))?;
+            show_unbonding(&coldkey, height, &entries, common.json);
+            Ok(ExitCode::SUCCESS)
+        }
         StakeCommand::Delegate(command) => crate::delegation::run(command),
         StakeCommand::Children(command) => crate::children::run(command),
+    }
+}
+
+/// Prints `coldkey`'s unbonding entries verified at `height`.
+fn show_unbonding(coldkey: &Address, height: u64, entries: &[tao_contract_staking::Unbonding], json: bool) {
+    if json {
+        let list: Vec<Value> = entries
+            .iter()
+            .map(|e| json!({"hotkey": e.hotkey, "rao": e.rao, "since": e.since, "release": e.release}))
+            .collect();
+        println!("{}", json!({"coldkey": coldkey, "height": height, "unbonding": list}));
+    } else if entries.is_empty() {
+        println!("{coldkey} has nothing unbonding (verified at #{height})");
+    } else {
+        println!("{coldkey}'s unbonding root TAO (verified at #{height})");
+        for e in entries {
+            println!("{}  {}  since #{}  paid at #{}", e.hotkey, Balance(e.rao), e.since, e.release);
+        }
     }
 }
 

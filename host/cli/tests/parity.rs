@@ -436,3 +436,38 @@ fn hotkey_swap_through_the_binary() {
     assert_eq!((uid_of(&new), uid_of(&old)), (Some(uid), None));
     assert!(seated(&new) && !seated(&old));
 }
+
+/// Root stake of a hotkey with a consensus key unbonds: `stake remove` on root pays nothing at
+/// once, and `stake unbonding` shows the entry, verified, due an evidence window (7,200 blocks)
+/// after it began; `gov propose --slashing` refuses out-of-range parameters before signing.
+#[test]
+fn validator_root_stake_unbonds_through_the_binary() {
+    let s = Session { node: DevChain::start("20ms"), wallets: tempfile::tempdir().unwrap() };
+    s.ok(&["wallet", "import", "--name", "alice", "--dev", "alice"]);
+    let alice_hot =
+        s.ok(&["subnet", "identity", "--netuid", "1"])["owner_hotkey"].as_str().unwrap().to_string();
+    let none = s.ok(&["stake", "unbonding", "--wallet", "alice"]);
+    assert_eq!(none["unbonding"], serde_json::json!([]), "{none}");
+    let key_file = s.wallets.path().join("consensus.key");
+    std::fs::write(&key_file, format!("0x{}", hex::encode([7u8; 32]))).unwrap();
+    let key = key_file.to_str().unwrap();
+    let set =
+        s.ok(&["root", "set-consensus-key", "--wallet", "alice", "--hotkey", &alice_hot, "--key-file", key]);
+    assert_eq!(set["receipt"]["outcome"], serde_json::json!("Ok"), "{set}");
+    let removed = s.ok(&[
+        "stake", "remove", "--wallet", "alice", "--hotkey", &alice_hot, "--netuid", "0", "--amount", "1",
+    ]);
+    assert_eq!(removed["receipt"]["outcome"], serde_json::json!("Ok"), "{removed}");
+    let listed = s.ok(&["stake", "unbonding", "--wallet", "alice"]);
+    let entry = &listed["unbonding"][0];
+    assert_eq!(listed["unbonding"].as_array().unwrap().len(), 1, "{listed}");
+    assert!(entry["hotkey"].as_str().unwrap().eq_ignore_ascii_case(&alice_hot), "{listed}");
+    assert_eq!(u(&entry["rao"]), 1_000_000_000);
+    assert_eq!(u(&entry["release"]) - u(&entry["since"]), 7_200);
+    assert!(u(&listed["height"]) >= u(&entry["since"]));
+    let nonce = s.nonce("alice");
+    let bad = s.raw(&["gov", "propose", "--wallet", "alice", "--slashing", "1000000001:600"]);
+    let said = format!("{}{}", stdout(&bad), String::from_utf8_lossy(&bad.stderr));
+    assert!(!bad.status.success() && said.contains("at most 1000000000"), "{said}");
+    assert_eq!(s.nonce("alice"), nonce);
+}

@@ -106,6 +106,10 @@ pub struct ChainSpec {
     /// The validator set from stake (default: none, the genesis set stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator_set: Option<SpecValidatorSet>,
+    /// Slashing for equivocation (default: `tao_contract_staking::SlashParams::default()`, 5%
+    /// over a 7,200-block evidence window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slashing: Option<SpecSlashing>,
     /// The chain this spec makes with its modules: its genesis hash and chain id, as
     /// `--print-spec` computed them. Wallets ship it as a checkpoint; a node refuses to start
     /// when the spec and modules make another genesis.
@@ -163,6 +167,18 @@ pub struct SpecValidatorSet {
 
 fn one() -> u16 {
     1
+}
+
+/// The slashing parameters at genesis (`tao_contract_staking::SlashParams`): an equivocating
+/// validator's hotkey loses `fraction_ppb` parts per billion of its root stake, and root stake
+/// unstaked from a validator unbonds over `evidence_window` blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSlashing {
+    /// Part of the root stake slashed, in parts per billion (at most 1,000,000,000).
+    pub fraction_ppb: u32,
+    /// Blocks evidence counts and root stake of validators unbonds (at least 1).
+    pub evidence_window: u64,
 }
 
 /// A subnet registered at genesis.
@@ -244,6 +260,7 @@ impl ChainSpec {
             }],
             governance: Some(DEV_GOVERNANCE),
             validator_set: None,
+            slashing: None,
             checkpoint: None,
         }
     }
@@ -294,6 +311,17 @@ impl ChainSpec {
             calls.push(system(
                 "staking",
                 "entry_set_validator_params",
+                borsh::to_vec(&params).unwrap_or_default(),
+            ));
+        }
+        if let Some(s) = self.slashing {
+            let params = tao_contract_staking::SlashParams {
+                fraction_ppb: s.fraction_ppb,
+                evidence_window: s.evidence_window,
+            };
+            calls.push(system(
+                "staking",
+                "entry_set_slash_params",
                 borsh::to_vec(&params).unwrap_or_default(),
             ));
         }
@@ -521,6 +549,22 @@ mod tests {
         let older: SpecValidatorSet =
             serde_json::from_str(r#"{"max_validators": 4, "min_stake": 1, "epoch": 8}"#).unwrap();
         assert_eq!(older.min_validators, 1, "a spec from before the minimum keeps today's behaviour");
+    }
+
+    #[test]
+    fn a_specs_slashing_becomes_a_genesis_call_and_round_trips() {
+        let spec = ChainSpec {
+            slashing: Some(SpecSlashing { fraction_ppb: 10_000_000, evidence_window: 600 }),
+            ..ChainSpec::dev(5)
+        };
+        let text = serde_json::to_string(&spec).unwrap();
+        assert!(text.contains("\"slashing\":{\"fraction_ppb\":10000000,\"evidence_window\":600}"), "{text}");
+        assert_eq!(serde_json::from_str::<ChainSpec>(&text).unwrap(), spec);
+        let genesis = spec.genesis(Vec::new()).unwrap();
+        let call = genesis.calls.iter().find(|c| c.entry == "entry_set_slash_params").unwrap();
+        let params = tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: 600 };
+        assert_eq!((call.module.as_str(), call.caller), ("staking", tao_contract_token::SYSTEM));
+        assert_eq!(call.input, borsh::to_vec(&params).unwrap());
     }
 
     #[test]
