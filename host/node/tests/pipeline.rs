@@ -114,12 +114,20 @@ fn a_member_proposes_checks_and_commits_only_what_a_light_client_would_believe()
     assert_eq!(node.propose(now + 1_000, key(2).address()).unwrap().header.parent, hash);
 }
 
-/// Commits `blocks` blocks proposed by validator 0 and certified by `signers`.
+/// Commits `blocks` blocks proposed by validator 0 and certified by validators `signers`
+/// (each at its place in the height's set).
 fn advance(node: &Node, blocks: u64, signers: &[u32]) {
     for _ in 0..blocks {
         let (head, _) = node.head().unwrap();
         let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
-        node.commit_decided(&block.header.hash(), certificate(node, &block, signers)).unwrap();
+        let set = node.validators_at(block.header.height).unwrap();
+        let keys: Vec<(u32, SecretKey)> = signers
+            .iter()
+            .map(|i| (set.iter().position(|v| v.key == key(*i).public_key()).unwrap() as u32, key(*i)))
+            .collect();
+        let refs: Vec<(u32, &SecretKey)> = keys.iter().map(|(i, k)| (*i, k)).collect();
+        let certificate = Certificate::sign(node.executor().domain(), &block.header, 0, &refs);
+        node.commit_decided(&block.header.hash(), certificate).unwrap();
     }
 }
 
