@@ -485,7 +485,7 @@ async fn first_evidence(node: &Node, from: u64, deadline: Duration) -> tao_node:
     }
 }
 
-/// Validator 3's consensus key serves alice's root hotkey; from height [`EQUIVOCATES_FROM`] it
+/// Validator 3's consensus key serves alice's hotkey, seated on root (real transactions); from height [`EQUIVOCATES_FROM`] it
 /// equivocates (the engine's byzantine proxy signs a nil vote beside each of its votes). The
 /// others' engines report it, a block carries the evidence, the hotkey's root stake loses the
 /// slash fraction, the key is tombstoned, and the next blocks are signed by the three others.
@@ -502,8 +502,10 @@ async fn an_equivocating_validator_is_reported_slashed_and_leaves_the_next_set()
     let proof_hash = tao_contract_staking::consensus_key_proof_hash(&dev_key("alice").address(), &hotkey);
     let proof: [u8; 64] = key(offender).sign_hash(&proof_hash).0[..64].try_into().unwrap();
     let args = borsh::to_vec(&(hotkey, key(offender).public_key().to_compressed(), proof)).unwrap();
+    let seat = borsh::to_vec(&hotkey).unwrap();
+    nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_root_register", seat, 0)).unwrap();
     let bound =
-        nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_set_consensus_key", args, 0)).unwrap();
+        nodes[0].submit(&alice_calls(&nodes[0], "staking", "entry_set_consensus_key", args, 1)).unwrap();
     let until = Instant::now() + Duration::from_secs(30);
     let bound_at = loop {
         if let TxStatus::Finalized { height, .. } = nodes[0].status(&bound).unwrap() {
