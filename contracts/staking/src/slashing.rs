@@ -144,13 +144,18 @@ pub fn slash_equivocation(
     }
     TOMBSTONES.save(host, key, &height);
     let params = slash_params(host)?;
-    let hotkey = key_owner(host, key)?;
+    let owner = key_owner(host, key)?;
     let mut rao = 0;
-    if let Some(hotkey) = hotkey {
-        unbind_key(host, &hotkey, key)?;
-        rao = cut_root_stake(host, &hotkey, params.fraction_ppb)?;
+    let mut hotkey = None;
+    if let Some(owner) = owner {
+        unbind_key(host, &owner, key)?;
+        // A replaced key may still sign while its hotkey is swapped away: the stake it left
+        // with is what the slash takes.
+        let holder = holder(host, &owner)?;
+        hotkey = Some(holder);
+        rao = cut_root_stake(host, &holder, params.fraction_ppb)?;
         let at = host.block_height();
-        remember(host, &hotkey, Slash { height, at, fraction_ppb: params.fraction_ppb })?;
+        remember(host, &holder, Slash { height, at, fraction_ppb: params.fraction_ppb })?;
     }
     drop_from_next_set(host, key, in_force)?;
     host.emit(b"slashed", &tao_sdk::borsh::to_vec(&(key, hotkey, rao, height)).unwrap_or_default());
@@ -225,6 +230,19 @@ pub(crate) fn after_slashes(
         }
     }
     Ok(left)
+}
+
+/// The hotkey that holds what `hotkey` held: `hotkey`, or what it was swapped for (at most
+/// [`MAX_SUCCESSORS`] swaps followed).
+fn holder(host: &mut impl Host, hotkey: &Address) -> Result<Address, StakeError> {
+    let mut holder = *hotkey;
+    for _ in 0..MAX_SUCCESSORS {
+        match SUCCESSORS.load(host, &holder)? {
+            Some((next, _)) => holder = next,
+            None => break,
+        }
+    }
+    Ok(holder)
 }
 
 /// A hotkey swap: `new` takes `old`'s recent slashes, and if `old` is bonded, TAO unbonding from

@@ -426,14 +426,32 @@ impl mc::Context for TaoContext {
     }
 }
 
-/// The proposer of `height` and `round`: slot `(height + round) mod total` on the line of the
-/// validators' cumulative powers, each divided by their greatest common divisor, so in every
-/// cycle each proposes in proportion to its power and equal validators take turns.
+/// Longest rotation (in slots per validator) taken in order; beyond it proposers are drawn.
+const MAX_TURNS_PER_VALIDATOR: u64 = 64;
+
+/// The proposer of `height` and `round`: a slot on the line of the validators' cumulative
+/// powers, each divided by their greatest common divisor. When that cycle is short (powers in
+/// small ratios, e.g. equal validators), slot `(height + round) mod cycle`: each proposes in
+/// proportion to its power and equal validators take turns. Powers from stake in rao make the
+/// cycle astronomically long and each validator's range contiguous — in order, the first would
+/// propose every height and every round — so then the slot is drawn from
+/// keccak(height ‖ round): in proportion to power, and another draw each round.
 /// Deterministic: every node computes the same one.
 pub fn proposer_index(set: &ValidatorSet, height: Height, round: Round) -> usize {
     let unit = set.validators.iter().fold(0, |g, v| gcd(g, v.power)).max(1);
     let round = u64::from(round.as_u32().unwrap_or(0));
-    let slot = height.0.wrapping_add(round) % (set.total / unit).max(1);
+    let cycle = (set.total / unit).max(1);
+    let count = u64::try_from(set.validators.len()).unwrap_or(u64::MAX);
+    let step = if cycle <= count.saturating_mul(MAX_TURNS_PER_VALIDATOR) {
+        height.0.wrapping_add(round)
+    } else {
+        let mut seed = [0u8; 16];
+        seed[..8].copy_from_slice(&height.0.to_le_bytes());
+        seed[8..].copy_from_slice(&round.to_le_bytes());
+        let digest = tao_types::keccak256(&seed);
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+    };
+    let slot = step % cycle;
     let mut below = 0u64;
     for (i, v) in set.validators.iter().enumerate() {
         below = below.saturating_add(v.power / unit);

@@ -195,6 +195,23 @@ fn equal_validators_take_turns_and_power_weighs_the_turns() {
     let weighted = ValidatorSet::new(&validators(&[1, 3])).expect("set");
     let heavy = (0..400).filter(|h| proposer_index(&weighted, Height(*h), Round::new(0)) == 1).count();
     assert_eq!(heavy, 300);
+    // Powers from stake in rao (no common divisor worth the name): not the first validator at
+    // every height and round, but each in proportion to its power, another at the next round.
+    let staked =
+        ValidatorSet::new(&validators(&[10_000_000_000_001, 10_000_000_000_003, 20_000_000_000_007]))
+            .expect("set");
+    let mut turns = [0usize; 3];
+    for h in 0..3_000 {
+        turns[proposer_index(&staked, Height(h), Round::new(0))] += 1;
+    }
+    assert!(turns.iter().zip([750, 750, 1_500]).all(|(got, fair)| got.abs_diff(fair) < 150), "{turns:?}");
+    let moved = (0..100)
+        .filter(|h| {
+            proposer_index(&staked, Height(*h), Round::new(0))
+                != proposer_index(&staked, Height(*h), Round::new(1))
+        })
+        .count();
+    assert!(moved > 40, "a failed round must often hand the turn to another: {moved} of 100");
 }
 
 #[test]

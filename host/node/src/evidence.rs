@@ -94,11 +94,12 @@ impl<F: Fn(u64) -> Option<Vec<Validator>>> Context<'_, F> {
         Ok(slashes(evidence, in_force))
     }
 
-    /// What a proposer's block at `block` carries from `pending`: the pieces still valid, one
-    /// per validator (the earliest height), in order, at most [`MAX_BLOCK_EVIDENCE`].
-    pub fn select(&self, pending: &[Equivocation], block: u64) -> Vec<Equivocation> {
-        let mut chosen: Vec<Equivocation> =
-            pending.iter().filter(|e| self.check(e, block).is_ok()).cloned().collect();
+    /// What a proposer's block at `block` carries from `pending`, forgetting the pieces no
+    /// longer valid (too old, already slashed): one per validator (the earliest height), in
+    /// order, at most [`MAX_BLOCK_EVIDENCE`].
+    pub fn select(&self, pending: &mut Vec<Equivocation>, block: u64) -> Vec<Equivocation> {
+        pending.retain(|e| self.check(e, block).is_ok());
+        let mut chosen = pending.clone();
         chosen.sort_by(|a, b| order(a).cmp(&order(b)).then(a.height.cmp(&b.height)));
         chosen.dedup_by(|later, first| order(later) == order(first));
         chosen.truncate(MAX_BLOCK_EVIDENCE);
@@ -116,12 +117,14 @@ pub(crate) fn slashes(evidence: &[Equivocation], in_force: Vec<Validator>) -> Sl
     Slashes { offenders: evidence.iter().map(|e| (e.validator, e.height)).collect(), in_force }
 }
 
-/// Adds `evidence` to `pending` unless a piece against the same validator waits already;
+/// Adds `evidence` to `pending` unless a piece against the same validator at that height or a
+/// later one waits already (a later piece replaces an earlier one, which would expire first);
 /// whether it was added. Beyond [`MAX_PENDING_EVIDENCE`] the oldest goes.
 pub(crate) fn keep(pending: &mut Vec<Equivocation>, evidence: Equivocation) -> bool {
-    if pending.iter().any(|e| e.validator == evidence.validator) {
+    if pending.iter().any(|e| e.validator == evidence.validator && e.height >= evidence.height) {
         return false;
     }
+    pending.retain(|e| e.validator != evidence.validator);
     pending.push(evidence);
     let excess = pending.len().saturating_sub(MAX_PENDING_EVIDENCE);
     pending.drain(..excess);

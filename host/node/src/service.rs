@@ -837,7 +837,7 @@ impl Node {
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = StoreView(self.store.snapshot()?);
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
-        let mut evidence = self.evidence_context(&view).select(&lock(&self.evidence)?, height);
+        let mut evidence = self.evidence_context(&view).select(&mut *lock(&self.evidence)?, height);
         let slashes = evidence::slashes(&evidence, self.validators_at(height)?);
         let view: Arc<dyn Storage + Send + Sync> = Arc::new(view);
         let built = match self.executor.build(view.clone(), height, time_ms, &candidates, &slashes) {

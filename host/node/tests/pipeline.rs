@@ -179,9 +179,10 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     assert!(node.report_equivocation(at(9, 2)).is_err(), "the node keeps no evidence that proves nothing");
     // A real equivocation is kept once, carried by the next proposal with its root, and slashes
     // the key: the header names the set without it.
-    let real = at(2, 2);
-    assert!(node.report_equivocation(real.clone()).unwrap());
-    assert!(!node.report_equivocation(at(2, 3)).unwrap(), "one piece per validator waits");
+    assert!(node.report_equivocation(at(2, 2)).unwrap());
+    let real = at(2, 3);
+    assert!(node.report_equivocation(real.clone()).unwrap(), "a later piece replaces an earlier one");
+    assert!(!node.report_equivocation(at(2, 2)).unwrap(), "one piece per validator waits, the latest");
     let (head, _) = node.head().unwrap();
     let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
     assert_eq!(block.evidence, vec![real.clone()]);
@@ -192,8 +193,8 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     node.commit_decided(&block.header.hash(), certificate(&node, &block, &[0, 1, 2])).unwrap();
     assert_eq!(node.validators_at(5).unwrap(), rest);
     // Slashed once: that key's evidence is refused from now on. Too old evidence is refused.
-    assert_eq!(refused(&node, vec![at(2, 3)]), EvidenceRefused::AlreadySlashed(key(2).address()));
-    assert!(node.report_equivocation(at(2, 3)).is_err());
+    assert_eq!(refused(&node, vec![at(2, 2)]), EvidenceRefused::AlreadySlashed(key(2).address()));
+    assert!(node.report_equivocation(at(2, 2)).is_err());
     advance(&node, MAX_EVIDENCE_AGE, &[0, 1, 3]);
     let block = node.head().unwrap().0.height + 1;
     assert_eq!(refused(&node, vec![at(1, 2)]), EvidenceRefused::TooOld { height: 2, block });

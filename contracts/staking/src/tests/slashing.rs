@@ -315,3 +315,19 @@ fn a_hotkey_swap_does_not_shield_unbonding_from_a_slash() {
     assert_eq!(slashes(&mut h, &addr(1001)), Ok(Vec::new()));
     assert_eq!(slashes(&mut h, &addr(1002)).unwrap().len(), 1);
 }
+
+/// A key replaced and its hotkey swapped away still signs until the next epoch: its slash
+/// takes the stake where the swap moved it, not the emptied old hotkey's nothing.
+#[test]
+fn a_replaced_key_of_a_swapped_hotkey_slashes_the_stake_where_it_went() {
+    let (mut h, old_key) = keyed();
+    set_key_(&mut h, 1, 1001, consensus(2, &addr(1001))).unwrap();
+    call(&mut h, addr(1), 15, |h| swap_hotkey(h, &addr(1), &addr(1001), &addr(1002))).unwrap();
+    let staked = root_stake(&mut h, &addr(1002)).unwrap();
+    assert_eq!(root_stake(&mut h, &addr(1001)), Ok(0));
+    let slashed = slash(&mut h, SYSTEM, 16, old_key, 14, Vec::new()).unwrap();
+    assert_eq!(slashed.hotkey, Some(addr(1002)));
+    assert_eq!(slashed.rao, slash_part(staked, FRACTION));
+    assert_eq!(root_stake(&mut h, &addr(1002)), Ok(staked - slashed.rao));
+    assert_conserved(&mut h);
+}
