@@ -703,7 +703,8 @@ try {
     await shot('16-three-of-four');
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     step('heads certified by 3 of the 4 validators are followed, balances shown verified');
-    await refused('two-of-four', withSignatures(2), 'signers hold 20 of 40 power', '#chain-error');
+    // `tao testnet init` stakes 10,000 τ per validator, and power is root stake in rao.
+    await refused('two-of-four', withSignatures(2), 'signers hold 20000000000000 of 40000000000000 power', '#chain-error');
     step('a head certified by only 2 of the 4 validators is refused');
   }
 
