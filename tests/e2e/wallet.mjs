@@ -353,6 +353,7 @@ try {
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     if (shown) throw new Error(`a balance was shown under a tampered ${name}`);
     if (!flag.includes(expected)) throw new Error(`the tampered ${name} was not flagged: ${flag}`);
+    return flag;
   };
   // ── Chain-bound trust (issue 17, items 1–3): the dev chain pins from the shipped checkpoint;
   // another chain under the pinned genesis, a changed chain id, a replayed old head and
@@ -683,16 +684,21 @@ try {
   if (testnetNodes) {
     // The network's 4 equal validators: a head certified by 3 of their signatures (more than two
     // thirds of the power) is followed, one with 2 is refused.
-    const withSignatures = n => (m, r) => {
-      if (m !== 'chain_header' || !r || !r.certificate) return;
+    // Keeps the signatures of a served certificate that `keep(index, position)` accepts (at heights
+    // above `above`). The encoding: header hash, height, round (44 bytes), then the count and
+    // (index, 65-byte signature) pairs.
+    const keepSigners = (keep, above = 0) => (m, r) => {
+      if (m !== 'chain_header' || !r || !r.certificate || r.certificate.height <= above) return;
       const bytes = Buffer.from(r.certificate.encoded.slice(2), 'hex');
-      // Header hash, height, round (44 bytes), then the count and (index, 65-byte signature) pairs.
-      if (bytes.readUInt32LE(44) <= n) return;
-      const kept = Buffer.from(bytes.subarray(0, 48 + 69 * n));
-      kept.writeUInt32LE(n, 44);
-      r.certificate.encoded = '0x' + kept.toString('hex');
-      if (Array.isArray(r.certificate.signatures)) r.certificate.signatures = r.certificate.signatures.slice(0, n);
+      const pairs = [];
+      for (let i = 0; i < bytes.readUInt32LE(44); i += 1) pairs.push(bytes.subarray(48 + 69 * i, 48 + 69 * (i + 1)));
+      const kept = pairs.filter((pair, position) => keep(pair.readUInt32LE(0), position));
+      const count = Buffer.alloc(4);
+      count.writeUInt32LE(kept.length);
+      r.certificate.encoded = '0x' + Buffer.concat([bytes.subarray(0, 44), count, ...kept]).toString('hex');
+      if (Array.isArray(r.certificate.signatures)) r.certificate.signatures = r.certificate.signatures.filter(([index], position) => keep(index, position));
     };
+    const withSignatures = n => keepSigners((index, position) => position < n);
     const served = await (await fetch(url + '/', { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_info', params: [] }) })).json();
     if (served.result.validators.length !== 4) throw new Error(`expected 4 validators, the node names ${served.result.validators.length}`);
@@ -706,6 +712,48 @@ try {
     // `tao testnet init` stakes 10,000 τ per validator, and power is root stake in rao.
     await refused('two-of-four', withSignatures(2), 'signers hold 20000000000000 of 40000000000000 power', '#chain-error');
     step('a head certified by only 2 of the 4 validators is refused');
+
+    // A stake change brings a validator into the set (issue 18). The network's candidate node
+    // runs a key outside the genesis set; alice's hotkey takes it as its consensus key with root
+    // stake enough (30,000 τ) that the 4 genesis validators alone no longer hold two thirds of
+    // the power. At the next set epoch the wallet follows the header naming the new set (shown
+    // in Settings, checked against the node's), heads the new set certifies stay verified, and
+    // a head after the change signed by the old set alone is refused.
+    const setShown = async () => Number(await page.locator('#validator-set').getAttribute('data-count'));
+    // The set shown and the head it certifies, read at once (the head moves on).
+    const setRead = () => page.locator('#validator-set').evaluate(el => ({
+      head: Number(el.dataset.head), keys: [...el.querySelectorAll('tr.validator')].map(r => r.dataset.key) }));
+    await page.click('#nav-settings');
+    await until('the 4 genesis validators in Settings', async () => (await setShown()) === 4);
+    await shot('17-validator-set-genesis');
+    const aliceHot = cli(['subnet', 'identity', '--netuid', '1', '--url', sendUrl]).owner_hotkey;
+    cli(['root', 'register', '--wallet', 'alice', '--hotkey', aliceHot, ...onChain]);
+    cli(['stake', 'add', '--wallet', 'alice', '--hotkey', aliceHot, '--netuid', '0', '--amount', '29000', ...onChain]);
+    const keyFile = join(process.env.E2E_NETWORK, 'validator-4.key');
+    const keyed = cli(['root', 'set-consensus-key', '--wallet', 'alice', '--hotkey', aliceHot, '--key-file', keyFile, ...onChain]);
+    if (keyed.receipt.outcome !== 'Ok') throw new Error(`set-consensus-key: ${JSON.stringify(keyed.receipt)}`);
+    await until('the new set followed', async () => (await setShown()) === 5 && (await page.locator('#head .verified').count()) === 1, 120000);
+    const { head: followedAt, keys: shownKeys } = await setRead();
+    const served5 = await rpcAt(url, 'chain_validators', [followedAt]);
+    if (JSON.stringify(shownKeys) !== JSON.stringify(served5.validators.map(v => v.key))) throw new Error(`the wallet shows ${shownKeys} at #${followedAt}, the node ${JSON.stringify(served5.validators)}`);
+    const genesisKeys = served.result.validators.map(v => v.key);
+    const added = served5.validators.findIndex(v => !genesisKeys.includes(v.key));
+    if (added < 0) throw new Error('no new validator in the set');
+    // The header naming the new set: the highest still signed by the genesis set.
+    let named = followedAt;
+    while ((await rpcAt(url, 'chain_validators', [named])).validators.length === 5) named -= 1;
+    await until('heads after the change verified', async () => (await setRead()).head > named + 3);
+    await shot('17-validator-set-changed');
+    step(`a stake change brings a validator into the set at #${named + 1}; the wallet follows the header naming it and heads the new set certifies stay verified`);
+    // The refusal weighs the cut certificate against the new set: its total is the five's power
+    // at that header, and the old set's signers alone hold less than two thirds of it.
+    const flag = await refused('old-set-after-change', keepSigners(index => index !== added, named), 'signers hold', '#chain-error');
+    const [at, held, total] = flag.match(/header (\d+): .*signers hold (\d+) of (\d+) power/).slice(1).map(BigInt);
+    const signing = (await rpcAt(url, 'chain_validators', [Number(at)])).validators;
+    const power = signing.reduce((sum, v) => sum + BigInt(v.power), 0n);
+    const addedPower = BigInt(signing.find(v => v.key === served5.validators[added].key).power);
+    if (at <= BigInt(named) || total !== power || held > power - addedPower) throw new Error(`not weighed against the new set: ${flag}`);
+    step('a head after the change certified by old-set signers alone is refused, weighed against the new set');
   }
 
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);

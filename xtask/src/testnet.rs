@@ -12,6 +12,12 @@ use crate::{build_contracts, build_web, cargo, step, tools};
 
 /// Validators `cargo xtask testnet` runs.
 const VALIDATORS: usize = 4;
+/// Candidate nodes of the bounded runs: each a fresh key outside the genesis set, following
+/// without voting until stake brings it into the set (the wallet's E2E does).
+const CANDIDATES: &str = "1";
+/// The bounded runs recompute the validator set from root stake every this many blocks, so a
+/// stake change takes effect within seconds.
+const CI_SET_EPOCH: &str = "20";
 /// The height `--check` waits for on every node.
 const CHECK_HEIGHT: &str = "10";
 /// How long `--check` may take once the nodes are started (their start compiles the modules).
@@ -232,15 +238,29 @@ fn serve() -> Result<()> {
     }
 }
 
-/// A network on free ports under `<target>/testnet-check`: `tao testnet check`, then (with
-/// `e2e`) the wallet's E2E against it, then every validator stopped cleanly.
+/// A network on free ports under `<target>/testnet-check`, its set recomputed from stake and a
+/// candidate node beside the validators: `tao testnet check`, then (with `e2e`) the wallet's E2E
+/// against it (which stakes the candidate into the set), then every node stopped cleanly.
 pub(crate) fn bounded(e2e: bool) -> Result<()> {
     let out = tools::target_dir().join("testnet-check");
-    let rpc = free_ports(2 * VALIDATORS)?;
-    let p2p = rpc + u16::try_from(VALIDATORS)?;
+    let nodes = VALIDATORS + CANDIDATES.parse::<usize>()?;
+    let rpc = free_ports(2 * nodes)?;
+    let p2p = rpc + u16::try_from(nodes)?;
+    let (rpc_port, p2p_port) = (rpc.to_string(), p2p.to_string());
     init(
         &out,
-        &["--rpc-port", &rpc.to_string(), "--p2p-port", &p2p.to_string(), "--block-time", CI_BLOCK_TIME],
+        &[
+            "--rpc-port",
+            &rpc_port,
+            "--p2p-port",
+            &p2p_port,
+            "--block-time",
+            CI_BLOCK_TIME,
+            "--candidates",
+            CANDIDATES,
+            "--set-epoch",
+            CI_SET_EPOCH,
+        ],
     )?;
     let network = Network::start(&out)?;
     step(&format!("tao testnet check --dir {} --height {CHECK_HEIGHT}", out.display()));
@@ -250,8 +270,7 @@ pub(crate) fn bounded(e2e: bool) -> Result<()> {
         .status()
         .context("running tao testnet check")?;
     if !checked.success() {
-        let tails: Vec<String> =
-            (0..VALIDATORS).map(|i| format!("validator {i}:\n{}", network.tail(i))).collect();
+        let tails: Vec<String> = (0..nodes).map(|i| format!("node {i}:\n{}", network.tail(i))).collect();
         bail!("`tao testnet check` failed ({checked}); the validators' logs end:\n{}", tails.join("\n"));
     }
     if e2e {

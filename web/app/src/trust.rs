@@ -73,3 +73,28 @@ fn head(chain: &Chain, seen_ms: u64, now_ms: u64) -> Html {
         },
     }
 }
+
+/// The validator set certifying the believed head, as the wallet checked it (by the hash the
+/// headers name, across every set change since the pinned genesis): each key and its share of
+/// the power. A head is believed only when signers holding more than two thirds of it sign.
+pub fn validator_set(chain: &Chain) -> Html {
+    let set = chain.validators();
+    let total: u128 = set.iter().map(|v| u128::from(v.power)).sum();
+    html! {
+        <div id="validator-set" data-count={set.len().to_string()} data-head={chain.head().height.to_string()}>
+            <p>{ format!("{} validators certify head #{}; a head is believed only when signers holding more than two thirds of their power sign it.", set.len(), chain.head().height) }</p>
+            <table>
+                <tr><th>{ "Consensus key" }</th><th>{ "Power" }</th></tr>
+                { for set.iter().map(|v| {
+                    let key = format!("0x{}", hex::encode(v.key.to_compressed()));
+                    html! {
+                        <tr class="validator" data-key={key.clone()} data-power={v.power.to_string()}>
+                            <td><code title={key.clone()}>{ format!("{}…{}", &key[..10], &key[key.len() - 6..]) }</code></td>
+                            <td>{ crate::widgets::percent(u128::from(v.power), total) }</td>
+                        </tr>
+                    }
+                }) }
+            </table>
+        </div>
+    }
+}

@@ -73,7 +73,12 @@ pub fn change(before: u64, after: u64) -> String {
 
 /// A u16 fraction as a percentage with two decimals, in integers.
 pub fn share(v: u16) -> String {
-    let basis = u32::from(v) * 10_000 / 65_535;
+    percent(u128::from(v), 65_535)
+}
+
+/// `part` of `whole` as a percentage with two decimals, in integers (0% of nothing).
+pub fn percent(part: u128, whole: u128) -> String {
+    let basis = part.saturating_mul(10_000).checked_div(whole).unwrap_or(0);
     format!("{}.{:02}%", basis / 100, basis % 100)
 }
 

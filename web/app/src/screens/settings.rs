@@ -97,6 +97,7 @@ impl Component for Settings {
                         { button(&link, "page-node", "Use the page's node", Msg::UseNode(false)) }
                     </div>
                     <p class="muted">{ format!("This wallet trusts the chain whose genesis is {pinned}.") }</p>
+                    { ctx.props().session.chain.as_ref().map(crate::trust::validator_set).unwrap_or_default() }
                     <button id="forget-genesis" class="danger" onclick={act.reform(|_| Action::ForgetGenesis)}>{ "Trust another chain (asks before pinning one without a checkpoint)" }</button>
                 </div>
             </section>
