@@ -216,7 +216,8 @@ pub fn is_bonded(host: &mut impl Host, hotkey: &Address) -> Result<bool, StakeEr
 }
 
 /// What `rao` unbonding from `hotkey` since block `since` is worth after the slashes that apply
-/// to it: those of the hotkey, or of what it was swapped for after `since`, whose infraction was
+/// to it: those of the hotkey, or of what it was swapped for since `since` (in its block too: a
+/// swap right after the unstake must not shield it), whose infraction was
 /// at or before `since` and that were applied after it (TAO unstaked after a slash left an
 /// already cut pool).
 pub(crate) fn after_slashes(
@@ -234,7 +235,7 @@ pub(crate) fn after_slashes(
             }
         }
         match SUCCESSORS.load(host, &hotkey)? {
-            Some((next, swapped_at)) if since < swapped_at => hotkey = next,
+            Some((next, swapped_at)) if since <= swapped_at => hotkey = next,
             _ => break,
         }
     }

@@ -354,3 +354,39 @@ fn a_replaced_key_of_a_swapped_hotkey_slashes_the_stake_where_it_went() {
     assert_eq!(root_stake(&mut h, &addr(1002)), Ok(staked - slashed.rao));
     assert_conserved(&mut h);
 }
+
+/// The longest window leaves room for a swap every rate-limit period while TAO unbonds: a slash
+/// still follows every swap to cut it at its release.
+#[test]
+fn a_slash_follows_every_swap_the_longest_window_allows() {
+    let (mut h, key) = keyed();
+    set_params(&mut h, FRACTION, MAX_EVIDENCE_WINDOW);
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    slash(&mut h, SYSTEM, 15, key, 14, Vec::new()).unwrap();
+    let release_at = 14 + MAX_EVIDENCE_WINDOW;
+    let swaps: Vec<u64> = (16..release_at).step_by(HOTKEY_SWAP_RATE_LIMIT as usize).collect();
+    assert_eq!(swaps.len() as u64, MAX_EVIDENCE_WINDOW / HOTKEY_SWAP_RATE_LIMIT + 1, "every swap allowed");
+    let mut hotkey = 1001;
+    for block in swaps {
+        call(&mut h, addr(1), block, |h| swap_hotkey(h, &addr(1), &addr(hotkey), &addr(hotkey + 1))).unwrap();
+        hotkey += 1;
+    }
+    assert_eq!(slashes(&mut h, &addr(hotkey)).unwrap().len(), 1, "the slash moved with every swap");
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
+    let cash = balance(&mut h, 2);
+    release(&mut h, release_at);
+    assert_eq!(balance(&mut h, 2), cash + owed);
+    assert_conserved(&mut h);
+}
+
+/// A swap in the block its hotkey's TAO began unbonding does not shield that TAO.
+#[test]
+fn a_swap_in_the_unbonding_block_does_not_shield_it() {
+    let (mut h, key) = keyed();
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    call(&mut h, addr(1), 14, |h| swap_hotkey(h, &addr(1), &addr(1001), &addr(1002))).unwrap();
+    slash(&mut h, SYSTEM, 15, key, 13, Vec::new()).unwrap();
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
+}
