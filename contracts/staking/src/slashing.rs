@@ -216,10 +216,9 @@ pub fn is_bonded(host: &mut impl Host, hotkey: &Address) -> Result<bool, StakeEr
 }
 
 /// What `rao` unbonding from `hotkey` since block `since` is worth after the slashes that apply
-/// to it: those of the hotkey, or of what it was swapped for since `since` (in its block too: a
-/// swap right after the unstake must not shield it), whose infraction was
-/// at or before `since` and that were applied after it (TAO unstaked after a slash left an
-/// already cut pool).
+/// to it: those of the hotkey, or of what it was swapped for from `since` on (a swap in the
+/// unstake's own block must not shield it), whose infraction was at or before `since` and that
+/// were applied after it (TAO unstaked after a slash left an already cut pool).
 pub(crate) fn after_slashes(
     host: &mut impl Host,
     hotkey: &Address,

@@ -356,7 +356,9 @@ mod tests {
     #[test]
     fn slashing_help_names_the_window_bounds() {
         let help = <Propose as clap::CommandFactory>::command().render_long_help().to_string();
-        let bounds = format!("WINDOW blocks ({MAX_EVIDENCE_AGE} to {MAX_EVIDENCE_WINDOW}: at least the {MAX_EVIDENCE_AGE} blocks");
+        let bounds = format!(
+            "WINDOW blocks ({MAX_EVIDENCE_AGE} to {MAX_EVIDENCE_WINDOW}: at least the {MAX_EVIDENCE_AGE} blocks"
+        );
         let flowed = help.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flowed.contains(&bounds), "{help}");
     }

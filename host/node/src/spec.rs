@@ -607,7 +607,8 @@ mod tests {
         }
         let genesis = with(10_000_000, MAX_EVIDENCE_AGE).genesis(Vec::new()).unwrap();
         let call = genesis.calls.iter().find(|c| c.entry == "entry_set_slash_params").unwrap();
-        let params = tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: MAX_EVIDENCE_AGE };
+        let params =
+            tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: MAX_EVIDENCE_AGE };
         assert_eq!(call.input, borsh::to_vec(&params).unwrap());
     }
 

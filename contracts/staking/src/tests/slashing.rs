@@ -213,12 +213,14 @@ fn a_validators_root_stake_unbonds_over_the_window() {
     .unwrap();
     // Unkeyed hotkey 2001: paid at once, by remove_stake and unstake_all alike.
     let cash = balance(&mut h, 2);
-    call(&mut h, addr(2), 32 + WINDOW, |h| remove_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None)).unwrap();
+    call(&mut h, addr(2), 32 + WINDOW, |h| remove_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None))
+        .unwrap();
     assert_eq!(balance(&mut h, 2), cash + 10 * TAO);
     let (keyed_left, unkeyed_left) = (stake_of_(&mut h, 2, 1001, 0), stake_of_(&mut h, 2, 2001, 0));
     call(&mut h, addr(2), 33 + WINDOW, |h| unstake_all(h, &addr(2))).unwrap();
     assert_eq!(balance(&mut h, 2), cash + 10 * TAO + unkeyed_left);
-    let entry = Unbonding { hotkey: addr(1001), rao: keyed_left, since: 33 + WINDOW, release: 33 + 2 * WINDOW };
+    let entry =
+        Unbonding { hotkey: addr(1001), rao: keyed_left, since: 33 + WINDOW, release: 33 + 2 * WINDOW };
     assert_eq!(unbonding(&mut h, &addr(2)), Ok(vec![entry]));
     assert_conserved(&mut h);
 }
