@@ -212,7 +212,7 @@ fn check_action(host: &mut impl Host, action: &Action) -> Result<(), GovError> {
         }
         Action::SetSlashParams(p) => {
             if !p.is_valid() {
-                return Err(GovError::InvalidAction("slashing parameters out of range"));
+                return Err(GovError::Stake(staking::StakeError::BadSlashParams));
             }
         }
         Action::UpgradeModule { name, code } => {

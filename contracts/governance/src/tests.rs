@@ -3,6 +3,7 @@
 use tao_contract_neurons as neurons;
 use tao_contract_subnets::{SubnetIdentity, params};
 use tao_sdk::{MemoryHost, test_address as addr};
+use tao_types::MAX_EVIDENCE_AGE;
 
 use super::*;
 
@@ -157,17 +158,20 @@ fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
     assert_eq!(h.call_as(addr(1), 14, on_block), Err(GovError::NotSystem.to_string()));
 }
 
-/// `SetSlashParams`: out-of-range parameters are refused when proposed; passed ones apply.
+/// `SetSlashParams`: out-of-range parameters (a window shorter than the evidence age among them)
+/// are refused when proposed, with the staking contract's reason; passed ones apply.
 #[test]
 fn a_passed_slash_params_proposal_sets_them_and_invalid_ones_are_refused() {
     let mut h = setup();
-    let good = staking::SlashParams { fraction_ppb: 100_000_000, evidence_window: 600 };
+    let good = staking::SlashParams { fraction_ppb: 100_000_000, evidence_window: MAX_EVIDENCE_AGE };
     for bad in [
         staking::SlashParams { fraction_ppb: staking::PPB + 1, ..good },
         staking::SlashParams { evidence_window: 0, ..good },
+        staking::SlashParams { evidence_window: MAX_EVIDENCE_AGE - 1, ..good },
+        staking::SlashParams { evidence_window: staking::MAX_EVIDENCE_WINDOW + 1, ..good },
     ] {
         let refused = propose_as(&mut h, 3, 2, Action::SetSlashParams(bad)).unwrap_err();
-        assert!(refused.contains("slashing parameters out of range"), "{refused}");
+        assert_eq!(refused, staking::StakeError::BadSlashParams.to_string());
     }
     propose_as(&mut h, 3, 2, Action::SetSlashParams(good)).unwrap();
     vote_as(&mut h, 1, 3, 0, true);

@@ -77,7 +77,9 @@ pub enum StakeError {
     ConsensusKeyTaken,
     /// The hotkey already has this consensus key.
     ConsensusKeyUnchanged,
-    /// Slashing parameters out of range (a fraction above 1, or a window of 0 blocks).
+    /// Slashing parameters out of range: a fraction above 1, or a window shorter than the
+    /// evidence age ([`tao_types::MAX_EVIDENCE_AGE`]) or longer than
+    /// [`crate::MAX_EVIDENCE_WINDOW`].
     BadSlashParams,
     /// The consensus key was slashed: it can never be registered again.
     ConsensusKeyTombstoned,
@@ -161,8 +163,12 @@ impl fmt::Display for StakeError {
             ),
             StakeError::ConsensusKeyTaken => f.write_str("this consensus key belongs to another hotkey"),
             StakeError::ConsensusKeyUnchanged => f.write_str("the hotkey already has this consensus key"),
-            StakeError::BadSlashParams => f.write_str(
-                "slashing parameters out of range: a fraction of at most 1000000000 ppb, a window of at least 1 block",
+            StakeError::BadSlashParams => write!(
+                f,
+                "slashing parameters out of range: a fraction of at most {} ppb, a window of {} blocks (the evidence age) to {} blocks",
+                crate::PPB,
+                tao_types::MAX_EVIDENCE_AGE,
+                crate::MAX_EVIDENCE_WINDOW
             ),
             StakeError::ConsensusKeyTombstoned => {
                 f.write_str("this consensus key was slashed and can never be registered again")

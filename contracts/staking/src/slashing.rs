@@ -14,15 +14,20 @@ use tao_codec::BoundedVec;
 use tao_contract_pools::{self as pools, ROOT, Side};
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{Address, BorshDeserialize, BorshSerialize, Host, Item, Map};
+use tao_types::MAX_EVIDENCE_AGE;
 
 use crate::validators::{ConsensusKey, Member, key_owner, next_set, store_next_set, unbind_key};
-use crate::{POOLS, StakeError, pool};
+use crate::{HOTKEY_SWAP_RATE_LIMIT, POOLS, StakeError, pool};
 
 /// Parts per billion: a fraction of 1 is `PPB`.
 pub const PPB: u32 = 1_000_000_000;
 /// Most recent slashes remembered per hotkey (each needs its own consensus key, so a hotkey
 /// rarely has more than one); the oldest is forgotten first.
 pub const MAX_SLASHES: u32 = 16;
+/// Longest evidence window (two days at 12 s, twice the default): a mistaken huge window would
+/// hold validators' unstaked root TAO for good, and a hotkey swapped more often than the
+/// successors a release follows while its TAO unbonds would shield that TAO from a slash.
+pub const MAX_EVIDENCE_WINDOW: u64 = 14_400;
 
 /// The slashing parameters, settable by governance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -31,15 +36,17 @@ pub struct SlashParams {
     /// Part of the root stake (and of the TAO unbonding since the infraction) an equivocation
     /// costs, in parts per billion.
     pub fraction_ppb: u32,
-    /// Blocks after an infraction during which its evidence counts, and how long unstaked root
-    /// TAO of a validator stays slashable before it is paid.
+    /// How long unstaked root TAO of a validator stays slashable before it is paid, and how long
+    /// a slashed hotkey stays bonded; from [`MAX_EVIDENCE_AGE`] to [`MAX_EVIDENCE_WINDOW`].
     pub evidence_window: u64,
 }
 
 impl SlashParams {
-    /// Whether the fraction is at most 1 and the window at least one block.
+    /// Whether the fraction is at most 1 and the window in [`MAX_EVIDENCE_AGE`]..=
+    /// [`MAX_EVIDENCE_WINDOW`]: a shorter window would pay an equivocator who unstaked before
+    /// the node stops accepting its evidence. The one rule for genesis, governance and the CLI.
     pub fn is_valid(&self) -> bool {
-        self.fraction_ppb <= PPB && self.evidence_window >= 1
+        self.fraction_ppb <= PPB && (MAX_EVIDENCE_AGE..=MAX_EVIDENCE_WINDOW).contains(&self.evidence_window)
     }
 }
 
@@ -81,9 +88,11 @@ const TOMBSTONES: Map<ConsensusKey, u64> = Map::new(b"stake/tombstone/");
 /// Each slashed hotkey's recent slashes.
 const SLASHES: Map<Address, SlashList> = Map::new(b"stake/slashes/");
 
-/// Most hotkey swaps followed from an unbonding entry's hotkey to the hotkey a later slash names
-/// (swaps are rate limited to one per 1,000 blocks per coldkey: 8 cover the default window).
-const MAX_SUCCESSORS: usize = 8;
+/// Most hotkey swaps followed from an unbonding entry's hotkey to the hotkey its slashes moved to
+/// by its release (swaps are rate limited to one per 1,000 blocks per coldkey: 15 fit in the
+/// longest window, and one more covers a release up to 1,600 blocks late behind a busy queue).
+const MAX_SUCCESSORS: usize = 16;
+const _: () = assert!(MAX_EVIDENCE_WINDOW / HOTKEY_SWAP_RATE_LIMIT + 1 < MAX_SUCCESSORS as u64);
 /// What a bonded hotkey was swapped for and at which block: a slash of the new hotkey still cuts
 /// what was unbonding from the old one.
 const SUCCESSORS: Map<Address, (Address, u64)> = Map::new(b"stake/hotkey-successor/");
@@ -207,9 +216,9 @@ pub fn is_bonded(host: &mut impl Host, hotkey: &Address) -> Result<bool, StakeEr
 }
 
 /// What `rao` unbonding from `hotkey` since block `since` is worth after the slashes that apply
-/// to it: those of the hotkey, or of what it was swapped for after `since`, whose infraction was
-/// at or before `since` and that were applied after it (TAO unstaked after a slash left an
-/// already cut pool).
+/// to it: those of the hotkey, or of what it was swapped for from `since` on (a swap in the
+/// unstake's own block must not shield it), whose infraction was at or before `since` and that
+/// were applied after it (TAO unstaked after a slash left an already cut pool).
 pub(crate) fn after_slashes(
     host: &mut impl Host,
     hotkey: &Address,
@@ -225,7 +234,7 @@ pub(crate) fn after_slashes(
             }
         }
         match SUCCESSORS.load(host, &hotkey)? {
-            Some((next, swapped_at)) if since < swapped_at => hotkey = next,
+            Some((next, swapped_at)) if since <= swapped_at => hotkey = next,
             _ => break,
         }
     }

@@ -439,7 +439,8 @@ fn hotkey_swap_through_the_binary() {
 
 /// Root stake of a hotkey with a consensus key unbonds: `stake remove` on root pays nothing at
 /// once, and `stake unbonding` shows the entry, verified, due an evidence window (7,200 blocks)
-/// after it began; `gov propose --slashing` refuses out-of-range parameters before signing.
+/// after it began; `gov propose --slashing` refuses out-of-range parameters (a window shorter than
+/// the evidence age among them) before signing.
 #[test]
 fn validator_root_stake_unbonds_through_the_binary() {
     let s = Session { node: DevChain::start("20ms"), wallets: tempfile::tempdir().unwrap() };
@@ -466,8 +467,12 @@ fn validator_root_stake_unbonds_through_the_binary() {
     assert_eq!(u(&entry["release"]) - u(&entry["since"]), 7_200);
     assert!(u(&listed["height"]) >= u(&entry["since"]));
     let nonce = s.nonce("alice");
-    let bad = s.raw(&["gov", "propose", "--wallet", "alice", "--slashing", "1000000001:600"]);
-    let said = format!("{}{}", stdout(&bad), String::from_utf8_lossy(&bad.stderr));
-    assert!(!bad.status.success() && said.contains("at most 1000000000"), "{said}");
-    assert_eq!(s.nonce("alice"), nonce);
+    let short = format!("50000000:{}", tao_types::MAX_EVIDENCE_AGE - 1);
+    let evidence_age = format!("{} blocks (the evidence age)", tao_types::MAX_EVIDENCE_AGE);
+    for (bad, reason) in [("1000000001:600", "at most 1000000000"), (short.as_str(), evidence_age.as_str())] {
+        let refused = s.raw(&["gov", "propose", "--wallet", "alice", "--slashing", bad]);
+        let said = format!("{}{}", stdout(&refused), String::from_utf8_lossy(&refused.stderr));
+        assert!(!refused.status.success() && said.contains(reason), "{bad}: {said}");
+        assert_eq!(s.nonce("alice"), nonce, "{bad}: refused before signing");
+    }
 }

@@ -177,8 +177,24 @@ fn one() -> u16 {
 pub struct SpecSlashing {
     /// Part of the root stake slashed, in parts per billion (at most 1,000,000,000).
     pub fraction_ppb: u32,
-    /// Blocks evidence counts and root stake of validators unbonds (at least 1).
+    /// Blocks root stake of validators unbonds, from `tao_types::MAX_EVIDENCE_AGE` (32, the
+    /// oldest evidence the node accepts) to `tao_contract_staking::MAX_EVIDENCE_WINDOW`.
     pub evidence_window: u64,
+}
+
+impl SpecSlashing {
+    /// The contract's parameters, checked by the contract's own rule so a spec is refused here
+    /// instead of failing its genesis call.
+    fn params(self) -> Result<tao_contract_staking::SlashParams, ChainSpecError> {
+        let params = tao_contract_staking::SlashParams {
+            fraction_ppb: self.fraction_ppb,
+            evidence_window: self.evidence_window,
+        };
+        if !params.is_valid() {
+            return Err(ChainSpecError::BadSlashing(tao_contract_staking::StakeError::BadSlashParams));
+        }
+        Ok(params)
+    }
 }
 
 /// A subnet registered at genesis.
@@ -234,6 +250,9 @@ pub enum ChainSpecError {
         /// Position in the list.
         index: usize,
     },
+    /// The slashing parameters are out of range (a window shorter than the evidence age, say).
+    #[error("slashing: {0}")]
+    BadSlashing(tao_contract_staking::StakeError),
 }
 
 impl ChainSpec {
@@ -315,14 +334,10 @@ impl ChainSpec {
             ));
         }
         if let Some(s) = self.slashing {
-            let params = tao_contract_staking::SlashParams {
-                fraction_ppb: s.fraction_ppb,
-                evidence_window: s.evidence_window,
-            };
             calls.push(system(
                 "staking",
                 "entry_set_slash_params",
-                borsh::to_vec(&params).unwrap_or_default(),
+                borsh::to_vec(&s.params()?).unwrap_or_default(),
             ));
         }
         calls.extend(operator_calls);
@@ -422,6 +437,9 @@ fn unreachable_dev_spec() -> Genesis {
 
 #[cfg(test)]
 mod tests {
+    use tao_contract_staking::StakeError;
+    use tao_types::MAX_EVIDENCE_AGE;
+
     use super::*;
 
     #[test]
@@ -564,6 +582,33 @@ mod tests {
         let call = genesis.calls.iter().find(|c| c.entry == "entry_set_slash_params").unwrap();
         let params = tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: 600 };
         assert_eq!((call.module.as_str(), call.caller), ("staking", tao_contract_token::SYSTEM));
+        assert_eq!(call.input, borsh::to_vec(&params).unwrap());
+    }
+
+    /// A spec's slashing follows the contract's rule: a window shorter than the oldest evidence
+    /// the node accepts (or longer than the longest, or a fraction above 1) is refused before
+    /// any genesis call; exactly the evidence age is accepted.
+    #[test]
+    fn a_specs_slashing_window_must_outlast_the_evidence_age() {
+        let with = |fraction_ppb: u32, evidence_window: u64| ChainSpec {
+            slashing: Some(SpecSlashing { fraction_ppb, evidence_window }),
+            ..ChainSpec::dev(5)
+        };
+        for (fraction, window) in [
+            (10_000_000, MAX_EVIDENCE_AGE - 1),
+            (10_000_000, 0),
+            (10_000_000, tao_contract_staking::MAX_EVIDENCE_WINDOW + 1),
+            (tao_contract_staking::PPB + 1, 600),
+        ] {
+            let refused = with(fraction, window).genesis(Vec::new()).unwrap_err();
+            let typed = matches!(refused, ChainSpecError::BadSlashing(StakeError::BadSlashParams));
+            assert!(typed, "{fraction}:{window}: {refused:?}");
+            assert!(refused.to_string().contains(&format!("{MAX_EVIDENCE_AGE} blocks")), "{refused}");
+        }
+        let genesis = with(10_000_000, MAX_EVIDENCE_AGE).genesis(Vec::new()).unwrap();
+        let call = genesis.calls.iter().find(|c| c.entry == "entry_set_slash_params").unwrap();
+        let params =
+            tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: MAX_EVIDENCE_AGE };
         assert_eq!(call.input, borsh::to_vec(&params).unwrap());
     }
 

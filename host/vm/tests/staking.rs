@@ -11,6 +11,7 @@ use tao_contract_staking::{self as staking, ChildrenArgs, Limit, StakeArgs};
 use tao_contract_subnets::SubnetIdentity;
 use tao_contract_token::{self as token, SYSTEM};
 use tao_sdk::{MemoryHost, NativeOutcome, NativeRun, borsh};
+use tao_types::MAX_EVIDENCE_AGE;
 use tao_vm::{CodeClass, Prepared, Vm};
 
 const TAO: u64 = 1_000_000_000;
@@ -171,7 +172,8 @@ fn consensus_key(seed: u8, coldkey: u8, hotkey: u8) -> ([u8; 33], [u8; 64]) {
     (secret.public_key().to_compressed(), signed.0[..64].try_into().unwrap())
 }
 
-/// Slashing and unbonding: parameters (refused from anyone but the chain, or out of range), root
+/// Slashing and unbonding: parameters (refused from anyone but the chain, or out of range: a
+/// window one block shorter than the evidence age; exactly the evidence age is accepted), root
 /// stake of a keyed hotkey unbonding (and not movable), a slash (refused from a coldkey and a
 /// second time) cutting root stake and the unbonding since the infraction, the tombstoned key
 /// refused, a genesis key with no hotkey, natively and as Wasm.
@@ -185,10 +187,10 @@ fn slashing_scenario_matches() {
         |fraction_ppb: u32, evidence_window: u64| staking::SlashParams { fraction_ppb, evidence_window };
     let in_force = vec![(key, 1u64), (other, 1u64)];
     let steps = vec![
-        step("entry_set_slash_params", params(100_000_000, 5), 2, 2),
-        step("entry_set_slash_params", params(100_000_000, 0), 0, 2),
-        step("entry_set_slash_params", params(1_000_000_001, 5), 0, 2),
-        step("entry_set_slash_params", params(100_000_000, 5), 0, 2),
+        step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE), 2, 2),
+        step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE - 1), 0, 2),
+        step("entry_set_slash_params", params(1_000_000_001, MAX_EVIDENCE_AGE), 0, 2),
+        step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE), 0, 2),
         step("entry_set_consensus_key", (addr(101), key, proof), 1, 2),
         step("entry_add_stake", root(101, 100 * TAO), 1, 2),
         step("entry_add_stake", root(101, 30 * TAO), 2, 2),
@@ -227,6 +229,10 @@ fn slashing_scenario_matches() {
     let run = host.run(&[], |h| {
         assert_eq!(staking::unbonding(h, &addr(2))?.iter().map(|e| e.rao).collect::<Vec<_>>(), vec![cut]);
         assert_eq!(staking::unbonding(h, &addr(1))?.len(), 1, "tombstoned a window ago: still unbonding");
+        for coldkey in [addr(1), addr(2)] {
+            let entries = staking::unbonding(h, &coldkey)?;
+            assert!(entries.iter().all(|e| e.release == e.since + MAX_EVIDENCE_AGE), "{entries:?}");
+        }
         assert!(staking::is_tombstoned(h, &key)?);
         Ok::<_, staking::StakeError>(())
     });

@@ -15,8 +15,9 @@ pub const MAX_BLOCK_EVIDENCE: usize = 16;
 /// Most blocks between an equivocation and the block carrying its evidence. Every validator
 /// must still hold the blocks naming the set of that height to check it, so a validator keeps
 /// more blocks than this (`tao node` refuses a smaller `--state-pruning` in a network). The
-/// engine reports evidence when its height is decided, so it lands within a few blocks.
-pub const MAX_EVIDENCE_AGE: u64 = 32;
+/// engine reports evidence when its height is decided, so it lands within a few blocks. Defined
+/// in `tao-types`: the staking contract's shortest unbonding window is the same number.
+pub use tao_types::MAX_EVIDENCE_AGE;
 
 /// Tag of a commit vote (a precommit for a header): the one light clients count.
 const VOTE_TAG: &[u8] = b"wasmtensor/vote/v1";

@@ -21,3 +21,9 @@ pub type NetUid = u16;
 pub type Uid = u16;
 /// Height of a block; genesis is 0.
 pub type BlockNumber = u64;
+
+/// Most blocks between an equivocation and the block carrying its evidence. It lives here, not
+/// with the evidence checks, because two crates that never see each other must agree on it: the
+/// node accepts evidence up to this age, and the staking contract holds unstaked root TAO of a
+/// validator at least this long, so no equivocator is paid out before its evidence stops counting.
+pub const MAX_EVIDENCE_AGE: BlockNumber = 32;

@@ -1,16 +1,18 @@
 //! Slashing and unbonding (issue 18).
 
+use tao_types::MAX_EVIDENCE_AGE;
+
 use super::*;
 
-/// The window these tests use: short, so releases come soon.
-const WINDOW: u64 = 10;
+/// The window these tests use: the shortest allowed, so releases come soon.
+const WINDOW: u64 = MAX_EVIDENCE_AGE;
 const FRACTION: u32 = 50_000_000;
 
 fn set_params(h: &mut MemoryHost, fraction_ppb: u32, evidence_window: u64) {
     call(h, SYSTEM, 1, |h| set_slash_params(h, SlashParams { fraction_ppb, evidence_window })).unwrap();
 }
 
-/// `setup` with a 10-block window; hotkey 1001 (coldkey 1) holds consensus key seed 1 and root
+/// `setup` with the shortest window; hotkey 1001 (coldkey 1) holds consensus key seed 1 and root
 /// stake from coldkeys 1, 2 and 3; hotkey 2001 (coldkey 2) has root stake and no key.
 fn keyed() -> (MemoryHost, ConsensusKey) {
     let mut h = setup();
@@ -139,29 +141,44 @@ fn the_next_set_loses_the_key_but_is_never_emptied() {
     assert_eq!(is_tombstoned(&mut h, &genesis), Ok(true));
 }
 
-/// Slash parameters: a fraction of at most one, a window of at least a block, set by the chain.
+/// Slash parameters: a fraction of at most one, a window from the evidence age to the longest
+/// window, set by the chain; a refusal names the bounds.
 #[test]
 fn slash_params_are_checked_and_the_chains_only() {
     let mut h = setup();
     assert_eq!(slash_params(&mut h), Ok(SlashParams { fraction_ppb: 50_000_000, evidence_window: 7_200 }));
-    let good = SlashParams { fraction_ppb: PPB, evidence_window: 1 };
+    assert!(SlashParams::default().is_valid());
+    let good = SlashParams { fraction_ppb: PPB, evidence_window: MAX_EVIDENCE_AGE };
     assert_eq!(
         call(&mut h, addr(1), 1, |h| set_slash_params(h, good)),
         Err(StakeError::NotSystem.to_string())
     );
-    for bad in [SlashParams { fraction_ppb: PPB + 1, ..good }, SlashParams { evidence_window: 0, ..good }] {
-        assert!(!bad.is_valid());
+    for bad in [
+        SlashParams { fraction_ppb: PPB + 1, ..good },
+        SlashParams { evidence_window: 0, ..good },
+        SlashParams { evidence_window: MAX_EVIDENCE_AGE - 1, ..good },
+        SlashParams { evidence_window: MAX_EVIDENCE_WINDOW + 1, ..good },
+        SlashParams { evidence_window: u64::MAX, ..good },
+    ] {
+        assert!(!bad.is_valid(), "{bad:?}");
         assert_eq!(
             call(&mut h, SYSTEM, 1, |h| set_slash_params(h, bad)),
             Err(StakeError::BadSlashParams.to_string())
         );
     }
-    call(&mut h, SYSTEM, 1, |h| set_slash_params(h, good)).unwrap();
-    assert_eq!(slash_params(&mut h), Ok(good));
+    let said = StakeError::BadSlashParams.to_string();
+    assert!(said.contains(&format!("{MAX_EVIDENCE_AGE} blocks (the evidence age)")), "{said}");
+    assert!(said.contains(&format!("to {MAX_EVIDENCE_WINDOW} blocks")), "{said}");
+    for window in [MAX_EVIDENCE_WINDOW, MAX_EVIDENCE_AGE] {
+        let params = SlashParams { evidence_window: window, ..good };
+        call(&mut h, SYSTEM, 1, |h| set_slash_params(h, params)).unwrap();
+        assert_eq!(slash_params(&mut h), Ok(params));
+    }
     assert!(h.get(&slash_params_key()).is_some());
 }
 
-/// Root TAO unstaked from a keyed hotkey is paid at `release`, not before; an unkeyed hotkey
+/// Root TAO unstaked from a keyed hotkey is paid at `release`, not before (under the shortest
+/// window, not before `MAX_EVIDENCE_AGE` blocks: held while its evidence may still land); an unkeyed hotkey
 /// pays at once; root stake of a keyed hotkey moves only by unstaking.
 #[test]
 fn a_validators_root_stake_unbonds_over_the_window() {
@@ -186,20 +203,24 @@ fn a_validators_root_stake_unbonds_over_the_window() {
     let from = Position { coldkey: addr(2), hotkey: addr(1001), netuid: 0 };
     for to in [Position { netuid: 1, ..from }, Position { hotkey: addr(2001), ..from }] {
         assert_eq!(
-            call(&mut h, addr(2), 41, |h| relocate_stake(h, &from, &to, TAO)),
+            call(&mut h, addr(2), 31 + WINDOW, |h| relocate_stake(h, &from, &to, TAO)),
             Err(StakeError::RootStakeBonded.to_string())
         );
     }
-    call(&mut h, addr(2), 41, |h| relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, TAO))
-        .unwrap();
+    call(&mut h, addr(2), 31 + WINDOW, |h| {
+        relocate_stake(h, &from, &Position { coldkey: addr(3), ..from }, TAO)
+    })
+    .unwrap();
     // Unkeyed hotkey 2001: paid at once, by remove_stake and unstake_all alike.
     let cash = balance(&mut h, 2);
-    call(&mut h, addr(2), 42, |h| remove_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None)).unwrap();
+    call(&mut h, addr(2), 32 + WINDOW, |h| remove_stake(h, &addr(2), &addr(2001), 0, 10 * TAO, None))
+        .unwrap();
     assert_eq!(balance(&mut h, 2), cash + 10 * TAO);
     let (keyed_left, unkeyed_left) = (stake_of_(&mut h, 2, 1001, 0), stake_of_(&mut h, 2, 2001, 0));
-    call(&mut h, addr(2), 43, |h| unstake_all(h, &addr(2))).unwrap();
+    call(&mut h, addr(2), 33 + WINDOW, |h| unstake_all(h, &addr(2))).unwrap();
     assert_eq!(balance(&mut h, 2), cash + 10 * TAO + unkeyed_left);
-    let entry = Unbonding { hotkey: addr(1001), rao: keyed_left, since: 43, release: 43 + WINDOW };
+    let entry =
+        Unbonding { hotkey: addr(1001), rao: keyed_left, since: 33 + WINDOW, release: 33 + 2 * WINDOW };
     assert_eq!(unbonding(&mut h, &addr(2)), Ok(vec![entry]));
     assert_conserved(&mut h);
 }
@@ -220,9 +241,9 @@ fn a_slash_cuts_unbonding_that_began_at_or_after_the_infraction() {
     let owed: Vec<u64> = unbonding(&mut h, &addr(2)).unwrap().iter().map(|e| e.rao).collect();
     assert_eq!(owed, vec![10 * TAO, 10 * TAO - cut, 10 * TAO]);
     let (cash, supply) = (balance(&mut h, 2), issuance(&mut h));
-    release(&mut h, 24);
+    release(&mut h, 14 + WINDOW);
     assert_eq!(balance(&mut h, 2), cash + 10 * TAO, "before the infraction: whole");
-    release(&mut h, 25);
+    release(&mut h, 15 + WINDOW);
     assert_eq!(balance(&mut h, 2), cash + 20 * TAO - cut);
     assert_eq!(issuance(&mut h), supply - cut, "the cut is recycled");
     assert_conserved(&mut h);
@@ -231,7 +252,7 @@ fn a_slash_cuts_unbonding_that_began_at_or_after_the_infraction() {
     assert_eq!(is_bonded(&mut h, &addr(1001)), Ok(true));
     h.block_height = 15 + WINDOW;
     assert_eq!(is_bonded(&mut h, &addr(1001)), Ok(false));
-    release(&mut h, 27);
+    release(&mut h, 17 + WINDOW);
     assert_eq!(balance(&mut h, 2), cash + 30 * TAO - cut);
     assert_eq!(unbonding_total(&mut h), Ok(0));
 }
@@ -285,18 +306,22 @@ fn the_queue_writes_nothing_when_idle_and_follows_a_shorter_window() {
     let unstake = |h: &mut MemoryHost, block: u64| {
         call(h, addr(2), block, |h| remove_stake(h, &addr(2), &addr(1001), 0, TAO, None)).unwrap();
     };
+    let long = WINDOW + 10;
+    set_params(&mut h, FRACTION, long);
     unstake(&mut h, 20);
-    set_params(&mut h, FRACTION, 2);
+    set_params(&mut h, FRACTION, WINDOW);
     unstake(&mut h, 21);
     let cash = balance(&mut h, 2);
-    for block in 21..=23 {
+    for block in 21..21 + WINDOW {
         release(&mut h, block);
     }
+    assert_eq!(balance(&mut h, 2), cash, "held for the whole shorter window");
+    release(&mut h, 21 + WINDOW);
     assert_eq!(balance(&mut h, 2), cash + TAO, "the later, shorter one first");
-    release(&mut h, 20 + WINDOW);
+    release(&mut h, 20 + long);
     assert_eq!(balance(&mut h, 2), cash + 2 * TAO);
     let idle = h.storage.clone();
-    release(&mut h, 21 + WINDOW);
+    release(&mut h, 21 + long);
     assert_eq!(h.storage, idle, "idle again");
 }
 
@@ -330,4 +355,40 @@ fn a_replaced_key_of_a_swapped_hotkey_slashes_the_stake_where_it_went() {
     assert_eq!(slashed.rao, slash_part(staked, FRACTION));
     assert_eq!(root_stake(&mut h, &addr(1002)), Ok(staked - slashed.rao));
     assert_conserved(&mut h);
+}
+
+/// The longest window leaves room for a swap every rate-limit period while TAO unbonds: a slash
+/// still follows every swap to cut it at its release.
+#[test]
+fn a_slash_follows_every_swap_the_longest_window_allows() {
+    let (mut h, key) = keyed();
+    set_params(&mut h, FRACTION, MAX_EVIDENCE_WINDOW);
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    slash(&mut h, SYSTEM, 15, key, 14, Vec::new()).unwrap();
+    let release_at = 14 + MAX_EVIDENCE_WINDOW;
+    let swaps: Vec<u64> = (16..release_at).step_by(HOTKEY_SWAP_RATE_LIMIT as usize).collect();
+    assert_eq!(swaps.len() as u64, MAX_EVIDENCE_WINDOW / HOTKEY_SWAP_RATE_LIMIT + 1, "every swap allowed");
+    let mut hotkey = 1001;
+    for block in swaps {
+        call(&mut h, addr(1), block, |h| swap_hotkey(h, &addr(1), &addr(hotkey), &addr(hotkey + 1))).unwrap();
+        hotkey += 1;
+    }
+    assert_eq!(slashes(&mut h, &addr(hotkey)).unwrap().len(), 1, "the slash moved with every swap");
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
+    let cash = balance(&mut h, 2);
+    release(&mut h, release_at);
+    assert_eq!(balance(&mut h, 2), cash + owed);
+    assert_conserved(&mut h);
+}
+
+/// A swap in the block its hotkey's TAO began unbonding does not shield that TAO.
+#[test]
+fn a_swap_in_the_unbonding_block_does_not_shield_it() {
+    let (mut h, key) = keyed();
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    call(&mut h, addr(1), 14, |h| swap_hotkey(h, &addr(1), &addr(1001), &addr(1002))).unwrap();
+    slash(&mut h, SYSTEM, 15, key, 13, Vec::new()).unwrap();
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
 }
