@@ -430,8 +430,8 @@ fn lying_block(node: &Node) -> tao_chain::Block {
         vote(None),
         vote(Some(head.hash())),
     );
-    block.header.evidence_root = tao_chain::merkle_root(&[forged.hash()]);
     block.evidence.push(forged);
+    block.header.evidence_root = tao_chain::evidence_root(&block.evidence);
     block
 }
 
