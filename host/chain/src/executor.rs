@@ -112,8 +112,8 @@ pub enum ChainError {
     /// is invalid, and a proposer leaves that piece out.
     #[error("slashing validator {} failed: {outcome}", offender.address())]
     Slash {
-        /// The offender's consensus key.
-        offender: tao_crypto::PublicKey,
+        /// The offender's consensus key (boxed: it would double every `ChainError`'s size).
+        offender: Box<tao_crypto::PublicKey>,
         /// How the slash failed.
         outcome: String,
     },
@@ -625,11 +625,14 @@ impl Executor {
         let mut warm = BTreeSet::new();
         events.extend(self.begin_block(&mut state, &systems, &mut warm, context)?);
         for (offender, entry, input) in slashes.calls() {
-            let exec =
-                self.chain_hook(&mut state, &systems, "staking", entry, &input, context).map_err(|e| match e {
-                    ChainError::Hook { outcome, .. } => ChainError::Slash { offender, outcome },
+            let exec = self.chain_hook(&mut state, &systems, "staking", entry, &input, context).map_err(
+                |e| match e {
+                    ChainError::Hook { outcome, .. } => {
+                        ChainError::Slash { offender: Box::new(offender), outcome }
+                    }
                     fault => fault,
-                })?;
+                },
+            )?;
             events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
         }
         Ok(BlockRun { state, systems, context, warm, gas: 0, receipts: Vec::new(), events })

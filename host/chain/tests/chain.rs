@@ -803,7 +803,7 @@ fn a_refused_slash_names_its_offender() {
     let twice = Slashes { offenders: vec![(offender, 0), (offender, 0)], ..once };
     match c.executor.validate(Arc::new(c.state.clone()), 1, c.head.time_ms + 1, &[], &twice) {
         Err(ChainError::Slash { offender: named, outcome }) => {
-            assert_eq!(named, offender);
+            assert_eq!(*named, offender);
             assert!(outcome.to_lowercase().contains("slashed"), "{outcome}");
         }
         other => panic!("not a slash failure: {other:?}"),

@@ -319,7 +319,8 @@ async fn four_validators_finalize_the_same_certified_blocks() {
 /// The value of `/metrics` line `name` of `node`.
 fn metric(node: &Node, name: &str) -> u64 {
     let metrics = node.metrics().unwrap();
-    let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{metrics}"));
+    let line =
+        metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{metrics}"));
     line.split(' ').nth(1).unwrap().parse().unwrap()
 }
 

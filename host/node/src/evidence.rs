@@ -150,12 +150,12 @@ pub(crate) fn build_leaving_out_refused<T>(
         match build(&evidence) {
             Err(ChainError::Slash { offender, outcome }) => {
                 let before = evidence.len();
-                evidence.retain(|e| e.validator != offender);
+                evidence.retain(|e| e.validator != *offender);
                 if evidence.len() == before {
                     // Not one of the pieces given: nothing to leave out.
                     return Err(ChainError::Slash { offender, outcome });
                 }
-                refused.push(offender);
+                refused.push(*offender);
             }
             built => return built.map(|built| Carried { built, evidence, refused }),
         }
@@ -201,9 +201,22 @@ mod tests {
     fn piece(n: u8, height: u64) -> Equivocation {
         let vote = |value: Option<Hash>| SignedVote {
             value,
-            signature: key(n).sign_hash(&vote_digest(&DOMAIN, VoteKind::Precommit, height, 0, value.as_ref())),
+            signature: key(n).sign_hash(&vote_digest(
+                &DOMAIN,
+                VoteKind::Precommit,
+                height,
+                0,
+                value.as_ref(),
+            )),
         };
-        Equivocation::new(height, 0, VoteKind::Precommit, key(n).public_key(), vote(None), vote(Some(Hash([9; 32]))))
+        Equivocation::new(
+            height,
+            0,
+            VoteKind::Precommit,
+            key(n).public_key(),
+            vote(None),
+            vote(Some(Hash([9; 32]))),
+        )
     }
 
     fn context(state: &MemoryStorage) -> Context<'_, impl Fn(u64) -> Option<Vec<Validator>>> {
@@ -241,7 +254,8 @@ mod tests {
     #[test]
     fn a_refused_slash_drops_only_its_piece() {
         let pieces = vec![piece(1, 5), piece(2, 5), piece(3, 5)];
-        let refuse = |n: u8| ChainError::Slash { offender: key(n).public_key(), outcome: "no".into() };
+        let refuse =
+            |n: u8| ChainError::Slash { offender: Box::new(key(n).public_key()), outcome: "no".into() };
         let mut builds = Vec::new();
         let carried = build_leaving_out_refused(pieces.clone(), |carried| {
             builds.push(carried.len());
@@ -257,7 +271,7 @@ mod tests {
         assert_eq!(carried.refused, vec![key(2).public_key()]);
         // Every piece refused: the block is built with none.
         let carried = build_leaving_out_refused(pieces.clone(), |carried| match carried.first() {
-            Some(e) => Err(ChainError::Slash { offender: e.validator, outcome: "no".into() }),
+            Some(e) => Err(ChainError::Slash { offender: Box::new(e.validator), outcome: "no".into() }),
             None => Ok(()),
         })
         .unwrap();
