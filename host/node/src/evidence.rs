@@ -162,11 +162,17 @@ pub(crate) fn build_leaving_out_refused<T>(
     }
 }
 
+/// Whether `pending` holds a piece against `evidence`'s validator at its height or a later one:
+/// then `evidence` adds nothing (and need not be checked: relayed copies come back).
+pub(crate) fn covered(pending: &[Equivocation], evidence: &Equivocation) -> bool {
+    pending.iter().any(|e| e.validator == evidence.validator && e.height >= evidence.height)
+}
+
 /// Adds `evidence` to `pending` unless a piece against the same validator at that height or a
 /// later one waits already (a later piece replaces an earlier one, which would expire first);
 /// whether it was added. Beyond [`MAX_PENDING_EVIDENCE`] the oldest goes.
 pub(crate) fn keep(pending: &mut Vec<Equivocation>, evidence: Equivocation) -> bool {
-    if pending.iter().any(|e| e.validator == evidence.validator && e.height >= evidence.height) {
+    if covered(pending, &evidence) {
         return false;
     }
     pending.retain(|e| e.validator != evidence.validator);

@@ -483,8 +483,13 @@ impl Node {
         kept
     }
 
-    /// Checks `evidence` for the next block and keeps it; a new piece goes to the relay.
+    /// Checks `evidence` for the next block and keeps it; a new piece goes to the relay. A piece
+    /// that adds nothing to what waits (a peer relaying back what it got from here) is not
+    /// checked at all.
     fn keep_evidence(&self, evidence: Equivocation) -> Result<bool, BlockError> {
+        if evidence::covered(&lock(&self.evidence)?, &evidence) {
+            return Ok(false);
+        }
         let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
         let next = self.head()?.0.height + 1;
         self.evidence_context(&view).check(&evidence, next)?;

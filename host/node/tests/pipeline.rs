@@ -227,6 +227,10 @@ fn relayed_evidence_is_checked_and_relayed_on_only_when_new() {
     assert_eq!(relay.try_recv().unwrap(), real);
     assert!(!node.receive_equivocation(real.clone()).unwrap());
     assert!(!node.report_equivocation(real.clone()).unwrap());
+    // A copy of what waits adds nothing, valid or not: it replaces nothing and is not relayed.
+    let mut echo = real.clone();
+    echo.first.signature = echo.second.signature;
+    assert!(!node.receive_equivocation(echo).unwrap());
     assert!(relay.try_recv().is_err(), "a piece already kept was relayed again");
     assert_eq!(node.pending_evidence().unwrap(), vec![real.clone()]);
     // The engine's own reports are relayed too; the metrics tell relayed from reported.
