@@ -108,6 +108,15 @@ pub enum ChainError {
         /// How it failed.
         outcome: String,
     },
+    /// The staking contract refused to slash an offender of the block's evidence: the block
+    /// is invalid, and a proposer leaves that piece out.
+    #[error("slashing validator {} failed: {outcome}", offender.address())]
+    Slash {
+        /// The offender's consensus key (boxed: it would double every `ChainError`'s size).
+        offender: Box<tao_crypto::PublicKey>,
+        /// How the slash failed.
+        outcome: String,
+    },
     /// The VM could not run at all.
     #[error("vm: {0}")]
     Vm(#[from] tao_vm::VmFault),
@@ -615,8 +624,15 @@ impl Executor {
         let systems = self.systems(&state)?;
         let mut warm = BTreeSet::new();
         events.extend(self.begin_block(&mut state, &systems, &mut warm, context)?);
-        for (entry, input) in slashes.calls() {
-            let exec = self.chain_hook(&mut state, &systems, "staking", entry, &input, context)?;
+        for (offender, entry, input) in slashes.calls() {
+            let exec = self.chain_hook(&mut state, &systems, "staking", entry, &input, context).map_err(
+                |e| match e {
+                    ChainError::Hook { outcome, .. } => {
+                        ChainError::Slash { offender: Box::new(offender), outcome }
+                    }
+                    fault => fault,
+                },
+            )?;
             events.extend(exec.events.iter().map(|e| (e.topic.clone(), e.data.clone())));
         }
         Ok(BlockRun { state, systems, context, warm, gas: 0, receipts: Vec::new(), events })

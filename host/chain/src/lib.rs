@@ -18,7 +18,7 @@ pub use fees::{SPONSORED_CALLS, fee_payer};
 pub use genesis::{Built, Genesis, GenesisCall};
 pub use tao_light::{
     Block, Certificate, CertificateError, Equivocation, EvidenceError, Header, MAX_BLOCK_EVIDENCE,
-    MAX_EVIDENCE_AGE, Receipt, SignedVote, TxOutcome, Validator, VoteKind, merkle_root, validators_hash,
-    vote_digest,
+    MAX_EVIDENCE_AGE, Receipt, SignedVote, TxOutcome, Validator, VoteKind, evidence_root, merkle_root,
+    validators_hash, vote_digest,
 };
 pub use validators::{Slashes, next_validators_hash, validator_set};

@@ -29,13 +29,14 @@ pub struct Slashes {
 }
 
 impl Slashes {
-    /// The staking contract's chain-only calls that apply them: (entry, borsh arguments).
-    pub(crate) fn calls(&self) -> impl Iterator<Item = (&'static str, Vec<u8>)> + '_ {
+    /// The staking contract's chain-only calls that apply them: (offender, entry, borsh
+    /// arguments).
+    pub(crate) fn calls(&self) -> impl Iterator<Item = (tao_crypto::PublicKey, &'static str, Vec<u8>)> + '_ {
         let members: Vec<tao_contract_staking::Member> =
             self.in_force.iter().map(|v| (v.key.to_compressed(), v.power)).collect();
         self.offenders.iter().map(move |(key, height)| {
             let args = borsh::to_vec(&(key.to_compressed(), *height, &members)).unwrap_or_default();
-            ("entry_slash_equivocation", args)
+            (*key, "entry_slash_equivocation", args)
         })
     }
 }

@@ -790,3 +790,22 @@ fn random_stake_call(
         _ => ("entry_unstake_all", Vec::new()),
     }
 }
+
+/// A slash the staking contract refuses (here the second slash of one key in a block: a key is
+/// slashed once) fails the block naming the offender, so a proposer can leave out that piece
+/// alone; the first slash of the same block goes through.
+#[test]
+fn a_refused_slash_names_its_offender() {
+    let c = chain();
+    let offender = key(9).public_key();
+    let once = Slashes { offenders: vec![(offender, 0)], in_force: c.validators.clone() };
+    c.executor.validate(Arc::new(c.state.clone()), 1, c.head.time_ms + 1, &[], &once).unwrap();
+    let twice = Slashes { offenders: vec![(offender, 0), (offender, 0)], ..once };
+    match c.executor.validate(Arc::new(c.state.clone()), 1, c.head.time_ms + 1, &[], &twice) {
+        Err(ChainError::Slash { offender: named, outcome }) => {
+            assert_eq!(*named, offender);
+            assert!(outcome.to_lowercase().contains("slashed"), "{outcome}");
+        }
+        other => panic!("not a slash failure: {other:?}"),
+    }
+}

@@ -25,7 +25,7 @@ use malachitebft_core_types::{
     CommitCertificate, Context, LinearTimeouts, NilOrVal, Round, SignedVote, Validity,
 };
 use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
-use tao_chain::{Block, Equivocation};
+use tao_chain::{Block, Equivocation, MAX_BLOCK_EVIDENCE};
 use tao_crypto::SecretKey;
 use tao_node::Node;
 use tao_types::keccak256;
@@ -93,7 +93,8 @@ pub enum Byzantine {
         from: u64,
     },
     /// Proposes its blocks with forged equivocation evidence against the first validator of the
-    /// set that is not itself (the evidence root matches; the signatures are its own).
+    /// set that is not itself (the evidence root matches; the signatures are its own), and
+    /// relays that evidence to the others as if it had kept it.
     ForgedEvidence,
 }
 
@@ -288,6 +289,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         streams: Streams::default(),
         blocks: Vec::new(),
         seen: Vec::new(),
+        relay: Relay::default(),
         byzantine: config.byzantine,
     };
     let app = tokio::spawn(run(state, channels));
@@ -342,6 +344,8 @@ struct State {
     blocks: Vec<(Round, Block)>,
     /// Proposed values of the next height, with their validity.
     seen: Vec<ProposedValue<TaoContext>>,
+    /// What this validator relays to the others: submitted transactions, kept evidence.
+    relay: Relay,
     /// Test only: how this validator lies.
     byzantine: Option<Byzantine>,
 }
@@ -432,7 +436,7 @@ fn send<T>(reply: tokio::sync::oneshot::Sender<T>, value: T) -> Result<(), Engin
 
 async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(), EngineError> {
     let mut submitted = state.node.subscribe_submitted();
-    let mut relay = Relay::default();
+    let mut kept = state.node.subscribe_evidence();
     let mut tick = tokio::time::interval(RELAY_EVERY);
     loop {
         tokio::select! {
@@ -442,7 +446,7 @@ async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(),
             },
             tx = submitted.recv() => match tx {
                 Ok(tx) => {
-                    if let Some(batch) = relay.push(tx) {
+                    if let Some(batch) = state.relay.push(tx) {
                         publish(&channels, batch).await?;
                     }
                 }
@@ -450,8 +454,18 @@ async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(EngineError::Stopped),
             },
+            // Evidence is rare and urgent (it expires): relayed at once.
+            piece = kept.recv() => match piece {
+                Ok(piece) => {
+                    let batch = evidence_batch(piece, &mut kept);
+                    publish(&channels, state.relay.message(ProposalPart::Evidence(batch))).await?;
+                }
+                // Missed ones stay pending here.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(EngineError::Stopped),
+            },
             _ = tick.tick() => {
-                if let Some(batch) = relay.take() {
+                if let Some(batch) = state.relay.take() {
                     publish(&channels, batch).await?;
                 }
             }
@@ -464,7 +478,11 @@ const RELAY_EVERY: Duration = Duration::from_millis(50);
 /// Most transactions in one relayed message.
 pub const MAX_RELAY_TXS: usize = 1024;
 
-/// Submitted transactions waiting to be relayed, at most one message's worth.
+/// Most pieces of evidence in one relayed message: a block's worth.
+pub const MAX_RELAY_EVIDENCE: usize = MAX_BLOCK_EVIDENCE;
+
+/// Submitted transactions waiting to be relayed, at most one message's worth, and the count of
+/// relay messages sent (each its own stream id).
 #[derive(Default)]
 struct Relay {
     txs: Vec<Vec<u8>>,
@@ -485,11 +503,35 @@ impl Relay {
         if self.txs.is_empty() {
             return None;
         }
-        self.sent = self.sent.wrapping_add(1);
         self.bytes = 0;
-        let id = StreamId::new(Bytes::from(borsh::to_vec(&(u64::MAX, self.sent)).unwrap_or_default()));
-        Some(StreamMessage::new(id, 0, StreamContent::Data(ProposalPart::Txs(std::mem::take(&mut self.txs)))))
+        let txs = std::mem::take(&mut self.txs);
+        Some(self.message(ProposalPart::Txs(txs)))
     }
+
+    /// `part` as a relay message of its own: a stream id no proposal uses.
+    fn message(&mut self, part: ProposalPart) -> StreamMessage<ProposalPart> {
+        self.sent = self.sent.wrapping_add(1);
+        let id = StreamId::new(Bytes::from(borsh::to_vec(&(u64::MAX, self.sent)).unwrap_or_default()));
+        StreamMessage::new(id, 0, StreamContent::Data(part))
+    }
+}
+
+/// Evidence kept here as one relay message: `first` and whatever else is waiting, at most
+/// [`MAX_RELAY_EVIDENCE`] pieces (the rest follows in the next).
+fn evidence_batch(
+    first: Equivocation,
+    kept: &mut tokio::sync::broadcast::Receiver<Equivocation>,
+) -> Vec<Equivocation> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_RELAY_EVIDENCE {
+        match kept.try_recv() {
+            Ok(piece) => batch.push(piece),
+            // Missed ones stay pending here; nothing more waiting ends the batch.
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 async fn publish(
@@ -497,6 +539,28 @@ async fn publish(
     part: StreamMessage<ProposalPart>,
 ) -> Result<(), EngineError> {
     channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)
+}
+
+/// Checks evidence another validator relayed, piece by piece (it is adversarial input); the
+/// node relays on only what it newly keeps.
+async fn relayed_evidence(state: &State, pieces: Vec<Equivocation>) {
+    if pieces.len() > MAX_RELAY_EVIDENCE {
+        return log("dropping an oversized relay of evidence");
+    }
+    let node = state.node.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for piece in pieces {
+            let (offender, at) = (piece.validator.address(), piece.height);
+            match node.receive_equivocation(piece) {
+                Ok(true) => log(&format!(
+                    "validator {offender} equivocated at height {at}: relayed evidence kept for a block"
+                )),
+                Ok(false) => {}
+                Err(e) => log(&format!("relayed evidence against {offender} at height {at} refused: {e}")),
+            }
+        }
+    })
+    .await;
 }
 
 /// Queues transactions another validator relayed (each checked like any submission).
@@ -531,12 +595,20 @@ async fn handle(
             send(reply_value, values)
         }
         AppMsg::GetValue { height, round, reply, .. } => propose(state, channels, height, round, reply).await,
-        AppMsg::ReceivedProposalPart { part, reply, .. }
-            if matches!(part.content, StreamContent::Data(ProposalPart::Txs(_))) =>
-        {
-            if let StreamContent::Data(ProposalPart::Txs(txs)) = part.content {
-                relayed(state, txs).await;
-            }
+        AppMsg::ReceivedProposalPart {
+            part: StreamMessage { content: StreamContent::Data(ProposalPart::Txs(txs)), .. },
+            reply,
+            ..
+        } => {
+            relayed(state, txs).await;
+            send(reply, None)
+        }
+        AppMsg::ReceivedProposalPart {
+            part: StreamMessage { content: StreamContent::Data(ProposalPart::Evidence(pieces)), .. },
+            reply,
+            ..
+        } => {
+            relayed_evidence(state, pieces).await;
             send(reply, None)
         }
         AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
@@ -650,6 +722,10 @@ async fn propose(
         log(&format!("asked to propose at {height}, but the head is at {}", block.header.height - 1));
         return Ok(());
     }
+    if state.byzantine == Some(Byzantine::ForgedEvidence) && !block.evidence.is_empty() {
+        let lie = state.relay.message(ProposalPart::Evidence(block.evidence.clone()));
+        publish(channels, lie).await?;
+    }
     let value = BlockHash(block.header.hash());
     let parts = state.parts(height, round, Round::Nil, &block);
     state.remember(round, block);
@@ -670,8 +746,7 @@ impl State {
             Some(Byzantine::ForgedEvidence) => {
                 if let Some(forged) = self.forged_evidence(&block.header) {
                     block.evidence.push(forged);
-                    let hashes: Vec<_> = block.evidence.iter().map(Equivocation::hash).collect();
-                    block.header.evidence_root = tao_chain::merkle_root(&hashes);
+                    block.header.evidence_root = tao_chain::evidence_root(&block.evidence);
                 }
             }
             Some(Byzantine::Equivocate { .. }) | None => {}
@@ -821,4 +896,42 @@ fn decode_block(bytes: &[u8]) -> Option<Block> {
         return None;
     }
     borsh::from_slice(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use tao_light::SignedVote;
+
+    use super::*;
+
+    /// A piece (its signatures are not checked here) against key `n` at `height`.
+    fn piece(n: u8, height: u64) -> Equivocation {
+        let key = SecretKey::from_bytes(&[n; 32]).expect("valid key");
+        let vote = |value| SignedVote { value, signature: key.sign_hash(&[0; 32]) };
+        let (a, b) = (vote(None), vote(Some(tao_types::Hash([1; 32]))));
+        Equivocation::new(height, 0, VoteKind::Precommit, key.public_key(), a, b)
+    }
+
+    /// Kept evidence leaves in messages of at most a block's worth, nothing lost or repeated,
+    /// and each relay message has a stream id of its own.
+    #[test]
+    fn kept_evidence_is_relayed_in_bounded_messages() {
+        let (sender, mut kept) = tokio::sync::broadcast::channel(64);
+        let pieces: Vec<Equivocation> = (1..=20).map(|n| piece(n, u64::from(n))).collect();
+        for p in &pieces {
+            sender.send(p.clone()).expect("a receiver");
+        }
+        let mut relayed = Vec::new();
+        let mut relay = Relay::default();
+        let mut ids = Vec::new();
+        while let Ok(first) = kept.try_recv() {
+            let batch = evidence_batch(first, &mut kept);
+            assert!(batch.len() <= MAX_RELAY_EVIDENCE);
+            relayed.extend(batch.clone());
+            ids.push(relay.message(ProposalPart::Evidence(batch)).stream_id);
+        }
+        assert_eq!(relayed, pieces);
+        assert_eq!(ids.len(), 2, "16 and 4");
+        assert_ne!(ids[0], ids[1]);
+    }
 }

@@ -361,6 +361,10 @@ pub enum ProposalPart {
     /// Not a block part: transactions submitted to a validator, relayed on the same topic so
     /// that whoever proposes next has them (a message of its own, never inside a stream).
     Txs(Vec<Vec<u8>>),
+    /// Not a block part: equivocation evidence a validator newly kept, relayed like
+    /// transactions so that whoever proposes next can carry it (at most
+    /// `tao_light::MAX_BLOCK_EVIDENCE` pieces; each is checked by the receiver).
+    Evidence(Vec<tao_light::Equivocation>),
 }
 
 impl mc::ProposalPart<TaoContext> for ProposalPart {

@@ -304,10 +304,7 @@ async fn four_validators_finalize_the_same_certified_blocks() {
     // height after its head, and has signed and received votes.
     for node in &nodes {
         let metrics = node.metrics().unwrap();
-        let value = |name: &str| -> u64 {
-            let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
-            line.split(' ').nth(1).unwrap().parse().unwrap()
-        };
+        let value = |name: &str| metric(node, name);
         assert_eq!(value("tao_consensus_peers"), 3, "{metrics}");
         let (head, engine) = (value("tao_block_height"), value("tao_consensus_height"));
         assert!(engine >= TARGET && (head..=head + 1).contains(&engine), "{metrics}");
@@ -317,6 +314,14 @@ async fn four_validators_finalize_the_same_certified_blocks() {
         assert!(value("tao_consensus_votes_received_total") >= 2 * 2 * TARGET, "{metrics}");
     }
     net.stop().await;
+}
+
+/// The value of `/metrics` line `name` of `node`.
+fn metric(node: &Node, name: &str) -> u64 {
+    let metrics = node.metrics().unwrap();
+    let line =
+        metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{metrics}"));
+    line.split(' ').nth(1).unwrap().parse().unwrap()
 }
 
 /// A transfer from alice, signed for `node`'s chain.
@@ -407,12 +412,82 @@ async fn a_proposer_forging_evidence_gets_no_quorum_and_nobody_is_slashed() {
         assert!(nodes[0].stored(height).unwrap().block.evidence.is_empty(), "evidence finalized at {height}");
         assert_eq!(nodes[0].validators_at(height + 1).unwrap(), set, "the set changed at {height}");
     }
+    // The liar relayed its forgery as evidence too: every honest validator checked and refused
+    // it, kept nothing, and so relayed nothing on.
+    for node in &nodes[1..] {
+        assert!(metric(node, "tao_consensus_equivocations_refused_total") >= 1, "the forgery never arrived");
+        assert_eq!(metric(node, "tao_consensus_equivocations_received_total"), 0);
+        assert!(node.pending_evidence().unwrap().is_empty());
+    }
     // The same forgery checked directly: a typed refusal, before any execution.
     let forged = lying_block(&nodes[0]);
     match nodes[1].check_proposal(&forged, u64::MAX / 2) {
         Err(BlockError::Evidence(EvidenceRefused::Invalid(EvidenceError::BadSignature(_)))) => {}
         other => panic!("forged evidence was not refused as such: {other:?}"),
     }
+}
+
+/// Validator `who`'s two precommits at `height`, round 0, for `node`'s chain: nil and a made-up
+/// header (its engine never signed them; its key is the test's).
+fn double_precommit(node: &Node, who: usize, height: u64) -> Equivocation {
+    let domain = node.executor().domain();
+    let vote = |value: Option<Hash>| SignedVote {
+        value,
+        signature: key(who).sign_hash(&tao_chain::vote_digest(
+            domain,
+            tao_light::VoteKind::Precommit,
+            height,
+            0,
+            value.as_ref(),
+        )),
+    };
+    let kind = tao_light::VoteKind::Precommit;
+    Equivocation::new(height, 0, kind, key(who).public_key(), vote(None), vote(Some(Hash([7; 32]))))
+}
+
+/// Evidence reported to validator 0 alone, right after a block it proposed (the next three
+/// heights are the others' turns), reaches the others' pending evidence through the relay and
+/// is carried by a block another validator proposes. Each of the others keeps it once and
+/// relays it on; validator 0 gets it back and keeps nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_reported_to_one_validator_is_relayed_and_carried_by_another() {
+    let _serial = SERIAL.lock().await;
+    let (entry, offender) = (0, 3);
+    let net = Network::start([None; VALIDATORS], false).await;
+    let nodes = net.nodes();
+    let until = Instant::now() + Duration::from_secs(60);
+    let height = loop {
+        let head = nodes[entry].head().unwrap().0;
+        if head.height > 0 && head.proposer == key(entry).address() {
+            break head.height;
+        }
+        assert!(Instant::now() < until, "validator {entry} proposed no block in 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let piece = double_precommit(&nodes[entry], offender, height);
+    assert!(nodes[entry].report_equivocation(piece.clone()).unwrap());
+    let watcher = &nodes[2];
+    let until = Instant::now() + Duration::from_secs(5);
+    while !watcher.pending_evidence().unwrap().contains(&piece) {
+        assert!(watcher.head().unwrap().0.height <= height + 1, "validator 2 never held the relayed piece");
+        assert!(Instant::now() < until, "the piece was not relayed to validator 2 in 5 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let carrier = first_evidence(&nodes[1], height + 1, Duration::from_secs(30)).await;
+    assert_eq!(carrier.block.evidence, vec![piece]);
+    assert_ne!(carrier.block.header.proposer, key(entry).address(), "only the reporter carried it");
+    wait_for(&nodes, carrier.block.header.height, Duration::from_secs(30)).await;
+    let tombstone = tao_contract_staking::tombstone_key(&key(offender).public_key().to_compressed());
+    for (i, node) in nodes.iter().enumerate() {
+        assert!(node.store().get(&tombstone).unwrap().is_some(), "validator {i} did not slash");
+        let (reported, received) = (
+            metric(node, "tao_consensus_equivocations_reported_total"),
+            metric(node, "tao_consensus_equivocations_received_total"),
+        );
+        let expected = if i == entry { (1, 0) } else { (0, 1) };
+        assert_eq!((reported, received), expected, "validator {i}");
+    }
+    net.stop().await;
 }
 
 /// The next block of `node`'s chain with evidence that validator 1 precommitted two values at
@@ -430,8 +505,8 @@ fn lying_block(node: &Node) -> tao_chain::Block {
         vote(None),
         vote(Some(head.hash())),
     );
-    block.header.evidence_root = tao_chain::merkle_root(&[forged.hash()]);
     block.evidence.push(forged);
+    block.header.evidence_root = tao_chain::evidence_root(&block.evidence);
     block
 }
 
@@ -524,17 +599,8 @@ async fn an_equivocating_validator_is_reported_slashed_and_leaves_the_next_set()
     assert!(evidence[0].height >= EQUIVOCATES_FROM);
     let at = carrier.block.header.height;
     // The honest validators reported it.
-    let reported: u64 = nodes[..offender]
-        .iter()
-        .map(|n| {
-            let metrics = n.metrics().unwrap();
-            let line = metrics
-                .lines()
-                .find(|l| l.starts_with("tao_consensus_equivocations_reported_total "))
-                .unwrap();
-            line.split(' ').nth(1).unwrap().parse::<u64>().unwrap()
-        })
-        .sum();
+    let reported: u64 =
+        nodes[..offender].iter().map(|n| metric(n, "tao_consensus_equivocations_reported_total")).sum();
     assert!(reported >= 1, "no validator reported the equivocation");
     // Slashed by the default fraction (5%), the key tombstoned, and the set without it named
     // by the carrier's header.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use tao_chain::{
-    Block, Certificate, ChainError, Equivocation, Executor, Genesis, Header, Receipt, Slashes, Validator,
+    Block, Certificate, ChainError, Equivocation, Executor, Genesis, Header, Receipt, Validator,
 };
 use tao_crypto::SecretKey;
 use tao_store::Store;
@@ -126,11 +126,6 @@ pub enum BlockError {
     /// A node fault.
     #[error(transparent)]
     Node(#[from] NodeError),
-}
-
-/// The root a header commits for `evidence`.
-fn evidence_root(evidence: &[Equivocation]) -> Hash {
-    tao_chain::merkle_root(&evidence.iter().map(Equivocation::hash).collect::<Vec<_>>())
 }
 
 /// The checks of a proposed header against its parent that need no execution.
@@ -280,6 +275,8 @@ pub struct Node {
     queries: Mutex<usize>,
     /// Equivocation evidence checked and waiting for a block this node proposes.
     evidence: Mutex<Vec<Equivocation>>,
+    /// Evidence newly kept here, for relaying to the other validators.
+    evidence_kept: tokio::sync::broadcast::Sender<Equivocation>,
 }
 
 /// Most queries that could ever run at once: each holds one VM instance of the pool's 16, and a
@@ -335,6 +332,10 @@ pub struct Counters {
     pub txs_busy: u64,
     /// Pieces of equivocation evidence the engine reported that checked out.
     pub evidence_reported: u64,
+    /// Pieces of evidence peers relayed that checked out and were new here.
+    pub evidence_received: u64,
+    /// Pieces of evidence peers relayed that were refused (forged, stale, already slashed).
+    pub evidence_refused: u64,
 }
 
 /// The position of `key` in `validators`, if it alone holds more than two thirds of the power
@@ -407,6 +408,7 @@ impl Node {
             counters: Mutex::new(Counters::default()),
             queries: Mutex::new(0),
             evidence: Mutex::new(Vec::new()),
+            evidence_kept: tokio::sync::broadcast::channel(evidence::MAX_PENDING_EVIDENCE).0,
         };
         let latest = node.store.latest()?.unwrap_or(0);
         let stored = node.stored(latest)?;
@@ -458,15 +460,58 @@ impl Node {
 
     /// Checks equivocation evidence the engine reported against the set of its height and keeps
     /// it for a block this node proposes; whether it was new (one piece per validator waits).
+    /// A new piece is relayed ([`Node::subscribe_evidence`]).
     pub fn report_equivocation(&self, evidence: Equivocation) -> Result<bool, BlockError> {
-        let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
-        let next = self.head()?.0.height + 1;
-        self.evidence_context(&view).check(&evidence, next)?;
-        let added = evidence::keep(&mut *lock(&self.evidence)?, evidence);
+        let added = self.keep_evidence(evidence)?;
         if added {
             lock(&self.counters)?.evidence_reported += 1;
         }
         Ok(added)
+    }
+
+    /// [`Node::report_equivocation`] of a piece a peer relayed: adversarial input, checked the
+    /// same way, and relayed again only if new here (so a piece crosses each link at most
+    /// once per node that keeps it, and what is refused goes nowhere).
+    pub fn receive_equivocation(&self, evidence: Equivocation) -> Result<bool, BlockError> {
+        let kept = self.keep_evidence(evidence);
+        let mut counters = lock(&self.counters)?;
+        match kept {
+            Ok(true) => counters.evidence_received += 1,
+            Ok(false) => {}
+            Err(_) => counters.evidence_refused += 1,
+        }
+        kept
+    }
+
+    /// Checks `evidence` for the next block and keeps it; a new piece goes to the relay. A piece
+    /// that adds nothing to what waits (a peer relaying back what it got from here) is not
+    /// checked at all.
+    fn keep_evidence(&self, evidence: Equivocation) -> Result<bool, BlockError> {
+        if evidence::covered(&lock(&self.evidence)?, &evidence) {
+            return Ok(false);
+        }
+        let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
+        let next = self.head()?.0.height + 1;
+        self.evidence_context(&view).check(&evidence, next)?;
+        let added = evidence::keep(&mut *lock(&self.evidence)?, evidence.clone());
+        // Nobody relaying (a dev node) is fine.
+        if added && self.evidence_kept.receiver_count() > 0 {
+            let _ = self.evidence_kept.send(evidence);
+        }
+        Ok(added)
+    }
+
+    /// Evidence newly kept here (reported by the engine or relayed by a peer), as it comes: a
+    /// validator network relays it so that every validator can carry it in a block it proposes,
+    /// not only those that saw both votes. A receiver that falls more than
+    /// [`evidence::MAX_PENDING_EVIDENCE`] behind misses some (it stays pending here).
+    pub fn subscribe_evidence(&self) -> tokio::sync::broadcast::Receiver<Equivocation> {
+        self.evidence_kept.subscribe()
+    }
+
+    /// The evidence waiting here for a block this node proposes.
+    pub fn pending_evidence(&self) -> Result<Vec<Equivocation>, NodeError> {
+        Ok(lock(&self.evidence)?.clone())
     }
 
     /// What checking evidence reads: this chain, `state`, and each height's set from this node.
@@ -694,6 +739,18 @@ impl Node {
                     "Equivocations the engine reported that checked out, since start.",
                     c.evidence_reported,
                 ),
+                (
+                    "tao_consensus_equivocations_received",
+                    Counter,
+                    "Equivocation evidence peers relayed that checked out and was new here, since start.",
+                    c.evidence_received,
+                ),
+                (
+                    "tao_consensus_equivocations_refused",
+                    Counter,
+                    "Equivocation evidence peers relayed that was refused (forged, stale, slashed), since start.",
+                    c.evidence_refused,
+                ),
             ]);
         }
         Ok(openmetrics(&metrics))
@@ -782,7 +839,7 @@ impl Node {
             ("state_root", staged.root(), header.state_root),
             ("txs_root", executed.txs_root, header.txs_root),
             ("receipts_root", executed.receipts_root, header.receipts_root),
-            ("evidence_root", evidence_root(&block.evidence), header.evidence_root),
+            ("evidence_root", tao_chain::evidence_root(&block.evidence), header.evidence_root),
             ("next_validators_hash", next_set, header.next_validators_hash),
         ];
         if let Some((root, computed, claimed)) =
@@ -837,18 +894,19 @@ impl Node {
         let (height, time_ms) = (parent.height + 1, time_ms.max(parent.time_ms + 1));
         let view = StoreView(self.store.snapshot()?);
         let candidates = lock(&self.mempool)?.ready(|a| Executor::nonce(&view, a), BLOCK_TXS);
-        let mut evidence = self.evidence_context(&view).select(&mut *lock(&self.evidence)?, height);
-        let slashes = evidence::slashes(&evidence, self.validators_at(height)?);
+        let selected = self.evidence_context(&view).select(&mut *lock(&self.evidence)?, height);
+        let in_force = self.validators_at(height)?;
         let view: Arc<dyn Storage + Send + Sync> = Arc::new(view);
-        let built = match self.executor.build(view.clone(), height, time_ms, &candidates, &slashes) {
-            // Evidence the chain will not apply must not stop this node proposing: drop it.
-            Err(ChainError::Hook { .. }) if !evidence.is_empty() => {
-                lock(&self.evidence)?.clear();
-                evidence.clear();
-                self.executor.build(view, height, time_ms, &candidates, &Slashes::default())?
-            }
-            built => built?,
-        };
+        // Evidence the chain will not apply must not stop this node proposing, nor the rest
+        // of the evidence being slashed: only the refused pieces are dropped.
+        let carried = evidence::build_leaving_out_refused(selected, |pieces| {
+            let slashes = evidence::slashes(pieces, in_force.clone());
+            self.executor.build(view.clone(), height, time_ms, &candidates, &slashes)
+        })?;
+        if !carried.refused.is_empty() {
+            lock(&self.evidence)?.retain(|e| !carried.refused.contains(&e.validator));
+        }
+        let (built, evidence) = (carried.built, carried.evidence);
         for (hash, reason) in built.refused {
             // Its account's later transactions could no longer run: they go with it.
             let gone = lock(&self.mempool)?.remove(&hash);
@@ -873,7 +931,7 @@ impl Node {
             state_root: staged.root(),
             txs_root: executed.txs_root,
             receipts_root: executed.receipts_root,
-            evidence_root: evidence_root(&evidence),
+            evidence_root: tao_chain::evidence_root(&evidence),
             validators_hash: parent.next_validators_hash,
             next_validators_hash: next_set,
             proposer,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use tao_chain::{
     Block, Certificate, CertificateError, Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE,
-    SignedVote, VoteKind, merkle_root, validators_hash, vote_digest,
+    SignedVote, VoteKind, evidence_root, validators_hash, vote_digest,
 };
 use tao_crypto::SecretKey;
 use tao_node::evidence::EvidenceRefused;
@@ -152,7 +152,7 @@ fn double_precommit(node: &Node, who: u32, height: u64) -> Equivocation {
 fn refused(node: &Node, evidence: Vec<Equivocation>) -> EvidenceRefused {
     let (head, _) = node.head().unwrap();
     let mut block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
-    block.header.evidence_root = merkle_root(&evidence.iter().map(Equivocation::hash).collect::<Vec<_>>());
+    block.header.evidence_root = evidence_root(&evidence);
     block.evidence = evidence;
     match node.check_proposal(&block, u64::MAX / 2) {
         Err(BlockError::Evidence(why)) => why,
@@ -186,7 +186,7 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     let (head, _) = node.head().unwrap();
     let block = node.propose(head.time_ms + 1, key(0).address()).unwrap();
     assert_eq!(block.evidence, vec![real.clone()]);
-    assert_eq!(block.header.evidence_root, merkle_root(&[real.hash()]));
+    assert_eq!(block.header.evidence_root, evidence_root(std::slice::from_ref(&real)));
     let rest: Vec<_> =
         node.validators_at(4).unwrap().into_iter().filter(|v| v.key != key(2).public_key()).collect();
     assert_eq!(block.header.next_validators_hash, validators_hash(&rest));
@@ -198,6 +198,54 @@ fn evidence_is_checked_before_a_block_executes_and_slashes_once() {
     advance(&node, MAX_EVIDENCE_AGE, &[0, 1, 3]);
     let block = node.head().unwrap().0.height + 1;
     assert_eq!(refused(&node, vec![at(1, 2)]), EvidenceRefused::TooOld { height: 2, block });
+}
+
+/// Evidence a peer relays is adversarial input: checked like the engine's, kept and relayed on
+/// only when new here (so it never loops nor multiplies), and what is refused goes nowhere.
+#[test]
+fn relayed_evidence_is_checked_and_relayed_on_only_when_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = member(dir.path());
+    advance(&node, 2, &[0, 1, 2]);
+    let mut relay = node.subscribe_evidence();
+    let mut forged = double_precommit(&node, 1, 2);
+    forged.second.signature = forged.first.signature;
+    assert!(matches!(
+        node.receive_equivocation(forged),
+        Err(BlockError::Evidence(EvidenceRefused::Invalid(EvidenceError::BadSignature(1))))
+    ));
+    assert!(matches!(
+        node.receive_equivocation(double_precommit(&node, 1, 3)),
+        Err(BlockError::Evidence(EvidenceRefused::NotPast { height: 3, block: 3 }))
+    ));
+    assert!(node.pending_evidence().unwrap().is_empty());
+    assert!(relay.try_recv().is_err(), "refused evidence was relayed");
+    // A real piece is kept and relayed once; the same piece again (a peer relaying it back)
+    // is neither kept twice nor relayed again.
+    let real = double_precommit(&node, 1, 2);
+    assert!(node.receive_equivocation(real.clone()).unwrap());
+    assert_eq!(relay.try_recv().unwrap(), real);
+    assert!(!node.receive_equivocation(real.clone()).unwrap());
+    assert!(!node.report_equivocation(real.clone()).unwrap());
+    // A copy of what waits adds nothing, valid or not: it replaces nothing and is not relayed.
+    let mut echo = real.clone();
+    echo.first.signature = echo.second.signature;
+    assert!(!node.receive_equivocation(echo).unwrap());
+    assert!(relay.try_recv().is_err(), "a piece already kept was relayed again");
+    assert_eq!(node.pending_evidence().unwrap(), vec![real.clone()]);
+    // The engine's own reports are relayed too; the metrics tell relayed from reported.
+    let other = double_precommit(&node, 3, 2);
+    assert!(node.report_equivocation(other.clone()).unwrap());
+    assert_eq!(relay.try_recv().unwrap(), other);
+    node.set_consensus(|_| {}).unwrap();
+    let metrics = node.metrics().unwrap();
+    for line in [
+        "tao_consensus_equivocations_reported_total 1",
+        "tao_consensus_equivocations_received_total 1",
+        "tao_consensus_equivocations_refused_total 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in {metrics}");
+    }
 }
 
 /// A chain whose genesis validators `validator-i` are bound to root hotkeys of bob staking

@@ -24,7 +24,7 @@ pub struct Header {
     pub txs_root: Hash,
     /// [`merkle_root`](crate::merkle_root) of the receipt hashes.
     pub receipts_root: Hash,
-    /// [`merkle_root`](crate::merkle_root) of the hashes of the equivocation evidence it carries.
+    /// [`evidence_root`](crate::evidence_root) of the equivocation evidence it carries.
     pub evidence_root: Hash,
     /// Hash of the validator set that signs this block.
     pub validators_hash: Hash,

@@ -8,7 +8,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use tao_crypto::{ChainDomain, PublicKey, Signature};
 use tao_types::{Hash, keccak256};
 
-use crate::Validator;
+use crate::{Validator, merkle_root};
 
 /// Most pieces of evidence in one block: a block slashes at most this many validators.
 pub const MAX_BLOCK_EVIDENCE: usize = 16;
@@ -98,6 +98,12 @@ pub struct Equivocation {
     pub first: SignedVote,
     /// The vote for the greater value.
     pub second: SignedVote,
+}
+
+/// The root a header's `evidence_root` commits for the evidence it carries: the
+/// [`merkle_root`] of the pieces' [`Equivocation::hash`]es, in block order.
+pub fn evidence_root(evidence: &[Equivocation]) -> Hash {
+    merkle_root(&evidence.iter().map(Equivocation::hash).collect::<Vec<_>>())
 }
 
 /// Why evidence proves nothing.

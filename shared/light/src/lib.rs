@@ -22,8 +22,8 @@ pub use block::{
 };
 pub use chain::{Chain, Proven, VerifyError};
 pub use evidence::{
-    Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, SignedVote, VoteKind, signed_digest,
-    vote_digest, vote_hash,
+    Equivocation, EvidenceError, MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_AGE, SignedVote, VoteKind, evidence_root,
+    signed_digest, vote_digest, vote_hash,
 };
 pub use merkle::merkle_root;
 use tao_crypto::ChainDomain;

@@ -308,3 +308,17 @@ fn equivocation_evidence_proves_two_votes_of_a_member_and_nothing_else() {
         vote_hash(&domain, 5, 1, &Hash([1; 32]))
     );
 }
+
+#[test]
+fn the_evidence_root_commits_each_piece_in_block_order() {
+    let domain = ChainDomain { chain_id: CHAIN, genesis_hash: genesis().hash() };
+    let (x, y) = (Some(Hash([1; 32])), Some(Hash([2; 32])));
+    let (a, b) = (double_precommit(&domain, 2, x, y), double_precommit(&domain, 3, None, x));
+    assert_eq!(evidence_root(&[]), merkle_root(&[]), "no evidence: the empty root genesis carries");
+    assert_eq!(evidence_root(&[a.clone(), b.clone()]), merkle_root(&[a.hash(), b.hash()]));
+    assert_ne!(evidence_root(&[a.clone(), b.clone()]), evidence_root(&[b.clone(), a.clone()]));
+    // Any change to a piece (here its round) changes the root.
+    let mut other = a.clone();
+    other.round += 1;
+    assert_ne!(evidence_root(&[other]), evidence_root(&[a]));
+}
