@@ -163,11 +163,12 @@ fn a_passed_upgrade_is_scheduled_for_its_activation_block() {
 #[test]
 fn a_passed_slash_params_proposal_sets_them_and_invalid_ones_are_refused() {
     let mut h = setup();
-    let good = staking::SlashParams { fraction_ppb: 100_000_000, evidence_window: MAX_EVIDENCE_AGE };
+    let good =
+        staking::SlashParams { fraction_ppb: 100_000_000, evidence_window: staking::MIN_EVIDENCE_WINDOW };
     for bad in [
         staking::SlashParams { fraction_ppb: staking::PPB + 1, ..good },
         staking::SlashParams { evidence_window: 0, ..good },
-        staking::SlashParams { evidence_window: MAX_EVIDENCE_AGE - 1, ..good },
+        staking::SlashParams { evidence_window: MAX_EVIDENCE_AGE, ..good },
         staking::SlashParams { evidence_window: staking::MAX_EVIDENCE_WINDOW + 1, ..good },
     ] {
         let refused = propose_as(&mut h, 3, 2, Action::SetSlashParams(bad)).unwrap_err();

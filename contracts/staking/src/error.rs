@@ -77,9 +77,8 @@ pub enum StakeError {
     ConsensusKeyTaken,
     /// The hotkey already has this consensus key.
     ConsensusKeyUnchanged,
-    /// Slashing parameters out of range: a fraction above 1, or a window shorter than the
-    /// evidence age ([`tao_types::MAX_EVIDENCE_AGE`]) or longer than
-    /// [`crate::MAX_EVIDENCE_WINDOW`].
+    /// Slashing parameters out of range: a fraction above 1, or a window not longer than the
+    /// evidence age ([`crate::MIN_EVIDENCE_WINDOW`]) or longer than [`crate::MAX_EVIDENCE_WINDOW`].
     BadSlashParams,
     /// The consensus key was slashed: it can never be registered again.
     ConsensusKeyTombstoned,
@@ -165,8 +164,9 @@ impl fmt::Display for StakeError {
             StakeError::ConsensusKeyUnchanged => f.write_str("the hotkey already has this consensus key"),
             StakeError::BadSlashParams => write!(
                 f,
-                "slashing parameters out of range: a fraction of at most {} ppb, a window of {} blocks (the evidence age) to {} blocks",
+                "slashing parameters out of range: a fraction of at most {} ppb, a window of {} blocks (longer than the {}-block evidence age) to {} blocks",
                 crate::PPB,
+                crate::MIN_EVIDENCE_WINDOW,
                 tao_types::MAX_EVIDENCE_AGE,
                 crate::MAX_EVIDENCE_WINDOW
             ),

@@ -37,9 +37,9 @@ pub use root::{
     weighted,
 };
 pub use slashing::{
-    MAX_EVIDENCE_WINDOW, MAX_SLASHES, PPB, Slash, SlashParams, Slashed, entry_set_slash_params,
-    entry_slash_equivocation, is_bonded, is_tombstoned, set_slash_params, slash_equivocation, slash_params,
-    slash_params_key, slash_part, slashes, tombstone_key,
+    MAX_EVIDENCE_WINDOW, MAX_SLASHES, MIN_EVIDENCE_WINDOW, PPB, Slash, SlashParams, Slashed,
+    entry_set_slash_params, entry_slash_equivocation, is_bonded, is_tombstoned, set_slash_params,
+    slash_equivocation, slash_params, slash_params_key, slash_part, slashes, tombstone_key,
 };
 use swap::move_entry;
 pub use swap::{

@@ -28,6 +28,10 @@ pub const MAX_SLASHES: u32 = 16;
 /// hold validators' unstaked root TAO for good, and a hotkey swapped more often than the
 /// successors a release follows while its TAO unbonds would shield that TAO from a slash.
 pub const MAX_EVIDENCE_WINDOW: u64 = 14_400;
+/// Shortest evidence window: longer than the evidence age. Evidence of height `h` still lands
+/// in block `h + MAX_EVIDENCE_AGE`, whose begin-block hooks pay due unbonding before its slashes
+/// run, so TAO unstaked at `h` must still be held through that block.
+pub const MIN_EVIDENCE_WINDOW: u64 = MAX_EVIDENCE_AGE + 1;
 
 /// The slashing parameters, settable by governance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -37,16 +41,17 @@ pub struct SlashParams {
     /// costs, in parts per billion.
     pub fraction_ppb: u32,
     /// How long unstaked root TAO of a validator stays slashable before it is paid, and how long
-    /// a slashed hotkey stays bonded; from [`MAX_EVIDENCE_AGE`] to [`MAX_EVIDENCE_WINDOW`].
+    /// a slashed hotkey stays bonded; from [`MIN_EVIDENCE_WINDOW`] to [`MAX_EVIDENCE_WINDOW`].
     pub evidence_window: u64,
 }
 
 impl SlashParams {
-    /// Whether the fraction is at most 1 and the window in [`MAX_EVIDENCE_AGE`]..=
+    /// Whether the fraction is at most 1 and the window in [`MIN_EVIDENCE_WINDOW`]..=
     /// [`MAX_EVIDENCE_WINDOW`]: a shorter window would pay an equivocator who unstaked before
     /// the node stops accepting its evidence. The one rule for genesis, governance and the CLI.
     pub fn is_valid(&self) -> bool {
-        self.fraction_ppb <= PPB && (MAX_EVIDENCE_AGE..=MAX_EVIDENCE_WINDOW).contains(&self.evidence_window)
+        self.fraction_ppb <= PPB
+            && (MIN_EVIDENCE_WINDOW..=MAX_EVIDENCE_WINDOW).contains(&self.evidence_window)
     }
 }
 
@@ -257,7 +262,10 @@ fn holder(host: &mut impl Host, hotkey: &Address) -> Result<Address, StakeError>
 /// A hotkey swap: `new` takes `old`'s recent slashes, and if `old` is bonded, TAO unbonding from
 /// it stays subject to `new`'s slashes (else swapping would shield it).
 pub(crate) fn swap_slashes(host: &mut impl Host, old: &Address, new: &Address) -> Result<(), StakeError> {
-    if is_bonded(host, old)? {
+    // Remembered slashes count even when no longer bonding: TAO unstaked from `old` after an
+    // infraction is released up to a window after the unstake, which may be later than a
+    // window after the infraction.
+    if is_bonded(host, old)? || !slashes(host, old)?.is_empty() {
         let now = host.block_height();
         SUCCESSORS.save(host, old, &(*new, now));
     }

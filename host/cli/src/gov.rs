@@ -78,7 +78,7 @@ pub(crate) struct ProposedAction {
     validator_set: Option<String>,
     /// Set slashing: an equivocating validator's hotkey loses FRACTION_PPB parts per billion of
     /// its root stake (at most 1000000000), and validators' unstaked root TAO unbonds over
-    /// WINDOW blocks (32 to 14400: at least the 32 blocks within which the node accepts
+    /// WINDOW blocks (33 to 14400: longer than the 32 blocks within which the node accepts
     /// evidence, so no equivocator is paid first): `FRACTION_PPB:WINDOW`.
     #[arg(long, value_name = "FRACTION_PPB:WINDOW")]
     slashing: Option<String>,
@@ -306,7 +306,7 @@ fn list(client: &Client, limit: u32, json: bool) -> Result<ExitCode> {
 mod tests {
     use clap::Parser;
     use tao_contract_governance::Action;
-    use tao_contract_staking::{MAX_EVIDENCE_WINDOW, SlashParams, StakeError};
+    use tao_contract_staking::{MAX_EVIDENCE_WINDOW, MIN_EVIDENCE_WINDOW, SlashParams, StakeError};
     use tao_types::MAX_EVIDENCE_AGE;
 
     use super::*;
@@ -332,19 +332,19 @@ mod tests {
     }
 
     /// Checked by the contract's rule, refused with its reason: a window shorter than the
-    /// evidence age (or longer than the longest) is refused, exactly the evidence age accepted.
+    /// evidence age (or longer than the longest) is refused, one block more accepted.
     #[test]
     fn slashing_parses_as_fraction_and_window_and_is_checked() {
         let params = SlashParams { fraction_ppb: 20_000_000, evidence_window: 600 };
         assert_eq!(propose_slashing("20000000:600").unwrap(), Action::SetSlashParams(params));
-        let shortest = SlashParams { evidence_window: MAX_EVIDENCE_AGE, ..params };
-        let text = format!("20000000:{MAX_EVIDENCE_AGE}");
+        let shortest = SlashParams { evidence_window: MIN_EVIDENCE_WINDOW, ..params };
+        let text = format!("20000000:{MIN_EVIDENCE_WINDOW}");
         assert_eq!(propose_slashing(&text).unwrap(), Action::SetSlashParams(shortest));
         let reason = StakeError::BadSlashParams.to_string();
         for bad in [
             "1000000001:600".to_string(),
             "20000000:0".to_string(),
-            format!("20000000:{}", MAX_EVIDENCE_AGE - 1),
+            format!("20000000:{MAX_EVIDENCE_AGE}"),
             format!("20000000:{}", MAX_EVIDENCE_WINDOW + 1),
         ] {
             assert_eq!(propose_slashing(&bad).unwrap_err().to_string(), reason, "{bad}");
@@ -357,7 +357,7 @@ mod tests {
     fn slashing_help_names_the_window_bounds() {
         let help = <Propose as clap::CommandFactory>::command().render_long_help().to_string();
         let bounds = format!(
-            "WINDOW blocks ({MAX_EVIDENCE_AGE} to {MAX_EVIDENCE_WINDOW}: at least the {MAX_EVIDENCE_AGE} blocks"
+            "WINDOW blocks ({MIN_EVIDENCE_WINDOW} to {MAX_EVIDENCE_WINDOW}: longer than the {MAX_EVIDENCE_AGE} blocks"
         );
         let flowed = help.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flowed.contains(&bounds), "{help}");

@@ -467,8 +467,8 @@ fn validator_root_stake_unbonds_through_the_binary() {
     assert_eq!(u(&entry["release"]) - u(&entry["since"]), 7_200);
     assert!(u(&listed["height"]) >= u(&entry["since"]));
     let nonce = s.nonce("alice");
-    let short = format!("50000000:{}", tao_types::MAX_EVIDENCE_AGE - 1);
-    let evidence_age = format!("{} blocks (the evidence age)", tao_types::MAX_EVIDENCE_AGE);
+    let short = format!("50000000:{}", tao_types::MAX_EVIDENCE_AGE);
+    let evidence_age = format!("longer than the {}-block evidence age", tao_types::MAX_EVIDENCE_AGE);
     for (bad, reason) in [("1000000001:600", "at most 1000000000"), (short.as_str(), evidence_age.as_str())] {
         let refused = s.raw(&["gov", "propose", "--wallet", "alice", "--slashing", bad]);
         let said = format!("{}{}", stdout(&refused), String::from_utf8_lossy(&refused.stderr));

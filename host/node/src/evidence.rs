@@ -105,11 +105,12 @@ impl<F: Fn(u64) -> Option<Vec<Validator>>> Context<'_, F> {
 
     /// What a proposer's block at `block` carries from `pending`, forgetting the pieces no
     /// longer valid (too old, already slashed, their set pruned): one per validator (the
-    /// earliest height), in order, at most [`MAX_BLOCK_EVIDENCE`]. Pending pieces were fully
-    /// checked when kept, so their signatures are not checked again.
+    /// earliest height), in order, at most [`MAX_BLOCK_EVIDENCE`]. A piece of the block's own
+    /// height waits for the next one. Pending pieces were fully checked when kept, so their
+    /// signatures are not checked again.
     pub fn select(&self, pending: &mut Vec<Equivocation>, block: u64) -> Vec<Equivocation> {
-        pending.retain(|e| self.standing(e, block).is_ok());
-        let mut chosen = pending.clone();
+        pending.retain(|e| e.height >= block || self.standing(e, block).is_ok());
+        let mut chosen: Vec<Equivocation> = pending.iter().filter(|e| e.height < block).cloned().collect();
         chosen.sort_by(|a, b| order(a).cmp(&order(b)).then(a.height.cmp(&b.height)));
         chosen.dedup_by(|later, first| order(later) == order(first));
         chosen.truncate(MAX_BLOCK_EVIDENCE);

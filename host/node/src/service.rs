@@ -492,7 +492,11 @@ impl Node {
         }
         let view = StoreView(self.store.snapshot().map_err(NodeError::from)?);
         let next = self.head()?.0.height + 1;
-        self.evidence_context(&view).check(&evidence, next)?;
+        // A piece of the height being decided (a peer finalized it first and relayed it at
+        // once) is kept for the block after it: it is relayed only once, so refusing it here
+        // would lose it for good.
+        let block = if evidence.height == next { next + 1 } else { next };
+        self.evidence_context(&view).check(&evidence, block)?;
         let added = evidence::keep(&mut *lock(&self.evidence)?, evidence.clone());
         // Nobody relaying (a dev node) is fine.
         if added && self.evidence_kept.receiver_count() > 0 {

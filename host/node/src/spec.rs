@@ -177,8 +177,9 @@ fn one() -> u16 {
 pub struct SpecSlashing {
     /// Part of the root stake slashed, in parts per billion (at most 1,000,000,000).
     pub fraction_ppb: u32,
-    /// Blocks root stake of validators unbonds, from `tao_types::MAX_EVIDENCE_AGE` (32, the
-    /// oldest evidence the node accepts) to `tao_contract_staking::MAX_EVIDENCE_WINDOW`.
+    /// Blocks root stake of validators unbonds, from `tao_contract_staking::MIN_EVIDENCE_WINDOW`
+    /// (33: longer than the 32-block age of the oldest evidence the node accepts) to
+    /// `tao_contract_staking::MAX_EVIDENCE_WINDOW`.
     pub evidence_window: u64,
 }
 
@@ -587,7 +588,7 @@ mod tests {
 
     /// A spec's slashing follows the contract's rule: a window shorter than the oldest evidence
     /// the node accepts (or longer than the longest, or a fraction above 1) is refused before
-    /// any genesis call; exactly the evidence age is accepted.
+    /// any genesis call; the evidence age itself is refused, one block more accepted.
     #[test]
     fn a_specs_slashing_window_must_outlast_the_evidence_age() {
         let with = |fraction_ppb: u32, evidence_window: u64| ChainSpec {
@@ -595,7 +596,7 @@ mod tests {
             ..ChainSpec::dev(5)
         };
         for (fraction, window) in [
-            (10_000_000, MAX_EVIDENCE_AGE - 1),
+            (10_000_000, MAX_EVIDENCE_AGE),
             (10_000_000, 0),
             (10_000_000, tao_contract_staking::MAX_EVIDENCE_WINDOW + 1),
             (tao_contract_staking::PPB + 1, 600),
@@ -603,12 +604,16 @@ mod tests {
             let refused = with(fraction, window).genesis(Vec::new()).unwrap_err();
             let typed = matches!(refused, ChainSpecError::BadSlashing(StakeError::BadSlashParams));
             assert!(typed, "{fraction}:{window}: {refused:?}");
-            assert!(refused.to_string().contains(&format!("{MAX_EVIDENCE_AGE} blocks")), "{refused}");
+            assert!(
+                refused.to_string().contains(&format!("{MAX_EVIDENCE_AGE}-block evidence age")),
+                "{refused}"
+            );
         }
-        let genesis = with(10_000_000, MAX_EVIDENCE_AGE).genesis(Vec::new()).unwrap();
+        let shortest = tao_contract_staking::MIN_EVIDENCE_WINDOW;
+        let genesis = with(10_000_000, shortest).genesis(Vec::new()).unwrap();
         let call = genesis.calls.iter().find(|c| c.entry == "entry_set_slash_params").unwrap();
         let params =
-            tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: MAX_EVIDENCE_AGE };
+            tao_contract_staking::SlashParams { fraction_ppb: 10_000_000, evidence_window: shortest };
         assert_eq!(call.input, borsh::to_vec(&params).unwrap());
     }
 

@@ -215,8 +215,8 @@ fn relayed_evidence_is_checked_and_relayed_on_only_when_new() {
         Err(BlockError::Evidence(EvidenceRefused::Invalid(EvidenceError::BadSignature(1))))
     ));
     assert!(matches!(
-        node.receive_equivocation(double_precommit(&node, 1, 3)),
-        Err(BlockError::Evidence(EvidenceRefused::NotPast { height: 3, block: 3 }))
+        node.receive_equivocation(double_precommit(&node, 1, 4)),
+        Err(BlockError::Evidence(EvidenceRefused::NotPast { height: 4, block: 3 }))
     ));
     assert!(node.pending_evidence().unwrap().is_empty());
     assert!(relay.try_recv().is_err(), "refused evidence was relayed");
@@ -246,6 +246,32 @@ fn relayed_evidence_is_checked_and_relayed_on_only_when_new() {
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} not in {metrics}");
     }
+}
+
+/// Evidence of the height being decided (a peer finalized it first and relayed it at once) is
+/// kept and relayed, but carried only by the block after that height; two heights ahead it is
+/// refused.
+#[test]
+fn evidence_of_the_height_being_decided_waits_for_the_block_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = member(dir.path());
+    advance(&node, 2, &[0, 1, 2]);
+    let mut relay = node.subscribe_evidence();
+    assert!(matches!(
+        node.receive_equivocation(double_precommit(&node, 1, 4)),
+        Err(BlockError::Evidence(EvidenceRefused::NotPast { height: 4, block: 3 }))
+    ));
+    let deciding = double_precommit(&node, 1, 3);
+    assert!(node.receive_equivocation(deciding.clone()).unwrap());
+    assert_eq!(relay.try_recv().unwrap(), deciding);
+    let proposed = |node: &Node| {
+        let (head, _) = node.head().unwrap();
+        node.propose(head.time_ms + 1, key(0).address()).unwrap().evidence
+    };
+    assert!(proposed(&node).is_empty(), "carried in the block of its own height");
+    assert_eq!(node.pending_evidence().unwrap(), vec![deciding.clone()], "forgotten before its block");
+    advance(&node, 1, &[0, 1, 2]);
+    assert_eq!(proposed(&node), vec![deciding]);
 }
 
 /// A chain whose genesis validators `validator-i` are bound to root hotkeys of bob staking

@@ -7,6 +7,7 @@ use common::{Step, addr};
 use proptest::prelude::*;
 use tao_contract_neurons as neurons;
 use tao_contract_pools::Side;
+use tao_contract_staking::MIN_EVIDENCE_WINDOW;
 use tao_contract_staking::{self as staking, ChildrenArgs, Limit, StakeArgs};
 use tao_contract_subnets::SubnetIdentity;
 use tao_contract_token::{self as token, SYSTEM};
@@ -187,10 +188,10 @@ fn slashing_scenario_matches() {
         |fraction_ppb: u32, evidence_window: u64| staking::SlashParams { fraction_ppb, evidence_window };
     let in_force = vec![(key, 1u64), (other, 1u64)];
     let steps = vec![
-        step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE), 2, 2),
-        step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE - 1), 0, 2),
-        step("entry_set_slash_params", params(1_000_000_001, MAX_EVIDENCE_AGE), 0, 2),
+        step("entry_set_slash_params", params(100_000_000, MIN_EVIDENCE_WINDOW), 2, 2),
         step("entry_set_slash_params", params(100_000_000, MAX_EVIDENCE_AGE), 0, 2),
+        step("entry_set_slash_params", params(1_000_000_001, MIN_EVIDENCE_WINDOW), 0, 2),
+        step("entry_set_slash_params", params(100_000_000, MIN_EVIDENCE_WINDOW), 0, 2),
         step("entry_set_consensus_key", (addr(101), key, proof), 1, 2),
         step("entry_add_stake", root(101, 100 * TAO), 1, 2),
         step("entry_add_stake", root(101, 30 * TAO), 2, 2),
@@ -231,7 +232,7 @@ fn slashing_scenario_matches() {
         assert_eq!(staking::unbonding(h, &addr(1))?.len(), 1, "tombstoned a window ago: still unbonding");
         for coldkey in [addr(1), addr(2)] {
             let entries = staking::unbonding(h, &coldkey)?;
-            assert!(entries.iter().all(|e| e.release == e.since + MAX_EVIDENCE_AGE), "{entries:?}");
+            assert!(entries.iter().all(|e| e.release == e.since + MIN_EVIDENCE_WINDOW), "{entries:?}");
         }
         assert!(staking::is_tombstoned(h, &key)?);
         Ok::<_, staking::StakeError>(())

@@ -5,7 +5,7 @@ use tao_types::MAX_EVIDENCE_AGE;
 use super::*;
 
 /// The window these tests use: the shortest allowed, so releases come soon.
-const WINDOW: u64 = MAX_EVIDENCE_AGE;
+const WINDOW: u64 = MIN_EVIDENCE_WINDOW;
 const FRACTION: u32 = 50_000_000;
 
 fn set_params(h: &mut MemoryHost, fraction_ppb: u32, evidence_window: u64) {
@@ -148,7 +148,7 @@ fn slash_params_are_checked_and_the_chains_only() {
     let mut h = setup();
     assert_eq!(slash_params(&mut h), Ok(SlashParams { fraction_ppb: 50_000_000, evidence_window: 7_200 }));
     assert!(SlashParams::default().is_valid());
-    let good = SlashParams { fraction_ppb: PPB, evidence_window: MAX_EVIDENCE_AGE };
+    let good = SlashParams { fraction_ppb: PPB, evidence_window: MIN_EVIDENCE_WINDOW };
     assert_eq!(
         call(&mut h, addr(1), 1, |h| set_slash_params(h, good)),
         Err(StakeError::NotSystem.to_string())
@@ -156,7 +156,7 @@ fn slash_params_are_checked_and_the_chains_only() {
     for bad in [
         SlashParams { fraction_ppb: PPB + 1, ..good },
         SlashParams { evidence_window: 0, ..good },
-        SlashParams { evidence_window: MAX_EVIDENCE_AGE - 1, ..good },
+        SlashParams { evidence_window: MAX_EVIDENCE_AGE, ..good },
         SlashParams { evidence_window: MAX_EVIDENCE_WINDOW + 1, ..good },
         SlashParams { evidence_window: u64::MAX, ..good },
     ] {
@@ -167,9 +167,11 @@ fn slash_params_are_checked_and_the_chains_only() {
         );
     }
     let said = StakeError::BadSlashParams.to_string();
-    assert!(said.contains(&format!("{MAX_EVIDENCE_AGE} blocks (the evidence age)")), "{said}");
+    let shortest =
+        format!("{MIN_EVIDENCE_WINDOW} blocks (longer than the {MAX_EVIDENCE_AGE}-block evidence age)");
+    assert!(said.contains(&shortest), "{said}");
     assert!(said.contains(&format!("to {MAX_EVIDENCE_WINDOW} blocks")), "{said}");
-    for window in [MAX_EVIDENCE_WINDOW, MAX_EVIDENCE_AGE] {
+    for window in [MAX_EVIDENCE_WINDOW, MIN_EVIDENCE_WINDOW] {
         let params = SlashParams { evidence_window: window, ..good };
         call(&mut h, SYSTEM, 1, |h| set_slash_params(h, params)).unwrap();
         assert_eq!(slash_params(&mut h), Ok(params));
@@ -178,8 +180,8 @@ fn slash_params_are_checked_and_the_chains_only() {
 }
 
 /// Root TAO unstaked from a keyed hotkey is paid at `release`, not before (under the shortest
-/// window, not before `MAX_EVIDENCE_AGE` blocks: held while its evidence may still land); an unkeyed hotkey
-/// pays at once; root stake of a keyed hotkey moves only by unstaking.
+/// window, not within `MAX_EVIDENCE_AGE` blocks: held while its evidence may still land); an
+/// unkeyed hotkey pays at once; root stake of a keyed hotkey moves only by unstaking.
 #[test]
 fn a_validators_root_stake_unbonds_over_the_window() {
     let (mut h, _) = keyed();
@@ -391,4 +393,40 @@ fn a_swap_in_the_unbonding_block_does_not_shield_it() {
     slash(&mut h, SYSTEM, 15, key, 13, Vec::new()).unwrap();
     let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
     assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
+}
+
+/// Evidence at its oldest still cuts TAO unstaked at the infraction: the block carrying it
+/// releases due unbonding in its begin-block hooks before its slashes run, and the shortest
+/// window keeps that TAO through it.
+#[test]
+fn evidence_at_its_oldest_still_cuts_tao_unstaked_at_the_infraction() {
+    let (mut h, key) = keyed();
+    call(&mut h, addr(2), 14, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    let cash = balance(&mut h, 2);
+    let carrier = 14 + MAX_EVIDENCE_AGE;
+    release(&mut h, carrier);
+    assert_eq!(balance(&mut h, 2), cash, "paid before the evidence's last block");
+    slash(&mut h, SYSTEM, carrier, key, 14, Vec::new()).unwrap();
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    release(&mut h, 14 + WINDOW);
+    assert_eq!(balance(&mut h, 2), cash + owed);
+    assert_conserved(&mut h);
+}
+
+/// A hotkey swapped once its slash's window has passed, while TAO unstaked after the infraction
+/// still unbonds from it, does not shield that TAO: the swap keeps its successor.
+#[test]
+fn a_swap_after_the_slash_window_does_not_shield_later_unbonding() {
+    let (mut h, key) = keyed();
+    call(&mut h, addr(2), 20, |h| remove_stake(h, &addr(2), &addr(1001), 0, 10 * TAO, None)).unwrap();
+    slash(&mut h, SYSTEM, 30, key, 14, Vec::new()).unwrap();
+    h.block_height = 14 + WINDOW;
+    assert_eq!(is_bonded(&mut h, &addr(1001)), Ok(false), "the slash's window has passed");
+    call(&mut h, addr(1), 14 + WINDOW, |h| swap_hotkey(h, &addr(1), &addr(1001), &addr(1002))).unwrap();
+    let owed = 10 * TAO - slash_part(10 * TAO, FRACTION);
+    assert_eq!(unbonding(&mut h, &addr(2)).unwrap()[0].rao, owed);
+    let cash = balance(&mut h, 2);
+    release(&mut h, 20 + WINDOW);
+    assert_eq!(balance(&mut h, 2), cash + owed);
+    assert_conserved(&mut h);
 }
