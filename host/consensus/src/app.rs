@@ -547,16 +547,38 @@ async fn relayed_evidence(state: &State, pieces: Vec<Equivocation>) {
     if pieces.len() > MAX_RELAY_EVIDENCE {
         return log("dropping an oversized relay of evidence");
     }
+    keep_evidence(state, pieces, Source::Relayed).await;
+}
+
+/// Where evidence handed to the node comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// This engine's own report of votes it received.
+    Engine,
+    /// A peer's relay: adversarial input.
+    Relayed,
+}
+
+/// Hands `pieces` to the node, which checks and keeps them, and logs what it kept or refused.
+async fn keep_evidence(state: &State, pieces: Vec<Equivocation>, source: Source) {
     let node = state.node.clone();
+    let from = match source {
+        Source::Engine => "",
+        Source::Relayed => "relayed ",
+    };
     let _ = tokio::task::spawn_blocking(move || {
         for piece in pieces {
             let (offender, at) = (piece.validator.address(), piece.height);
-            match node.receive_equivocation(piece) {
+            let kept = match source {
+                Source::Engine => node.report_equivocation(piece),
+                Source::Relayed => node.receive_equivocation(piece),
+            };
+            match kept {
                 Ok(true) => log(&format!(
-                    "validator {offender} equivocated at height {at}: relayed evidence kept for a block"
+                    "validator {offender} equivocated at height {at}: {from}evidence kept for a block"
                 )),
                 Ok(false) => {}
-                Err(e) => log(&format!("relayed evidence against {offender} at height {at} refused: {e}")),
+                Err(e) => log(&format!("{from}evidence against {offender} at height {at} refused: {e}")),
             }
         }
     })
@@ -825,20 +847,7 @@ async fn report(state: &State, height: Height, evidence: &MisbehaviorEvidence<Ta
         let Some(validator) = set.validators().iter().find(|v| v.address == *address) else { continue };
         found.extend(pairs.iter().filter_map(|(a, b)| equivocation(validator.key, a, b)));
     }
-    let node = state.node.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        for piece in found {
-            let (offender, at) = (piece.validator.address(), piece.height);
-            match node.report_equivocation(piece) {
-                Ok(true) => log(&format!(
-                    "validator {offender} equivocated at height {at}: evidence kept for a block"
-                )),
-                Ok(false) => {}
-                Err(e) => log(&format!("evidence against {offender} at height {at} refused: {e}")),
-            }
-        }
-    })
-    .await;
+    keep_evidence(state, found, Source::Engine).await;
 }
 
 /// The chain's evidence of two conflicting votes `a` and `b` by the validator with `key`.
