@@ -273,6 +273,7 @@ async fn serve(node: Arc<Node>, args: &NodeArgs, engine: tao_consensus::app::Eng
 async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig) -> Result<()> {
     let mut heads = node.subscribe();
     let (listen, peers) = (config.listen.to_string(), config.peers.len());
+    let mut engine = tao_consensus::app::start(node.clone(), config).await?;
     if peers > 0 {
         info!(
             event = "p2p",
@@ -281,7 +282,6 @@ async fn follow_engine(node: Arc<Node>, config: tao_consensus::app::EngineConfig
             "p2p listening on {listen} with {peers} bootnodes"
         );
     }
-    let mut engine = tao_consensus::app::start(node.clone(), config).await?;
     loop {
         tokio::select! {
             head = heads.recv() => match head {

@@ -2,7 +2,8 @@
 //! four `commands.txt` lines finalize the same blocks; one is killed with SIGKILL and the other
 //! three finalize 10 more; its database is then wiped and, restarted from the same line (same
 //! key and spec), it syncs from genesis (every certificate it stored passes a light client),
-//! agrees on the newest blocks and signs again.
+//! agrees on the newest blocks and signs again. A validator whose peer port is taken refuses
+//! to start rather than run cut off.
 #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -111,6 +112,20 @@ fn free_ports(n: u16) -> u16 {
         .unwrap()
 }
 
+/// `tao testnet init --validators 4 --json --out OUT ARGS` (the operator wallets under the
+/// test password); must succeed: its JSON report.
+fn testnet_init(out: &Path, args: &[&str]) -> serde_json::Value {
+    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
+        .args(["testnet", "init", "--validators", "4", "--json", "--out"])
+        .arg(out)
+        .args(args)
+        .env("TAO_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    serde_json::from_slice(&init.stdout).unwrap()
+}
+
 /// Copies the compiled-module cache of the first node to another's base path: the same modules
 /// compile to the same artifacts, and compiling them four times would be most of the test.
 fn share_compiled_modules(from: &Path, to: &Path) {
@@ -126,15 +141,9 @@ fn share_compiled_modules(from: &Path, to: &Path) {
 fn a_testnet_of_four_processes_survives_a_crash_and_a_wiped_validator_syncs_from_genesis() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net");
-    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["testnet", "init", "--validators", "4", "--block-time", "300ms", "--json", "--out"])
-        .arg(&out)
-        .args(["--rpc-port", &free_ports(4).to_string(), "--p2p-port", &free_ports(4).to_string()])
-        .env("TAO_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let (rpc_port, p2p_port) = (free_ports(4).to_string(), free_ports(4).to_string());
+    let report =
+        testnet_init(&out, &["--block-time", "300ms", "--rpc-port", &rpc_port, "--p2p-port", &p2p_port]);
     assert_eq!(report["validators"].as_array().unwrap().len(), 4);
     let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
     let lines: Vec<&str> = commands.lines().collect();
@@ -193,18 +202,46 @@ fn a_testnet_of_four_processes_survives_a_crash_and_a_wiped_validator_syncs_from
     });
 }
 
+#[test]
+fn a_validator_whose_p2p_port_is_taken_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let (rpc_port, p2p_port) = (free_ports(4).to_string(), free_ports(4));
+    testnet_init(&out, &["--rpc-port", &rpc_port, "--p2p-port", &p2p_port.to_string()]);
+    let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
+    let words: Vec<&str> = commands.lines().next().unwrap().split_whitespace().collect();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", p2p_port)).unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = Command::new(words[0])
+        .args(&words[1..])
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // It opens the chain (compiling its modules) before it starts the engine: up to 2 minutes.
+    let status = (0..1_200).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the validator kept running with its peer port taken");
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen for peers on /ip4/127.0.0.1/tcp/{p2p_port}")),
+        "{stderr}"
+    );
+}
+
 /// `tao testnet check --dir` of a fresh `tao testnet init` whose `commands.txt` names `rpc` for
 /// every node (none of the network's own started), with `timeout`: its output and status.
 fn check_against(rpc: &str, timeout: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net");
-    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["testnet", "init", "--validators", "4", "--json", "--out"])
-        .arg(&out)
-        .env("TAO_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    testnet_init(&out, &[]);
     let line = format!("tao node --rpc-addr {rpc}\n");
     std::fs::write(out.join("commands.txt"), line.repeat(4)).unwrap();
     Command::new(env!("CARGO_BIN_EXE_tao"))
@@ -273,16 +310,23 @@ fn a_stake_change_brings_a_validator_into_the_set_at_an_epoch_and_clients_follow
     const EPOCH: u64 = 8;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net");
-    let init = Command::new(env!("CARGO_BIN_EXE_tao"))
-        .args(["testnet", "init", "--validators", "4", "--candidates", "1", "--block-time", "300ms"])
-        .args(["--set-epoch", &EPOCH.to_string(), "--json", "--out"])
-        .arg(&out)
-        .args(["--rpc-port", &free_ports(5).to_string(), "--p2p-port", &free_ports(5).to_string()])
-        .env("TAO_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let (rpc_port, p2p_port, epoch) =
+        (free_ports(5).to_string(), free_ports(5).to_string(), EPOCH.to_string());
+    let report = testnet_init(
+        &out,
+        &[
+            "--candidates",
+            "1",
+            "--block-time",
+            "300ms",
+            "--set-epoch",
+            &epoch,
+            "--rpc-port",
+            &rpc_port,
+            "--p2p-port",
+            &p2p_port,
+        ],
+    );
     assert_eq!(report["candidates"].as_array().unwrap().len(), 1);
     let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
     let lines: Vec<&str> = commands.lines().collect();

@@ -129,6 +129,14 @@ pub enum EngineError {
     /// The node failed.
     #[error(transparent)]
     Node(#[from] tao_node::NodeError),
+    /// The peer-to-peer listen address cannot be bound.
+    #[error("cannot listen for peers on {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: String,
+        /// Why binding it failed.
+        reason: String,
+    },
     /// A reply could not be sent: the engine went away.
     #[error("the consensus engine stopped")]
     Stopped,
@@ -183,6 +191,8 @@ pub struct Running {
     votes: tokio::sync::broadcast::Sender<SeenVote>,
     /// The write-ahead log's path.
     wal: PathBuf,
+    /// The peer-to-peer listen address.
+    listen: Multiaddr,
 }
 
 /// How long a stopping engine may take to close its network and write-ahead log.
@@ -202,9 +212,12 @@ impl Running {
         if tokio::time::timeout(STOP_WITHIN, &mut handle).await.is_err() {
             handle.abort();
         }
-        // The WAL's own thread closes the log (and its file lock) just after its actor stops.
+        // The WAL's own thread closes the log (and its file lock), and the network its
+        // listener, just after their actors stop: a restart must find both free.
         let until = tokio::time::Instant::now() + STOP_WITHIN;
-        while malachitebft_app::wal::Log::open(&self.wal).is_err() && tokio::time::Instant::now() < until {
+        let held =
+            || malachitebft_app::wal::Log::open(&self.wal).is_err() || check_listen(&self.listen).is_err();
+        while held() && tokio::time::Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -221,6 +234,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let address = ValidatorAddress(config.key.address());
     let wal = config.base_path.join("consensus").join("wal");
     check_log(&wal, node.head()?.0.height)?;
+    check_listen(&config.listen)?;
     let domain = *node.executor().domain();
     let mut consensus = ConsensusConfig::default();
     consensus.p2p.listen_addr = config.listen.clone();
@@ -293,7 +307,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         byzantine: config.byzantine,
     };
     let app = tokio::spawn(run(state, channels));
-    Ok(Running { app, engine, watcher, votes, wal })
+    Ok(Running { app, engine, watcher, votes, wal, listen: config.listen })
 }
 
 /// Refuses to start when the write-ahead log at `path` holds entries of a height after the
@@ -309,6 +323,27 @@ fn check_log(path: &std::path::Path, head: u64) -> Result<(), EngineError> {
         return Err(EngineError::LogAhead { log: log.sequence(), head });
     }
     Ok(())
+}
+
+/// Refuses a TCP listen address that cannot be bound (another process holds the port, or the
+/// address is not this machine's): the engine's network would only log the failure and run
+/// with no listener, a validator cut off from every peer while it looked started.
+fn check_listen(address: &Multiaddr) -> Result<(), EngineError> {
+    let Some(socket) = tcp_socket(address) else { return Ok(()) };
+    std::net::TcpListener::bind(socket)
+        .map(drop)
+        .map_err(|e| EngineError::Listen { address: address.to_string(), reason: e.to_string() })
+}
+
+/// The socket of an `/ip4/…/tcp/…` or `/ip6/…/tcp/…` address (others are left to the engine).
+fn tcp_socket(address: &Multiaddr) -> Option<std::net::SocketAddr> {
+    let text = address.to_string();
+    match text.split('/').collect::<Vec<_>>().as_slice() {
+        ["", "ip4" | "ip6", ip, "tcp", port, ..] => {
+            Some(std::net::SocketAddr::new(ip.parse().ok()?, port.parse().ok()?))
+        }
+        _ => None,
+    }
 }
 
 /// The engine failing to start, with its causes.

@@ -60,9 +60,10 @@ fn spec() -> ChainSpec {
     ChainSpec { validators, ..ChainSpec::dev(1_000) }
 }
 
-/// A free port on 127.0.0.1 (the OS picks; released for the engine to bind).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A free port on 127.0.0.1, held until the listener is dropped: the proxies bind their own
+/// ports meanwhile and must not be given a validator's.
+fn reserve_port() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap()
 }
 
 fn addr(port: u16) -> tao_consensus::app::Multiaddr {
@@ -136,7 +137,8 @@ impl Network {
     async fn start(byzantine: [Option<Byzantine>; VALIDATORS], proxied: bool) -> Network {
         let genesis =
             spec().genesis(load_modules(&contract_dir()).expect("run `cargo xtask contracts`")).unwrap();
-        let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
+        let reserved: Vec<std::net::TcpListener> = (0..VALIDATORS).map(|_| reserve_port()).collect();
+        let ports: Vec<u16> = reserved.iter().map(|l| l.local_addr().unwrap().port()).collect();
         let mut links = BTreeMap::new();
         let mut peers: Vec<Vec<tao_consensus::app::Multiaddr>> = vec![Vec::new(); VALIDATORS];
         for (i, list) in peers.iter_mut().enumerate() {
@@ -151,6 +153,8 @@ impl Network {
                 tokio::spawn(proxy(listener, ports[j], link.0.subscribe()));
             }
         }
+        // Released for the engines to bind.
+        drop(reserved);
         let mut net = Network { members: Vec::new(), links, votes: Votes::default() };
         for (i, peers) in peers.into_iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
@@ -245,7 +249,10 @@ async fn wait_for(nodes: &[Arc<Node>], height: u64, deadline: Duration) {
         if heads.iter().all(|h| *h >= height) {
             return;
         }
-        assert!(Instant::now() < until, "heads {heads:?} did not reach {height} in {deadline:?}");
+        if Instant::now() >= until {
+            let peers: Vec<u64> = nodes.iter().map(|n| metric(n, "tao_consensus_peers")).collect();
+            panic!("heads {heads:?} (peers {peers:?}) did not reach {height} in {deadline:?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
