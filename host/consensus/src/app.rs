@@ -5,7 +5,7 @@
 //! catch up by the engine's sync, served from the stored blocks and their certificates.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,6 +35,7 @@ use crate::codec::BorshCodec;
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
 
 use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
+use crate::inbound::{self, Check, IGNORE_FOR, Inbound, Recent, Relayed, Verdict};
 use crate::signing::{KeySigner, KeyVerifier};
 use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
 pub use crate::watch::{SeenVote, VoteKind};
@@ -43,12 +44,24 @@ use crate::watch::{VOTES_QUEUE, watch_events};
 /// How often the peer count for `/metrics` is refreshed.
 const PEERS_EVERY: Duration = Duration::from_secs(1);
 
-/// Keeps the node's peer gauge current until the network stops.
-async fn count_peers(node: Arc<Node>, requests: tokio::sync::mpsc::Sender<NetworkRequest>) {
+/// Keeps the node's peer gauges and the set of validator peers current until the network stops.
+async fn watch_peers(
+    node: Arc<Node>,
+    requests: tokio::sync::mpsc::Sender<NetworkRequest>,
+    validators: ValidatorPeers,
+) {
     loop {
         match NetworkRequest::dump_state(&requests).await {
             Ok(Some(dump)) => {
-                let _ = node.set_consensus(|g| g.peers = dump.peers.len() as u64);
+                // Named only for a verified peer proof of a key in the current set.
+                let proven = dump.peers.iter().filter(|(_, info)| info.consensus_address.is_some());
+                let proven: std::collections::BTreeSet<Vec<u8>> =
+                    proven.map(|(id, _)| id.to_bytes()).collect();
+                let _ = node.set_consensus(|g| {
+                    g.peers = dump.peers.len() as u64;
+                    g.validator_peers = proven.len() as u64;
+                });
+                *inbound::lock(&validators) = proven;
             }
             Ok(None) | Err(ConsensusRequestError::Full | ConsensusRequestError::Recv) => {}
             Err(ConsensusRequestError::Closed) => return,
@@ -96,6 +109,9 @@ pub enum Byzantine {
     /// set that is not itself (the evidence root matches; the signatures are its own), and
     /// relays that evidence to the others as if it had kept it.
     ForgedEvidence,
+    /// Relays a badly signed transaction (signed, then its nonce changed) at every relay tick:
+    /// a peer flooding the others with forgeries that each cost a signature check.
+    ForgedTxs,
 }
 
 /// Heights a [`Byzantine::Equivocate`] validator equivocates at.
@@ -252,10 +268,9 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         ..ValueSyncConfig::default()
     };
     let cfg = Config { moniker: address.to_string(), consensus, value_sync };
-    let identity =
-        NetworkIdentity::new(address.to_string(), peer_keypair(&config.key)?, Some(address.to_string()));
     let verifier = KeyVerifier::new(domain);
     let signer = KeySigner::new(config.key.clone(), domain);
+    let identity = validator_identity(&config.key, &address, &signer).await?;
     let builder =
         EngineBuilder::new(TaoContext, cfg).with_default_wal(WalContext::new(wal.clone(), BorshCodec));
     // The rest of the engine, the same whichever network it talks through.
@@ -290,10 +305,13 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
         }
         _ => finish!(builder.with_default_network(NetworkContext::new(identity, BorshCodec))),
     };
-    tokio::spawn(count_peers(node.clone(), channels.net_requests.clone()));
+    let validator_peers = ValidatorPeers::default();
+    tokio::spawn(watch_peers(node.clone(), channels.net_requests.clone(), validator_peers.clone()));
     let votes = tokio::sync::broadcast::channel(VOTES_QUEUE).0;
     let watcher = tokio::spawn(watch_events(node.clone(), channels.events.subscribe(), votes.clone()));
     let state = State {
+        inbound: Inbound::new(check_relayed(node.clone())),
+        validator_peers,
         node,
         address,
         signer,
@@ -355,6 +373,23 @@ fn bytesize(bytes: usize) -> bytesize::ByteSize {
     bytesize::ByteSize::b(bytes as u64)
 }
 
+/// The validator's network identity with its peer proof (its consensus key signs its libp2p
+/// peer id): peers that see the key in the current set treat its relays as a validator's.
+async fn validator_identity(
+    key: &SecretKey,
+    address: &ValidatorAddress,
+    signer: &KeySigner,
+) -> Result<NetworkIdentity, EngineError> {
+    use malachitebft_codec::Codec;
+    use malachitebft_signing::Signer;
+    let keypair = peer_keypair(key)?;
+    let peer_id = keypair.public().to_peer_id().to_bytes();
+    let public_key = key.public_key().to_compressed().to_vec();
+    let proof = signer.sign_validator_proof(public_key, peer_id).await.map_err(engine_error)?;
+    let proof = BorshCodec.encode(&proof).map_err(engine_error)?;
+    Ok(NetworkIdentity::new_validator(address.to_string(), keypair, address.to_string(), proof))
+}
+
 /// The validator's libp2p identity, derived from its consensus key so one key file is all a
 /// validator needs (the derivation is one-way: the peer key reveals nothing of the other).
 fn peer_keypair(key: &SecretKey) -> Result<malachitebft_app::types::Keypair, EngineError> {
@@ -381,6 +416,10 @@ struct State {
     seen: Vec<ProposedValue<TaoContext>>,
     /// What this validator relays to the others: submitted transactions, kept evidence.
     relay: Relay,
+    /// What the others relay here, waiting to be checked.
+    inbound: Inbound,
+    /// The peers that are validators of the current set.
+    validator_peers: ValidatorPeers,
     /// Test only: how this validator lies.
     byzantine: Option<Byzantine>,
 }
@@ -503,8 +542,22 @@ async fn run(mut state: State, mut channels: Channels<TaoContext>) -> Result<(),
                 if let Some(batch) = state.relay.take() {
                     publish(&channels, batch).await?;
                 }
+                if state.byzantine == Some(Byzantine::ForgedTxs) {
+                    let forged = state.forged_transaction().into_iter().collect();
+                    let lie = state.relay.message(ProposalPart::Txs(forged));
+                    publish(&channels, lie).await?;
+                }
             }
         }
+    }
+}
+
+/// A relay message (transactions or evidence), or the proposal part it is not.
+fn relay_of(part: StreamMessage<ProposalPart>) -> Result<Relayed, StreamMessage<ProposalPart>> {
+    match part.content {
+        StreamContent::Data(ProposalPart::Txs(txs)) => Ok(Relayed::Txs(txs)),
+        StreamContent::Data(ProposalPart::Evidence(pieces)) => Ok(Relayed::Evidence(pieces)),
+        content => Err(StreamMessage::new(part.stream_id, part.sequence, content)),
     }
 }
 
@@ -576,14 +629,47 @@ async fn publish(
     channels.network.send(NetworkMsg::PublishProposalPart(part)).await.map_err(|_| EngineError::Stopped)
 }
 
-/// Checks evidence another validator relayed, piece by piece (it is adversarial input); the
-/// node relays on only what it newly keeps.
-async fn relayed_evidence(state: &State, pieces: Vec<Equivocation>) {
-    if pieces.len() > MAX_RELAY_EVIDENCE {
-        return log("dropping an oversized relay of evidence");
-    }
-    keep_evidence(state, pieces, Source::Relayed).await;
+/// How a relay message from a peer is checked: each transaction like any submission, each
+/// piece of evidence like the engine's own report (the node relays on only what it newly
+/// keeps). What only a liar sends (more than a message's worth, a bad signature, evidence that
+/// proves nothing) condemns the sender.
+fn check_relayed(node: Arc<Node>) -> Check {
+    let refused = Mutex::new(Recent::new(MAX_REFUSED_RELAYS, IGNORE_FOR));
+    Arc::new(move |relayed| match relayed {
+        Relayed::Txs(txs) if txs.len() > MAX_RELAY_TXS => Verdict::Forged,
+        Relayed::Txs(txs) => check_txs(&node, &refused, txs),
+        Relayed::Evidence(pieces) if pieces.len() > MAX_RELAY_EVIDENCE => Verdict::Forged,
+        Relayed::Evidence(pieces) => keep_pieces(&node, pieces, Source::Relayed),
+    })
 }
+
+/// Queues relayed transactions; a malformed or badly signed one is forged (the relayer
+/// checked each before relaying it), while stale, duplicate or unpayable ones are not (the
+/// chain moved on meanwhile). One refused here is not checked again if relayed again: an
+/// honest validator relays a transaction once, so only a replay repeats it.
+fn check_txs(node: &Node, refused: &Mutex<Recent>, txs: Vec<Vec<u8>>) -> Verdict {
+    for tx in txs {
+        let hash = keccak256(&tx);
+        if inbound::lock(refused).contains(&hash) {
+            continue;
+        }
+        match node.submit_relayed(&tx) {
+            Ok(_) => {}
+            Err(tao_node::SubmitError::Invalid(e)) => {
+                log(&format!("a peer relayed a transaction no validator admits ({e}): ignoring the peer"));
+                return Verdict::Forged;
+            }
+            Err(_) => inbound::lock(refused).add(&hash),
+        }
+    }
+    Verdict::Honest
+}
+
+/// Relayed transactions remembered as refused.
+const MAX_REFUSED_RELAYS: usize = 4_096;
+
+/// The libp2p identities of the peers that are validators of the current set.
+type ValidatorPeers = Arc<Mutex<std::collections::BTreeSet<Vec<u8>>>>;
 
 /// Where evidence handed to the node comes from.
 #[derive(Clone, Copy)]
@@ -595,44 +681,35 @@ enum Source {
 }
 
 /// Hands `pieces` to the node, which checks and keeps them, and logs what it kept or refused.
-async fn keep_evidence(state: &State, pieces: Vec<Equivocation>, source: Source) {
-    let node = state.node.clone();
+/// A relayed piece that proves nothing is forged: the rest of its message is not checked.
+fn keep_pieces(node: &Node, pieces: Vec<Equivocation>, source: Source) -> Verdict {
     let from = match source {
         Source::Engine => "",
         Source::Relayed => "relayed ",
     };
-    let _ = tokio::task::spawn_blocking(move || {
-        for piece in pieces {
-            let (offender, at) = (piece.validator.address(), piece.height);
-            let kept = match source {
-                Source::Engine => node.report_equivocation(piece),
-                Source::Relayed => node.receive_equivocation(piece),
-            };
-            match kept {
-                Ok(true) => log(&format!(
-                    "validator {offender} equivocated at height {at}: {from}evidence kept for a block"
-                )),
-                Ok(false) => {}
-                Err(e) => log(&format!("{from}evidence against {offender} at height {at} refused: {e}")),
+    for piece in pieces {
+        let (offender, at) = (piece.validator.address(), piece.height);
+        let kept = match source {
+            Source::Engine => node.report_equivocation(piece),
+            Source::Relayed => node.receive_equivocation(piece),
+        };
+        match kept {
+            Ok(true) => log(&format!(
+                "validator {offender} equivocated at height {at}: {from}evidence kept for a block"
+            )),
+            Ok(false) => {}
+            Err(e) => {
+                log(&format!("{from}evidence against {offender} at height {at} refused: {e}"));
+                if matches!(
+                    e,
+                    tao_node::BlockError::Evidence(tao_node::evidence::EvidenceRefused::Invalid(_))
+                ) {
+                    return Verdict::Forged;
+                }
             }
         }
-    })
-    .await;
-}
-
-/// Queues transactions another validator relayed (each checked like any submission).
-async fn relayed(state: &State, txs: Vec<Vec<u8>>) {
-    if txs.len() > MAX_RELAY_TXS {
-        return log("dropping an oversized relay of transactions");
     }
-    let node = state.node.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        for tx in txs {
-            // Already known, stale or invalid: the submitter's node answered its client.
-            let _ = node.submit_relayed(&tx);
-        }
-    })
-    .await;
+    Verdict::Honest
 }
 
 async fn handle(
@@ -652,31 +729,27 @@ async fn handle(
             send(reply_value, values)
         }
         AppMsg::GetValue { height, round, reply, .. } => propose(state, channels, height, round, reply).await,
-        AppMsg::ReceivedProposalPart {
-            part: StreamMessage { content: StreamContent::Data(ProposalPart::Txs(txs)), .. },
-            reply,
-            ..
-        } => {
-            relayed(state, txs).await;
-            send(reply, None)
-        }
-        AppMsg::ReceivedProposalPart {
-            part: StreamMessage { content: StreamContent::Data(ProposalPart::Evidence(pieces)), .. },
-            reply,
-            ..
-        } => {
-            relayed_evidence(state, pieces).await;
-            send(reply, None)
-        }
         AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
             let publisher = published_by.unwrap_or(from).to_bytes();
-            let value = match state.streams.insert(&publisher, part) {
-                Ok(Some(assembled)) => received(state, assembled).await,
-                Ok(None) => None,
-                Err(e) => {
-                    log(&format!("dropping a proposal stream: {e}"));
+            let value = match relay_of(part) {
+                // Relays are our own messages, never forwarded: the peer that delivered one
+                // answers for it (and bears its cost).
+                Ok(relayed) => {
+                    let peer = from.to_bytes();
+                    let validator = inbound::lock(&state.validator_peers).contains(&peer);
+                    state.inbound.offer(&peer, validator, relayed);
+                    let dropped = state.inbound.dropped();
+                    state.node.set_consensus(|g| g.relays_dropped = dropped)?;
                     None
                 }
+                Err(part) => match state.streams.insert(&publisher, part) {
+                    Ok(Some(assembled)) => received(state, assembled).await,
+                    Ok(None) => None,
+                    Err(e) => {
+                        log(&format!("dropping a proposal stream: {e}"));
+                        None
+                    }
+                },
             };
             send(reply, value)
         }
@@ -806,9 +879,29 @@ impl State {
                     block.header.evidence_root = tao_chain::evidence_root(&block.evidence);
                 }
             }
-            Some(Byzantine::Equivocate { .. }) | None => {}
+            Some(Byzantine::Equivocate { .. } | Byzantine::ForgedTxs) | None => {}
         }
         block
+    }
+
+    /// A transaction signed by this validator and then altered (its nonce, a new one each
+    /// time): it decodes, and only its signature check refuses it.
+    fn forged_transaction(&self) -> Option<Vec<u8>> {
+        let call = tao_tx::Call {
+            contract: tao_types::Hash([0; 32]),
+            method: b"forged".to_vec().try_into().ok()?,
+            args: Vec::new().try_into().ok()?,
+        };
+        let tx = tao_tx::Transaction {
+            chain_id: self.node.executor().domain().chain_id,
+            sender: self.address.0,
+            nonce: self.relay.sent,
+            fee_limit: tao_types::Balance(0),
+            call,
+        };
+        let mut signed = self.signer.sign_transaction(tx);
+        signed.tx.nonce = signed.tx.nonce.wrapping_add(1);
+        Some(signed.encode())
     }
 
     /// Evidence that another validator equivocated at the height below `header`, with this
@@ -882,7 +975,8 @@ async fn report(state: &State, height: Height, evidence: &MisbehaviorEvidence<Ta
         let Some(validator) = set.validators().iter().find(|v| v.address == *address) else { continue };
         found.extend(pairs.iter().filter_map(|(a, b)| equivocation(validator.key, a, b)));
     }
-    keep_evidence(state, found, Source::Engine).await;
+    let node = state.node.clone();
+    let _ = tokio::task::spawn_blocking(move || keep_pieces(&node, found, Source::Engine)).await;
 }
 
 /// The chain's evidence of two conflicting votes `a` and `b` by the validator with `key`.

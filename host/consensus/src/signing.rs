@@ -98,6 +98,12 @@ impl KeySigner {
     ) -> Result<VoteSignature, SignError> {
         Ok(VoteSignature(self.key.sign_hash(&block_digest(&self.domain, height, round, header)?)))
     }
+
+    /// Signs a transaction of this chain (only the fault tests' liar does: a validator's key
+    /// signs votes, not transactions).
+    pub(crate) fn sign_transaction(&self, tx: tao_tx::Transaction) -> tao_tx::SignedTransaction {
+        tx.sign(&self.domain, &self.key)
+    }
 }
 
 #[async_trait]

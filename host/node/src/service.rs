@@ -310,10 +310,15 @@ pub struct ConsensusGauges {
     pub round: u64,
     /// Peers connected.
     pub peers: u64,
+    /// Of them, validators of the current set (by a verified peer proof of their key).
+    pub validator_peers: u64,
     /// Votes received from peers since start (before their signatures are checked).
     pub votes_received: u64,
     /// Votes this validator signed and published since start.
     pub votes_signed: u64,
+    /// Relay messages from peers dropped unchecked since start (the peer was caught forging,
+    /// or too many of its messages waited).
+    pub relays_dropped: u64,
 }
 
 /// Running totals since the node started.
@@ -726,6 +731,12 @@ impl Node {
                 ("tao_consensus_round", Gauge, "The BFT engine's round at that height.", g.round),
                 ("tao_consensus_peers", Gauge, "Peers connected to the BFT engine.", g.peers),
                 (
+                    "tao_consensus_validator_peers",
+                    Gauge,
+                    "Connected peers proven to be validators of the current set.",
+                    g.validator_peers,
+                ),
+                (
                     "tao_consensus_votes_received",
                     Counter,
                     "Votes received from peers since start.",
@@ -736,6 +747,12 @@ impl Node {
                     Counter,
                     "Votes this validator signed and published since start.",
                     g.votes_signed,
+                ),
+                (
+                    "tao_consensus_relays_dropped",
+                    Counter,
+                    "Relay messages from peers dropped unchecked (the peer was caught forging, or too many waited), since start.",
+                    g.relays_dropped,
                 ),
                 (
                     "tao_consensus_equivocations_reported",
