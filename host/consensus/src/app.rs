@@ -35,7 +35,7 @@ use crate::codec::BorshCodec;
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
 
 use crate::context::{BlockHash, Height, ProposalPart, TaoContext, ValidatorAddress, ValidatorSet};
-use crate::inbound::{self, Check, IGNORE_FOR, Inbound, Recent, Relayed, Verdict};
+use crate::inbound::{self, Check, IGNORE_FOR, Inbound, Recent, Relayed, ValidatorPeers, Verdict};
 use crate::signing::{KeySigner, KeyVerifier};
 use crate::stream::{self, MAX_BLOCK_BYTES, Streams};
 pub use crate::watch::{SeenVote, VoteKind};
@@ -310,8 +310,7 @@ pub async fn start(node: Arc<Node>, config: EngineConfig) -> Result<Running, Eng
     let votes = tokio::sync::broadcast::channel(VOTES_QUEUE).0;
     let watcher = tokio::spawn(watch_events(node.clone(), channels.events.subscribe(), votes.clone()));
     let state = State {
-        inbound: Inbound::new(check_relayed(node.clone())),
-        validator_peers,
+        inbound: Inbound::new(check_relayed(node.clone()), validator_peers),
         node,
         address,
         signer,
@@ -418,8 +417,6 @@ struct State {
     relay: Relay,
     /// What the others relay here, waiting to be checked.
     inbound: Inbound,
-    /// The peers that are validators of the current set.
-    validator_peers: ValidatorPeers,
     /// Test only: how this validator lies.
     byzantine: Option<Byzantine>,
 }
@@ -635,9 +632,9 @@ async fn publish(
 /// proves nothing) condemns the sender.
 fn check_relayed(node: Arc<Node>) -> Check {
     let refused = Mutex::new(Recent::new(MAX_REFUSED_RELAYS, IGNORE_FOR));
-    Arc::new(move |relayed| match relayed {
+    Arc::new(move |peer, relayed| match relayed {
         Relayed::Txs(txs) if txs.len() > MAX_RELAY_TXS => Verdict::Forged,
-        Relayed::Txs(txs) => check_txs(&node, &refused, txs),
+        Relayed::Txs(txs) => check_txs(&node, &refused, peer, txs),
         Relayed::Evidence(pieces) if pieces.len() > MAX_RELAY_EVIDENCE => Verdict::Forged,
         Relayed::Evidence(pieces) => keep_pieces(&node, pieces, Source::Relayed),
     })
@@ -645,12 +642,13 @@ fn check_relayed(node: Arc<Node>) -> Check {
 
 /// Queues relayed transactions; a malformed or badly signed one is forged (the relayer
 /// checked each before relaying it), while stale, duplicate or unpayable ones are not (the
-/// chain moved on meanwhile). One refused here is not checked again if relayed again: an
-/// honest validator relays a transaction once, so only a replay repeats it.
-fn check_txs(node: &Node, refused: &Mutex<Recent>, txs: Vec<Vec<u8>>) -> Verdict {
+/// chain moved on meanwhile). One refused here is not checked again if the same peer relays it
+/// again: an honest validator relays a transaction once, so only a replay repeats it (another
+/// peer's relay of it, after the sender is funded say, is checked).
+fn check_txs(node: &Node, refused: &Mutex<Recent>, peer: &[u8], txs: Vec<Vec<u8>>) -> Verdict {
     for tx in txs {
-        let hash = keccak256(&tx);
-        if inbound::lock(refused).contains(&hash) {
+        let key = [peer, &keccak256(&tx)[..]].concat();
+        if inbound::lock(refused).contains(&key) {
             continue;
         }
         match node.submit_relayed(&tx) {
@@ -659,7 +657,7 @@ fn check_txs(node: &Node, refused: &Mutex<Recent>, txs: Vec<Vec<u8>>) -> Verdict
                 log(&format!("a peer relayed a transaction no validator admits ({e}): ignoring the peer"));
                 return Verdict::Forged;
             }
-            Err(_) => inbound::lock(refused).add(&hash),
+            Err(_) => inbound::lock(refused).add(&key),
         }
     }
     Verdict::Honest
@@ -667,9 +665,6 @@ fn check_txs(node: &Node, refused: &Mutex<Recent>, txs: Vec<Vec<u8>>) -> Verdict
 
 /// Relayed transactions remembered as refused.
 const MAX_REFUSED_RELAYS: usize = 4_096;
-
-/// The libp2p identities of the peers that are validators of the current set.
-type ValidatorPeers = Arc<Mutex<std::collections::BTreeSet<Vec<u8>>>>;
 
 /// Where evidence handed to the node comes from.
 #[derive(Clone, Copy)]
@@ -735,9 +730,7 @@ async fn handle(
                 // Relays are our own messages, never forwarded: the peer that delivered one
                 // answers for it (and bears its cost).
                 Ok(relayed) => {
-                    let peer = from.to_bytes();
-                    let validator = inbound::lock(&state.validator_peers).contains(&peer);
-                    state.inbound.offer(&peer, validator, relayed);
+                    state.inbound.offer(&from.to_bytes(), relayed);
                     let dropped = state.inbound.dropped();
                     state.node.set_consensus(|g| g.relays_dropped = dropped)?;
                     None

@@ -7,7 +7,7 @@
 //! signature, an undecodable or oversized message) is ignored for [`IGNORE_FOR`]: a flood of
 //! forgeries costs one check.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -44,8 +44,12 @@ pub enum Verdict {
     Forged,
 }
 
-/// Checks one message (on a blocking thread).
-pub type Check = Arc<dyn Fn(Relayed) -> Verdict + Send + Sync>;
+/// Checks one message of a peer (on a blocking thread).
+pub type Check = Arc<dyn Fn(&[u8], Relayed) -> Verdict + Send + Sync>;
+
+/// The libp2p identities of the peers that are validators of the current set, kept current
+/// from the engine's network state.
+pub type ValidatorPeers = Arc<Mutex<BTreeSet<Vec<u8>>>>;
 
 /// The keys added in the last `ttl`, at most `cap` of them: the oldest added is forgotten first.
 pub struct Recent {
@@ -84,13 +88,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// One peer's queue: its messages, with whether the peer was a validator when each came.
+/// One peer's queue.
 struct Queue {
-    sender: mpsc::Sender<(Relayed, bool)>,
+    sender: mpsc::Sender<Relayed>,
     /// Messages queued or being checked: 0 when the worker is idle.
     pending: Arc<AtomicUsize>,
-    /// Whether the peer was a validator at its last message.
-    validator: bool,
 }
 
 impl Queue {
@@ -101,7 +103,7 @@ impl Queue {
     /// Queues `relayed`; `false` if the backlog is full (or the worker ended).
     fn push(&self, relayed: Relayed) -> bool {
         self.pending.fetch_add(1, Ordering::AcqRel);
-        let taken = self.sender.try_send((relayed, self.validator)).is_ok();
+        let taken = self.sender.try_send(relayed).is_ok();
         if !taken {
             self.pending.fetch_sub(1, Ordering::AcqRel);
         }
@@ -118,6 +120,7 @@ pub struct Inbound {
 /// What the workers share with the app loop.
 struct Shared {
     ignored: Mutex<Recent>,
+    validators: ValidatorPeers,
     /// One check at a time for all peers outside the validator set.
     strangers: Arc<Semaphore>,
     /// Messages dropped unchecked since start.
@@ -125,11 +128,18 @@ struct Shared {
     check: Check,
 }
 
+impl Shared {
+    fn is_validator(&self, peer: &[u8]) -> bool {
+        lock(&self.validators).contains(peer)
+    }
+}
+
 impl Inbound {
-    /// No peer queued yet; `check` judges each message.
-    pub fn new(check: Check) -> Inbound {
+    /// No peer queued yet; `check` judges each message, `validators` tells validators apart.
+    pub fn new(check: Check, validators: ValidatorPeers) -> Inbound {
         let shared = Shared {
             ignored: Mutex::new(Recent::new(MAX_IGNORED_PEERS, IGNORE_FOR)),
+            validators,
             strangers: Arc::new(Semaphore::new(1)),
             dropped: AtomicU64::new(0),
             check,
@@ -137,12 +147,11 @@ impl Inbound {
         Inbound { queues: BTreeMap::new(), shared: Arc::new(shared) }
     }
 
-    /// Queues `relayed` from `peer` (a validator of the current set or not) to be checked;
-    /// `false` when it was dropped unchecked (the peer is ignored, its backlog is full, or
-    /// every stranger's place is taken by one with work waiting).
-    pub fn offer(&mut self, peer: &[u8], validator: bool, relayed: Relayed) -> bool {
-        let taken =
-            !self.is_ignored(peer) && self.queue(peer, validator).is_some_and(|queue| queue.push(relayed));
+    /// Queues `relayed` from `peer` to be checked; `false` when it was dropped unchecked (the
+    /// peer is ignored, its backlog is full, or every stranger's place is taken by one with
+    /// work waiting).
+    pub fn offer(&mut self, peer: &[u8], relayed: Relayed) -> bool {
+        let taken = !self.is_ignored(peer) && self.queue(peer).is_some_and(|queue| queue.push(relayed));
         if !taken {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -160,58 +169,70 @@ impl Inbound {
     }
 
     /// `peer`'s queue, made if it has none (or its worker ended) and there is a place for it.
-    fn queue(&mut self, peer: &[u8], validator: bool) -> Option<&mut Queue> {
+    fn queue(&mut self, peer: &[u8]) -> Option<&Queue> {
         let live = self.queues.get(peer).is_some_and(|queue| !queue.sender.is_closed());
         if !live {
-            if !validator && !self.stranger_place() {
+            if !self.shared.is_validator(peer) && !self.stranger_place() {
                 return None;
             }
             self.queues.insert(peer.to_vec(), spawn_worker(peer.to_vec(), self.shared.clone()));
         }
-        let queue = self.queues.get_mut(peer)?;
-        queue.validator = validator;
-        Some(queue)
+        self.queues.get(peer)
     }
 
-    /// Whether a new stranger can have a queue: idle queues give way when all are taken.
+    /// Whether a new stranger can have a queue: when all places are taken, the queues of idle
+    /// strangers (and of validators no longer in the set) and of ended workers give way.
     fn stranger_place(&mut self) -> bool {
-        let strangers = || self.queues.values().filter(|queue| !queue.validator).count();
-        if strangers() < MAX_STRANGERS {
+        if self.strangers() < MAX_STRANGERS {
             return true;
         }
-        self.queues.retain(|_, queue| queue.validator || !queue.idle());
-        self.queues.values().filter(|queue| !queue.validator).count() < MAX_STRANGERS
+        let shared = &self.shared;
+        self.queues
+            .retain(|peer, queue| !queue.sender.is_closed() && (!queue.idle() || shared.is_validator(peer)));
+        self.strangers() < MAX_STRANGERS
+    }
+
+    /// Peers with a queue that are not validators of the current set.
+    fn strangers(&self) -> usize {
+        let validators = lock(&self.shared.validators);
+        self.queues.keys().filter(|peer| !validators.contains(*peer)).count()
     }
 }
 
 /// A worker checking `peer`'s messages in order until its queue is dropped; what waits once
 /// the peer is caught forging is dropped unchecked.
 fn spawn_worker(peer: Vec<u8>, shared: Arc<Shared>) -> Queue {
-    let (sender, mut waiting) = mpsc::channel::<(Relayed, bool)>(RELAY_BACKLOG);
+    let (sender, mut waiting) = mpsc::channel::<Relayed>(RELAY_BACKLOG);
     let pending = Arc::new(AtomicUsize::new(0));
     let done = pending.clone();
     tokio::spawn(async move {
-        while let Some((relayed, validator)) = waiting.recv().await {
+        while let Some(relayed) = waiting.recv().await {
             if lock(&shared.ignored).contains(&peer) {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
-            } else {
-                let Some(verdict) = check(&shared, relayed, validator).await else { return };
-                if verdict == Verdict::Forged {
-                    lock(&shared.ignored).add(&peer);
-                }
+            } else if check(&peer, &shared, relayed).await == Verdict::Forged {
+                lock(&shared.ignored).add(&peer);
             }
             done.fetch_sub(1, Ordering::AcqRel);
         }
     });
-    Queue { sender, pending, validator: false }
+    Queue { sender, pending }
 }
 
-/// Checks one message on a blocking thread (a stranger's once no other stranger's is being
-/// checked); `None` if the runtime is going away.
-async fn check(shared: &Shared, relayed: Relayed, validator: bool) -> Option<Verdict> {
-    let _turn = if validator { None } else { Some(shared.strangers.clone().acquire_owned().await.ok()?) };
-    let check = shared.check.clone();
-    tokio::task::spawn_blocking(move || check(relayed)).await.ok()
+/// Checks one message of `peer` on a blocking thread: a stranger's once no other stranger's
+/// is being checked (whether the peer is a validator is asked now, not when the message came).
+/// A check that panics judges its message forged.
+async fn check(peer: &[u8], shared: &Shared, relayed: Relayed) -> Verdict {
+    let turn = if shared.is_validator(peer) {
+        None
+    } else {
+        // The semaphore is never closed.
+        let Ok(turn) = shared.strangers.clone().acquire_owned().await else { return Verdict::Honest };
+        Some(turn)
+    };
+    let (check, peer) = (shared.check.clone(), peer.to_vec());
+    let verdict = tokio::task::spawn_blocking(move || check(&peer, relayed)).await;
+    drop(turn);
+    verdict.unwrap_or(Verdict::Forged)
 }
 
 #[cfg(test)]
@@ -226,12 +247,18 @@ mod tests {
         let (seen, seen_rx) = std_mpsc::channel();
         let (verdicts, verdicts_rx) = std_mpsc::channel();
         let verdicts_rx = Mutex::new(verdicts_rx);
-        let check: Check = Arc::new(move |relayed| {
+        let check: Check = Arc::new(move |_, relayed| {
             let Relayed::Txs(txs) = relayed else { return Verdict::Honest };
             let _ = seen.send(txs[0].clone());
             verdicts_rx.lock().unwrap().recv().unwrap_or(Verdict::Honest)
         });
         (check, seen_rx, verdicts)
+    }
+
+    /// Queues checked by `check`, the peers in `validators` being validators.
+    fn inbound(check: Check, validators: &[&[u8]]) -> Inbound {
+        let validators: BTreeSet<Vec<u8>> = validators.iter().map(|v| v.to_vec()).collect();
+        Inbound::new(check, Arc::new(Mutex::new(validators)))
     }
 
     fn txs(tag: u8) -> Relayed {
@@ -264,18 +291,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_busy_peer_gets_a_bounded_backlog_and_a_validator_is_checked_meanwhile() {
         let (check, seen, verdicts) = gated();
-        let mut inbound = Inbound::new(check);
-        assert!(inbound.offer(b"flooder", false, txs(0)));
+        let mut inbound = inbound(check, &[b"validator"]);
+        assert!(inbound.offer(b"flooder", txs(0)));
         assert_eq!(next(&seen), 0);
         // The first is being checked: the backlog takes RELAY_BACKLOG more, then drops.
         for tag in 1..=RELAY_BACKLOG as u8 {
-            assert!(inbound.offer(b"flooder", false, txs(tag)), "message {tag} was dropped");
+            assert!(inbound.offer(b"flooder", txs(tag)), "message {tag} was dropped");
         }
-        assert!(!inbound.offer(b"flooder", false, txs(99)), "a full backlog took more");
+        assert!(!inbound.offer(b"flooder", txs(99)), "a full backlog took more");
         assert_eq!(inbound.dropped(), 1);
         // Another stranger waits for the one stranger's check; a validator does not.
-        assert!(inbound.offer(b"stranger", false, txs(60)));
-        assert!(inbound.offer(b"validator", true, txs(50)));
+        assert!(inbound.offer(b"stranger", txs(60)));
+        assert!(inbound.offer(b"validator", txs(50)));
         assert_eq!(next(&seen), 50);
         quiet(&seen);
         verdicts.send(Verdict::Honest).unwrap();
@@ -294,18 +321,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_peer_caught_forging_is_ignored_and_what_it_queued_is_dropped() {
         let (check, seen, verdicts) = gated();
-        let mut inbound = Inbound::new(check);
-        assert!(inbound.offer(b"forger", true, txs(0)));
+        let mut inbound = inbound(check, &[b"forger", b"other"]);
+        assert!(inbound.offer(b"forger", txs(0)));
         assert_eq!(next(&seen), 0);
-        assert!(inbound.offer(b"forger", true, txs(1)));
+        assert!(inbound.offer(b"forger", txs(1)));
         verdicts.send(Verdict::Forged).unwrap();
         until(|| inbound.is_ignored(b"forger")).await;
         // Its queued message is never checked, and nothing it sends is taken.
         until(|| inbound.dropped() == 1).await;
         quiet(&seen);
-        assert!(!inbound.offer(b"forger", true, txs(2)));
+        assert!(!inbound.offer(b"forger", txs(2)));
         assert_eq!(inbound.dropped(), 2);
-        assert!(inbound.offer(b"other", true, txs(7)));
+        assert!(inbound.offer(b"other", txs(7)));
         assert_eq!(next(&seen), 7);
         verdicts.send(Verdict::Honest).unwrap();
         assert!(!inbound.is_ignored(b"other"));
@@ -314,14 +341,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn strangers_with_work_keep_their_places_and_validators_always_get_one() {
         let (check, seen, verdicts) = gated();
-        let mut inbound = Inbound::new(check);
+        let mut inbound = inbound(check, &[b"validator"]);
         // Every stranger has work: the first being checked, the others waiting their turn.
         for peer in 0..MAX_STRANGERS {
-            assert!(inbound.offer(&peer.to_be_bytes(), false, txs(1)));
+            assert!(inbound.offer(&peer.to_be_bytes(), txs(1)));
         }
         assert_eq!(next(&seen), 1);
-        assert!(!inbound.offer(b"newcomer", false, txs(3)), "a newcomer displaced a stranger with work");
-        assert!(inbound.offer(b"validator", true, txs(2)), "a validator was crowded out");
+        assert!(!inbound.offer(b"newcomer", txs(3)), "a newcomer displaced a stranger with work");
+        assert!(inbound.offer(b"validator", txs(2)), "a validator was crowded out");
         assert_eq!(next(&seen), 2);
         // Once their work is done they are idle, and a newcomer gets a place.
         for _ in 0..=MAX_STRANGERS {
@@ -330,9 +357,41 @@ mod tests {
         for _ in 1..MAX_STRANGERS {
             assert_eq!(next(&seen), 1);
         }
-        until(|| inbound.offer(b"newcomer", false, txs(3))).await;
+        until(|| inbound.offer(b"newcomer", txs(3))).await;
         assert_eq!(next(&seen), 3);
         verdicts.send(Verdict::Honest).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_that_panics_condemns_its_sender_and_the_worker_goes_on() {
+        let check: Check = Arc::new(|_, relayed| match relayed {
+            Relayed::Txs(txs) if txs[0] == [0] => panic!("a bug in a check"),
+            _ => Verdict::Honest,
+        });
+        let mut inbound = inbound(check, &[]);
+        assert!(inbound.offer(b"trigger", txs(0)));
+        until(|| inbound.is_ignored(b"trigger")).await;
+        assert!(inbound.offer(b"other", txs(1)));
+        until(|| inbound.queues.get(b"other".as_slice()).is_some_and(Queue::idle)).await;
+        assert!(!inbound.is_ignored(b"other"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_validator_that_left_the_set_gives_its_place_when_strangers_need_one() {
+        let (check, seen, verdicts) = gated();
+        let mut inbound = inbound(check, &[b"validator"]);
+        assert!(inbound.offer(b"validator", txs(0)));
+        assert_eq!(next(&seen), 0);
+        verdicts.send(Verdict::Honest).unwrap();
+        until(|| inbound.queues.get(b"validator".as_slice()).is_some_and(Queue::idle)).await;
+        // It leaves the set: now a stranger, idle, its queue goes when a place is needed.
+        lock(&inbound.shared.validators).clear();
+        for peer in 0..MAX_STRANGERS - 1 {
+            assert!(inbound.offer(&peer.to_be_bytes(), txs(1)));
+        }
+        assert!(inbound.offer(b"newcomer", txs(2)));
+        assert!(!inbound.queues.contains_key(b"validator".as_slice()));
+        drop(verdicts);
     }
 
     #[test]

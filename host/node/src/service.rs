@@ -559,15 +559,19 @@ impl Node {
     /// Checks and queues a transaction; returns its hash. The signature is checked on the
     /// caller's thread: the RPC uses [`Node::submit_on`] instead.
     pub fn submit(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let hash = self.submit_relayed(bytes)?;
+        let decoded = self.precheck(bytes)?;
+        let hash = self.admit(self.verify(decoded)?)?;
         self.relay(bytes);
         Ok(hash)
     }
 
     /// [`Node::submit`] of a transaction another validator relayed: queued here, not relayed
-    /// again (the network's gossip already reaches every validator).
+    /// again (the network's gossip already reaches every validator). A peer's bytes are
+    /// adversarial: one whose payer cannot cover its fee is refused before its signature is
+    /// checked, so unpayable transactions cost a peer's victims no signature check.
     pub fn submit_relayed(&self, bytes: &[u8]) -> Result<Hash, SubmitError> {
         let decoded = self.precheck(bytes)?;
+        self.fee_covered(&decoded.signed().tx, bytes.len() as u64)?;
         self.admit(self.verify(decoded)?)
     }
 
@@ -633,13 +637,7 @@ impl Node {
     fn admit(&self, verified: VerifiedTransaction) -> Result<Hash, SubmitError> {
         let hash = verified.hash();
         let sender = verified.signed().tx.sender;
-        let size = verified.size() as u64;
-        let fee = tao_contract_token::max_fee(size, verified.signed().tx.fee_limit.0);
-        let payer = tao_chain::fee_payer(&self.view(), &verified.signed().tx);
-        let balance = self.balance(&payer);
-        if balance < fee {
-            return Err(SubmitError::CannotPayFee { payer, balance, fee });
-        }
+        let balance = self.fee_covered(&verified.signed().tx, verified.size() as u64)?;
         let height = self.head().map_err(|_| SubmitError::Unavailable)?.0.height;
         let at = Admission { next_nonce: self.nonce(&sender), balance, height };
         let mut pool = self.mempool.lock().map_err(|_| SubmitError::Unavailable)?;
@@ -647,6 +645,18 @@ impl Node {
             self.drop_tx(gone, "replaced or displaced by a higher fee per byte".into());
         }
         Ok(hash)
+    }
+
+    /// The balance of `tx`'s fee payer (the sender, or for a hotkey's weights and axon calls its
+    /// owner coldkey), if it covers the most `tx` of `size` encoded bytes can cost.
+    fn fee_covered(&self, tx: &tao_tx::Transaction, size: u64) -> Result<u64, SubmitError> {
+        let fee = tao_contract_token::max_fee(size, tx.fee_limit.0);
+        let payer = tao_chain::fee_payer(&self.view(), tx);
+        let balance = self.balance(&payer);
+        if balance < fee {
+            return Err(SubmitError::CannotPayFee { payer, balance, fee });
+        }
+        Ok(balance)
     }
 
     /// Runs a read-only entry point of system module `module` on the head state; returns the

@@ -450,6 +450,31 @@ fn a_duplicate_is_answered_without_checking_its_signature_again() {
     assert_eq!(verified(), 2, "a new transaction is checked");
 }
 
+/// A peer's relay is adversarial: an unpayable transaction is refused before its signature is
+/// checked (a flood of them costs no signature check), while a payable forgery is checked and
+/// refused as such, exactly as a client's submission is.
+#[test]
+fn a_relayed_transaction_nobody_can_pay_for_costs_no_signature_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path());
+    let chain = node.executor().domain().chain_id;
+    let bob = dev_key("bob").address();
+    let verified = || gauge(&node, "tao_signatures_verified_total");
+    let mut unpayable = transfer(&node, &dev_key("nobody"), 0, bob, 5, chain);
+    unpayable.tx.nonce = 1;
+    assert!(matches!(
+        node.submit_relayed(&unpayable.encode()),
+        Err(SubmitError::CannotPayFee { balance: 0, .. })
+    ));
+    assert_eq!(verified(), 0, "an unpayable relay had its signature checked");
+    assert_eq!(node.submit(&unpayable.encode()), Err(SubmitError::Invalid(TxError::BadSignature)));
+    assert_eq!(verified(), 1, "a client's submission is checked first");
+    let mut forged = transfer(&node, &dev_key("alice"), 0, bob, 5, chain);
+    forged.tx.nonce = 1;
+    assert_eq!(node.submit_relayed(&forged.encode()), Err(SubmitError::Invalid(TxError::BadSignature)));
+    assert_eq!(verified(), 2);
+}
+
 /// Through the worker pool: a full queue answers busy at once, checking nothing, and counts it;
 /// once it drains, the same bytes are checked and queued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
